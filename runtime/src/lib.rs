@@ -1,0 +1,1 @@
+//! vexil-runtime
