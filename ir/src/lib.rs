@@ -1,1 +1,56 @@
-//! vexil-ir
+//! Vexil's intermediate representation: the checked, typed program that the
+//! compiler writes and the runtime loads, with no source text in sight.
+//!
+//! Also home to what both sides must agree on exactly: the bucketing
+//! function, value parsing, and OpenFeature's reasons and error codes.
+
+pub mod bucket;
+mod program;
+mod reason;
+mod validate;
+pub mod value;
+
+pub use program::*;
+pub use reason::{ErrorCode, Reason};
+pub use validate::{validate, BundleError};
+pub use value::{FlagValue, Semver, ValueType};
+
+impl Bundle {
+    /// Read a bundle from its JSON form, checking the format and validating
+    /// every index and type, so that the runtime can trust it.
+    pub fn from_json(text: &str) -> Result<Bundle, BundleError> {
+        let probe: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| BundleError::Parse(e.to_string()))?;
+        match probe.get("format").and_then(|f| f.as_str()) {
+            Some(FORMAT_NAME) => {}
+            _ => return Err(BundleError::NotABundle),
+        }
+        let version = probe.get("format_version").and_then(|v| v.as_u64());
+        if version != Some(u64::from(FORMAT_VERSION)) {
+            return Err(BundleError::Version {
+                found: version,
+                expected: FORMAT_VERSION,
+            });
+        }
+        let bundle: Bundle =
+            serde_json::from_value(probe).map_err(|e| BundleError::Parse(e.to_string()))?;
+        validate(&bundle)?;
+        Ok(bundle)
+    }
+
+    pub fn to_json(&self) -> String {
+        // A bundle is plain data (no maps with non-string keys), so
+        // serialising cannot fail; fall back to an empty object if it ever did.
+        serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".to_string())
+    }
+
+    /// Index of a flag by name.
+    pub fn flag_index(&self, name: &str) -> Option<usize> {
+        self.flags.iter().position(|f| f.name == name)
+    }
+
+    /// Index of an experiment by name.
+    pub fn experiment_index(&self, name: &str) -> Option<usize> {
+        self.experiments.iter().position(|e| e.name == name)
+    }
+}

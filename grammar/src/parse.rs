@@ -1,0 +1,1238 @@
+//! From text to the syntax tree. Never fails: returns the tree and its errors.
+//!
+//! pest does the recognising; this module builds the tree from pest's pairs.
+//! A pair of an unexpected shape (which the grammar should make impossible)
+//! becomes an internal error with a span, never a panic.
+
+use pest::error::{ErrorVariant, InputLocation};
+use pest::iterators::Pair;
+use pest::Parser as _;
+
+use crate::comments::{doc_before, lex_comments};
+use crate::describe::describe_expected;
+use crate::syntax::*;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "vexil.pest"]
+struct VexilParser;
+
+pub use self::Rule as GrammarRule;
+
+/// Larger files are refused: spans are 32-bit.
+pub const MAX_SOURCE_LEN: usize = u32::MAX as usize / 2;
+
+/// Deeper nesting of brackets is refused before parsing, so that neither the
+/// recursive-descent parser nor later recursive passes can exhaust the stack.
+pub const MAX_NESTING: usize = 64;
+
+/// Parse one `.flag` file.
+pub fn parse(source: &str) -> SourceFile {
+    if source.len() > MAX_SOURCE_LEN {
+        return SourceFile {
+            errors: vec![SyntaxError {
+                span: Span::new(0, 0),
+                message: format!("file too large ({} bytes)", source.len()),
+                expected: Vec::new(),
+            }],
+            ..SourceFile::default()
+        };
+    }
+    if let Some(at) = too_deep(source) {
+        return SourceFile {
+            errors: vec![SyntaxError {
+                span: Span::new(at, at + 1),
+                message: format!("brackets nested more than {MAX_NESTING} deep"),
+                expected: Vec::new(),
+            }],
+            comments: lex_comments(source),
+            ..SourceFile::default()
+        };
+    }
+    let comments = lex_comments(source);
+    let mut b = Builder {
+        source,
+        comments: &comments,
+        errors: Vec::new(),
+    };
+    let mut items = Vec::new();
+    match VexilParser::parse(Rule::file, source) {
+        Ok(mut pairs) => {
+            if let Some(file) = pairs.next() {
+                for pair in file.into_inner() {
+                    match pair.as_rule() {
+                        Rule::EOI => {}
+                        Rule::junk => items.push(b.recover(&pair)),
+                        _ => {
+                            if let Some(item) = b.item(pair) {
+                                items.push(item);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // `junk` accepts anything, so the file rule cannot fail; if it does,
+        // report it like any syntax error rather than trust that.
+        Err(e) => b.errors.push(pest_error(&e, 0)),
+    }
+    let errors = b.errors;
+    SourceFile {
+        items,
+        comments,
+        errors,
+    }
+}
+
+/// The offset of the first bracket nested deeper than `MAX_NESTING`.
+fn too_deep(source: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut in_comment = false;
+    for (i, b) in source.bytes().enumerate() {
+        if in_comment {
+            in_comment = b != b'\n';
+            continue;
+        }
+        if in_string {
+            match (escaped, b) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') | (false, b'\n') => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'/' if source.as_bytes().get(i + 1) == Some(&b'/') => in_comment = true,
+            b'(' | b'[' | b'{' | b'<' => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Some(i);
+                }
+            }
+            b')' | b']' | b'}' | b'>' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
+}
+
+fn pest_error(e: &pest::error::Error<Rule>, offset: usize) -> SyntaxError {
+    let (start, end) = match e.location {
+        InputLocation::Pos(p) => (p, p),
+        InputLocation::Span((s, e)) => (s, e),
+    };
+    let expected = match &e.variant {
+        ErrorVariant::ParsingError { positives, .. } => describe_expected(positives),
+        ErrorVariant::CustomError { message } => vec![message.clone()],
+    };
+    SyntaxError {
+        span: Span::new(offset + start, offset + end),
+        message: String::new(),
+        expected,
+    }
+}
+
+fn span_of(pair: &Pair<Rule>) -> Span {
+    let s = pair.as_span();
+    Span::new(s.start(), s.end())
+}
+
+struct Builder<'s> {
+    source: &'s str,
+    comments: &'s [Comment],
+    errors: Vec<SyntaxError>,
+}
+
+/// Each builder method returns `None` after recording an internal error if a
+/// pair does not have the shape the grammar promises.
+impl<'s> Builder<'s> {
+    fn internal(&mut self, span: Span, what: &str) {
+        self.errors.push(SyntaxError {
+            span,
+            message: format!(
+                "internal parser error: unexpected shape of {what}; please report this"
+            ),
+            expected: Vec::new(),
+        });
+    }
+
+    fn doc(&self, span: Span) -> Option<Doc> {
+        doc_before(self.source, self.comments, span.start)
+    }
+
+    // ------------------------------------------------------------ recovery
+
+    /// A stretch of text that did not parse as an item: re-parse it alone
+    /// for a precise message, and recover its keyword and name.
+    fn recover(&mut self, junk: &Pair<Rule>) -> Item {
+        let span = span_of(junk);
+        let text = junk.as_str();
+        let offset = span.start as usize;
+        let mut error = match VexilParser::parse(Rule::single_item, text) {
+            Err(e) => pest_error(&e, offset),
+            Ok(_) => SyntaxError {
+                span,
+                message: String::new(),
+                expected: Vec::new(),
+            },
+        };
+        error.message = self.syntax_message(&error);
+        self.errors.push(error);
+
+        let (keyword, name) = self.item_head(text, offset);
+        Item::Broken(BrokenItem {
+            keyword,
+            name,
+            span: Span::new(offset, offset + text.trim_end().len()),
+        })
+    }
+
+    fn syntax_message(&self, error: &SyntaxError) -> String {
+        let found = self.found_at(error.span.start as usize);
+        format!("unexpected {found}")
+    }
+
+    /// The token at `offset`, in words, for "unexpected ..." messages.
+    fn found_at(&self, offset: usize) -> String {
+        let rest = self.source.get(offset..).unwrap_or("");
+        let Some(c) = rest.chars().next() else {
+            return "end of file".to_string();
+        };
+        if c == '\n' || c == '\r' {
+            return "end of line".to_string();
+        }
+        let word: String = if c.is_alphanumeric() || c == '_' {
+            rest.chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-' || *c == '.')
+                .take(40)
+                .collect()
+        } else {
+            c.to_string()
+        };
+        format!("`{word}`")
+    }
+
+    fn item_head(&mut self, text: &str, offset: usize) -> (Option<ItemKeyword>, Option<Ident>) {
+        let Ok(mut pairs) = VexilParser::parse(Rule::item_head, text) else {
+            return (None, None);
+        };
+        let Some(head) = pairs.next() else {
+            return (None, None);
+        };
+        let mut keyword = None;
+        let mut name = None;
+        for p in head.into_inner() {
+            match p.as_rule() {
+                Rule::item_keyword_tok => {
+                    keyword = match p.as_str() {
+                        "context" => Some(ItemKeyword::Context),
+                        "segment" => Some(ItemKeyword::Segment),
+                        "flag" => Some(ItemKeyword::Flag),
+                        "experiment" => Some(ItemKeyword::Experiment),
+                        "test" => Some(ItemKeyword::Test),
+                        _ => None,
+                    }
+                }
+                Rule::ident => {
+                    let s = span_of(&p);
+                    name = Some(Ident {
+                        name: p.as_str().to_string(),
+                        span: Span::new(offset + s.start as usize, offset + s.end as usize),
+                    });
+                }
+                _ => {}
+            }
+        }
+        (keyword, name)
+    }
+
+    // ------------------------------------------------------------ items
+
+    fn item(&mut self, pair: Pair<'s, Rule>) -> Option<Item> {
+        let span = span_of(&pair);
+        match pair.as_rule() {
+            Rule::context_decl => self.context(pair).map(Item::Context),
+            Rule::segment_decl => self.segment(pair).map(Item::Segment),
+            Rule::flag_decl => {
+                let (doc, name, value_type, value_type_span, properties) = self.flag_like(pair)?;
+                Some(Item::Flag(FlagDecl {
+                    doc,
+                    name,
+                    value_type,
+                    value_type_span,
+                    properties,
+                    span,
+                }))
+            }
+            Rule::experiment_decl => {
+                let (doc, name, value_type, value_type_span, properties) = self.flag_like(pair)?;
+                Some(Item::Experiment(ExperimentDecl {
+                    doc,
+                    name,
+                    value_type,
+                    value_type_span,
+                    properties,
+                    span,
+                }))
+            }
+            Rule::test_decl => self.test(pair).map(Item::Test),
+            _ => {
+                self.internal(span, "an item");
+                None
+            }
+        }
+    }
+
+    fn ident(&mut self, pair: Pair<'s, Rule>) -> Ident {
+        Ident {
+            name: pair.as_str().to_string(),
+            span: span_of(&pair),
+        }
+    }
+
+    fn expect_ident(
+        &mut self,
+        pair: Option<Pair<'s, Rule>>,
+        span: Span,
+        what: &str,
+    ) -> Option<Ident> {
+        match pair {
+            Some(p) if matches!(p.as_rule(), Rule::ident | Rule::field_name) => Some(self.ident(p)),
+            _ => {
+                self.internal(span, what);
+                None
+            }
+        }
+    }
+
+    fn context(&mut self, pair: Pair<'s, Rule>) -> Option<ContextDecl> {
+        let span = span_of(&pair);
+        let doc = self.doc(span);
+        let mut inner = pair
+            .into_inner()
+            .filter(|p| p.as_rule() != Rule::kw_context);
+        let name = self.expect_ident(inner.next(), span, "a context name")?;
+        let mut fields = Vec::new();
+        for f in inner {
+            if let Some(field) = self.field(f) {
+                fields.push(field);
+            }
+        }
+        Some(ContextDecl {
+            doc,
+            name,
+            fields,
+            span,
+        })
+    }
+
+    fn field(&mut self, pair: Pair<'s, Rule>) -> Option<FieldDecl> {
+        let span = span_of(&pair);
+        let doc = self.doc(span);
+        let mut key = None;
+        let mut name = None;
+        let mut ty = None;
+        for p in pair.into_inner() {
+            match p.as_rule() {
+                Rule::key_marker => key = Some(span_of(&p)),
+                Rule::field_name => name = Some(self.ident(p)),
+                Rule::type_expr => ty = self.type_expr(p),
+                _ => {}
+            }
+        }
+        match (name, ty) {
+            (Some(name), Some(ty)) => Some(FieldDecl {
+                doc,
+                key,
+                name,
+                ty,
+                span,
+            }),
+            _ => {
+                self.internal(span, "a field");
+                None
+            }
+        }
+    }
+
+    fn type_expr(&mut self, pair: Pair<'s, Rule>) -> Option<TypeExpr> {
+        let span = span_of(&pair);
+        let mut inner = pair.into_inner();
+        let base = inner.next()?;
+        let base_span = span_of(&base);
+        let kind = match base.as_rule() {
+            Rule::prim_type => TypeExprKind::Prim(match base.as_str() {
+                "bool" => PrimType::Bool,
+                "int" => PrimType::Int,
+                "float" => PrimType::Float,
+                "string" => PrimType::String,
+                "semver" => PrimType::Semver,
+                "timestamp" => PrimType::Timestamp,
+                _ => {
+                    self.internal(base_span, "a type");
+                    return None;
+                }
+            }),
+            Rule::list_type => {
+                let elem = base.into_inner().find(|p| p.as_rule() == Rule::type_expr);
+                let elem = match elem {
+                    Some(e) => self.type_expr(e)?,
+                    None => {
+                        self.internal(base_span, "a list type");
+                        return None;
+                    }
+                };
+                TypeExprKind::List(Box::new(elem))
+            }
+            Rule::enum_type => TypeExprKind::Enum(
+                base.into_inner()
+                    .filter(|p| p.as_rule() == Rule::ident)
+                    .map(|p| self.ident(p))
+                    .collect(),
+            ),
+            _ => {
+                self.internal(base_span, "a type");
+                return None;
+            }
+        };
+        let base = TypeExpr {
+            kind,
+            span: base_span,
+        };
+        if inner
+            .next()
+            .is_some_and(|p| p.as_rule() == Rule::optional_mark)
+        {
+            Some(TypeExpr {
+                kind: TypeExprKind::Optional(Box::new(base)),
+                span,
+            })
+        } else {
+            Some(base)
+        }
+    }
+
+    fn segment(&mut self, pair: Pair<'s, Rule>) -> Option<SegmentDecl> {
+        let span = span_of(&pair);
+        let doc = self.doc(span);
+        let mut inner = pair
+            .into_inner()
+            .filter(|p| p.as_rule() != Rule::kw_segment);
+        let name = self.expect_ident(inner.next(), span, "a segment name")?;
+        let condition = match inner.next() {
+            Some(e) => self.expr(e)?,
+            None => {
+                self.internal(span, "a segment");
+                return None;
+            }
+        };
+        Some(SegmentDecl {
+            doc,
+            name,
+            condition,
+            span,
+        })
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn flag_like(
+        &mut self,
+        pair: Pair<'s, Rule>,
+    ) -> Option<(Option<Doc>, Ident, ValueType, Span, Vec<Property>)> {
+        let span = span_of(&pair);
+        let doc = self.doc(span);
+        let mut inner = pair
+            .into_inner()
+            .filter(|p| !matches!(p.as_rule(), Rule::kw_flag | Rule::kw_experiment));
+        let name = self.expect_ident(inner.next(), span, "a flag name")?;
+        let vt = inner.next()?;
+        let vt_span = span_of(&vt);
+        let value_type = match vt.as_str() {
+            "bool" => ValueType::Bool,
+            "string" => ValueType::String,
+            "int" => ValueType::Int,
+            "float" => ValueType::Float,
+            "json" => ValueType::Json,
+            _ => {
+                self.internal(vt_span, "a value type");
+                return None;
+            }
+        };
+        let mut properties = Vec::new();
+        for p in inner {
+            if let Some(prop) = self.property(p) {
+                properties.push(prop);
+            }
+        }
+        Some((doc, name, value_type, vt_span, properties))
+    }
+
+    // ------------------------------------------------------------ properties
+
+    fn property(&mut self, pair: Pair<'s, Rule>) -> Option<Property> {
+        let span = span_of(&pair);
+        let doc = self.doc(span);
+        let rule = pair.as_rule();
+        let mut inner = pair.into_inner();
+        let kw = inner.next()?;
+        let keyword = span_of(&kw);
+        let rest: Vec<Pair<'s, Rule>> = inner.collect();
+        let kind = match rule {
+            Rule::kind_prop => PropertyKind::Kind(self.first_ident(&rest, span)?),
+            Rule::owner_prop => PropertyKind::Owner(self.first_string(&rest, span)?),
+            Rule::tags_prop => {
+                PropertyKind::Tags(rest.into_iter().filter_map(|p| self.string(p)).collect())
+            }
+            Rule::expires_prop => PropertyKind::Expires(self.first_literal(rest, span)?),
+            Rule::default_prop => PropertyKind::Default(self.first_value(rest, span)?),
+            Rule::enabled_prop => {
+                PropertyKind::Enabled(rest.first().is_some_and(|p| p.as_str() == "true"))
+            }
+            Rule::salt_prop => PropertyKind::Salt(self.first_string(&rest, span)?),
+            Rule::requires_prop => PropertyKind::Requires(self.requirement(rest, span)?),
+            Rule::variants_prop => {
+                PropertyKind::Variants(rest.into_iter().filter_map(|p| self.variant(p)).collect())
+            }
+            Rule::rule_prop => PropertyKind::Rule(self.rule(rest, span)?),
+            Rule::unit_prop => PropertyKind::Unit(self.unit(rest.into_iter().next(), span)?),
+            Rule::layer_prop => PropertyKind::Layer(self.first_ident(&rest, span)?),
+            Rule::traffic_prop => PropertyKind::Traffic(self.first_literal(rest, span)?),
+            Rule::audience_prop => {
+                let e = rest.into_iter().next()?;
+                PropertyKind::Audience(self.expr(e)?)
+            }
+            Rule::start_prop => PropertyKind::Start(self.first_literal(rest, span)?),
+            Rule::end_prop => PropertyKind::End(self.first_literal(rest, span)?),
+            Rule::control_prop => PropertyKind::Control(self.first_ident(&rest, span)?),
+            Rule::metrics_prop => {
+                PropertyKind::Metrics(rest.into_iter().filter_map(|p| self.metric(p)).collect())
+            }
+            Rule::planning_prop => PropertyKind::Planning(
+                rest.into_iter()
+                    .filter_map(|p| self.planning_entry(p))
+                    .collect(),
+            ),
+            _ => {
+                self.internal(span, "a property");
+                return None;
+            }
+        };
+        Some(Property {
+            doc,
+            keyword,
+            kind,
+            span,
+        })
+    }
+
+    fn first_ident(&mut self, rest: &[Pair<'s, Rule>], span: Span) -> Option<Ident> {
+        match rest.first() {
+            Some(p) if p.as_rule() == Rule::ident => Some(self.ident(p.clone())),
+            _ => {
+                self.internal(span, "a name");
+                None
+            }
+        }
+    }
+
+    fn first_string(&mut self, rest: &[Pair<'s, Rule>], span: Span) -> Option<StrLit> {
+        match rest.first() {
+            Some(p) => self.string(p.clone()),
+            None => {
+                self.internal(span, "a string");
+                None
+            }
+        }
+    }
+
+    fn first_literal(&mut self, rest: Vec<Pair<'s, Rule>>, span: Span) -> Option<Literal> {
+        match rest.into_iter().next() {
+            Some(p) => self.literal(p),
+            None => {
+                self.internal(span, "a literal");
+                None
+            }
+        }
+    }
+
+    fn first_value(&mut self, rest: Vec<Pair<'s, Rule>>, span: Span) -> Option<Value> {
+        match rest.into_iter().next() {
+            Some(p) => self.value(p),
+            None => {
+                self.internal(span, "a value");
+                None
+            }
+        }
+    }
+
+    fn requirement(&mut self, rest: Vec<Pair<'s, Rule>>, span: Span) -> Option<Requirement> {
+        let mut it = rest.into_iter();
+        let flag = self.expect_ident(it.next(), span, "a prerequisite")?;
+        let expected = match (it.next(), it.next()) {
+            (Some(op), Some(v)) => {
+                let op = if op.as_str() == "!=" {
+                    RequireOp::Ne
+                } else {
+                    RequireOp::Eq
+                };
+                Some((op, self.value(v)?))
+            }
+            _ => None,
+        };
+        Some(Requirement { flag, expected })
+    }
+
+    fn variant(&mut self, pair: Pair<'s, Rule>) -> Option<VariantDecl> {
+        let span = span_of(&pair);
+        let doc = self.doc(span);
+        let mut it = pair.into_inner();
+        let name = self.expect_ident(it.next(), span, "a variant")?;
+        let value = self.value(it.next()?)?;
+        let weight = match it.next() {
+            Some(p) => Some(self.literal(p)?),
+            None => None,
+        };
+        Some(VariantDecl {
+            doc,
+            name,
+            value,
+            weight,
+            span,
+        })
+    }
+
+    fn rule(&mut self, rest: Vec<Pair<'s, Rule>>, span: Span) -> Option<RuleDecl> {
+        let mut name = None;
+        let mut from = None;
+        let mut until = None;
+        let mut condition = None;
+        let mut result = None;
+        for p in rest {
+            match p.as_rule() {
+                Rule::rule_name => {
+                    let id = p.into_inner().next()?;
+                    name = Some(self.ident(id));
+                }
+                Rule::rule_from => from = self.literal(p.into_inner().nth(1)?),
+                Rule::rule_until => until = self.literal(p.into_inner().nth(1)?),
+                Rule::rule_when => condition = self.expr(p.into_inner().nth(1)?),
+                Rule::rule_result => result = self.rule_result(p),
+                _ => {}
+            }
+        }
+        let Some(result) = result else {
+            self.internal(span, "a rule");
+            return None;
+        };
+        Some(RuleDecl {
+            name,
+            from,
+            until,
+            condition,
+            result,
+        })
+    }
+
+    fn rule_result(&mut self, pair: Pair<'s, Rule>) -> Option<RuleResult> {
+        let span = span_of(&pair);
+        let inner = pair.into_inner().next()?;
+        let inner_span = span_of(&inner);
+        match inner.as_rule() {
+            Rule::value => Some(RuleResult::Value(self.value(inner)?)),
+            Rule::rollout => {
+                let mut value = None;
+                let mut percent = None;
+                let mut unit = None;
+                let mut salt = None;
+                for p in inner.into_inner() {
+                    match p.as_rule() {
+                        Rule::value => value = Some(self.value(p)?),
+                        Rule::percent => percent = self.literal(p),
+                        Rule::unit => unit = self.unit(Some(p), inner_span),
+                        Rule::salt_clause => salt = self.string(p.into_inner().nth(1)?),
+                        _ => {}
+                    }
+                }
+                match (percent, unit) {
+                    (Some(percent), Some(unit)) => Some(RuleResult::Rollout {
+                        value,
+                        percent,
+                        unit,
+                        salt,
+                        span: inner_span,
+                    }),
+                    _ => {
+                        self.internal(span, "a rollout");
+                        None
+                    }
+                }
+            }
+            Rule::split => {
+                let mut unit = None;
+                let mut salt = None;
+                let mut arms = Vec::new();
+                for p in inner.into_inner() {
+                    match p.as_rule() {
+                        Rule::unit => unit = self.unit(Some(p), inner_span),
+                        Rule::salt_clause => salt = self.string(p.into_inner().nth(1)?),
+                        Rule::split_arm => {
+                            let arm_span = span_of(&p);
+                            let mut it = p.into_inner();
+                            let value = self.value(it.next()?)?;
+                            let weight = self.literal(it.next()?)?;
+                            arms.push(SplitArm {
+                                value,
+                                weight,
+                                span: arm_span,
+                            });
+                        }
+                        _ => {}
+                    }
+                }
+                Some(RuleResult::Split {
+                    unit: unit?,
+                    salt,
+                    arms,
+                    span: inner_span,
+                })
+            }
+            _ => {
+                self.internal(span, "a rule result");
+                None
+            }
+        }
+    }
+
+    fn unit(&mut self, pair: Option<Pair<'s, Rule>>, span: Span) -> Option<Unit> {
+        let Some(pair) = pair.filter(|p| p.as_rule() == Rule::unit) else {
+            self.internal(span, "a bucketing unit");
+            return None;
+        };
+        let unit_span = span_of(&pair);
+        let mut it = pair.into_inner();
+        let context = self.expect_ident(it.next(), unit_span, "a bucketing unit")?;
+        let field = it.next().map(|p| self.ident(p));
+        Some(Unit {
+            context,
+            field,
+            span: unit_span,
+        })
+    }
+
+    fn metric(&mut self, pair: Pair<'s, Rule>) -> Option<MetricDecl> {
+        let span = span_of(&pair);
+        let mut role = None;
+        let mut name = None;
+        let mut function = None;
+        let mut events = Vec::new();
+        let mut window = None;
+        let mut goal = None;
+        let mut threshold = None;
+        for p in pair.into_inner() {
+            let ps = span_of(&p);
+            match p.as_rule() {
+                Rule::metric_role => {
+                    role = Some((
+                        match p.as_str() {
+                            "primary" => MetricRole::Primary,
+                            "secondary" => MetricRole::Secondary,
+                            _ => MetricRole::Guardrail,
+                        },
+                        ps,
+                    ))
+                }
+                Rule::ident => name = Some(self.ident(p)),
+                Rule::metric_kind => {
+                    for k in p.into_inner() {
+                        match k.as_rule() {
+                            Rule::metric_fn => function = Some(self.ident(k)),
+                            Rule::event_name => {
+                                let e = k.into_inner().next()?;
+                                let es = span_of(&e);
+                                if e.as_rule() == Rule::string {
+                                    let s = self.string(e)?;
+                                    events.push(EventName {
+                                        name: s.value,
+                                        quoted: true,
+                                        span: es,
+                                    });
+                                } else {
+                                    events.push(EventName {
+                                        name: e.as_str().to_string(),
+                                        quoted: false,
+                                        span: es,
+                                    });
+                                }
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                Rule::metric_window => window = self.literal(p.into_inner().nth(1)?),
+                Rule::metric_goal => {
+                    goal = Some((
+                        if p.as_str() == "increase" {
+                            Goal::Increase
+                        } else {
+                            Goal::Decrease
+                        },
+                        ps,
+                    ))
+                }
+                Rule::metric_threshold => threshold = self.literal(p.into_inner().nth(1)?),
+                _ => {}
+            }
+        }
+        match (role, name, function, goal) {
+            (Some((role, role_span)), Some(name), Some(function), Some((goal, goal_span))) => {
+                Some(MetricDecl {
+                    role,
+                    role_span,
+                    name,
+                    function,
+                    events,
+                    window,
+                    goal,
+                    goal_span,
+                    threshold,
+                    span,
+                })
+            }
+            _ => {
+                self.internal(span, "a metric");
+                None
+            }
+        }
+    }
+
+    fn planning_entry(&mut self, pair: Pair<'s, Rule>) -> Option<PlanningEntry> {
+        let span = span_of(&pair);
+        let mut it = pair.into_inner();
+        let key = self.expect_ident(it.next(), span, "a planning entry")?;
+        let value = self.literal(it.next()?)?;
+        Some(PlanningEntry { key, value, span })
+    }
+
+    // ------------------------------------------------------------ tests
+
+    fn test(&mut self, pair: Pair<'s, Rule>) -> Option<TestDecl> {
+        let span = span_of(&pair);
+        let doc = self.doc(span);
+        let mut inner = pair.into_inner().filter(|p| p.as_rule() != Rule::kw_test);
+        let name = self.string(inner.next()?)?;
+        let mut members = Vec::new();
+        for m in inner {
+            let ms = span_of(&m);
+            match m.as_rule() {
+                Rule::test_context => {
+                    let mut contexts = Vec::new();
+                    for cv in m
+                        .into_inner()
+                        .filter(|p| p.as_rule() == Rule::context_value)
+                    {
+                        if let Some(c) = self.context_value(cv) {
+                            contexts.push(c);
+                        }
+                    }
+                    members.push(TestMember::Context { contexts, span: ms });
+                }
+                Rule::test_now => {
+                    let time = self.literal(m.into_inner().nth(1)?)?;
+                    members.push(TestMember::Now { time, span: ms });
+                }
+                Rule::test_expect => {
+                    if let Some(e) = self.expectation(m) {
+                        members.push(TestMember::Expect(e));
+                    }
+                }
+                _ => self.internal(ms, "a test member"),
+            }
+        }
+        Some(TestDecl {
+            doc,
+            name,
+            members,
+            span,
+        })
+    }
+
+    fn context_value(&mut self, pair: Pair<'s, Rule>) -> Option<ContextValue> {
+        let span = span_of(&pair);
+        let mut it = pair.into_inner();
+        let context = self.expect_ident(it.next(), span, "a context value")?;
+        let mut fields = Vec::new();
+        for fv in it {
+            let fs = span_of(&fv);
+            let mut fit = fv.into_inner();
+            let field = self.expect_ident(fit.next(), fs, "a field value")?;
+            let tv = fit.next()?;
+            let value = self.test_value(tv)?;
+            fields.push(FieldValue {
+                field,
+                value,
+                span: fs,
+            });
+        }
+        Some(ContextValue {
+            context,
+            fields,
+            span,
+        })
+    }
+
+    fn test_value(&mut self, pair: Pair<'s, Rule>) -> Option<Operand> {
+        let span = span_of(&pair);
+        let inner = pair.into_inner().next()?;
+        let kind = match inner.as_rule() {
+            Rule::list_literal => OperandKind::List(self.list_items(inner)),
+            Rule::ident => OperandKind::Name(self.ident(inner)),
+            _ => OperandKind::Literal(self.literal(inner)?),
+        };
+        Some(Operand { kind, span })
+    }
+
+    fn expectation(&mut self, pair: Pair<'s, Rule>) -> Option<Expectation> {
+        let span = span_of(&pair);
+        let mut it = pair.into_inner().filter(|p| p.as_rule() != Rule::kw_expect);
+        let flag = self.expect_ident(it.next(), span, "an expectation")?;
+        let exp = it.next()?.into_inner().next()?;
+        let es = span_of(&exp);
+        let rule = exp.as_rule();
+        let last = exp.into_inner().last();
+        let kind = match (rule, last) {
+            (Rule::expect_value, Some(v)) => ExpectKind::Value(self.value(v)?),
+            (Rule::expect_variant, Some(v)) => ExpectKind::Variant(self.ident(v)),
+            (Rule::expect_reason, Some(v)) => ExpectKind::Reason(self.ident(v)),
+            (Rule::expect_rule, Some(v)) => ExpectKind::Rule(self.ident(v)),
+            (Rule::expect_error, Some(v)) => ExpectKind::Error(self.ident(v)),
+            _ => {
+                self.internal(es, "an expectation");
+                return None;
+            }
+        };
+        Some(Expectation { flag, kind, span })
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    fn expr(&mut self, pair: Pair<'s, Rule>) -> Option<Expr> {
+        let span = span_of(&pair);
+        match pair.as_rule() {
+            Rule::expr => {
+                let inner = pair.into_inner().next()?;
+                self.expr(inner)
+            }
+            Rule::or_expr | Rule::and_expr => {
+                let is_or = pair.as_rule() == Rule::or_expr;
+                let mut acc: Option<Expr> = None;
+                for p in pair.into_inner() {
+                    if matches!(p.as_rule(), Rule::kw_or | Rule::kw_and) {
+                        continue;
+                    }
+                    let rhs = self.expr(p)?;
+                    acc = Some(match acc {
+                        None => rhs,
+                        Some(lhs) => {
+                            let s = lhs.span.to(rhs.span);
+                            let kind = if is_or {
+                                ExprKind::Or(Box::new(lhs), Box::new(rhs))
+                            } else {
+                                ExprKind::And(Box::new(lhs), Box::new(rhs))
+                            };
+                            Expr { kind, span: s }
+                        }
+                    });
+                }
+                if acc.is_none() {
+                    self.internal(span, "an expression");
+                }
+                acc
+            }
+            Rule::not_expr => {
+                let inner = pair.into_inner().next()?;
+                self.expr(inner)
+            }
+            Rule::negation => {
+                let inner = pair.into_inner().nth(1)?;
+                let e = self.expr(inner)?;
+                Some(Expr {
+                    kind: ExprKind::Not(Box::new(e)),
+                    span,
+                })
+            }
+            Rule::predicate => self.predicate(pair),
+            Rule::paren_expr => {
+                let inner = pair.into_inner().next()?;
+                let e = self.expr(inner)?;
+                Some(Expr {
+                    kind: ExprKind::Paren(Box::new(e)),
+                    span,
+                })
+            }
+            _ => {
+                self.internal(span, "an expression");
+                None
+            }
+        }
+    }
+
+    fn predicate(&mut self, pair: Pair<'s, Rule>) -> Option<Expr> {
+        let span = span_of(&pair);
+        let mut it = pair.into_inner();
+        let first = it.next()?;
+        if first.as_rule() == Rule::paren_expr {
+            return self.expr(first);
+        }
+        let lhs = self.operand(first)?;
+        let Some(tail) = it.next() else {
+            return Some(Expr {
+                kind: ExprKind::Operand(lhs),
+                span,
+            });
+        };
+        let tail_rule = tail.as_rule();
+        let parts: Vec<Pair<'s, Rule>> = tail.into_inner().collect();
+        let kind = match tail_rule {
+            Rule::compare_tail => {
+                let [op, rhs] = <[Pair<'s, Rule>; 2]>::try_from(parts).ok()?;
+                let op_span = span_of(&op);
+                let op = match op.as_str() {
+                    "==" => CompareOp::Eq,
+                    "!=" => CompareOp::Ne,
+                    "<" => CompareOp::Lt,
+                    "<=" => CompareOp::Le,
+                    ">" => CompareOp::Gt,
+                    _ => CompareOp::Ge,
+                };
+                ExprKind::Compare {
+                    op,
+                    op_span,
+                    lhs,
+                    rhs: self.operand(rhs)?,
+                }
+            }
+            Rule::in_tail => {
+                let negated = parts.iter().any(|p| p.as_rule() == Rule::not_in);
+                let op_span = parts
+                    .iter()
+                    .filter(|p| matches!(p.as_rule(), Rule::not_in | Rule::kw_in))
+                    .map(span_of)
+                    .reduce(Span::to)?;
+                let target = parts.into_iter().last()?;
+                let rhs = if target.as_rule() == Rule::list_literal {
+                    let ls = span_of(&target);
+                    InTarget::List(self.list_items(target), ls)
+                } else {
+                    InTarget::Operand(self.operand(target)?)
+                };
+                ExprKind::In {
+                    negated,
+                    op_span,
+                    lhs,
+                    rhs,
+                }
+            }
+            Rule::string_tail => {
+                let [op, rhs] = <[Pair<'s, Rule>; 2]>::try_from(parts).ok()?;
+                let op_span = span_of(&op);
+                let text = op.as_str();
+                let case_insensitive = text.starts_with('i');
+                let op = match text.trim_start_matches('i') {
+                    "starts_with" => StringOp::StartsWith,
+                    "ends_with" => StringOp::EndsWith,
+                    "contains" => StringOp::Contains,
+                    _ => StringOp::Matches,
+                };
+                ExprKind::StringOp {
+                    op,
+                    case_insensitive,
+                    op_span,
+                    lhs,
+                    rhs: self.operand(rhs)?,
+                }
+            }
+            Rule::presence_tail => ExprKind::IsSet {
+                negated: parts.iter().any(|p| p.as_rule() == Rule::not_in),
+                operand: lhs,
+            },
+            _ => {
+                self.internal(span, "a condition");
+                return None;
+            }
+        };
+        Some(Expr { kind, span })
+    }
+
+    fn list_items(&mut self, pair: Pair<'s, Rule>) -> Vec<Operand> {
+        let mut items = Vec::new();
+        for p in pair.into_inner() {
+            let span = span_of(&p);
+            let kind = if p.as_rule() == Rule::ident {
+                OperandKind::Name(self.ident(p))
+            } else {
+                match self.literal(p) {
+                    Some(l) => OperandKind::Literal(l),
+                    None => continue,
+                }
+            };
+            items.push(Operand { kind, span });
+        }
+        items
+    }
+
+    fn operand(&mut self, pair: Pair<'s, Rule>) -> Option<Operand> {
+        let span = span_of(&pair);
+        let inner = pair.into_inner().next()?;
+        let kind = match inner.as_rule() {
+            Rule::kw_now => OperandKind::Now,
+            Rule::path => {
+                let mut it = inner.into_inner();
+                let context = self.expect_ident(it.next(), span, "a field path")?;
+                let field = self.expect_ident(it.next(), span, "a field path")?;
+                OperandKind::Path { context, field }
+            }
+            Rule::ident => OperandKind::Name(self.ident(inner)),
+            _ => OperandKind::Literal(self.literal(inner)?),
+        };
+        Some(Operand { kind, span })
+    }
+
+    // ------------------------------------------------------------ values and literals
+
+    fn value(&mut self, pair: Pair<'s, Rule>) -> Option<Value> {
+        let span = span_of(&pair);
+        let inner = if pair.as_rule() == Rule::value {
+            pair.into_inner().next()?
+        } else {
+            pair
+        };
+        let kind = match inner.as_rule() {
+            Rule::json_object => ValueKind::Json(self.json(inner)?),
+            Rule::ident => ValueKind::Variant(self.ident(inner)),
+            _ => ValueKind::Literal(self.literal(inner)?),
+        };
+        Some(Value { kind, span })
+    }
+
+    fn json(&mut self, pair: Pair<'s, Rule>) -> Option<Json> {
+        let span = span_of(&pair);
+        match pair.as_rule() {
+            Rule::json_value => self.json(pair.into_inner().next()?),
+            Rule::json_object => {
+                let mut members = Vec::new();
+                for m in pair.into_inner() {
+                    let mut it = m.into_inner();
+                    let key = self.string(it.next()?)?;
+                    let value = self.json(it.next()?)?;
+                    members.push((key, value));
+                }
+                Some(Json::Object(members, span))
+            }
+            Rule::json_array => {
+                let mut items = Vec::new();
+                for v in pair.into_inner() {
+                    items.push(self.json(v)?);
+                }
+                Some(Json::Array(items, span))
+            }
+            Rule::json_null => Some(Json::Null(span)),
+            Rule::boolean => Some(Json::Bool(pair.as_str() == "true", span)),
+            Rule::number => Some(Json::Number(pair.as_str().to_string(), span)),
+            Rule::string => Some(Json::String(self.string(pair)?)),
+            _ => {
+                self.internal(span, "a JSON value");
+                None
+            }
+        }
+    }
+
+    fn literal(&mut self, pair: Pair<'s, Rule>) -> Option<Literal> {
+        let span = span_of(&pair);
+        let text = pair.as_str();
+        let kind = match pair.as_rule() {
+            Rule::boolean => LiteralKind::Bool(text == "true"),
+            Rule::number | Rule::int => LiteralKind::Number(text.to_string()),
+            Rule::string => LiteralKind::String(self.string(pair)?.value),
+            Rule::semver => LiteralKind::Semver(text.to_string()),
+            Rule::date => LiteralKind::Date(text.to_string()),
+            Rule::timestamp => LiteralKind::Timestamp(text.to_string()),
+            Rule::percent => LiteralKind::Percent(text.trim_end_matches('%').to_string()),
+            Rule::duration => LiteralKind::Duration(text.to_string()),
+            _ => {
+                self.internal(span, "a literal");
+                return None;
+            }
+        };
+        Some(Literal { kind, span })
+    }
+
+    fn string(&mut self, pair: Pair<'s, Rule>) -> Option<StrLit> {
+        let span = span_of(&pair);
+        if pair.as_rule() != Rule::string {
+            self.internal(span, "a string");
+            return None;
+        }
+        let raw = pair.into_inner().next().map_or("", |p| p.as_str());
+        let value = match unescape(raw) {
+            Ok(v) => v,
+            Err((offset, message)) => {
+                let at = span.start as usize + 1 + offset;
+                self.errors.push(SyntaxError {
+                    span: Span::new(at, at + 2),
+                    message,
+                    expected: Vec::new(),
+                });
+                raw.to_string()
+            }
+        };
+        Some(StrLit { value, span })
+    }
+}
+
+/// Decode the escapes of a string literal's body. On a bad escape, the
+/// offset of its backslash and a message.
+pub fn unescape(raw: &str) -> Result<String, (usize, String)> {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.char_indices();
+    while let Some((i, c)) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some((_, 'n')) => out.push('\n'),
+            Some((_, 't')) => out.push('\t'),
+            Some((_, 'r')) => out.push('\r'),
+            Some((_, '\\')) => out.push('\\'),
+            Some((_, '"')) => out.push('"'),
+            Some((_, '0')) => out.push('\0'),
+            Some((_, 'u')) => {
+                let rest = &raw[i + 2..];
+                let Some(body) = rest.strip_prefix('{').and_then(|r| r.split_once('}')) else {
+                    return Err((i, "invalid unicode escape: write `\\u{XXXX}`".to_string()));
+                };
+                let hex = body.0;
+                let ch = u32::from_str_radix(hex, 16).ok().and_then(char::from_u32);
+                let Some(ch) = ch else {
+                    return Err((i, format!("invalid unicode escape `\\u{{{hex}}}`")));
+                };
+                out.push(ch);
+                // Skip `{hex}`.
+                for _ in 0..hex.chars().count() + 2 {
+                    chars.next();
+                }
+            }
+            Some((_, other)) => return Err((
+                i,
+                format!(
+                    "unknown escape `\\{other}`: use one of \\n \\t \\r \\\\ \\\" \\0 \\u{{...}}"
+                ),
+            )),
+            None => return Err((i, "a string cannot end with a lone backslash".to_string())),
+        }
+    }
+    Ok(out)
+}

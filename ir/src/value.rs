@@ -1,0 +1,176 @@
+//! Values: what flags serve, and the typed constants that rules compare with.
+//!
+//! Times are microseconds since the Unix epoch (UTC); versions are semantic
+//! versions compared by precedence (build metadata ignored, pre-releases
+//! ordered as SemVer 2.0 says).
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// A value served by a flag or an experiment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FlagValue {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    String(String),
+    Json(serde_json::Value),
+}
+
+impl FlagValue {
+    pub fn value_type(&self) -> ValueType {
+        match self {
+            FlagValue::Bool(_) => ValueType::Bool,
+            FlagValue::Int(_) => ValueType::Int,
+            FlagValue::Float(_) => ValueType::Float,
+            FlagValue::String(_) => ValueType::String,
+            FlagValue::Json(_) => ValueType::Json,
+        }
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            FlagValue::Bool(b) => serde_json::Value::Bool(*b),
+            FlagValue::Int(i) => serde_json::Value::from(*i),
+            FlagValue::Float(f) => serde_json::Number::from_f64(*f)
+                .map_or(serde_json::Value::Null, serde_json::Value::Number),
+            FlagValue::String(s) => serde_json::Value::String(s.clone()),
+            FlagValue::Json(j) => j.clone(),
+        }
+    }
+}
+
+impl fmt::Display for FlagValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FlagValue::Bool(b) => write!(f, "{b}"),
+            FlagValue::Int(i) => write!(f, "{i}"),
+            FlagValue::Float(x) => write!(f, "{x:?}"),
+            FlagValue::String(s) => write!(f, "{s:?}"),
+            FlagValue::Json(j) => write!(f, "{j}"),
+        }
+    }
+}
+
+/// The type of value a flag serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ValueType {
+    Bool,
+    String,
+    Int,
+    Float,
+    Json,
+}
+
+impl ValueType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValueType::Bool => "bool",
+            ValueType::String => "string",
+            ValueType::Int => "int",
+            ValueType::Float => "float",
+            ValueType::Json => "json",
+        }
+    }
+}
+
+/// A semantic version, ordered by SemVer precedence.
+#[derive(Clone, Debug)]
+pub struct Semver(pub semver::Version);
+
+impl Semver {
+    pub fn parse(text: &str) -> Result<Semver, String> {
+        semver::Version::parse(text)
+            .map(Semver)
+            .map_err(|e| e.to_string())
+    }
+
+    pub fn is_prerelease(&self) -> bool {
+        !self.0.pre.is_empty()
+    }
+}
+
+impl PartialEq for Semver {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+
+impl Eq for Semver {}
+
+impl PartialOrd for Semver {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Semver {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.0.cmp_precedence(&other.0)
+    }
+}
+
+impl fmt::Display for Semver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl Serialize for Semver {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Semver {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Semver::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Parse an RFC 3339 timestamp, or a bare date meaning midnight UTC, into
+/// microseconds since the epoch.
+pub fn parse_timestamp(text: &str) -> Result<i64, String> {
+    if text.len() <= 10 && !text.contains(['T', 't']) {
+        let date: jiff::civil::Date = text.parse().map_err(|e: jiff::Error| e.to_string())?;
+        let ts = jiff::tz::TimeZone::UTC
+            .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
+            .map_err(|e| e.to_string())?;
+        return Ok(ts.as_microsecond());
+    }
+    let ts: jiff::Timestamp = text.parse().map_err(|e: jiff::Error| e.to_string())?;
+    Ok(ts.as_microsecond())
+}
+
+/// Format microseconds since the epoch as RFC 3339 in UTC.
+pub fn format_timestamp(micros: i64) -> String {
+    match jiff::Timestamp::from_microsecond(micros) {
+        Ok(ts) => ts.to_string(),
+        Err(_) => format!("<out of range: {micros}µs>"),
+    }
+}
+
+/// The current time, in microseconds since the epoch.
+pub fn now_micros() -> i64 {
+    jiff::Timestamp::now().as_microsecond()
+}
+
+/// A duration literal (`7d`, `12h`, `30m`, `45s`, `2w`) in microseconds.
+pub fn parse_duration(text: &str) -> Option<i64> {
+    let unit = text.chars().last()?;
+    let n: i64 = text.get(..text.len() - 1)?.parse().ok()?;
+    let secs = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3_600,
+        'd' => 86_400,
+        'w' => 604_800,
+        _ => return None,
+    };
+    n.checked_mul(secs)?.checked_mul(1_000_000)
+}
