@@ -1,0 +1,1 @@
+//! The canonical formatter (work in progress).
