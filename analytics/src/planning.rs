@@ -1,0 +1,269 @@
+//! Experiment planning for `vexil plan`: units per variant needed to detect
+//! a relative effect with a two-sided test, and how many days of traffic
+//! that takes.
+
+use serde::{Deserialize, Serialize};
+
+use crate::dist::{normal_cdf, normal_quantile};
+use crate::error::StatsError;
+
+/// Kind of metric being planned for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanMetric {
+    /// Conversion rate; `baseline` is the control's rate in (0, 1).
+    Proportion,
+    /// Mean of a numeric value; needs `stddev`.
+    Mean,
+}
+
+fn default_alpha() -> f64 {
+    0.05
+}
+
+fn default_power() -> f64 {
+    0.8
+}
+
+/// Inputs of [`sample_size`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SampleSizeInput {
+    /// Metric kind.
+    pub metric: PlanMetric,
+    /// Control's conversion rate or mean.
+    pub baseline: f64,
+    /// Per-unit standard deviation (mean metrics only; the same in both arms).
+    #[serde(default)]
+    pub stddev: Option<f64>,
+    /// Minimum detectable effect, relative to `baseline` (0.05 = +5%).
+    pub mde: f64,
+    /// Two-sided significance level.
+    #[serde(default = "default_alpha")]
+    pub alpha: f64,
+    /// Probability of detecting an effect of size `mde`.
+    #[serde(default = "default_power")]
+    pub power: f64,
+}
+
+/// Result of [`sample_size`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SampleSize {
+    /// Units needed in each variant (the control included), rounded up.
+    pub per_variant: f64,
+    /// The unrounded solution of the power equation.
+    pub per_variant_exact: f64,
+    /// The minimum detectable effect on the absolute scale.
+    pub absolute_effect: f64,
+}
+
+/// Inputs of [`duration_days`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DurationInput {
+    /// Units needed per variant, from [`sample_size`].
+    pub per_variant: f64,
+    /// Units reaching the flag per day.
+    pub daily_traffic: f64,
+    /// Share of that traffic included in the experiment, in (0, 1].
+    pub traffic_allocation: f64,
+    /// Number of variants, the control included; traffic is split evenly.
+    pub variants: u32,
+}
+
+/// Result of [`duration_days`].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Duration {
+    /// Whole days needed.
+    pub days: f64,
+    /// Unrounded days.
+    pub days_exact: f64,
+    /// Units needed across all variants.
+    pub total_units: f64,
+}
+
+fn check(ok: bool, field: &str, reason: String) -> Result<(), StatsError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(StatsError::field(None, field, reason))
+    }
+}
+
+/// Power of the two-sided z-test for a difference `delta` when each arm
+/// has `n` units and the per-unit variances sum to `variance_sum`. Both
+/// rejection tails count, as in statsmodels' `NormalIndPower`.
+fn power_at(n: f64, delta: f64, variance_sum: f64, z: f64) -> f64 {
+    let shift = delta.abs() / (variance_sum / n).sqrt();
+    normal_cdf(shift - z) + normal_cdf(-shift - z)
+}
+
+/// Units per variant for a two-sided z-test (unpooled variances) to reach
+/// `power` at significance `alpha` when the true relative effect is `mde`.
+///
+/// Proportions use `p(1-p)` for the control and `p'(1-p')` with
+/// `p' = p(1+mde)` for the treatment; means use `stddev²` for both.
+pub fn sample_size(input: &SampleSizeInput) -> Result<SampleSize, StatsError> {
+    let SampleSizeInput {
+        metric,
+        baseline,
+        stddev,
+        mde,
+        alpha,
+        power,
+    } = *input;
+    check(
+        alpha.is_finite() && alpha > 0.0 && alpha < 1.0,
+        "alpha",
+        format!("must lie strictly between 0 and 1, got `{alpha}`"),
+    )?;
+    check(
+        power.is_finite() && power > alpha && power < 1.0,
+        "power",
+        format!("must lie strictly between alpha and 1, got `{power}`"),
+    )?;
+    check(
+        mde.is_finite() && mde != 0.0,
+        "mde",
+        format!("must be a non-zero finite relative effect, got `{mde}`"),
+    )?;
+    let (delta, variance_sum) = match metric {
+        PlanMetric::Proportion => {
+            check(
+                baseline > 0.0 && baseline < 1.0,
+                "baseline",
+                format!("a conversion rate must lie strictly between 0 and 1, got `{baseline}`"),
+            )?;
+            let treated = baseline * (1.0 + mde);
+            check(
+                treated > 0.0 && treated < 1.0,
+                "mde",
+                format!("moves the conversion rate to `{treated}`, outside (0, 1)"),
+            )?;
+            (
+                treated - baseline,
+                baseline * (1.0 - baseline) + treated * (1.0 - treated),
+            )
+        }
+        PlanMetric::Mean => {
+            check(
+                baseline.is_finite() && baseline != 0.0,
+                "baseline",
+                format!("must be a non-zero finite mean, got `{baseline}`"),
+            )?;
+            let sd = stddev
+                .ok_or_else(|| StatsError::field(None, "stddev", "is required for mean metrics"))?;
+            check(
+                sd.is_finite() && sd > 0.0,
+                "stddev",
+                format!("must be a positive finite number, got `{sd}`"),
+            )?;
+            (baseline * mde, 2.0 * sd * sd)
+        }
+    };
+    let z = normal_quantile(1.0 - alpha / 2.0)?;
+    let z_power = normal_quantile(power)?;
+    // Ignoring the far tail gives a closed form that is an upper bound; the
+    // far tail only lowers it, so the exact answer lies in (upper/2, upper].
+    let upper = (z + z_power).powi(2) * variance_sum / (delta * delta);
+    let (mut lo, mut hi) = (upper / 2.0, upper);
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if power_at(mid, delta, variance_sum, z) < power {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+        if hi - lo <= 1e-12 * hi {
+            break;
+        }
+    }
+    if !hi.is_finite() || hi > 9.0e15 {
+        return Err(StatsError::NonFinite {
+            variant: None,
+            field: "per_variant".into(),
+        });
+    }
+    Ok(SampleSize {
+        per_variant: hi.ceil(),
+        per_variant_exact: hi,
+        absolute_effect: delta,
+    })
+}
+
+/// Days of traffic needed to put `per_variant` units in each of `variants`
+/// evenly split variants when `traffic_allocation` of `daily_traffic`
+/// enters the experiment.
+pub fn duration_days(input: &DurationInput) -> Result<Duration, StatsError> {
+    let DurationInput {
+        per_variant,
+        daily_traffic,
+        traffic_allocation,
+        variants,
+    } = *input;
+    check(
+        per_variant.is_finite() && per_variant > 0.0,
+        "per_variant",
+        format!("must be a positive number, got `{per_variant}`"),
+    )?;
+    check(
+        daily_traffic.is_finite() && daily_traffic > 0.0,
+        "daily_traffic",
+        format!("must be a positive number, got `{daily_traffic}`"),
+    )?;
+    check(
+        traffic_allocation > 0.0 && traffic_allocation <= 1.0,
+        "traffic_allocation",
+        format!("must lie in (0, 1], got `{traffic_allocation}`"),
+    )?;
+    check(
+        variants >= 2,
+        "variants",
+        format!("an experiment needs at least 2 variants, got `{variants}`"),
+    )?;
+    let total_units = per_variant * f64::from(variants);
+    let days_exact = total_units / (daily_traffic * traffic_allocation);
+    if !days_exact.is_finite() {
+        return Err(StatsError::NonFinite {
+            variant: None,
+            field: "days".into(),
+        });
+    }
+    Ok(Duration {
+        days: days_exact.ceil(),
+        days_exact,
+        total_units,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn textbook_mean_example() {
+        // δ = σ/2 at 5% / 80%: the classic answer is about 63 per arm.
+        let n = sample_size(&SampleSizeInput {
+            metric: PlanMetric::Mean,
+            baseline: 10.0,
+            stddev: Some(10.0),
+            mde: 0.5,
+            alpha: 0.05,
+            power: 0.8,
+        })
+        .unwrap();
+        assert_eq!(n.per_variant, 63.0);
+    }
+
+    #[test]
+    fn duration_rounds_up() {
+        let d = duration_days(&DurationInput {
+            per_variant: 1000.0,
+            daily_traffic: 300.0,
+            traffic_allocation: 0.5,
+            variants: 3,
+        })
+        .unwrap();
+        assert_eq!(d.days, 20.0);
+    }
+}
