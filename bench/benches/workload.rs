@@ -7,9 +7,11 @@
 //! - `ENGINE/all`: all six flags for one prepared user (one iteration is six
 //!   evaluations).
 //!
-//! Defaults are 1 s warm-up and 2 s measurement per benchmark so the run
-//! fits in a few minutes on two cores; criterion's own flags override them
-//! (`-- --warm-up-time 3 --measurement-time 5`), and a filter picks a subset
+//! Defaults are 1 s warm-up and 2 s measurement per benchmark, and no plots
+//! (drawing them takes longer than measuring), so the run fits in a few
+//! minutes on two cores. Criterion's own flags override them
+//! (`-- --warm-up-time 3 --measurement-time 5`, `-- --plotting-backend
+//! plotters` for the HTML report), and a filter picks a subset
 //! (`-- native/`).
 
 use std::hint::black_box;
@@ -104,6 +106,7 @@ fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(2))
+        .without_plots()
 }
 
 criterion_group! {
