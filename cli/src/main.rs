@@ -1,1 +1,133 @@
-fn main() {}
+//! `vexil`: check, format, build, evaluate and test flag repositories.
+
+mod commands;
+mod output;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Parser)]
+#[command(
+    name = "vexil",
+    version,
+    about = "Feature flags and experiments as typed, tested, compiled code"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a flag repository: every rule against the schemas.
+    ///
+    /// Exits with status 1 when there are errors (warnings alone pass).
+    Check {
+        /// A directory of `.flag` files, or one file.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// The date expiry warnings are relative to (default: today, UTC).
+        #[arg(long, value_name = "DATE")]
+        today: Option<String>,
+        /// Treat warnings as errors.
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+    /// Format `.flag` files in the one canonical layout.
+    Fmt {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        /// Do not write: exit with status 1 if any file would change.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Compile a repository into a bundle the runtime loads.
+    Build {
+        dir: PathBuf,
+        /// Where to write the bundle (JSON).
+        #[arg(short, long)]
+        output: PathBuf,
+        /// Include the test blocks in the bundle.
+        #[arg(long)]
+        with_tests: bool,
+    },
+    /// Evaluate a flag (or every flag) for a context; prints the details as JSON.
+    Eval {
+        /// A directory of `.flag` files, or a bundle built by `vexil build`.
+        dir: PathBuf,
+        /// The flag or experiment to evaluate.
+        #[arg(required_unless_present = "all")]
+        flag: Option<String>,
+        /// Evaluate every flag and experiment.
+        #[arg(long, conflicts_with = "flag")]
+        all: bool,
+        /// A JSON file: `{"user": {"id": "u1", ...}, "env": {...}}`; `-` reads standard input.
+        #[arg(long, value_name = "FILE.json")]
+        context: Option<PathBuf>,
+        /// The evaluation time, RFC 3339 (default: now).
+        #[arg(long, value_name = "RFC3339")]
+        now: Option<String>,
+    },
+    /// Run the `test` blocks.
+    Test {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// Explain a diagnostic code, like `vexil explain E0102`.
+    Explain { code: String },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check {
+            dir,
+            format,
+            today,
+            deny_warnings,
+        } => commands::check(&dir, format, today.as_deref(), deny_warnings),
+        Command::Fmt { dir, check } => commands::fmt(&dir, check),
+        Command::Build {
+            dir,
+            output,
+            with_tests,
+        } => commands::build(&dir, &output, with_tests),
+        Command::Eval {
+            dir,
+            flag,
+            all,
+            context,
+            now,
+        } => commands::eval(
+            &dir,
+            flag.as_deref(),
+            all,
+            context.as_deref(),
+            now.as_deref(),
+        ),
+        Command::Test { dir, format } => commands::test(&dir, format),
+        Command::Explain { code } => commands::explain(&code),
+    };
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!(
+                "{}: {message}",
+                output::paint("error", output::Style::Error)
+            );
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,6 +1,33 @@
 //! Vexil's compiler: from `.flag` sources to diagnostics and the IR.
 //!
 //! Built on salsa so that the CLI and the language server share one
-//! incremental pipeline: parse → index → check → lower.
+//! incremental pipeline: parse → summarise → check (and lower) each file →
+//! check across files → link into a bundle. Diagnostics are plain data
+//! (`diagnostic.rs`), rendered only at the edge (`render.rs`).
 
+mod check;
+mod codes;
+pub mod db;
+pub mod diagnostic;
 pub mod format;
+pub mod global;
+mod link;
+pub mod literal;
+mod project;
+pub mod render;
+pub mod suggest;
+pub mod summary;
+pub mod types;
+
+pub use check::{CheckedFile, LineIndex, Lowered};
+pub use codes::Code;
+pub use diagnostic::{Diagnostic, Label, Severity};
+pub use project::{flag_files, LoadError, Project};
+pub use vexil_grammar as syntax;
+pub use vexil_ir as ir;
+
+/// Midnight UTC of the current day, in microseconds: "today" for expiry.
+pub fn today() -> i64 {
+    let now = vexil_ir::value::now_micros();
+    now - now.rem_euclid(86_400_000_000)
+}

@@ -927,29 +927,16 @@ impl<'s> Builder<'s> {
             }
             Rule::or_expr | Rule::and_expr => {
                 let is_or = pair.as_rule() == Rule::or_expr;
-                let mut acc: Option<Expr> = None;
+                let mut operands = Vec::new();
                 for p in pair.into_inner() {
-                    if matches!(p.as_rule(), Rule::kw_or | Rule::kw_and) {
-                        continue;
+                    if !matches!(p.as_rule(), Rule::kw_or | Rule::kw_and) {
+                        operands.push(self.expr(p)?);
                     }
-                    let rhs = self.expr(p)?;
-                    acc = Some(match acc {
-                        None => rhs,
-                        Some(lhs) => {
-                            let s = lhs.span.to(rhs.span);
-                            let kind = if is_or {
-                                ExprKind::Or(Box::new(lhs), Box::new(rhs))
-                            } else {
-                                ExprKind::And(Box::new(lhs), Box::new(rhs))
-                            };
-                            Expr { kind, span: s }
-                        }
-                    });
                 }
-                if acc.is_none() {
+                if operands.is_empty() {
                     self.internal(span, "an expression");
                 }
-                acc
+                balanced(operands, is_or)
             }
             Rule::not_expr => {
                 let inner = pair.into_inner().next()?;
@@ -1192,6 +1179,27 @@ impl<'s> Builder<'s> {
     }
 }
 
+/// Join operands with `and`/`or` as a balanced tree: both are associative,
+/// and a long chain then costs logarithmic, not linear, recursion depth in
+/// every pass that walks the tree.
+fn balanced(mut operands: Vec<Expr>, is_or: bool) -> Option<Expr> {
+    match operands.len() {
+        0 => None,
+        1 => operands.pop(),
+        n => {
+            let right = operands.split_off(n / 2);
+            let (lhs, rhs) = (balanced(operands, is_or)?, balanced(right, is_or)?);
+            let span = lhs.span.to(rhs.span);
+            let kind = if is_or {
+                ExprKind::Or(Box::new(lhs), Box::new(rhs))
+            } else {
+                ExprKind::And(Box::new(lhs), Box::new(rhs))
+            };
+            Some(Expr { kind, span })
+        }
+    }
+}
+
 /// Decode the escapes of a string literal's body. On a bad escape, the
 /// offset of its backslash and a message.
 pub fn unescape(raw: &str) -> Result<String, (usize, String)> {
@@ -1225,12 +1233,14 @@ pub fn unescape(raw: &str) -> Result<String, (usize, String)> {
                     chars.next();
                 }
             }
-            Some((_, other)) => return Err((
-                i,
-                format!(
+            Some((_, other)) => {
+                return Err((
+                    i,
+                    format!(
                     "unknown escape `\\{other}`: use one of \\n \\t \\r \\\\ \\\" \\0 \\u{{...}}"
                 ),
-            )),
+                ))
+            }
             None => return Err((i, "a string cannot end with a lone backslash".to_string())),
         }
     }

@@ -314,8 +314,17 @@ pub struct ServedValue {
 pub struct Prerequisite {
     /// Index into the bundle's flags.
     pub flag: u32,
+    /// `requires F != V`.
     pub negated: bool,
-    pub value: FlagValue,
+    pub expect: PrerequisiteValue,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrerequisiteValue {
+    Value(FlagValue),
+    /// The served variant's name.
+    Variant(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

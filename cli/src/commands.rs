@@ -1,0 +1,343 @@
+//! The subcommands. Each returns the exit code, or a message for status 2
+//! (a problem with the invocation or the files, not with the flags).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use vexil_compiler::{Code, Project};
+use vexil_runtime::{Engine, EngineOptions};
+
+use crate::output::{color_enabled, paint, Style};
+use crate::Format;
+
+fn load(dir: &Path) -> Result<Project, String> {
+    if !dir.exists() {
+        return Err(format!("`{}` does not exist", dir.display()));
+    }
+    let project = Project::from_dir(dir).map_err(|e| e.to_string())?;
+    if project.paths().next().is_none() {
+        return Err(format!("no `.flag` files in `{}`", dir.display()));
+    }
+    Ok(project)
+}
+
+fn parse_date(text: &str, what: &str) -> Result<i64, String> {
+    vexil_ir::value::parse_timestamp(text).map_err(|e| format!("invalid {what} `{text}`: {e}"))
+}
+
+pub fn check(
+    dir: &Path,
+    format: Format,
+    today: Option<&str>,
+    deny_warnings: bool,
+) -> Result<ExitCode, String> {
+    let mut project = load(dir)?;
+    let today = match today {
+        Some(t) => parse_date(t, "--today")?,
+        None => vexil_compiler::today(),
+    };
+    project.set_today(Some(today));
+    let diagnostics = project.diagnostics();
+    let failed = diagnostics.iter().any(|d| d.is_error() || deny_warnings);
+    match format {
+        Format::Json => println!("{}", project.render_json(&diagnostics)),
+        Format::Text => {
+            print!("{}", project.render(&diagnostics, color_enabled()));
+            let files = project.paths().count();
+            let summary = vexil_compiler::render::summary(&diagnostics);
+            let line = format!(
+                "checked {files} file{}: {summary}",
+                if files == 1 { "" } else { "s" }
+            );
+            let style = if failed { Style::Error } else { Style::Ok };
+            println!("{}", paint(&line, style));
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub fn fmt(dir: &Path, check_only: bool) -> Result<ExitCode, String> {
+    let paths = vexil_compiler::flag_files(dir).map_err(|e| e.to_string())?;
+    let mut changed = Vec::new();
+    let mut broken = Vec::new();
+    for path in &paths {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        match Err::<String, ()>(()) {
+            // FORMATTER-SHIM: the formatter has not landed yet
+            Ok(formatted) if formatted != text => {
+                if !check_only {
+                    std::fs::write(path, &formatted)
+                        .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+                }
+                changed.push(path.display().to_string());
+            }
+            Ok(_) => {}
+            Err(_) => broken.push(path.display().to_string()),
+        }
+    }
+    for p in &broken {
+        eprintln!(
+            "{}: `{p}` has syntax errors; run `vexil check` (not formatted)",
+            paint("warning", Style::Error)
+        );
+    }
+    if check_only {
+        for p in &changed {
+            println!("would reformat {p}");
+        }
+        let failed = !changed.is_empty() || !broken.is_empty();
+        println!(
+            "{} file{} checked, {} would change",
+            paths.len(),
+            if paths.len() == 1 { "" } else { "s" },
+            changed.len()
+        );
+        return Ok(if failed {
+            ExitCode::from(1)
+        } else {
+            ExitCode::SUCCESS
+        });
+    }
+    for p in &changed {
+        println!("formatted {p}");
+    }
+    Ok(if broken.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+pub fn build(dir: &Path, output: &Path, with_tests: bool) -> Result<ExitCode, String> {
+    let mut project = load(dir)?;
+    project.set_today(Some(vexil_compiler::today()));
+    match project.bundle(with_tests) {
+        Ok(bundle) => {
+            std::fs::write(output, bundle.to_json())
+                .map_err(|e| format!("cannot write `{}`: {e}", output.display()))?;
+            println!(
+                "wrote {} ({} flags, {} experiments, {} segments)",
+                output.display(),
+                bundle.flags.len(),
+                bundle.experiments.len(),
+                bundle.segments.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(diagnostics) => {
+            print!("{}", project.render(&diagnostics, color_enabled()));
+            println!(
+                "{}",
+                paint("build failed: fix the errors above", Style::Error)
+            );
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+pub fn explain(code: &str) -> Result<ExitCode, String> {
+    let Some(c) = Code::parse(code) else {
+        let all: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        return Err(format!(
+            "unknown code `{code}`; codes are {}",
+            all.join(", ")
+        ));
+    };
+    println!(
+        "{} ({}): {}\n\n{}",
+        c.as_str(),
+        match c.severity() {
+            vexil_compiler::Severity::Error => "error",
+            vexil_compiler::Severity::Warning => "warning",
+        },
+        c.title(),
+        c.explanation()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Load a directory of sources (reporting diagnostics) or a bundle file.
+fn load_engine(path: &Path) -> Result<Result<Engine, ExitCode>, String> {
+    if path.is_file() && path.extension().is_some_and(|e| e == "json") {
+        return Engine::from_bundle_file(path, EngineOptions::default())
+            .map(Ok)
+            .map_err(|e| e.to_string());
+    }
+    let project = load(path)?;
+    match project.bundle(false) {
+        Ok(bundle) => Engine::from_bundle(bundle, EngineOptions::default())
+            .map(Ok)
+            .map_err(|e| e.to_string()),
+        Err(diagnostics) => {
+            eprint!("{}", project.render(&diagnostics, color_enabled()));
+            eprintln!(
+                "{}",
+                paint(
+                    "the flags do not compile: fix the errors above",
+                    Style::Error
+                )
+            );
+            Ok(Err(ExitCode::from(1)))
+        }
+    }
+}
+
+pub fn eval(
+    dir: &Path,
+    flag: Option<&str>,
+    all: bool,
+    context: Option<&Path>,
+    now: Option<&str>,
+) -> Result<ExitCode, String> {
+    let engine = match load_engine(dir)? {
+        Ok(engine) => engine,
+        Err(code) => return Ok(code),
+    };
+    let snapshot = engine.snapshot();
+    let now = match now {
+        Some(t) => parse_date(t, "--now")?,
+        None => vexil_runtime::now(),
+    };
+    let text = match context {
+        None => "{}".to_string(),
+        Some(p) if p.as_os_str() == "-" => {
+            let mut buf = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut buf)
+                .map_err(|e| format!("cannot read the context from standard input: {e}"))?;
+            buf
+        }
+        Some(p) => {
+            std::fs::read_to_string(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))?
+        }
+    };
+    let ctx = match snapshot.layout().context_from_json_str(&text) {
+        Ok(ctx) => ctx,
+        Err(e) => {
+            // The OpenFeature answer to a context that is not JSON.
+            let details = serde_json::json!({
+                "key": flag.unwrap_or(""),
+                "reason": "ERROR",
+                "errorCode": "PARSE_ERROR",
+                "errorMessage": format!("the context is not valid: {e}"),
+            });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&details).unwrap_or_default()
+            );
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let details: Vec<vexil_runtime::Details> = if all {
+        snapshot
+            .evaluate_all(&ctx, now)
+            .iter()
+            .map(|e| e.to_details())
+            .collect()
+    } else {
+        vec![snapshot
+            .evaluate(flag.unwrap_or(""), &ctx, now)
+            .to_details()]
+    };
+    let json = if all {
+        serde_json::to_string_pretty(&serde_json::json!({ "flags": details }))
+    } else {
+        serde_json::to_string_pretty(&details[0])
+    }
+    .map_err(|e| e.to_string())?;
+    println!("{json}");
+    let not_found = details
+        .iter()
+        .any(|d| d.error_code == Some(vexil_ir::ErrorCode::FlagNotFound));
+    Ok(if not_found {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+pub fn test(dir: &Path, format: Format) -> Result<ExitCode, String> {
+    let mut project = load(dir)?;
+    project.set_today(None);
+    let bundle = match project.bundle(true) {
+        Ok(b) => b,
+        Err(diagnostics) => {
+            print!("{}", project.render(&diagnostics, color_enabled()));
+            println!(
+                "{}",
+                paint("tests not run: the flags do not compile", Style::Error)
+            );
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let tests = bundle.tests.clone();
+    let options = EngineOptions::default();
+    let engine = Engine::from_bundle(bundle, options).map_err(|e| e.to_string())?;
+    let snapshot = engine.snapshot();
+    let results = vexil_runtime::testing::run_tests(&snapshot, &tests, vexil_runtime::now());
+    let failed = results.iter().filter(|r| !r.passed()).count();
+    let expectations: usize = tests.iter().map(|t| t.expectations.len()).sum();
+    match format {
+        Format::Json => {
+            let json: Vec<serde_json::Value> = results
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "name": r.name,
+                        "file": r.location.file,
+                        "line": r.location.line,
+                        "passed": r.passed(),
+                        "failures": r.failures.iter().map(|f| serde_json::json!({
+                            "file": f.location.file,
+                            "line": f.location.line,
+                            "column": f.location.column,
+                            "flag": f.target,
+                            "expected": f.expected,
+                            "actual": f.actual,
+                        })).collect::<Vec<_>>(),
+                    })
+                })
+                .collect();
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?
+            );
+        }
+        Format::Text => {
+            for r in &results {
+                if r.passed() {
+                    println!("{} {}", paint("ok  ", Style::Ok), r.name);
+                    continue;
+                }
+                println!("{} {}", paint("FAIL", Style::Error), r.name);
+                for f in &r.failures {
+                    println!(
+                        "     {}:{}:{}: expect {}: {}",
+                        f.location.file, f.location.line, f.location.column, f.target, f.expected
+                    );
+                    println!("       got {}", f.actual);
+                }
+            }
+            let line = format!(
+                "{} tests, {} expectations: {} passed, {} failed",
+                results.len(),
+                expectations,
+                results.len() - failed,
+                failed
+            );
+            println!(
+                "{}",
+                paint(&line, if failed > 0 { Style::Error } else { Style::Ok })
+            );
+        }
+    }
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

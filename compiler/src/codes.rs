@@ -1,0 +1,157 @@
+//! Every diagnostic's stable code, with its severity and an explanation
+//! (`vexil explain CODE`). Codes are never reused or renumbered.
+
+use serde::Serialize;
+
+use crate::diagnostic::Severity;
+
+macro_rules! codes {
+    ($($variant:ident = $code:literal, $severity:ident, $title:literal, $explanation:literal;)*) => {
+        /// A diagnostic's stable code.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code {
+            $($variant,)*
+        }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => $code,)* }
+            }
+
+            pub fn severity(self) -> Severity {
+                match self { $(Code::$variant => Severity::$severity,)* }
+            }
+
+            /// A few words on what the code means.
+            pub fn title(self) -> &'static str {
+                match self { $(Code::$variant => $title,)* }
+            }
+
+            /// A longer explanation with an example of the fix.
+            pub fn explanation(self) -> &'static str {
+                match self { $(Code::$variant => $explanation,)* }
+            }
+
+            pub fn parse(text: &str) -> Option<Code> {
+                let text = text.trim().to_ascii_uppercase();
+                Code::ALL.iter().copied().find(|c| c.as_str() == text)
+            }
+        }
+    };
+}
+
+codes! {
+    Syntax = "E0001", Error, "syntax error",
+        "The file does not follow the grammar. The message says what was expected where. \
+         Each broken item is reported once and skipped; the rest of the file is still checked.";
+    UnknownContext = "E0101", Error, "unknown context",
+        "A condition, unit or test names a context that no file declares. \
+         Declare it with `context NAME { .. }` or fix the name.";
+    UnknownField = "E0102", Error, "unknown field",
+        "A field is not declared in its context's schema. Add it to the `context` block or fix the name.";
+    UnknownSegment = "E0103", Error, "unknown segment",
+        "A bare name in a condition must be a segment (or, compared with an enum field, an enum value).";
+    UnknownFlag = "E0104", Error, "unknown flag",
+        "A prerequisite or a test expectation names a flag or experiment that is not declared.";
+    UnknownVariant = "E0105", Error, "unknown variant",
+        "A name used as a value must be one of the flag's or experiment's variants.";
+    UnknownEnumValue = "E0106", Error, "unknown enum value",
+        "An enum field is compared with a value its type does not declare.";
+    DuplicateName = "E0107", Error, "name declared twice",
+        "Contexts, segments, flags and experiments share one namespace across the project; each name is declared once.";
+    DuplicateMember = "E0108", Error, "member declared twice",
+        "A field, enum value, variant, rule, metric or test name appears twice in one declaration.";
+    TypeMismatch = "E0201", Error, "type mismatch",
+        "The two sides of a comparison have different types. Numbers of type int and float may be compared; \
+         nothing else converts.";
+    OperatorType = "E0202", Error, "operator not applicable to this type",
+        "Ordering works on numbers, versions, timestamps and enums; string operators on strings; \
+         `contains` and `in` with a list field on lists.";
+    ValueType = "E0203", Error, "value of the wrong type",
+        "A default, variant, rule result or expected value does not have the flag's value type.";
+    NotACondition = "E0204", Error, "not a condition",
+        "Only bool fields, segments, `true`/`false` and comparisons can stand alone as a condition.";
+    InvalidSemver = "E0205", Error, "invalid version literal",
+        "Versions follow Semantic Versioning 2.0: `MAJOR.MINOR.PATCH`, optionally `-pre.release` and `+build`.";
+    InvalidTimestamp = "E0206", Error, "invalid timestamp literal",
+        "Timestamps are RFC 3339 (`2026-12-01T09:00:00Z`, with an offset) or a date (`2026-12-01`, midnight UTC).";
+    InvalidNumber = "E0207", Error, "invalid number",
+        "Integers are 64-bit; floats must be finite.";
+    InvalidRegex = "E0208", Error, "invalid regular expression",
+        "The pattern of `matches` does not compile with Rust's `regex` syntax.";
+    InvalidPercent = "E0209", Error, "invalid percentage",
+        "Percentages are between 0% and 100%, with at most three decimals (0.001% is one bucket).";
+    InvalidDuration = "E0210", Error, "invalid duration",
+        "Durations are a whole number followed by `s`, `m`, `h`, `d` or `w`.";
+    InvalidUnit = "E0211", Error, "invalid bucketing unit",
+        "A unit must be a string or int field, or a context with a `key` field.";
+    InvalidKey = "E0212", Error, "invalid targeting key",
+        "A context has at most one `key` field, and it must be a required string or int.";
+    InvalidType = "E0213", Error, "invalid field type",
+        "Lists hold non-optional scalars; enums have at least one value.";
+    WeightsNot100 = "E0301", Error, "weights do not sum to 100%",
+        "A split's arms and an experiment's variants must cover every unit: their weights sum to exactly 100%.";
+    SegmentCycle = "E0302", Error, "segments form a cycle",
+        "A segment uses itself, directly or through others, so it has no meaning.";
+    PrerequisiteCycle = "E0303", Error, "prerequisites form a cycle",
+        "A flag requires itself, directly or through other flags.";
+    LayerOverflow = "E0304", Error, "layer traffic exceeds 100%",
+        "Experiments in one layer never share a unit, so their traffic together must fit in 100%.";
+    MissingControl = "E0305", Error, "missing control variant",
+        "An experiment names its control arm with `control NAME`: the arm served to units not enrolled \
+         and the baseline of its analysis.";
+    MissingProperty = "E0306", Error, "missing required property",
+        "Flags need `kind` and `default`; experiments need `unit`, `variants` and `control`.";
+    MisplacedProperty = "E0307", Error, "property not allowed here",
+        "Some properties belong to flags (`kind`, `default`, `rule`, `requires`, `enabled`, `expires`) \
+         and some to experiments (`unit`, `traffic`, `audience`, `layer`, `start`, `end`, `control`, `metrics`, `planning`).";
+    DuplicateProperty = "E0308", Error, "property given twice",
+        "A property that takes one value may appear once.";
+    UnknownKind = "E0309", Error, "unknown flag kind",
+        "A flag's kind is `release`, `experiment`, `operational` or `permission`.";
+    RolloutValue = "E0310", Error, "rollout needs a value",
+        "`25% by user.id` serves `true` and is only for bool flags; other flags write `VALUE for 25% by user.id`.";
+    EmptyWindow = "E0311", Error, "empty time window",
+        "A rule's `from` must be before its `until`, and an experiment's `start` before its `end`.";
+    InvalidMetric = "E0312", Error, "invalid metric",
+        "Metrics are `conversion(event)`, `mean(event)` or `ratio(numerator, denominator)`; \
+         thresholds belong to guardrails.";
+    InvalidPlanning = "E0313", Error, "invalid planning input",
+        "Planning takes `baseline`, `stddev`, `mde`, `alpha`, `power` and `daily_units`, with alpha and power \
+         strictly between 0 and 1.";
+    InvalidPrerequisite = "E0314", Error, "invalid prerequisite",
+        "`requires F` alone means F is true and needs a bool flag; otherwise write `requires F == VALUE`. \
+         Prerequisites name flags, not experiments.";
+    InvalidTestValue = "E0401", Error, "invalid test context",
+        "A test's context gives each field a value of its declared type; a context is given once.";
+    InvalidExpectation = "E0402", Error, "invalid expectation",
+        "Reasons are STATIC, TARGETING_MATCH, SPLIT, DEFAULT, DISABLED, ERROR; error codes are FLAG_NOT_FOUND, \
+         TYPE_MISMATCH, TARGETING_KEY_MISSING, INVALID_CONTEXT, PARSE_ERROR, GENERAL.";
+    UnreachableRule = "W0001", Warning, "unreachable rule",
+        "An earlier rule always matches, so this rule never does.";
+    ExpiredFlag = "W0002", Warning, "flag past its expiry date",
+        "The flag's `expires` date has passed: clean it up, or extend the date if it must stay.";
+    UnguardedOptional = "W0003", Warning, "optional field used without a presence test",
+        "When the field is missing the comparison is unknown and the rule does not match. \
+         Test it first: `user.company is set and user.company == \"acme\"`.";
+    EmptyList = "W0004", Warning, "empty list",
+        "`x in []` is always false and `x not in []` always true.";
+    TestWithoutExpectations = "W0005", Warning, "test without expectations",
+        "A test with no `expect` line checks nothing.";
+    PlanTooLong = "W0006", Warning, "planned duration exceeds the experiment's dates",
+        "The sample size implied by the planning inputs needs more days than the experiment runs.";
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,206 @@
+//! The salsa database shared by the CLI and the language server.
+//!
+//! Inputs are source files and the workspace (the set of files, and "today"
+//! for expiry warnings). Queries, from the bottom:
+//! `parse(file)` → `file_summary(file)` (declarations without positions, so
+//! that an edit inside a body changes nothing downstream) → `symbols(ws)` and
+//! the per-name `context_def` / `flag_signature` → `check_file(ws, file)`
+//! (diagnostics and the file's lowered items) → `global_problems(ws)`
+//! (duplicates, cycles, layers) → `bundle(ws)`.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use vexil_grammar as ast;
+
+use crate::check::CheckedFile;
+use crate::summary::{FileSummary, ItemSig, Kind};
+use crate::types::{ContextDef, FlagSig};
+
+#[salsa::input(debug)]
+pub struct SourceFile {
+    #[returns(ref)]
+    pub path: Arc<str>,
+    #[returns(ref)]
+    pub text: String,
+}
+
+#[salsa::input(debug)]
+pub struct Workspace {
+    #[returns(ref)]
+    pub files: Vec<SourceFile>,
+    /// Today's date (microseconds since the epoch, UTC midnight) for expiry
+    /// warnings; `None` turns them off.
+    pub today: Option<i64>,
+}
+
+/// A name looked up across the workspace; interned so that per-name queries
+/// are memoised separately.
+#[salsa::interned(debug)]
+pub struct Name<'db> {
+    #[returns(ref)]
+    pub text: String,
+}
+
+#[salsa::db]
+pub trait Db: salsa::Database {}
+
+/// The database. `Clone` gives a snapshot for another thread (the language
+/// server answers requests from snapshots while edits go through one writer).
+#[salsa::db]
+#[derive(Clone)]
+pub struct Database {
+    storage: salsa::Storage<Self>,
+    log: Arc<Mutex<Option<Vec<String>>>>,
+}
+
+impl Default for Database {
+    fn default() -> Database {
+        let log: Arc<Mutex<Option<Vec<String>>>> = Arc::default();
+        let sink = log.clone();
+        Database {
+            storage: salsa::Storage::new(Some(Box::new(move |event: salsa::Event| {
+                if let salsa::EventKind::WillExecute { database_key } = event.kind {
+                    if let Ok(mut guard) = sink.lock() {
+                        if let Some(entries) = guard.as_mut() {
+                            entries.push(format!("{database_key:?}"));
+                        }
+                    }
+                }
+            }))),
+            log,
+        }
+    }
+}
+
+impl Database {
+    /// Start recording which queries execute (for incrementality tests and
+    /// the language server's debug log).
+    pub fn enable_log(&self) {
+        if let Ok(mut guard) = self.log.lock() {
+            guard.get_or_insert_with(Vec::new);
+        }
+    }
+
+    /// The queries executed since the last call, as `query(id)` strings.
+    pub fn take_log(&self) -> Vec<String> {
+        self.log
+            .lock()
+            .ok()
+            .and_then(|mut g| g.as_mut().map(std::mem::take))
+            .unwrap_or_default()
+    }
+}
+
+#[salsa::db]
+impl salsa::Database for Database {}
+
+#[salsa::db]
+impl Db for Database {}
+
+// ---------------------------------------------------------------- queries
+
+#[salsa::tracked(returns(ref))]
+pub fn parse(db: &dyn Db, file: SourceFile) -> ast::SourceFile {
+    ast::parse(file.text(db))
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn file_summary(db: &dyn Db, file: SourceFile) -> FileSummary {
+    crate::summary::summarize(parse(db, file))
+}
+
+/// Where each top-level name is declared, in workspace file order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Symbols {
+    pub by_name: BTreeMap<String, Vec<Declaration>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Declaration {
+    pub file: SourceFile,
+    /// Index of the item in its file's summary.
+    pub item: u32,
+    pub kind: Kind,
+}
+
+impl Symbols {
+    /// The first declaration of a name; duplicates are reported elsewhere.
+    pub fn get(&self, name: &str) -> Option<Declaration> {
+        self.by_name.get(name).and_then(|d| d.first().copied())
+    }
+
+    /// All names of one kind, for "did you mean" and completion.
+    pub fn names_of(&self, kinds: &[Kind]) -> Vec<&str> {
+        self.by_name
+            .iter()
+            .filter(|(_, d)| d.first().is_some_and(|d| kinds.contains(&d.kind)))
+            .map(|(n, _)| n.as_str())
+            .collect()
+    }
+}
+
+#[salsa::tracked(returns(ref))]
+pub fn symbols(db: &dyn Db, ws: Workspace) -> Symbols {
+    let mut symbols = Symbols::default();
+    for &file in ws.files(db) {
+        for (i, item) in file_summary(db, file).items.iter().enumerate() {
+            symbols
+                .by_name
+                .entry(item.name.clone())
+                .or_default()
+                .push(Declaration {
+                    file,
+                    item: i as u32,
+                    kind: item.kind,
+                });
+        }
+    }
+    symbols
+}
+
+fn declared_sig(db: &dyn Db, ws: Workspace, name: &str) -> Option<(Declaration, ItemSig)> {
+    let decl = symbols(db, ws).get(name)?;
+    let item = file_summary(db, decl.file).items.get(decl.item as usize)?;
+    Some((decl, item.sig.clone()))
+}
+
+/// The schema of a context, if `name` is a context.
+#[salsa::tracked(returns(ref))]
+pub fn context_def<'db>(
+    db: &'db dyn Db,
+    ws: Workspace,
+    name: Name<'db>,
+) -> Option<Arc<ContextDef>> {
+    match declared_sig(db, ws, name.text(db))? {
+        (_, ItemSig::Context(def)) => Some(Arc::new(def)),
+        _ => None,
+    }
+}
+
+/// The signature of a flag or experiment, if `name` is one.
+#[salsa::tracked(returns(ref))]
+pub fn flag_signature<'db>(db: &'db dyn Db, ws: Workspace, name: Name<'db>) -> Option<FlagSig> {
+    match declared_sig(db, ws, name.text(db))? {
+        (_, ItemSig::Flag(sig)) => Some(sig),
+        _ => None,
+    }
+}
+
+/// What kind of thing a name is, if it is declared.
+#[salsa::tracked(returns(copy))]
+pub fn kind_of<'db>(db: &'db dyn Db, ws: Workspace, name: Name<'db>) -> Option<Kind> {
+    symbols(db, ws).get(name.text(db)).map(|d| d.kind)
+}
+
+/// Diagnostics and lowered items of one file.
+#[salsa::tracked(returns(ref), no_eq)]
+pub fn check_file(db: &dyn Db, ws: Workspace, file: SourceFile) -> CheckedFile {
+    crate::check::check_file(db, ws, file)
+}
+
+/// Problems that span files: duplicate names, cycles, overfull layers.
+#[salsa::tracked(returns(ref))]
+pub fn global_problems(db: &dyn Db, ws: Workspace) -> Vec<crate::global::Problem> {
+    crate::global::find_problems(db, ws)
+}

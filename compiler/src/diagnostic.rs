@@ -1,0 +1,153 @@
+//! Diagnostics as plain data: a stable code, a primary span, secondary
+//! labels, help, and an optional machine-applicable fix. Rendered once, at
+//! the edge (`render.rs`), as text or JSON.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use vexil_grammar::Span;
+
+pub use crate::codes::Code;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A place in a file, with what to say about it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Label {
+    /// The file's path as the workspace knows it.
+    pub file: Arc<str>,
+    pub span: Span,
+    pub message: String,
+}
+
+/// A replacement that fixes the problem, for editors' quick fixes.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Fix {
+    pub title: String,
+    pub file: Arc<str>,
+    pub span: Span,
+    pub replacement: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Diagnostic {
+    pub code: Code,
+    pub severity: Severity,
+    pub message: String,
+    pub primary: Label,
+    pub secondary: Vec<Label>,
+    pub help: Option<String>,
+    pub notes: Vec<String>,
+    pub fix: Option<Fix>,
+}
+
+impl Diagnostic {
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+/// Builds diagnostics for one file.
+#[derive(Clone, Debug)]
+pub struct Reporter {
+    pub file: Arc<str>,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Reporter {
+    pub fn new(file: Arc<str>) -> Reporter {
+        Reporter {
+            file,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// Start a diagnostic at `span` in this file; its severity comes from the code.
+    pub fn report(
+        &mut self,
+        code: Code,
+        span: Span,
+        message: impl Into<String>,
+    ) -> DiagnosticBuilder<'_> {
+        let diagnostic = Diagnostic {
+            code,
+            severity: code.severity(),
+            message: message.into(),
+            primary: Label {
+                file: self.file.clone(),
+                span,
+                message: String::new(),
+            },
+            secondary: Vec::new(),
+            help: None,
+            notes: Vec::new(),
+            fix: None,
+        };
+        self.diagnostics.push(diagnostic);
+        let file = self.file.clone();
+        let last = self.diagnostics.len() - 1;
+        DiagnosticBuilder {
+            diagnostic: &mut self.diagnostics[last],
+            file,
+        }
+    }
+
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Adds detail to a diagnostic just reported.
+pub struct DiagnosticBuilder<'r> {
+    diagnostic: &'r mut Diagnostic,
+    file: Arc<str>,
+}
+
+impl DiagnosticBuilder<'_> {
+    /// What to say under the primary span.
+    pub fn label(self, message: impl Into<String>) -> Self {
+        self.diagnostic.primary.message = message.into();
+        self
+    }
+
+    /// Another place in the same file that explains the problem.
+    pub fn secondary(self, span: Span, message: impl Into<String>) -> Self {
+        let file = self.file.clone();
+        self.secondary_in(file, span, message)
+    }
+
+    pub fn secondary_in(self, file: Arc<str>, span: Span, message: impl Into<String>) -> Self {
+        self.diagnostic.secondary.push(Label {
+            file,
+            span,
+            message: message.into(),
+        });
+        self
+    }
+
+    pub fn help(self, help: impl Into<String>) -> Self {
+        self.diagnostic.help = Some(help.into());
+        self
+    }
+
+    pub fn note(self, note: impl Into<String>) -> Self {
+        self.diagnostic.notes.push(note.into());
+        self
+    }
+
+    /// A replacement of `span` that fixes the problem.
+    pub fn fix(self, title: impl Into<String>, span: Span, replacement: impl Into<String>) -> Self {
+        self.diagnostic.fix = Some(Fix {
+            title: title.into(),
+            file: self.file.clone(),
+            span,
+            replacement: replacement.into(),
+        });
+        self
+    }
+}

@@ -1,0 +1,182 @@
+//! Literals as written → typed constants, with precise errors.
+
+use vexil_grammar::{Literal, LiteralKind};
+use vexil_ir::bucket::percent_to_buckets;
+use vexil_ir::value::{parse_duration, parse_timestamp};
+use vexil_ir::Semver;
+
+use crate::codes::Code;
+
+/// Why a literal is not a valid value of the type it meets.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LiteralError {
+    pub code: Code,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+fn err(code: Code, message: String, help: Option<&str>) -> LiteralError {
+    LiteralError {
+        code,
+        message,
+        help: help.map(str::to_string),
+    }
+}
+
+/// A percentage as a number of buckets (1% = 1000).
+pub fn percent(lit: &Literal) -> Result<u32, LiteralError> {
+    let LiteralKind::Percent(text) = &lit.kind else {
+        return Err(err(
+            Code::InvalidPercent,
+            format!("expected a percentage, found {}", lit.kind.describe()),
+            Some("write a percentage like `25%`"),
+        ));
+    };
+    let value: f64 = text.parse().map_err(|_| {
+        err(
+            Code::InvalidPercent,
+            format!("`{text}%` is not a number"),
+            None,
+        )
+    })?;
+    if value > 100.0 {
+        return Err(err(
+            Code::InvalidPercent,
+            format!("`{text}%` is more than 100%"),
+            Some("percentages are between 0% and 100%"),
+        ));
+    }
+    percent_to_buckets(value).ok_or_else(|| {
+        err(
+            Code::InvalidPercent,
+            format!("`{text}%` has more than three decimals"),
+            Some("the finest split is 0.001% (one bucket in 100,000)"),
+        )
+    })
+}
+
+/// A percentage or plain number as a fraction (`5%` → 0.05, `0.05` → 0.05).
+pub fn fraction(lit: &Literal) -> Result<f64, LiteralError> {
+    match &lit.kind {
+        LiteralKind::Percent(text) => text.parse::<f64>().map(|v| v / 100.0).map_err(|_| {
+            err(
+                Code::InvalidNumber,
+                format!("`{text}%` is not a number"),
+                None,
+            )
+        }),
+        LiteralKind::Number(_) => float(lit),
+        other => Err(err(
+            Code::InvalidNumber,
+            format!(
+                "expected a number or a percentage, found {}",
+                other.describe()
+            ),
+            None,
+        )),
+    }
+}
+
+/// A timestamp from a date, an RFC 3339 timestamp or a string holding either.
+pub fn timestamp(lit: &Literal) -> Result<i64, LiteralError> {
+    let text = match &lit.kind {
+        LiteralKind::Date(t) | LiteralKind::Timestamp(t) | LiteralKind::String(t) => t,
+        other => {
+            return Err(err(
+                Code::InvalidTimestamp,
+                format!("expected a date or timestamp, found {}", other.describe()),
+                Some("write a date like `2026-12-01` or a timestamp like `2026-12-01T09:00:00Z`"),
+            ))
+        }
+    };
+    parse_timestamp(text).map_err(|e| {
+        err(
+            Code::InvalidTimestamp,
+            format!("`{text}` is not a valid timestamp: {}", first_line(&e)),
+            Some("write a date like `2026-12-01` or an RFC 3339 timestamp like `2026-12-01T09:00:00Z`"),
+        )
+    })
+}
+
+pub fn semver(lit: &Literal) -> Result<Semver, LiteralError> {
+    let text = match &lit.kind {
+        LiteralKind::Semver(t) | LiteralKind::String(t) => t,
+        other => {
+            return Err(err(
+                Code::InvalidSemver,
+                format!("expected a version, found {}", other.describe()),
+                Some("write a version like `2.3.0`"),
+            ))
+        }
+    };
+    Semver::parse(text).map_err(|e| {
+        err(
+            Code::InvalidSemver,
+            format!("`{text}` is not a valid version: {e}"),
+            Some("versions are `MAJOR.MINOR.PATCH`, like `2.3.0` or `1.0.0-beta.2`"),
+        )
+    })
+}
+
+pub fn int(lit: &Literal) -> Result<i64, LiteralError> {
+    let LiteralKind::Number(text) = &lit.kind else {
+        return Err(err(
+            Code::TypeMismatch,
+            format!("expected an integer, found {}", lit.kind.describe()),
+            None,
+        ));
+    };
+    if text.contains(['.', 'e', 'E']) {
+        return Err(err(
+            Code::TypeMismatch,
+            format!("expected an integer, found the decimal number `{text}`"),
+            None,
+        ));
+    }
+    text.parse().map_err(|_| {
+        err(
+            Code::InvalidNumber,
+            format!("`{text}` does not fit in a 64-bit integer"),
+            None,
+        )
+    })
+}
+
+pub fn float(lit: &Literal) -> Result<f64, LiteralError> {
+    let LiteralKind::Number(text) = &lit.kind else {
+        return Err(err(
+            Code::TypeMismatch,
+            format!("expected a number, found {}", lit.kind.describe()),
+            None,
+        ));
+    };
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err(err(
+            Code::InvalidNumber,
+            format!("`{text}` is not a finite number"),
+            None,
+        )),
+    }
+}
+
+pub fn duration(lit: &Literal) -> Result<i64, LiteralError> {
+    let LiteralKind::Duration(text) = &lit.kind else {
+        return Err(err(
+            Code::InvalidDuration,
+            format!("expected a duration, found {}", lit.kind.describe()),
+            Some("write a duration like `7d`, `12h` or `30m`"),
+        ));
+    };
+    parse_duration(text).ok_or_else(|| {
+        err(
+            Code::InvalidDuration,
+            format!("`{text}` is too long a duration"),
+            None,
+        )
+    })
+}
+
+fn first_line(text: &str) -> &str {
+    text.lines().next().unwrap_or(text)
+}

@@ -1,0 +1,203 @@
+//! A project: a set of `.flag` files, checked and built through the
+//! incremental database. What the CLI and the runtime's loader use; the
+//! language server drives the same database directly.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use salsa::Setter;
+use vexil_ir::Bundle;
+
+use crate::db::{self, Database, SourceFile, Workspace};
+use crate::diagnostic::{Diagnostic, Label, Severity};
+use crate::{global, link, render, Code};
+
+pub struct Project {
+    db: Database,
+    ws: Workspace,
+    files: BTreeMap<String, SourceFile>,
+}
+
+#[derive(Debug)]
+pub struct LoadError {
+    pub path: PathBuf,
+    pub error: std::io::Error,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "cannot read `{}`: {}", self.path.display(), self.error)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+impl Default for Project {
+    fn default() -> Self {
+        Project::new()
+    }
+}
+
+impl Project {
+    pub fn new() -> Project {
+        let db = Database::default();
+        let ws = Workspace::new(&db, Vec::new(), None);
+        Project {
+            db,
+            ws,
+            files: BTreeMap::new(),
+        }
+    }
+
+    /// Every `.flag` file under `dir` (hidden folders, `target` and
+    /// `node_modules` skipped), named by its path as `dir` spells it.
+    pub fn from_dir(dir: &Path) -> Result<Project, LoadError> {
+        let mut project = Project::new();
+        for path in flag_files(dir)? {
+            let text = std::fs::read_to_string(&path).map_err(|error| LoadError {
+                path: path.clone(),
+                error,
+            })?;
+            project.set_source(&path.to_string_lossy(), text);
+        }
+        Ok(project)
+    }
+
+    /// Add or replace a file.
+    pub fn set_source(&mut self, path: &str, text: String) {
+        match self.files.get(path) {
+            Some(file) => {
+                if file.text(&self.db) != &text {
+                    file.set_text(&mut self.db).to(text);
+                }
+            }
+            None => {
+                let file = SourceFile::new(&self.db, Arc::from(path), text);
+                self.files.insert(path.to_string(), file);
+                let files: Vec<SourceFile> = self.files.values().copied().collect();
+                self.ws.set_files(&mut self.db).to(files);
+            }
+        }
+    }
+
+    pub fn remove_source(&mut self, path: &str) {
+        if self.files.remove(path).is_some() {
+            let files: Vec<SourceFile> = self.files.values().copied().collect();
+            self.ws.set_files(&mut self.db).to(files);
+        }
+    }
+
+    /// Today's date for expiry warnings (microseconds since the epoch).
+    pub fn set_today(&mut self, today: Option<i64>) {
+        self.ws.set_today(&mut self.db).to(today);
+    }
+
+    pub fn paths(&self) -> impl Iterator<Item = &str> {
+        self.files.keys().map(String::as_str)
+    }
+
+    pub fn source(&self, path: &str) -> Option<&str> {
+        self.files.get(path).map(|f| f.text(&self.db).as_str())
+    }
+
+    pub fn db(&self) -> &Database {
+        &self.db
+    }
+
+    pub fn workspace(&self) -> Workspace {
+        self.ws
+    }
+
+    pub fn file(&self, path: &str) -> Option<SourceFile> {
+        self.files.get(path).copied()
+    }
+
+    /// Every diagnostic, sorted by file, position and code.
+    pub fn diagnostics(&self) -> Vec<Diagnostic> {
+        let mut out: Vec<Diagnostic> = Vec::new();
+        for &file in self.files.values() {
+            out.extend(
+                db::check_file(&self.db, self.ws, file)
+                    .diagnostics
+                    .iter()
+                    .cloned(),
+            );
+        }
+        out.extend(global::diagnostics(&self.db, self.ws));
+        out.sort_by(|a, b| {
+            (a.primary.file.as_ref(), a.primary.span.start, a.code).cmp(&(
+                b.primary.file.as_ref(),
+                b.primary.span.start,
+                b.code,
+            ))
+        });
+        out.dedup();
+        out
+    }
+
+    /// The bundle, or the diagnostics (errors and warnings) if there are errors.
+    pub fn bundle(&self, with_tests: bool) -> Result<Bundle, Vec<Diagnostic>> {
+        let diagnostics = self.diagnostics();
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            return Err(diagnostics);
+        }
+        link::link(&self.db, self.ws, with_tests).map_err(|problem| {
+            vec![Diagnostic {
+                code: Code::Syntax,
+                severity: Severity::Error,
+                message: format!(
+                    "internal compiler error: the linked program is invalid: {problem}"
+                ),
+                primary: Label {
+                    file: Arc::from(self.files.keys().next().map_or("", String::as_str)),
+                    span: Default::default(),
+                    message: String::new(),
+                },
+                secondary: Vec::new(),
+                help: Some("please report this with the files that produce it".into()),
+                notes: Vec::new(),
+                fix: None,
+            }]
+        })
+    }
+
+    pub fn render(&self, diagnostics: &[Diagnostic], color: bool) -> String {
+        render::render_text(diagnostics, |p| self.source(p), color)
+    }
+
+    pub fn render_json(&self, diagnostics: &[Diagnostic]) -> String {
+        render::render_json(diagnostics, |p| self.source(p))
+    }
+}
+
+/// `.flag` files under `dir`, sorted; `dir` itself may be a single file.
+pub fn flag_files(dir: &Path) -> Result<Vec<PathBuf>, LoadError> {
+    let mut out = Vec::new();
+    if dir.is_file() {
+        out.push(dir.to_path_buf());
+        return Ok(out);
+    }
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let entries = std::fs::read_dir(&d).map_err(|error| LoadError {
+            path: d.clone(),
+            error,
+        })?;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if path.is_dir() {
+                if !name.starts_with('.') && name != "target" && name != "node_modules" {
+                    stack.push(path);
+                }
+            } else if path.extension().is_some_and(|e| e == "flag") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}

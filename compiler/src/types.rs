@@ -1,0 +1,116 @@
+//! What the checker knows about declarations in other files: context
+//! schemas with their field types, and the signatures of flags and
+//! experiments. Plain data, comparable, so that salsa can tell when a
+//! declaration really changed.
+
+use vexil_ir::{FlagKind, ValueType};
+
+/// A field's type as the checker sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Ty {
+    Bool,
+    Int,
+    Float,
+    String,
+    Semver,
+    Timestamp,
+    /// Values in declaration order.
+    Enum(Vec<String>),
+    List(Box<Ty>),
+}
+
+impl Ty {
+    pub fn describe(&self) -> String {
+        match self {
+            Ty::Bool => "bool".into(),
+            Ty::Int => "int".into(),
+            Ty::Float => "float".into(),
+            Ty::String => "string".into(),
+            Ty::Semver => "semver".into(),
+            Ty::Timestamp => "timestamp".into(),
+            Ty::Enum(values) => {
+                if values.len() <= 6 {
+                    format!("enum {{ {} }}", values.join(", "))
+                } else {
+                    format!("enum {{ {}, .. }}", values[..5].join(", "))
+                }
+            }
+            Ty::List(elem) => format!("list<{}>", elem.describe()),
+        }
+    }
+
+    pub fn is_numeric(&self) -> bool {
+        matches!(self, Ty::Int | Ty::Float)
+    }
+
+    pub fn is_ordered(&self) -> bool {
+        matches!(
+            self,
+            Ty::Int | Ty::Float | Ty::Semver | Ty::Timestamp | Ty::Enum(_)
+        )
+    }
+
+    /// Whether values of the two types can be compared with each other.
+    pub fn comparable_with(&self, other: &Ty) -> bool {
+        self == other || (self.is_numeric() && other.is_numeric())
+    }
+
+    pub fn to_ir(&self) -> vexil_ir::FieldType {
+        use vexil_ir::FieldType as F;
+        match self {
+            Ty::Bool => F::Bool,
+            Ty::Int => F::Int,
+            Ty::Float => F::Float,
+            Ty::String => F::String,
+            Ty::Semver => F::Semver,
+            Ty::Timestamp => F::Timestamp,
+            Ty::Enum(v) => F::Enum(v.clone()),
+            Ty::List(e) => F::List(Box::new(e.to_ir())),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ContextDef {
+    pub name: String,
+    /// Index of the targeting key in `fields`.
+    pub key: Option<u32>,
+    pub fields: Vec<FieldDef>,
+    pub doc: Option<String>,
+}
+
+impl ContextDef {
+    pub fn field(&self, name: &str) -> Option<(u32, &FieldDef)> {
+        self.fields
+            .iter()
+            .enumerate()
+            .find(|(_, f)| f.name == name)
+            .map(|(i, f)| (i as u32, f))
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FieldDef {
+    pub name: String,
+    pub ty: Ty,
+    pub optional: bool,
+    pub doc: Option<String>,
+}
+
+/// What other files need to know about a flag or an experiment.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct FlagSig {
+    pub is_experiment: bool,
+    pub value_type: ValueType,
+    pub kind: Option<FlagKind>,
+    pub variants: Vec<String>,
+    /// Rule names in order (`None` for unnamed rules).
+    pub rules: Vec<Option<String>>,
+    /// Flags this one requires, for cycle detection.
+    pub requires: Vec<String>,
+    pub layer: Option<String>,
+    /// Traffic in buckets, when it could be read.
+    pub traffic: Option<u32>,
+    /// Start time in microseconds, when given and valid.
+    pub start: Option<i64>,
+}

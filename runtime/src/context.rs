@@ -1,0 +1,578 @@
+//! Evaluation contexts: a flat, typed record laid out from the schema.
+//!
+//! Every schema field has a slot. Values are stored ready to compare, never
+//! re-parsed during evaluation: numbers and booleans in place, enums as their
+//! index, timestamps as microseconds, semantic versions packed into two
+//! integers (plus the pre-release, when there is one), strings in an arena.
+//! Setting a value of the wrong type marks the slot *invalid*: flags that
+//! read it fail with `INVALID_CONTEXT`, others are unaffected.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use vexil_ir::{FieldType, Schema};
+
+/// Slot states.
+pub const MISSING: u32 = 0;
+pub const PRESENT: u32 = 1;
+pub const INVALID: u32 = 2;
+
+/// One field's value. `#[repr(C)]` because compiled code reads it directly.
+///
+/// | type | `a` | `b` | `aux` |
+/// |---|---|---|---|
+/// | bool | 0 or 1 | | |
+/// | int | the `i64` | | |
+/// | float | the `f64`'s bits | | |
+/// | string | offset in the arena | length | |
+/// | enum | value index | | |
+/// | timestamp | microseconds (`i64`) | | |
+/// | semver | `major << 32 \| minor` | `patch << 1 \| is_release` | pre-release index or `u32::MAX` |
+/// | list | first item in `items` | item count | |
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Slot {
+    pub tag: u32,
+    pub aux: u32,
+    pub a: u64,
+    pub b: u64,
+}
+
+/// Where each field lives, derived once from the schema.
+#[derive(Debug)]
+pub struct Layout {
+    id: u64,
+    fields: Vec<FieldInfo>,
+    by_name: HashMap<String, HashMap<String, u32>>,
+    contexts: Vec<(String, Option<u32>)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct FieldInfo {
+    pub context: String,
+    pub name: String,
+    pub ty: FieldType,
+    pub optional: bool,
+}
+
+/// A field resolved once, then used to set values cheaply per request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldHandle {
+    slot: u32,
+    layout: u64,
+}
+
+impl FieldHandle {
+    pub fn slot(self) -> u32 {
+        self.slot
+    }
+}
+
+impl Layout {
+    pub fn new(schema: &Schema) -> Layout {
+        let mut fields = vec![
+            FieldInfo {
+                context: String::new(),
+                name: String::new(),
+                ty: FieldType::Bool,
+                optional: true,
+            };
+            schema.slot_count as usize
+        ];
+        let mut by_name: HashMap<String, HashMap<String, u32>> = HashMap::new();
+        let mut contexts = Vec::new();
+        for c in &schema.contexts {
+            contexts.push((c.name.clone(), c.key));
+            for f in &c.fields {
+                if let Some(info) = fields.get_mut(f.slot as usize) {
+                    *info = FieldInfo {
+                        context: c.name.clone(),
+                        name: f.name.clone(),
+                        ty: f.ty.clone(),
+                        optional: f.optional,
+                    };
+                }
+                by_name
+                    .entry(c.name.clone())
+                    .or_default()
+                    .insert(f.name.clone(), f.slot);
+            }
+        }
+        Layout {
+            id: schema.layout_id(),
+            fields,
+            by_name,
+            contexts,
+        }
+    }
+
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Resolve `context.field` once; `None` if the schema has no such field.
+    pub fn field(&self, context: &str, field: &str) -> Option<FieldHandle> {
+        let slot = *self.by_name.get(context)?.get(field)?;
+        Some(FieldHandle {
+            slot,
+            layout: self.id,
+        })
+    }
+
+    /// The targeting key of a context, if it declares one.
+    pub fn key(&self, context: &str) -> Option<FieldHandle> {
+        let (_, key) = self.contexts.iter().find(|(n, _)| n == context)?;
+        key.map(|slot| FieldHandle {
+            slot,
+            layout: self.id,
+        })
+    }
+
+    pub fn info(&self, slot: u32) -> Option<&FieldInfo> {
+        self.fields.get(slot as usize)
+    }
+
+    pub fn slot_count(&self) -> usize {
+        self.fields.len()
+    }
+
+    /// An empty context for this layout.
+    pub fn context(&self) -> Context {
+        Context {
+            layout: self.id,
+            slots: vec![Slot::default(); self.fields.len()],
+            text: String::new(),
+            items: Vec::new(),
+            pre: Vec::new(),
+        }
+    }
+
+    /// A context from JSON: `{"user": {"id": "u1", ...}, "env": {...}}`.
+    /// Unknown contexts and fields are ignored; `null` means missing; a
+    /// value of the wrong type marks its field invalid.
+    pub fn context_from_json(&self, json: &serde_json::Value) -> Context {
+        let mut ctx = self.context();
+        ctx.fill_from_json(self, json);
+        ctx
+    }
+
+    /// A context from JSON text; `Err` if it is not a JSON object.
+    pub fn context_from_json_str(&self, text: &str) -> Result<Context, String> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        if !value.is_object() {
+            return Err("the context must be a JSON object of contexts".to_string());
+        }
+        Ok(self.context_from_json(&value))
+    }
+}
+
+/// A context: one value (or none) per schema field.
+#[derive(Clone, Debug)]
+pub struct Context {
+    layout: u64,
+    slots: Vec<Slot>,
+    text: String,
+    items: Vec<Slot>,
+    pre: Vec<semver::Prerelease>,
+}
+
+/// A semantic version packed for comparison; see [`Slot`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PackedSemver {
+    pub hi: u64,
+    pub lo: u64,
+    pub pre: Option<semver::Prerelease>,
+}
+
+impl PackedSemver {
+    pub fn new(v: &semver::Version) -> Option<PackedSemver> {
+        let major = u32::try_from(v.major).ok()?;
+        let minor = u32::try_from(v.minor).ok()?;
+        if v.patch >= 1 << 63 {
+            return None;
+        }
+        let release = v.pre.is_empty();
+        Some(PackedSemver {
+            hi: (u64::from(major) << 32) | u64::from(minor),
+            lo: (v.patch << 1) | u64::from(release),
+            pre: (!release).then(|| v.pre.clone()),
+        })
+    }
+}
+
+impl Context {
+    pub fn layout_id(&self) -> u64 {
+        self.layout
+    }
+
+    /// Forget every value, keeping the allocations for the next request.
+    pub fn clear(&mut self) {
+        self.slots.iter_mut().for_each(|s| *s = Slot::default());
+        self.text.clear();
+        self.items.clear();
+        self.pre.clear();
+    }
+
+    #[inline]
+    pub fn slot(&self, slot: u32) -> Slot {
+        self.slots.get(slot as usize).copied().unwrap_or_default()
+    }
+
+    pub fn slots(&self) -> &[Slot] {
+        &self.slots
+    }
+
+    #[inline]
+    pub fn str_of(&self, s: Slot) -> &str {
+        self.text
+            .get(s.a as usize..(s.a + s.b) as usize)
+            .unwrap_or("")
+    }
+
+    pub fn items(&self, list: Slot) -> &[Slot] {
+        self.items
+            .get(list.a as usize..(list.a + list.b) as usize)
+            .unwrap_or(&[])
+    }
+
+    pub fn prerelease(&self, s: Slot) -> Option<&semver::Prerelease> {
+        self.pre.get(s.aux as usize)
+    }
+
+    pub fn text_arena(&self) -> &str {
+        &self.text
+    }
+
+    fn put(&mut self, h: FieldHandle, s: Slot) {
+        if h.layout != self.layout {
+            return;
+        }
+        if let Some(slot) = self.slots.get_mut(h.slot as usize) {
+            *slot = s;
+        }
+    }
+
+    fn string_slot(&mut self, v: &str) -> Slot {
+        let offset = self.text.len() as u64;
+        self.text.push_str(v);
+        Slot {
+            tag: PRESENT,
+            aux: 0,
+            a: offset,
+            b: v.len() as u64,
+        }
+    }
+
+    /// Mark a field as supplied with a value of the wrong type.
+    pub fn set_invalid(&mut self, h: FieldHandle) {
+        self.put(
+            h,
+            Slot {
+                tag: INVALID,
+                ..Slot::default()
+            },
+        );
+    }
+
+    pub fn unset(&mut self, h: FieldHandle) {
+        self.put(h, Slot::default());
+    }
+
+    pub fn set_bool(&mut self, h: FieldHandle, v: bool) {
+        self.put(
+            h,
+            Slot {
+                tag: PRESENT,
+                aux: 0,
+                a: u64::from(v),
+                b: 0,
+            },
+        );
+    }
+
+    pub fn set_int(&mut self, h: FieldHandle, v: i64) {
+        self.put(
+            h,
+            Slot {
+                tag: PRESENT,
+                aux: 0,
+                a: v as u64,
+                b: 0,
+            },
+        );
+    }
+
+    pub fn set_float(&mut self, h: FieldHandle, v: f64) {
+        if !v.is_finite() {
+            return self.set_invalid(h);
+        }
+        self.put(
+            h,
+            Slot {
+                tag: PRESENT,
+                aux: 0,
+                a: v.to_bits(),
+                b: 0,
+            },
+        );
+    }
+
+    pub fn set_str(&mut self, h: FieldHandle, v: &str) {
+        if h.layout != self.layout {
+            return;
+        }
+        let s = self.string_slot(v);
+        self.put(h, s);
+    }
+
+    /// An enum value by index (see [`Layout::info`] for the names).
+    pub fn set_enum_index(&mut self, h: FieldHandle, index: u32) {
+        self.put(
+            h,
+            Slot {
+                tag: PRESENT,
+                aux: 0,
+                a: u64::from(index),
+                b: 0,
+            },
+        );
+    }
+
+    /// A timestamp in microseconds since the epoch.
+    pub fn set_timestamp(&mut self, h: FieldHandle, micros: i64) {
+        self.put(
+            h,
+            Slot {
+                tag: PRESENT,
+                aux: 0,
+                a: micros as u64,
+                b: 0,
+            },
+        );
+    }
+
+    pub fn set_semver(&mut self, h: FieldHandle, v: &semver::Version) {
+        match PackedSemver::new(v) {
+            Some(p) => {
+                let aux = match p.pre {
+                    Some(pre) => {
+                        self.pre.push(pre);
+                        (self.pre.len() - 1) as u32
+                    }
+                    None => u32::MAX,
+                };
+                self.put(
+                    h,
+                    Slot {
+                        tag: PRESENT,
+                        aux,
+                        a: p.hi,
+                        b: p.lo,
+                    },
+                );
+            }
+            None => self.set_invalid(h),
+        }
+    }
+
+    /// A list of strings.
+    pub fn set_str_list<'a>(&mut self, h: FieldHandle, values: impl IntoIterator<Item = &'a str>) {
+        if h.layout != self.layout {
+            return;
+        }
+        let start = self.items.len() as u64;
+        for v in values {
+            let s = self.string_slot(v);
+            self.items.push(s);
+        }
+        let len = self.items.len() as u64 - start;
+        self.put(
+            h,
+            Slot {
+                tag: PRESENT,
+                aux: 0,
+                a: start,
+                b: len,
+            },
+        );
+    }
+
+    /// A list, each item given as text and parsed by the element type (as
+    /// [`Context::set_parsed`] does); any bad item makes the list invalid.
+    pub fn set_list_parsed<'a>(
+        &mut self,
+        layout: &Layout,
+        h: FieldHandle,
+        values: impl IntoIterator<Item = &'a str>,
+    ) {
+        let Some(FieldType::List(elem)) = layout.info(h.slot).map(|i| &i.ty) else {
+            return self.set_invalid(h);
+        };
+        let items: Vec<serde_json::Value> = values
+            .into_iter()
+            .map(|v| match elem.as_ref() {
+                FieldType::Int => v.parse::<i64>().map_or(serde_json::Value::Null, Into::into),
+                FieldType::Float => v.parse::<f64>().map_or(serde_json::Value::Null, Into::into),
+                FieldType::Bool => match v {
+                    "true" => true.into(),
+                    "false" => false.into(),
+                    _ => serde_json::Value::Null,
+                },
+                _ => serde_json::Value::String(v.to_string()),
+            })
+            .collect();
+        let elem = elem.as_ref().clone();
+        self.set_json_list(h, &elem, &items);
+    }
+
+    /// Set a field from text according to its declared type: what services
+    /// usually have at hand (`"2.3.0"`, `"2025-06-01T00:00:00Z"`, `"pro"`).
+    pub fn set_parsed(&mut self, layout: &Layout, h: FieldHandle, text: &str) {
+        let Some(info) = layout.info(h.slot) else {
+            return;
+        };
+        match &info.ty {
+            FieldType::String => self.set_str(h, text),
+            FieldType::Bool => match text {
+                "true" => self.set_bool(h, true),
+                "false" => self.set_bool(h, false),
+                _ => self.set_invalid(h),
+            },
+            FieldType::Int => match text.parse() {
+                Ok(v) => self.set_int(h, v),
+                Err(_) => self.set_invalid(h),
+            },
+            FieldType::Float => match text.parse() {
+                Ok(v) => self.set_float(h, v),
+                Err(_) => self.set_invalid(h),
+            },
+            FieldType::Semver => match semver::Version::parse(text) {
+                Ok(v) => self.set_semver(h, &v),
+                Err(_) => self.set_invalid(h),
+            },
+            FieldType::Timestamp => match vexil_ir::value::parse_timestamp(text) {
+                Ok(t) => self.set_timestamp(h, t),
+                Err(_) => self.set_invalid(h),
+            },
+            FieldType::Enum(values) => match values.iter().position(|v| v == text) {
+                Some(i) => self.set_enum_index(h, i as u32),
+                None => self.set_invalid(h),
+            },
+            FieldType::List(_) => self.set_invalid(h),
+        }
+    }
+
+    fn fill_from_json(&mut self, layout: &Layout, json: &serde_json::Value) {
+        let Some(contexts) = json.as_object() else {
+            return;
+        };
+        for (context, fields) in contexts {
+            let Some(names) = layout.by_name.get(context) else {
+                continue;
+            };
+            let Some(fields) = fields.as_object() else {
+                // A context given as something other than an object: every
+                // field it declares is invalid.
+                if !fields.is_null() {
+                    for &slot in names.values() {
+                        self.set_invalid(FieldHandle {
+                            slot,
+                            layout: self.layout,
+                        });
+                    }
+                }
+                continue;
+            };
+            for (name, value) in fields {
+                let Some(&slot) = names.get(name) else {
+                    continue;
+                };
+                let h = FieldHandle {
+                    slot,
+                    layout: self.layout,
+                };
+                let Some(info) = layout.info(slot) else {
+                    continue;
+                };
+                self.set_json(h, &info.ty, value);
+            }
+        }
+    }
+
+    fn set_json(&mut self, h: FieldHandle, ty: &FieldType, v: &serde_json::Value) {
+        use serde_json::Value as J;
+        match (ty, v) {
+            (_, J::Null) => self.unset(h),
+            (FieldType::Bool, J::Bool(b)) => self.set_bool(h, *b),
+            (FieldType::Int, J::Number(n)) => match n.as_i64() {
+                Some(i) => self.set_int(h, i),
+                None => self.set_invalid(h),
+            },
+            (FieldType::Float, J::Number(n)) => match n.as_f64() {
+                Some(f) => self.set_float(h, f),
+                None => self.set_invalid(h),
+            },
+            (FieldType::String, J::String(s)) => self.set_str(h, s),
+            (FieldType::Semver, J::String(s)) => match semver::Version::parse(s) {
+                Ok(v) => self.set_semver(h, &v),
+                Err(_) => self.set_invalid(h),
+            },
+            (FieldType::Timestamp, J::String(s)) => match vexil_ir::value::parse_timestamp(s) {
+                Ok(t) => self.set_timestamp(h, t),
+                Err(_) => self.set_invalid(h),
+            },
+            // Numbers are Unix milliseconds, as in LaunchDarkly's contexts.
+            (FieldType::Timestamp, J::Number(n)) => {
+                match n.as_i64().and_then(|ms| ms.checked_mul(1000)) {
+                    Some(t) => self.set_timestamp(h, t),
+                    None => self.set_invalid(h),
+                }
+            }
+            (FieldType::Enum(values), J::String(s)) => match values.iter().position(|v| v == s) {
+                Some(i) => self.set_enum_index(h, i as u32),
+                None => self.set_invalid(h),
+            },
+            (FieldType::List(elem), J::Array(items)) => self.set_json_list(h, elem, items),
+            _ => self.set_invalid(h),
+        }
+    }
+
+    fn set_json_list(&mut self, h: FieldHandle, elem: &FieldType, items: &[serde_json::Value]) {
+        // Build each item in a scratch slot, then move the item slots into
+        // the item table; any bad item makes the whole list invalid.
+        let scratch_layout = self.layout;
+        let mut built = Vec::with_capacity(items.len());
+        for item in items {
+            let tmp = FieldHandle {
+                slot: u32::MAX,
+                layout: scratch_layout,
+            };
+            let before = self.slots.len();
+            self.slots.push(Slot::default());
+            let tmp = FieldHandle {
+                slot: before as u32,
+                ..tmp
+            };
+            self.set_json(tmp, elem, item);
+            let s = self.slots.pop().unwrap_or_default();
+            if s.tag != PRESENT {
+                return self.set_invalid(h);
+            }
+            built.push(s);
+        }
+        let start = self.items.len() as u64;
+        self.items.extend(built);
+        self.put(
+            h,
+            Slot {
+                tag: PRESENT,
+                aux: 0,
+                a: start,
+                b: items.len() as u64,
+            },
+        );
+    }
+}
+
+/// A layout shared by contexts and the programs that read them.
+pub type SharedLayout = Arc<Layout>;

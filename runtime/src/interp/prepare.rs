@@ -1,0 +1,445 @@
+//! The interpreter's program: the IR with every constant in the form the
+//! context stores it, comparisons specialised by type, literal lists as
+//! hash sets, regexes compiled, and bucketing salts pre-hashed. Built once
+//! per load, so evaluation does no parsing and no allocation.
+
+use std::collections::HashSet;
+
+use regex::Regex;
+use rustc_hash::FxHashSet;
+use vexil_ir::bucket::Murmur3;
+use vexil_ir::{self as ir, CompareOp, Const, ConstSet, FieldType, Operand, StringOp};
+
+use crate::context::PackedSemver;
+
+/// A comparison's operands that are not a field against a constant.
+#[derive(Debug)]
+pub enum Src {
+    Field(u32),
+    Now,
+}
+
+#[derive(Debug)]
+pub enum PExpr {
+    Const(bool),
+    And(Box<[PExpr]>),
+    Or(Box<[PExpr]>),
+    Not(Box<PExpr>),
+    Bool(u32),
+    IsSet(u32),
+    /// Field (or now) against a constant, by type.
+    Int(Src, CompareOp, i64),
+    IntAsFloat(Src, CompareOp, f64),
+    Float(Src, CompareOp, f64),
+    Time(Src, CompareOp, i64),
+    Enum(Src, CompareOp, u32),
+    BoolCmp(Src, CompareOp, bool),
+    Str(Src, CompareOp, Box<str>),
+    Semver(Src, CompareOp, Box<PackedSemver>),
+    /// Two fields (or a field and now); `ints` says which sides are ints
+    /// (read as floats when the comparison is at float).
+    Fields(Src, CompareOp, Src, CmpType, [bool; 2]),
+    InStr(Src, StrSet),
+    InInt(Src, FxHashSet<i64>),
+    InFloat(Src, Box<[f64]>),
+    InTime(Src, FxHashSet<i64>),
+    InEnum(Src, Box<[bool]>),
+    InBool(Src, [bool; 2]),
+    InSemver(Src, Box<[PackedSemver]>),
+    ListContains(u32, ListValue),
+    StrOp {
+        lhs: StrSrc,
+        op: StringOp,
+        ci: bool,
+        rhs: StrSrc,
+    },
+    Regex(Src, Regex),
+    Segment(u32),
+}
+
+/// How two non-constant operands compare.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CmpType {
+    Int,
+    Float,
+    Bool,
+    Str,
+    Semver,
+    Time,
+    Enum,
+}
+
+#[derive(Debug)]
+pub enum StrSrc {
+    Field(u32),
+    /// A constant, lower-cased already when the operator ignores case.
+    Const(Box<str>),
+}
+
+#[derive(Debug)]
+pub enum ListValue {
+    /// A field of the list's element type.
+    Field(u32, CmpType),
+    Now,
+    Str(Box<str>),
+    Int(i64),
+    Float(f64),
+    Time(i64),
+    Enum(u32),
+    Bool(bool),
+    Semver(Box<PackedSemver>),
+}
+
+/// A set of strings: a short list is faster to scan than to hash.
+#[derive(Debug)]
+pub enum StrSet {
+    Few(Box<[Box<str>]>),
+    Many(HashSet<Box<str>, rustc_hash::FxBuildHasher>),
+}
+
+impl StrSet {
+    fn new(items: &[String]) -> StrSet {
+        if items.len() <= 8 {
+            StrSet::Few(items.iter().map(|s| s.as_str().into()).collect())
+        } else {
+            StrSet::Many(items.iter().map(|s| s.as_str().into()).collect())
+        }
+    }
+
+    #[inline]
+    pub fn contains(&self, s: &str) -> bool {
+        match self {
+            StrSet::Few(items) => items.iter().any(|i| &**i == s),
+            StrSet::Many(set) => set.contains(s),
+        }
+    }
+}
+
+/// Bucketing with the salt already hashed.
+#[derive(Clone, Debug)]
+pub struct PBucketing {
+    pub unit: u32,
+    pub prefix: Murmur3,
+}
+
+impl PBucketing {
+    pub fn new(unit: u32, salt: &str) -> PBucketing {
+        let mut prefix = Murmur3::new(0);
+        prefix.write(salt.as_bytes());
+        prefix.write(b":");
+        PBucketing { unit, prefix }
+    }
+}
+
+#[derive(Debug)]
+pub enum PResult {
+    Serve(u32),
+    Rollout(PBucketing, u32, u32),
+    Split(PBucketing, Box<[(u32, u32)]>),
+}
+
+#[derive(Debug)]
+pub struct PRule {
+    pub condition: PExpr,
+    pub result: PResult,
+}
+
+#[derive(Debug)]
+pub struct PPrerequisite {
+    pub flag: u32,
+    pub negated: bool,
+    pub expect: ir::PrerequisiteValue,
+}
+
+#[derive(Debug)]
+pub struct PFlag {
+    pub enabled: bool,
+    pub default: u32,
+    pub prerequisites: Box<[PPrerequisite]>,
+    pub rules: Box<[PRule]>,
+}
+
+#[derive(Debug)]
+pub struct PExperiment {
+    pub control: u32,
+    pub uppers: Box<[u32]>,
+    pub variant: PBucketing,
+    pub enrolment: PBucketing,
+    pub range: (u32, u32),
+    pub audience: PExpr,
+    pub start: Option<i64>,
+    pub end: Option<i64>,
+}
+
+#[derive(Debug)]
+pub struct Program {
+    /// Per slot: whether the field is an int (units hash ints as decimal text).
+    pub int_slots: Box<[bool]>,
+    pub segments: Box<[PExpr]>,
+    pub flags: Box<[PFlag]>,
+    pub experiments: Box<[PExperiment]>,
+}
+
+/// Build the interpreter's program; fails only on a pattern that does not
+/// compile (which the checker rules out for compiled bundles).
+pub fn prepare(bundle: &ir::Bundle) -> Result<Program, String> {
+    let p = Preparer { bundle };
+    let segments = bundle
+        .segments
+        .iter()
+        .map(|s| p.expr(&s.condition))
+        .collect::<Result<_, _>>()?;
+    let mut flags = Vec::with_capacity(bundle.flags.len());
+    for f in &bundle.flags {
+        let mut rules = Vec::with_capacity(f.rules.len());
+        for r in &f.rules {
+            rules.push(PRule {
+                condition: p.expr(&r.condition)?,
+                result: match &r.result {
+                    ir::RuleResult::Serve(v) => PResult::Serve(*v),
+                    ir::RuleResult::Rollout {
+                        bucketing,
+                        buckets,
+                        value,
+                    } => PResult::Rollout(
+                        PBucketing::new(bucketing.unit, &bucketing.salt),
+                        *buckets,
+                        *value,
+                    ),
+                    ir::RuleResult::Split { bucketing, arms } => PResult::Split(
+                        PBucketing::new(bucketing.unit, &bucketing.salt),
+                        arms.iter().map(|a| (a.upper, a.value)).collect(),
+                    ),
+                },
+            });
+        }
+        flags.push(PFlag {
+            enabled: f.enabled,
+            default: f.default,
+            prerequisites: f
+                .prerequisites
+                .iter()
+                .map(|pr| PPrerequisite {
+                    flag: pr.flag,
+                    negated: pr.negated,
+                    expect: pr.expect.clone(),
+                })
+                .collect(),
+            rules: rules.into(),
+        });
+    }
+    let mut experiments = Vec::with_capacity(bundle.experiments.len());
+    for e in &bundle.experiments {
+        experiments.push(PExperiment {
+            control: e.control,
+            uppers: e.variants.iter().map(|v| v.upper).collect(),
+            variant: PBucketing::new(e.bucketing.unit, &e.bucketing.salt),
+            enrolment: PBucketing::new(e.bucketing.unit, &e.enrolment_salt),
+            range: e.enrolment_range,
+            audience: p.expr(&e.audience)?,
+            start: e.start,
+            end: e.end,
+        });
+    }
+    let mut int_slots = vec![false; bundle.schema.slot_count as usize];
+    for c in &bundle.schema.contexts {
+        for f in &c.fields {
+            if let (FieldType::Int, Some(b)) = (&f.ty, int_slots.get_mut(f.slot as usize)) {
+                *b = true;
+            }
+        }
+    }
+    Ok(Program {
+        int_slots: int_slots.into(),
+        segments,
+        flags: flags.into(),
+        experiments: experiments.into(),
+    })
+}
+
+struct Preparer<'b> {
+    bundle: &'b ir::Bundle,
+}
+
+fn flip(op: CompareOp) -> CompareOp {
+    match op {
+        CompareOp::Lt => CompareOp::Gt,
+        CompareOp::Le => CompareOp::Ge,
+        CompareOp::Gt => CompareOp::Lt,
+        CompareOp::Ge => CompareOp::Le,
+        other => other,
+    }
+}
+
+fn cmp_type(t: &FieldType) -> Option<CmpType> {
+    Some(match t {
+        FieldType::Int => CmpType::Int,
+        FieldType::Float => CmpType::Float,
+        FieldType::Bool => CmpType::Bool,
+        FieldType::String => CmpType::Str,
+        FieldType::Semver => CmpType::Semver,
+        FieldType::Timestamp => CmpType::Time,
+        FieldType::Enum(_) => CmpType::Enum,
+        FieldType::List(_) => return None,
+    })
+}
+
+fn src(o: &Operand) -> Option<Src> {
+    match o {
+        Operand::Field(s) => Some(Src::Field(*s)),
+        Operand::Now => Some(Src::Now),
+        Operand::Const(_) => None,
+    }
+}
+
+impl Preparer<'_> {
+    fn ty(&self, s: &Src) -> Option<&FieldType> {
+        match s {
+            Src::Field(slot) => self.bundle.schema.field_at(*slot).map(|(_, f)| &f.ty),
+            Src::Now => Some(&FieldType::Timestamp),
+        }
+    }
+
+    fn expr(&self, e: &ir::Expr) -> Result<PExpr, String> {
+        Ok(match e {
+            ir::Expr::Const(b) => PExpr::Const(*b),
+            ir::Expr::And(xs) => {
+                PExpr::And(xs.iter().map(|x| self.expr(x)).collect::<Result<_, _>>()?)
+            }
+            ir::Expr::Or(xs) => {
+                PExpr::Or(xs.iter().map(|x| self.expr(x)).collect::<Result<_, _>>()?)
+            }
+            ir::Expr::Not(x) => PExpr::Not(Box::new(self.expr(x)?)),
+            ir::Expr::Field(s) => PExpr::Bool(*s),
+            ir::Expr::IsSet(s) => PExpr::IsSet(*s),
+            ir::Expr::Segment(i) => PExpr::Segment(*i),
+            ir::Expr::Compare { lhs, op, rhs } => self.compare(lhs, *op, rhs)?,
+            ir::Expr::InSet { operand, set } => {
+                let s = src(operand).ok_or("`in` on a constant")?;
+                match set {
+                    ConstSet::String(v) => PExpr::InStr(s, StrSet::new(v)),
+                    ConstSet::Int(v) => PExpr::InInt(s, v.iter().copied().collect()),
+                    ConstSet::Float(v) => PExpr::InFloat(s, v.clone().into()),
+                    ConstSet::Timestamp(v) => PExpr::InTime(s, v.iter().copied().collect()),
+                    ConstSet::Enum(v) => {
+                        let n = match self.ty(&s) {
+                            Some(FieldType::Enum(values)) => values.len(),
+                            _ => 0,
+                        };
+                        let mut mask = vec![false; n];
+                        for &i in v {
+                            if let Some(m) = mask.get_mut(i as usize) {
+                                *m = true;
+                            }
+                        }
+                        PExpr::InEnum(s, mask.into())
+                    }
+                    ConstSet::Bool(v) => PExpr::InBool(s, [v.contains(&false), v.contains(&true)]),
+                    ConstSet::Semver(v) => PExpr::InSemver(
+                        s,
+                        v.iter().filter_map(|x| PackedSemver::new(&x.0)).collect(),
+                    ),
+                }
+            }
+            ir::Expr::ListContains { list, value } => PExpr::ListContains(
+                *list,
+                match value {
+                    Operand::Field(s) => {
+                        let ty = self
+                            .ty(&Src::Field(*s))
+                            .and_then(cmp_type)
+                            .ok_or("list of unsupported type")?;
+                        ListValue::Field(*s, ty)
+                    }
+                    Operand::Now => ListValue::Now,
+                    Operand::Const(c) => match c {
+                        Const::String(s) => ListValue::Str(s.as_str().into()),
+                        Const::Int(i) => ListValue::Int(*i),
+                        Const::Float(f) => ListValue::Float(*f),
+                        Const::Timestamp(t) => ListValue::Time(*t),
+                        Const::Enum(e) => ListValue::Enum(*e),
+                        Const::Bool(b) => ListValue::Bool(*b),
+                        Const::Semver(v) => ListValue::Semver(Box::new(
+                            PackedSemver::new(&v.0).ok_or("version out of range")?,
+                        )),
+                    },
+                },
+            ),
+            ir::Expr::StringOp {
+                lhs,
+                op,
+                case_insensitive,
+                rhs,
+            } => {
+                if *op == StringOp::Matches {
+                    let (Some(s), Operand::Const(Const::String(pattern))) = (src(lhs), rhs) else {
+                        return Err("`matches` needs a field and a constant pattern".into());
+                    };
+                    let re = regex::RegexBuilder::new(pattern)
+                        .case_insensitive(*case_insensitive)
+                        .build()
+                        .map_err(|e| e.to_string())?;
+                    return Ok(PExpr::Regex(s, re));
+                }
+                let side = |o: &Operand| -> Result<StrSrc, String> {
+                    match o {
+                        Operand::Field(s) => Ok(StrSrc::Field(*s)),
+                        Operand::Const(Const::String(k)) => {
+                            Ok(StrSrc::Const(if *case_insensitive {
+                                k.to_lowercase().into()
+                            } else {
+                                k.as_str().into()
+                            }))
+                        }
+                        _ => Err("string operator on a non-string".into()),
+                    }
+                };
+                PExpr::StrOp {
+                    lhs: side(lhs)?,
+                    op: *op,
+                    ci: *case_insensitive,
+                    rhs: side(rhs)?,
+                }
+            }
+        })
+    }
+
+    fn compare(&self, lhs: &Operand, op: CompareOp, rhs: &Operand) -> Result<PExpr, String> {
+        // Put the non-constant side first.
+        let (s, op, k) = match (src(lhs), src(rhs), lhs, rhs) {
+            (Some(a), Some(b), _, _) => {
+                let (ta, tb) = (self.ty(&a), self.ty(&b));
+                let ty = match (ta, tb) {
+                    (Some(FieldType::Float), _) | (_, Some(FieldType::Float)) => CmpType::Float,
+                    (Some(t), _) => cmp_type(t).ok_or("comparison of unsupported types")?,
+                    _ => return Err("comparison of unsupported types".into()),
+                };
+                let ints = [
+                    matches!(ta, Some(FieldType::Int)),
+                    matches!(tb, Some(FieldType::Int)),
+                ];
+                return Ok(PExpr::Fields(a, op, b, ty, ints));
+            }
+            (Some(a), None, _, Operand::Const(k)) => (a, op, k),
+            (None, Some(b), Operand::Const(k), _) => (b, flip(op), k),
+            _ => return Err("comparison of two constants".into()),
+        };
+        let is_int_field = matches!(self.ty(&s), Some(FieldType::Int));
+        let is_float_field = matches!(self.ty(&s), Some(FieldType::Float));
+        Ok(match k {
+            Const::Int(i) if is_float_field => PExpr::Float(s, op, *i as f64),
+            Const::Int(i) => PExpr::Int(s, op, *i),
+            Const::Float(f) if is_int_field => PExpr::IntAsFloat(s, op, *f),
+            Const::Float(f) => PExpr::Float(s, op, *f),
+            Const::Timestamp(t) => PExpr::Time(s, op, *t),
+            Const::Enum(e) => PExpr::Enum(s, op, *e),
+            Const::Bool(b) => PExpr::BoolCmp(s, op, *b),
+            Const::String(v) => PExpr::Str(s, op, v.as_str().into()),
+            Const::Semver(v) => PExpr::Semver(
+                s,
+                op,
+                Box::new(PackedSemver::new(&v.0).ok_or("version component out of range")?),
+            ),
+        })
+    }
+}

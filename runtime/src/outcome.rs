@@ -1,0 +1,153 @@
+//! What an evaluation returns, in OpenFeature's vocabulary.
+//!
+//! Backends produce an [`Outcome`]: plain indices, so that two backends can
+//! be compared field by field and compiled code can return it in registers.
+//! A snapshot turns it into an [`Evaluation`] that borrows names and values
+//! from the loaded program, and that into owned [`Details`] for JSON.
+
+use serde::Serialize;
+use vexil_ir::{ErrorCode, FlagValue, Reason};
+
+use crate::context::FieldInfo;
+
+/// The result of evaluating one flag or experiment, as indices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Outcome {
+    /// Index into the flag's values, or the experiment's variants.
+    pub value: u32,
+    pub reason: Reason,
+    /// The matched rule, 0-based.
+    pub rule: Option<u32>,
+    pub error: Option<ErrorCode>,
+    /// What the error or the failed prerequisite concerns: a slot for
+    /// `INVALID_CONTEXT` and `TARGETING_KEY_MISSING`, a flag index for a
+    /// failed prerequisite.
+    pub detail: Option<u32>,
+}
+
+impl Outcome {
+    pub fn new(value: u32, reason: Reason) -> Outcome {
+        Outcome {
+            value,
+            reason,
+            rule: None,
+            error: None,
+            detail: None,
+        }
+    }
+
+    pub fn error(value: u32, code: ErrorCode, detail: Option<u32>) -> Outcome {
+        Outcome {
+            value,
+            reason: Reason::Error,
+            rule: None,
+            error: Some(code),
+            detail,
+        }
+    }
+}
+
+/// Why an evaluation failed, or which prerequisite did not hold.
+#[derive(Clone, Copy, Debug)]
+pub enum Detail<'s> {
+    Field(&'s FieldInfo),
+    Prerequisite(&'s str),
+    Message(&'static str),
+}
+
+/// An evaluation, borrowing from the snapshot that produced it.
+#[derive(Clone, Debug)]
+pub struct Evaluation<'s> {
+    pub key: &'s str,
+    /// `None` only when the flag does not exist.
+    pub value: Option<&'s FlagValue>,
+    pub variant: Option<&'s str>,
+    pub reason: Reason,
+    /// The matched rule: 0-based index and name.
+    pub rule: Option<(u32, Option<&'s str>)>,
+    pub error: Option<ErrorCode>,
+    pub detail: Option<Detail<'s>>,
+}
+
+impl Evaluation<'_> {
+    pub fn not_found(key: &str) -> Evaluation<'_> {
+        Evaluation {
+            key,
+            value: None,
+            variant: None,
+            reason: Reason::Error,
+            rule: None,
+            error: Some(ErrorCode::FlagNotFound),
+            detail: None,
+        }
+    }
+
+    /// A sentence on the error, for logs and API responses.
+    pub fn error_message(&self) -> Option<String> {
+        let code = self.error?;
+        Some(match (code, self.detail) {
+            (ErrorCode::FlagNotFound, _) => format!("no flag or experiment named `{}`", self.key),
+            (ErrorCode::InvalidContext, Some(Detail::Field(f))) => format!(
+                "context field `{}.{}` has a value that is not a {}",
+                f.context, f.name, f.ty
+            ),
+            (ErrorCode::TargetingKeyMissing, Some(Detail::Field(f))) => format!(
+                "`{}.{}` is needed for bucketing but the context does not have it",
+                f.context, f.name
+            ),
+            (_, Some(Detail::Message(m))) => m.to_string(),
+            (ErrorCode::TypeMismatch, _) => {
+                format!("`{}` does not serve the requested type", self.key)
+            }
+            (code, _) => code.as_str().to_string(),
+        })
+    }
+
+    /// Owned details, for JSON.
+    pub fn to_details(&self) -> Details {
+        Details {
+            key: self.key.to_string(),
+            value: self.value.map(FlagValue::to_json),
+            variant: self.variant.map(str::to_string),
+            reason: self.reason,
+            rule: self.rule.map(|(index, name)| RuleRef {
+                index,
+                name: name.map(str::to_string),
+            }),
+            error_code: self.error,
+            error_message: self.error_message(),
+            prerequisite_failed: match self.detail {
+                Some(Detail::Prerequisite(p)) if self.error.is_none() => Some(p.to_string()),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// Evaluation details, owned and serialisable.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Details {
+    pub key: String,
+    /// Absent only when the flag does not exist.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variant: Option<String>,
+    pub reason: Reason,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<RuleRef>,
+    #[serde(rename = "errorCode", skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<ErrorCode>,
+    #[serde(rename = "errorMessage", skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    #[serde(rename = "prerequisiteFailed", skip_serializing_if = "Option::is_none")]
+    pub prerequisite_failed: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RuleRef {
+    /// 0-based position in the flag.
+    pub index: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}

@@ -1,0 +1,383 @@
+//! A snapshot: one loaded version of the flags. Immutable, shared by every
+//! thread evaluating it; a reload builds a new snapshot and swaps it in.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use vexil_ir::{Bundle, ErrorCode, FlagValue, Reason, ValueType};
+
+use crate::backend::Backend;
+use crate::context::{Context, Layout, MISSING};
+use crate::exposure::{Exposure, ExposureSink};
+use crate::interp::{itoa, Interpreter};
+use crate::outcome::{Detail, Evaluation, Outcome};
+
+/// A flag or an experiment, resolved by name once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Target {
+    Flag(u32),
+    Experiment(u32),
+}
+
+/// Which backend evaluates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BackendChoice {
+    /// Machine code when this build and host can, else the interpreter.
+    #[default]
+    Auto,
+    Interpreter,
+    /// Machine code, or fail to load.
+    Jit,
+}
+
+#[derive(Debug)]
+pub enum LoadError {
+    Bundle(vexil_ir::BundleError),
+    /// The program could not be prepared (a pattern that does not compile).
+    Prepare(String),
+    /// Compiled code was requested but is not available here.
+    JitUnavailable(String),
+    /// The sources do not compile.
+    Compile {
+        /// The rendered diagnostics.
+        rendered: String,
+        errors: usize,
+    },
+    Io(String),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Bundle(e) => e.fmt(f),
+            LoadError::Prepare(e) => write!(f, "cannot prepare the program: {e}"),
+            LoadError::JitUnavailable(e) => write!(f, "compiled evaluation is not available: {e}"),
+            LoadError::Compile { rendered, errors } => {
+                write!(f, "the flags do not compile ({errors} errors):\n{rendered}")
+            }
+            LoadError::Io(e) => f.write_str(e),
+        }
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+pub struct Snapshot {
+    bundle: Arc<Bundle>,
+    layout: Arc<Layout>,
+    backend: Box<dyn Backend>,
+    names: HashMap<String, Target>,
+    sink: Option<Arc<dyn ExposureSink>>,
+    version: u64,
+}
+
+impl Snapshot {
+    pub fn new(
+        bundle: Bundle,
+        choice: BackendChoice,
+        sink: Option<Arc<dyn ExposureSink>>,
+        version: u64,
+    ) -> Result<Snapshot, LoadError> {
+        vexil_ir::validate(&bundle).map_err(LoadError::Bundle)?;
+        let backend = make_backend(&bundle, choice)?;
+        let mut names = HashMap::with_capacity(bundle.flags.len() + bundle.experiments.len());
+        for (i, f) in bundle.flags.iter().enumerate() {
+            names.insert(f.name.clone(), Target::Flag(i as u32));
+        }
+        for (i, e) in bundle.experiments.iter().enumerate() {
+            names.insert(e.name.clone(), Target::Experiment(i as u32));
+        }
+        Ok(Snapshot {
+            layout: Arc::new(Layout::new(&bundle.schema)),
+            bundle: Arc::new(bundle),
+            backend,
+            names,
+            sink,
+            version,
+        })
+    }
+
+    pub fn bundle(&self) -> &Bundle {
+        &self.bundle
+    }
+
+    pub fn layout(&self) -> &Arc<Layout> {
+        &self.layout
+    }
+
+    /// Counts up by one with each successful load of an engine.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    pub fn backend_name(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    pub fn backend(&self) -> &dyn Backend {
+        self.backend.as_ref()
+    }
+
+    pub fn target(&self, name: &str) -> Option<Target> {
+        self.names.get(name).copied()
+    }
+
+    /// Every flag and experiment, flags first, each in name order.
+    pub fn targets(&self) -> impl Iterator<Item = (&str, Target)> {
+        let flags = self
+            .bundle
+            .flags
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.name.as_str(), Target::Flag(i as u32)));
+        let experiments = self
+            .bundle
+            .experiments
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.name.as_str(), Target::Experiment(i as u32)));
+        flags.chain(experiments)
+    }
+
+    /// The raw outcome, as a backend computed it (no exposure emitted).
+    #[inline]
+    pub fn outcome(&self, target: Target, ctx: &Context, now: i64) -> Outcome {
+        if ctx.layout_id() != self.layout.id() {
+            return Outcome::error(0, ErrorCode::InvalidContext, None);
+        }
+        match target {
+            Target::Flag(i) => self.backend.flag(i, ctx, now),
+            Target::Experiment(i) => self.backend.experiment(i, ctx, now),
+        }
+    }
+
+    pub fn evaluate(&self, name: &str, ctx: &Context, now: i64) -> Evaluation<'_> {
+        match self.names.get_key_value(name) {
+            Some((key, target)) => self.evaluate_target(*target, ctx, now).with_key(key),
+            None => Evaluation::not_found(name).into_static_key(),
+        }
+    }
+
+    /// Evaluate a resolved target; emits an exposure for an enrolment.
+    pub fn evaluate_target(&self, target: Target, ctx: &Context, now: i64) -> Evaluation<'_> {
+        let out = self.outcome(target, ctx, now);
+        let layout_mismatch = ctx.layout_id() != self.layout.id();
+        match target {
+            Target::Flag(i) => {
+                let Some(flag) = self.bundle.flags.get(i as usize) else {
+                    return Evaluation::not_found("").into_static_key();
+                };
+                let served = flag
+                    .values
+                    .get(out.value as usize)
+                    .or(flag.values.get(flag.default as usize));
+                Evaluation {
+                    key: &flag.name,
+                    value: served.map(|v| &v.value),
+                    variant: served.and_then(|v| v.variant.as_deref()),
+                    reason: out.reason,
+                    rule: out.rule.map(|r| {
+                        (
+                            r,
+                            flag.rules
+                                .get(r as usize)
+                                .and_then(|rule| rule.name.as_deref()),
+                        )
+                    }),
+                    error: out.error,
+                    detail: self.detail(&out, layout_mismatch),
+                }
+            }
+            Target::Experiment(i) => {
+                let Some(x) = self.bundle.experiments.get(i as usize) else {
+                    return Evaluation::not_found("").into_static_key();
+                };
+                let variant = x.variants.get(out.value as usize);
+                if out.reason == Reason::Split {
+                    if let (Some(sink), Some(v)) = (&self.sink, variant) {
+                        self.expose(sink.as_ref(), x, &v.name, ctx, now);
+                    }
+                }
+                Evaluation {
+                    key: &x.name,
+                    value: variant.map(|v| &v.value),
+                    variant: variant.map(|v| v.name.as_str()),
+                    reason: out.reason,
+                    rule: None,
+                    error: out.error,
+                    detail: self.detail(&out, layout_mismatch),
+                }
+            }
+        }
+    }
+
+    fn expose(
+        &self,
+        sink: &dyn ExposureSink,
+        x: &vexil_ir::Experiment,
+        variant: &str,
+        ctx: &Context,
+        now: i64,
+    ) {
+        let slot = ctx.slot(x.bucketing.unit);
+        if slot.tag == MISSING {
+            return;
+        }
+        let is_int = matches!(
+            self.layout.info(x.bucketing.unit).map(|i| &i.ty),
+            Some(vexil_ir::FieldType::Int)
+        );
+        let unit = if is_int {
+            Cow::Owned(String::from_utf8_lossy(itoa(slot.a as i64).bytes()).into_owned())
+        } else {
+            Cow::Borrowed(ctx.str_of(slot))
+        };
+        sink.record(&Exposure {
+            experiment: &x.name,
+            variant,
+            unit,
+            time: now,
+        });
+    }
+
+    fn detail(&self, out: &Outcome, layout_mismatch: bool) -> Option<Detail<'_>> {
+        if layout_mismatch {
+            return Some(Detail::Message(
+                "the context was built for another schema; build contexts from this snapshot's layout",
+            ));
+        }
+        let d = out.detail?;
+        match out.error {
+            Some(ErrorCode::InvalidContext | ErrorCode::TargetingKeyMissing) => {
+                self.layout.info(d).map(Detail::Field)
+            }
+            Some(ErrorCode::General) => Some(Detail::Message("prerequisites chain too deeply")),
+            Some(_) => None,
+            None => self
+                .bundle
+                .flags
+                .get(d as usize)
+                .map(|f| Detail::Prerequisite(f.name.as_str())),
+        }
+    }
+
+    /// Every flag and experiment for one context.
+    pub fn evaluate_all(&self, ctx: &Context, now: i64) -> Vec<Evaluation<'_>> {
+        self.targets()
+            .map(|(_, t)| self.evaluate_target(t, ctx, now))
+            .collect()
+    }
+
+    /// The value as a `T`, or `default` on any error or type mismatch.
+    fn typed<T>(
+        &self,
+        name: &str,
+        ctx: &Context,
+        now: i64,
+        default: T,
+        pick: impl Fn(&FlagValue) -> Option<T>,
+    ) -> T {
+        let e = self.evaluate(name, ctx, now);
+        match (e.error, e.value) {
+            (None, Some(v)) => pick(v).unwrap_or(default),
+            _ => default,
+        }
+    }
+
+    pub fn bool_value(&self, name: &str, ctx: &Context, now: i64, default: bool) -> bool {
+        self.typed(name, ctx, now, default, |v| match v {
+            FlagValue::Bool(b) => Some(*b),
+            _ => None,
+        })
+    }
+
+    pub fn string_value(&self, name: &str, ctx: &Context, now: i64, default: &str) -> String {
+        self.typed(name, ctx, now, default.to_string(), |v| match v {
+            FlagValue::String(s) => Some(s.clone()),
+            _ => None,
+        })
+    }
+
+    pub fn int_value(&self, name: &str, ctx: &Context, now: i64, default: i64) -> i64 {
+        self.typed(name, ctx, now, default, |v| match v {
+            FlagValue::Int(i) => Some(*i),
+            _ => None,
+        })
+    }
+
+    pub fn float_value(&self, name: &str, ctx: &Context, now: i64, default: f64) -> f64 {
+        self.typed(name, ctx, now, default, |v| match v {
+            FlagValue::Float(f) => Some(*f),
+            FlagValue::Int(i) => Some(*i as f64),
+            _ => None,
+        })
+    }
+
+    pub fn json_value(
+        &self,
+        name: &str,
+        ctx: &Context,
+        now: i64,
+        default: serde_json::Value,
+    ) -> serde_json::Value {
+        self.typed(name, ctx, now, default, |v| match v {
+            FlagValue::Json(j) => Some(j.clone()),
+            _ => None,
+        })
+    }
+
+    /// Details for a typed request: `TYPE_MISMATCH` when the flag serves
+    /// another type (the OpenFeature contract).
+    pub fn evaluate_as(
+        &self,
+        name: &str,
+        ctx: &Context,
+        now: i64,
+        ty: ValueType,
+    ) -> Evaluation<'_> {
+        let mut e = self.evaluate(name, ctx, now);
+        let matches = match (e.value, ty) {
+            (Some(FlagValue::Int(_)), ValueType::Float) => true,
+            (Some(v), ty) => v.value_type() == ty,
+            (None, _) => true,
+        };
+        if e.error.is_none() && !matches {
+            e.reason = Reason::Error;
+            e.error = Some(ErrorCode::TypeMismatch);
+        }
+        e
+    }
+}
+
+fn make_backend(bundle: &Bundle, choice: BackendChoice) -> Result<Box<dyn Backend>, LoadError> {
+    match choice {
+        BackendChoice::Jit => Err(LoadError::JitUnavailable(
+            "this build has no compiled backend yet".to_string(),
+        )),
+        BackendChoice::Auto | BackendChoice::Interpreter => Ok(Box::new(
+            Interpreter::new(bundle).map_err(LoadError::Prepare)?,
+        )),
+    }
+}
+
+impl<'s> Evaluation<'s> {
+    fn with_key(mut self, key: &'s str) -> Self {
+        self.key = key;
+        self
+    }
+}
+
+impl Evaluation<'_> {
+    fn into_static_key(self) -> Evaluation<'static> {
+        Evaluation {
+            key: "",
+            value: None,
+            variant: None,
+            reason: self.reason,
+            rule: None,
+            error: self.error,
+            detail: None,
+        }
+    }
+}
