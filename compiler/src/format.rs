@@ -1,1 +1,0 @@
-//! The canonical formatter (work in progress).
