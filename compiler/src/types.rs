@@ -114,3 +114,9 @@ pub struct FlagSig {
     /// Start time in microseconds, when given and valid.
     pub start: Option<i64>,
 }
+
+/// `a bool`, `an int`, `an enum { .. }`.
+pub fn with_article(word: &str) -> String {
+    let vowel = word.chars().next().is_some_and(|c| "aeiou".contains(c));
+    format!("{} {word}", if vowel { "an" } else { "a" })
+}

@@ -9,5 +9,5 @@ mod parse;
 pub mod syntax;
 
 pub use comments::{doc_before, lex_comments};
-pub use parse::{parse, unescape, MAX_NESTING, MAX_SOURCE_LEN};
+pub use parse::{parse, unescape, MAX_NESTING, MAX_SOURCE_LEN, RESERVED};
 pub use syntax::*;

@@ -18,6 +18,12 @@ struct VexilParser;
 
 pub use self::Rule as GrammarRule;
 
+/// Words the grammar reserves (see `keyword` in `vexil.pest`).
+pub const RESERVED: &[&str] = &[
+    "and", "or", "not", "in", "true", "false", "now", "is", "set", "when", "from", "until", "for",
+    "by", "split",
+];
+
 /// Larger files are refused: spans are 32-bit.
 pub const MAX_SOURCE_LEN: usize = u32::MAX as usize / 2;
 
@@ -192,6 +198,10 @@ impl<'s> Builder<'s> {
 
     fn syntax_message(&self, error: &SyntaxError) -> String {
         let found = self.found_at(error.span.start as usize);
+        let word = found.trim_matches('`');
+        if RESERVED.contains(&word) && error.expected.iter().any(|e| e == "a name") {
+            return format!("`{word}` is a reserved word and cannot be a name");
+        }
         format!("unexpected {found}")
     }
 
@@ -1097,7 +1107,7 @@ impl<'s> Builder<'s> {
             pair
         };
         let kind = match inner.as_rule() {
-            Rule::json_object => ValueKind::Json(self.json(inner)?),
+            Rule::json_object | Rule::json_array => ValueKind::Json(self.json(inner)?),
             Rule::ident => ValueKind::Variant(self.ident(inner)),
             _ => ValueKind::Literal(self.literal(inner)?),
         };

@@ -318,7 +318,11 @@ impl FileChecker<'_> {
                     .report(
                         Code::NotACondition,
                         op.span,
-                        format!("`{}` is a {}, not a condition", f.path, f.ty.describe()),
+                        format!(
+                            "`{}` is {}, not a condition",
+                            f.path,
+                            crate::types::with_article(&f.ty.describe())
+                        ),
                     )
                     .label("not a bool")
                     .help(format!(

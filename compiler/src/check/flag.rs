@@ -385,10 +385,10 @@ impl FileChecker<'_> {
                             Code::InvalidPrerequisite,
                             req.flag.span,
                             format!(
-                                "`requires {}` means it is true, but `{}` is a {} flag",
+                                "`requires {}` means it is true, but `{}` is {} flag",
                                 req.flag.name,
                                 req.flag.name,
-                                sig.value_type.as_str()
+                                crate::types::with_article(sig.value_type.as_str())
                             ),
                         )
                         .label("not a bool flag")
@@ -583,7 +583,10 @@ impl FileChecker<'_> {
                             .report(
                                 Code::RolloutValue,
                                 *span,
-                                format!("a rollout in a {} flag must say what it serves", vt.as_str()),
+                                format!(
+                                    "a rollout in {} flag must say what it serves",
+                                    crate::types::with_article(vt.as_str())
+                                ),
                             )
                             .label("serves what?")
                             .help("write `VALUE for 25% by user.id`; the short form serves `true` in bool flags");

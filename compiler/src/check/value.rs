@@ -77,7 +77,7 @@ impl FileChecker<'_> {
                     return None;
                 }
                 if !matches!(j, ast::Json::Object(..)) {
-                    self.wrong_value_type(v.span, vt, "a JSON value that is not an object", what);
+                    self.wrong_value_type(v.span, vt, "a JSON array", what);
                     return None;
                 }
                 self.json(j).map(FlagValue::Json)
@@ -127,11 +127,15 @@ impl FileChecker<'_> {
             ValueType::String => "a quoted string",
             ValueType::Json => "a JSON object like `{ \"limit\": 10 }`",
         };
+        let expected = match vt {
+            ValueType::Json => "a JSON object".to_string(),
+            other => format!("{} value", crate::types::with_article(other.as_str())),
+        };
         self.rep
             .report(
                 Code::ValueType,
                 span,
-                format!("{what} must be a {} value, found {found}", vt.as_str()),
+                format!("{what} must be {expected}, found {found}"),
             )
             .label(format!("expected {example}"))
             .help(format!("the declared value type is `{}`", vt.as_str()));

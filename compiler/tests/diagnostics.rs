@@ -1,0 +1,143 @@
+//! The diagnostics corpus: every file (or folder) under `tests/diagnostics/`
+//! is a small broken project named after the code it must produce. Each is
+//! snapshotted with its source and the rendered diagnostics together, so a
+//! reviewer reads the mistake and the message side by side.
+
+use std::path::{Path, PathBuf};
+
+use vexil_compiler::{Code, Project};
+
+fn corpus() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/diagnostics")
+}
+
+/// The files of one case: (name shown in diagnostics, text).
+fn case_files(entry: &Path) -> Vec<(String, String)> {
+    let name = entry
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    if entry.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(entry)
+            .expect("readable")
+            .map(|e| e.expect("entry").path())
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|f| {
+                let file = f
+                    .file_name()
+                    .map(|n| n.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                (
+                    format!("{name}/{file}"),
+                    std::fs::read_to_string(&f).expect("utf-8"),
+                )
+            })
+            .collect()
+    } else {
+        vec![(name, std::fs::read_to_string(entry).expect("utf-8"))]
+    }
+}
+
+fn entries() -> Vec<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(corpus())
+        .expect("tests/diagnostics exists")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.is_dir() || p.extension().is_some_and(|e| e == "flag"))
+        .collect();
+    entries.sort();
+    entries
+}
+
+#[test]
+fn corpus_snapshots() {
+    let mut settings = insta::Settings::clone_current();
+    settings.set_prepend_module_to_snapshot(false);
+    settings.set_snapshot_path("snapshots/diagnostics");
+    let _guard = settings.bind_to_scope();
+    for entry in entries() {
+        let name = entry
+            .file_stem()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        let files = case_files(&entry);
+        let mut project = Project::new();
+        for (path, text) in &files {
+            project.set_source(path, text.clone());
+        }
+        // Expiry warnings are relative to a fixed day, so snapshots do not age.
+        project.set_today(Some(
+            vexil_ir::value::parse_timestamp("2026-11-24").expect("date"),
+        ));
+        let diagnostics = project.diagnostics();
+        let expected = &name[..5];
+        assert!(
+            diagnostics.iter().any(|d| d.code.as_str() == expected),
+            "{name}: expected a {expected}, got {:?}",
+            diagnostics
+                .iter()
+                .map(|d| d.code.as_str())
+                .collect::<Vec<_>>()
+        );
+        let mut out = String::new();
+        for (path, text) in &files {
+            out.push_str(&format!("----- {path}\n{text}"));
+        }
+        out.push_str("----- diagnostics\n");
+        out.push_str(&project.render(&diagnostics, false));
+        insta::assert_snapshot!(name, out);
+    }
+}
+
+#[test]
+fn every_code_has_a_case() {
+    let names: Vec<String> = entries()
+        .iter()
+        .filter_map(|e| e.file_name().map(|n| n.to_string_lossy().to_string()))
+        .collect();
+    let missing: Vec<&str> = Code::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .filter(|code| !names.iter().any(|n| n.starts_with(code)))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "codes without a corpus case: {missing:?}"
+    );
+    assert!(names.len() >= 40, "the corpus has {} cases", names.len());
+}
+
+#[test]
+fn five_mistakes_give_five_diagnostics() {
+    let entry = corpus().join("E0001-five-mistakes.flag");
+    let mut project = Project::new();
+    for (path, text) in case_files(&entry) {
+        project.set_source(&path, text);
+    }
+    let errors = project
+        .diagnostics()
+        .iter()
+        .filter(|d| d.is_error())
+        .count();
+    assert_eq!(errors, 5);
+}
+
+#[test]
+fn json_output_has_positions_and_fixes() {
+    let entry = corpus().join("E0102-unknown-field.flag");
+    let mut project = Project::new();
+    for (path, text) in case_files(&entry) {
+        project.set_source(&path, text);
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&project.render_json(&project.diagnostics())).expect("json");
+    let d = &json[0];
+    assert_eq!(d["code"], "E0102");
+    assert_eq!(d["severity"], "error");
+    assert_eq!(d["primary"]["line"], 14);
+    assert_eq!(d["primary"]["column"], 8);
+    assert_eq!(d["help"], "did you mean `country`?");
+    assert_eq!(d["fix"]["replacement"], "country");
+}
