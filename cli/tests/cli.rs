@@ -1,0 +1,279 @@
+//! The `vexil` command, run as a process: output and exit codes.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn vexil() -> Command {
+    let mut cmd = Command::cargo_bin("vexil").expect("binary");
+    cmd.current_dir(root()).env_remove("NO_COLOR");
+    cmd
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+const SMALL: &str = "context user {\n  key id: string\n  plan: enum { free, pro }\n}\n\nflag pro-only: bool {\n  kind permission\n  default false\n  rule pro: when user.plan == pro => true\n}\n";
+
+#[test]
+fn check_passes_on_the_shop_and_fails_on_its_broken_copy() {
+    vexil()
+        .args(["check", "examples/shop", "--today", "2026-11-24"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("0 errors, 0 warnings"));
+    vexil()
+        .args(["check", "examples/shop-broken", "--today", "2026-11-24"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "error[E0102]: unknown field `contry` in context `location`",
+        ))
+        .stdout(predicate::str::contains("help: did you mean `country`?"))
+        .stdout(predicate::str::contains("12 errors, 1 warning"));
+}
+
+#[test]
+fn check_json_is_machine_readable() {
+    let out = vexil()
+        .args([
+            "check",
+            "examples/shop-broken",
+            "--format",
+            "json",
+            "--today",
+            "2026-11-24",
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+    let items = json.as_array().expect("array");
+    assert_eq!(items.len(), 13);
+    assert!(items
+        .iter()
+        .all(|d| d["code"].is_string() && d["primary"]["line"].is_u64()));
+}
+
+#[test]
+fn warnings_pass_unless_denied() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "a.flag", &format!("{SMALL}\nflag old: bool {{\n  kind release\n  default false\n  expires 2020-01-01\n}}\n"));
+    let path = dir.path().to_string_lossy().to_string();
+    vexil()
+        .args(["check", &path])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("W0002"));
+    vexil()
+        .args(["check", &path, "--deny-warnings"])
+        .assert()
+        .code(1);
+}
+
+#[test]
+fn bad_invocations_exit_2() {
+    vexil()
+        .args(["check", "no/such/dir"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("does not exist"));
+    vexil()
+        .args(["check", "examples/shop", "--today", "yesterday"])
+        .assert()
+        .code(2);
+    vexil().args(["explain", "E9999"]).assert().code(2);
+    let empty = tempfile::tempdir().expect("tmp");
+    vexil()
+        .args(["check", &empty.path().to_string_lossy()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no `.flag` files"));
+}
+
+#[test]
+fn build_then_eval_from_the_bundle() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let bundle = dir.path().join("shop.json");
+    vexil()
+        .args(["build", "examples/shop", "-o", &bundle.to_string_lossy()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("flags"));
+    let ctx = write(
+        dir.path(),
+        "ctx.json",
+        r#"{"user": {"id": "u-1", "plan": "pro"}}"#,
+    );
+    let text = std::fs::read_to_string(&bundle).expect("bundle");
+    assert!(text.contains("\"format\": \"vexil-bundle\""));
+    let out = vexil()
+        .args([
+            "eval",
+            &bundle.to_string_lossy(),
+            "--all",
+            "--context",
+            &ctx.to_string_lossy(),
+        ])
+        .args(["--now", "2026-12-05T10:00:00Z"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+    assert!(json["flags"].as_array().is_some_and(|f| f.len() >= 20));
+}
+
+#[test]
+fn eval_prints_openfeature_details() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "a.flag", SMALL);
+    let ctx = write(
+        dir.path(),
+        "ctx.json",
+        r#"{"user": {"id": "u1", "plan": "pro"}}"#,
+    );
+    let d = dir.path().to_string_lossy().to_string();
+    let out = vexil()
+        .args(["eval", &d, "pro-only", "--context", &ctx.to_string_lossy()])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+    assert_eq!(json["value"], true);
+    assert_eq!(json["reason"], "TARGETING_MATCH");
+    assert_eq!(json["rule"]["name"], "pro");
+    // Not found: the details say so, and the exit code too.
+    vexil()
+        .args(["eval", &d, "nope", "--context", &ctx.to_string_lossy()])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("FLAG_NOT_FOUND"));
+    // A context that is not JSON.
+    let bad = write(dir.path(), "bad.json", "{user:");
+    vexil()
+        .args(["eval", &d, "pro-only", "--context", &bad.to_string_lossy()])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("PARSE_ERROR"));
+    // From standard input.
+    vexil()
+        .args(["eval", &d, "pro-only", "--context", "-"])
+        .write_stdin(r#"{"user": {"plan": "free"}}"#)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"reason\": \"DEFAULT\""));
+}
+
+#[test]
+fn eval_refuses_flags_that_do_not_compile() {
+    vexil()
+        .args(["eval", "examples/shop-broken", "--all"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("E0102"));
+}
+
+#[test]
+fn test_runs_the_test_blocks_and_points_at_failures() {
+    vexil()
+        .args(["test", "examples/shop"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "55 tests, 143 expectations: 55 passed, 0 failed",
+        ));
+    let dir = tempfile::tempdir().expect("tmp");
+    write(
+        dir.path(),
+        "a.flag",
+        &format!(
+            "{SMALL}\ntest \"free users\" {{\n  context {{\n    user {{ id: \"u\", plan: free }}\n  }}\n  expect pro-only == true\n}}\n"
+        ),
+    );
+    let out = vexil()
+        .args(["test", &dir.path().to_string_lossy()])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.contains("FAIL free users"), "{text}");
+    assert!(
+        text.contains("a.flag:16:3: expect pro-only: value true"),
+        "{text}"
+    );
+    assert!(text.contains("got value false, reason DEFAULT"), "{text}");
+}
+
+#[test]
+fn fmt_check_and_write() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = write(
+        dir.path(),
+        "a.flag",
+        "flag  x : bool {kind release\ndefault   false}\n",
+    );
+    let d = dir.path().to_string_lossy().to_string();
+    vexil()
+        .args(["fmt", "--check", &d])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("would reformat"));
+    vexil().args(["fmt", &d]).assert().success();
+    assert_eq!(
+        std::fs::read_to_string(&path).expect("read"),
+        "flag x: bool {\n  kind release\n  default false\n}\n"
+    );
+    vexil().args(["fmt", "--check", &d]).assert().success();
+    write(dir.path(), "broken.flag", "flag {");
+    vexil()
+        .args(["fmt", "--check", &d])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("syntax errors"));
+}
+
+#[test]
+fn help_on_everything() {
+    for sub in ["check", "fmt", "build", "eval", "test", "explain"] {
+        vexil()
+            .args([sub, "--help"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("Usage"));
+    }
+    vexil().arg("--help").assert().success();
+    vexil()
+        .args(["explain", "E0102"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("unknown field"));
+}
+
+#[test]
+fn no_colour_when_not_a_terminal() {
+    // Output captured by the test is not a terminal.
+    let out = vexil()
+        .args(["check", "examples/shop-broken"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    assert!(!out.contains(&0x1b), "escape codes in piped output");
+}
