@@ -24,9 +24,15 @@ impl<'a> Printer<'a> {
         match &e.kind {
             ExprKind::Or(..) => self.chain(e, "or", broken, suffix),
             ExprKind::And(..) => self.chain(e, "and", broken, suffix),
-            ExprKind::Not(inner) => {
-                self.kw(e.span.start, "not");
-                self.sp();
+            ExprKind::Not(_) => {
+                // `not not ... x` has no brackets to bound its depth: walk
+                // it in a loop rather than one recursion per `not`.
+                let mut inner = e;
+                while let ExprKind::Not(operand) = &inner.kind {
+                    self.kw(inner.span.start, "not");
+                    self.sp();
+                    inner = operand;
+                }
                 self.expr(inner, suffix);
             }
             ExprKind::Paren(inner) => {

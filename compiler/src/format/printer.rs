@@ -362,9 +362,12 @@ impl<'a> Printer<'a> {
     /// Prints one comment and ends the line after it.
     fn comment(&mut self, c: &Comment) {
         let trailing = !self.line_empty;
+        // A comment after `{` does not open the block to a blank line.
+        let after_open = trailing && self.after_open;
         let slashes = if c.is_doc { "///" } else { "//" };
         self.sp();
         self.write(&format!("{slashes}{}", c.text));
+        self.after_open = after_open;
         self.newline();
         self.next_comment += 1;
         self.last_end = self.last_end.max(c.span.end);

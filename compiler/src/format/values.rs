@@ -131,9 +131,11 @@ impl<'a> Printer<'a> {
         }
     }
 
-    /// `COND => RESULT`: on one line if it fits; else, when the condition
-    /// fits alone and the result fits on the next line, broken before `=>`;
-    /// else the condition breaks and the result follows its last line.
+    /// `COND => RESULT`: on one line if it fits. Otherwise a split or a
+    /// JSON value that fits on a line of its own goes on the next line,
+    /// `=> ` first, when the condition fits alone; in every other case the
+    /// condition breaks (before `or`, then `and`) and the result follows its
+    /// last line, broken after its brace if it must.
     fn condition_and_result(&mut self, condition: &Expr, result: &RuleResult) {
         let arrow = " => ".len();
         let flat_result = if self.has_comment_in(result_span(result)) {
@@ -142,13 +144,12 @@ impl<'a> Printer<'a> {
             self.measure(&|p, _| p.rule_result(result))
         };
         let cond_layout = |p: &mut Printer<'a>, _| p.expr(condition, 0);
-        let break_before_arrow = match flat_result {
-            Some(w) if self.fits(condition.span, arrow + w, &cond_layout) => false,
-            Some(w) => {
-                self.fits(condition.span, 0, &cond_layout) && self.cont + "=> ".len() + w <= WIDTH
-            }
-            None => false,
-        };
+        let break_before_arrow = is_compound(result)
+            && flat_result.is_some_and(|w| {
+                !self.fits(condition.span, arrow + w, &cond_layout)
+                    && self.fits(condition.span, 0, &cond_layout)
+                    && self.cont + "=> ".len() + w <= WIDTH
+            });
         if break_before_arrow {
             self.expr(condition, 0);
             let at = self.find("=>");
@@ -245,6 +246,15 @@ impl<'a> Printer<'a> {
             self.sp();
             self.str_lit(salt);
         }
+    }
+}
+
+/// A result that would break over lines: a split or a JSON value.
+fn is_compound(result: &RuleResult) -> bool {
+    match result {
+        RuleResult::Split { .. } => true,
+        RuleResult::Value(v) => matches!(v.kind, ValueKind::Json(_)),
+        RuleResult::Rollout { .. } => false,
     }
 }
 
