@@ -9,8 +9,10 @@
 //! three steps:
 //! 1. a module here with a type implementing [`WorkloadEngine`], whose
 //!    `Context` is whatever that evaluator consumes on its hot path;
-//! 2. one `check_engine(&Engine::load()?, ..)` line in `tests/correctness.rs`;
-//! 3. one `bench_engine(c, &Engine::load()?, ..)` line in `benches/workload.rs`.
+//! 2. two tests in `tests/correctness.rs` calling `check_engine` and
+//!    `check_f5_split` with it;
+//! 3. one `bench_engine(c, Engine::load(), &workload)` line in
+//!    `benches/workload.rs`.
 
 use std::fmt;
 use std::path::PathBuf;
