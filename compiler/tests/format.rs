@@ -109,7 +109,7 @@ fn examples() -> Vec<PathBuf> {
 }
 
 #[test]
-fn corpus_snapshots() {
+fn format_corpus_snapshots() {
     insta::glob!("format/*.flag", |path| {
         let source = fs::read_to_string(path).unwrap();
         let formatted = format_source(&source).unwrap();
@@ -123,7 +123,7 @@ fn corpus_snapshots() {
 }
 
 #[test]
-fn corpus_and_examples_keep_their_tree_and_are_idempotent() {
+fn format_corpus_and_examples_keep_their_tree_and_are_idempotent() {
     for path in corpus().into_iter().chain(examples()) {
         let source = fs::read_to_string(&path).unwrap();
         check_invariants(&path.display().to_string(), &source);
@@ -131,7 +131,7 @@ fn corpus_and_examples_keep_their_tree_and_are_idempotent() {
 }
 
 #[test]
-fn every_comment_text_survives_in_order() {
+fn format_every_comment_text_survives_in_order() {
     for path in corpus() {
         let source = fs::read_to_string(&path).unwrap();
         let formatted = format_source(&source).unwrap();
@@ -148,7 +148,7 @@ fn every_comment_text_survives_in_order() {
 }
 
 #[test]
-fn files_with_syntax_errors_are_refused() {
+fn format_files_with_syntax_errors_are_refused() {
     let source = "flag a: bool {\n  kind release\n  default\n}\n";
     let err = format_source(source).unwrap_err();
     assert!(!err.errors.is_empty());
@@ -159,7 +159,7 @@ fn files_with_syntax_errors_are_refused() {
 }
 
 #[test]
-fn broken_items_are_copied_verbatim_by_format_file() {
+fn format_broken_items_are_copied_verbatim_by_format_file() {
     let source = "flag a:bool{kind release}\n// about b\nflag b: bool {\n  kind   ??\n}\n";
     let file = parse(source);
     assert_eq!(file.errors.len(), 1);
@@ -171,13 +171,13 @@ fn broken_items_are_copied_verbatim_by_format_file() {
 }
 
 #[test]
-fn empty_input_gives_empty_output() {
+fn format_empty_input_gives_empty_output() {
     assert_eq!(format_source("").unwrap(), "");
     assert_eq!(format_source(" \n\n\t\n").unwrap(), "");
 }
 
 #[test]
-fn long_lists_fill_lines_up_to_the_width() {
+fn format_long_lists_fill_lines_up_to_the_width() {
     let codes: Vec<String> = (0..20_000).map(|i| format!("\"c{i}\"")).collect();
     let source = format!("segment big {{ user.id in [{}] }}\n", codes.join(","));
     let out = check_invariants("big list", &source);
@@ -189,7 +189,7 @@ fn long_lists_fill_lines_up_to_the_width() {
 }
 
 #[test]
-fn long_chains_break_before_every_operator() {
+fn format_long_chains_break_before_every_operator() {
     let operands: Vec<String> = (0..3_000).map(|i| format!("user.n == {i}")).collect();
     let source = format!("segment s {{ {} }}\n", operands.join(" or "));
     let out = check_invariants("long chain", &source);
@@ -202,7 +202,7 @@ fn long_chains_break_before_every_operator() {
 }
 
 #[test]
-fn conditions_break_before_or_then_and_and_keep_parentheses() {
+fn format_conditions_break_before_or_then_and_and_keep_parentheses() {
     let source = "segment s { (user.country == \"US\" or user.country == \"CA\") and user.plan >= pro and user.age >= 21 or staff and user.beta and user.company is set }\n";
     let expected = "\
 segment s {
@@ -227,7 +227,7 @@ fn apply(source: &str, edit: &RangeEdit) -> String {
 const THREE_ITEMS: &str = "flag a:bool{kind release default true}\n\n\n  // about b\nflag b:bool{kind release // b\n default true}\nflag c:bool{kind release default true}\n";
 
 #[test]
-fn range_formatting_touches_only_the_items_in_range() {
+fn format_range_touches_only_the_items_in_range() {
     let b = THREE_ITEMS.find("default true}\nflag c").unwrap();
     let edit = format_range(THREE_ITEMS, b..b + 3).unwrap().unwrap();
     assert_eq!(
@@ -237,7 +237,7 @@ fn range_formatting_touches_only_the_items_in_range() {
 }
 
 #[test]
-fn range_formatting_of_everything_formats_every_item() {
+fn format_range_of_everything_formats_every_item() {
     let edit = format_range(THREE_ITEMS, 0..THREE_ITEMS.len())
         .unwrap()
         .unwrap();
@@ -248,7 +248,7 @@ fn range_formatting_of_everything_formats_every_item() {
 }
 
 #[test]
-fn range_formatting_outside_any_item_does_nothing() {
+fn format_range_outside_any_item_does_nothing() {
     let source = "flag a: bool {}\n\n\n\nflag b: bool {}\n";
     assert_eq!(format_range(source, 17..18).unwrap(), None);
 }

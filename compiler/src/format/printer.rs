@@ -101,11 +101,16 @@ pub(crate) struct Printer<'a> {
 
 impl<'a> Printer<'a> {
     pub(crate) fn new(source: &'a str, comments: &'a [Comment]) -> Printer<'a> {
+        let out = String::with_capacity(source.len() + source.len() / 8);
+        Printer::with_output(source, comments, out)
+    }
+
+    fn with_output(source: &'a str, comments: &'a [Comment], out: String) -> Printer<'a> {
         Printer {
             source,
             comments,
             next_comment: 0,
-            out: String::with_capacity(source.len() + source.len() / 8),
+            out,
             col: 0,
             line_empty: true,
             line_indent: 0,
@@ -122,11 +127,11 @@ impl<'a> Printer<'a> {
     }
 
     fn measurer(source: &'a str, limit: usize) -> Printer<'a> {
+        // Measuring writes nothing: no buffer to allocate.
         Printer {
             measuring: true,
             limit,
-            out: String::new(),
-            ..Printer::new(source, &[])
+            ..Printer::with_output(source, &[], String::new())
         }
     }
 

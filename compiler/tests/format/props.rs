@@ -435,7 +435,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(cases()))]
 
     #[test]
-    fn random_sources_round_trip_and_are_idempotent(src in source()) {
+    fn format_of_random_sources_round_trips_and_is_idempotent(src in source()) {
         super::check_invariants("random source", &src);
     }
 }
