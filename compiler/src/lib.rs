@@ -11,6 +11,7 @@ pub mod db;
 pub mod diagnostic;
 pub mod format;
 pub mod global;
+pub mod ide;
 mod link;
 pub mod literal;
 mod project;
