@@ -25,7 +25,7 @@ pub fn generate(files: usize, per_file: usize) -> Vec<(String, String)> {
                     "  rule adults: when user.age >= {} and user.created_at < 2025-06-01 => true\n  rule qa: when user.email starts_with \"qa+\" => true\n",
                     18 + n % 50
                 ),
-                _ => "  rule split: => split by user.id { true 50%, false 50% }\n".to_string(),
+                _ => "  rule halves: => split by user.id { true 50%, false 50% }\n".to_string(),
             };
             text.push_str(&format!(
                 "/// Generated flag {n}.\nflag gen-{n}: bool {{\n  kind release\n  owner \"team-{}\"\n  default false\n{body}}}\n\n",
@@ -48,7 +48,11 @@ fn check(c: &mut Criterion) {
                 project.set_source(path, text.clone());
             }
             let diagnostics = project.diagnostics();
-            assert!(diagnostics.is_empty(), "{}", project.render(&diagnostics, false));
+            assert!(
+                diagnostics.is_empty(),
+                "{}",
+                project.render(&diagnostics, false)
+            );
             diagnostics.len()
         })
     });

@@ -176,6 +176,14 @@ fn deep_nesting_is_refused_not_overflowed() {
         ")".repeat(10_000)
     );
     run(&deep);
+    let nots = format!("segment d {{ {}user.age > 1 }}", "not ".repeat(10_000));
+    run(&nots);
+    let mixed = format!(
+        "segment d {{ {}user.age > 1{} }}",
+        "not (".repeat(5_000),
+        ")".repeat(5_000)
+    );
+    run(&mixed);
     let long_chain = format!(
         "segment d {{ {} }}",
         vec!["user.age > 1"; 20_000].join(" or ")

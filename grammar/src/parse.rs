@@ -47,7 +47,9 @@ pub fn parse(source: &str) -> SourceFile {
         return SourceFile {
             errors: vec![SyntaxError {
                 span: Span::new(at, at + 1),
-                message: format!("brackets nested more than {MAX_NESTING} deep"),
+                message: format!(
+                    "conditions nested more than {MAX_NESTING} deep (brackets and `not`s)"
+                ),
                 expected: Vec::new(),
             }],
             comments: lex_comments(source),
@@ -89,15 +91,21 @@ pub fn parse(source: &str) -> SourceFile {
     }
 }
 
-/// The offset of the first bracket nested deeper than `MAX_NESTING`.
+/// The offset where nesting first goes deeper than `MAX_NESTING`: brackets,
+/// and runs of `not` (each one a level of recursion in the grammar).
 fn too_deep(source: &str) -> Option<usize> {
+    let bytes = source.as_bytes();
     let mut depth = 0usize;
+    let mut nots = 0usize;
     let mut in_string = false;
     let mut escaped = false;
     let mut in_comment = false;
-    for (i, b) in source.bytes().enumerate() {
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
         if in_comment {
             in_comment = b != b'\n';
+            i += 1;
             continue;
         }
         if in_string {
@@ -107,20 +115,40 @@ fn too_deep(source: &str) -> Option<usize> {
                 (false, b'"') | (false, b'\n') => in_string = false,
                 _ => {}
             }
+            i += 1;
             continue;
         }
         match b {
-            b'"' => in_string = true,
-            b'/' if source.as_bytes().get(i + 1) == Some(&b'/') => in_comment = true,
-            b'(' | b'[' | b'{' | b'<' => {
-                depth += 1;
-                if depth > MAX_NESTING {
-                    return Some(i);
-                }
+            b'"' => {
+                in_string = true;
+                nots = 0;
             }
+            b'/' if bytes.get(i + 1) == Some(&b'/') => in_comment = true,
+            b'(' | b'[' | b'{' | b'<' => depth += 1,
             b')' | b']' | b'}' | b'>' => depth = depth.saturating_sub(1),
+            b if b.is_ascii_alphanumeric() || b == b'_' => {
+                let start = i;
+                while i < bytes.len()
+                    && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_' || bytes[i] == b'-')
+                {
+                    i += 1;
+                }
+                if &bytes[start..i] == b"not" {
+                    nots += 1;
+                } else {
+                    nots = 0;
+                }
+                if depth + nots > MAX_NESTING {
+                    return Some(start);
+                }
+                continue;
+            }
             _ => {}
         }
+        if depth + nots > MAX_NESTING {
+            return Some(i);
+        }
+        i += 1;
     }
     None
 }
