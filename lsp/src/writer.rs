@@ -1,0 +1,235 @@
+//! The one writer: a thread that owns the `Host` and takes changes and
+//! queries from a channel, in the order the editor sent them.
+//!
+//! A query gets a snapshot of the state after every change sent before it
+//! and runs on the blocking pool. A change bumps salsa's revision, which
+//! cancels the queries still running on older snapshots: they unwind with
+//! `salsa::Cancelled` and answer "content modified" instead of stale data.
+//! After each batch of changes, diagnostics are recomputed the same way.
+
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::mpsc;
+
+use tokio::runtime::Handle;
+use tokio::sync::oneshot;
+
+use crate::host::{Change, Host, Snapshot};
+
+/// Why a query has no answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobError {
+    /// A change arrived while it ran: the answer would have been stale.
+    Cancelled,
+    /// A bug: the query panicked. The server keeps running.
+    Panicked(String),
+    /// The writer has stopped.
+    Stopped,
+}
+
+type Job = Box<dyn FnOnce(Snapshot) + Send>;
+
+enum Message {
+    Change(Change),
+    Query(Job),
+}
+
+/// A handle to the writer thread; cheap to clone.
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Message>,
+}
+
+impl Writer {
+    /// Starts the writer. After every batch of changes, `after_change` runs
+    /// on the blocking pool with a snapshot (to publish diagnostics).
+    pub fn spawn(
+        mut host: Host,
+        runtime: Handle,
+        after_change: impl Fn(&Snapshot) + Send + Sync + 'static,
+    ) -> Writer {
+        let (tx, rx) = mpsc::channel::<Message>();
+        let after_change = std::sync::Arc::new(after_change);
+        let spawned = std::thread::Builder::new()
+            .name("vexil-writer".into())
+            .spawn(move || {
+                // Ends when every `Writer` is dropped.
+                while let Ok(first) = rx.recv() {
+                    // Consecutive changes apply as one batch (one new
+                    // revision); a query sees every change sent before it.
+                    let mut pending = Vec::new();
+                    let mut changed = false;
+                    for message in std::iter::once(first).chain(rx.try_iter()) {
+                        match message {
+                            Message::Change(change) => pending.push(change),
+                            Message::Query(job) => {
+                                if !pending.is_empty() {
+                                    host.apply(pending.drain(..));
+                                    changed = true;
+                                }
+                                let snapshot = host.snapshot();
+                                runtime.spawn_blocking(move || job(snapshot));
+                            }
+                        }
+                    }
+                    if !pending.is_empty() {
+                        host.apply(pending);
+                        changed = true;
+                    }
+                    if changed {
+                        let snapshot = host.snapshot();
+                        let after_change = after_change.clone();
+                        runtime.spawn_blocking(move || {
+                            let _ = run(snapshot, |s| after_change(s));
+                        });
+                    }
+                }
+            });
+        if let Err(e) = spawned {
+            // Without a writer every query answers `Stopped`; say why once.
+            eprintln!("vexil lsp: cannot start the writer thread: {e}");
+        }
+        Writer { tx }
+    }
+
+    /// Queues a change; it applies after everything sent before it.
+    pub fn change(&self, change: Change) {
+        let _ = self.tx.send(Message::Change(change));
+    }
+
+    /// Runs `f` on a snapshot that includes every change sent before.
+    pub async fn query<T, F>(&self, f: F) -> Result<T, JobError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Snapshot) -> T + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |snapshot| {
+            let _ = reply.send(run(snapshot, f));
+        });
+        if self.tx.send(Message::Query(job)).is_err() {
+            return Err(JobError::Stopped);
+        }
+        answer.await.unwrap_or(Err(JobError::Stopped))
+    }
+}
+
+/// Runs `f` on `snapshot`, dropping the snapshot before returning so that a
+/// waiting change can proceed.
+pub fn run<T>(snapshot: Snapshot, f: impl FnOnce(&Snapshot) -> T) -> Result<T, JobError> {
+    let result = panic::catch_unwind(AssertUnwindSafe(|| f(&snapshot)));
+    drop(snapshot);
+    result.map_err(|payload| {
+        if payload.is::<salsa::Cancelled>() {
+            JobError::Cancelled
+        } else if let Some(s) = payload.downcast_ref::<&str>() {
+            JobError::Panicked((*s).to_string())
+        } else if let Some(s) = payload.downcast_ref::<String>() {
+            JobError::Panicked(s.clone())
+        } else {
+            JobError::Panicked("unknown panic".into())
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, Instant};
+
+    use salsa::Database as _;
+    use tower_lsp_server::ls_types::{Position, Range, TextDocumentContentChangeEvent, Uri};
+
+    use super::*;
+
+    fn uri() -> Uri {
+        "untitled:edit.flag".parse().unwrap()
+    }
+
+    fn text_of(s: &Snapshot) -> String {
+        s.file(&uri())
+            .map(|f| f.text(&s.db).clone())
+            .unwrap_or_default()
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn queries_see_every_change_sent_before_them() {
+        runtime().block_on(async {
+            let writer = Writer::spawn(Host::new(), Handle::current(), |_| {});
+            writer.change(Change::Open {
+                uri: uri(),
+                text: String::new(),
+            });
+            for i in 0..200 {
+                writer.change(Change::Edit {
+                    uri: uri(),
+                    changes: vec![TextDocumentContentChangeEvent {
+                        range: Some(Range::new(Position::new(0, 0), Position::new(0, 0))),
+                        range_length: None,
+                        text: "x".into(),
+                    }],
+                });
+                let text = writer.query(text_of).await.unwrap();
+                assert_eq!(text.len(), i + 1);
+            }
+        });
+    }
+
+    #[test]
+    fn a_change_cancels_a_running_query() {
+        runtime().block_on(async {
+            let writer = Writer::spawn(Host::new(), Handle::current(), |_| {});
+            writer.change(Change::Open {
+                uri: uri(),
+                text: "segment s {\n  true\n}\n".into(),
+            });
+            let (started, running) = oneshot::channel();
+            let slow = writer.clone();
+            let query = tokio::spawn(async move {
+                slow.query(move |s| {
+                    let _ = started.send(());
+                    // A long computation that, like every query, reaches
+                    // salsa now and then; without a change it gives up.
+                    let deadline = Instant::now() + Duration::from_secs(60);
+                    while Instant::now() < deadline {
+                        s.db.unwind_if_revision_cancelled();
+                        std::thread::yield_now();
+                    }
+                    "finished on stale data"
+                })
+                .await
+            });
+            running.await.unwrap();
+            writer.change(Change::Edit {
+                uri: uri(),
+                changes: vec![TextDocumentContentChangeEvent {
+                    range: None,
+                    range_length: None,
+                    text: "segment s {\n  false\n}\n".into(),
+                }],
+            });
+            assert_eq!(query.await.unwrap(), Err(JobError::Cancelled));
+            let text = writer.query(text_of).await.unwrap();
+            assert!(text.contains("false"));
+        });
+    }
+
+    #[test]
+    fn a_panicking_query_is_an_error_not_a_crash() {
+        runtime().block_on(async {
+            let writer = Writer::spawn(Host::new(), Handle::current(), |_| {});
+            // The panic's message goes to stderr, as it would in the server.
+            let result: Result<(), JobError> = writer
+                .query(|_| std::panic::panic_any("a bug".to_string()))
+                .await;
+            assert_eq!(result, Err(JobError::Panicked("a bug".into())));
+            assert!(writer.query(|_| ()).await.is_ok());
+        });
+    }
+}
