@@ -75,8 +75,8 @@ pub struct ArmResult {
     pub n: f64,
     /// Plain metric mean (conversion rate, mean or ratio).
     pub mean: f64,
-    /// Per-unit standard deviation (of the adjusted metric under CUPED,
-    /// against the first treatment's pooled slope for the control).
+    /// Per-unit standard deviation of the metric, without CUPED adjustment
+    /// (gbstats' delta-method standard deviation for ratios).
     pub stddev: f64,
 }
 

@@ -192,6 +192,15 @@ fn beta_binomial_needs_conversions() {
 }
 
 #[test]
+fn beta_binomial_refuses_counts_beyond_its_precision() {
+    let req = json!({"metric": "proportion", "bayes_method": "beta_binomial", "variants": [
+        {"name": "control", "n": 1_000_000, "sum": 300_000},
+        {"name": "green", "n": 1_000_000, "sum": 301_000},
+    ]});
+    assert_mentions(&error_of(&req, "S0006"), &["`control`", "Gaussian method"]);
+}
+
+#[test]
 fn huge_values_error_instead_of_overflowing() {
     let req = two_arms(
         mean_arm("control", 10.0, 5.0, 9.0),
