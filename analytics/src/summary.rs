@@ -12,7 +12,7 @@ use crate::input::{MetricKind, VariantInput};
 /// `unadjusted_mean` is always the plain metric mean, which gbstats uses as
 /// the denominator of relative lifts.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ArmSummary {
+pub(crate) struct ArmSummary {
     /// Number of units.
     pub n: f64,
     /// Mean used for differences (CUPED-adjusted when applicable).
