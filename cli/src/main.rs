@@ -87,6 +87,8 @@ enum Command {
     },
     /// Explain a diagnostic code, like `vexil explain E0102`.
     Explain { code: String },
+    /// Run the language server on standard input and output (for editors).
+    Lsp,
 }
 
 fn main() -> ExitCode {
@@ -119,6 +121,7 @@ fn main() -> ExitCode {
         ),
         Command::Test { dir, format } => commands::test(&dir, format),
         Command::Explain { code } => commands::explain(&code),
+        Command::Lsp => vexil_lsp::run_stdio().map(|()| ExitCode::SUCCESS),
     };
     match result {
         Ok(code) => code,
