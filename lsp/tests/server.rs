@@ -252,6 +252,49 @@ async fn a_session_from_initialize_to_exit() {
         "unknown field `city` in context `user`\nhelp: declared: `id`, `country`, `town` and `plan`"
     );
 
+    // A file created outside the editor arrives through the watcher.
+    let added = std::path::Path::new(&shop.root.trim_start_matches("file://")).join("new.flag");
+    std::fs::write(&added, "segment s {\n  user.plna == pro\n}\n").unwrap();
+    let added_uri = Uri::from_file_path(&added).unwrap().as_str().to_string();
+    c.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": added_uri, "type": 1}]}),
+    )
+    .await;
+    let diagnostics = c.diagnostics(&added_uri).await;
+    assert_eq!(diagnostics[0]["code"], "E0102", "{diagnostics:#?}");
+
+    // Closing a document brings back the disk's text: the typo again.
+    c.notify(
+        "textDocument/didClose",
+        json!({"textDocument": {"uri": shop.flags}}),
+    )
+    .await;
+    let diagnostics = c.diagnostics(&shop.flags).await;
+    let codes: Vec<&Value> = diagnostics.iter().map(|d| &d["code"]).collect();
+    assert_eq!(codes, ["E0102", "E0102"], "{diagnostics:#?}");
+
+    // Range formatting touches only the items in the range.
+    let messy = "segment  a {\n  true\n}\nsegment   b {\n  true\n}\n";
+    c.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": added_uri, "languageId": "vexil", "version": 1, "text": messy}}),
+    )
+    .await;
+    let edits = c
+        .call(
+            "textDocument/rangeFormatting",
+            json!({
+                "textDocument": {"uri": added_uri},
+                "range": {"start": {"line": 3, "character": 0}, "end": {"line": 3, "character": 3}},
+                "options": {"tabSize": 2, "insertSpaces": true}
+            }),
+        )
+        .await;
+    let formatted = apply(messy, edits.as_array().unwrap());
+    assert!(formatted.starts_with("segment  a {"), "{formatted}");
+    assert!(formatted.contains("segment b {"), "{formatted}");
+
     c.shutdown().await;
     server.await.unwrap();
 }

@@ -95,3 +95,23 @@ fn diagnostics_cover_every_file() {
     assert_eq!(all["edit.flag"].len(), 1);
     assert!(all["schema.flag"].is_empty());
 }
+
+#[test]
+fn fix_adds_the_missing_control_variant() {
+    let f = Fixture::shop(
+        "experiment e: string {\n  unit user\n  variants {\n    old = \"o\" 50%\n    new = \"n\" 50%\n  }\n}\n",
+    );
+    let file = f.file("edit.flag");
+    let text = f.text(file);
+    // The cursor on the experiment's name, where the error is.
+    let at = text.find("e:").unwrap();
+    let fixes = ide::fixes(&f.db, f.ws, file, vexil_grammar::Span::new(at, at));
+    let [(d, fix)] = fixes.as_slice() else {
+        panic!("one fix: {fixes:?}");
+    };
+    assert_eq!(d.code, crate::Code::MissingControl);
+    assert_eq!(fix.title, "Add `control old`");
+    let mut fixed = text.to_string();
+    fixed.replace_range(fix.span.range(), &fix.replacement);
+    insta::assert_snapshot!(fixed);
+}
