@@ -264,6 +264,34 @@ async fn a_session_from_initialize_to_exit() {
     let diagnostics = c.diagnostics(&added_uri).await;
     assert_eq!(diagnostics[0]["code"], "E0102", "{diagnostics:#?}");
 
+    // A name declared twice: the error points at the first declaration,
+    // in another file, as a related location.
+    // (Named to sort after `schema.flag`: "first" is in workspace order.)
+    let dup = added.with_file_name("zz-dup.flag");
+    std::fs::write(&dup, "segment pros {\n  true\n}\n").unwrap();
+    let dup_uri = Uri::from_file_path(&dup).unwrap().as_str().to_string();
+    c.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": dup_uri, "type": 1}]}),
+    )
+    .await;
+    let diagnostics = c.diagnostics(&dup_uri).await;
+    assert_eq!(diagnostics[0]["code"], "E0107", "{diagnostics:#?}");
+    let related = &diagnostics[0]["relatedInformation"][0];
+    assert_eq!(related["location"]["uri"], shop.schema);
+    assert_eq!(
+        related["location"]["range"]["start"],
+        json!({"line": 9, "character": 8})
+    );
+    assert_eq!(related["message"], "first declared here");
+    std::fs::remove_file(&dup).unwrap();
+    c.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": dup_uri, "type": 3}]}),
+    )
+    .await;
+    assert_eq!(c.diagnostics(&dup_uri).await, Vec::<Value>::new());
+
     // Closing a document brings back the disk's text: the typo again.
     c.notify(
         "textDocument/didClose",
