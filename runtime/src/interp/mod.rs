@@ -428,8 +428,12 @@ impl Backend for Interpreter {
         "interpreter"
     }
 
+    #[inline]
     fn flag(&self, index: u32, ctx: &Context, now: i64) -> Outcome {
-        self.flag_at(index, ctx, now, 0)
+        match self.program.flags.get(index as usize).and_then(|f| f.fixed) {
+            Some(fixed) => fixed,
+            None => self.flag_at(index, ctx, now, 0),
+        }
     }
 
     fn experiment(&self, index: u32, ctx: &Context, now: i64) -> Outcome {

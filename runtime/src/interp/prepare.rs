@@ -153,6 +153,9 @@ pub struct PPrerequisite {
 
 #[derive(Debug)]
 pub struct PFlag {
+    /// The outcome of a flag that cannot vary (switched off, or without
+    /// rules and prerequisites), answered without entering the rule loop.
+    pub fixed: Option<crate::outcome::Outcome>,
     pub enabled: bool,
     pub default: u32,
     pub prerequisites: Box<[PPrerequisite]>,
@@ -213,7 +216,15 @@ pub fn prepare(bundle: &ir::Bundle) -> Result<Program, String> {
                 },
             });
         }
+        let fixed = if !f.enabled {
+            Some(crate::outcome::Outcome::new(f.default, vexil_ir::Reason::Disabled))
+        } else if f.rules.is_empty() && f.prerequisites.is_empty() {
+            Some(crate::outcome::Outcome::new(f.default, vexil_ir::Reason::Static))
+        } else {
+            None
+        };
         flags.push(PFlag {
+            fixed,
             enabled: f.enabled,
             default: f.default,
             prerequisites: f
