@@ -17,6 +17,12 @@ pub const MISSING: u32 = 0;
 pub const PRESENT: u32 = 1;
 pub const INVALID: u32 = 2;
 
+/// NUL bytes kept after the last string of a context's text, so that
+/// compiled code may load a whole 8-byte word at the start of any string
+/// (and mask it by the length) without reading past the allocation.
+pub const TEXT_PADDING: usize = 8;
+const PADDING: &str = "\0\0\0\0\0\0\0\0";
+
 /// One field's value. `#[repr(C)]` because compiled code reads it directly.
 ///
 /// | type | `a` | `b` | `aux` |
@@ -141,7 +147,9 @@ impl Layout {
         Context {
             layout: self.id,
             slots: vec![Slot::default(); self.fields.len()],
-            text: String::new(),
+            // Room for a typical request's strings, so that building one
+            // usually allocates once.
+            text: String::with_capacity(128),
             items: Vec::new(),
             pre: Vec::new(),
         }
@@ -240,7 +248,16 @@ impl Context {
     }
 
     pub fn text_arena(&self) -> &str {
-        &self.text
+        let end = self.text.len().saturating_sub(TEXT_PADDING);
+        self.text.get(..end).unwrap_or("")
+    }
+
+    /// Base pointers of the slots, the text and the list items, for
+    /// compiled code. Every present string slot's `a..a + b` lies inside
+    /// the text with [`TEXT_PADDING`] bytes after it, and every present
+    /// list slot's `a..a + b` inside the items.
+    pub(crate) fn raw_parts(&self) -> (*const Slot, *const u8, *const Slot) {
+        (self.slots.as_ptr(), self.text.as_ptr(), self.items.as_ptr())
     }
 
     fn put(&mut self, h: FieldHandle, s: Slot) {
@@ -253,8 +270,13 @@ impl Context {
     }
 
     fn string_slot(&mut self, v: &str) -> Slot {
-        let offset = self.text.len() as u64;
+        // The text is empty or ends with the padding: write over it and put
+        // it back after this string.
+        let offset = self.text.len().saturating_sub(TEXT_PADDING);
+        self.text.truncate(offset);
         self.text.push_str(v);
+        self.text.push_str(PADDING);
+        let offset = offset as u64;
         Slot {
             tag: PRESENT,
             aux: 0,

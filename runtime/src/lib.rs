@@ -18,6 +18,8 @@ pub mod context;
 mod engine;
 pub mod exposure;
 pub mod interp;
+#[cfg(feature = "jit")]
+pub mod jit;
 pub mod outcome;
 mod snapshot;
 #[cfg(feature = "source")]

@@ -351,14 +351,53 @@ impl Snapshot {
 }
 
 fn make_backend(bundle: &Bundle, choice: BackendChoice) -> Result<Box<dyn Backend>, LoadError> {
-    match choice {
-        BackendChoice::Jit => Err(LoadError::JitUnavailable(
-            "this build has no compiled backend yet".to_string(),
-        )),
-        BackendChoice::Auto | BackendChoice::Interpreter => Ok(Box::new(
+    let interpreter = || -> Result<Box<dyn Backend>, LoadError> {
+        Ok(Box::new(
             Interpreter::new(bundle).map_err(LoadError::Prepare)?,
-        )),
+        ))
+    };
+    match choice {
+        BackendChoice::Interpreter => interpreter(),
+        BackendChoice::Jit => jit_backend(bundle),
+        // Machine code when the host can run it. A host without a JIT is
+        // the only reason to use the interpreter here: a bundle the JIT
+        // refuses, the interpreter refuses too, and a code generation
+        // failure is a bug to report, not to hide.
+        BackendChoice::Auto => {
+            if jit_available() {
+                jit_backend(bundle)
+            } else {
+                interpreter()
+            }
+        }
     }
+}
+
+#[cfg(feature = "jit")]
+fn jit_available() -> bool {
+    crate::jit::available().is_ok()
+}
+
+#[cfg(not(feature = "jit"))]
+fn jit_available() -> bool {
+    false
+}
+
+#[cfg(feature = "jit")]
+fn jit_backend(bundle: &Bundle) -> Result<Box<dyn Backend>, LoadError> {
+    use crate::jit::{Jit, JitError};
+    match Jit::new(bundle) {
+        Ok(jit) => Ok(Box::new(jit)),
+        Err(JitError::Program(e)) => Err(LoadError::Prepare(e)),
+        Err(JitError::Unavailable(e)) => Err(LoadError::JitUnavailable(e)),
+    }
+}
+
+#[cfg(not(feature = "jit"))]
+fn jit_backend(_bundle: &Bundle) -> Result<Box<dyn Backend>, LoadError> {
+    Err(LoadError::JitUnavailable(
+        "this build of vexil-runtime has no `jit` feature".to_string(),
+    ))
 }
 
 impl<'s> Evaluation<'s> {

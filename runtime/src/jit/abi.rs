@@ -1,0 +1,97 @@
+//! What compiled code and the Rust around it agree on: the arguments a
+//! compiled function receives, and how it packs an [`Outcome`] and a
+//! three-valued condition into one 64-bit word.
+
+use vexil_ir::{ErrorCode, Reason};
+
+use crate::context::{Context, Slot};
+use crate::outcome::Outcome;
+
+/// Everything compiled code reads, passed by pointer. `extra` is written
+/// by compiled code: the rule index or the detail of the outcome it
+/// returns, when the word says there is one (rule and detail never occur
+/// together).
+#[repr(C)]
+pub(crate) struct Env {
+    pub slots: *const Slot,
+    pub text: *const u8,
+    pub items: *const Slot,
+    pub ctx: *const Context,
+    pub extra: u64,
+}
+
+pub(crate) const ENV_SLOTS: i32 = 0;
+pub(crate) const ENV_TEXT: i32 = 8;
+pub(crate) const ENV_ITEMS: i32 = 16;
+pub(crate) const ENV_CTX: i32 = 24;
+pub(crate) const ENV_EXTRA: i32 = 32;
+
+// `Env` is five pointer-sized words on the 64-bit hosts the JIT runs on
+// (`available` refuses others); the offsets above depend on it.
+const _: () = assert!(std::mem::size_of::<Env>() == 40 || usize::BITS != 64);
+
+/// `Slot` field offsets, for loads from compiled code.
+pub(crate) const SLOT_SIZE: i64 = 24;
+pub(crate) const SLOT_TAG: i32 = 0;
+pub(crate) const SLOT_AUX: i32 = 4;
+pub(crate) const SLOT_A: i32 = 8;
+pub(crate) const SLOT_B: i32 = 16;
+const _: () = assert!(std::mem::size_of::<Slot>() == 24);
+
+/// A flag or experiment function: `(env, now, depth) -> word`.
+pub(crate) type TargetFn = unsafe extern "C" fn(*mut Env, i64, i64) -> u64;
+
+// The outcome word: value in bits 0..32, reason in 32..40, error code + 1
+// in 40..48 (0: none), then whether `extra` holds the rule or the detail.
+pub(crate) const REASON_SHIFT: u32 = 32;
+pub(crate) const ERROR_SHIFT: u32 = 40;
+pub(crate) const ERROR_MASK: u64 = 0xff << ERROR_SHIFT;
+pub(crate) const HAS_RULE: u64 = 1 << 48;
+pub(crate) const HAS_DETAIL: u64 = 1 << 49;
+
+pub(crate) fn reason_bits(reason: Reason) -> u64 {
+    let index = Reason::ALL.iter().position(|r| *r == reason).unwrap_or(0);
+    (index as u64) << REASON_SHIFT
+}
+
+pub(crate) fn error_bits(code: ErrorCode) -> u64 {
+    let index = ErrorCode::ALL.iter().position(|c| *c == code).unwrap_or(0);
+    (index as u64 + 1) << ERROR_SHIFT
+}
+
+/// The word of an outcome without rule or detail.
+pub(crate) fn word(value: u32, reason: Reason) -> u64 {
+    u64::from(value) | reason_bits(reason)
+}
+
+/// The word of an error outcome (its detail, if any, goes in `extra`).
+pub(crate) fn error_word(value: u32, code: ErrorCode) -> u64 {
+    u64::from(value) | reason_bits(Reason::Error) | error_bits(code)
+}
+
+#[inline]
+pub(crate) fn decode(word: u64, extra: u64) -> Outcome {
+    let reason = Reason::ALL
+        .get(((word >> REASON_SHIFT) & 0xff) as usize)
+        .copied()
+        .unwrap_or(Reason::Error);
+    let error = match (word & ERROR_MASK) >> ERROR_SHIFT {
+        0 => None,
+        n => ErrorCode::ALL.get(n as usize - 1).copied(),
+    };
+    let extra = extra as u32;
+    Outcome {
+        value: word as u32,
+        reason,
+        rule: (word & HAS_RULE != 0).then_some(extra),
+        error,
+        detail: (word & HAS_DETAIL != 0).then_some(extra),
+    }
+}
+
+/// Condition results of a segment compiled as its own function: the low
+/// byte is the value; for an error, the slot at fault is in bits 32..64.
+pub(crate) const TRI_FALSE: i64 = 0;
+pub(crate) const TRI_TRUE: i64 = 1;
+pub(crate) const TRI_UNKNOWN: i64 = 2;
+pub(crate) const TRI_ERROR: i64 = 3;
