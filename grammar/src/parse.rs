@@ -566,44 +566,40 @@ impl<'s> Builder<'s> {
         })
     }
 
-    fn first_ident(&mut self, rest: &[Pair<'s, Rule>], span: Span) -> Option<Ident> {
+    /// The first pair of `rest`, built by `build`; an internal error naming
+    /// `what` if there is none.
+    fn first<T>(
+        &mut self,
+        rest: &[Pair<'s, Rule>],
+        span: Span,
+        what: &str,
+        build: impl FnOnce(&mut Self, Pair<'s, Rule>) -> Option<T>,
+    ) -> Option<T> {
         match rest.first() {
-            Some(p) if p.as_rule() == Rule::ident => Some(self.ident(p.clone())),
-            _ => {
-                self.internal(span, "a name");
+            Some(p) => build(self, p.clone()),
+            None => {
+                self.internal(span, what);
                 None
             }
         }
+    }
+
+    fn first_ident(&mut self, rest: &[Pair<'s, Rule>], span: Span) -> Option<Ident> {
+        self.first(rest, span, "a name", |b, p| {
+            (p.as_rule() == Rule::ident).then(|| b.ident(p))
+        })
     }
 
     fn first_string(&mut self, rest: &[Pair<'s, Rule>], span: Span) -> Option<StrLit> {
-        match rest.first() {
-            Some(p) => self.string(p.clone()),
-            None => {
-                self.internal(span, "a string");
-                None
-            }
-        }
+        self.first(rest, span, "a string", Self::string)
     }
 
     fn first_literal(&mut self, rest: Vec<Pair<'s, Rule>>, span: Span) -> Option<Literal> {
-        match rest.into_iter().next() {
-            Some(p) => self.literal(p),
-            None => {
-                self.internal(span, "a literal");
-                None
-            }
-        }
+        self.first(&rest, span, "a literal", Self::literal)
     }
 
     fn first_value(&mut self, rest: Vec<Pair<'s, Rule>>, span: Span) -> Option<Value> {
-        match rest.into_iter().next() {
-            Some(p) => self.value(p),
-            None => {
-                self.internal(span, "a value");
-                None
-            }
-        }
+        self.first(&rest, span, "a value", Self::value)
     }
 
     fn requirement(&mut self, rest: Vec<Pair<'s, Rule>>, span: Span) -> Option<Requirement> {

@@ -408,18 +408,7 @@ impl FileChecker<'_> {
                 let negated = *op == ast::RequireOp::Ne;
                 let expect = match &value.kind {
                     ast::ValueKind::Variant(id) => {
-                        if !sig.variants.contains(&id.name) {
-                            let owner = format!("`{}`", req.flag.name);
-                            self.unknown_in(
-                                Code::UnknownVariant,
-                                "variant",
-                                Some(&owner),
-                                id,
-                                &sig.variants,
-                            );
-                            return None;
-                        }
-                        ir::PrerequisiteValue::Variant(id.name.clone())
+                        ir::PrerequisiteValue::Variant(self.variant_of(&req.flag, &sig, id)?)
                     }
                     _ => {
                         let what = format!("the value `{}` is compared with", req.flag.name);

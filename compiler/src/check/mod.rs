@@ -173,6 +173,23 @@ impl<'db> FileChecker<'db> {
         }
     }
 
+    /// `id` as a variant of the flag `flag` (whose signature is `sig`), or an
+    /// unknown-variant diagnostic.
+    fn variant_of(&mut self, flag: &Ident, sig: &FlagSig, id: &Ident) -> Option<String> {
+        if sig.variants.contains(&id.name) {
+            return Some(id.name.clone());
+        }
+        let owner = format!("`{}`", flag.name);
+        self.unknown_in(
+            Code::UnknownVariant,
+            "variant",
+            Some(&owner),
+            id,
+            &sig.variants,
+        );
+        None
+    }
+
     /// Names of every declared item of these kinds, for suggestions.
     fn names_of(&self, kinds: &[Kind]) -> Vec<String> {
         db::symbols(self.db, self.ws)

@@ -190,39 +190,15 @@ impl FileChecker<'_> {
         };
         let expect = match &e.kind {
             ExpectKind::Value(v) => match &v.kind {
-                ast::ValueKind::Variant(id) if sig.variants.contains(&id.name) => {
-                    ir::Expect::Variant(id.name.clone())
-                }
                 ast::ValueKind::Variant(id) => {
-                    let owner = format!("`{}`", e.flag.name);
-                    self.unknown_in(
-                        Code::UnknownVariant,
-                        "variant",
-                        Some(&owner),
-                        id,
-                        &sig.variants,
-                    );
-                    return None;
+                    ir::Expect::Variant(self.variant_of(&e.flag, &sig, id)?)
                 }
                 _ => {
                     let what = format!("the expected value of `{}`", e.flag.name);
                     ir::Expect::Value(self.plain_value(v, sig.value_type, &what)?)
                 }
             },
-            ExpectKind::Variant(id) => {
-                if !sig.variants.contains(&id.name) {
-                    let owner = format!("`{}`", e.flag.name);
-                    self.unknown_in(
-                        Code::UnknownVariant,
-                        "variant",
-                        Some(&owner),
-                        id,
-                        &sig.variants,
-                    );
-                    return None;
-                }
-                ir::Expect::Variant(id.name.clone())
-            }
+            ExpectKind::Variant(id) => ir::Expect::Variant(self.variant_of(&e.flag, &sig, id)?),
             ExpectKind::Reason(id) => match Reason::parse(&id.name) {
                 Some(r) => ir::Expect::Reason(r),
                 None => {
