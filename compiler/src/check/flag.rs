@@ -267,7 +267,7 @@ impl FileChecker<'_> {
         let mut prerequisites = Vec::new();
         for p in props.all("requires") {
             if let PropertyKind::Requires(req) = &p.kind {
-                if let Some(pre) = self.prerequisite(req, &f.name.name) {
+                if let Some(pre) = self.prerequisite(req) {
                     prerequisites.push(pre);
                 }
             }
@@ -351,7 +351,7 @@ impl FileChecker<'_> {
         }
     }
 
-    fn prerequisite(&mut self, req: &ast::Requirement, this: &str) -> Option<ir::Prerequisite> {
+    fn prerequisite(&mut self, req: &ast::Requirement) -> Option<ir::Prerequisite> {
         let sig = match self.flag_sig(&req.flag.name) {
             Lookup::Found(sig) => sig,
             Lookup::Broken => return None,
@@ -376,7 +376,6 @@ impl FileChecker<'_> {
             return None;
         }
         let flag = self.flag_ref(&req.flag.name);
-        let _ = this;
         match &req.expected {
             None => {
                 if sig.value_type != ValueType::Bool {

@@ -93,11 +93,10 @@ pub fn check_file(db: &dyn Db, ws: Workspace, file: SourceFile) -> CheckedFile {
                 many[many.len() - 1]
             )),
         };
-        let mut d = checker.rep.report(Code::Syntax, e.span, e.message.clone());
-        if let Some(expected) = expected {
-            d = d.label(expected);
-        }
-        drop(d);
+        checker
+            .rep
+            .report(Code::Syntax, e.span, e.message.clone())
+            .label(expected.unwrap_or_default());
     }
     for item in &tree.items {
         match item {
