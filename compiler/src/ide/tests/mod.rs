@@ -216,3 +216,44 @@ pub fn show_spans(text: &str, spans: &[Span]) -> String {
     }
     out
 }
+
+/// Every analysis at every offset of the example repositories, the
+/// deliberately broken one included: none may panic, whatever the cursor
+/// is on.
+#[test]
+fn every_offset_of_the_examples_is_safe() {
+    for example in ["shop", "shop-broken"] {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples")
+            .join(example);
+        let paths = crate::flag_files(&dir).expect("the example is there");
+        let texts: Vec<(String, String)> = paths
+            .iter()
+            .map(|p| {
+                let text = std::fs::read_to_string(p).expect("readable");
+                (p.to_string_lossy().into_owned(), text)
+            })
+            .collect();
+        let files: Vec<(&str, &str)> = texts
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.as_str()))
+            .collect();
+        let f = Fixture::new(&files);
+        assert!(f.files.len() >= 5, "{paths:?}");
+        for &file in &f.files {
+            let text = f.text(file);
+            crate::ide::highlights(&f.db, f.ws, file);
+            crate::ide::document_symbols(&f.db, file);
+            for offset in (0..=text.len()).filter(|&i| text.is_char_boundary(i)) {
+                let at = offset as u32;
+                crate::ide::hover(&f.db, f.ws, file, at);
+                crate::ide::definition(&f.db, f.ws, file, at);
+                crate::ide::completions(&f.db, f.ws, file, at);
+                let _ = crate::ide::rename(&f.db, f.ws, file, at, "renamed");
+                if offset % 16 == 0 {
+                    crate::ide::references(&f.db, f.ws, file, at, true);
+                }
+            }
+        }
+    }
+}
