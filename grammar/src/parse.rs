@@ -169,9 +169,46 @@ fn pest_error(e: &pest::error::Error<Rule>, offset: usize) -> SyntaxError {
     }
 }
 
+/// A pair's span without trailing whitespace or comments. pest leaves a
+/// node ending after the whitespace it skipped before an optional last
+/// element that did not match (`unit ~ salt_clause?`); a span must end at
+/// the node's last real token.
 fn span_of(pair: &Pair<Rule>) -> Span {
     let s = pair.as_span();
-    Span::new(s.start(), s.end())
+    let (start, end) = (s.start(), s.end());
+    // Everything up to the end of the last child is real; after it come only
+    // punctuation (like `}`), whitespace and comments.
+    let from = pair
+        .clone()
+        .into_inner()
+        .last()
+        .map_or(start, |p| span_of(&p).end as usize);
+    let tail = pair.get_input().get(from..end).unwrap_or("");
+    Span::new(start, from + real_len(tail))
+}
+
+/// The length of `text` up to the end of its last character that is not
+/// whitespace or inside a `//` comment. `text` holds no string literals (it
+/// is what follows a node's last child).
+fn real_len(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let mut last = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b if b.is_ascii_whitespace() => i += 1,
+            _ => {
+                i += 1;
+                last = i;
+            }
+        }
+    }
+    last
 }
 
 struct Builder<'s> {
@@ -1279,4 +1316,58 @@ pub fn unescape(raw: &str) -> Result<String, (usize, String)> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule_result_span(src: &str) -> &str {
+        let file = parse(src);
+        assert!(file.errors.is_empty(), "{:?}", file.errors);
+        let Some(Item::Flag(f)) = file.items.first() else {
+            panic!("a flag")
+        };
+        let Some(PropertyKind::Rule(r)) = f
+            .properties
+            .iter()
+            .map(|p| &p.kind)
+            .find(|k| matches!(k, PropertyKind::Rule(_)))
+        else {
+            panic!("a rule")
+        };
+        let span = match &r.result {
+            RuleResult::Rollout { span, .. } | RuleResult::Split { span, .. } => *span,
+            RuleResult::Value(v) => v.span,
+        };
+        &src[span.range()]
+    }
+
+    #[test]
+    fn spans_end_at_the_last_real_token() {
+        let src =
+            "flag f: string {\n  rule => \"a\" for 25% by user.id   // why\n  rule => \"b\"\n}\n";
+        assert_eq!(rule_result_span(src), "\"a\" for 25% by user.id");
+        let src = "flag f: string {\n  rule => split by user.id { \"a\" 50%, \"b\" 50% }  \n}\n";
+        assert_eq!(
+            rule_result_span(src),
+            "split by user.id { \"a\" 50%, \"b\" 50% }"
+        );
+        let file = parse("flag f: bool {\n  kind release   // note\n\n}\n");
+        let Some(Item::Flag(f)) = file.items.first() else {
+            panic!("a flag")
+        };
+        assert_eq!(
+            f.properties[0].span.end as usize,
+            "flag f: bool {\n  kind release".len()
+        );
+        assert!(
+            f.span.end as usize
+                == file_len_without_newline("flag f: bool {\n  kind release   // note\n\n}\n")
+        );
+    }
+
+    fn file_len_without_newline(s: &str) -> usize {
+        s.trim_end().len()
+    }
 }
