@@ -1,0 +1,344 @@
+//! Per-variant sufficient statistics of an experiment's metrics, computed
+//! in one SQL query over the store.
+//!
+//! The query is portable on purpose: only `WITH`, `LEFT JOIN`, `GROUP BY`,
+//! `CASE`, `SUM`, `MAX`, `MIN`, `COUNT`, `COALESCE` and integer arithmetic,
+//! no SQLite functions, so the same text (with `?` placeholders) runs on
+//! PostgreSQL or a warehouse over tables of the same shape. It is built
+//! from the metric declarations: event names are bound parameters, windows
+//! are integer literals this code writes itself.
+
+use rusqlite::params_from_iter;
+use serde::Serialize;
+use vexil_ir as ir;
+
+use crate::metric::{MetricSpec, DAY};
+use crate::store::{sqlite, Store, StoreError};
+
+/// One metric's sums over the units of one variant (and one day of first
+/// exposure). Ratio metrics fill the `denominator_*` and `cross_sum`
+/// fields; metrics with a CUPED covariate fill the `pre_*` fields.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Sums {
+    pub sum: f64,
+    pub sum_squares: f64,
+    pub denominator_sum: f64,
+    pub denominator_sum_squares: f64,
+    pub cross_sum: f64,
+    pub pre_sum: f64,
+    pub pre_sum_squares: f64,
+    pub pre_cross_sum: f64,
+}
+
+impl Sums {
+    fn add(&mut self, other: &Sums) {
+        self.sum += other.sum;
+        self.sum_squares += other.sum_squares;
+        self.denominator_sum += other.denominator_sum;
+        self.denominator_sum_squares += other.denominator_sum_squares;
+        self.cross_sum += other.cross_sum;
+        self.pre_sum += other.pre_sum;
+        self.pre_sum_squares += other.pre_sum_squares;
+        self.pre_cross_sum += other.pre_cross_sum;
+    }
+}
+
+/// The units of one variant first exposed on one UTC day, with their sums.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Cell {
+    pub variant: String,
+    /// Start of the UTC day of first exposure, microseconds since the epoch.
+    pub day: i64,
+    pub units: u64,
+    /// One entry per metric, in the order the specs were given.
+    pub metrics: Vec<Sums>,
+}
+
+/// Everything the analysis reads from the store for one experiment.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Aggregates {
+    /// Per variant and day of first exposure, ordered by variant and day.
+    pub cells: Vec<Cell>,
+    /// Units exposed to more than one variant: left out of every metric.
+    pub mixed_units: u64,
+}
+
+impl Aggregates {
+    /// The totals of one variant over all days, or `None` when it has no
+    /// units.
+    pub fn variant_total(&self, variant: &str) -> Option<(u64, Vec<Sums>)> {
+        let mut cells = self.cells.iter().filter(|c| c.variant == variant);
+        let first = cells.next()?;
+        let mut units = first.units;
+        let mut sums = first.metrics.clone();
+        for cell in cells {
+            units += cell.units;
+            for (total, s) in sums.iter_mut().zip(&cell.metrics) {
+                total.add(s);
+            }
+        }
+        Some((units, sums))
+    }
+
+    /// The days with any exposure, ascending.
+    pub fn days(&self) -> Vec<i64> {
+        let mut days: Vec<i64> = self.cells.iter().map(|c| c.day).collect();
+        days.sort_unstable();
+        days.dedup();
+        days
+    }
+
+    /// The totals of one variant over the units first exposed up to and
+    /// including `day`.
+    pub fn variant_total_until(&self, variant: &str, day: i64) -> (u64, Vec<Sums>) {
+        let mut units = 0;
+        let mut sums: Vec<Sums> = Vec::new();
+        for cell in self
+            .cells
+            .iter()
+            .filter(|c| c.variant == variant && c.day <= day)
+        {
+            units += cell.units;
+            if sums.is_empty() {
+                sums = vec![Sums::default(); cell.metrics.len()];
+            }
+            for (total, s) in sums.iter_mut().zip(&cell.metrics) {
+                total.add(s);
+            }
+        }
+        (units, sums)
+    }
+}
+
+/// The columns one metric contributes to the per-unit query, and the sums
+/// of them the outer query takes.
+struct Columns {
+    per_unit: Vec<String>,
+    params: Vec<String>,
+    sums: Vec<String>,
+}
+
+/// `e.time` lies in `[first_time + from, first_time + to)`; `to = None`
+/// means unbounded.
+fn in_period(from: i64, to: Option<i64>) -> String {
+    let lower = if from == 0 {
+        "e.time >= x.first_time".to_string()
+    } else {
+        format!("e.time >= x.first_time - {}", -from)
+    };
+    match to {
+        Some(0) => format!("{lower} AND e.time < x.first_time"),
+        Some(t) => format!("{lower} AND e.time < x.first_time + {t}"),
+        None => lower,
+    }
+}
+
+/// Per-unit value of one event over a period: 1/0 for a conversion, the
+/// sum of values otherwise.
+fn per_unit_value(conversion: bool, period: &str, alias: &str) -> String {
+    if conversion {
+        format!("MAX(CASE WHEN e.event = ? AND {period} THEN 1 ELSE 0 END) AS {alias}")
+    } else {
+        format!("SUM(CASE WHEN e.event = ? AND {period} THEN e.value ELSE 0 END) AS {alias}")
+    }
+}
+
+fn columns(i: usize, spec: &MetricSpec) -> Columns {
+    let post = in_period(0, spec.window);
+    let m = format!("m{i}");
+    let mut c = Columns {
+        per_unit: Vec::new(),
+        params: Vec::new(),
+        sums: Vec::new(),
+    };
+    match &spec.kind {
+        ir::MetricKind::Conversion { event } | ir::MetricKind::Mean { event } => {
+            let conversion = matches!(spec.kind, ir::MetricKind::Conversion { .. });
+            c.per_unit.push(per_unit_value(conversion, &post, &m));
+            c.params.push(event.clone());
+            c.sums.push(format!("SUM({m})"));
+            c.sums.push(format!("SUM({m} * {m})"));
+            if let Some(pre) = spec.pre_period {
+                let p = format!("p{i}");
+                c.per_unit
+                    .push(per_unit_value(conversion, &in_period(-pre, Some(0)), &p));
+                c.params.push(event.clone());
+                c.sums.push(format!("SUM({p})"));
+                c.sums.push(format!("SUM({p} * {p})"));
+                c.sums.push(format!("SUM({p} * {m})"));
+            }
+        }
+        ir::MetricKind::Ratio {
+            numerator,
+            denominator,
+        } => {
+            let d = format!("d{i}");
+            c.per_unit.push(per_unit_value(false, &post, &m));
+            c.per_unit.push(per_unit_value(false, &post, &d));
+            c.params.push(numerator.clone());
+            c.params.push(denominator.clone());
+            for s in [
+                format!("SUM({m})"),
+                format!("SUM({m} * {m})"),
+                format!("SUM({d})"),
+                format!("SUM({d} * {d})"),
+                format!("SUM({m} * {d})"),
+            ] {
+                c.sums.push(s);
+            }
+        }
+    }
+    c
+}
+
+/// The aggregation query for `specs` and its parameters (the experiment's
+/// name first, then event names in placeholder order).
+///
+/// Units exposed to more than one variant are left out (`HAVING COUNT(
+/// DISTINCT variant) = 1`), as GrowthBook does; events count from the
+/// unit's first exposure on. The result has one row per variant and UTC day
+/// of first exposure: `variant, day, units`, then each metric's sums.
+pub fn metrics_query(experiment: &str, specs: &[MetricSpec]) -> (String, Vec<String>) {
+    let mut per_unit = Vec::new();
+    let mut sums = Vec::new();
+    let mut params = vec![experiment.to_string()];
+    let mut events: Vec<String> = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let c = columns(i, spec);
+        per_unit.extend(c.per_unit);
+        params.extend(c.params);
+        sums.extend(c.sums);
+        for e in spec.events() {
+            if !events.iter().any(|known| known == e) {
+                events.push(e.to_string());
+            }
+        }
+    }
+    // The join only needs the metrics' events; with none, join nothing.
+    let join = if events.is_empty() {
+        "LEFT JOIN events e ON 1 = 0".to_string()
+    } else {
+        let marks = vec!["?"; events.len()].join(", ");
+        format!("LEFT JOIN events e ON e.unit = x.unit AND e.event IN ({marks})")
+    };
+    // Placeholders are positional: the SELECT list's come before the
+    // join's, and the CTE's experiment before both.
+    params.extend(events);
+    let per_unit_cols = if per_unit.is_empty() {
+        String::new()
+    } else {
+        format!(",\n         {}", per_unit.join(",\n         "))
+    };
+    let sum_cols = if sums.is_empty() {
+        String::new()
+    } else {
+        format!(",\n       {}", sums.join(",\n       "))
+    };
+    let sql = format!(
+        "WITH exposed AS (
+    SELECT unit, MIN(time) AS first_time, MIN(variant) AS variant
+    FROM exposures
+    WHERE experiment = ?
+    GROUP BY unit
+    HAVING COUNT(DISTINCT variant) = 1
+),
+per_unit AS (
+    SELECT x.unit, x.variant,
+           x.first_time - MOD(x.first_time, {DAY}) AS day{per_unit_cols}
+    FROM exposed x
+    {join}
+    GROUP BY x.unit, x.variant, x.first_time
+)
+SELECT variant, day, COUNT(*) AS units{sum_cols}
+FROM per_unit
+GROUP BY variant, day
+ORDER BY variant, day"
+    );
+    (sql, params)
+}
+
+/// Units of `experiment` exposed to more than one variant.
+pub const MIXED_UNITS_QUERY: &str = "SELECT COUNT(*) FROM (
+    SELECT unit FROM exposures WHERE experiment = ?
+    GROUP BY unit HAVING COUNT(DISTINCT variant) > 1
+) AS mixed";
+
+fn sums_of(spec: &MetricSpec, values: &mut impl Iterator<Item = f64>) -> Sums {
+    let mut next = || values.next().unwrap_or(0.0);
+    let mut s = Sums {
+        sum: next(),
+        sum_squares: next(),
+        ..Sums::default()
+    };
+    match spec.kind {
+        ir::MetricKind::Ratio { .. } => {
+            s.denominator_sum = next();
+            s.denominator_sum_squares = next();
+            s.cross_sum = next();
+        }
+        _ if spec.pre_period.is_some() => {
+            s.pre_sum = next();
+            s.pre_sum_squares = next();
+            s.pre_cross_sum = next();
+        }
+        _ => {}
+    }
+    s
+}
+
+/// A SQL number as f64: SQLite returns integers for sums of integers.
+fn number(value: rusqlite::types::ValueRef<'_>) -> f64 {
+    match value {
+        rusqlite::types::ValueRef::Integer(i) => i as f64,
+        rusqlite::types::ValueRef::Real(r) => r,
+        _ => 0.0,
+    }
+}
+
+impl Store {
+    /// Runs [`metrics_query`] for `experiment`.
+    pub fn aggregate(
+        &self,
+        experiment: &str,
+        specs: &[MetricSpec],
+    ) -> Result<Aggregates, StoreError> {
+        let path = self.path();
+        let conn = self.connection();
+        let (sql, params) = metrics_query(experiment, specs);
+        let mut stmt = conn
+            .prepare(&sql)
+            .map_err(|e| sqlite(path, "preparing the metrics query", e))?;
+        let mut rows = stmt
+            .query(params_from_iter(params.iter()))
+            .map_err(|e| sqlite(path, "running the metrics query", e))?;
+        let mut cells = Vec::new();
+        while let Some(row) = rows
+            .next()
+            .map_err(|e| sqlite(path, "reading the metrics query", e))?
+        {
+            let variant: String = row
+                .get(0)
+                .map_err(|e| sqlite(path, "reading a variant", e))?;
+            let day: i64 = row.get(1).map_err(|e| sqlite(path, "reading a day", e))?;
+            let units: i64 = row
+                .get(2)
+                .map_err(|e| sqlite(path, "reading a unit count", e))?;
+            let width = row.as_ref().column_count();
+            let mut values = (3..width).map(|i| row.get_ref(i).map(number).unwrap_or(0.0));
+            let metrics = specs.iter().map(|s| sums_of(s, &mut values)).collect();
+            cells.push(Cell {
+                variant,
+                day,
+                units: units.max(0) as u64,
+                metrics,
+            });
+        }
+        let mixed: i64 = conn
+            .query_row(MIXED_UNITS_QUERY, [experiment], |r| r.get(0))
+            .map_err(|e| sqlite(path, "counting units in several variants", e))?;
+        Ok(Aggregates {
+            cells,
+            mixed_units: mixed.max(0) as u64,
+        })
+    }
+}

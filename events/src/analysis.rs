@@ -1,0 +1,454 @@
+//! An experiment's analysis: the store's sums per variant fed to
+//! `vexil_analytics::analyze` for every declared metric, then one
+//! multiple-testing correction across metrics × variants, guardrail
+//! thresholds, and the sample-ratio check.
+
+use serde::Serialize;
+use vexil_analytics::{self as stats, AnalysisInput, Correction, StatsError, VariantInput};
+use vexil_ir as ir;
+
+use crate::aggregate::{Aggregates, Sums};
+use crate::metric::MetricSpec;
+use crate::store::{Store, StoreError};
+use crate::timeline::{timeline, Series};
+
+/// How to analyse.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AnalysisOptions {
+    /// Significance level; `None` takes the experiment's `planning` alpha,
+    /// or 0.05.
+    pub alpha: Option<f64>,
+    /// Correction across metrics × variants (primary and secondary
+    /// metrics; guardrails are checked uncorrected, see `README.md`).
+    pub correction: Option<Correction>,
+    /// Use the pre-exposure covariate (CUPED) for conversion and mean
+    /// metrics.
+    pub cuped: bool,
+}
+
+impl Default for AnalysisOptions {
+    fn default() -> Self {
+        AnalysisOptions {
+            alpha: None,
+            correction: Some(Correction::Holm),
+            cuped: true,
+        }
+    }
+}
+
+/// Units of one variant.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VariantUnits {
+    pub name: String,
+    /// Declared share of enrolled units, a fraction.
+    pub weight: f64,
+    pub units: u64,
+}
+
+/// The sample-ratio-mismatch check.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Srm {
+    pub p_value: f64,
+    /// `p_value` below 0.001.
+    pub flagged: bool,
+}
+
+/// A guardrail's state for one variant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardrailState {
+    /// The interval rules out a change beyond the threshold.
+    Ok,
+    /// The interval reaches beyond the threshold in the bad direction.
+    AtRisk,
+    /// The point estimate is beyond the threshold in the bad direction and
+    /// the change is significant.
+    Breached,
+}
+
+/// A guardrail's check for one variant.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Guardrail {
+    /// Largest acceptable relative change in the bad direction, a fraction.
+    pub threshold: f64,
+    pub state: GuardrailState,
+}
+
+/// One treatment compared with the control on one metric.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Comparison {
+    pub variant: String,
+    pub units: u64,
+    /// The metric's value in this variant (rate, mean or ratio).
+    pub value: f64,
+    /// Difference with the control, with its interval and p-value.
+    pub absolute: stats::Estimate,
+    /// Relative lift; `p_value_adjusted` is the correction across metrics
+    /// × variants (absent for guardrails).
+    pub relative: stats::Estimate,
+    /// Bayesian probability that the variant is better (lower, for
+    /// `decrease` metrics).
+    pub chance_to_win: f64,
+    /// The relative lift's (adjusted) p-value is below alpha.
+    pub significant: bool,
+    /// The CUPED slope, when the covariate was used.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cuped_theta: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub guardrail: Option<Guardrail>,
+}
+
+/// One metric's results.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct MetricResult {
+    pub name: String,
+    pub role: ir::MetricRole,
+    /// `conversion`, `mean` or `ratio`.
+    pub function: &'static str,
+    pub events: Vec<String>,
+    pub goal: ir::Goal,
+    /// Microseconds after first exposure in which events count.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window: Option<i64>,
+    /// The control's units and value.
+    pub control_units: u64,
+    pub control_value: Option<f64>,
+    pub comparisons: Vec<Comparison>,
+    /// Why the metric could not be analysed (no data, no variance, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The whole report of `vexil analyze`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    pub experiment: String,
+    pub control: String,
+    pub alpha: f64,
+    /// `holm`, `bh` or `none`.
+    pub correction: &'static str,
+    pub cuped: bool,
+    pub variants: Vec<VariantUnits>,
+    pub srm: Option<Srm>,
+    /// Units exposed to more than one variant, left out.
+    pub mixed_units: u64,
+    /// Exposed units whose variant the experiment does not declare, left
+    /// out: `(variant, units)`.
+    pub unknown_variants: Vec<(String, u64)>,
+    pub metrics: Vec<MetricResult>,
+    /// Cumulative relative lift by day of first exposure.
+    pub timeline: Vec<Series>,
+    /// Problems that make the results untrustworthy.
+    pub problems: Vec<String>,
+}
+
+impl Report {
+    /// False when the data cannot support a decision: no units in a
+    /// variant, a sample ratio mismatch, or a primary metric that could
+    /// not be analysed. `vexil analyze` then exits with status 1.
+    pub fn usable(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Declared weight of each variant, as fractions summing to 1.
+pub fn weights(experiment: &ir::Experiment) -> Vec<f64> {
+    let mut lower = 0;
+    experiment
+        .variants
+        .iter()
+        .map(|v| {
+            let w = f64::from(v.upper.saturating_sub(lower)) / f64::from(ir::bucket::BUCKETS);
+            lower = v.upper;
+            w
+        })
+        .collect()
+}
+
+/// The variants in analysis order: the control first, then the others as
+/// declared. Returns indices into `experiment.variants`.
+pub fn analysis_order(experiment: &ir::Experiment) -> Vec<usize> {
+    let control = experiment.control as usize;
+    std::iter::once(control)
+        .chain((0..experiment.variants.len()).filter(|&i| i != control))
+        .collect()
+}
+
+/// The engine's request for one metric from per-variant totals, the
+/// control first; `None` entries are variants without units.
+pub(crate) fn analysis_input(
+    spec: &MetricSpec,
+    arms: &[(String, u64, Sums)],
+    weights: &[f64],
+    alpha: f64,
+) -> AnalysisInput {
+    let use_covariate = spec.pre_period.is_some()
+        && arms
+            .iter()
+            .any(|(_, _, s)| s.pre_sum != 0.0 || s.pre_sum_squares != 0.0);
+    let metric = match spec.kind {
+        ir::MetricKind::Conversion { .. } => stats::MetricKind::Proportion,
+        ir::MetricKind::Mean { .. } => stats::MetricKind::Mean,
+        ir::MetricKind::Ratio { .. } => stats::MetricKind::Ratio,
+    };
+    let variants = arms
+        .iter()
+        .map(|(name, units, s)| {
+            let ratio = metric == stats::MetricKind::Ratio;
+            VariantInput {
+                name: name.clone(),
+                n: *units as f64,
+                sum: s.sum,
+                sum_squares: (metric != stats::MetricKind::Proportion).then_some(s.sum_squares),
+                denominator_sum: ratio.then_some(s.denominator_sum),
+                denominator_sum_squares: ratio.then_some(s.denominator_sum_squares),
+                cross_sum: ratio.then_some(s.cross_sum),
+                pre_sum: use_covariate.then_some(s.pre_sum),
+                pre_sum_squares: use_covariate.then_some(s.pre_sum_squares),
+                pre_cross_sum: use_covariate.then_some(s.pre_cross_sum),
+            }
+        })
+        .collect();
+    AnalysisInput {
+        metric,
+        alpha,
+        weights: Some(weights.to_vec()),
+        variants,
+        sequential: false,
+        sequential_tuning: 5000.0,
+        correction: None,
+        inverse: spec.goal == ir::Goal::Decrease,
+        bayes_prior: None,
+        bayes_scale: stats::BayesScale::Relative,
+        bayes_method: stats::BayesMethod::Gaussian,
+        beta_prior: None,
+    }
+}
+
+fn guardrail(spec: &MetricSpec, relative: &stats::Estimate, alpha: f64) -> Option<Guardrail> {
+    if spec.role != ir::MetricRole::Guardrail {
+        return None;
+    }
+    let threshold = spec.threshold?;
+    // Measure the change in the bad direction: up for `decrease` metrics.
+    let sign = match spec.goal {
+        ir::Goal::Decrease => 1.0,
+        ir::Goal::Increase => -1.0,
+    };
+    let point = sign * relative.point;
+    let worst = (sign * relative.ci_lower).max(sign * relative.ci_upper);
+    let state = if point > threshold && relative.p_value < alpha {
+        GuardrailState::Breached
+    } else if worst > threshold {
+        GuardrailState::AtRisk
+    } else {
+        GuardrailState::Ok
+    };
+    Some(Guardrail { threshold, state })
+}
+
+fn describe(e: &StatsError) -> String {
+    // The engine's Display starts with `error[S000x]: `; the report states
+    // the code separately from the reason.
+    let text = e.to_string();
+    text.split_once("]: ")
+        .map(|(_, rest)| format!("{rest} ({})", e.code()))
+        .unwrap_or(text)
+}
+
+fn analyse_metric(
+    spec: &MetricSpec,
+    arms: &[(String, u64, Sums)],
+    weights: &[f64],
+    alpha: f64,
+) -> MetricResult {
+    let mut result = MetricResult {
+        name: spec.name.clone(),
+        role: spec.role,
+        function: spec.function(),
+        events: spec.events().iter().map(|e| e.to_string()).collect(),
+        goal: spec.goal,
+        window: spec.window,
+        control_units: arms.first().map_or(0, |a| a.1),
+        control_value: None,
+        comparisons: Vec::new(),
+        error: None,
+    };
+    let input = analysis_input(spec, arms, weights, alpha);
+    match stats::analyze(&input) {
+        Ok(out) => {
+            result.control_value = Some(out.control.mean);
+            for (v, (_, units, _)) in out.variants.iter().zip(arms.iter().skip(1)) {
+                result.comparisons.push(Comparison {
+                    variant: v.arm.name.clone(),
+                    units: *units,
+                    value: v.arm.mean,
+                    absolute: v.absolute,
+                    relative: v.relative,
+                    chance_to_win: v.bayes.chance_to_win,
+                    significant: v.relative.p_value < alpha,
+                    cuped_theta: v.cuped.map(|c| c.theta),
+                    guardrail: guardrail(spec, &v.relative, alpha),
+                });
+            }
+        }
+        Err(e) => result.error = Some(describe(&e)),
+    }
+    result
+}
+
+/// Corrects the relative p-values of primary and secondary metrics across
+/// metrics × variants and recomputes `significant` from them.
+fn correct(metrics: &mut [MetricResult], method: Correction, alpha: f64) {
+    let family = |m: &MetricResult| m.role != ir::MetricRole::Guardrail;
+    let p: Vec<f64> = metrics
+        .iter()
+        .filter(|m| family(m))
+        .flat_map(|m| m.comparisons.iter().map(|c| c.relative.p_value))
+        .collect();
+    let Ok(adjusted) = stats::adjust_p_values(&p, method) else {
+        return;
+    };
+    let mut next = adjusted.into_iter();
+    for m in metrics.iter_mut().filter(|m| family(m)) {
+        for c in &mut m.comparisons {
+            if let Some(p) = next.next() {
+                c.relative.p_value_adjusted = Some(p);
+                c.significant = p < alpha;
+            }
+        }
+    }
+}
+
+/// Analyses `experiment` over the events in `store`.
+pub fn analyze_experiment(
+    store: &Store,
+    experiment: &ir::Experiment,
+    options: &AnalysisOptions,
+) -> Result<Report, StoreError> {
+    let specs: Vec<MetricSpec> = experiment
+        .metrics
+        .iter()
+        .map(|m| MetricSpec::from_ir(m, options.cuped))
+        .collect();
+    let aggregates = store.aggregate(&experiment.name, &specs)?;
+    Ok(report_from(experiment, &specs, &aggregates, options))
+}
+
+/// The report from sums already aggregated (by the store, or by a
+/// warehouse running the same query).
+pub fn report_from(
+    experiment: &ir::Experiment,
+    specs: &[MetricSpec],
+    aggregates: &Aggregates,
+    options: &AnalysisOptions,
+) -> Report {
+    let alpha = options
+        .alpha
+        .or(experiment.planning.as_ref().and_then(|p| p.alpha))
+        .unwrap_or(0.05);
+    let all_weights = weights(experiment);
+    let order = analysis_order(experiment);
+    let mut problems = Vec::new();
+
+    let mut variants = Vec::new();
+    let mut arms: Vec<Vec<(String, u64, Sums)>> = vec![Vec::new(); specs.len()];
+    for &i in &order {
+        let Some(v) = experiment.variants.get(i) else {
+            continue;
+        };
+        let (units, sums) = aggregates
+            .variant_total(&v.name)
+            .unwrap_or((0, vec![Sums::default(); specs.len()]));
+        variants.push(VariantUnits {
+            name: v.name.clone(),
+            weight: all_weights.get(i).copied().unwrap_or(0.0),
+            units,
+        });
+        for (metric_arms, s) in arms.iter_mut().zip(sums) {
+            metric_arms.push((v.name.clone(), units, s));
+        }
+    }
+    let weights: Vec<f64> = variants.iter().map(|v| v.weight).collect();
+    let unknown_variants: Vec<(String, u64)> = {
+        let mut names: Vec<&str> = aggregates
+            .cells
+            .iter()
+            .map(|c| c.variant.as_str())
+            .filter(|n| !experiment.variants.iter().any(|v| v.name == *n))
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+            .into_iter()
+            .map(|n| {
+                (
+                    n.to_string(),
+                    aggregates.variant_total(n).map_or(0, |t| t.0),
+                )
+            })
+            .collect()
+    };
+
+    let units: Vec<f64> = variants.iter().map(|v| v.units as f64).collect();
+    let srm = stats::srm_p_value(&units, &weights).ok().map(|p| Srm {
+        p_value: p,
+        flagged: p < stats::SRM_THRESHOLD,
+    });
+    if units.iter().all(|&u| u == 0.0) {
+        problems.push(format!(
+            "no exposures of `{}` in the store",
+            experiment.name
+        ));
+    } else {
+        for v in variants.iter().filter(|v| v.units < 2) {
+            problems.push(format!(
+                "variant `{}` has {} exposed unit{}",
+                v.name,
+                v.units,
+                if v.units == 1 { "" } else { "s" }
+            ));
+        }
+        if let Some(srm) = srm.as_ref().filter(|s| s.flagged) {
+            problems.push(format!(
+                "sample ratio mismatch: units per variant differ from the declared weights (p = {:.2e})",
+                srm.p_value
+            ));
+        }
+    }
+
+    let mut metrics: Vec<MetricResult> = specs
+        .iter()
+        .zip(&arms)
+        .map(|(spec, metric_arms)| analyse_metric(spec, metric_arms, &weights, alpha))
+        .collect();
+    if let Some(method) = options.correction {
+        correct(&mut metrics, method, alpha);
+    }
+    if problems.is_empty() {
+        for m in &metrics {
+            if let (ir::MetricRole::Primary, Some(e)) = (m.role, &m.error) {
+                problems.push(format!("primary metric `{}`: {e}", m.name));
+            }
+        }
+    }
+    let names: Vec<String> = variants.iter().map(|v| v.name.clone()).collect();
+    Report {
+        experiment: experiment.name.clone(),
+        control: names.first().cloned().unwrap_or_default(),
+        alpha,
+        correction: match options.correction {
+            Some(Correction::Holm) => "holm",
+            Some(Correction::Bh) => "bh",
+            None => "none",
+        },
+        cuped: options.cuped,
+        variants,
+        srm,
+        mixed_units: aggregates.mixed_units,
+        unknown_variants,
+        metrics,
+        timeline: timeline(specs, aggregates, &names, &weights, alpha),
+        problems,
+    }
+}

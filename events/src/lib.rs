@@ -1,0 +1,29 @@
+//! Experiment event data: exposures and metric events, their JSON Lines
+//! format, an embedded SQLite store, metrics aggregated to per-variant
+//! sufficient statistics in portable SQL, the analysis of an experiment
+//! with `vexil-analytics`, and simulated data with a known effect.
+//!
+//! The store's schema and the line format are in `SCHEMA.md`.
+
+mod aggregate;
+mod analysis;
+mod event;
+mod id;
+mod ingest;
+mod line;
+mod metric;
+pub mod simulate;
+mod store;
+mod timeline;
+
+pub use aggregate::{metrics_query, Aggregates, Cell, Sums, MIXED_UNITS_QUERY};
+pub use analysis::{
+    analysis_order, analyze_experiment, report_from, weights, AnalysisOptions, Comparison,
+    Guardrail, GuardrailState, MetricResult, Report, Srm, VariantUnits,
+};
+pub use event::{Event, Exposure, Track};
+pub use id::{derived_exposure_id, derived_track_id, given_id, EventId};
+pub use ingest::{IngestReport, LineError, MAX_REPORTED_ERRORS};
+pub use metric::{MetricSpec, DAY, DEFAULT_PRE_PERIOD};
+pub use store::{Store, StoreError, SCHEMA_VERSION};
+pub use timeline::{Point, Series};
