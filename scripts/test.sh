@@ -4,7 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 # The whole workspace: unit, integration, property, snapshot and process tests.
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast
 # The interpreter-only build (for targets without a JIT) passes too.
 cargo test --locked -p vexil-runtime --no-default-features --features source
 # The editor extension builds and its grammar tests pass, when it exists.
