@@ -1,5 +1,6 @@
 //! `vexil`: check, format, build, evaluate and test flag repositories.
 
+mod analytics;
 mod commands;
 mod output;
 
@@ -89,6 +90,17 @@ enum Command {
     Explain { code: String },
     /// Run the language server on standard input and output (for editors).
     Lsp,
+    /// Analyse per-variant sufficient statistics (JSON) and print the results.
+    #[command(long_about = analytics::STATS_HELP)]
+    Stats(analytics::StatsArgs),
+    /// Units per variant and days needed, from flags or an experiment's `planning`.
+    Plan(analytics::PlanArgs),
+    /// Load exposures and metric events (JSON Lines) into an event store.
+    Ingest(analytics::IngestArgs),
+    /// Analyse an experiment over the events in a store: table, JSON or HTML.
+    Analyze(analytics::AnalyzeArgs),
+    /// Write simulated exposures and metric events with a known true effect.
+    Simulate(analytics::SimulateArgs),
 }
 
 fn main() -> ExitCode {
@@ -122,6 +134,11 @@ fn main() -> ExitCode {
         Command::Test { dir, format } => commands::test(&dir, format),
         Command::Explain { code } => commands::explain(&code),
         Command::Lsp => vexil_lsp::run_stdio().map(|()| ExitCode::SUCCESS),
+        Command::Stats(args) => analytics::stats(&args),
+        Command::Plan(args) => analytics::plan(&args),
+        Command::Ingest(args) => analytics::ingest(&args),
+        Command::Analyze(args) => analytics::analyze(&args),
+        Command::Simulate(args) => analytics::simulate(&args),
     };
     match result {
         Ok(code) => code,

@@ -30,8 +30,8 @@ fn conversion(event: &str, window: Option<i64>) -> ir::Metric {
 }
 
 fn store_with(events: Vec<Event>) -> Store {
-    let mut store = Store::in_memory().unwrap();
-    let report = store.ingest(&events).unwrap();
+    let mut store = Store::in_memory().expect("an in-memory store");
+    let report = store.ingest(&events).expect("ingests");
     assert_eq!(report.rejected, 0, "{:?}", report.errors);
     store
 }
@@ -39,7 +39,7 @@ fn store_with(events: Vec<Event>) -> Store {
 /// Per-variant totals of the only metric.
 fn totals(store: &Store, m: &ir::Metric, cuped: bool) -> BTreeMap<String, (u64, Sums)> {
     let spec = MetricSpec::from_ir(m, cuped);
-    let agg = store.aggregate("x", &[spec]).unwrap();
+    let agg = store.aggregate("x", &[spec]).expect("aggregates");
     let mut out = BTreeMap::new();
     for variant in ["a", "b"] {
         if let Some((n, sums)) = agg.variant_total(variant) {

@@ -327,12 +327,14 @@ pub(crate) fn unit_events(
                     .unwrap_or_default();
                 let mean = per_denominator * (1.0 + lift) * times.len() as f64;
                 for _ in 0..poisson(mean, rng) {
-                    let Some(&time) = times.get(rng.random_range(0..times.len().max(1))) else {
+                    let Some(&at) = times.get(rng.random_range(0..times.len().max(1))) else {
                         continue;
                     };
+                    // Within a minute after the denominator event: two
+                    // identical lines would be one event (see `SCHEMA.md`).
                     out.push(Emitted {
                         event: i,
-                        time,
+                        time: at + 1 + offset(60_000_000, rng),
                         value: None,
                     });
                 }

@@ -1,0 +1,514 @@
+//! The experiment analytics commands: `stats` (the statistics engine on
+//! sufficient statistics), `plan`, `ingest`, `analyze` and `simulate`.
+//! Each returns the exit code, or a message for status 2, like the other
+//! commands.
+
+mod html;
+mod plan;
+mod table;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use vexil_analytics::Correction;
+use vexil_events::simulate::{simulate as run_simulation, Effect, SimulationOptions};
+use vexil_events::{analyze_experiment, AnalysisOptions, Store};
+
+use crate::output::{color_enabled, paint, Style};
+use crate::Format;
+
+pub use plan::{plan, PlanArgs};
+
+/// `vexil stats --help`: every input and output field, briefly; the
+/// formulas are in `analytics/STATISTICS.md`.
+pub const STATS_HELP: &str = "\
+Analyse one metric's per-variant sufficient statistics and print the results as JSON.
+
+This is the entry point for teams whose events live in a warehouse: compute the sums
+there (`vexil analyze` prints the SQL shape in events/SCHEMA.md), then run this.
+FILE.json is a path, or `-` for standard input. Formulas, defaults and the references
+they were checked against: analytics/STATISTICS.md.
+
+Input (control first; unknown keys are errors):
+  metric                   \"proportion\" | \"mean\" | \"ratio\"
+  alpha                    significance level, default 0.05
+  weights                  declared traffic share per variant, default equal (for SRM)
+  variants[]               name, n (units), sum (conversions or total value),
+                           sum_squares (mean and ratio), for ratios denominator_sum,
+                           denominator_sum_squares, cross_sum (Σ numerator×denominator);
+                           for CUPED pre_sum, pre_sum_squares, pre_cross_sum (Σ covariate×metric)
+  sequential               also report always-valid results (mixture SPRT), default false
+  sequential_tuning        mixture SPRT tuning, default 5000
+  correction               \"holm\" | \"bh\" across the treatments, default none
+  inverse                  lower is better (flips chance to win and risks)
+  bayes_prior              {mean, stddev}: proper Gaussian prior on the relative lift
+  bayes_scale              \"relative\" (default) | \"absolute\"
+  bayes_method             \"gaussian\" (default) | \"beta_binomial\" (proportions)
+  beta_prior               {alpha, beta} for beta_binomial, default Beta(1, 1)
+
+Output:
+  control                  name, n, mean, stddev
+  variants[]               name, n, mean, stddev, dof (Welch), and against the control:
+    absolute, relative     point, se, ci_lower, ci_upper, p_value [, p_value_adjusted]
+    bayes                  scale, point, chance_to_win, risk_control, risk_treatment,
+                           ci_lower, ci_upper (credible interval)
+    sequential             absolute and relative with confidence sequences (if asked)
+    cuped                  theta, unadjusted_absolute, unadjusted_relative (with a covariate)
+  srm_p_value, srm_flagged chi-square test of units against weights; flagged below 0.001
+
+Exit status: 0 results printed; 1 the input is not a valid analysis (the error names
+the field and variant, with a code S0001-S0006); 2 the file cannot be read.";
+
+#[derive(Args)]
+pub struct StatsArgs {
+    /// The analysis request (JSON); `-` reads standard input.
+    #[arg(value_name = "FILE.json")]
+    file: PathBuf,
+}
+
+fn read_input(path: &Path) -> Result<String, String> {
+    if path.as_os_str() == "-" {
+        let mut buf = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut buf)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        return Ok(buf);
+    }
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))
+}
+
+pub fn stats(args: &StatsArgs) -> Result<ExitCode, String> {
+    let text = read_input(&args.file)?;
+    match vexil_analytics::analyze_json(&text) {
+        Ok(json) => {
+            println!("{json}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("{}: {}", args.file.display(), e);
+            Ok(ExitCode::from(1))
+        }
+    }
+}
+
+/// A number written as a fraction (`0.05`) or a percentage (`5%`).
+pub(crate) fn fraction(text: &str, what: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let (number, scale) = match t.strip_suffix('%') {
+        Some(n) => (n.trim(), 0.01),
+        None => (t, 1.0),
+    };
+    match number.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v * scale),
+        _ => Err(format!(
+            "invalid {what} `{text}`: write a number like 0.05 or a percentage like 5%"
+        )),
+    }
+}
+
+/// `NAME=VALUE`, the value a fraction or percentage.
+fn assignment(text: &str, what: &str) -> Result<(String, f64), String> {
+    let Some((name, value)) = text.split_once('=') else {
+        return Err(format!(
+            "invalid {what} `{text}`: write METRIC=VALUE, like conversion=5%"
+        ));
+    };
+    Ok((name.trim().to_string(), fraction(value, what)?))
+}
+
+// ---------------------------------------------------------------- ingest
+
+#[derive(Args)]
+pub struct IngestArgs {
+    /// The event store (an SQLite file, created if missing).
+    #[arg(value_name = "STORE")]
+    store: PathBuf,
+    /// JSON Lines files of exposures and metric events; `-` reads standard
+    /// input. The line format is in events/SCHEMA.md.
+    #[arg(value_name = "FILE.jsonl", required = true)]
+    files: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+pub fn ingest(args: &IngestArgs) -> Result<ExitCode, String> {
+    let mut store = Store::open(&args.store).map_err(|e| e.to_string())?;
+    let mut reports = Vec::new();
+    for file in &args.files {
+        let report = if file.as_os_str() == "-" {
+            store.ingest_reader(std::io::BufReader::new(std::io::stdin()), file)
+        } else {
+            store.ingest_file(file)
+        }
+        .map_err(|e| e.to_string())?;
+        reports.push((file.display().to_string(), report));
+    }
+    let (exposures, tracks) = store.counts().map_err(|e| e.to_string())?;
+    let rejected = reports.iter().any(|(_, r)| r.rejected > 0);
+    match args.format {
+        Format::Json => {
+            let files: Vec<serde_json::Value> = reports
+                .iter()
+                .map(|(file, r)| {
+                    let mut v = serde_json::to_value(r).unwrap_or_default();
+                    if let Some(map) = v.as_object_mut() {
+                        map.insert("file".into(), serde_json::Value::String(file.clone()));
+                    }
+                    v
+                })
+                .collect();
+            let json = serde_json::json!({
+                "store": args.store.display().to_string(),
+                "files": files,
+                "stored": {"exposures": exposures, "events": tracks},
+            });
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&json).map_err(|e| e.to_string())?
+            );
+        }
+        Format::Text => {
+            for (file, r) in &reports {
+                for e in &r.errors {
+                    eprintln!(
+                        "{}: {file}:{}: {}",
+                        paint("error", Style::Error),
+                        e.line,
+                        e.reason
+                    );
+                }
+                if r.rejected > r.errors.len() as u64 {
+                    eprintln!(
+                        "{}: {file}: {} more rejected lines not shown",
+                        paint("error", Style::Error),
+                        r.rejected - r.errors.len() as u64
+                    );
+                }
+                let line = format!(
+                    "{file}: {} lines: {} exposures and {} metric events added, {} duplicates, {} rejected",
+                    thousands(r.lines),
+                    thousands(r.exposures),
+                    thousands(r.tracks),
+                    thousands(r.duplicates),
+                    thousands(r.rejected)
+                );
+                let style = if r.rejected > 0 {
+                    Style::Error
+                } else {
+                    Style::Ok
+                };
+                println!("{}", paint(&line, style));
+            }
+            println!(
+                "{}: {} exposures, {} metric events",
+                args.store.display(),
+                thousands(exposures),
+                thousands(tracks)
+            );
+        }
+    }
+    Ok(if rejected {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// `12345` as `12,345`.
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+// ---------------------------------------------------------------- analyze
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CorrectionArg {
+    Holm,
+    Bh,
+    None,
+}
+
+#[derive(Args)]
+pub struct AnalyzeArgs {
+    /// A directory of `.flag` files.
+    dir: PathBuf,
+    /// The experiment to analyse.
+    experiment: String,
+    /// The event store written by `vexil ingest`.
+    #[arg(long, value_name = "STORE")]
+    events: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Also write a self-contained HTML report (forest plot, cumulative
+    /// lift by day).
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Significance level (default: the experiment's planning alpha, or 0.05).
+    #[arg(long)]
+    alpha: Option<f64>,
+    /// Multiple-testing correction across primary and secondary metrics ×
+    /// variants.
+    #[arg(long, value_enum, default_value_t = CorrectionArg::Holm)]
+    correction: CorrectionArg,
+    /// Do not adjust for the pre-exposure covariate (CUPED).
+    #[arg(long)]
+    no_cuped: bool,
+}
+
+/// The bundle of a directory of sources; diagnostics are printed and
+/// `Err(1)` returned when it does not compile.
+pub(crate) fn load_bundle(dir: &Path) -> Result<Result<vexil_ir::Bundle, ExitCode>, String> {
+    if !dir.exists() {
+        return Err(format!("`{}` does not exist", dir.display()));
+    }
+    let mut project = vexil_compiler::Project::from_dir(dir).map_err(|e| e.to_string())?;
+    if project.paths().next().is_none() {
+        return Err(format!("no `.flag` files in `{}`", dir.display()));
+    }
+    project.set_today(None);
+    match project.bundle(false) {
+        Ok(bundle) => Ok(Ok(bundle)),
+        Err(diagnostics) => {
+            eprint!("{}", project.render(&diagnostics, color_enabled()));
+            eprintln!(
+                "{}",
+                paint(
+                    "the flags do not compile: fix the errors above",
+                    Style::Error
+                )
+            );
+            Ok(Err(ExitCode::from(1)))
+        }
+    }
+}
+
+pub(crate) fn find_experiment<'a>(
+    bundle: &'a vexil_ir::Bundle,
+    name: &str,
+) -> Result<&'a vexil_ir::Experiment, String> {
+    bundle
+        .experiments
+        .iter()
+        .find(|e| e.name == name)
+        .ok_or_else(|| {
+            let names: Vec<&str> = bundle.experiments.iter().map(|e| e.name.as_str()).collect();
+            if names.is_empty() {
+                format!("no experiment `{name}`: the repository declares none")
+            } else {
+                format!("no experiment `{name}`; experiments: {}", names.join(", "))
+            }
+        })
+}
+
+pub fn analyze(args: &AnalyzeArgs) -> Result<ExitCode, String> {
+    let bundle = match load_bundle(&args.dir)? {
+        Ok(b) => b,
+        Err(code) => return Ok(code),
+    };
+    let experiment = find_experiment(&bundle, &args.experiment)?;
+    if let Some(alpha) = args.alpha {
+        if !(alpha > 0.0 && alpha < 1.0) {
+            return Err(format!(
+                "invalid --alpha `{alpha}`: it lies strictly between 0 and 1"
+            ));
+        }
+    }
+    let store = Store::open_existing(&args.events).map_err(|e| e.to_string())?;
+    let options = AnalysisOptions {
+        alpha: args.alpha,
+        correction: match args.correction {
+            CorrectionArg::Holm => Some(Correction::Holm),
+            CorrectionArg::Bh => Some(Correction::Bh),
+            CorrectionArg::None => None,
+        },
+        cuped: !args.no_cuped,
+    };
+    let report = analyze_experiment(&store, experiment, &options).map_err(|e| e.to_string())?;
+    if let Some(path) = &args.html {
+        std::fs::write(path, html::page(&report))
+            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+    }
+    match args.format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        ),
+        Format::Text => print!("{}", table::render(&report, color_enabled())),
+    }
+    if let Some(path) = &args.html {
+        if args.format == Format::Text {
+            println!("wrote {}", path.display());
+        }
+    }
+    Ok(if report.usable() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+// ---------------------------------------------------------------- simulate
+
+#[derive(Args)]
+pub struct SimulateArgs {
+    /// A directory of `.flag` files.
+    dir: PathBuf,
+    /// The experiment to simulate.
+    experiment: String,
+    /// Distinct units that visit (the audience, traffic and layer decide
+    /// which of them are enrolled).
+    #[arg(long, default_value_t = 10_000)]
+    units: u64,
+    /// Days over which units first arrive.
+    #[arg(long, default_value_t = 14)]
+    days: u32,
+    /// A true relative effect, `METRIC=LIFT` in every treatment or
+    /// `METRIC@VARIANT=LIFT` in one (`conversion=5%`, `page-load@one-page=-0.1`).
+    #[arg(long, value_name = "METRIC=LIFT")]
+    effect: Vec<String>,
+    /// The control's conversion rate, per-unit mean or numerator per
+    /// denominator event of a metric, `METRIC=VALUE` (default: the planning
+    /// baseline for the primary metric, else 10%, 50 or 1.5).
+    #[arg(long, value_name = "METRIC=VALUE")]
+    baseline: Vec<String>,
+    /// Where to write the JSON Lines; `-` writes standard output.
+    #[arg(short, long, value_name = "FILE.jsonl")]
+    output: PathBuf,
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// First day (default: the experiment's `start`).
+    #[arg(long, value_name = "DATE")]
+    start: Option<String>,
+    /// Also write metric events of units that were never enrolled.
+    #[arg(long)]
+    bystanders: bool,
+}
+
+fn parse_effect(text: &str) -> Result<Effect, String> {
+    let (target, lift) = assignment(text, "--effect")?;
+    let (metric, variant) = match target.split_once('@') {
+        Some((m, v)) => (m.to_string(), Some(v.to_string())),
+        None => (target, None),
+    };
+    Ok(Effect {
+        metric,
+        variant,
+        lift,
+    })
+}
+
+pub fn simulate(args: &SimulateArgs) -> Result<ExitCode, String> {
+    let bundle = match load_bundle(&args.dir)? {
+        Ok(b) => b,
+        Err(code) => return Ok(code),
+    };
+    find_experiment(&bundle, &args.experiment)?;
+    let effects = args
+        .effect
+        .iter()
+        .map(|e| parse_effect(e))
+        .collect::<Result<Vec<_>, _>>()?;
+    let baselines = args
+        .baseline
+        .iter()
+        .map(|b| assignment(b, "--baseline"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let start = match &args.start {
+        Some(s) => Some(
+            vexil_ir::value::parse_timestamp(s)
+                .map_err(|e| format!("invalid --start `{s}`: {e}"))?,
+        ),
+        None => None,
+    };
+    let options = SimulationOptions {
+        units: args.units,
+        days: args.days,
+        effects,
+        baselines,
+        seed: args.seed,
+        bystanders: args.bystanders,
+        start,
+    };
+    let to_stdout = args.output.as_os_str() == "-";
+    let out: Box<dyn Write + Send> = if to_stdout {
+        Box::new(std::io::BufWriter::new(std::io::stdout()))
+    } else {
+        let file = std::fs::File::create(&args.output)
+            .map_err(|e| format!("cannot write `{}`: {e}", args.output.display()))?;
+        Box::new(std::io::BufWriter::new(file))
+    };
+    let summary = run_simulation(bundle, &args.experiment, &options, out)?;
+    let enrolled: Vec<String> = summary
+        .enrolled
+        .iter()
+        .map(|(v, n)| format!("{v} {}", thousands(*n)))
+        .collect();
+    let mut text = format!(
+        "simulated {} units over {} days from {}: enrolled {}; wrote {} exposures and {} metric events to {}\n",
+        thousands(summary.units),
+        summary.days,
+        vexil_ir::value::format_timestamp(summary.start)
+            .get(..10)
+            .unwrap_or_default(),
+        enrolled.join(", "),
+        thousands(summary.exposures),
+        thousands(summary.events),
+        args.output.display()
+    );
+    for m in &summary.models {
+        let lifts: Vec<String> = summary
+            .enrolled
+            .iter()
+            .zip(&m.lifts)
+            .filter(|(_, l)| **l != 0.0)
+            .map(|((v, _), l)| format!("{:+}% in {v}", l * 100.0))
+            .collect();
+        let truth = if lifts.is_empty() {
+            "no effect".to_string()
+        } else {
+            lifts.join(", ")
+        };
+        text.push_str(&format!(
+            "  {} ({}): {}; true effect: {truth}\n",
+            m.event,
+            m.metric,
+            model_words(&m.model)
+        ));
+    }
+    // The summary goes where the data does not.
+    if to_stdout {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn model_words(model: &vexil_events::simulate::Model) -> String {
+    use vexil_events::simulate::Model;
+    match model {
+        Model::Conversion { rate, window, .. } => format!(
+            "converts at {:.3}% within {} days",
+            rate * 100.0,
+            *window as f64 / vexil_events::DAY as f64
+        ),
+        Model::Count {
+            per_unit,
+            value_mean,
+            ..
+        } => format!("{per_unit} events per unit, mean value {value_mean}"),
+        Model::PerDenominator {
+            per_denominator,
+            denominator,
+        } => format!("{per_denominator} per `{denominator}` event"),
+    }
+}

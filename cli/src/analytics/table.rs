@@ -1,0 +1,258 @@
+//! The terminal form of an experiment report: a header with units and the
+//! sample-ratio check, one row per metric and variant, then what went
+//! wrong.
+
+use vexil_events::{Comparison, GuardrailState, MetricResult, Report};
+use vexil_ir as ir;
+
+use super::thousands;
+
+const RED: &str = "1;31";
+const GREEN: &str = "1;32";
+const DIM: &str = "2";
+
+fn paint(text: &str, code: &str, color: bool) -> String {
+    if color && !text.is_empty() {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_string()
+    }
+}
+
+/// A percentage with `decimals`, signed when `signed`.
+pub(crate) fn percent(x: f64, decimals: usize, signed: bool) -> String {
+    let v = x * 100.0;
+    if signed {
+        format!("{v:+.decimals$}%")
+    } else {
+        format!("{v:.decimals$}%")
+    }
+}
+
+/// A metric value: a rate as a percentage, anything else with four
+/// significant digits.
+pub(crate) fn value(metric: &MetricResult, v: f64) -> String {
+    if metric.function == "conversion" {
+        return percent(v, 2, false);
+    }
+    let magnitude = if v == 0.0 {
+        0
+    } else {
+        v.abs().log10().floor() as i32
+    };
+    let decimals = (3 - magnitude).clamp(0, 6) as usize;
+    format!("{v:.decimals$}")
+}
+
+pub(crate) fn p_value(p: f64) -> String {
+    if p < 1e-4 {
+        "<0.0001".to_string()
+    } else {
+        format!("{p:.4}")
+    }
+}
+
+/// What a comparison means: `better`, `worse`, a guardrail state, or
+/// nothing significant; and whether it is good news.
+pub(crate) fn verdict(metric: &MetricResult, c: &Comparison) -> (&'static str, Option<bool>) {
+    if let Some(g) = &c.guardrail {
+        return match g.state {
+            GuardrailState::Ok => ("ok", Some(true)),
+            GuardrailState::AtRisk => ("at risk", None),
+            GuardrailState::Breached => ("BREACHED", Some(false)),
+        };
+    }
+    if !c.significant {
+        return ("not significant", None);
+    }
+    let up = c.relative.point > 0.0;
+    let good = up == (metric.goal == ir::Goal::Increase);
+    if good {
+        ("better", Some(true))
+    } else {
+        ("worse", Some(false))
+    }
+}
+
+pub(crate) fn metric_label(m: &MetricResult) -> String {
+    let role = match m.role {
+        ir::MetricRole::Primary => "primary".to_string(),
+        ir::MetricRole::Secondary => "secondary".to_string(),
+        ir::MetricRole::Guardrail => {
+            match m.comparisons.first().and_then(|c| c.guardrail.as_ref()) {
+                // The limit is in the bad direction: up for `decrease`.
+                Some(g) => {
+                    let sign = if m.goal == ir::Goal::Decrease {
+                        1.0
+                    } else {
+                        -1.0
+                    };
+                    format!("guardrail, limit {}", percent(sign * g.threshold, 0, true))
+                }
+                None => "guardrail".to_string(),
+            }
+        }
+    };
+    format!("{} ({role})", m.name)
+}
+
+fn align(rows: &[Vec<String>], right: &[bool]) -> Vec<String> {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    rows.iter()
+        .map(|r| {
+            let cells: Vec<String> = r
+                .iter()
+                .enumerate()
+                .map(|(c, s)| {
+                    let w = widths.get(c).copied().unwrap_or(0);
+                    if right.get(c).copied().unwrap_or(false) {
+                        format!("{s:>w$}")
+                    } else {
+                        format!("{s:<w$}")
+                    }
+                })
+                .collect();
+            cells.join("  ").trim_end().to_string()
+        })
+        .collect()
+}
+
+pub fn render(report: &Report, color: bool) -> String {
+    let mut out = String::new();
+    let comparisons: usize = report
+        .metrics
+        .iter()
+        .filter(|m| m.role != ir::MetricRole::Guardrail)
+        .map(|m| m.comparisons.len())
+        .sum();
+    let correction = match report.correction {
+        "holm" => format!("Holm across {comparisons} comparisons"),
+        "bh" => format!("Benjamini-Hochberg across {comparisons} comparisons"),
+        _ => "no correction".to_string(),
+    };
+    out.push_str(&format!(
+        "{}: control {}, alpha {}, {correction}{}\n",
+        report.experiment,
+        report.control,
+        report.alpha,
+        if report.cuped { ", CUPED" } else { "" }
+    ));
+    let units: Vec<String> = report
+        .variants
+        .iter()
+        .map(|v| {
+            format!(
+                "{} {} ({})",
+                v.name,
+                thousands(v.units),
+                percent(v.weight, 0, false)
+            )
+        })
+        .collect();
+    let srm = match &report.srm {
+        Some(s) if s.flagged => paint(
+            &format!("sample ratio mismatch, p = {:.2e}", s.p_value),
+            RED,
+            color,
+        ),
+        Some(s) => format!("sample ratio ok, p = {:.3}", s.p_value),
+        None => String::new(),
+    };
+    out.push_str(&format!("units: {}; {srm}\n\n", units.join(", ")));
+
+    let level = percent(1.0 - report.alpha, 0, false);
+    let p_header = match report.correction {
+        "none" => "p".to_string(),
+        c => format!("p ({c})"),
+    };
+    let mut rows = vec![vec![
+        "metric".to_string(),
+        "variant".into(),
+        "units".into(),
+        "value".into(),
+        "lift".into(),
+        format!("{level} interval"),
+        p_header,
+        "chance to win".into(),
+        "result".into(),
+    ]];
+    let mut verdicts: Vec<Option<bool>> = vec![None];
+    for m in &report.metrics {
+        rows.push(vec![
+            metric_label(m),
+            report.control.clone(),
+            thousands(m.control_units),
+            m.control_value.map(|v| value(m, v)).unwrap_or_default(),
+        ]);
+        verdicts.push(None);
+        if let Some(e) = &m.error {
+            rows.push(vec![String::new(), format!("cannot analyse: {e}")]);
+            verdicts.push(Some(false));
+            continue;
+        }
+        for c in &m.comparisons {
+            let (words, good) = verdict(m, c);
+            rows.push(vec![
+                String::new(),
+                c.variant.clone(),
+                thousands(c.units),
+                value(m, c.value),
+                percent(c.relative.point, 1, true),
+                format!(
+                    "[{}, {}]",
+                    percent(c.relative.ci_lower, 1, true),
+                    percent(c.relative.ci_upper, 1, true)
+                ),
+                p_value(c.relative.p_value_adjusted.unwrap_or(c.relative.p_value)),
+                percent(c.chance_to_win, 1, false),
+                words.to_string(),
+            ]);
+            verdicts.push(good);
+        }
+    }
+    let right = [false, false, true, true, true, false, true, true, false];
+    for (i, (line, good)) in align(&rows, &right).iter().zip(&verdicts).enumerate() {
+        let line = match (i, good) {
+            (0, _) => paint(line, DIM, color),
+            (_, Some(true)) => paint(line, GREEN, color),
+            (_, Some(false)) => paint(line, RED, color),
+            _ => line.clone(),
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+
+    let mut notes = Vec::new();
+    if report.mixed_units > 0 {
+        notes.push(format!(
+            "{} units were exposed to more than one variant and are left out",
+            thousands(report.mixed_units)
+        ));
+    }
+    for (name, n) in &report.unknown_variants {
+        notes.push(format!(
+            "{} units were exposed to `{name}`, which `{}` does not declare, and are left out",
+            thousands(*n),
+            report.experiment
+        ));
+    }
+    if !notes.is_empty() || !report.problems.is_empty() {
+        out.push('\n');
+    }
+    for n in notes {
+        out.push_str(&format!("{}: {n}\n", paint("warning", RED, color)));
+    }
+    for p in &report.problems {
+        out.push_str(&format!("{}: {p}\n", paint("error", RED, color)));
+    }
+    out
+}

@@ -1,0 +1,481 @@
+//! The analytics commands run as processes: `stats`, `plan`, `ingest`,
+//! `simulate` and `analyze`, their output and exit codes.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn vexil() -> Command {
+    let mut cmd = Command::cargo_bin("vexil").expect("binary");
+    cmd.current_dir(root()).env_remove("NO_COLOR");
+    cmd
+}
+
+fn json_of(output: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(output).expect("JSON on standard output")
+}
+
+// ---------------------------------------------------------------- stats
+
+/// A gbstats reference fixture: CUPED, three arms, sequential, Holm.
+const FIXTURE: &str = "analytics/fixtures/analysis/cuped_mean_sequential_three.json";
+
+#[test]
+fn stats_gives_every_documented_field_and_matches_the_reference() {
+    let fixture: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root().join(FIXTURE)).unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let request = dir.path().join("request.json");
+    std::fs::write(&request, fixture["input"].to_string()).unwrap();
+    let out = vexil()
+        .arg("stats")
+        .arg(&request)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let result = json_of(&out);
+    for field in [
+        "metric",
+        "alpha",
+        "control",
+        "variants",
+        "srm_p_value",
+        "srm_flagged",
+    ] {
+        assert!(result.get(field).is_some(), "missing `{field}`");
+    }
+    let variant = &result["variants"][0];
+    for scale in ["absolute", "relative"] {
+        for field in [
+            "point",
+            "se",
+            "ci_lower",
+            "ci_upper",
+            "p_value",
+            "p_value_adjusted",
+        ] {
+            assert!(variant[scale][field].is_number(), "missing {scale}.{field}");
+        }
+    }
+    for field in [
+        "chance_to_win",
+        "risk_control",
+        "risk_treatment",
+        "ci_lower",
+        "ci_upper",
+    ] {
+        assert!(variant["bayes"][field].is_number(), "missing bayes.{field}");
+    }
+    assert!(variant["sequential"]["relative"]["ci_lower"].is_number());
+    assert!(variant["cuped"]["theta"].is_number());
+    let expected = &fixture["expected"]["variants"][0];
+    for (got, want) in [
+        (
+            &variant["relative"]["point"],
+            &expected["relative"]["point"],
+        ),
+        (
+            &variant["relative"]["p_value"],
+            &expected["relative"]["p_value"],
+        ),
+        (
+            &variant["bayes"]["chance_to_win"],
+            &expected["bayes"]["chance_to_win"],
+        ),
+    ] {
+        let (g, w) = (got.as_f64().unwrap(), want.as_f64().unwrap());
+        assert!((g - w).abs() <= 1e-6 * w.abs().max(1e-12), "{g} != {w}");
+    }
+}
+
+#[test]
+fn stats_reads_standard_input_and_names_bad_fields() {
+    let request = r#"{"metric": "proportion", "variants": [
+        {"name": "control", "n": 5000, "sum": 500},
+        {"name": "treatment", "n": 5000, "sum": 560}]}"#;
+    let out = vexil()
+        .args(["stats", "-"])
+        .write_stdin(request)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let point = json_of(&out)["variants"][0]["relative"]["point"]
+        .as_f64()
+        .unwrap();
+    assert!((point - 0.12).abs() < 1e-12);
+    vexil()
+        .args(["stats", "-"])
+        .write_stdin(r#"{"metric": "proportion", "variants": [{"name": "a", "n": 10, "sum": 11}, {"name": "b", "n": 10, "sum": 1}]}"#)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("error[S0002]: `sum` of variant `a`"));
+    vexil()
+        .args(["stats", "-"])
+        .write_stdin(r#"{"metric": "proportion", "alpah": 0.1, "variants": []}"#)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("S0001").and(predicate::str::contains("alpah")));
+    vexil()
+        .args(["stats", "missing.json"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read `missing.json`"));
+}
+
+#[test]
+fn stats_help_documents_the_fields() {
+    vexil()
+        .args(["stats", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("pre_cross_sum"))
+        .stdout(predicate::str::contains("risk_treatment"))
+        .stdout(predicate::str::contains("STATISTICS.md"));
+}
+
+// ---------------------------------------------------------------- plan
+
+#[test]
+fn plan_from_flags() {
+    let out = vexil()
+        .args([
+            "plan",
+            "--baseline",
+            "10%",
+            "--mde",
+            "5%",
+            "--daily-units",
+            "1000",
+            "--traffic",
+            "50%",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let plan = json_of(&out);
+    // statsmodels' NormalIndPower: 57,759.8 per arm for 10% → 10.5% at
+    // 5%/80% (analytics/fixtures/planning.json).
+    assert_eq!(plan["per_variant"], 57_760.0);
+    assert_eq!(plan["total_units"], 115_520.0);
+    // 115,520 units at 500 a day: 231.04 days.
+    assert_eq!(plan["days"], 232.0);
+    vexil()
+        .args(["plan", "--baseline", "0.1", "--mde", "0.05"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("57,760 units per variant"))
+        .stdout(predicate::str::contains("give `--daily-units`"));
+}
+
+#[test]
+fn plan_from_an_experiment_reads_its_planning_block() {
+    vexil()
+        .args(["plan", "examples/shop", "checkout-layout"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("checkout-layout"))
+        .stdout(predicate::str::contains("baseline 3.2%"))
+        .stdout(predicate::str::contains("40% traffic"))
+        .stdout(predicate::str::contains("45 days: enough"));
+    // Unequal weights: the 25% arms set the pace.
+    let out = vexil()
+        .args([
+            "plan",
+            "examples/shop",
+            "shipping-promise",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let plan = json_of(&out);
+    assert_eq!(plan["smallest_share"], 0.25);
+    assert_eq!(plan["fits"], true);
+    // A flag overrides the block.
+    let out = vexil()
+        .args([
+            "plan",
+            "examples/shop",
+            "checkout-layout",
+            "--mde",
+            "1%",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(json_of(&out)["fits"], false);
+}
+
+#[test]
+fn plan_errors_name_what_is_missing() {
+    vexil()
+        .args(["plan", "--mde", "5%"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no baseline: give `--baseline`"));
+    vexil()
+        .args([
+            "plan",
+            "--baseline",
+            "3%",
+            "--mde",
+            "5%",
+            "--metric",
+            "mean",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("`--stddev`"));
+    vexil()
+        .args(["plan", "--baseline", "three", "--mde", "5%"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid --baseline `three`"));
+    vexil()
+        .args(["plan", "examples/shop", "no-such"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no experiment `no-such`"));
+}
+
+// ---------------------------------------------------------------- ingest
+
+#[test]
+fn ingest_reports_counts_rejects_bad_lines_and_is_idempotent() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("events.jsonl");
+    std::fs::write(
+        &events,
+        concat!(
+            r#"{"type":"exposure","experiment":"x","variant":"a","unit":"u-1","time":100}"#,
+            "\n",
+            r#"{"type":"track","event":"buy","unit":"u-1","time":"yesterday"}"#,
+            "\n",
+            r#"{"type":"track","event":"buy","unit":"u-1","time":200}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let store = dir.path().join("store.db");
+    vexil()
+        .arg("ingest")
+        .arg(&store)
+        .arg(&events)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "3 lines: 1 exposures and 1 metric events added, 0 duplicates, 1 rejected",
+        ))
+        .stderr(predicate::str::contains(
+            "events.jsonl:2: `time` is not an RFC 3339 timestamp",
+        ));
+    let out = vexil()
+        .arg("ingest")
+        .arg(&store)
+        .arg(&events)
+        .args(["--format", "json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let report = json_of(&out);
+    assert_eq!(report["files"][0]["duplicates"], 2);
+    assert_eq!(report["files"][0]["errors"][0]["line"], 2);
+    assert_eq!(report["stored"]["exposures"], 1);
+    vexil()
+        .arg("ingest")
+        .arg(&store)
+        .arg(dir.path().join("missing.jsonl"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read"));
+}
+
+// ---------------------------------------------------------------- simulate and analyze
+
+#[test]
+fn simulate_ingest_analyze_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("sim.jsonl");
+    let store = dir.path().join("store.db");
+    let html = dir.path().join("report.html");
+    vexil()
+        .args([
+            "simulate",
+            "examples/shop",
+            "checkout-layout",
+            "--units",
+            "40000",
+        ])
+        .args([
+            "--days",
+            "10",
+            "--effect",
+            "conversion=40%",
+            "--baseline",
+            "conversion=20%",
+        ])
+        .args(["--seed", "3", "-o"])
+        .arg(&events)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("true effect: +40% in one-page"));
+    vexil()
+        .arg("ingest")
+        .arg(&store)
+        .arg(&events)
+        .assert()
+        .success();
+    vexil()
+        .args(["analyze", "examples/shop", "checkout-layout", "--events"])
+        .arg(&store)
+        .arg("--html")
+        .arg(&html)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("conversion (primary)"))
+        .stdout(predicate::str::contains("sample ratio ok"))
+        .stdout(predicate::str::contains("better"));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    assert!(page.contains("<svg") && page.contains("forest plot"));
+    assert!(page.contains("cumulative lift by day"));
+    assert!(
+        !page.contains("<script") && !page.contains("http://fonts") && !page.contains("src=\"http")
+    );
+    let out = vexil()
+        .args([
+            "analyze",
+            "examples/shop",
+            "checkout-layout",
+            "--format",
+            "json",
+            "--events",
+        ])
+        .arg(&store)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let report = json_of(&out);
+    let conversion = &report["metrics"][0];
+    assert_eq!(conversion["name"], "conversion");
+    let relative = &conversion["comparisons"][0]["relative"];
+    let (lo, hi) = (
+        relative["ci_lower"].as_f64().unwrap(),
+        relative["ci_upper"].as_f64().unwrap(),
+    );
+    assert!(lo < 0.40 && 0.40 < hi, "[{lo}, {hi}]");
+    assert!(relative["p_value_adjusted"].is_number());
+    assert!(!report["timeline"][0]["points"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+#[test]
+fn analyze_exits_1_when_the_data_is_unusable_and_2_on_bad_invocations() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store.db");
+    let events = dir.path().join("one.jsonl");
+    std::fs::write(
+        &events,
+        r#"{"type":"exposure","experiment":"checkout-layout","variant":"one-page","unit":"u-1","time":1764547200000000}"#,
+    )
+    .unwrap();
+    vexil()
+        .arg("ingest")
+        .arg(&store)
+        .arg(&events)
+        .assert()
+        .success();
+    vexil()
+        .args(["analyze", "examples/shop", "checkout-layout", "--events"])
+        .arg(&store)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "error: variant `multi-page` has 0 exposed units",
+        ));
+    vexil()
+        .args(["analyze", "examples/shop", "checkout-layout", "--events"])
+        .arg(dir.path().join("nope.db"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no event store at"));
+    vexil()
+        .args(["analyze", "examples/shop", "no-such", "--events"])
+        .arg(&store)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "experiments: checkout-layout, shipping-promise",
+        ));
+    vexil()
+        .args([
+            "analyze",
+            "examples/shop-broken",
+            "checkout-layout",
+            "--events",
+        ])
+        .arg(&store)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("the flags do not compile"));
+}
+
+#[test]
+fn simulate_refuses_unknown_metrics_and_shared_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.jsonl");
+    vexil()
+        .args([
+            "simulate",
+            "examples/shop",
+            "checkout-layout",
+            "--effect",
+            "revenue=5%",
+            "-o",
+        ])
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`revenue` is not a metric of `checkout-layout`",
+        ));
+    vexil()
+        .args([
+            "simulate",
+            "examples/shop",
+            "checkout-layout",
+            "--effect",
+            "conversion",
+            "-o",
+        ])
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("write METRIC=VALUE"));
+}
