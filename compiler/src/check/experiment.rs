@@ -14,6 +14,80 @@ use crate::Code;
 
 const PLANNING_KEYS: &[&str] = &["baseline", "stddev", "mde", "alpha", "power", "daily_units"];
 
+/// Microseconds in a day.
+const DAY: i64 = 86_400_000_000;
+
+/// An experiment's declared `start`..`end`, and where `end` is written.
+#[derive(Clone, Copy)]
+struct Window {
+    start: i64,
+    end: i64,
+    end_span: Span,
+}
+
+fn format_days(days: f64) -> String {
+    if days.fract() == 0.0 {
+        format!("{days}")
+    } else {
+        format!("{days:.1}")
+    }
+}
+
+/// Days of traffic the planning inputs imply, or `None` when an input is
+/// missing (baseline, mde, alpha, power, daily_units; stddev for a mean)
+/// or the primary metric cannot be sized (a ratio, or none). Inputs the
+/// engine rejects are `None` too: `planning` has already reported what it
+/// checks, and the rest (a conversion baseline over 100%) is for
+/// `vexil plan` to explain.
+fn days_needed(
+    plan: &ir::Planning,
+    metrics: &[ir::Metric],
+    variants: &[ir::Variant],
+    traffic: u32,
+) -> Option<f64> {
+    use vexil_analytics::{duration_days, sample_size, DurationInput, PlanMetric, SampleSizeInput};
+    let primary = metrics.iter().find(|m| m.role == ir::MetricRole::Primary)?;
+    let metric = match primary.kind {
+        ir::MetricKind::Conversion { .. } => PlanMetric::Proportion,
+        ir::MetricKind::Mean { .. } => PlanMetric::Mean,
+        ir::MetricKind::Ratio { .. } => return None,
+    };
+    let size = sample_size(&SampleSizeInput {
+        metric,
+        baseline: plan.baseline?,
+        stddev: match metric {
+            PlanMetric::Mean => Some(plan.stddev?),
+            PlanMetric::Proportion => None,
+        },
+        mde: plan.mde?,
+        alpha: plan.alpha?,
+        power: plan.power?,
+    })
+    .ok()?;
+    let mut lower = 0;
+    let smallest = variants
+        .iter()
+        .map(|v| {
+            let width = v.upper.saturating_sub(lower);
+            lower = v.upper;
+            width
+        })
+        .min()?;
+    let k = u32::try_from(variants.len()).ok()?;
+    // The even-split formula with the allocation scaled by the smallest
+    // arm's share × k gives per_variant / (daily × traffic × smallest).
+    let share = f64::from(smallest) / f64::from(BUCKETS);
+    let allocation = f64::from(traffic) / f64::from(BUCKETS) * share * f64::from(k);
+    duration_days(&DurationInput {
+        per_variant: size.per_variant,
+        daily_traffic: plan.daily_units?,
+        traffic_allocation: allocation,
+        variants: k,
+    })
+    .ok()
+    .map(|d| d.days_exact)
+}
+
 impl FileChecker<'_> {
     pub(super) fn experiment_decl(&mut self, e: &ast::ExperimentDecl) {
         let props = self.props(&e.properties, EXPERIMENT_PROPS, "experiment");
@@ -75,6 +149,26 @@ impl FileChecker<'_> {
             _ => None,
         };
         let meta = self.metadata(&props, &e.doc, e.name.span);
+        if let (Some(plan), Some(p), Some((s, _)), Some((t, ts)), Some(vs), Some(tr)) = (
+            &planning,
+            props.one("planning"),
+            start,
+            end,
+            &variants,
+            traffic,
+        ) {
+            let window = Window {
+                start: s,
+                end: t,
+                end_span: ts,
+            };
+            // The `planning` keyword, not the whole block.
+            let keyword = Span {
+                start: p.span.start,
+                end: p.span.start.saturating_add("planning".len() as u32),
+            };
+            self.plan_fits(plan, keyword, &metrics, vs, tr, window);
+        }
 
         if let (Some(variants), Some(control), Some(unit), Some(traffic)) =
             (variants, control, unit, traffic)
@@ -366,6 +460,48 @@ impl FileChecker<'_> {
             }
         }
         out
+    }
+
+    /// W0006: the planning inputs need more days than `start`..`end`
+    /// gives. Sized with the statistics engine for the primary metric
+    /// (conversion or mean); the smallest variant sets the pace, since
+    /// every arm needs the sample size.
+    fn plan_fits(
+        &mut self,
+        plan: &ir::Planning,
+        plan_span: Span,
+        metrics: &[ir::Metric],
+        variants: &[ir::Variant],
+        traffic: u32,
+        window: Window,
+    ) {
+        let Some(days) = days_needed(plan, metrics, variants, traffic) else {
+            return;
+        };
+        let available = (window.end - window.start) as f64 / DAY as f64;
+        if days <= available {
+            return;
+        }
+        let needed = days.ceil();
+        let end = ir::value::format_timestamp(window.start + (needed as i64) * DAY);
+        self.rep
+            .report(
+                Code::PlanTooLong,
+                plan_span,
+                format!(
+                    "the planning inputs need {needed} days of traffic, but the experiment runs {} days",
+                    format_days(available)
+                ),
+            )
+            .label(format!("needs {needed} days"))
+            .secondary(
+                window.end_span,
+                format!("{} days after `start`", format_days(available)),
+            )
+            .help(format!(
+                "end on {} or later, raise `traffic` or `daily_units`, or plan for a larger `mde`",
+                end.get(..10).unwrap_or(&end)
+            ));
     }
 
     fn planning(&mut self, entries: &[ast::PlanningEntry]) -> ir::Planning {
