@@ -1,12 +1,18 @@
 //! Per-variant sufficient statistics of an experiment's metrics, computed
 //! in one SQL query over the store.
 //!
-//! The query is portable on purpose: only `WITH`, `LEFT JOIN`, `GROUP BY`,
-//! `CASE`, `SUM`, `MAX`, `MIN`, `COUNT`, `COALESCE` and integer arithmetic,
-//! no SQLite functions, so the same text (with `?` placeholders) runs on
-//! PostgreSQL or a warehouse over tables of the same shape. It is built
-//! from the metric declarations: event names are bound parameters, windows
-//! are integer literals this code writes itself.
+//! The query is portable on purpose: only `WITH`, `LEFT JOIN`, `NOT
+//! EXISTS`, `GROUP BY`, `CASE`, `SUM`, `MAX`, `MIN`, `COUNT`, `MOD` and
+//! integer arithmetic, no SQLite-only functions, so the same text (with `?`
+//! placeholders) runs on PostgreSQL or a warehouse over tables of the same
+//! shape. It is built from the metric declarations: event names are bound
+//! parameters, windows are integer literals this code writes itself.
+//!
+//! Its shape is chosen for SQLite's planner: the first exposure of each unit
+//! is picked with `NOT EXISTS` rather than `GROUP BY`, so that the scan of
+//! `exposures` stays in key (unit) order, the join with `events` follows it,
+//! and the per-unit `GROUP BY` streams instead of sorting every joined row
+//! (10.4 s → 8.6 s over ten million events).
 
 use rusqlite::params_from_iter;
 use serde::Serialize;
@@ -122,13 +128,13 @@ struct Columns {
 /// means unbounded.
 fn in_period(from: i64, to: Option<i64>) -> String {
     let lower = if from == 0 {
-        "e.time >= x.first_time".to_string()
+        "e.time >= x.time".to_string()
     } else {
-        format!("e.time >= x.first_time - {}", -from)
+        format!("e.time >= x.time - {}", -from)
     };
     match to {
-        Some(0) => format!("{lower} AND e.time < x.first_time"),
-        Some(t) => format!("{lower} AND e.time < x.first_time + {t}"),
+        Some(0) => format!("{lower} AND e.time < x.time"),
+        Some(t) => format!("{lower} AND e.time < x.time + {t}"),
         None => lower,
     }
 }
@@ -191,17 +197,19 @@ fn columns(i: usize, spec: &MetricSpec) -> Columns {
     c
 }
 
-/// The aggregation query for `specs` and its parameters (the experiment's
-/// name first, then event names in placeholder order).
+/// The aggregation query for `specs` and its parameters, in placeholder
+/// order: event names of the SELECT list, those of the join, then the
+/// experiment's name.
 ///
-/// Units exposed to more than one variant are left out (`HAVING COUNT(
-/// DISTINCT variant) = 1`), as GrowthBook does; events count from the
-/// unit's first exposure on. The result has one row per variant and UTC day
-/// of first exposure: `variant, day, units`, then each metric's sums.
+/// A unit's first exposure is its exposure with no earlier one (ties broken
+/// by id); units exposed to more than one variant are left out (as
+/// GrowthBook does); events count from the first exposure on. The result
+/// has one row per variant and UTC day of first exposure: `variant, day,
+/// units`, then each metric's sums.
 pub fn metrics_query(experiment: &str, specs: &[MetricSpec]) -> (String, Vec<String>) {
     let mut per_unit = Vec::new();
     let mut sums = Vec::new();
-    let mut params = vec![experiment.to_string()];
+    let mut params: Vec<String> = Vec::new();
     let mut events: Vec<String> = Vec::new();
     for (i, spec) in specs.iter().enumerate() {
         let c = columns(i, spec);
@@ -221,13 +229,14 @@ pub fn metrics_query(experiment: &str, specs: &[MetricSpec]) -> (String, Vec<Str
         let marks = vec!["?"; events.len()].join(", ");
         format!("LEFT JOIN events e ON e.unit = x.unit AND e.event IN ({marks})")
     };
-    // Placeholders are positional: the SELECT list's come before the
-    // join's, and the CTE's experiment before both.
+    // Placeholders are positional: the SELECT list's, then the join's,
+    // then the experiment's in WHERE.
     params.extend(events);
+    params.push(experiment.to_string());
     let per_unit_cols = if per_unit.is_empty() {
         String::new()
     } else {
-        format!(",\n         {}", per_unit.join(",\n         "))
+        format!(",\n           {}", per_unit.join(",\n           "))
     };
     let sum_cols = if sums.is_empty() {
         String::new()
@@ -235,19 +244,20 @@ pub fn metrics_query(experiment: &str, specs: &[MetricSpec]) -> (String, Vec<Str
         format!(",\n       {}", sums.join(",\n       "))
     };
     let sql = format!(
-        "WITH exposed AS (
-    SELECT unit, MIN(time) AS first_time, MIN(variant) AS variant
-    FROM exposures
-    WHERE experiment = ?
-    GROUP BY unit
-    HAVING COUNT(DISTINCT variant) = 1
-),
-per_unit AS (
-    SELECT x.unit, x.variant,
-           x.first_time - MOD(x.first_time, {DAY}) AS day{per_unit_cols}
-    FROM exposed x
+        "WITH per_unit AS (
+    SELECT x.unit, MIN(x.variant) AS variant,
+           MIN(x.time) - MOD(MIN(x.time), {DAY}) AS day{per_unit_cols}
+    FROM exposures x
     {join}
-    GROUP BY x.unit, x.variant, x.first_time
+    WHERE x.experiment = ?
+      AND NOT EXISTS (
+          SELECT 1 FROM exposures y
+          WHERE y.experiment = x.experiment AND y.unit = x.unit
+            AND (y.time < x.time OR (y.time = x.time AND y.id < x.id)))
+      AND NOT EXISTS (
+          SELECT 1 FROM exposures z
+          WHERE z.experiment = x.experiment AND z.unit = x.unit AND z.variant <> x.variant)
+    GROUP BY x.unit
 )
 SELECT variant, day, COUNT(*) AS units{sum_cols}
 FROM per_unit
@@ -340,5 +350,90 @@ impl Store {
             cells,
             mixed_units: mixed.max(0) as u64,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(kind: ir::MetricKind, window: Option<i64>, pre_period: Option<i64>) -> MetricSpec {
+        MetricSpec {
+            name: "m".into(),
+            role: ir::MetricRole::Primary,
+            kind,
+            goal: ir::Goal::Increase,
+            window,
+            pre_period,
+            threshold: None,
+        }
+    }
+
+    /// The query as SCHEMA.md shows it: keep the two in step.
+    #[test]
+    fn the_documented_query() {
+        let specs = [
+            spec(
+                ir::MetricKind::Conversion {
+                    event: "purchase".into(),
+                },
+                Some(7 * DAY),
+                Some(7 * DAY),
+            ),
+            spec(
+                ir::MetricKind::Ratio {
+                    numerator: "item_added".into(),
+                    denominator: "checkout_started".into(),
+                },
+                None,
+                None,
+            ),
+        ];
+        let (sql, params) = metrics_query("checkout-layout", &specs);
+        let schema = include_str!("../SCHEMA.md");
+        assert!(
+            schema.contains(&sql),
+            "SCHEMA.md shows another query:\n{sql}"
+        );
+        assert_eq!(
+            params,
+            [
+                "purchase",
+                "purchase",
+                "item_added",
+                "checkout_started",
+                "purchase",
+                "item_added",
+                "checkout_started",
+                "checkout-layout"
+            ]
+        );
+    }
+
+    /// Nothing SQLite-only: no `%`, `||`, `IFNULL`, `IIF`, `GLOB`, `strftime`,
+    /// `julianday`, numbered or named placeholders.
+    #[test]
+    fn the_query_is_portable() {
+        let specs = [spec(
+            ir::MetricKind::Mean {
+                event: "spend".into(),
+            },
+            None,
+            Some(DAY),
+        )];
+        let (sql, _) = metrics_query("x", &specs);
+        for word in [
+            "%",
+            "||",
+            "IFNULL",
+            "IIF",
+            "GLOB",
+            "strftime",
+            "julianday",
+            "?1",
+            ":",
+        ] {
+            assert!(!sql.contains(word), "`{word}` in\n{sql}");
+        }
     }
 }

@@ -46,7 +46,7 @@ h1 { font-size: 1.5rem; margin-bottom: 0.2rem; }
 h2 { font-size: 1.15rem; margin-top: 2rem; }
 p.meta { color: #4b5563; margin-top: 0; }
 table { border-collapse: collapse; width: 100%; font-size: 0.9rem; }
-th, td { padding: 0.3rem 0.6rem; text-align: left; border-bottom: 1px solid #e5e7eb; }
+th, td { padding: 0.3rem 0.6rem; text-align: left; border-bottom: 1px solid #e5e7eb; white-space: nowrap; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.metric td { border-top: 2px solid #d1d5db; font-weight: 600; }
 .good { color: #15803d; font-weight: 600; }
@@ -217,6 +217,15 @@ fn ticks(lo: f64, hi: f64) -> Vec<f64> {
     out
 }
 
+/// An axis label: signed, but zero is plain `0%`.
+fn tick_label(t: f64, decimals: usize) -> String {
+    if t == 0.0 {
+        "0%".to_string()
+    } else {
+        percent(t, decimals, true)
+    }
+}
+
 fn color_of(m: &MetricResult, c: &vexil_events::Comparison) -> &'static str {
     match verdict(m, c).1 {
         Some(true) => GOOD,
@@ -262,7 +271,7 @@ fn forest_plot(report: &Report) -> String {
             x(t),
             height - 24.0,
             height - 8.0,
-            percent(t, 0, true)
+            tick_label(t, 0)
         );
     }
     let _ = writeln!(
@@ -338,7 +347,7 @@ fn timeline_chart(series: &[&Series]) -> String {
             y(t),
             left - 6.0,
             y(t) + 4.0,
-            percent(t, 1, true)
+            tick_label(t, 1)
         );
     }
     let _ = writeln!(
