@@ -505,7 +505,14 @@ fn model_words(model: &vexil_events::simulate::Model) -> String {
             per_unit,
             value_mean,
             ..
-        } => format!("{per_unit} events per unit, mean value {value_mean}"),
+        } => {
+            let events = if *per_unit == 1.0 { "event" } else { "events" };
+            if *value_mean == 1.0 {
+                format!("{per_unit} {events} per unit, without values")
+            } else {
+                format!("{per_unit} {events} per unit, mean value {value_mean}")
+            }
+        }
         Model::PerDenominator {
             per_denominator,
             denominator,
