@@ -4,7 +4,8 @@
 use std::path::Path;
 
 fn blocks(file: &str) -> Vec<String> {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(file)).expect("doc");
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(file))
+        .expect("doc");
     let mut out = Vec::new();
     let mut current: Option<String> = None;
     for line in text.lines() {
@@ -28,7 +29,11 @@ fn every_vexil_block_parses() {
         assert!(!found.is_empty(), "{file} has vexil blocks");
         for block in found {
             let parsed = vexil_grammar::parse(&block);
-            assert!(parsed.errors.is_empty(), "{file}: {:?}\n{block}", parsed.errors);
+            assert!(
+                parsed.errors.is_empty(),
+                "{file}: {:?}\n{block}",
+                parsed.errors
+            );
         }
     }
 }
@@ -39,5 +44,9 @@ fn the_readme_example_checks_clean() {
     let mut project = vexil_compiler::Project::new();
     project.set_source("readme.flag", block);
     let diagnostics = project.diagnostics();
-    assert!(diagnostics.is_empty(), "{}", project.render(&diagnostics, false));
+    assert!(
+        diagnostics.is_empty(),
+        "{}",
+        project.render(&diagnostics, false)
+    );
 }
