@@ -333,8 +333,10 @@ fn timeline_chart(series: &[&Series]) -> String {
     let (left, plot_w, plot_h, top) = (60.0, 700.0, 220.0, 10.0);
     let width = left + plot_w + 20.0;
     let height = top + plot_h + 60.0;
-    let span = (last - first).max(1) as f64;
-    let x = |day: i64| left + (day - first) as f64 / span * plot_w;
+    // In floating point: days come from user-supplied times, and their
+    // difference could overflow an i64.
+    let span = (last as f64 - first as f64).max(1.0);
+    let x = |day: i64| left + (day as f64 - first as f64) / span * plot_w;
     let y = |v: f64| top + (hi - v) / (hi - lo) * plot_h;
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\" role=\"img\" aria-label=\"cumulative lift by day\">\n"

@@ -483,7 +483,12 @@ impl FileChecker<'_> {
             return;
         }
         let needed = days.ceil();
-        let end = ir::value::format_timestamp(window.start + (needed as i64) * DAY);
+        // Absurd inputs can need more days than a timestamp holds.
+        let end = (needed as i64)
+            .checked_mul(DAY)
+            .and_then(|d| window.start.checked_add(d))
+            .map(ir::value::format_timestamp)
+            .filter(|t| !t.starts_with('<'));
         self.rep
             .report(
                 Code::PlanTooLong,
@@ -498,10 +503,13 @@ impl FileChecker<'_> {
                 window.end_span,
                 format!("{} days after `start`", format_days(available)),
             )
-            .help(format!(
-                "end on {} or later, raise `traffic` or `daily_units`, or plan for a larger `mde`",
-                end.get(..10).unwrap_or(&end)
-            ));
+            .help(match end {
+                Some(end) => format!(
+                    "end on {} or later, raise `traffic` or `daily_units`, or plan for a larger `mde`",
+                    end.get(..10).unwrap_or(&end)
+                ),
+                None => "raise `traffic` or `daily_units`, or plan for a larger `mde`".to_string(),
+            });
     }
 
     fn planning(&mut self, entries: &[ast::PlanningEntry]) -> ir::Planning {

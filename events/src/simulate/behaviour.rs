@@ -239,6 +239,9 @@ fn offset(span: i64, rng: &mut impl Rng) -> i64 {
     }
 }
 
+/// Times saturate rather than overflow: windows come from the user's
+/// declarations and may be absurdly long.
+///
 /// The events of one unit first exposed (or first seen) at `t0`, in
 /// variant `variant` (`None`: not enrolled, no effect). Pre-exposure
 /// events fall in the metric's window before `t0`.
@@ -258,7 +261,7 @@ pub(crate) fn unit_events(
             Model::Conversion { rate, window, late } => {
                 let p = (rate * propensity).min(1.0);
                 if rng.random_bool((p * (1.0 + lift)).min(1.0)) {
-                    let time = t0 + offset(*window, rng);
+                    let time = t0.saturating_add(offset(*window, rng));
                     post_times[i].push(time);
                     out.push(Emitted {
                         event: i,
@@ -267,7 +270,9 @@ pub(crate) fn unit_events(
                     });
                 }
                 if *late && rng.random_bool((p * 0.5).min(1.0)) {
-                    let time = t0 + window + offset(*window, rng);
+                    let time = t0
+                        .saturating_add(*window)
+                        .saturating_add(offset(*window, rng));
                     out.push(Emitted {
                         event: i,
                         time,
@@ -275,7 +280,7 @@ pub(crate) fn unit_events(
                     });
                 }
                 if rng.random_bool(p) {
-                    let time = t0 - 1 - offset(*window, rng);
+                    let time = t0.saturating_sub(1).saturating_sub(offset(*window, rng));
                     out.push(Emitted {
                         event: i,
                         time,
@@ -296,7 +301,7 @@ pub(crate) fn unit_events(
                     }
                 };
                 for _ in 0..poisson(per_unit * propensity, rng) {
-                    let time = t0 + offset(*horizon, rng);
+                    let time = t0.saturating_add(offset(*horizon, rng));
                     post_times[i].push(time);
                     let v = value(rng, 1.0 + lift);
                     out.push(Emitted {
@@ -306,7 +311,7 @@ pub(crate) fn unit_events(
                     });
                 }
                 for _ in 0..poisson(per_unit * propensity, rng) {
-                    let time = t0 - 1 - offset(*horizon, rng);
+                    let time = t0.saturating_sub(1).saturating_sub(offset(*horizon, rng));
                     let v = value(rng, 1.0);
                     out.push(Emitted {
                         event: i,
@@ -334,7 +339,7 @@ pub(crate) fn unit_events(
                     // identical lines would be one event (see `SCHEMA.md`).
                     out.push(Emitted {
                         event: i,
-                        time: at + 1 + offset(60_000_000, rng),
+                        time: at.saturating_add(1).saturating_add(offset(60_000_000, rng)),
                         value: None,
                     });
                 }

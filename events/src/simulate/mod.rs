@@ -24,6 +24,9 @@ use crate::metric::DAY;
 use behaviour::{models, unit_events};
 use contexts::ContextGenerator;
 
+/// The longest simulated period, which keeps every time far from overflow.
+pub const MAX_DAYS: u32 = 3650;
+
 /// What to simulate.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SimulationOptions {
@@ -132,6 +135,12 @@ pub fn simulate<W: Write + Send + 'static>(
     if options.units == 0 || options.days == 0 {
         return Err("`--units` and `--days` must be at least 1".to_string());
     }
+    if options.days > MAX_DAYS {
+        return Err(format!(
+            "`--days` is at most {MAX_DAYS} (ten years), got {}",
+            options.days
+        ));
+    }
     let start = options
         .start
         .or(x.start)
@@ -173,7 +182,7 @@ pub fn simulate<W: Write + Send + 'static>(
         visits.clear();
         visits.push(first);
         for _ in 0..returns.sample(&mut rng).min(20) {
-            visits.push(first + rng.random_range(0..(start + period - first).max(1)));
+            visits.push(first + rng.random_range(0..(start.saturating_add(period) - first).max(1)));
         }
         visits.sort_unstable();
         let mut exposure: Option<(i64, usize)> = None;
