@@ -195,6 +195,31 @@ impl Store {
         Ok(report)
     }
 
+    /// Records one metric event: `track(event, unit, value, time,
+    /// properties)` as the issue names it. One transaction per call; batch
+    /// events through [`Store::ingest`] when there are many. The outer
+    /// error is the store failing; inside, `Ok(true)` means stored,
+    /// `Ok(false)` already stored, `Err(reason)` rejected (an empty name, a
+    /// value that is not finite).
+    pub fn track(
+        &mut self,
+        event: &str,
+        unit: &str,
+        value: f64,
+        time: i64,
+        properties: Option<serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<Result<bool, String>, StoreError> {
+        let track = Track {
+            properties,
+            ..Track::new(event, unit, value, time)
+        };
+        let report = self.ingest(&[track.into()])?;
+        Ok(match report.errors.into_iter().next() {
+            Some(e) => Err(e.reason),
+            None => Ok(report.tracks == 1),
+        })
+    }
+
     /// Number of stored exposures and metric events.
     pub fn counts(&self) -> Result<(u64, u64), StoreError> {
         let count = |table: &str| -> Result<u64, StoreError> {

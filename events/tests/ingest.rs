@@ -172,3 +172,31 @@ fn only_the_first_hundred_errors_are_kept() {
     assert_eq!(report.rejected, 250);
     assert_eq!(report.errors.len(), vexil_events::MAX_REPORTED_ERRORS);
 }
+
+#[test]
+fn track_records_one_event() {
+    let mut store = Store::in_memory().unwrap();
+    let mut properties = serde_json::Map::new();
+    properties.insert("currency".into(), "EUR".into());
+    assert_eq!(
+        store
+            .track("buy", "u-1", 9.5, 10, Some(properties.clone()))
+            .unwrap(),
+        Ok(true)
+    );
+    assert_eq!(
+        store
+            .track("buy", "u-1", 9.5, 10, Some(properties))
+            .unwrap(),
+        Ok(false)
+    );
+    assert_eq!(
+        store.track("buy", "", 1.0, 10, None).unwrap(),
+        Err("`unit` is empty".to_string())
+    );
+    let stored: String = store
+        .connection()
+        .query_row("SELECT properties FROM events", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, r#"{"currency":"EUR"}"#);
+}
