@@ -104,6 +104,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check {
@@ -151,3 +152,18 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// Die quietly when the reader of our output goes away (`vexil check | head`),
+/// like other Unix tools. Rust ignores SIGPIPE by default, which turns a
+/// closed pipe into a panic inside `println!`.
+#[cfg(unix)]
+fn restore_sigpipe() {
+    // SAFETY: called first thing in `main`, before any other thread exists;
+    // resetting a signal to its default action has no other precondition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
+#[cfg(not(unix))]
+fn restore_sigpipe() {}

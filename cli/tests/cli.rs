@@ -277,3 +277,30 @@ fn no_colour_when_not_a_terminal() {
         .clone();
     assert!(!out.contains(&0x1b), "escape codes in piped output");
 }
+
+#[test]
+fn a_closed_pipe_is_not_a_panic() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command as Process, Stdio};
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut text = String::from("context user {\n  key id: string\n}\n");
+    for i in 0..3000 {
+        text.push_str(&format!("flag f{i}: bool {{\n  kind release\n  default fals\n}}\n"));
+    }
+    write(dir.path(), "big.flag", &text);
+    let mut child = Process::new(assert_cmd::cargo::cargo_bin("vexil"))
+        .args(["check", &dir.path().to_string_lossy()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Read one line (far less than the output) and hang up, like `| head -1`.
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("read");
+    let out = child.wait_with_output().expect("wait");
+    assert!(first.contains("E0105"), "{first}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
