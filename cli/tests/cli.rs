@@ -304,3 +304,28 @@ fn a_closed_pipe_is_not_a_panic() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
+
+#[test]
+fn the_language_reference_examples_pass_their_tests() {
+    let text = std::fs::read_to_string(root().join("LANGUAGE.md")).expect("LANGUAGE.md");
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        match (&mut current, line.trim_start()) {
+            (None, l) if l.starts_with("```vexil") => current = Some(String::new()),
+            (Some(_), "```") => blocks.extend(current.take()),
+            (Some(block), _) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            _ => {}
+        }
+    }
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "language.flag", &blocks.join("\n"));
+    vexil()
+        .args(["test", &dir.path().to_string_lossy()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("0 failed"));
+}
