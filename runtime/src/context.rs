@@ -146,7 +146,8 @@ impl Layout {
     pub fn context(&self) -> Context {
         Context {
             layout: self.id,
-            slots: vec![Slot::default(); self.fields.len()],
+            // One more: the header, in front.
+            slots: vec![Slot::default(); self.fields.len() + 1],
             // Room for a typical request's strings, so that building one
             // usually allocates once.
             text: String::with_capacity(128),
@@ -178,6 +179,11 @@ impl Layout {
 #[derive(Clone, Debug)]
 pub struct Context {
     layout: u64,
+    /// The header, then one slot per field (slot `i` at `slots[i + 1]`).
+    /// The header sums up the first 64 slots for compiled code, which can
+    /// then test many fields at once: bit `i` of its `a` is set when slot
+    /// `i` holds a value (is neither missing nor invalid), of its `b` when
+    /// slot `i` is invalid.
     slots: Vec<Slot>,
     text: String,
     items: Vec<Slot>,
@@ -223,11 +229,16 @@ impl Context {
 
     #[inline]
     pub fn slot(&self, slot: u32) -> Slot {
-        self.slots.get(slot as usize).copied().unwrap_or_default()
+        (slot as usize)
+            .checked_add(1)
+            .and_then(|i| self.slots.get(i))
+            .copied()
+            .unwrap_or_default()
     }
 
+    /// Every field's slot, in slot order.
     pub fn slots(&self) -> &[Slot] {
-        &self.slots
+        self.slots.get(1..).unwrap_or(&[])
     }
 
     #[inline]
@@ -256,16 +267,42 @@ impl Context {
     /// compiled code. Every present string slot's `a..a + b` lies inside
     /// the text with [`TEXT_PADDING`] bytes after it, and every present
     /// list slot's `a..a + b` inside the items.
+    #[cfg(feature = "jit")]
+    /// The slots pointer is to slot 0, with the header right before it.
     pub(crate) fn raw_parts(&self) -> (*const Slot, *const u8, *const Slot) {
-        (self.slots.as_ptr(), self.text.as_ptr(), self.items.as_ptr())
+        // One past the header: `slots` always has it, so this stays inside
+        // (or one past the end of) the allocation.
+        let slots = self.slots.as_ptr().wrapping_add(1);
+        (slots, self.text.as_ptr(), self.items.as_ptr())
     }
 
     fn put(&mut self, h: FieldHandle, s: Slot) {
         if h.layout != self.layout {
             return;
         }
-        if let Some(slot) = self.slots.get_mut(h.slot as usize) {
-            *slot = s;
+        let Some(slot) = (h.slot as usize)
+            .checked_add(1)
+            .and_then(|i| self.slots.get_mut(i))
+        else {
+            return;
+        };
+        *slot = s;
+        self.mark(h.slot, s.tag);
+    }
+
+    /// Keep the header's bits for `slot` in step with its tag.
+    fn mark(&mut self, slot: u32, tag: u32) {
+        let (Some(header), true) = (self.slots.first_mut(), slot < 64) else {
+            return;
+        };
+        let bit = 1u64 << slot;
+        header.a &= !bit;
+        header.b &= !bit;
+        match tag {
+            MISSING => {}
+            INVALID => header.b |= bit,
+            // As the interpreter reads it: anything else holds a value.
+            _ => header.a |= bit,
         }
     }
 
@@ -569,14 +606,17 @@ impl Context {
                 slot: u32::MAX,
                 layout: scratch_layout,
             };
-            let before = self.slots.len();
+            // The scratch slot's index, past the fields (the header is
+            // `slots[0]`, so slot `i` is `slots[i + 1]`).
+            let scratch = self.slots.len().saturating_sub(1) as u32;
             self.slots.push(Slot::default());
             let tmp = FieldHandle {
-                slot: before as u32,
+                slot: scratch,
                 ..tmp
             };
             self.set_json(tmp, elem, item);
             let s = self.slots.pop().unwrap_or_default();
+            self.mark(scratch, MISSING);
             if s.tag != PRESENT {
                 return self.set_invalid(h);
             }

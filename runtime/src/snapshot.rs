@@ -63,10 +63,28 @@ impl std::fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
+/// The backend of a snapshot, as an enum rather than a `dyn Backend` so
+/// that evaluation calls it directly (and may inline it).
+enum Evaluator {
+    Interpreter(Interpreter),
+    #[cfg(feature = "jit")]
+    Jit(crate::jit::Jit),
+}
+
+impl Evaluator {
+    fn as_backend(&self) -> &dyn Backend {
+        match self {
+            Evaluator::Interpreter(i) => i,
+            #[cfg(feature = "jit")]
+            Evaluator::Jit(j) => j,
+        }
+    }
+}
+
 pub struct Snapshot {
     bundle: Arc<Bundle>,
     layout: Arc<Layout>,
-    backend: Box<dyn Backend>,
+    backend: Evaluator,
     names: HashMap<String, Target>,
     sink: Option<Arc<dyn ExposureSink>>,
     version: u64,
@@ -112,11 +130,11 @@ impl Snapshot {
     }
 
     pub fn backend_name(&self) -> &'static str {
-        self.backend.name()
+        self.backend.as_backend().name()
     }
 
     pub fn backend(&self) -> &dyn Backend {
-        self.backend.as_ref()
+        self.backend.as_backend()
     }
 
     pub fn target(&self, name: &str) -> Option<Target> {
@@ -146,9 +164,13 @@ impl Snapshot {
         if ctx.layout_id() != self.layout.id() {
             return Outcome::error(0, ErrorCode::InvalidContext, None);
         }
-        match target {
-            Target::Flag(i) => self.backend.flag(i, ctx, now),
-            Target::Experiment(i) => self.backend.experiment(i, ctx, now),
+        match (&self.backend, target) {
+            (Evaluator::Interpreter(b), Target::Flag(i)) => b.flag(i, ctx, now),
+            (Evaluator::Interpreter(b), Target::Experiment(i)) => b.experiment(i, ctx, now),
+            #[cfg(feature = "jit")]
+            (Evaluator::Jit(b), Target::Flag(i)) => b.flag(i, ctx, now),
+            #[cfg(feature = "jit")]
+            (Evaluator::Jit(b), Target::Experiment(i)) => b.experiment(i, ctx, now),
         }
     }
 
@@ -350,9 +372,9 @@ impl Snapshot {
     }
 }
 
-fn make_backend(bundle: &Bundle, choice: BackendChoice) -> Result<Box<dyn Backend>, LoadError> {
-    let interpreter = || -> Result<Box<dyn Backend>, LoadError> {
-        Ok(Box::new(
+fn make_backend(bundle: &Bundle, choice: BackendChoice) -> Result<Evaluator, LoadError> {
+    let interpreter = || -> Result<Evaluator, LoadError> {
+        Ok(Evaluator::Interpreter(
             Interpreter::new(bundle).map_err(LoadError::Prepare)?,
         ))
     };
@@ -384,17 +406,17 @@ fn jit_available() -> bool {
 }
 
 #[cfg(feature = "jit")]
-fn jit_backend(bundle: &Bundle) -> Result<Box<dyn Backend>, LoadError> {
+fn jit_backend(bundle: &Bundle) -> Result<Evaluator, LoadError> {
     use crate::jit::{Jit, JitError};
     match Jit::new(bundle) {
-        Ok(jit) => Ok(Box::new(jit)),
+        Ok(jit) => Ok(Evaluator::Jit(jit)),
         Err(JitError::Program(e)) => Err(LoadError::Prepare(e)),
         Err(JitError::Unavailable(e)) => Err(LoadError::JitUnavailable(e)),
     }
 }
 
 #[cfg(not(feature = "jit"))]
-fn jit_backend(_bundle: &Bundle) -> Result<Box<dyn Backend>, LoadError> {
+fn jit_backend(_bundle: &Bundle) -> Result<Evaluator, LoadError> {
     Err(LoadError::JitUnavailable(
         "this build of vexil-runtime has no `jit` feature".to_string(),
     ))

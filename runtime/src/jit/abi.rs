@@ -7,28 +7,10 @@ use vexil_ir::{ErrorCode, Reason};
 use crate::context::{Context, Slot};
 use crate::outcome::Outcome;
 
-/// Everything compiled code reads, passed by pointer. `extra` is written
-/// by compiled code: the rule index or the detail of the outcome it
-/// returns, when the word says there is one (rule and detail never occur
-/// together).
-#[repr(C)]
-pub(crate) struct Env {
-    pub slots: *const Slot,
-    pub text: *const u8,
-    pub items: *const Slot,
-    pub ctx: *const Context,
-    pub extra: u64,
-}
-
-pub(crate) const ENV_SLOTS: i32 = 0;
-pub(crate) const ENV_TEXT: i32 = 8;
-pub(crate) const ENV_ITEMS: i32 = 16;
-pub(crate) const ENV_CTX: i32 = 24;
-pub(crate) const ENV_EXTRA: i32 = 32;
-
-// `Env` is five pointer-sized words on the 64-bit hosts the JIT runs on
-// (`available` refuses others); the offsets above depend on it.
-const _: () = assert!(std::mem::size_of::<Env>() == 40 || usize::BITS != 64);
+/// The context's header is the slot right before slot 0 (see `Context`):
+/// its `a` has a bit per present slot, its `b` one per invalid slot.
+pub(crate) const HEADER_PRESENT: i32 = -16;
+pub(crate) const HEADER_INVALID: i32 = -8;
 
 /// `Slot` field offsets, for loads from compiled code.
 pub(crate) const SLOT_SIZE: i64 = 24;
@@ -38,8 +20,20 @@ pub(crate) const SLOT_A: i32 = 8;
 pub(crate) const SLOT_B: i32 = 16;
 const _: () = assert!(std::mem::size_of::<Slot>() == 24);
 
-/// A flag or experiment function: `(env, now, depth) -> word`.
-pub(crate) type TargetFn = unsafe extern "C" fn(*mut Env, i64, i64) -> u64;
+/// What a flag or experiment function returns: the outcome word, and the
+/// rule index or the detail when the word says there is one (rule and
+/// detail never occur together). Two words, returned in two registers.
+#[repr(C)]
+pub(crate) struct Returned {
+    pub word: u64,
+    pub extra: u64,
+}
+
+/// A flag or experiment function:
+/// `(slots, text, list items, context, now, depth) -> (word, extra)`, all
+/// in registers. The context is for helpers (pre-releases).
+pub(crate) type TargetFn =
+    unsafe extern "C" fn(*const Slot, *const u8, *const Slot, *const Context, i64, i64) -> Returned;
 
 // The outcome word: value in bits 0..32, reason in 32..40, error code + 1
 // in 40..48 (0: none), then whether `extra` holds the rule or the detail.

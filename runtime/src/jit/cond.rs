@@ -7,7 +7,7 @@
 //! error).
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Value};
+use cranelift_codegen::ir::{types, Block, InstBuilder, Value};
 use vexil_ir::{CompareOp, Const, Expr, FieldType, Operand};
 
 use super::abi::{self, SLOT_A, SLOT_AUX, SLOT_B, SLOT_TAG};
@@ -59,7 +59,7 @@ pub(crate) fn kind_of(t: &FieldType) -> Kind {
     }
 }
 
-fn flip(op: CompareOp) -> CompareOp {
+pub(crate) fn flip(op: CompareOp) -> CompareOp {
     match op {
         CompareOp::Lt => CompareOp::Gt,
         CompareOp::Le => CompareOp::Ge,
@@ -86,7 +86,7 @@ pub(crate) fn int_cc(op: CompareOp, signed: bool) -> IntCC {
 
 /// The interpreter orders floats with `partial_cmp`, taking an unordered
 /// pair (NaN) as equal: so `==` is "not less and not greater".
-fn float_cc(op: CompareOp) -> FloatCC {
+pub(crate) fn float_cc(op: CompareOp) -> FloatCC {
     match op {
         CompareOp::Eq => FloatCC::UnorderedOrEqual,
         CompareOp::Ne => FloatCC::OrderedNotEqual,
@@ -130,6 +130,17 @@ impl FnGen<'_, '_, '_> {
 
     /// Compile `e`, ending the current block with jumps to `t`, `f` or `u`.
     pub fn cond(&mut self, e: &Expr, t: Block, f: Block, u: Block) -> Result<()> {
+        if !matches!(e, Expr::Const(_)) && self.try_fast(e, t, f, u)? {
+            return Ok(());
+        }
+        if let Some(reads) = self.pure_reads(e) {
+            for s in reads {
+                self.read(s, u);
+            }
+            let v = self.pure_value(e, None)?;
+            self.branch(v, t, f);
+            return Ok(());
+        }
         match e {
             Expr::Const(b) => {
                 self.jump(if *b { t } else { f });
@@ -267,8 +278,8 @@ impl FnGen<'_, '_, '_> {
         let Some(Some(id)) = self.c.segment_fns.get(i as usize).copied() else {
             return self.cond(&seg.condition, t, f, u);
         };
-        let (env, now) = (self.env, self.now);
-        let r = self.call_fn(id, &[env, now])?;
+        let args = self.pass_on();
+        let r = self.call_fn(id, &args)?;
         let low = self.b.ins().band_imm_u(r, 0xff);
         let is_true = self.b.ins().icmp_imm_u(IntCC::Equal, low, abi::TRI_TRUE);
         let not_true = self.fresh();
@@ -290,6 +301,9 @@ impl FnGen<'_, '_, '_> {
 
     // ------------------------------------------------------------ comparisons
 
+    /// The comparisons that are not pure leaves: strings ordered or too
+    /// long to compare inline, versions whose pre-releases may decide, and
+    /// what the interpreter refuses.
     fn compare(
         &mut self,
         lhs: &Operand,
@@ -309,16 +323,7 @@ impl FnGen<'_, '_, '_> {
         }
     }
 
-    fn as_float(&mut self, word: Value, is_int: bool) -> Value {
-        if is_int {
-            self.b.ins().fcvt_from_sint(types::F64, word)
-        } else {
-            self.b.ins().bitcast(types::F64, MemFlagsData::new(), word)
-        }
-    }
-
-    /// Two operands that are fields (or `now`), compared at one type: float
-    /// if either is a float, else the left one's.
+    /// Two string or version fields.
     fn compare_sources(
         &mut self,
         a: Src,
@@ -328,121 +333,60 @@ impl FnGen<'_, '_, '_> {
         f: Block,
         u: Block,
     ) -> Result<()> {
-        let (ka, kb) = (self.kind(a), self.kind(b));
-        let ty = if ka == Kind::Float || kb == Kind::Float {
-            Kind::Float
-        } else {
-            ka
-        };
-        if matches!(ty, Kind::List | Kind::Unknown) {
+        let ty = self.kind(a);
+        let (Src::Field(sa), Src::Field(sb), Kind::Str | Kind::Semver) = (a, b, ty) else {
             return Err(CompileError::Program(
                 "comparison of unsupported types".to_string(),
             ));
+        };
+        self.present(sa, u);
+        self.present(sb, u);
+        let wa = self.slot_load(sa, SLOT_A, types::I64);
+        let wb = self.slot_load(sb, SLOT_A, types::I64);
+        let na = self.slot_load(sa, SLOT_B, types::I64);
+        let nb = self.slot_load(sb, SLOT_B, types::I64);
+        if ty == Kind::Str {
+            let text = self.text();
+            let pa = self.b.ins().iadd(text, wa);
+            let pb = self.b.ins().iadd(text, wb);
+            if matches!(op, CompareOp::Eq | CompareOp::Ne) {
+                // Strings of different lengths are unequal.
+                let same = self.b.ins().icmp(IntCC::Equal, na, nb);
+                let compare = self.fresh();
+                let differ = if op == CompareOp::Eq { f } else { t };
+                self.b.ins().brif(same, compare, &[], differ, &[]);
+                self.switch(compare);
+            }
+            let ord = self.call(Helper::StrCmp, &[pa, na, pb, nb])?;
+            let r = self.b.ins().icmp_imm_s(int_cc(op, true), ord, 0);
+            self.branch(r, t, f);
+            return Ok(());
         }
-        self.read(a, u);
-        self.read(b, u);
-        let (wa, wb) = (self.word(a), self.word(b));
-        match ty {
-            Kind::Float => {
-                let x = self.as_float(wa, ka == Kind::Int);
-                let y = self.as_float(wb, kb == Kind::Int);
-                let r = self.b.ins().fcmp(float_cc(op), x, y);
-                self.branch(r, t, f);
-            }
-            Kind::Int | Kind::Time => {
-                let r = self.b.ins().icmp(int_cc(op, true), wa, wb);
-                self.branch(r, t, f);
-            }
-            Kind::Bool | Kind::Enum(_) => {
-                let r = self.b.ins().icmp(int_cc(op, false), wa, wb);
-                self.branch(r, t, f);
-            }
-            Kind::Str => {
-                let (Src::Field(sa), Src::Field(sb)) = (a, b) else {
-                    return Err(CompileError::Program(
-                        "string comparison with `now`".to_string(),
-                    ));
-                };
-                let text = self.text();
-                let na = self.slot_load(sa, SLOT_B, types::I64);
-                let nb = self.slot_load(sb, SLOT_B, types::I64);
-                let pa = self.b.ins().iadd(text, wa);
-                let pb = self.b.ins().iadd(text, wb);
-                if matches!(op, CompareOp::Eq | CompareOp::Ne) {
-                    // Strings of different lengths are unequal.
-                    let same = self.b.ins().icmp(IntCC::Equal, na, nb);
-                    let compare = self.fresh();
-                    let differ = if op == CompareOp::Eq { f } else { t };
-                    self.b.ins().brif(same, compare, &[], differ, &[]);
-                    self.switch(compare);
-                }
-                let ord = self.call(Helper::StrCmp, &[pa, na, pb, nb])?;
-                let r = self.b.ins().icmp_imm_u(int_cc(op, true), ord, 0);
-                self.branch(r, t, f);
-            }
-            Kind::Semver => {
-                let (Src::Field(sa), Src::Field(sb)) = (a, b) else {
-                    return Err(CompileError::Program(
-                        "version comparison with `now`".to_string(),
-                    ));
-                };
-                let lo_a = self.slot_load(sa, SLOT_B, types::I64);
-                let lo_b = self.slot_load(sb, SLOT_B, types::I64);
-                // Equal words of two pre-releases: their identifiers decide.
-                let eq_hi = self.b.ins().icmp(IntCC::Equal, wa, wb);
-                let eq_lo = self.b.ins().icmp(IntCC::Equal, lo_a, lo_b);
-                let eq = self.b.ins().band(eq_hi, eq_lo);
-                let release = self.b.ins().band_imm_u(lo_a, 1);
-                let pre = self.b.ins().icmp_imm_u(IntCC::Equal, release, 0);
-                let tie = self.b.ins().band(eq, pre);
-                let tie_block = self.cold();
-                let words = self.fresh();
-                self.b.ins().brif(tie, tie_block, &[], words, &[]);
-                self.switch(words);
-                let r = self.lex(wa, lo_a, wb, lo_b, op);
-                self.branch(r, t, f);
-                self.switch(tie_block);
-                let ctx = self.ctx();
-                let aux_a = self.slot_load(sa, SLOT_AUX, types::I32);
-                let aux_b = self.slot_load(sb, SLOT_AUX, types::I32);
-                let ord = self.call(Helper::PrereleaseCmp, &[ctx, aux_a, aux_b])?;
-                let r = self.b.ins().icmp_imm_u(int_cc(op, true), ord, 0);
-                self.branch(r, t, f);
-            }
-            Kind::List | Kind::Unknown => {}
-        }
+        // Equal words of two pre-releases: their identifiers decide.
+        let eq_hi = self.b.ins().icmp(IntCC::Equal, wa, wb);
+        let eq_lo = self.b.ins().icmp(IntCC::Equal, na, nb);
+        let eq = self.b.ins().band(eq_hi, eq_lo);
+        let release = self.b.ins().band_imm_u(na, 1);
+        let pre = self.b.ins().icmp_imm_u(IntCC::Equal, release, 0);
+        let tie = self.b.ins().band(eq, pre);
+        let tie_block = self.cold();
+        let words = self.fresh();
+        self.b.ins().brif(tie, tie_block, &[], words, &[]);
+        self.switch(words);
+        let r = self.lex(wa, na, wb, nb, op);
+        self.branch(r, t, f);
+        self.switch(tie_block);
+        let ctx = self.ctx();
+        let aux_a = self.slot_load(sa, SLOT_AUX, types::I32);
+        let aux_b = self.slot_load(sb, SLOT_AUX, types::I32);
+        let ord = self.call(Helper::PrereleaseCmp, &[ctx, aux_a, aux_b])?;
+        let r = self.b.ins().icmp_imm_s(int_cc(op, true), ord, 0);
+        self.branch(r, t, f);
         Ok(())
     }
 
-    /// `(a1, b1) OP (a2, b2)` in lexicographic, unsigned order.
-    fn lex(&mut self, a1: Value, b1: Value, a2: Value, b2: Value, op: CompareOp) -> Value {
-        let eq_a = self.b.ins().icmp(IntCC::Equal, a1, a2);
-        match op {
-            CompareOp::Eq | CompareOp::Ne => {
-                let eq_b = self.b.ins().icmp(IntCC::Equal, b1, b2);
-                let eq = self.b.ins().band(eq_a, eq_b);
-                if op == CompareOp::Eq {
-                    eq
-                } else {
-                    self.b.ins().bxor_imm_u(eq, 1)
-                }
-            }
-            _ => {
-                let strict = match op {
-                    CompareOp::Lt | CompareOp::Le => IntCC::UnsignedLessThan,
-                    _ => IntCC::UnsignedGreaterThan,
-                };
-                let first = self.b.ins().icmp(strict, a1, a2);
-                let second = self.b.ins().icmp(int_cc(op, false), b1, b2);
-                let tie = self.b.ins().band(eq_a, second);
-                self.b.ins().bor(first, tie)
-            }
-        }
-    }
-
-    /// A field (or `now`) against a constant, dispatched on the constant as
-    /// the interpreter does (an int constant against a float field compares
-    /// as floats, a float constant against an int field too).
+    /// A string field ordered against (or too long to compare inline with)
+    /// a constant, or a version field against a pre-release constant.
     fn compare_const(
         &mut self,
         s: Src,
@@ -452,47 +396,7 @@ impl FnGen<'_, '_, '_> {
         f: Block,
         u: Block,
     ) -> Result<()> {
-        let kind = self.kind(s);
         match k {
-            Const::Int(i) if kind == Kind::Float => {
-                self.read(s, u);
-                let w = self.word(s);
-                let x = self.as_float(w, false);
-                let y = self.b.ins().f64const(*i as f64);
-                let r = self.b.ins().fcmp(float_cc(op), x, y);
-                self.branch(r, t, f);
-            }
-            Const::Int(i) | Const::Timestamp(i) => {
-                self.read(s, u);
-                let w = self.word(s);
-                let r = self.b.ins().icmp_imm_s(int_cc(op, true), w, *i);
-                self.branch(r, t, f);
-            }
-            Const::Float(y) => {
-                self.read(s, u);
-                let w = self.word(s);
-                let x = self.as_float(w, kind == Kind::Int);
-                let y = self.b.ins().f64const(*y);
-                let r = self.b.ins().fcmp(float_cc(op), x, y);
-                self.branch(r, t, f);
-            }
-            Const::Enum(e) => {
-                self.read(s, u);
-                let w = self.word(s);
-                let index = self.b.ins().ireduce(types::I32, w);
-                let r = self
-                    .b
-                    .ins()
-                    .icmp_imm_u(int_cc(op, false), index, i64::from(*e));
-                self.branch(r, t, f);
-            }
-            Const::Bool(k) => {
-                self.read(s, u);
-                let w = self.word(s);
-                let v = self.b.ins().icmp_imm_u(IntCC::NotEqual, w, 0);
-                let r = self.b.ins().icmp_imm_u(int_cc(op, false), v, i64::from(*k));
-                self.branch(r, t, f);
-            }
             Const::String(k) => {
                 let Src::Field(slot) = s else {
                     return Err(CompileError::Program(
@@ -500,25 +404,26 @@ impl FnGen<'_, '_, '_> {
                     ));
                 };
                 self.present(slot, u);
-                match op {
-                    CompareOp::Eq => self.str_eq_const(slot, k.as_bytes(), t, f)?,
-                    CompareOp::Ne => self.str_eq_const(slot, k.as_bytes(), f, t)?,
-                    _ => {
-                        let (p, n) = self.str_of(slot);
-                        let kp = self.c.tables.bytes(k.as_bytes());
-                        let kp = self.iconst(kp);
-                        let kn = self.iconst(k.len() as i64);
-                        let ord = self.call(Helper::StrCmp, &[p, n, kp, kn])?;
-                        let r = self.b.ins().icmp_imm_u(int_cc(op, true), ord, 0);
-                        self.branch(r, t, f);
-                    }
+                let (p, n) = self.str_of(slot);
+                if matches!(op, CompareOp::Eq | CompareOp::Ne) {
+                    let same = self.b.ins().icmp_imm_u(IntCC::Equal, n, k.len() as i64);
+                    let compare = self.fresh();
+                    let differ = if op == CompareOp::Eq { f } else { t };
+                    self.b.ins().brif(same, compare, &[], differ, &[]);
+                    self.switch(compare);
                 }
+                let kp = self.c.tables.bytes(k.as_bytes());
+                let kp = self.iconst(kp);
+                let kn = self.iconst(k.len() as i64);
+                let ord = self.call(Helper::StrCmp, &[p, n, kp, kn])?;
+                let r = self.b.ins().icmp_imm_s(int_cc(op, true), ord, 0);
+                self.branch(r, t, f);
             }
             Const::Semver(v) => {
                 let k = PackedSemver::new(&v.0).ok_or_else(|| {
                     CompileError::Program("version component out of range".to_string())
                 })?;
-                let Src::Field(slot) = s else {
+                let (Src::Field(slot), Some(pre)) = (s, k.pre) else {
                     return Err(CompileError::Program(
                         "version comparison with `now`".to_string(),
                     ));
@@ -528,32 +433,30 @@ impl FnGen<'_, '_, '_> {
                 let lo = self.slot_load(slot, SLOT_B, types::I64);
                 let k_hi = self.iconst(k.hi as i64);
                 let k_lo = self.iconst(k.lo as i64);
-                match k.pre {
-                    None => {
-                        // A release constant: equal words mean equal versions.
-                        let r = self.lex(hi, lo, k_hi, k_lo, op);
-                        self.branch(r, t, f);
-                    }
-                    Some(pre) => {
-                        let eq_hi = self.b.ins().icmp(IntCC::Equal, hi, k_hi);
-                        let eq_lo = self.b.ins().icmp(IntCC::Equal, lo, k_lo);
-                        let eq = self.b.ins().band(eq_hi, eq_lo);
-                        let tie = self.cold();
-                        let words = self.fresh();
-                        self.b.ins().brif(eq, tie, &[], words, &[]);
-                        self.switch(words);
-                        let r = self.lex(hi, lo, k_hi, k_lo, op);
-                        self.branch(r, t, f);
-                        self.switch(tie);
-                        let ctx = self.ctx();
-                        let aux = self.slot_load(slot, SLOT_AUX, types::I32);
-                        let kp = self.c.tables.prerelease(pre);
-                        let kp = self.iconst(kp);
-                        let ord = self.call(Helper::PrereleaseCmpConst, &[ctx, aux, kp])?;
-                        let r = self.b.ins().icmp_imm_u(int_cc(op, true), ord, 0);
-                        self.branch(r, t, f);
-                    }
-                }
+                // Equal words with a pre-release constant: identifiers decide.
+                let eq_hi = self.b.ins().icmp(IntCC::Equal, hi, k_hi);
+                let eq_lo = self.b.ins().icmp(IntCC::Equal, lo, k_lo);
+                let eq = self.b.ins().band(eq_hi, eq_lo);
+                let tie = self.cold();
+                let words = self.fresh();
+                self.b.ins().brif(eq, tie, &[], words, &[]);
+                self.switch(words);
+                let r = self.lex(hi, lo, k_hi, k_lo, op);
+                self.branch(r, t, f);
+                self.switch(tie);
+                let ctx = self.ctx();
+                let aux = self.slot_load(slot, SLOT_AUX, types::I32);
+                let kp = self.c.tables.prerelease(pre);
+                let kp = self.iconst(kp);
+                let ord = self.call(Helper::PrereleaseCmpConst, &[ctx, aux, kp])?;
+                let r = self.b.ins().icmp_imm_s(int_cc(op, true), ord, 0);
+                self.branch(r, t, f);
+            }
+            // Every other constant makes a pure leaf.
+            _ => {
+                return Err(CompileError::Codegen(
+                    "a pure comparison reached the general path".to_string(),
+                ))
             }
         }
         Ok(())

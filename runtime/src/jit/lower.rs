@@ -14,15 +14,15 @@ use cranelift_codegen::ir::{
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
-use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
+use cranelift_module::{default_libcall_names, FuncId, Linkage, Module, ModuleReloc};
 use vexil_ir::bucket::BUCKETS;
 use vexil_ir::{
     Bucketing, Bundle, ErrorCode, Expr, FieldType, PrerequisiteValue, Reason, RuleResult,
 };
 
-use super::abi::{self, TargetFn, ENV_CTX, ENV_EXTRA, ENV_ITEMS, ENV_SLOTS, ENV_TEXT};
+use super::abi::{self, TargetFn};
 use super::abi::{SLOT_A, SLOT_SIZE, SLOT_TAG};
-use super::module::{host_isa, Helper};
+use super::module::{cold_isa, host_isa, Helper};
 use super::tables::Tables;
 use crate::context::{INVALID, MISSING, PRESENT};
 use crate::interp::MAX_PREREQUISITE_DEPTH;
@@ -104,6 +104,9 @@ pub(crate) struct Compiler<'b> {
     pub segment_may_be_unknown: Vec<bool>,
     target_sig: Signature,
     pub segment_sig: Signature,
+    /// `VEXIL_JIT_DUMP=DIR`: where to write each function's optimised IR
+    /// and machine code, to inspect code generation.
+    dump: Option<std::path::PathBuf>,
 }
 
 impl<'b> Compiler<'b> {
@@ -117,17 +120,28 @@ impl<'b> Compiler<'b> {
             }
         }
         let ptr = types::I64;
+        // (slots, text, items, ctx, now, depth) -> (word, extra)
         let mut target_sig = module.make_signature();
         target_sig.params.extend([
+            AbiParam::new(ptr),
+            AbiParam::new(ptr),
+            AbiParam::new(ptr),
             AbiParam::new(ptr),
             AbiParam::new(types::I64),
             AbiParam::new(types::I64),
         ]);
-        target_sig.returns.push(AbiParam::new(types::I64));
+        target_sig
+            .returns
+            .extend([AbiParam::new(types::I64), AbiParam::new(types::I64)]);
+        // (slots, text, items, ctx, now) -> three-valued code
         let mut segment_sig = module.make_signature();
-        segment_sig
-            .params
-            .extend([AbiParam::new(ptr), AbiParam::new(types::I64)]);
+        segment_sig.params.extend([
+            AbiParam::new(ptr),
+            AbiParam::new(ptr),
+            AbiParam::new(ptr),
+            AbiParam::new(ptr),
+            AbiParam::new(types::I64),
+        ]);
         segment_sig.returns.push(AbiParam::new(types::I64));
         Compiler {
             module,
@@ -143,6 +157,7 @@ impl<'b> Compiler<'b> {
             segment_may_be_unknown: Vec::new(),
             target_sig,
             segment_sig,
+            dump: std::env::var_os("VEXIL_JIT_DUMP").map(Into::into),
         }
     }
 
@@ -173,19 +188,22 @@ impl<'b> Compiler<'b> {
                 }
             }
         }
-        for _ in &bundle.flags {
-            let id = self
-                .module
-                .declare_anonymous_function(&self.target_sig)
-                .map_err(codegen)?;
-            self.flag_fns.push(id);
+        // Every flag and experiment has an exact function; those with a
+        // fast path also a fast one, their entry point, which calls the
+        // exact one when a field is missing or invalid.
+        let mut flag_twins = Vec::with_capacity(bundle.flags.len());
+        for flag in &bundle.flags {
+            let fast = flag.enabled && flag.rules.iter().any(|r| self.has_fast_path(&r.condition));
+            let (entry, twin) = self.declare_pair(fast)?;
+            self.flag_fns.push(entry);
+            flag_twins.push(twin);
         }
-        for _ in &bundle.experiments {
-            let id = self
-                .module
-                .declare_anonymous_function(&self.target_sig)
-                .map_err(codegen)?;
-            self.experiment_fns.push(id);
+        let mut experiment_twins = Vec::with_capacity(bundle.experiments.len());
+        for x in &bundle.experiments {
+            let fast = self.has_fast_path(&x.audience);
+            let (entry, twin) = self.declare_pair(fast)?;
+            self.experiment_fns.push(entry);
+            experiment_twins.push(twin);
         }
 
         let mut ctx = self.module.make_context();
@@ -198,48 +216,54 @@ impl<'b> Compiler<'b> {
             ctx.func.name = UserFuncName::user(0, id.as_u32());
             let mut g = FnGen::new(self, &mut ctx.func, &mut fctx, Exit::Segment);
             g.segment_body(&seg.condition)?;
-            g.finish();
+            g.finish()?;
             self.define(id, &mut ctx)?;
         }
         for (i, flag) in bundle.flags.iter().enumerate() {
-            let Some(&id) = self.flag_fns.get(i) else {
+            let (Some(&entry), Some(&twin)) = (self.flag_fns.get(i), flag_twins.get(i)) else {
                 continue;
             };
-            ctx.func.signature = self.target_sig.clone();
-            ctx.func.name = UserFuncName::user(0, id.as_u32());
-            let mut g = FnGen::new(
-                self,
-                &mut ctx.func,
-                &mut fctx,
-                Exit::Target {
-                    default: flag.default,
-                },
-            );
+            let exit = Exit::Target {
+                default: flag.default,
+            };
+            // The exact function, then the fast one calling it.
+            let exact = twin.unwrap_or(entry);
+            let mut g = self.function(&mut ctx, &mut fctx, exact, exit, None);
             g.flag_body(flag)?;
-            g.finish();
-            self.define(id, &mut ctx)?;
+            g.finish()?;
+            self.define_maybe_cold(exact, &mut ctx, twin.is_some())?;
+            if twin.is_some() {
+                let mut g = self.function(&mut ctx, &mut fctx, entry, exit, twin);
+                g.flag_body(flag)?;
+                g.finish()?;
+                self.define(entry, &mut ctx)?;
+            }
         }
         for (i, x) in bundle.experiments.iter().enumerate() {
-            let Some(&id) = self.experiment_fns.get(i) else {
+            let (Some(&entry), Some(&twin)) = (self.experiment_fns.get(i), experiment_twins.get(i))
+            else {
                 continue;
             };
-            ctx.func.signature = self.target_sig.clone();
-            ctx.func.name = UserFuncName::user(0, id.as_u32());
-            let mut g = FnGen::new(
-                self,
-                &mut ctx.func,
-                &mut fctx,
-                Exit::Target { default: x.control },
-            );
+            let exit = Exit::Target { default: x.control };
+            let exact = twin.unwrap_or(entry);
+            let mut g = self.function(&mut ctx, &mut fctx, exact, exit, None);
             g.experiment_body(x)?;
-            g.finish();
-            self.define(id, &mut ctx)?;
+            g.finish()?;
+            self.define_maybe_cold(exact, &mut ctx, twin.is_some())?;
+            if twin.is_some() {
+                let mut g = self.function(&mut ctx, &mut fctx, entry, exit, twin);
+                g.experiment_body(x)?;
+                g.finish()?;
+                self.define(entry, &mut ctx)?;
+            }
         }
         self.module.finalize_definitions().map_err(codegen)?;
         let entry = |m: &JITModule, id: FuncId| -> TargetFn {
             let p = m.get_finalized_function(id);
-            // SAFETY: `id` was defined with `target_sig`, the host C
-            // calling convention for `(*mut Env, i64, i64) -> u64`.
+            // SAFETY: `id` was defined with `target_sig`, the host C calling
+            // convention for `TargetFn`'s parameters; its two I64 results
+            // are returned as a two-word `repr(C)` struct is on the hosts
+            // `available` accepts (in two registers).
             unsafe { std::mem::transmute::<*const u8, TargetFn>(p) }
         };
         let flags = self
@@ -255,10 +279,81 @@ impl<'b> Compiler<'b> {
         Ok((flags, experiments))
     }
 
+    /// `(entry, exact twin)`: one function, or a fast one and its twin.
+    fn declare_pair(&mut self, fast: bool) -> Result<(FuncId, Option<FuncId>)> {
+        let entry = self
+            .module
+            .declare_anonymous_function(&self.target_sig)
+            .map_err(codegen)?;
+        if !fast {
+            return Ok((entry, None));
+        }
+        let twin = self
+            .module
+            .declare_anonymous_function(&self.target_sig)
+            .map_err(codegen)?;
+        Ok((entry, Some(twin)))
+    }
+
+    /// Start the flag or experiment function `id`.
+    fn function<'c, 'f>(
+        &'c mut self,
+        ctx: &'f mut cranelift_codegen::Context,
+        fctx: &'f mut FunctionBuilderContext,
+        id: FuncId,
+        exit: Exit,
+        exact_twin: Option<FuncId>,
+    ) -> FnGen<'c, 'b, 'f> {
+        ctx.func.signature = self.target_sig.clone();
+        ctx.func.name = UserFuncName::user(0, id.as_u32());
+        let mut g = FnGen::new(self, &mut ctx.func, fctx, exit);
+        g.exact_twin = exact_twin;
+        g
+    }
+
+    /// Define `id`, compiled for speed, or quickly if it is `cold`.
+    fn define_maybe_cold(
+        &mut self,
+        id: FuncId,
+        ctx: &mut cranelift_codegen::Context,
+        cold: bool,
+    ) -> Result<()> {
+        if !cold {
+            return self.define(id, ctx);
+        }
+        // What `Module::define_function` does, with the other ISA: both are
+        // the host's, with one calling convention, so the code links alike.
+        let isa = cold_isa().map_err(CompileError::Codegen)?;
+        let mut plane = cranelift_codegen::control::ControlPlane::default();
+        ctx.compile(&*isa, &mut plane)
+            .map_err(|e| CompileError::Codegen(format!("{:?}", e.inner)))?;
+        let code = ctx
+            .compiled_code()
+            .ok_or_else(|| CompileError::Codegen("no compiled code".into()))?;
+        let relocs: Vec<ModuleReloc> = code
+            .buffer
+            .relocs()
+            .iter()
+            .map(|r| ModuleReloc::from_mach_reloc(r, &ctx.func, id))
+            .collect();
+        let alignment = u64::from(code.buffer.alignment);
+        self.module
+            .define_function_bytes(id, alignment, code.code_buffer(), &relocs)
+            .map_err(codegen)?;
+        if let Some(dir) = &self.dump {
+            dump(dir, id, ctx);
+        }
+        self.module.clear_context(ctx);
+        Ok(())
+    }
+
     fn define(&mut self, id: FuncId, ctx: &mut cranelift_codegen::Context) -> Result<()> {
         self.module
             .define_function(id, ctx)
             .map_err(|e| CompileError::Codegen(format!("{e:?}")))?;
+        if let Some(dir) = &self.dump {
+            dump(dir, id, ctx);
+        }
         self.module.clear_context(ctx);
         Ok(())
     }
@@ -330,6 +425,17 @@ impl<'b> Compiler<'b> {
     }
 }
 
+/// Write `fn<id>.clif` and `fn<id>.bin` (raw machine code, for
+/// `objdump -D -b binary -m i386:x86-64`); failures are ignored, as this
+/// is a debugging aid.
+fn dump(dir: &std::path::Path, id: FuncId, ctx: &cranelift_codegen::Context) {
+    let base = dir.join(format!("fn{}", id.as_u32()));
+    let _ = std::fs::write(base.with_extension("clif"), ctx.func.display().to_string());
+    if let Some(code) = ctx.compiled_code() {
+        let _ = std::fs::write(base.with_extension("bin"), code.code_buffer());
+    }
+}
+
 /// Nodes of a condition with segments expanded (saturating), given the
 /// sizes of earlier segments.
 fn expanded_size(e: &Expr, segments: &[usize]) -> usize {
@@ -357,12 +463,23 @@ pub(crate) struct FnGen<'c, 'b, 'f> {
     pub c: &'c mut Compiler<'b>,
     pub b: FunctionBuilder<'f>,
     exit: Exit,
-    pub env: Value,
+    slots: Value,
+    text: Value,
+    items: Value,
+    ctx: Value,
     pub now: Value,
     depth: Option<Value>,
     err: Option<Block>,
     missing: Option<Block>,
     funcs: HashMap<FuncId, FuncRef>,
+    /// In a function with fast paths: its exact twin, called to start over
+    /// when a fast path finds a field missing or invalid (`fast.rs`).
+    pub exact_twin: Option<FuncId>,
+    /// The block that calls the exact twin (`fast.rs`), once created.
+    pub start_over: Option<Block>,
+    /// Set once the function has checked that no field its conditions read
+    /// is invalid (`fast.rs`).
+    pub all_valid: bool,
 }
 
 impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
@@ -377,35 +494,41 @@ impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
         b.append_block_params_for_function_params(entry);
         b.switch_to_block(entry);
         let params = b.block_params(entry).to_vec();
-        let env = params.first().copied();
-        let now = params.get(1).copied();
-        let depth = params.get(2).copied();
-        // The signature guarantees both; a zero stands in so that this
-        // constructor cannot fail.
-        let (env, now) = match (env, now) {
-            (Some(e), Some(n)) => (e, n),
+        let depth = params.get(5).copied();
+        // The signatures guarantee the first five; a zero stands in so that
+        // this constructor cannot fail.
+        let (slots, text, items, ctx, now) = match params.as_slice() {
+            [s, t, i, c, n, ..] => (*s, *t, *i, *c, *n),
             _ => {
                 let z = b.ins().iconst(types::I64, 0);
-                (z, z)
+                (z, z, z, z, z)
             }
         };
         FnGen {
             c,
             b,
             exit,
-            env,
+            slots,
+            text,
+            items,
+            ctx,
             now,
             depth,
             err: None,
             missing: None,
             funcs: HashMap::new(),
+            exact_twin: None,
+            start_over: None,
+            all_valid: false,
         }
     }
 
-    fn finish(mut self) {
+    fn finish(mut self) -> Result<()> {
         self.exits();
+        self.start_over_body()?;
         self.b.seal_all_blocks();
         self.b.finalize(self.c.module.target_config());
+        Ok(())
     }
 
     // ------------------------------------------------------------ basics
@@ -414,24 +537,34 @@ impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
         self.b.ins().iconst(types::I64, v)
     }
 
-    fn env_word(&mut self, offset: i32) -> Value {
-        self.b.ins().load(types::I64, PURE, self.env, offset)
-    }
-
     pub fn slots(&mut self) -> Value {
-        self.env_word(ENV_SLOTS)
+        self.slots
     }
 
     pub fn text(&mut self) -> Value {
-        self.env_word(ENV_TEXT)
+        self.text
+    }
+
+    /// The arguments every function passes on to the functions it calls.
+    pub fn pass_on(&self) -> [Value; 5] {
+        [self.slots, self.text, self.items, self.ctx, self.now]
+    }
+
+    /// The arguments of this flag or experiment function, to its exact twin.
+    pub fn pass_on_with_depth(&mut self) -> [Value; 6] {
+        let depth = match self.depth {
+            Some(d) => d,
+            None => self.iconst(0),
+        };
+        [self.slots, self.text, self.items, self.ctx, self.now, depth]
     }
 
     pub fn items(&mut self) -> Value {
-        self.env_word(ENV_ITEMS)
+        self.items
     }
 
     pub fn ctx(&mut self) -> Value {
-        self.env_word(ENV_CTX)
+        self.ctx
     }
 
     /// A word of a slot (`field` one of the `SLOT_*` offsets).
@@ -468,13 +601,21 @@ impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
     }
 
     pub fn call_fn(&mut self, id: FuncId, args: &[Value]) -> Result<Value> {
+        Ok(self.call_fn_pair(id, args)?.0)
+    }
+
+    /// Call a compiled function; its first result and its second (or the
+    /// first again, for a function with one).
+    pub fn call_fn_pair(&mut self, id: FuncId, args: &[Value]) -> Result<(Value, Value)> {
         let f = self.func_ref(id);
         let inst = self.b.ins().call(f, args);
-        self.b
-            .inst_results(inst)
-            .first()
-            .copied()
-            .ok_or_else(|| CompileError::Codegen("a compiled function returns nothing".into()))
+        match self.b.inst_results(inst) {
+            [one] => Ok((*one, *one)),
+            [first, second, ..] => Ok((*first, *second)),
+            [] => Err(CompileError::Codegen(
+                "a compiled function returns nothing".into(),
+            )),
+        }
     }
 
     /// Branch on a boolean, to one block if both targets are one.
@@ -505,17 +646,33 @@ impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
         self.b.switch_to_block(block);
     }
 
+    /// Return a word: with no extra from a flag or experiment function.
     fn ret(&mut self, word: u64) {
         let w = self.iconst(word as i64);
-        self.b.ins().return_(&[w]);
+        self.ret_value(w);
+    }
+
+    pub fn ret_value(&mut self, word: Value) {
+        match self.exit {
+            Exit::Target { .. } => {
+                let extra = self.iconst(0);
+                self.b.ins().return_(&[word, extra]);
+            }
+            Exit::Segment => {
+                self.b.ins().return_(&[word]);
+            }
+        }
     }
 
     /// Return `word`, with `extra` (a rule index or a detail) for the caller.
     fn ret_extra(&mut self, word: u64, extra: Value) {
-        self.b
-            .ins()
-            .store(MemFlagsData::trusted(), extra, self.env, ENV_EXTRA);
-        self.ret(word);
+        let w = self.iconst(word as i64);
+        self.ret_pair(w, extra);
+    }
+
+    /// Return a word and its extra, from a flag or experiment function.
+    pub fn ret_pair(&mut self, word: Value, extra: Value) {
+        self.b.ins().return_(&[word, extra]);
     }
 
     // ------------------------------------------------------------ exits
@@ -559,7 +716,7 @@ impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
                     Exit::Segment => {
                         let hi = self.b.ins().ishl_imm_u(slot, 32);
                         let code = self.b.ins().bor_imm_u(hi, abi::TRI_ERROR);
-                        self.b.ins().return_(&[code]);
+                        self.ret_value(code);
                     }
                 }
             }
@@ -627,7 +784,8 @@ impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
             (u, abi::TRI_UNKNOWN),
         ] {
             self.switch(block);
-            self.ret(code as u64);
+            let c = self.iconst(code);
+            self.b.ins().return_(&[c]);
         }
         Ok(())
     }
@@ -641,7 +799,19 @@ impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
         if !flag.prerequisites.is_empty() {
             self.prerequisites(flag)?;
         }
+        let conditions: Vec<&Expr> = flag.rules.iter().map(|r| &r.condition).collect();
+        self.check_valid_all(&conditions)?;
         for (i, rule) in flag.rules.iter().enumerate() {
+            // The last rule serving a value decides between two known
+            // outcomes: on its fast path, without a branch.
+            if let (true, RuleResult::Serve(v)) = (i + 1 == flag.rules.len(), &rule.result) {
+                let if_true = abi::word(*v, Reason::TargetingMatch) | abi::HAS_RULE;
+                let otherwise = abi::word(default, Reason::Default);
+                if self.try_fast_select(&rule.condition, if_true, otherwise, i as i64)? {
+                    // The fast path returned; its exact twin has the rest.
+                    return Ok(());
+                }
+            }
             let matched = self.fresh();
             let next = self.fresh();
             self.cond(&rule.condition, matched, next, next)?;
@@ -677,10 +847,7 @@ impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
                     let reason =
                         self.iconst(abi::word(0, Reason::Split) as i64 | abi::HAS_RULE as i64);
                     let word = self.b.ins().bor(value, reason);
-                    self.b
-                        .ins()
-                        .store(MemFlagsData::trusted(), rule_index, self.env, ENV_EXTRA);
-                    self.b.ins().return_(&[word]);
+                    self.ret_pair(word, rule_index);
                 }
             }
             self.switch(next);
@@ -721,8 +888,9 @@ impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
                 .c
                 .flag_fn(p.flag)
                 .ok_or_else(|| CompileError::Codegen("prerequisite out of range".into()))?;
-            let (env, now) = (self.env, self.now);
-            let got = self.call_fn(id, &[env, now, deeper])?;
+            let [slots, text, items, ctx, now] = self.pass_on();
+            let (got, got_extra) =
+                self.call_fn_pair(id, &[slots, text, items, ctx, now, deeper])?;
             // An error: this flag's default, the prerequisite's code and detail.
             let code = self.b.ins().band_imm_u(got, abi::ERROR_MASK as i64);
             let failed = self.cold();
@@ -737,7 +905,7 @@ impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
                 kept,
                 (u64::from(default) | abi::reason_bits(Reason::Error)) as i64,
             );
-            self.b.ins().return_(&[word]);
+            self.ret_pair(word, got_extra);
             self.switch(ok);
 
             // Which of the prerequisite's values satisfy it.
@@ -914,6 +1082,7 @@ impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
             self.switch(go);
         }
         let eligible = self.fresh();
+        self.check_valid_all(&[&x.audience])?;
         self.cond(&x.audience, eligible, control, control)?;
         self.switch(eligible);
         // Enrolment and assignment hash the same unit: check it once.
@@ -952,7 +1121,7 @@ impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
                 .b
                 .ins()
                 .bor_imm_u(variant, abi::word(0, Reason::Split) as i64);
-            self.b.ins().return_(&[word]);
+            self.ret_value(word);
         }
         self.switch(control);
         self.ret(abi::word(x.control, Reason::Default));

@@ -1,65 +1,18 @@
-//! Membership and string operators: `in` lists, list fields, prefixes,
-//! suffixes, substrings and regexes.
-//!
-//! Strings are compared inline against constants of up to 64 bytes, a few
-//! overlapping word loads XORed with the constant's words. An `in` list of
-//! short strings (up to eight bytes, so country codes, plans, locales)
-//! reads the string as one integer and probes a perfect hash table; longer
-//! strings and very large lists go to a helper with a hash set.
+//! The memberships and string operators that are not pure leaves (see
+//! `leaf.rs`): `in` lists of long strings or versions, list fields,
+//! substrings, regexes and case-insensitive operators, all through helpers.
 
-use std::collections::BTreeSet;
-
-use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
-use cranelift_codegen::ir::{types, Block, Endianness, InstBuilder, MemFlagsData, Value};
+use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Value};
 use rustc_hash::FxHashSet;
 use vexil_ir::{Const, ConstSet, Operand, StringOp};
 
 use super::abi::{SLOT_A, SLOT_AUX, SLOT_B};
 use super::cond::{src, Kind, Src};
 use super::helpers::{str_op_code, STR_OP_CI, STR_OP_RHS_LOWERED};
-use super::lower::{CompileError, FnGen, Result, PURE};
+use super::lower::{CompileError, FnGen, Result};
 use super::module::Helper;
-use super::tables::{float_key, short_key, FloatSet, PerfectHash, SemverSet};
+use super::tables::SemverSet;
 use crate::context::PackedSemver;
-
-/// Loads from a context's text: unaligned, little-endian (constants are
-/// laid out the same way), and never moved above the length checks that
-/// keep them inside the text.
-const TEXT: MemFlagsData = MemFlagsData::new()
-    .with_notrap()
-    .with_readonly()
-    .with_endianness(Endianness::Little);
-
-/// Constants longer than this compare through a helper.
-const INLINE_BYTES: usize = 64;
-
-/// Up to this many keys are compared one by one rather than hashed.
-const FEW_KEYS: usize = 4;
-
-/// Byte ranges `(offset, width)` that cover `len` bytes with loads of one
-/// width, the last overlapping the one before when `len` is not a multiple.
-fn chunks(len: usize) -> Vec<(usize, usize)> {
-    let width = match len {
-        0 => return Vec::new(),
-        1 => 1,
-        2..=3 => 2,
-        4..=7 => 4,
-        _ => 8,
-    };
-    let mut out: Vec<(usize, usize)> = (0..len / width).map(|i| (i * width, width)).collect();
-    if !len.is_multiple_of(width) {
-        out.push((len - width, width));
-    }
-    out
-}
-
-fn le_word(bytes: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    for (d, s) in w.iter_mut().zip(bytes) {
-        *d = *s;
-    }
-    u64::from_le_bytes(w)
-}
 
 enum Side {
     Field(u32),
@@ -67,110 +20,7 @@ enum Side {
 }
 
 impl FnGen<'_, '_, '_> {
-    /// A zero-extended little-endian load of `width` bytes at `p + offset`.
-    fn load_bytes(&mut self, p: Value, offset: usize, width: usize) -> Value {
-        let off = offset as i32;
-        match width {
-            1 => self.b.ins().uload8(types::I64, TEXT, p, off),
-            2 => self.b.ins().uload16(types::I64, TEXT, p, off),
-            4 => self.b.ins().uload32(TEXT, p, off),
-            8 => self.b.ins().load(types::I64, TEXT, p, off),
-            // Three, five, six or seven bytes: a word, masked. The text's
-            // padding keeps the word inside the allocation.
-            _ => {
-                let w = self.b.ins().load(types::I64, TEXT, p, off);
-                let mask = (1u64 << (8 * width)) - 1;
-                self.b.ins().band_imm_u(w, mask as i64)
-            }
-        }
-    }
-
-    /// Whether the bytes at `p` equal `k` (`k.len()` bytes readable at `p`).
-    fn bytes_eq_const(&mut self, p: Value, k: &[u8]) -> Value {
-        let mut diff: Option<Value> = None;
-        for (offset, width) in chunks(k.len()) {
-            let v = self.load_bytes(p, offset, width);
-            let c = le_word(k.get(offset..offset + width).unwrap_or(&[]));
-            let x = self.b.ins().bxor_imm_u(v, c as i64);
-            diff = Some(match diff {
-                Some(d) => self.b.ins().bor(d, x),
-                None => x,
-            });
-        }
-        match diff {
-            Some(d) => self.b.ins().icmp_imm_u(IntCC::Equal, d, 0),
-            None => self.b.ins().iconst(types::I8, 1),
-        }
-    }
-
-    /// Branch on a present string slot being equal to `k`.
-    pub fn str_eq_const(&mut self, slot: u32, k: &[u8], t: Block, f: Block) -> Result<()> {
-        let (p, n) = self.str_of(slot);
-        let same_len = self.b.ins().icmp_imm_u(IntCC::Equal, n, k.len() as i64);
-        if k.is_empty() {
-            self.branch(same_len, t, f);
-            return Ok(());
-        }
-        let compare = self.fresh();
-        self.b.ins().brif(same_len, compare, &[], f, &[]);
-        self.switch(compare);
-        let eq = if k.len() <= INLINE_BYTES {
-            self.bytes_eq_const(p, k)
-        } else {
-            let kp = self.c.tables.bytes(k);
-            let kp = self.iconst(kp);
-            let ord = self.call(Helper::StrCmp, &[p, n, kp, n])?;
-            self.b.ins().icmp_imm_u(IntCC::Equal, ord, 0)
-        };
-        self.branch(eq, t, f);
-        Ok(())
-    }
-
-    /// Branch on a key being one of `keys`.
-    fn member_words(&mut self, key: Value, keys: &[u64], t: Block, f: Block) -> Result<()> {
-        let mut keys = keys.to_vec();
-        keys.sort_unstable();
-        keys.dedup();
-        if keys.is_empty() {
-            self.jump(f);
-            return Ok(());
-        }
-        if keys.len() <= FEW_KEYS {
-            let mut any: Option<Value> = None;
-            for k in &keys {
-                let eq = self.b.ins().icmp_imm_u(IntCC::Equal, key, *k as i64);
-                any = Some(match any {
-                    Some(a) => self.b.ins().bor(a, eq),
-                    None => eq,
-                });
-            }
-            if let Some(any) = any {
-                self.branch(any, t, f);
-            }
-            return Ok(());
-        }
-        if let Some(ph) = PerfectHash::build(&keys) {
-            let table = self.c.tables.words(ph.table);
-            let table = self.iconst(table);
-            let h = self.b.ins().imul_imm_u(key, ph.multiplier as i64);
-            let h = self.b.ins().ushr_imm_u(h, i64::from(ph.shift));
-            let offset = self.b.ins().ishl_imm_u(h, 3);
-            let addr = self.b.ins().iadd(table, offset);
-            // Any hash indexes inside the table, so the load may move.
-            let entry = self.b.ins().load(types::I64, PURE, addr, 0);
-            let hit = self.b.ins().icmp(IntCC::Equal, entry, key);
-            self.branch(hit, t, f);
-            return Ok(());
-        }
-        let set: FxHashSet<u64> = keys.into_iter().collect();
-        let set = self.c.tables.word_set(set);
-        let set = self.iconst(set);
-        let hit = self.call(Helper::WordInSet, &[set, key])?;
-        self.branch(hit, t, f);
-        Ok(())
-    }
-
-    /// `operand in [..]`.
+    /// `operand in [..]` where the list is not probed inline.
     pub fn in_set(
         &mut self,
         operand: &Operand,
@@ -186,41 +36,16 @@ impl FnGen<'_, '_, '_> {
                     return Err(CompileError::Program("string `in` on `now`".into()));
                 };
                 self.present(slot, u);
-                self.str_in_set(slot, items, t, f)?;
-            }
-            ConstSet::Int(items) | ConstSet::Timestamp(items) => {
-                self.read(s, u);
-                let key = self.word(s);
-                let keys: Vec<u64> = items.iter().map(|i| *i as u64).collect();
-                self.member_words(key, &keys, t, f)?;
-            }
-            ConstSet::Float(items) => {
-                self.read(s, u);
-                let w = self.word(s);
-                let x = self.b.ins().bitcast(types::F64, MemFlagsData::new(), w);
-                if items.len() <= 8 {
-                    let mut any = self.b.ins().iconst(types::I8, 0);
-                    for k in items {
-                        let k = self.b.ins().f64const(*k);
-                        let eq = self.b.ins().fcmp(FloatCC::Equal, x, k);
-                        any = self.b.ins().bor(any, eq);
-                    }
-                    self.branch(any, t, f);
-                } else {
-                    let keys = items
-                        .iter()
-                        .filter(|k| !k.is_nan())
-                        .map(|k| float_key(*k))
-                        .collect();
-                    let set = self.c.tables.float_set(FloatSet(keys));
-                    let set = self.iconst(set);
-                    let hit = self.call(Helper::FloatInSet, &[set, x])?;
-                    self.branch(hit, t, f);
-                }
+                let set: FxHashSet<Box<[u8]>> =
+                    items.iter().map(|s| Box::from(s.as_bytes())).collect();
+                let set = self.c.tables.str_set(set);
+                let set = self.iconst(set);
+                let (p, n) = self.str_of(slot);
+                let hit = self.call(Helper::StrInSet, &[set, p, n])?;
+                self.branch(hit, t, f);
             }
             ConstSet::Enum(items) => {
-                // Indices outside the enum are in no set (as a mask of the
-                // enum's size in the interpreter).
+                // An enum of more than 64 values: a table of its size.
                 let n = match self.kind(s) {
                     Kind::Enum(n) => n,
                     _ => 0,
@@ -235,22 +60,6 @@ impl FnGen<'_, '_, '_> {
                 let w = self.word(s);
                 let hit = self.value_in(w, &holds, false);
                 self.branch(hit, t, f);
-            }
-            ConstSet::Bool(items) => {
-                let (has_false, has_true) = (items.contains(&false), items.contains(&true));
-                self.read(s, u);
-                match (has_false, has_true) {
-                    (true, true) => self.jump(t),
-                    (false, false) => self.jump(f),
-                    (false, true) => {
-                        let w = self.word(s);
-                        self.branch(w, t, f);
-                    }
-                    (true, false) => {
-                        let w = self.word(s);
-                        self.branch(w, f, t);
-                    }
-                }
             }
             ConstSet::Semver(items) => {
                 let Src::Field(slot) = s else {
@@ -273,58 +82,12 @@ impl FnGen<'_, '_, '_> {
                 let hit = self.call(Helper::SemverInSet, &[set, ctx, a, b, aux])?;
                 self.branch(hit, t, f);
             }
-        }
-        Ok(())
-    }
-
-    /// A present string slot in a list of strings.
-    fn str_in_set(&mut self, slot: u32, items: &[String], t: Block, f: Block) -> Result<()> {
-        let set: BTreeSet<&[u8]> = items.iter().map(|s| s.as_bytes()).collect();
-        let Some(first) = set.iter().next() else {
-            self.jump(f);
-            return Ok(());
-        };
-        let len = first.len();
-        let (p, n) = self.str_of(slot);
-        if set.iter().all(|s| s.len() == len) && len <= 8 {
-            // One length: the string is a word of that many bytes.
-            let right_len = self.b.ins().icmp_imm_u(IntCC::Equal, n, len as i64);
-            if len == 0 {
-                self.branch(right_len, t, f);
-                return Ok(());
+            _ => {
+                return Err(CompileError::Codegen(
+                    "a pure `in` reached the general path".into(),
+                ))
             }
-            let probe = self.fresh();
-            self.b.ins().brif(right_len, probe, &[], f, &[]);
-            self.switch(probe);
-            let key = self.load_bytes(p, 0, len);
-            let keys: Vec<u64> = set.iter().map(|s| short_key(s, false)).collect();
-            return self.member_words(key, &keys, t, f);
         }
-        if set.iter().all(|s| s.len() <= 7) {
-            // Mixed short lengths: the bytes, masked, with the length on top.
-            let short = self
-                .b
-                .ins()
-                .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, n, 7);
-            let probe = self.fresh();
-            self.b.ins().brif(short, probe, &[], f, &[]);
-            self.switch(probe);
-            let w = self.b.ins().load(types::I64, TEXT, p, 0);
-            let bits = self.b.ins().ishl_imm_u(n, 3);
-            let one = self.iconst(1);
-            let mask = self.b.ins().ishl(one, bits);
-            let mask = self.b.ins().iadd_imm_s(mask, -1);
-            let bytes = self.b.ins().band(w, mask);
-            let len = self.b.ins().ishl_imm_u(n, 56);
-            let key = self.b.ins().bor(bytes, len);
-            let keys: Vec<u64> = set.iter().map(|s| short_key(s, true)).collect();
-            return self.member_words(key, &keys, t, f);
-        }
-        let set: FxHashSet<Box<[u8]>> = set.into_iter().map(Box::from).collect();
-        let set = self.c.tables.str_set(set);
-        let set = self.iconst(set);
-        let hit = self.call(Helper::StrInSet, &[set, p, n])?;
-        self.branch(hit, t, f);
         Ok(())
     }
 
@@ -475,11 +238,19 @@ impl FnGen<'_, '_, '_> {
             }
         };
         let (l, r) = (side(lhs)?, side(rhs)?);
-        if let (Side::Field(slot), Side::Const(k), false) = (&l, &r, ci) {
-            if k.len() <= INLINE_BYTES {
-                self.present(*slot, u);
-                return self.affix(*slot, op, k.as_bytes(), t, f);
+        if let (Side::Field(slot), Side::Const(k), false, StringOp::Contains) = (&l, &r, ci, op) {
+            // Case-sensitive `contains` a constant: a finder built at load.
+            self.present(*slot, u);
+            if k.is_empty() {
+                self.jump(t);
+                return Ok(());
             }
+            let finder = self.c.tables.finder(k.as_bytes());
+            let finder = self.iconst(finder);
+            let (p, n) = self.str_of(*slot);
+            let hit = self.call(Helper::Contains, &[finder, p, n])?;
+            self.branch(hit, t, f);
+            return Ok(());
         }
         let rhs_lowered = matches!(r, Side::Const(_));
         let (p, n) = self.side(&l, u);
@@ -507,57 +278,6 @@ impl FnGen<'_, '_, '_> {
                 let kp = self.c.tables.bytes(k.as_bytes());
                 (self.iconst(kp), self.iconst(k.len() as i64))
             }
-        }
-    }
-
-    /// `starts_with`, `ends_with` or `contains` a constant, case-sensitive.
-    fn affix(&mut self, slot: u32, op: StringOp, k: &[u8], t: Block, f: Block) -> Result<()> {
-        if k.is_empty() {
-            self.jump(t);
-            return Ok(());
-        }
-        let (p, n) = self.str_of(slot);
-        if op == StringOp::Contains {
-            let finder = self.c.tables.finder(k);
-            let finder = self.iconst(finder);
-            let hit = self.call(Helper::Contains, &[finder, p, n])?;
-            self.branch(hit, t, f);
-            return Ok(());
-        }
-        let long_enough =
-            self.b
-                .ins()
-                .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, n, k.len() as i64);
-        let compare = self.fresh();
-        self.b.ins().brif(long_enough, compare, &[], f, &[]);
-        self.switch(compare);
-        let at = if op == StringOp::EndsWith {
-            let end = self.b.ins().iadd(p, n);
-            self.b.ins().iadd_imm_s(end, -(k.len() as i64))
-        } else {
-            p
-        };
-        let eq = self.bytes_eq_const(at, k);
-        self.branch(eq, t, f);
-        Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::chunks;
-
-    #[test]
-    fn chunks_cover_every_byte_once_or_twice() {
-        for len in 0..=64 {
-            let mut seen = vec![0u8; len];
-            for (off, width) in chunks(len) {
-                assert!(off + width <= len, "{len}: {off}+{width}");
-                for s in &mut seen[off..off + width] {
-                    *s += 1;
-                }
-            }
-            assert!(seen.iter().all(|s| *s >= 1), "{len}");
         }
     }
 }

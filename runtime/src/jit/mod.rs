@@ -4,8 +4,8 @@
 //! The interpreter (`crate::interp`) is the specification: this backend
 //! gives the same [`Outcome`] in every field, which one shared test harness
 //! and a differential property test check. A compiled function reads the
-//! context in place (slots, text, list items) through an [`abi::Env`] and
-//! returns the outcome packed in one word; what is not worth inlining goes
+//! context in place (slots, text, list items) and returns the outcome
+//! packed in two words (`abi.rs`); what is not worth inlining goes
 //! to `extern "C"` helpers that never panic. The machine code is freed
 //! when the [`Jit`] is dropped, that is when the last reader of its
 //! snapshot lets go.
@@ -13,7 +13,9 @@
 mod abi;
 mod check;
 mod cond;
+mod fast;
 mod helpers;
+mod leaf;
 mod lower;
 mod member;
 mod module;
@@ -27,7 +29,7 @@ use vexil_ir::{Bundle, ErrorCode};
 use crate::backend::Backend;
 use crate::context::Context;
 use crate::outcome::Outcome;
-use abi::{Env, TargetFn};
+use abi::TargetFn;
 pub use lower_error::JitError;
 
 /// Whether this host can run compiled code; `Err` says why not.
@@ -57,17 +59,30 @@ mod lower_error {
     impl std::error::Error for JitError {}
 }
 
+/// How a flag is answered.
+#[derive(Clone, Copy)]
+enum Entry {
+    /// A flag that cannot vary (off, or without rules and prerequisites):
+    /// its outcome, known at load, as the interpreter answers it.
+    Fixed(Outcome),
+    Code(TargetFn),
+}
+
 /// Machine code for one bundle.
 pub struct Jit {
-    flags: Box<[TargetFn]>,
+    flags: Box<[Entry]>,
     experiments: Box<[TargetFn]>,
     layout_id: u64,
     slot_count: usize,
+    /// What the code needs to exist, touched again only when dropped.
+    owned: Box<Owned>,
+}
+
+struct Owned {
     /// Owns what the code points into; dropped after the code is freed.
     _tables: tables::Tables,
     /// The module owning the code. A `Mutex` only so that `Jit` is `Sync`
-    /// (the module is `Send` but not `Sync`); it is touched again only in
-    /// `drop`.
+    /// (the module is `Send` but not `Sync`).
     module: Mutex<Option<JITModule>>,
 }
 
@@ -89,45 +104,64 @@ impl Jit {
                 JitError::Unavailable(format!("code generation failed: {e}"))
             }
         })?;
+        let flags = bundle
+            .flags
+            .iter()
+            .zip(compiled.flags)
+            .map(|(flag, f)| {
+                if !flag.enabled {
+                    Entry::Fixed(Outcome::new(flag.default, vexil_ir::Reason::Disabled))
+                } else if flag.rules.is_empty() && flag.prerequisites.is_empty() {
+                    Entry::Fixed(Outcome::new(flag.default, vexil_ir::Reason::Static))
+                } else {
+                    Entry::Code(f)
+                }
+            })
+            .collect();
         Ok(Jit {
-            flags: compiled.flags.into(),
+            flags,
             experiments: compiled.experiments.into(),
             layout_id: bundle.schema.layout_id(),
             slot_count: bundle.schema.slot_count as usize,
-            _tables: compiled.tables,
-            module: Mutex::new(Some(compiled.module)),
+            owned: Box::new(Owned {
+                _tables: compiled.tables,
+                module: Mutex::new(Some(compiled.module)),
+            }),
         })
+    }
+
+    /// Compiled code reads slots by the types of this schema: a context of
+    /// another layout is refused (as `Snapshot::outcome` does first).
+    #[inline]
+    fn accepts(&self, ctx: &Context) -> bool {
+        ctx.layout_id() == self.layout_id && ctx.slots().len() >= self.slot_count
     }
 
     #[inline]
     fn run(&self, f: TargetFn, ctx: &Context, now: i64) -> Outcome {
-        // Compiled code reads slots by the types of this schema: a context
-        // of another layout is refused (as `Snapshot::outcome` does first).
-        if ctx.layout_id() != self.layout_id || ctx.slots().len() < self.slot_count {
+        if !self.accepts(ctx) {
             return Outcome::error(0, ErrorCode::InvalidContext, None);
         }
         let (slots, text, items) = ctx.raw_parts();
-        let mut env = Env {
-            slots,
-            text,
-            items,
-            ctx,
-            extra: 0,
-        };
         // SAFETY: `f` was compiled from a validated bundle for this layout
-        // and reads only slots below `slot_count` (checked above), string
-        // and list ranges the context's builders keep inside its text (with
-        // padding) and items, and `env`, which outlives the call. The module
-        // holding the code is freed only when `self` is dropped.
-        let word = unsafe { f(&mut env, now, 0) };
-        abi::decode(word, env.extra)
+        // and reads only slots below `slot_count` (checked above), the
+        // header before them, string and list ranges the context's builders
+        // keep inside its text (with padding) and items; the context
+        // outlives the call. The module holding the code is freed only when
+        // `self` is dropped.
+        let out = unsafe { f(slots, text, items, ctx, now, 0) };
+        abi::decode(out.word, out.extra)
     }
 
     /// Evaluate a flag by index.
     #[inline]
     pub fn flag(&self, index: u32, ctx: &Context, now: i64) -> Outcome {
         match self.flags.get(index as usize) {
-            Some(f) => self.run(*f, ctx, now),
+            Some(Entry::Code(f)) => self.run(*f, ctx, now),
+            // A fixed outcome still refuses a context of another layout, as
+            // every evaluation through `run` does.
+            Some(Entry::Fixed(out)) if self.accepts(ctx) => *out,
+            Some(Entry::Fixed(_)) => Outcome::error(0, ErrorCode::InvalidContext, None),
             None => Outcome::error(0, ErrorCode::FlagNotFound, None),
         }
     }
@@ -158,7 +192,7 @@ impl Backend for Jit {
 
 impl Drop for Jit {
     fn drop(&mut self) {
-        let module = match self.module.get_mut() {
+        let module = match self.owned.module.get_mut() {
             Ok(m) => m.take(),
             Err(poisoned) => poisoned.into_inner().take(),
         };

@@ -13,13 +13,35 @@ use super::helpers as h;
 /// machine, and building it costs more than compiling a small bundle.
 pub(crate) fn host_isa() -> Result<OwnedTargetIsa, String> {
     static ISA: OnceLock<Result<OwnedTargetIsa, String>> = OnceLock::new();
-    ISA.get_or_init(build_isa).clone()
+    ISA.get_or_init(|| build_isa(false)).clone()
 }
 
-fn build_isa() -> Result<OwnedTargetIsa, String> {
-    // Compiled code and its helpers exchange pointers as 64-bit integers.
-    if usize::BITS != 64 {
-        return Err("compiled evaluation needs a 64-bit host".to_string());
+/// The host ISA set up to compile quickly rather than well: for the exact
+/// twins of fast functions, which run only when a field is invalid.
+pub(crate) fn cold_isa() -> Result<OwnedTargetIsa, String> {
+    static ISA: OnceLock<Result<OwnedTargetIsa, String>> = OnceLock::new();
+    ISA.get_or_init(|| build_isa(true)).clone()
+}
+
+fn build_isa(cold: bool) -> Result<OwnedTargetIsa, String> {
+    // Compiled code and its helpers exchange pointers as 64-bit integers,
+    // and a compiled function returns two words the way a two-word C
+    // struct is returned: in two registers. That holds on these hosts.
+    let supported = cfg!(all(
+        target_pointer_width = "64",
+        not(windows),
+        any(
+            target_arch = "x86_64",
+            target_arch = "aarch64",
+            target_arch = "riscv64"
+        )
+    ));
+    if !supported {
+        return Err(format!(
+            "compiled evaluation is not supported on {} {}",
+            std::env::consts::OS,
+            std::env::consts::ARCH
+        ));
     }
     let mut flags = settings::builder();
     let set = |flags: &mut settings::Builder, name: &str, value: &str| {
@@ -30,7 +52,12 @@ fn build_isa() -> Result<OwnedTargetIsa, String> {
     // What cranelift-jit requires: absolute addresses, no colocated libcalls.
     set(&mut flags, "use_colocated_libcalls", "false")?;
     set(&mut flags, "is_pic", "false")?;
-    set(&mut flags, "opt_level", "speed")?;
+    if cold {
+        set(&mut flags, "opt_level", "none")?;
+        set(&mut flags, "regalloc_algorithm", "single_pass")?;
+    } else {
+        set(&mut flags, "opt_level", "speed")?;
+    }
     // The verifier checks our IR; worth it in debug builds and tests only.
     set(
         &mut flags,

@@ -1,0 +1,395 @@
+//! The fast path of a condition. As long as no field it reads is invalid,
+//! its value does not depend on the order of evaluation (short-circuits
+//! only decide which errors are seen), so the whole condition is computed
+//! without branches, in Kleene's logic on two bits per node: "surely true"
+//! and "surely false", neither meaning unknown (`a and b`: true if both
+//! are, false if either is). One branch then decides.
+//!
+//! If a field it reads is invalid, the flag is evaluated again from the
+//! start by its exact twin: the same flag compiled without fast paths, with
+//! short-circuits, unknowns and errors as the interpreter has them.
+//! Evaluation is a pure function of the context and the time, so starting
+//! over gives the exact outcome; and keeping the exact code in another
+//! function keeps this one small, with few live values.
+//!
+//! Branches on data are what a flag evaluation mostly costs once compiled:
+//! across many users their outcomes cannot be predicted. This path applies
+//! to conditions of pure leaves only (see `leaf.rs`), and to at most
+//! `FAST_LEAVES` of them, beyond which computing every leaf costs more than
+//! the mispredictions it saves.
+
+use cranelift_codegen::ir::condcodes::IntCC;
+use cranelift_codegen::ir::{types, Block, InstBuilder, Value};
+use vexil_ir::Expr;
+
+use super::abi::{HEADER_INVALID, HEADER_PRESENT, SLOT_TAG};
+use super::cond::Src;
+use super::lower::{Compiler, FnGen, Result, PURE};
+use crate::context::{INVALID, PRESENT};
+
+const FAST_LEAVES: usize = 8;
+
+impl FnGen<'_, '_, '_> {
+    /// Compile `e` with a fast path if it has one; `false` if it has not
+    /// (and nothing was emitted).
+    pub fn try_fast(&mut self, e: &Expr, t: Block, f: Block, u: Block) -> Result<bool> {
+        if self.exact_twin.is_none() || !self.c.speculatable(e) {
+            return Ok(false);
+        }
+        self.check_valid(&[e])?;
+        let sure_t = self.sure(e, true)?;
+        if f == u {
+            self.branch(sure_t, t, f);
+        } else {
+            let not_true = self.fresh();
+            self.b.ins().brif(sure_t, t, &[], not_true, &[]);
+            self.switch(not_true);
+            let sure_f = self.sure(e, false)?;
+            self.branch(sure_f, f, u);
+        }
+        Ok(true)
+    }
+
+    /// A condition's fast path, deciding between two outcome words without
+    /// a branch: `if_true` when it is surely true, `otherwise` when not
+    /// (false or unknown). `extra` is stored either way; the words say
+    /// whether it counts. `Ok(false)` if `e` has no fast path.
+    pub fn try_fast_select(
+        &mut self,
+        e: &Expr,
+        if_true: u64,
+        otherwise: u64,
+        extra: i64,
+    ) -> Result<bool> {
+        if self.exact_twin.is_none() || !self.c.speculatable(e) {
+            return Ok(false);
+        }
+        self.check_valid(&[e])?;
+        let sure_t = self.sure(e, true)?;
+        let yes = self.iconst(if_true as i64);
+        let no = self.iconst(otherwise as i64);
+        let word = self.b.ins().select(sure_t, yes, no);
+        let extra = self.iconst(extra);
+        self.ret_pair(word, extra);
+        Ok(true)
+    }
+
+    /// Start over unless no field that `conditions` read is invalid; once
+    /// for all the conditions of a function (`check_valid_all`), else per
+    /// condition.
+    fn check_valid(&mut self, conditions: &[&Expr]) -> Result<()> {
+        if self.all_valid {
+            return Ok(());
+        }
+        let ok = self.fast_ok(conditions);
+        let go = self.fresh();
+        let start_over = self.start_over()?;
+        self.b.ins().brif(ok, go, &[], start_over, &[]);
+        self.switch(go);
+        Ok(())
+    }
+
+    /// In a function with fast paths, check once, before the first
+    /// condition, that no field any of `conditions` reads is invalid: the
+    /// fast paths then skip their own checks.
+    pub fn check_valid_all(&mut self, conditions: &[&Expr]) -> Result<()> {
+        if self.exact_twin.is_none() {
+            return Ok(());
+        }
+        self.check_valid(conditions)?;
+        self.all_valid = true;
+        Ok(())
+    }
+
+    /// The block that returns what the exact twin returns for the same
+    /// arguments; one per function, written by `start_over_body`.
+    fn start_over(&mut self) -> Result<Block> {
+        if let Some(b) = self.start_over {
+            return Ok(b);
+        }
+        let block = self.cold();
+        self.start_over = Some(block);
+        Ok(block)
+    }
+
+    /// Write the start-over block, if used (the block being filled cannot
+    /// be left unfinished, so this waits for the end of the function).
+    pub fn start_over_body(&mut self) -> Result<()> {
+        let (Some(block), Some(exact)) = (self.start_over, self.exact_twin) else {
+            return Ok(());
+        };
+        self.switch(block);
+        let args = self.pass_on_with_depth();
+        let (word, extra) = self.call_fn_pair(exact, &args)?;
+        self.ret_pair(word, extra);
+        Ok(())
+    }
+}
+
+impl Compiler<'_> {
+    /// Whether `e` has a fast path: pure leaves, `is set` and constants
+    /// only, at most `FAST_LEAVES` leaves.
+    pub fn speculatable(&self, e: &Expr) -> bool {
+        let mut budget = FAST_LEAVES;
+        self.speculatable_within(e, &mut budget)
+    }
+
+    /// Whether compiling `e` takes a fast path somewhere, so that its
+    /// function needs an exact twin.
+    pub fn has_fast_path(&self, e: &Expr) -> bool {
+        if !matches!(e, Expr::Const(_)) && self.speculatable(e) {
+            return true;
+        }
+        match e {
+            Expr::And(xs) | Expr::Or(xs) => xs.iter().any(|x| self.has_fast_path(x)),
+            Expr::Not(x) => self.has_fast_path(x),
+            Expr::Segment(i) => match (
+                self.bundle.segments.get(*i as usize),
+                self.segment_fns.get(*i as usize),
+            ) {
+                (Some(seg), Some(None)) => self.has_fast_path(&seg.condition),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    fn speculatable_within(&self, e: &Expr, budget: &mut usize) -> bool {
+        match e {
+            Expr::Const(_) => true,
+            Expr::Not(x) => self.speculatable_within(x, budget),
+            Expr::And(xs) | Expr::Or(xs) => xs.iter().all(|x| self.speculatable_within(x, budget)),
+            Expr::Segment(i) => match (
+                self.bundle.segments.get(*i as usize),
+                self.segment_fns.get(*i as usize),
+            ) {
+                (Some(seg), Some(None)) => self.speculatable_within(&seg.condition, budget),
+                _ => false,
+            },
+            _ => {
+                let leaf = matches!(e, Expr::IsSet(_)) || self.pure_reads(e).is_some();
+                if leaf && *budget > 0 {
+                    *budget -= 1;
+                    true
+                } else {
+                    false
+                }
+            }
+        }
+    }
+}
+
+/// The slots a fast condition reads: those below 64 as a mask over the
+/// context's header, the others one by one (with whether through `is set`).
+#[derive(Default)]
+struct Reads {
+    mask: u64,
+    high: Vec<(u32, bool)>,
+}
+
+impl FnGen<'_, '_, '_> {
+    fn collect_reads(&self, e: &Expr, reads: &mut Reads) {
+        let mut add = |slot: u32, is_set: bool| {
+            if slot < 64 {
+                reads.mask |= 1 << slot;
+            } else {
+                reads.high.push((slot, is_set));
+            }
+        };
+        match e {
+            Expr::Const(_) => {}
+            Expr::Not(x) => self.collect_reads(x, reads),
+            Expr::And(xs) | Expr::Or(xs) => xs.iter().for_each(|x| self.collect_reads(x, reads)),
+            Expr::Segment(i) => {
+                if let Some(seg) = self.c.bundle.segments.get(*i as usize) {
+                    self.collect_reads(&seg.condition, reads);
+                }
+            }
+            Expr::IsSet(slot) => add(*slot, true),
+            _ => {
+                for s in self.pure_reads(e).unwrap_or_default() {
+                    if let Src::Field(slot) = s {
+                        add(slot, false);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether no field `e` reads is invalid (nor, through a pure leaf, has
+    /// a tag the fast path does not know): then the fast path is exact.
+    fn fast_ok(&mut self, conditions: &[&Expr]) -> Value {
+        let mut reads = Reads::default();
+        for e in conditions {
+            self.collect_reads(e, &mut reads);
+        }
+        reads.high.sort_unstable();
+        reads.high.dedup();
+        let mut ok = if reads.mask != 0 {
+            let invalid = self.header(HEADER_INVALID);
+            let bad = self.b.ins().band_imm_u(invalid, reads.mask as i64);
+            self.b.ins().icmp_imm_u(IntCC::Equal, bad, 0)
+        } else {
+            self.b.ins().iconst(types::I8, 1)
+        };
+        for (slot, is_set) in reads.high {
+            let tag = self.slot_load(slot, SLOT_TAG, types::I32);
+            let fine = if is_set {
+                self.b
+                    .ins()
+                    .icmp_imm_u(IntCC::NotEqual, tag, i64::from(INVALID))
+            } else {
+                self.b
+                    .ins()
+                    .icmp_imm_u(IntCC::UnsignedLessThanOrEqual, tag, i64::from(PRESENT))
+            };
+            ok = self.b.ins().band(ok, fine);
+        }
+        ok
+    }
+
+    /// A word of the context's header.
+    fn header(&mut self, offset: i32) -> Value {
+        let slots = self.slots();
+        self.b.ins().load(types::I64, PURE, slots, offset)
+    }
+
+    /// Whether every field in `slots` holds a value (I8).
+    fn all_present(&mut self, slots: &[u32]) -> Value {
+        let mask = slots
+            .iter()
+            .filter(|s| **s < 64)
+            .fold(0u64, |m, s| m | (1 << s));
+        let mut present = if mask != 0 {
+            let bits = self.header(HEADER_PRESENT);
+            let have = self.b.ins().band_imm_u(bits, mask as i64);
+            self.b.ins().icmp_imm_u(IntCC::Equal, have, mask as i64)
+        } else {
+            self.b.ins().iconst(types::I8, 1)
+        };
+        for &slot in slots.iter().filter(|s| **s >= 64) {
+            let tag = self.slot_load(slot, SLOT_TAG, types::I32);
+            let here = self
+                .b
+                .ins()
+                .icmp_imm_u(IntCC::Equal, tag, i64::from(PRESENT));
+            present = self.b.ins().band(present, here);
+        }
+        present
+    }
+
+    /// The fields a pure leaf reads.
+    fn leaf_slots(&self, e: &Expr) -> Option<Vec<u32>> {
+        let reads = self.pure_reads(e)?;
+        Some(
+            reads
+                .into_iter()
+                .filter_map(|s| match s {
+                    Src::Field(slot) => Some(slot),
+                    Src::Now => None,
+                })
+                .collect(),
+        )
+    }
+
+    /// All of `xs` surely true (or all surely false): the pure leaves among
+    /// them, and `is set` taken positively, need their fields present, and
+    /// share one test of the header for it.
+    fn sure_all(&mut self, xs: &[Expr], positive: bool) -> Result<Value> {
+        let mut slots = Vec::new();
+        for x in xs {
+            match x {
+                Expr::IsSet(slot) if positive => slots.push(*slot),
+                _ => {
+                    if let Some(s) = self.leaf_slots(x) {
+                        slots.extend(s);
+                    }
+                }
+            }
+        }
+        slots.sort_unstable();
+        slots.dedup();
+        let present = (!slots.is_empty()).then(|| self.all_present(&slots));
+        let mut acc = match present {
+            Some(p) => p,
+            None => self.b.ins().iconst(types::I8, 1),
+        };
+        for x in xs {
+            let v = match x {
+                Expr::IsSet(_) if positive => continue,
+                _ if self.pure_reads(x).is_some() => {
+                    let v = self.pure_value(x, present)?;
+                    if positive {
+                        v
+                    } else {
+                        self.b.ins().bxor_imm_u(v, 1)
+                    }
+                }
+                _ => self.sure(x, positive)?,
+            };
+            acc = self.b.ins().band(acc, v);
+        }
+        Ok(acc)
+    }
+
+    /// Whether `e` is surely true (`positive`) or surely false, in Kleene's
+    /// logic, given that no field it reads is invalid (I8).
+    fn sure(&mut self, e: &Expr, positive: bool) -> Result<Value> {
+        Ok(match e {
+            Expr::Const(b) => self.b.ins().iconst(types::I8, i64::from(*b == positive)),
+            Expr::Not(x) => self.sure(x, !positive)?,
+            Expr::And(xs) | Expr::Or(xs) => {
+                // `and` is surely true when all are, surely false when any
+                // is; `or` the other way round.
+                let all = matches!(e, Expr::And(_)) == positive;
+                if all {
+                    self.sure_all(xs, positive)?
+                } else {
+                    let mut acc = self.b.ins().iconst(types::I8, 0);
+                    for x in xs {
+                        let v = self.sure(x, positive)?;
+                        acc = self.b.ins().bor(acc, v);
+                    }
+                    acc
+                }
+            }
+            Expr::Segment(i) => {
+                let bundle = self.c.bundle;
+                match bundle.segments.get(*i as usize) {
+                    Some(seg) => self.sure(&seg.condition, positive)?,
+                    // Not speculatable (see `speculatable_within`).
+                    None => self.b.ins().iconst(types::I8, 0),
+                }
+            }
+            Expr::IsSet(slot) => {
+                // Never unknown: set or not.
+                let set = self.all_present(&[*slot]);
+                if positive {
+                    set
+                } else {
+                    self.b.ins().bxor_imm_u(set, 1)
+                }
+            }
+            _ => {
+                // A pure leaf: unknown when a field is missing.
+                let slots: Vec<u32> = self
+                    .pure_reads(e)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter_map(|s| match s {
+                        Src::Field(slot) => Some(slot),
+                        Src::Now => None,
+                    })
+                    .collect();
+                let present = self.all_present(&slots);
+                let v = self.pure_value(e, Some(present))?;
+                let v = if positive {
+                    v
+                } else {
+                    self.b.ins().bxor_imm_u(v, 1)
+                };
+                self.b.ins().band(present, v)
+            }
+        })
+    }
+}
