@@ -113,3 +113,174 @@ fn targets_resolve_the_same_on_every_backend() {
         Some(Target::Experiment(_))
     ));
 }
+
+/// A bundle built by hand: one `user` context with a string key.
+fn bare_bundle() -> Bundle {
+    use vexil_runtime::ir::*;
+    Bundle {
+        format: FORMAT_NAME.to_string(),
+        format_version: FORMAT_VERSION,
+        schema: Schema {
+            contexts: vec![ContextSchema {
+                name: "user".into(),
+                key: Some(0),
+                fields: vec![
+                    FieldSchema {
+                        name: "id".into(),
+                        ty: FieldType::String,
+                        optional: false,
+                        slot: 0,
+                        doc: None,
+                    },
+                    FieldSchema {
+                        name: "version".into(),
+                        ty: FieldType::Semver,
+                        optional: false,
+                        slot: 1,
+                        doc: None,
+                    },
+                ],
+                doc: None,
+            }],
+            slot_count: 2,
+        },
+        segments: Vec::new(),
+        flags: Vec::new(),
+        experiments: Vec::new(),
+        layers: Vec::new(),
+        tests: Vec::new(),
+    }
+}
+
+fn bool_flag(
+    name: String,
+    prerequisites: Vec<vexil_runtime::ir::Prerequisite>,
+) -> vexil_runtime::ir::Flag {
+    use vexil_runtime::ir::*;
+    Flag {
+        name,
+        kind: FlagKind::Release,
+        value_type: ValueType::Bool,
+        enabled: true,
+        values: vec![
+            ServedValue {
+                value: FlagValue::Bool(false),
+                variant: None,
+            },
+            ServedValue {
+                value: FlagValue::Bool(true),
+                variant: None,
+            },
+        ],
+        default: 1,
+        prerequisites,
+        rules: Vec::new(),
+        meta: Metadata::default(),
+    }
+}
+
+#[test]
+fn prerequisites_chained_too_deeply_fail_alike() {
+    use vexil_runtime::ir::*;
+    let mut bundle = bare_bundle();
+    for i in 0..80u32 {
+        let prerequisites = if i == 0 {
+            Vec::new()
+        } else {
+            vec![Prerequisite {
+                flag: i - 1,
+                negated: false,
+                expect: PrerequisiteValue::Value(FlagValue::Bool(true)),
+            }]
+        };
+        bundle.flags.push(bool_flag(format!("f{i}"), prerequisites));
+    }
+    let snapshots: Vec<Snapshot> = BACKENDS.iter().map(|c| snapshot(&bundle, *c)).collect();
+    let ctx = snapshots[0].layout().context();
+    let mut general = 0;
+    for (name, target) in snapshots[0].targets() {
+        let want = snapshots[0].outcome(target, &ctx, DEFAULT_NOW);
+        let got = snapshots[1].outcome(target, &ctx, DEFAULT_NOW);
+        assert_eq!(got, want, "{name}");
+        general += usize::from(want.error == Some(ErrorCode::General));
+    }
+    // Flags 65 and deeper chain past the limit.
+    assert_eq!(general, 80 - 65);
+}
+
+#[test]
+fn programs_the_interpreter_refuses_are_refused_alike() {
+    use vexil_runtime::ir::*;
+    use vexil_runtime::LoadError;
+    let rule = |condition: Expr| Rule {
+        name: None,
+        condition,
+        result: RuleResult::Serve(1),
+    };
+    let huge = Semver::parse("4294967296.0.0").unwrap();
+    let conditions = [
+        // A regex that does not compile.
+        Expr::StringOp {
+            lhs: Operand::Field(0),
+            op: StringOp::Matches,
+            case_insensitive: false,
+            rhs: Operand::Const(Const::String("(".into())),
+        },
+        // A version that does not pack.
+        Expr::Compare {
+            lhs: Operand::Field(1),
+            op: CompareOp::Ge,
+            rhs: Operand::Const(Const::Semver(huge)),
+        },
+        // Two constants.
+        Expr::Compare {
+            lhs: Operand::Const(Const::Int(1)),
+            op: CompareOp::Eq,
+            rhs: Operand::Const(Const::Int(1)),
+        },
+    ];
+    for condition in conditions {
+        let mut bundle = bare_bundle();
+        let mut flag = bool_flag("f".into(), Vec::new());
+        // Disabled: the rule never runs, and is still refused.
+        flag.enabled = false;
+        flag.rules.push(rule(condition.clone()));
+        bundle.flags.push(flag);
+        for choice in BACKENDS {
+            match Snapshot::new(bundle.clone(), choice, None, 1) {
+                Err(LoadError::Prepare(_)) => {}
+                Err(e) => panic!("{choice:?} on {condition:?}: {e}"),
+                Ok(_) => panic!("{choice:?} accepts {condition:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn a_context_of_another_layout_is_refused_alike() {
+    let workload = bundle("bench/workload");
+    let other = bare_bundle();
+    let foreign = Snapshot::new(other, BackendChoice::Interpreter, None, 1)
+        .unwrap()
+        .layout()
+        .context();
+    let outcomes: Vec<Vec<vexil_runtime::Outcome>> = BACKENDS
+        .iter()
+        .map(|c| {
+            let s = snapshot(&workload, *c);
+            s.targets()
+                .map(|(_, t)| s.outcome(t, &foreign, DEFAULT_NOW))
+                .collect()
+        })
+        .collect();
+    assert_eq!(outcomes[0], outcomes[1]);
+    assert!(outcomes[1]
+        .iter()
+        .all(|o| o.error == Some(vexil_runtime::ErrorCode::InvalidContext)));
+}
+
+#[test]
+fn auto_uses_compiled_code_here() {
+    let s = snapshot(&bundle("bench/workload"), BackendChoice::Auto);
+    assert_eq!(s.backend_name(), "jit");
+}
