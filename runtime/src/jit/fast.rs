@@ -24,7 +24,7 @@ use vexil_ir::Expr;
 
 use super::abi::{HEADER_INVALID, HEADER_PRESENT, SLOT_TAG};
 use super::cond::Src;
-use super::lower::{Compiler, FnGen, Result, PURE};
+use super::lower::{Compiler, FnGen, Result};
 use crate::context::{INVALID, PRESENT};
 
 const FAST_LEAVES: usize = 8;
@@ -37,15 +37,24 @@ impl FnGen<'_, '_, '_> {
             return Ok(false);
         }
         self.check_valid(&[e])?;
-        let sure_t = self.sure(e, true)?;
-        if f == u {
-            self.branch(sure_t, t, f);
+        self.loads = Some(Default::default());
+        let sure_t = self.sure(e, true);
+        let sure_f = if f == u {
+            None
         } else {
-            let not_true = self.fresh();
-            self.b.ins().brif(sure_t, t, &[], not_true, &[]);
-            self.switch(not_true);
-            let sure_f = self.sure(e, false)?;
-            self.branch(sure_f, f, u);
+            Some(self.sure(e, false))
+        };
+        self.loads = None;
+        let sure_t = sure_t?;
+        match sure_f {
+            None => self.branch(sure_t, t, f),
+            Some(sure_f) => {
+                let sure_f = sure_f?;
+                let not_true = self.fresh();
+                self.b.ins().brif(sure_t, t, &[], not_true, &[]);
+                self.switch(not_true);
+                self.branch(sure_f, f, u);
+            }
         }
         Ok(true)
     }
@@ -65,7 +74,10 @@ impl FnGen<'_, '_, '_> {
             return Ok(false);
         }
         self.check_valid(&[e])?;
-        let sure_t = self.sure(e, true)?;
+        self.loads = Some(Default::default());
+        let sure_t = self.sure(e, true);
+        self.loads = None;
+        let sure_t = sure_t?;
         let yes = self.iconst(if_true as i64);
         let no = self.iconst(otherwise as i64);
         let word = self.b.ins().select(sure_t, yes, no);
@@ -250,8 +262,7 @@ impl FnGen<'_, '_, '_> {
 
     /// A word of the context's header.
     fn header(&mut self, offset: i32) -> Value {
-        let slots = self.slots();
-        self.b.ins().load(types::I64, PURE, slots, offset)
+        self.context_load(i64::from(offset), types::I64)
     }
 
     /// Whether every field in `slots` holds a value (I8).

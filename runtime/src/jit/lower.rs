@@ -480,6 +480,9 @@ pub(crate) struct FnGen<'c, 'b, 'f> {
     /// Set once the function has checked that no field its conditions read
     /// is invalid (`fast.rs`).
     pub all_valid: bool,
+    /// While a fast path is emitted: the context loads it made, by offset
+    /// and type, so that each is made once.
+    pub loads: Option<HashMap<(i64, types::Type), Value>>,
 }
 
 impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
@@ -520,6 +523,7 @@ impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
             exact_twin: None,
             start_over: None,
             all_valid: false,
+            loads: None,
         }
     }
 
@@ -569,15 +573,29 @@ impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
 
     /// A word of a slot (`field` one of the `SLOT_*` offsets).
     pub fn slot_load(&mut self, slot: u32, field: i32, ty: types::Type) -> Value {
-        let base = self.slots();
         let offset = i64::from(slot) * SLOT_SIZE + i64::from(field);
-        match i32::try_from(offset) {
+        self.context_load(offset, ty)
+    }
+
+    /// A load at `offset` from the slots pointer; within a fast path,
+    /// each is emitted once (the fast path is straight-line code, so the
+    /// first load dominates the others).
+    pub fn context_load(&mut self, offset: i64, ty: types::Type) -> Value {
+        if let Some(v) = self.loads.as_ref().and_then(|m| m.get(&(offset, ty))) {
+            return *v;
+        }
+        let base = self.slots();
+        let v = match i32::try_from(offset) {
             Ok(off) => self.b.ins().load(ty, PURE, base, off),
             Err(_) => {
                 let addr = self.b.ins().iadd_imm_s(base, offset);
                 self.b.ins().load(ty, PURE, addr, 0)
             }
+        };
+        if let Some(m) = self.loads.as_mut() {
+            m.insert((offset, ty), v);
         }
+        v
     }
 
     pub fn call(&mut self, h: Helper, args: &[Value]) -> Result<Value> {
