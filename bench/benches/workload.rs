@@ -21,6 +21,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use vexil_bench::growthbook::GrowthBook;
 use vexil_bench::launchdarkly::LaunchDarkly;
 use vexil_bench::native::Native;
+use vexil_bench::vexil::{Interp, Jit};
 use vexil_bench::yggdrasil::Yggdrasil;
 use vexil_bench::{BenchError, Flag, Workload, WorkloadEngine};
 
@@ -33,6 +34,8 @@ fn workload(c: &mut Criterion) {
     // An engine that fails to load is reported and skipped so the others
     // still run.
     bench_engine(c, Native::load(), &workload);
+    bench_engine(c, Interp::load(), &workload);
+    bench_engine(c, Jit::load(), &workload);
     bench_engine(c, Yggdrasil::load(), &workload);
     bench_engine(c, LaunchDarkly::load(), &workload);
     bench_engine(c, GrowthBook::load(), &workload);

@@ -12,6 +12,7 @@ pub mod launchdarkly;
 pub mod murmur3;
 pub mod native;
 pub mod user;
+pub mod vexil;
 pub mod workload;
 pub mod yggdrasil;
 

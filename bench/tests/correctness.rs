@@ -17,6 +17,7 @@ use serde_json::Value;
 use vexil_bench::growthbook::GrowthBook;
 use vexil_bench::launchdarkly::LaunchDarkly;
 use vexil_bench::native::Native;
+use vexil_bench::vexil::{Interp, Jit};
 use vexil_bench::workload::TARGET_10;
 use vexil_bench::yggdrasil::Yggdrasil;
 use vexil_bench::{Answer, Flag, Variant, Workload, WorkloadEngine};
@@ -42,6 +43,16 @@ fn native_gives_the_workload_answers() {
 }
 
 #[test]
+fn interp_gives_the_workload_answers() {
+    check_engine(&Interp::load().unwrap(), None);
+}
+
+#[test]
+fn jit_gives_the_workload_answers() {
+    check_engine(&Jit::load().unwrap(), None);
+}
+
+#[test]
 fn yggdrasil_gives_the_workload_answers() {
     check_engine(&Yggdrasil::load().unwrap(), Some(YGGDRASIL_F5_SPLIT));
 }
@@ -59,6 +70,16 @@ fn growthbook_gives_the_workload_answers() {
 #[test]
 fn native_splits_f5_34_33_33() {
     check_f5_split(&Native::load().unwrap());
+}
+
+#[test]
+fn interp_splits_f5_34_33_33() {
+    check_f5_split(&Interp::load().unwrap());
+}
+
+#[test]
+fn jit_splits_f5_34_33_33() {
+    check_f5_split(&Jit::load().unwrap());
 }
 
 #[test]

@@ -1,0 +1,209 @@
+//! What Vexil's evaluation costs around the evaluation itself:
+//! - `context/build`: a context of the workload's eight fields from typed
+//!   values (field handles resolved once), allocation included;
+//!   `context/build-reuse` the same into a cleared context; and
+//!   `context/from-json` the runtime's generic JSON path from a request;
+//! - `jit/compile-1000`: compiling a bundle of 1,000 flags to machine code
+//!   (and `interp/prepare-1000`, the interpreter's preparation of it).
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use vexil_bench::user::UserRecord;
+use vexil_bench::vexil::{fill, workload_bundle, UserFields};
+use vexil_bench::Workload;
+use vexil_runtime::interp::Interpreter;
+use vexil_runtime::ir::Bundle;
+use vexil_runtime::jit::Jit;
+use vexil_runtime::{BackendChoice, Snapshot};
+
+fn context(c: &mut Criterion) {
+    let (Ok(bundle), Ok(workload)) = (workload_bundle(), Workload::load()) else {
+        return eprintln!("cannot load the workload");
+    };
+    let Ok(snapshot) = Snapshot::new(bundle, BackendChoice::Interpreter, None, 1) else {
+        return eprintln!("cannot load the workload's flags");
+    };
+    let Ok(fields) = UserFields::resolve(&snapshot) else {
+        return eprintln!("the workload's schema lacks a field");
+    };
+    let layout = snapshot.layout().clone();
+    // Typed values, converted ahead of timing: what a service holding a
+    // user record in its own types has.
+    struct Typed {
+        id: String,
+        email: String,
+        country: String,
+        plan: u32,
+        age: i64,
+        app_version: semver::Version,
+        beta: bool,
+        created_at: i64,
+    }
+    let users: Vec<Typed> = workload
+        .users
+        .iter()
+        .filter_map(|u| {
+            let r = UserRecord::parse(&u.request).ok()?;
+            Some(Typed {
+                id: r.id.into_owned(),
+                email: r.email.into_owned(),
+                country: r.country.into_owned(),
+                plan: match r.plan.as_ref() {
+                    "free" => 0,
+                    "pro" => 1,
+                    _ => 2,
+                },
+                age: r.age,
+                app_version: semver::Version::parse(&r.app_version).ok()?,
+                beta: r.beta,
+                created_at: vexil_runtime::ir::value::parse_timestamp(&r.created_at).ok()?,
+            })
+        })
+        .collect();
+    if users.is_empty() {
+        return;
+    }
+    let set = |ctx: &mut vexil_runtime::Context, u: &Typed| {
+        ctx.set_str(fields.id, &u.id);
+        ctx.set_str(fields.email, &u.email);
+        ctx.set_str(fields.country, &u.country);
+        ctx.set_enum_index(fields.plan, u.plan);
+        ctx.set_int(fields.age, u.age);
+        ctx.set_semver(fields.app_version, &u.app_version);
+        ctx.set_bool(fields.beta, u.beta);
+        ctx.set_timestamp(fields.created_at, u.created_at);
+    };
+    let mut group = c.benchmark_group("context");
+    group.bench_function("build", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            let u = &users[i % users.len()];
+            i += 1;
+            let mut ctx = layout.context();
+            set(&mut ctx, black_box(u));
+            ctx
+        });
+    });
+    group.bench_function("build-reuse", |b| {
+        let mut i = 0;
+        let mut ctx = layout.context();
+        b.iter(|| {
+            let u = &users[i % users.len()];
+            i += 1;
+            ctx.clear();
+            set(&mut ctx, black_box(u));
+            black_box(&ctx);
+        });
+    });
+    group.bench_function("from-record", |b| {
+        // The workload's JSON path: serde into a borrowed record, then
+        // the typed builder (semver and timestamp parsed).
+        let mut i = 0;
+        b.iter(|| {
+            let u = &workload.users[i % workload.users.len()];
+            i += 1;
+            let mut ctx = layout.context();
+            if let Ok(r) = UserRecord::parse(black_box(&u.request)) {
+                fill(&mut ctx, &fields, &r);
+            }
+            ctx
+        });
+    });
+    group.bench_function("from-json", |b| {
+        // The runtime's generic path: `{"user": {..}}` through serde_json.
+        let requests: Vec<String> = workload
+            .users
+            .iter()
+            .map(|u| format!("{{\"user\":{}}}", u.request))
+            .collect();
+        let mut i = 0;
+        b.iter(|| {
+            let r = &requests[i % requests.len()];
+            i += 1;
+            layout.context_from_json_str(black_box(r))
+        });
+    });
+    group.finish();
+}
+
+/// 1,000 flags over the workload's schema, in the shapes of F2, F3, F4 and
+/// F6, with constants varied so that no two flags are alike.
+pub fn thousand_flags() -> Option<Bundle> {
+    let schema =
+        std::fs::read_to_string(vexil_bench::workload::crate_path("workload/workload.flag"))
+            .ok()?;
+    let context_end = schema.find("/// F1")?;
+    let mut text = schema[..context_end].to_string();
+    let countries = [
+        "US", "GB", "DE", "FR", "CA", "AU", "NL", "SE", "JP", "BR", "ES", "IT", "PL", "PT",
+    ];
+    for i in 0..1000 {
+        let list: Vec<String> = (0..10)
+            .map(|j| format!("\"{}\"", countries[(i + j) % countries.len()]))
+            .collect();
+        let list = list.join(", ");
+        let body = match i % 4 {
+            0 => format!(
+                "flag f{i}: bool {{\n  kind release\n  default false\n  rule when (user.country in [{list}] and user.plan == pro) or user.email ends_with \"@example{i}.com\" => true\n}}\n"
+            ),
+            1 => format!(
+                "flag f{i}: bool {{\n  kind release\n  default false\n  rule => {}% by user.id\n}}\n",
+                i % 100
+            ),
+            2 => format!(
+                "flag f{i}: bool {{\n  kind release\n  default false\n  rule when user.app_version >= 2.{}.0 and user.beta => true\n}}\n",
+                i % 10
+            ),
+            _ => format!(
+                "flag f{i}: string {{\n  kind release\n  default \"default\"\n  rule when user.plan == enterprise and user.beta => \"ent-beta\"\n  rule when user.email starts_with \"qa{i}+\" => \"qa\"\n  rule when user.age >= 13 and user.age < 18 => \"minor\"\n  rule when user.app_version < 1.{}.0 => \"legacy-client\"\n  rule when user.country in [{list}] and user.plan == pro => \"pro-intl\"\n  rule when user.created_at > 2025-06-01T00:00:00Z and user.plan == free => \"new-free\"\n  rule when user.age >= {} => \"senior\"\n  rule when user.app_version >= 3.0.0 and user.beta => \"next-beta\"\n  rule when user.email ends_with \"@example.com\" and user.country == \"US\" => \"example-us\"\n  rule when user.country in [{list}] and user.age >= 30 and user.age <= 45 => \"core-intl\"\n}}\n",
+                i % 10,
+                60 + i % 10
+            ),
+        };
+        text.push_str(&body);
+    }
+    let mut project = vexil_compiler::Project::new();
+    project.set_source("thousand.flag", text);
+    match project.bundle(false) {
+        Ok(bundle) if bundle.flags.len() == 1000 => Some(bundle),
+        Ok(_) => None,
+        Err(d) => {
+            eprintln!("{}", project.render(&d, false));
+            None
+        }
+    }
+}
+
+fn compile(c: &mut Criterion) {
+    let Some(bundle) = thousand_flags() else {
+        return eprintln!("cannot build the 1,000-flag bundle");
+    };
+    let mut group = c.benchmark_group("jit");
+    group.sample_size(20);
+    group.bench_function("compile-1000", |b| {
+        b.iter(|| Jit::new(black_box(&bundle)).ok());
+    });
+    group.finish();
+    let mut group = c.benchmark_group("interp");
+    group.sample_size(20);
+    group.bench_function("prepare-1000", |b| {
+        b.iter(|| Interpreter::new(black_box(&bundle)).ok());
+    });
+    group.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .without_plots()
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = context, compile
+}
+criterion_main!(benches);
