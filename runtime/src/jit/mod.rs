@@ -20,6 +20,7 @@ mod lower;
 mod member;
 mod module;
 mod tables;
+mod target;
 
 use std::sync::Mutex;
 
