@@ -31,34 +31,31 @@ use crate::backend::Backend;
 use crate::context::Context;
 use crate::outcome::Outcome;
 use abi::TargetFn;
-pub use lower_error::JitError;
 
 /// Whether this host can run compiled code; `Err` says why not.
 pub fn available() -> Result<(), String> {
     module::host_isa().map(|_| ())
 }
 
-mod lower_error {
-    /// Why a bundle was not compiled.
-    #[derive(Clone, Debug, PartialEq, Eq)]
-    pub enum JitError {
-        /// The program is refused, as the interpreter refuses it: a regex
-        /// that does not compile, a version out of range, an invalid bundle.
-        Program(String),
-        /// Compiled code is not available here, or Cranelift failed.
-        Unavailable(String),
-    }
+/// Why a bundle was not compiled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JitError {
+    /// The program is refused, as the interpreter refuses it: a regex that
+    /// does not compile, a version out of range, an invalid bundle.
+    Program(String),
+    /// Compiled code is not available here, or Cranelift failed.
+    Unavailable(String),
+}
 
-    impl std::fmt::Display for JitError {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            match self {
-                JitError::Program(e) | JitError::Unavailable(e) => f.write_str(e),
-            }
+impl std::fmt::Display for JitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JitError::Program(e) | JitError::Unavailable(e) => f.write_str(e),
         }
     }
-
-    impl std::error::Error for JitError {}
 }
+
+impl std::error::Error for JitError {}
 
 /// How a flag is answered.
 #[derive(Clone, Copy)]
