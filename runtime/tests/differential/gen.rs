@@ -207,7 +207,13 @@ impl CaseGen {
 
     pub fn schema(&mut self) -> Schema {
         let mut contexts = Vec::new();
-        let mut slot = 0u32;
+        // Now and then the fields start late, so that some fall past slot
+        // 64, beyond the context header's bits.
+        let mut slot = if self.rng.chance(25) {
+            55 + self.rng.below(15) as u32
+        } else {
+            0
+        };
         let n_contexts = 1 + self.rng.below(3);
         for c in 0..n_contexts {
             let name = format!("c{c}");
