@@ -285,7 +285,9 @@ fn a_closed_pipe_is_not_a_panic() {
     let dir = tempfile::tempdir().expect("tmp");
     let mut text = String::from("context user {\n  key id: string\n}\n");
     for i in 0..3000 {
-        text.push_str(&format!("flag f{i}: bool {{\n  kind release\n  default fals\n}}\n"));
+        text.push_str(&format!(
+            "flag f{i}: bool {{\n  kind release\n  default fals\n}}\n"
+        ));
     }
     write(dir.path(), "big.flag", &text);
     let mut child = Process::new(assert_cmd::cargo::cargo_bin("vexil"))

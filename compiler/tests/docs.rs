@@ -55,7 +55,13 @@ fn the_readme_example_checks_clean() {
 fn the_language_reference_is_one_valid_project() {
     let mut project = vexil_compiler::Project::new();
     project.set_source("language.flag", blocks("LANGUAGE.md").join("\n"));
-    project.set_today(Some(vexil_ir::value::parse_timestamp("2026-11-24").expect("date")));
+    project.set_today(Some(
+        vexil_ir::value::parse_timestamp("2026-11-24").expect("date"),
+    ));
     let diagnostics = project.diagnostics();
-    assert!(diagnostics.is_empty(), "{}", project.render(&diagnostics, false));
+    assert!(
+        diagnostics.is_empty(),
+        "{}",
+        project.render(&diagnostics, false)
+    );
 }

@@ -217,9 +217,15 @@ pub fn prepare(bundle: &ir::Bundle) -> Result<Program, String> {
             });
         }
         let fixed = if !f.enabled {
-            Some(crate::outcome::Outcome::new(f.default, vexil_ir::Reason::Disabled))
+            Some(crate::outcome::Outcome::new(
+                f.default,
+                vexil_ir::Reason::Disabled,
+            ))
         } else if f.rules.is_empty() && f.prerequisites.is_empty() {
-            Some(crate::outcome::Outcome::new(f.default, vexil_ir::Reason::Static))
+            Some(crate::outcome::Outcome::new(
+                f.default,
+                vexil_ir::Reason::Static,
+            ))
         } else {
             None
         };
