@@ -14,9 +14,7 @@ pub fn generate(files: usize, per_file: usize) -> Vec<(String, String)> {
         for i in 0..per_file {
             let n = f * per_file + i;
             let body = match n % 4 {
-                0 => format!(
-                    "  rule staff: when staff => true\n  rule launch: from 2026-12-01 when user.country in [\"US\", \"CA\", \"GB\"] and user.plan >= pro => 25% by user.id\n"
-                ),
+                0 => "  rule staff: when staff => true\n  rule launch: from 2026-12-01 when user.country in [\"US\", \"CA\", \"GB\"] and user.plan >= pro => 25% by user.id\n".to_string(),
                 1 => format!(
                     "  rule old: when user.app_version < 2.{}.0 and not user.beta => false\n  rule env: when env.name != production => true\n",
                     n % 10

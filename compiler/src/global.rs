@@ -50,7 +50,9 @@ pub fn find_problems(db: &dyn Db, ws: Workspace) -> Vec<Problem> {
 
     let mut segment_edges: BTreeMap<String, (Decl, Vec<String>)> = BTreeMap::new();
     let mut flag_edges: BTreeMap<String, (Decl, Vec<String>)> = BTreeMap::new();
-    let mut layers: BTreeMap<String, Vec<(Option<i64>, String, Decl, u32)>> = BTreeMap::new();
+    // Per layer: (start date, experiment, declaration, traffic).
+    type Member = (Option<i64>, String, Decl, u32);
+    let mut layers: BTreeMap<String, Vec<Member>> = BTreeMap::new();
     for (name, decls) in &symbols.by_name {
         let Some(d) = decls.first() else { continue };
         let Some(item) = db::file_summary(db, d.file).items.get(d.item as usize) else {

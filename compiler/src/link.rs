@@ -150,8 +150,10 @@ pub fn link(db: &dyn Db, ws: Workspace, with_tests: bool) -> Result<ir::Bundle, 
         }
     }
     let mut out_experiments: Vec<ir::Experiment> = Vec::new();
-    let mut layer_members: BTreeMap<String, Vec<(Option<i64>, String, usize, u32)>> =
-        BTreeMap::new();
+    // Per layer: (start date, experiment, index in `out_experiments`,
+    // traffic), sorted so that earlier experiments take the lower buckets.
+    type Member = (Option<i64>, String, usize, u32);
+    let mut layer_members: BTreeMap<String, Vec<Member>> = BTreeMap::new();
     for (file, e) in experiments.values() {
         let map = remap(file);
         let mut x = e.experiment.clone();

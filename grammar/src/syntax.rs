@@ -307,6 +307,9 @@ pub struct Property {
     pub span: Span,
 }
 
+// A property lives in its declaration's list, built once per parse; boxing
+// the larger variants would cost an allocation each and buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PropertyKind {
     Kind(Ident),

@@ -1,6 +1,8 @@
 //! The interpreter's semantics: each operator, each reason, each error code,
 //! missing and wrongly typed values, experiments and layers.
 
+#![allow(clippy::panic)]
+
 mod common;
 
 use common::*;

@@ -800,11 +800,7 @@ impl FileChecker<'_> {
                         .build();
                     if let Err(e) = built {
                         let detail = e.to_string();
-                        let last = detail
-                            .lines()
-                            .filter(|l| !l.trim().is_empty())
-                            .last()
-                            .unwrap_or("");
+                        let last = detail.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
                         self.rep
                             .report(Code::InvalidRegex, lit.span, "invalid regular expression")
                             .label(last.trim().trim_start_matches("error: ").to_string())

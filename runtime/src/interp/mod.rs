@@ -284,7 +284,7 @@ impl Interpreter {
             }),
             PExpr::InFloat(src, set) => self.read(ctx, now, src, scratch, |s| {
                 let v = f64::from_bits(s.a);
-                Tri::from(set.iter().any(|k| *k == v))
+                Tri::from(set.contains(&v))
             }),
             PExpr::InEnum(src, mask) => self.read(ctx, now, src, scratch, |s| {
                 Tri::from(mask.get(s.a as usize).copied().unwrap_or(false))
