@@ -522,7 +522,9 @@ fn semver_slots_cmp(ctx: &Context, a: Slot, b: Slot) -> Ordering {
 }
 
 /// `a OP b`; with `ci`, `b` is already lower-cased when it is a constant.
-fn string_op(op: StringOp, ci: bool, a: &str, b: &str, b_lowered: bool) -> bool {
+/// Both backends use this one definition; it is written without indexing,
+/// since compiled code calls it through a helper that must not panic.
+pub(crate) fn string_op(op: StringOp, ci: bool, a: &str, b: &str, b_lowered: bool) -> bool {
     if !ci {
         return match op {
             StringOp::StartsWith => a.starts_with(b),
@@ -534,10 +536,12 @@ fn string_op(op: StringOp, ci: bool, a: &str, b: &str, b_lowered: bool) -> bool 
     if a.is_ascii() && b.is_ascii() {
         let (a, b) = (a.as_bytes(), b.as_bytes());
         return match op {
-            StringOp::StartsWith => a.len() >= b.len() && a[..b.len()].eq_ignore_ascii_case(b),
-            StringOp::EndsWith => {
-                a.len() >= b.len() && a[a.len() - b.len()..].eq_ignore_ascii_case(b)
-            }
+            StringOp::StartsWith => a.get(..b.len()).is_some_and(|x| x.eq_ignore_ascii_case(b)),
+            StringOp::EndsWith => a
+                .len()
+                .checked_sub(b.len())
+                .and_then(|start| a.get(start..))
+                .is_some_and(|x| x.eq_ignore_ascii_case(b)),
             StringOp::Contains => {
                 b.is_empty() || a.windows(b.len()).any(|w| w.eq_ignore_ascii_case(b))
             }

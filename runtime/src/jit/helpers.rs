@@ -17,6 +17,7 @@ use vexil_ir::StringOp;
 
 use super::tables::{float_key, FloatSet, SemverSet};
 use crate::context::{Context, PackedSemver, Slot};
+use crate::interp::string_op;
 
 /// # Safety
 /// `p..p + n` is a byte range compiled code read from a context's slot,
@@ -197,45 +198,6 @@ pub(crate) unsafe extern "C" fn str_op(
 }
 
 /// `a OP b`; with `ci`, `b` is already lower-cased when `b_lowered`.
-/// The interpreter's definition, written without indexing.
-fn string_op(op: StringOp, ci: bool, a: &str, b: &str, b_lowered: bool) -> bool {
-    if !ci {
-        return match op {
-            StringOp::StartsWith => a.starts_with(b),
-            StringOp::EndsWith => a.ends_with(b),
-            StringOp::Contains => a.contains(b),
-            StringOp::Matches => false,
-        };
-    }
-    if a.is_ascii() && b.is_ascii() {
-        let (a, b) = (a.as_bytes(), b.as_bytes());
-        return match op {
-            StringOp::StartsWith => a.get(..b.len()).is_some_and(|x| x.eq_ignore_ascii_case(b)),
-            StringOp::EndsWith => a
-                .len()
-                .checked_sub(b.len())
-                .and_then(|start| a.get(start..))
-                .is_some_and(|x| x.eq_ignore_ascii_case(b)),
-            StringOp::Contains => {
-                b.is_empty() || a.windows(b.len()).any(|w| w.eq_ignore_ascii_case(b))
-            }
-            StringOp::Matches => false,
-        };
-    }
-    let a = a.to_lowercase();
-    let b = if b_lowered {
-        b.to_string()
-    } else {
-        b.to_lowercase()
-    };
-    match op {
-        StringOp::StartsWith => a.starts_with(&b),
-        StringOp::EndsWith => a.ends_with(&b),
-        StringOp::Contains => a.contains(&b),
-        StringOp::Matches => false,
-    }
-}
-
 /// # Safety
 /// `finder` is a substring finder of the program; `p, n` as for [`bytes`].
 pub(crate) unsafe extern "C" fn contains(
