@@ -114,7 +114,7 @@ pub struct VariantInput {
 
 pub(crate) const DEFAULT_ALPHA: f64 = 0.05;
 /// gbstats' default `sequential_tuning_parameter`.
-pub(crate) const DEFAULT_SEQUENTIAL_TUNING: f64 = 5000.0;
+pub const DEFAULT_SEQUENTIAL_TUNING: f64 = 5000.0;
 
 fn default_alpha() -> f64 {
     DEFAULT_ALPHA

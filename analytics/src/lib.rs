@@ -24,7 +24,7 @@ pub use correction::adjust_p_values;
 pub use error::StatsError;
 pub use input::{
     AnalysisInput, BayesMethod, BayesScale, BetaPrior, Correction, GaussianPrior, MetricKind,
-    VariantInput,
+    VariantInput, DEFAULT_SEQUENTIAL_TUNING,
 };
 pub use json::analyze_json;
 pub use output::{

@@ -262,6 +262,14 @@ pub struct AnalyzeArgs {
     /// Do not adjust for the pre-exposure covariate (CUPED).
     #[arg(long)]
     no_cuped: bool,
+    /// Sequential testing: always-valid p-values and confidence sequences
+    /// (mixture SPRT), so that the results may be looked at every day.
+    #[arg(long)]
+    sequential: bool,
+    /// Tuning of the mixture SPRT: the sample size at which the confidence
+    /// sequence is tightest (GrowthBook's default).
+    #[arg(long, value_name = "N", default_value_t = vexil_analytics::DEFAULT_SEQUENTIAL_TUNING, requires = "sequential")]
+    sequential_tuning: f64,
 }
 
 /// The bundle of a directory of sources; diagnostics are printed and
@@ -322,6 +330,12 @@ pub fn analyze(args: &AnalyzeArgs) -> Result<ExitCode, String> {
             ));
         }
     }
+    if !(args.sequential_tuning.is_finite() && args.sequential_tuning > 0.0) {
+        return Err(format!(
+            "invalid --sequential-tuning `{}`: it is a positive number of units",
+            args.sequential_tuning
+        ));
+    }
     let store = Store::open_existing(&args.events).map_err(|e| e.to_string())?;
     let options = AnalysisOptions {
         alpha: args.alpha,
@@ -331,6 +345,7 @@ pub fn analyze(args: &AnalyzeArgs) -> Result<ExitCode, String> {
             CorrectionArg::None => None,
         },
         cuped: !args.no_cuped,
+        sequential: args.sequential.then_some(args.sequential_tuning),
     };
     let report = analyze_experiment(&store, experiment, &options).map_err(|e| e.to_string())?;
     if let Some(path) = &args.html {

@@ -393,6 +393,48 @@ fn simulate_ingest_analyze_end_to_end() {
         .as_array()
         .unwrap()
         .is_empty());
+    assert_eq!(report["sequential"], false);
+
+    // Sequential testing: the header says so, and the confidence sequence
+    // holds the fixed-horizon interval.
+    vexil()
+        .args([
+            "analyze",
+            "examples/shop",
+            "checkout-layout",
+            "--sequential",
+        ])
+        .arg("--events")
+        .arg(&store)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("sequential (always valid"))
+        .stdout(predicate::str::contains("95% sequence"));
+    let out = vexil()
+        .args([
+            "analyze",
+            "examples/shop",
+            "checkout-layout",
+            "--sequential",
+        ])
+        .args(["--format", "json", "--events"])
+        .arg(&store)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let sequential = json_of(&out);
+    assert_eq!(sequential["sequential"], true);
+    let s = &sequential["metrics"][0]["comparisons"][0]["relative"];
+    assert!(s["ci_lower"].as_f64().unwrap() < lo && s["ci_upper"].as_f64().unwrap() > hi);
+    vexil()
+        .args(["analyze", "examples/shop", "checkout-layout"])
+        .args(["--sequential", "--sequential-tuning=-3", "--events"])
+        .arg(&store)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid --sequential-tuning"));
 }
 
 #[test]

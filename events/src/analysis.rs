@@ -24,6 +24,12 @@ pub struct AnalysisOptions {
     /// Use the pre-exposure covariate (CUPED) for conversion and mean
     /// metrics.
     pub cuped: bool,
+    /// `Some(tuning)`: report always-valid p-values and confidence
+    /// sequences (mixture SPRT with that tuning; GrowthBook's default is
+    /// 5,000) in place of the fixed-horizon ones, so that looking at the
+    /// results every day does not inflate false positives. `None`: the
+    /// fixed-horizon test, valid for one look at the planned end.
+    pub sequential: Option<f64>,
 }
 
 impl Default for AnalysisOptions {
@@ -32,6 +38,7 @@ impl Default for AnalysisOptions {
             alpha: None,
             correction: Some(Correction::Holm),
             cuped: true,
+            sequential: None,
         }
     }
 }
@@ -84,7 +91,8 @@ pub struct Comparison {
     /// Difference with the control, with its interval and p-value.
     pub absolute: stats::Estimate,
     /// Relative lift; `p_value_adjusted` is the correction across metrics
-    /// × variants (absent for guardrails).
+    /// × variants (absent for guardrails). With sequential testing, both
+    /// estimates are the always-valid ones (confidence sequences).
     pub relative: stats::Estimate,
     /// Bayesian probability that the variant is better (lower, for
     /// `decrease` metrics).
@@ -128,6 +136,8 @@ pub struct Report {
     /// `holm`, `bh` or `none`.
     pub correction: &'static str,
     pub cuped: bool,
+    /// Intervals and p-values are always valid (sequential testing).
+    pub sequential: bool,
     pub variants: Vec<VariantUnits>,
     pub srm: Option<Srm>,
     /// Units exposed to more than one variant, left out.
@@ -181,6 +191,7 @@ pub(crate) fn analysis_input(
     arms: &[(String, u64, Sums)],
     weights: &[f64],
     alpha: f64,
+    sequential: Option<f64>,
 ) -> AnalysisInput {
     let use_covariate = spec.pre_period.is_some()
         && arms
@@ -214,8 +225,8 @@ pub(crate) fn analysis_input(
         alpha,
         weights: Some(weights.to_vec()),
         variants,
-        sequential: false,
-        sequential_tuning: 5000.0,
+        sequential: sequential.is_some(),
+        sequential_tuning: sequential.unwrap_or(stats::DEFAULT_SEQUENTIAL_TUNING),
         correction: None,
         inverse: spec.goal == ir::Goal::Decrease,
         bayes_prior: None,
@@ -261,6 +272,7 @@ fn analyse_metric(
     arms: &[(String, u64, Sums)],
     weights: &[f64],
     alpha: f64,
+    sequential: Option<f64>,
 ) -> MetricResult {
     let mut result = MetricResult {
         name: spec.name.clone(),
@@ -274,21 +286,25 @@ fn analyse_metric(
         comparisons: Vec::new(),
         error: None,
     };
-    let input = analysis_input(spec, arms, weights, alpha);
+    let input = analysis_input(spec, arms, weights, alpha, sequential);
     match stats::analyze(&input) {
         Ok(out) => {
             result.control_value = Some(out.control.mean);
             for (v, (_, units, _)) in out.variants.iter().zip(arms.iter().skip(1)) {
+                let (absolute, relative) = match &v.sequential {
+                    Some(s) => (s.absolute, s.relative),
+                    None => (v.absolute, v.relative),
+                };
                 result.comparisons.push(Comparison {
                     variant: v.arm.name.clone(),
                     units: *units,
                     value: v.arm.mean,
-                    absolute: v.absolute,
-                    relative: v.relative,
+                    absolute,
+                    relative,
                     chance_to_win: v.bayes.chance_to_win,
-                    significant: v.relative.p_value < alpha,
+                    significant: relative.p_value < alpha,
                     cuped_theta: v.cuped.map(|c| c.theta),
-                    guardrail: guardrail(spec, &v.relative, alpha),
+                    guardrail: guardrail(spec, &relative, alpha),
                 });
             }
         }
@@ -420,7 +436,9 @@ pub fn report_from(
     let mut metrics: Vec<MetricResult> = specs
         .iter()
         .zip(&arms)
-        .map(|(spec, metric_arms)| analyse_metric(spec, metric_arms, &weights, alpha))
+        .map(|(spec, metric_arms)| {
+            analyse_metric(spec, metric_arms, &weights, alpha, options.sequential)
+        })
         .collect();
     if let Some(method) = options.correction {
         correct(&mut metrics, method, alpha);
@@ -443,12 +461,20 @@ pub fn report_from(
             None => "none",
         },
         cuped: options.cuped,
+        sequential: options.sequential.is_some(),
         variants,
         srm,
         mixed_units: aggregates.mixed_units,
         unknown_variants,
         metrics,
-        timeline: timeline(specs, aggregates, &names, &weights, alpha),
+        timeline: timeline(
+            specs,
+            aggregates,
+            &names,
+            &weights,
+            alpha,
+            options.sequential,
+        ),
         problems,
     }
 }

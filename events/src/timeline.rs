@@ -39,6 +39,7 @@ pub(crate) fn timeline(
     names: &[String],
     weights: &[f64],
     alpha: f64,
+    sequential: Option<f64>,
 ) -> Vec<Series> {
     let days = aggregates.days();
     let mut series: Vec<Series> = specs
@@ -68,19 +69,20 @@ pub(crate) fn timeline(
                     )
                 })
                 .collect();
-            let input = analysis_input(spec, &arms, weights, alpha);
+            let input = analysis_input(spec, &arms, weights, alpha, sequential);
             let Ok(out) = stats::analyze(&input) else {
                 continue;
             };
             let treatments = names.len().saturating_sub(1);
             for (k, v) in out.variants.iter().enumerate() {
+                let relative = v.sequential.as_ref().map_or(&v.relative, |s| &s.relative);
                 if let Some(s) = series.get_mut(m * treatments + k) {
                     s.points.push(Point {
                         day,
                         units: totals.get(k + 1).map_or(0, |t| t.0),
-                        lift: v.relative.point,
-                        ci_lower: v.relative.ci_lower,
-                        ci_upper: v.relative.ci_upper,
+                        lift: relative.point,
+                        ci_lower: relative.ci_lower,
+                        ci_upper: relative.ci_upper,
                     });
                 }
             }

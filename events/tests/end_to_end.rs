@@ -17,6 +17,21 @@ fn shop() -> vexil_ir::Bundle {
 }
 
 fn run(experiment: &str, options: &SimulationOptions) -> Report {
+    let options_99 = AnalysisOptions {
+        alpha: Some(0.01),
+        ..AnalysisOptions::default()
+    };
+    run_with(experiment, options, &[options_99])
+        .pop()
+        .expect("one report")
+}
+
+/// Simulates, ingests, and analyses the store once per `analyses`.
+fn run_with(
+    experiment: &str,
+    options: &SimulationOptions,
+    analyses: &[AnalysisOptions],
+) -> Vec<Report> {
     let bundle = shop();
     let x = bundle
         .experiments
@@ -36,11 +51,10 @@ fn run(experiment: &str, options: &SimulationOptions) -> Report {
     let ingested = store.ingest_file(&file).expect("ingests");
     assert_eq!(ingested.rejected, 0, "{:?}", ingested.errors);
     assert_eq!(ingested.exposures, summary.exposures);
-    let options = AnalysisOptions {
-        alpha: Some(0.01),
-        ..AnalysisOptions::default()
-    };
-    analyze_experiment(&store, &x, &options).expect("analyses")
+    analyses
+        .iter()
+        .map(|options| analyze_experiment(&store, &x, options).expect("analyses"))
+        .collect()
 }
 
 fn effect(metric: &str, lift: f64) -> Effect {
@@ -132,4 +146,56 @@ fn three_arms_in_a_layer_with_one_effect() {
     // 50/25/25 weights: the control has about twice the units.
     let units: Vec<u64> = report.variants.iter().map(|v| v.units).collect();
     assert!(units[0] > units[1] + units[1] / 2, "{units:?}");
+}
+
+#[test]
+fn sequential_testing_widens_the_intervals_and_keeps_the_estimate() {
+    let options = SimulationOptions {
+        units: 120_000,
+        days: 7,
+        effects: vec![effect("conversion", 0.30)],
+        baselines: vec![("conversion".into(), 0.2)],
+        seed: 1,
+        bystanders: false,
+        start: None,
+    };
+    let fixed = AnalysisOptions::default();
+    let sequential = AnalysisOptions {
+        sequential: Some(vexil_analytics::DEFAULT_SEQUENTIAL_TUNING),
+        ..AnalysisOptions::default()
+    };
+    let reports = run_with("checkout-layout", &options, &[fixed, sequential]);
+    let (fixed, sequential) = (&reports[0], &reports[1]);
+    assert!(!fixed.sequential && sequential.sequential);
+    for (f, s) in fixed.metrics.iter().zip(&sequential.metrics) {
+        for (f, s) in f.comparisons.iter().zip(&s.comparisons) {
+            // The same point estimate; a confidence sequence is wider than
+            // the fixed-horizon interval, and its p-value no smaller.
+            assert!((f.relative.point - s.relative.point).abs() < 1e-12);
+            assert!((f.absolute.point - s.absolute.point).abs() < 1e-12);
+            assert!(s.relative.ci_lower < f.relative.ci_lower, "{f:?} {s:?}");
+            assert!(s.relative.ci_upper > f.relative.ci_upper, "{f:?} {s:?}");
+            assert!(s.relative.p_value >= f.relative.p_value, "{f:?} {s:?}");
+        }
+    }
+    // A 30% lift on about 5,000 enrolled units an arm is found either way.
+    let conversion = |r: &Report| r.metrics.iter().find(|m| m.name == "conversion").cloned();
+    assert!(
+        conversion(sequential).expect("declared").comparisons[0].significant,
+        "{:?}",
+        conversion(sequential)
+    );
+    assert!(conversion(fixed).expect("declared").comparisons[0].significant);
+    // The daily series uses the same intervals as the table.
+    let last = |r: &Report| {
+        let series = r
+            .timeline
+            .iter()
+            .find(|s| s.metric == "conversion")
+            .expect("series");
+        series.points.last().cloned().expect("points")
+    };
+    let c = &conversion(sequential).expect("declared").comparisons[0];
+    assert!((last(sequential).ci_lower - c.relative.ci_lower).abs() < 1e-12);
+    assert!(last(sequential).ci_lower < last(fixed).ci_lower);
 }

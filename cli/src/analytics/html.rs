@@ -80,11 +80,16 @@ pub fn page(report: &Report) -> String {
         .collect();
     let _ = writeln!(
         h,
-        "<p class=\"meta\">control {}; alpha {}; correction {}; CUPED {}<br>units: {}{}</p>",
+        "<p class=\"meta\">control {}; alpha {}; correction {}; CUPED {}; {}<br>units: {}{}</p>",
         esc(&report.control),
         report.alpha,
         esc(report.correction),
         if report.cuped { "on" } else { "off" },
+        if report.sequential {
+            "sequential testing (always-valid intervals)"
+        } else {
+            "fixed-horizon intervals"
+        },
         units.join(", "),
         match &report.srm {
             Some(s) if s.flagged => format!(

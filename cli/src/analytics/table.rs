@@ -140,11 +140,16 @@ pub fn render(report: &Report, color: bool) -> String {
         _ => "no correction".to_string(),
     };
     out.push_str(&format!(
-        "{}: control {}, alpha {}, {correction}{}\n",
+        "{}: control {}, alpha {}, {correction}{}{}\n",
         report.experiment,
         report.control,
         report.alpha,
-        if report.cuped { ", CUPED" } else { "" }
+        if report.cuped { ", CUPED" } else { "" },
+        if report.sequential {
+            ", sequential (always valid: safe to look every day)"
+        } else {
+            ""
+        }
     ));
     let units: Vec<String> = report
         .variants
@@ -180,7 +185,11 @@ pub fn render(report: &Report, color: bool) -> String {
         "units".into(),
         "value".into(),
         "lift".into(),
-        format!("{level} interval"),
+        if report.sequential {
+            format!("{level} sequence")
+        } else {
+            format!("{level} interval")
+        },
         p_header,
         "chance to win".into(),
         "result".into(),
