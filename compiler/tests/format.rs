@@ -130,6 +130,34 @@ fn format_corpus_and_examples_keep_their_tree_and_are_idempotent() {
     }
 }
 
+/// The repositories we ship as examples are in the canonical layout, as a
+/// team running `vexil fmt --check` in CI would keep theirs. The broken copy
+/// is left as written: the README quotes its diagnostics by line.
+#[test]
+fn format_shipped_flag_repositories_are_formatted() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let shipped = examples()
+        .into_iter()
+        .filter(|p| !p.components().any(|c| c.as_os_str() == "shop-broken"))
+        .chain(
+            ["tests.flag", "workload.flag"]
+                .iter()
+                .map(|f| root.join("bench/workload").join(f)),
+        );
+    let mut checked = 0;
+    for path in shipped {
+        let source = fs::read_to_string(&path).unwrap();
+        let formatted = format_source(&source).unwrap();
+        assert!(
+            formatted == source,
+            "{} is not formatted: run `vexil fmt` on it",
+            path.display()
+        );
+        checked += 1;
+    }
+    assert!(checked >= 9, "only {checked} files found");
+}
+
 #[test]
 fn format_every_comment_text_survives_in_order() {
     for path in corpus() {
