@@ -4,7 +4,10 @@
 //!   `context/build-reuse` the same into a cleared context; and
 //!   `context/from-json` the runtime's generic JSON path from a request;
 //! - `jit/compile-1000`: compiling a bundle of 1,000 flags to machine code
-//!   (and `interp/prepare-1000`, the interpreter's preparation of it).
+//!   (and `interp/prepare-1000`, the interpreter's preparation of it);
+//! - `api/…`: a flag through the calls a service makes, by name on the
+//!   `Engine` (current snapshot, clock, name lookup, typed value or owned
+//!   details, exposure), on the JIT, contexts built before timing.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -16,7 +19,7 @@ use vexil_bench::Workload;
 use vexil_runtime::interp::Interpreter;
 use vexil_runtime::ir::Bundle;
 use vexil_runtime::jit::Jit;
-use vexil_runtime::{BackendChoice, Snapshot};
+use vexil_runtime::{BackendChoice, Engine, EngineOptions, Exposure, ExposureSink, Snapshot};
 
 fn context(c: &mut Criterion) {
     let (Ok(bundle), Ok(workload)) = (workload_bundle(), Workload::load()) else {
@@ -194,6 +197,85 @@ fn compile(c: &mut Criterion) {
     group.finish();
 }
 
+/// An exposure sink that only counts, so that the bench measures what
+/// emitting costs the evaluation and not a store.
+#[derive(Default)]
+struct Counting(std::sync::atomic::AtomicU64);
+
+impl ExposureSink for Counting {
+    fn record(&self, exposure: &Exposure<'_>) {
+        black_box(exposure);
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+fn api(c: &mut Criterion) {
+    let (Ok(bundle), Ok(workload)) = (workload_bundle(), Workload::load()) else {
+        return eprintln!("cannot load the workload");
+    };
+    let sink = std::sync::Arc::new(Counting::default());
+    let options = EngineOptions {
+        backend: BackendChoice::Jit,
+        exposure_sink: Some(sink.clone()),
+    };
+    let Ok(engine) = Engine::from_bundle(bundle, options) else {
+        return eprintln!("cannot load the workload's flags on the JIT");
+    };
+    let snapshot = engine.snapshot();
+    let Ok(fields) = UserFields::resolve(&snapshot) else {
+        return eprintln!("the workload's schema lacks a field");
+    };
+    let contexts: Vec<vexil_runtime::Context> = workload
+        .users
+        .iter()
+        .filter_map(|u| {
+            let r = UserRecord::parse(&u.request).ok()?;
+            let mut ctx = snapshot.layout().context();
+            fill(&mut ctx, &fields, &r);
+            Some(ctx)
+        })
+        .collect();
+    if contexts.is_empty() {
+        return;
+    }
+    let mut group = c.benchmark_group("api");
+    let mut round_robin = |id: &str, f: &dyn Fn(&vexil_runtime::Context)| {
+        group.bench_function(id, |b| {
+            let mut i = 0;
+            b.iter(|| {
+                let ctx = &contexts[i % contexts.len()];
+                i += 1;
+                f(black_box(ctx))
+            });
+        });
+    };
+    // The parts of a by-name call, for the record.
+    round_robin("parts/clock", &|_| {
+        black_box(vexil_runtime::ir::value::now_micros());
+    });
+    round_robin("parts/name-lookup", &|_| {
+        black_box(snapshot.target(black_box("semver-gate")));
+    });
+    round_robin("parts/snapshot-load", &|_| {
+        black_box(engine.current().version());
+    });
+    round_robin("F4/bool_value", &|ctx| {
+        black_box(engine.bool_value("semver-gate", ctx, false));
+    });
+    round_robin("F6/string_value", &|ctx| {
+        black_box(engine.string_value("ten-rules", ctx, "default"));
+    });
+    round_robin("F6/evaluate", &|ctx| {
+        black_box(engine.evaluate("ten-rules", ctx));
+    });
+    round_robin("F5/evaluate", &|ctx| {
+        black_box(engine.evaluate("experiment-3way", ctx));
+    });
+    group.finish();
+    // F5 enrols the audience: the sink saw exposures, so they were emitted.
+    assert!(sink.0.load(std::sync::atomic::Ordering::Relaxed) > 0);
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
@@ -204,6 +286,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = context, compile
+    targets = context, compile, api
 }
 criterion_main!(benches);

@@ -551,3 +551,50 @@ pub enum Expect {
     Rule(String),
     Error(crate::ErrorCode),
 }
+
+// ---------------------------------------------------------------- the clock
+
+impl Expr {
+    /// Whether evaluating this condition reads the evaluation time, given
+    /// which segments do (by index; a segment not in `segments` counts as
+    /// reading it).
+    pub fn reads_clock(&self, segments: &[bool]) -> bool {
+        let operand = |o: &Operand| matches!(o, Operand::Now);
+        match self {
+            Expr::Const(_) | Expr::Field(_) | Expr::IsSet(_) => false,
+            Expr::And(xs) | Expr::Or(xs) => xs.iter().any(|x| x.reads_clock(segments)),
+            Expr::Not(x) => x.reads_clock(segments),
+            Expr::Compare { lhs, rhs, .. } | Expr::StringOp { lhs, rhs, .. } => {
+                operand(lhs) || operand(rhs)
+            }
+            Expr::InSet { operand: o, .. } => operand(o),
+            Expr::ListContains { value, .. } => operand(value),
+            Expr::Segment(i) => segments.get(*i as usize).copied().unwrap_or(true),
+        }
+    }
+}
+
+impl Bundle {
+    /// For each flag, whether its evaluation can depend on the evaluation
+    /// time: a time window or a `now` comparison in its rules, its
+    /// segments, or the flags it requires. A flag that does not can be
+    /// evaluated without reading the clock. Conservative: a reference
+    /// forward (which a valid bundle has not) counts as reading it.
+    pub fn flags_reading_clock(&self) -> Vec<bool> {
+        let mut segments = Vec::with_capacity(self.segments.len());
+        for s in &self.segments {
+            let reads = s.condition.reads_clock(&segments);
+            segments.push(reads);
+        }
+        let mut flags: Vec<bool> = Vec::with_capacity(self.flags.len());
+        for f in &self.flags {
+            let reads = f.enabled
+                && (f.rules.iter().any(|r| r.condition.reads_clock(&segments))
+                    || f.prerequisites
+                        .iter()
+                        .any(|p| flags.get(p.flag as usize).copied().unwrap_or(true)));
+            flags.push(reads);
+        }
+        flags
+    }
+}

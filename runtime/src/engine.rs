@@ -11,7 +11,7 @@ use vexil_ir::Bundle;
 use crate::context::Context;
 use crate::exposure::ExposureSink;
 use crate::outcome::Details;
-use crate::snapshot::{BackendChoice, LoadError, Snapshot};
+use crate::snapshot::{pick, At, BackendChoice, LoadError, Snapshot};
 
 #[derive(Clone, Default)]
 pub struct EngineOptions {
@@ -81,34 +81,38 @@ impl Engine {
         Ok(version)
     }
 
-    /// Evaluate one flag at the current time, with owned details.
+    /// Evaluate one flag at the current time, with owned details. Here and
+    /// in the typed getters the clock is read only for a flag whose
+    /// outcome can depend on it (time windows, `now`), and for experiments.
     pub fn evaluate(&self, name: &str, ctx: &Context) -> Details {
-        let now = vexil_ir::value::now_micros();
-        self.current.load().evaluate(name, ctx, now).to_details()
+        self.current
+            .load()
+            .evaluate_at(name, ctx, At::Clock)
+            .to_details()
     }
 
     pub fn bool_value(&self, name: &str, ctx: &Context, default: bool) -> bool {
         self.current
             .load()
-            .bool_value(name, ctx, vexil_ir::value::now_micros(), default)
+            .typed(name, ctx, At::Clock, default, pick::bool)
     }
 
     pub fn string_value(&self, name: &str, ctx: &Context, default: &str) -> String {
         self.current
             .load()
-            .string_value(name, ctx, vexil_ir::value::now_micros(), default)
+            .typed(name, ctx, At::Clock, default.to_string(), pick::string)
     }
 
     pub fn int_value(&self, name: &str, ctx: &Context, default: i64) -> i64 {
         self.current
             .load()
-            .int_value(name, ctx, vexil_ir::value::now_micros(), default)
+            .typed(name, ctx, At::Clock, default, pick::int)
     }
 
     pub fn float_value(&self, name: &str, ctx: &Context, default: f64) -> f64 {
         self.current
             .load()
-            .float_value(name, ctx, vexil_ir::value::now_micros(), default)
+            .typed(name, ctx, At::Clock, default, pick::float)
     }
 
     pub fn json_value(
@@ -119,6 +123,6 @@ impl Engine {
     ) -> serde_json::Value {
         self.current
             .load()
-            .json_value(name, ctx, vexil_ir::value::now_micros(), default)
+            .typed(name, ctx, At::Clock, default, pick::json)
     }
 }

@@ -2,9 +2,9 @@
 //! thread evaluating it; a reload builds a new snapshot and swaps it in.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::sync::Arc;
 
+use rustc_hash::FxHashMap;
 use vexil_ir::{Bundle, ErrorCode, FlagValue, Reason, ValueType};
 
 use crate::backend::Backend;
@@ -18,6 +18,15 @@ use crate::outcome::{Detail, Evaluation, Outcome};
 pub enum Target {
     Flag(u32),
     Experiment(u32),
+}
+
+/// When an evaluation happens.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum At {
+    /// This instant, in microseconds since the epoch.
+    Time(i64),
+    /// The clock's time, read only if the target can depend on it.
+    Clock,
 }
 
 /// Which backend evaluates.
@@ -85,7 +94,12 @@ pub struct Snapshot {
     bundle: Arc<Bundle>,
     layout: Arc<Layout>,
     backend: Evaluator,
-    names: HashMap<String, Target>,
+    /// Flag and experiment names. Fx: the keys come from the bundle, and a
+    /// lookup is on every by-name evaluation (a third of SipHash's cost).
+    names: FxHashMap<String, Target>,
+    /// Per flag: whether its outcome can depend on the time (see
+    /// `Bundle::flags_reading_clock`).
+    flag_reads_clock: Box<[bool]>,
     sink: Option<Arc<dyn ExposureSink>>,
     version: u64,
 }
@@ -99,7 +113,8 @@ impl Snapshot {
     ) -> Result<Snapshot, LoadError> {
         vexil_ir::validate(&bundle).map_err(LoadError::Bundle)?;
         let backend = make_backend(&bundle, choice)?;
-        let mut names = HashMap::with_capacity(bundle.flags.len() + bundle.experiments.len());
+        let mut names = FxHashMap::default();
+        names.reserve(bundle.flags.len() + bundle.experiments.len());
         for (i, f) in bundle.flags.iter().enumerate() {
             names.insert(f.name.clone(), Target::Flag(i as u32));
         }
@@ -107,6 +122,7 @@ impl Snapshot {
             names.insert(e.name.clone(), Target::Experiment(i as u32));
         }
         Ok(Snapshot {
+            flag_reads_clock: bundle.flags_reading_clock().into(),
             layout: Arc::new(Layout::new(&bundle.schema)),
             bundle: Arc::new(bundle),
             backend,
@@ -175,8 +191,35 @@ impl Snapshot {
     }
 
     pub fn evaluate(&self, name: &str, ctx: &Context, now: i64) -> Evaluation<'_> {
+        self.evaluate_at(name, ctx, At::Time(now))
+    }
+
+    /// Whether evaluating `target` can depend on the time. Experiments
+    /// always do: their exposures carry it.
+    pub fn reads_clock(&self, target: Target) -> bool {
+        match target {
+            Target::Flag(i) => self
+                .flag_reads_clock
+                .get(i as usize)
+                .copied()
+                .unwrap_or(true),
+            Target::Experiment(_) => true,
+        }
+    }
+
+    /// `evaluate`, reading the clock only for a target that needs it (the
+    /// clock costs more than a compiled flag). A flag that does not read
+    /// it is evaluated at time 0, which nothing it computes can see.
+    pub(crate) fn evaluate_at(&self, name: &str, ctx: &Context, at: At) -> Evaluation<'_> {
         match self.names.get_key_value(name) {
-            Some((key, target)) => self.evaluate_target(*target, ctx, now).with_key(key),
+            Some((key, target)) => {
+                let now = match at {
+                    At::Time(t) => t,
+                    At::Clock if self.reads_clock(*target) => vexil_ir::value::now_micros(),
+                    At::Clock => 0,
+                };
+                self.evaluate_target(*target, ctx, now).with_key(key)
+            }
             None => Evaluation::not_found(name).into_static_key(),
         }
     }
@@ -292,15 +335,15 @@ impl Snapshot {
     }
 
     /// The value as a `T`, or `default` on any error or type mismatch.
-    fn typed<T>(
+    pub(crate) fn typed<T>(
         &self,
         name: &str,
         ctx: &Context,
-        now: i64,
+        at: At,
         default: T,
-        pick: impl Fn(&FlagValue) -> Option<T>,
+        pick: fn(&FlagValue) -> Option<T>,
     ) -> T {
-        let e = self.evaluate(name, ctx, now);
+        let e = self.evaluate_at(name, ctx, at);
         match (e.error, e.value) {
             (None, Some(v)) => pick(v).unwrap_or(default),
             _ => default,
@@ -308,32 +351,19 @@ impl Snapshot {
     }
 
     pub fn bool_value(&self, name: &str, ctx: &Context, now: i64, default: bool) -> bool {
-        self.typed(name, ctx, now, default, |v| match v {
-            FlagValue::Bool(b) => Some(*b),
-            _ => None,
-        })
+        self.typed(name, ctx, At::Time(now), default, pick::bool)
     }
 
     pub fn string_value(&self, name: &str, ctx: &Context, now: i64, default: &str) -> String {
-        self.typed(name, ctx, now, default.to_string(), |v| match v {
-            FlagValue::String(s) => Some(s.clone()),
-            _ => None,
-        })
+        self.typed(name, ctx, At::Time(now), default.to_string(), pick::string)
     }
 
     pub fn int_value(&self, name: &str, ctx: &Context, now: i64, default: i64) -> i64 {
-        self.typed(name, ctx, now, default, |v| match v {
-            FlagValue::Int(i) => Some(*i),
-            _ => None,
-        })
+        self.typed(name, ctx, At::Time(now), default, pick::int)
     }
 
     pub fn float_value(&self, name: &str, ctx: &Context, now: i64, default: f64) -> f64 {
-        self.typed(name, ctx, now, default, |v| match v {
-            FlagValue::Float(f) => Some(*f),
-            FlagValue::Int(i) => Some(*i as f64),
-            _ => None,
-        })
+        self.typed(name, ctx, At::Time(now), default, pick::float)
     }
 
     pub fn json_value(
@@ -343,10 +373,7 @@ impl Snapshot {
         now: i64,
         default: serde_json::Value,
     ) -> serde_json::Value {
-        self.typed(name, ctx, now, default, |v| match v {
-            FlagValue::Json(j) => Some(j.clone()),
-            _ => None,
-        })
+        self.typed(name, ctx, At::Time(now), default, pick::json)
     }
 
     /// Details for a typed request: `TYPE_MISMATCH` when the flag serves
@@ -369,6 +396,49 @@ impl Snapshot {
             e.error = Some(ErrorCode::TypeMismatch);
         }
         e
+    }
+}
+
+/// A served value as each typed getter wants it.
+pub(crate) mod pick {
+    use vexil_ir::FlagValue;
+
+    pub fn bool(v: &FlagValue) -> Option<bool> {
+        match v {
+            FlagValue::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    pub fn string(v: &FlagValue) -> Option<String> {
+        match v {
+            FlagValue::String(s) => Some(s.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn int(v: &FlagValue) -> Option<i64> {
+        match v {
+            FlagValue::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// An int value serves a float request (the checker allows int
+    /// literals for float flags).
+    pub fn float(v: &FlagValue) -> Option<f64> {
+        match v {
+            FlagValue::Float(f) => Some(*f),
+            FlagValue::Int(i) => Some(*i as f64),
+            _ => None,
+        }
+    }
+
+    pub fn json(v: &FlagValue) -> Option<serde_json::Value> {
+        match v {
+            FlagValue::Json(j) => Some(j.clone()),
+            _ => None,
+        }
     }
 }
 
