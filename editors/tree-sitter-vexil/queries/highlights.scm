@@ -126,6 +126,31 @@
 (test_expect variant: (identifier) @type.enum.variant)
 
 
+; A bare name where a condition stands is a segment.
+(segment_declaration condition: (identifier) @function)
+(rule_property condition: (identifier) @function)
+(audience_property condition: (identifier) @function)
+(and_expression left: (identifier) @function)
+(and_expression right: (identifier) @function)
+(or_expression left: (identifier) @function)
+(or_expression right: (identifier) @function)
+(not_expression operand: (identifier) @function)
+(parenthesized_expression (identifier) @function)
+
+; A bare name compared or listed is an enum value; one served is a variant.
+(comparison left: (identifier) @type.enum.variant)
+(comparison right: (identifier) @type.enum.variant)
+(membership left: (identifier) @type.enum.variant)
+(membership right: (identifier) @type.enum.variant)
+(list (identifier) @type.enum.variant)
+(field_value value: (identifier) @type.enum.variant)
+(default_property value: (identifier) @type.enum.variant)
+(requires_property value: (identifier) @type.enum.variant)
+(rule_property result: (identifier) @type.enum.variant)
+(rollout value: (identifier) @type.enum.variant)
+(split_arm value: (identifier) @type.enum.variant)
+(test_expect value: (identifier) @type.enum.variant)
+
 ; ------------------------------------------------------------ literals
 
 (string) @string

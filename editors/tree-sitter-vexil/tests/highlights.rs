@@ -11,6 +11,7 @@ flag new-checkout: bool {
   owner "team-checkout"
   default false
   rule staff: when user.app_version >= 2.4.1 and not (user.plan == free) => true
+  rule when internal or beta => dark
   rule => 25% by user.id
 }
 
@@ -81,6 +82,10 @@ fn sample_is_coloured() {
         ("variable.other.member", "plan"),
         ("type", "user"),
         ("type.enum.variant", "pro"),
+        ("type.enum.variant", "free"),
+        ("type.enum.variant", "dark"),
+        ("function", "internal"),
+        ("function", "beta"),
         ("operator", ">="),
         ("operator", "=>"),
     ] {
@@ -95,11 +100,18 @@ fn sample_is_coloured() {
 fn each_node_has_at_most_one_capture() {
     // Helix lets the first matching pattern win and Neovim the last, so the
     // query must not give one node two captures.
-    let shop = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/shop/checkout.flag"),
-    )
-    .unwrap();
-    for source in [SAMPLE, shop.as_str()] {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut sources = vec![SAMPLE.to_string()];
+    for dir in ["examples/shop", "bench/workload"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|ext| ext == "flag") {
+                sources.push(std::fs::read_to_string(path).unwrap());
+            }
+        }
+    }
+    assert!(sources.len() >= 10, "{} sources", sources.len());
+    for source in &sources {
         let language = tree_sitter::Language::new(tree_sitter_vexil::LANGUAGE);
         let mut parser = Parser::new();
         parser.set_language(&language).unwrap();
