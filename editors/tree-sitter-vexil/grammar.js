@@ -4,10 +4,10 @@
  * The authoritative grammar is `grammar/src/vexil.pest`; this one follows it
  * rule for rule, but is meant for editors (syntax colours, structure), not
  * for checking: like the pest grammar, literal shapes are lax and the
- * property lists of flags and experiments are shared. It is laxer than the
- * pest grammar in two places, both reported by `vexil check`: a reserved word
- * is a name wherever its keyword cannot stand (`flag split: bool`), and any
- * escape is accepted in a string.
+ * property lists of flags and experiments are shared. It accepts two things
+ * that `vexil check` reports as syntax errors (E0001): a reserved word
+ * wherever its keyword cannot stand (`flag split: bool`), and an unknown
+ * escape in a string.
  */
 
 /// <reference types="tree-sitter-cli/dsl" />
