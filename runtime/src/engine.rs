@@ -67,6 +67,12 @@ impl Engine {
         self.current.load().backend_name()
     }
 
+    /// `None` when the current version runs as compiled code; otherwise
+    /// why not (see `Snapshot::why_interpreted`).
+    pub fn why_interpreted(&self) -> Option<String> {
+        self.current.load().why_interpreted().map(str::to_string)
+    }
+
     /// Swap in a new version. On error the current version stays.
     pub fn install(&self, bundle: Bundle) -> Result<u64, LoadError> {
         let version = self.versions.load(Ordering::Relaxed) + 1;

@@ -31,7 +31,7 @@ pub use context::{Context, FieldHandle, Layout};
 pub use engine::{Engine, EngineOptions};
 pub use exposure::{Exposure, ExposureSink, JsonLinesSink, MemorySink, OwnedExposure};
 pub use outcome::{Details, Evaluation, Outcome};
-pub use snapshot::{BackendChoice, LoadError, Snapshot, Target};
+pub use snapshot::{jit_status, BackendChoice, LoadError, Snapshot, Target};
 #[cfg(feature = "source")]
 pub use source::{Reloaded, Watcher};
 pub use vexil_ir as ir;

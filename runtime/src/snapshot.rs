@@ -100,6 +100,8 @@ pub struct Snapshot {
     /// Per flag: whether its outcome can depend on the time (see
     /// `Bundle::flags_reading_clock`).
     flag_reads_clock: Box<[bool]>,
+    /// Why evaluation is not on compiled code, when it is not.
+    why_interpreted: Option<String>,
     sink: Option<Arc<dyn ExposureSink>>,
     version: u64,
 }
@@ -112,7 +114,7 @@ impl Snapshot {
         version: u64,
     ) -> Result<Snapshot, LoadError> {
         vexil_ir::validate(&bundle).map_err(LoadError::Bundle)?;
-        let backend = make_backend(&bundle, choice)?;
+        let (backend, why_interpreted) = make_backend(&bundle, choice)?;
         let mut names = FxHashMap::default();
         names.reserve(bundle.flags.len() + bundle.experiments.len());
         for (i, f) in bundle.flags.iter().enumerate() {
@@ -123,6 +125,7 @@ impl Snapshot {
         }
         Ok(Snapshot {
             flag_reads_clock: bundle.flags_reading_clock().into(),
+            why_interpreted,
             layout: Arc::new(Layout::new(&bundle.schema)),
             bundle: Arc::new(bundle),
             backend,
@@ -147,6 +150,14 @@ impl Snapshot {
 
     pub fn backend_name(&self) -> &'static str {
         self.backend.as_backend().name()
+    }
+
+    /// `None` when flags run as compiled code; otherwise why not: the
+    /// interpreter was asked for, or this build or host cannot run compiled
+    /// code (`BackendChoice::Auto` then uses the interpreter and says so
+    /// here).
+    pub fn why_interpreted(&self) -> Option<&str> {
+        self.why_interpreted.as_deref()
     }
 
     pub fn backend(&self) -> &dyn Backend {
@@ -442,37 +453,41 @@ pub(crate) mod pick {
     }
 }
 
-fn make_backend(bundle: &Bundle, choice: BackendChoice) -> Result<Evaluator, LoadError> {
-    let interpreter = || -> Result<Evaluator, LoadError> {
-        Ok(Evaluator::Interpreter(
-            Interpreter::new(bundle).map_err(LoadError::Prepare)?,
-        ))
+/// The backend, and why it is not compiled code when it is not.
+fn make_backend(
+    bundle: &Bundle,
+    choice: BackendChoice,
+) -> Result<(Evaluator, Option<String>), LoadError> {
+    let interpreter = |why: String| -> Result<(Evaluator, Option<String>), LoadError> {
+        let i = Interpreter::new(bundle).map_err(LoadError::Prepare)?;
+        Ok((Evaluator::Interpreter(i), Some(why)))
     };
     match choice {
-        BackendChoice::Interpreter => interpreter(),
-        BackendChoice::Jit => jit_backend(bundle),
+        BackendChoice::Interpreter => interpreter("the interpreter was chosen".to_string()),
+        BackendChoice::Jit => jit_backend(bundle).map(|b| (b, None)),
         // Machine code when the host can run it. A host without a JIT is
         // the only reason to use the interpreter here: a bundle the JIT
         // refuses, the interpreter refuses too, and a code generation
         // failure is a bug to report, not to hide.
-        BackendChoice::Auto => {
-            if jit_available() {
-                jit_backend(bundle)
-            } else {
-                interpreter()
-            }
-        }
+        BackendChoice::Auto => match jit_status() {
+            Ok(()) => jit_backend(bundle).map(|b| (b, None)),
+            Err(why) => interpreter(why),
+        },
     }
 }
 
-#[cfg(feature = "jit")]
-fn jit_available() -> bool {
-    crate::jit::available().is_ok()
-}
-
-#[cfg(not(feature = "jit"))]
-fn jit_available() -> bool {
-    false
+/// Whether this build, on this host, can run flags as compiled code; `Err`
+/// says why not (`BackendChoice::Auto` then uses the interpreter).
+pub fn jit_status() -> Result<(), String> {
+    #[cfg(feature = "jit")]
+    {
+        crate::jit::available()
+            .map_err(|e| format!("compiled code is not available on this host: {e}"))
+    }
+    #[cfg(not(feature = "jit"))]
+    {
+        Err("this build of vexil-runtime has no `jit` feature".to_string())
+    }
 }
 
 #[cfg(feature = "jit")]
