@@ -7,6 +7,8 @@ export CARGO_TERM_COLOR=never
 cargo test --workspace --locked --no-fail-fast
 # The interpreter-only build (for targets without a JIT) passes too.
 cargo test --locked -p vexil-runtime --no-default-features --features source
+# The API documentation builds without a broken link or warning.
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 # The editor extension builds and its grammar tests pass, when it exists.
 if [ -x editors/vscode/build.sh ]; then
   editors/vscode/build.sh

@@ -3,7 +3,7 @@
 //! evaluates the experiment with the real runtime (audience, traffic,
 //! layer, buckets and dates apply), whose `JsonLinesSink` writes the
 //! exposures; then the unit's metric events follow the models in
-//! [`behaviour`], scaled by the requested effects in its variant.
+//! `behaviour`, scaled by the requested effects in its variant.
 
 mod behaviour;
 mod contexts;
