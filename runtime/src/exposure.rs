@@ -5,8 +5,12 @@
 //! sink decides itself what to copy, batch or drop.
 
 use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::fmt::Write as _;
 use std::io::Write;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use rustc_hash::FxHashSet;
 
 use serde::{Deserialize, Serialize};
 
@@ -99,5 +103,157 @@ impl<W: Write + Send> ExposureSink for JsonLinesSink<W> {
             // A failed write must not fail the evaluation that caused it.
             let _ = writeln!(out, "{line}");
         }
+    }
+}
+
+/// Passes an exposure on only the first time its unit is seen in that
+/// variant of that experiment, remembering the last `capacity` distinct
+/// (experiment, variant, unit) triples and forgetting the oldest first, as
+/// GrowthBook's SDKs track each assignment once and LaunchDarkly's keep a
+/// cache of recently seen contexts.
+///
+/// A service that evaluates an experiment on every request otherwise sends
+/// an exposure per request. Analysis counts each unit from its first
+/// exposure, so what this drops changes no result; a triple forgotten and
+/// seen again costs one more line, never a lost unit. A unit that moves to
+/// another variant (the experiment's weights changed) is passed on again.
+pub struct DedupSink<S> {
+    inner: S,
+    seen: Mutex<Seen>,
+}
+
+struct Seen {
+    keys: FxHashSet<Arc<str>>,
+    order: VecDeque<Arc<str>>,
+    capacity: usize,
+    /// The key being looked up, built without allocating.
+    scratch: String,
+}
+
+impl<S: ExposureSink> DedupSink<S> {
+    /// Remembers up to `capacity` triples (each costs its text and about
+    /// 50 bytes); with 0 it remembers none and passes everything on.
+    pub fn new(inner: S, capacity: usize) -> Self {
+        DedupSink {
+            inner,
+            seen: Mutex::new(Seen {
+                keys: FxHashSet::default(),
+                order: VecDeque::new(),
+                capacity,
+                scratch: String::new(),
+            }),
+        }
+    }
+
+    pub fn inner(&self) -> &S {
+        &self.inner
+    }
+
+    /// Whether this triple is new (and now remembered).
+    fn first_sight(&self, exposure: &Exposure<'_>) -> bool {
+        let Ok(mut seen) = self.seen.lock() else {
+            // A thread panicked while holding the lock: pass everything on
+            // rather than lose exposures.
+            return true;
+        };
+        let seen = &mut *seen;
+        if seen.capacity == 0 {
+            return true;
+        }
+        // Lengths first, so that no two triples share a key.
+        seen.scratch.clear();
+        let _ = write!(
+            seen.scratch,
+            "{}:{}{}:{}{}",
+            exposure.experiment.len(),
+            exposure.experiment,
+            exposure.variant.len(),
+            exposure.variant,
+            exposure.unit
+        );
+        if seen.keys.contains(seen.scratch.as_str()) {
+            return false;
+        }
+        if seen.order.len() >= seen.capacity {
+            if let Some(oldest) = seen.order.pop_front() {
+                seen.keys.remove(&oldest);
+            }
+        }
+        let key: Arc<str> = Arc::from(seen.scratch.as_str());
+        seen.keys.insert(key.clone());
+        seen.order.push_back(key);
+        true
+    }
+}
+
+impl<S: ExposureSink> ExposureSink for DedupSink<S> {
+    fn record(&self, exposure: &Exposure<'_>) {
+        if self.first_sight(exposure) {
+            self.inner.record(exposure);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exposure<'a>(experiment: &'a str, variant: &'a str, unit: &'a str) -> Exposure<'a> {
+        Exposure {
+            experiment,
+            variant,
+            unit: Cow::Borrowed(unit),
+            time: 1,
+        }
+    }
+
+    fn passed(sink: &DedupSink<MemorySink>) -> Vec<(String, String, String)> {
+        sink.inner()
+            .take()
+            .into_iter()
+            .map(|e| (e.experiment, e.variant, e.unit))
+            .collect()
+    }
+
+    #[test]
+    fn each_triple_passes_once() {
+        let sink = DedupSink::new(MemorySink::default(), 100);
+        for _ in 0..3 {
+            sink.record(&exposure("x", "a", "u-1"));
+        }
+        sink.record(&exposure("x", "b", "u-1")); // another variant
+        sink.record(&exposure("x", "a", "u-2")); // another unit
+        sink.record(&exposure("y", "a", "u-1")); // another experiment
+                                                 // Keys cannot collide by concatenation.
+        sink.record(&exposure("ab", "c", "d"));
+        sink.record(&exposure("a", "bc", "d"));
+        sink.record(&exposure("a", "b", "cd"));
+        assert_eq!(passed(&sink).len(), 7);
+    }
+
+    #[test]
+    fn the_oldest_is_forgotten_first() {
+        let sink = DedupSink::new(MemorySink::default(), 2);
+        for unit in ["u-1", "u-2", "u-3", "u-3", "u-2", "u-1"] {
+            sink.record(&exposure("x", "a", unit));
+        }
+        // u-1 was forgotten when u-3 came; u-2 and u-3 were still known.
+        let units: Vec<String> = passed(&sink).into_iter().map(|t| t.2).collect();
+        assert_eq!(units, ["u-1", "u-2", "u-3", "u-1"]);
+    }
+
+    #[test]
+    fn capacity_zero_passes_everything() {
+        let sink = DedupSink::new(MemorySink::default(), 0);
+        sink.record(&exposure("x", "a", "u-1"));
+        sink.record(&exposure("x", "a", "u-1"));
+        assert_eq!(passed(&sink).len(), 2);
+    }
+
+    #[test]
+    fn sinks_are_shared_across_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<DedupSink<MemorySink>>();
+        send_sync::<JsonLinesSink<Vec<u8>>>();
     }
 }

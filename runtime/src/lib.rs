@@ -29,7 +29,7 @@ pub mod testing;
 pub use backend::Backend;
 pub use context::{Context, FieldHandle, Layout};
 pub use engine::{Engine, EngineOptions};
-pub use exposure::{Exposure, ExposureSink, JsonLinesSink, MemorySink, OwnedExposure};
+pub use exposure::{DedupSink, Exposure, ExposureSink, JsonLinesSink, MemorySink, OwnedExposure};
 pub use outcome::{Details, Evaluation, Outcome};
 pub use snapshot::{jit_status, BackendChoice, LoadError, Snapshot, Target};
 #[cfg(feature = "source")]

@@ -529,3 +529,41 @@ fn experiments_enrol_inside_their_window_and_emit_exposures() {
         .iter()
         .all(|x| x.experiment == "solo" && x.time == during));
 }
+
+#[test]
+fn a_dedup_sink_passes_each_enrolment_on_once() {
+    use std::sync::Arc;
+    let mut p = vexil_compiler::Project::new();
+    p.set_source("schema.flag", SCHEMA.into());
+    p.set_source("x.flag", LAYERED.into());
+    let sink = Arc::new(vexil_runtime::DedupSink::new(
+        vexil_runtime::MemorySink::default(),
+        10_000,
+    ));
+    let s = vexil_runtime::Snapshot::new(
+        p.bundle(false).expect("compiles"),
+        vexil_runtime::BackendChoice::Auto,
+        Some(sink.clone()),
+        1,
+    )
+    .expect("loads");
+    let during = vexil_ir::value::parse_timestamp("2026-06-01T00:00:00Z").expect("t");
+    let mut enrolled = 0;
+    for i in 0..1_000 {
+        let ctx = s
+            .layout()
+            .context_from_json(&json!({"user": {"id": format!("u{i}")}}));
+        // A service evaluating the experiment on every request.
+        for request in 0..5 {
+            let e = s.evaluate("solo", &ctx, during + request);
+            if request == 0 && e.reason == Reason::Split {
+                enrolled += 1;
+            }
+        }
+    }
+    let exposures = sink.inner().take();
+    assert!(enrolled > 400, "{enrolled}");
+    assert_eq!(exposures.len(), enrolled, "one exposure per enrolled unit");
+    // The first evaluation's, with its time.
+    assert!(exposures.iter().all(|x| x.time == during));
+}
