@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use vexil_runtime::{Engine, EngineOptions, JsonLinesSink};
+use vexil_runtime::{DedupSink, Engine, EngineOptions, JsonLinesSink};
 
 /// What a request handler knows about the caller.
 struct Request<'a> {
@@ -23,7 +23,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .unwrap_or_else(|| "examples/shop".to_string());
     let exposures = std::env::temp_dir().join("vexil-exposures.jsonl");
-    let sink = Arc::new(JsonLinesSink::new(std::fs::File::create(&exposures)?));
+    // Each user's assignment is written once, not once per request.
+    let sink = Arc::new(DedupSink::new(
+        JsonLinesSink::new(std::fs::File::create(&exposures)?),
+        100_000,
+    ));
     let engine = Arc::new(Engine::from_dir(
         dir.as_ref(),
         EngineOptions {
