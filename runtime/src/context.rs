@@ -30,7 +30,7 @@ const PADDING: &str = "\0\0\0\0\0\0\0\0";
 /// | bool | 0 or 1 | | |
 /// | int | the `i64` | | |
 /// | float | the `f64`'s bits | | |
-/// | string | offset in the arena | length | |
+/// | string | offset in the arena | length | the first 4 bytes, little-endian, zero-padded ([`str_prefix`]): a string of at most 4 bytes is whole there |
 /// | enum | value index | | |
 /// | timestamp | microseconds (`i64`) | | |
 /// | semver | `major << 32 \| minor` | `patch << 1 \| is_release` | pre-release index or `u32::MAX` |
@@ -43,6 +43,19 @@ pub struct Slot {
     pub a: u64,
     pub b: u64,
 }
+
+/// A string's first [`STR_PREFIX_BYTES`] bytes as a little-endian word,
+/// zero-padded: what a string slot keeps in `aux`.
+pub fn str_prefix(bytes: &[u8]) -> u32 {
+    let mut word = [0u8; STR_PREFIX_BYTES];
+    for (w, b) in word.iter_mut().zip(bytes) {
+        *w = *b;
+    }
+    u32::from_le_bytes(word)
+}
+
+/// How many of a string's first bytes its slot keeps in `aux`.
+pub const STR_PREFIX_BYTES: usize = 4;
 
 /// Where each field lives, derived once from the schema.
 #[derive(Debug)]
@@ -145,9 +158,10 @@ impl Layout {
     /// An empty context for this layout.
     pub fn context(&self) -> Context {
         Context {
+            present: 0,
+            invalid: 0,
             layout: self.id,
-            // One more: the header, in front.
-            slots: vec![Slot::default(); self.fields.len() + 1],
+            slots: vec![Slot::default(); self.fields.len()],
             // Room for a typical request's strings, so that building one
             // usually allocates once.
             text: String::with_capacity(128),
@@ -176,14 +190,19 @@ impl Layout {
 }
 
 /// A context: one value (or none) per schema field.
+///
+/// The header, `present` and `invalid`, sums up the first 64 slots for
+/// compiled code, which can then test many fields at once: bit `i` of
+/// `present` is set when slot `i` holds a value (is neither missing nor
+/// invalid), of `invalid` when slot `i` is invalid. It lives in the
+/// context itself, beside the layout id that every evaluation checks
+/// first, so that testing it costs no memory access of its own.
 #[derive(Clone, Debug)]
 pub struct Context {
+    pub(crate) present: u64,
+    pub(crate) invalid: u64,
     layout: u64,
-    /// The header, then one slot per field (slot `i` at `slots[i + 1]`).
-    /// The header sums up the first 64 slots for compiled code, which can
-    /// then test many fields at once: bit `i` of its `a` is set when slot
-    /// `i` holds a value (is neither missing nor invalid), of its `b` when
-    /// slot `i` is invalid.
+    /// One slot per field, in slot order.
     slots: Vec<Slot>,
     text: String,
     items: Vec<Slot>,
@@ -222,6 +241,8 @@ impl Context {
     /// Forget every value, keeping the allocations for the next request.
     pub fn clear(&mut self) {
         self.slots.iter_mut().for_each(|s| *s = Slot::default());
+        self.present = 0;
+        self.invalid = 0;
         self.text.clear();
         self.items.clear();
         self.pre.clear();
@@ -229,16 +250,12 @@ impl Context {
 
     #[inline]
     pub fn slot(&self, slot: u32) -> Slot {
-        (slot as usize)
-            .checked_add(1)
-            .and_then(|i| self.slots.get(i))
-            .copied()
-            .unwrap_or_default()
+        self.slots.get(slot as usize).copied().unwrap_or_default()
     }
 
     /// Every field's slot, in slot order.
     pub fn slots(&self) -> &[Slot] {
-        self.slots.get(1..).unwrap_or(&[])
+        &self.slots
     }
 
     #[inline]
@@ -268,22 +285,15 @@ impl Context {
     /// the text with [`TEXT_PADDING`] bytes after it, and every present
     /// list slot's `a..a + b` inside the items.
     #[cfg(feature = "jit")]
-    /// The slots pointer is to slot 0, with the header right before it.
     pub(crate) fn raw_parts(&self) -> (*const Slot, *const u8, *const Slot) {
-        // One past the header: `slots` always has it, so this stays inside
-        // (or one past the end of) the allocation.
-        let slots = self.slots.as_ptr().wrapping_add(1);
-        (slots, self.text.as_ptr(), self.items.as_ptr())
+        (self.slots.as_ptr(), self.text.as_ptr(), self.items.as_ptr())
     }
 
     fn put(&mut self, h: FieldHandle, s: Slot) {
         if h.layout != self.layout {
             return;
         }
-        let Some(slot) = (h.slot as usize)
-            .checked_add(1)
-            .and_then(|i| self.slots.get_mut(i))
-        else {
+        let Some(slot) = self.slots.get_mut(h.slot as usize) else {
             return;
         };
         *slot = s;
@@ -292,17 +302,17 @@ impl Context {
 
     /// Keep the header's bits for `slot` in step with its tag.
     fn mark(&mut self, slot: u32, tag: u32) {
-        let (Some(header), true) = (self.slots.first_mut(), slot < 64) else {
+        if slot >= 64 {
             return;
-        };
+        }
         let bit = 1u64 << slot;
-        header.a &= !bit;
-        header.b &= !bit;
+        self.present &= !bit;
+        self.invalid &= !bit;
         match tag {
             MISSING => {}
-            INVALID => header.b |= bit,
+            INVALID => self.invalid |= bit,
             // As the interpreter reads it: anything else holds a value.
-            _ => header.a |= bit,
+            _ => self.present |= bit,
         }
     }
 
@@ -316,7 +326,7 @@ impl Context {
         let offset = offset as u64;
         Slot {
             tag: PRESENT,
-            aux: 0,
+            aux: str_prefix(v.as_bytes()),
             a: offset,
             b: v.len() as u64,
         }
@@ -606,9 +616,8 @@ impl Context {
                 slot: u32::MAX,
                 layout: scratch_layout,
             };
-            // The scratch slot's index, past the fields (the header is
-            // `slots[0]`, so slot `i` is `slots[i + 1]`).
-            let scratch = self.slots.len().saturating_sub(1) as u32;
+            // The scratch slot's index, past the fields.
+            let scratch = self.slots.len() as u32;
             self.slots.push(Slot::default());
             let tmp = FieldHandle {
                 slot: scratch,

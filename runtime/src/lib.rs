@@ -21,6 +21,7 @@ pub mod interp;
 #[cfg(feature = "jit")]
 pub mod jit;
 pub mod outcome;
+mod prepared;
 mod snapshot;
 #[cfg(feature = "source")]
 mod source;
@@ -31,6 +32,7 @@ pub use context::{Context, FieldHandle, Layout};
 pub use engine::{Engine, EngineOptions};
 pub use exposure::{DedupSink, Exposure, ExposureSink, JsonLinesSink, MemorySink, OwnedExposure};
 pub use outcome::{Details, Evaluation, Outcome};
+pub use prepared::Prepared;
 pub use snapshot::{jit_status, BackendChoice, LoadError, Snapshot, Target};
 #[cfg(feature = "source")]
 pub use source::{Reloaded, Watcher};

@@ -74,7 +74,7 @@ impl std::error::Error for LoadError {}
 
 /// The backend of a snapshot, as an enum rather than a `dyn Backend` so
 /// that evaluation calls it directly (and may inline it).
-enum Evaluator {
+pub(crate) enum Evaluator {
     Interpreter(Interpreter),
     #[cfg(feature = "jit")]
     Jit(crate::jit::Jit),
@@ -160,6 +160,10 @@ impl Snapshot {
         self.why_interpreted.as_deref()
     }
 
+    pub(crate) fn evaluator(&self) -> &Evaluator {
+        &self.backend
+    }
+
     pub fn backend(&self) -> &dyn Backend {
         self.backend.as_backend()
     }
@@ -189,7 +193,7 @@ impl Snapshot {
     #[inline]
     pub fn outcome(&self, target: Target, ctx: &Context, now: i64) -> Outcome {
         if ctx.layout_id() != self.layout.id() {
-            return Outcome::error(0, ErrorCode::InvalidContext, None);
+            return Outcome::error(self.fallback_index(target), ErrorCode::InvalidContext, None);
         }
         match (&self.backend, target) {
             (Evaluator::Interpreter(b), Target::Flag(i)) => b.flag(i, ctx, now),
@@ -199,6 +203,17 @@ impl Snapshot {
             #[cfg(feature = "jit")]
             (Evaluator::Jit(b), Target::Experiment(i)) => b.experiment(i, ctx, now),
         }
+    }
+
+    /// The value a target serves on a context it cannot read: the flag's
+    /// default, the experiment's control (0 for a target not in the
+    /// bundle, whose outcome is `FLAG_NOT_FOUND`).
+    pub(crate) fn fallback_index(&self, target: Target) -> u32 {
+        match target {
+            Target::Flag(i) => self.bundle.flags.get(i as usize).map(|f| f.default),
+            Target::Experiment(i) => self.bundle.experiments.get(i as usize).map(|x| x.control),
+        }
+        .unwrap_or(0)
     }
 
     pub fn evaluate(&self, name: &str, ctx: &Context, now: i64) -> Evaluation<'_> {

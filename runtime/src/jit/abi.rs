@@ -7,10 +7,10 @@ use vexil_ir::{ErrorCode, Reason};
 use crate::context::{Context, Slot};
 use crate::outcome::Outcome;
 
-/// The context's header is the slot right before slot 0 (see `Context`):
-/// its `a` has a bit per present slot, its `b` one per invalid slot.
-pub(crate) const HEADER_PRESENT: i32 = -16;
-pub(crate) const HEADER_INVALID: i32 = -8;
+/// The context's header, in the `Context` itself (offsets from the
+/// context pointer): a bit per present slot, a bit per invalid slot.
+pub(crate) const HEADER_PRESENT: i32 = std::mem::offset_of!(Context, present) as i32;
+pub(crate) const HEADER_INVALID: i32 = std::mem::offset_of!(Context, invalid) as i32;
 
 /// `Slot` field offsets, for loads from compiled code.
 pub(crate) const SLOT_SIZE: i64 = 24;
@@ -63,6 +63,12 @@ pub(crate) fn error_word(value: u32, code: ErrorCode) -> u64 {
     u64::from(value) | reason_bits(Reason::Error) | error_bits(code)
 }
 
+/// The served value's index in an outcome word.
+#[inline]
+pub(crate) fn word_value(word: u64) -> u32 {
+    word as u32
+}
+
 #[inline]
 pub(crate) fn decode(word: u64, extra: u64) -> Outcome {
     let reason = Reason::ALL
@@ -75,7 +81,7 @@ pub(crate) fn decode(word: u64, extra: u64) -> Outcome {
     };
     let extra = extra as u32;
     Outcome {
-        value: word as u32,
+        value: word_value(word),
         reason,
         rule: (word & HAS_RULE != 0).then_some(extra),
         error,

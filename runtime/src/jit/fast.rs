@@ -24,7 +24,7 @@ use vexil_ir::Expr;
 
 use super::abi::{HEADER_INVALID, HEADER_PRESENT, SLOT_TAG};
 use super::cond::Src;
-use super::lower::{Compiler, FnGen, Result};
+use super::lower::{Compiler, FnGen, Result, PURE};
 use crate::context::{INVALID, PRESENT};
 
 const FAST_LEAVES: usize = 8;
@@ -260,9 +260,10 @@ impl FnGen<'_, '_, '_> {
         ok
     }
 
-    /// A word of the context's header.
+    /// A word of the context's header (in the `Context`, not its slots).
     fn header(&mut self, offset: i32) -> Value {
-        self.context_load(i64::from(offset), types::I64)
+        let ctx = self.ctx();
+        self.b.ins().load(types::I64, PURE, ctx, offset)
     }
 
     /// Whether every field in `slots` holds a value (I8).

@@ -10,11 +10,12 @@ use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, Endianness, InstBuilder, MemFlagsData, Value};
 use vexil_ir::{CompareOp, Const, ConstSet, Expr, Operand, StringOp};
 
+use super::abi::{SLOT_AUX, SLOT_B};
 use super::cond::{flip, float_cc, int_cc, src, Kind, Src};
 use super::lower::{Compiler, FnGen, Result, PURE};
 use super::module::Helper;
 use super::tables::{float_key, short_key, FloatSet, PerfectHash};
-use crate::context::PackedSemver;
+use crate::context::{PackedSemver, STR_PREFIX_BYTES};
 
 /// Loads from a context's text: unaligned, little-endian (constants are
 /// laid out the same way), never moved above what keeps them in bounds.
@@ -342,8 +343,25 @@ impl FnGen<'_, '_, '_> {
         }
     }
 
-    /// A string slot equal to `k` (at most `INLINE_BYTES`).
+    /// A string slot's first bytes, as its `aux` keeps them (I64).
+    fn str_prefix(&mut self, slot: u32) -> Value {
+        let aux = self.slot_load(slot, SLOT_AUX, types::I32);
+        self.b.ins().uextend(types::I64, aux)
+    }
+
+    /// A string slot equal to `k` (at most `INLINE_BYTES`). Up to
+    /// `STR_PREFIX_BYTES`, the slot alone answers: its length and prefix.
     fn str_eq_value(&mut self, slot: u32, k: &[u8], guard: Option<Value>) -> Value {
+        if k.len() <= STR_PREFIX_BYTES {
+            let n = self.slot_load(slot, SLOT_B, types::I64);
+            let same_len = self.b.ins().icmp_imm_u(IntCC::Equal, n, k.len() as i64);
+            let prefix = self.str_prefix(slot);
+            let eq = self
+                .b
+                .ins()
+                .icmp_imm_u(IntCC::Equal, prefix, le_word(k) as i64);
+            return self.b.ins().band(same_len, eq);
+        }
         let (p, n) = self.str_of(slot);
         let same_len = self.b.ins().icmp_imm_u(IntCC::Equal, n, k.len() as i64);
         let ok = self.guarded(same_len, guard);
@@ -359,6 +377,22 @@ impl FnGen<'_, '_, '_> {
     fn affix_value(&mut self, slot: u32, op: StringOp, k: &[u8], guard: Option<Value>) -> Value {
         if k.is_empty() {
             return self.b.ins().iconst(types::I8, 1);
+        }
+        if op == StringOp::StartsWith && k.len() <= STR_PREFIX_BYTES {
+            // The prefix in the slot holds the bytes to compare.
+            let n = self.slot_load(slot, SLOT_B, types::I64);
+            let long_enough =
+                self.b
+                    .ins()
+                    .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, n, k.len() as i64);
+            let prefix = self.str_prefix(slot);
+            let mask = (1u64 << (8 * k.len())) - 1;
+            let head = self.b.ins().band_imm_u(prefix, mask as i64);
+            let eq = self
+                .b
+                .ins()
+                .icmp_imm_u(IntCC::Equal, head, le_word(k) as i64);
+            return self.b.ins().band(long_enough, eq);
         }
         let (p, n) = self.str_of(slot);
         let long_enough =
@@ -482,8 +516,14 @@ impl FnGen<'_, '_, '_> {
         let mut items = items.to_vec();
         items.sort_unstable();
         items.dedup();
+        let fits = items.iter().all(|s| s.len() <= STR_PREFIX_BYTES);
+        let plan = str_plan(&items);
+        if fits && matches!(plan, StrPlan::Fixed(_) | StrPlan::Short) {
+            let n = self.slot_load(slot, SLOT_B, types::I64);
+            return self.short_in_set_value(slot, n, &items, plan);
+        }
         let (p, n) = self.str_of(slot);
-        match str_plan(&items) {
+        match plan {
             StrPlan::Empty | StrPlan::Helper => Ok(self.b.ins().iconst(types::I8, 0)),
             StrPlan::Fixed(len) => {
                 let right_len = self.b.ins().icmp_imm_u(IntCC::Equal, n, len as i64);
@@ -524,6 +564,40 @@ impl FnGen<'_, '_, '_> {
                 Ok(self.b.ins().band(short, hit))
             }
         }
+    }
+
+    /// A string slot in a list of strings that all fit in a slot's prefix:
+    /// so must the string, and the slot alone answers, with the keys the
+    /// text path builds.
+    fn short_in_set_value(
+        &mut self,
+        slot: u32,
+        n: Value,
+        items: &[String],
+        plan: StrPlan,
+    ) -> Result<Value> {
+        let prefix = self.str_prefix(slot);
+        let (fits, key, with_len) = match plan {
+            StrPlan::Fixed(len) => {
+                let right_len = self.b.ins().icmp_imm_u(IntCC::Equal, n, len as i64);
+                (right_len, prefix, false)
+            }
+            _ => {
+                let short = self.b.ins().icmp_imm_u(
+                    IntCC::UnsignedLessThanOrEqual,
+                    n,
+                    STR_PREFIX_BYTES as i64,
+                );
+                let len = self.b.ins().ishl_imm_u(n, 56);
+                (short, self.b.ins().bor(prefix, len), true)
+            }
+        };
+        let keys: Vec<u64> = items
+            .iter()
+            .map(|s| short_key(s.as_bytes(), with_len))
+            .collect();
+        let hit = self.member_value(key, &keys)?;
+        Ok(self.b.ins().band(fits, hit))
     }
 }
 

@@ -30,7 +30,7 @@ use vexil_ir::{Bundle, ErrorCode};
 use crate::backend::Backend;
 use crate::context::Context;
 use crate::outcome::Outcome;
-use abi::TargetFn;
+pub(crate) use abi::{word_value, TargetFn};
 
 /// Whether this host can run compiled code; `Err` says why not.
 pub fn available() -> Result<(), String> {
@@ -66,10 +66,21 @@ enum Entry {
     Code(TargetFn),
 }
 
+/// How `Prepared::value_index` answers a target: with its code, or (`code`
+/// `None`) with `value`, known at load. `value` is also what a context of
+/// another layout is served: the flag's default, the experiment's control.
+#[derive(Clone, Copy)]
+struct Quick {
+    code: Option<TargetFn>,
+    value: u32,
+}
+
 /// Machine code for one bundle.
 pub struct Jit {
     flags: Box<[Entry]>,
     experiments: Box<[TargetFn]>,
+    /// Flags, then experiments, for the value-only path.
+    quick: Box<[Quick]>,
     layout_id: u64,
     slot_count: usize,
     /// What the code needs to exist, touched again only when dropped.
@@ -115,10 +126,35 @@ impl Jit {
                     Entry::Code(f)
                 }
             })
+            .collect::<Box<[Entry]>>();
+        let quick = flags
+            .iter()
+            .zip(&bundle.flags)
+            .map(|(entry, flag)| match entry {
+                Entry::Fixed(out) => Quick {
+                    code: None,
+                    value: out.value,
+                },
+                Entry::Code(f) => Quick {
+                    code: Some(*f),
+                    value: flag.default,
+                },
+            })
+            .chain(
+                compiled
+                    .experiments
+                    .iter()
+                    .zip(&bundle.experiments)
+                    .map(|(f, x)| Quick {
+                        code: Some(*f),
+                        value: x.control,
+                    }),
+            )
             .collect();
         Ok(Jit {
             flags,
             experiments: compiled.experiments.into(),
+            quick,
             layout_id: bundle.schema.layout_id(),
             slot_count: bundle.schema.slot_count as usize,
             owned: Box::new(Owned {
@@ -143,7 +179,7 @@ impl Jit {
         let (slots, text, items) = ctx.raw_parts();
         // SAFETY: `f` was compiled from a validated bundle for this layout
         // and reads only slots below `slot_count` (checked above), the
-        // header before them, string and list ranges the context's builders
+        // header in the context, string and list ranges the context's builders
         // keep inside its text (with padding) and items; the context
         // outlives the call. The module holding the code is freed only when
         // `self` is dropped.
@@ -162,6 +198,22 @@ impl Jit {
             Some(Entry::Fixed(_)) => Outcome::error(0, ErrorCode::InvalidContext, None),
             None => Outcome::error(0, ErrorCode::FlagNotFound, None),
         }
+    }
+
+    /// How the value-only path answers `target`: its function, or (`None`)
+    /// the value fixed at load. Out of range: `None` outright.
+    pub(crate) fn quick(&self, target: crate::Target) -> Option<(Option<TargetFn>, u32)> {
+        let index = match target {
+            crate::Target::Flag(i) if (i as usize) < self.flags.len() => i as usize,
+            crate::Target::Flag(_) => return None,
+            crate::Target::Experiment(i) => self.flags.len().checked_add(i as usize)?,
+        };
+        self.quick.get(index).map(|q| (q.code, q.value))
+    }
+
+    /// The layout id and slot count compiled code was built for.
+    pub(crate) fn layout(&self) -> (u64, usize) {
+        (self.layout_id, self.slot_count)
     }
 
     /// Evaluate an experiment by index.

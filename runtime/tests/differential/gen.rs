@@ -54,6 +54,12 @@ pub const STRINGS: &[&str] = &[
     "DE",
     "FR",
     "abc",
+    // Four bytes fit in a string slot's prefix, five do not; a NUL byte
+    // pads the prefix as it does: only the length tells these apart.
+    "abcd",
+    "abcde",
+    "a\0",
+    "\0",
     "abcdefg",
     "abcdefgh",
     "abcdefghi",

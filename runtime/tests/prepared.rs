@@ -1,0 +1,213 @@
+//! `Prepared`: a flag or experiment resolved once for a hot path serves
+//! exactly the value `Snapshot::outcome` serves, on both backends, for
+//! fixed flags, compiled flags, experiments, contexts of another layout
+//! and targets that are not there; and it keeps its version's code alive
+//! after the engine has moved on. Runs in both builds.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use vexil_runtime::{
+    BackendChoice, Engine, EngineOptions, ErrorCode, FlagValue, Reason, Snapshot, Target,
+};
+
+const FLAGS: &str = r#"
+flag fixed: string {
+  kind release
+  default "always"
+}
+
+flag off: bool {
+  kind operational
+  enabled false
+  default true
+  rule r: when user.beta => false
+}
+
+flag tiered: string {
+  kind release
+  default "none"
+  rule us: when user.country in ["US", "CA"] and user.plan == pro => "us-pro"
+  rule qa: when user.email starts_with "qa+" => "qa"
+  rule de: when user.country == "DE" => "de"
+  rule half: => "half" for 50% by user.id
+}
+
+experiment colours: string {
+  unit user.id
+  traffic 100%
+  audience user.age >= 18
+  variants {
+    red = "red" 50%
+    blue = "blue" 50%
+  }
+  control red
+}
+"#;
+
+fn backends() -> Vec<BackendChoice> {
+    let mut b = vec![BackendChoice::Interpreter];
+    if vexil_runtime::jit_status().is_ok() {
+        b.push(BackendChoice::Jit);
+    }
+    b
+}
+
+/// Users covering every rule, a missing field and an invalid one.
+fn contexts(s: &Snapshot) -> Vec<vexil_runtime::Context> {
+    let layout = s.layout();
+    let field = |name: &str| layout.field("user", name).unwrap();
+    let mut out = Vec::new();
+    let rows: &[(&str, &str, &str, &str, i64)] = &[
+        ("u1", "a@x.io", "US", "pro", 30),
+        ("u2", "qa+1@x.io", "US", "free", 17),
+        ("u3", "b@x.io", "DE", "free", 40),
+        ("u4", "c@x.io", "CA", "pro", 70),
+        ("u5", "d@x.io", "USA", "pro", 22),
+        ("u6", "qa", "D", "enterprise", 18),
+        ("u7", "e@x.io", "", "pro", 5),
+    ];
+    for (i, (id, email, country, plan, age)) in rows.iter().enumerate() {
+        let mut ctx = layout.context();
+        ctx.set_str(field("id"), id);
+        ctx.set_str(field("email"), email);
+        ctx.set_str(field("country"), country);
+        ctx.set_parsed(layout, field("plan"), plan);
+        ctx.set_int(field("age"), *age);
+        ctx.set_bool(field("beta"), i % 2 == 0);
+        out.push(ctx);
+    }
+    let mut missing = layout.context();
+    missing.set_str(field("id"), "u8");
+    out.push(missing);
+    let mut invalid = layout.context();
+    invalid.set_str(field("id"), "u9");
+    invalid.set_invalid(field("country"));
+    out.push(invalid);
+    out
+}
+
+#[test]
+fn a_prepared_target_serves_the_outcome_value_on_both_backends() {
+    for backend in backends() {
+        let s = Arc::new(snapshot_with(FLAGS, backend));
+        let ctxs = contexts(&s);
+        let mut seen = std::collections::BTreeSet::new();
+        for (name, target) in s.targets().map(|(n, t)| (n.to_string(), t)) {
+            let p = s.prepare(target);
+            assert_eq!(p.target(), target);
+            for ctx in &ctxs {
+                let now = vexil_runtime::now();
+                let want = s.outcome(target, ctx, now);
+                assert_eq!(
+                    p.value_index(ctx, now),
+                    want.value,
+                    "{backend:?} {name} {ctx:?}"
+                );
+                assert_eq!(p.outcome(ctx, now), want);
+                let e = s.evaluate_target(target, ctx, now);
+                assert_eq!(p.value(ctx, now), e.value, "{backend:?} {name}");
+                seen.insert((name.clone(), format!("{:?}", e.value)));
+            }
+        }
+        // The users reach every value of `tiered`, not only its default.
+        for v in ["us-pro", "qa", "de", "half", "none"] {
+            let value = format!("{:?}", Some(&FlagValue::String(v.into())));
+            assert!(
+                seen.contains(&("tiered".to_string(), value)),
+                "{backend:?}: no user got {v}: {seen:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_context_of_another_layout_is_served_the_default() {
+    for backend in backends() {
+        let s = Arc::new(snapshot_with(
+            &FLAGS.replace("user.age >= 18", "user.country == \"FR\""),
+            backend,
+        ));
+        // Same schema, so the same layout: change it to get another one.
+        let mut project = vexil_compiler::Project::new();
+        project.set_source("s.flag", "context thing {\n  key id: string\n}\n".into());
+        project.set_source(
+            "g.flag",
+            "flag g: bool {\n  kind release\n  default false\n}\n".into(),
+        );
+        let foreign = Snapshot::new(project.bundle(false).unwrap(), backend, None, 1).unwrap();
+        assert_ne!(foreign.layout().id(), s.layout().id());
+        let ctx = foreign.layout().context();
+        let tiered = s.target("tiered").unwrap();
+        let colours = s.target("colours").unwrap();
+        // The outcome names the error and serves the default (the
+        // experiment's control), as the handle does.
+        let out = s.outcome(tiered, &ctx, 0);
+        assert_eq!(out.error, Some(ErrorCode::InvalidContext), "{backend:?}");
+        assert_eq!(out.reason, Reason::Error);
+        let tiered_default = s.bundle().flags[match tiered {
+            Target::Flag(i) => i as usize,
+            Target::Experiment(_) => unreachable!(),
+        }]
+        .default;
+        assert_eq!(out.value, tiered_default);
+        assert_eq!(s.prepare(tiered).value_index(&ctx, 0), tiered_default);
+        let control = s.bundle().experiments[0].control;
+        assert_eq!(s.outcome(colours, &ctx, 0).value, control);
+        assert_eq!(s.prepare(colours).value_index(&ctx, 0), control);
+        assert_eq!(
+            s.prepare(s.target("fixed").unwrap()).value(&ctx, 0),
+            Some(&FlagValue::String("always".into()))
+        );
+    }
+}
+
+#[test]
+fn a_target_not_in_the_snapshot_is_not_found() {
+    for backend in backends() {
+        let s = Arc::new(snapshot_with(FLAGS, backend));
+        let ctx = s.layout().context();
+        for target in [Target::Flag(99), Target::Experiment(7)] {
+            let p = s.prepare(target);
+            assert_eq!(p.outcome(&ctx, 0).error, Some(ErrorCode::FlagNotFound));
+            assert_eq!(p.value_index(&ctx, 0), 0);
+            assert_eq!(p.value(&ctx, 0), None);
+        }
+    }
+}
+
+#[test]
+fn a_handle_keeps_its_version_alive_after_reloads() {
+    let mut project = vexil_compiler::Project::new();
+    project.set_source("schema.flag", SCHEMA.to_string());
+    project.set_source("f.flag", FLAGS.to_string());
+    let bundle = project.bundle(false).unwrap();
+    for backend in backends() {
+        let engine = Engine::from_bundle(
+            bundle.clone(),
+            EngineOptions {
+                backend,
+                ..EngineOptions::default()
+            },
+        )
+        .unwrap();
+        let first = engine.snapshot();
+        let p = first.prepare(first.target("tiered").unwrap());
+        let ctxs = contexts(&first);
+        let before: Vec<u32> = ctxs.iter().map(|c| p.value_index(c, 0)).collect();
+        drop(first);
+        // Each install replaces the engine's snapshot; the first one now
+        // lives only in the handle.
+        for _ in 0..3 {
+            engine.install(bundle.clone()).unwrap();
+        }
+        assert_eq!(engine.current().version(), 4);
+        assert_eq!(p.snapshot().version(), 1);
+        let after: Vec<u32> = ctxs.iter().map(|c| p.value_index(c, 0)).collect();
+        assert_eq!(before, after, "{backend:?}");
+    }
+}
