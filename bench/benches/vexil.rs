@@ -271,6 +271,16 @@ fn api(c: &mut Criterion) {
     round_robin("F5/evaluate", &|ctx| {
         black_box(engine.evaluate("experiment-3way", ctx));
     });
+    // A target prepared once per version: the hot path's handle.
+    let Some(gate) = snapshot.target("semver-gate").map(|t| snapshot.prepare(t)) else {
+        return eprintln!("no flag `semver-gate`");
+    };
+    round_robin("F4/prepared/value", &|ctx| {
+        black_box(gate.value(ctx, 0));
+    });
+    round_robin("F4/prepared/value_index", &|ctx| {
+        black_box(gate.value_index(ctx, 0));
+    });
     group.finish();
     // F5 enrols the audience: the sink saw exposures, so they were emitted.
     assert!(sink.0.load(std::sync::atomic::Ordering::Relaxed) > 0);

@@ -4,16 +4,19 @@
 //! A user becomes a `vexil_runtime::Context` through the runtime's typed
 //! builder, with the eight field handles resolved once at load: strings
 //! copied into the context's arena, `plan` an enum index, `app_version`
-//! parsed and packed, `created_at` parsed to microseconds. Evaluation is
-//! `Snapshot::outcome` (the raw outcome, no exposure: F5 is an experiment
-//! and an exposure sink would be called for enrolled users through
-//! `evaluate_target`; the bench configures no sink), and the served value
-//! index maps to an `Answer` through a table built at load.
+//! parsed and packed, `created_at` parsed to microseconds. Each flag is
+//! prepared once at load (`Snapshot::prepare`, the runtime's handle for a
+//! hot path) and evaluated with `Prepared::value_index`: the served value's
+//! index, no exposure (F5 is an experiment, and an exposure sink would be
+//! called for enrolled users through `evaluate_target`; the bench
+//! configures none). The index maps to an `Answer` through a table built
+//! at load.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use vexil_runtime::ir::Bundle;
-use vexil_runtime::{BackendChoice, Context, FieldHandle, FlagValue, Snapshot, Target};
+use vexil_runtime::{BackendChoice, Context, FieldHandle, FlagValue, Prepared, Snapshot, Target};
 
 use crate::engine::{BenchError, WorkloadEngine};
 use crate::user::UserRecord;
@@ -100,23 +103,24 @@ pub fn fill(ctx: &mut Context, f: &UserFields, r: &UserRecord<'_>) {
 
 /// One of Vexil's backends on the workload.
 pub struct Vexil {
-    snapshot: Snapshot,
+    snapshot: Arc<Snapshot>,
     fields: UserFields,
-    /// Per flag, in `Flag::ALL` order: the target and the answer of each
-    /// value index.
-    targets: [(Target, Vec<Answer>); 6],
+    /// Per flag, in `Flag::ALL` order: the flag prepared for evaluation
+    /// and the answer of each value index.
+    targets: [(Prepared, Vec<Answer>); 6],
     now: i64,
 }
 
 impl Vexil {
     pub fn load(choice: BackendChoice) -> Result<Vexil, BenchError> {
-        let snapshot =
-            Snapshot::new(workload_bundle()?, choice, None, 1).map_err(|e| BenchError::Config {
+        let snapshot = Arc::new(Snapshot::new(workload_bundle()?, choice, None, 1).map_err(
+            |e| BenchError::Config {
                 engine: "vexil",
                 message: e.to_string(),
-            })?;
+            },
+        )?);
         let fields = UserFields::resolve(&snapshot)?;
-        let target = |flag: Flag| -> Result<(Target, Vec<Answer>), BenchError> {
+        let target = |flag: Flag| -> Result<(Prepared, Vec<Answer>), BenchError> {
             let t = snapshot.target(flag.key()).ok_or(BenchError::Config {
                 engine: "vexil",
                 message: format!("no flag `{}`", flag.key()),
@@ -142,7 +146,7 @@ impl Vexil {
                     _ => Answer::Unexpected,
                 })
                 .collect();
-            Ok((t, answers))
+            Ok((snapshot.prepare(t), answers))
         };
         Ok(Vexil {
             targets: [
@@ -173,10 +177,10 @@ impl Vexil {
 
     #[inline]
     fn answer(&self, flag: Flag, ctx: &Context) -> Answer {
-        let (target, answers) = &self.targets[flag as usize];
-        let out = self.snapshot.outcome(*target, ctx, self.now);
+        let (prepared, answers) = &self.targets[flag as usize];
+        let value = prepared.value_index(ctx, self.now);
         answers
-            .get(out.value as usize)
+            .get(value as usize)
             .copied()
             .unwrap_or(Answer::Unexpected)
     }
