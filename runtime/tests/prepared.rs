@@ -211,3 +211,9 @@ fn a_handle_keeps_its_version_alive_after_reloads() {
         assert_eq!(before, after, "{backend:?}");
     }
 }
+
+#[test]
+fn a_handle_can_be_shared_between_threads() {
+    fn shared<T: Send + Sync + Clone + 'static>() {}
+    shared::<vexil_runtime::Prepared>();
+}
