@@ -268,7 +268,9 @@ fn api(c: &mut Criterion) {
     round_robin("F6/evaluate", &|ctx| {
         black_box(engine.evaluate("ten-rules", ctx));
     });
+    let f5_ran = std::cell::Cell::new(false);
     round_robin("F5/evaluate", &|ctx| {
+        f5_ran.set(true);
         black_box(engine.evaluate("experiment-3way", ctx));
     });
     // A target prepared once per version: the hot path's handle.
@@ -282,8 +284,27 @@ fn api(c: &mut Criterion) {
         black_box(gate.value_index(ctx, 0));
     });
     group.finish();
-    // F5 enrols the audience: the sink saw exposures, so they were emitted.
-    assert!(sink.0.load(std::sync::atomic::Ordering::Relaxed) > 0);
+    // The same users without `beta`, a required field: compiled code
+    // starts over in the flag's exact twin instead of its fast path.
+    let without_beta: Vec<vexil_runtime::Context> = contexts
+        .iter()
+        .map(|ctx| {
+            let mut ctx = ctx.clone();
+            ctx.unset(fields.beta);
+            ctx
+        })
+        .collect();
+    c.bench_function("api/F4/prepared/value_index/missing-required", |b| {
+        let mut i = 0;
+        b.iter(|| {
+            let ctx = &without_beta[i % without_beta.len()];
+            i += 1;
+            black_box(gate.value_index(black_box(ctx), 0))
+        });
+    });
+    // F5 enrols the audience: the sink saw exposures, so they were emitted
+    // (when a filter let F5 run).
+    assert!(!f5_ran.get() || sink.0.load(std::sync::atomic::Ordering::Relaxed) > 0);
 }
 
 fn config() -> Criterion {

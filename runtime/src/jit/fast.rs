@@ -93,7 +93,7 @@ impl FnGen<'_, '_, '_> {
         if self.all_valid {
             return Ok(());
         }
-        let ok = self.fast_ok(conditions);
+        let ok = self.fast_ok(conditions, 0);
         let go = self.fresh();
         let start_over = self.start_over()?;
         self.b.ins().brif(ok, go, &[], start_over, &[]);
@@ -104,12 +104,28 @@ impl FnGen<'_, '_, '_> {
     /// In a function with fast paths, check once, before the first
     /// condition, that no field any of `conditions` reads is invalid: the
     /// fast paths then skip their own checks.
+    ///
+    /// Required fields (not optional in the schema) that pure leaves read
+    /// are checked present there too, with the same two header words: a
+    /// context that lacks one starts over in the exact twin, and the fast
+    /// paths skip testing them leaf by leaf. Optional fields keep their
+    /// tests, so that a context without them stays on the fast path.
     pub fn check_valid_all(&mut self, conditions: &[&Expr]) -> Result<()> {
-        if self.exact_twin.is_none() {
+        if self.exact_twin.is_none() || self.all_valid {
             return Ok(());
         }
-        self.check_valid(conditions)?;
+        let mut reads = Reads::default();
+        for e in conditions {
+            self.collect_reads(e, &mut reads);
+        }
+        let assumed = reads.leaf_mask & self.c.required;
+        let ok = self.fast_ok(conditions, assumed);
+        let go = self.fresh();
+        let start_over = self.start_over()?;
+        self.b.ins().brif(ok, go, &[], start_over, &[]);
+        self.switch(go);
         self.all_valid = true;
+        self.assumed_present = assumed;
         Ok(())
     }
 
@@ -196,6 +212,8 @@ impl Compiler<'_> {
 #[derive(Default)]
 struct Reads {
     mask: u64,
+    /// Slots below 64 read by pure leaves (not through `is set` alone).
+    leaf_mask: u64,
     high: Vec<(u32, bool)>,
 }
 
@@ -222,6 +240,9 @@ impl FnGen<'_, '_, '_> {
                 for s in self.pure_reads(e).unwrap_or_default() {
                     if let Src::Field(slot) = s {
                         add(slot, false);
+                        if slot < 64 {
+                            reads.leaf_mask |= 1 << slot;
+                        }
                     }
                 }
             }
@@ -230,7 +251,8 @@ impl FnGen<'_, '_, '_> {
 
     /// Whether no field `e` reads is invalid (nor, through a pure leaf, has
     /// a tag the fast path does not know): then the fast path is exact.
-    fn fast_ok(&mut self, conditions: &[&Expr]) -> Value {
+    /// And every slot of `present` holds a value.
+    fn fast_ok(&mut self, conditions: &[&Expr], present: u64) -> Value {
         let mut reads = Reads::default();
         for e in conditions {
             self.collect_reads(e, &mut reads);
@@ -244,6 +266,12 @@ impl FnGen<'_, '_, '_> {
         } else {
             self.b.ins().iconst(types::I8, 1)
         };
+        if present != 0 {
+            let bits = self.header(HEADER_PRESENT);
+            let have = self.b.ins().band_imm_u(bits, present as i64);
+            let all = self.b.ins().icmp_imm_u(IntCC::Equal, have, present as i64);
+            ok = self.b.ins().band(ok, all);
+        }
         for (slot, is_set) in reads.high {
             let tag = self.slot_load(slot, SLOT_TAG, types::I32);
             let fine = if is_set {
@@ -271,7 +299,8 @@ impl FnGen<'_, '_, '_> {
         let mask = slots
             .iter()
             .filter(|s| **s < 64)
-            .fold(0u64, |m, s| m | (1 << s));
+            .fold(0u64, |m, s| m | (1 << s))
+            & !self.assumed_present;
         let mut present = if mask != 0 {
             let bits = self.header(HEADER_PRESENT);
             let have = self.b.ins().band_imm_u(bits, mask as i64);
@@ -288,6 +317,24 @@ impl FnGen<'_, '_, '_> {
             present = self.b.ins().band(present, here);
         }
         present
+    }
+
+    /// Whether `v` is the constant true this file emits for "nothing to
+    /// test".
+    fn is_true(&self, v: Value) -> bool {
+        let dfg = &self.b.func.dfg;
+        match dfg.value_def(v).inst() {
+            Some(inst) => {
+                matches!(
+                    dfg.insts[inst],
+                    cranelift_codegen::ir::InstructionData::UnaryImm {
+                        opcode: cranelift_codegen::ir::Opcode::Iconst,
+                        imm,
+                    } if imm.bits() == 1
+                ) && dfg.value_type(v) == types::I8
+            }
+            None => false,
+        }
     }
 
     /// The fields a pure leaf reads.
@@ -322,10 +369,9 @@ impl FnGen<'_, '_, '_> {
         slots.sort_unstable();
         slots.dedup();
         let present = (!slots.is_empty()).then(|| self.all_present(&slots));
-        let mut acc = match present {
-            Some(p) => p,
-            None => self.b.ins().iconst(types::I8, 1),
-        };
+        // Known present (a constant) or no fields: nothing to start from.
+        let present = present.filter(|p| !self.is_true(*p));
+        let mut acc: Option<Value> = present;
         for x in xs {
             let v = match x {
                 Expr::IsSet(_) if positive => continue,
@@ -339,9 +385,15 @@ impl FnGen<'_, '_, '_> {
                 }
                 _ => self.sure(x, positive)?,
             };
-            acc = self.b.ins().band(acc, v);
+            acc = Some(match acc {
+                Some(a) => self.b.ins().band(a, v),
+                None => v,
+            });
         }
-        Ok(acc)
+        Ok(match acc {
+            Some(a) => a,
+            None => self.b.ins().iconst(types::I8, 1),
+        })
     }
 
     /// Whether `e` is surely true (`positive`) or surely false, in Kleene's

@@ -89,6 +89,8 @@ pub(crate) struct Compiler<'b> {
     pub bundle: &'b Bundle,
     /// Per slot, the field's type (`None` for a slot no field has).
     pub slot_types: Vec<Option<FieldType>>,
+    /// The slots below 64 of fields the schema does not mark optional.
+    pub required: u64,
     helpers: HashMap<Helper, FuncId>,
     /// Regexes by pattern and case-insensitivity: compiled once per load
     /// however often a segment using one is inlined.
@@ -109,10 +111,14 @@ pub(crate) struct Compiler<'b> {
 impl<'b> Compiler<'b> {
     fn new(module: JITModule, bundle: &'b Bundle) -> Compiler<'b> {
         let mut slot_types = vec![None; bundle.schema.slot_count as usize];
+        let mut required = 0u64;
         for c in &bundle.schema.contexts {
             for f in &c.fields {
                 if let Some(t) = slot_types.get_mut(f.slot as usize) {
                     *t = Some(f.ty.clone());
+                }
+                if !f.optional && f.slot < 64 {
+                    required |= 1 << f.slot;
                 }
             }
         }
@@ -145,6 +151,7 @@ impl<'b> Compiler<'b> {
             tables: Tables::default(),
             bundle,
             slot_types,
+            required,
             helpers: HashMap::new(),
             regexes: HashMap::new(),
             flag_fns: Vec::new(),
@@ -477,6 +484,9 @@ pub(crate) struct FnGen<'c, 'b, 'f> {
     /// Set once the function has checked that no field its conditions read
     /// is invalid (`fast.rs`).
     pub all_valid: bool,
+    /// Slots that check also found present (required fields its pure
+    /// leaves read): fast paths then skip testing them.
+    pub assumed_present: u64,
     /// While a fast path is emitted: the context loads it made, by offset
     /// and type, so that each is made once.
     pub loads: Option<HashMap<(i64, types::Type), Value>>,
@@ -520,6 +530,7 @@ impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
             exact_twin: None,
             start_over: None,
             all_valid: false,
+            assumed_present: 0,
             loads: None,
         }
     }
