@@ -321,7 +321,7 @@ impl FnGen<'_, '_, '_> {
 
     /// Whether `v` is the constant true this file emits for "nothing to
     /// test".
-    fn is_true(&self, v: Value) -> bool {
+    pub(super) fn is_true(&self, v: Value) -> bool {
         let dfg = &self.b.func.dfg;
         match dfg.value_def(v).inst() {
             Some(inst) => {
@@ -409,12 +409,18 @@ impl FnGen<'_, '_, '_> {
                 if all {
                     self.sure_all(xs, positive)?
                 } else {
-                    let mut acc = self.b.ins().iconst(types::I8, 0);
+                    let mut acc: Option<Value> = None;
                     for x in xs {
                         let v = self.sure(x, positive)?;
-                        acc = self.b.ins().bor(acc, v);
+                        acc = Some(match acc {
+                            Some(a) => self.b.ins().bor(a, v),
+                            None => v,
+                        });
                     }
-                    acc
+                    match acc {
+                        Some(a) => a,
+                        None => self.b.ins().iconst(types::I8, 0),
+                    }
                 }
             }
             Expr::Segment(i) => {

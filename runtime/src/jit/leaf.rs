@@ -296,8 +296,8 @@ impl FnGen<'_, '_, '_> {
     /// `cond` and the guard.
     fn guarded(&mut self, cond: Value, guard: Option<Value>) -> Value {
         match guard {
-            Some(g) => self.b.ins().band(cond, g),
-            None => cond,
+            Some(g) if !self.is_true(g) => self.b.ins().band(cond, g),
+            _ => cond,
         }
     }
 
