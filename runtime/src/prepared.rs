@@ -48,17 +48,17 @@ impl Snapshot {
     pub fn prepare(self: &Arc<Self>, target: Target) -> Prepared {
         let path = match self.evaluator() {
             #[cfg(feature = "jit")]
-            crate::snapshot::Evaluator::Jit(jit) => match jit.quick(target) {
-                Some((Some(f), fallback)) => {
+            crate::snapshot::Evaluator::Jit(jit) => match jit.entry(target) {
+                Some(Ok(f)) => {
                     let (layout, slots) = jit.layout();
                     Path::Code {
                         f,
                         layout,
                         slots,
-                        fallback,
+                        fallback: self.fallback_index(target),
                     }
                 }
-                Some((None, value)) => Path::Fixed(value),
+                Some(Err(value)) => Path::Fixed(value),
                 None => Path::Snapshot,
             },
             _ => Path::Snapshot,

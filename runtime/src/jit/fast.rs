@@ -36,7 +36,7 @@ impl FnGen<'_, '_, '_> {
         if self.exact_twin.is_none() || !self.c.speculatable(e) {
             return Ok(false);
         }
-        self.check_valid(&[e])?;
+        self.check_valid(&[e], 0)?;
         self.loads = Some(Default::default());
         let sure_t = self.sure(e, true);
         let sure_f = if f == u {
@@ -73,7 +73,7 @@ impl FnGen<'_, '_, '_> {
         if self.exact_twin.is_none() || !self.c.speculatable(e) {
             return Ok(false);
         }
-        self.check_valid(&[e])?;
+        self.check_valid(&[e], 0)?;
         self.loads = Some(Default::default());
         let sure_t = self.sure(e, true);
         self.loads = None;
@@ -89,11 +89,13 @@ impl FnGen<'_, '_, '_> {
     /// Start over unless no field that `conditions` read is invalid; once
     /// for all the conditions of a function (`check_valid_all`), else per
     /// condition.
-    fn check_valid(&mut self, conditions: &[&Expr]) -> Result<()> {
+    /// `present`: slots that must also hold a value to stay (see
+    /// `check_valid_all`).
+    fn check_valid(&mut self, conditions: &[&Expr], present: u64) -> Result<()> {
         if self.all_valid {
             return Ok(());
         }
-        let ok = self.fast_ok(conditions, 0);
+        let ok = self.fast_ok(conditions, present);
         let go = self.fresh();
         let start_over = self.start_over()?;
         self.b.ins().brif(ok, go, &[], start_over, &[]);
@@ -119,11 +121,7 @@ impl FnGen<'_, '_, '_> {
             self.collect_reads(e, &mut reads);
         }
         let assumed = reads.leaf_mask & self.c.required;
-        let ok = self.fast_ok(conditions, assumed);
-        let go = self.fresh();
-        let start_over = self.start_over()?;
-        self.b.ins().brif(ok, go, &[], start_over, &[]);
-        self.switch(go);
+        self.check_valid(conditions, assumed)?;
         self.all_valid = true;
         self.assumed_present = assumed;
         Ok(())
@@ -294,46 +292,36 @@ impl FnGen<'_, '_, '_> {
         self.b.ins().load(types::I64, PURE, ctx, offset)
     }
 
-    /// Whether every field in `slots` holds a value (I8).
-    fn all_present(&mut self, slots: &[u32]) -> Value {
+    /// Whether every field in `slots` holds a value (I8); `None` when
+    /// that is known without a test (no fields, or only fields the
+    /// function's entry check found present).
+    fn all_present(&mut self, slots: &[u32]) -> Option<Value> {
         let mask = slots
             .iter()
             .filter(|s| **s < 64)
             .fold(0u64, |m, s| m | (1 << s))
             & !self.assumed_present;
-        let mut present = if mask != 0 {
+        let mut present = (mask != 0).then(|| {
             let bits = self.header(HEADER_PRESENT);
             let have = self.b.ins().band_imm_u(bits, mask as i64);
             self.b.ins().icmp_imm_u(IntCC::Equal, have, mask as i64)
-        } else {
-            self.b.ins().iconst(types::I8, 1)
-        };
+        });
         for &slot in slots.iter().filter(|s| **s >= 64) {
             let tag = self.slot_load(slot, SLOT_TAG, types::I32);
             let here = self
                 .b
                 .ins()
                 .icmp_imm_u(IntCC::Equal, tag, i64::from(PRESENT));
-            present = self.b.ins().band(present, here);
+            present = Some(self.and_maybe(present, here));
         }
         present
     }
 
-    /// Whether `v` is the constant true this file emits for "nothing to
-    /// test".
-    pub(super) fn is_true(&self, v: Value) -> bool {
-        let dfg = &self.b.func.dfg;
-        match dfg.value_def(v).inst() {
-            Some(inst) => {
-                matches!(
-                    dfg.insts[inst],
-                    cranelift_codegen::ir::InstructionData::UnaryImm {
-                        opcode: cranelift_codegen::ir::Opcode::Iconst,
-                        imm,
-                    } if imm.bits() == 1
-                ) && dfg.value_type(v) == types::I8
-            }
-            None => false,
+    /// `acc and v`, where no `acc` is true.
+    fn and_maybe(&mut self, acc: Option<Value>, v: Value) -> Value {
+        match acc {
+            Some(a) => self.b.ins().band(a, v),
+            None => v,
         }
     }
 
@@ -368,10 +356,8 @@ impl FnGen<'_, '_, '_> {
         }
         slots.sort_unstable();
         slots.dedup();
-        let present = (!slots.is_empty()).then(|| self.all_present(&slots));
-        // Known present (a constant) or no fields: nothing to start from.
-        let present = present.filter(|p| !self.is_true(*p));
-        let mut acc: Option<Value> = present;
+        let present = self.all_present(&slots);
+        let mut acc = present;
         for x in xs {
             let v = match x {
                 Expr::IsSet(_) if positive => continue,
@@ -385,10 +371,7 @@ impl FnGen<'_, '_, '_> {
                 }
                 _ => self.sure(x, positive)?,
             };
-            acc = Some(match acc {
-                Some(a) => self.b.ins().band(a, v),
-                None => v,
-            });
+            acc = Some(self.and_maybe(acc, v));
         }
         Ok(match acc {
             Some(a) => a,
@@ -433,7 +416,10 @@ impl FnGen<'_, '_, '_> {
             }
             Expr::IsSet(slot) => {
                 // Never unknown: set or not.
-                let set = self.all_present(&[*slot]);
+                let set = match self.all_present(&[*slot]) {
+                    Some(set) => set,
+                    None => self.b.ins().iconst(types::I8, 1),
+                };
                 if positive {
                     set
                 } else {
@@ -452,13 +438,13 @@ impl FnGen<'_, '_, '_> {
                     })
                     .collect();
                 let present = self.all_present(&slots);
-                let v = self.pure_value(e, Some(present))?;
+                let v = self.pure_value(e, present)?;
                 let v = if positive {
                     v
                 } else {
                     self.b.ins().bxor_imm_u(v, 1)
                 };
-                self.b.ins().band(present, v)
+                self.and_maybe(present, v)
             }
         })
     }

@@ -59,6 +59,14 @@ fn le_word(bytes: &[u8]) -> u64 {
     u64::from_le_bytes(w)
 }
 
+/// The keys of short strings, as `short_key` makes them.
+fn short_keys(items: &[String], with_len: bool) -> Vec<u64> {
+    items
+        .iter()
+        .map(|s| short_key(s.as_bytes(), with_len))
+        .collect()
+}
+
 /// How an `in` list of strings is probed.
 pub(crate) enum StrPlan {
     /// No strings: never a member.
@@ -296,8 +304,8 @@ impl FnGen<'_, '_, '_> {
     /// `cond` and the guard.
     fn guarded(&mut self, cond: Value, guard: Option<Value>) -> Value {
         match guard {
-            Some(g) if !self.is_true(g) => self.b.ins().band(cond, g),
-            _ => cond,
+            Some(g) => self.b.ins().band(cond, g),
+            None => cond,
         }
     }
 
@@ -533,11 +541,7 @@ impl FnGen<'_, '_, '_> {
                 let ok = self.guarded(right_len, guard);
                 let at = self.safe_ptr(ok, p);
                 let key = self.load_bytes(at, 0, len);
-                let keys: Vec<u64> = items
-                    .iter()
-                    .map(|s| short_key(s.as_bytes(), false))
-                    .collect();
-                let hit = self.member_value(key, &keys)?;
+                let hit = self.member_value(key, &short_keys(&items, false))?;
                 Ok(self.b.ins().band(right_len, hit))
             }
             StrPlan::Short => {
@@ -556,11 +560,7 @@ impl FnGen<'_, '_, '_> {
                 let bytes = self.b.ins().band(w, mask);
                 let len = self.b.ins().ishl_imm_u(n, 56);
                 let key = self.b.ins().bor(bytes, len);
-                let keys: Vec<u64> = items
-                    .iter()
-                    .map(|s| short_key(s.as_bytes(), true))
-                    .collect();
-                let hit = self.member_value(key, &keys)?;
+                let hit = self.member_value(key, &short_keys(&items, true))?;
                 Ok(self.b.ins().band(short, hit))
             }
         }
@@ -592,11 +592,7 @@ impl FnGen<'_, '_, '_> {
                 (short, self.b.ins().bor(prefix, len), true)
             }
         };
-        let keys: Vec<u64> = items
-            .iter()
-            .map(|s| short_key(s.as_bytes(), with_len))
-            .collect();
-        let hit = self.member_value(key, &keys)?;
+        let hit = self.member_value(key, &short_keys(items, with_len))?;
         Ok(self.b.ins().band(fits, hit))
     }
 }

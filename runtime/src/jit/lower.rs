@@ -11,7 +11,8 @@ use std::collections::HashMap;
 
 use cranelift_codegen::ir::condcodes::IntCC;
 use cranelift_codegen::ir::{
-    types, AbiParam, Block, FuncRef, InstBuilder, MemFlagsData, Signature, UserFuncName, Value,
+    types, AbiParam, Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, Signature, UserFuncName,
+    Value,
 };
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
@@ -767,6 +768,12 @@ impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
     /// (Any tag other than missing and invalid counts as present, as in
     /// the interpreter.)
     pub fn present(&mut self, slot: u32, unknown: Block) {
+        self.split_on_tag(slot, unknown, false);
+    }
+
+    /// `present`, with the slot passed to `missing` as its argument when
+    /// `pass_slot` (an exit that reports it).
+    pub fn split_on_tag(&mut self, slot: u32, missing: Block, pass_slot: bool) {
         let tag = self.slot_load(slot, SLOT_TAG, types::I32);
         let present = self.fresh();
         let not_present = self.cold();
@@ -779,18 +786,21 @@ impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
             .brif(is_present, present, &[], not_present, &[]);
         self.switch(not_present);
         let other = self.cold();
+        let s = self.iconst(i64::from(slot));
         let is_missing = self
             .b
             .ins()
             .icmp_imm_u(IntCC::Equal, tag, i64::from(MISSING));
-        self.b.ins().brif(is_missing, unknown, &[], other, &[]);
+        let missing_args: &[BlockArg] = if pass_slot { &[s.into()] } else { &[] };
+        self.b
+            .ins()
+            .brif(is_missing, missing, missing_args, other, &[]);
         self.switch(other);
         let is_invalid = self
             .b
             .ins()
             .icmp_imm_u(IntCC::Equal, tag, i64::from(INVALID));
         let err = self.error_exit();
-        let s = self.iconst(i64::from(slot));
         self.b
             .ins()
             .brif(is_invalid, err, &[s.into()], present, &[]);

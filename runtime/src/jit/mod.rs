@@ -66,21 +66,10 @@ enum Entry {
     Code(TargetFn),
 }
 
-/// How `Prepared::value_index` answers a target: with its code, or (`code`
-/// `None`) with `value`, known at load. `value` is also what a context of
-/// another layout is served: the flag's default, the experiment's control.
-#[derive(Clone, Copy)]
-struct Quick {
-    code: Option<TargetFn>,
-    value: u32,
-}
-
 /// Machine code for one bundle.
 pub struct Jit {
     flags: Box<[Entry]>,
     experiments: Box<[TargetFn]>,
-    /// Flags, then experiments, for the value-only path.
-    quick: Box<[Quick]>,
     layout_id: u64,
     slot_count: usize,
     /// What the code needs to exist, touched again only when dropped.
@@ -126,35 +115,10 @@ impl Jit {
                     Entry::Code(f)
                 }
             })
-            .collect::<Box<[Entry]>>();
-        let quick = flags
-            .iter()
-            .zip(&bundle.flags)
-            .map(|(entry, flag)| match entry {
-                Entry::Fixed(out) => Quick {
-                    code: None,
-                    value: out.value,
-                },
-                Entry::Code(f) => Quick {
-                    code: Some(*f),
-                    value: flag.default,
-                },
-            })
-            .chain(
-                compiled
-                    .experiments
-                    .iter()
-                    .zip(&bundle.experiments)
-                    .map(|(f, x)| Quick {
-                        code: Some(*f),
-                        value: x.control,
-                    }),
-            )
             .collect();
         Ok(Jit {
             flags,
             experiments: compiled.experiments.into(),
-            quick,
             layout_id: bundle.schema.layout_id(),
             slot_count: bundle.schema.slot_count as usize,
             owned: Box::new(Owned {
@@ -200,15 +164,16 @@ impl Jit {
         }
     }
 
-    /// How the value-only path answers `target`: its function, or (`None`)
-    /// the value fixed at load. Out of range: `None` outright.
-    pub(crate) fn quick(&self, target: crate::Target) -> Option<(Option<TargetFn>, u32)> {
-        let index = match target {
-            crate::Target::Flag(i) if (i as usize) < self.flags.len() => i as usize,
-            crate::Target::Flag(_) => return None,
-            crate::Target::Experiment(i) => self.flags.len().checked_add(i as usize)?,
-        };
-        self.quick.get(index).map(|q| (q.code, q.value))
+    /// How `target` is answered: its function, or (`Err`) the value fixed
+    /// at load. Out of range: `None`.
+    pub(crate) fn entry(&self, target: crate::Target) -> Option<Result<TargetFn, u32>> {
+        match target {
+            crate::Target::Flag(i) => self.flags.get(i as usize).map(|e| match e {
+                Entry::Code(f) => Ok(*f),
+                Entry::Fixed(out) => Err(out.value),
+            }),
+            crate::Target::Experiment(i) => self.experiments.get(i as usize).map(|f| Ok(*f)),
+        }
     }
 
     /// The layout id and slot count compiled code was built for.

@@ -8,10 +8,9 @@ use cranelift_codegen::ir::{types, InstBuilder, Value};
 use vexil_ir::bucket::BUCKETS;
 use vexil_ir::{Bucketing, ErrorCode, Expr, PrerequisiteValue, Reason, RuleResult};
 
-use super::abi::{self, SLOT_A, SLOT_TAG};
+use super::abi::{self, SLOT_A};
 use super::lower::{CompileError, FnGen, Result, PURE};
 use super::module::Helper;
-use crate::context::{INVALID, MISSING, PRESENT};
 use crate::interp::MAX_PREREQUISITE_DEPTH;
 
 impl FnGen<'_, '_, '_> {
@@ -248,37 +247,8 @@ impl FnGen<'_, '_, '_> {
     /// Check the unit of `bucketing`: missing and invalid units stop with
     /// their errors; continue where it is present.
     fn unit_present(&mut self, unit: u32) {
-        let tag = self.slot_load(unit, SLOT_TAG, types::I32);
-        let present = self.fresh();
-        let not_present = self.cold();
-        let is_present = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::Equal, tag, i64::from(PRESENT));
-        self.b
-            .ins()
-            .brif(is_present, present, &[], not_present, &[]);
-        self.switch(not_present);
-        let other = self.cold();
         let missing = self.missing_exit();
-        let s = self.iconst(i64::from(unit));
-        let is_missing = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::Equal, tag, i64::from(MISSING));
-        self.b
-            .ins()
-            .brif(is_missing, missing, &[s.into()], other, &[]);
-        self.switch(other);
-        let is_invalid = self
-            .b
-            .ins()
-            .icmp_imm_u(IntCC::Equal, tag, i64::from(INVALID));
-        let err = self.error_exit();
-        self.b
-            .ins()
-            .brif(is_invalid, err, &[s.into()], present, &[]);
-        self.switch(present);
+        self.split_on_tag(unit, missing, true);
     }
 
     /// The unit's bucket (an I32) under `salt`, stopping on a missing or
