@@ -175,7 +175,7 @@ impl Vexil {
         Ok(ctx)
     }
 
-    #[inline]
+    #[inline(always)]
     fn answer(&self, flag: Flag, ctx: &Context) -> Answer {
         let (prepared, answers) = &self.targets[flag as usize];
         let value = prepared.value_index(ctx, self.now);
@@ -213,6 +213,7 @@ impl WorkloadEngine for Interp {
         self.0.prepare_context(request)
     }
 
+    #[inline(always)]
     fn evaluate(&self, flag: Flag, ctx: &Context) -> Answer {
         self.0.answer(flag, ctx)
     }
@@ -226,6 +227,7 @@ impl WorkloadEngine for Jit {
         self.0.prepare_context(request)
     }
 
+    #[inline(always)]
     fn evaluate(&self, flag: Flag, ctx: &Context) -> Answer {
         self.0.answer(flag, ctx)
     }

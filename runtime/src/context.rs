@@ -163,17 +163,20 @@ impl Layout {
 
     /// An empty context for this layout.
     pub fn context(&self) -> Context {
-        Context {
+        let mut ctx = Context {
             present: 0,
             invalid: 0,
             layout: self.id,
             slots: vec![Slot::default(); self.fields.len()],
+            text_addr: 0,
+            items_addr: 0,
             // Room for a typical request's strings, so that building one
             // usually allocates once.
             text: String::with_capacity(128),
-            items: Vec::new(),
-            pre: Vec::new(),
-        }
+            rare: None,
+        };
+        ctx.sync_addrs();
+        ctx
     }
 
     /// A context from JSON: `{"user": {"id": "u1", ...}, "env": {...}}`.
@@ -203,14 +206,35 @@ impl Layout {
 /// invalid), of `invalid` when slot `i` is invalid. It lives in the
 /// context itself, beside the layout id that every evaluation checks
 /// first, so that testing it costs no memory access of its own.
-#[derive(Clone, Debug)]
+///
+/// What an evaluation by compiled code reads of the `Context` itself (the
+/// layout id, the header, the slots' pointer and length, the addresses of
+/// the text and the items) is in its first 64 bytes, one cache line:
+/// `#[repr(C, align(64))]` with those fields first. `text_addr` and
+/// `items_addr` are copies of `text.as_ptr()` and `items.as_ptr()`, kept
+/// by [`Context::sync_addrs`] after every change that can move them.
+#[derive(Debug)]
+#[repr(C, align(64))]
 pub struct Context {
+    layout: u64,
     pub(crate) present: u64,
     pub(crate) invalid: u64,
-    layout: u64,
     /// One slot per field, in slot order.
     slots: Vec<Slot>,
+    text_addr: usize,
+    items_addr: usize,
     text: String,
+    /// List items and pre-releases, which most contexts lack: allocated on
+    /// first use, so that they cost an empty context 8 bytes.
+    rare: Option<Box<Rare>>,
+}
+
+// What compiled code's caller reads ends before `text`, in the first line.
+const _: () = assert!(std::mem::offset_of!(Context, text) <= 64);
+const _: () = assert!(std::mem::size_of::<Context>() == 128);
+
+#[derive(Clone, Debug, Default)]
+struct Rare {
     items: Vec<Slot>,
     pre: Vec<semver::Prerelease>,
 }
@@ -239,6 +263,24 @@ impl PackedSemver {
     }
 }
 
+impl Clone for Context {
+    fn clone(&self) -> Context {
+        let mut ctx = Context {
+            layout: self.layout,
+            present: self.present,
+            invalid: self.invalid,
+            slots: self.slots.clone(),
+            text_addr: 0,
+            items_addr: 0,
+            text: self.text.clone(),
+            rare: self.rare.clone(),
+        };
+        // The copies live elsewhere: point at them, not at `self`'s.
+        ctx.sync_addrs();
+        ctx
+    }
+}
+
 impl Context {
     pub fn layout_id(&self) -> u64 {
         self.layout
@@ -250,8 +292,11 @@ impl Context {
         self.present = 0;
         self.invalid = 0;
         self.text.clear();
-        self.items.clear();
-        self.pre.clear();
+        if let Some(rare) = &mut self.rare {
+            rare.items.clear();
+            rare.pre.clear();
+        }
+        self.sync_addrs();
     }
 
     #[inline]
@@ -272,13 +317,13 @@ impl Context {
     }
 
     pub fn items(&self, list: Slot) -> &[Slot] {
-        self.items
+        self.items_all()
             .get(list.a as usize..(list.a + list.b) as usize)
             .unwrap_or(&[])
     }
 
     pub fn prerelease(&self, s: Slot) -> Option<&semver::Prerelease> {
-        self.pre.get(s.aux as usize)
+        self.rare.as_ref()?.pre.get(s.aux as usize)
     }
 
     pub fn text_arena(&self) -> &str {
@@ -291,8 +336,35 @@ impl Context {
     /// the text with [`TEXT_PADDING`] bytes after it, and every present
     /// list slot's `a..a + b` inside the items.
     #[cfg(feature = "jit")]
+    #[inline]
     pub(crate) fn raw_parts(&self) -> (*const Slot, *const u8, *const Slot) {
-        (self.slots.as_ptr(), self.text.as_ptr(), self.items.as_ptr())
+        debug_assert_eq!(self.text_addr, self.text.as_ptr() as usize);
+        debug_assert_eq!(self.items_addr, self.items_all().as_ptr() as usize);
+        (
+            self.slots.as_ptr(),
+            self.text_addr as *const u8,
+            self.items_addr as *const Slot,
+        )
+    }
+
+    /// Copy the text's and the items' addresses into the first cache line
+    /// (see [`Context`]); called after every change that can move them.
+    #[inline]
+    fn sync_addrs(&mut self) {
+        self.text_addr = self.text.as_ptr() as usize;
+        self.items_addr = self.items_all().as_ptr() as usize;
+    }
+
+    /// Every list item of the context (none without a `Rare` part).
+    fn items_all(&self) -> &[Slot] {
+        match &self.rare {
+            Some(rare) => &rare.items,
+            None => &[],
+        }
+    }
+
+    fn rare_mut(&mut self) -> &mut Rare {
+        self.rare.get_or_insert_with(Box::default)
     }
 
     fn put(&mut self, h: FieldHandle, s: Slot) {
@@ -330,6 +402,7 @@ impl Context {
         self.text.truncate(offset);
         self.text.push_str(v);
         self.text.push_str(PADDING);
+        self.sync_addrs();
         let offset = offset as u64;
         Slot {
             tag: PRESENT,
@@ -432,8 +505,9 @@ impl Context {
             Some(p) => {
                 let aux = match p.pre {
                     Some(pre) => {
-                        self.pre.push(pre);
-                        (self.pre.len() - 1) as u32
+                        let rare = self.rare_mut();
+                        rare.pre.push(pre);
+                        (rare.pre.len() - 1) as u32
                     }
                     None => u32::MAX,
                 };
@@ -456,12 +530,13 @@ impl Context {
         if h.layout != self.layout {
             return;
         }
-        let start = self.items.len() as u64;
+        let start = self.rare_mut().items.len() as u64;
         for v in values {
             let s = self.string_slot(v);
-            self.items.push(s);
+            self.rare_mut().items.push(s);
         }
-        let len = self.items.len() as u64 - start;
+        self.sync_addrs();
+        let len = self.items_all().len() as u64 - start;
         self.put(
             h,
             Slot {
@@ -638,8 +713,10 @@ impl Context {
             }
             built.push(s);
         }
-        let start = self.items.len() as u64;
-        self.items.extend(built);
+        let table = &mut self.rare_mut().items;
+        let start = table.len() as u64;
+        table.extend(built);
+        self.sync_addrs();
         self.put(
             h,
             Slot {

@@ -217,3 +217,81 @@ fn a_handle_can_be_shared_between_threads() {
     fn shared<T: Send + Sync + Clone + 'static>() {}
     shared::<vexil_runtime::Prepared>();
 }
+
+const LIST_FLAGS: &str = r#"
+flag by_lists: string {
+  kind release
+  default "none"
+  rule admin: when "admin" in user.roles and user.email ends_with "@example.com" => "admin"
+  rule seven: when 7 in user.lucky => "seven"
+  rule pre: when user.app_version < 2.0.0 => "old"
+  rule long: when user.company starts_with "Initech" => "initech"
+}
+"#;
+
+/// A context owns its strings, list items and pre-releases, and compiled
+/// code is handed their addresses: a clone must point at its own copies
+/// (it is used here after the original is dropped), and a context cleared
+/// and refilled at the new ones.
+#[test]
+fn a_cloned_or_refilled_context_evaluates_as_built() {
+    // email, roles, lucky numbers, app version, company
+    type Row = (
+        &'static str,
+        &'static [&'static str],
+        &'static [i64],
+        &'static str,
+        &'static str,
+    );
+    let rows: &[Row] = &[
+        ("a@example.com", &["user", "admin"], &[1], "2.1.0", "Acme"),
+        ("b@example.com", &["user"], &[3, 7], "2.1.0", "Acme"),
+        ("c@example.org", &["admin"], &[], "2.0.0-rc.1", "Acme"),
+        (
+            "d@example.org",
+            &[],
+            &[],
+            "2.0.0",
+            "Initech Global Holdings",
+        ),
+        ("e@example.org", &[], &[], "2.0.0", "Acme"),
+    ];
+    let want = ["admin", "seven", "old", "initech", "none"];
+    for backend in backends() {
+        let s = Arc::new(snapshot_with(LIST_FLAGS, backend));
+        let layout = s.layout();
+        let field = |name: &str| layout.field("user", name).unwrap();
+        let fill = |ctx: &mut vexil_runtime::Context, row: &Row| {
+            let (email, roles, lucky, version, company) = *row;
+            ctx.set_str(field("id"), "u");
+            ctx.set_str(field("email"), email);
+            ctx.set_str_list(field("roles"), roles.iter().copied());
+            let lucky: Vec<String> = lucky.iter().map(i64::to_string).collect();
+            ctx.set_list_parsed(layout, field("lucky"), lucky.iter().map(String::as_str));
+            ctx.set_semver(
+                field("app_version"),
+                &semver::Version::parse(version).unwrap(),
+            );
+            ctx.set_str(field("company"), company);
+        };
+        let target = s.target("by_lists").unwrap();
+        let p = s.prepare(target);
+        let served = |ctx: &vexil_runtime::Context| {
+            let v = p.value(ctx, 0).cloned();
+            assert_eq!(v, s.evaluate_target(target, ctx, 0).value.cloned());
+            v
+        };
+        let mut reused = layout.context();
+        for (row, want) in rows.iter().zip(want) {
+            let mut original = layout.context();
+            fill(&mut original, row);
+            let copy = original.clone();
+            drop(original);
+            let want = Some(FlagValue::String(want.to_string()));
+            assert_eq!(served(&copy), want, "{backend:?} clone of {row:?}");
+            reused.clear();
+            fill(&mut reused, row);
+            assert_eq!(served(&reused), want, "{backend:?} refilled {row:?}");
+        }
+    }
+}

@@ -257,19 +257,26 @@ impl FnGen<'_, '_, '_> {
         }
         reads.high.sort_unstable();
         reads.high.dedup();
-        let mut ok = if reads.mask != 0 {
+        // A field's present and invalid bits are never both set
+        // (`Context::mark`), so a field checked present is not invalid:
+        // only the others need their invalid bit tested.
+        let maybe_invalid = reads.mask & !present;
+        let mut ok = None;
+        if maybe_invalid != 0 {
             let invalid = self.header(HEADER_INVALID);
-            let bad = self.b.ins().band_imm_u(invalid, reads.mask as i64);
-            self.b.ins().icmp_imm_u(IntCC::Equal, bad, 0)
-        } else {
-            self.b.ins().iconst(types::I8, 1)
-        };
+            let bad = self.b.ins().band_imm_u(invalid, maybe_invalid as i64);
+            ok = Some(self.b.ins().icmp_imm_u(IntCC::Equal, bad, 0));
+        }
         if present != 0 {
             let bits = self.header(HEADER_PRESENT);
             let have = self.b.ins().band_imm_u(bits, present as i64);
             let all = self.b.ins().icmp_imm_u(IntCC::Equal, have, present as i64);
-            ok = self.b.ins().band(ok, all);
+            ok = Some(self.and_maybe(ok, all));
         }
+        let mut ok = match ok {
+            Some(ok) => ok,
+            None => self.b.ins().iconst(types::I8, 1),
+        };
         for (slot, is_set) in reads.high {
             let tag = self.slot_load(slot, SLOT_TAG, types::I32);
             let fine = if is_set {

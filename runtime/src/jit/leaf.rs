@@ -277,9 +277,9 @@ impl FnGen<'_, '_, '_> {
 
     /// `(a1, b1) OP (a2, b2)` in lexicographic, unsigned order.
     pub fn lex(&mut self, a1: Value, b1: Value, a2: Value, b2: Value, op: CompareOp) -> Value {
-        let eq_a = self.b.ins().icmp(IntCC::Equal, a1, a2);
         match op {
             CompareOp::Eq | CompareOp::Ne => {
+                let eq_a = self.b.ins().icmp(IntCC::Equal, a1, a2);
                 let eq_b = self.b.ins().icmp(IntCC::Equal, b1, b2);
                 let eq = self.b.ins().band(eq_a, eq_b);
                 if op == CompareOp::Eq {
@@ -289,14 +289,11 @@ impl FnGen<'_, '_, '_> {
                 }
             }
             _ => {
-                let strict = match op {
-                    CompareOp::Lt | CompareOp::Le => IntCC::UnsignedLessThan,
-                    _ => IntCC::UnsignedGreaterThan,
-                };
-                let first = self.b.ins().icmp(strict, a1, a2);
-                let second = self.b.ins().icmp(int_cc(op, false), b1, b2);
-                let tie = self.b.ins().band(eq_a, second);
-                self.b.ins().bor(first, tie)
+                // One 128-bit comparison, `a` the high word: on x86-64 a
+                // compare and a subtract-with-borrow.
+                let x = self.b.ins().iconcat(b1, a1);
+                let y = self.b.ins().iconcat(b2, a2);
+                self.b.ins().icmp(int_cc(op, false), x, y)
             }
         }
     }
