@@ -284,3 +284,76 @@ fn auto_uses_compiled_code_here() {
     let s = snapshot(&bundle("bench/workload"), BackendChoice::Auto);
     assert_eq!(s.backend_name(), "jit");
 }
+
+/// Rules that test the same leaves: the compiled code computes a leaf once
+/// per flag and reuses it in later rules, across a rule without a fast
+/// path (a regex), a percentage rollout that can fall through, and an
+/// optional field that may be missing.
+#[test]
+fn leaves_shared_between_rules_give_the_interpreters_outcome() {
+    let source = r#"
+context user {
+  key id: string
+  country: string
+  plan: enum { free, pro, enterprise }
+  age: int
+  beta: bool
+  email: string
+  team: string?
+}
+
+flag shared: string {
+  kind release
+  default "none"
+  rule a: when user.country in ["DE", "FR", "PL"] and user.plan == pro => "a"
+  rule b: when user.email matches "^qa[0-9]+@" and user.beta => "b"
+  rule c: when user.beta and user.age >= 30 => "c" for 50% by user.id
+  rule d: when user.team == "core" and user.country in ["DE", "FR", "PL"] => "d"
+  rule e: when user.age >= 30 and not user.beta => "e"
+  rule f: when user.country in ["DE", "FR", "PL"] or user.team == "core" => "f"
+  rule g: when user.plan == pro and user.age >= 30 => "g"
+}
+"#;
+    let mut project = vexil_compiler::Project::new();
+    project.set_source("shared.flag", source.to_string());
+    let bundle = project
+        .bundle(true)
+        .unwrap_or_else(|d| panic!("{}", project.render(&d, false)));
+    let snapshots: Vec<Snapshot> = BACKENDS.iter().map(|c| snapshot(&bundle, *c)).collect();
+    let layout = snapshots[0].layout();
+    let field = |name: &str| layout.field("user", name).unwrap();
+    let target = snapshots[0].target("shared").unwrap();
+    let mut served = std::collections::BTreeSet::new();
+    let mut n = 0;
+    for country in ["DE", "US", "PL"] {
+        for plan in ["free", "pro"] {
+            for age in [20, 30, 45] {
+                for beta in [false, true] {
+                    for email in ["qa1@x.io", "a@x.io"] {
+                        for team in [None, Some("core"), Some("web")] {
+                            for id in ["u1", "u2", "u3", "u4"] {
+                                let mut ctx = layout.context();
+                                ctx.set_str(field("id"), id);
+                                ctx.set_str(field("country"), country);
+                                ctx.set_parsed(layout, field("plan"), plan);
+                                ctx.set_int(field("age"), age);
+                                ctx.set_bool(field("beta"), beta);
+                                ctx.set_str(field("email"), email);
+                                if let Some(team) = team {
+                                    ctx.set_str(field("team"), team);
+                                }
+                                let want = snapshots[0].outcome(target, &ctx, DEFAULT_NOW);
+                                let got = snapshots[1].outcome(target, &ctx, DEFAULT_NOW);
+                                assert_eq!(got, want, "{ctx:?}");
+                                served.insert(want.rule);
+                                n += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // Every rule, and the default, is reached by some context.
+    assert_eq!(served.len(), 8, "{served:?} of {n}");
+}

@@ -24,7 +24,7 @@ use vexil_ir::Expr;
 
 use super::abi::{HEADER_INVALID, HEADER_PRESENT, SLOT_TAG};
 use super::cond::Src;
-use super::lower::{Compiler, FnGen, Result, PURE};
+use super::lower::{Compiler, FastCache, FnGen, Result, PURE};
 use crate::context::{INVALID, PRESENT};
 
 const FAST_LEAVES: usize = 8;
@@ -33,18 +33,19 @@ impl FnGen<'_, '_, '_> {
     /// Compile `e` with a fast path if it has one; `false` if it has not
     /// (and nothing was emitted).
     pub fn try_fast(&mut self, e: &Expr, t: Block, f: Block, u: Block) -> Result<bool> {
+        let chained = std::mem::take(&mut self.chain_next);
         if self.exact_twin.is_none() || !self.c.speculatable(e) {
             return Ok(false);
         }
         self.check_valid(&[e], 0)?;
-        self.loads = Some(Default::default());
+        self.begin_fast(chained);
         let sure_t = self.sure(e, true);
         let sure_f = if f == u {
             None
         } else {
             Some(self.sure(e, false))
         };
-        self.loads = None;
+        self.end_fast(chained);
         let sure_t = sure_t?;
         match sure_f {
             None => self.branch(sure_t, t, f),
@@ -70,13 +71,14 @@ impl FnGen<'_, '_, '_> {
         otherwise: u64,
         extra: i64,
     ) -> Result<bool> {
+        let chained = std::mem::take(&mut self.chain_next);
         if self.exact_twin.is_none() || !self.c.speculatable(e) {
             return Ok(false);
         }
         self.check_valid(&[e], 0)?;
-        self.loads = Some(Default::default());
+        self.begin_fast(chained);
         let sure_t = self.sure(e, true);
-        self.loads = None;
+        self.end_fast(chained);
         let sure_t = sure_t?;
         let yes = self.iconst(if_true as i64);
         let no = self.iconst(otherwise as i64);
@@ -84,6 +86,64 @@ impl FnGen<'_, '_, '_> {
         let extra = self.iconst(extra);
         self.ret_pair(word, extra);
         Ok(true)
+    }
+
+    /// Start a fast path's cache: the chain's, for a flag's rule that
+    /// takes it up, else an empty one.
+    ///
+    /// A chain is sound because a flag's rules, once its fields are all
+    /// checked (`check_valid_all`), are emitted one after the other: a
+    /// rule's fast path is straight-line code in the block every later
+    /// rule is reached through (a rule that matches returns), so what it
+    /// computed dominates them. A rule compiled without a fast path adds
+    /// nothing to the chain (its code branches), and keeps what is in it.
+    fn begin_fast(&mut self, chained: bool) {
+        let cache = if chained { self.chain.take() } else { None };
+        self.fast = Some(cache.unwrap_or_default());
+    }
+
+    fn end_fast(&mut self, chained: bool) {
+        let cache = self.fast.take();
+        if chained {
+            // Leaf values only: a load is cheaper to make again than to
+            // keep in a register across rules (kept, they filled the
+            // callee-saved registers, which every early return restores).
+            self.chain = cache.map(|c| FastCache {
+                leaves: c.leaves,
+                ..FastCache::default()
+            });
+        }
+    }
+
+    /// Start a chain of fast paths over a flag's rules, if its fields were
+    /// all checked at entry (see `begin_fast`).
+    pub fn start_chain(&mut self) {
+        if self.all_valid {
+            self.chain = Some(Default::default());
+        }
+    }
+
+    /// The next condition compiled is a rule of the chain.
+    pub fn next_in_chain(&mut self) {
+        self.chain_next = self.chain.is_some();
+    }
+
+    /// A pure leaf's value, computed once per fast path (and chain).
+    fn leaf_value(&mut self, e: &Expr, guard: Option<Value>) -> Result<Value> {
+        let known = self.fast.as_ref().and_then(|c| {
+            c.leaves
+                .iter()
+                .find(|(x, g, _)| *g == guard && x == e)
+                .map(|(_, _, v)| *v)
+        });
+        if let Some(v) = known {
+            return Ok(v);
+        }
+        let v = self.pure_value(e, guard)?;
+        if let Some(c) = self.fast.as_mut() {
+            c.leaves.push((e.clone(), guard, v));
+        }
+        Ok(v)
     }
 
     /// Start over unless no field that `conditions` read is invalid; once
@@ -369,7 +429,7 @@ impl FnGen<'_, '_, '_> {
             let v = match x {
                 Expr::IsSet(_) if positive => continue,
                 _ if self.pure_reads(x).is_some() => {
-                    let v = self.pure_value(x, present)?;
+                    let v = self.leaf_value(x, present)?;
                     if positive {
                         v
                     } else {
@@ -445,7 +505,7 @@ impl FnGen<'_, '_, '_> {
                     })
                     .collect();
                 let present = self.all_present(&slots);
-                let v = self.pure_value(e, present)?;
+                let v = self.leaf_value(e, present)?;
                 let v = if positive {
                     v
                 } else {

@@ -488,9 +488,27 @@ pub(crate) struct FnGen<'c, 'b, 'f> {
     /// Slots that check also found present (required fields its pure
     /// leaves read): fast paths then skip testing them.
     pub assumed_present: u64,
-    /// While a fast path is emitted: the context loads it made, by offset
-    /// and type, so that each is made once.
-    pub loads: Option<HashMap<(i64, types::Type), Value>>,
+    /// While a fast path is emitted: the loads and leaf values it made,
+    /// so that each is made once.
+    pub fast: Option<FastCache>,
+    /// Between the rules of a flag whose fields were all checked once: the
+    /// cache of the fast paths before, which the next rule's fast path
+    /// takes up (`fast.rs`).
+    pub chain: Option<FastCache>,
+    /// Set just before a flag's rule condition is compiled, so that only
+    /// its fast path (not one nested in its exact code) takes `chain`.
+    pub chain_next: bool,
+}
+
+/// What fast paths computed, in straight-line code that dominates
+/// whatever is emitted after it in the same fast path, and in the later
+/// rules of a chain (see `fast.rs`).
+#[derive(Default)]
+pub struct FastCache {
+    /// Context loads, by offset and type.
+    pub loads: HashMap<(i64, types::Type), Value>,
+    /// Pure leaves, with the presence guard they were computed under.
+    pub leaves: Vec<(Expr, Option<Value>, Value)>,
 }
 
 impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
@@ -532,7 +550,9 @@ impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
             start_over: None,
             all_valid: false,
             assumed_present: 0,
-            loads: None,
+            fast: None,
+            chain: None,
+            chain_next: false,
         }
     }
 
@@ -590,7 +610,7 @@ impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
     /// each is emitted once (the fast path is straight-line code, so the
     /// first load dominates the others).
     pub fn context_load(&mut self, offset: i64, ty: types::Type) -> Value {
-        if let Some(v) = self.loads.as_ref().and_then(|m| m.get(&(offset, ty))) {
+        if let Some(v) = self.fast.as_ref().and_then(|c| c.loads.get(&(offset, ty))) {
             return *v;
         }
         let base = self.slots();
@@ -601,8 +621,8 @@ impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
                 self.b.ins().load(ty, PURE, addr, 0)
             }
         };
-        if let Some(m) = self.loads.as_mut() {
-            m.insert((offset, ty), v);
+        if let Some(c) = self.fast.as_mut() {
+            c.loads.insert((offset, ty), v);
         }
         v
     }

@@ -42,12 +42,14 @@ impl FnGen<'_, '_, '_> {
         }
         let conditions: Vec<&Expr> = flag.rules.iter().map(|r| &r.condition).collect();
         self.check_valid_all(&conditions)?;
+        self.start_chain();
         for (i, rule) in flag.rules.iter().enumerate() {
             // The last rule serving a value decides between two known
             // outcomes: on its fast path, without a branch.
             if let (true, RuleResult::Serve(v)) = (i + 1 == flag.rules.len(), &rule.result) {
                 let if_true = abi::word(*v, Reason::TargetingMatch) | abi::HAS_RULE;
                 let otherwise = abi::word(default, Reason::Default);
+                self.next_in_chain();
                 if self.try_fast_select(&rule.condition, if_true, otherwise, i as i64)? {
                     // The fast path returned; its exact twin has the rest.
                     return Ok(());
@@ -55,7 +57,9 @@ impl FnGen<'_, '_, '_> {
             }
             let matched = self.fresh();
             let next = self.fresh();
+            self.next_in_chain();
             self.cond(&rule.condition, matched, next, next)?;
+            self.chain_next = false;
             self.switch(matched);
             let rule_index = self.iconst(i as i64);
             match &rule.result {

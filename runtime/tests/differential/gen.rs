@@ -180,6 +180,9 @@ pub struct CaseGen {
     pub size: usize,
     pub fields: Vec<FieldInfo>,
     segments: usize,
+    /// The leaves of the flag being generated, which its later rules
+    /// sometimes test again (compiled code computes such a leaf once).
+    leaves: Vec<Expr>,
 }
 
 impl CaseGen {
@@ -188,6 +191,7 @@ impl CaseGen {
             rng: Rng::new(seed),
             size,
             fields: Vec::new(),
+            leaves: Vec::new(),
             segments: 0,
         }
     }
@@ -517,6 +521,15 @@ impl CaseGen {
     }
 
     fn leaf(&mut self) -> Expr {
+        if !self.leaves.is_empty() && self.rng.chance(20) {
+            return self.rng.pick(&self.leaves.clone());
+        }
+        let leaf = self.new_leaf();
+        self.leaves.push(leaf.clone());
+        leaf
+    }
+
+    fn new_leaf(&mut self) -> Expr {
         match self.rng.below(60) {
             0..=2 => Expr::Const(self.rng.chance(50)),
             3..=7 => {
@@ -659,6 +672,7 @@ impl CaseGen {
             }
         }
         let mut rules = Vec::new();
+        self.leaves.clear();
         for r in 0..self.rng.below(2 + self.size.min(4)) {
             let depth = self.depth();
             let condition = if self.rng.chance(10) {
