@@ -229,6 +229,18 @@ impl FnGen<'_, '_, '_> {
         guard: Option<Value>,
     ) -> Result<Value> {
         let kind = self.kind(s);
+        if let Const::String(k) = k {
+            // Through its length, prefix and text: not its first word.
+            let Src::Field(slot) = s else {
+                return Ok(self.b.ins().iconst(types::I8, 0));
+            };
+            let eq = self.str_eq_value(slot, k.as_bytes(), guard);
+            return Ok(if op == CompareOp::Ne {
+                self.b.ins().bxor_imm_u(eq, 1)
+            } else {
+                eq
+            });
+        }
         let w = self.word(s);
         Ok(match k {
             Const::Int(i) if kind == Kind::Float => {
@@ -252,17 +264,8 @@ impl FnGen<'_, '_, '_> {
                 let v = self.b.ins().icmp_imm_u(IntCC::NotEqual, w, 0);
                 self.b.ins().icmp_imm_u(int_cc(op, false), v, i64::from(*k))
             }
-            Const::String(k) => {
-                let Src::Field(slot) = s else {
-                    return Ok(self.b.ins().iconst(types::I8, 0));
-                };
-                let eq = self.str_eq_value(slot, k.as_bytes(), guard);
-                if op == CompareOp::Ne {
-                    self.b.ins().bxor_imm_u(eq, 1)
-                } else {
-                    eq
-                }
-            }
+            // Handled above.
+            Const::String(_) => self.b.ins().iconst(types::I8, 0),
             Const::Semver(v) => {
                 let (Src::Field(slot), Some(k)) = (s, PackedSemver::new(&v.0)) else {
                     return Ok(self.b.ins().iconst(types::I8, 0));
