@@ -2,7 +2,9 @@
 //! exactly the value `Snapshot::outcome` serves, on both backends, for
 //! fixed flags, compiled flags, experiments, contexts of another layout
 //! and targets that are not there; and it keeps its version's code alive
-//! after the engine has moved on. Runs in both builds.
+//! after the engine has moved on. Contexts cloned, or cleared and filled
+//! again, evaluate as built (compiled code reads their text and list items
+//! through addresses the context keeps). Runs in both builds.
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
