@@ -211,8 +211,9 @@ impl Layout {
 /// layout id, the header, the slots' pointer and length, the addresses of
 /// the text and the items) is in its first 64 bytes, one cache line:
 /// `#[repr(C, align(64))]` with those fields first. `text_addr` and
-/// `items_addr` are copies of `text.as_ptr()` and `items.as_ptr()`, kept
-/// by [`Context::sync_addrs`] after every change that can move them.
+/// `items_addr` are copies of the addresses of the text and of the list
+/// items, kept by `Context::sync_addrs` after every change that can move
+/// them.
 #[derive(Debug)]
 #[repr(C, align(64))]
 pub struct Context {
