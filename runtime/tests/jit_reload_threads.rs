@@ -49,6 +49,8 @@ fn engine_is_send_and_sync() {
     check::<Engine>();
     check::<Snapshot>();
     check::<vexil_runtime::jit::Jit>();
+    // Built on one thread, evaluated on another.
+    check::<vexil_runtime::Context>();
 }
 
 #[test]
