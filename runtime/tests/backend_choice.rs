@@ -14,10 +14,7 @@ const FLAG: &str =
     "flag f: bool {\n  kind release\n  default false\n  rule r: when user.beta => true\n}\n";
 
 fn bundle() -> vexil_runtime::ir::Bundle {
-    let mut project = vexil_compiler::Project::new();
-    project.set_source("schema.flag", SCHEMA.to_string());
-    project.set_source("f.flag", FLAG.to_string());
-    project.bundle(false).unwrap()
+    bundle_with(FLAG, false)
 }
 
 #[test]

@@ -95,10 +95,7 @@ fn the_clock_is_read_exactly_where_time_can_matter() {
 
 #[test]
 fn the_engine_reads_the_clock_for_time_windows() {
-    let mut project = vexil_compiler::Project::new();
-    project.set_source("schema.flag", SCHEMA.to_string());
-    project.set_source("test.flag", FLAGS.to_string());
-    let bundle = project.bundle(false).unwrap();
+    let bundle = bundle_with(FLAGS, false);
     for backend in [BackendChoice::Interpreter, BackendChoice::Auto] {
         let engine = Engine::from_bundle(
             bundle.clone(),

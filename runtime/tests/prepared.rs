@@ -184,10 +184,7 @@ fn a_target_not_in_the_snapshot_is_not_found() {
 
 #[test]
 fn a_handle_keeps_its_version_alive_after_reloads() {
-    let mut project = vexil_compiler::Project::new();
-    project.set_source("schema.flag", SCHEMA.to_string());
-    project.set_source("f.flag", FLAGS.to_string());
-    let bundle = project.bundle(false).unwrap();
+    let bundle = bundle_with(FLAGS, false);
     for backend in backends() {
         let engine = Engine::from_bundle(
             bundle.clone(),

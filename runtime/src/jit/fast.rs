@@ -37,7 +37,7 @@ impl FnGen<'_, '_, '_> {
         if self.exact_twin.is_none() || !self.c.speculatable(e) {
             return Ok(false);
         }
-        self.check_valid(&[e], 0)?;
+        self.check_valid(&[e])?;
         self.begin_fast(chained);
         let sure_t = self.sure(e, true);
         let sure_f = if f == u {
@@ -75,7 +75,7 @@ impl FnGen<'_, '_, '_> {
         if self.exact_twin.is_none() || !self.c.speculatable(e) {
             return Ok(false);
         }
-        self.check_valid(&[e], 0)?;
+        self.check_valid(&[e])?;
         self.begin_fast(chained);
         let sure_t = self.sure(e, true);
         self.end_fast(chained);
@@ -149,13 +149,17 @@ impl FnGen<'_, '_, '_> {
     /// Start over unless no field that `conditions` read is invalid; once
     /// for all the conditions of a function (`check_valid_all`), else per
     /// condition.
-    /// `present`: slots that must also hold a value to stay (see
-    /// `check_valid_all`).
-    fn check_valid(&mut self, conditions: &[&Expr], present: u64) -> Result<()> {
+    fn check_valid(&mut self, conditions: &[&Expr]) -> Result<()> {
         if self.all_valid {
             return Ok(());
         }
-        let ok = self.fast_ok(conditions, present);
+        let reads = self.reads(conditions);
+        self.start_over_unless(&reads, 0)
+    }
+
+    /// Start over unless `fast_ok`.
+    fn start_over_unless(&mut self, reads: &Reads, present: u64) -> Result<()> {
+        let ok = self.fast_ok(reads, present);
         let go = self.fresh();
         let start_over = self.start_over()?;
         self.b.ins().brif(ok, go, &[], start_over, &[]);
@@ -176,12 +180,9 @@ impl FnGen<'_, '_, '_> {
         if self.exact_twin.is_none() || self.all_valid {
             return Ok(());
         }
-        let mut reads = Reads::default();
-        for e in conditions {
-            self.collect_reads(e, &mut reads);
-        }
+        let reads = self.reads(conditions);
         let assumed = reads.leaf_mask & self.c.required;
-        self.check_valid(conditions, assumed)?;
+        self.start_over_unless(&reads, assumed)?;
         self.all_valid = true;
         self.assumed_present = assumed;
         Ok(())
@@ -307,16 +308,21 @@ impl FnGen<'_, '_, '_> {
         }
     }
 
-    /// Whether no field `e` reads is invalid (nor, through a pure leaf, has
-    /// a tag the fast path does not know): then the fast path is exact.
-    /// And every slot of `present` holds a value.
-    fn fast_ok(&mut self, conditions: &[&Expr], present: u64) -> Value {
+    /// What `conditions` read, the slots of 64 and above once each.
+    fn reads(&self, conditions: &[&Expr]) -> Reads {
         let mut reads = Reads::default();
         for e in conditions {
             self.collect_reads(e, &mut reads);
         }
         reads.high.sort_unstable();
         reads.high.dedup();
+        reads
+    }
+
+    /// Whether no field of `reads` is invalid (nor, through a pure leaf,
+    /// has a tag the fast path does not know): then the fast path is exact.
+    /// And every slot of `present` holds a value.
+    fn fast_ok(&mut self, reads: &Reads, present: u64) -> Value {
         // A field's present and invalid bits are never both set
         // (`Context::mark`), so a field checked present is not invalid:
         // only the others need their invalid bit tested.
@@ -333,11 +339,8 @@ impl FnGen<'_, '_, '_> {
             let all = self.b.ins().icmp_imm_u(IntCC::Equal, have, present as i64);
             ok = Some(self.and_maybe(ok, all));
         }
-        let mut ok = match ok {
-            Some(ok) => ok,
-            None => self.b.ins().iconst(types::I8, 1),
-        };
-        for (slot, is_set) in reads.high {
+        let mut ok = self.or_const(ok, true);
+        for &(slot, is_set) in &reads.high {
             let tag = self.slot_load(slot, SLOT_TAG, types::I32);
             let fine = if is_set {
                 self.b
@@ -392,6 +395,22 @@ impl FnGen<'_, '_, '_> {
         }
     }
 
+    /// `acc or v`, where no `acc` is false.
+    fn or_maybe(&mut self, acc: Option<Value>, v: Value) -> Value {
+        match acc {
+            Some(a) => self.b.ins().bor(a, v),
+            None => v,
+        }
+    }
+
+    /// `v`, or the constant `k` (I8) where there is no `v`.
+    fn or_const(&mut self, v: Option<Value>, k: bool) -> Value {
+        match v {
+            Some(v) => v,
+            None => self.b.ins().iconst(types::I8, i64::from(k)),
+        }
+    }
+
     /// The fields a pure leaf reads.
     fn leaf_slots(&self, e: &Expr) -> Option<Vec<u32>> {
         let reads = self.pure_reads(e)?;
@@ -440,10 +459,7 @@ impl FnGen<'_, '_, '_> {
             };
             acc = Some(self.and_maybe(acc, v));
         }
-        Ok(match acc {
-            Some(a) => a,
-            None => self.b.ins().iconst(types::I8, 1),
-        })
+        Ok(self.or_const(acc, true))
     }
 
     /// Whether `e` is surely true (`positive`) or surely false, in Kleene's
@@ -462,15 +478,9 @@ impl FnGen<'_, '_, '_> {
                     let mut acc: Option<Value> = None;
                     for x in xs {
                         let v = self.sure(x, positive)?;
-                        acc = Some(match acc {
-                            Some(a) => self.b.ins().bor(a, v),
-                            None => v,
-                        });
+                        acc = Some(self.or_maybe(acc, v));
                     }
-                    match acc {
-                        Some(a) => a,
-                        None => self.b.ins().iconst(types::I8, 0),
-                    }
+                    self.or_const(acc, false)
                 }
             }
             Expr::Segment(i) => {
@@ -483,10 +493,8 @@ impl FnGen<'_, '_, '_> {
             }
             Expr::IsSet(slot) => {
                 // Never unknown: set or not.
-                let set = match self.all_present(&[*slot]) {
-                    Some(set) => set,
-                    None => self.b.ins().iconst(types::I8, 1),
-                };
+                let set = self.all_present(&[*slot]);
+                let set = self.or_const(set, true);
                 if positive {
                     set
                 } else {

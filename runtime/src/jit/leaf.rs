@@ -357,18 +357,35 @@ impl FnGen<'_, '_, '_> {
         self.b.ins().uextend(types::I64, aux)
     }
 
+    /// A string slot equal to `k` (`whole`) or starting with it, `k` at
+    /// most `STR_PREFIX_BYTES` long: the slot's length and prefix answer.
+    fn prefix_value(&mut self, slot: u32, k: &[u8], whole: bool) -> Value {
+        let n = self.slot_load(slot, SLOT_B, types::I64);
+        let len_cc = if whole {
+            IntCC::Equal
+        } else {
+            IntCC::UnsignedGreaterThanOrEqual
+        };
+        let len_ok = self.b.ins().icmp_imm_u(len_cc, n, k.len() as i64);
+        let mut head = self.str_prefix(slot);
+        if !whole {
+            // Past `k`'s length, the prefix holds the string's next
+            // bytes: masked off.
+            let mask = (1u64 << (8 * k.len())) - 1;
+            head = self.b.ins().band_imm_u(head, mask as i64);
+        }
+        let eq = self
+            .b
+            .ins()
+            .icmp_imm_u(IntCC::Equal, head, le_word(k) as i64);
+        self.b.ins().band(len_ok, eq)
+    }
+
     /// A string slot equal to `k` (at most `INLINE_BYTES`). Up to
     /// `STR_PREFIX_BYTES`, the slot alone answers: its length and prefix.
     fn str_eq_value(&mut self, slot: u32, k: &[u8], guard: Option<Value>) -> Value {
         if k.len() <= STR_PREFIX_BYTES {
-            let n = self.slot_load(slot, SLOT_B, types::I64);
-            let same_len = self.b.ins().icmp_imm_u(IntCC::Equal, n, k.len() as i64);
-            let prefix = self.str_prefix(slot);
-            let eq = self
-                .b
-                .ins()
-                .icmp_imm_u(IntCC::Equal, prefix, le_word(k) as i64);
-            return self.b.ins().band(same_len, eq);
+            return self.prefix_value(slot, k, true);
         }
         let (p, n) = self.str_of(slot);
         let same_len = self.b.ins().icmp_imm_u(IntCC::Equal, n, k.len() as i64);
@@ -387,20 +404,7 @@ impl FnGen<'_, '_, '_> {
             return self.b.ins().iconst(types::I8, 1);
         }
         if op == StringOp::StartsWith && k.len() <= STR_PREFIX_BYTES {
-            // The prefix in the slot holds the bytes to compare.
-            let n = self.slot_load(slot, SLOT_B, types::I64);
-            let long_enough =
-                self.b
-                    .ins()
-                    .icmp_imm_u(IntCC::UnsignedGreaterThanOrEqual, n, k.len() as i64);
-            let prefix = self.str_prefix(slot);
-            let mask = (1u64 << (8 * k.len())) - 1;
-            let head = self.b.ins().band_imm_u(prefix, mask as i64);
-            let eq = self
-                .b
-                .ins()
-                .icmp_imm_u(IntCC::Equal, head, le_word(k) as i64);
-            return self.b.ins().band(long_enough, eq);
+            return self.prefix_value(slot, k, false);
         }
         let (p, n) = self.str_of(slot);
         let long_enough =

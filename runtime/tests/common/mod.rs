@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 use vexil_compiler::Project;
+use vexil_runtime::ir::Bundle;
 use vexil_runtime::{BackendChoice, Details, EngineOptions, Snapshot};
 
 pub const SCHEMA: &str = r#"
@@ -27,17 +28,23 @@ context env {
 }
 "#;
 
-/// A snapshot of `SCHEMA` plus `source`, on the given backend; panics with
-/// the rendered diagnostics if it does not compile.
-pub fn snapshot_with(source: &str, backend: BackendChoice) -> Snapshot {
+/// `SCHEMA` plus `source`, compiled (with its `test` blocks when
+/// `with_tests`); panics with the rendered diagnostics if it does not
+/// compile.
+pub fn bundle_with(source: &str, with_tests: bool) -> Bundle {
     let mut project = Project::new();
     project.set_source("schema.flag", SCHEMA.to_string());
     project.set_source("test.flag", source.to_string());
-    let bundle = match project.bundle(true) {
+    match project.bundle(with_tests) {
         Ok(b) => b,
         Err(d) => panic!("does not compile:\n{}", project.render(&d, false)),
-    };
-    Snapshot::new(bundle, backend, None, 1).expect("loads")
+    }
+}
+
+/// A snapshot of `SCHEMA` plus `source`, on the given backend; panics if
+/// it does not compile.
+pub fn snapshot_with(source: &str, backend: BackendChoice) -> Snapshot {
+    Snapshot::new(bundle_with(source, true), backend, None, 1).expect("loads")
 }
 
 pub fn snapshot(source: &str) -> Snapshot {
