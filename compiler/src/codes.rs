@@ -3,7 +3,13 @@
 
 use serde::Serialize;
 
-use crate::diagnostic::Severity;
+/// Whether a diagnostic stops the build; each code has one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
 
 macro_rules! codes {
     ($($variant:ident = $code:literal, $severity:ident, $title:literal, $explanation:literal;)*) => {

@@ -1,19 +1,21 @@
-//! The salsa database shared by the CLI and the language server.
+//! The salsa database shared by the CLI and the language server, its
+//! inputs, and the queries every phase reads.
 //!
 //! Inputs are source files and the workspace (the set of files, and "today"
-//! for expiry warnings). Queries, from the bottom:
-//! `parse(file)` → `file_summary(file)` (declarations without positions, so
-//! that an edit inside a body changes nothing downstream) → `symbols(ws)` and
-//! the per-name `context_def` / `flag_signature` → `check_file(ws, file)`
-//! (diagnostics and the file's lowered items) → `global_problems(ws)`
-//! (duplicates, cycles, layers) → `bundle(ws)`.
+//! for expiry warnings). The queries here, from the bottom: `parse(file)` →
+//! `file_summary(file)` (declarations without positions, so that an edit
+//! inside a body changes nothing downstream) → `symbols(ws)` and the
+//! per-name `context_def` / `flag_signature` / `kind_of`. The phases above
+//! keep their own queries beside their code, so imports point one way (into
+//! this module): `check::check_file(ws, file)` (diagnostics and the file's
+//! lowered items), `global::global_problems(ws)` (duplicates, cycles,
+//! layers), then linking (`link.rs`, not memoised).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use vexil_grammar as ast;
 
-use crate::check::CheckedFile;
 use crate::summary::{FileSummary, ItemSig, Kind};
 use crate::types::{ContextDef, FlagSig};
 
@@ -191,16 +193,4 @@ pub fn flag_signature<'db>(db: &'db dyn Db, ws: Workspace, name: Name<'db>) -> O
 #[salsa::tracked(returns(copy))]
 pub fn kind_of<'db>(db: &'db dyn Db, ws: Workspace, name: Name<'db>) -> Option<Kind> {
     symbols(db, ws).get(name.text(db)).map(|d| d.kind)
-}
-
-/// Diagnostics and lowered items of one file.
-#[salsa::tracked(returns(ref), no_eq)]
-pub fn check_file(db: &dyn Db, ws: Workspace, file: SourceFile) -> CheckedFile {
-    crate::check::check_file(db, ws, file)
-}
-
-/// Problems that span files: duplicate names, cycles, overfull layers.
-#[salsa::tracked(returns(ref))]
-pub fn global_problems(db: &dyn Db, ws: Workspace) -> Vec<crate::global::Problem> {
-    crate::global::find_problems(db, ws)
 }

@@ -4,17 +4,9 @@
 
 use std::sync::Arc;
 
-use serde::Serialize;
 use vexil_grammar::Span;
 
-pub use crate::codes::Code;
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Error,
-    Warning,
-}
+pub use crate::codes::{Code, Severity};
 
 /// A place in a file, with what to say about it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use vexil_ir::bucket::BUCKETS;
+use vexil_ir::bucket::{buckets_to_percent, BUCKETS};
 
 use crate::db::{self, Db, SourceFile, Workspace};
 use crate::diagnostic::{Diagnostic, Label, Severity};
@@ -36,7 +36,10 @@ pub enum Problem {
     },
 }
 
-pub fn find_problems(db: &dyn Db, ws: Workspace) -> Vec<Problem> {
+/// Problems that span files: duplicate names, cycles, overfull layers (a
+/// salsa query over the summaries only).
+#[salsa::tracked(returns(ref))]
+pub fn global_problems(db: &dyn Db, ws: Workspace) -> Vec<Problem> {
     let symbols = db::symbols(db, ws);
     let mut problems = Vec::new();
     for (name, decls) in &symbols.by_name {
@@ -211,7 +214,7 @@ pub fn diagnostics(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
             fix: None,
         }
     };
-    for problem in db::global_problems(db, ws) {
+    for problem in global_problems(db, ws) {
         match problem {
             Problem::Duplicate { name, decls } => {
                 let Some((first, rest)) = decls.split_first() else {
@@ -273,16 +276,12 @@ pub fn diagnostics(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
                     Code::LayerOverflow,
                     format!(
                         "experiments in layer `{layer}` take {} of traffic, more than 100%",
-                        crate::check::percent_words(*total)
+                        buckets_to_percent(*total)
                     ),
                     name_label(db, *first, "does not fit in the layer".into()),
                     rest.iter()
                         .map(|(n, d, t)| {
-                            name_label(
-                                db,
-                                *d,
-                                format!("`{n}` takes {}", crate::check::percent_words(*t)),
-                            )
+                            name_label(db, *d, format!("`{n}` takes {}", buckets_to_percent(*t)))
                         })
                         .collect(),
                     "lower some experiments' `traffic`, or move one to another layer",

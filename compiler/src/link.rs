@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use vexil_ir::{self as ir, bucket::BUCKETS};
 
-use crate::check::{Lowered, LoweredExperiment};
+use crate::check::{check_file, Lowered, LoweredExperiment};
 use crate::db::{self, Db, Workspace};
 use crate::summary::{ItemSig, Kind};
 
@@ -33,7 +33,7 @@ pub fn link(db: &dyn Db, ws: Workspace, with_tests: bool) -> Result<ir::Bundle, 
     let files: Vec<&Lowered> = ws
         .files(db)
         .iter()
-        .map(|&f| &db::check_file(db, ws, f).lowered)
+        .map(|&f| &check_file(db, ws, f).lowered)
         .collect();
 
     // Segments, in dependency order.

@@ -10,7 +10,8 @@ use std::sync::Arc;
 use salsa::Setter;
 use vexil_ir::Bundle;
 
-use crate::db::{self, Database, SourceFile, Workspace};
+use crate::check::check_file;
+use crate::db::{Database, SourceFile, Workspace};
 use crate::diagnostic::{Diagnostic, Label, Severity};
 use crate::{global, link, render, Code};
 
@@ -119,7 +120,7 @@ impl Project {
         let mut out: Vec<Diagnostic> = Vec::new();
         for &file in self.files.values() {
             out.extend(
-                db::check_file(&self.db, self.ws, file)
+                check_file(&self.db, self.ws, file)
                     .diagnostics
                     .iter()
                     .cloned(),

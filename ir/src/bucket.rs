@@ -121,3 +121,17 @@ pub fn percent_to_buckets(percent: f64) -> Option<u32> {
     }
     Some(b as u32)
 }
+
+/// A bucket count as the percentage it covers, with no trailing zeros:
+/// `12.5%` for 12,500 buckets. The inverse of [`percent_to_buckets`], for
+/// messages that quote a weight or a share of traffic.
+pub fn buckets_to_percent(buckets: u32) -> String {
+    let whole = buckets / 1000;
+    let frac = buckets % 1000;
+    if frac == 0 {
+        format!("{whole}%")
+    } else {
+        let text = format!("{whole}.{frac:03}");
+        format!("{}%", text.trim_end_matches('0'))
+    }
+}

@@ -1,7 +1,9 @@
 //! The bucketing function: pinned vectors, agreement with Unleash's
 //! published rollout cases, uniformity and rollout monotonicity.
 
-use vexil_ir::bucket::{bucket, murmur3_x86_32, percent_to_buckets, Murmur3, BUCKETS};
+use vexil_ir::bucket::{
+    bucket, buckets_to_percent, murmur3_x86_32, percent_to_buckets, Murmur3, BUCKETS,
+};
 
 /// Computed independently with Python's `mmh3` 5.3.1:
 /// `mmh3.hash(s.encode(), 0, signed=False)`.
@@ -111,4 +113,20 @@ fn percentages_convert_exactly_or_not_at_all() {
     assert_eq!(percent_to_buckets(33.3333), None);
     assert_eq!(percent_to_buckets(100.5), None);
     assert_eq!(percent_to_buckets(-1.0), None);
+}
+
+#[test]
+fn bucket_counts_read_back_as_the_percentages_written() {
+    assert_eq!(buckets_to_percent(25_000), "25%");
+    assert_eq!(buckets_to_percent(12_500), "12.5%");
+    assert_eq!(buckets_to_percent(33_333), "33.333%");
+    assert_eq!(buckets_to_percent(1), "0.001%");
+    assert_eq!(buckets_to_percent(0), "0%");
+    assert_eq!(buckets_to_percent(BUCKETS), "100%");
+    // Over 100% too: a layer's total is quoted when it overflows.
+    assert_eq!(buckets_to_percent(150_010), "150.01%");
+    for text in ["7.25", "99.999", "50"] {
+        let buckets = text.parse().ok().and_then(percent_to_buckets).unwrap();
+        assert_eq!(buckets_to_percent(buckets), format!("{text}%"));
+    }
 }

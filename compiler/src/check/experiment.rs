@@ -3,9 +3,10 @@
 use std::collections::HashMap;
 
 use vexil_grammar::{self as ast, PropertyKind, Span};
-use vexil_ir::{self as ir, bucket::BUCKETS};
+use vexil_ir as ir;
+use vexil_ir::bucket::{buckets_to_percent, BUCKETS};
 
-use super::flag::{percent_words, EXPERIMENT_PROPS};
+use super::flag::EXPERIMENT_PROPS;
 use super::{FileChecker, LoweredExperiment};
 use crate::literal;
 use crate::suggest::did_you_mean;
@@ -272,7 +273,7 @@ impl FileChecker<'_> {
                 .report(
                     Code::WeightsNot100,
                     prop_span,
-                    format!("variant weights sum to {}, not 100%", percent_words(total)),
+                    format!("variant weights sum to {}, not 100%", buckets_to_percent(total)),
                 )
                 .label("every enrolled unit must get a variant")
                 .help("make the weights add up to exactly 100%, or leave them all out for equal weights");

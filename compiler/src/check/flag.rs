@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 
 use vexil_grammar::{self as ast, Property, PropertyKind, RuleResult, Span};
-use vexil_ir::{self as ir, bucket::BUCKETS, FlagKind, FlagValue, ValueType};
+use vexil_ir::bucket::{buckets_to_percent, BUCKETS};
+use vexil_ir::{self as ir, FlagKind, FlagValue, ValueType};
 
 use super::expr::Opnd;
 use super::value::ValueTable;
@@ -625,7 +626,10 @@ impl FileChecker<'_> {
                         .report(
                             Code::WeightsNot100,
                             *span,
-                            format!("split weights sum to {}, not 100%", percent_words(total)),
+                            format!(
+                                "split weights sum to {}, not 100%",
+                                buckets_to_percent(total)
+                            ),
                         )
                         .label("every unit must get an arm")
                         .help("make the weights add up to exactly 100%");
@@ -663,18 +667,6 @@ impl FileChecker<'_> {
                 None
             }
         }
-    }
-}
-
-/// `12.5%` from a bucket count.
-pub(crate) fn percent_words(buckets: u32) -> String {
-    let whole = buckets / 1000;
-    let frac = buckets % 1000;
-    if frac == 0 {
-        format!("{whole}%")
-    } else {
-        let text = format!("{whole}.{frac:03}");
-        format!("{}%", text.trim_end_matches('0'))
     }
 }
 

@@ -15,8 +15,6 @@ mod flag;
 mod tests;
 mod value;
 
-pub(crate) use flag::percent_words;
-
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -67,6 +65,9 @@ pub struct LocalRefs {
     pub flags: Vec<String>,
 }
 
+/// Diagnostics and lowered items of one file (a salsa query: re-run when
+/// the file or a declaration it reads changes).
+#[salsa::tracked(returns(ref), no_eq)]
 pub fn check_file(db: &dyn Db, ws: Workspace, file: SourceFile) -> CheckedFile {
     let tree = db::parse(db, file);
     let path = file.path(db).clone();

@@ -6,9 +6,9 @@ use std::sync::Arc;
 
 use vexil_grammar::Span;
 
-use crate::db::{self, Db, SourceFile, Workspace};
+use crate::db::{Db, SourceFile, Workspace};
 use crate::diagnostic::{Diagnostic, Fix};
-use crate::global;
+use crate::{check::check_file, global};
 
 /// Every file of the workspace with its diagnostics (an empty list for a
 /// clean file, so that an editor can clear what it showed), keyed by path.
@@ -18,7 +18,7 @@ pub fn diagnostics(db: &dyn Db, ws: Workspace) -> BTreeMap<Arc<str>, Vec<Diagnos
     for &file in ws.files(db) {
         out.entry(file.path(db).clone())
             .or_default()
-            .extend(db::check_file(db, ws, file).diagnostics.iter().cloned());
+            .extend(check_file(db, ws, file).diagnostics.iter().cloned());
     }
     for d in global::diagnostics(db, ws) {
         out.entry(d.primary.file.clone()).or_default().push(d);
@@ -34,7 +34,7 @@ pub fn diagnostics(db: &dyn Db, ws: Workspace) -> BTreeMap<Arc<str>, Vec<Diagnos
 /// The diagnostics of one file.
 pub fn file_diagnostics(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Diagnostic> {
     let path = file.path(db);
-    let mut out: Vec<Diagnostic> = db::check_file(db, ws, file).diagnostics.clone();
+    let mut out: Vec<Diagnostic> = check_file(db, ws, file).diagnostics.clone();
     out.extend(
         global::diagnostics(db, ws)
             .into_iter()

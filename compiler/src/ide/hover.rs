@@ -5,11 +5,10 @@
 use std::fmt::Write;
 
 use vexil_grammar::{self as ast, Item, PropertyKind, Span};
-use vexil_ir::bucket::BUCKETS;
+use vexil_ir::bucket::{buckets_to_percent, BUCKETS};
 
 use super::index::Target;
 use super::nav::{context_decl, item_decl, owner_props, target_at, variant_decls};
-use crate::check::percent_words;
 use crate::db::{Db, SourceFile, Workspace};
 use crate::literal;
 use crate::summary::field_ty;
@@ -212,8 +211,8 @@ fn weights(variants: &[&ast::VariantDecl]) -> Vec<String> {
         .iter()
         .enumerate()
         .map(|(i, v)| match &v.weight {
-            Some(w) => literal::percent(w).map_or_else(|_| "?".into(), percent_words),
-            None if n > 0 => percent_words(BUCKETS / n + if i == 0 { BUCKETS % n } else { 0 }),
+            Some(w) => literal::percent(w).map_or_else(|_| "?".into(), buckets_to_percent),
+            None if n > 0 => buckets_to_percent(BUCKETS / n + if i == 0 { BUCKETS % n } else { 0 }),
             None => "?".into(),
         })
         .collect()
