@@ -331,28 +331,8 @@ impl<'s> Builder<'s> {
         match pair.as_rule() {
             Rule::context_decl => self.context(pair).map(Item::Context),
             Rule::segment_decl => self.segment(pair).map(Item::Segment),
-            Rule::flag_decl => {
-                let (doc, name, value_type, value_type_span, properties) = self.flag_like(pair)?;
-                Some(Item::Flag(FlagDecl {
-                    doc,
-                    name,
-                    value_type,
-                    value_type_span,
-                    properties,
-                    span,
-                }))
-            }
-            Rule::experiment_decl => {
-                let (doc, name, value_type, value_type_span, properties) = self.flag_like(pair)?;
-                Some(Item::Experiment(ExperimentDecl {
-                    doc,
-                    name,
-                    value_type,
-                    value_type_span,
-                    properties,
-                    span,
-                }))
-            }
+            Rule::flag_decl => self.flag_like(pair).map(Item::Flag),
+            Rule::experiment_decl => self.flag_like(pair).map(Item::Experiment),
             Rule::test_decl => self.test(pair).map(Item::Test),
             _ => {
                 self.internal(span, "an item");
@@ -512,11 +492,8 @@ impl<'s> Builder<'s> {
         })
     }
 
-    #[allow(clippy::type_complexity)]
-    fn flag_like(
-        &mut self,
-        pair: Pair<'s, Rule>,
-    ) -> Option<(Option<Doc>, Ident, ValueType, Span, Vec<Property>)> {
+    /// A flag or an experiment: they differ only in their keyword.
+    fn flag_like(&mut self, pair: Pair<'s, Rule>) -> Option<FlagDecl> {
         let span = span_of(&pair);
         let doc = self.doc(span);
         let mut inner = pair
@@ -542,7 +519,14 @@ impl<'s> Builder<'s> {
                 properties.push(prop);
             }
         }
-        Some((doc, name, value_type, vt_span, properties))
+        Some(FlagDecl {
+            doc,
+            name,
+            value_type,
+            value_type_span: vt_span,
+            properties,
+            span,
+        })
     }
 
     // ------------------------------------------------------------ properties

@@ -109,7 +109,7 @@ pub enum Item {
     Context(ContextDecl),
     Segment(SegmentDecl),
     Flag(FlagDecl),
-    Experiment(ExperimentDecl),
+    Experiment(FlagDecl),
     Test(TestDecl),
     /// An item that did not parse. Its keyword and name are kept when they
     /// could be read, so that it still declares its name and uses of it
@@ -276,18 +276,12 @@ impl ValueType {
     }
 }
 
+/// A `flag` or an `experiment` declaration. The two share their grammar (a
+/// name, a value type, then properties), so they share this struct: the
+/// [`Item`] variant says which it is, and the checker which properties
+/// belong to each.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FlagDecl {
-    pub doc: Option<Doc>,
-    pub name: Ident,
-    pub value_type: ValueType,
-    pub value_type_span: Span,
-    pub properties: Vec<Property>,
-    pub span: Span,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ExperimentDecl {
     pub doc: Option<Doc>,
     pub name: Ident,
     pub value_type: ValueType,

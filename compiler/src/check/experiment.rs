@@ -90,7 +90,7 @@ fn days_needed(
 }
 
 impl FileChecker<'_> {
-    pub(super) fn experiment_decl(&mut self, e: &ast::ExperimentDecl) {
+    pub(super) fn experiment_decl(&mut self, e: &ast::FlagDecl) {
         let props = self.props(&e.properties, EXPERIMENT_PROPS, "experiment");
         let vt = value_type(e.value_type);
         self.require(&props, "unit", &e.name, "experiment", "unit user.id");
@@ -285,7 +285,7 @@ impl FileChecker<'_> {
     fn control(
         &mut self,
         props: &super::flag::Props<'_>,
-        e: &ast::ExperimentDecl,
+        e: &ast::FlagDecl,
         variants: Option<&[ir::Variant]>,
     ) -> Option<u32> {
         match props.one("control").map(|p| &p.kind) {
