@@ -16,6 +16,8 @@ use vexil_analytics::Correction;
 use vexil_events::simulate::{simulate as run_simulation, Effect, SimulationOptions};
 use vexil_events::{analyze_experiment, AnalysisOptions, Store};
 
+// `plan` reaches it as `super::load_bundle`.
+pub(crate) use crate::commands::load_bundle;
 use crate::output::{color_enabled, paint, Style};
 use crate::Format;
 
@@ -270,33 +272,6 @@ pub struct AnalyzeArgs {
     /// sequence is tightest (GrowthBook's default).
     #[arg(long, value_name = "N", default_value_t = vexil_analytics::DEFAULT_SEQUENTIAL_TUNING, requires = "sequential")]
     sequential_tuning: f64,
-}
-
-/// The bundle of a directory of sources; diagnostics are printed and
-/// `Err(1)` returned when it does not compile.
-pub(crate) fn load_bundle(dir: &Path) -> Result<Result<vexil_ir::Bundle, ExitCode>, String> {
-    if !dir.exists() {
-        return Err(format!("`{}` does not exist", dir.display()));
-    }
-    let mut project = vexil_compiler::Project::from_dir(dir).map_err(|e| e.to_string())?;
-    if project.paths().next().is_none() {
-        return Err(format!("no `.flag` files in `{}`", dir.display()));
-    }
-    project.set_today(None);
-    match project.bundle(false) {
-        Ok(bundle) => Ok(Ok(bundle)),
-        Err(diagnostics) => {
-            eprint!("{}", project.render(&diagnostics, color_enabled()));
-            eprintln!(
-                "{}",
-                paint(
-                    "the flags do not compile: fix the errors above",
-                    Style::Error
-                )
-            );
-            Ok(Err(ExitCode::from(1)))
-        }
-    }
 }
 
 pub(crate) fn find_experiment<'a>(

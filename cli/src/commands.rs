@@ -21,6 +21,28 @@ fn load(dir: &Path) -> Result<Project, String> {
     Ok(project)
 }
 
+/// The bundle of a directory of sources. When it does not compile, its
+/// diagnostics and a closing line go to standard error and the exit code
+/// is `Err(1)`: `vexil eval`, `analyze`, `simulate` and `plan` print
+/// nothing else then.
+pub(crate) fn load_bundle(dir: &Path) -> Result<Result<vexil_ir::Bundle, ExitCode>, String> {
+    let project = load(dir)?;
+    match project.bundle(false) {
+        Ok(bundle) => Ok(Ok(bundle)),
+        Err(diagnostics) => {
+            eprint!("{}", project.render(&diagnostics, color_enabled()));
+            eprintln!(
+                "{}",
+                paint(
+                    "the flags do not compile: fix the errors above",
+                    Style::Error
+                )
+            );
+            Ok(Err(ExitCode::from(1)))
+        }
+    }
+}
+
 fn parse_date(text: &str, what: &str) -> Result<i64, String> {
     vexil_ir::value::parse_timestamp(text).map_err(|e| format!("invalid {what} `{text}`: {e}"))
 }
@@ -167,22 +189,11 @@ fn load_engine(path: &Path) -> Result<Result<Engine, ExitCode>, String> {
             .map(Ok)
             .map_err(|e| e.to_string());
     }
-    let project = load(path)?;
-    match project.bundle(false) {
+    match load_bundle(path)? {
         Ok(bundle) => Engine::from_bundle(bundle, EngineOptions::default())
             .map(Ok)
             .map_err(|e| e.to_string()),
-        Err(diagnostics) => {
-            eprint!("{}", project.render(&diagnostics, color_enabled()));
-            eprintln!(
-                "{}",
-                paint(
-                    "the flags do not compile: fix the errors above",
-                    Style::Error
-                )
-            );
-            Ok(Err(ExitCode::from(1)))
-        }
+        Err(code) => Ok(Err(code)),
     }
 }
 
