@@ -31,6 +31,7 @@ pub use output::{
     AnalysisOutput, ArmResult, BayesResult, CupedResult, Estimate, SequentialResult, VariantResult,
 };
 pub use planning::{
-    duration_days, sample_size, Duration, DurationInput, PlanMetric, SampleSize, SampleSizeInput,
+    duration_days, duration_for_shares, sample_size, Duration, DurationInput, PlanMetric,
+    SampleSize, SampleSizeInput,
 };
 pub use srm::{srm_p_value, SRM_THRESHOLD};

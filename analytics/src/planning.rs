@@ -236,6 +236,37 @@ pub fn duration_days(input: &DurationInput) -> Result<Duration, StatsError> {
     })
 }
 
+/// Days of traffic needed when the variants take unequal `shares` of the
+/// enrolled units (fractions summing to 1, in declaration order) and
+/// `traffic_allocation` of `daily_traffic` is enrolled. Every arm needs
+/// `per_variant` units, so the smallest share sets the pace: the days are
+/// `per_variant / (daily_traffic × traffic_allocation × smallest)`, which is
+/// [`duration_days`] with the allocation scaled by `smallest × variants`
+/// (1 for an even split). Inputs are refused as [`duration_days`] refuses
+/// them, with the same messages. The one formula behind `vexil check`'s
+/// W0006 warning and `vexil plan`.
+pub fn duration_for_shares(
+    per_variant: f64,
+    daily_traffic: f64,
+    traffic_allocation: f64,
+    shares: &[f64],
+) -> Result<Duration, StatsError> {
+    let variants = u32::try_from(shares.len()).map_err(|_| {
+        StatsError::field(
+            None,
+            "variants",
+            format!("too many variants: `{}`", shares.len()),
+        )
+    })?;
+    let smallest = shares.iter().copied().fold(f64::INFINITY, f64::min);
+    duration_days(&DurationInput {
+        per_variant,
+        daily_traffic,
+        traffic_allocation: traffic_allocation * smallest * f64::from(variants),
+        variants,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,5 +296,36 @@ mod tests {
         })
         .unwrap();
         assert_eq!(d.days, 20.0);
+    }
+
+    #[test]
+    fn an_even_split_is_the_even_split_formula() {
+        let even = duration_days(&DurationInput {
+            per_variant: 1000.0,
+            daily_traffic: 300.0,
+            traffic_allocation: 0.5,
+            variants: 3,
+        })
+        .unwrap();
+        let third = 1.0 / 3.0;
+        let shares = duration_for_shares(1000.0, 300.0, 0.5, &[third, third, third]).unwrap();
+        assert!((shares.days_exact - even.days_exact).abs() < 1e-9);
+        assert_eq!(shares.days, 20.0);
+    }
+
+    #[test]
+    fn the_smallest_share_sets_the_pace() {
+        // 1,000 units in the 20% arm at 100 enrolled a day: 50 days, the
+        // same as an even split of five 20% arms.
+        let d = duration_for_shares(1000.0, 100.0, 1.0, &[0.8, 0.2]).unwrap();
+        assert!((d.days_exact - 50.0).abs() < 1e-9, "{}", d.days_exact);
+        let five = duration_for_shares(1000.0, 100.0, 1.0, &[0.2; 5]).unwrap();
+        assert!((five.days_exact - d.days_exact).abs() < 1e-9);
+    }
+
+    #[test]
+    fn one_arm_or_none_is_refused() {
+        assert!(duration_for_shares(1000.0, 100.0, 1.0, &[1.0]).is_err());
+        assert!(duration_for_shares(1000.0, 100.0, 1.0, &[]).is_err());
     }
 }

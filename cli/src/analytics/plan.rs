@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 use serde::Serialize;
-use vexil_analytics::{duration_days, sample_size, DurationInput, PlanMetric, SampleSizeInput};
+use vexil_analytics::{duration_for_shares, sample_size, PlanMetric, SampleSizeInput};
 use vexil_ir as ir;
 
 use super::{find_experiment, fraction, load_bundle, thousands};
@@ -194,19 +194,12 @@ fn make_plan(args: &PlanArgs, from: &Declared) -> Result<Plan, String> {
     let variants = shares.len() as u32;
     let smallest = shares.iter().copied().fold(f64::INFINITY, f64::min);
     let daily_units = args.daily_units.or(p.daily_units);
-    // Unequal weights: the smallest arm sets the pace. Scaling the
-    // allocation by `smallest × variants` (1 for an even split) makes the
-    // even-split formula give days = per_variant / (daily × traffic × smallest).
+    // Unequal weights: the smallest arm sets the pace.
     let days = match daily_units {
         Some(daily) => Some(
-            duration_days(&DurationInput {
-                per_variant: size.per_variant,
-                daily_traffic: daily,
-                traffic_allocation: traffic * smallest * f64::from(variants),
-                variants,
-            })
-            .map_err(|e| plain(&e))?
-            .days_exact,
+            duration_for_shares(size.per_variant, daily, traffic, &shares)
+                .map_err(|e| plain(&e))?
+                .days_exact,
         ),
         None => None,
     };

@@ -46,7 +46,7 @@ fn days_needed(
     variants: &[ir::Variant],
     traffic: u32,
 ) -> Option<f64> {
-    use vexil_analytics::{duration_days, sample_size, DurationInput, PlanMetric, SampleSizeInput};
+    use vexil_analytics::{duration_for_shares, sample_size, PlanMetric, SampleSizeInput};
     let primary = metrics.iter().find(|m| m.role == ir::MetricRole::Primary)?;
     let metric = match primary.kind {
         ir::MetricKind::Conversion { .. } => PlanMetric::Proportion,
@@ -66,25 +66,20 @@ fn days_needed(
     })
     .ok()?;
     let mut lower = 0;
-    let smallest = variants
+    let shares: Vec<f64> = variants
         .iter()
         .map(|v| {
             let width = v.upper.saturating_sub(lower);
             lower = v.upper;
-            width
+            f64::from(width) / f64::from(BUCKETS)
         })
-        .min()?;
-    let k = u32::try_from(variants.len()).ok()?;
-    // The even-split formula with the allocation scaled by the smallest
-    // arm's share × k gives per_variant / (daily × traffic × smallest).
-    let share = f64::from(smallest) / f64::from(BUCKETS);
-    let allocation = f64::from(traffic) / f64::from(BUCKETS) * share * f64::from(k);
-    duration_days(&DurationInput {
-        per_variant: size.per_variant,
-        daily_traffic: plan.daily_units?,
-        traffic_allocation: allocation,
-        variants: k,
-    })
+        .collect();
+    duration_for_shares(
+        size.per_variant,
+        plan.daily_units?,
+        f64::from(traffic) / f64::from(BUCKETS),
+        &shares,
+    )
     .ok()
     .map(|d| d.days_exact)
 }
