@@ -234,14 +234,7 @@ impl FileChecker<'_> {
         let n = vs.len() as u32;
         for (i, v) in vs.iter().enumerate() {
             if let Some(first) = seen.insert(&v.name.name, v.name.span) {
-                self.rep
-                    .report(
-                        Code::DuplicateMember,
-                        v.name.span,
-                        format!("variant `{}` is declared twice", v.name.name),
-                    )
-                    .label("declared again here")
-                    .secondary(first, "first declared here");
+                self.declared_twice("variant", &v.name, first);
                 ok = false;
             }
             let what = format!("variant `{}`", v.name.name);
@@ -336,14 +329,7 @@ impl FileChecker<'_> {
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for m in metrics {
             if let Some(first) = seen.insert(&m.name.name, m.name.span) {
-                self.rep
-                    .report(
-                        Code::DuplicateMember,
-                        m.name.span,
-                        format!("metric `{}` is declared twice", m.name.name),
-                    )
-                    .label("declared again here")
-                    .secondary(first, "first declared here");
+                self.declared_twice("metric", &m.name, first);
                 continue;
             }
             let events: Vec<String> = m.events.iter().map(|e| e.name.clone()).collect();

@@ -326,14 +326,7 @@ impl FileChecker<'_> {
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for v in vs {
             if let Some(first) = seen.insert(&v.name.name, v.name.span) {
-                self.rep
-                    .report(
-                        Code::DuplicateMember,
-                        v.name.span,
-                        format!("variant `{}` is declared twice", v.name.name),
-                    )
-                    .label("declared again here")
-                    .secondary(first, "first declared here");
+                self.declared_twice("variant", &v.name, first);
                 continue;
             }
             if let Some(w) = &v.weight {
@@ -447,14 +440,7 @@ impl FileChecker<'_> {
             };
             if let Some(name) = &r.name {
                 if let Some(first) = names.insert(name.name.clone(), name.span) {
-                    self.rep
-                        .report(
-                            Code::DuplicateMember,
-                            name.span,
-                            format!("rule `{}` is declared twice", name.name),
-                        )
-                        .label("declared again here")
-                        .secondary(first, "first declared here");
+                    self.declared_twice("rule", name, first);
                 }
             }
             let rule_span = p.keyword.to(rule_head_end(r, p.span));

@@ -243,6 +243,19 @@ impl<'db> FileChecker<'db> {
         }
     }
 
+    /// A member of an item (a variant, a metric, a rule) declared again
+    /// under a name it already has.
+    fn declared_twice(&mut self, what: &str, again: &Ident, first: Span) {
+        self.rep
+            .report(
+                Code::DuplicateMember,
+                again.span,
+                format!("{what} `{}` is declared twice", again.name),
+            )
+            .label("declared again here")
+            .secondary(first, "first declared here");
+    }
+
     /// The local slot of a context field, allocating it on first use.
     fn slot(&mut self, context: &str, field: u32) -> u32 {
         let key = (context.to_string(), field);
