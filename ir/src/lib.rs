@@ -7,6 +7,7 @@
 pub mod bucket;
 mod program;
 mod reason;
+mod time;
 mod validate;
 pub mod value;
 

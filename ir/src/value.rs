@@ -9,6 +9,10 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::time::{
+    format_timestamp, now_micros, parse_time, parse_timestamp, TimeError, ACCEPTED_TIMES,
+};
+
 /// A value served by a flag or an experiment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
@@ -131,33 +135,6 @@ impl<'de> Deserialize<'de> for Semver {
         let text = String::deserialize(d)?;
         Semver::parse(&text).map_err(serde::de::Error::custom)
     }
-}
-
-/// Parse an RFC 3339 timestamp, or a bare date meaning midnight UTC, into
-/// microseconds since the epoch.
-pub fn parse_timestamp(text: &str) -> Result<i64, String> {
-    if text.len() <= 10 && !text.contains(['T', 't']) {
-        let date: jiff::civil::Date = text.parse().map_err(|e: jiff::Error| e.to_string())?;
-        let ts = jiff::tz::TimeZone::UTC
-            .to_timestamp(date.to_datetime(jiff::civil::Time::midnight()))
-            .map_err(|e| e.to_string())?;
-        return Ok(ts.as_microsecond());
-    }
-    let ts: jiff::Timestamp = text.parse().map_err(|e: jiff::Error| e.to_string())?;
-    Ok(ts.as_microsecond())
-}
-
-/// Format microseconds since the epoch as RFC 3339 in UTC.
-pub fn format_timestamp(micros: i64) -> String {
-    match jiff::Timestamp::from_microsecond(micros) {
-        Ok(ts) => ts.to_string(),
-        Err(_) => format!("<out of range: {micros}µs>"),
-    }
-}
-
-/// The current time, in microseconds since the epoch.
-pub fn now_micros() -> i64 {
-    jiff::Timestamp::now().as_microsecond()
 }
 
 /// A duration literal (`7d`, `12h`, `30m`, `45s`, `2w`) in microseconds.

@@ -6,7 +6,7 @@
 //! from the loaded program, and that into owned [`Details`] for JSON.
 
 use serde::Serialize;
-use vexil_ir::{ErrorCode, FlagValue, Reason};
+use vexil_ir::{ErrorCode, FieldType, FlagValue, Reason};
 
 use crate::context::FieldInfo;
 
@@ -88,8 +88,11 @@ impl Evaluation<'_> {
         Some(match (code, self.detail) {
             (ErrorCode::FlagNotFound, _) => format!("no flag or experiment named `{}`", self.key),
             (ErrorCode::InvalidContext, Some(Detail::Field(f))) => format!(
-                "context field `{}.{}` has a value that is not a {}",
-                f.context, f.name, f.ty
+                "context field `{}.{}` has a value that is not a {}{}",
+                f.context,
+                f.name,
+                f.ty,
+                accepted(&f.ty)
             ),
             (ErrorCode::TargetingKeyMissing, Some(Detail::Field(f))) => format!(
                 "`{}.{}` is needed for bucketing but the context does not have it",
@@ -121,6 +124,23 @@ impl Evaluation<'_> {
                 _ => None,
             },
         }
+    }
+}
+
+/// What a field of type `ty` accepts, where its name alone does not say:
+/// the time forms and range every date parser states
+/// ([`vexil_ir::value::ACCEPTED_TIMES`]).
+fn accepted(ty: &FieldType) -> String {
+    match ty {
+        FieldType::Timestamp => format!(
+            ": expected {}, or Unix milliseconds as a number",
+            vexil_ir::value::ACCEPTED_TIMES
+        ),
+        FieldType::List(elem) if **elem == FieldType::Timestamp => format!(
+            ": expected a list, each item {}, or Unix milliseconds as a number",
+            vexil_ir::value::ACCEPTED_TIMES
+        ),
+        _ => String::new(),
     }
 }
 
