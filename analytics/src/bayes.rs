@@ -46,6 +46,7 @@ pub(crate) fn gaussian_effect(
     Ok(BayesResult {
         scale,
         point: mean,
+        posterior_sd: Some(sd),
         chance_to_win,
         risk_control,
         risk_treatment,
@@ -69,6 +70,42 @@ pub(crate) fn gaussian_risk(mu: f64, sigma: f64) -> (f64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn bayes_of(request: &str) -> serde_json::Value {
+        let out = crate::analyze_json(request).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+        json["variants"][0]["bayes"].clone()
+    }
+
+    const CONVERSIONS: &str = r#""metric": "proportion", "variants": [
+        {"name": "control", "n": 5000, "sum": 500},
+        {"name": "treatment", "n": 5000, "sum": 560}]"#;
+
+    /// 500 of 5,000 against 560 of 5,000. The relative lift's variance by
+    /// the delta method is v_B/(m_A² n_B) + v_A m_B²/(m_A⁴ n_A)
+    /// = 0.099456/50 + 0.09 × 0.012544/0.5 = 0.00424704, so under the flat
+    /// prior the posterior is N(0.12, 0.00424704): sd √0.00424704 =
+    /// 0.0651693179. Under the prior N(0, 0.1²) the precision is
+    /// 1/0.00424704 + 100 = 335.458, sd 0.0545985179, mean 0.0842280221.
+    /// On the absolute scale the variance is (0.09 + 0.099456)/5000.
+    #[test]
+    fn posterior_sd_by_hand() {
+        let flat = bayes_of(&format!("{{{CONVERSIONS}}}"));
+        assert!((flat["point"].as_f64().unwrap() - 0.12).abs() < 1e-12);
+        let sd = flat["posterior_sd"].as_f64().unwrap();
+        assert!((sd - 0.065_169_317_934_132_16).abs() < 1e-12, "{sd}");
+
+        let proper = bayes_of(&format!(
+            r#"{{{CONVERSIONS}, "bayes_prior": {{"mean": 0, "stddev": 0.1}}}}"#
+        ));
+        assert!((proper["point"].as_f64().unwrap() - 0.084_228_022_101_433).abs() < 1e-12);
+        let sd = proper["posterior_sd"].as_f64().unwrap();
+        assert!((sd - 0.054_598_517_912_246_63).abs() < 1e-12, "{sd}");
+
+        let absolute = bayes_of(&format!(r#"{{{CONVERSIONS}, "bayes_scale": "absolute"}}"#));
+        let sd = absolute["posterior_sd"].as_f64().unwrap();
+        assert!((sd - 0.006_155_582_831_868_969).abs() < 1e-14, "{sd}");
+    }
 
     #[test]
     fn risks_differ_by_the_mean() {

@@ -33,6 +33,7 @@ fn check_estimate(e: &Estimate, variant: &str, prefix: &str) -> Result<(), Stats
 fn check_bayes(b: &BayesResult, variant: &str) -> Result<(), StatsError> {
     let fields = [
         ("point", b.point),
+        ("posterior_sd", b.posterior_sd.unwrap_or(0.0)),
         ("chance_to_win", b.chance_to_win),
         ("risk_control", b.risk_control),
         ("risk_treatment", b.risk_treatment),

@@ -30,6 +30,12 @@ pub struct BayesResult {
     pub scale: BayesScale,
     /// Posterior mean of the lift.
     pub point: f64,
+    /// Standard deviation of the same posterior (gbstats' `uplift.stddev`).
+    /// Absent only where that posterior has no finite variance: the exact
+    /// Beta–binomial relative lift when the control's posterior alpha is at
+    /// most 2 (at most one conversion under the default prior).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posterior_sd: Option<f64>,
     /// Probability that the variant beats the control (that it is lower,
     /// for inverse metrics).
     pub chance_to_win: f64,
