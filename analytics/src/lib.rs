@@ -21,7 +21,7 @@ mod summary;
 
 pub use analysis::analyze;
 pub use correction::adjust_p_values;
-pub use error::StatsError;
+pub use error::{stats_code, StatsCode, StatsError, STATS_CODES};
 pub use input::{
     AnalysisInput, BayesMethod, BayesScale, BetaPrior, Correction, GaussianPrior, MetricKind,
     VariantInput, DEFAULT_SEQUENTIAL_TUNING,
