@@ -410,6 +410,29 @@ mod tests {
         );
     }
 
+    /// `sum_fields` names exactly the sums the query has for each metric,
+    /// and `sums_of` reads them into those fields.
+    #[test]
+    fn sum_fields_name_the_query_columns() {
+        let conversion = ir::MetricKind::Conversion { event: "e".into() };
+        let ratio = ir::MetricKind::Ratio {
+            numerator: "n".into(),
+            denominator: "d".into(),
+        };
+        for s in [
+            spec(conversion.clone(), None, None),
+            spec(conversion, Some(DAY), Some(DAY)),
+            spec(ratio, None, None),
+        ] {
+            assert_eq!(columns(0, &s).sums.len(), s.sum_fields().len());
+            let values = (1..=s.sum_fields().len()).map(|i| i as f64);
+            let sums = serde_json::to_value(sums_of(&s, &mut values.into_iter())).unwrap();
+            for (i, field) in s.sum_fields().iter().enumerate() {
+                assert_eq!(sums[field], (i + 1) as f64, "{field}");
+            }
+        }
+    }
+
     /// Nothing SQLite-only: no `%`, `||`, `IFNULL`, `IIF`, `GLOB`, `strftime`,
     /// `julianday`, numbered or named placeholders.
     #[test]

@@ -63,6 +63,28 @@ impl MetricSpec {
         }
     }
 
+    /// The sums the metric query returns for this metric, in column order,
+    /// named as the fields of a `vexil stats` variant.
+    pub fn sum_fields(&self) -> &'static [&'static str] {
+        match self.kind {
+            ir::MetricKind::Ratio { .. } => &[
+                "sum",
+                "sum_squares",
+                "denominator_sum",
+                "denominator_sum_squares",
+                "cross_sum",
+            ],
+            _ if self.pre_period.is_some() => &[
+                "sum",
+                "sum_squares",
+                "pre_sum",
+                "pre_sum_squares",
+                "pre_cross_sum",
+            ],
+            _ => &["sum", "sum_squares"],
+        }
+    }
+
     /// `conversion`, `mean` or `ratio`.
     pub fn function(&self) -> &'static str {
         match self.kind {
