@@ -5,6 +5,7 @@
 
 mod html;
 mod plan;
+mod sql;
 mod table;
 
 use std::io::Write;
@@ -14,7 +15,7 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use vexil_analytics::Correction;
 use vexil_events::simulate::{simulate as run_simulation, Effect, SimulationOptions};
-use vexil_events::{analyze_experiment, AnalysisOptions, Store};
+use vexil_events::{analyze_experiment, AnalysisOptions, Report, Store};
 
 // `plan` reaches it as `super::load_bundle`.
 pub(crate) use crate::commands::load_bundle;
@@ -29,7 +30,8 @@ pub const STATS_HELP: &str = "\
 Analyse one metric's per-variant sufficient statistics and print the results as JSON.
 
 This is the entry point for teams whose events live in a warehouse: compute the sums
-there (`vexil analyze` prints the SQL shape in events/SCHEMA.md), then run this.
+there with the query `vexil analyze DIR EXPERIMENT --sql` prints (explained in
+events/SCHEMA.md), then run this.
 FILE.json is a path, or `-` for standard input. Formulas, defaults and the references
 they were checked against: analytics/STATISTICS.md.
 
@@ -54,14 +56,16 @@ Output:
   control                  name, n, mean, stddev
   variants[]               name, n, mean, stddev, dof (Welch), and against the control:
     absolute, relative     point, se, ci_lower, ci_upper, p_value [, p_value_adjusted]
-    bayes                  scale, point, chance_to_win, risk_control, risk_treatment,
+    bayes                  scale, point and posterior_sd (the posterior's mean and standard
+                           deviation), chance_to_win, risk_control, risk_treatment,
                            ci_lower, ci_upper (credible interval)
     sequential             absolute and relative with confidence sequences (if asked)
     cuped                  theta, unadjusted_absolute, unadjusted_relative (with a covariate)
   srm_p_value, srm_flagged chi-square test of units against weights; flagged below 0.001
 
 Exit status: 0 results printed; 1 the input is not a valid analysis (the error names
-the field and variant, with a code S0001-S0006); 2 the file cannot be read.";
+the field and variant, with a code S0001-S0006: `vexil explain S0003` says more); 2 the
+file cannot be read.";
 
 #[derive(Args)]
 pub struct StatsArgs {
@@ -246,8 +250,13 @@ pub struct AnalyzeArgs {
     /// The experiment to analyse.
     experiment: String,
     /// The event store written by `vexil ingest`.
-    #[arg(long, value_name = "STORE")]
-    events: PathBuf,
+    #[arg(long, value_name = "STORE", required_unless_present = "sql")]
+    events: Option<PathBuf>,
+    /// Print the metric query instead of running it: the portable SQL the
+    /// store runs, with its parameters and columns, for a warehouse whose
+    /// sums then go to `vexil stats` (honours `--no-cuped`).
+    #[arg(long, conflicts_with_all = ["events", "html"])]
+    sql: bool,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Also write a self-contained HTML report (forest plot, cumulative
@@ -298,6 +307,13 @@ pub fn analyze(args: &AnalyzeArgs) -> Result<ExitCode, String> {
         Err(code) => return Ok(code),
     };
     let experiment = find_experiment(&bundle, &args.experiment)?;
+    if args.sql {
+        sql::print(experiment, !args.no_cuped, args.format)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let Some(events) = &args.events else {
+        return Err("give the event store: `--events STORE` (or `--sql` for the query)".into());
+    };
     if let Some(alpha) = args.alpha {
         if !(alpha > 0.0 && alpha < 1.0) {
             return Err(format!(
@@ -311,7 +327,7 @@ pub fn analyze(args: &AnalyzeArgs) -> Result<ExitCode, String> {
             args.sequential_tuning
         ));
     }
-    let store = Store::open_existing(&args.events).map_err(|e| e.to_string())?;
+    let store = Store::open_existing(events).map_err(|e| e.to_string())?;
     let options = AnalysisOptions {
         alpha: args.alpha,
         correction: match args.correction {
@@ -322,7 +338,10 @@ pub fn analyze(args: &AnalyzeArgs) -> Result<ExitCode, String> {
         cuped: !args.no_cuped,
         sequential: args.sequential.then_some(args.sequential_tuning),
     };
-    let report = analyze_experiment(&store, experiment, &options).map_err(|e| e.to_string())?;
+    let mut report = analyze_experiment(&store, experiment, &options).map_err(|e| e.to_string())?;
+    if report.variants.iter().all(|v| v.units == 0) {
+        return Ok(nothing_to_analyse(&mut report, events, args));
+    }
     if let Some(path) = &args.html {
         std::fs::write(path, html::page(&report))
             .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
@@ -344,6 +363,34 @@ pub fn analyze(args: &AnalyzeArgs) -> Result<ExitCode, String> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// No unit in any declared variant: say so instead of a table of empty
+/// rows, an SRM check over zero units and a correction over zero
+/// comparisons; the JSON report keeps its shape with nothing analysed.
+/// Exit status 1, as for any data that cannot support a decision.
+fn nothing_to_analyse(report: &mut Report, store: &Path, args: &AnalyzeArgs) -> ExitCode {
+    report.srm = None;
+    report.metrics.clear();
+    report.timeline.clear();
+    match args.format {
+        Format::Json => match serde_json::to_string_pretty(&report) {
+            Ok(json) => println!("{json}"),
+            Err(e) => eprintln!("{}: {e}", paint("error", Style::Error)),
+        },
+        Format::Text => print!(
+            "{}",
+            table::render_empty(report, &store.display().to_string(), color_enabled())
+        ),
+    }
+    if let Some(path) = &args.html {
+        eprintln!(
+            "{}: `{}` not written: there is nothing to report",
+            paint("warning", Style::Error),
+            path.display()
+        );
+    }
+    ExitCode::from(1)
 }
 
 // ---------------------------------------------------------------- simulate
@@ -375,7 +422,8 @@ pub struct SimulateArgs {
     output: PathBuf,
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// First day (default: the experiment's `start`).
+    /// First day, a date like 2026-12-01 or an RFC 3339 timestamp
+    /// (default: the experiment's `start`).
     #[arg(long, value_name = "DATE")]
     start: Option<String>,
     /// Also write metric events of units that were never enrolled.
@@ -412,13 +460,11 @@ pub fn simulate(args: &SimulateArgs) -> Result<ExitCode, String> {
         .iter()
         .map(|b| assignment(b, "--baseline"))
         .collect::<Result<Vec<_>, _>>()?;
-    let start = match &args.start {
-        Some(s) => Some(
-            vexil_ir::value::parse_timestamp(s)
-                .map_err(|e| format!("invalid --start `{s}`: {e}"))?,
-        ),
-        None => None,
-    };
+    let start = args
+        .start
+        .as_deref()
+        .map(|s| crate::commands::time_option(s, "--start"))
+        .transpose()?;
     let options = SimulationOptions {
         units: args.units,
         days: args.days,

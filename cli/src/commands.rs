@@ -43,8 +43,10 @@ pub(crate) fn load_bundle(dir: &Path) -> Result<Result<vexil_ir::Bundle, ExitCod
     }
 }
 
-fn parse_date(text: &str, what: &str) -> Result<i64, String> {
-    vexil_ir::value::parse_timestamp(text).map_err(|e| format!("invalid {what} `{text}`: {e}"))
+/// A date or time given on the command line (`--today`, `--now`,
+/// `--start`), in microseconds; the refusal says what is accepted.
+pub(crate) fn time_option(text: &str, option: &str) -> Result<i64, String> {
+    vexil_ir::value::parse_time(text).map_err(|e| format!("invalid {option} `{text}`: {e}"))
 }
 
 pub fn check(
@@ -55,7 +57,7 @@ pub fn check(
 ) -> Result<ExitCode, String> {
     let mut project = load(dir)?;
     let today = match today {
-        Some(t) => parse_date(t, "--today")?,
+        Some(t) => time_option(t, "--today")?,
         None => vexil_compiler::today(),
     };
     project.set_today(Some(today));
@@ -161,9 +163,19 @@ pub fn build(dir: &Path, output: &Path, with_tests: bool) -> Result<ExitCode, St
     }
 }
 
+/// The flag diagnostics' codes (`E`, `W`), and the statistics engine's
+/// (`S`) that `vexil stats` and `vexil analyze` print.
 pub fn explain(code: &str) -> Result<ExitCode, String> {
+    if let Some(s) = vexil_analytics::stats_code(code) {
+        println!("{} (error): {}\n\n{}", s.code, s.title, s.explanation);
+        return Ok(ExitCode::SUCCESS);
+    }
     let Some(c) = Code::parse(code) else {
-        let all: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        let all: Vec<&str> = Code::ALL
+            .iter()
+            .map(|c| c.as_str())
+            .chain(vexil_analytics::STATS_CODES.iter().map(|s| s.code))
+            .collect();
         return Err(format!(
             "unknown code `{code}`; codes are {}",
             all.join(", ")
@@ -210,7 +222,7 @@ pub fn eval(
     };
     let snapshot = engine.snapshot();
     let now = match now {
-        Some(t) => parse_date(t, "--now")?,
+        Some(t) => time_option(t, "--now")?,
         None => vexil_runtime::now(),
     };
     let text = match context {

@@ -37,7 +37,8 @@ enum Command {
         dir: PathBuf,
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
-        /// The date expiry warnings are relative to (default: today, UTC).
+        /// The date expiry warnings are relative to, like 2026-12-01, or an
+        /// RFC 3339 timestamp (default: today, UTC).
         #[arg(long, value_name = "DATE")]
         today: Option<String>,
         /// Treat warnings as errors.
@@ -75,8 +76,10 @@ enum Command {
         /// A JSON file: `{"user": {"id": "u1", ...}, "env": {...}}`; `-` reads standard input.
         #[arg(long, value_name = "FILE.json")]
         context: Option<PathBuf>,
-        /// The evaluation time, RFC 3339 (default: now).
-        #[arg(long, value_name = "RFC3339")]
+        /// The evaluation time: an RFC 3339 timestamp like
+        /// 2026-12-01T09:00:00Z, or a date (midnight UTC), in the years 0000
+        /// to 9999 (default: now).
+        #[arg(long, value_name = "TIME")]
         now: Option<String>,
     },
     /// Run the `test` blocks.
@@ -86,8 +89,13 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
-    /// Explain a diagnostic code, like `vexil explain E0102`.
-    Explain { code: String },
+    /// Explain a diagnostic code, like `vexil explain E0102`, or a
+    /// statistics code that `vexil stats` prints, like `S0003`.
+    Explain {
+        /// A code: `E0xxx` or `W0xxx` from `vexil check`, `S000x` from
+        /// `vexil stats` and `vexil analyze`.
+        code: String,
+    },
     /// Run the language server on standard input and output (for editors).
     Lsp,
     /// Analyse per-variant sufficient statistics (JSON) and print the results.
@@ -98,6 +106,16 @@ enum Command {
     /// Load exposures and metric events (JSON Lines) into an event store.
     Ingest(analytics::IngestArgs),
     /// Analyse an experiment over the events in a store: table, JSON or HTML.
+    ///
+    /// With `--sql`, print instead the metric query the store runs, for a
+    /// warehouse whose sums then go to `vexil stats`.
+    ///
+    /// Exit status: 0 when the results can be read; 1 when the data cannot
+    /// support a decision (nothing to analyse because no unit of a declared
+    /// variant is in the store, a variant with fewer than 2 units, a sample
+    /// ratio mismatch, a primary metric that could not be analysed) or the
+    /// flags do not compile; 2 for an unusable invocation (no store at the
+    /// path, an unknown experiment).
     Analyze(analytics::AnalyzeArgs),
     /// Write simulated exposures and metric events with a known true effect.
     Simulate(analytics::SimulateArgs),

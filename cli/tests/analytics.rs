@@ -65,6 +65,7 @@ fn stats_gives_every_documented_field_and_matches_the_reference() {
         }
     }
     for field in [
+        "posterior_sd",
         "chance_to_win",
         "risk_control",
         "risk_treatment",
@@ -88,6 +89,10 @@ fn stats_gives_every_documented_field_and_matches_the_reference() {
         (
             &variant["bayes"]["chance_to_win"],
             &expected["bayes"]["chance_to_win"],
+        ),
+        (
+            &variant["bayes"]["posterior_sd"],
+            &expected["bayes"]["posterior_sd"],
         ),
     ] {
         let (g, w) = (got.as_f64().unwrap(), want.as_f64().unwrap());
@@ -139,7 +144,11 @@ fn stats_help_documents_the_fields() {
         .success()
         .stdout(predicate::str::contains("pre_cross_sum"))
         .stdout(predicate::str::contains("risk_treatment"))
-        .stdout(predicate::str::contains("STATISTICS.md"));
+        .stdout(predicate::str::contains("posterior_sd"))
+        .stdout(predicate::str::contains("STATISTICS.md"))
+        .stdout(predicate::str::contains(
+            "the query `vexil analyze DIR EXPERIMENT --sql` prints",
+        ));
 }
 
 // ---------------------------------------------------------------- plan
@@ -256,6 +265,46 @@ fn plan_errors_name_what_is_missing() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("no experiment `no-such`"));
+}
+
+#[test]
+fn plan_needs_two_variants_at_least() {
+    for k in ["1", "0"] {
+        vexil()
+            .args(["plan", "--baseline", "10%", "--mde", "5%", "--variants", k])
+            .assert()
+            .code(2)
+            .stdout(predicate::str::is_empty())
+            .stderr(predicate::str::contains(format!(
+                "invalid --variants `{k}`: an experiment needs two arms at least, the control and a treatment"
+            )));
+    }
+    vexil()
+        .args([
+            "plan",
+            "--baseline",
+            "10%",
+            "--mde",
+            "5%",
+            "--variants",
+            "4000000000",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("at most as many variants"));
+    vexil()
+        .args([
+            "plan",
+            "--baseline",
+            "10%",
+            "--mde",
+            "5%",
+            "--variants",
+            "3",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("173,280 in total over 3 variants"));
 }
 
 // ---------------------------------------------------------------- ingest
@@ -453,14 +502,24 @@ fn analyze_exits_1_when_the_data_is_unusable_and_2_on_bad_invocations() {
         .arg(&events)
         .assert()
         .success();
-    vexil()
+    let out = vexil()
         .args(["analyze", "examples/shop", "checkout-layout", "--events"])
         .arg(&store)
         .assert()
         .code(1)
         .stdout(predicate::str::contains(
             "error: variant `multi-page` has 0 exposed units",
-        ));
+        ))
+        .get_output()
+        .stdout
+        .clone();
+    // Why a metric cannot be analysed goes under its row, and does not
+    // widen the variant column of the whole table.
+    let text = String::from_utf8(out).unwrap();
+    let header = text.lines().find(|l| l.starts_with("metric")).unwrap();
+    assert!(header.contains("  variant     units  "), "{header}");
+    assert!(text
+        .contains("\n                                cannot analyse: `n` of variant `multi-page`"));
     vexil()
         .args(["analyze", "examples/shop", "checkout-layout", "--events"])
         .arg(dir.path().join("nope.db"))
@@ -520,4 +579,187 @@ fn simulate_refuses_unknown_metrics_and_shared_events() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("write METRIC=VALUE"));
+}
+
+/// `--sql` prints the query the store runs for the experiment (the same
+/// text and parameters as `vexil_events::metrics_query` over its metrics),
+/// as a script with comments, or as JSON with the columns named.
+#[test]
+fn analyze_sql_prints_the_metric_query() {
+    let mut project = vexil_compiler::Project::from_dir(&root().join("examples/shop")).unwrap();
+    project.set_today(None);
+    let bundle = project.bundle(false).unwrap();
+    let experiment = bundle
+        .experiments
+        .iter()
+        .find(|e| e.name == "checkout-layout")
+        .unwrap();
+    for cuped in [true, false] {
+        let specs: Vec<vexil_events::MetricSpec> = experiment
+            .metrics
+            .iter()
+            .map(|m| vexil_events::MetricSpec::from_ir(m, cuped))
+            .collect();
+        let (sql, parameters) = vexil_events::metrics_query("checkout-layout", &specs);
+        let mut args = vec!["analyze", "examples/shop", "checkout-layout", "--sql"];
+        if !cuped {
+            args.push("--no-cuped");
+        }
+        let out = vexil()
+            .args(&args)
+            .args(["--format", "json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let query = json_of(&out);
+        assert_eq!(query["sql"], sql.as_str());
+        assert_eq!(query["parameters"], serde_json::json!(parameters));
+        assert_eq!(query["control"], "multi-page");
+        let columns = query["columns"].as_array().unwrap();
+        assert_eq!(columns[..4], ["variant", "day", "units", "conversion.sum"]);
+        assert_eq!(
+            columns.iter().any(|c| c == "conversion.pre_cross_sum"),
+            cuped
+        );
+        assert!(columns.iter().any(|c| c == "items-per-checkout.cross_sum"));
+        // One column per sum the outer query selects, after variant, day, units.
+        let outer = sql.split("COUNT(*) AS units").nth(1).unwrap();
+        assert_eq!(columns.len() - 3, outer.matches("SUM(").count());
+
+        let text = vexil()
+            .args(&args)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let text = String::from_utf8(text).unwrap();
+        assert!(text.starts_with("-- The metric query of `checkout-layout`"));
+        assert!(text.contains("-- Parameters, in order: 'purchase', "));
+        assert!(text.contains(
+            "--   items-per-checkout (ratio): sum, sum_squares, denominator_sum, denominator_sum_squares, cross_sum\n"
+        ));
+        assert!(text.contains("the control `multi-page` first"));
+        assert!(text.ends_with(&format!("{sql};\n")));
+    }
+    // The query needs no store, and is not an analysis of one.
+    vexil()
+        .args([
+            "analyze",
+            "examples/shop",
+            "checkout-layout",
+            "--sql",
+            "--events",
+            "x.db",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot be used with"));
+    vexil()
+        .args(["analyze", "examples/shop", "checkout-layout"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--events <STORE>"));
+}
+
+/// A store without exposures of the experiment: one sentence saying there
+/// is nothing to analyse, no table, no sample-ratio verdict, no correction
+/// over zero comparisons; exit status 1.
+#[test]
+fn analyze_without_exposures_has_nothing_to_analyse() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store.db");
+    let events = dir.path().join("tracks.jsonl");
+    std::fs::write(
+        &events,
+        r#"{"type":"track","event":"purchase","unit":"u-1","time":1764547200000000}"#,
+    )
+    .unwrap();
+    vexil()
+        .arg("ingest")
+        .arg(&store)
+        .arg(&events)
+        .assert()
+        .success();
+    let html = dir.path().join("report.html");
+    let out = vexil()
+        .args(["analyze", "examples/shop", "checkout-layout", "--events"])
+        .arg(&store)
+        .arg("--html")
+        .arg(&html)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "not written: there is nothing to report",
+        ))
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(
+        text.starts_with("checkout-layout: nothing to analyse: `"),
+        "{text}"
+    );
+    assert!(text.contains("holds no exposures of it"), "{text}");
+    assert!(text.contains("= help: load the exposures the runtime logged with `vexil ingest"));
+    for absent in [
+        "sample ratio",
+        "Holm",
+        "comparisons",
+        "variant",
+        "cannot analyse",
+    ] {
+        assert!(!text.contains(absent), "`{absent}` in\n{text}");
+    }
+    assert!(!html.exists());
+
+    let out = vexil()
+        .args([
+            "analyze",
+            "examples/shop",
+            "checkout-layout",
+            "--format",
+            "json",
+            "--events",
+        ])
+        .arg(&store)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let report = json_of(&out);
+    assert_eq!(report["metrics"], serde_json::json!([]));
+    assert_eq!(report["srm"], serde_json::Value::Null);
+    assert_eq!(report["variants"][0]["units"], 0);
+    assert_eq!(
+        report["problems"][0],
+        "no exposures of `checkout-layout` in the store"
+    );
+
+    // Exposures only to a variant the experiment does not declare: the
+    // warning says where they went.
+    let typo = dir.path().join("typo.jsonl");
+    std::fs::write(
+        &typo,
+        r#"{"type":"exposure","experiment":"checkout-layout","variant":"one-pgae","unit":"u-1","time":1764547200000000}"#,
+    )
+    .unwrap();
+    vexil()
+        .arg("ingest")
+        .arg(&store)
+        .arg(&typo)
+        .assert()
+        .success();
+    vexil()
+        .args(["analyze", "examples/shop", "checkout-layout", "--events"])
+        .arg(&store)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("nothing to analyse: no unit in `"))
+        .stdout(predicate::str::contains(
+            "exposed to `one-pgae`, which `checkout-layout` does not declare",
+        ));
 }

@@ -331,3 +331,105 @@ fn the_language_reference_examples_pass_their_tests() {
         .success()
         .stdout(predicate::str::contains("0 failed"));
 }
+
+/// Every date option and context field reads times through one parser:
+/// a refusal says what is accepted, never the date library's own words,
+/// and the end of year 9999 (a common "never") is a time.
+#[test]
+fn dates_say_what_is_accepted() {
+    const ACCEPTED: &str = "expected an RFC 3339 timestamp like `2026-12-01T09:00:00Z` or a date like `2026-12-01` (midnight UTC), in the years 0000 to 9999";
+    for (command, option, value) in [
+        (vec!["check", "examples/shop"], "--today", "tomorrow"),
+        (vec!["check", "examples/shop"], "--today", "2026-13-01"),
+        (
+            vec!["eval", "examples/shop", "--all"],
+            "--now",
+            "9999-12-31T23:59:59-01:00",
+        ),
+        (
+            vec!["eval", "examples/shop", "--all"],
+            "--now",
+            "2026-12-01T09:00:00",
+        ),
+        (
+            vec!["simulate", "examples/shop", "checkout-layout", "-o", "-"],
+            "--start",
+            "next week",
+        ),
+    ] {
+        vexil()
+            .args(&command)
+            .args([option, value])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(format!(
+                "invalid {option} `{value}`: {ACCEPTED}"
+            )))
+            .stderr(predicate::str::contains("parse").not())
+            .stderr(predicate::str::contains("overflow").not());
+    }
+    vexil()
+        .args([
+            "eval",
+            "examples/shop",
+            "--all",
+            "--now",
+            "9999-12-31T23:59:59Z",
+        ])
+        .assert()
+        .success();
+    vexil()
+        .args(["check", "examples/shop", "--today", "9999-12-31"])
+        .assert()
+        .stderr(predicate::str::is_empty());
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let eval = |created_at: &str| {
+        let ctx = write(
+            dir.path(),
+            "ctx.json",
+            &format!(r#"{{"user": {{"id": "u-1", "created_at": "{created_at}"}}}}"#),
+        );
+        let out = vexil()
+            .args([
+                "eval",
+                "examples/shop",
+                "free-shipping-threshold",
+                "--context",
+            ])
+            .arg(&ctx)
+            .output()
+            .expect("run");
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).expect("JSON")
+    };
+    let never = eval("9999-12-31T23:59:59Z");
+    assert_eq!(never["reason"], "DEFAULT", "{never}");
+    let bad = eval("tomorrow");
+    assert_eq!(bad["errorCode"], "INVALID_CONTEXT");
+    assert_eq!(
+        bad["errorMessage"],
+        format!("context field `user.created_at` has a value that is not a timestamp: {ACCEPTED}, or Unix milliseconds as a number")
+    );
+}
+
+#[test]
+fn explain_knows_the_statistics_codes() {
+    vexil()
+        .args(["explain", "S0003"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with(
+            "S0003 (error): zero variance\n\n",
+        ));
+    vexil()
+        .args(["explain", "s0006"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("CUPED on a ratio metric"));
+    vexil()
+        .args(["explain", "S0007"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("W0006, S0001"))
+        .stderr(predicate::str::contains("S0006"));
+}

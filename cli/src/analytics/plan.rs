@@ -187,7 +187,19 @@ fn make_plan(args: &PlanArgs, from: &Declared) -> Result<Plan, String> {
         .or(from.traffic)
         .unwrap_or(1.0);
     let shares: Vec<f64> = match args.variants {
-        Some(k) => vec![1.0 / f64::from(k.max(1)); k as usize],
+        Some(k) if k < 2 => {
+            return Err(format!(
+                "invalid --variants `{k}`: an experiment needs two arms at least, the control and a treatment"
+            ))
+        }
+        // Also bounds the allocation below.
+        Some(k) if k > ir::bucket::BUCKETS => {
+            return Err(format!(
+                "invalid --variants `{k}`: an experiment splits {} buckets, so it has at most as many variants",
+                thousands(u64::from(ir::bucket::BUCKETS))
+            ))
+        }
+        Some(k) => vec![1.0 / f64::from(k); k as usize],
         None if !from.shares.is_empty() => from.shares.clone(),
         None => vec![0.5, 0.5],
     };

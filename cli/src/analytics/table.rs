@@ -195,6 +195,9 @@ pub fn render(report: &Report, color: bool) -> String {
         "result".into(),
     ]];
     let mut verdicts: Vec<Option<bool>> = vec![None];
+    // Why a metric could not be analysed, printed under its row: a long
+    // message in a cell would widen its column for every row.
+    let mut failures: Vec<(usize, String)> = Vec::new();
     for m in &report.metrics {
         rows.push(vec![
             metric_label(m),
@@ -204,8 +207,7 @@ pub fn render(report: &Report, color: bool) -> String {
         ]);
         verdicts.push(None);
         if let Some(e) = &m.error {
-            rows.push(vec![String::new(), format!("cannot analyse: {e}")]);
-            verdicts.push(Some(false));
+            failures.push((rows.len() - 1, format!("cannot analyse: {e}")));
             continue;
         }
         for c in &m.comparisons {
@@ -229,6 +231,15 @@ pub fn render(report: &Report, color: bool) -> String {
         }
     }
     let right = [false, false, true, true, true, false, true, true, false];
+    // The failure goes in the variant column, where the comparisons would be.
+    let indent = rows
+        .iter()
+        .filter_map(|r| r.first())
+        .map(|s| s.chars().count())
+        .max()
+        .unwrap_or(0)
+        + 2;
+    let mut failures = failures.into_iter().peekable();
     for (i, (line, good)) in align(&rows, &right).iter().zip(&verdicts).enumerate() {
         let line = match (i, good) {
             (0, _) => paint(line, DIM, color),
@@ -238,8 +249,38 @@ pub fn render(report: &Report, color: bool) -> String {
         };
         out.push_str(&line);
         out.push('\n');
+        if let Some((_, why)) = failures.next_if(|(row, _)| *row == i) {
+            out.push_str(&" ".repeat(indent));
+            out.push_str(&paint(&why, RED, color));
+            out.push('\n');
+        }
     }
+    out.push_str(&notes(report, color));
+    out
+}
 
+/// The report of an experiment with no units in any declared variant:
+/// nothing to analyse, and why exposures were left out, if any were.
+pub fn render_empty(report: &Report, store: &str, color: bool) -> String {
+    let left_out = left_out(report);
+    if left_out.is_empty() {
+        return format!(
+            "{}: nothing to analyse: `{store}` holds no exposures of it\n  = help: load the exposures the runtime logged with `vexil ingest {store} FILE.jsonl`\n",
+            report.experiment
+        );
+    }
+    let mut out = format!(
+        "{}: nothing to analyse: no unit in `{store}` can be counted\n",
+        report.experiment
+    );
+    for n in left_out {
+        out.push_str(&format!("{}: {n}\n", paint("warning", RED, color)));
+    }
+    out
+}
+
+/// Why exposed units were left out of the analysis.
+fn left_out(report: &Report) -> Vec<String> {
     let mut notes = Vec::new();
     if report.mixed_units > 0 {
         notes.push(format!(
@@ -254,6 +295,13 @@ pub fn render(report: &Report, color: bool) -> String {
             report.experiment
         ));
     }
+    notes
+}
+
+/// Units left out as warnings, then the problems, after a blank line.
+fn notes(report: &Report, color: bool) -> String {
+    let mut out = String::new();
+    let notes = left_out(report);
     if !notes.is_empty() || !report.problems.is_empty() {
         out.push('\n');
     }
