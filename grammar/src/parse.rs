@@ -8,8 +8,8 @@ use pest::error::{ErrorVariant, InputLocation};
 use pest::iterators::Pair;
 use pest::Parser as _;
 
-use crate::comments::{doc_before, lex_comments};
 use crate::describe::describe_expected;
+use crate::lex::{doc_before, lex_comments, RESERVED};
 use crate::syntax::*;
 
 #[derive(pest_derive::Parser)]
@@ -17,12 +17,6 @@ use crate::syntax::*;
 struct VexilParser;
 
 pub use self::Rule as GrammarRule;
-
-/// Words the grammar reserves (see `keyword` in `vexil.pest`).
-pub const RESERVED: &[&str] = &[
-    "and", "or", "not", "in", "true", "false", "now", "is", "set", "when", "from", "until", "for",
-    "by", "split",
-];
 
 /// Larger files are refused: spans are 32-bit.
 pub const MAX_SOURCE_LEN: usize = u32::MAX as usize / 2;
