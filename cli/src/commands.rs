@@ -91,7 +91,7 @@ pub fn fmt(dir: &Path, check_only: bool) -> Result<ExitCode, String> {
     for path in &paths {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        match vexil_compiler::format::format_source(&text) {
+        match vexil_fmt::format_source(&text) {
             Ok(formatted) if formatted != text => {
                 if !check_only {
                     std::fs::write(path, &formatted)

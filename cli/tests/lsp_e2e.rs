@@ -279,7 +279,7 @@ fn vexil_lsp_over_stdio() {
     );
     let edits = formatting.as_array().unwrap();
     let fixed = FLAGS.replace("contry", "country");
-    let expected = vexil_compiler::format::format_source(&fixed).unwrap();
+    let expected = vexil_fmt::format_source(&fixed).unwrap();
     if expected == fixed {
         assert!(edits.is_empty(), "{edits:?}");
     } else {

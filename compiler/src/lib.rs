@@ -3,15 +3,15 @@
 //! Built on salsa so that the CLI and the language server share one
 //! incremental pipeline: parse → summarise → check (and lower) each file →
 //! check across files → link into a bundle. Diagnostics are plain data
-//! (`diagnostic.rs`), rendered only at the edge (`render.rs`).
+//! (`diagnostic.rs`), rendered only at the edge (`render.rs`). The editor
+//! analyses over this database live in `vexil-ide`, the formatter in
+//! `vexil-fmt`.
 
 mod check;
 mod codes;
 pub mod db;
 pub mod diagnostic;
-pub mod format;
 pub mod global;
-pub mod ide;
 mod link;
 pub mod literal;
 mod project;
@@ -20,7 +20,7 @@ pub mod suggest;
 pub mod summary;
 pub mod types;
 
-pub use check::{CheckedFile, LineIndex, Lowered};
+pub use check::{check_file, CheckedFile, Lowered};
 pub use codes::Code;
 pub use diagnostic::{Diagnostic, Label, Severity};
 pub use project::{flag_files, LoadError, Project};

@@ -7,8 +7,8 @@ use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, termcolor, Config, Styles, StylesWriter};
 use serde::Serialize;
 
-use crate::check::LineIndex;
 use crate::diagnostic::{Diagnostic, Label, Severity};
+use vexil_grammar::LineIndex;
 
 /// Render diagnostics as text. `source` gives a file's text by path.
 pub fn render_text<'s>(

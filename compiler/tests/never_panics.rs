@@ -142,7 +142,7 @@ fn run(text: &str) {
     let _ = p.render(&diagnostics, false);
     let _ = p.render_json(&diagnostics);
     let _ = p.bundle(true);
-    let _ = vexil_compiler::format::format_source(text);
+    let _ = vexil_fmt::format_source(text);
 }
 
 proptest! {

@@ -1,66 +1,44 @@
 //! Between the compiler's byte offsets and LSP's positions, which count
 //! UTF-16 code units within a line (so `ü` is one unit and `🚀` two), and
-//! from the `ide` module's results to protocol types.
+//! from `vexil-ide`'s results to protocol types.
 
 use tower_lsp_server::ls_types::{self as lsp, Position, Range};
-use vexil_compiler::ide;
-use vexil_compiler::syntax::Span;
+use vexil_compiler::syntax::{LineIndex, Span};
+use vexil_ide as ide;
 
-/// Line starts of one text, for converting offsets both ways.
-#[derive(Clone, Debug)]
-pub struct LineIndex {
-    starts: Vec<u32>,
-}
-
-impl LineIndex {
-    pub fn new(text: &str) -> LineIndex {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i as u32 + 1));
-        LineIndex { starts }
-    }
-
+/// LSP's positions and ranges over the grammar's [`LineIndex`], which counts
+/// UTF-16 code units for the protocol.
+pub trait LspPositions {
     /// The position of a byte offset (clamped to the text).
-    pub fn position(&self, text: &str, offset: u32) -> Position {
-        let offset = (offset as usize).min(text.len());
-        let line = self
-            .starts
-            .partition_point(|&s| s as usize <= offset)
-            .saturating_sub(1);
-        let start = self.starts.get(line).map_or(0, |&s| s as usize);
-        let character = text
-            .get(start..offset)
-            .map_or(0, |s| s.encode_utf16().count());
-        Position::new(line as u32, character as u32)
-    }
-
+    fn position(&self, text: &str, offset: u32) -> Position;
     /// The byte offset of a position. A line past the end is the end of
     /// the text; a character past the line's end is the line's end; a
     /// position inside a character (half a surrogate pair) is its start.
-    pub fn offset(&self, text: &str, position: Position) -> u32 {
-        let Some(&start) = self.starts.get(position.line as usize) else {
-            return text.len() as u32;
-        };
-        let line = text.get(start as usize..).unwrap_or("");
-        let line = line.split('\n').next().unwrap_or("");
-        let mut units = 0u32;
-        for (i, c) in line.char_indices() {
-            let next = units + c.len_utf16() as u32;
-            if next > position.character {
-                return start + i as u32;
-            }
-            units = next;
-        }
-        start + line.len() as u32
+    fn offset(&self, text: &str, position: Position) -> u32;
+    /// The range of a span.
+    fn range(&self, text: &str, span: Span) -> Range;
+    /// The span of a range; never reversed.
+    fn span(&self, text: &str, range: Range) -> Span;
+}
+
+impl LspPositions for LineIndex {
+    fn position(&self, text: &str, offset: u32) -> Position {
+        let (line, character) = self.utf16_position(text, offset);
+        Position::new(line, character)
     }
 
-    pub fn range(&self, text: &str, span: Span) -> Range {
+    fn offset(&self, text: &str, position: Position) -> u32 {
+        self.utf16_offset(text, position.line, position.character)
+    }
+
+    fn range(&self, text: &str, span: Span) -> Range {
         Range::new(
             self.position(text, span.start),
             self.position(text, span.end),
         )
     }
 
-    pub fn span(&self, text: &str, range: Range) -> Span {
+    fn span(&self, text: &str, range: Range) -> Span {
         let start = self.offset(text, range.start);
         let end = self.offset(text, range.end).max(start);
         Span { start, end }

@@ -1,15 +1,15 @@
 //! Requests answered on a snapshot: positions in, protocol types out, the
-//! analysis itself in `vexil_compiler::ide`. Each runs on the blocking
+//! analysis itself in `vexil_ide`. Each runs on the blocking
 //! pool; salsa cancels it if a change arrives meanwhile.
 
 use std::collections::HashMap;
 
 use tower_lsp_server::ls_types::{self as lsp, Position, Uri};
 use vexil_compiler::db::SourceFile;
-use vexil_compiler::ide;
-use vexil_compiler::syntax::Span;
+use vexil_compiler::syntax::{LineIndex, Span};
+use vexil_ide as ide;
 
-use crate::convert::{self, LineIndex};
+use crate::convert::{self, LspPositions};
 use crate::host::Snapshot;
 
 /// A document of the snapshot with its text and line index.

@@ -5,8 +5,8 @@
 //! are answered from snapshots that salsa cancels when a change arrives
 //! (`handlers.rs`), and after each change diagnostics are recomputed and
 //! republished for the files whose diagnostics changed (`publish.rs`).
-//! The analyses themselves live in `vexil_compiler::ide`; this crate only
-//! speaks the protocol.
+//! The analyses themselves live in `vexil-ide`; this crate only speaks the
+//! protocol.
 
 mod convert;
 mod handlers;
@@ -16,7 +16,7 @@ pub mod publish;
 mod server;
 mod writer;
 
-pub use convert::LineIndex;
+pub use convert::LspPositions;
 pub use host::{Change, Host, Snapshot};
 pub use publish::{Diagnostics, Publisher};
 

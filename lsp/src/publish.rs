@@ -5,9 +5,11 @@
 use std::collections::{BTreeMap, HashMap};
 
 use tower_lsp_server::ls_types::{self as lsp, Uri};
-use vexil_compiler::{ide, Code, Diagnostic, Severity};
+use vexil_compiler::syntax::LineIndex;
+use vexil_compiler::{Code, Diagnostic, Severity};
+use vexil_ide as ide;
 
-use crate::convert::LineIndex;
+use crate::convert::LspPositions;
 use crate::host::Snapshot;
 
 /// Every file's diagnostics at one revision, converted for the editor.

@@ -9,6 +9,7 @@ mod support;
 use serde_json::{json, Value};
 use support::{at, position_of, Client, FLAGS, SCHEMA};
 use tower_lsp_server::ls_types::Uri;
+use vexil_lsp::LspPositions;
 
 struct Shop {
     _dir: tempfile::TempDir,
@@ -40,7 +41,7 @@ fn shop() -> Shop {
 
 /// Applies LSP text edits (as JSON) to `text`, last first.
 fn apply(text: &str, edits: &[Value]) -> String {
-    let index = vexil_lsp::LineIndex::new(text);
+    let index = vexil_compiler::syntax::LineIndex::new(text);
     let mut edits: Vec<(u32, u32, String)> = edits
         .iter()
         .map(|e| {

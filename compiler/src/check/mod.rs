@@ -18,7 +18,7 @@ mod value;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use vexil_grammar::{self as ast, Ident, Item, Span};
+use vexil_grammar::{self as ast, Ident, Item, LineIndex, Span};
 use vexil_ir as ir;
 
 use crate::db::{self, Db, Name, SourceFile, Workspace};
@@ -31,7 +31,9 @@ use crate::Code;
 /// The result of checking a file.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CheckedFile {
+    /// The file's own problems (not those across files).
     pub diagnostics: Vec<Diagnostic>,
+    /// The file's items in IR form.
     pub lowered: Lowered,
 }
 
@@ -315,31 +317,5 @@ pub(crate) fn quote_list(items: &[String]) -> String {
         [] => String::new(),
         [one] => one.clone(),
         [init @ .., last] => format!("{} and {last}", init.join(", ")),
-    }
-}
-
-/// Byte offsets of line starts, for 1-based line and column numbers.
-#[derive(Clone, Debug)]
-pub struct LineIndex {
-    starts: Vec<u32>,
-}
-
-impl LineIndex {
-    pub fn new(text: &str) -> LineIndex {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i as u32 + 1));
-        LineIndex { starts }
-    }
-
-    pub fn line_col(&self, text: &str, offset: u32) -> (u32, u32) {
-        let line = self
-            .starts
-            .partition_point(|&s| s <= offset)
-            .saturating_sub(1);
-        let start = self.starts.get(line).copied().unwrap_or(0) as usize;
-        let column = text
-            .get(start..offset as usize)
-            .map_or(0, |s| s.chars().count());
-        (line as u32 + 1, column as u32 + 1)
     }
 }

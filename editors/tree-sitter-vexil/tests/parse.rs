@@ -112,7 +112,7 @@ fn formatter_and_diagnostic_tests_parse_cleanly() {
     // (E0001). The tree-sitter grammar is laxer in places (`flag split: bool`,
     // a bad escape), so those are not required to fail here.
     let mut files = Vec::new();
-    for dir in ["compiler/tests/format", "tests/diagnostics"] {
+    for dir in ["fmt/tests/format", "tests/diagnostics"] {
         flag_files_under(&repo_root().join(dir).canonicalize().unwrap(), &mut files);
     }
     files.retain(|path| {
