@@ -7,7 +7,9 @@ use serde::Serialize;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// The sources cannot be built into a bundle.
     Error,
+    /// Builds, but probably not as meant.
     Warning,
 }
 

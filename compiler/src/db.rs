@@ -19,16 +19,21 @@ use vexil_grammar as ast;
 use crate::summary::{FileSummary, ItemSig, Kind};
 use crate::types::{ContextDef, FlagSig};
 
+/// One `.flag` file: an input the CLI or the editor sets.
 #[salsa::input(debug)]
 pub struct SourceFile {
+    /// The path diagnostics and labels name the file by.
     #[returns(ref)]
     pub path: Arc<str>,
+    /// The file's text as it is now (an editor's unsaved text included).
     #[returns(ref)]
     pub text: String,
 }
 
+/// The files checked together, as one project.
 #[salsa::input(debug)]
 pub struct Workspace {
+    /// The files, in the order "first declaration" and symbol lists follow.
     #[returns(ref)]
     pub files: Vec<SourceFile>,
     /// Today's date (microseconds since the epoch, UTC midnight) for expiry
@@ -44,6 +49,7 @@ pub struct Name<'db> {
     pub text: String,
 }
 
+/// The database the queries run on; `vexil-ide`'s queries take it too.
 #[salsa::db]
 pub trait Db: salsa::Database {}
 
@@ -102,11 +108,13 @@ impl Db for Database {}
 
 // ---------------------------------------------------------------- queries
 
+/// The file's syntax tree and syntax errors.
 #[salsa::tracked(returns(ref))]
 pub fn parse(db: &dyn Db, file: SourceFile) -> ast::SourceFile {
     ast::parse(file.text(db))
 }
 
+/// The file's declarations without positions.
 #[salsa::tracked(returns(ref))]
 pub fn file_summary(db: &dyn Db, file: SourceFile) -> FileSummary {
     crate::summary::summarize(parse(db, file))
@@ -115,14 +123,19 @@ pub fn file_summary(db: &dyn Db, file: SourceFile) -> FileSummary {
 /// Where each top-level name is declared, in workspace file order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Symbols {
+    /// Every declaration of each top-level name (several when a name is
+    /// declared twice, which is an error).
     pub by_name: BTreeMap<String, Vec<Declaration>>,
 }
 
+/// Where a top-level name is declared, and as what.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Declaration {
+    /// The declaring file.
     pub file: SourceFile,
     /// Index of the item in its file's summary.
     pub item: u32,
+    /// What the name declares.
     pub kind: Kind,
 }
 
@@ -142,6 +155,7 @@ impl Symbols {
     }
 }
 
+/// The workspace's top-level names, from the files' summaries.
 #[salsa::tracked(returns(ref))]
 pub fn symbols(db: &dyn Db, ws: Workspace) -> Symbols {
     let mut symbols = Symbols::default();

@@ -13,32 +13,48 @@ pub use crate::codes::{Code, Severity};
 pub struct Label {
     /// The file's path as the workspace knows it.
     pub file: Arc<str>,
+    /// Where, in the file's byte offsets.
     pub span: Span,
+    /// What to say there; may be empty.
     pub message: String,
 }
 
 /// A replacement that fixes the problem, for editors' quick fixes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Fix {
+    /// What the fix does, as an editor offers it.
     pub title: String,
+    /// The file to edit.
     pub file: Arc<str>,
+    /// The text to replace.
     pub span: Span,
+    /// What to put in its place.
     pub replacement: String,
 }
 
+/// One problem found in the sources.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Diagnostic {
+    /// Its stable code (`E0xxx`, `W0xxx`).
     pub code: Code,
+    /// Error or warning; the code's severity.
     pub severity: Severity,
+    /// What is wrong, in one lowercase line.
     pub message: String,
+    /// Where it is.
     pub primary: Label,
+    /// Related places, possibly in other files.
     pub secondary: Vec<Label>,
+    /// How to fix it.
     pub help: Option<String>,
+    /// More context.
     pub notes: Vec<String>,
+    /// A replacement that fixes it, when one is certain.
     pub fix: Option<Fix>,
 }
 
 impl Diagnostic {
+    /// Whether it stops the build.
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }

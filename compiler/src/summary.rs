@@ -11,25 +11,36 @@ use vexil_ir::{FlagKind, ValueType};
 use crate::literal;
 use crate::types::{ContextDef, FieldDef, FlagSig, Ty};
 
+/// The named items of one file, in source order (tests, and broken items
+/// without a name, are left out).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct FileSummary {
+    /// One per named item.
     pub items: Vec<ItemSummary>,
 }
 
+/// One declaration of a file, without positions.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ItemSummary {
+    /// The declared name.
     pub name: String,
+    /// What it declares.
     pub kind: Kind,
     /// Index of the item in the file's syntax tree.
     pub ordinal: u32,
     pub sig: ItemSig,
 }
 
+/// What a top-level name declares.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
+    /// A context schema.
     Context,
+    /// A named condition.
     Segment,
+    /// A flag.
     Flag,
+    /// An experiment.
     Experiment,
     /// An item that did not parse; it declares its name so that uses of it
     /// are not reported again as unknown.
@@ -37,6 +48,7 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The keyword it is declared with, for messages: `flag`, `context`.
     pub fn describe(self) -> &'static str {
         match self {
             Kind::Context => "context",

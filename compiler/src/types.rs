@@ -8,18 +8,26 @@ use vexil_ir::{FlagKind, ValueType};
 /// A field's type as the checker sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Ty {
+    /// `bool`.
     Bool,
+    /// `int`.
     Int,
+    /// `float`.
     Float,
+    /// `string`.
     String,
+    /// `semver`.
     Semver,
+    /// `timestamp`.
     Timestamp,
     /// Values in declaration order.
     Enum(Vec<String>),
+    /// `list<..>` of this element type.
     List(Box<Ty>),
 }
 
 impl Ty {
+    /// The type as written in `.flag` files (a long enum shortened).
     pub fn describe(&self) -> String {
         match self {
             Ty::Bool => "bool".into(),
@@ -70,16 +78,21 @@ impl Ty {
     }
 }
 
+/// A context's schema.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ContextDef {
+    /// The context's name.
     pub name: String,
     /// Index of the targeting key in `fields`.
     pub key: Option<u32>,
+    /// In declaration order.
     pub fields: Vec<FieldDef>,
+    /// The doc comment's text.
     pub doc: Option<String>,
 }
 
 impl ContextDef {
+    /// The field named `name`, with its index in `fields`.
     pub fn field(&self, name: &str) -> Option<(u32, &FieldDef)> {
         self.fields
             .iter()
@@ -89,25 +102,35 @@ impl ContextDef {
     }
 }
 
+/// A field of a context.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FieldDef {
+    /// The field's name.
     pub name: String,
+    /// Its type, without the optional mark.
     pub ty: Ty,
+    /// Declared with `?`: it may be missing from a context.
     pub optional: bool,
+    /// The doc comment's text.
     pub doc: Option<String>,
 }
 
 /// What other files need to know about a flag or an experiment.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct FlagSig {
+    /// An experiment rather than a flag.
     pub is_experiment: bool,
+    /// The type of the values it serves.
     pub value_type: ValueType,
+    /// A flag's `kind`, when given and valid.
     pub kind: Option<FlagKind>,
+    /// Variant names in declaration order.
     pub variants: Vec<String>,
     /// Rule names in order (`None` for unnamed rules).
     pub rules: Vec<Option<String>>,
     /// Flags this one requires, for cycle detection.
     pub requires: Vec<String>,
+    /// An experiment's layer.
     pub layer: Option<String>,
     /// Traffic in buckets, when it could be read.
     pub traffic: Option<u32>,
