@@ -15,19 +15,24 @@ pub enum Severity {
 
 macro_rules! codes {
     ($($variant:ident = $code:literal, $severity:ident, $title:literal, $explanation:literal;)*) => {
-        /// A diagnostic's stable code.
+        /// A diagnostic's stable code (`E0xxx` for errors, `W0xxx` for
+        /// warnings); each variant's title and explanation are in
+        /// [`Code::title`] and [`Code::explanation`].
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Code {
-            $($variant,)*
+            $(#[doc = $title] $variant,)*
         }
 
         impl Code {
+            /// Every code, in numbering order.
             pub const ALL: &'static [Code] = &[$(Code::$variant,)*];
 
+            /// The code as written in messages: `E0102`.
             pub fn as_str(self) -> &'static str {
                 match self { $(Code::$variant => $code,)* }
             }
 
+            /// Whether a diagnostic with this code is an error or a warning.
             pub fn severity(self) -> Severity {
                 match self { $(Code::$variant => Severity::$severity,)* }
             }
@@ -42,6 +47,8 @@ macro_rules! codes {
                 match self { $(Code::$variant => $explanation,)* }
             }
 
+            /// The code written as `text` (case and surrounding spaces
+            /// ignored), for `vexil explain`.
             pub fn parse(text: &str) -> Option<Code> {
                 let text = text.trim().to_ascii_uppercase();
                 Code::ALL.iter().copied().find(|c| c.as_str() == text)

@@ -10,8 +10,11 @@ use crate::codes::Code;
 /// Why a literal is not a valid value of the type it meets.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LiteralError {
+    /// The diagnostic code to report it under.
     pub code: Code,
+    /// What is wrong, quoting the literal.
     pub message: String,
+    /// How to write it instead, when there is one way.
     pub help: Option<String>,
 }
 

@@ -15,15 +15,20 @@ use crate::db::{Database, SourceFile, Workspace};
 use crate::diagnostic::{Diagnostic, Label, Severity};
 use crate::{global, link, render, Code};
 
+/// A set of `.flag` sources by path, with the database that checks them.
+/// Setting a source re-checks only what depends on it.
 pub struct Project {
     db: Database,
     ws: Workspace,
     files: BTreeMap<String, SourceFile>,
 }
 
+/// A file or folder that could not be read.
 #[derive(Debug)]
 pub struct LoadError {
+    /// The file or folder.
     pub path: PathBuf,
+    /// Why it could not be read.
     pub error: std::io::Error,
 }
 
@@ -42,6 +47,7 @@ impl Default for Project {
 }
 
 impl Project {
+    /// An empty project, with expiry warnings off (see [`Project::set_today`]).
     pub fn new() -> Project {
         let db = Database::default();
         let ws = Workspace::new(&db, Vec::new(), None);
@@ -83,6 +89,7 @@ impl Project {
         }
     }
 
+    /// Remove a file, if the project has it.
     pub fn remove_source(&mut self, path: &str) {
         if self.files.remove(path).is_some() {
             let files: Vec<SourceFile> = self.files.values().copied().collect();
@@ -90,29 +97,20 @@ impl Project {
         }
     }
 
-    /// Today's date for expiry warnings (microseconds since the epoch).
+    /// Today's date for expiry warnings (microseconds since the epoch, see
+    /// [`crate::today`]); `None`, the default, turns them off.
     pub fn set_today(&mut self, today: Option<i64>) {
         self.ws.set_today(&mut self.db).to(today);
     }
 
+    /// The files' paths, in order.
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         self.files.keys().map(String::as_str)
     }
 
+    /// A file's text, if the project has it.
     pub fn source(&self, path: &str) -> Option<&str> {
         self.files.get(path).map(|f| f.text(&self.db).as_str())
-    }
-
-    pub fn db(&self) -> &Database {
-        &self.db
-    }
-
-    pub fn workspace(&self) -> Workspace {
-        self.ws
-    }
-
-    pub fn file(&self, path: &str) -> Option<SourceFile> {
-        self.files.get(path).copied()
     }
 
     /// Every diagnostic, sorted by file, position and code.
@@ -164,10 +162,14 @@ impl Project {
         })
     }
 
+    /// The diagnostics as text for people, with the source lines they point
+    /// at (`color` for a terminal).
     pub fn render(&self, diagnostics: &[Diagnostic], color: bool) -> String {
         render::render_text(diagnostics, |p| self.source(p), color)
     }
 
+    /// The diagnostics as a JSON array for tools, with line and column
+    /// positions.
     pub fn render_json(&self, diagnostics: &[Diagnostic]) -> String {
         render::render_json(diagnostics, |p| self.source(p))
     }
