@@ -15,10 +15,12 @@ use crate::summary::{ItemSig, Kind};
 use crate::Code;
 
 /// A declaration: its file and its index in that file's summary.
-pub type Decl = (SourceFile, u32);
+pub(crate) type Decl = (SourceFile, u32);
 
+/// A problem across files, found from the summaries; [`diagnostics`] turns
+/// it into diagnostics.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Problem {
+pub(crate) enum Problem {
     Duplicate {
         name: String,
         decls: Vec<Decl>,
@@ -39,7 +41,7 @@ pub enum Problem {
 /// Problems that span files: duplicate names, cycles, overfull layers (a
 /// salsa query over the summaries only).
 #[salsa::tracked(returns(ref))]
-pub fn global_problems(db: &dyn Db, ws: Workspace) -> Vec<Problem> {
+pub(crate) fn global_problems(db: &dyn Db, ws: Workspace) -> Vec<Problem> {
     let symbols = db::symbols(db, ws);
     let mut problems = Vec::new();
     for (name, decls) in &symbols.by_name {
@@ -199,7 +201,10 @@ fn name_label(db: &dyn Db, (file, item): Decl, message: String) -> Label {
     }
 }
 
-/// The workspace-wide problems as diagnostics.
+/// The problems across files (duplicate names, cycles among segments or
+/// prerequisites, overfull layers) as diagnostics, each in the file of its
+/// primary label. With every file's own diagnostics, what `vexil check`
+/// reports.
 pub fn diagnostics(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let make = |code: Code, message: String, primary: Label, secondary: Vec<Label>, help: &str| {
