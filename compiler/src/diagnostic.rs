@@ -62,7 +62,7 @@ impl Diagnostic {
 
 /// Builds diagnostics for one file.
 #[derive(Clone, Debug)]
-pub struct Reporter {
+pub(crate) struct Reporter {
     pub file: Arc<str>,
     pub diagnostics: Vec<Diagnostic>,
 }
@@ -104,14 +104,10 @@ impl Reporter {
             file,
         }
     }
-
-    pub fn has_errors(&self) -> bool {
-        self.diagnostics.iter().any(Diagnostic::is_error)
-    }
 }
 
 /// Adds detail to a diagnostic just reported.
-pub struct DiagnosticBuilder<'r> {
+pub(crate) struct DiagnosticBuilder<'r> {
     diagnostic: &'r mut Diagnostic,
     file: Arc<str>,
 }
@@ -140,11 +136,6 @@ impl DiagnosticBuilder<'_> {
 
     pub fn help(self, help: impl Into<String>) -> Self {
         self.diagnostic.help = Some(help.into());
-        self
-    }
-
-    pub fn note(self, note: impl Into<String>) -> Self {
-        self.diagnostic.notes.push(note.into());
         self
     }
 

@@ -17,7 +17,7 @@ use crate::Code;
 /// A declaration: its file and its index in that file's summary.
 pub(crate) type Decl = (SourceFile, u32);
 
-/// A problem across files, found from the summaries; [`diagnostics`] turns
+/// A problem across files, found from the summaries; [`cross_file_diagnostics`] turns
 /// it into diagnostics.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Problem {
@@ -205,7 +205,7 @@ fn name_label(db: &dyn Db, (file, item): Decl, message: String) -> Label {
 /// prerequisites, overfull layers) as diagnostics, each in the file of its
 /// primary label. With every file's own diagnostics, what `vexil check`
 /// reports.
-pub fn diagnostics(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
+pub fn cross_file_diagnostics(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let make = |code: Code, message: String, primary: Label, secondary: Vec<Label>, help: &str| {
         Diagnostic {

@@ -10,19 +10,20 @@
 mod check;
 mod codes;
 pub mod db;
-pub mod diagnostic;
-pub mod global;
+mod diagnostic;
+mod global;
 mod link;
 pub mod literal;
 mod project;
 pub mod render;
-pub mod suggest;
+mod suggest;
 pub mod summary;
 pub mod types;
 
-pub use check::{check_file, CheckedFile, Lowered};
+pub use check::local_diagnostics;
 pub use codes::Code;
-pub use diagnostic::{Diagnostic, Label, Severity};
+pub use diagnostic::{Diagnostic, Fix, Label, Severity};
+pub use global::cross_file_diagnostics;
 pub use project::{flag_files, LoadError, Project};
 pub use vexil_grammar as syntax;
 pub use vexil_ir as ir;

@@ -1,4 +1,6 @@
-//! Literals as written → typed constants, with precise errors.
+//! Literals as written → typed constants, with precise errors. Public for
+//! the editor's hover (percentages and timestamps); the checker reads the
+//! rest.
 
 use vexil_grammar::{Literal, LiteralKind};
 use vexil_ir::bucket::percent_to_buckets;
@@ -59,7 +61,7 @@ pub fn percent(lit: &Literal) -> Result<u32, LiteralError> {
 }
 
 /// A percentage or plain number as a fraction (`5%` → 0.05, `0.05` → 0.05).
-pub fn fraction(lit: &Literal) -> Result<f64, LiteralError> {
+pub(crate) fn fraction(lit: &Literal) -> Result<f64, LiteralError> {
     match &lit.kind {
         LiteralKind::Percent(text) => text.parse::<f64>().map(|v| v / 100.0).map_err(|_| {
             err(
@@ -101,7 +103,7 @@ pub fn timestamp(lit: &Literal) -> Result<i64, LiteralError> {
     })
 }
 
-pub fn semver(lit: &Literal) -> Result<Semver, LiteralError> {
+pub(crate) fn semver(lit: &Literal) -> Result<Semver, LiteralError> {
     let text = match &lit.kind {
         LiteralKind::Semver(t) | LiteralKind::String(t) => t,
         other => {
@@ -121,7 +123,7 @@ pub fn semver(lit: &Literal) -> Result<Semver, LiteralError> {
     })
 }
 
-pub fn int(lit: &Literal) -> Result<i64, LiteralError> {
+pub(crate) fn int(lit: &Literal) -> Result<i64, LiteralError> {
     let LiteralKind::Number(text) = &lit.kind else {
         return Err(err(
             Code::TypeMismatch,
@@ -145,7 +147,7 @@ pub fn int(lit: &Literal) -> Result<i64, LiteralError> {
     })
 }
 
-pub fn float(lit: &Literal) -> Result<f64, LiteralError> {
+pub(crate) fn float(lit: &Literal) -> Result<f64, LiteralError> {
     let LiteralKind::Number(text) = &lit.kind else {
         return Err(err(
             Code::TypeMismatch,
@@ -163,7 +165,7 @@ pub fn float(lit: &Literal) -> Result<f64, LiteralError> {
     }
 }
 
-pub fn duration(lit: &Literal) -> Result<i64, LiteralError> {
+pub(crate) fn duration(lit: &Literal) -> Result<i64, LiteralError> {
     let LiteralKind::Duration(text) = &lit.kind else {
         return Err(err(
             Code::InvalidDuration,

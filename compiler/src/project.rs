@@ -10,10 +10,9 @@ use std::sync::Arc;
 use salsa::Setter;
 use vexil_ir::Bundle;
 
-use crate::check::check_file;
 use crate::db::{Database, SourceFile, Workspace};
 use crate::diagnostic::{Diagnostic, Label, Severity};
-use crate::{global, link, render, Code};
+use crate::{cross_file_diagnostics, link, local_diagnostics, render, Code};
 
 /// A set of `.flag` sources by path, with the database that checks them.
 /// Setting a source re-checks only what depends on it.
@@ -117,14 +116,9 @@ impl Project {
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
         let mut out: Vec<Diagnostic> = Vec::new();
         for &file in self.files.values() {
-            out.extend(
-                check_file(&self.db, self.ws, file)
-                    .diagnostics
-                    .iter()
-                    .cloned(),
-            );
+            out.extend(local_diagnostics(&self.db, self.ws, file).iter().cloned());
         }
-        out.extend(global::diagnostics(&self.db, self.ws));
+        out.extend(cross_file_diagnostics(&self.db, self.ws));
         out.sort_by(|a, b| {
             (a.primary.file.as_ref(), a.primary.span.start, a.code).cmp(&(
                 b.primary.file.as_ref(),

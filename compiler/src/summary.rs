@@ -84,7 +84,7 @@ pub enum ItemSig {
     Broken,
 }
 
-pub fn summarize(file: &ast::SourceFile) -> FileSummary {
+pub(crate) fn summarize(file: &ast::SourceFile) -> FileSummary {
     let mut items = Vec::new();
     for (ordinal, item) in file.items.iter().enumerate() {
         let ordinal = ordinal as u32;
@@ -133,7 +133,7 @@ pub fn summarize(file: &ast::SourceFile) -> FileSummary {
     FileSummary { items }
 }
 
-pub fn value_type(vt: ast::ValueType) -> ValueType {
+pub(crate) fn value_type(vt: ast::ValueType) -> ValueType {
     match vt {
         ast::ValueType::Bool => ValueType::Bool,
         ast::ValueType::String => ValueType::String,
@@ -194,7 +194,7 @@ fn context_def(c: &ast::ContextDecl) -> ContextDef {
 }
 
 /// Segment names a condition uses, for cycle detection.
-pub fn segment_uses(e: &ast::Expr, out: &mut Vec<String>) {
+pub(crate) fn segment_uses(e: &ast::Expr, out: &mut Vec<String>) {
     match &e.kind {
         ExprKind::Or(a, b) | ExprKind::And(a, b) => {
             segment_uses(a, out);

@@ -7,8 +7,7 @@ use std::sync::Arc;
 use vexil_grammar::Span;
 
 use vexil_compiler::db::{Db, SourceFile, Workspace};
-use vexil_compiler::diagnostic::{Diagnostic, Fix};
-use vexil_compiler::{check_file, global};
+use vexil_compiler::{cross_file_diagnostics, local_diagnostics, Diagnostic, Fix};
 
 /// Every file of the workspace with its diagnostics (an empty list for a
 /// clean file, so that an editor can clear what it showed), keyed by path.
@@ -18,9 +17,9 @@ pub fn diagnostics(db: &dyn Db, ws: Workspace) -> BTreeMap<Arc<str>, Vec<Diagnos
     for &file in ws.files(db) {
         out.entry(file.path(db).clone())
             .or_default()
-            .extend(check_file(db, ws, file).diagnostics.iter().cloned());
+            .extend(local_diagnostics(db, ws, file).iter().cloned());
     }
-    for d in global::diagnostics(db, ws) {
+    for d in cross_file_diagnostics(db, ws) {
         out.entry(d.primary.file.clone()).or_default().push(d);
     }
     for list in out.values_mut() {
@@ -34,9 +33,9 @@ pub fn diagnostics(db: &dyn Db, ws: Workspace) -> BTreeMap<Arc<str>, Vec<Diagnos
 /// The diagnostics of one file.
 pub fn file_diagnostics(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Diagnostic> {
     let path = file.path(db);
-    let mut out: Vec<Diagnostic> = check_file(db, ws, file).diagnostics.clone();
+    let mut out: Vec<Diagnostic> = local_diagnostics(db, ws, file).to_vec();
     out.extend(
-        global::diagnostics(db, ws)
+        cross_file_diagnostics(db, ws)
             .into_iter()
             .filter(|d| &d.primary.file == path),
     );

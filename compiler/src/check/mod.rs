@@ -30,7 +30,7 @@ use crate::Code;
 
 /// The result of checking a file.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct CheckedFile {
+pub(crate) struct CheckedFile {
     /// The file's own problems (not those across files).
     pub diagnostics: Vec<Diagnostic>,
     /// The file's items in IR form.
@@ -39,7 +39,7 @@ pub struct CheckedFile {
 
 /// A file's items in IR form, with references local to the file.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Lowered {
+pub(crate) struct Lowered {
     pub refs: LocalRefs,
     pub segments: Vec<ir::Segment>,
     /// Prerequisites' `flag` index into `refs.flags`.
@@ -51,7 +51,7 @@ pub struct Lowered {
 /// An experiment before linking: its enrolment depends on the other
 /// experiments of its layer.
 #[derive(Clone, Debug, PartialEq)]
-pub struct LoweredExperiment {
+pub(crate) struct LoweredExperiment {
     pub experiment: ir::Experiment,
     pub layer: Option<String>,
     pub traffic: u32,
@@ -60,17 +60,25 @@ pub struct LoweredExperiment {
 /// What this file's IR refers to. A slot in this file's IR is an index into
 /// `fields`; `Expr::Segment(i)` into `segments`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct LocalRefs {
+pub(crate) struct LocalRefs {
     /// (context, field index in its declaration)
     pub fields: Vec<(String, u32)>,
     pub segments: Vec<String>,
     pub flags: Vec<String>,
 }
 
+/// One file's own diagnostics (without the problems across files, which
+/// [`crate::cross_file_diagnostics`] gives), as `vexil check` reports them.
+/// Memoised: an edit elsewhere re-checks this file only if it changes a
+/// declaration the file reads.
+pub fn local_diagnostics(db: &dyn Db, ws: Workspace, file: SourceFile) -> &[Diagnostic] {
+    &check_file(db, ws, file).diagnostics
+}
+
 /// Diagnostics and lowered items of one file (a salsa query: re-run when
 /// the file or a declaration it reads changes).
 #[salsa::tracked(returns(ref), no_eq)]
-pub fn check_file(db: &dyn Db, ws: Workspace, file: SourceFile) -> CheckedFile {
+pub(crate) fn check_file(db: &dyn Db, ws: Workspace, file: SourceFile) -> CheckedFile {
     let tree = db::parse(db, file);
     let path = file.path(db).clone();
     let mut checker = FileChecker {
