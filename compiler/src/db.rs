@@ -19,34 +19,45 @@ use vexil_grammar as ast;
 use crate::summary::{FileSummary, ItemSig, Kind};
 use crate::types::{ContextDef, FlagSig};
 
-/// One `.flag` file: an input the CLI or the editor sets.
-#[salsa::input(debug)]
-pub struct SourceFile {
-    /// The path diagnostics and labels name the file by.
-    #[returns(ref)]
-    pub path: Arc<str>,
-    /// The file's text as it is now (an editor's unsaved text included).
-    #[returns(ref)]
-    pub text: String,
-}
+pub use inputs::{Name, SourceFile, Workspace};
 
-/// The files checked together, as one project.
-#[salsa::input(debug)]
-pub struct Workspace {
-    /// The files, in the order "first declaration" and symbol lists follow.
-    #[returns(ref)]
-    pub files: Vec<SourceFile>,
-    /// Today's date (microseconds since the epoch, UTC midnight) for expiry
-    /// warnings; `None` turns them off.
-    pub today: Option<i64>,
-}
+/// The inputs. Salsa generates their constructors, getters and setters,
+/// which cannot carry doc comments: the fields' docs say what each holds.
+mod inputs {
+    #![allow(missing_docs)]
 
-/// A name looked up across the workspace; interned so that per-name queries
-/// are memoised separately.
-#[salsa::interned(debug)]
-pub struct Name<'db> {
-    #[returns(ref)]
-    pub text: String,
+    use std::sync::Arc;
+
+    /// One `.flag` file: an input the CLI or the editor sets.
+    #[salsa::input(debug)]
+    pub struct SourceFile {
+        /// The path diagnostics and labels name the file by.
+        #[returns(ref)]
+        pub path: Arc<str>,
+        /// The file's text as it is now (an editor's unsaved text included).
+        #[returns(ref)]
+        pub text: String,
+    }
+
+    /// The files checked together, as one project.
+    #[salsa::input(debug)]
+    pub struct Workspace {
+        /// The files, in the order "first declaration" and symbol lists follow.
+        #[returns(ref)]
+        pub files: Vec<SourceFile>,
+        /// Today's date (microseconds since the epoch, UTC midnight) for expiry
+        /// warnings; `None` turns them off.
+        pub today: Option<i64>,
+    }
+
+    /// A name looked up across the workspace; interned so that per-name queries
+    /// are memoised separately.
+    #[salsa::interned(debug)]
+    pub struct Name<'db> {
+        /// The name as written.
+        #[returns(ref)]
+        pub text: String,
+    }
 }
 
 /// The database the queries run on; `vexil-ide`'s queries take it too.

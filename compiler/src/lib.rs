@@ -6,6 +6,15 @@
 //! (`diagnostic.rs`), rendered only at the edge (`render.rs`). The editor
 //! analyses over this database live in `vexil-ide`, the formatter in
 //! `vexil-fmt`.
+//!
+//! The public surface is what the CLI, the language server, `vexil-ide` and
+//! embedders use: [`Project`] for a set of files checked and built as one;
+//! the database ([`db`]) with its inputs and queries, and what they return
+//! ([`summary`], [`types`]); diagnostics as data ([`Diagnostic`], [`Code`])
+//! and their rendering ([`render`]); the literal parsing the hover shares
+//! ([`literal`]). Checking, lowering and linking are internal.
+
+#![warn(missing_docs)]
 
 mod check;
 mod codes;

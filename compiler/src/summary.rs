@@ -28,6 +28,7 @@ pub struct ItemSummary {
     pub kind: Kind,
     /// Index of the item in the file's syntax tree.
     pub ordinal: u32,
+    /// What other files' checks read of it.
     pub sig: ItemSig,
 }
 
@@ -61,7 +62,7 @@ impl Kind {
     }
 
     /// Whether a broken item could be a `want`: then uses of it are not errors.
-    pub fn could_be(self, want: Kind) -> bool {
+    pub(crate) fn could_be(self, want: Kind) -> bool {
         match self {
             Kind::Broken(None) => true,
             Kind::Broken(Some(k)) => matches!(
@@ -76,11 +77,19 @@ impl Kind {
     }
 }
 
+/// What an item declares for other files to read, without positions.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ItemSig {
+    /// A context's schema.
     Context(ContextDef),
-    Segment { uses: Vec<String> },
+    /// A segment, with the segments its condition refers to (for cycles).
+    Segment {
+        /// The segments named in its condition.
+        uses: Vec<String>,
+    },
+    /// A flag's or an experiment's signature.
     Flag(FlagSig),
+    /// An item that did not parse.
     Broken,
 }
 

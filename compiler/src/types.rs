@@ -47,11 +47,13 @@ impl Ty {
         }
     }
 
-    pub fn is_numeric(&self) -> bool {
+    /// An `int` or a `float`: the two compare with each other.
+    pub(crate) fn is_numeric(&self) -> bool {
         matches!(self, Ty::Int | Ty::Float)
     }
 
-    pub fn is_ordered(&self) -> bool {
+    /// Whether `<`, `<=`, `>` and `>=` apply (enums by declaration order).
+    pub(crate) fn is_ordered(&self) -> bool {
         matches!(
             self,
             Ty::Int | Ty::Float | Ty::Semver | Ty::Timestamp | Ty::Enum(_)
@@ -59,11 +61,12 @@ impl Ty {
     }
 
     /// Whether values of the two types can be compared with each other.
-    pub fn comparable_with(&self, other: &Ty) -> bool {
+    pub(crate) fn comparable_with(&self, other: &Ty) -> bool {
         self == other || (self.is_numeric() && other.is_numeric())
     }
 
-    pub fn to_ir(&self) -> vexil_ir::FieldType {
+    /// The same type in the IR's terms.
+    pub(crate) fn to_ir(&self) -> vexil_ir::FieldType {
         use vexil_ir::FieldType as F;
         match self {
             Ty::Bool => F::Bool,
@@ -139,7 +142,7 @@ pub struct FlagSig {
 }
 
 /// `a bool`, `an int`, `an enum { .. }`.
-pub fn with_article(word: &str) -> String {
+pub(crate) fn with_article(word: &str) -> String {
     let vowel = word.chars().next().is_some_and(|c| "aeiou".contains(c));
     format!("{} {word}", if vowel { "an" } else { "a" })
 }
