@@ -217,6 +217,7 @@ fn api(c: &mut Criterion) {
     let options = EngineOptions {
         backend: BackendChoice::Jit,
         exposure_sink: Some(sink.clone()),
+        ..EngineOptions::default()
     };
     let Ok(engine) = Engine::from_bundle(bundle, options) else {
         return eprintln!("cannot load the workload's flags on the JIT");

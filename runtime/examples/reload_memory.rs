@@ -47,6 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         EngineOptions {
             backend: BackendChoice::Jit,
             exposure_sink: None,
+            ..EngineOptions::default()
         },
     )?;
     println!("backend: {}", engine.backend_name());

@@ -17,11 +17,15 @@ use crate::snapshot::{pick, At, BackendChoice, LoadError, Snapshot};
 pub struct EngineOptions {
     pub backend: BackendChoice,
     pub exposure_sink: Option<Arc<dyn ExposureSink>>,
+    /// Run a version's `test` blocks before it is installed (sources are
+    /// then compiled with their tests): a version whose tests fail is
+    /// refused like one that does not compile, and the last good one stays.
+    pub run_tests: bool,
 }
 
 pub struct Engine {
     current: ArcSwap<Snapshot>,
-    options: EngineOptions,
+    pub(crate) options: EngineOptions,
     versions: AtomicU64,
     #[cfg(feature = "source")]
     pub(crate) source: Option<std::sync::Mutex<crate::source::Source>>,
@@ -30,6 +34,7 @@ pub struct Engine {
 impl Engine {
     pub fn from_bundle(bundle: Bundle, options: EngineOptions) -> Result<Engine, LoadError> {
         let snapshot = Snapshot::new(bundle, options.backend, options.exposure_sink.clone(), 1)?;
+        admit(&options, &snapshot)?;
         Ok(Engine {
             current: ArcSwap::from_pointee(snapshot),
             options,
@@ -73,7 +78,8 @@ impl Engine {
         self.current.load().why_interpreted().map(str::to_string)
     }
 
-    /// Swap in a new version. On error the current version stays.
+    /// Swap in a new version. On error (including failing tests, with
+    /// `run_tests`) the current version stays.
     pub fn install(&self, bundle: Bundle) -> Result<u64, LoadError> {
         let version = self.versions.load(Ordering::Relaxed) + 1;
         let snapshot = Snapshot::new(
@@ -82,6 +88,7 @@ impl Engine {
             self.options.exposure_sink.clone(),
             version,
         )?;
+        admit(&self.options, &snapshot)?;
         self.versions.store(version, Ordering::Relaxed);
         self.current.store(Arc::new(snapshot));
         Ok(version)
@@ -131,4 +138,21 @@ impl Engine {
             .load()
             .typed(name, ctx, At::Clock, default, pick::json)
     }
+}
+
+/// With `run_tests`, refuse a version whose own tests fail.
+fn admit(options: &EngineOptions, snapshot: &Snapshot) -> Result<(), LoadError> {
+    if !options.run_tests {
+        return Ok(());
+    }
+    let tests = &snapshot.bundle().tests;
+    let results = crate::testing::run_tests(snapshot, tests, vexil_ir::value::now_micros());
+    let failed: Vec<_> = results.into_iter().filter(|r| !r.passed()).collect();
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(LoadError::TestsFailed {
+        failed: failed.len(),
+        rendered: crate::testing::render_failures(&failed),
+    })
 }

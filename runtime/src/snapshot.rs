@@ -53,6 +53,13 @@ pub enum LoadError {
         rendered: String,
         errors: usize,
     },
+    /// The version's own `test` blocks fail (see `EngineOptions::run_tests`).
+    TestsFailed {
+        /// How many tests failed.
+        failed: usize,
+        /// Each failing test and expectation, one per line.
+        rendered: String,
+    },
     Io(String),
 }
 
@@ -64,6 +71,9 @@ impl std::fmt::Display for LoadError {
             LoadError::JitUnavailable(e) => write!(f, "compiled evaluation is not available: {e}"),
             LoadError::Compile { rendered, errors } => {
                 write!(f, "the flags do not compile ({errors} errors):\n{rendered}")
+            }
+            LoadError::TestsFailed { failed, rendered } => {
+                write!(f, "the flags' tests fail ({failed} failed):\n{rendered}")
             }
             LoadError::Io(e) => f.write_str(e),
         }

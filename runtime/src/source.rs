@@ -71,8 +71,9 @@ impl Source {
         Ok(changed)
     }
 
-    fn build(&self) -> Result<(vexil_ir::Bundle, String), LoadError> {
-        match self.project.bundle(false) {
+    /// Compile, with the `test` blocks when they are to be run.
+    fn build(&self, with_tests: bool) -> Result<(vexil_ir::Bundle, String), LoadError> {
+        match self.project.bundle(with_tests) {
             Ok(bundle) => {
                 let warnings = self.project.diagnostics();
                 Ok((bundle, self.project.render(&warnings, false)))
@@ -89,7 +90,7 @@ impl Engine {
     /// Compile and load every `.flag` file under `dir`.
     pub fn from_dir(dir: &Path, options: EngineOptions) -> Result<Engine, LoadError> {
         let source = Source::open(dir)?;
-        let (bundle, _) = source.build()?;
+        let (bundle, _) = source.build(options.run_tests)?;
         let mut engine = Engine::from_bundle(bundle, options)?;
         engine.source = Some(Mutex::new(source));
         Ok(engine)
@@ -112,7 +113,7 @@ impl Engine {
                 warnings: String::new(),
             });
         }
-        let (bundle, warnings) = source.build()?;
+        let (bundle, warnings) = source.build(self.options.run_tests)?;
         let version = self.install(bundle)?;
         Ok(Reloaded {
             version: Some(version),

@@ -159,3 +159,21 @@ pub fn describe(e: &Evaluation<'_>) -> String {
     }
     parts.join(", ")
 }
+
+/// Failing tests in text, as `vexil test` prints them (without colour).
+pub fn render_failures(results: &[TestResult]) -> String {
+    let mut out = String::new();
+    for r in results.iter().filter(|r| !r.passed()) {
+        out.push_str(&format!(
+            "FAIL {} ({}:{})\n",
+            r.name, r.location.file, r.location.line
+        ));
+        for f in &r.failures {
+            out.push_str(&format!(
+                "     {}:{}:{}: expect {}: {}\n       got {}\n",
+                f.location.file, f.location.line, f.location.column, f.target, f.expected, f.actual
+            ));
+        }
+    }
+    out
+}

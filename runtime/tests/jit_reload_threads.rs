@@ -64,6 +64,7 @@ fn readers_see_whole_versions_while_compiled_code_is_swapped() {
             EngineOptions {
                 backend: BackendChoice::Jit,
                 exposure_sink: None,
+                ..EngineOptions::default()
             },
         )
         .unwrap(),

@@ -145,3 +145,47 @@ fn readers_see_whole_versions_while_reloads_swap_them() {
         30
     );
 }
+
+#[test]
+fn with_run_tests_a_version_whose_tests_fail_is_refused() {
+    let tested = |default: &str, expected: &str| {
+        format!(
+            "{}\ntest \"greets\" {{\n  context {{\n    user {{ id: \"u1\" }}\n  }}\n  expect greeting == \"{expected}\"\n}}\n",
+            flags(default)
+        )
+    };
+    let options = EngineOptions {
+        run_tests: true,
+        ..EngineOptions::default()
+    };
+    let dir = tempfile::tempdir().expect("tmp");
+
+    // A repository whose tests fail does not load at all.
+    write(dir.path(), &tested("hello", "bye"));
+    match Engine::from_dir(dir.path(), options.clone()) {
+        Err(LoadError::TestsFailed { failed, rendered }) => {
+            assert_eq!(failed, 1);
+            assert!(rendered.contains("FAIL greets"), "{rendered}");
+            assert!(rendered.contains("got value \"hello\""), "{rendered}");
+        }
+        Err(other) => panic!("expected failing tests, got {other}"),
+        Ok(_) => panic!("expected failing tests, got an engine"),
+    }
+
+    write(dir.path(), &tested("hello", "hello"));
+    let engine = Engine::from_dir(dir.path(), options).expect("loads");
+    assert_eq!(greeting(&engine), "hello");
+
+    // An edit that compiles but breaks its own test keeps the last good version.
+    write(dir.path(), &tested("hola", "hello"));
+    assert!(matches!(
+        engine.reload(),
+        Err(LoadError::TestsFailed { failed: 1, .. })
+    ));
+    assert_eq!(greeting(&engine), "hello");
+
+    // An edit that changes the value and its test together is installed.
+    write(dir.path(), &tested("hola", "hola"));
+    assert_eq!(engine.reload().expect("reload").version, Some(2));
+    assert_eq!(greeting(&engine), "hola");
+}

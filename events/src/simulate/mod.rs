@@ -157,6 +157,7 @@ pub fn simulate<W: Write + Send + 'static>(
         EngineOptions {
             backend: BackendChoice::Interpreter,
             exposure_sink: Some(Arc::new(sink)),
+            ..EngineOptions::default()
         },
     )
     .map_err(|e| e.to_string())?;
