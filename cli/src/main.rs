@@ -3,6 +3,7 @@
 mod analytics;
 mod commands;
 mod output;
+mod serve;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -98,6 +99,11 @@ enum Command {
     },
     /// Run the language server on standard input and output (for editors).
     Lsp,
+    /// Serve flags over HTTP to OpenFeature clients (OFREP), following their changes.
+    ///
+    /// Without API keys (`[[keys]]` in the config file, or `VEXIL_KEYS`), the
+    /// server runs in development mode and listens only on loopback.
+    Serve(ServeArgs),
     /// Analyse per-variant sufficient statistics (JSON) and print the results.
     #[command(long_about = analytics::STATS_HELP)]
     Stats(analytics::StatsArgs),
@@ -119,6 +125,21 @@ enum Command {
     Analyze(analytics::AnalyzeArgs),
     /// Write simulated exposures and metric events with a known true effect.
     Simulate(analytics::SimulateArgs),
+}
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// A directory of `.flag` files, or a bundle built by `vexil build`
+    /// (default: the config file's `source`).
+    source: Option<PathBuf>,
+    /// The address to listen on (default: the config file's `listen`, else 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<std::net::SocketAddr>,
+    /// A TOML configuration file (keys, limits, CORS, context mapping).
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    log_format: Format,
 }
 
 fn main() -> ExitCode {
@@ -153,6 +174,7 @@ fn main() -> ExitCode {
         Command::Test { dir, format } => commands::test(&dir, format),
         Command::Explain { code } => commands::explain(&code),
         Command::Lsp => vexil_lsp::run_stdio().map(|()| ExitCode::SUCCESS),
+        Command::Serve(args) => serve::serve(args),
         Command::Stats(args) => analytics::stats(&args),
         Command::Plan(args) => analytics::plan(&args),
         Command::Ingest(args) => analytics::ingest(&args),

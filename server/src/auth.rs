@@ -1,0 +1,244 @@
+//! API keys: who is calling, with which scope. Keys are known only by the
+//! SHA-256 of their secret; a request presents the secret as
+//! `Authorization: Bearer <secret>` or `X-API-Key: <secret>`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use crate::errors::ApiError;
+use crate::state::App;
+
+/// What a key may do. `client` keys are for code users can read (browsers,
+/// mobile apps); `server` keys also reach `/status` and `/metrics`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Client,
+    Server,
+}
+
+impl Scope {
+    pub fn parse(text: &str) -> Option<Scope> {
+        match text {
+            "client" => Some(Scope::Client),
+            "server" => Some(Scope::Server),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Client => "client",
+            Scope::Server => "server",
+        }
+    }
+}
+
+/// One configured key.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyEntry {
+    /// For logs and metrics; never the secret.
+    pub name: String,
+    pub scope: Scope,
+    /// The SHA-256 of the secret, in hexadecimal (`printf %s SECRET | sha256sum`).
+    pub sha256: String,
+}
+
+/// The caller of a request, once authenticated.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub name: Arc<str>,
+    pub scope: Scope,
+    /// The token that opens this caller's event stream; `None` in
+    /// development mode, where the stream is open.
+    pub stream_token: Option<Arc<str>>,
+}
+
+/// The SHA-256 of a secret, in lowercase hexadecimal.
+pub fn hash_secret(secret: &str) -> String {
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every configured key, by hash.
+pub struct Keys {
+    by_hash: HashMap<String, Caller>,
+    /// Event-stream tokens: derived from a key's hash, so that a stream URL
+    /// (which browsers cannot send headers with) never carries the secret.
+    streams: HashMap<String, Caller>,
+}
+
+impl Keys {
+    pub fn new(entries: &[KeyEntry]) -> Keys {
+        let mut by_hash = HashMap::new();
+        let mut streams = HashMap::new();
+        for entry in entries {
+            let hash = entry.sha256.to_ascii_lowercase();
+            let token = hex(&Sha256::digest(format!("vexil-sse:{hash}").as_bytes()));
+            let caller = Caller {
+                name: entry.name.as_str().into(),
+                scope: entry.scope,
+                stream_token: Some(token.as_str().into()),
+            };
+            streams.insert(token, caller.clone());
+            by_hash.insert(hash, caller);
+        }
+        Keys { by_hash, streams }
+    }
+
+    /// No keys: development mode.
+    pub fn is_empty(&self) -> bool {
+        self.by_hash.is_empty()
+    }
+
+    /// The caller a request's headers name.
+    pub fn authenticate(&self, headers: &HeaderMap) -> Result<Caller, ApiError> {
+        if self.is_empty() {
+            return Ok(Caller {
+                name: "development".into(),
+                scope: Scope::Server,
+                stream_token: None,
+            });
+        }
+        let secret = presented_secret(headers).ok_or_else(|| {
+            ApiError::unauthorized(
+                "an API key is required: send `Authorization: Bearer <key>` or `X-API-Key: <key>`",
+            )
+        })?;
+        self.by_hash
+            .get(&hash_secret(secret))
+            .cloned()
+            .ok_or_else(|| ApiError::unauthorized("the API key is not valid"))
+    }
+
+    /// The caller an event-stream token stands for.
+    pub fn stream_caller(&self, token: Option<&str>) -> Result<Caller, ApiError> {
+        if self.is_empty() {
+            return self.authenticate(&HeaderMap::new());
+        }
+        token
+            .and_then(|t| self.streams.get(t))
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::unauthorized(
+                    "the event stream needs the `token` its bulk evaluation response gave",
+                )
+            })
+    }
+}
+
+fn presented_secret(headers: &HeaderMap) -> Option<&str> {
+    if let Some(v) = headers.get("x-api-key").and_then(|v| v.to_str().ok()) {
+        return Some(v.trim()).filter(|s| !s.is_empty());
+    }
+    let auth = headers.get("authorization")?.to_str().ok()?.trim();
+    let (scheme, token) = auth.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|s| !s.is_empty())
+}
+
+/// Middleware: authenticate, apply the caller's rate limit, and hand the
+/// [`Caller`] to the handler.
+pub async fn require_key(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
+    let caller = match app.keys.authenticate(req.headers()) {
+        Ok(c) => c,
+        Err(e) => return app.metrics.refuse(e).into_response(),
+    };
+    if let Err(e) = app.limiter.check(&caller) {
+        return app.metrics.refuse(e).into_response();
+    }
+    req.extensions_mut().insert(caller);
+    next.run(req).await
+}
+
+/// Middleware for operational endpoints: a `server` key (any request in
+/// development mode).
+pub async fn require_server_key(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    match app.keys.authenticate(req.headers()) {
+        Ok(c) if c.scope == Scope::Server => next.run(req).await,
+        Ok(_) => app
+            .metrics
+            .refuse(ApiError::forbidden("this endpoint needs a `server` key"))
+            .into_response(),
+        Err(e) => app.metrics.refuse(e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> Keys {
+        Keys::new(&[KeyEntry {
+            name: "web".into(),
+            scope: Scope::Client,
+            sha256: hash_secret("pub-123"),
+        }])
+    }
+
+    fn headers(name: &'static str, value: &'static str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert(name, axum::http::HeaderValue::from_static(value));
+        h
+    }
+
+    #[test]
+    fn bearer_and_api_key_headers_both_work() {
+        let keys = keys();
+        let by_bearer = keys.authenticate(&headers("authorization", "Bearer pub-123"));
+        assert_eq!(
+            by_bearer.map(|c| c.name.to_string()).ok(),
+            Some("web".into())
+        );
+        let by_header = keys.authenticate(&headers("x-api-key", "pub-123"));
+        assert_eq!(by_header.map(|c| c.scope).ok(), Some(Scope::Client));
+    }
+
+    #[test]
+    fn missing_wrong_or_malformed_keys_are_refused() {
+        let keys = keys();
+        assert!(keys.authenticate(&HeaderMap::new()).is_err());
+        assert!(keys.authenticate(&headers("x-api-key", "pub-124")).is_err());
+        assert!(keys
+            .authenticate(&headers("authorization", "Basic pub-123"))
+            .is_err());
+        assert!(keys
+            .authenticate(&headers("authorization", "Bearer"))
+            .is_err());
+    }
+
+    #[test]
+    fn a_stream_token_is_not_the_secret_and_opens_only_the_stream() {
+        let keys = keys();
+        let caller = keys
+            .authenticate(&headers("x-api-key", "pub-123"))
+            .expect("valid");
+        let token = caller.stream_token.expect("keys have tokens");
+        assert!(!token.contains("pub-123"));
+        assert_ne!(token.as_ref(), hash_secret("pub-123"));
+        assert!(keys.stream_caller(Some(&token)).is_ok());
+        assert!(keys.stream_caller(Some("nope")).is_err());
+        assert!(keys.stream_caller(None).is_err());
+        let header = format!("{token}");
+        assert!(keys
+            .authenticate(&{
+                let mut h = HeaderMap::new();
+                h.insert("x-api-key", header.parse().expect("ascii"));
+                h
+            })
+            .is_err());
+    }
+}

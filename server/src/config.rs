@@ -1,0 +1,282 @@
+//! The server's configuration: a TOML file (`--config`), the command line
+//! and the `VEXIL_KEYS` environment variable, merged into one [`Config`].
+//! Every limit has a default; a secret is hashed as soon as it is read.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::auth::{hash_secret, KeyEntry, Scope};
+
+/// Everything the server needs to start.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// A directory of `.flag` files, or a bundle file written by `vexil build`.
+    #[serde(default)]
+    pub source: Option<PathBuf>,
+    /// The address to listen on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// The context whose key field `targetingKey` fills (default: the first
+    /// context that declares a key).
+    #[serde(default)]
+    pub targeting_context: Option<String>,
+    /// The context whose fields a flat OFREP context's other top-level keys
+    /// fill (default: the targeting context).
+    #[serde(default)]
+    pub default_context: Option<String>,
+    /// The URL clients reach this server at (`https://flags.example.com`),
+    /// when it differs from the one they call (a reverse proxy with a path
+    /// prefix). Event stream URLs are then absolute.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// How often the source is checked for changes, in milliseconds.
+    #[serde(default = "default_watch_ms")]
+    pub watch_interval_ms: u64,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub cors: Cors,
+    /// Per-key request limits; none when absent.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+    #[serde(default)]
+    pub sse: Sse,
+    /// API keys, stored as SHA-256 hashes of their secrets.
+    #[serde(default)]
+    pub keys: Vec<KeyEntry>,
+}
+
+/// Sizes and waits every request is held to.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// The largest request body, in bytes (413 above).
+    pub body_bytes: usize,
+    /// How deeply a request's JSON may nest (400 `INVALID_CONTEXT` deeper).
+    pub context_depth: usize,
+    /// How many JSON values a request's context may hold in all.
+    pub context_values: usize,
+    /// How long a request may take, in milliseconds (408 after).
+    pub request_timeout_ms: u64,
+    /// How long shutdown waits for requests in flight, in milliseconds.
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            body_bytes: 64 * 1024,
+            context_depth: 8,
+            context_values: 1_000,
+            request_timeout_ms: 5_000,
+            shutdown_grace_ms: 10_000,
+        }
+    }
+}
+
+/// Which browser origins may call the server.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cors {
+    /// Origins such as `https://shop.example`, or `"*"` for any; empty:
+    /// no cross-origin calls.
+    #[serde(default)]
+    pub origins: Vec<String>,
+}
+
+/// A token bucket per API key (per server, in development mode).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Requests per second, sustained.
+    pub per_second: u32,
+    /// Requests allowed in a burst above that rate.
+    #[serde(default)]
+    pub burst: Option<u32>,
+}
+
+/// The change stream.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Sse {
+    /// Seconds between keep-alive comments on an idle stream.
+    pub keepalive_secs: u64,
+    /// `inactivityDelaySec` announced to clients.
+    pub inactivity_delay_secs: u64,
+    /// Streams open at once; more are refused with 429.
+    pub max_clients: usize,
+    /// Reconnection delay suggested to clients, in milliseconds.
+    pub retry_ms: u64,
+}
+
+impl Default for Sse {
+    fn default() -> Sse {
+        Sse {
+            keepalive_secs: 15,
+            inactivity_delay_secs: 120,
+            max_clients: 10_000,
+            retry_ms: 2_000,
+        }
+    }
+}
+
+/// Where `vexil serve` listens when neither the file nor the command line says.
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+
+fn default_watch_ms() -> u64 {
+    250
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            source: None,
+            listen: default_listen(),
+            targeting_context: None,
+            default_context: None,
+            public_url: None,
+            watch_interval_ms: default_watch_ms(),
+            limits: Limits::default(),
+            cors: Cors::default(),
+            rate_limit: None,
+            sse: Sse::default(),
+            keys: Vec::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Read a TOML configuration file.
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        Config::parse(&text).map_err(|e| format!("`{}`: {e}", path.display()))
+    }
+
+    /// Parse a TOML configuration.
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Add keys from `VEXIL_KEYS`: `scope:name:secret` entries separated by
+    /// commas. The secrets are hashed here and never kept.
+    pub fn add_env_keys(&mut self, value: &str) -> Result<(), String> {
+        for (i, entry) in value.split(',').map(str::trim).enumerate() {
+            if entry.is_empty() {
+                continue;
+            }
+            let mut parts = entry.splitn(3, ':');
+            let (Some(scope), Some(name), Some(secret)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                return Err(format!(
+                    "`VEXIL_KEYS` entry {} is not `scope:name:secret`",
+                    i + 1
+                ));
+            };
+            let scope = Scope::parse(scope).ok_or_else(|| {
+                format!(
+                    "`VEXIL_KEYS` entry {} has scope `{scope}`: expected `client` or `server`",
+                    i + 1
+                )
+            })?;
+            if secret.is_empty() {
+                return Err(format!("`VEXIL_KEYS` entry {} has an empty secret", i + 1));
+            }
+            self.keys.push(KeyEntry {
+                name: name.to_string(),
+                scope,
+                sha256: hash_secret(secret),
+            });
+        }
+        Ok(())
+    }
+
+    fn check(&self) -> Result<(), String> {
+        for key in &self.keys {
+            let ok = key.sha256.len() == 64 && key.sha256.bytes().all(|b| b.is_ascii_hexdigit());
+            if !ok {
+                return Err(format!(
+                    "key `{}`: `sha256` must be 64 hexadecimal digits (the SHA-256 of the secret)",
+                    key.name
+                ));
+            }
+        }
+        if self.rate_limit.as_ref().is_some_and(|r| r.per_second == 0) {
+            return Err("`rate_limit.per_second` must be at least 1".to_string());
+        }
+        if self.sse.inactivity_delay_secs == 0 {
+            return Err("`sse.inactivity_delay_secs` must be at least 1".to_string());
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_file_parses() {
+        let config = Config::parse(
+            r#"
+source = "flags"
+listen = "0.0.0.0:9000"
+targeting_context = "user"
+default_context = "user"
+
+[limits]
+body_bytes = 1024
+
+[cors]
+origins = ["https://shop.example"]
+
+[rate_limit]
+per_second = 10
+burst = 20
+
+[[keys]]
+name = "storefront"
+scope = "client"
+sha256 = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
+"#,
+        )
+        .expect("parses");
+        assert_eq!(config.listen.port(), 9000);
+        assert_eq!(config.limits.body_bytes, 1024);
+        assert_eq!(config.limits.context_depth, 8);
+        assert_eq!(config.keys.len(), 1);
+        assert_eq!(config.keys.first().map(|k| k.scope), Some(Scope::Client));
+    }
+
+    #[test]
+    fn a_bad_hash_or_unknown_setting_is_refused() {
+        let bad =
+            Config::parse("[[keys]]\nname = \"a\"\nscope = \"server\"\nsha256 = \"secret\"\n");
+        assert!(bad.is_err_and(|e| e.contains("64 hexadecimal")));
+        let unknown = Config::parse("listen_on = \"127.0.0.1:1\"\n");
+        assert!(unknown.is_err_and(|e| e.contains("listen_on")));
+    }
+
+    #[test]
+    fn env_keys_are_hashed() {
+        let mut config = Config::default();
+        config
+            .add_env_keys("server:backend:s3cr:et, client:web:pub")
+            .expect("parses");
+        assert_eq!(config.keys.len(), 2);
+        assert_eq!(
+            config.keys.first().map(|k| k.sha256.clone()),
+            Some(hash_secret("s3cr:et"))
+        );
+        assert!(config.add_env_keys("admin:x:y").is_err());
+        assert!(config.add_env_keys("server:x").is_err());
+    }
+}

@@ -1,0 +1,210 @@
+//! `vexil serve`: the evaluation server. It answers OpenFeature's Remote
+//! Evaluation Protocol (OFREP 0.3.0) from compiled flags, follows their
+//! source (a watched directory of `.flag` files, or a bundle file), swaps in
+//! only versions that compile and pass their own tests, and tells clients
+//! of each swap on a server-sent event stream.
+//!
+//! [`start`] binds and serves until [`Running::stop`]; [`run`] is the
+//! command: start, then stop on SIGTERM or Ctrl-C, draining requests.
+
+mod auth;
+mod config;
+mod errors;
+mod limit;
+mod mapping;
+mod metrics;
+mod ofrep;
+mod ops;
+mod router;
+mod source;
+mod state;
+mod stream;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use auth::{hash_secret, KeyEntry, Scope};
+pub use config::{Config, Cors, Limits, RateLimit, Sse};
+
+/// Why the server did not start.
+#[derive(Debug)]
+pub enum ServeError {
+    /// The flags do not load: they do not compile, their tests fail, or the
+    /// source cannot be read. The message holds the rendered diagnostics.
+    Flags(String),
+    /// The configuration or the invocation is unusable.
+    Config(String),
+}
+
+impl std::fmt::Display for ServeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServeError::Flags(e) | ServeError::Config(e) => f.write_str(e),
+        }
+    }
+}
+
+impl std::error::Error for ServeError {}
+
+/// A server listening and answering.
+pub struct Running {
+    addr: SocketAddr,
+    app: Arc<state::App>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+    // Dropped last: stops following the source.
+    _follower: source::Follower,
+}
+
+impl Running {
+    /// The address it listens on (with the port the system chose for port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stop accepting, end the event streams, and wait for requests in
+    /// flight (at most `limits.shutdown_grace_ms`).
+    pub async fn stop(mut self) {
+        self.app.stop();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let grace = Duration::from_millis(self.app.config.limits.shutdown_grace_ms);
+        match tokio::time::timeout(grace, &mut self.task).await {
+            Ok(Ok(Ok(()))) => tracing::info!("stopped"),
+            Ok(Ok(Err(e))) => tracing::error!(error = %e, "the server failed"),
+            Ok(Err(e)) => tracing::error!(error = %e, "the server task failed"),
+            Err(_) => {
+                tracing::warn!("requests still in flight after the grace period; stopping anyway");
+                self.task.abort();
+            }
+        }
+    }
+}
+
+/// Load the flags, bind, and serve in the background.
+pub async fn start(config: Config) -> Result<Running, ServeError> {
+    let path: PathBuf = config.source.clone().ok_or_else(|| {
+        ServeError::Config("no flags to serve: give a directory or a bundle file".to_string())
+    })?;
+    let dev_mode = config.keys.is_empty();
+    if dev_mode && !config.listen.ip().is_loopback() {
+        return Err(ServeError::Config(format!(
+            "refusing to listen on `{}` without API keys: anyone who can reach it could read every flag; \
+             configure keys (`[[keys]]` in the config file or `VEXIL_KEYS`), or listen on a loopback address such as 127.0.0.1",
+            config.listen
+        )));
+    }
+    // Compiling and testing the flags is blocking work.
+    let opened = tokio::task::spawn_blocking(move || source::open(&path))
+        .await
+        .map_err(|e| ServeError::Flags(e.to_string()))?
+        .map_err(|e| ServeError::Flags(e.to_string()))?;
+    let app = state::App::new(config, opened.info.clone(), opened.engine.snapshot())
+        .map_err(ServeError::Config)?;
+    let app = Arc::new(app);
+    let listener = TcpListener::bind(app.config.listen).await.map_err(|e| {
+        ServeError::Config(format!("cannot listen on `{}`: {e}", app.config.listen))
+    })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| ServeError::Config(format!("cannot listen: {e}")))?;
+    let interval = Duration::from_millis(app.config.watch_interval_ms.max(10));
+    let follower = source::follow(&opened, app.clone(), interval);
+    let (stop, stopped) = oneshot::channel::<()>();
+    let service = router::router(app.clone());
+    let task = tokio::spawn(async move {
+        axum::serve(listener, service)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    let served = app.served();
+    tracing::info!(
+        %addr,
+        source = %app.source.path,
+        kind = app.source.kind,
+        version = %served.version,
+        backend = served.snapshot.backend_name(),
+        "serving OFREP at http://{addr}/ofrep/v1"
+    );
+    if dev_mode {
+        tracing::warn!(
+            "DEVELOPMENT MODE: no API keys are configured, so every request is allowed. \
+             This is only allowed on a loopback address; configure keys before exposing the server"
+        );
+    }
+    Ok(Running {
+        addr,
+        app,
+        stop: Some(stop),
+        task,
+        _follower: follower,
+    })
+}
+
+/// The command: serve until SIGTERM or Ctrl-C, then drain and stop.
+pub fn run(config: Config) -> Result<(), ServeError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ServeError::Config(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(async {
+        let running = start(config).await?;
+        shutdown_signal().await;
+        tracing::info!("shutting down: draining requests in flight");
+        running.stop().await;
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}
+
+/// How logs are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Structured logs on standard error, filtered by `RUST_LOG` (default `info`).
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A second initialisation (tests) keeps the first.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}

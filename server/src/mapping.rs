@@ -1,0 +1,368 @@
+//! From an OFREP evaluation context (flat JSON with `targetingKey`) to a
+//! typed Vexil context. The mapping, in the order it is applied (later
+//! steps win):
+//!
+//! 1. `targetingKey` fills the key field of the targeting context;
+//! 2. a top-level key that names a field of the default context fills it;
+//! 3. a top-level key that names a declared context holds that context's
+//!    fields, as an object.
+//!
+//! Keys that name nothing are ignored. Values are checked against the
+//! schema's types here, so a wrong one is answered with `INVALID_CONTEXT`
+//! naming the field and what it expects, before anything is evaluated.
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Value};
+use vexil_ir::{FieldType, Schema};
+use vexil_runtime::{Context, FieldHandle, Layout};
+
+use crate::config::Limits;
+use crate::errors::ApiError;
+
+/// One schema field, resolved for a loaded version.
+#[derive(Clone, Debug)]
+struct Field {
+    /// `context.field`, for messages.
+    path: String,
+    handle: FieldHandle,
+    ty: FieldType,
+}
+
+/// How OFREP contexts map onto one version's schema.
+#[derive(Debug)]
+pub struct Mapping {
+    contexts: HashMap<String, HashMap<String, Field>>,
+    targeting: Option<Field>,
+    default_context: Option<String>,
+}
+
+impl Mapping {
+    /// The mapping for a schema; `Err` when the configuration names a
+    /// context the schema lacks (or one without a key to target).
+    pub fn new(
+        schema: &Schema,
+        layout: &Layout,
+        targeting_context: Option<&str>,
+        default_context: Option<&str>,
+    ) -> Result<Mapping, String> {
+        let mut contexts: HashMap<String, HashMap<String, Field>> = HashMap::new();
+        for c in &schema.contexts {
+            let fields = contexts.entry(c.name.clone()).or_default();
+            for f in &c.fields {
+                if let Some(handle) = layout.field(&c.name, &f.name) {
+                    fields.insert(
+                        f.name.clone(),
+                        Field {
+                            path: format!("{}.{}", c.name, f.name),
+                            handle,
+                            ty: f.ty.clone(),
+                        },
+                    );
+                }
+            }
+        }
+        let targeting_schema = match targeting_context {
+            Some(name) => {
+                let c = schema.context(name).ok_or_else(|| {
+                    format!("`targeting_context` names `{name}`, which the flags do not declare")
+                })?;
+                if c.key.is_none() {
+                    return Err(format!(
+                        "`targeting_context` names `{name}`, which declares no `key` field"
+                    ));
+                }
+                Some(c)
+            }
+            None => schema.contexts.iter().find(|c| c.key.is_some()),
+        };
+        let targeting = targeting_schema.and_then(|c| {
+            let slot = c.key?;
+            let f = c.fields.iter().find(|f| f.slot == slot)?;
+            contexts.get(&c.name)?.get(&f.name).cloned()
+        });
+        let default_context = match default_context {
+            Some(name) if schema.context(name).is_none() => {
+                return Err(format!(
+                    "`default_context` names `{name}`, which the flags do not declare"
+                ))
+            }
+            Some(name) => Some(name.to_string()),
+            None => targeting_schema.map(|c| c.name.clone()),
+        };
+        Ok(Mapping {
+            contexts,
+            targeting,
+            default_context,
+        })
+    }
+
+    /// Where `targetingKey` goes, as `context.field`.
+    pub fn targeting_field(&self) -> Option<&str> {
+        self.targeting.as_ref().map(|f| f.path.as_str())
+    }
+
+    /// The context flat keys fill.
+    pub fn default_context(&self) -> Option<&str> {
+        self.default_context.as_deref()
+    }
+
+    /// Build the typed context of a request's `context` object.
+    pub fn context(
+        &self,
+        layout: &Layout,
+        json: &Map<String, Value>,
+        limits: &Limits,
+    ) -> Result<Context, ApiError> {
+        check_size(json, limits)?;
+        let mut ctx = layout.context();
+        if let Some(key) = json.get("targetingKey") {
+            let Value::String(text) = key else {
+                return Err(ApiError::invalid_context(format!(
+                    "`targetingKey` must be a string, got {}",
+                    json_kind(key)
+                )));
+            };
+            if let Some(f) = &self.targeting {
+                set_text(&mut ctx, f, text)?;
+            }
+        }
+        let defaults = self
+            .default_context
+            .as_ref()
+            .and_then(|name| self.contexts.get(name));
+        if let Some(fields) = defaults {
+            for (name, value) in json {
+                if self.contexts.contains_key(name) && value.is_object() {
+                    continue;
+                }
+                if let Some(f) = fields.get(name) {
+                    set(&mut ctx, layout, f, value)?;
+                }
+            }
+        }
+        for (name, value) in json {
+            let (Some(fields), Value::Object(values)) = (self.contexts.get(name), value) else {
+                continue;
+            };
+            for (field, value) in values {
+                if let Some(f) = fields.get(field) {
+                    set(&mut ctx, layout, f, value)?;
+                }
+            }
+        }
+        Ok(ctx)
+    }
+}
+
+/// Depth and size limits, before any work is done on the values.
+fn check_size(json: &Map<String, Value>, limits: &Limits) -> Result<(), ApiError> {
+    let mut values = 0usize;
+    // (value, depth): depth 1 is the context object's own members.
+    let mut stack: Vec<(&Value, usize)> = json.values().map(|v| (v, 1)).collect();
+    while let Some((value, depth)) = stack.pop() {
+        values += 1;
+        if values > limits.context_values {
+            return Err(ApiError::invalid_context(format!(
+                "the context holds more than {} values",
+                limits.context_values
+            )));
+        }
+        if depth > limits.context_depth {
+            return Err(ApiError::invalid_context(format!(
+                "the context nests deeper than {} levels",
+                limits.context_depth
+            )));
+        }
+        match value {
+            Value::Array(items) => stack.extend(items.iter().map(|v| (v, depth + 1))),
+            Value::Object(members) => stack.extend(members.values().map(|v| (v, depth + 1))),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn set(ctx: &mut Context, layout: &Layout, f: &Field, value: &Value) -> Result<(), ApiError> {
+    let h = f.handle;
+    match (&f.ty, value) {
+        (_, Value::Null) => ctx.unset(h),
+        (FieldType::Bool, Value::Bool(b)) => ctx.set_bool(h, *b),
+        (FieldType::Int, Value::Number(n)) => match integer(n) {
+            Some(i) => ctx.set_int(h, i),
+            None => return Err(mismatch(f, value)),
+        },
+        (FieldType::Float, Value::Number(n)) => match n.as_f64() {
+            Some(x) => ctx.set_float(h, x),
+            None => return Err(mismatch(f, value)),
+        },
+        (FieldType::Timestamp, Value::Number(n)) => match unix_millis(n) {
+            Some(t) => ctx.set_timestamp(h, t),
+            None => return Err(mismatch(f, value)),
+        },
+        (FieldType::List(elem), Value::Array(items)) => {
+            let texts = items
+                .iter()
+                .map(|item| item_text(f, elem, item))
+                .collect::<Result<Vec<String>, ApiError>>()?;
+            ctx.set_list_parsed(layout, h, texts.iter().map(String::as_str));
+        }
+        (_, Value::String(text)) => set_text(ctx, f, text)?,
+        _ => return Err(mismatch(f, value)),
+    }
+    Ok(())
+}
+
+/// A field from text: strings, and the types written as strings in JSON.
+fn set_text(ctx: &mut Context, f: &Field, text: &str) -> Result<(), ApiError> {
+    let h = f.handle;
+    match &f.ty {
+        FieldType::String => ctx.set_str(h, text),
+        FieldType::Semver => ctx.set_semver(h, &semver(f, text)?),
+        FieldType::Timestamp => match vexil_ir::value::parse_timestamp(text) {
+            Ok(t) => ctx.set_timestamp(h, t),
+            Err(_) => return Err(bad_text(f, text)),
+        },
+        FieldType::Enum(values) => match values.iter().position(|v| v == text) {
+            Some(i) => ctx.set_enum_index(h, i as u32),
+            None => return Err(bad_text(f, text)),
+        },
+        // The targeting key of an int-keyed context arrives as text.
+        FieldType::Int => match text.parse::<i64>() {
+            Ok(i) => ctx.set_int(h, i),
+            Err(_) => return Err(mismatch(f, &Value::String(text.to_string()))),
+        },
+        _ => return Err(mismatch(f, &Value::String(text.to_string()))),
+    }
+    Ok(())
+}
+
+/// A list item as the text `Context::set_list_parsed` reads, checked first.
+fn item_text(f: &Field, elem: &FieldType, item: &Value) -> Result<String, ApiError> {
+    let wrong = || {
+        ApiError::invalid_context(format!(
+            "context field `{}` expects {}, got an item that is {}",
+            f.path,
+            expected(&FieldType::List(Box::new(elem.clone()))),
+            json_kind(item)
+        ))
+    };
+    let item_field = Field {
+        path: format!("{} (an item)", f.path),
+        handle: f.handle,
+        ty: elem.clone(),
+    };
+    Ok(match (elem, item) {
+        (FieldType::Bool, Value::Bool(b)) => b.to_string(),
+        (FieldType::Int, Value::Number(n)) => integer(n).ok_or_else(wrong)?.to_string(),
+        (FieldType::Float, Value::Number(n)) => n.as_f64().ok_or_else(wrong)?.to_string(),
+        (FieldType::String, Value::String(s)) => s.clone(),
+        (FieldType::Semver, Value::String(s)) => semver(&item_field, s)?.to_string(),
+        (FieldType::Timestamp, Value::String(s)) => {
+            vexil_ir::value::parse_timestamp(s).map_err(|_| bad_text(&item_field, s))?;
+            s.clone()
+        }
+        (FieldType::Timestamp, Value::Number(n)) => {
+            vexil_ir::value::format_timestamp(unix_millis(n).ok_or_else(wrong)?)
+        }
+        (FieldType::Enum(values), Value::String(s)) if values.contains(s) => s.clone(),
+        (FieldType::Enum(_), Value::String(s)) => return Err(bad_text(&item_field, s)),
+        _ => return Err(wrong()),
+    })
+}
+
+fn semver(f: &Field, text: &str) -> Result<semver::Version, ApiError> {
+    let v = semver::Version::parse(text).map_err(|_| bad_text(f, text))?;
+    // Versions are compared packed: major and minor in 32 bits, the patch
+    // in 63 (the runtime's representation; larger ones would be invalid).
+    let fits =
+        u32::try_from(v.major).is_ok() && u32::try_from(v.minor).is_ok() && v.patch < 1 << 63;
+    if !fits {
+        return Err(ApiError::invalid_context(format!(
+            "context field `{}` has the version `{}`, whose parts are too large",
+            f.path,
+            shorten(text)
+        )));
+    }
+    Ok(v)
+}
+
+/// An integer, also when JSON wrote it with a zero fraction (`18.0`).
+fn integer(n: &serde_json::Number) -> Option<i64> {
+    n.as_i64().or_else(|| {
+        let x = n.as_f64()?;
+        // Within the range where every f64 integer is exact.
+        (x.fract() == 0.0 && x.abs() < 9.0e15).then_some(x as i64)
+    })
+}
+
+/// Unix milliseconds to microseconds.
+fn unix_millis(n: &serde_json::Number) -> Option<i64> {
+    integer(n)?.checked_mul(1000)
+}
+
+fn mismatch(f: &Field, value: &Value) -> ApiError {
+    ApiError::invalid_context(format!(
+        "context field `{}` expects {}, got {}",
+        f.path,
+        expected(&f.ty),
+        json_kind(value)
+    ))
+}
+
+fn bad_text(f: &Field, text: &str) -> ApiError {
+    ApiError::invalid_context(format!(
+        "context field `{}` expects {}, got `{}`",
+        f.path,
+        expected(&f.ty),
+        shorten(text)
+    ))
+}
+
+fn expected(ty: &FieldType) -> String {
+    match ty {
+        FieldType::Bool => "a boolean".into(),
+        FieldType::Int => "an integer".into(),
+        FieldType::Float => "a number".into(),
+        FieldType::String => "a string".into(),
+        FieldType::Semver => "a semantic version such as `1.2.3`".into(),
+        FieldType::Timestamp => "an RFC 3339 timestamp or Unix milliseconds".into(),
+        FieldType::Enum(values) => {
+            let names: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
+            format!("one of {}", names.join(", "))
+        }
+        FieldType::List(elem) => format!("a list of {}", plural(elem)),
+    }
+}
+
+fn plural(ty: &FieldType) -> String {
+    match ty {
+        FieldType::Bool => "booleans".into(),
+        FieldType::Int => "integers".into(),
+        FieldType::Float => "numbers".into(),
+        FieldType::String => "strings".into(),
+        FieldType::Semver => "semantic versions".into(),
+        FieldType::Timestamp => "timestamps".into(),
+        other => format!("values of type {other}"),
+    }
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// User input quoted in a message, cut to a readable length.
+fn shorten(text: &str) -> String {
+    const MAX: usize = 64;
+    match text.char_indices().nth(MAX) {
+        Some((end, _)) => format!("{}…", text.get(..end).unwrap_or_default()),
+        None => text.to_string(),
+    }
+}

@@ -1,0 +1,224 @@
+//! Prometheus metrics (`GET /metrics`, OpenMetrics text): evaluations by
+//! flag, variant and reason; errors by code; request latency per endpoint;
+//! the served version and when it was loaded; refused reloads; open event
+//! streams. Label values come from the loaded flags and a fixed set of
+//! codes, never from request input, so their number stays bounded.
+
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::header;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::errors::ApiError;
+use crate::state::App;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Evaluation {
+    flag: String,
+    variant: String,
+    reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Code {
+    code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Endpoint {
+    endpoint: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Version {
+    version: String,
+}
+
+type LatencyHistogram = Family<Endpoint, Histogram, fn() -> Histogram>;
+
+pub struct Metrics {
+    registry: Registry,
+    evaluations: Family<Evaluation, Counter>,
+    errors: Family<Code, Counter>,
+    latency: LatencyHistogram,
+    version: Family<Version, Gauge>,
+    loaded_at: Gauge<f64, AtomicU64>,
+    reload_failures: Counter,
+    sse_clients: Gauge,
+}
+
+fn latency_histogram() -> Histogram {
+    // 50 µs to about 1.6 s.
+    Histogram::new(exponential_buckets(0.000_05, 2.0, 16))
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("vexil");
+        let evaluations = Family::<Evaluation, Counter>::default();
+        registry.register(
+            "evaluations",
+            "Flag and experiment evaluations served, by flag, variant and reason",
+            evaluations.clone(),
+        );
+        let errors = Family::<Code, Counter>::default();
+        registry.register(
+            "errors",
+            "Refused requests and failed evaluations, by OpenFeature error code or refusal",
+            errors.clone(),
+        );
+        let latency =
+            LatencyHistogram::new_with_constructor(latency_histogram as fn() -> Histogram);
+        registry.register(
+            "http_request_duration_seconds",
+            "Time to answer a request, by endpoint",
+            latency.clone(),
+        );
+        let version = Family::<Version, Gauge>::default();
+        registry.register(
+            "served_version",
+            "The served version's id (the value is always 1)",
+            version.clone(),
+        );
+        let loaded_at = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "served_version_loaded_timestamp_seconds",
+            "When the served version was swapped in, in seconds since the epoch",
+            loaded_at.clone(),
+        );
+        let reload_failures = Counter::default();
+        registry.register(
+            "reload_failures",
+            "Changes to the flags refused because they did not compile or their tests failed",
+            reload_failures.clone(),
+        );
+        let sse_clients = Gauge::default();
+        registry.register("sse_clients", "Event streams open now", sse_clients.clone());
+        Metrics {
+            registry,
+            evaluations,
+            errors,
+            latency,
+            version,
+            loaded_at,
+            reload_failures,
+            sse_clients,
+        }
+    }
+
+    pub fn evaluated(&self, flag: &str, variant: Option<&str>, reason: &str) {
+        self.evaluations
+            .get_or_create(&Evaluation {
+                flag: flag.to_string(),
+                variant: variant.unwrap_or_default().to_string(),
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+
+    pub fn error(&self, code: &str) {
+        self.errors
+            .get_or_create(&Code {
+                code: code.to_string(),
+            })
+            .inc();
+    }
+
+    /// Count a refusal, and pass it on.
+    pub fn refuse(&self, e: ApiError) -> ApiError {
+        self.error(e.metric_code());
+        e
+    }
+
+    pub fn served(&self, version: &str, loaded_at_micros: i64) {
+        self.version.clear();
+        self.version
+            .get_or_create(&Version {
+                version: version.to_string(),
+            })
+            .set(1);
+        self.loaded_at.set(loaded_at_micros as f64 / 1e6);
+    }
+
+    pub fn reload_failed(&self) {
+        self.reload_failures.inc();
+    }
+
+    /// One more open stream, until the guard is dropped.
+    pub fn stream_opened(&self) -> StreamGuard {
+        self.sse_clients.inc();
+        StreamGuard {
+            gauge: self.sse_clients.clone(),
+        }
+    }
+
+    pub fn open_streams(&self) -> i64 {
+        self.sse_clients.get()
+    }
+
+    fn render(&self) -> Result<String, std::fmt::Error> {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
+        Ok(text)
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+/// Counts an open event stream while it lives.
+pub struct StreamGuard {
+    gauge: Gauge,
+}
+
+impl Drop for StreamGuard {
+    fn drop(&mut self) {
+        self.gauge.dec();
+    }
+}
+
+/// `GET /metrics`.
+pub async fn render(State(app): State<Arc<App>>) -> Response {
+    match app.metrics.render() {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(_) => {
+            ApiError::from_status(axum::http::StatusCode::INTERNAL_SERVER_ERROR).into_response()
+        }
+    }
+}
+
+/// Middleware: time every request by the route it matched.
+pub async fn track(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let endpoint = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_string();
+    let start = Instant::now();
+    let response = next.run(req).await;
+    app.metrics
+        .latency
+        .get_or_create(&Endpoint { endpoint })
+        .observe(start.elapsed().as_secs_f64());
+    response
+}

@@ -1,0 +1,290 @@
+//! OFREP 0.3.0's two evaluation endpoints: one flag, and every flag for
+//! one context (with an `ETag` and the event stream to follow).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+use vexil_ir::ErrorCode;
+use vexil_runtime::{Context, Evaluation, Target};
+
+use crate::auth::{Caller, Scope};
+use crate::errors::ApiError;
+use crate::state::{App, Served};
+
+/// The event stream's path; its URL is handed out in bulk responses.
+pub const STREAM_PATH: &str = "/ofrep/v1/event-stream";
+
+/// `POST /ofrep/v1/evaluate/flags/{key}`.
+pub async fn evaluate_flag(
+    State(app): State<Arc<App>>,
+    Extension(caller): Extension<Caller>,
+    Path(key): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let served = app.served();
+    match evaluate_one(&app, &served, &caller, &key, body) {
+        Ok(body) => axum::Json(body).into_response(),
+        Err(e) => app.metrics.refuse(e.for_key(&key)).into_response(),
+    }
+}
+
+fn evaluate_one(
+    app: &App,
+    served: &Served,
+    caller: &Caller,
+    key: &str,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Value, ApiError> {
+    let ctx = request_context(app, served, body)?;
+    let snapshot = &served.snapshot;
+    let target = snapshot
+        .target(key)
+        .filter(|t| visible(served, caller, *t))
+        .ok_or_else(|| ApiError::not_found(key))?;
+    let evaluation = snapshot.evaluate_target(target, &ctx, vexil_runtime::now());
+    app.metrics.evaluated(
+        evaluation.key,
+        evaluation.variant,
+        evaluation.reason.as_str(),
+    );
+    match item(served, target, &evaluation) {
+        Item::Success(body) => Ok(body),
+        Item::Failure { code, details, .. } => {
+            app.metrics.error(code);
+            Err(ApiError {
+                status: StatusCode::BAD_REQUEST,
+                key: Some(key.to_string()),
+                code,
+                details,
+                retry_after: None,
+            })
+        }
+    }
+}
+
+/// `POST /ofrep/v1/evaluate/flags`.
+pub async fn evaluate_flags(
+    State(app): State<Arc<App>>,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    // `flagConfigEtag` and `flagConfigLastModified` (query) are accepted and
+    // need nothing: every request is answered from the newest version.
+    let served = app.served();
+    let ctx = match request_context(&app, &served, body) {
+        Ok(ctx) => ctx,
+        Err(e) => return app.metrics.refuse(e).into_response(),
+    };
+    let now = vexil_runtime::now();
+    let snapshot = &served.snapshot;
+    let mut flags = Vec::new();
+    for (_, target) in snapshot.targets() {
+        if !visible(&served, &caller, target) {
+            continue;
+        }
+        let evaluation = snapshot.evaluate_target(target, &ctx, now);
+        app.metrics.evaluated(
+            evaluation.key,
+            evaluation.variant,
+            evaluation.reason.as_str(),
+        );
+        flags.push(match item(&served, target, &evaluation) {
+            Item::Success(body) => body,
+            Item::Failure { code, body, .. } => {
+                app.metrics.error(code);
+                body
+            }
+        });
+    }
+    let mut body = json!({
+        "flags": flags,
+        "metadata": { "version": served.version },
+    });
+    if let Some(stream) = event_stream(&app, &caller) {
+        if let Some(members) = body.as_object_mut() {
+            members.insert("eventStreams".to_string(), json!([stream]));
+        }
+    }
+    let text = body.to_string();
+    // The body's own digest: it changes exactly when the answer does (a new
+    // version, or a context that evaluates differently).
+    let etag = format!(
+        "\"{}\"",
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .take(16)
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let etag_value = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\""));
+    if matches_etag(&headers, &etag) {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag_value)]).into_response();
+    }
+    (
+        [
+            (header::ETAG, etag_value),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+        ],
+        text,
+    )
+        .into_response()
+}
+
+/// Whether `If-None-Match` names this ETag (or is `*`).
+fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim())
+        .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag)
+}
+
+/// The SSE stream entry of a bulk response.
+fn event_stream(app: &App, caller: &Caller) -> Option<Value> {
+    let request_uri = match &caller.stream_token {
+        Some(token) => format!("{STREAM_PATH}?token={token}"),
+        None => STREAM_PATH.to_string(),
+    };
+    let delay = app.config.sse.inactivity_delay_secs;
+    Some(match &app.config.public_url {
+        Some(base) => json!({
+            "type": "sse",
+            "url": format!("{}{request_uri}", base.trim_end_matches('/')),
+            "inactivityDelaySec": delay,
+        }),
+        None => json!({
+            "type": "sse",
+            "endpoint": { "requestUri": request_uri },
+            "inactivityDelaySec": delay,
+        }),
+    })
+}
+
+/// Which flags a caller may evaluate. Every flag today: the language's
+/// client visibility (issue 13, a later step) narrows what `client` keys see
+/// here, and nowhere else.
+fn visible(_served: &Served, caller: &Caller, _target: Target) -> bool {
+    match caller.scope {
+        Scope::Client | Scope::Server => true,
+    }
+}
+
+/// The context of an evaluation request body.
+fn request_context(
+    app: &App,
+    served: &Served,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Context, ApiError> {
+    let bytes = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large(app.config.limits.body_bytes)
+        } else {
+            ApiError::parse(format!("cannot read the request body: {rejection}"))
+        }
+    })?;
+    let request: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::parse(format!("the request body is not JSON: {e}")))?;
+    let Value::Object(mut request) = request else {
+        return Err(ApiError::parse(
+            "the request body must be a JSON object: `{\"context\": {...}}`",
+        ));
+    };
+    let context = match request.remove("context") {
+        Some(Value::Object(context)) => context,
+        // Lenient: a request without a context evaluates an empty one.
+        None | Some(Value::Null) => Map::new(),
+        Some(_) => return Err(ApiError::parse("`context` must be a JSON object")),
+    };
+    served
+        .mapping
+        .context(served.snapshot.layout(), &context, &app.config.limits)
+}
+
+/// One flag's answer: OFREP's `evaluationSuccess` or `evaluationFailure`.
+enum Item {
+    Success(Value),
+    Failure {
+        code: &'static str,
+        details: String,
+        body: Value,
+    },
+}
+
+fn item(served: &Served, target: Target, e: &Evaluation<'_>) -> Item {
+    let metadata = metadata(served, target, e);
+    if let Some(error) = e.error {
+        let code = match error {
+            ErrorCode::TargetingKeyMissing => "TARGETING_KEY_MISSING",
+            ErrorCode::InvalidContext => "INVALID_CONTEXT",
+            ErrorCode::ParseError => "PARSE_ERROR",
+            // Not found is answered before evaluation; type mismatches cannot
+            // happen (no type is asked for).
+            ErrorCode::FlagNotFound | ErrorCode::TypeMismatch | ErrorCode::General => "GENERAL",
+        };
+        let details = e.error_message().unwrap_or_else(|| code.to_string());
+        return Item::Failure {
+            code,
+            body: json!({
+                "key": e.key,
+                "errorCode": code,
+                "errorDetails": details,
+                "metadata": metadata,
+            }),
+            details,
+        };
+    }
+    let mut body = Map::new();
+    body.insert("key".into(), e.key.into());
+    if let Some(value) = e.value {
+        body.insert("value".into(), value.to_json());
+    }
+    // OpenFeature's reason names, `DEFAULT` included (what `vexil eval`
+    // gives), though OFREP's schema lists fewer.
+    body.insert("reason".into(), e.reason.as_str().into());
+    if let Some(variant) = e.variant {
+        body.insert("variant".into(), variant.into());
+    }
+    body.insert("metadata".into(), metadata);
+    Item::Success(Value::Object(body))
+}
+
+/// Flag metadata: kind, owner, the matched rule, the version.
+fn metadata(served: &Served, target: Target, e: &Evaluation<'_>) -> Value {
+    let bundle = served.snapshot.bundle();
+    let (kind, meta) = match target {
+        Target::Flag(i) => match bundle.flags.get(i as usize) {
+            Some(f) => (f.kind.as_str(), Some(&f.meta)),
+            None => ("flag", None),
+        },
+        Target::Experiment(i) => (
+            "experiment",
+            bundle.experiments.get(i as usize).map(|x| &x.meta),
+        ),
+    };
+    let mut m = Map::new();
+    m.insert("kind".into(), kind.into());
+    if let Some(owner) = meta.and_then(|m| m.owner.as_deref()) {
+        m.insert("owner".into(), owner.into());
+    }
+    if let Some((index, name)) = e.rule {
+        m.insert("ruleIndex".into(), (index + 1).into());
+        if let Some(name) = name {
+            m.insert("rule".into(), name.into());
+        }
+    }
+    m.insert("version".into(), served.version.clone().into());
+    Value::Object(m)
+}

@@ -1,0 +1,41 @@
+//! Operational endpoints: liveness, readiness and what is being served.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::state::App;
+
+/// `GET /healthz`: the process answers.
+pub async fn healthz() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /readyz`: a version is loaded. The server starts only with one, so
+/// this answers 200 from the first request on.
+pub async fn readyz(State(app): State<Arc<App>>) -> Json<Value> {
+    Json(json!({ "status": "ready", "version": app.served().version }))
+}
+
+/// `GET /status`: the served version, its source, and the last reload attempt.
+pub async fn status(State(app): State<Arc<App>>) -> Json<Value> {
+    let served = app.served();
+    let bundle = served.snapshot.bundle();
+    Json(json!({
+        "version": served.version,
+        "loadedAt": vexil_ir::value::format_timestamp(served.loaded_at),
+        "source": { "path": app.source.path, "kind": app.source.kind },
+        "backend": served.snapshot.backend_name(),
+        "flags": bundle.flags.len(),
+        "experiments": bundle.experiments.len(),
+        "tests": bundle.tests.len(),
+        "context": {
+            "targetingKey": served.mapping.targeting_field(),
+            "default": served.mapping.default_context(),
+        },
+        "devMode": app.keys.is_empty(),
+        "lastReload": app.last_attempt(),
+    }))
+}

@@ -1,0 +1,73 @@
+//! The one `Router`: every endpoint, and the layers every request passes
+//! (tracing, latency, OFREP error bodies, CORS, timeout, body limit).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{header, HeaderName, Method, Request, StatusCode};
+use axum::middleware::{from_fn_with_state, map_response};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::cors::{AllowOrigin, Any, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::state::App;
+use crate::{auth, errors, metrics, ofrep, ops, stream};
+
+pub fn router(app: Arc<App>) -> Router {
+    let evaluation = Router::new()
+        .route("/ofrep/v1/evaluate/flags/{key}", post(ofrep::evaluate_flag))
+        .route("/ofrep/v1/evaluate/flags", post(ofrep::evaluate_flags))
+        .route_layer(from_fn_with_state(app.clone(), auth::require_key));
+    let operations = Router::new()
+        .route("/status", get(ops::status))
+        .route("/metrics", get(metrics::render))
+        .route_layer(from_fn_with_state(app.clone(), auth::require_server_key));
+    let open = Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route(ofrep::STREAM_PATH, get(stream::events));
+    let limits = &app.config.limits;
+    // Each layer wraps the ones before it: the body limit is innermost, the
+    // trace outermost. Applied per route, so latency is known by route.
+    Router::new()
+        .merge(evaluation)
+        .merge(operations)
+        .merge(open)
+        .layer(RequestBodyLimitLayer::new(limits.body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_millis(limits.request_timeout_ms),
+        ))
+        .layer(cors(&app.config.cors.origins))
+        .layer(map_response(errors::with_error_body))
+        .layer(from_fn_with_state(app.clone(), metrics::track))
+        .layer(
+            // Method and path only: a query may hold an event-stream token.
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .with_state(app)
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::from(Any)
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| o.parse().ok()))
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::AUTHORIZATION,
+            header::IF_NONE_MATCH,
+            HeaderName::from_static("x-api-key"),
+        ])
+        .expose_headers([header::ETAG, header::RETRY_AFTER])
+        .max_age(Duration::from_secs(600))
+}

@@ -1,0 +1,120 @@
+//! Starting a real server on a loopback port, and speaking HTTP to it.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use vexil_server::{Config, Running};
+
+/// The example repository every client test evaluates.
+pub fn shop() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/shop")
+}
+
+/// A copy of the shop in a temporary directory, to edit.
+pub fn shop_copy() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tmp");
+    for entry in std::fs::read_dir(shop()).expect("shop") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "flag") {
+            let to = dir.path().join(path.file_name().expect("name"));
+            std::fs::copy(&path, to).expect("copy");
+        }
+    }
+    dir
+}
+
+pub fn config(source: &Path) -> Config {
+    Config {
+        source: Some(source.to_path_buf()),
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        watch_interval_ms: 20,
+        ..Config::default()
+    }
+}
+
+pub struct Server {
+    pub running: Running,
+    pub base: String,
+    pub http: reqwest::Client,
+}
+
+pub async fn start(config: Config) -> Server {
+    let running = vexil_server::start(config)
+        .await
+        .expect("the server starts");
+    let base = format!("http://{}", running.addr());
+    Server {
+        running,
+        base,
+        http: reqwest::Client::new(),
+    }
+}
+
+/// A full shop context, nested by context name.
+pub fn shopper(id: &str) -> Value {
+    serde_json::json!({
+        "user": {
+            "id": id, "email": "eva@gmail.com", "tier": "gold", "orders": 3,
+            "lifetime_spend": 120.5, "beta": false, "terms_version": "2.1.0",
+            "created_at": "2024-01-01T00:00:00Z", "roles": []
+        },
+        "env": { "name": "production", "region": "eu-west-1" },
+        "device": { "platform": "ios", "os_version": "17.4.0", "app_version": "5.6.0", "model": "iPhone15,2" },
+        "location": { "country": "US", "city": "Berlin" }
+    })
+}
+
+impl Server {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// POST a JSON body; (status, headers, body as JSON or Null).
+    pub async fn post(&self, path: &str, body: &Value) -> (u16, reqwest::header::HeaderMap, Value) {
+        self.post_raw(path, body.to_string(), &[]).await
+    }
+
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        body: String,
+        headers: &[(&str, &str)],
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let mut req = self.http.post(self.url(path)).body(body);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.expect("body");
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        (status, headers, json)
+    }
+
+    pub async fn get(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (u16, reqwest::header::HeaderMap, String) {
+        let mut req = self.http.get(self.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let res = req.send().await.expect("request");
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        (status, headers, res.text().await.expect("body"))
+    }
+
+    pub async fn evaluate(&self, flag: &str, context: &Value) -> (u16, Value) {
+        let (status, _, body) = self
+            .post(
+                &format!("/ofrep/v1/evaluate/flags/{flag}"),
+                &serde_json::json!({ "context": context }),
+            )
+            .await;
+        (status, body)
+    }
+}
