@@ -53,6 +53,8 @@ pub fn open(path: &Path) -> Result<Source, LoadError> {
 pub struct Follower {
     _directory: Option<Watcher>,
     _bundle: Option<BundleWatcher>,
+    /// The runtime's watcher holds its engine weakly: this keeps it.
+    _engine: Arc<Engine>,
 }
 
 /// Watch the source and publish every version the engine accepts.
@@ -70,12 +72,14 @@ pub fn follow(source: &Source, app: Arc<App>, interval: Duration) -> Follower {
         return Follower {
             _directory: Some(watcher),
             _bundle: None,
+            _engine: source.engine.clone(),
         };
     }
     let bundle = BundleWatcher::start(source.path.clone(), source.engine.clone(), app, interval);
     Follower {
         _directory: None,
         _bundle: Some(bundle),
+        _engine: source.engine.clone(),
     }
 }
 

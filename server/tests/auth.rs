@@ -1,0 +1,177 @@
+//! Keys, scopes, development mode and rate limits, over HTTP.
+
+mod common;
+
+use common::{config, shop, shopper, start};
+use serde_json::json;
+use vexil_server::{hash_secret, KeyEntry, RateLimit, Scope, ServeError};
+
+fn keyed() -> vexil_server::Config {
+    let mut c = config(&shop());
+    c.keys = vec![
+        KeyEntry {
+            name: "web".into(),
+            scope: Scope::Client,
+            sha256: hash_secret("client-secret"),
+        },
+        KeyEntry {
+            name: "backend".into(),
+            scope: Scope::Server,
+            sha256: hash_secret("server-secret"),
+        },
+    ];
+    c
+}
+
+#[tokio::test]
+async fn evaluation_needs_a_valid_key_in_either_header() {
+    let server = start(keyed()).await;
+    let body = json!({ "context": shopper("u-1") }).to_string();
+    let path = "/ofrep/v1/evaluate/flags/new-checkout";
+
+    let (status, headers, reply) = server.post_raw(path, body.clone(), &[]).await;
+    assert_eq!(status, 401);
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(reply["errorCode"], "GENERAL");
+    assert!(reply.get("value").is_none() && reply.get("flags").is_none());
+
+    let (status, _, reply) = server
+        .post_raw(path, body.clone(), &[("x-api-key", "wrong")])
+        .await;
+    assert_eq!(status, 401, "{reply}");
+    let (status, _, reply) = server
+        .post_raw(
+            "/ofrep/v1/evaluate/flags",
+            body.clone(),
+            &[("authorization", "Bearer wrong")],
+        )
+        .await;
+    assert_eq!(status, 401);
+    assert!(reply.get("flags").is_none());
+
+    let (status, _, reply) = server
+        .post_raw(path, body.clone(), &[("x-api-key", "client-secret")])
+        .await;
+    assert_eq!(status, 200, "{reply}");
+    let (status, _, _) = server
+        .post_raw(path, body, &[("authorization", "Bearer server-secret")])
+        .await;
+    assert_eq!(status, 200);
+    server.running.stop().await;
+}
+
+#[tokio::test]
+async fn status_and_metrics_need_a_server_key_health_does_not() {
+    let server = start(keyed()).await;
+    for path in ["/status", "/metrics"] {
+        assert_eq!(server.get(path, &[]).await.0, 401, "{path}");
+        assert_eq!(
+            server.get(path, &[("x-api-key", "client-secret")]).await.0,
+            403,
+            "{path}"
+        );
+        assert_eq!(
+            server.get(path, &[("x-api-key", "server-secret")]).await.0,
+            200,
+            "{path}"
+        );
+    }
+    assert_eq!(server.get("/healthz", &[]).await.0, 200);
+    assert_eq!(server.get("/readyz", &[]).await.0, 200);
+    server.running.stop().await;
+}
+
+#[tokio::test]
+async fn the_event_stream_opens_with_the_token_from_the_bulk_response_only() {
+    let server = start(keyed()).await;
+    let (status, _, bulk) = server
+        .post_raw(
+            "/ofrep/v1/evaluate/flags",
+            json!({ "context": {} }).to_string(),
+            &[("x-api-key", "client-secret")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let uri = bulk["eventStreams"][0]["endpoint"]["requestUri"]
+        .as_str()
+        .expect("uri")
+        .to_string();
+    assert!(uri.starts_with("/ofrep/v1/event-stream?token="), "{uri}");
+    assert!(!uri.contains("client-secret"));
+    assert_eq!(server.get("/ofrep/v1/event-stream", &[]).await.0, 401);
+    assert_eq!(
+        server
+            .get("/ofrep/v1/event-stream?token=guess", &[])
+            .await
+            .0,
+        401
+    );
+    let res = server
+        .http
+        .get(server.url(&uri))
+        .send()
+        .await
+        .expect("stream");
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(res.headers()["content-type"], "text/event-stream");
+    drop(res);
+    server.running.stop().await;
+}
+
+#[tokio::test]
+async fn without_keys_a_non_loopback_address_is_refused() {
+    let mut c = config(&shop());
+    c.listen = "0.0.0.0:0".parse().expect("addr");
+    match vexil_server::start(c).await {
+        Err(ServeError::Config(message)) => {
+            assert!(
+                message.contains("refusing to listen on `0.0.0.0:0` without API keys"),
+                "{message}"
+            );
+        }
+        Err(other) => panic!("expected a configuration error, got {other}"),
+        Ok(_) => panic!("a keyless server must not listen on every interface"),
+    }
+    // With keys it may.
+    let mut c = keyed();
+    c.listen = "0.0.0.0:0".parse().expect("addr");
+    let running = vexil_server::start(c).await.expect("starts with keys");
+    running.stop().await;
+}
+
+#[tokio::test]
+async fn over_its_rate_limit_a_key_gets_429_with_retry_after() {
+    let mut c = keyed();
+    c.rate_limit = Some(RateLimit {
+        per_second: 1,
+        burst: Some(2),
+    });
+    let server = start(c).await;
+    let body = json!({ "context": {} }).to_string();
+    let path = "/ofrep/v1/evaluate/flags/new-checkout";
+    let mut statuses = Vec::new();
+    let mut last = None;
+    for _ in 0..4 {
+        let (status, headers, reply) = server
+            .post_raw(path, body.clone(), &[("x-api-key", "client-secret")])
+            .await;
+        statuses.push(status);
+        last = Some((headers, reply));
+    }
+    assert_eq!(&statuses[..2], &[200, 200]);
+    assert_eq!(statuses[3], 429, "{statuses:?}");
+    let (headers, reply) = last.expect("replies");
+    let retry: u64 = headers["retry-after"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!(retry >= 1);
+    assert_eq!(reply["errorCode"], "GENERAL");
+    // Another key has its own bucket.
+    let (status, _, _) = server
+        .post_raw(path, body, &[("x-api-key", "server-secret")])
+        .await;
+    assert_eq!(status, 200);
+    server.running.stop().await;
+}

@@ -1,0 +1,165 @@
+//! Bad input gets its documented answer and never a 5xx: malformed JSON,
+//! wrong types, huge bodies, deep nesting, and arbitrary bodies (a property
+//! test against one real server).
+
+mod common;
+
+use common::{config, shop, start};
+use proptest::prelude::*;
+use serde_json::{json, Value};
+
+const BULK: &str = "/ofrep/v1/evaluate/flags";
+const ONE: &str = "/ofrep/v1/evaluate/flags/new-checkout";
+
+#[tokio::test]
+async fn malformed_requests_are_400_parse_error() {
+    let server = start(config(&shop())).await;
+    for body in [
+        "",
+        "{",
+        "not json",
+        "[]",
+        "42",
+        "{\"context\": 7}",
+        "{\"context\": [1]}",
+    ] {
+        for path in [BULK, ONE] {
+            let (status, headers, reply) = server.post_raw(path, body.to_string(), &[]).await;
+            assert_eq!(status, 400, "{path} {body:?}: {reply}");
+            assert_eq!(headers["content-type"], "application/json");
+            assert_eq!(reply["errorCode"], "PARSE_ERROR", "{body:?}");
+            assert!(reply["errorDetails"].is_string());
+        }
+    }
+    server.running.stop().await;
+}
+
+#[tokio::test]
+async fn a_huge_body_is_413_and_deep_or_wide_contexts_are_400() {
+    let mut c = config(&shop());
+    c.limits.body_bytes = 16 * 1024;
+    let server = start(c).await;
+    let huge = json!({ "context": { "user": { "email": "x".repeat(20_000) } } }).to_string();
+    for path in [BULK, ONE] {
+        let (status, _, reply) = server.post_raw(path, huge.clone(), &[]).await;
+        assert_eq!(status, 413, "{reply}");
+        assert_eq!(reply["errorCode"], "PARSE_ERROR");
+    }
+    let mut deep = json!("bottom");
+    for _ in 0..20 {
+        deep = json!({ "a": deep });
+    }
+    let (status, _, reply) = server
+        .post(ONE, &json!({ "context": { "extra": deep } }))
+        .await;
+    assert_eq!(status, 400);
+    assert_eq!(reply["errorCode"], "INVALID_CONTEXT");
+    assert!(
+        reply["errorDetails"]
+            .as_str()
+            .is_some_and(|d| d.contains("deeper than 8")),
+        "{reply}"
+    );
+    // Deeper than the JSON parser follows at all: still a 400.
+    let nested = format!("{{\"context\": {}{}}}", "[".repeat(1000), "]".repeat(1000));
+    let (status, _, reply) = server.post_raw(ONE, nested, &[]).await;
+    assert_eq!(status, 400, "{reply}");
+    let wide: Vec<Value> = (0..1500).map(|i| json!(i)).collect();
+    let (status, _, reply) = server
+        .post(BULK, &json!({ "context": { "extra": wide } }))
+        .await;
+    assert_eq!(status, 400);
+    assert!(
+        reply["errorDetails"]
+            .as_str()
+            .is_some_and(|d| d.contains("more than 1000 values")),
+        "{reply}"
+    );
+    server.running.stop().await;
+}
+
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(Value::from),
+        "[a-z0-9.:+-]{0,12}".prop_map(Value::from),
+        prop_oneof![
+            Just("production"),
+            Just("17.4.0"),
+            Just("2026-01-01T00:00:00Z"),
+            Just("ios"),
+            Just("gold"),
+            Just("US"),
+            Just("u-1")
+        ]
+        .prop_map(Value::from),
+    ];
+    leaf.prop_recursive(4, 32, 6, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            prop::collection::btree_map(
+                prop_oneof![
+                    Just("user".to_string()),
+                    Just("env".to_string()),
+                    Just("device".to_string()),
+                    Just("location".to_string()),
+                    Just("targetingKey".to_string()),
+                    Just("id".to_string()),
+                    Just("tier".to_string()),
+                    Just("orders".to_string()),
+                    Just("roles".to_string()),
+                    Just("name".to_string()),
+                    Just("platform".to_string()),
+                    Just("os_version".to_string()),
+                    Just("created_at".to_string()),
+                    Just("country".to_string()),
+                    "[a-z]{1,6}",
+                ],
+                inner,
+                0..5,
+            )
+            .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+fn body() -> impl Strategy<Value = String> {
+    prop_oneof![
+        json_value().prop_map(|c| json!({ "context": c }).to_string()),
+        json_value().prop_map(|v| v.to_string()),
+        "\\PC{0,40}",
+    ]
+}
+
+#[test]
+fn no_body_gets_a_server_error() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let server = runtime.block_on(start(config(&shop())));
+    let flags = [
+        "new-checkout",
+        "search-ranking",
+        "checkout-layout",
+        "gift-options",
+        "nope",
+    ];
+    let mut cases = ProptestConfig::with_cases(256);
+    cases.failure_persistence = None;
+    proptest!(cases, |(body in body(), pick in 0usize..6)| {
+        let path = flags.get(pick).map_or(BULK.to_string(), |f| format!("{BULK}/{f}"));
+        let (status, _, reply) = runtime.block_on(server.post_raw(&path, body.clone(), &[]));
+        prop_assert!(status < 500, "{status} for {body}: {reply}");
+        prop_assert!([200, 400, 404].contains(&status), "{status} for {body}: {reply}");
+        if status != 200 {
+            prop_assert!(reply["errorCode"].is_string(), "{body}: {reply}");
+        }
+    });
+    runtime.block_on(server.running.stop());
+}
