@@ -195,12 +195,17 @@ pub enum LogFormat {
     Json,
 }
 
-/// Structured logs on standard error, filtered by `RUST_LOG` (default `info`).
+/// Structured logs on standard error, filtered by `RUST_LOG` (default: the
+/// server's own `info` lines, and warnings from everything else; the
+/// compiler and the code generator are chatty at `info`).
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,vexil_server=info"));
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     // A second initialisation (tests) keeps the first.
     let _ = match format {

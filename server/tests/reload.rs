@@ -108,8 +108,18 @@ async fn an_edit_is_served_and_announced_on_the_event_stream() {
         )
         .await;
     assert_eq!(bulk["metadata"]["version"], event["etag"]);
-    drop(stream);
+    // Stopping ends the open stream rather than waiting for it.
+    let grace = std::time::Instant::now();
     server.running.stop().await;
+    assert!(
+        grace.elapsed() < Duration::from_secs(10),
+        "shutdown waited out its grace period"
+    );
+    let rest = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(Ok(_)) = stream.next().await {}
+    })
+    .await;
+    assert!(rest.is_ok(), "the stream did not end");
 }
 
 #[tokio::test]
