@@ -123,6 +123,9 @@ impl Engine {
 
     /// Poll the source directory every `interval` and reload on change,
     /// calling `report` with each reload's result (success or diagnostics).
+    /// A change is loaded once the directory has stood still for one
+    /// interval, so that a file caught half written (an editor that
+    /// truncates, then writes) is never compiled as if it were whole.
     /// The watcher stops when the returned handle is dropped.
     pub fn watch(
         self: &Arc<Self>,
@@ -131,10 +134,23 @@ impl Engine {
     ) -> Watcher {
         let stop = Arc::new(AtomicBool::new(false));
         let engine = Arc::downgrade(self);
+        let dir = self
+            .source
+            .as_ref()
+            .and_then(|s| s.lock().ok().map(|s| s.dir.clone()));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
+            let mut last = dir.as_deref().map(stamps);
             while !flag.load(Ordering::Relaxed) {
                 std::thread::sleep(interval);
+                // Still moving: wait. Still: reload, which compares the
+                // contents (a same-sized edit within one timestamp tick
+                // leaves the stamps equal).
+                let now = dir.as_deref().map(stamps);
+                if now != last {
+                    last = now;
+                    continue;
+                }
                 let Some(engine) = engine.upgrade() else {
                     break;
                 };
@@ -149,6 +165,21 @@ impl Engine {
             thread: Some(thread),
         }
     }
+}
+
+/// Each `.flag` file's size and modification time: what tells one state of
+/// the directory from the next without reading it.
+fn stamps(dir: &Path) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
+    vexil_compiler::flag_files(dir)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|path| {
+            let meta = std::fs::metadata(&path).ok();
+            let len = meta.as_ref().map_or(0, |m| m.len());
+            let modified = meta.and_then(|m| m.modified().ok());
+            (path, len, modified)
+        })
+        .collect()
 }
 
 /// Stops its watcher thread when dropped.
