@@ -106,13 +106,7 @@ async fn the_event_stream_opens_with_the_token_from_the_bulk_response_only() {
             .0,
         401
     );
-    let res = server
-        .http
-        .get(server.url(&uri))
-        .send()
-        .await
-        .expect("stream");
-    assert_eq!(res.status().as_u16(), 200);
+    let res = server.stream(&bulk).await;
     assert_eq!(res.headers()["content-type"], "text/event-stream");
     drop(res);
     server.running.stop().await;

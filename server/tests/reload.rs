@@ -60,18 +60,7 @@ async fn an_edit_is_served_and_announced_on_the_event_stream() {
         )
         .await;
     let version = bulk["metadata"]["version"].clone();
-    let uri = bulk["eventStreams"][0]["endpoint"]["requestUri"]
-        .as_str()
-        .expect("uri")
-        .to_string();
-    let res = server
-        .http
-        .get(server.url(&uri))
-        .send()
-        .await
-        .expect("stream");
-    assert_eq!(res.status().as_u16(), 200);
-    let mut stream = res.bytes_stream();
+    let mut stream = server.stream(&bulk).await.bytes_stream();
 
     edit(dir.path(), FIVE);
     // The stream's next message names the new version.

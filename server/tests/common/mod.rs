@@ -108,6 +108,16 @@ impl Server {
         (status, headers, res.text().await.expect("body"))
     }
 
+    /// Open the event stream a bulk response named; asserts it opened.
+    pub async fn stream(&self, bulk: &Value) -> reqwest::Response {
+        let uri = bulk["eventStreams"][0]["endpoint"]["requestUri"]
+            .as_str()
+            .expect("an event stream");
+        let res = self.http.get(self.url(uri)).send().await.expect("stream");
+        assert_eq!(res.status().as_u16(), 200);
+        res
+    }
+
     pub async fn evaluate(&self, flag: &str, context: &Value) -> (u16, Value) {
         let (status, _, body) = self
             .post(
