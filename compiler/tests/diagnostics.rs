@@ -141,3 +141,20 @@ fn json_output_has_positions_and_fixes() {
     assert_eq!(d["help"], "did you mean `country`?");
     assert_eq!(d["fix"]["replacement"], "country");
 }
+
+/// Issue 12: two rules that each hold an error lower to the same
+/// placeholder condition; that must not read as "the same condition".
+#[test]
+fn rules_with_errors_are_not_reported_unreachable() {
+    let entry = corpus().join("E0102-rules-with-errors.flag");
+    let mut project = Project::new();
+    for (path, text) in case_files(&entry) {
+        project.set_source(&path, text);
+    }
+    let codes: Vec<&str> = project
+        .diagnostics()
+        .iter()
+        .map(|d| d.code.as_str())
+        .collect();
+    assert_eq!(codes, ["E0102", "E0102"]);
+}

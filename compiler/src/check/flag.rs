@@ -455,6 +455,9 @@ impl FileChecker<'_> {
                     .secondary(earlier, "this earlier rule always matches")
                     .help("remove it, or move it above the rule that always matches");
             }
+            // A condition whose lowering reported an error is a placeholder,
+            // not what the user meant: two such rules are not the same rule.
+            let errors_before = self.error_count();
             let mut parts = Vec::new();
             let from = r
                 .from
@@ -489,6 +492,7 @@ impl FileChecker<'_> {
                 1 => parts.pop().unwrap_or(ir::Expr::Const(true)),
                 _ => ir::Expr::And(parts),
             };
+            let condition_valid = self.error_count() == errors_before;
             let what = match &r.name {
                 Some(n) => format!("rule `{}`", n.name),
                 None => format!("rule {}", index + 1),
@@ -497,7 +501,7 @@ impl FileChecker<'_> {
             else {
                 continue;
             };
-            if always.is_none() {
+            if always.is_none() && condition_valid {
                 if let Some((_, earlier)) = covered.iter().find(|(c, _)| *c == condition) {
                     let earlier = *earlier;
                     self.rep
@@ -514,7 +518,7 @@ impl FileChecker<'_> {
                         .help("remove it, or change its condition");
                 }
             }
-            if result_always {
+            if result_always && condition_valid {
                 if condition == ir::Expr::Const(true) && always.is_none() {
                     always = Some(rule_span);
                 }

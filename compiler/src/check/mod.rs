@@ -255,6 +255,12 @@ impl<'db> FileChecker<'db> {
 
     /// A member of an item (a variant, a metric, a rule) declared again
     /// under a name it already has.
+    /// How many errors this file has so far: a phase compares the count
+    /// before and after lowering something to learn whether it is sound.
+    fn error_count(&self) -> usize {
+        self.rep.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
     fn declared_twice(&mut self, what: &str, again: &Ident, first: Span) {
         self.rep
             .report(
