@@ -241,12 +241,15 @@ pub fn eval(
         Ok(ctx) => ctx,
         Err(e) => {
             // The OpenFeature answer to a context that is not JSON.
-            let details = serde_json::json!({
-                "key": flag.unwrap_or(""),
+            let mut details = serde_json::json!({
                 "reason": "ERROR",
                 "errorCode": "PARSE_ERROR",
                 "errorMessage": format!("the context is not valid: {e}"),
             });
+            // `--all` has no one key to name.
+            if let (Some(flag), Some(map)) = (flag, details.as_object_mut()) {
+                map.insert("key".into(), flag.into());
+            }
             println!(
                 "{}",
                 serde_json::to_string_pretty(&details).unwrap_or_default()
@@ -261,9 +264,12 @@ pub fn eval(
             .map(|e| e.to_details())
             .collect()
     } else {
-        vec![snapshot
-            .evaluate(flag.unwrap_or(""), &ctx, now)
-            .to_details()]
+        let name = flag.unwrap_or("");
+        let mut details = snapshot.evaluate(name, &ctx, now).to_details();
+        if details.error_code == Some(vexil_ir::ErrorCode::FlagNotFound) {
+            not_found(&snapshot, name, &mut details);
+        }
+        vec![details]
     };
     let json = if all {
         serde_json::to_string_pretty(&serde_json::json!({ "flags": details }))
@@ -282,21 +288,70 @@ pub fn eval(
     })
 }
 
-pub fn test(dir: &Path, format: Format) -> Result<ExitCode, String> {
-    let mut project = load(dir)?;
+/// A flag that does not exist: the details name it (the snapshot cannot
+/// lend a name it does not hold), and a help line on standard error
+/// suggests the nearest one.
+fn not_found(snapshot: &vexil_runtime::Snapshot, name: &str, details: &mut vexil_runtime::Details) {
+    details.key = name.to_string();
+    details.error_message = Some(format!("no flag or experiment named `{name}`"));
+    let names = snapshot.targets().map(|(n, _)| n);
+    if let Some(near) = vexil_compiler::suggest::did_you_mean(name, names) {
+        eprintln!("help: did you mean `{near}`?");
+    }
+}
+
+/// The `test` blocks of a directory of sources, or of a bundle built with
+/// `vexil build --with-tests`. A directory that does not compile prints
+/// its diagnostics and gives `Err(1)`.
+fn load_tests(path: &Path) -> Result<Result<vexil_ir::Bundle, ExitCode>, String> {
+    if path.is_file() && path.extension().is_some_and(|e| e == "json") {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        let bundle = vexil_ir::Bundle::from_json(&text)
+            .map_err(|e| format!("`{}` is not a bundle: {e}", path.display()))?;
+        if bundle.tests.is_empty() {
+            return Err(format!(
+                "the bundle `{}` has no tests: build it with `vexil build --with-tests`",
+                path.display()
+            ));
+        }
+        return Ok(Ok(bundle));
+    }
+    let mut project = load(path)?;
     project.set_today(None);
-    let bundle = match project.bundle(true) {
-        Ok(b) => b,
+    match project.bundle(true) {
+        Ok(b) => Ok(Ok(b)),
         Err(diagnostics) => {
             print!("{}", project.render(&diagnostics, color_enabled()));
             println!(
                 "{}",
                 paint("tests not run: the flags do not compile", Style::Error)
             );
-            return Ok(ExitCode::from(1));
+            Ok(Err(ExitCode::from(1)))
         }
+    }
+}
+
+/// Run the tests in `path` (sources or a bundle), in the order they are
+/// declared (files sorted by path); `name` keeps only the tests whose
+/// name contains it.
+pub fn test(path: &Path, format: Format, name: Option<&str>) -> Result<ExitCode, String> {
+    let bundle = match load_tests(path)? {
+        Ok(b) => b,
+        Err(code) => return Ok(code),
     };
-    let tests = bundle.tests.clone();
+    let mut tests = bundle.tests.clone();
+    if let Some(pattern) = name {
+        tests.retain(|t| t.name.contains(pattern));
+        if tests.is_empty() {
+            let mut message = format!("no test's name contains `{pattern}`");
+            let names = bundle.tests.iter().map(|t| t.name.as_str());
+            if let Some(near) = vexil_compiler::suggest::did_you_mean(pattern, names) {
+                message.push_str(&format!("; did you mean `{near}`?"));
+            }
+            return Err(message);
+        }
+    }
     let options = EngineOptions::default();
     let engine = Engine::from_bundle(bundle, options).map_err(|e| e.to_string())?;
     let snapshot = engine.snapshot();

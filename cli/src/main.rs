@@ -56,11 +56,12 @@ enum Command {
     },
     /// Compile a repository into a bundle the runtime loads.
     Build {
+        /// A directory of `.flag` files, or one file.
         dir: PathBuf,
         /// Where to write the bundle (JSON).
-        #[arg(short, long)]
+        #[arg(short, long, value_name = "FILE.json")]
         output: PathBuf,
-        /// Include the test blocks in the bundle.
+        /// Include the `test` blocks in the bundle, for `vexil test BUNDLE`.
         #[arg(long)]
         with_tests: bool,
     },
@@ -71,7 +72,9 @@ enum Command {
         /// The flag or experiment to evaluate.
         #[arg(required_unless_present = "all")]
         flag: Option<String>,
-        /// Evaluate every flag and experiment.
+        /// Evaluate every flag and experiment: the flags, then the
+        /// experiments, each by name, except that the flags a flag
+        /// `requires` come just before it.
         #[arg(long, conflicts_with = "flag")]
         all: bool,
         /// A JSON file: `{"user": {"id": "u1", ...}, "env": {...}}`; `-` reads standard input.
@@ -83,12 +86,20 @@ enum Command {
         #[arg(long, value_name = "TIME")]
         now: Option<String>,
     },
-    /// Run the `test` blocks.
+    /// Run the `test` blocks, in the order they are written (files by path).
+    ///
+    /// Exits with status 1 when a test fails or the flags do not compile.
     Test {
+        /// A directory of `.flag` files, one file, or a bundle built by
+        /// `vexil build --with-tests`.
         #[arg(default_value = ".")]
         dir: PathBuf,
+        /// `text` for people, `json` for tools.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Run only the tests whose name contains PATTERN (case-sensitive).
+        #[arg(long, value_name = "PATTERN")]
+        name: Option<String>,
     },
     /// Explain a diagnostic code, like `vexil explain E0102`, or a
     /// statistics code that `vexil stats` prints, like `S0003`.
@@ -171,7 +182,7 @@ fn main() -> ExitCode {
             context.as_deref(),
             now.as_deref(),
         ),
-        Command::Test { dir, format } => commands::test(&dir, format),
+        Command::Test { dir, format, name } => commands::test(&dir, format, name.as_deref()),
         Command::Explain { code } => commands::explain(&code),
         Command::Lsp => vexil_lsp::run_stdio().map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => serve::serve(args),

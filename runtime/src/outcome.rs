@@ -115,6 +115,7 @@ impl Evaluation<'_> {
             reason: self.reason,
             rule: self.rule.map(|(index, name)| RuleRef {
                 index,
+                number: index.saturating_add(1),
                 name: name.map(str::to_string),
             }),
             error_code: self.error,
@@ -166,8 +167,11 @@ pub struct Details {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RuleRef {
-    /// 0-based position in the flag.
+    /// 0-based position in the flag, for programs that index its rules.
     pub index: u32,
+    /// 1-based: the third rule is rule 3, as tests (`expect F rule 3`),
+    /// diagnostics and people count.
+    pub number: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
