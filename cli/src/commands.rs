@@ -89,8 +89,13 @@ pub fn fmt(dir: &Path, check_only: bool) -> Result<ExitCode, String> {
     let mut changed = Vec::new();
     let mut broken = Vec::new();
     for path in &paths {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        let bytes =
+            std::fs::read(path).map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+        // Not UTF-8: `vexil check` says where (E0002); the other files go on.
+        let Ok(text) = String::from_utf8(bytes) else {
+            broken.push((path.display().to_string(), "is not UTF-8"));
+            continue;
+        };
         match vexil_fmt::format_source(&text) {
             Ok(formatted) if formatted != text => {
                 if !check_only {
@@ -100,12 +105,12 @@ pub fn fmt(dir: &Path, check_only: bool) -> Result<ExitCode, String> {
                 changed.push(path.display().to_string());
             }
             Ok(_) => {}
-            Err(_) => broken.push(path.display().to_string()),
+            Err(_) => broken.push((path.display().to_string(), "has syntax errors")),
         }
     }
-    for p in &broken {
+    for (p, why) in &broken {
         eprintln!(
-            "{}: `{p}` has syntax errors; run `vexil check` (not formatted)",
+            "{}: `{p}` {why}; run `vexil check` (not formatted)",
             paint("warning", Style::Error)
         );
     }

@@ -218,3 +218,33 @@ fn help_describes_every_argument() {
         "{eval}"
     );
 }
+
+#[test]
+fn a_file_that_is_not_utf8_is_a_diagnostic_not_an_abort() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("a.flag"), TIERS).expect("write");
+    let latin1 = b"// Caf\xe9\nflag cafe: bool {\n  kind release\n  default false\n}\n";
+    std::fs::write(dir.path().join("b.flag"), latin1).expect("write");
+    let d = dir.path().to_string_lossy().to_string();
+    let out = vexil().args(["check", &d]).assert().code(1);
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(
+        text.contains("error[E0002]: this file is not valid UTF-8: byte `0xE9` at offset 6"),
+        "{text}"
+    );
+    assert!(text.contains("b.flag:1:7"), "{text}");
+    assert!(text.contains("checked 2 files: 1 error"), "{text}");
+    // The other file is checked and formatted; this one is left alone.
+    vexil()
+        .args(["fmt", &d, "--check"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "b.flag` is not UTF-8; run `vexil check`",
+        ));
+    vexil()
+        .args(["explain", "E0002"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("E0002 (error): file is not UTF-8"));
+}

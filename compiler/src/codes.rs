@@ -61,6 +61,12 @@ codes! {
     Syntax = "E0001", Error, "syntax error",
         "The file does not follow the grammar. The message says what was expected where. \
          Each broken item is reported once and skipped; the rest of the file is still checked.";
+    InvalidUtf8 = "E0002", Error, "file is not UTF-8",
+        "A `.flag` file must be UTF-8 text; this one holds a byte that is not part of a UTF-8 \
+         character, often because an editor saved it as Latin-1 (`é` as the single byte `0xE9`) \
+         or UTF-16. The diagnostic points at the first such byte by its offset. Save the file \
+         as UTF-8. Each such byte reads as a space, so the rest of the file and the other \
+         files are still checked, but nothing is built until the file is fixed.";
     UnknownContext = "E0101", Error, "unknown context",
         "A condition, unit or test names a context that no file declares. \
          Declare it with `context NAME { .. }` or fix the name.";

@@ -19,6 +19,7 @@
 mod check;
 mod codes;
 pub mod db;
+mod decode;
 mod diagnostic;
 mod global;
 mod link;

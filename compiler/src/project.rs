@@ -20,6 +20,8 @@ pub struct Project {
     db: Database,
     ws: Workspace,
     files: BTreeMap<String, SourceFile>,
+    /// Per file read from bytes, those that were not UTF-8: (offset, byte).
+    not_utf8: BTreeMap<String, Vec<(usize, u8)>>,
 }
 
 /// A file or folder that could not be read.
@@ -54,6 +56,7 @@ impl Project {
             db,
             ws,
             files: BTreeMap::new(),
+            not_utf8: BTreeMap::new(),
         }
     }
 
@@ -62,17 +65,29 @@ impl Project {
     pub fn from_dir(dir: &Path) -> Result<Project, LoadError> {
         let mut project = Project::new();
         for path in flag_files(dir)? {
-            let text = std::fs::read_to_string(&path).map_err(|error| LoadError {
+            let bytes = std::fs::read(&path).map_err(|error| LoadError {
                 path: path.clone(),
                 error,
             })?;
-            project.set_source(&path.to_string_lossy(), text);
+            project.set_source_bytes(&path.to_string_lossy(), &bytes);
         }
         Ok(project)
     }
 
+    /// Add or replace a file from its bytes, as read from disk: bytes that
+    /// are not UTF-8 are an E0002 diagnostic (and read as spaces), not a
+    /// reason to stop checking.
+    pub fn set_source_bytes(&mut self, path: &str, bytes: &[u8]) {
+        let decoded = crate::decode::decode(bytes);
+        self.set_source(path, decoded.text);
+        if !decoded.invalid.is_empty() {
+            self.not_utf8.insert(path.to_string(), decoded.invalid);
+        }
+    }
+
     /// Add or replace a file.
     pub fn set_source(&mut self, path: &str, text: String) {
+        self.not_utf8.remove(path);
         match self.files.get(path) {
             Some(file) => {
                 if file.text(&self.db) != &text {
@@ -90,6 +105,7 @@ impl Project {
 
     /// Remove a file, if the project has it.
     pub fn remove_source(&mut self, path: &str) {
+        self.not_utf8.remove(path);
         if self.files.remove(path).is_some() {
             let files: Vec<SourceFile> = self.files.values().copied().collect();
             self.ws.set_files(&mut self.db).to(files);
@@ -119,6 +135,11 @@ impl Project {
             out.extend(local_diagnostics(&self.db, self.ws, file).iter().cloned());
         }
         out.extend(cross_file_diagnostics(&self.db, self.ws));
+        out.extend(
+            self.not_utf8
+                .iter()
+                .filter_map(|(path, invalid)| crate::decode::diagnostic(path, invalid)),
+        );
         out.sort_by(|a, b| {
             (a.primary.file.as_ref(), a.primary.span.start, a.code).cmp(&(
                 b.primary.file.as_ref(),

@@ -11,8 +11,9 @@ fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/diagnostics")
 }
 
-/// The files of one case: (name shown in diagnostics, text).
-fn case_files(entry: &Path) -> Vec<(String, String)> {
+/// The files of one case: (name shown in diagnostics, bytes). Bytes, not
+/// text: a case may hold a file that is not UTF-8 (E0002).
+fn case_files(entry: &Path) -> Vec<(String, Vec<u8>)> {
     let name = entry
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
@@ -30,14 +31,11 @@ fn case_files(entry: &Path) -> Vec<(String, String)> {
                     .file_name()
                     .map(|n| n.to_string_lossy().to_string())
                     .unwrap_or_default();
-                (
-                    format!("{name}/{file}"),
-                    std::fs::read_to_string(&f).expect("utf-8"),
-                )
+                (format!("{name}/{file}"), std::fs::read(&f).expect("file"))
             })
             .collect()
     } else {
-        vec![(name, std::fs::read_to_string(entry).expect("utf-8"))]
+        vec![(name, std::fs::read(entry).expect("file"))]
     }
 }
 
@@ -64,8 +62,8 @@ fn corpus_snapshots() {
             .unwrap_or_default();
         let files = case_files(&entry);
         let mut project = Project::new();
-        for (path, text) in &files {
-            project.set_source(path, text.clone());
+        for (path, bytes) in &files {
+            project.set_source_bytes(path, bytes);
         }
         // Expiry warnings are relative to a fixed day, so snapshots do not age.
         project.set_today(Some(
@@ -82,8 +80,8 @@ fn corpus_snapshots() {
                 .collect::<Vec<_>>()
         );
         let mut out = String::new();
-        for (path, text) in &files {
-            out.push_str(&format!("----- {path}\n{text}"));
+        for (path, bytes) in &files {
+            out.push_str(&format!("----- {path}\n{}", String::from_utf8_lossy(bytes)));
         }
         out.push_str("----- diagnostics\n");
         out.push_str(&project.render(&diagnostics, false));
@@ -113,8 +111,8 @@ fn every_code_has_a_case() {
 fn five_mistakes_give_five_diagnostics() {
     let entry = corpus().join("E0001-five-mistakes.flag");
     let mut project = Project::new();
-    for (path, text) in case_files(&entry) {
-        project.set_source(&path, text);
+    for (path, bytes) in case_files(&entry) {
+        project.set_source_bytes(&path, &bytes);
     }
     let errors = project
         .diagnostics()
@@ -128,8 +126,8 @@ fn five_mistakes_give_five_diagnostics() {
 fn json_output_has_positions_and_fixes() {
     let entry = corpus().join("E0102-unknown-field.flag");
     let mut project = Project::new();
-    for (path, text) in case_files(&entry) {
-        project.set_source(&path, text);
+    for (path, bytes) in case_files(&entry) {
+        project.set_source_bytes(&path, &bytes);
     }
     let json: serde_json::Value =
         serde_json::from_str(&project.render_json(&project.diagnostics())).expect("json");
@@ -148,8 +146,8 @@ fn json_output_has_positions_and_fixes() {
 fn rules_with_errors_are_not_reported_unreachable() {
     let entry = corpus().join("E0102-rules-with-errors.flag");
     let mut project = Project::new();
-    for (path, text) in case_files(&entry) {
-        project.set_source(&path, text);
+    for (path, bytes) in case_files(&entry) {
+        project.set_source_bytes(&path, &bytes);
     }
     let codes: Vec<&str> = project
         .diagnostics()
@@ -157,4 +155,33 @@ fn rules_with_errors_are_not_reported_unreachable() {
         .map(|d| d.code.as_str())
         .collect();
     assert_eq!(codes, ["E0102", "E0102"]);
+}
+
+/// Issue 12: a file that is not UTF-8 is one diagnostic at its first bad
+/// byte, and every other file is still checked.
+#[test]
+fn a_file_that_is_not_utf8_does_not_stop_the_check() {
+    let entry = corpus().join("E0002-not-utf8");
+    let mut project = Project::new();
+    for (path, bytes) in case_files(&entry) {
+        project.set_source_bytes(&path, &bytes);
+    }
+    let found: Vec<(String, &str, u32)> = project
+        .diagnostics()
+        .iter()
+        .map(|d| {
+            (
+                d.primary.file.to_string(),
+                d.code.as_str(),
+                d.primary.span.start,
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("E0002-not-utf8/b-latin1.flag".to_string(), "E0002", 6),
+            ("E0002-not-utf8/c-typo.flag".to_string(), "E0102", 115),
+        ]
+    );
 }
