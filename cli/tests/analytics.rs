@@ -1,20 +1,10 @@
 //! The analytics commands run as processes: `stats`, `plan`, `ingest`,
 //! `simulate` and `analyze`, their output and exit codes.
 
-use std::path::{Path, PathBuf};
-
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn vexil() -> Command {
-    let mut cmd = Command::cargo_bin("vexil").expect("binary");
-    cmd.current_dir(root()).env_remove("NO_COLOR");
-    cmd
-}
+mod support;
+use support::{root, vexil};
 
 fn json_of(output: &[u8]) -> serde_json::Value {
     serde_json::from_slice(output).expect("JSON on standard output")

@@ -2,18 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn vexil() -> Command {
-    let mut cmd = Command::cargo_bin("vexil").expect("binary");
-    cmd.current_dir(root()).env_remove("NO_COLOR");
-    cmd
-}
+mod support;
+use support::{root, vexil};
 
 fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);

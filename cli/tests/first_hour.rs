@@ -2,20 +2,13 @@
 //! `vexil eval`, tests run from a bundle or by name, one way to count rules,
 //! `--help` that describes every argument.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn vexil() -> Command {
-    let mut cmd = Command::cargo_bin("vexil").expect("binary");
-    cmd.current_dir(root()).env_remove("NO_COLOR");
-    cmd
-}
+mod support;
+use support::vexil;
 
 /// Three rules, a prerequisite whose name sorts last, and two tests that
 /// count rules from 1.

@@ -39,6 +39,15 @@ fn case_files(entry: &Path) -> Vec<(String, Vec<u8>)> {
     }
 }
 
+/// The project of the case named `name` (with no fixed day).
+fn case_project(name: &str) -> Project {
+    let mut project = Project::new();
+    for (path, bytes) in case_files(&corpus().join(name)) {
+        project.set_source_bytes(&path, &bytes);
+    }
+    project
+}
+
 fn entries() -> Vec<PathBuf> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(corpus())
         .expect("tests/diagnostics exists")
@@ -109,11 +118,7 @@ fn every_code_has_a_case() {
 
 #[test]
 fn five_mistakes_give_five_diagnostics() {
-    let entry = corpus().join("E0001-five-mistakes.flag");
-    let mut project = Project::new();
-    for (path, bytes) in case_files(&entry) {
-        project.set_source_bytes(&path, &bytes);
-    }
+    let project = case_project("E0001-five-mistakes.flag");
     let errors = project
         .diagnostics()
         .iter()
@@ -124,11 +129,7 @@ fn five_mistakes_give_five_diagnostics() {
 
 #[test]
 fn json_output_has_positions_and_fixes() {
-    let entry = corpus().join("E0102-unknown-field.flag");
-    let mut project = Project::new();
-    for (path, bytes) in case_files(&entry) {
-        project.set_source_bytes(&path, &bytes);
-    }
+    let project = case_project("E0102-unknown-field.flag");
     let json: serde_json::Value =
         serde_json::from_str(&project.render_json(&project.diagnostics())).expect("json");
     let d = &json[0];
@@ -144,11 +145,7 @@ fn json_output_has_positions_and_fixes() {
 /// placeholder condition; that must not read as "the same condition".
 #[test]
 fn rules_with_errors_are_not_reported_unreachable() {
-    let entry = corpus().join("E0102-rules-with-errors.flag");
-    let mut project = Project::new();
-    for (path, bytes) in case_files(&entry) {
-        project.set_source_bytes(&path, &bytes);
-    }
+    let project = case_project("E0102-rules-with-errors.flag");
     let codes: Vec<&str> = project
         .diagnostics()
         .iter()
@@ -161,11 +158,7 @@ fn rules_with_errors_are_not_reported_unreachable() {
 /// byte, and every other file is still checked.
 #[test]
 fn a_file_that_is_not_utf8_does_not_stop_the_check() {
-    let entry = corpus().join("E0002-not-utf8");
-    let mut project = Project::new();
-    for (path, bytes) in case_files(&entry) {
-        project.set_source_bytes(&path, &bytes);
-    }
+    let project = case_project("E0002-not-utf8");
     let found: Vec<(String, &str, u32)> = project
         .diagnostics()
         .iter()
