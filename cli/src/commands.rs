@@ -300,7 +300,7 @@ fn not_found(snapshot: &vexil_runtime::Snapshot, name: &str, details: &mut vexil
     details.key = name.to_string();
     details.error_message = Some(format!("no flag or experiment named `{name}`"));
     let names = snapshot.targets().map(|(n, _)| n);
-    if let Some(near) = vexil_compiler::suggest::did_you_mean(name, names) {
+    if let Some(near) = vexil_compiler::did_you_mean(name, names) {
         eprintln!("help: did you mean `{near}`?");
     }
 }
@@ -351,7 +351,7 @@ pub fn test(path: &Path, format: Format, name: Option<&str>) -> Result<ExitCode,
         if tests.is_empty() {
             let mut message = format!("no test's name contains `{pattern}`");
             let names = bundle.tests.iter().map(|t| t.name.as_str());
-            if let Some(near) = vexil_compiler::suggest::did_you_mean(pattern, names) {
+            if let Some(near) = vexil_compiler::did_you_mean(pattern, names) {
                 message.push_str(&format!("; did you mean `{near}`?"));
             }
             return Err(message);

@@ -35,6 +35,7 @@ pub use codes::Code;
 pub use diagnostic::{Diagnostic, Fix, Label, Severity};
 pub use global::cross_file_diagnostics;
 pub use project::{flag_files, LoadError, Project};
+pub use suggest::did_you_mean;
 pub use vexil_grammar as syntax;
 pub use vexil_ir as ir;
 
