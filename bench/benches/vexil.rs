@@ -17,7 +17,7 @@ use vexil_bench::user::UserRecord;
 use vexil_bench::vexil::{fill, workload_bundle, UserFields};
 use vexil_bench::Workload;
 use vexil_runtime::interp::Interpreter;
-use vexil_runtime::ir::Bundle;
+use vexil_runtime::ir::ValidBundle;
 use vexil_runtime::jit::Jit;
 use vexil_runtime::{BackendChoice, Engine, EngineOptions, Exposure, ExposureSink, Snapshot};
 
@@ -133,7 +133,7 @@ fn context(c: &mut Criterion) {
 
 /// 1,000 flags over the workload's schema, in the shapes of F2, F3, F4 and
 /// F6, with constants varied so that no two flags are alike.
-pub fn thousand_flags() -> Option<Bundle> {
+pub fn thousand_flags() -> Option<ValidBundle> {
     let schema =
         std::fs::read_to_string(vexil_bench::workload::crate_path("workload/workload.flag"))
             .ok()?;
@@ -192,7 +192,7 @@ fn compile(c: &mut Criterion) {
     let mut group = c.benchmark_group("interp");
     group.sample_size(20);
     group.bench_function("prepare-1000", |b| {
-        b.iter(|| Interpreter::new(black_box(&bundle)).ok());
+        b.iter(|| Interpreter::new(black_box(&bundle)));
     });
     group.finish();
 }

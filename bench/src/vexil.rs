@@ -15,7 +15,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use vexil_runtime::ir::Bundle;
+use vexil_runtime::ir::ValidBundle;
 use vexil_runtime::{BackendChoice, Context, FieldHandle, FlagValue, Prepared, Snapshot, Target};
 
 use crate::engine::{BenchError, WorkloadEngine};
@@ -23,7 +23,7 @@ use crate::user::UserRecord;
 use crate::workload::{crate_path, Answer, Flag};
 
 /// The workload's flags in Vexil, compiled by Vexil's compiler.
-pub fn workload_bundle() -> Result<Bundle, BenchError> {
+pub fn workload_bundle() -> Result<ValidBundle, BenchError> {
     let dir = crate_path("workload");
     let project = vexil_compiler::Project::from_dir(&dir).map_err(|e| BenchError::Read {
         path: PathBuf::from(&dir),

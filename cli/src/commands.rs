@@ -25,7 +25,7 @@ fn load(dir: &Path) -> Result<Project, String> {
 /// diagnostics and a closing line go to standard error and the exit code
 /// is `Err(1)`: `vexil eval`, `analyze`, `simulate` and `plan` print
 /// nothing else then.
-pub(crate) fn load_bundle(dir: &Path) -> Result<Result<vexil_ir::Bundle, ExitCode>, String> {
+pub(crate) fn load_bundle(dir: &Path) -> Result<Result<vexil_ir::ValidBundle, ExitCode>, String> {
     let project = load(dir)?;
     match project.bundle(false) {
         Ok(bundle) => Ok(Ok(bundle)),
@@ -308,7 +308,7 @@ fn not_found(snapshot: &vexil_runtime::Snapshot, name: &str, details: &mut vexil
 /// The `test` blocks of a directory of sources, or of a bundle built with
 /// `vexil build --with-tests`. A directory that does not compile prints
 /// its diagnostics and gives `Err(1)`.
-fn load_tests(path: &Path) -> Result<Result<vexil_ir::Bundle, ExitCode>, String> {
+fn load_tests(path: &Path) -> Result<Result<vexil_ir::ValidBundle, ExitCode>, String> {
     if path.is_file() && path.extension().is_some_and(|e| e == "json") {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;

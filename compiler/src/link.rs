@@ -3,7 +3,7 @@
 //!
 //! Contexts are laid out in name order (fields in declaration order);
 //! segments and flags are ordered so that every reference points backwards
-//! (names break ties), which the runtime's validation relies on; the
+//! (names break ties), which validation requires; the
 //! experiments of a layer take consecutive enrolment ranges in order of
 //! start date, then name.
 
@@ -15,9 +15,11 @@ use crate::check::{check_file, Lowered, LoweredExperiment};
 use crate::db::{self, Db, Workspace};
 use crate::summary::{ItemSig, Kind};
 
-/// Link the workspace. Call only when it has no errors; returns a
-/// description of the problem if the result does not validate (a bug).
-pub fn link(db: &dyn Db, ws: Workspace, with_tests: bool) -> Result<ir::Bundle, String> {
+/// Link the workspace and validate the result, so that the runtime loads
+/// it as it is. Call only when it has no errors; returns a description of
+/// the problem if the result does not validate (a bug: the checker
+/// refuses everything validation does).
+pub fn link(db: &dyn Db, ws: Workspace, with_tests: bool) -> Result<ir::ValidBundle, String> {
     let schema = schema(db, ws);
     let slot_of: HashMap<(String, u32), u32> = schema
         .contexts
@@ -221,8 +223,7 @@ pub fn link(db: &dyn Db, ws: Workspace, with_tests: bool) -> Result<ir::Bundle, 
         layers,
         tests,
     };
-    ir::validate(&bundle).map_err(|e| e.to_string())?;
-    Ok(bundle)
+    ir::validate(bundle).map_err(|e| e.to_string())
 }
 
 /// The schema: contexts in name order, slots numbered across them.

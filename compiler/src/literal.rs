@@ -114,13 +114,26 @@ pub(crate) fn semver(lit: &Literal) -> Result<Semver, LiteralError> {
             ))
         }
     };
-    Semver::parse(text).map_err(|e| {
+    let v = Semver::parse(text).map_err(|e| {
         err(
             Code::InvalidSemver,
             format!("`{text}` is not a valid version: {e}"),
             Some("versions are `MAJOR.MINOR.PATCH`, like `2.3.0` or `1.0.0-beta.2`"),
         )
-    })
+    })?;
+    // The range validation refuses, said here with the literal's span.
+    if !v.in_range() {
+        return Err(err(
+            Code::InvalidSemver,
+            format!("`{text}` is out of range for a version"),
+            Some(&format!(
+                "major and minor versions go up to {}, patch versions up to {}",
+                vexil_ir::value::SEMVER_MAX_MAJOR,
+                vexil_ir::value::SEMVER_MAX_PATCH
+            )),
+        ));
+    }
+    Ok(v)
 }
 
 pub(crate) fn int(lit: &Literal) -> Result<i64, LiteralError> {

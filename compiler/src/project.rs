@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use salsa::Setter;
-use vexil_ir::Bundle;
+use vexil_ir::ValidBundle;
 
 use crate::db::{Database, SourceFile, Workspace};
 use crate::diagnostic::{Diagnostic, Label, Severity};
@@ -151,8 +151,9 @@ impl Project {
         out
     }
 
-    /// The bundle, or the diagnostics (errors and warnings) if there are errors.
-    pub fn bundle(&self, with_tests: bool) -> Result<Bundle, Vec<Diagnostic>> {
+    /// The bundle, validated, or the diagnostics (errors and warnings) if
+    /// there are errors.
+    pub fn bundle(&self, with_tests: bool) -> Result<ValidBundle, Vec<Diagnostic>> {
         let diagnostics = self.diagnostics();
         if diagnostics.iter().any(Diagnostic::is_error) {
             return Err(diagnostics);

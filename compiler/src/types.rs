@@ -3,9 +3,12 @@
 //! experiments. Plain data, comparable, so that salsa can tell when a
 //! declaration really changed.
 
-use vexil_ir::{FlagKind, ValueType};
+use vexil_ir::{FlagKind, OperandType, ValueType};
 
-/// A field's type as the checker sees it.
+/// A field's type as the checker sees it: `vexil_ir::FieldType`'s shape,
+/// hashable for salsa and described for diagnostics. Its typing rules are
+/// validation's (`OperandType`), except that two enums compare only when
+/// they are the same enum (validation sees enums by size alone).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Ty {
     /// `bool`.
@@ -47,22 +50,35 @@ impl Ty {
         }
     }
 
-    /// An `int` or a `float`: the two compare with each other.
-    pub(crate) fn is_numeric(&self) -> bool {
-        matches!(self, Ty::Int | Ty::Float)
+    /// The type of a field of this type used as an operand (`None` for a
+    /// list).
+    pub(crate) fn operand_type(&self) -> Option<OperandType> {
+        Some(match self {
+            Ty::Bool => OperandType::Bool,
+            Ty::Int => OperandType::Int,
+            Ty::Float => OperandType::Float,
+            Ty::String => OperandType::String,
+            Ty::Semver => OperandType::Semver,
+            Ty::Timestamp => OperandType::Timestamp,
+            Ty::Enum(values) => OperandType::Enum(values.len()),
+            Ty::List(_) => return None,
+        })
     }
 
     /// Whether `<`, `<=`, `>` and `>=` apply (enums by declaration order).
     pub(crate) fn is_ordered(&self) -> bool {
-        matches!(
-            self,
-            Ty::Int | Ty::Float | Ty::Semver | Ty::Timestamp | Ty::Enum(_)
-        )
+        self.operand_type().is_some_and(OperandType::is_ordered)
     }
 
-    /// Whether values of the two types can be compared with each other.
+    /// Whether values of the two types can be compared with each other:
+    /// the same type, or two types validation compares at one (an int and
+    /// a float).
     pub(crate) fn comparable_with(&self, other: &Ty) -> bool {
-        self == other || (self.is_numeric() && other.is_numeric())
+        self == other
+            || match (self.operand_type(), other.operand_type()) {
+                (Some(a), Some(b)) if a != b => OperandType::compared_at(a, b).is_some(),
+                _ => false,
+            }
     }
 
     /// The same type in the IR's terms.

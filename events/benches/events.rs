@@ -41,7 +41,7 @@ experiment checkout: string {
 }
 "#;
 
-fn bundle() -> vexil_ir::Bundle {
+fn bundle() -> vexil_ir::ValidBundle {
     let mut project = vexil_compiler::Project::new();
     project.set_source("bench.flag", BENCH_FLAGS.to_string());
     project.bundle(false).expect("the bench flags compile")

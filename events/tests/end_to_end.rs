@@ -10,7 +10,7 @@ use std::path::Path;
 use vexil_events::simulate::{simulate, Effect, SimulationOptions};
 use vexil_events::{analyze_experiment, AnalysisOptions, GuardrailState, Report, Store};
 
-fn shop() -> vexil_ir::Bundle {
+fn shop() -> vexil_ir::ValidBundle {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/shop");
     let project = vexil_compiler::Project::from_dir(&dir).expect("examples/shop loads");
     project.bundle(false).expect("examples/shop compiles")

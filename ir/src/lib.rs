@@ -1,25 +1,34 @@
 //! Vexil's intermediate representation: the checked, typed program that the
 //! compiler writes and the runtime loads, with no source text in sight.
 //!
-//! Also home to what both sides must agree on exactly: the bucketing
-//! function, value parsing, and OpenFeature's reasons and error codes.
+//! Also home to what both sides must agree on exactly: what a valid
+//! program is ([`validate`], which makes the [`ValidBundle`] the runtime
+//! loads, with the operand types of [`OperandType`]), how patterns
+//! compile, the bucketing function, value parsing, and OpenFeature's
+//! reasons and error codes.
 
 pub mod bucket;
+mod operand;
+mod pattern;
 mod program;
 mod reason;
 mod time;
+mod valid;
 mod validate;
 pub mod value;
 
+pub use operand::OperandType;
+pub use pattern::{compile_pattern, pattern_error_summary};
 pub use program::*;
 pub use reason::{ErrorCode, Reason};
-pub use validate::{validate, BundleError};
+pub use valid::ValidBundle;
+pub use validate::{validate, BundleError, MAX_DEPTH, MAX_SLOTS};
 pub use value::{FlagValue, Semver, ValueType};
 
 impl Bundle {
-    /// Read a bundle from its JSON form, checking the format and validating
-    /// every index and type, so that the runtime can trust it.
-    pub fn from_json(text: &str) -> Result<Bundle, BundleError> {
+    /// Read a bundle from its JSON form, checking the format and
+    /// validating it ([`validate`]), so that the runtime can trust it.
+    pub fn from_json(text: &str) -> Result<ValidBundle, BundleError> {
         let probe: serde_json::Value =
             serde_json::from_str(text).map_err(|e| BundleError::Parse(e.to_string()))?;
         match probe.get("format").and_then(|f| f.as_str()) {
@@ -35,8 +44,7 @@ impl Bundle {
         }
         let bundle: Bundle =
             serde_json::from_value(probe).map_err(|e| BundleError::Parse(e.to_string()))?;
-        validate(&bundle)?;
-        Ok(bundle)
+        validate(bundle)
     }
 
     pub fn to_json(&self) -> String {

@@ -151,3 +151,25 @@ pub fn parse_duration(text: &str) -> Option<i64> {
     };
     n.checked_mul(secs)?.checked_mul(1_000_000)
 }
+
+/// The largest major and minor version the runtime holds: it packs each in
+/// 32 bits (see the runtime's `PackedSemver`).
+pub const SEMVER_MAX_MAJOR: u64 = u32::MAX as u64;
+pub const SEMVER_MAX_MINOR: u64 = u32::MAX as u64;
+/// The largest patch version: 63 bits, the last bit of its word says
+/// whether the version is a release.
+pub const SEMVER_MAX_PATCH: u64 = (1 << 63) - 1;
+
+/// Whether the runtime can hold `v`: a version constant beyond this range
+/// is refused by validation (and by the checker), a context value beyond
+/// it is invalid.
+pub fn semver_in_range(v: &semver::Version) -> bool {
+    v.major <= SEMVER_MAX_MAJOR && v.minor <= SEMVER_MAX_MINOR && v.patch <= SEMVER_MAX_PATCH
+}
+
+impl Semver {
+    /// Whether the runtime can hold this version ([`semver_in_range`]).
+    pub fn in_range(&self) -> bool {
+        semver_in_range(&self.0)
+    }
+}

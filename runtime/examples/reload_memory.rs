@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use vexil_runtime::{BackendChoice, Engine, EngineOptions};
 
-fn bundle(relative: &str) -> Result<vexil_runtime::ir::Bundle, String> {
+fn bundle(relative: &str) -> Result<vexil_runtime::ir::ValidBundle, String> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("..")
         .join(relative);

@@ -249,15 +249,19 @@ pub struct PackedSemver {
 }
 
 impl PackedSemver {
+    /// The packed form of `v`; `None` beyond the range the packing holds,
+    /// which `vexil_ir::value::semver_in_range` defines: validation
+    /// refuses a version constant beyond it, so every constant of a valid
+    /// bundle packs, and a context value beyond it is invalid.
     pub fn new(v: &semver::Version) -> Option<PackedSemver> {
-        let major = u32::try_from(v.major).ok()?;
-        let minor = u32::try_from(v.minor).ok()?;
-        if v.patch >= 1 << 63 {
+        if !vexil_ir::value::semver_in_range(v) {
             return None;
         }
+        // In range: major and minor fit in 32 bits, the patch in 63.
+        let (major, minor) = (u64::from(v.major as u32), u64::from(v.minor as u32));
         let release = v.pre.is_empty();
         Some(PackedSemver {
-            hi: (u64::from(major) << 32) | u64::from(minor),
+            hi: (major << 32) | minor,
             lo: (v.patch << 1) | u64::from(release),
             pre: (!release).then(|| v.pre.clone()),
         })

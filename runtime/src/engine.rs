@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, Guard};
-use vexil_ir::Bundle;
+use vexil_ir::{Bundle, ValidBundle};
 
 use crate::context::Context;
 use crate::exposure::ExposureSink;
@@ -32,7 +32,9 @@ pub struct Engine {
 }
 
 impl Engine {
-    pub fn from_bundle(bundle: Bundle, options: EngineOptions) -> Result<Engine, LoadError> {
+    /// An engine over a validated bundle (`vexil_ir::validate`, or
+    /// `Bundle::from_json`, or a compiled project's bundle).
+    pub fn from_bundle(bundle: ValidBundle, options: EngineOptions) -> Result<Engine, LoadError> {
         let snapshot = Snapshot::new(bundle, options.backend, options.exposure_sink.clone(), 1)?;
         admit(&options, &snapshot)?;
         Ok(Engine {
@@ -80,7 +82,7 @@ impl Engine {
 
     /// Swap in a new version. On error (including failing tests, with
     /// `run_tests`) the current version stays.
-    pub fn install(&self, bundle: Bundle) -> Result<u64, LoadError> {
+    pub fn install(&self, bundle: ValidBundle) -> Result<u64, LoadError> {
         let version = self.versions.load(Ordering::Relaxed) + 1;
         let snapshot = Snapshot::new(
             bundle,

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
-use vexil_ir::{Bundle, ErrorCode, FlagValue, Reason, ValueType};
+use vexil_ir::{ErrorCode, FlagValue, Reason, ValidBundle, ValueType};
 
 use crate::backend::Backend;
 use crate::context::{Context, Layout, MISSING};
@@ -42,10 +42,11 @@ pub enum BackendChoice {
 
 #[derive(Debug)]
 pub enum LoadError {
+    /// The bundle is not valid (`vexil_ir::validate`); nothing else refuses
+    /// a program.
     Bundle(vexil_ir::BundleError),
-    /// The program could not be prepared (a pattern that does not compile).
-    Prepare(String),
-    /// Compiled code was requested but is not available here.
+    /// Compiled code was requested but is not available here (or, a bug,
+    /// code generation failed).
     JitUnavailable(String),
     /// The sources do not compile.
     Compile {
@@ -67,7 +68,6 @@ impl std::fmt::Display for LoadError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             LoadError::Bundle(e) => e.fmt(f),
-            LoadError::Prepare(e) => write!(f, "cannot prepare the program: {e}"),
             LoadError::JitUnavailable(e) => write!(f, "compiled evaluation is not available: {e}"),
             LoadError::Compile { rendered, errors } => {
                 write!(f, "the flags do not compile ({errors} errors):\n{rendered}")
@@ -101,7 +101,7 @@ impl Evaluator {
 }
 
 pub struct Snapshot {
-    bundle: Arc<Bundle>,
+    bundle: Arc<ValidBundle>,
     layout: Arc<Layout>,
     backend: Evaluator,
     /// Flag and experiment names. Fx: the keys come from the bundle, and a
@@ -117,13 +117,14 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
+    /// Load a validated bundle on the chosen backend. Fails only when
+    /// compiled code is asked for and not available.
     pub fn new(
-        bundle: Bundle,
+        bundle: ValidBundle,
         choice: BackendChoice,
         sink: Option<Arc<dyn ExposureSink>>,
         version: u64,
     ) -> Result<Snapshot, LoadError> {
-        vexil_ir::validate(&bundle).map_err(LoadError::Bundle)?;
         let (backend, why_interpreted) = make_backend(&bundle, choice)?;
         let mut names = FxHashMap::default();
         names.reserve(bundle.flags.len() + bundle.experiments.len());
@@ -145,7 +146,7 @@ impl Snapshot {
         })
     }
 
-    pub fn bundle(&self) -> &Bundle {
+    pub fn bundle(&self) -> &ValidBundle {
         &self.bundle
     }
 
@@ -480,20 +481,19 @@ pub(crate) mod pick {
 
 /// The backend, and why it is not compiled code when it is not.
 fn make_backend(
-    bundle: &Bundle,
+    bundle: &ValidBundle,
     choice: BackendChoice,
 ) -> Result<(Evaluator, Option<String>), LoadError> {
     let interpreter = |why: String| -> Result<(Evaluator, Option<String>), LoadError> {
-        let i = Interpreter::new(bundle).map_err(LoadError::Prepare)?;
-        Ok((Evaluator::Interpreter(i), Some(why)))
+        Ok((Evaluator::Interpreter(Interpreter::new(bundle)), Some(why)))
     };
     match choice {
         BackendChoice::Interpreter => interpreter("the interpreter was chosen".to_string()),
         BackendChoice::Jit => jit_backend(bundle).map(|b| (b, None)),
         // Machine code when the host can run it. A host without a JIT is
-        // the only reason to use the interpreter here: a bundle the JIT
-        // refuses, the interpreter refuses too, and a code generation
-        // failure is a bug to report, not to hide.
+        // the only reason to use the interpreter here: the JIT refuses no
+        // valid bundle, and a code generation failure is a bug to report,
+        // not to hide.
         BackendChoice::Auto => match jit_status() {
             Ok(()) => jit_backend(bundle).map(|b| (b, None)),
             Err(why) => interpreter(why),
@@ -516,17 +516,16 @@ pub fn jit_status() -> Result<(), String> {
 }
 
 #[cfg(feature = "jit")]
-fn jit_backend(bundle: &Bundle) -> Result<Evaluator, LoadError> {
+fn jit_backend(bundle: &ValidBundle) -> Result<Evaluator, LoadError> {
     use crate::jit::{Jit, JitError};
     match Jit::new(bundle) {
         Ok(jit) => Ok(Evaluator::Jit(jit)),
-        Err(JitError::Program(e)) => Err(LoadError::Prepare(e)),
         Err(JitError::Unavailable(e)) => Err(LoadError::JitUnavailable(e)),
     }
 }
 
 #[cfg(not(feature = "jit"))]
-fn jit_backend(_bundle: &Bundle) -> Result<Evaluator, LoadError> {
+fn jit_backend(_bundle: &ValidBundle) -> Result<Evaluator, LoadError> {
     Err(LoadError::JitUnavailable(
         "this build of vexil-runtime has no `jit` feature".to_string(),
     ))

@@ -72,7 +72,7 @@ impl Source {
     }
 
     /// Compile, with the `test` blocks when they are to be run.
-    fn build(&self, with_tests: bool) -> Result<(vexil_ir::Bundle, String), LoadError> {
+    fn build(&self, with_tests: bool) -> Result<(vexil_ir::ValidBundle, String), LoadError> {
         match self.project.bundle(with_tests) {
             Ok(bundle) => {
                 let warnings = self.project.diagnostics();

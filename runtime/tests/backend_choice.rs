@@ -13,7 +13,7 @@ use vexil_runtime::{jit_status, BackendChoice, Engine, EngineOptions, LoadError,
 const FLAG: &str =
     "flag f: bool {\n  kind release\n  default false\n  rule r: when user.beta => true\n}\n";
 
-fn bundle() -> vexil_runtime::ir::Bundle {
+fn bundle() -> vexil_runtime::ir::ValidBundle {
     bundle_with(FLAG, false)
 }
 

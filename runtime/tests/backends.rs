@@ -9,7 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
-use vexil_runtime::ir::Bundle;
+use vexil_runtime::ir::{Bundle, ValidBundle};
 use vexil_runtime::testing::{run_tests, test_context};
 use vexil_runtime::{BackendChoice, Snapshot, Target};
 
@@ -26,7 +26,7 @@ fn repo(relative: &str) -> PathBuf {
         .join(relative)
 }
 
-fn bundle(relative: &str) -> Bundle {
+fn bundle(relative: &str) -> ValidBundle {
     let project = vexil_compiler::Project::from_dir(&repo(relative))
         .unwrap_or_else(|e| panic!("cannot read {relative}: {e}"));
     match project.bundle(true) {
@@ -35,7 +35,7 @@ fn bundle(relative: &str) -> Bundle {
     }
 }
 
-fn snapshot(bundle: &Bundle, choice: BackendChoice) -> Snapshot {
+fn snapshot(bundle: &ValidBundle, choice: BackendChoice) -> Snapshot {
     Snapshot::new(bundle.clone(), choice, None, 1)
         .unwrap_or_else(|e| panic!("{choice:?} does not load: {e}"))
 }
@@ -195,6 +195,7 @@ fn prerequisites_chained_too_deeply_fail_alike() {
         };
         bundle.flags.push(bool_flag(format!("f{i}"), prerequisites));
     }
+    let bundle = validate(bundle).unwrap();
     let snapshots: Vec<Snapshot> = BACKENDS.iter().map(|c| snapshot(&bundle, *c)).collect();
     let ctx = snapshots[0].layout().context();
     let mut general = 0;
@@ -208,10 +209,11 @@ fn prerequisites_chained_too_deeply_fail_alike() {
     assert_eq!(general, 80 - 65);
 }
 
+/// What the backends once refused each on their own, validation refuses
+/// now, for both: they take only a validated bundle.
 #[test]
-fn programs_the_interpreter_refuses_are_refused_alike() {
+fn programs_the_backends_cannot_run_are_refused_by_validation() {
     use vexil_runtime::ir::*;
-    use vexil_runtime::LoadError;
     let rule = |condition: Expr| Rule {
         name: None,
         condition,
@@ -246,12 +248,10 @@ fn programs_the_interpreter_refuses_are_refused_alike() {
         flag.enabled = false;
         flag.rules.push(rule(condition.clone()));
         bundle.flags.push(flag);
-        for choice in BACKENDS {
-            match Snapshot::new(bundle.clone(), choice, None, 1) {
-                Err(LoadError::Prepare(_)) => {}
-                Err(e) => panic!("{choice:?} on {condition:?}: {e}"),
-                Ok(_) => panic!("{choice:?} accepts {condition:?}"),
-            }
+        match validate(bundle) {
+            Err(BundleError::Invalid { .. }) => {}
+            Err(e) => panic!("{condition:?}: {e}"),
+            Ok(_) => panic!("validation accepts {condition:?}"),
         }
     }
 }
@@ -259,7 +259,7 @@ fn programs_the_interpreter_refuses_are_refused_alike() {
 #[test]
 fn a_context_of_another_layout_is_refused_alike() {
     let workload = bundle("bench/workload");
-    let other = bare_bundle();
+    let other = vexil_runtime::ir::validate(bare_bundle()).unwrap();
     let foreign = Snapshot::new(other, BackendChoice::Interpreter, None, 1)
         .unwrap()
         .layout()

@@ -12,11 +12,11 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use vexil_runtime::ir::Bundle;
+use vexil_runtime::ir::{validate, ValidBundle};
 use vexil_runtime::testing::test_context;
 use vexil_runtime::{BackendChoice, Context, Engine, EngineOptions, Outcome, Snapshot};
 
-fn workload() -> Bundle {
+fn workload() -> ValidBundle {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../bench/workload");
     let project = vexil_compiler::Project::from_dir(&dir).unwrap();
     project.bundle(true).unwrap()
@@ -24,18 +24,19 @@ fn workload() -> Bundle {
 
 /// The other version: every flag switched off, and the experiment limited
 /// to the first half of its traffic.
-fn switched_off(mut bundle: Bundle) -> Bundle {
+fn switched_off(bundle: ValidBundle) -> ValidBundle {
+    let mut bundle = bundle.into_inner();
     for f in &mut bundle.flags {
         f.enabled = false;
     }
     for x in &mut bundle.experiments {
         x.enrolment_range = (0, 50_000);
     }
-    bundle
+    validate(bundle).unwrap()
 }
 
 /// What the interpreter says for each test context, for one version.
-fn expected(bundle: &Bundle, contexts: &[Context], now: i64) -> Vec<Vec<Outcome>> {
+fn expected(bundle: &ValidBundle, contexts: &[Context], now: i64) -> Vec<Vec<Outcome>> {
     let s = Snapshot::new(bundle.clone(), BackendChoice::Interpreter, None, 0).unwrap();
     contexts
         .iter()

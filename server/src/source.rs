@@ -130,7 +130,7 @@ fn stamp(path: &Path) -> Option<(u64, SystemTime)> {
     Some((meta.len(), meta.modified().ok()?))
 }
 
-fn load_bundle(path: &Path) -> Result<vexil_ir::Bundle, LoadError> {
+fn load_bundle(path: &Path) -> Result<vexil_ir::ValidBundle, LoadError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| LoadError::Io(format!("cannot read `{}`: {e}", path.display())))?;
     vexil_ir::Bundle::from_json(&text).map_err(LoadError::Bundle)

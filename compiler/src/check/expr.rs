@@ -795,15 +795,11 @@ impl FileChecker<'_> {
         if ir_op == ir::StringOp::Matches {
             match (&rhs, &r) {
                 (ir::Operand::Const(ir::Const::String(pattern)), Opnd::Lit(lit)) => {
-                    let built = regex::RegexBuilder::new(pattern)
-                        .case_insensitive(case_insensitive)
-                        .build();
-                    if let Err(e) = built {
-                        let detail = e.to_string();
-                        let last = detail.lines().rfind(|l| !l.trim().is_empty()).unwrap_or("");
+                    // Built as validation and the runtime build it.
+                    if let Err(e) = ir::compile_pattern(pattern, case_insensitive) {
                         self.rep
                             .report(Code::InvalidRegex, lit.span, "invalid regular expression")
-                            .label(last.trim().trim_start_matches("error: ").to_string())
+                            .label(ir::pattern_error_summary(&e))
                             .help("patterns use Rust's `regex` syntax; escape special characters with `\\\\`");
                         return None;
                     }

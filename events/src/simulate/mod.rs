@@ -15,7 +15,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Gamma, Geometric};
 use serde::Serialize;
-use vexil_ir::{Bundle, Reason};
+use vexil_ir::{Reason, ValidBundle};
 use vexil_runtime::{BackendChoice, Engine, EngineOptions, JsonLinesSink};
 
 pub use behaviour::{Effect, EventModel, Model};
@@ -111,7 +111,7 @@ struct TrackLine<'a> {
 /// Errors name what is wrong (an unknown experiment, metric or variant, a
 /// missing start, an effect on a shared event, a failed write).
 pub fn simulate<W: Write + Send + 'static>(
-    bundle: Bundle,
+    bundle: ValidBundle,
     experiment: &str,
     options: &SimulationOptions,
     out: W,

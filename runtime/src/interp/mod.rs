@@ -10,7 +10,9 @@ mod prepare;
 use std::cmp::Ordering;
 
 use vexil_ir::bucket::BUCKETS;
-use vexil_ir::{ErrorCode, FlagValue, PrerequisiteValue, Reason, StringOp};
+use vexil_ir::{
+    ErrorCode, FlagValue, OperandType, PrerequisiteValue, Reason, StringOp, ValidBundle,
+};
 
 use crate::backend::Backend;
 use crate::context::{Context, PackedSemver, Slot, INVALID, MISSING};
@@ -56,9 +58,10 @@ pub struct Interpreter {
 pub const MAX_PREREQUISITE_DEPTH: u32 = 64;
 
 impl Interpreter {
-    pub fn new(bundle: &vexil_ir::Bundle) -> Result<Interpreter, String> {
-        Ok(Interpreter {
-            program: prepare(bundle)?,
+    /// Prepare `bundle`: a valid bundle always prepares.
+    pub fn new(bundle: &ValidBundle) -> Interpreter {
+        Interpreter {
+            program: prepare(bundle),
             flag_values: bundle
                 .flags
                 .iter()
@@ -69,7 +72,7 @@ impl Interpreter {
                         .collect()
                 })
                 .collect(),
-        })
+        }
     }
 
     fn flag_at(&self, index: u32, ctx: &Context, now: i64, depth: u32) -> Outcome {
@@ -268,7 +271,7 @@ impl Interpreter {
                     Err(t) => return t,
                 };
                 let ord = match ty {
-                    CmpType::Float => fcmp(as_float(sa, ints[0]), as_float(sb, ints[1])),
+                    OperandType::Float => fcmp(as_float(sa, ints[0]), as_float(sb, ints[1])),
                     other => slots_cmp(ctx, *other, sa, sb),
                 };
                 Tri::from(op.holds(ord))
@@ -310,6 +313,7 @@ impl Interpreter {
             PExpr::Regex(src, re) => self.read(ctx, now, src, scratch, |s| {
                 Tri::from(re.is_match(ctx.str_of(s)))
             }),
+            PExpr::Unknown => Tri::Unknown,
         }
     }
 
@@ -502,13 +506,13 @@ fn semver_cmp(ctx: &Context, s: Slot, k: &PackedSemver) -> Ordering {
 }
 
 /// Two present values of one type.
-fn slots_cmp(ctx: &Context, ty: CmpType, a: Slot, b: Slot) -> Ordering {
+fn slots_cmp(ctx: &Context, ty: OperandType, a: Slot, b: Slot) -> Ordering {
     match ty {
-        CmpType::Int | CmpType::Time => (a.a as i64).cmp(&(b.a as i64)),
-        CmpType::Float => fcmp(f64::from_bits(a.a), f64::from_bits(b.a)),
-        CmpType::Bool | CmpType::Enum => a.a.cmp(&b.a),
-        CmpType::Str => ctx.str_of(a).cmp(ctx.str_of(b)),
-        CmpType::Semver => semver_slots_cmp(ctx, a, b),
+        OperandType::Int | OperandType::Timestamp => (a.a as i64).cmp(&(b.a as i64)),
+        OperandType::Float => fcmp(f64::from_bits(a.a), f64::from_bits(b.a)),
+        OperandType::Bool | OperandType::Enum(_) => a.a.cmp(&b.a),
+        OperandType::String => ctx.str_of(a).cmp(ctx.str_of(b)),
+        OperandType::Semver => semver_slots_cmp(ctx, a, b),
     }
 }
 

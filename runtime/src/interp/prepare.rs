@@ -2,13 +2,19 @@
 //! context stores it, comparisons specialised by type, literal lists as
 //! hash sets, regexes compiled, and bucketing salts pre-hashed. Built once
 //! per load, so evaluation does no parsing and no allocation.
+//!
+//! Built from a [`ValidBundle`], so it refuses nothing: a shape validation
+//! excludes (two constants compared, a version that does not pack, ...)
+//! becomes [`PExpr::Unknown`], after a `debug_assert!` naming the rule.
 
 use std::collections::HashSet;
 
 use regex::Regex;
 use rustc_hash::FxHashSet;
 use vexil_ir::bucket::Murmur3;
-use vexil_ir::{self as ir, CompareOp, Const, ConstSet, FieldType, Operand, StringOp};
+use vexil_ir::{
+    self as ir, CompareOp, Const, ConstSet, FieldType, Operand, OperandType, StringOp, ValidBundle,
+};
 
 use crate::context::PackedSemver;
 
@@ -36,9 +42,10 @@ pub enum PExpr {
     BoolCmp(Src, CompareOp, bool),
     Str(Src, CompareOp, Box<str>),
     Semver(Src, CompareOp, Box<PackedSemver>),
-    /// Two fields (or a field and now); `ints` says which sides are ints
-    /// (read as floats when the comparison is at float).
-    Fields(Src, CompareOp, Src, CmpType, [bool; 2]),
+    /// Two fields (or a field and now), at the type they compare at;
+    /// `ints` says which sides are ints (read as floats when that type is
+    /// float).
+    Fields(Src, CompareOp, Src, OperandType, [bool; 2]),
     InStr(Src, StrSet),
     InInt(Src, FxHashSet<i64>),
     InFloat(Src, Box<[f64]>),
@@ -55,18 +62,8 @@ pub enum PExpr {
     },
     Regex(Src, Regex),
     Segment(u32),
-}
-
-/// How two non-constant operands compare.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CmpType {
-    Int,
-    Float,
-    Bool,
-    Str,
-    Semver,
-    Time,
-    Enum,
+    /// A shape validation excludes: unknown, as an absent segment is.
+    Unknown,
 }
 
 #[derive(Debug)]
@@ -79,7 +76,7 @@ pub enum StrSrc {
 #[derive(Debug)]
 pub enum ListValue {
     /// A field of the list's element type.
-    Field(u32, CmpType),
+    Field(u32, OperandType),
     Now,
     Str(Box<str>),
     Int(i64),
@@ -183,21 +180,20 @@ pub struct Program {
     pub experiments: Box<[PExperiment]>,
 }
 
-/// Build the interpreter's program; fails only on a pattern that does not
-/// compile (which the checker rules out for compiled bundles).
-pub fn prepare(bundle: &ir::Bundle) -> Result<Program, String> {
+/// Build the interpreter's program.
+pub fn prepare(bundle: &ValidBundle) -> Program {
     let p = Preparer { bundle };
     let segments = bundle
         .segments
         .iter()
         .map(|s| p.expr(&s.condition))
-        .collect::<Result<_, _>>()?;
+        .collect();
     let mut flags = Vec::with_capacity(bundle.flags.len());
     for f in &bundle.flags {
         let mut rules = Vec::with_capacity(f.rules.len());
         for r in &f.rules {
             rules.push(PRule {
-                condition: p.expr(&r.condition)?,
+                condition: p.expr(&r.condition),
                 result: match &r.result {
                     ir::RuleResult::Serve(v) => PResult::Serve(*v),
                     ir::RuleResult::Rollout {
@@ -253,7 +249,7 @@ pub fn prepare(bundle: &ir::Bundle) -> Result<Program, String> {
             variant: PBucketing::new(e.bucketing.unit, &e.bucketing.salt),
             enrolment: PBucketing::new(e.bucketing.unit, &e.enrolment_salt),
             range: e.enrolment_range,
-            audience: p.expr(&e.audience)?,
+            audience: p.expr(&e.audience),
             start: e.start,
             end: e.end,
         });
@@ -266,16 +262,24 @@ pub fn prepare(bundle: &ir::Bundle) -> Result<Program, String> {
             }
         }
     }
-    Ok(Program {
+    Program {
         int_slots: int_slots.into(),
         segments,
         flags: flags.into(),
         experiments: experiments.into(),
-    })
+    }
 }
 
 struct Preparer<'b> {
-    bundle: &'b ir::Bundle,
+    bundle: &'b ValidBundle,
+}
+
+/// What a shape validation excludes becomes: unknown, with a
+/// `debug_assert!` that names the rule it breaks (so that tests, built
+/// with debug assertions, catch a gap between validation and this file).
+fn excluded(rule: &str) -> PExpr {
+    debug_assert!(false, "validation lets through {rule}");
+    PExpr::Unknown
 }
 
 fn flip(op: CompareOp) -> CompareOp {
@@ -286,19 +290,6 @@ fn flip(op: CompareOp) -> CompareOp {
         CompareOp::Ge => CompareOp::Le,
         other => other,
     }
-}
-
-fn cmp_type(t: &FieldType) -> Option<CmpType> {
-    Some(match t {
-        FieldType::Int => CmpType::Int,
-        FieldType::Float => CmpType::Float,
-        FieldType::Bool => CmpType::Bool,
-        FieldType::String => CmpType::Str,
-        FieldType::Semver => CmpType::Semver,
-        FieldType::Timestamp => CmpType::Time,
-        FieldType::Enum(_) => CmpType::Enum,
-        FieldType::List(_) => return None,
-    })
 }
 
 fn src(o: &Operand) -> Option<Src> {
@@ -317,133 +308,141 @@ impl Preparer<'_> {
         }
     }
 
-    fn expr(&self, e: &ir::Expr) -> Result<PExpr, String> {
-        Ok(match e {
+    /// The operand type of a field or `now` (`None` for a list, or a slot
+    /// without a field, which validation refuses as an operand).
+    fn operand_type(&self, s: &Src) -> Option<OperandType> {
+        self.ty(s).and_then(OperandType::of_field)
+    }
+
+    fn expr(&self, e: &ir::Expr) -> PExpr {
+        match e {
             ir::Expr::Const(b) => PExpr::Const(*b),
-            ir::Expr::And(xs) => {
-                PExpr::And(xs.iter().map(|x| self.expr(x)).collect::<Result<_, _>>()?)
-            }
-            ir::Expr::Or(xs) => {
-                PExpr::Or(xs.iter().map(|x| self.expr(x)).collect::<Result<_, _>>()?)
-            }
-            ir::Expr::Not(x) => PExpr::Not(Box::new(self.expr(x)?)),
+            ir::Expr::And(xs) => PExpr::And(xs.iter().map(|x| self.expr(x)).collect()),
+            ir::Expr::Or(xs) => PExpr::Or(xs.iter().map(|x| self.expr(x)).collect()),
+            ir::Expr::Not(x) => PExpr::Not(Box::new(self.expr(x))),
             ir::Expr::Field(s) => PExpr::Bool(*s),
             ir::Expr::IsSet(s) => PExpr::IsSet(*s),
             ir::Expr::Segment(i) => PExpr::Segment(*i),
-            ir::Expr::Compare { lhs, op, rhs } => self.compare(lhs, *op, rhs)?,
+            ir::Expr::Compare { lhs, op, rhs } => self.compare(lhs, *op, rhs),
             ir::Expr::InSet { operand, set } => {
-                let s = src(operand).ok_or("`in` on a constant")?;
-                match set {
-                    ConstSet::String(v) => PExpr::InStr(s, StrSet::new(v)),
-                    ConstSet::Int(v) => PExpr::InInt(s, v.iter().copied().collect()),
-                    ConstSet::Float(v) => PExpr::InFloat(s, v.clone().into()),
-                    ConstSet::Timestamp(v) => PExpr::InTime(s, v.iter().copied().collect()),
-                    ConstSet::Enum(v) => {
-                        let n = match self.ty(&s) {
-                            Some(FieldType::Enum(values)) => values.len(),
-                            _ => 0,
-                        };
-                        let mut mask = vec![false; n];
-                        for &i in v {
-                            if let Some(m) = mask.get_mut(i as usize) {
-                                *m = true;
-                            }
-                        }
-                        PExpr::InEnum(s, mask.into())
-                    }
-                    ConstSet::Bool(v) => PExpr::InBool(s, [v.contains(&false), v.contains(&true)]),
-                    ConstSet::Semver(v) => PExpr::InSemver(
-                        s,
-                        v.iter().filter_map(|x| PackedSemver::new(&x.0)).collect(),
-                    ),
-                }
+                let Some(s) = src(operand) else {
+                    return excluded("`in` on a constant");
+                };
+                self.in_set(s, set)
             }
-            ir::Expr::ListContains { list, value } => PExpr::ListContains(
-                *list,
-                match value {
-                    Operand::Field(s) => {
-                        let ty = self
-                            .ty(&Src::Field(*s))
-                            .and_then(cmp_type)
-                            .ok_or("list of unsupported type")?;
-                        ListValue::Field(*s, ty)
-                    }
-                    Operand::Now => ListValue::Now,
-                    Operand::Const(c) => match c {
-                        Const::String(s) => ListValue::Str(s.as_str().into()),
-                        Const::Int(i) => ListValue::Int(*i),
-                        Const::Float(f) => ListValue::Float(*f),
-                        Const::Timestamp(t) => ListValue::Time(*t),
-                        Const::Enum(e) => ListValue::Enum(*e),
-                        Const::Bool(b) => ListValue::Bool(*b),
-                        Const::Semver(v) => ListValue::Semver(Box::new(
-                            PackedSemver::new(&v.0).ok_or("version out of range")?,
-                        )),
-                    },
-                },
-            ),
+            ir::Expr::ListContains { list, value } => match self.list_value(value) {
+                Some(value) => PExpr::ListContains(*list, value),
+                None => excluded("a list membership of a value the list cannot hold"),
+            },
             ir::Expr::StringOp {
                 lhs,
                 op,
                 case_insensitive,
                 rhs,
-            } => {
-                if *op == StringOp::Matches {
-                    let (Some(s), Operand::Const(Const::String(pattern))) = (src(lhs), rhs) else {
-                        return Err("`matches` needs a field and a constant pattern".into());
-                    };
-                    let re = regex::RegexBuilder::new(pattern)
-                        .case_insensitive(*case_insensitive)
-                        .build()
-                        .map_err(|e| e.to_string())?;
-                    return Ok(PExpr::Regex(s, re));
-                }
-                let side = |o: &Operand| -> Result<StrSrc, String> {
-                    match o {
-                        Operand::Field(s) => Ok(StrSrc::Field(*s)),
-                        Operand::Const(Const::String(k)) => {
-                            Ok(StrSrc::Const(if *case_insensitive {
-                                k.to_lowercase().into()
-                            } else {
-                                k.as_str().into()
-                            }))
-                        }
-                        _ => Err("string operator on a non-string".into()),
-                    }
+            } => self.string_op(lhs, *op, *case_insensitive, rhs),
+        }
+    }
+
+    fn in_set(&self, s: Src, set: &ConstSet) -> PExpr {
+        match set {
+            ConstSet::String(v) => PExpr::InStr(s, StrSet::new(v)),
+            ConstSet::Int(v) => PExpr::InInt(s, v.iter().copied().collect()),
+            ConstSet::Float(v) => PExpr::InFloat(s, v.clone().into()),
+            ConstSet::Timestamp(v) => PExpr::InTime(s, v.iter().copied().collect()),
+            ConstSet::Enum(v) => {
+                let n = match self.operand_type(&s) {
+                    Some(OperandType::Enum(n)) => n,
+                    _ => 0,
                 };
-                PExpr::StrOp {
-                    lhs: side(lhs)?,
-                    op: *op,
-                    ci: *case_insensitive,
-                    rhs: side(rhs)?,
+                let mut mask = vec![false; n];
+                for &i in v {
+                    if let Some(m) = mask.get_mut(i as usize) {
+                        *m = true;
+                    }
                 }
+                PExpr::InEnum(s, mask.into())
             }
+            ConstSet::Bool(v) => PExpr::InBool(s, [v.contains(&false), v.contains(&true)]),
+            ConstSet::Semver(v) => {
+                // Every version of a valid bundle packs; one that did not
+                // could be in no context, so it is left out.
+                debug_assert!(
+                    v.iter().all(|x| x.in_range()),
+                    "validation lets through a version out of range"
+                );
+                PExpr::InSemver(
+                    s,
+                    v.iter().filter_map(|x| PackedSemver::new(&x.0)).collect(),
+                )
+            }
+        }
+    }
+
+    /// The value a list is searched for; `None` for a shape validation
+    /// excludes (a list or an unpackable version).
+    fn list_value(&self, value: &Operand) -> Option<ListValue> {
+        Some(match value {
+            Operand::Field(s) => ListValue::Field(*s, self.operand_type(&Src::Field(*s))?),
+            Operand::Now => ListValue::Now,
+            Operand::Const(c) => match c {
+                Const::String(s) => ListValue::Str(s.as_str().into()),
+                Const::Int(i) => ListValue::Int(*i),
+                Const::Float(f) => ListValue::Float(*f),
+                Const::Timestamp(t) => ListValue::Time(*t),
+                Const::Enum(e) => ListValue::Enum(*e),
+                Const::Bool(b) => ListValue::Bool(*b),
+                Const::Semver(v) => ListValue::Semver(Box::new(PackedSemver::new(&v.0)?)),
+            },
         })
     }
 
-    fn compare(&self, lhs: &Operand, op: CompareOp, rhs: &Operand) -> Result<PExpr, String> {
+    fn string_op(&self, lhs: &Operand, op: StringOp, ci: bool, rhs: &Operand) -> PExpr {
+        if op == StringOp::Matches {
+            let (Some(s), Operand::Const(Const::String(pattern))) = (src(lhs), rhs) else {
+                return excluded("`matches` without a field and a constant pattern");
+            };
+            // Validation compiled every pattern of the bundle.
+            return match self.bundle.pattern(pattern, ci) {
+                Some(re) => PExpr::Regex(s, re.clone()),
+                None => excluded("a pattern it did not compile"),
+            };
+        }
+        let side = |o: &Operand| -> Option<StrSrc> {
+            match o {
+                Operand::Field(s) => Some(StrSrc::Field(*s)),
+                Operand::Const(Const::String(k)) => Some(StrSrc::Const(if ci {
+                    k.to_lowercase().into()
+                } else {
+                    k.as_str().into()
+                })),
+                _ => None,
+            }
+        };
+        match (side(lhs), side(rhs)) {
+            (Some(lhs), Some(rhs)) => PExpr::StrOp { lhs, op, ci, rhs },
+            _ => excluded("a string operator on a non-string"),
+        }
+    }
+
+    fn compare(&self, lhs: &Operand, op: CompareOp, rhs: &Operand) -> PExpr {
         // Put the non-constant side first.
         let (s, op, k) = match (src(lhs), src(rhs), lhs, rhs) {
             (Some(a), Some(b), _, _) => {
-                let (ta, tb) = (self.ty(&a), self.ty(&b));
-                let ty = match (ta, tb) {
-                    (Some(FieldType::Float), _) | (_, Some(FieldType::Float)) => CmpType::Float,
-                    (Some(t), _) => cmp_type(t).ok_or("comparison of unsupported types")?,
-                    _ => return Err("comparison of unsupported types".into()),
+                let (ta, tb) = (self.operand_type(&a), self.operand_type(&b));
+                let Some(ty) = ta.zip(tb).and_then(|(x, y)| OperandType::compared_at(x, y)) else {
+                    return excluded("a comparison of operands of different types");
                 };
-                let ints = [
-                    matches!(ta, Some(FieldType::Int)),
-                    matches!(tb, Some(FieldType::Int)),
-                ];
-                return Ok(PExpr::Fields(a, op, b, ty, ints));
+                let ints = [ta == Some(OperandType::Int), tb == Some(OperandType::Int)];
+                return PExpr::Fields(a, op, b, ty, ints);
             }
             (Some(a), None, _, Operand::Const(k)) => (a, op, k),
             (None, Some(b), Operand::Const(k), _) => (b, flip(op), k),
-            _ => return Err("comparison of two constants".into()),
+            _ => return excluded("a comparison of two constants"),
         };
-        let is_int_field = matches!(self.ty(&s), Some(FieldType::Int));
-        let is_float_field = matches!(self.ty(&s), Some(FieldType::Float));
-        Ok(match k {
+        let ty = self.operand_type(&s);
+        let is_int_field = ty == Some(OperandType::Int);
+        let is_float_field = ty == Some(OperandType::Float);
+        match k {
             Const::Int(i) if is_float_field => PExpr::Float(s, op, *i as f64),
             Const::Int(i) => PExpr::Int(s, op, *i),
             Const::Float(f) if is_int_field => PExpr::IntAsFloat(s, op, *f),
@@ -452,11 +451,10 @@ impl Preparer<'_> {
             Const::Enum(e) => PExpr::Enum(s, op, *e),
             Const::Bool(b) => PExpr::BoolCmp(s, op, *b),
             Const::String(v) => PExpr::Str(s, op, v.as_str().into()),
-            Const::Semver(v) => PExpr::Semver(
-                s,
-                op,
-                Box::new(PackedSemver::new(&v.0).ok_or("version component out of range")?),
-            ),
-        })
+            Const::Semver(v) => match PackedSemver::new(&v.0) {
+                Some(packed) => PExpr::Semver(s, op, Box::new(packed)),
+                None => excluded("a version out of range"),
+            },
+        }
     }
 }

@@ -8,7 +8,7 @@
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, Block, InstBuilder, Value};
-use vexil_ir::{CompareOp, Const, Expr, FieldType, Operand};
+use vexil_ir::{CompareOp, Const, Expr, Operand, OperandType};
 
 use super::abi::{self, SLOT_A, SLOT_AUX, SLOT_B, SLOT_TAG};
 use super::lower::{CompileError, FnGen, Result};
@@ -27,35 +27,6 @@ pub(crate) fn src(o: &Operand) -> Option<Src> {
         Operand::Field(s) => Some(Src::Field(*s)),
         Operand::Now => Some(Src::Now),
         Operand::Const(_) => None,
-    }
-}
-
-/// The type of a source, as far as comparisons care.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum Kind {
-    Bool,
-    Int,
-    Float,
-    Str,
-    Semver,
-    Time,
-    /// With its number of values.
-    Enum(usize),
-    List,
-    /// A slot no field has (refused by validation).
-    Unknown,
-}
-
-pub(crate) fn kind_of(t: &FieldType) -> Kind {
-    match t {
-        FieldType::Bool => Kind::Bool,
-        FieldType::Int => Kind::Int,
-        FieldType::Float => Kind::Float,
-        FieldType::String => Kind::Str,
-        FieldType::Semver => Kind::Semver,
-        FieldType::Timestamp => Kind::Time,
-        FieldType::Enum(v) => Kind::Enum(v.len()),
-        FieldType::List(_) => Kind::List,
     }
 }
 
@@ -109,8 +80,19 @@ pub(crate) fn may_be_unknown(e: &Expr, segments: &[bool]) -> bool {
 }
 
 impl FnGen<'_, '_, '_> {
-    pub fn kind(&self, s: Src) -> Kind {
-        self.c.kind_of_src(s)
+    /// The operand type of a source (see `Compiler::operand_type`).
+    pub fn kind(&self, s: Src) -> Option<OperandType> {
+        self.c.operand_type(s)
+    }
+
+    /// A shape validation excludes, reached only if validation let it
+    /// through: unknown, as the interpreter makes it (`interp/prepare.rs`),
+    /// after a `debug_assert!` naming the rule (so that tests, built with
+    /// debug assertions, catch such a gap).
+    pub fn excluded(&mut self, rule: &str, u: Block) -> Result<()> {
+        debug_assert!(false, "validation lets through {rule}");
+        self.jump(u);
+        Ok(())
     }
 
     /// Check a source is present (see [`FnGen::present`]); `now` always is.
@@ -303,7 +285,7 @@ impl FnGen<'_, '_, '_> {
 
     /// The comparisons that are not pure leaves: strings ordered or too
     /// long to compare inline, versions whose pre-releases may decide, and
-    /// what the interpreter refuses.
+    /// (only if validation let one through) shapes it excludes.
     fn compare(
         &mut self,
         lhs: &Operand,
@@ -317,9 +299,7 @@ impl FnGen<'_, '_, '_> {
             (Some(a), Some(b), _, _) => self.compare_sources(a, op, b, t, f, u),
             (Some(a), None, _, Operand::Const(k)) => self.compare_const(a, op, k, t, f, u),
             (None, Some(b), Operand::Const(k), _) => self.compare_const(b, flip(op), k, t, f, u),
-            _ => Err(CompileError::Program(
-                "comparison of two constants".to_string(),
-            )),
+            _ => self.excluded("a comparison of two constants", u),
         }
     }
 
@@ -333,11 +313,13 @@ impl FnGen<'_, '_, '_> {
         f: Block,
         u: Block,
     ) -> Result<()> {
+        // Validation makes both sides one type; a pure leaf takes the others
+        // (and `now`, a timestamp).
         let ty = self.kind(a);
-        let (Src::Field(sa), Src::Field(sb), Kind::Str | Kind::Semver) = (a, b, ty) else {
-            return Err(CompileError::Program(
-                "comparison of unsupported types".to_string(),
-            ));
+        let (Src::Field(sa), Src::Field(sb), Some(OperandType::String | OperandType::Semver)) =
+            (a, b, ty)
+        else {
+            return self.excluded("a comparison of operands of different types", u);
         };
         self.present(sa, u);
         self.present(sb, u);
@@ -345,7 +327,7 @@ impl FnGen<'_, '_, '_> {
         let wb = self.slot_load(sb, SLOT_A, types::I64);
         let na = self.slot_load(sa, SLOT_B, types::I64);
         let nb = self.slot_load(sb, SLOT_B, types::I64);
-        if ty == Kind::Str {
+        if ty == Some(OperandType::String) {
             let text = self.text();
             let pa = self.b.ins().iadd(text, wa);
             let pb = self.b.ins().iadd(text, wb);
@@ -399,9 +381,7 @@ impl FnGen<'_, '_, '_> {
         match k {
             Const::String(k) => {
                 let Src::Field(slot) = s else {
-                    return Err(CompileError::Program(
-                        "string comparison with `now`".to_string(),
-                    ));
+                    return self.excluded("a string compared with `now`", u);
                 };
                 self.present(slot, u);
                 let (p, n) = self.str_of(slot);
@@ -420,12 +400,15 @@ impl FnGen<'_, '_, '_> {
                 self.branch(r, t, f);
             }
             Const::Semver(v) => {
-                let k = PackedSemver::new(&v.0).ok_or_else(|| {
-                    CompileError::Program("version component out of range".to_string())
-                })?;
-                let (Src::Field(slot), Some(pre)) = (s, k.pre) else {
-                    return Err(CompileError::Program(
-                        "version comparison with `now`".to_string(),
+                let Some(k) = PackedSemver::new(&v.0) else {
+                    return self.excluded("a version out of range", u);
+                };
+                let Src::Field(slot) = s else {
+                    return self.excluded("a version compared with `now`", u);
+                };
+                let Some(pre) = k.pre else {
+                    return Err(CompileError(
+                        "a pure version comparison reached the general path".to_string(),
                     ));
                 };
                 self.present(slot, u);
@@ -454,7 +437,7 @@ impl FnGen<'_, '_, '_> {
             }
             // Every other constant makes a pure leaf.
             _ => {
-                return Err(CompileError::Codegen(
+                return Err(CompileError(
                     "a pure comparison reached the general path".to_string(),
                 ))
             }

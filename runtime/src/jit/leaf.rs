@@ -8,10 +8,10 @@
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{types, Endianness, InstBuilder, MemFlagsData, Value};
-use vexil_ir::{CompareOp, Const, ConstSet, Expr, Operand, StringOp};
+use vexil_ir::{CompareOp, Const, ConstSet, Expr, Operand, OperandType, StringOp};
 
 use super::abi::{SLOT_AUX, SLOT_B};
-use super::cond::{flip, float_cc, int_cc, src, Kind, Src};
+use super::cond::{flip, float_cc, int_cc, src, Src};
 use super::lower::{Compiler, FnGen, Result, PURE};
 use super::module::Helper;
 use super::tables::{float_key, short_key, FloatSet, PerfectHash};
@@ -94,8 +94,8 @@ pub(crate) fn str_plan(items: &[String]) -> StrPlan {
 }
 
 impl Compiler<'_> {
-    fn kind(&self, s: Src) -> Kind {
-        self.kind_of_src(s)
+    fn kind(&self, s: Src) -> Option<OperandType> {
+        self.operand_type(s)
     }
 
     /// If `e` is a pure leaf: the sources it reads, in the order the
@@ -105,15 +105,19 @@ impl Compiler<'_> {
             Expr::Field(slot) => Some(vec![Src::Field(*slot)]),
             Expr::Compare { lhs, rhs, .. } => match (src(lhs), src(rhs), lhs, rhs) {
                 (Some(a), Some(b), _, _) => {
-                    let (ka, kb) = (self.kind(a), self.kind(b));
-                    let ty = if ka == Kind::Float || kb == Kind::Float {
-                        Kind::Float
-                    } else {
-                        ka
-                    };
+                    let ty = self
+                        .kind(a)
+                        .zip(self.kind(b))
+                        .and_then(|(ka, kb)| OperandType::compared_at(ka, kb));
                     matches!(
                         ty,
-                        Kind::Float | Kind::Int | Kind::Time | Kind::Bool | Kind::Enum(_)
+                        Some(
+                            OperandType::Float
+                                | OperandType::Int
+                                | OperandType::Timestamp
+                                | OperandType::Bool
+                                | OperandType::Enum(_)
+                        )
                     )
                     .then(|| vec![a, b])
                 }
@@ -145,7 +149,7 @@ impl Compiler<'_> {
                     ConstSet::Int(_) | ConstSet::Timestamp(_) | ConstSet::Float(_) => true,
                     ConstSet::Bool(_) => true,
                     ConstSet::Enum(_) => match self.kind(s) {
-                        Kind::Enum(n) => n <= 64,
+                        Some(OperandType::Enum(n)) => n <= 64,
                         _ => true,
                     },
                     ConstSet::Semver(_) => false,
@@ -209,12 +213,13 @@ impl FnGen<'_, '_, '_> {
     fn sources_value(&mut self, a: Src, op: CompareOp, b: Src) -> Value {
         let (ka, kb) = (self.kind(a), self.kind(b));
         let (wa, wb) = (self.word(a), self.word(b));
-        if ka == Kind::Float || kb == Kind::Float {
-            let x = self.as_float(wa, ka == Kind::Int);
-            let y = self.as_float(wb, kb == Kind::Int);
+        let float = Some(OperandType::Float);
+        if ka == float || kb == float {
+            let x = self.as_float(wa, ka == Some(OperandType::Int));
+            let y = self.as_float(wb, kb == Some(OperandType::Int));
             return self.b.ins().fcmp(float_cc(op), x, y);
         }
-        let signed = matches!(ka, Kind::Int | Kind::Time);
+        let signed = matches!(ka, Some(OperandType::Int | OperandType::Timestamp));
         self.b.ins().icmp(int_cc(op, signed), wa, wb)
     }
 
@@ -243,14 +248,14 @@ impl FnGen<'_, '_, '_> {
         }
         let w = self.word(s);
         Ok(match k {
-            Const::Int(i) if kind == Kind::Float => {
+            Const::Int(i) if kind == Some(OperandType::Float) => {
                 let x = self.as_float(w, false);
                 let y = self.b.ins().f64const(*i as f64);
                 self.b.ins().fcmp(float_cc(op), x, y)
             }
             Const::Int(i) | Const::Timestamp(i) => self.b.ins().icmp_imm_s(int_cc(op, true), w, *i),
             Const::Float(y) => {
-                let x = self.as_float(w, kind == Kind::Int);
+                let x = self.as_float(w, kind == Some(OperandType::Int));
                 let y = self.b.ins().f64const(*y);
                 self.b.ins().fcmp(float_cc(op), x, y)
             }
@@ -492,7 +497,7 @@ impl FnGen<'_, '_, '_> {
                 // Indices outside the enum are in no set (as a mask of the
                 // enum's size in the interpreter).
                 let n = match self.kind(s) {
-                    Kind::Enum(n) => n,
+                    Some(OperandType::Enum(n)) => n,
                     _ => 0,
                 };
                 let mut holds = vec![false; n];

@@ -17,7 +17,7 @@ use cranelift_codegen::ir::{
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{default_libcall_names, FuncId, Linkage, Module, ModuleReloc};
-use vexil_ir::{Bundle, ErrorCode, Expr, FieldType};
+use vexil_ir::{ErrorCode, Expr, OperandType, ValidBundle};
 
 use super::abi::{self, TargetFn};
 use super::abi::{SLOT_SIZE, SLOT_TAG};
@@ -25,18 +25,14 @@ use super::module::{cold_isa, host_isa, Helper};
 use super::tables::Tables;
 use crate::context::{INVALID, MISSING, PRESENT};
 
-/// Why a bundle could not be compiled.
+/// Why a bundle could not be compiled: Cranelift failed, or this backend
+/// broke one of its own invariants. A bug in this backend, never the
+/// bundle's fault: a valid bundle is never refused.
 #[derive(Debug)]
-pub(crate) enum CompileError {
-    /// The program is refused, as the interpreter refuses it (a pattern
-    /// that does not compile, a version out of range).
-    Program(String),
-    /// Cranelift failed: a bug in this backend, never the bundle's fault.
-    Codegen(String),
-}
+pub(crate) struct CompileError(pub String);
 
 fn codegen(e: impl std::fmt::Display) -> CompileError {
-    CompileError::Codegen(e.to_string())
+    CompileError(e.to_string())
 }
 
 pub(crate) type Result<T> = std::result::Result<T, CompileError>;
@@ -60,8 +56,8 @@ pub(crate) const PURE: MemFlagsData = MemFlagsData::trusted().with_readonly().wi
 /// that code size stays linear in the bundle.
 const INLINE_NODES: usize = 48;
 
-pub(crate) fn compile(bundle: &Bundle) -> Result<Compiled> {
-    let isa = host_isa().map_err(CompileError::Codegen)?;
+pub(crate) fn compile(bundle: &ValidBundle) -> Result<Compiled> {
+    let isa = host_isa().map_err(CompileError)?;
     let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
     // Registered once per module; nothing else is ever looked up.
     for helper in Helper::ALL {
@@ -87,9 +83,10 @@ pub(crate) fn compile(bundle: &Bundle) -> Result<Compiled> {
 pub(crate) struct Compiler<'b> {
     pub module: JITModule,
     pub tables: Tables,
-    pub bundle: &'b Bundle,
-    /// Per slot, the field's type (`None` for a slot no field has).
-    pub slot_types: Vec<Option<FieldType>>,
+    pub bundle: &'b ValidBundle,
+    /// Per slot, the field's operand type (`None` for a list, or a slot no
+    /// field has).
+    pub slot_types: Vec<Option<OperandType>>,
     /// The slots below 64 of fields the schema does not mark optional.
     pub required: u64,
     helpers: HashMap<Helper, FuncId>,
@@ -110,13 +107,13 @@ pub(crate) struct Compiler<'b> {
 }
 
 impl<'b> Compiler<'b> {
-    fn new(module: JITModule, bundle: &'b Bundle) -> Compiler<'b> {
+    fn new(module: JITModule, bundle: &'b ValidBundle) -> Compiler<'b> {
         let mut slot_types = vec![None; bundle.schema.slot_count as usize];
         let mut required = 0u64;
         for c in &bundle.schema.contexts {
             for f in &c.fields {
                 if let Some(t) = slot_types.get_mut(f.slot as usize) {
-                    *t = Some(f.ty.clone());
+                    *t = OperandType::of_field(&f.ty);
                 }
                 if !f.optional && f.slot < 64 {
                     required |= 1 << f.slot;
@@ -168,19 +165,6 @@ impl<'b> Compiler<'b> {
 
     fn run(&mut self) -> Result<(Vec<TargetFn>, Vec<TargetFn>)> {
         let bundle = self.bundle;
-        // Refuse what the interpreter refuses, wherever it is (an unused
-        // segment, a disabled flag's rules), in the interpreter's order.
-        for seg in &bundle.segments {
-            self.check(&seg.condition)?;
-        }
-        for flag in &bundle.flags {
-            for rule in &flag.rules {
-                self.check(&rule.condition)?;
-            }
-        }
-        for x in &bundle.experiments {
-            self.check(&x.audience)?;
-        }
         self.plan_segments();
         for i in 0..bundle.segments.len() {
             if !self.segment_inline.get(i).copied().unwrap_or(true) {
@@ -328,13 +312,13 @@ impl<'b> Compiler<'b> {
         }
         // What `Module::define_function` does, with the other ISA: both are
         // the host's, with one calling convention, so the code links alike.
-        let isa = cold_isa().map_err(CompileError::Codegen)?;
+        let isa = cold_isa().map_err(CompileError)?;
         let mut plane = cranelift_codegen::control::ControlPlane::default();
         ctx.compile(&*isa, &mut plane)
-            .map_err(|e| CompileError::Codegen(format!("{:?}", e.inner)))?;
+            .map_err(|e| CompileError(format!("{:?}", e.inner)))?;
         let code = ctx
             .compiled_code()
-            .ok_or_else(|| CompileError::Codegen("no compiled code".into()))?;
+            .ok_or_else(|| CompileError("no compiled code".into()))?;
         let relocs: Vec<ModuleReloc> = code
             .buffer
             .relocs()
@@ -355,7 +339,7 @@ impl<'b> Compiler<'b> {
     fn define(&mut self, id: FuncId, ctx: &mut cranelift_codegen::Context) -> Result<()> {
         self.module
             .define_function(id, ctx)
-            .map_err(|e| CompileError::Codegen(format!("{e:?}")))?;
+            .map_err(|e| CompileError(format!("{e:?}")))?;
         if let Some(dir) = &self.dump {
             dump(dir, id, ctx);
         }
@@ -392,28 +376,25 @@ impl<'b> Compiler<'b> {
         Ok(id)
     }
 
-    /// The address of the compiled regex for `pattern`.
-    pub fn regex(&mut self, pattern: &str, case_insensitive: bool) -> Result<i64> {
+    /// The address of the compiled regex for `pattern`, which validation
+    /// compiled (`None` for a pattern it did not see).
+    pub fn regex(&mut self, pattern: &str, case_insensitive: bool) -> Option<i64> {
         let key = (pattern.to_string(), case_insensitive);
         if let Some(re) = self.regexes.get(&key) {
-            return Ok(*re);
+            return Some(*re);
         }
-        let re = regex::RegexBuilder::new(pattern)
-            .case_insensitive(case_insensitive)
-            .build()
-            .map_err(|e| CompileError::Program(e.to_string()))?;
+        let re = self.bundle.pattern(pattern, case_insensitive)?.clone();
         let re = self.tables.regex(re);
         self.regexes.insert(key, re);
-        Ok(re)
+        Some(re)
     }
 
-    pub fn kind_of_src(&self, s: super::cond::Src) -> super::cond::Kind {
+    /// The operand type of a field or `now`: `None` for a list, or a slot
+    /// no field has, which validation lets no comparison read.
+    pub fn operand_type(&self, s: super::cond::Src) -> Option<OperandType> {
         match s {
-            super::cond::Src::Now => super::cond::Kind::Time,
-            super::cond::Src::Field(slot) => match self.slot_types.get(slot as usize) {
-                Some(Some(t)) => super::cond::kind_of(t),
-                _ => super::cond::Kind::Unknown,
-            },
+            super::cond::Src::Now => Some(OperandType::Timestamp),
+            super::cond::Src::Field(slot) => self.slot_types.get(slot as usize).copied().flatten(),
         }
     }
 
@@ -425,7 +406,7 @@ impl<'b> Compiler<'b> {
     pub fn is_int_slot(&self, slot: u32) -> bool {
         matches!(
             self.slot_types.get(slot as usize),
-            Some(Some(FieldType::Int))
+            Some(Some(OperandType::Int))
         )
     }
 }
@@ -635,7 +616,7 @@ impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
             .inst_results(inst)
             .first()
             .copied()
-            .ok_or_else(|| CompileError::Codegen(format!("{} returns nothing", h.name())))
+            .ok_or_else(|| CompileError(format!("{} returns nothing", h.name())))
     }
 
     fn func_ref(&mut self, id: FuncId) -> FuncRef {
@@ -659,9 +640,7 @@ impl<'c, 'b, 'f> FnGen<'c, 'b, 'f> {
         match self.b.inst_results(inst) {
             [one] => Ok((*one, *one)),
             [first, second, ..] => Ok((*first, *second)),
-            [] => Err(CompileError::Codegen(
-                "a compiled function returns nothing".into(),
-            )),
+            [] => Err(CompileError("a compiled function returns nothing".into())),
         }
     }
 

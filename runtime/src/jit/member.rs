@@ -4,10 +4,10 @@
 
 use cranelift_codegen::ir::{types, Block, InstBuilder, MemFlagsData, Value};
 use rustc_hash::FxHashSet;
-use vexil_ir::{Const, ConstSet, Operand, StringOp};
+use vexil_ir::{Const, ConstSet, Operand, OperandType, StringOp};
 
 use super::abi::{SLOT_A, SLOT_AUX, SLOT_B};
-use super::cond::{src, Kind, Src};
+use super::cond::{src, Src};
 use super::helpers::{str_op_code, STR_OP_CI, STR_OP_RHS_LOWERED};
 use super::lower::{CompileError, FnGen, Result};
 use super::module::Helper;
@@ -29,11 +29,13 @@ impl FnGen<'_, '_, '_> {
         f: Block,
         u: Block,
     ) -> Result<()> {
-        let s = src(operand).ok_or_else(|| CompileError::Program("`in` on a constant".into()))?;
+        let Some(s) = src(operand) else {
+            return self.excluded("`in` on a constant", u);
+        };
         match set {
             ConstSet::String(items) => {
                 let Src::Field(slot) = s else {
-                    return Err(CompileError::Program("string `in` on `now`".into()));
+                    return self.excluded("a string `in` on `now`", u);
                 };
                 self.present(slot, u);
                 let set: FxHashSet<Box<[u8]>> =
@@ -47,7 +49,7 @@ impl FnGen<'_, '_, '_> {
             ConstSet::Enum(items) => {
                 // An enum of more than 64 values: a table of its size.
                 let n = match self.kind(s) {
-                    Kind::Enum(n) => n,
+                    Some(OperandType::Enum(n)) => n,
                     _ => 0,
                 };
                 let mut holds = vec![false; n];
@@ -63,9 +65,14 @@ impl FnGen<'_, '_, '_> {
             }
             ConstSet::Semver(items) => {
                 let Src::Field(slot) = s else {
-                    return Err(CompileError::Program("version `in` on `now`".into()));
+                    return self.excluded("a version `in` on `now`", u);
                 };
-                // Versions out of range are left out, as the interpreter does.
+                // Every version of a valid bundle packs; one that did not
+                // would be left out, as the interpreter does.
+                debug_assert!(
+                    items.iter().all(|v| v.in_range()),
+                    "validation lets through a version out of range"
+                );
                 let mut set = SemverSet(Default::default());
                 for v in items {
                     if let Some(p) = PackedSemver::new(&v.0) {
@@ -82,11 +89,7 @@ impl FnGen<'_, '_, '_> {
                 let hit = self.call(Helper::SemverInSet, &[set, ctx, a, b, aux])?;
                 self.branch(hit, t, f);
             }
-            _ => {
-                return Err(CompileError::Codegen(
-                    "a pure `in` reached the general path".into(),
-                ))
-            }
+            _ => return Err(CompileError("a pure `in` reached the general path".into())),
         }
         Ok(())
     }
@@ -100,21 +103,19 @@ impl FnGen<'_, '_, '_> {
         f: Block,
         u: Block,
     ) -> Result<()> {
-        // Decide everything that can fail before emitting code.
+        // Decide every shape validation excludes before emitting code.
         let value_kind = match value {
             Operand::Field(s) => match self.kind(Src::Field(*s)) {
-                Kind::List | Kind::Unknown => {
-                    return Err(CompileError::Program("list of unsupported type".into()))
-                }
-                k => Some(k),
+                None => return self.excluded("a list membership of a list", u),
+                k => k,
             },
             _ => None,
         };
         let version = match value {
-            Operand::Const(Const::Semver(v)) => Some(
-                PackedSemver::new(&v.0)
-                    .ok_or_else(|| CompileError::Program("version out of range".into()))?,
-            ),
+            Operand::Const(Const::Semver(v)) => match PackedSemver::new(&v.0) {
+                Some(k) => Some(k),
+                None => return self.excluded("a version out of range", u),
+            },
             _ => None,
         };
         self.present(list, u);
@@ -155,7 +156,7 @@ impl FnGen<'_, '_, '_> {
                 }
                 Const::Semver(_) => {
                     let Some(k) = version else {
-                        return Err(CompileError::Program("version out of range".into()));
+                        return Err(CompileError("a version lost on the way".into()));
                     };
                     let kp = self.c.tables.version(k);
                     let kp = self.iconst(kp);
@@ -172,17 +173,17 @@ impl FnGen<'_, '_, '_> {
                 self.present(slot, u);
                 let a = self.slot_load(slot, SLOT_A, types::I64);
                 match kind {
-                    Kind::Float => {
+                    OperandType::Float => {
                         let x = self.b.ins().bitcast(types::F64, MemFlagsData::new(), a);
                         let exact = self.b.ins().iconst(types::I32, 0);
                         self.call(Helper::ListHasFloat, &[items, n, x, exact])?
                     }
-                    Kind::Str => {
+                    OperandType::String => {
                         let (p, m) = self.str_of(slot);
                         let text = self.text();
                         self.call(Helper::ListHasStr, &[items, n, text, p, m])?
                     }
-                    Kind::Semver => {
+                    OperandType::Semver => {
                         let ctx = self.ctx();
                         let b = self.slot_load(slot, SLOT_B, types::I64);
                         let aux = self.slot_load(slot, SLOT_AUX, types::I32);
@@ -192,7 +193,7 @@ impl FnGen<'_, '_, '_> {
                 }
             }
             (Operand::Field(_), None) => {
-                return Err(CompileError::Program("list of unsupported type".into()))
+                return Err(CompileError("a list value's type lost on the way".into()))
             }
         };
         self.branch(hit, t, f);
@@ -214,11 +215,11 @@ impl FnGen<'_, '_, '_> {
         if op == StringOp::Matches {
             let (Some(Src::Field(slot)), Operand::Const(Const::String(pattern))) = (src(lhs), rhs)
             else {
-                return Err(CompileError::Program(
-                    "`matches` needs a field and a constant pattern".into(),
-                ));
+                return self.excluded("`matches` without a field and a constant pattern", u);
             };
-            let re = self.c.regex(pattern, ci)?;
+            let Some(re) = self.c.regex(pattern, ci) else {
+                return self.excluded("a pattern it did not compile", u);
+            };
             self.present(slot, u);
             let re = self.iconst(re);
             let (p, n) = self.str_of(slot);
@@ -226,18 +227,18 @@ impl FnGen<'_, '_, '_> {
             self.branch(hit, t, f);
             return Ok(());
         }
-        let side = |o: &Operand| -> Result<Side> {
+        let side = |o: &Operand| -> Option<Side> {
             match o {
-                Operand::Field(s) => Ok(Side::Field(*s)),
+                Operand::Field(s) => Some(Side::Field(*s)),
                 Operand::Const(Const::String(k)) => {
-                    Ok(Side::Const(if ci { k.to_lowercase() } else { k.clone() }))
+                    Some(Side::Const(if ci { k.to_lowercase() } else { k.clone() }))
                 }
-                _ => Err(CompileError::Program(
-                    "string operator on a non-string".into(),
-                )),
+                _ => None,
             }
         };
-        let (l, r) = (side(lhs)?, side(rhs)?);
+        let (Some(l), Some(r)) = (side(lhs), side(rhs)) else {
+            return self.excluded("a string operator on a non-string", u);
+        };
         if let (Side::Field(slot), Side::Const(k), false, StringOp::Contains) = (&l, &r, ci, op) {
             // Case-sensitive `contains` a constant: a finder built at load.
             self.present(*slot, u);

@@ -9,9 +9,12 @@
 //! to `extern "C"` helpers that never panic. The machine code is freed
 //! when the [`Jit`] is dropped, that is when the last reader of its
 //! snapshot lets go.
+//!
+//! It compiles a [`ValidBundle`] and refuses nothing: what validation
+//! excludes, code generation does not check again (a shape it excludes
+//! compiles to "unknown", after a `debug_assert!`).
 
 mod abi;
-mod check;
 mod cond;
 mod fast;
 mod helpers;
@@ -25,7 +28,7 @@ mod target;
 use std::sync::Mutex;
 
 use cranelift_jit::JITModule;
-use vexil_ir::{Bundle, ErrorCode};
+use vexil_ir::{ErrorCode, ValidBundle};
 
 use crate::backend::Backend;
 use crate::context::Context;
@@ -37,12 +40,10 @@ pub fn available() -> Result<(), String> {
     module::host_isa().map(|_| ())
 }
 
-/// Why a bundle was not compiled.
+/// Why a bundle was not compiled. Never the bundle's fault: every valid
+/// bundle compiles.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum JitError {
-    /// The program is refused, as the interpreter refuses it: a regex that
-    /// does not compile, a version out of range, an invalid bundle.
-    Program(String),
     /// Compiled code is not available here, or Cranelift failed.
     Unavailable(String),
 }
@@ -50,7 +51,7 @@ pub enum JitError {
 impl std::fmt::Display for JitError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            JitError::Program(e) | JitError::Unavailable(e) => f.write_str(e),
+            JitError::Unavailable(e) => f.write_str(e),
         }
     }
 }
@@ -85,10 +86,9 @@ struct Owned {
 }
 
 impl Jit {
-    /// Compile every flag and experiment of `bundle` (validated first:
-    /// compiled code trusts the slot types it names).
-    pub fn new(bundle: &Bundle) -> Result<Jit, JitError> {
-        vexil_ir::validate(bundle).map_err(|e| JitError::Program(e.to_string()))?;
+    /// Compile every flag and experiment of `bundle` (validated: compiled
+    /// code trusts the slot types it names).
+    pub fn new(bundle: &ValidBundle) -> Result<Jit, JitError> {
         available().map_err(JitError::Unavailable)?;
         // Code generation must not panic on a valid bundle; if a bug makes
         // it, the load fails (and the running version stays) instead of
@@ -96,11 +96,8 @@ impl Jit {
         let compiled =
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lower::compile(bundle)))
                 .map_err(|_| JitError::Unavailable("code generation panicked".to_string()))?;
-        let compiled = compiled.map_err(|e| match e {
-            lower::CompileError::Program(e) => JitError::Program(e),
-            lower::CompileError::Codegen(e) => {
-                JitError::Unavailable(format!("code generation failed: {e}"))
-            }
+        let compiled = compiled.map_err(|lower::CompileError(e)| {
+            JitError::Unavailable(format!("code generation failed: {e}"))
         })?;
         let flags = bundle
             .flags

@@ -113,7 +113,7 @@ impl FnGen<'_, '_, '_> {
         let default = flag.default;
         let depth = match self.depth {
             Some(d) => d,
-            None => return Err(CompileError::Codegen("flag function without depth".into())),
+            None => return Err(CompileError("flag function without depth".into())),
         };
         let too_deep = self.b.ins().icmp_imm_u(
             IntCC::SignedGreaterThanOrEqual,
@@ -132,7 +132,7 @@ impl FnGen<'_, '_, '_> {
             let id = self
                 .c
                 .flag_fn(p.flag)
-                .ok_or_else(|| CompileError::Codegen("prerequisite out of range".into()))?;
+                .ok_or_else(|| CompileError("prerequisite out of range".into()))?;
             let [slots, text, items, ctx, now] = self.pass_on();
             let (got, got_extra) =
                 self.call_fn_pair(id, &[slots, text, items, ctx, now, deeper])?;

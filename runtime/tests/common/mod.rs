@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use vexil_compiler::Project;
-use vexil_runtime::ir::Bundle;
+use vexil_runtime::ir::ValidBundle;
 use vexil_runtime::{BackendChoice, Details, EngineOptions, Snapshot};
 
 pub const SCHEMA: &str = r#"
@@ -31,7 +31,7 @@ context env {
 /// `SCHEMA` plus `source`, compiled (with its `test` blocks when
 /// `with_tests`); panics with the rendered diagnostics if it does not
 /// compile.
-pub fn bundle_with(source: &str, with_tests: bool) -> Bundle {
+pub fn bundle_with(source: &str, with_tests: bool) -> ValidBundle {
     let mut project = Project::new();
     project.set_source("schema.flag", SCHEMA.to_string());
     project.set_source("test.flag", source.to_string());

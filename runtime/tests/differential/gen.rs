@@ -87,7 +87,7 @@ pub const STRINGS: &[&str] = &[
     "the quick brown fox jumps over the lazy dog",
 ];
 
-const PATTERNS: &[&str] = &[
+pub const PATTERNS: &[&str] = &[
     "^a",
     "b$",
     "^qa\\+[0-9]+@",
@@ -100,7 +100,7 @@ const PATTERNS: &[&str] = &[
     "^.{3}$",
 ];
 
-const INTS: &[i64] = &[
+pub const INTS: &[i64] = &[
     i64::MIN,
     i64::MIN + 1,
     -1_000_000,
@@ -115,7 +115,7 @@ const INTS: &[i64] = &[
     i64::MAX,
 ];
 
-const FLOATS: &[f64] = &[
+pub const FLOATS: &[f64] = &[
     -1e300,
     -2.5,
     -1.0,
@@ -153,8 +153,9 @@ pub const VERSIONS: &[&str] = &[
     "4294967295.4294967295.1",
 ];
 
-/// Out of the packable range: refused in a context, and in a comparison.
-const HUGE_VERSION: &str = "4294967296.0.0";
+/// Out of the packable range: invalid in a context (validation refuses
+/// it as a constant, which the mutation test covers).
+pub const HUGE_VERSION: &str = "4294967296.0.0";
 
 pub const T0: i64 = 1_790_000_000_000_000;
 pub const T1: i64 = 1_800_000_000_000_000;
@@ -162,6 +163,16 @@ pub const TIMES: &[i64] = &[i64::MIN, -1, 0, T0 - 1, T0, T0 + 1, T1, i64::MAX];
 pub const NOWS: &[i64] = &[0, T0 - 1, T0, T0 + 1, T1, T1 + 1];
 
 const SALTS: &[&str] = &["", "s", "flag-a", "日本", "experiment-3way"];
+
+/// Every comparison operator, the two that apply to any type first.
+pub const COMPARE_OPS: &[CompareOp] = &[
+    CompareOp::Eq,
+    CompareOp::Ne,
+    CompareOp::Lt,
+    CompareOp::Le,
+    CompareOp::Gt,
+    CompareOp::Ge,
+];
 
 #[derive(Clone, Debug)]
 pub struct FieldInfo {
@@ -351,13 +362,7 @@ impl CaseGen {
             FieldType::String => ConstSet::String((0..n).map(|_| self.string()).collect()),
             FieldType::Semver => ConstSet::Semver(
                 (0..n.min(20))
-                    .map(|_| {
-                        if self.rng.chance(5) {
-                            version(HUGE_VERSION)
-                        } else {
-                            version(self.rng.pick(VERSIONS))
-                        }
-                    })
+                    .map(|_| version(self.rng.pick(VERSIONS)))
                     .collect(),
             ),
             FieldType::Timestamp => ConstSet::Timestamp(
@@ -379,18 +384,10 @@ impl CaseGen {
     }
 
     fn op(&mut self, ordering: bool) -> CompareOp {
-        let all = [
-            CompareOp::Eq,
-            CompareOp::Ne,
-            CompareOp::Lt,
-            CompareOp::Le,
-            CompareOp::Gt,
-            CompareOp::Ge,
-        ];
         if ordering {
-            self.rng.pick(&all)
+            self.rng.pick(COMPARE_OPS)
         } else {
-            self.rng.pick(&all[..2])
+            self.rng.pick(&COMPARE_OPS[..2])
         }
     }
 
@@ -413,7 +410,6 @@ impl CaseGen {
                 let k = match &f.ty {
                     FieldType::Int if self.rng.chance(25) => Const::Float(self.rng.pick(FLOATS)),
                     FieldType::Float if self.rng.chance(25) => Const::Int(self.rng.pick(INTS)),
-                    FieldType::Semver if self.rng.chance(2) => Const::Semver(version(HUGE_VERSION)),
                     ty => self.constant(ty),
                 };
                 Operand::Const(k)
@@ -511,6 +507,11 @@ impl CaseGen {
             Operand::Field(self.rng.pick(&strings).slot)
         } else {
             Operand::Const(Const::String(self.string()))
+        };
+        // A constant on the left needs a field on the right.
+        let lhs = match (lhs, &rhs) {
+            (Operand::Const(_), Operand::Const(_)) => Operand::Field(f.slot),
+            (lhs, _) => lhs,
         };
         Expr::StringOp {
             lhs,
