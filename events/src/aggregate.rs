@@ -26,13 +26,21 @@ use crate::store::{sqlite, Store, StoreError};
 /// fields; metrics with a CUPED covariate fill the `pre_*` fields.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
 pub struct Sums {
+    /// Sum over units of the unit's metric value.
     pub sum: f64,
+    /// Sum of the squares of those values.
     pub sum_squares: f64,
+    /// Ratio metrics: sum of the units' denominators.
     pub denominator_sum: f64,
+    /// Ratio metrics: sum of their squares.
     pub denominator_sum_squares: f64,
+    /// Ratio metrics: sum of value × denominator.
     pub cross_sum: f64,
+    /// CUPED: sum of the units' pre-exposure values.
     pub pre_sum: f64,
+    /// CUPED: sum of their squares.
     pub pre_sum_squares: f64,
+    /// CUPED: sum of value × pre-exposure value.
     pub pre_cross_sum: f64,
 }
 
@@ -52,9 +60,11 @@ impl Sums {
 /// The units of one variant first exposed on one UTC day, with their sums.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Cell {
+    /// The variant the units were exposed to.
     pub variant: String,
     /// Start of the UTC day of first exposure, microseconds since the epoch.
     pub day: i64,
+    /// How many units.
     pub units: u64,
     /// One entry per metric, in the order the specs were given.
     pub metrics: Vec<Sums>,

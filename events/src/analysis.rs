@@ -4,10 +4,11 @@
 //! thresholds, and the sample-ratio check.
 
 use serde::Serialize;
-use vexil_analytics::{self as stats, AnalysisInput, Correction, StatsError, VariantInput};
+use vexil_analytics::{self as stats, Correction, StatsError};
 use vexil_ir as ir;
 
 use crate::aggregate::{Aggregates, Sums};
+use crate::input::analysis_input;
 use crate::metric::MetricSpec;
 use crate::store::{Store, StoreError};
 use crate::timeline::{timeline, Series};
@@ -46,15 +47,18 @@ impl Default for AnalysisOptions {
 /// Units of one variant.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct VariantUnits {
+    /// The variant's name.
     pub name: String,
     /// Declared share of enrolled units, a fraction.
     pub weight: f64,
+    /// Units exposed to it (and to no other variant).
     pub units: u64,
 }
 
 /// The sample-ratio-mismatch check.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Srm {
+    /// The chi-square test's p-value of the units against the weights.
     pub p_value: f64,
     /// `p_value` below 0.001.
     pub flagged: bool,
@@ -78,13 +82,16 @@ pub enum GuardrailState {
 pub struct Guardrail {
     /// Largest acceptable relative change in the bad direction, a fraction.
     pub threshold: f64,
+    /// Where the estimate stands against the threshold.
     pub state: GuardrailState,
 }
 
 /// One treatment compared with the control on one metric.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Comparison {
+    /// The treatment's name.
     pub variant: String,
+    /// Its units.
     pub units: u64,
     /// The metric's value in this variant (rate, mean or ratio).
     pub value: f64,
@@ -103,24 +110,31 @@ pub struct Comparison {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cuped_theta: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// The guardrail check, for a guardrail metric with a threshold.
     pub guardrail: Option<Guardrail>,
 }
 
 /// One metric's results.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MetricResult {
+    /// The metric's name.
     pub name: String,
+    /// Primary, secondary or guardrail.
     pub role: ir::MetricRole,
     /// `conversion`, `mean` or `ratio`.
     pub function: &'static str,
+    /// The events it counts (a ratio's numerator, then denominator).
     pub events: Vec<String>,
+    /// Whether an increase or a decrease is better.
     pub goal: ir::Goal,
     /// Microseconds after first exposure in which events count.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub window: Option<i64>,
     /// The control's units and value.
     pub control_units: u64,
+    /// The metric's value in the control, when it could be analysed.
     pub control_value: Option<f64>,
+    /// Each treatment against the control, in analysis order.
     pub comparisons: Vec<Comparison>,
     /// Why the metric could not be analysed (no data, no variance, ...).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -130,21 +144,28 @@ pub struct MetricResult {
 /// The whole report of `vexil analyze`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Report {
+    /// The experiment's name.
     pub experiment: String,
+    /// The control variant's name.
     pub control: String,
+    /// The significance level used.
     pub alpha: f64,
     /// `holm`, `bh` or `none`.
     pub correction: &'static str,
+    /// CUPED was asked for (metrics use it where they have a covariate).
     pub cuped: bool,
     /// Intervals and p-values are always valid (sequential testing).
     pub sequential: bool,
+    /// Units per variant, the control first.
     pub variants: Vec<VariantUnits>,
+    /// The sample-ratio check, when it could be computed.
     pub srm: Option<Srm>,
     /// Units exposed to more than one variant, left out.
     pub mixed_units: u64,
     /// Exposed units whose variant the experiment does not declare, left
     /// out: `(variant, units)`.
     pub unknown_variants: Vec<(String, u64)>,
+    /// Each declared metric's results, in declaration order.
     pub metrics: Vec<MetricResult>,
     /// Cumulative relative lift by day of first exposure.
     pub timeline: Vec<Series>,
@@ -182,58 +203,6 @@ pub fn analysis_order(experiment: &ir::Experiment) -> Vec<usize> {
     std::iter::once(control)
         .chain((0..experiment.variants.len()).filter(|&i| i != control))
         .collect()
-}
-
-/// The engine's request for one metric from per-variant totals, the
-/// control first; `None` entries are variants without units.
-pub(crate) fn analysis_input(
-    spec: &MetricSpec,
-    arms: &[(String, u64, Sums)],
-    weights: &[f64],
-    alpha: f64,
-    sequential: Option<f64>,
-) -> AnalysisInput {
-    let use_covariate = spec.pre_period.is_some()
-        && arms
-            .iter()
-            .any(|(_, _, s)| s.pre_sum != 0.0 || s.pre_sum_squares != 0.0);
-    let metric = match spec.kind {
-        ir::MetricKind::Conversion { .. } => stats::MetricKind::Proportion,
-        ir::MetricKind::Mean { .. } => stats::MetricKind::Mean,
-        ir::MetricKind::Ratio { .. } => stats::MetricKind::Ratio,
-    };
-    let variants = arms
-        .iter()
-        .map(|(name, units, s)| {
-            let ratio = metric == stats::MetricKind::Ratio;
-            VariantInput {
-                name: name.clone(),
-                n: *units as f64,
-                sum: s.sum,
-                sum_squares: (metric != stats::MetricKind::Proportion).then_some(s.sum_squares),
-                denominator_sum: ratio.then_some(s.denominator_sum),
-                denominator_sum_squares: ratio.then_some(s.denominator_sum_squares),
-                cross_sum: ratio.then_some(s.cross_sum),
-                pre_sum: use_covariate.then_some(s.pre_sum),
-                pre_sum_squares: use_covariate.then_some(s.pre_sum_squares),
-                pre_cross_sum: use_covariate.then_some(s.pre_cross_sum),
-            }
-        })
-        .collect();
-    AnalysisInput {
-        metric,
-        alpha,
-        weights: Some(weights.to_vec()),
-        variants,
-        sequential: sequential.is_some(),
-        sequential_tuning: sequential.unwrap_or(stats::DEFAULT_SEQUENTIAL_TUNING),
-        correction: None,
-        inverse: spec.goal == ir::Goal::Decrease,
-        bayes_prior: None,
-        bayes_scale: stats::BayesScale::Relative,
-        bayes_method: stats::BayesMethod::Gaussian,
-        beta_prior: None,
-    }
 }
 
 fn guardrail(spec: &MetricSpec, relative: &stats::Estimate, alpha: f64) -> Option<Guardrail> {

@@ -14,7 +14,9 @@ pub struct Exposure {
     /// from the other fields (see `SCHEMA.md`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// The experiment's name.
     pub experiment: String,
+    /// The variant the unit was assigned.
     pub variant: String,
     /// The bucketing unit's value (ints as decimal text).
     pub unit: String,
@@ -28,9 +30,13 @@ pub struct Exposure {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Track {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The producer's id for idempotence, as for an [`Exposure`].
     pub id: Option<String>,
+    /// The event's name, as metrics name it.
     pub event: String,
+    /// The unit that did it (ints as decimal text).
     pub unit: String,
+    /// Its value: an amount, a duration, or 1.
     pub value: f64,
     /// Microseconds since the epoch.
     pub time: i64,
@@ -81,7 +87,9 @@ impl From<vexil_runtime::OwnedExposure> for Exposure {
 /// Either kind of event.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Event {
+    /// An assignment to a variant.
     Exposure(Exposure),
+    /// A metric event.
     Track(Track),
 }
 

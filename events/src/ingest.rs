@@ -1,4 +1,5 @@
-//! Loading JSON Lines files into the store. Each line is parsed alone: a
+//! Loading events into the store, from JSON Lines files or given in
+//! process, and the report of what was kept. Each line is parsed alone: a
 //! bad line is reported with its number and reason and the lines around it
 //! are kept. Lines are committed in batches, so a crash mid-file loses at
 //! most one batch, and ingesting the file again completes it (ids make the
@@ -11,8 +12,9 @@ use serde::Serialize;
 
 use std::sync::mpsc::SyncSender;
 
-use crate::line::{parse_line, ParsedLine};
-use crate::store::{Store, StoreError};
+use crate::event::{Event, Track};
+use crate::line::{canonical_properties, parse_line, ParsedLine};
+use crate::store::{Inserted, Store, StoreError};
 
 /// Lines parsed and sorted together: bounds the memory of an ingestion.
 const BATCH_LINES: usize = 50_000;
@@ -35,6 +37,7 @@ pub struct LineError {
     /// 1-based line number in the file (or position in the slice given to
     /// [`Store::ingest`]).
     pub line: u64,
+    /// Why it was rejected.
     pub reason: String,
 }
 
@@ -56,11 +59,17 @@ pub struct IngestReport {
 }
 
 impl IngestReport {
-    pub(crate) fn reject(&mut self, line: u64, reason: String) {
+    fn reject(&mut self, line: u64, reason: String) {
         self.rejected += 1;
         if self.errors.len() < MAX_REPORTED_ERRORS {
             self.errors.push(LineError { line, reason });
         }
+    }
+
+    fn count(&mut self, inserted: Inserted) {
+        self.exposures += inserted.exposures;
+        self.tracks += inserted.tracks;
+        self.duplicates += inserted.duplicates;
     }
 
     /// Adds another report's counts (for several files).
@@ -129,6 +138,75 @@ fn read_batches(mut reader: impl BufRead, sender: SyncSender<Result<ParsedBatch,
 }
 
 impl Store {
+    /// Records events given in process, in one transaction. Invalid events
+    /// are rejected (their index in `events` is the report's line number,
+    /// counted from 1) and the others kept, as for a file.
+    pub fn ingest(&mut self, events: &[Event]) -> Result<IngestReport, StoreError> {
+        let mut report = IngestReport::default();
+        let mut properties_text: Vec<Option<String>> = Vec::with_capacity(events.len());
+        let mut valid: Vec<&Event> = Vec::with_capacity(events.len());
+        for (i, event) in events.iter().enumerate() {
+            report.lines += 1;
+            let line = i as u64 + 1;
+            if let Err(reason) = event.validate() {
+                report.reject(line, reason);
+                continue;
+            }
+            let properties = match event {
+                Event::Track(Track {
+                    properties: Some(map),
+                    ..
+                }) => {
+                    let text = serde_json::Value::Object(map.clone()).to_string();
+                    match canonical_properties(&text) {
+                        Ok(p) => Some(p),
+                        Err(reason) => {
+                            report.reject(line, reason);
+                            continue;
+                        }
+                    }
+                }
+                _ => None,
+            };
+            properties_text.push(properties);
+            valid.push(event);
+        }
+        let rows = valid
+            .iter()
+            .zip(&properties_text)
+            .map(|(event, properties)| event.row(properties.as_deref()))
+            .collect();
+        let mut batch = self.batch()?;
+        report.count(batch.insert_all(rows)?);
+        batch.commit()?;
+        Ok(report)
+    }
+
+    /// Records one metric event: `track(event, unit, value, time,
+    /// properties)` as the issue names it. One transaction per call; batch
+    /// events through [`Store::ingest`] when there are many. The outer
+    /// error is the store failing; inside, `Ok(true)` means stored,
+    /// `Ok(false)` already stored, `Err(reason)` rejected (an empty name, a
+    /// value that is not finite).
+    pub fn track(
+        &mut self,
+        event: &str,
+        unit: &str,
+        value: f64,
+        time: i64,
+        properties: Option<serde_json::Map<String, serde_json::Value>>,
+    ) -> Result<Result<bool, String>, StoreError> {
+        let track = Track {
+            properties,
+            ..Track::new(event, unit, value, time)
+        };
+        let report = self.ingest(&[track.into()])?;
+        Ok(match report.errors.into_iter().next() {
+            Some(e) => Err(e.reason),
+            None => Ok(report.tracks == 1),
+        })
+    }
+
     /// Ingests JSON Lines from `reader`; `source` names it in errors.
     pub fn ingest_reader(
         &mut self,
@@ -166,7 +244,7 @@ impl Store {
                     report.reject(line, reason);
                 }
                 let rows = batch.parsed.iter().map(|p| p.row()).collect();
-                tx.insert_all(rows, &mut report)?;
+                report.count(tx.insert_all(rows)?);
                 in_tx += 1;
                 if in_tx == BATCHES_PER_COMMIT {
                     tx.commit()?;

@@ -5,11 +5,14 @@
 //!
 //! The store's schema and the line format are in `SCHEMA.md`.
 
+#![warn(missing_docs)]
+
 mod aggregate;
 mod analysis;
 mod event;
 mod id;
 mod ingest;
+mod input;
 mod line;
 mod metric;
 pub mod simulate;

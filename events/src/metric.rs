@@ -15,9 +15,13 @@ pub const DEFAULT_PRE_PERIOD: i64 = 14 * DAY;
 /// One metric as the aggregation query computes it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct MetricSpec {
+    /// The metric's name.
     pub name: String,
+    /// Primary, secondary or guardrail.
     pub role: ir::MetricRole,
+    /// What it computes (conversion, mean or ratio) and of which events.
     pub kind: ir::MetricKind,
+    /// Whether an increase or a decrease is better.
     pub goal: ir::Goal,
     /// Events count when `first_exposure <= time < first_exposure + window`;
     /// without a window, every event at or after the first exposure.

@@ -7,9 +7,8 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OpenFlags};
 
-use crate::event::{Event, Row, Track};
+use crate::event::Row;
 use crate::id::EventId;
-use crate::ingest::IngestReport;
 
 /// The schema version this build reads and writes.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -29,17 +28,30 @@ const INSERT_PRODUCER_ID: &str = "INSERT INTO producer_ids (id) VALUES (?1) ON C
 pub enum StoreError {
     /// SQLite refused an operation; `doing` says which.
     Sqlite {
+        /// The store's file.
         path: PathBuf,
+        /// What the store was doing, in words.
         doing: &'static str,
+        /// SQLite's error.
         source: rusqlite::Error,
     },
     /// The file was written by another version of the schema.
-    Version { path: PathBuf, found: i64 },
+    Version {
+        /// The store's file.
+        path: PathBuf,
+        /// The schema version it has.
+        found: i64,
+    },
     /// `open_existing` on a path that is not a store.
-    Missing { path: PathBuf },
+    Missing {
+        /// The path given.
+        path: PathBuf,
+    },
     /// An input file could not be read.
     Io {
+        /// The input file.
         path: PathBuf,
+        /// Why it could not be read.
         source: std::io::Error,
     },
 }
@@ -147,77 +159,9 @@ impl Store {
         &self.conn
     }
 
+    /// The store's file (`:memory:` for a store in memory).
     pub fn path(&self) -> &Path {
         &self.path
-    }
-
-    /// Records events given in process, in one transaction. Invalid events
-    /// are rejected (their index in `events` is the report's line number,
-    /// counted from 1) and the others kept, as for a file.
-    pub fn ingest(&mut self, events: &[Event]) -> Result<IngestReport, StoreError> {
-        let mut report = IngestReport::default();
-        let mut properties_text: Vec<Option<String>> = Vec::with_capacity(events.len());
-        let mut valid: Vec<&Event> = Vec::with_capacity(events.len());
-        for (i, event) in events.iter().enumerate() {
-            report.lines += 1;
-            let line = i as u64 + 1;
-            if let Err(reason) = event.validate() {
-                report.reject(line, reason);
-                continue;
-            }
-            let properties = match event {
-                Event::Track(Track {
-                    properties: Some(map),
-                    ..
-                }) => {
-                    let text = serde_json::Value::Object(map.clone()).to_string();
-                    match crate::line::canonical_properties(&text) {
-                        Ok(p) => Some(p),
-                        Err(reason) => {
-                            report.reject(line, reason);
-                            continue;
-                        }
-                    }
-                }
-                _ => None,
-            };
-            properties_text.push(properties);
-            valid.push(event);
-        }
-        let rows = valid
-            .iter()
-            .zip(&properties_text)
-            .map(|(event, properties)| event.row(properties.as_deref()))
-            .collect();
-        let mut batch = self.batch()?;
-        batch.insert_all(rows, &mut report)?;
-        batch.commit()?;
-        Ok(report)
-    }
-
-    /// Records one metric event: `track(event, unit, value, time,
-    /// properties)` as the issue names it. One transaction per call; batch
-    /// events through [`Store::ingest`] when there are many. The outer
-    /// error is the store failing; inside, `Ok(true)` means stored,
-    /// `Ok(false)` already stored, `Err(reason)` rejected (an empty name, a
-    /// value that is not finite).
-    pub fn track(
-        &mut self,
-        event: &str,
-        unit: &str,
-        value: f64,
-        time: i64,
-        properties: Option<serde_json::Map<String, serde_json::Value>>,
-    ) -> Result<Result<bool, String>, StoreError> {
-        let track = Track {
-            properties,
-            ..Track::new(event, unit, value, time)
-        };
-        let report = self.ingest(&[track.into()])?;
-        Ok(match report.errors.into_iter().next() {
-            Some(e) => Err(e.reason),
-            None => Ok(report.tracks == 1),
-        })
     }
 
     /// Number of stored exposures and metric events.
@@ -261,6 +205,17 @@ impl Store {
     }
 }
 
+/// What a batch of inserts stored.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Inserted {
+    /// New exposures.
+    pub exposures: u64,
+    /// New metric events.
+    pub tracks: u64,
+    /// Events whose id was already stored (or earlier in the batch).
+    pub duplicates: u64,
+}
+
 /// One write transaction of an ingestion.
 pub(crate) struct Batch<'a> {
     tx: rusqlite::Transaction<'a>,
@@ -274,24 +229,21 @@ impl Batch<'_> {
     /// events sharing an id wins; the survivors are then inserted in the
     /// tables' key order, which keeps the B-tree pages an insert touches
     /// hot (about twice as fast as arrival order on a large batch).
-    pub(crate) fn insert_all(
-        &mut self,
-        rows: Vec<Row<'_>>,
-        report: &mut IngestReport,
-    ) -> Result<(), StoreError> {
+    pub(crate) fn insert_all(&mut self, rows: Vec<Row<'_>>) -> Result<Inserted, StoreError> {
+        let mut inserted = Inserted::default();
         let mut survivors = Vec::with_capacity(rows.len());
         for row in rows {
             if row.producer_id() && !self.claim_producer_id(row.id())? {
-                report.duplicates += 1;
+                inserted.duplicates += 1;
                 continue;
             }
             survivors.push(row);
         }
         survivors.sort_unstable_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         for row in &survivors {
-            self.insert(row, report)?;
+            self.insert(row, &mut inserted)?;
         }
-        Ok(())
+        Ok(inserted)
     }
 
     /// Records a producer id; false when it was already known.
@@ -306,7 +258,7 @@ impl Batch<'_> {
         Ok(fresh > 0)
     }
 
-    fn insert(&mut self, row: &Row<'_>, report: &mut IngestReport) -> Result<(), StoreError> {
+    fn insert(&mut self, row: &Row<'_>, inserted: &mut Inserted) -> Result<(), StoreError> {
         let changed = match row {
             Row::Exposure {
                 id,
@@ -340,9 +292,9 @@ impl Batch<'_> {
         }
         .map_err(|e| sqlite(&self.path, "inserting an event", e))?;
         match (changed, row) {
-            (0, _) => report.duplicates += 1,
-            (_, Row::Exposure { .. }) => report.exposures += 1,
-            (_, Row::Track { .. }) => report.tracks += 1,
+            (0, _) => inserted.duplicates += 1,
+            (_, Row::Exposure { .. }) => inserted.exposures += 1,
+            (_, Row::Track { .. }) => inserted.tracks += 1,
         }
         Ok(())
     }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use vexil_analytics as stats;
 
 use crate::aggregate::{Aggregates, Sums};
-use crate::analysis::analysis_input;
+use crate::input::analysis_input;
 use crate::metric::MetricSpec;
 
 /// One day's cumulative estimate.
@@ -18,7 +18,9 @@ pub struct Point {
     pub units: u64,
     /// Relative lift over the control, with its interval.
     pub lift: f64,
+    /// Lower end of the lift's interval.
     pub ci_lower: f64,
+    /// Upper end of the lift's interval.
     pub ci_upper: f64,
 }
 
@@ -26,8 +28,11 @@ pub struct Point {
 /// cannot be computed yet (too few units, no variance) have no point.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Series {
+    /// The metric's name.
     pub metric: String,
+    /// The treatment's name.
     pub variant: String,
+    /// One point per day that has one, in day order.
     pub points: Vec<Point>,
 }
 

@@ -17,25 +17,38 @@ const VALUE_CV: f64 = 0.5;
 /// Default window of metrics without one, for placing events.
 const DEFAULT_HORIZON: i64 = 14 * DAY;
 
+/// How a simulated event is generated for a unit.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(tag = "model", rename_all = "snake_case")]
 pub enum Model {
     /// The unit does the event once in `window` after exposure with
     /// probability `rate` × propensity; when the metric has a window
     /// (`late`), some do it again after it, where it must not count.
-    Conversion { rate: f64, window: i64, late: bool },
+    Conversion {
+        /// The control's conversion rate.
+        rate: f64,
+        /// Microseconds after exposure in which the event counts.
+        window: i64,
+        /// Some units also convert after the window.
+        late: bool,
+    },
     /// Poisson(`per_unit` × propensity) events over `horizon`, values
     /// lognormal with mean `value_mean` (exactly 1, written without a
     /// value, when `value_mean` is 1).
     Count {
+        /// The control's mean events per unit.
         per_unit: f64,
+        /// The mean value of one event.
         value_mean: f64,
+        /// Microseconds after exposure over which events fall.
         horizon: i64,
     },
     /// Poisson(`per_denominator` × the unit's denominator events) events,
     /// at the denominator events' times.
     PerDenominator {
+        /// The control's events per denominator event.
         per_denominator: f64,
+        /// The denominator event's name.
         denominator: String,
     },
 }
@@ -43,8 +56,11 @@ pub enum Model {
 /// One event name's model and who owns it.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct EventModel {
+    /// The event's name.
     pub event: String,
+    /// The metric it serves.
     pub metric: String,
+    /// How its events are generated.
     #[serde(flatten)]
     pub model: Model,
     /// Relative lift per variant, in the experiment's variant order.
@@ -55,8 +71,11 @@ pub struct EventModel {
 /// `variant`, or in every treatment when `variant` is `None`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Effect {
+    /// The metric's name.
     pub metric: String,
+    /// The treatment, or every treatment.
     pub variant: Option<String>,
+    /// The relative lift (0.05 for +5%).
     pub lift: f64,
 }
 

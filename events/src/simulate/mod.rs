@@ -34,11 +34,13 @@ pub struct SimulationOptions {
     pub units: u64,
     /// Days over which they first arrive.
     pub days: u32,
+    /// The true effects to build into the data.
     pub effects: Vec<Effect>,
     /// `(metric, value)`: the control's conversion rate, per-unit mean or
     /// numerator events per denominator event, instead of the default
     /// (the planning baseline for the primary metric, else 10%, 50, 1.5).
     pub baselines: Vec<(String, f64)>,
+    /// Seed of the random generator: the same seed gives the same events.
     pub seed: u64,
     /// Also write metric events for units that were never enrolled (as a
     /// real event stream has); the analysis must ignore them. Off by
@@ -52,14 +54,21 @@ pub struct SimulationOptions {
 /// What was simulated.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct SimulationSummary {
+    /// The experiment's name.
     pub experiment: String,
+    /// First day, microseconds since the epoch.
     pub start: i64,
+    /// Days simulated.
     pub days: u32,
+    /// Distinct units that visited.
     pub units: u64,
     /// Enrolled units per variant, in declared order.
     pub enrolled: Vec<(String, u64)>,
+    /// Exposure lines written.
     pub exposures: u64,
+    /// Metric event lines written.
     pub events: u64,
+    /// How each event name was generated.
     pub models: Vec<EventModel>,
 }
 
