@@ -135,3 +135,63 @@ pub fn buckets_to_percent(buckets: u32) -> String {
         format!("{}%", text.trim_end_matches('0'))
     }
 }
+
+/// An integer unit's decimal text, as bucketing hashes it and as an
+/// exposure records the unit: one definition for both backends and the
+/// exposure path. Written on the stack, without allocating or panicking
+/// (the JIT calls it from an `extern "C"` helper).
+#[derive(Clone, Copy)]
+pub struct IntText {
+    /// The digits end the buffer: `i64::MIN` takes all 20 bytes.
+    buf: [u8; 20],
+    start: usize,
+}
+
+impl IntText {
+    /// `v` in decimal, with a leading `-` when negative.
+    pub fn new(v: i64) -> IntText {
+        let mut buf = [0u8; 20];
+        let mut start = buf.len();
+        let mut n = v.unsigned_abs();
+        loop {
+            start = start.saturating_sub(1);
+            if let Some(d) = buf.get_mut(start) {
+                *d = b'0' + (n % 10) as u8;
+            }
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        if v < 0 {
+            start = start.saturating_sub(1);
+            if let Some(d) = buf.get_mut(start) {
+                *d = b'-';
+            }
+        }
+        IntText { buf, start }
+    }
+
+    /// The text's bytes, ASCII.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.buf.get(self.start..).unwrap_or(&[])
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        std::str::from_utf8(self.as_bytes()).unwrap_or("")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::IntText;
+
+    #[test]
+    fn int_text_is_the_decimal_text() {
+        for v in [0, 1, -1, 9, 10, -10, 42, i64::MAX, i64::MIN, i64::MIN + 1] {
+            assert_eq!(IntText::new(v).as_str(), v.to_string());
+            assert_eq!(IntText::new(v).as_bytes(), v.to_string().as_bytes());
+        }
+    }
+}

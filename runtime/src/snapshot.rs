@@ -5,12 +5,13 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
+use vexil_ir::bucket::IntText;
 use vexil_ir::{ErrorCode, FlagValue, Reason, ValidBundle, ValueType};
 
 use crate::backend::Backend;
 use crate::context::{Context, Layout, MISSING};
 use crate::exposure::{Exposure, ExposureSink};
-use crate::interp::{itoa, Interpreter};
+use crate::interp::Interpreter;
 use crate::outcome::{Detail, Evaluation, Outcome};
 
 /// A flag or an experiment, resolved by name once.
@@ -331,7 +332,7 @@ impl Snapshot {
             Some(vexil_ir::FieldType::Int)
         );
         let unit = if is_int {
-            Cow::Owned(String::from_utf8_lossy(itoa(slot.a as i64).bytes()).into_owned())
+            Cow::Owned(IntText::new(slot.a as i64).as_str().to_owned())
         } else {
             Cow::Borrowed(ctx.str_of(slot))
         };

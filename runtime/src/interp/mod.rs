@@ -9,7 +9,7 @@ mod prepare;
 
 use std::cmp::Ordering;
 
-use vexil_ir::bucket::BUCKETS;
+use vexil_ir::bucket::{IntText, BUCKETS};
 use vexil_ir::{
     ErrorCode, FlagValue, OperandType, PrerequisiteValue, Reason, StringOp, ValidBundle,
 };
@@ -183,7 +183,7 @@ impl Interpreter {
             .copied()
             .unwrap_or(false)
         {
-            h.write(itoa(s.a as i64).bytes());
+            h.write(IntText::new(s.a as i64).as_bytes());
         } else {
             h.write(ctx.str_of(s).as_bytes());
         }
@@ -564,35 +564,4 @@ pub(crate) fn string_op(op: StringOp, ci: bool, a: &str, b: &str, b_lowered: boo
         StringOp::Contains => a.contains(&b),
         StringOp::Matches => false,
     }
-}
-
-/// An integer's decimal text on the stack (`i64::MIN` has 20 characters).
-pub(crate) struct Itoa {
-    buf: [u8; 20],
-    start: usize,
-}
-
-impl Itoa {
-    pub fn bytes(&self) -> &[u8] {
-        self.buf.get(self.start..).unwrap_or(&[])
-    }
-}
-
-pub(crate) fn itoa(v: i64) -> Itoa {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    let mut n = v.unsigned_abs();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if v < 0 {
-        i -= 1;
-        buf[i] = b'-';
-    }
-    Itoa { buf, start: i }
 }

@@ -12,7 +12,7 @@ use std::cmp::Ordering;
 
 use regex::Regex;
 use rustc_hash::FxHashSet;
-use vexil_ir::bucket::{Murmur3, BUCKETS};
+use vexil_ir::bucket::{IntText, Murmur3, BUCKETS};
 use vexil_ir::StringOp;
 
 use super::tables::{float_key, FloatSet, SemverSet};
@@ -237,33 +237,8 @@ pub(crate) unsafe extern "C" fn bucket_str(prefix: *const Murmur3, p: *const u8,
 pub(crate) unsafe extern "C" fn bucket_int(prefix: *const Murmur3, v: i64) -> u32 {
     // SAFETY: the prefix is owned by the program.
     let mut h = unsafe { &*prefix }.clone();
-    let mut buf = [0u8; 20];
-    h.write(decimal(v, &mut buf));
+    h.write(IntText::new(v).as_bytes());
     h.finish() % BUCKETS
-}
-
-/// `v` in decimal, written at the end of `buf` (`i64::MIN` takes all 20
-/// bytes), without indexing that could panic.
-fn decimal(v: i64, buf: &mut [u8; 20]) -> &[u8] {
-    let mut start = buf.len();
-    let mut n = v.unsigned_abs();
-    loop {
-        start = start.saturating_sub(1);
-        if let Some(d) = buf.get_mut(start) {
-            *d = b'0' + (n % 10) as u8;
-        }
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if v < 0 {
-        start = start.saturating_sub(1);
-        if let Some(d) = buf.get_mut(start) {
-            *d = b'-';
-        }
-    }
-    buf.get(start..).unwrap_or(&[])
 }
 
 /// List membership of a word: `a == key`, or with `as_bool` set,
@@ -386,14 +361,6 @@ pub(crate) unsafe extern "C" fn list_has_version_of(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn decimal_text_of_ints() {
-        for v in [0, 1, -1, 9, 10, -10, 42, i64::MAX, i64::MIN, i64::MIN + 1] {
-            let mut buf = [0u8; 20];
-            assert_eq!(decimal(v, &mut buf), v.to_string().as_bytes());
-        }
-    }
 
     #[test]
     fn case_insensitive_operators_follow_the_interpreter() {
