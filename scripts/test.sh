@@ -5,8 +5,16 @@ cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
 # The whole workspace: unit, integration, property, snapshot and process tests.
 cargo test --workspace --locked --no-fail-fast
-# The interpreter-only build (for targets without a JIT) passes too.
+# The runtime's own configurations (the workspace run above unifies its
+# features with its users', which turns `source` on):
+# - the default, bundles only, as a service embeds it: the JIT, no compiler
+#   (the same evaluation code as above, whose differential test ran 10,000
+#   cases: a thousand here);
+PROPTEST_CASES=1000 cargo test --locked -p vexil-runtime
+# - the interpreter alone (for targets without a JIT), loading sources;
 cargo test --locked -p vexil-runtime --no-default-features --features source
+# - the leanest: the interpreter on bundles, nothing else.
+cargo build --locked -p vexil-runtime --no-default-features
 # The API documentation builds without a broken link or warning.
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 # The editor extension builds and its grammar tests pass, when it exists.

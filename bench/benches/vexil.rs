@@ -16,9 +16,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use vexil_bench::user::UserRecord;
 use vexil_bench::vexil::{fill, workload_bundle, UserFields};
 use vexil_bench::Workload;
-use vexil_runtime::interp::Interpreter;
+use vexil_runtime::internals::{Interpreter, Jit};
 use vexil_runtime::ir::ValidBundle;
-use vexil_runtime::jit::Jit;
 use vexil_runtime::{BackendChoice, Engine, EngineOptions, Exposure, ExposureSink, Snapshot};
 
 fn context(c: &mut Criterion) {

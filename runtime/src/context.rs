@@ -8,19 +8,18 @@
 //! read it fail with `INVALID_CONTEXT`, others are unaffected.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use vexil_ir::{FieldType, Schema};
 
 /// Slot states.
-pub const MISSING: u32 = 0;
-pub const PRESENT: u32 = 1;
-pub const INVALID: u32 = 2;
+pub(crate) const MISSING: u32 = 0;
+pub(crate) const PRESENT: u32 = 1;
+pub(crate) const INVALID: u32 = 2;
 
 /// NUL bytes kept after the last string of a context's text, so that
 /// compiled code may load a whole 8-byte word at the start of any string
 /// (and mask it by the length) without reading past the allocation.
-pub const TEXT_PADDING: usize = 8;
+pub(crate) const TEXT_PADDING: usize = 8;
 const PADDING: &str = "\0\0\0\0\0\0\0\0";
 
 /// One field's value. `#[repr(C)]` because compiled code reads it directly.
@@ -37,17 +36,17 @@ const PADDING: &str = "\0\0\0\0\0\0\0\0";
 /// | list | first item in `items` | item count | |
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Slot {
-    pub tag: u32,
-    pub aux: u32,
-    pub a: u64,
-    pub b: u64,
+pub(crate) struct Slot {
+    pub(crate) tag: u32,
+    pub(crate) aux: u32,
+    pub(crate) a: u64,
+    pub(crate) b: u64,
 }
 
 /// A string's first [`STR_PREFIX_BYTES`] bytes as a little-endian word,
 /// zero-padded: what a string slot keeps in `aux`.
 #[inline]
-pub fn str_prefix(bytes: &[u8]) -> u32 {
+pub(crate) fn str_prefix(bytes: &[u8]) -> u32 {
     // By cases rather than a copy loop, which becomes a call to `memcpy`.
     let word = match *bytes {
         [] => [0; 4],
@@ -60,7 +59,7 @@ pub fn str_prefix(bytes: &[u8]) -> u32 {
 }
 
 /// How many of a string's first bytes its slot keeps in `aux`.
-pub const STR_PREFIX_BYTES: usize = 4;
+pub(crate) const STR_PREFIX_BYTES: usize = 4;
 const _: () = assert!(STR_PREFIX_BYTES == std::mem::size_of::<u32>());
 
 /// Where each field lives, derived once from the schema.
@@ -72,11 +71,16 @@ pub struct Layout {
     contexts: Vec<(String, Option<u32>)>,
 }
 
+/// A schema field as a layout knows it: what an error's detail names.
 #[derive(Clone, Debug)]
 pub struct FieldInfo {
+    /// The context it belongs to (`user` of `user.id`).
     pub context: String,
+    /// Its name in that context (`id` of `user.id`).
     pub name: String,
+    /// Its declared type.
     pub ty: FieldType,
+    /// Declared with `?`: it may be missing without an error.
     pub optional: bool,
 }
 
@@ -87,14 +91,10 @@ pub struct FieldHandle {
     layout: u64,
 }
 
-impl FieldHandle {
-    pub fn slot(self) -> u32 {
-        self.slot
-    }
-}
-
 impl Layout {
-    pub fn new(schema: &Schema) -> Layout {
+    /// The layout of `schema`'s fields (a snapshot makes it; see
+    /// [`Snapshot::layout`](crate::Snapshot::layout)).
+    pub(crate) fn new(schema: &Schema) -> Layout {
         let mut fields = vec![
             FieldInfo {
                 context: String::new(),
@@ -131,6 +131,9 @@ impl Layout {
         }
     }
 
+    /// A hash of every field (context, name, type, optionality, slot):
+    /// equal for equal schemas, and what [`Context::layout_id`] is
+    /// checked against before an evaluation.
     pub fn id(&self) -> u64 {
         self.id
     }
@@ -153,10 +156,13 @@ impl Layout {
         })
     }
 
+    /// The field at `slot`, as an [`Outcome`](crate::Outcome)'s `detail`
+    /// names it for `INVALID_CONTEXT` and `TARGETING_KEY_MISSING`.
     pub fn info(&self, slot: u32) -> Option<&FieldInfo> {
         self.fields.get(slot as usize)
     }
 
+    /// How many fields the schema has: slots are `0..slot_count()`.
     pub fn slot_count(&self) -> usize {
         self.fields.len()
     }
@@ -242,10 +248,10 @@ struct Rare {
 
 /// A semantic version packed for comparison; see [`Slot`].
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PackedSemver {
-    pub hi: u64,
-    pub lo: u64,
-    pub pre: Option<semver::Prerelease>,
+pub(crate) struct PackedSemver {
+    pub(crate) hi: u64,
+    pub(crate) lo: u64,
+    pub(crate) pre: Option<semver::Prerelease>,
 }
 
 impl PackedSemver {
@@ -253,7 +259,7 @@ impl PackedSemver {
     /// which `vexil_ir::value::semver_in_range` defines: validation
     /// refuses a version constant beyond it, so every constant of a valid
     /// bundle packs, and a context value beyond it is invalid.
-    pub fn new(v: &semver::Version) -> Option<PackedSemver> {
+    pub(crate) fn new(v: &semver::Version) -> Option<PackedSemver> {
         if !vexil_ir::value::semver_in_range(v) {
             return None;
         }
@@ -287,6 +293,7 @@ impl Clone for Context {
 }
 
 impl Context {
+    /// The id of the [`Layout`] that made this context.
     pub fn layout_id(&self) -> u64 {
         self.layout
     }
@@ -304,36 +311,36 @@ impl Context {
         self.sync_addrs();
     }
 
+    /// The slot at `slot`; a missing one for an index out of range.
     #[inline]
-    pub fn slot(&self, slot: u32) -> Slot {
+    pub(crate) fn slot(&self, slot: u32) -> Slot {
         self.slots.get(slot as usize).copied().unwrap_or_default()
     }
 
     /// Every field's slot, in slot order.
-    pub fn slots(&self) -> &[Slot] {
+    #[cfg(feature = "jit")]
+    pub(crate) fn slots(&self) -> &[Slot] {
         &self.slots
     }
 
+    /// A string slot's text ("" for a range outside the text).
     #[inline]
-    pub fn str_of(&self, s: Slot) -> &str {
+    pub(crate) fn str_of(&self, s: Slot) -> &str {
         self.text
             .get(s.a as usize..(s.a + s.b) as usize)
             .unwrap_or("")
     }
 
-    pub fn items(&self, list: Slot) -> &[Slot] {
+    /// A list slot's items.
+    pub(crate) fn items(&self, list: Slot) -> &[Slot] {
         self.items_all()
             .get(list.a as usize..(list.a + list.b) as usize)
             .unwrap_or(&[])
     }
 
-    pub fn prerelease(&self, s: Slot) -> Option<&semver::Prerelease> {
+    /// A semver slot's pre-release, when it has one.
+    pub(crate) fn prerelease(&self, s: Slot) -> Option<&semver::Prerelease> {
         self.rare.as_ref()?.pre.get(s.aux as usize)
-    }
-
-    pub fn text_arena(&self) -> &str {
-        let end = self.text.len().saturating_sub(TEXT_PADDING);
-        self.text.get(..end).unwrap_or("")
     }
 
     /// Base pointers of the slots, the text and the list items, for
@@ -428,10 +435,14 @@ impl Context {
         );
     }
 
+    /// Make a field missing.
     pub fn unset(&mut self, h: FieldHandle) {
         self.put(h, Slot::default());
     }
 
+    /// Set a bool field. Here and in the other setters, a handle of
+    /// another layout is ignored, and a value of the wrong type for the
+    /// field makes flags that read it fail with `INVALID_CONTEXT`.
     pub fn set_bool(&mut self, h: FieldHandle, v: bool) {
         self.put(
             h,
@@ -444,6 +455,7 @@ impl Context {
         );
     }
 
+    /// Set an int field.
     pub fn set_int(&mut self, h: FieldHandle, v: i64) {
         self.put(
             h,
@@ -456,6 +468,7 @@ impl Context {
         );
     }
 
+    /// Set a float field; a value that is not finite makes it invalid.
     pub fn set_float(&mut self, h: FieldHandle, v: f64) {
         if !v.is_finite() {
             return self.set_invalid(h);
@@ -471,6 +484,7 @@ impl Context {
         );
     }
 
+    /// Set a string field (copied into the context's text).
     pub fn set_str(&mut self, h: FieldHandle, v: &str) {
         if h.layout != self.layout {
             return;
@@ -505,6 +519,8 @@ impl Context {
         );
     }
 
+    /// Set a semver field; a major or minor beyond `u32`, or a patch
+    /// of 2^63 or more, makes it invalid.
     pub fn set_semver(&mut self, h: FieldHandle, v: &semver::Version) {
         match PackedSemver::new(v) {
             Some(p) => {
@@ -733,9 +749,6 @@ impl Context {
         );
     }
 }
-
-/// A layout shared by contexts and the programs that read them.
-pub type SharedLayout = Arc<Layout>;
 
 #[cfg(test)]
 mod tests {

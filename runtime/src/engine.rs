@@ -1,9 +1,13 @@
 //! The engine a service embeds: the current snapshot behind an atomic
 //! pointer, swapped on reload. Readers never block and never see a half
 //! loaded version; a reload that fails leaves the last good one in place.
+//! New versions come from a [`BundleSource`] (a directory of `.flag`
+//! sources with the feature `source`, a server, a bundle file).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use arc_swap::{ArcSwap, Guard};
 use vexil_ir::{Bundle, ValidBundle};
@@ -13,9 +17,12 @@ use crate::exposure::ExposureSink;
 use crate::outcome::Details;
 use crate::snapshot::{pick, At, BackendChoice, LoadError, Snapshot};
 
+/// How an engine evaluates, for every version it loads.
 #[derive(Clone, Default)]
 pub struct EngineOptions {
+    /// Compiled code or the interpreter (see [`BackendChoice`]).
     pub backend: BackendChoice,
+    /// Where experiments' exposures go; `None` records none.
     pub exposure_sink: Option<Arc<dyn ExposureSink>>,
     /// Run a version's `test` blocks before it is installed (sources are
     /// then compiled with their tests): a version whose tests fail is
@@ -23,17 +30,58 @@ pub struct EngineOptions {
     pub run_tests: bool,
 }
 
+/// Where an engine's new versions come from, for [`Engine::reload`] and
+/// [`Engine::watch`]: a directory of `.flag` sources (feature `source`,
+/// `Engine::from_dir`), a server, a bundle file.
+pub trait BundleSource: Send {
+    /// The new version when the flags changed since the last call, `None`
+    /// when they did not. On error the engine keeps its running version.
+    /// With [`EngineOptions::run_tests`], a source of `.flag` files
+    /// includes their `test` blocks in the bundle.
+    fn poll(&mut self) -> Result<Option<NewVersion>, LoadError>;
+
+    /// Whether the source has stood still since the watcher last asked:
+    /// [`Engine::watch`] reloads only then, so that a change caught half
+    /// made (a file an editor truncated and is still writing) is never
+    /// loaded as if whole. A source whose versions arrive whole keeps the
+    /// default, always settled; [`Engine::reload`] does not ask.
+    fn settled(&mut self) -> bool {
+        true
+    }
+}
+
+/// A version a [`BundleSource`] found.
+#[derive(Clone)]
+pub struct NewVersion {
+    /// The flags to load, validated where they were made.
+    pub bundle: ValidBundle,
+    /// Its warnings, rendered for a log (empty if none).
+    pub warnings: String,
+}
+
+/// What a successful reload did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reloaded {
+    /// The new snapshot's version, or `None` if nothing changed.
+    pub version: Option<u64>,
+    /// Warnings of the new version, rendered.
+    pub warnings: String,
+}
+
+/// The flags a service evaluates: the current [`Snapshot`], swapped
+/// atomically by [`install`](Engine::install) and [`reload`](Engine::reload).
 pub struct Engine {
     current: ArcSwap<Snapshot>,
-    pub(crate) options: EngineOptions,
+    options: EngineOptions,
     versions: AtomicU64,
-    #[cfg(feature = "source")]
-    pub(crate) source: Option<std::sync::Mutex<crate::source::Source>>,
+    source: Option<Mutex<Box<dyn BundleSource>>>,
 }
 
 impl Engine {
-    /// An engine over a validated bundle (`vexil_ir::validate`, or
-    /// `Bundle::from_json`, or a compiled project's bundle).
+    /// Load `bundle` as version 1, compiled to machine code unless
+    /// `options` choose the interpreter. Bundles are validated where they
+    /// are made: `vexil_ir::validate`, `Bundle::from_json`, a compiled
+    /// project's bundle.
     pub fn from_bundle(bundle: ValidBundle, options: EngineOptions) -> Result<Engine, LoadError> {
         let snapshot = Snapshot::new(bundle, options.backend, options.exposure_sink.clone(), 1)?;
         admit(&options, &snapshot)?;
@@ -41,9 +89,15 @@ impl Engine {
             current: ArcSwap::from_pointee(snapshot),
             options,
             versions: AtomicU64::new(1),
-            #[cfg(feature = "source")]
             source: None,
         })
+    }
+
+    /// Take new versions from `source` on [`reload`](Engine::reload) and
+    /// [`watch`](Engine::watch), in place of any source set before.
+    pub fn with_source(mut self, source: impl BundleSource + 'static) -> Engine {
+        self.source = Some(Mutex::new(Box::new(source)));
+        self
     }
 
     /// Load a bundle written by `vexil build`.
@@ -106,30 +160,37 @@ impl Engine {
             .to_details()
     }
 
+    /// A bool flag's value at the current time, or `default` on any error
+    /// or when the flag serves another type.
     pub fn bool_value(&self, name: &str, ctx: &Context, default: bool) -> bool {
         self.current
             .load()
             .typed(name, ctx, At::Clock, default, pick::bool)
     }
 
+    /// A string flag's value, as [`bool_value`](Engine::bool_value).
     pub fn string_value(&self, name: &str, ctx: &Context, default: &str) -> String {
         self.current
             .load()
             .typed(name, ctx, At::Clock, default.to_string(), pick::string)
     }
 
+    /// An int flag's value, as [`bool_value`](Engine::bool_value).
     pub fn int_value(&self, name: &str, ctx: &Context, default: i64) -> i64 {
         self.current
             .load()
             .typed(name, ctx, At::Clock, default, pick::int)
     }
 
+    /// A float flag's value (an int value serves too), as
+    /// [`bool_value`](Engine::bool_value).
     pub fn float_value(&self, name: &str, ctx: &Context, default: f64) -> f64 {
         self.current
             .load()
             .typed(name, ctx, At::Clock, default, pick::float)
     }
 
+    /// A JSON flag's value, as [`bool_value`](Engine::bool_value).
     pub fn json_value(
         &self,
         name: &str,
@@ -157,4 +218,90 @@ fn admit(options: &EngineOptions, snapshot: &Snapshot) -> Result<(), LoadError> 
         failed: failed.len(),
         rendered: crate::testing::render_failures(&failed),
     })
+}
+
+impl Engine {
+    /// Ask the engine's [`BundleSource`] for a new version and swap it in.
+    /// On error the running version stays and the error says why.
+    pub fn reload(&self) -> Result<Reloaded, LoadError> {
+        let Some(source) = &self.source else {
+            return Err(LoadError::Io(
+                "this engine has no source to reload from".into(),
+            ));
+        };
+        let mut source = source
+            .lock()
+            .map_err(|_| LoadError::Io("a reload panicked earlier".into()))?;
+        let Some(new) = source.poll()? else {
+            return Ok(Reloaded {
+                version: None,
+                warnings: String::new(),
+            });
+        };
+        let version = self.install(new.bundle)?;
+        Ok(Reloaded {
+            version: Some(version),
+            warnings: new.warnings,
+        })
+    }
+
+    /// Reload every `interval` on a thread of its own, calling `report`
+    /// with each reload that changed something or failed. A change is
+    /// loaded once the source has stood still for one interval (see
+    /// [`BundleSource::settled`]). The watcher stops when the returned
+    /// handle is dropped, or when the engine is.
+    pub fn watch(
+        self: &Arc<Self>,
+        interval: Duration,
+        report: impl Fn(Result<Reloaded, LoadError>) + Send + 'static,
+    ) -> Watcher {
+        let stop = Arc::new(AtomicBool::new(false));
+        let engine = Arc::downgrade(self);
+        let flag = stop.clone();
+        let thread = std::thread::spawn(move || {
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::sleep(interval);
+                let Some(engine) = engine.upgrade() else {
+                    break;
+                };
+                if !engine.source_settled() {
+                    continue;
+                }
+                match engine.reload() {
+                    Ok(r) if r.version.is_none() => {}
+                    other => report(other),
+                }
+            }
+        });
+        Watcher {
+            stop,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Engine {
+    /// Whether the engine's source has stood still (no source: it has).
+    fn source_settled(&self) -> bool {
+        let Some(source) = &self.source else {
+            return true;
+        };
+        // A poisoned lock is the reload's to report.
+        source.lock().map_or(true, |mut s| s.settled())
+    }
+}
+
+/// Stops its watcher thread when dropped.
+pub struct Watcher {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Watcher {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
 }

@@ -14,9 +14,13 @@ use rustc_hash::FxHashSet;
 
 use serde::{Deserialize, Serialize};
 
+/// A unit was assigned a variant, borrowed from the snapshot and context
+/// that evaluated it (see [`OwnedExposure`] to keep one).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Exposure<'a> {
+    /// The experiment's name.
     pub experiment: &'a str,
+    /// The variant the unit was assigned.
     pub variant: &'a str,
     /// The bucketing unit's value (ints as decimal text).
     pub unit: Cow<'a, str>,
@@ -25,6 +29,7 @@ pub struct Exposure<'a> {
 }
 
 impl Exposure<'_> {
+    /// A copy that owns its data.
     pub fn to_owned(&self) -> OwnedExposure {
         OwnedExposure {
             experiment: self.experiment.to_string(),
@@ -39,13 +44,21 @@ impl Exposure<'_> {
 /// exposure log (`"time"` in microseconds).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OwnedExposure {
+    /// The experiment's name.
     pub experiment: String,
+    /// The variant the unit was assigned.
     pub variant: String,
+    /// The bucketing unit's value (ints as decimal text).
     pub unit: String,
+    /// Microseconds since the epoch.
     pub time: i64,
 }
 
+/// Where a service's exposures go; called on the evaluating thread, so a
+/// sink that does I/O should be quick or hand the event off.
 pub trait ExposureSink: Send + Sync {
+    /// Record one exposure. It cannot fail the evaluation that caused it:
+    /// a sink that cannot record drops the event.
     fn record(&self, exposure: &Exposure<'_>);
 }
 
@@ -56,6 +69,7 @@ pub struct MemorySink {
 }
 
 impl MemorySink {
+    /// The exposures recorded since the last call, oldest first.
     pub fn take(&self) -> Vec<OwnedExposure> {
         self.events
             .lock()
@@ -79,12 +93,14 @@ pub struct JsonLinesSink<W: Write + Send> {
 }
 
 impl<W: Write + Send> JsonLinesSink<W> {
+    /// A sink writing one line per exposure to `out`.
     pub fn new(out: W) -> Self {
         JsonLinesSink {
             out: Mutex::new(out),
         }
     }
 
+    /// The writer back; `None` if a write panicked while holding it.
     pub fn into_inner(self) -> Option<W> {
         self.out.into_inner().ok()
     }
@@ -145,6 +161,7 @@ impl<S: ExposureSink> DedupSink<S> {
         }
     }
 
+    /// The sink exposures are passed on to.
     pub fn inner(&self) -> &S {
         &self.inner
     }

@@ -15,9 +15,11 @@ use crate::context::FieldInfo;
 pub struct Outcome {
     /// Index into the flag's values, or the experiment's variants.
     pub value: u32,
+    /// Why this value was served.
     pub reason: Reason,
     /// The matched rule, 0-based.
     pub rule: Option<u32>,
+    /// What went wrong, when the reason is `ERROR`.
     pub error: Option<ErrorCode>,
     /// What the error or the failed prerequisite concerns: a slot for
     /// `INVALID_CONTEXT` and `TARGETING_KEY_MISSING`, a flag index for a
@@ -26,7 +28,8 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    pub fn new(value: u32, reason: Reason) -> Outcome {
+    /// A value served for `reason`, without rule, error or detail.
+    pub(crate) fn new(value: u32, reason: Reason) -> Outcome {
         Outcome {
             value,
             reason,
@@ -36,7 +39,8 @@ impl Outcome {
         }
     }
 
-    pub fn error(value: u32, code: ErrorCode, detail: Option<u32>) -> Outcome {
+    /// An error, serving the value at `value` (a default or control).
+    pub(crate) fn error(value: u32, code: ErrorCode, detail: Option<u32>) -> Outcome {
         Outcome {
             value,
             reason: Reason::Error,
@@ -50,27 +54,37 @@ impl Outcome {
 /// Why an evaluation failed, or which prerequisite did not hold.
 #[derive(Clone, Copy, Debug)]
 pub enum Detail<'s> {
+    /// The context field an error concerns (`INVALID_CONTEXT`,
+    /// `TARGETING_KEY_MISSING`).
     Field(&'s FieldInfo),
+    /// The flag whose prerequisite did not hold.
     Prerequisite(&'s str),
+    /// An error that no field or flag explains, in words.
     Message(&'static str),
 }
 
 /// An evaluation, borrowing from the snapshot that produced it.
 #[derive(Clone, Debug)]
 pub struct Evaluation<'s> {
+    /// The flag's or experiment's name.
     pub key: &'s str,
     /// `None` only when the flag does not exist.
     pub value: Option<&'s FlagValue>,
+    /// The served value's variant name, if it has one.
     pub variant: Option<&'s str>,
+    /// Why this value was served.
     pub reason: Reason,
     /// The matched rule: 0-based index and name.
     pub rule: Option<(u32, Option<&'s str>)>,
+    /// What went wrong, when the reason is `ERROR`.
     pub error: Option<ErrorCode>,
+    /// What the error or the failed prerequisite concerns.
     pub detail: Option<Detail<'s>>,
 }
 
 impl Evaluation<'_> {
-    pub fn not_found(key: &str) -> Evaluation<'_> {
+    /// The answer for a name that is neither a flag nor an experiment.
+    pub(crate) fn not_found(key: &str) -> Evaluation<'_> {
         Evaluation {
             key,
             value: None,
@@ -148,23 +162,31 @@ fn accepted(ty: &FieldType) -> String {
 /// Evaluation details, owned and serialisable.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Details {
+    /// The flag's or experiment's name.
     pub key: String,
     /// Absent only when the flag does not exist.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<serde_json::Value>,
+    /// The served value's variant name, if it has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
+    /// Why this value was served.
     pub reason: Reason,
+    /// The matched rule.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rule: Option<RuleRef>,
+    /// What went wrong, when the reason is `ERROR`.
     #[serde(rename = "errorCode", skip_serializing_if = "Option::is_none")]
     pub error_code: Option<ErrorCode>,
+    /// The error in a sentence (see [`Evaluation::error_message`]).
     #[serde(rename = "errorMessage", skip_serializing_if = "Option::is_none")]
     pub error_message: Option<String>,
+    /// The flag whose prerequisite did not hold, when that decided.
     #[serde(rename = "prerequisiteFailed", skip_serializing_if = "Option::is_none")]
     pub prerequisite_failed: Option<String>,
 }
 
+/// A flag's rule, by position and name.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct RuleRef {
     /// 0-based position in the flag, for programs that index its rules.
@@ -172,6 +194,7 @@ pub struct RuleRef {
     /// 1-based: the third rule is rule 3, as tests (`expect F rule 3`),
     /// diagnostics and people count.
     pub number: u32,
+    /// Its name, if the rule has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }

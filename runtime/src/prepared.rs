@@ -147,6 +147,7 @@ impl Prepared {
         }
     }
 
+    /// The flag or experiment this handle evaluates.
     pub fn target(&self) -> Target {
         self.target
     }

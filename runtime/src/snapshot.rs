@@ -17,7 +17,9 @@ use crate::outcome::{Detail, Evaluation, Outcome};
 /// A flag or an experiment, resolved by name once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Target {
+    /// The flag at this index in the bundle's `flags`.
     Flag(u32),
+    /// The experiment at this index in the bundle's `experiments`.
     Experiment(u32),
 }
 
@@ -36,11 +38,13 @@ pub enum BackendChoice {
     /// Machine code when this build and host can, else the interpreter.
     #[default]
     Auto,
+    /// The reference interpreter, always available.
     Interpreter,
     /// Machine code, or fail to load.
     Jit,
 }
 
+/// Why a version could not be loaded; the engine keeps the last good one.
 #[derive(Debug)]
 pub enum LoadError {
     /// The bundle is not valid (`vexil_ir::validate`); nothing else refuses
@@ -53,15 +57,18 @@ pub enum LoadError {
     Compile {
         /// The rendered diagnostics.
         rendered: String,
+        /// How many of them are errors.
         errors: usize,
     },
-    /// The version's own `test` blocks fail (see `EngineOptions::run_tests`).
+    /// The version's own `test` blocks fail (see
+    /// [`EngineOptions::run_tests`](crate::EngineOptions::run_tests)).
     TestsFailed {
         /// How many tests failed.
         failed: usize,
         /// Each failing test and expectation, one per line.
         rendered: String,
     },
+    /// A file or directory could not be read, or a source cannot reload.
     Io(String),
 }
 
@@ -101,6 +108,8 @@ impl Evaluator {
     }
 }
 
+/// One loaded version of the flags: the bundle, its context layout and
+/// its backend. Immutable; evaluate every flag of a request against one.
 pub struct Snapshot {
     bundle: Arc<ValidBundle>,
     layout: Arc<Layout>,
@@ -118,8 +127,11 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Load a validated bundle on the chosen backend. Fails only when
-    /// compiled code is asked for and not available.
+    /// Load a validated bundle on `choice`'s backend; fails only when
+    /// compiled code is asked for and not available. Exposures of
+    /// experiments go to `sink`; `version` is what
+    /// [`version`](Snapshot::version) reports (an [`Engine`](crate::Engine)
+    /// counts its loads).
     pub fn new(
         bundle: ValidBundle,
         choice: BackendChoice,
@@ -147,10 +159,13 @@ impl Snapshot {
         })
     }
 
+    /// The loaded program.
     pub fn bundle(&self) -> &ValidBundle {
         &self.bundle
     }
 
+    /// Where the schema's fields live: build this version's contexts
+    /// from it.
     pub fn layout(&self) -> &Arc<Layout> {
         &self.layout
     }
@@ -160,6 +175,7 @@ impl Snapshot {
         self.version
     }
 
+    /// Which backend evaluates: `"interpreter"` or `"jit"`.
     pub fn backend_name(&self) -> &'static str {
         self.backend.as_backend().name()
     }
@@ -176,10 +192,7 @@ impl Snapshot {
         &self.backend
     }
 
-    pub fn backend(&self) -> &dyn Backend {
-        self.backend.as_backend()
-    }
-
+    /// The flag or experiment named `name`, resolved once.
     pub fn target(&self, name: &str) -> Option<Target> {
         self.names.get(name).copied()
     }
@@ -228,6 +241,8 @@ impl Snapshot {
         .unwrap_or(0)
     }
 
+    /// Evaluate a flag or experiment by name at `now` (microseconds since
+    /// the epoch); emits an exposure for an enrolment.
     pub fn evaluate(&self, name: &str, ctx: &Context, now: i64) -> Evaluation<'_> {
         self.evaluate_at(name, ctx, At::Time(now))
     }
@@ -388,22 +403,29 @@ impl Snapshot {
         }
     }
 
+    /// A bool flag's value at `now`, or `default` on any error or when the
+    /// flag serves another type.
     pub fn bool_value(&self, name: &str, ctx: &Context, now: i64, default: bool) -> bool {
         self.typed(name, ctx, At::Time(now), default, pick::bool)
     }
 
+    /// A string flag's value, as [`bool_value`](Snapshot::bool_value).
     pub fn string_value(&self, name: &str, ctx: &Context, now: i64, default: &str) -> String {
         self.typed(name, ctx, At::Time(now), default.to_string(), pick::string)
     }
 
+    /// An int flag's value, as [`bool_value`](Snapshot::bool_value).
     pub fn int_value(&self, name: &str, ctx: &Context, now: i64, default: i64) -> i64 {
         self.typed(name, ctx, At::Time(now), default, pick::int)
     }
 
+    /// A float flag's value (an int value serves too), as
+    /// [`bool_value`](Snapshot::bool_value).
     pub fn float_value(&self, name: &str, ctx: &Context, now: i64, default: f64) -> f64 {
         self.typed(name, ctx, At::Time(now), default, pick::float)
     }
 
+    /// A JSON flag's value, as [`bool_value`](Snapshot::bool_value).
     pub fn json_value(
         &self,
         name: &str,

@@ -1,43 +1,44 @@
 //! Loading flags from `.flag` sources, and hot reload (feature `source`).
 //!
-//! The engine keeps the compiler's incremental project, so a reload after
-//! one edited file re-checks only what that edit touched. A reload that
-//! does not compile keeps the running version and returns the diagnostics.
+//! A directory of sources is one [`BundleSource`] of an [`Engine`]: it keeps
+//! the compiler's incremental project, so a reload after one edited file
+//! re-checks only what that edit touched. A reload that does not compile
+//! keeps the running version and returns the diagnostics.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::SystemTime;
 
 use vexil_compiler::Project;
 
-use crate::engine::{Engine, EngineOptions};
+use crate::engine::{BundleSource, Engine, EngineOptions, NewVersion};
 use crate::snapshot::LoadError;
 
-pub(crate) struct Source {
+/// The `.flag` files of a directory, compiled on change.
+struct FlagDir {
     dir: PathBuf,
     project: Project,
+    /// Compile the `test` blocks too (`EngineOptions::run_tests`).
+    with_tests: bool,
     /// The text last read from each file, to skip unchanged ones.
     seen: BTreeMap<String, String>,
+    /// The files' stamps when the watcher last asked whether the
+    /// directory stood still.
+    stamps: Vec<Stamp>,
 }
 
-/// What a successful reload did.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reloaded {
-    /// The new snapshot's version, or `None` if nothing changed.
-    pub version: Option<u64>,
-    /// Warnings of the new version, rendered.
-    pub warnings: String,
-}
+/// A `.flag` file's path, size and modification time: what tells one state
+/// of the directory from the next without reading it.
+type Stamp = (PathBuf, u64, Option<SystemTime>);
 
-impl Source {
-    fn open(dir: &Path) -> Result<Source, LoadError> {
-        let mut source = Source {
+impl FlagDir {
+    fn open(dir: &Path, with_tests: bool) -> Result<FlagDir, LoadError> {
+        let mut source = FlagDir {
             dir: dir.to_path_buf(),
             project: Project::new(),
+            with_tests,
             seen: BTreeMap::new(),
+            stamps: stamps(dir),
         };
         source.project.set_today(None);
         source.refresh()?;
@@ -72,11 +73,14 @@ impl Source {
     }
 
     /// Compile, with the `test` blocks when they are to be run.
-    fn build(&self, with_tests: bool) -> Result<(vexil_ir::ValidBundle, String), LoadError> {
-        match self.project.bundle(with_tests) {
+    fn build(&self) -> Result<NewVersion, LoadError> {
+        match self.project.bundle(self.with_tests) {
             Ok(bundle) => {
                 let warnings = self.project.diagnostics();
-                Ok((bundle, self.project.render(&warnings, false)))
+                Ok(NewVersion {
+                    bundle,
+                    warnings: self.project.render(&warnings, false),
+                })
             }
             Err(diagnostics) => Err(LoadError::Compile {
                 errors: diagnostics.iter().filter(|d| d.is_error()).count(),
@@ -86,90 +90,29 @@ impl Source {
     }
 }
 
-impl Engine {
-    /// Compile and load every `.flag` file under `dir`.
-    pub fn from_dir(dir: &Path, options: EngineOptions) -> Result<Engine, LoadError> {
-        let source = Source::open(dir)?;
-        let (bundle, _) = source.build(options.run_tests)?;
-        let mut engine = Engine::from_bundle(bundle, options)?;
-        engine.source = Some(Mutex::new(source));
-        Ok(engine)
+impl BundleSource for FlagDir {
+    fn poll(&mut self) -> Result<Option<NewVersion>, LoadError> {
+        if !self.refresh()? {
+            return Ok(None);
+        }
+        self.build().map(Some)
     }
 
-    /// Re-read the source directory and swap in the new version if it
-    /// compiles. On error the running version stays and the error says why.
-    pub fn reload(&self) -> Result<Reloaded, LoadError> {
-        let Some(source) = &self.source else {
-            return Err(LoadError::Io(
-                "this engine was not loaded from a directory".into(),
-            ));
-        };
-        let mut source = source
-            .lock()
-            .map_err(|_| LoadError::Io("a reload panicked earlier".into()))?;
-        if !source.refresh()? {
-            return Ok(Reloaded {
-                version: None,
-                warnings: String::new(),
-            });
+    /// The files' sizes and modification times are those of the last
+    /// call. Equal stamps do not mean equal contents (a same-sized edit
+    /// within one timestamp tick): the reload that follows compares them.
+    fn settled(&mut self) -> bool {
+        let now = stamps(&self.dir);
+        if now == self.stamps {
+            return true;
         }
-        let (bundle, warnings) = source.build(self.options.run_tests)?;
-        let version = self.install(bundle)?;
-        Ok(Reloaded {
-            version: Some(version),
-            warnings,
-        })
-    }
-
-    /// Poll the source directory every `interval` and reload on change,
-    /// calling `report` with each reload's result (success or diagnostics).
-    /// A change is loaded once the directory has stood still for one
-    /// interval, so that a file caught half written (an editor that
-    /// truncates, then writes) is never compiled as if it were whole.
-    /// The watcher stops when the returned handle is dropped.
-    pub fn watch(
-        self: &Arc<Self>,
-        interval: Duration,
-        report: impl Fn(Result<Reloaded, LoadError>) + Send + 'static,
-    ) -> Watcher {
-        let stop = Arc::new(AtomicBool::new(false));
-        let engine = Arc::downgrade(self);
-        let dir = self
-            .source
-            .as_ref()
-            .and_then(|s| s.lock().ok().map(|s| s.dir.clone()));
-        let flag = stop.clone();
-        let thread = std::thread::spawn(move || {
-            let mut last = dir.as_deref().map(stamps);
-            while !flag.load(Ordering::Relaxed) {
-                std::thread::sleep(interval);
-                // Still moving: wait. Still: reload, which compares the
-                // contents (a same-sized edit within one timestamp tick
-                // leaves the stamps equal).
-                let now = dir.as_deref().map(stamps);
-                if now != last {
-                    last = now;
-                    continue;
-                }
-                let Some(engine) = engine.upgrade() else {
-                    break;
-                };
-                match engine.reload() {
-                    Ok(r) if r.version.is_none() => {}
-                    other => report(other),
-                }
-            }
-        });
-        Watcher {
-            stop,
-            thread: Some(thread),
-        }
+        self.stamps = now;
+        false
     }
 }
 
-/// Each `.flag` file's size and modification time: what tells one state of
-/// the directory from the next without reading it.
-fn stamps(dir: &Path) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
+/// Each `.flag` file's stamp, in the order the compiler lists them.
+fn stamps(dir: &Path) -> Vec<Stamp> {
     vexil_compiler::flag_files(dir)
         .unwrap_or_default()
         .into_iter()
@@ -182,17 +125,14 @@ fn stamps(dir: &Path) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
         .collect()
 }
 
-/// Stops its watcher thread when dropped.
-pub struct Watcher {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for Watcher {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+impl Engine {
+    /// Compile and load every `.flag` file under `dir` (with their `test`
+    /// blocks, run before loading, when `options.run_tests`);
+    /// [`reload`](Engine::reload) and [`watch`](Engine::watch) then read
+    /// the directory again.
+    pub fn from_dir(dir: &Path, options: EngineOptions) -> Result<Engine, LoadError> {
+        let source = FlagDir::open(dir, options.run_tests)?;
+        let first = source.build()?;
+        Ok(Engine::from_bundle(first.bundle, options)?.with_source(source))
     }
 }

@@ -1,4 +1,5 @@
-//! Running the `test` blocks written beside the flags.
+//! Running the `test` blocks written beside the flags: what `vexil test`
+//! runs, on a snapshot of either backend.
 
 use vexil_ir::{Const, Expect, Location, TestCase, TestValue};
 
@@ -6,24 +7,34 @@ use crate::context::{Context, Layout};
 use crate::outcome::Evaluation;
 use crate::snapshot::Snapshot;
 
+/// One `test` block's result.
 #[derive(Clone, Debug, PartialEq)]
 pub struct TestResult {
+    /// The test's name.
     pub name: String,
+    /// Where the test is written.
     pub location: Location,
+    /// Its expectations that did not hold, in the order written.
     pub failures: Vec<Failure>,
 }
 
 impl TestResult {
+    /// Every expectation held.
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
     }
 }
 
+/// An expectation that did not hold.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Failure {
+    /// Where the expectation is written.
     pub location: Location,
+    /// The flag or experiment it evaluates.
     pub target: String,
+    /// What it expects, in words (`value true`, ``variant `b` ``).
     pub expected: String,
+    /// What the evaluation gave, in words (see [`describe`]).
     pub actual: String,
 }
 

@@ -21,10 +21,8 @@ mod gen;
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, FileFailurePersistence, TestRunner};
-use vexil_runtime::interp::Interpreter;
 use vexil_runtime::ir::validate;
-use vexil_runtime::jit::Jit;
-use vexil_runtime::{Backend, Layout};
+use vexil_runtime::{BackendChoice, Snapshot, Target};
 
 use gen::{CaseGen, NOWS};
 
@@ -42,15 +40,20 @@ fn cases() -> u32 {
 fn check(seed: u64, size: usize) -> Result<(), String> {
     let mut g = CaseGen::new(seed, size);
     let bundle = validate(g.bundle()).map_err(|e| format!("generated an invalid bundle: {e}"))?;
-    let interp = Interpreter::new(&bundle);
-    let jit = Jit::new(&bundle).map_err(|e| format!("the JIT fails: {e:?}"))?;
-    let layout = Layout::new(&bundle.schema);
+    // Each backend behind a snapshot of its own; `outcome` is the
+    // backend's answer as it computed it.
+    let interp = Snapshot::new(bundle.clone(), BackendChoice::Interpreter, None, 1)
+        .map_err(|e| format!("the interpreter fails: {e}"))?;
+    let jit = Snapshot::new(bundle.clone(), BackendChoice::Jit, None, 1)
+        .map_err(|e| format!("the JIT fails: {e:?}"))?;
+    let layout = interp.layout();
     for c in 0..CONTEXTS {
-        let ctx = g.context(&layout);
+        let ctx = g.context(layout);
         for _ in 0..TIMES_PER_CONTEXT {
             let now = g.rng.pick(NOWS);
             for i in 0..bundle.flags.len() as u32 {
-                let (want, got) = (interp.flag(i, &ctx, now), jit.flag(i, &ctx, now));
+                let t = Target::Flag(i);
+                let (want, got) = (interp.outcome(t, &ctx, now), jit.outcome(t, &ctx, now));
                 if want != got {
                     return Err(format!(
                         "flag {i}, context {c} {ctx:?}, now {now}:\n  interpreter {want:?}\n  jit         {got:?}\nbundle: {}",
@@ -59,10 +62,8 @@ fn check(seed: u64, size: usize) -> Result<(), String> {
                 }
             }
             for i in 0..bundle.experiments.len() as u32 {
-                let (want, got) = (
-                    interp.experiment(i, &ctx, now),
-                    jit.experiment(i, &ctx, now),
-                );
+                let t = Target::Experiment(i);
+                let (want, got) = (interp.outcome(t, &ctx, now), jit.outcome(t, &ctx, now));
                 if want != got {
                     return Err(format!(
                         "experiment {i}, context {c} {ctx:?}, now {now}:\n  interpreter {want:?}\n  jit         {got:?}\nbundle: {}",
@@ -127,18 +128,19 @@ fn flags_off_the_clock_do_not_depend_on_it() {
         let mut g = CaseGen::new(seed, size);
         let bundle = validate(g.bundle())
             .map_err(|e| TestCaseError::fail(format!("generated an invalid bundle: {e}")))?;
-        let interp = Interpreter::new(&bundle);
         let reads = bundle.flags_reading_clock();
+        let interp = Snapshot::new(bundle.clone(), BackendChoice::Interpreter, None, 1)
+            .map_err(|e| TestCaseError::fail(format!("the interpreter fails: {e}")))?;
         let on = reads.iter().filter(|r| **r).count();
         let (a, b) = marked.get();
         marked.set((a + on, b + reads.len() - on));
-        let layout = Layout::new(&bundle.schema);
         for _ in 0..4 {
-            let ctx = g.context(&layout);
+            let ctx = g.context(interp.layout());
             for (i, _) in reads.iter().enumerate().filter(|(_, r)| !**r) {
-                let first = interp.flag(i as u32, &ctx, 0);
+                let t = Target::Flag(i as u32);
+                let first = interp.outcome(t, &ctx, 0);
                 for now in NOWS {
-                    let got = interp.flag(i as u32, &ctx, *now);
+                    let got = interp.outcome(t, &ctx, *now);
                     prop_assert_eq!(got, first, "flag {} at {}: {}", i, now, bundle.to_json());
                 }
             }
