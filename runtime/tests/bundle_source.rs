@@ -29,6 +29,25 @@ fn greeting(engine: &Engine) -> String {
     snapshot.string_value("greeting", &ctx, 0, "fallback")
 }
 
+/// An engine serving `greeting_flags("hello")`, reloading from `source`,
+/// to share with a watcher.
+fn shared_engine(source: impl BundleSource + 'static) -> Arc<Engine> {
+    Arc::new(
+        Engine::from_bundle(greeting_flags("hello"), EngineOptions::default())
+            .unwrap()
+            .with_source(source),
+    )
+}
+
+/// Wait (ten seconds at most) until the engine serves `expected`.
+fn wait_for_greeting(engine: &Engine, expected: &str) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while greeting(engine) != expected {
+        assert!(Instant::now() < deadline, "the watcher did not reload");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// What a poll answers.
 type Answer = Result<Option<NewVersion>, LoadError>;
 
@@ -119,22 +138,14 @@ fn a_version_the_engine_refuses_keeps_the_last_good_version() {
 #[test]
 fn the_watcher_polls_the_source_and_reports_changes() {
     let script = Arc::new(Mutex::new(VecDeque::new()));
-    let engine = Arc::new(
-        Engine::from_bundle(greeting_flags("hello"), EngineOptions::default())
-            .unwrap()
-            .with_source(Scripted(script.clone())),
-    );
+    let engine = shared_engine(Scripted(script.clone()));
     let reports = Arc::new(Mutex::new(Vec::new()));
     let seen = reports.clone();
     let watcher = engine.watch(Duration::from_millis(10), move |r| {
         seen.lock().unwrap().push(r.map(|r| r.version));
     });
     script.lock().unwrap().push_back(version("hola", ""));
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while greeting(&engine) != "hola" {
-        assert!(Instant::now() < deadline, "the watcher did not reload");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_greeting(&engine, "hola");
     drop(watcher);
     // Polls that found nothing new are not reported.
     let reports = reports.lock().unwrap();
@@ -172,21 +183,13 @@ impl BundleSource for Settling {
 #[test]
 fn the_watcher_waits_for_the_source_to_settle() {
     let log = Arc::new(Mutex::new(Vec::new()));
-    let engine = Arc::new(
-        Engine::from_bundle(greeting_flags("hello"), EngineOptions::default())
-            .unwrap()
-            .with_source(Settling {
-                asks: 0,
-                log: log.clone(),
-                ready: version("hola", "").unwrap(),
-            }),
-    );
+    let engine = shared_engine(Settling {
+        asks: 0,
+        log: log.clone(),
+        ready: version("hola", "").unwrap(),
+    });
     let watcher = engine.watch(Duration::from_millis(10), |_| {});
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while greeting(&engine) != "hola" {
-        assert!(Instant::now() < deadline, "the watcher did not reload");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_for_greeting(&engine, "hola");
     drop(watcher);
     assert_eq!(
         log.lock().unwrap().get(..4),
