@@ -3,6 +3,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
+# One PostgreSQL cluster for every test that needs one (the override
+# store's); installed if missing, stopped when this script ends.
+pg_dir=$(mktemp -d -u "${TMPDIR:-/tmp}/vexil-test-pg.XXXXXX")
+VEXIL_TEST_POSTGRES_URL=$(scripts/postgres.sh start "$pg_dir")
+export VEXIL_TEST_POSTGRES_URL
+trap 'scripts/postgres.sh stop "$pg_dir"' EXIT
 # The whole workspace: unit, integration, property, snapshot and process tests.
 cargo test --workspace --locked --no-fail-fast
 # The runtime's own configurations (the workspace run above unifies its

@@ -1,0 +1,23 @@
+//! Runtime overrides over the flags compiled from git, and the append-only
+//! audit log of every change, in one of two stores behind [`Store`]:
+//! SQLite in the server's data directory (the default) or PostgreSQL
+//! shared by a fleet (`postgres://` URL).
+//!
+//! Terms: an [`Override`] replaces one flag's or experiment's compiled
+//! behaviour ([`Action`]) until it is lifted or expires; the
+//! [`OverrideState`] is every override with a version number that counts
+//! up with each change, so that a write can name the state it read
+//! (optimistic concurrency); an [`AuditEntry`] records who did what,
+//! when, why and from where.
+
+#![warn(missing_docs)]
+
+mod model;
+mod postgres;
+mod sqlite;
+mod store;
+
+pub use model::{Action, AuditEntry, AuditKind, AuditQuery, NewEntry, Override, OverrideState};
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+pub use store::{open, Store, StoreError, Write};

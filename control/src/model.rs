@@ -1,0 +1,265 @@
+//! The data: overrides, the override state, audit entries and queries.
+//! Times are `jiff::Timestamp`s (RFC 3339 in JSON); stores keep them as
+//! microseconds since the epoch.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// What an override does to its flag or experiment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Action {
+    /// Serve the flag's default, reason `DISABLED`.
+    Off,
+    /// Serve this value to everyone (of the flag's type).
+    Value {
+        /// The value, as JSON.
+        value: Value,
+    },
+    /// Serve this named variant to everyone.
+    Variant {
+        /// The variant's name.
+        variant: String,
+    },
+    /// Serve a named rule's rollout at this percentage instead of the one
+    /// in git (the same buckets: raising it only adds units).
+    Rollout {
+        /// The rule's name.
+        rule: String,
+        /// 0 to 100, at most three decimals.
+        percent: f64,
+    },
+    /// An experiment enrols nobody: every unit gets the control, and no
+    /// exposure is recorded.
+    StopEnrolment,
+}
+
+impl Action {
+    /// A short description for logs and summaries: `off`, `value true`,
+    /// `variant blue`, `rule fast at 25%`, `enrolment stopped`.
+    pub fn describe(&self) -> String {
+        match self {
+            Action::Off => "off".to_string(),
+            Action::Value { value } => format!("value {value}"),
+            Action::Variant { variant } => format!("variant {variant}"),
+            Action::Rollout { rule, percent } => format!("rule {rule} at {percent}%"),
+            Action::StopEnrolment => "enrolment stopped".to_string(),
+        }
+    }
+}
+
+/// One flag's or experiment's override.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Override {
+    /// The flag or experiment it applies to.
+    pub flag: String,
+    /// What it does.
+    pub action: Action,
+    /// Who set it (the API key's name, or the person the CLI names).
+    pub actor: String,
+    /// Why: required, never empty.
+    pub reason: String,
+    /// When it was set.
+    pub created_at: Timestamp,
+    /// When it lifts itself, if ever.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<Timestamp>,
+}
+
+/// Every override, and the version of this state: it counts up by one with
+/// each change, in every store, and never goes back.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OverrideState {
+    /// Counts the changes to the overrides.
+    pub version: u64,
+    /// By flag name, in name order.
+    pub overrides: Vec<Override>,
+}
+
+impl OverrideState {
+    /// The override of `flag`, if any.
+    pub fn get(&self, flag: &str) -> Option<&Override> {
+        self.overrides.iter().find(|o| o.flag == flag)
+    }
+}
+
+/// What an audit entry records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditKind {
+    /// An override was set or replaced.
+    OverrideSet,
+    /// An override was lifted by someone.
+    OverrideLifted,
+    /// An override reached its expiry and lifted itself.
+    OverrideExpired,
+    /// A new version of the flags was swapped in.
+    VersionSwapped,
+    /// A new version of the flags was refused (it did not compile, its
+    /// tests failed); the last good one kept serving.
+    ReloadFailed,
+    /// An API key was created.
+    KeyCreated,
+    /// An API key was revoked.
+    KeyRevoked,
+    /// A write was refused: no key, a key without the `admin` scope.
+    WriteRefused,
+}
+
+impl AuditKind {
+    /// The name in JSON and in the stores.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditKind::OverrideSet => "override_set",
+            AuditKind::OverrideLifted => "override_lifted",
+            AuditKind::OverrideExpired => "override_expired",
+            AuditKind::VersionSwapped => "version_swapped",
+            AuditKind::ReloadFailed => "reload_failed",
+            AuditKind::KeyCreated => "key_created",
+            AuditKind::KeyRevoked => "key_revoked",
+            AuditKind::WriteRefused => "write_refused",
+        }
+    }
+
+    /// The kind named `text`, if any.
+    pub fn parse(text: &str) -> Option<AuditKind> {
+        [
+            AuditKind::OverrideSet,
+            AuditKind::OverrideLifted,
+            AuditKind::OverrideExpired,
+            AuditKind::VersionSwapped,
+            AuditKind::ReloadFailed,
+            AuditKind::KeyCreated,
+            AuditKind::KeyRevoked,
+            AuditKind::WriteRefused,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
+    }
+}
+
+/// An entry to append: everything but its id and time, which the store
+/// assigns.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NewEntry {
+    /// What happened.
+    pub kind: AuditKind,
+    /// Who: an API key's name, `system` for the server itself.
+    pub actor: String,
+    /// The flag concerned, if one is.
+    pub flag: Option<String>,
+    /// Why (an override's reason, a refusal's cause).
+    pub reason: Option<String>,
+    /// From where: the remote address and the key's name.
+    pub origin: Option<String>,
+    /// The state before, as JSON.
+    pub before: Option<Value>,
+    /// The state after, as JSON.
+    pub after: Option<Value>,
+}
+
+impl NewEntry {
+    /// An entry of `kind` by `actor`.
+    pub fn new(kind: AuditKind, actor: impl Into<String>) -> NewEntry {
+        NewEntry {
+            kind,
+            actor: actor.into(),
+            flag: None,
+            reason: None,
+            origin: None,
+            before: None,
+            after: None,
+        }
+    }
+
+    /// Concerning `flag`.
+    pub fn flag(mut self, flag: impl Into<String>) -> NewEntry {
+        self.flag = Some(flag.into());
+        self
+    }
+
+    /// Because of `reason`.
+    pub fn reason(mut self, reason: impl Into<String>) -> NewEntry {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// From `origin`.
+    pub fn origin(mut self, origin: impl Into<String>) -> NewEntry {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// With these states before and after.
+    pub fn change(mut self, before: Option<Value>, after: Option<Value>) -> NewEntry {
+        self.before = before;
+        self.after = after;
+        self
+    }
+}
+
+/// One audit entry, as stored: ids count up in the order entries were
+/// committed, in every store (one ordered log, across a fleet too).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    /// Position in the log, from 1.
+    pub id: u64,
+    /// When it was recorded.
+    pub at: Timestamp,
+    /// What happened.
+    pub kind: AuditKind,
+    /// Who.
+    pub actor: String,
+    /// The flag concerned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flag: Option<String>,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// From where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
+    /// Before.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Value>,
+    /// After.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Value>,
+}
+
+/// Which entries to read; every field narrows, `None` does not.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct AuditQuery {
+    /// Entries concerning this flag.
+    pub flag: Option<String>,
+    /// Entries by this actor.
+    pub actor: Option<String>,
+    /// At or after this time.
+    pub since: Option<Timestamp>,
+    /// Before this time.
+    pub until: Option<Timestamp>,
+    /// At most this many, the oldest first (default and cap: 10,000).
+    pub limit: Option<u32>,
+}
+
+/// The most entries one query returns.
+pub const MAX_AUDIT_ROWS: u32 = 10_000;
+
+impl AuditQuery {
+    pub(crate) fn row_limit(&self) -> i64 {
+        i64::from(self.limit.unwrap_or(MAX_AUDIT_ROWS).min(MAX_AUDIT_ROWS))
+    }
+}
+
+/// Microseconds since the epoch, as the stores keep times.
+pub(crate) fn micros(t: Timestamp) -> i64 {
+    t.as_microsecond()
+}
+
+/// The timestamp of `micros`; out of range (impossible for values the
+/// stores wrote) reads as the epoch.
+pub(crate) fn from_micros(micros: i64) -> Timestamp {
+    Timestamp::from_microsecond(micros).unwrap_or(Timestamp::UNIX_EPOCH)
+}

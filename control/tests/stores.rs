@@ -1,0 +1,415 @@
+//! Both stores pass the same cases: overrides with optimistic concurrency,
+//! audit entries for every change, expiry, queries, change notification
+//! across instances, and an audit log the database itself keeps
+//! append-only.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use vexil_control::{
+    Action, AuditKind, AuditQuery, NewEntry, Override, PostgresStore, SqliteStore, Store,
+    StoreError, Write,
+};
+
+/// Where a case's store lives, so a second instance can open the same one.
+enum Place {
+    Sqlite(tempfile::TempDir),
+    Postgres(String),
+}
+
+impl Place {
+    async fn new(postgres: bool) -> Place {
+        if postgres {
+            Place::Postgres(support::fresh_database().await)
+        } else {
+            Place::Sqlite(tempfile::tempdir().unwrap())
+        }
+    }
+
+    fn spec(&self) -> String {
+        match self {
+            Place::Sqlite(dir) => dir.path().join("data/vexil.db").display().to_string(),
+            Place::Postgres(url) => url.clone(),
+        }
+    }
+
+    async fn open(&self) -> Arc<dyn Store> {
+        vexil_control::open(&self.spec()).await.unwrap()
+    }
+
+    /// Try to change the audit log behind the store's back, with SQL.
+    async fn raw(&self, sql: &str) -> Result<u64, String> {
+        match self {
+            Place::Sqlite(_) => {
+                let conn = rusqlite::Connection::open(self.spec()).map_err(|e| e.to_string())?;
+                conn.execute(sql, [])
+                    .map(|n| n as u64)
+                    .map_err(|e| e.to_string())
+            }
+            Place::Postgres(url) => {
+                let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tokio::spawn(conn);
+                client.execute(sql, &[]).await.map_err(|e| {
+                    e.as_db_error()
+                        .map(|d| d.message().to_string())
+                        .unwrap_or(e.to_string())
+                })
+            }
+        }
+    }
+}
+
+fn off(flag: &str, actor: &str, reason: &str) -> Override {
+    Override {
+        flag: flag.to_string(),
+        action: Action::Off,
+        actor: actor.to_string(),
+        reason: reason.to_string(),
+        created_at: Timestamp::now(),
+        expires_at: None,
+    }
+}
+
+fn entry(actor: &str) -> NewEntry {
+    NewEntry::new(AuditKind::OverrideSet, actor).origin("127.0.0.1 key ops")
+}
+
+async fn sets_lifts_and_audits(postgres: bool) {
+    let place = Place::new(postgres).await;
+    let store = place.open().await;
+    let empty = store.state().await.unwrap();
+    assert_eq!(empty.version, 0);
+    assert!(empty.overrides.is_empty());
+
+    let o = off("payments", "alice", "acquirer double-charges");
+    let state = store
+        .write(
+            Some(0),
+            Write::Set(o.clone()),
+            entry("alice").reason(&o.reason),
+        )
+        .await
+        .unwrap();
+    assert_eq!(state.version, 1);
+    assert_eq!(state.get("payments").map(|o| &o.action), Some(&Action::Off));
+
+    let forced = Override {
+        action: Action::Variant {
+            variant: "blue".into(),
+        },
+        ..off("payments", "bob", "hold blue")
+    };
+    let state = store
+        .write(
+            Some(1),
+            Write::Set(forced),
+            entry("bob").reason("hold blue"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(state.version, 2);
+    let lifted = store
+        .write(
+            Some(2),
+            Write::Lift("payments".into()),
+            NewEntry::new(AuditKind::OverrideLifted, "carol").reason("fixed"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(lifted.version, 3);
+    assert!(lifted.overrides.is_empty());
+
+    let log = store.audit(&AuditQuery::default()).await.unwrap();
+    let kinds: Vec<_> = log.iter().map(|e| e.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            AuditKind::OverrideSet,
+            AuditKind::OverrideSet,
+            AuditKind::OverrideLifted
+        ]
+    );
+    assert!(log.windows(2).all(|w| w[0].id < w[1].id));
+    assert_eq!(log[0].actor, "alice");
+    assert_eq!(log[0].reason.as_deref(), Some("acquirer double-charges"));
+    assert_eq!(log[0].origin.as_deref(), Some("127.0.0.1 key ops"));
+    assert_eq!(log[0].before, None);
+    assert_eq!(log[0].after.as_ref().unwrap()["action"]["kind"], "off");
+    assert_eq!(log[1].before.as_ref().unwrap()["action"]["kind"], "off");
+    assert_eq!(log[1].after.as_ref().unwrap()["action"]["variant"], "blue");
+    assert_eq!(log[2].flag.as_deref(), Some("payments"));
+    assert_eq!(log[2].before.as_ref().unwrap()["actor"], "bob");
+    assert_eq!(log[2].after, None);
+
+    // Lifting what is not there is an error, and changes nothing.
+    let err = store
+        .write(
+            None,
+            Write::Lift("payments".into()),
+            NewEntry::new(AuditKind::OverrideLifted, "carol"),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err, StoreError::NoOverride("payments".into()));
+    assert_eq!(store.state().await.unwrap().version, 3);
+    assert_eq!(store.audit(&AuditQuery::default()).await.unwrap().len(), 3);
+
+    // Durable: a new instance reads the same state and log.
+    drop(store);
+    let again = place.open().await;
+    assert_eq!(again.state().await.unwrap().version, 3);
+    assert_eq!(again.audit(&AuditQuery::default()).await.unwrap().len(), 3);
+}
+
+async fn a_stale_write_is_refused_and_stores_nothing(postgres: bool) {
+    let place = Place::new(postgres).await;
+    let store = place.open().await;
+    store
+        .write(Some(0), Write::Set(off("a", "x", "r")), entry("x"))
+        .await
+        .unwrap();
+    let err = store
+        .write(Some(0), Write::Set(off("b", "y", "r")), entry("y"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        StoreError::Stale {
+            expected: 0,
+            current: 1
+        }
+    );
+    let state = store.state().await.unwrap();
+    assert_eq!(state.version, 1);
+    assert!(state.get("b").is_none());
+    assert_eq!(store.audit(&AuditQuery::default()).await.unwrap().len(), 1);
+
+    // Two instances racing on the same version: exactly one wins.
+    let other = place.open().await;
+    let (one, two) = tokio::join!(
+        store.write(Some(1), Write::Set(off("c", "x", "r")), entry("x")),
+        other.write(Some(1), Write::Set(off("d", "y", "r")), entry("y")),
+    );
+    let won = [one.is_ok(), two.is_ok()];
+    assert_eq!(won.iter().filter(|w| **w).count(), 1, "{one:?} {two:?}");
+    let lost = if one.is_ok() { two } else { one };
+    assert!(matches!(
+        lost,
+        Err(StoreError::Stale {
+            expected: 1,
+            current: 2
+        })
+    ));
+    assert_eq!(store.state().await.unwrap().version, 2);
+}
+
+async fn expired_overrides_lift_themselves_once(postgres: bool) {
+    let place = Place::new(postgres).await;
+    let store = place.open().await;
+    let now = Timestamp::now();
+    let soon = Override {
+        expires_at: Some(now + SignedDuration::from_secs(60)),
+        ..off("soon", "alice", "until the fix deploys")
+    };
+    let later = Override {
+        expires_at: Some(now + SignedDuration::from_secs(3600)),
+        ..off("later", "alice", "an hour")
+    };
+    store
+        .write(None, Write::Set(soon), entry("alice"))
+        .await
+        .unwrap();
+    store
+        .write(None, Write::Set(later), entry("alice"))
+        .await
+        .unwrap();
+    assert!(store.expire(now).await.unwrap().is_empty());
+    let at = now + SignedDuration::from_secs(61);
+    let other = place.open().await;
+    let (a, b) = tokio::join!(store.expire(at), other.expire(at));
+    let lifted: Vec<_> = a.unwrap().into_iter().chain(b.unwrap()).collect();
+    assert_eq!(lifted.len(), 1, "lifted once, by one instance: {lifted:?}");
+    assert_eq!(lifted[0].flag, "soon");
+    let state = store.state().await.unwrap();
+    assert_eq!(state.version, 3);
+    assert_eq!(state.overrides.len(), 1);
+    let expired = store
+        .audit(&AuditQuery {
+            flag: Some("soon".into()),
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(expired.len(), 2);
+    assert_eq!(expired[1].kind, AuditKind::OverrideExpired);
+    assert_eq!(expired[1].actor, "system");
+    assert!(expired[1].before.is_some());
+}
+
+async fn the_audit_log_is_queried_by_flag_actor_and_time(postgres: bool) {
+    let place = Place::new(postgres).await;
+    let store = place.open().await;
+    store
+        .write(None, Write::Set(off("a", "alice", "r")), entry("alice"))
+        .await
+        .unwrap();
+    let middle = Timestamp::now();
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    store
+        .write(None, Write::Set(off("b", "bob", "r")), entry("bob"))
+        .await
+        .unwrap();
+    store
+        .append(
+            NewEntry::new(AuditKind::VersionSwapped, "system")
+                .reason("3 flags changed")
+                .change(None, Some(serde_json::json!({"added": ["c"]}))),
+        )
+        .await
+        .unwrap();
+    let q = |flag: Option<&str>, actor: Option<&str>, since, until| AuditQuery {
+        flag: flag.map(str::to_string),
+        actor: actor.map(str::to_string),
+        since,
+        until,
+        limit: None,
+    };
+    let all = store.audit(&AuditQuery::default()).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[2].kind, AuditKind::VersionSwapped);
+    assert_eq!(all[2].after.as_ref().unwrap()["added"][0], "c");
+    let by_flag = store.audit(&q(Some("a"), None, None, None)).await.unwrap();
+    assert_eq!(by_flag.len(), 1);
+    assert_eq!(by_flag[0].actor, "alice");
+    let by_actor = store
+        .audit(&q(None, Some("bob"), None, None))
+        .await
+        .unwrap();
+    assert_eq!(by_actor.len(), 1);
+    assert_eq!(by_actor[0].flag.as_deref(), Some("b"));
+    let since = store
+        .audit(&q(None, None, Some(middle), None))
+        .await
+        .unwrap();
+    assert_eq!(since.len(), 2);
+    let until = store
+        .audit(&q(None, None, None, Some(middle)))
+        .await
+        .unwrap();
+    assert_eq!(until.len(), 1);
+    let limited = store
+        .audit(&AuditQuery {
+            limit: Some(2),
+            ..AuditQuery::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(limited.len(), 2);
+}
+
+async fn the_database_refuses_to_alter_the_audit_log(postgres: bool) {
+    let place = Place::new(postgres).await;
+    let store = place.open().await;
+    store
+        .write(None, Write::Set(off("a", "alice", "r")), entry("alice"))
+        .await
+        .unwrap();
+    for sql in [
+        "UPDATE vexil_audit SET actor = 'mallory'",
+        "DELETE FROM vexil_audit",
+    ] {
+        let err = place.raw(sql).await.unwrap_err();
+        assert!(err.contains("append-only"), "{sql}: {err}");
+    }
+    if postgres {
+        let err = place.raw("TRUNCATE vexil_audit").await.unwrap_err();
+        assert!(err.contains("append-only"), "{err}");
+    }
+    let log = store.audit(&AuditQuery::default()).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].actor, "alice");
+}
+
+async fn another_instance_hears_of_a_change(postgres: bool) {
+    let place = Place::new(postgres).await;
+    let writer = place.open().await;
+    let reader = place.open().await;
+    let mut changes = reader.changes();
+    assert_eq!(*changes.borrow_and_update(), 0);
+    writer
+        .write(None, Write::Set(off("a", "alice", "r")), entry("alice"))
+        .await
+        .unwrap();
+    // A hang guard, not a timing assertion.
+    tokio::time::timeout(Duration::from_secs(30), changes.wait_for(|v| *v >= 1))
+        .await
+        .expect("the change is announced")
+        .unwrap();
+    assert_eq!(
+        reader.state().await.unwrap().get("a").unwrap().actor,
+        "alice"
+    );
+}
+
+async fn migrations_apply_once(postgres: bool) {
+    let place = Place::new(postgres).await;
+    let (a, b) = tokio::join!(place.open(), place.open());
+    a.write(None, Write::Set(off("a", "x", "r")), entry("x"))
+        .await
+        .unwrap();
+    drop((a, b));
+    let c = place.open().await;
+    assert_eq!(c.state().await.unwrap().version, 1);
+    // Touches each recorded migration: the count is how many there are.
+    let n = place
+        .raw("UPDATE vexil_migrations SET applied_at = applied_at")
+        .await
+        .unwrap();
+    assert_eq!(n, 1, "one migration recorded");
+}
+
+macro_rules! on_both {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(false).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(true).await
+                }
+            )*
+        }
+    };
+}
+
+on_both!(
+    sets_lifts_and_audits,
+    a_stale_write_is_refused_and_stores_nothing,
+    expired_overrides_lift_themselves_once,
+    the_audit_log_is_queried_by_flag_actor_and_time,
+    the_database_refuses_to_alter_the_audit_log,
+    another_instance_hears_of_a_change,
+    migrations_apply_once,
+);
+
+#[test]
+fn the_stores_are_the_public_types() {
+    // Both concrete stores are usable by name (the server picks by URL).
+    fn is_store<S: Store>() {}
+    is_store::<SqliteStore>();
+    is_store::<PostgresStore>();
+}

@@ -1,0 +1,73 @@
+//! A real PostgreSQL for tests: `VEXIL_TEST_POSTGRES_URL` when set
+//! (scripts/test.sh starts one cluster for the whole run), else a private
+//! cluster started by `scripts/postgres.sh` for this test binary, which
+//! stops once the binary ends. Never skipped: without PostgreSQL the tests
+//! fail, saying why.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use tokio_postgres::NoTls;
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The URL of a PostgreSQL server's `postgres` database.
+pub fn server_url() -> &'static str {
+    static URL: OnceLock<String> = OnceLock::new();
+    URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("VEXIL_TEST_POSTGRES_URL") {
+            return url;
+        }
+        let dir = std::env::temp_dir().join(format!(
+            "vexil-pg-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        ));
+        let out = Command::new(repo_root().join("scripts/postgres.sh"))
+            .arg("start")
+            .arg(&dir)
+            .arg("--owner-pid")
+            .arg(std::process::id().to_string())
+            .output()
+            .expect("scripts/postgres.sh runs");
+        assert!(
+            out.status.success(),
+            "scripts/postgres.sh could not start PostgreSQL (these tests need it):\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    })
+}
+
+/// A new, empty database on the test server; its URL.
+pub async fn fresh_database() -> String {
+    static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let url = server_url();
+    let (client, connection) = tokio_postgres::connect(url, NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to the test PostgreSQL: {e}"));
+    tokio::spawn(connection);
+    let name = format!(
+        "vexil_t{}_{}_{}",
+        std::process::id(),
+        COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+    );
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let base = url.rsplit_once('/').map(|(b, _)| b).unwrap();
+    format!("{base}/{name}")
+}
