@@ -140,8 +140,8 @@ enum Command {
 
 #[derive(clap::Args)]
 pub struct ServeArgs {
-    /// A directory of `.flag` files, or a bundle built by `vexil build`
-    /// (default: the config file's `source`).
+    /// A directory of `.flag` files, a bundle built by `vexil build`, or a
+    /// bundle URL (`https://...`, polled) (default: the config file's `source`).
     source: Option<PathBuf>,
     /// The address to listen on (default: the config file's `listen`, else 127.0.0.1:8080).
     #[arg(long, value_name = "ADDR")]

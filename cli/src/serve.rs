@@ -21,6 +21,12 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode, String> {
     if let Some(source) = args.source {
         config.source = Some(source);
     }
+    // The data directory: the config file's, else the working directory.
+    let data_dir = match args.config.as_deref().and_then(std::path::Path::parent) {
+        Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    config.default_paths(&data_dir);
     if let Some(listen) = args.listen {
         config.listen = listen;
     }

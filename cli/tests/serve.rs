@@ -97,3 +97,23 @@ fn it_serves_and_stops_on_sigterm() {
     assert!(log.contains("shutting down"), "{log}");
     assert!(!log.contains("s3cret-value"), "a secret was logged: {log}");
 }
+
+#[test]
+fn an_unreachable_bundle_url_without_a_cache_does_not_start() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    // The data directory (cache, event store) is the working directory.
+    let data = tempfile::tempdir().expect("tmp");
+    Command::cargo_bin("vexil")
+        .expect("binary")
+        .current_dir(data.path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .arg(format!("http://127.0.0.1:{port}/bundle.json"))
+        .assert()
+        .code(1)
+        .stderr(contains("cannot fetch `http://127.0.0.1:"))
+        .stderr(contains("no cached bundle at"))
+        .stderr(contains(".vexil-cache"));
+}

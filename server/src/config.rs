@@ -35,6 +35,21 @@ pub struct Config {
     /// How often the source is checked for changes, in milliseconds.
     #[serde(default = "default_watch_ms")]
     pub watch_interval_ms: u64,
+    /// How often a bundle URL is polled, in milliseconds (each wait drawn
+    /// within ±10% of it, so a fleet does not poll in step).
+    #[serde(default = "default_poll_ms")]
+    pub poll_interval_ms: u64,
+    /// Where the last good bundle of a URL source is kept, to start from
+    /// when the URL is unreachable or broken. `vexil serve` defaults it to
+    /// `.vexil-cache` in the data directory; none: no cache.
+    #[serde(default)]
+    pub cache_dir: Option<PathBuf>,
+    /// The SQLite event store that `POST /v1/events` and the server's own
+    /// exposures append to (the store `vexil analyze` reads). `vexil serve`
+    /// defaults it to `vexil-events.db` in the data directory; none: the
+    /// intake is off and no exposures are recorded.
+    #[serde(default)]
+    pub events_db: Option<PathBuf>,
     #[serde(default)]
     pub limits: Limits,
     #[serde(default)]
@@ -63,6 +78,10 @@ pub struct Limits {
     pub request_timeout_ms: u64,
     /// How long shutdown waits for requests in flight, in milliseconds.
     pub shutdown_grace_ms: u64,
+    /// The largest bundle a URL source may serve, in bytes.
+    pub bundle_bytes: usize,
+    /// How long fetching a bundle URL may take, in milliseconds.
+    pub fetch_timeout_ms: u64,
 }
 
 impl Default for Limits {
@@ -73,6 +92,8 @@ impl Default for Limits {
             context_values: 1_000,
             request_timeout_ms: 5_000,
             shutdown_grace_ms: 10_000,
+            bundle_bytes: 64 * 1024 * 1024,
+            fetch_timeout_ms: 10_000,
         }
     }
 }
@@ -132,6 +153,15 @@ fn default_watch_ms() -> u64 {
     250
 }
 
+fn default_poll_ms() -> u64 {
+    10_000
+}
+
+/// The data directory's default cache, under [`Config::default_paths`].
+pub const DEFAULT_CACHE_DIR: &str = ".vexil-cache";
+/// The data directory's default event store.
+pub const DEFAULT_EVENTS_DB: &str = "vexil-events.db";
+
 impl Default for Config {
     fn default() -> Config {
         Config {
@@ -141,6 +171,9 @@ impl Default for Config {
             default_context: None,
             public_url: None,
             watch_interval_ms: default_watch_ms(),
+            poll_interval_ms: default_poll_ms(),
+            cache_dir: None,
+            events_db: None,
             limits: Limits::default(),
             cors: Cors::default(),
             rate_limit: None,
@@ -155,7 +188,28 @@ impl Config {
     pub fn load(path: &Path) -> Result<Config, String> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-        Config::parse(&text).map_err(|e| format!("`{}`: {e}", path.display()))
+        let mut config = Config::parse(&text).map_err(|e| format!("`{}`: {e}", path.display()))?;
+        // Paths in the file are relative to it.
+        let base = path.parent().unwrap_or(Path::new(""));
+        for p in [&mut config.cache_dir, &mut config.events_db] {
+            if let Some(p) = p.as_mut().filter(|p| p.is_relative()) {
+                *p = base.join(&*p);
+            }
+        }
+        Ok(config)
+    }
+
+    /// Fill the paths left unset with their defaults in `data_dir` (the
+    /// config file's directory, else the working directory, for `vexil
+    /// serve`): the bundle cache `.vexil-cache/` and the event store
+    /// `vexil-events.db`.
+    pub fn default_paths(&mut self, data_dir: &Path) {
+        if self.cache_dir.is_none() {
+            self.cache_dir = Some(data_dir.join(DEFAULT_CACHE_DIR));
+        }
+        if self.events_db.is_none() {
+            self.events_db = Some(data_dir.join(DEFAULT_EVENTS_DB));
+        }
     }
 
     /// Parse a TOML configuration.
@@ -211,6 +265,9 @@ impl Config {
         }
         if self.rate_limit.as_ref().is_some_and(|r| r.per_second == 0) {
             return Err("`rate_limit.per_second` must be at least 1".to_string());
+        }
+        if self.poll_interval_ms == 0 {
+            return Err("`poll_interval_ms` must be at least 1".to_string());
         }
         if self.sse.inactivity_delay_secs == 0 {
             return Err("`sse.inactivity_delay_secs` must be at least 1".to_string());

@@ -8,6 +8,7 @@
 //! command: start, then stop on SIGTERM or Ctrl-C, draining requests.
 
 mod auth;
+mod cache;
 mod config;
 mod errors;
 mod limit;
@@ -15,6 +16,7 @@ mod mapping;
 mod metrics;
 mod ofrep;
 mod ops;
+mod remote;
 mod router;
 mod source;
 mod state;
@@ -30,7 +32,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use auth::{hash_secret, KeyEntry, Scope};
-pub use config::{Config, Cors, Limits, RateLimit, Sse};
+pub use config::{Config, Cors, Limits, RateLimit, Sse, DEFAULT_CACHE_DIR, DEFAULT_EVENTS_DB};
 
 /// Why the server did not start.
 #[derive(Debug)]
@@ -91,7 +93,9 @@ impl Running {
 /// Load the flags, bind, and serve in the background.
 pub async fn start(config: Config) -> Result<Running, ServeError> {
     let path: PathBuf = config.source.clone().ok_or_else(|| {
-        ServeError::Config("no flags to serve: give a directory or a bundle file".to_string())
+        ServeError::Config(
+            "no flags to serve: give a directory, a bundle file or a bundle URL".to_string(),
+        )
     })?;
     let dev_mode = config.keys.is_empty();
     if dev_mode && !config.listen.ip().is_loopback() {
@@ -101,11 +105,9 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
             config.listen
         )));
     }
-    // Compiling and testing the flags is blocking work.
-    let opened = tokio::task::spawn_blocking(move || source::open(&path))
+    let mut opened = source::open_configured(&config, &path)
         .await
-        .map_err(|e| ServeError::Flags(e.to_string()))?
-        .map_err(|e| ServeError::Flags(e.to_string()))?;
+        .map_err(ServeError::Flags)?;
     let app = state::App::new(config, opened.info.clone(), opened.engine.snapshot())
         .map_err(ServeError::Config)?;
     let app = Arc::new(app);
@@ -116,7 +118,8 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         .local_addr()
         .map_err(|e| ServeError::Config(format!("cannot listen: {e}")))?;
     let interval = Duration::from_millis(app.config.watch_interval_ms.max(10));
-    let follower = source::follow(&opened, app.clone(), interval);
+    let poll_interval = Duration::from_millis(app.config.poll_interval_ms.max(1));
+    let follower = source::follow(&mut opened, app.clone(), interval, poll_interval);
     let (stop, stopped) = oneshot::channel::<()>();
     let service = router::router(app.clone());
     let task = tokio::spawn(async move {
@@ -127,10 +130,11 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
             .await
     });
     let served = app.served();
+    let source = app.source();
     tracing::info!(
         %addr,
-        source = %app.source.path,
-        kind = app.source.kind,
+        source = %source.path,
+        kind = source.kind,
         version = %served.version,
         backend = served.snapshot.backend_name(),
         "serving OFREP at http://{addr}/ofrep/v1"

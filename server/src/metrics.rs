@@ -40,6 +40,11 @@ struct Endpoint {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Poll {
+    result: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Version {
     version: String,
 }
@@ -54,6 +59,7 @@ pub struct Metrics {
     version: Family<Version, Gauge>,
     loaded_at: Gauge<f64, AtomicU64>,
     reload_failures: Counter,
+    polls: Family<Poll, Counter>,
     sse_clients: Gauge,
 }
 
@@ -99,8 +105,15 @@ impl Metrics {
         let reload_failures = Counter::default();
         registry.register(
             "reload_failures",
-            "Changes to the flags refused because they did not compile or their tests failed",
+            "Changes to the flags refused because they did not compile or their tests failed, \
+             and failed fetches of a bundle URL",
             reload_failures.clone(),
+        );
+        let polls = Family::<Poll, Counter>::default();
+        registry.register(
+            "source_polls",
+            "Polls of a bundle URL, by result: not_modified (304), changed (a new body), error",
+            polls.clone(),
         );
         let sse_clients = Gauge::default();
         registry.register("sse_clients", "Event streams open now", sse_clients.clone());
@@ -112,6 +125,7 @@ impl Metrics {
             version,
             loaded_at,
             reload_failures,
+            polls,
             sse_clients,
         }
     }
@@ -152,6 +166,11 @@ impl Metrics {
 
     pub fn reload_failed(&self) {
         self.reload_failures.inc();
+    }
+
+    /// A poll of a bundle URL: `not_modified`, `changed` or `error`.
+    pub fn polled(&self, result: &'static str) {
+        self.polls.get_or_create(&Poll { result }).inc();
     }
 
     /// One more open stream, until the guard is dropped.

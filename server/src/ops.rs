@@ -23,10 +23,11 @@ pub async fn readyz(State(app): State<Arc<App>>) -> Json<Value> {
 pub async fn status(State(app): State<Arc<App>>) -> Json<Value> {
     let served = app.served();
     let bundle = served.snapshot.bundle();
+    let source = app.source();
     Json(json!({
         "version": served.version,
         "loadedAt": vexil_ir::value::format_timestamp(served.loaded_at),
-        "source": { "path": app.source.path, "kind": app.source.kind },
+        "source": { "path": source.path, "kind": source.kind, "cache": source.cache },
         "backend": served.snapshot.backend_name(),
         "flags": bundle.flags.len(),
         "experiments": bundle.experiments.len(),

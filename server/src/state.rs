@@ -52,9 +52,14 @@ pub struct Attempt {
 /// Where the flags come from.
 #[derive(Clone, Debug)]
 pub struct SourceInfo {
+    /// The path, or the URL without its query and user information.
     pub path: String,
-    /// `directory` or `bundle`.
+    /// `directory`, `bundle`, `url`, or `cache` (a URL source whose served
+    /// version came from the local cache, because the URL was unreachable
+    /// or broken at start and has not served a good version since).
     pub kind: &'static str,
+    /// The bundle cache's file, for a URL source with a cache.
+    pub cache: Option<String>,
 }
 
 pub struct App {
@@ -62,7 +67,7 @@ pub struct App {
     pub keys: Keys,
     pub limiter: Limiter,
     pub metrics: Metrics,
-    pub source: SourceInfo,
+    source: Mutex<SourceInfo>,
     served: ArcSwap<Served>,
     last_attempt: Mutex<Option<Attempt>>,
     changes: watch::Sender<Change>,
@@ -85,13 +90,35 @@ impl App {
             keys: Keys::new(&config.keys),
             limiter: Limiter::new(config.rate_limit.as_ref()),
             metrics,
-            source,
+            source: Mutex::new(source),
             served: ArcSwap::from_pointee(served),
             last_attempt: Mutex::new(None),
             changes: watch::channel(change).0,
             stopping: watch::channel(false).0,
             config,
         })
+    }
+
+    /// Where the served version came from.
+    pub fn source(&self) -> SourceInfo {
+        match self.source.lock() {
+            Ok(s) => s.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// The source now serves from `kind` (a URL source leaving its cache).
+    pub fn set_source_kind(&self, kind: &'static str) {
+        if let Ok(mut s) = self.source.lock() {
+            if s.kind != kind {
+                tracing::info!(
+                    from = s.kind,
+                    to = kind,
+                    "the served version's origin changed"
+                );
+            }
+            s.kind = kind;
+        }
     }
 
     /// The version to answer a request from.

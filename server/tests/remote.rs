@@ -1,0 +1,299 @@
+//! A bundle URL source against a real HTTP server on loopback (a static
+//! host with ETags): versions published there are followed, broken ones
+//! refused, 304s counted; the local cache starts a server whose URL fails.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use common::{shopper, start};
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+/// A static host: serves `bundle.json` from a directory with a strong ETag
+/// (its contents' digest) and answers `If-None-Match` with 304.
+struct Host {
+    dir: tempfile::TempDir,
+    addr: std::net::SocketAddr,
+    not_modified: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+struct HostState {
+    file: PathBuf,
+    not_modified: Arc<AtomicUsize>,
+}
+
+async fn serve_file(State(host): State<Arc<HostState>>, headers: HeaderMap) -> Response {
+    let Ok(bytes) = std::fs::read(&host.file) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let etag = format!("\"{:x}\"", Sha256::digest(&bytes));
+    let asked = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok());
+    if asked == Some(etag.as_str()) {
+        host.not_modified.fetch_add(1, Ordering::SeqCst);
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response();
+    }
+    ([(header::ETAG, etag)], bytes).into_response()
+}
+
+impl Host {
+    async fn start() -> Host {
+        let dir = tempfile::tempdir().expect("tmp");
+        let not_modified = Arc::new(AtomicUsize::new(0));
+        let state = Arc::new(HostState {
+            file: dir.path().join("bundle.json"),
+            not_modified: not_modified.clone(),
+        });
+        let app = axum::Router::new()
+            .route("/bundle.json", axum::routing::get(serve_file))
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        Host {
+            dir,
+            addr,
+            not_modified,
+            task,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/bundle.json?sig=s3cret", self.addr)
+    }
+
+    /// Publish a bundle: written whole, then renamed into place.
+    fn publish(&self, text: &str) {
+        let tmp = self.dir.path().join("bundle.tmp");
+        std::fs::write(&tmp, text).expect("write");
+        std::fs::rename(&tmp, self.dir.path().join("bundle.json")).expect("rename");
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The shop's bundle, with its tests, after `edits` to its catalog.
+fn shop_bundle(edits: &[(&str, &str)]) -> String {
+    let dir = common::shop_copy();
+    let path = dir.path().join("catalog.flag");
+    let mut text = std::fs::read_to_string(&path).expect("read");
+    for (from, to) in edits {
+        assert!(text.contains(from), "the shop changed: `{from}` is gone");
+        text = text.replacen(from, to, 1);
+    }
+    std::fs::write(&path, text).expect("write");
+    let project = vexil_compiler::Project::from_dir(dir.path()).expect("project");
+    project
+        .bundle(true)
+        .map_err(|d| project.render(&d, false))
+        .expect("the edited shop compiles")
+        .to_json()
+}
+
+const FIVE: &[(&str, &str)] = &[
+    ("  default 4\n", "  default 5\n"),
+    (
+        "  expect recommendation-slots == 4\n",
+        "  expect recommendation-slots == 5\n",
+    ),
+];
+
+/// Six, but the shop's test still expects five: the tests fail.
+const SIX_UNTESTED: &[(&str, &str)] = &[
+    ("  default 4\n", "  default 6\n"),
+    (
+        "  expect recommendation-slots == 4\n",
+        "  expect recommendation-slots == 5\n",
+    ),
+];
+
+fn config(url: &str, cache_dir: Option<&Path>) -> vexil_server::Config {
+    let mut c = common::config(Path::new(url));
+    c.poll_interval_ms = 50;
+    c.cache_dir = cache_dir.map(Path::to_path_buf);
+    c
+}
+
+async fn slots(server: &common::Server) -> Value {
+    let context = json!({ "user": { "id": "u-1001", "email": "vera@gmail.com", "roles": [], "tier": "bronze", "lifetime_spend": 80.0 } });
+    let (status, body) = server.evaluate("recommendation-slots", &context).await;
+    assert_eq!(status, 200, "{body}");
+    body["value"].clone()
+}
+
+async fn status(server: &common::Server) -> Value {
+    let (_, _, text) = server.get("/status", &[]).await;
+    serde_json::from_str(&text).expect("json")
+}
+
+async fn wait_for<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !check().await {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_published_bundle_is_followed_and_a_broken_one_refused() {
+    let host = Host::start().await;
+    host.publish(&shop_bundle(&[]));
+    let server = start(config(&host.url(), None)).await;
+    assert_eq!(slots(&server).await, 4);
+    let s = status(&server).await;
+    assert_eq!(s["source"]["kind"], "url");
+    let shown = s["source"]["path"].as_str().expect("path");
+    assert!(
+        !shown.contains("s3cret"),
+        "the URL's query is shown: {shown}"
+    );
+
+    // Unchanged: polls are answered 304, and counted.
+    wait_for("a 304", || async {
+        host.not_modified.load(Ordering::SeqCst) >= 2
+    })
+    .await;
+    let (_, _, metrics) = server.get("/metrics", &[]).await;
+    assert!(
+        metrics.contains("vexil_source_polls_total{result=\"not_modified\"}"),
+        "{metrics}"
+    );
+
+    // v2 is swapped in, and announced on the event stream.
+    let (_, _, bulk) = server
+        .post(
+            "/ofrep/v1/evaluate/flags",
+            &json!({ "context": shopper("u-1") }),
+        )
+        .await;
+    let mut stream = server.stream(&bulk).await.bytes_stream();
+    host.publish(&shop_bundle(FIVE));
+    let mut text = String::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !text.contains("refetchEvaluation") {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let chunk = tokio::time::timeout(left, stream.next())
+            .await
+            .expect("an event in time");
+        text.push_str(&String::from_utf8_lossy(
+            &chunk.expect("open").expect("bytes"),
+        ));
+    }
+    assert_eq!(slots(&server).await, 5);
+    let v2 = status(&server).await["version"].clone();
+
+    // A bundle whose tests fail is refused: v2 keeps serving.
+    host.publish(&shop_bundle(SIX_UNTESTED));
+    wait_for("the refused bundle", || async {
+        status(&server).await["lastReload"]["ok"] == false
+    })
+    .await;
+    let s = status(&server).await;
+    assert_eq!(s["version"], v2);
+    let error = s["lastReload"]["error"].as_str().expect("why").to_string();
+    assert!(error.contains("tests fail"), "{error}");
+    assert!(!error.contains("s3cret"), "{error}");
+    assert_eq!(slots(&server).await, 5);
+
+    // So is a body that is no bundle at all.
+    host.publish("{ not a bundle");
+    wait_for("the second refusal", || async {
+        let (_, _, m) = server.get("/metrics", &[]).await;
+        m.contains("vexil_reload_failures_total 2")
+    })
+    .await;
+    assert_eq!(status(&server).await["version"], v2);
+    assert_eq!(slots(&server).await, 5);
+
+    // A host that stops answering: a failed fetch, counted; v2 stays.
+    std::fs::remove_file(host.dir.path().join("bundle.json")).expect("rm");
+    wait_for("a failed fetch", || async {
+        let (_, _, m) = server.get("/metrics", &[]).await;
+        m.contains("vexil_source_polls_total{result=\"error\"}")
+    })
+    .await;
+    let s = status(&server).await;
+    assert!(
+        s["lastReload"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("404")),
+        "{s}"
+    );
+    assert_eq!(slots(&server).await, 5);
+    server.running.stop().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_url_starts_from_the_cache_then_follows_the_url() {
+    let cache = tempfile::tempdir().expect("tmp");
+    let host = Host::start().await;
+    host.publish(&shop_bundle(&[]));
+    // A first server caches what it serves.
+    let server = start(config(&host.url(), Some(cache.path()))).await;
+    assert_eq!(slots(&server).await, 4);
+    let cached = status(&server).await["source"]["cache"]
+        .as_str()
+        .expect("a cache file")
+        .to_string();
+    assert!(Path::new(&cached).is_file(), "{cached}");
+    server.running.stop().await;
+
+    // The host is down: a new server starts from the cache, and says so.
+    std::fs::remove_file(host.dir.path().join("bundle.json")).expect("rm");
+    let server = start(config(&host.url(), Some(cache.path()))).await;
+    assert_eq!(slots(&server).await, 4);
+    assert_eq!(status(&server).await["source"]["kind"], "cache");
+
+    // The host is back with a new version: followed, out of the cache.
+    host.publish(&shop_bundle(FIVE));
+    wait_for("the URL's version", || async { slots(&server).await == 5 }).await;
+    assert_eq!(status(&server).await["source"]["kind"], "url");
+    server.running.stop().await;
+
+    // The cache now holds that version: a host serving a broken bundle
+    // still starts a server, on it.
+    host.publish(&shop_bundle(SIX_UNTESTED));
+    let server = start(config(&host.url(), Some(cache.path()))).await;
+    assert_eq!(slots(&server).await, 5);
+    assert_eq!(status(&server).await["source"]["kind"], "cache");
+    server.running.stop().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_url_without_a_cache_does_not_start() {
+    // A port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("port")
+        .port();
+    let url = format!("http://127.0.0.1:{port}/bundle.json");
+    let empty = tempfile::tempdir().expect("tmp");
+    for cache in [None, Some(empty.path())] {
+        match vexil_server::start(config(&url, cache)).await {
+            Err(vexil_server::ServeError::Flags(message)) => {
+                assert!(message.contains("cannot fetch"), "{message}");
+                assert!(message.contains("cache"), "{message}");
+            }
+            Err(other) => panic!("expected a source error, got {other}"),
+            Ok(_) => panic!("nothing to serve, yet it started"),
+        }
+    }
+}
