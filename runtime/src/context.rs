@@ -5,7 +5,10 @@
 //! index, timestamps as microseconds, semantic versions packed into two
 //! integers (plus the pre-release, when there is one), strings in an arena.
 //! Setting a value of the wrong type marks the slot *invalid*: flags that
-//! read it fail with `INVALID_CONTEXT`, others are unaffected.
+//! read it fail with `INVALID_CONTEXT`, others are unaffected. That holds
+//! for the typed setters too: a [`FieldHandle`] knows its field's type, so
+//! `set_int` on a string field stores no integer where compiled code would
+//! read a string's offset and length.
 
 use std::collections::HashMap;
 
@@ -85,10 +88,56 @@ pub struct FieldInfo {
 }
 
 /// A field resolved once, then used to set values cheaply per request.
+/// It knows its layout and its field's type: a setter given a handle of
+/// another layout does nothing, and a setter of another type marks the
+/// field invalid (see [`Context`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FieldHandle {
     slot: u32,
     layout: u64,
+    kind: Kind,
+}
+
+/// What a slot holds, by the field's declared type: what each typed
+/// setter checks its handle against, because compiled code reads a slot
+/// by the type the schema declares (a string slot's `a` and `b` as a range
+/// of the text) and must never find another type's bits there.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Bool,
+    Int,
+    Float,
+    String,
+    Semver,
+    Timestamp,
+    /// An enum of this many values: a larger index is invalid.
+    Enum(u32),
+    /// A list of strings (what [`Context::set_str_list`] sets).
+    StrList,
+    /// A list of anything else (set from JSON or parsed text).
+    OtherList,
+}
+
+impl Kind {
+    fn of(ty: &FieldType) -> Kind {
+        match ty {
+            FieldType::Bool => Kind::Bool,
+            FieldType::Int => Kind::Int,
+            FieldType::Float => Kind::Float,
+            FieldType::String => Kind::String,
+            FieldType::Semver => Kind::Semver,
+            FieldType::Timestamp => Kind::Timestamp,
+            FieldType::Enum(values) => Kind::Enum(u32::try_from(values.len()).unwrap_or(u32::MAX)),
+            FieldType::List(elem) => Kind::list_of(elem),
+        }
+    }
+
+    fn list_of(elem: &FieldType) -> Kind {
+        match elem {
+            FieldType::String => Kind::StrList,
+            _ => Kind::OtherList,
+        }
+    }
 }
 
 impl Layout {
@@ -141,18 +190,22 @@ impl Layout {
     /// Resolve `context.field` once; `None` if the schema has no such field.
     pub fn field(&self, context: &str, field: &str) -> Option<FieldHandle> {
         let slot = *self.by_name.get(context)?.get(field)?;
-        Some(FieldHandle {
-            slot,
-            layout: self.id,
-        })
+        self.handle(slot)
     }
 
     /// The targeting key of a context, if it declares one.
     pub fn key(&self, context: &str) -> Option<FieldHandle> {
         let (_, key) = self.contexts.iter().find(|(n, _)| n == context)?;
-        key.map(|slot| FieldHandle {
+        self.handle((*key)?)
+    }
+
+    /// The handle of the field at `slot`, typed by its declaration.
+    fn handle(&self, slot: u32) -> Option<FieldHandle> {
+        let info = self.fields.get(slot as usize)?;
+        Some(FieldHandle {
             slot,
             layout: self.id,
+            kind: Kind::of(&info.ty),
         })
     }
 
@@ -390,6 +443,15 @@ impl Context {
         self.mark(h.slot, s.tag);
     }
 
+    /// Store `s` if `h`'s field holds `kind`, else mark the field invalid.
+    fn put_typed(&mut self, h: FieldHandle, kind: Kind, s: Slot) {
+        if h.kind == kind {
+            self.put(h, s);
+        } else {
+            self.set_invalid(h);
+        }
+    }
+
     /// Keep the header's bits for `slot` in step with its tag.
     fn mark(&mut self, slot: u32, tag: u32) {
         if slot >= 64 {
@@ -442,10 +504,15 @@ impl Context {
 
     /// Set a bool field. Here and in the other setters, a handle of
     /// another layout is ignored, and a value of the wrong type for the
-    /// field makes flags that read it fail with `INVALID_CONTEXT`.
+    /// field (`set_int` on a string field, an enum index past its values)
+    /// marks it invalid: flags that read it then answer their default with
+    /// reason `ERROR`, code `INVALID_CONTEXT` and the field named in the
+    /// detail, on every backend, and flags that do not read it are
+    /// unaffected. Never a panic, and never another type's bits in a slot.
     pub fn set_bool(&mut self, h: FieldHandle, v: bool) {
-        self.put(
+        self.put_typed(
             h,
+            Kind::Bool,
             Slot {
                 tag: PRESENT,
                 aux: 0,
@@ -457,8 +524,9 @@ impl Context {
 
     /// Set an int field.
     pub fn set_int(&mut self, h: FieldHandle, v: i64) {
-        self.put(
+        self.put_typed(
             h,
+            Kind::Int,
             Slot {
                 tag: PRESENT,
                 aux: 0,
@@ -473,8 +541,9 @@ impl Context {
         if !v.is_finite() {
             return self.set_invalid(h);
         }
-        self.put(
+        self.put_typed(
             h,
+            Kind::Float,
             Slot {
                 tag: PRESENT,
                 aux: 0,
@@ -489,12 +558,19 @@ impl Context {
         if h.layout != self.layout {
             return;
         }
+        if h.kind != Kind::String {
+            return self.set_invalid(h);
+        }
         let s = self.string_slot(v);
         self.put(h, s);
     }
 
-    /// An enum value by index (see [`Layout::info`] for the names).
+    /// An enum value by index (see [`Layout::info`] for the names); an
+    /// index past the enum's values makes the field invalid.
     pub fn set_enum_index(&mut self, h: FieldHandle, index: u32) {
+        if !matches!(h.kind, Kind::Enum(n) if index < n) {
+            return self.set_invalid(h);
+        }
         self.put(
             h,
             Slot {
@@ -508,8 +584,9 @@ impl Context {
 
     /// A timestamp in microseconds since the epoch.
     pub fn set_timestamp(&mut self, h: FieldHandle, micros: i64) {
-        self.put(
+        self.put_typed(
             h,
+            Kind::Timestamp,
             Slot {
                 tag: PRESENT,
                 aux: 0,
@@ -522,6 +599,9 @@ impl Context {
     /// Set a semver field; a major or minor beyond `u32`, or a patch
     /// of 2^63 or more, makes it invalid.
     pub fn set_semver(&mut self, h: FieldHandle, v: &semver::Version) {
+        if h.kind != Kind::Semver {
+            return self.set_invalid(h);
+        }
         match PackedSemver::new(v) {
             Some(p) => {
                 let aux = match p.pre {
@@ -546,10 +626,14 @@ impl Context {
         }
     }
 
-    /// A list of strings.
+    /// A list of strings; on a field of another type (a `list<int>`
+    /// too), the field is made invalid.
     pub fn set_str_list<'a>(&mut self, h: FieldHandle, values: impl IntoIterator<Item = &'a str>) {
         if h.layout != self.layout {
             return;
+        }
+        if h.kind != Kind::StrList {
+            return self.set_invalid(h);
         }
         let start = self.rare_mut().items.len() as u64;
         for v in values {
@@ -577,6 +661,9 @@ impl Context {
         h: FieldHandle,
         values: impl IntoIterator<Item = &'a str>,
     ) {
+        if layout.id != self.layout {
+            return;
+        }
         let Some(FieldType::List(elem)) = layout.info(h.slot).map(|i| &i.ty) else {
             return self.set_invalid(h);
         };
@@ -600,6 +687,9 @@ impl Context {
     /// Set a field from text according to its declared type: what services
     /// usually have at hand (`"2.3.0"`, `"2025-06-01T00:00:00Z"`, `"pro"`).
     pub fn set_parsed(&mut self, layout: &Layout, h: FieldHandle, text: &str) {
+        if layout.id != self.layout {
+            return;
+        }
         let Some(info) = layout.info(h.slot) else {
             return;
         };
@@ -647,10 +737,9 @@ impl Context {
                 // field it declares is invalid.
                 if !fields.is_null() {
                     for &slot in names.values() {
-                        self.set_invalid(FieldHandle {
-                            slot,
-                            layout: self.layout,
-                        });
+                        if let Some(h) = layout.handle(slot) {
+                            self.set_invalid(h);
+                        }
                     }
                 }
                 continue;
@@ -659,11 +748,7 @@ impl Context {
                 let Some(&slot) = names.get(name) else {
                     continue;
                 };
-                let h = FieldHandle {
-                    slot,
-                    layout: self.layout,
-                };
-                let Some(info) = layout.info(slot) else {
+                let (Some(h), Some(info)) = (layout.handle(slot), layout.info(slot)) else {
                     continue;
                 };
                 self.set_json(h, &info.ty, value);
@@ -712,19 +797,18 @@ impl Context {
     fn set_json_list(&mut self, h: FieldHandle, elem: &FieldType, items: &[serde_json::Value]) {
         // Build each item in a scratch slot, then move the item slots into
         // the item table; any bad item makes the whole list invalid.
-        let scratch_layout = self.layout;
+        if h.kind != Kind::list_of(elem) {
+            return self.set_invalid(h);
+        }
         let mut built = Vec::with_capacity(items.len());
         for item in items {
-            let tmp = FieldHandle {
-                slot: u32::MAX,
-                layout: scratch_layout,
-            };
             // The scratch slot's index, past the fields.
             let scratch = self.slots.len() as u32;
             self.slots.push(Slot::default());
             let tmp = FieldHandle {
                 slot: scratch,
-                ..tmp
+                layout: self.layout,
+                kind: Kind::of(elem),
             };
             self.set_json(tmp, elem, item);
             let s = self.slots.pop().unwrap_or_default();
