@@ -41,6 +41,7 @@ fn mix_k(k: u32) -> u32 {
 }
 
 impl Murmur3 {
+    /// A hasher with nothing written yet.
     pub fn new(seed: u32) -> Murmur3 {
         Murmur3 {
             h: seed,
@@ -60,6 +61,7 @@ impl Murmur3 {
             .wrapping_add(0xe654_6b64);
     }
 
+    /// Feed `bytes`: the hash of the pieces equals the hash of their concatenation.
     pub fn write(&mut self, mut bytes: &[u8]) {
         self.len = self.len.wrapping_add(bytes.len() as u32);
         // Finish a block left partial by the previous piece.
@@ -87,6 +89,7 @@ impl Murmur3 {
         self.tail_len = chunks.remainder().len() as u32;
     }
 
+    /// The hash of everything written; the hasher may be fed more after.
     pub fn finish(&self) -> u32 {
         let mut h = self.h;
         if self.tail_len > 0 {

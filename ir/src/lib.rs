@@ -7,6 +7,8 @@
 //! compile, the bucketing function, value parsing, and OpenFeature's
 //! reasons and error codes.
 
+#![warn(missing_docs)]
+
 pub mod bucket;
 mod operand;
 mod pattern;
@@ -47,6 +49,7 @@ impl Bundle {
         validate(bundle)
     }
 
+    /// The bundle as pretty-printed JSON: what `vexil build` writes and [`Bundle::from_json`] reads.
     pub fn to_json(&self) -> String {
         // A bundle is plain data (no maps with non-string keys), so
         // serialising cannot fail; fall back to an empty object if it ever did.

@@ -8,11 +8,17 @@ use crate::program::FieldType;
 /// The type of a condition's operand: a scalar field, `now`, or a constant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum OperandType {
+    /// A bool field.
     Bool,
+    /// An int field or constant; compared with a float, it converts to float.
     Int,
+    /// A float field or constant.
     Float,
+    /// A string field or constant.
     String,
+    /// A semantic version, compared by precedence.
     Semver,
+    /// A timestamp field, a timestamp constant, or `now`.
     Timestamp,
     /// An enum, with its number of values. Two enums of the same size
     /// compare as one type: the bundle names values by index only.
@@ -64,6 +70,7 @@ impl OperandType {
         }
     }
 
+    /// The type as the language writes it, for validation messages.
     pub fn as_str(self) -> &'static str {
         match self {
             OperandType::Bool => "bool",

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Why a value was served: OpenFeature's resolution reasons, the ones Vexil gives.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Reason {
@@ -16,10 +17,12 @@ pub enum Reason {
     Default,
     /// The flag is switched off.
     Disabled,
+    /// Evaluation failed (see the [`ErrorCode`]): the caller's default is served.
     Error,
 }
 
 impl Reason {
+    /// Every reason, in declaration order.
     pub const ALL: [Reason; 6] = [
         Reason::Static,
         Reason::TargetingMatch,
@@ -29,6 +32,7 @@ impl Reason {
         Reason::Error,
     ];
 
+    /// The name OpenFeature and OFREP use (`TARGETING_MATCH`).
     pub fn as_str(self) -> &'static str {
         match self {
             Reason::Static => "STATIC",
@@ -40,14 +44,17 @@ impl Reason {
         }
     }
 
+    /// The reason [`Reason::as_str`] names `text`; `None` for any other text.
     pub fn parse(text: &str) -> Option<Reason> {
         Reason::ALL.into_iter().find(|r| r.as_str() == text)
     }
 }
 
+/// What went wrong in an evaluation: OpenFeature's error codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
+    /// No flag or experiment has the requested name.
     FlagNotFound,
     /// The caller asked for a type the flag does not serve.
     TypeMismatch,
@@ -58,10 +65,12 @@ pub enum ErrorCode {
     InvalidContext,
     /// The context could not be parsed.
     ParseError,
+    /// Anything else (such as a prerequisite chain too deep to follow).
     General,
 }
 
 impl ErrorCode {
+    /// Every error code, in declaration order.
     pub const ALL: [ErrorCode; 6] = [
         ErrorCode::FlagNotFound,
         ErrorCode::TypeMismatch,
@@ -71,6 +80,7 @@ impl ErrorCode {
         ErrorCode::General,
     ];
 
+    /// The name OpenFeature and OFREP use (`INVALID_CONTEXT`).
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::FlagNotFound => "FLAG_NOT_FOUND",
@@ -82,6 +92,7 @@ impl ErrorCode {
         }
     }
 
+    /// The code [`ErrorCode::as_str`] names `text`; `None` for any other text.
     pub fn parse(text: &str) -> Option<ErrorCode> {
         ErrorCode::ALL.into_iter().find(|r| r.as_str() == text)
     }

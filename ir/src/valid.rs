@@ -26,6 +26,7 @@ impl ValidBundle {
         ValidBundle { bundle, patterns }
     }
 
+    /// The bundle itself, giving up the proof that it is valid (to edit it, then validate again).
     pub fn into_inner(self) -> Bundle {
         self.bundle
     }

@@ -38,12 +38,28 @@ pub const MAX_SLOTS: u32 = 1 << 16;
 /// it uses as nested in it.
 pub const MAX_DEPTH: usize = 256;
 
+/// Why a bundle was refused: on read ([`Bundle::from_json`]) or by
+/// [`validate`]. Its `Display` is the message the CLI and the server show.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BundleError {
+    /// The JSON is not an object whose `format` is `vexil-bundle`.
     NotABundle,
-    Version { found: Option<u64>, expected: u32 },
+    /// A bundle of another format version.
+    Version {
+        /// The file's `format_version`, if it is a number at all.
+        found: Option<u64>,
+        /// The [`FORMAT_VERSION`] this build reads.
+        expected: u32,
+    },
+    /// The JSON does not have a bundle's shape (serde's message).
     Parse(String),
-    Invalid { item: String, problem: String },
+    /// Validation refused it: a program neither backend may be given.
+    Invalid {
+        /// The item refused, by kind and name, as in ``flag `checkout` ``.
+        item: String,
+        /// What is wrong with it.
+        problem: String,
+    },
 }
 
 impl fmt::Display for BundleError {

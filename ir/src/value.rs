@@ -17,14 +17,21 @@ pub use crate::time::{
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum FlagValue {
+    /// A bool.
     Bool(bool),
+    /// An int.
     Int(i64),
+    /// A float.
     Float(f64),
+    /// A string.
     String(String),
+    /// A JSON value of a flag of type `json`. The enum is untagged: read
+    /// back, a bare bool, number or string becomes one of the variants above.
     Json(serde_json::Value),
 }
 
 impl FlagValue {
+    /// The type of value this is.
     pub fn value_type(&self) -> ValueType {
         match self {
             FlagValue::Bool(_) => ValueType::Bool,
@@ -35,6 +42,7 @@ impl FlagValue {
         }
     }
 
+    /// As JSON, for details and OFREP; a float that is not finite becomes `null`.
     pub fn to_json(&self) -> serde_json::Value {
         match self {
             FlagValue::Bool(b) => serde_json::Value::Bool(*b),
@@ -63,14 +71,20 @@ impl fmt::Display for FlagValue {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ValueType {
+    /// `bool`
     Bool,
+    /// `string`
     String,
+    /// `int`
     Int,
+    /// `float`
     Float,
+    /// `json`: any JSON value.
     Json,
 }
 
 impl ValueType {
+    /// The type as the language writes it.
     pub fn as_str(self) -> &'static str {
         match self {
             ValueType::Bool => "bool",
@@ -87,12 +101,14 @@ impl ValueType {
 pub struct Semver(pub semver::Version);
 
 impl Semver {
+    /// Parse `2.3.0-beta.1`; the error is `semver`'s message.
     pub fn parse(text: &str) -> Result<Semver, String> {
         semver::Version::parse(text)
             .map(Semver)
             .map_err(|e| e.to_string())
     }
 
+    /// Whether it has a pre-release part, which orders it before its release.
     pub fn is_prerelease(&self) -> bool {
         !self.0.pre.is_empty()
     }
@@ -155,6 +171,7 @@ pub fn parse_duration(text: &str) -> Option<i64> {
 /// The largest major and minor version the runtime holds: it packs each in
 /// 32 bits (see the runtime's `PackedSemver`).
 pub const SEMVER_MAX_MAJOR: u64 = u32::MAX as u64;
+/// The largest minor version the runtime holds (32 bits, as the major).
 pub const SEMVER_MAX_MINOR: u64 = u32::MAX as u64;
 /// The largest patch version: 63 bits, the last bit of its word says
 /// whether the version is a release.
