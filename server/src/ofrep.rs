@@ -248,14 +248,24 @@ fn item(served: &Served, target: Target, e: &Evaluation<'_>) -> Item {
     }
     let mut body = Map::new();
     body.insert("key".into(), e.key.into());
-    if let Some(value) = e.value {
-        body.insert("value".into(), value.to_json());
-    }
+    let value = e.value.map(|v| v.to_json());
     // OpenFeature's reason names, `DEFAULT` included (what `vexil eval`
     // gives), though OFREP's schema lists fewer.
     body.insert("reason".into(), e.reason.as_str().into());
-    if let Some(variant) = e.variant {
+    // OFREP makes `variant` optional, but Python's official OFREP provider
+    // (openfeature-provider-ofrep 0.3.0) fails on an answer without one. A
+    // flag without named variants has its value's text as its variant.
+    let variant = match (e.variant, &value) {
+        (Some(name), _) => Some(name.to_string()),
+        (None, Some(Value::String(text))) => Some(text.clone()),
+        (None, Some(other)) => Some(other.to_string()),
+        (None, None) => None,
+    };
+    if let Some(variant) = variant {
         body.insert("variant".into(), variant.into());
+    }
+    if let Some(value) = value {
+        body.insert("value".into(), value);
     }
     body.insert("metadata".into(), metadata);
     Item::Success(Value::Object(body))

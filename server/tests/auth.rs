@@ -2,26 +2,9 @@
 
 mod common;
 
-use common::{config, shop, shopper, start};
+use common::{config, keyed, shop, shopper, start};
 use serde_json::json;
-use vexil_server::{hash_secret, KeyEntry, RateLimit, Scope, ServeError};
-
-fn keyed() -> vexil_server::Config {
-    let mut c = config(&shop());
-    c.keys = vec![
-        KeyEntry {
-            name: "web".into(),
-            scope: Scope::Client,
-            sha256: hash_secret("client-secret"),
-        },
-        KeyEntry {
-            name: "backend".into(),
-            scope: Scope::Server,
-            sha256: hash_secret("server-secret"),
-        },
-    ];
-    c
-}
+use vexil_server::{RateLimit, ServeError};
 
 #[tokio::test]
 async fn evaluation_needs_a_valid_key_in_either_header() {

@@ -66,7 +66,7 @@ async fn an_edit_is_served_and_announced_on_the_event_stream() {
     // The stream's next message names the new version.
     let mut text = String::new();
     let deadline = Instant::now() + Duration::from_secs(20);
-    while !text.contains("refetchEvaluation") {
+    while !(text.contains("refetchEvaluation") && text.ends_with("\n\n")) {
         let left = deadline.saturating_duration_since(Instant::now());
         let chunk = tokio::time::timeout(left, stream.next())
             .await
@@ -77,15 +77,11 @@ async fn an_edit_is_served_and_announced_on_the_event_stream() {
     }
     assert!(text.contains("retry: "), "{text}");
     assert!(text.contains("event: message"), "{text}");
-    let data = text
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix("data: ")
-                .filter(|d| d.contains("refetchEvaluation"))
-        })
-        .expect("a data line");
-    let event: Value = serde_json::from_str(data).expect("json");
-    assert_eq!(event["type"], "refetchEvaluation");
+    // Every message is one OFREP's event-streams.yaml describes.
+    let event = common::contract::events(&text)
+        .into_iter()
+        .find(|e| e["type"] == "refetchEvaluation")
+        .expect("a refetchEvaluation message");
     assert_ne!(event["etag"], version);
     assert!(event["lastModified"].is_i64());
     // ...and by then the new value is served.

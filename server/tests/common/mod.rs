@@ -1,10 +1,12 @@
 //! Starting a real server on a loopback port, and speaking HTTP to it.
 #![allow(dead_code)]
 
+pub mod contract;
+
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-use vexil_server::{Config, Running};
+use vexil_server::{hash_secret, Config, KeyEntry, Running, Scope};
 
 /// The example repository every client test evaluates.
 pub fn shop() -> PathBuf {
@@ -31,6 +33,25 @@ pub fn config(source: &Path) -> Config {
         watch_interval_ms: 20,
         ..Config::default()
     }
+}
+
+/// The shop with two keys: `client-secret` (client scope, named `web`) and
+/// `server-secret` (server scope, named `backend`).
+pub fn keyed() -> Config {
+    let mut c = config(&shop());
+    c.keys = vec![
+        KeyEntry {
+            name: "web".into(),
+            scope: Scope::Client,
+            sha256: hash_secret("client-secret"),
+        },
+        KeyEntry {
+            name: "backend".into(),
+            scope: Scope::Server,
+            sha256: hash_secret("server-secret"),
+        },
+    ];
+    c
 }
 
 pub struct Server {
@@ -89,6 +110,7 @@ impl Server {
         let status = res.status().as_u16();
         let headers = res.headers().clone();
         let text = res.text().await.expect("body");
+        contract::check("POST", path, status, &headers, &text);
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
         (status, headers, json)
     }
@@ -105,7 +127,9 @@ impl Server {
         let res = req.send().await.expect("request");
         let status = res.status().as_u16();
         let headers = res.headers().clone();
-        (status, headers, res.text().await.expect("body"))
+        let text = res.text().await.expect("body");
+        contract::check("GET", path, status, &headers, &text);
+        (status, headers, text)
     }
 
     /// Open the event stream a bulk response named; asserts it opened.
