@@ -9,6 +9,9 @@ pg_dir=$(mktemp -d -u "${TMPDIR:-/tmp}/vexil-test-pg.XXXXXX")
 VEXIL_TEST_POSTGRES_URL=$(scripts/postgres.sh start "$pg_dir")
 export VEXIL_TEST_POSTGRES_URL
 trap 'scripts/postgres.sh stop "$pg_dir"' EXIT
+# The official OpenFeature clients (Python and Node, pinned) that the
+# end-to-end tests in cli/tests/clients.rs drive; fast when installed.
+./scripts/install-clients.sh
 # The whole workspace: unit, integration, property, snapshot and process tests.
 cargo test --workspace --locked --no-fail-fast
 # The runtime's own configurations (the workspace run above unifies its

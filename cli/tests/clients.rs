@@ -1,0 +1,463 @@
+//! The official OpenFeature clients, unchanged, against the real `vexil
+//! serve` on a loopback port: Python's `openfeature-sdk` with
+//! `openfeature-provider-ofrep`, Node's `@openfeature/server-sdk` with
+//! `@openfeature/ofrep-provider`, and the browser SDK's OFREP provider
+//! hearing an edit through the event stream. Every answer is compared with
+//! what `vexil eval` gives for the same context. The clients come from
+//! `scripts/install-clients.sh` (pinned; it installs or fails, never skips).
+// The helpers below fail the test, with what went wrong, by panicking.
+#![allow(clippy::panic)]
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use support::{root, vexil};
+
+const SERVER_KEY: &str = "e2e-server-secret";
+
+/// Installs the clients once per test process (fast when already there).
+fn clients() -> &'static Path {
+    static INSTALLED: OnceLock<PathBuf> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        let out = Command::new("bash")
+            .arg(root().join("scripts/install-clients.sh"))
+            .output()
+            .expect("bash runs scripts/install-clients.sh");
+        assert!(
+            out.status.success(),
+            "installing the OpenFeature clients failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        root().join("tests/clients")
+    })
+}
+
+fn venv_python() -> PathBuf {
+    std::env::var_os("VEXIL_CLIENTS_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target/clients/venv"))
+        .join("bin/python")
+}
+
+/// `vexil serve` as a child process, stopped (SIGTERM) when dropped.
+struct Serve {
+    child: Child,
+    url: String,
+    log: Arc<Mutex<String>>,
+}
+
+impl Serve {
+    fn start(source: &Path, key: Option<&str>) -> Serve {
+        let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("vexil"));
+        cmd.args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+            .arg(source)
+            .env("RUST_LOG", "warn,vexil_server=info")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        match key {
+            Some(secret) => cmd.env("VEXIL_KEYS", format!("server:e2e:{secret}")),
+            None => cmd.env_remove("VEXIL_KEYS"),
+        };
+        let mut child = cmd.spawn().expect("vexil serve starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = Arc::clone(&log);
+        // Drain the log for as long as the server runs, and hand over the
+        // address once it says where it serves.
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(at) = line.split("serving OFREP at ").nth(1) {
+                    let url = at.split("/ofrep/v1").next().unwrap_or_default();
+                    let _ = tx.send(url.to_string());
+                }
+                sink.lock().expect("log").push_str(&(line + "\n"));
+            }
+        });
+        let url = rx
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| panic!("vexil serve did not start: {}", log.lock().expect("log")));
+        Serve { child, url, log }
+    }
+
+    /// A GET on the server, with the server key if there is one.
+    fn get(&self, path: &str, key: Option<&str>) -> String {
+        let addr = self.url.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        let auth = key
+            .map(|k| format!("Authorization: Bearer {k}\r\n"))
+            .unwrap_or_default();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n"
+        )
+        .expect("request");
+        let mut reply = String::new();
+        stream.read_to_string(&mut reply).expect("reply");
+        reply
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        // SAFETY: sending a signal to our own child process.
+        unsafe {
+            libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let _ = self.child.wait();
+    }
+}
+
+/// Each flag and experiment of a source, with its value type, from the
+/// bundle `vexil build` writes.
+fn targets(source: &Path) -> Vec<(String, String)> {
+    let dir = tempfile::tempdir().expect("tmp");
+    let bundle = dir.path().join("bundle.json");
+    vexil()
+        .arg("build")
+        .arg(source)
+        .arg("-o")
+        .arg(&bundle)
+        .assert()
+        .success();
+    let bundle: Value =
+        serde_json::from_str(&std::fs::read_to_string(&bundle).expect("bundle")).expect("json");
+    ["flags", "experiments"]
+        .iter()
+        .flat_map(|list| bundle[*list].as_array().cloned().unwrap_or_default())
+        .map(|t| {
+            (
+                t["name"].as_str().expect("name").to_string(),
+                t["value_type"].as_str().expect("value_type").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// `vexil eval SOURCE --all` for one context: details by flag name.
+fn eval_all(source: &Path, context: &Value) -> serde_json::Map<String, Value> {
+    let dir = tempfile::tempdir().expect("tmp");
+    let file = dir.path().join("context.json");
+    std::fs::write(&file, context.to_string()).expect("write");
+    let out = vexil()
+        .arg("eval")
+        .arg(source)
+        .arg("--all")
+        .arg("--context")
+        .arg(&file)
+        .output()
+        .expect("vexil eval");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let all: Value = serde_json::from_slice(&out.stdout).expect("json");
+    all["flags"]
+        .as_array()
+        .expect("flags")
+        .iter()
+        .map(|d| (d["key"].as_str().expect("key").to_string(), d.clone()))
+        .collect()
+}
+
+/// Contexts as a client sends them (OFREP's flat form with `targetingKey`,
+/// or nested by context name) and as `vexil eval` reads them, by the
+/// README's mapping.
+fn contexts() -> Vec<(Value, Value)> {
+    vec![
+        (
+            json!({ "targetingKey": "u-1012",
+                "user": { "email": "eva@gmail.com", "tier": "gold", "orders": 3, "lifetime_spend": 120.5, "beta": false, "terms_version": "2.1.0", "created_at": "2024-01-01T00:00:00Z", "roles": [] },
+                "env": { "name": "production", "region": "eu-west-1" },
+                "device": { "platform": "ios", "os_version": "17.4.0", "app_version": "5.6.0", "model": "iPhone15,2" },
+                "location": { "country": "US", "city": "Berlin" } }),
+            json!({ "user": { "id": "u-1012", "email": "eva@gmail.com", "tier": "gold", "orders": 3, "lifetime_spend": 120.5, "beta": false, "terms_version": "2.1.0", "created_at": "2024-01-01T00:00:00Z", "roles": [] },
+                "env": { "name": "production", "region": "eu-west-1" },
+                "device": { "platform": "ios", "os_version": "17.4.0", "app_version": "5.6.0", "model": "iPhone15,2" },
+                "location": { "country": "US", "city": "Berlin" } }),
+        ),
+        (
+            json!({ "targetingKey": "u-0042", "email": "lena.fischer@shop.example", "roles": ["staff"], "env": { "name": "production", "region": "eu-west-1" } }),
+            json!({ "user": { "id": "u-0042", "email": "lena.fischer@shop.example", "roles": ["staff"] }, "env": { "name": "production", "region": "eu-west-1" } }),
+        ),
+        (
+            json!({ "targetingKey": "u-1001", "email": "vera@gmail.com", "tier": "platinum", "lifetime_spend": 5400.0, "orders": 41, "roles": [],
+                "device": { "platform": "android", "os_version": "14.0.0", "app_version": "5.7.1", "model": "Pixel 8 Pro" },
+                "location": { "country": "CA" } }),
+            json!({ "user": { "id": "u-1001", "email": "vera@gmail.com", "tier": "platinum", "lifetime_spend": 5400.0, "orders": 41, "roles": [] },
+                "device": { "platform": "android", "os_version": "14.0.0", "app_version": "5.7.1", "model": "Pixel 8 Pro" },
+                "location": { "country": "CA" } }),
+        ),
+        (
+            json!({ "targetingKey": "anon-7" }),
+            json!({ "user": { "id": "anon-7" } }),
+        ),
+        // No targeting key: rollouts cannot bucket (TARGETING_KEY_MISSING).
+        (
+            json!({ "env": { "name": "production" } }),
+            json!({ "env": { "name": "production" } }),
+        ),
+    ]
+}
+
+/// A default no flag of the shop serves, of each type.
+fn default_of(ty: &str) -> Value {
+    match ty {
+        "bool" => json!(false),
+        "string" => json!("client-default"),
+        "int" => json!(-1),
+        "float" => json!(-1.5),
+        _ => json!({ "client": "default" }),
+    }
+}
+
+/// One client run: the cases in, the details out.
+fn run_client(program: &Path, script: &Path, request: &Value) -> Vec<Value> {
+    let mut child = Command::new(program)
+        .arg(script)
+        .current_dir(script.parent().expect("dir"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{} runs: {e}", program.display()));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(request.to_string().as_bytes())
+        .expect("write the cases");
+    let out = child.wait_with_output().expect("the client ends");
+    assert!(
+        out.status.success(),
+        "{} failed:\n{}",
+        script.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{} printed no JSON ({e}): {}\n{}",
+            script.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// Equal JSON, numbers compared by value (JavaScript has no 1.0).
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        _ => a == b,
+    }
+}
+
+/// The variant the server sends: the named one, else the value's text.
+fn variant_of(details: &Value) -> Value {
+    match (details.get("variant"), &details["value"]) {
+        (Some(name), _) => name.clone(),
+        (None, Value::String(text)) => json!(text),
+        (None, value) => json!(value.to_string()),
+    }
+}
+
+/// Every flag of the shop for every context, plus an unknown flag and an
+/// invalid context, through both server-side clients; each answer equal to
+/// `vexil eval`'s.
+fn both_clients_agree_with_vexil_eval(key: Option<&str>) {
+    let dir = clients();
+    let shop = root().join("examples/shop");
+    let server = Serve::start(&shop, key);
+    let targets = targets(&shop);
+    assert!(targets.len() >= 20, "{targets:?}");
+    let mut cases = Vec::new();
+    let mut expected = Vec::new();
+    for (ofrep, eval_context) in contexts() {
+        let want = eval_all(&shop, &eval_context);
+        for (name, ty) in &targets {
+            let default = default_of(ty);
+            cases.push(json!({ "flag": name, "type": ty, "default": default, "context": ofrep }));
+            let details = want
+                .get(name)
+                .unwrap_or_else(|| panic!("vexil eval has `{name}`"));
+            expected.push(match details.get("errorCode") {
+                Some(code) => json!({ "value": default, "reason": "ERROR", "errorCode": code, "variant": null }),
+                None => json!({
+                    "value": details["value"], "reason": details["reason"],
+                    "variant": variant_of(details), "errorCode": null,
+                    "rule": details.get("rule").and_then(|r| r.get("name")),
+                }),
+            });
+        }
+    }
+    // The errors a client reports with its default: an unknown flag, and a
+    // context against the schema (`env.name` is an enum without `prod`).
+    cases.push(json!({ "flag": "no-such-flag", "type": "bool", "default": true, "context": { "targetingKey": "u-1" } }));
+    expected.push(
+        json!({ "value": true, "reason": "ERROR", "errorCode": "FLAG_NOT_FOUND", "variant": null }),
+    );
+    cases.push(json!({ "flag": "search-ranking", "type": "string", "default": "fallback", "context": { "targetingKey": "u-1", "env": { "name": "prod" } } }));
+    expected.push(json!({ "value": "fallback", "reason": "ERROR", "errorCode": "INVALID_CONTEXT", "variant": null }));
+    let kinds: std::collections::BTreeSet<&str> = targets.iter().map(|(_, t)| t.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["bool", "float", "int", "json", "string"].into(),
+        "the shop has every type of flag"
+    );
+
+    let request = json!({ "url": server.url, "key": key, "cases": cases });
+    let runs = [
+        (venv_python(), dir.join("python/evaluate.py")),
+        (PathBuf::from("node"), dir.join("node/evaluate.mjs")),
+    ];
+    for (program, script) in runs {
+        let got = run_client(&program, &script, &request);
+        assert_eq!(got.len(), cases.len(), "{}", script.display());
+        for ((case, want), got) in cases.iter().zip(&expected).zip(&got) {
+            let what = format!("{} {case}\n  want {want}\n  got  {got}", script.display());
+            assert!(same(&got["value"], &want["value"]), "value: {what}");
+            assert_eq!(got["reason"], want["reason"], "reason: {what}");
+            assert_eq!(got["errorCode"], want["errorCode"], "error code: {what}");
+            if want["errorCode"].is_null() {
+                assert_eq!(got["variant"], want["variant"], "variant: {what}");
+                let rule = &got["metadata"]["rule"];
+                assert_eq!(rule.as_str(), want["rule"].as_str(), "matched rule: {what}");
+                assert!(got["metadata"]["version"].is_string(), "version: {what}");
+            }
+        }
+    }
+    // Nothing the clients did made the server log an error.
+    let log = server.log.lock().expect("log").clone();
+    assert!(!log.contains("\"level\":\"ERROR\""), "{log}");
+    assert!(
+        key.is_none_or(|k| !log.contains(k)),
+        "a secret was logged: {log}"
+    );
+}
+
+#[test]
+fn python_and_node_clients_with_a_server_key() {
+    both_clients_agree_with_vexil_eval(Some(SERVER_KEY));
+}
+
+#[test]
+fn python_and_node_clients_in_development_mode() {
+    both_clients_agree_with_vexil_eval(None);
+}
+
+/// One line of the web client's output, as JSON.
+fn read_line(lines: &mut std::io::Lines<BufReader<ChildStdout>>, what: &str) -> Value {
+    let line = lines
+        .next()
+        .unwrap_or_else(|| panic!("the web client ended before {what}"))
+        .expect("utf-8");
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {line}"))
+}
+
+#[test]
+fn the_web_provider_hears_an_edit_through_the_event_stream() {
+    let dir = clients();
+    let flags = tempfile::tempdir().expect("tmp");
+    for entry in std::fs::read_dir(root().join("examples/shop")).expect("shop") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "flag") {
+            std::fs::copy(&path, flags.path().join(path.file_name().expect("name"))).expect("copy");
+        }
+    }
+    let server = Serve::start(flags.path(), Some(SERVER_KEY));
+    let context = json!({ "targetingKey": "u-1012", "env": { "name": "production" } });
+    let eval_context = json!({ "user": { "id": "u-1012" }, "env": { "name": "production" } });
+    let flag = "recommendation-slots";
+    let before = eval_all(flags.path(), &eval_context)[flag].clone();
+
+    let mut child = Command::new("node")
+        .arg(dir.join("node/web_stream.mjs"))
+        .current_dir(dir.join("node"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node runs");
+    let request = json!({ "url": server.url, "key": SERVER_KEY, "flag": flag, "context": context, "timeoutMs": 60_000 });
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(request.to_string().as_bytes())
+        .expect("write");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let first = read_line(&mut lines, "the first evaluation");
+    assert!(
+        same(&first["value"], &before["value"]),
+        "{first} vs {before}"
+    );
+    assert_eq!(first["reason"], before["reason"], "{first}");
+
+    // Edit only once the provider's event stream is open (the server counts
+    // it), so that the change can only reach it that way.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let metrics = server.get("/metrics", Some(SERVER_KEY));
+        if metrics.lines().any(|l| {
+            l.strip_prefix("vexil_sse_clients ")
+                .and_then(|n| n.trim().parse::<f64>().ok())
+                .is_some_and(|n| n >= 1.0)
+        }) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the web provider never opened the event stream:\n{metrics}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let catalog = flags.path().join("catalog.flag");
+    let text = std::fs::read_to_string(&catalog).expect("catalog");
+    let edited = text.replacen("  default 4\n", "  default 5\n", 1).replacen(
+        "  expect recommendation-slots == 4\n",
+        "  expect recommendation-slots == 5\n",
+        1,
+    );
+    assert_ne!(
+        edited, text,
+        "the shop changed: recommendation-slots' default is not 4"
+    );
+    std::fs::write(&catalog, edited).expect("edit");
+    let after_want = eval_all(flags.path(), &eval_context)[flag].clone();
+    assert!(
+        !same(&after_want["value"], &before["value"]),
+        "the edit changes the value"
+    );
+
+    let after = read_line(&mut lines, "the evaluation after the change");
+    assert!(
+        same(&after["value"], &after_want["value"]),
+        "{after} vs {after_want}"
+    );
+    assert_eq!(after["reason"], after_want["reason"], "{after}");
+    assert!(
+        after["flagsChanged"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|k| k == flag)),
+        "{after}"
+    );
+    let status = child.wait().expect("node ends");
+    assert!(status.success(), "{status}");
+}
