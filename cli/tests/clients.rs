@@ -327,8 +327,8 @@ fn both_clients_agree_with_vexil_eval(key: Option<&str>) {
         (venv_python(), dir.join("python/evaluate.py")),
         (PathBuf::from("node"), dir.join("node/evaluate.mjs")),
     ];
-    for (program, script) in runs {
-        let got = run_client(&program, &script, &request);
+    for (program, script) in &runs {
+        let got = run_client(program, script, &request);
         assert_eq!(got.len(), cases.len(), "{}", script.display());
         for ((case, want), got) in cases.iter().zip(&expected).zip(&got) {
             let what = format!("{} {case}\n  want {want}\n  got  {got}", script.display());
@@ -340,6 +340,25 @@ fn both_clients_agree_with_vexil_eval(key: Option<&str>) {
                 let rule = &got["metadata"]["rule"];
                 assert_eq!(rule.as_str(), want["rule"].as_str(), "matched rule: {what}");
                 assert!(got["metadata"]["version"].is_string(), "version: {what}");
+            }
+        }
+    }
+    // With keys, a wrong key is refused (401): each client serves its
+    // default and reports a general error, with no flag data.
+    if key.is_some() {
+        let case = json!({ "flag": "search-ranking", "type": "string", "default": "fallback", "context": { "targetingKey": "u-1" } });
+        let request = json!({ "url": server.url, "key": "wrong-key", "cases": [case] });
+        for (program, script) in &runs {
+            let got = run_client(program, script, &request);
+            let want = json!({ "value": "fallback", "reason": "ERROR", "errorCode": "GENERAL" });
+            for field in ["value", "reason", "errorCode"] {
+                assert_eq!(
+                    got[0][field],
+                    want[field],
+                    "{}: {}",
+                    script.display(),
+                    got[0]
+                );
             }
         }
     }
