@@ -1,0 +1,523 @@
+#!/usr/bin/env python3
+"""The serving benchmark: `vexil serve` against Unleash Edge, driven by oha.
+
+Called by `run.sh` (which installs the tools and builds the release binary);
+Python 3 standard library only. Writes `results.json`, `summary.md`, the
+servers' logs and answers to `--out`, and prints the summary.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+CLIENT_SECRET = "bench-client-secret"
+SERVER_SECRET = "bench-server-secret"
+VEXIL_KEYS = f"client:bench:{CLIENT_SECRET},server:ops:{SERVER_SECRET}"
+EDGE_CLIENT_TOKEN = "*:development.benchclienttoken"
+EDGE_FRONTEND_TOKEN = "*:development.benchfrontendtoken"
+SINGLE_FLAG = "search-ranking"
+
+
+def log(msg):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method, url, body=None, headers=None, timeout=5):
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def wait_until(check, what, timeout):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if check():
+                return
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit(f"timed out after {timeout}s waiting for {what}")
+
+
+class Server:
+    def __init__(self, name, cmd, env, out, ready_url, ready_headers=None, ready_timeout=60):
+        self.name = name
+        self.log_path = os.path.join(out, f"{name}.log")
+        self.log = open(self.log_path, "w")
+        full_env = dict(os.environ, **env)
+        log(f"starting {name}: {' '.join(cmd)}")
+        self.proc = subprocess.Popen(cmd, env=full_env, stdout=self.log, stderr=subprocess.STDOUT)
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise SystemExit(f"{name} exited with {self.proc.returncode}; see {self.log_path}")
+            return http("GET", ready_url, headers=ready_headers)[0] == 200
+
+        wait_until(ready, f"{name} to be ready", ready_timeout)
+
+    def rss_kb(self):
+        """(current RSS, peak RSS) in kB, from /proc."""
+        fields = {}
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                fields[key] = value.strip()
+        return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+class RssSampler:
+    """The largest RSS seen while a load runs (every 100 ms)."""
+
+    def __init__(self, server):
+        self.server = server
+        self.peak_kb = 0
+        self.stop_flag = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        while not self.stop_flag.is_set():
+            try:
+                self.peak_kb = max(self.peak_kb, self.server.rss_kb()[0])
+            except (OSError, KeyError, ValueError):
+                pass
+            time.sleep(0.1)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop_flag.set()
+        self.thread.join()
+
+
+class Oha:
+    def __init__(self, binary, out):
+        self.binary = binary
+        self.out = out
+
+    def run(self, label, url, body_path, headers, duration, connections, qps=None, db=None):
+        cmd = [self.binary, "--no-tui", "--output-format", "json", "-z", f"{duration}s",
+               "-c", str(connections), "-m", "POST", "-T", "application/json", "-D", body_path]
+        for h in headers:
+            cmd += ["-H", h]
+        if qps:
+            cmd += ["-q", str(qps), "--latency-correction"]
+        if db:
+            cmd += ["--db-url", db]
+        cmd.append(url)
+        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise SystemExit(f"oha failed ({label}): {result.stderr}")
+        data = json.loads(result.stdout)
+        with open(os.path.join(self.out, f"oha-{label}.json"), "w") as f:
+            json.dump(data, f, indent=1)
+        return summarise(data)
+
+
+def summarise(data):
+    s = data["summary"]
+    codes = {int(k): v for k, v in data.get("statusCodeDistribution", {}).items()}
+    errors = data.get("errorDistribution", {})
+    total = sum(codes.values()) + sum(errors.values())
+    ok = codes.get(200, 0)
+    p = data["latencyPercentiles"]
+    ms = lambda v: None if v is None else v * 1000.0  # noqa: E731
+    return {
+        "requests": total,
+        "ok": ok,
+        "failed": total - ok,
+        "status": codes,
+        "errors": errors,
+        "rps_ok": ok / s["total"] if s["total"] else 0.0,
+        "p50_ms": ms(p.get("p50")),
+        "p99_ms": ms(p.get("p99")),
+        "p999_ms": ms(p.get("p99.9")),
+        "max_ms": ms(s.get("slowest")),
+        "bytes_per_response": s.get("sizePerRequest"),
+    }
+
+
+# ------------------------------------------------------------------ answers
+
+def compare_answers(vexil_bulk, edge_all):
+    """Per flag: Vexil's value, Edge's, and whether they agree."""
+    edge = {t["name"]: t for t in edge_all.get("toggles", [])}
+    rows = []
+    for item in vexil_bulk["flags"]:
+        key = item["key"]
+        v = item.get("value")
+        t = edge.get(key)
+        if t is None:
+            e = "(missing)"
+        else:
+            payload = (t.get("variant") or {}).get("payload")
+            if payload and t["enabled"]:
+                raw = payload["value"]
+                e = json.loads(raw) if payload["type"] in ("number", "json") else raw
+            else:
+                e = t["enabled"]
+        rows.append((key, v, e, v == e))
+    return rows
+
+
+# ------------------------------------------------------------------ 10k flags
+
+SCHEMA = """context user {
+  key id: string
+  email: string
+  country: string
+  plan: enum { free, pro, enterprise }
+  age: int
+  app_version: semver
+  beta: bool
+  created_at: timestamp
+  roles: list<string>
+}
+
+context env {
+  name: enum { development, staging, production }
+}
+
+segment staff {
+  user.email ends_with "@shop.example" or "staff" in user.roles
+}
+"""
+
+
+def generate_10k(directory, generation, files=100, per_file=100):
+    """10,000 flags of four shapes (the shapes of compiler/benches/check.rs),
+    `generation` changes every flag's owner and its rollout, so that each
+    generation compiles to a different version."""
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "schema.flag"), "w") as f:
+        f.write(SCHEMA)
+    for fi in range(files):
+        parts = []
+        for i in range(per_file):
+            n = fi * per_file + i
+            shape = n % 4
+            if shape == 0:
+                body = ("  rule staff: when staff => true\n"
+                        "  rule launch: from 2026-12-01 when user.country in [\"US\", \"CA\", \"GB\"]"
+                        f" and user.plan >= pro => {20 + generation}% by user.id\n")
+            elif shape == 1:
+                body = (f"  rule old: when user.app_version < 2.{n % 10}.0 and not user.beta => false\n"
+                        "  rule env: when env.name != production => true\n")
+            elif shape == 2:
+                body = (f"  rule adults: when user.age >= {18 + n % 50} and user.created_at < 2025-06-01 => true\n"
+                        "  rule qa: when user.email starts_with \"qa+\" => true\n")
+            else:
+                body = "  rule halves: => split by user.id { true 50%, false 50% }\n"
+            parts.append(f"/// Generated flag {n}.\nflag gen-{n}: bool {{\n  kind release\n"
+                         f"  owner \"team-{(n + generation) % 12}\"\n  default false\n{body}}}\n\n")
+        path = os.path.join(directory, f"flags-{fi:03}.flag")
+        with open(path + ".tmp", "w") as f:
+            f.write("".join(parts))
+        os.replace(path + ".tmp", path)
+
+
+# ------------------------------------------------------------------ main
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--root", required=True)
+    ap.add_argument("--vexil", required=True)
+    ap.add_argument("--oha", required=True)
+    ap.add_argument("--edge")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--duration", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=64)
+    ap.add_argument("--reload-duration", type=int, default=30)
+    ap.add_argument("--skip", default="", help="comma list of: edge, reload")
+    args = ap.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    out = args.out
+    os.makedirs(out, exist_ok=True)
+    oha = Oha(args.oha, out)
+    results = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+               "duration_s": args.duration, "connections": args.connections, "runs": {}}
+
+    vexil_body = os.path.join(HERE, "context-vexil.json")
+    edge_body = os.path.join(HERE, "context-unleash.json")
+    vexil_port = free_port()
+    vexil_base = f"http://127.0.0.1:{vexil_port}"
+    servers = []
+    try:
+        vexil = Server("vexil", [args.vexil, "serve", os.path.join(args.root, "examples/shop"),
+                                 "--listen", f"127.0.0.1:{vexil_port}"],
+                       {"VEXIL_KEYS": VEXIL_KEYS, "RUST_LOG": "warn"}, out, f"{vexil_base}/readyz")
+        servers.append(vexil)
+        vexil_auth = [f"Authorization: Bearer {CLIENT_SECRET}"]
+        targets = {
+            ("vexil", "single"): (f"{vexil_base}/ofrep/v1/evaluate/flags/{SINGLE_FLAG}", vexil_body, vexil_auth, vexil),
+            ("vexil", "bulk"): (f"{vexil_base}/ofrep/v1/evaluate/flags", vexil_body, vexil_auth, vexil),
+        }
+        edge = None
+        if "edge" not in skip:
+            edge_port = free_port()
+            edge_base = f"http://127.0.0.1:{edge_port}"
+            edge = Server("edge", [args.edge, "--port", str(edge_port), "--interface", "127.0.0.1",
+                                   "offline", "--bootstrap-file", os.path.join(HERE, "shop-unleash.json"),
+                                   "--client-tokens", EDGE_CLIENT_TOKEN,
+                                   "--frontend-tokens", EDGE_FRONTEND_TOKEN],
+                          {"RUST_LOG": "warn"}, out, f"{edge_base}/internal-backstage/health")
+            servers.append(edge)
+            edge_auth = [f"Authorization: {EDGE_FRONTEND_TOKEN}"]
+            targets[("edge", "single")] = (f"{edge_base}/api/frontend/features/{SINGLE_FLAG}", edge_body, edge_auth, edge)
+            targets[("edge", "bulk")] = (f"{edge_base}/api/frontend/all", edge_body, edge_auth, edge)
+
+        # The answers, once, for the record (and a check that both answer 200).
+        answers = {}
+        for (name, endpoint), (url, body, headers, _) in targets.items():
+            hdrs = dict(h.split(": ", 1) for h in headers)
+            hdrs["Content-Type"] = "application/json"
+            with open(body, "rb") as f:
+                status, text = http("POST", url, f.read(), hdrs)
+            if status != 200:
+                raise SystemExit(f"{name} {endpoint}: HTTP {status}: {text[:500]!r}")
+            answers[f"{name}-{endpoint}"] = json.loads(text)
+            with open(os.path.join(out, f"answer-{name}-{endpoint}.json"), "wb") as f:
+                f.write(text)
+        if edge:
+            rows = compare_answers(answers["vexil-bulk"], answers["edge-bulk"])
+            results["answers"] = [{"flag": k, "vexil": v, "edge": e, "agree": a} for k, v, e, a in rows]
+            agree = sum(1 for r in rows if r[3])
+            log(f"answers for the benchmark's shopper: {agree}/{len(rows)} flags agree")
+            for k, v, e, a in rows:
+                if not a:
+                    log(f"  differs: {k}: vexil {v!r}, edge {e!r}")
+
+        # Warm up every target, then saturation and half-rate runs, one
+        # endpoint at a time, the two servers back to back.
+        for (name, endpoint), (url, body, headers, _) in targets.items():
+            oha.run(f"warmup-{name}-{endpoint}", url, body, headers, 2, args.connections)
+        for endpoint in ("single", "bulk"):
+            for name in ("vexil", "edge"):
+                if (name, endpoint) not in targets:
+                    continue
+                url, body, headers, server = targets[(name, endpoint)]
+                with RssSampler(server) as rss:
+                    sat = oha.run(f"{name}-{endpoint}-saturation", url, body, headers,
+                                  args.duration, args.connections)
+                log(f"{name} {endpoint}: {sat['rps_ok']:.0f} req/s at saturation "
+                    f"({sat['failed']} failed), peak RSS {rss.peak_kb / 1024:.1f} MiB")
+                half = max(1, int(sat["rps_ok"] / 2))
+                with RssSampler(server) as rss2:
+                    lat = oha.run(f"{name}-{endpoint}-half", url, body, headers,
+                                  args.duration, args.connections, qps=half)
+                log(f"{name} {endpoint} at {half} req/s: p50 {lat['p50_ms']:.3f} ms, "
+                    f"p99 {lat['p99_ms']:.3f} ms, p99.9 {lat['p999_ms']:.3f} ms, "
+                    f"max {lat['max_ms']:.3f} ms ({lat['failed']} failed)")
+                results["runs"][f"{name}-{endpoint}"] = {
+                    "saturation": sat, "half_rate_qps": half, "half": lat,
+                    "peak_rss_mib": max(rss.peak_kb, rss2.peak_kb) / 1024,
+                }
+        results["rss_mib"] = {s.name: s.rss_kb()[1] / 1024 for s in servers}
+        for s in servers:
+            s.stop()
+        servers = []
+
+        if "reload" not in skip:
+            results["reload"] = reload_run(args, oha, out, results)
+    finally:
+        for s in servers:
+            s.stop()
+
+    with open(os.path.join(out, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    summary = render(results)
+    with open(os.path.join(out, "summary.md"), "w") as f:
+        f.write(summary)
+    print(summary)
+
+
+def reload_run(args, oha, out, results):
+    directory = os.path.join(out, "flags-10k")
+    shutil.rmtree(directory, ignore_errors=True)
+    generate_10k(directory, 0)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    ops = {"Authorization": f"Bearer {SERVER_SECRET}"}
+    t0 = time.time()
+    server = Server("vexil-10k", [args.vexil, "serve", directory, "--listen", f"127.0.0.1:{port}"],
+                    {"VEXIL_KEYS": VEXIL_KEYS, "RUST_LOG": "warn"}, out, f"{base}/readyz",
+                    ready_timeout=300)
+    start_s = time.time() - t0
+    log(f"10,000 flags served after {start_s:.1f} s")
+
+    def version():
+        status, text = http("GET", f"{base}/status", headers=ops)
+        assert status == 200, (status, text)
+        return json.loads(text)["version"]
+
+    url = f"{base}/ofrep/v1/evaluate/flags/gen-0"
+    body = os.path.join(out, "context-10k.json")
+    with open(body, "w") as f:
+        json.dump({"context": {"targetingKey": "u-77", "email": "a@b.example", "country": "US",
+                               "plan": "pro", "age": 30, "app_version": "2.5.0", "beta": False,
+                               "created_at": "2024-01-01T00:00:00Z", "roles": [],
+                               "env": {"name": "production"}}}, f)
+    headers = [f"Authorization: Bearer {CLIENT_SECRET}"]
+    single = results["runs"].get("vexil-single")
+    rate = max(100, int(single["half_rate_qps"])) if single else 2000
+    try:
+        oha.run("warmup-10k", url, body, headers, 2, args.connections)
+        # The same load without a reload: what this machine does anyway.
+        baseline = oha.run("10k-baseline", url, body, headers, args.reload_duration,
+                           args.connections, qps=rate, db=os.path.join(out, "10k-baseline.sqlite"))
+        slow_base = slow_requests(os.path.join(out, "10k-baseline.sqlite"))
+        log(f"10k baseline at {rate} req/s: {baseline['failed']} failed, max {baseline['max_ms']:.2f} ms, "
+            f"{slow_base} over 10 ms")
+
+        db = os.path.join(out, "10k-reload.sqlite")
+        if os.path.exists(db):
+            os.remove(db)
+        swaps = []
+        with RssSampler(server) as rss:
+            load = subprocess.Popen(
+                [args.oha, "--no-tui", "--output-format", "json", "-z", f"{args.reload_duration}s",
+                 "-c", str(args.connections), "-m", "POST", "-T", "application/json", "-D", body,
+                 "-q", str(rate), "--latency-correction", "--db-url", db]
+                + sum((["-H", h] for h in headers), []) + [url],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            load_start = time.time()
+            generation = 0
+            # Replace the repository, wait for the new version, twice.
+            for at in (args.reload_duration * 0.2, args.reload_duration * 0.55):
+                time.sleep(max(0.0, load_start + at - time.time()))
+                before = version()
+                generation += 1
+                t = time.time()
+                generate_10k(directory, generation)
+                written = time.time()
+                wait_until(lambda: version() != before, "the 10k reload", 120)
+                swapped = time.time()
+                swaps.append({"write_at_s": t - load_start, "write_s": written - t,
+                              "swapped_after_s": swapped - t})
+                log(f"reload {generation}: files written in {written - t:.2f} s, "
+                    f"new version served {swapped - t:.2f} s after the write began")
+            stdout, stderr = load.communicate()
+        if load.returncode != 0:
+            raise SystemExit(f"oha failed during the reload: {stderr}")
+        data = json.loads(stdout)
+        with open(os.path.join(out, "oha-10k-reload.json"), "w") as f:
+            json.dump(data, f, indent=1)
+        during = summarise(data)
+        slow = slow_requests(db)
+        log(f"10k reload at {rate} req/s: {during['failed']} failed, max {during['max_ms']:.2f} ms, "
+            f"p99.9 {during['p999_ms']:.3f} ms, {slow} over 10 ms")
+        return {"flags": 10000, "start_s": start_s, "rate_qps": rate, "swaps": swaps,
+                "baseline": baseline, "baseline_over_10ms": slow_base,
+                "during": during, "during_over_10ms": slow,
+                "slow_list": slow_list(db), "peak_rss_mib": rss.peak_kb / 1024}
+    finally:
+        server.stop()
+
+
+def slow_requests(db, ms=10.0):
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT COUNT(*) FROM oha WHERE duration > ?", (ms / 1000,)).fetchone()[0]
+
+
+def slow_list(db, ms=10.0):
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT start, duration FROM oha WHERE duration > ? ORDER BY duration DESC LIMIT 20",
+            (ms / 1000,)).fetchall()
+    return [{"start_s": round(s, 3), "ms": round(d * 1000, 2)} for s, d in rows]
+
+
+def fmt(v, digits=3):
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+def render(r):
+    lines = ["## Serving benchmark summary", "",
+             f"Started {r['started']}, {r['duration_s']} s per run, {r['connections']} connections, "
+             "keep-alive, loopback.", "",
+             "| server | endpoint | req/s at saturation | failed | half rate | p50 ms | p99 ms | p99.9 ms | max ms | peak RSS MiB |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for key, run in r["runs"].items():
+        name, endpoint = key.split("-")
+        sat, half = run["saturation"], run["half"]
+        lines.append(
+            f"| {name} | {endpoint} | {sat['rps_ok']:.0f} | {sat['failed'] + half['failed']} | "
+            f"{run['half_rate_qps']} | {fmt(half['p50_ms'])} | {fmt(half['p99_ms'])} | "
+            f"{fmt(half['p999_ms'])} | {fmt(half['max_ms'], 2)} | {run['peak_rss_mib']:.1f} |")
+    lines.append("")
+    for endpoint in ("single", "bulk"):
+        v, e = r["runs"].get(f"vexil-{endpoint}"), r["runs"].get(f"edge-{endpoint}")
+        if v and e and e["saturation"]["rps_ok"]:
+            ratio = v["saturation"]["rps_ok"] / e["saturation"]["rps_ok"]
+            lines.append(f"- {endpoint}: vexil / edge = **{ratio:.2f}x** (aim >= 3x: "
+                         f"{'met' if ratio >= 3 else 'missed'})")
+    for endpoint in ("single", "bulk"):
+        v = r["runs"].get(f"vexil-{endpoint}")
+        if v:
+            p99 = v["half"]["p99_ms"]
+            lines.append(f"- vexil {endpoint} p99 at half rate: {fmt(p99)} ms (aim < 1 ms: "
+                         f"{'met' if p99 is not None and p99 < 1 else 'missed'})")
+    if "rss_mib" in r:
+        peak = r["rss_mib"].get("vexil")
+        lines.append(f"- vexil serve examples/shop peak RSS: {peak:.1f} MiB (aim < 64 MB: "
+                     f"{'met' if peak * 1.048576 < 64 else 'missed'})")
+        if "edge" in r["rss_mib"]:
+            lines.append(f"- Unleash Edge peak RSS: {r['rss_mib']['edge']:.1f} MiB")
+    if "answers" in r:
+        agree = sum(1 for a in r["answers"] if a["agree"])
+        lines.append(f"- the two servers' answers for the benchmark's shopper agree on "
+                     f"{agree}/{len(r['answers'])} flags")
+    rl = r.get("reload")
+    if rl:
+        d, b = rl["during"], rl["baseline"]
+        ok = d["failed"] == 0 and rl["during_over_10ms"] == 0
+        lines += ["",
+                  f"10,000-flag reload ({len(rl['swaps'])} swaps during {d['requests']} requests at "
+                  f"{rl['rate_qps']} req/s; first start {rl['start_s']:.1f} s; peak RSS {rl['peak_rss_mib']:.1f} MiB):",
+                  "",
+                  "| run | requests | failed | over 10 ms | p99 ms | p99.9 ms | max ms |",
+                  "|---|---:|---:|---:|---:|---:|---:|",
+                  f"| no reload (baseline) | {b['requests']} | {b['failed']} | {rl['baseline_over_10ms']} | "
+                  f"{fmt(b['p99_ms'])} | {fmt(b['p999_ms'])} | {fmt(b['max_ms'], 2)} |",
+                  f"| with reloads | {d['requests']} | {d['failed']} | {rl['during_over_10ms']} | "
+                  f"{fmt(d['p99_ms'])} | {fmt(d['p999_ms'])} | {fmt(d['max_ms'], 2)} |",
+                  "",
+                  "swaps: " + "; ".join(f"written at {s['write_at_s']:.1f} s, served {s['swapped_after_s']:.2f} s later"
+                                        for s in rl["swaps"]),
+                  f"- reload aim (no failed request, none over 10 ms): {'met' if ok else 'missed'}"]
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

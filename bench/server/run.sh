@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# The serving benchmark, in one command: `vexil serve examples/shop` against
+# Unleash Edge (offline mode, the same flags from shop-unleash.json), single
+# and bulk evaluation, with oha; then a 10,000-flag reload under load.
+#
+#   bench/server/run.sh                 # everything (first run builds the tools)
+#   BENCH_DURATION=20 bench/server/run.sh
+#   BENCH_SKIP=edge,reload bench/server/run.sh
+#
+# The tools are benchmark tools, never dependencies of the product: they are
+# installed with `cargo install --locked` under $VEXIL_BENCH_TOOLS (default
+# ~/.cache/vexil-bench), once per version, niced. Not part of scripts/test.sh.
+# Results: target/bench-server/ (summary.md, results.json, oha's JSON, logs).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+TOOLS=${VEXIL_BENCH_TOOLS:-$HOME/.cache/vexil-bench}
+OHA_VERSION=${OHA_VERSION:-1.16.0}
+EDGE_VERSION=${EDGE_VERSION:-20.1.0}
+OUT=${BENCH_OUT:-$ROOT/target/bench-server}
+SKIP=${BENCH_SKIP:-}
+
+# install <crate> <version> <binary> [cargo install flags]: idempotent, one
+# root per version; the build directory is kept, so an interrupted build
+# resumes.
+install() {
+    local crate=$1 version=$2 binary=$3
+    shift 3
+    local root="$TOOLS/$crate-$version"
+    if [ ! -x "$root/bin/$binary" ]; then
+        echo "[bench] installing $crate $version into $root (once; slow)" >&2
+        CARGO_TARGET_DIR="$TOOLS/target-$crate" nice -n 19 \
+            cargo install "$crate" --version "=$version" --locked --root "$root" "$@" >&2
+    fi
+    echo "$root/bin/$binary"
+}
+
+# Plain HTTP on loopback: oha without TLS (no aws-lc build).
+OHA=$(install oha "$OHA_VERSION" oha --no-default-features)
+EDGE=""
+if [[ ",$SKIP," != *",edge,"* ]]; then
+    EDGE=$(install unleash-edge "$EDGE_VERSION" unleash-edge)
+fi
+
+echo "[bench] building vexil (release)" >&2
+(cd "$ROOT" && nice -n 10 cargo build --release -p vexil-cli >&2)
+VEXIL="$ROOT/target/release/vexil"
+
+mkdir -p "$OUT"
+{
+    echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "commit: $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+    echo "rustc: $(rustc --version)"
+    echo "oha: $("$OHA" --version)"
+    [ -n "$EDGE" ] && echo "unleash-edge: $EDGE_VERSION"
+    echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+    lscpu | grep -E '^(Model name|CPU\(s\)|Thread|Core|Socket|CPU max MHz)' || true
+} > "$OUT/machine.txt"
+cat "$OUT/machine.txt" >&2
+
+exec python3 "$ROOT/bench/server/bench.py" \
+    --root "$ROOT" --vexil "$VEXIL" --oha "$OHA" ${EDGE:+--edge "$EDGE"} --out "$OUT" \
+    --duration "${BENCH_DURATION:-10}" --connections "${BENCH_CONNECTIONS:-64}" \
+    --reload-duration "${BENCH_RELOAD_DURATION:-30}" --skip "$SKIP"
