@@ -16,8 +16,10 @@ fn shop() -> PathBuf {
 
 #[test]
 fn without_keys_it_refuses_a_public_address() {
+    let data = tempfile::tempdir().expect("tmp");
     Command::cargo_bin("vexil")
         .expect("binary")
+        .current_dir(data.path())
         .env_remove("VEXIL_KEYS")
         .args(["serve", "--listen", "0.0.0.0:0"])
         .arg(shop())
@@ -38,6 +40,7 @@ fn broken_flags_do_not_start() {
     .expect("write");
     Command::cargo_bin("vexil")
         .expect("binary")
+        .current_dir(dir.path())
         .args(["serve", "--listen", "127.0.0.1:0"])
         .arg(dir.path())
         .assert()
@@ -48,8 +51,10 @@ fn broken_flags_do_not_start() {
 
 #[test]
 fn a_bad_vexil_keys_entry_is_refused() {
+    let data = tempfile::tempdir().expect("tmp");
     Command::cargo_bin("vexil")
         .expect("binary")
+        .current_dir(data.path())
         .env("VEXIL_KEYS", "admin:ops:secret")
         .args(["serve", "--listen", "127.0.0.1:0"])
         .arg(shop())
@@ -63,7 +68,9 @@ fn a_bad_vexil_keys_entry_is_refused() {
 #[test]
 fn it_serves_and_stops_on_sigterm() {
     let bin = assert_cmd::cargo::cargo_bin("vexil");
+    let data = tempfile::tempdir().expect("tmp");
     let mut child = StdCommand::new(bin)
+        .current_dir(data.path())
         .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
         .arg(shop())
         .env("VEXIL_KEYS", "server:ops:s3cret-value")
@@ -116,4 +123,97 @@ fn an_unreachable_bundle_url_without_a_cache_does_not_start() {
         .stderr(contains("cannot fetch `http://127.0.0.1:"))
         .stderr(contains("no cached bundle at"))
         .stderr(contains(".vexil-cache"));
+}
+
+/// One HTTP/1.1 request on a fresh connection: (status, body).
+fn http(addr: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("answer");
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map_or("", |(_, b)| b)
+        .to_string();
+    (status, body)
+}
+
+#[cfg(unix)]
+#[test]
+fn acknowledged_events_survive_kill_9() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        dir.path().join("vexil.toml"),
+        "listen = \"127.0.0.1:0\"\nevents_db = \"data/events.db\"\n",
+    )
+    .expect("config");
+    std::fs::create_dir(dir.path().join("data")).expect("mkdir");
+    let config = dir.path().join("vexil.toml");
+    let config = config.to_str().expect("utf-8 path");
+    let shop = shop();
+    let shop = shop.to_str().expect("utf-8 path");
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("vexil"))
+        .current_dir(dir.path())
+        .env_remove("VEXIL_KEYS")
+        .env("NO_COLOR", "1")
+        .args(["serve", "--config", config, shop])
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let mut log = String::new();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("the server ended before serving")
+            .expect("a log line");
+        log.push_str(&line);
+        log.push('\n');
+        let marker = "serving OFREP at http://";
+        if let Some(rest) = line
+            .find(marker)
+            .and_then(|at| line.get(at + marker.len()..))
+        {
+            break rest.split('/').next().expect("address").to_string();
+        }
+        assert!(!log.contains("error"), "{log}");
+    };
+    // Keep draining its log so that it never blocks on a full pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    let mut acknowledged = 0;
+    for batch in 0..10 {
+        let lines: Vec<String> = (0..20)
+            .map(|i| {
+                format!(
+                    r#"{{"type":"track","id":"o-{batch}-{i}","event":"purchase","unit":"u-{i}","value":{i},"time":1764547200000000}}"#
+                )
+            })
+            .collect();
+        let (status, body) = http(&addr, "POST", "/v1/events", &lines.join("\n"));
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("\"accepted\":20"), "{body}");
+        acknowledged += 20;
+    }
+    // No graceful anything: SIGKILL right after the last acknowledgement.
+    child.kill().expect("kill -9");
+    child.wait().expect("wait");
+    let store = vexil_events::Store::open_existing(&dir.path().join("data/events.db"))
+        .expect("the store the server wrote");
+    let (exposures, tracks) = store.counts().expect("counts");
+    assert_eq!((exposures, tracks), (0, acknowledged));
 }

@@ -142,44 +142,57 @@ impl Store {
     /// are rejected (their index in `events` is the report's line number,
     /// counted from 1) and the others kept, as for a file.
     pub fn ingest(&mut self, events: &[Event]) -> Result<IngestReport, StoreError> {
-        let mut report = IngestReport::default();
-        let mut properties_text: Vec<Option<String>> = Vec::with_capacity(events.len());
-        let mut valid: Vec<&Event> = Vec::with_capacity(events.len());
-        for (i, event) in events.iter().enumerate() {
-            report.lines += 1;
-            let line = i as u64 + 1;
-            if let Err(reason) = event.validate() {
-                report.reject(line, reason);
-                continue;
-            }
-            let properties = match event {
-                Event::Track(Track {
-                    properties: Some(map),
-                    ..
-                }) => {
-                    let text = serde_json::Value::Object(map.clone()).to_string();
-                    match canonical_properties(&text) {
-                        Ok(p) => Some(p),
-                        Err(reason) => {
-                            report.reject(line, reason);
-                            continue;
+        let mut reports = self.ingest_all(&[events])?;
+        Ok(reports.pop().unwrap_or_default())
+    }
+
+    /// Records several groups of events in one transaction, with a report
+    /// per group as [`Store::ingest`] gives: a server commits the requests
+    /// that arrived together at once (group commit), and answers each with
+    /// its own report. Either every group is stored or, on error, none.
+    pub fn ingest_all(&mut self, groups: &[&[Event]]) -> Result<Vec<IngestReport>, StoreError> {
+        let mut batch = self.batch()?;
+        let mut reports = Vec::with_capacity(groups.len());
+        for events in groups {
+            let mut report = IngestReport::default();
+            let mut properties_text: Vec<Option<String>> = Vec::with_capacity(events.len());
+            let mut valid: Vec<&Event> = Vec::with_capacity(events.len());
+            for (i, event) in events.iter().enumerate() {
+                report.lines += 1;
+                let line = i as u64 + 1;
+                if let Err(reason) = event.validate() {
+                    report.reject(line, reason);
+                    continue;
+                }
+                let properties = match event {
+                    Event::Track(Track {
+                        properties: Some(map),
+                        ..
+                    }) => {
+                        let text = serde_json::Value::Object(map.clone()).to_string();
+                        match canonical_properties(&text) {
+                            Ok(p) => Some(p),
+                            Err(reason) => {
+                                report.reject(line, reason);
+                                continue;
+                            }
                         }
                     }
-                }
-                _ => None,
-            };
-            properties_text.push(properties);
-            valid.push(event);
+                    _ => None,
+                };
+                properties_text.push(properties);
+                valid.push(event);
+            }
+            let rows = valid
+                .iter()
+                .zip(&properties_text)
+                .map(|(event, properties)| event.row(properties.as_deref()))
+                .collect();
+            report.count(batch.insert_all(rows)?);
+            reports.push(report);
         }
-        let rows = valid
-            .iter()
-            .zip(&properties_text)
-            .map(|(event, properties)| event.row(properties.as_deref()))
-            .collect();
-        let mut batch = self.batch()?;
-        report.count(batch.insert_all(rows)?);
         batch.commit()?;
-        Ok(report)
+        Ok(reports)
     }
 
     /// Records one metric event: `track(event, unit, value, time,

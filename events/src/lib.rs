@@ -27,6 +27,7 @@ pub use analysis::{
 pub use event::{Event, Exposure, Track};
 pub use id::{derived_exposure_id, derived_track_id, given_id, EventId};
 pub use ingest::{IngestReport, LineError, MAX_REPORTED_ERRORS};
+pub use line::parse_event;
 pub use metric::{MetricSpec, DAY, DEFAULT_PRE_PERIOD};
 pub use store::{Store, StoreError, SCHEMA_VERSION};
 pub use timeline::{Point, Series};

@@ -16,7 +16,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::event::{finite_value, non_empty, Row};
+use crate::event::{finite_value, non_empty, Event, Exposure, Row, Track};
 use crate::id::{derived_exposure_id, derived_track_id, given_id, Kind};
 
 #[derive(Deserialize)]
@@ -102,6 +102,46 @@ impl ParsedLine<'_> {
         }
     }
 
+    /// The event this line describes, owning its data.
+    fn into_event(self) -> Result<Event, String> {
+        Ok(match self {
+            ParsedLine::Exposure {
+                id,
+                experiment,
+                variant,
+                unit,
+                time,
+            } => Event::Exposure(Exposure {
+                id: id.map(Cow::into_owned),
+                experiment: experiment.into_owned(),
+                variant: variant.into_owned(),
+                unit: unit.into_owned(),
+                time,
+            }),
+            ParsedLine::Track {
+                id,
+                event,
+                unit,
+                value,
+                time,
+                properties,
+            } => Event::Track(Track {
+                id: id.map(Cow::into_owned),
+                event: event.into_owned(),
+                unit: unit.into_owned(),
+                value,
+                time,
+                properties: match properties {
+                    Some(text) => Some(
+                        serde_json::from_str(&text)
+                            .map_err(|e| format!("`properties`: {}", json_reason(&e)))?,
+                    ),
+                    None => None,
+                },
+            }),
+        })
+    }
+
     pub(crate) fn row(&self) -> Row<'_> {
         match self {
             ParsedLine::Exposure {
@@ -159,13 +199,25 @@ fn json_reason(e: &serde_json::Error) -> String {
     }
 }
 
+/// "an exposure", "a track".
+fn article(kind: &str) -> String {
+    if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        format!("an {kind}")
+    } else {
+        format!("a {kind}")
+    }
+}
+
 fn required<T>(value: Option<T>, field: &str, kind: &str) -> Result<T, String> {
-    value.ok_or_else(|| format!("an {kind} line needs `{field}`"))
+    value.ok_or_else(|| format!("{} line needs `{field}`", article(kind)))
 }
 
 fn forbid<T>(value: &Option<T>, field: &str, kind: &str) -> Result<(), String> {
     if value.is_some() {
-        Err(format!("`{field}` is not a field of an {kind} line"))
+        Err(format!(
+            "`{field}` is not a field of {} line",
+            article(kind)
+        ))
     } else {
         Ok(())
     }
@@ -244,6 +296,14 @@ fn write_canonical(value: &serde_json::Value, out: &mut String) {
         }
         other => out.push_str(&other.to_string()),
     }
+}
+
+/// Parses one line of the JSON Lines format (an object, as `vexil ingest`
+/// reads it) into an event, with the same checks: the error is the reason
+/// the line is rejected, without a line number. Events from elsewhere (a
+/// server's intake) are held to exactly the rules of a file.
+pub fn parse_event(text: &str) -> Result<Event, String> {
+    parse_line(text.trim())?.into_event()
 }
 
 /// Parses one non-blank line. The error is the reason, without the line
@@ -391,6 +451,19 @@ mod tests {
             let err = parse_line(line).unwrap_err();
             assert!(err.contains(expected), "{line}: {err}");
         }
+    }
+
+    #[test]
+    fn a_line_becomes_the_event_it_describes() {
+        let line = r#"{"type":"track","id":"o-1","event":"buy","unit":7,"value":2.5,"time":"1970-01-01T00:00:01Z","properties":{"b":1,"a":2}}"#;
+        let Ok(Event::Track(t)) = parse_event(line) else {
+            panic!("a track event");
+        };
+        assert_eq!((t.id.as_deref(), t.unit.as_str()), (Some("o-1"), "7"));
+        assert_eq!((t.value, t.time), (2.5, 1_000_000));
+        assert_eq!(t.properties.map(|p| p.len()), Some(2));
+        assert!(parse_event(r#"{"type":"track","event":"buy","unit":"u"}"#)
+            .is_err_and(|e| e.contains("needs `time`")));
     }
 
     #[test]

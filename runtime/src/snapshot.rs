@@ -279,6 +279,28 @@ impl Snapshot {
 
     /// Evaluate a resolved target; emits an exposure for an enrolment.
     pub fn evaluate_target(&self, target: Target, ctx: &Context, now: i64) -> Evaluation<'_> {
+        self.evaluate_exposing(target, ctx, now, true)
+    }
+
+    /// `evaluate` without an exposure: a `test` block's contexts are no
+    /// unit's, and must never reach the sink (a server runs every version's
+    /// tests before serving it).
+    pub(crate) fn evaluate_unexposed(&self, name: &str, ctx: &Context, now: i64) -> Evaluation<'_> {
+        match self.names.get_key_value(name) {
+            Some((key, target)) => self
+                .evaluate_exposing(*target, ctx, now, false)
+                .with_key(key),
+            None => Evaluation::not_found(name).into_static_key(),
+        }
+    }
+
+    fn evaluate_exposing(
+        &self,
+        target: Target,
+        ctx: &Context,
+        now: i64,
+        exposing: bool,
+    ) -> Evaluation<'_> {
         let out = self.outcome(target, ctx, now);
         let layout_mismatch = ctx.layout_id() != self.layout.id();
         match target {
@@ -312,7 +334,7 @@ impl Snapshot {
                     return Evaluation::not_found("").into_static_key();
                 };
                 let variant = x.variants.get(out.value as usize);
-                if out.reason == Reason::Split {
+                if exposing && out.reason == Reason::Split {
                     if let (Some(sink), Some(v)) = (&self.sink, variant) {
                         self.expose(sink.as_ref(), x, &v.name, ctx, now);
                     }

@@ -50,6 +50,9 @@ pub struct Config {
     /// intake is off and no exposures are recorded.
     #[serde(default)]
     pub events_db: Option<PathBuf>,
+    /// How the event writer queues and deduplicates.
+    #[serde(default)]
+    pub events: Events,
     #[serde(default)]
     pub limits: Limits,
     #[serde(default)]
@@ -94,6 +97,27 @@ impl Default for Limits {
             shutdown_grace_ms: 10_000,
             bundle_bytes: 64 * 1024 * 1024,
             fetch_timeout_ms: 10_000,
+        }
+    }
+}
+
+/// The event writer.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Events {
+    /// Jobs (a request's events, or one exposure) waiting for the writer;
+    /// exposures that find it full are dropped and counted.
+    pub queue: usize,
+    /// (experiment, variant, unit) triples remembered so that each is
+    /// recorded once; the oldest are forgotten first.
+    pub exposure_dedup: usize,
+}
+
+impl Default for Events {
+    fn default() -> Events {
+        Events {
+            queue: 10_000,
+            exposure_dedup: 100_000,
         }
     }
 }
@@ -174,6 +198,7 @@ impl Default for Config {
             poll_interval_ms: default_poll_ms(),
             cache_dir: None,
             events_db: None,
+            events: Events::default(),
             limits: Limits::default(),
             cors: Cors::default(),
             rate_limit: None,

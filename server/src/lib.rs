@@ -11,11 +11,13 @@ mod auth;
 mod cache;
 mod config;
 mod errors;
+mod events;
 mod limit;
 mod mapping;
 mod metrics;
 mod ofrep;
 mod ops;
+mod recorder;
 mod remote;
 mod router;
 mod source;
@@ -32,7 +34,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use auth::{hash_secret, KeyEntry, Scope};
-pub use config::{Config, Cors, Limits, RateLimit, Sse, DEFAULT_CACHE_DIR, DEFAULT_EVENTS_DB};
+pub use config::{
+    Config, Cors, Events, Limits, RateLimit, Sse, DEFAULT_CACHE_DIR, DEFAULT_EVENTS_DB,
+};
 
 /// Why the server did not start.
 #[derive(Debug)]
@@ -87,6 +91,14 @@ impl Running {
                 self.task.abort();
             }
         }
+        // Commit the exposures still queued.
+        let app = self.app.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Some(recorder) = app.recorder() {
+                recorder.close();
+            }
+        })
+        .await;
     }
 }
 
@@ -105,11 +117,29 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
             config.listen
         )));
     }
-    let mut opened = source::open_configured(&config, &path)
+    // The event store first: the engine's exposures go to it.
+    let recorder = match &config.events_db {
+        Some(db) => {
+            let (db, queue) = (db.clone(), config.events.queue);
+            let opened = tokio::task::spawn_blocking(move || recorder::Recorder::open(&db, queue))
+                .await
+                .map_err(|e| ServeError::Config(e.to_string()))?
+                .map_err(ServeError::Config)?;
+            Some(Arc::new(opened))
+        }
+        None => None,
+    };
+    let sink = recorder
+        .as_ref()
+        .map(|r| r.exposure_sink(config.events.exposure_dedup));
+    let mut opened = source::open_configured(&config, &path, sink)
         .await
         .map_err(ServeError::Flags)?;
-    let app = state::App::new(config, opened.info.clone(), opened.engine.snapshot())
+    let mut app = state::App::new(config, opened.info.clone(), opened.engine.snapshot())
         .map_err(ServeError::Config)?;
+    if let Some(recorder) = recorder {
+        app = app.with_recorder(recorder);
+    }
     let app = Arc::new(app);
     let listener = TcpListener::bind(app.config.listen).await.map_err(|e| {
         ServeError::Config(format!("cannot listen on `{}`: {e}", app.config.listen))

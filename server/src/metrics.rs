@@ -61,6 +61,8 @@ pub struct Metrics {
     reload_failures: Counter,
     polls: Family<Poll, Counter>,
     sse_clients: Gauge,
+    events_accepted: Counter,
+    events_rejected: Counter,
 }
 
 fn latency_histogram() -> Histogram {
@@ -117,6 +119,18 @@ impl Metrics {
         );
         let sse_clients = Gauge::default();
         registry.register("sse_clients", "Event streams open now", sse_clients.clone());
+        let events_accepted = Counter::default();
+        registry.register(
+            "events_accepted",
+            "Events taken by POST /v1/events and committed (duplicates of stored events included)",
+            events_accepted.clone(),
+        );
+        let events_rejected = Counter::default();
+        registry.register(
+            "events_rejected",
+            "Events refused by POST /v1/events (malformed or invalid)",
+            events_rejected.clone(),
+        );
         Metrics {
             registry,
             evaluations,
@@ -127,6 +141,8 @@ impl Metrics {
             reload_failures,
             polls,
             sse_clients,
+            events_accepted,
+            events_rejected,
         }
     }
 
@@ -166,6 +182,27 @@ impl Metrics {
 
     pub fn reload_failed(&self) {
         self.reload_failures.inc();
+    }
+
+    /// The event writer's counts of the server's own exposures.
+    pub fn register_recorder(&mut self, counters: &crate::recorder::Counters) {
+        self.registry.register(
+            "exposures_recorded",
+            "Exposures of experiments evaluated through OFREP committed to the event store \
+             (once per experiment, variant and unit while remembered)",
+            counters.exposures_recorded.clone(),
+        );
+        self.registry.register(
+            "exposures_dropped",
+            "Exposures dropped because the event writer's queue was full",
+            counters.exposures_dropped.clone(),
+        );
+    }
+
+    /// A `POST /v1/events` answered.
+    pub fn events(&self, accepted: u64, rejected: u64) {
+        self.events_accepted.inc_by(accepted);
+        self.events_rejected.inc_by(rejected);
     }
 
     /// A poll of a bundle URL: `not_modified`, `changed` or `error`.

@@ -14,12 +14,13 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::state::App;
-use crate::{auth, errors, metrics, ofrep, ops, stream};
+use crate::{auth, errors, events, metrics, ofrep, ops, stream};
 
 pub fn router(app: Arc<App>) -> Router {
     let evaluation = Router::new()
         .route("/ofrep/v1/evaluate/flags/{key}", post(ofrep::evaluate_flag))
         .route("/ofrep/v1/evaluate/flags", post(ofrep::evaluate_flags))
+        .route("/v1/events", post(events::intake))
         .route_layer(from_fn_with_state(app.clone(), auth::require_key));
     let operations = Router::new()
         .route("/status", get(ops::status))

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
-use vexil_runtime::{Engine, EngineOptions, LoadError, Watcher};
+use vexil_runtime::{Engine, EngineOptions, ExposureSink, LoadError, Watcher};
 
 use crate::cache::Cache;
 use crate::config::Config;
@@ -29,23 +29,28 @@ pub struct Source {
 }
 
 /// How every version is loaded. Tests always run: a server never serves a
-/// version whose own tests fail.
-fn options() -> EngineOptions {
+/// version whose own tests fail. Experiments' exposures go to `sink`.
+fn options(sink: Option<Arc<dyn ExposureSink>>) -> EngineOptions {
     EngineOptions {
         run_tests: true,
+        exposure_sink: sink,
         ..EngineOptions::default()
     }
 }
 
 /// Load the first version from the configured source: a URL, or a path.
 /// The error is the message to stop with.
-pub async fn open_configured(config: &Config, source: &Path) -> Result<Source, String> {
+pub async fn open_configured(
+    config: &Config,
+    source: &Path,
+    sink: Option<Arc<dyn ExposureSink>>,
+) -> Result<Source, String> {
     let text = source.to_string_lossy();
     if remote::is_url(&text) {
-        return open_url(config, &text).await;
+        return open_url(config, &text, sink).await;
     }
     let path = source.to_path_buf();
-    tokio::task::spawn_blocking(move || open(&path))
+    tokio::task::spawn_blocking(move || open(&path, sink))
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())
@@ -53,7 +58,11 @@ pub async fn open_configured(config: &Config, source: &Path) -> Result<Source, S
 
 /// Fetch the first version of a URL source; when that fails, start from
 /// the cache (loudly), else fail.
-async fn open_url(config: &Config, url: &str) -> Result<Source, String> {
+async fn open_url(
+    config: &Config,
+    url: &str,
+    sink: Option<Arc<dyn ExposureSink>>,
+) -> Result<Source, String> {
     let remote = Remote::new(
         url,
         Duration::from_millis(config.limits.fetch_timeout_ms.max(1)),
@@ -69,9 +78,9 @@ async fn open_url(config: &Config, url: &str) -> Result<Source, String> {
     };
     let fetched = match remote.fetch().await {
         Ok(Fetched::Changed { text, etag }) => {
-            let cache_ = cache.clone();
+            let (cache_, sink_) = (cache.clone(), sink.clone());
             let loaded = tokio::task::spawn_blocking(move || {
-                let engine = load_text(&text)?;
+                let engine = load_text(&text, sink_)?;
                 remote::store(cache_.as_ref(), &text);
                 Ok::<_, String>(engine)
             })
@@ -113,7 +122,7 @@ async fn open_url(config: &Config, url: &str) -> Result<Source, String> {
                     ))
                 }
             };
-            let engine = tokio::task::spawn_blocking(move || load_text(&cached))
+            let engine = tokio::task::spawn_blocking(move || load_text(&cached, sink))
                 .await
                 .map_err(|e| e.to_string())?
                 .map_err(|cache_error| {
@@ -139,14 +148,14 @@ async fn open_url(config: &Config, url: &str) -> Result<Source, String> {
     }
 }
 
-fn load_text(text: &str) -> Result<Engine, String> {
+fn load_text(text: &str, sink: Option<Arc<dyn ExposureSink>>) -> Result<Engine, String> {
     let bundle = vexil_ir::Bundle::from_json(text).map_err(|e| e.to_string())?;
-    Engine::from_bundle(bundle, options()).map_err(|e| e.to_string())
+    Engine::from_bundle(bundle, options(sink)).map_err(|e| e.to_string())
 }
 
 /// Load the first version of a directory or bundle file.
-pub fn open(path: &Path) -> Result<Source, LoadError> {
-    let options = options();
+pub fn open(path: &Path, sink: Option<Arc<dyn ExposureSink>>) -> Result<Source, LoadError> {
+    let options = options(sink);
     let (engine, kind) = if path.is_dir() {
         (Engine::from_dir(path, options)?, "directory")
     } else if path.is_file() {

@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::limit::Limiter;
 use crate::mapping::Mapping;
 use crate::metrics::Metrics;
+use crate::recorder::Recorder;
 
 /// One loaded version, ready to answer requests.
 pub struct Served {
@@ -73,6 +74,8 @@ pub struct App {
     changes: watch::Sender<Change>,
     /// Turns true when the server begins to shut down (ends event streams).
     stopping: watch::Sender<bool>,
+    /// The event store's writer; none when `events_db` is not set.
+    recorder: Option<Arc<Recorder>>,
 }
 
 impl App {
@@ -95,8 +98,21 @@ impl App {
             last_attempt: Mutex::new(None),
             changes: watch::channel(change).0,
             stopping: watch::channel(false).0,
+            recorder: None,
             config,
         })
+    }
+
+    /// Take events (`POST /v1/events`, exposures) into `recorder`'s store.
+    pub fn with_recorder(mut self, recorder: Arc<Recorder>) -> App {
+        self.metrics.register_recorder(&recorder.counters);
+        self.recorder = Some(recorder);
+        self
+    }
+
+    /// The event store's writer, when there is a store.
+    pub fn recorder(&self) -> Option<&Recorder> {
+        self.recorder.as_deref()
     }
 
     /// Where the served version came from.

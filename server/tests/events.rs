@@ -1,0 +1,224 @@
+//! `POST /v1/events` and the server's own exposures, over HTTP, read back
+//! from the event store `vexil analyze` reads.
+
+mod common;
+
+use std::path::Path;
+
+use common::{config, shop, shopper, start};
+use serde_json::{json, Value};
+use vexil_events::Store;
+use vexil_server::{hash_secret, KeyEntry, Scope};
+
+fn with_store(dir: &Path) -> vexil_server::Config {
+    let mut c = config(&shop());
+    c.events_db = Some(dir.join("events.db"));
+    c
+}
+
+fn counts(dir: &Path) -> (u64, u64) {
+    Store::open_existing(&dir.join("events.db"))
+        .expect("the store")
+        .counts()
+        .expect("counts")
+}
+
+fn track(id: &str, unit: &str) -> Value {
+    json!({ "type": "track", "id": id, "event": "purchase", "unit": unit, "value": 42.5, "time": "2026-12-01T10:00:00Z" })
+}
+
+#[tokio::test]
+async fn json_lines_and_arrays_are_stored_and_bad_events_named() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = start(with_store(dir.path())).await;
+
+    // JSON Lines, as `vexil ingest` reads them (a blank line is skipped).
+    let lines = format!(
+        "{}\n\n{}\n",
+        track("o-1", "u-1"),
+        json!({ "type": "exposure", "experiment": "checkout-layout", "variant": "one-page", "unit": "u-1", "time": 1_764_547_200_000_000_i64 })
+    );
+    let (status, _, body) = server.post_raw("/v1/events", lines, &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["accepted"], 2, "{body}");
+    assert_eq!(body["rejected"], 0, "{body}");
+    // One exposure: the shop's `test` blocks, run before serving, record none.
+    assert_eq!(counts(dir.path()), (1, 1));
+
+    // An array; one event sent again (a duplicate, accepted, not stored
+    // twice) and two bad ones, named by index with their reasons.
+    let array = json!([
+        track("o-2", "u-2"),
+        { "type": "track", "event": "purchase", "unit": "u-3" },
+        track("o-1", "u-1"),
+        { "type": "track", "event": "purchase", "unit": "u-4", "time": 1, "vaule": 3 },
+    ]);
+    let (status, _, body) = server.post("/v1/events", &array).await;
+    assert_eq!(status, 207, "{body}");
+    assert_eq!(
+        (
+            &body["accepted"],
+            &body["stored"],
+            &body["duplicates"],
+            &body["rejected"]
+        ),
+        (&json!(2), &json!(1), &json!(1), &json!(2)),
+        "{body}"
+    );
+    let errors = body["errors"].as_array().expect("errors");
+    assert_eq!(errors.len(), 2, "{body}");
+    assert_eq!(errors[0]["index"], 1);
+    assert!(
+        errors[0]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("a track line needs `time`")),
+        "{body}"
+    );
+    assert_eq!(errors[1]["index"], 3);
+    assert!(
+        errors[1]["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("vaule")),
+        "{body}"
+    );
+    assert_eq!(counts(dir.path()), (1, 2));
+
+    // A JSON Lines body names lines too.
+    let (status, _, body) = server
+        .post_raw(
+            "/v1/events",
+            format!("{}\n{{\"type\":\"click\"}}\n", track("o-3", "u-3")),
+            &[],
+        )
+        .await;
+    assert_eq!(status, 207, "{body}");
+    assert_eq!(
+        (&body["errors"][0]["index"], &body["errors"][0]["line"]),
+        (&json!(1), &json!(2))
+    );
+
+    // Nothing good: 400, with the reasons and an error body; nothing stored.
+    let (status, _, body) = server
+        .post_raw("/v1/events", "{\"type\":\"track\"}\nnot json\n".into(), &[])
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errorCode"], "PARSE_ERROR");
+    assert_eq!(body["rejected"], 2);
+    for bad in ["", "   \n", "[{\"type\": ", "[]"] {
+        let (status, _, body) = server.post_raw("/v1/events", bad.into(), &[]).await;
+        assert_eq!(status, 400, "{bad:?}: {body}");
+        assert!(body["errorDetails"].is_string(), "{body}");
+    }
+    assert_eq!(counts(dir.path()), (1, 3));
+
+    let (_, _, metrics) = server.get("/metrics", &[]).await;
+    assert!(
+        metrics.contains("vexil_events_accepted_total 5"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("vexil_events_rejected_total 5"),
+        "{metrics}"
+    );
+    server.running.stop().await;
+}
+
+#[tokio::test]
+async fn client_keys_may_send_events_and_no_key_may_not() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut c = with_store(dir.path());
+    c.keys = vec![KeyEntry {
+        name: "web".into(),
+        scope: Scope::Client,
+        sha256: hash_secret("client-secret"),
+    }];
+    let server = start(c).await;
+    let body = track("o-1", "u-1").to_string();
+    let (status, _, answer) = server.post_raw("/v1/events", body.clone(), &[]).await;
+    assert_eq!(status, 401, "{answer}");
+    let (status, _, answer) = server
+        .post_raw("/v1/events", body.clone(), &[("x-api-key", "wrong")])
+        .await;
+    assert_eq!(status, 401, "{answer}");
+    assert_eq!(counts(dir.path()), (0, 0));
+    let (status, _, answer) = server
+        .post_raw(
+            "/v1/events",
+            body,
+            &[("authorization", "Bearer client-secret")],
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(counts(dir.path()), (0, 1));
+    server.running.stop().await;
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_refused_and_no_store_means_no_intake() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut c = with_store(dir.path());
+    c.limits.body_bytes = 1024;
+    let server = start(c).await;
+    let big: Vec<Value> = (0..100).map(|i| track(&format!("o-{i}"), "u-1")).collect();
+    let (status, _, body) = server.post("/v1/events", &json!(big)).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(counts(dir.path()), (0, 0));
+    server.running.stop().await;
+
+    let server = start(config(&shop())).await;
+    let (status, _, body) = server
+        .post_raw("/v1/events", track("o-1", "u-1").to_string(), &[])
+        .await;
+    assert_eq!(status, 404, "{body}");
+    assert!(
+        body["errorDetails"]
+            .as_str()
+            .is_some_and(|d| d.contains("events_db")),
+        "{body}"
+    );
+    server.running.stop().await;
+}
+
+#[tokio::test]
+async fn experiments_evaluated_through_ofrep_record_one_exposure_per_unit() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = start(with_store(dir.path())).await;
+    let mut enrolled = Vec::new();
+    for i in 0..60 {
+        let unit = format!("u-{i}");
+        let mut context = shopper(&unit);
+        context["location"]["country"] = json!("US");
+        for _ in 0..2 {
+            let (status, body) = server.evaluate("checkout-layout", &context).await;
+            assert_eq!(status, 200, "{body}");
+            if body["reason"] == "SPLIT" && !enrolled.contains(&unit) {
+                enrolled.push(unit.clone());
+            }
+        }
+        let (status, _, _) = server
+            .post("/ofrep/v1/evaluate/flags", &json!({ "context": context }))
+            .await;
+        assert_eq!(status, 200);
+    }
+    assert!(
+        enrolled.len() >= 5,
+        "too few units in the experiment to test with: {enrolled:?}"
+    );
+    // Stopping commits what is queued.
+    server.running.stop().await;
+    let store = Store::open_existing(&dir.path().join("events.db")).expect("store");
+    let mut rows: Vec<(String, String)> = store
+        .connection()
+        .prepare("SELECT unit, variant FROM exposures WHERE experiment = 'checkout-layout'")
+        .expect("query")
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    rows.sort();
+    let mut units: Vec<String> = rows.iter().map(|(u, _)| u.clone()).collect();
+    units.dedup();
+    assert_eq!(units.len(), rows.len(), "a unit recorded twice: {rows:?}");
+    enrolled.sort();
+    assert_eq!(units, enrolled);
+}
