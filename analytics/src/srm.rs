@@ -20,9 +20,9 @@ pub fn srm_p_value(units: &[f64], weights: &[f64]) -> Result<f64, StatsError> {
             None,
             "weights",
             format!(
-                "has {} entries but there are {} variants",
-                weights.len(),
-                units.len()
+                "has {} but there are {}",
+                vexil_words::count(weights.len(), "entry"),
+                vexil_words::count(units.len(), "variant")
             ),
         ));
     }

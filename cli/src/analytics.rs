@@ -186,17 +186,17 @@ pub fn ingest(args: &IngestArgs) -> Result<ExitCode, String> {
                 }
                 if r.rejected > r.errors.len() as u64 {
                     eprintln!(
-                        "{}: {file}: {} more rejected lines not shown",
+                        "{}: {file}: {} more rejected not shown",
                         paint("error", Style::Error),
-                        r.rejected - r.errors.len() as u64
+                        many(r.rejected - r.errors.len() as u64, "line")
                     );
                 }
                 let line = format!(
-                    "{file}: {} lines: {} exposures and {} metric events added, {} duplicates, {} rejected",
-                    thousands(r.lines),
-                    thousands(r.exposures),
-                    thousands(r.tracks),
-                    thousands(r.duplicates),
+                    "{file}: {}: {} and {} added, {}, {} rejected",
+                    many(r.lines, "line"),
+                    many(r.exposures, "exposure"),
+                    many(r.tracks, "metric event"),
+                    many(r.duplicates, "duplicate"),
                     thousands(r.rejected)
                 );
                 let style = if r.rejected > 0 {
@@ -207,10 +207,10 @@ pub fn ingest(args: &IngestArgs) -> Result<ExitCode, String> {
                 println!("{}", paint(&line, style));
             }
             println!(
-                "{}: {} exposures, {} metric events",
+                "{}: {}, {}",
                 args.store.display(),
-                thousands(exposures),
-                thousands(tracks)
+                many(exposures, "exposure"),
+                many(tracks, "metric event")
             );
         }
     }
@@ -219,6 +219,12 @@ pub fn ingest(args: &IngestArgs) -> Result<ExitCode, String> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A count with its noun, the count as [`thousands`]: `12,345 units`,
+/// `1 unit`.
+pub(crate) fn many(n: u64, noun: &str) -> String {
+    format!("{} {}", thousands(n), vexil_words::plural(n, noun))
 }
 
 /// `12345` as `12,345`.
@@ -317,7 +323,7 @@ pub fn analyze(args: &AnalyzeArgs) -> Result<ExitCode, String> {
     if let Some(alpha) = args.alpha {
         if !(alpha > 0.0 && alpha < 1.0) {
             return Err(format!(
-                "invalid --alpha `{alpha}`: it lies strictly between 0 and 1"
+                "invalid --alpha `{alpha}`: it must lie strictly between 0 and 1"
             ));
         }
     }
@@ -489,15 +495,15 @@ pub fn simulate(args: &SimulateArgs) -> Result<ExitCode, String> {
         .map(|(v, n)| format!("{v} {}", thousands(*n)))
         .collect();
     let mut text = format!(
-        "simulated {} units over {} days from {}: enrolled {}; wrote {} exposures and {} metric events to {}\n",
-        thousands(summary.units),
-        summary.days,
+        "simulated {} over {} from {}: enrolled {}; wrote {} and {} to {}\n",
+        many(summary.units, "unit"),
+        vexil_words::count(summary.days, "day"),
         vexil_ir::value::format_timestamp(summary.start)
             .get(..10)
             .unwrap_or_default(),
         enrolled.join(", "),
-        thousands(summary.exposures),
-        thousands(summary.events),
+        many(summary.exposures, "exposure"),
+        many(summary.events, "metric event"),
         args.output.display()
     );
     for m in &summary.models {
@@ -533,9 +539,9 @@ fn model_words(model: &vexil_events::simulate::Model) -> String {
     use vexil_events::simulate::Model;
     match model {
         Model::Conversion { rate, window, .. } => format!(
-            "converts at {:.3}% within {} days",
+            "converts at {:.3}% within {}",
             rate * 100.0,
-            *window as f64 / vexil_events::DAY as f64
+            vexil_words::days(*window as f64 / vexil_events::DAY as f64)
         ),
         Model::Count {
             per_unit,

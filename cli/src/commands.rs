@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use vexil_compiler::{Code, Project};
 use vexil_runtime::{Engine, EngineOptions};
+use vexil_words::count;
 
 use crate::output::{color_enabled, paint, Style};
 use crate::Format;
@@ -69,10 +70,7 @@ pub fn check(
             print!("{}", project.render(&diagnostics, color_enabled()));
             let files = project.paths().count();
             let summary = vexil_compiler::render::summary(&diagnostics);
-            let line = format!(
-                "checked {files} file{}: {summary}",
-                if files == 1 { "" } else { "s" }
-            );
+            let line = format!("checked {}: {summary}", count(files, "file"));
             let style = if failed { Style::Error } else { Style::Ok };
             println!("{}", paint(&line, style));
         }
@@ -119,10 +117,15 @@ pub fn fmt(dir: &Path, check_only: bool) -> Result<ExitCode, String> {
             println!("would reformat {p}");
         }
         let failed = !changed.is_empty() || !broken.is_empty();
+        // Files that could not be formatted are counted too, so that the
+        // summary agrees with the exit status.
+        let not_formatted = match broken.len() {
+            0 => String::new(),
+            n => format!(", {n} not formatted"),
+        };
         println!(
-            "{} file{} checked, {} would change",
-            paths.len(),
-            if paths.len() == 1 { "" } else { "s" },
+            "{} checked, {} would change{not_formatted}",
+            count(paths.len(), "file"),
             changed.len()
         );
         return Ok(if failed {
@@ -149,11 +152,11 @@ pub fn build(dir: &Path, output: &Path, with_tests: bool) -> Result<ExitCode, St
             std::fs::write(output, bundle.to_json())
                 .map_err(|e| format!("cannot write `{}`: {e}", output.display()))?;
             println!(
-                "wrote {} ({} flags, {} experiments, {} segments)",
+                "wrote {} ({}, {}, {})",
                 output.display(),
-                bundle.flags.len(),
-                bundle.experiments.len(),
-                bundle.segments.len()
+                count(bundle.flags.len(), "flag"),
+                count(bundle.experiments.len(), "experiment"),
+                count(bundle.segments.len(), "segment")
             );
             Ok(ExitCode::SUCCESS)
         }
@@ -242,8 +245,15 @@ pub fn eval(
             std::fs::read_to_string(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))?
         }
     };
-    let ctx = match snapshot.layout().context_from_json_str(&text) {
-        Ok(ctx) => ctx,
+    let ctx = match snapshot.layout().context_from_json_str_with_warnings(&text) {
+        Ok((ctx, warnings)) => {
+            // Not an error: evaluation goes on without them, as a service's
+            // would, but a typo in the context should not pass unseen.
+            for w in &warnings {
+                eprintln!("{}: {w}", paint("warning", Style::Error));
+            }
+            ctx
+        }
         Err(e) => {
             // The OpenFeature answer to a context that is not JSON.
             let mut details = serde_json::json!({
@@ -405,9 +415,9 @@ pub fn test(path: &Path, format: Format, name: Option<&str>) -> Result<ExitCode,
                 }
             }
             let line = format!(
-                "{} tests, {} expectations: {} passed, {} failed",
-                results.len(),
-                expectations,
+                "{}, {}: {} passed, {} failed",
+                count(results.len(), "test"),
+                count(expectations, "expectation"),
                 results.len() - failed,
                 failed
             );

@@ -78,6 +78,8 @@ enum Command {
         #[arg(long, conflicts_with = "flag")]
         all: bool,
         /// A JSON file: `{"user": {"id": "u1", ...}, "env": {...}}`; `-` reads standard input.
+        /// Names the schema does not declare are ignored, with a warning on
+        /// standard error.
         #[arg(long, value_name = "FILE.json")]
         context: Option<PathBuf>,
         /// The evaluation time: an RFC 3339 timestamp like

@@ -241,3 +241,90 @@ fn a_file_that_is_not_utf8_is_a_diagnostic_not_an_abort() {
         .success()
         .stdout(predicate::str::contains("E0002 (error): file is not UTF-8"));
 }
+
+#[test]
+fn a_byte_order_mark_is_skipped_by_check_fmt_and_eval() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let with_bom = format!("\u{FEFF}{TIERS}");
+    std::fs::write(dir.path().join("tiers.flag"), &with_bom).expect("write");
+    let d = dir.path().to_string_lossy().to_string();
+    vexil()
+        .args(["check", &d])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "checked 1 file: 0 errors, 0 warnings",
+        ));
+    vexil()
+        .args(["fmt", &d, "--check"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("1 file checked, 0 would change"));
+    let context = dir.path().join("context.json");
+    std::fs::write(
+        &context,
+        "\u{FEFF}{\"user\": {\"id\": \"u1\", \"plan\": \"pro\"}}",
+    )
+    .expect("write");
+    let json = stdout_json(
+        vexil().args(["eval", &d, "tier", "--context", &context.to_string_lossy()]),
+        0,
+    );
+    assert_eq!(json["value"], "b");
+}
+
+#[test]
+fn eval_warns_of_unknown_fields_and_refuses_a_context_that_is_not_an_object() {
+    let (_tmp, dir) = tiers();
+    let out = vexil()
+        .args(["eval", &dir, "tier", "--context", "-"])
+        .write_stdin(r#"{"user": {"id": "u1", "plna": "pro"}}"#)
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains("warning: unknown field `user.plna` ignored; did you mean `user.plan`?"),
+        "{stderr}"
+    );
+    let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).expect("JSON");
+    assert_eq!(json["value"], "none");
+
+    let json = stdout_json(
+        vexil()
+            .args(["eval", &dir, "tier", "--context", "-"])
+            .write_stdin(r#"{"user": "u1"}"#),
+        1,
+    );
+    assert_eq!(json["errorCode"], "PARSE_ERROR");
+    assert_eq!(
+        json["errorMessage"],
+        r#"the context is not valid: the context `user` must be a JSON object of its fields, like `{"user": {...}}`, not a string"#
+    );
+}
+
+#[test]
+fn counts_in_messages_agree_with_their_nouns() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let one_test = TIERS
+        .split("test \"free")
+        .next()
+        .unwrap_or(TIERS)
+        .replace("  expect tier == \"c\"\n", "");
+    std::fs::write(dir.path().join("tiers.flag"), one_test).expect("write");
+    let d = dir.path().to_string_lossy().to_string();
+    vexil()
+        .args(["test", &d])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "1 test, 1 expectation: 1 passed, 0 failed",
+        ));
+    let bundle = dir.path().join("b.json");
+    vexil()
+        .args(["build", &d, "-o", &bundle.to_string_lossy()])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "(3 flags, 0 experiments, 0 segments)",
+        ));
+}

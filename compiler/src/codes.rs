@@ -163,6 +163,11 @@ codes! {
         "A test with no `expect` line checks nothing.";
     PlanTooLong = "W0006", Warning, "planned duration exceeds the experiment's dates",
         "The sample size implied by the planning inputs needs more days than the experiment runs.";
+    TestReadsClock = "W0007", Warning, "test depends on the time but gives no `now`",
+        "A flag it expects has a time window or compares with `now` (in its rules, its segments or the \
+         flags it requires), or an experiment it expects has dates: without `now` the test runs at the \
+         current time, so it passes today and fails on its own one day. Give the time: \
+         `now 2026-12-01T09:00:00Z`.";
 }
 
 impl Serialize for Code {

@@ -45,6 +45,16 @@ pub(crate) fn decode(bytes: &[u8]) -> Decoded {
     Decoded { text, invalid }
 }
 
+/// A file's bytes as text (bytes that are not UTF-8 read as spaces, so
+/// offsets stay byte offsets), and E0002 if there were any: for hosts that
+/// keep their own files, like the language server (a [`Project`](crate::Project)
+/// does this itself in `set_source_bytes`).
+pub fn decode_source(path: &str, bytes: &[u8]) -> (String, Option<Diagnostic>) {
+    let decoded = decode(bytes);
+    let diagnostic = diagnostic(path, &decoded.invalid);
+    (decoded.text, diagnostic)
+}
+
 /// E0002 at the first byte that is not UTF-8; a note counts the others.
 pub(crate) fn diagnostic(file: &str, invalid: &[(usize, u8)]) -> Option<Diagnostic> {
     let &(offset, byte) = invalid.first()?;

@@ -202,9 +202,9 @@ fn name_label(db: &dyn Db, (file, item): Decl, message: String) -> Label {
 }
 
 /// The problems across files (duplicate names, cycles among segments or
-/// prerequisites, overfull layers) as diagnostics, each in the file of its
-/// primary label. With every file's own diagnostics, what `vexil check`
-/// reports.
+/// prerequisites, overfull layers, tests that depend on the time without
+/// giving it) as diagnostics, each in the file of its primary label. With
+/// every file's own diagnostics, what `vexil check` reports.
 pub fn cross_file_diagnostics(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let make = |code: Code, message: String, primary: Label, secondary: Vec<Label>, help: &str| {
@@ -294,5 +294,6 @@ pub fn cross_file_diagnostics(db: &dyn Db, ws: Workspace) -> Vec<Diagnostic> {
             }
         }
     }
+    out.extend(crate::clock::clock_test_warnings(db, ws));
     out
 }

@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 mod check;
+mod clock;
 mod codes;
 pub mod db;
 mod decode;
@@ -32,6 +33,7 @@ pub mod types;
 
 pub use check::local_diagnostics;
 pub use codes::Code;
+pub use decode::decode_source;
 pub use diagnostic::{Diagnostic, Fix, Label, Severity};
 pub use global::cross_file_diagnostics;
 pub use project::{flag_files, LoadError, Project};

@@ -76,11 +76,10 @@ pub fn render_text<'s>(
 pub fn summary(diagnostics: &[Diagnostic]) -> String {
     let errors = diagnostics.iter().filter(|d| d.is_error()).count();
     let warnings = diagnostics.len() - errors;
-    let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     format!(
         "{}, {}",
-        plural(errors, "error"),
-        plural(warnings, "warning")
+        vexil_words::count(errors, "error"),
+        vexil_words::count(warnings, "warning")
     )
 }
 

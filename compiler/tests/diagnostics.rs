@@ -178,3 +178,32 @@ fn a_file_that_is_not_utf8_does_not_stop_the_check() {
         ]
     );
 }
+
+/// Issue 12: a misspelt item keyword is named once in what was expected,
+/// the caret covers the word, and the nearest keyword is offered as a fix.
+#[test]
+fn a_misspelt_item_keyword_suggests_the_keyword() {
+    let project = case_project("E0001-misspelt-item-keyword.flag");
+    let diagnostics = project.diagnostics();
+    let [d] = diagnostics.as_slice() else {
+        panic!("one diagnostic expected, got {diagnostics:?}");
+    };
+    assert_eq!(d.message, "unexpected `flg`");
+    assert_eq!(d.primary.span.end - d.primary.span.start, 3);
+    assert_eq!(
+        d.primary.message,
+        "expected `context`, `segment`, `flag`, `experiment` or `test`"
+    );
+    assert_eq!(d.help.as_deref(), Some("did you mean `flag`?"));
+    assert_eq!(d.fix.as_ref().map(|f| f.replacement.as_str()), Some("flag"));
+}
+
+/// Issue 12: a UTF-8 byte-order mark at the start of a file is skipped.
+#[test]
+fn a_byte_order_mark_is_skipped() {
+    let source = "\u{FEFF}context user {\n  key id: string\n}\n\nflag a: bool {\n  kind release\n  default false\n}\n";
+    let mut project = Project::new();
+    project.set_source_bytes("bom.flag", source.as_bytes());
+    assert_eq!(project.diagnostics(), []);
+    assert!(project.bundle(false).is_ok());
+}

@@ -388,10 +388,9 @@ pub fn report_from(
     } else {
         for v in variants.iter().filter(|v| v.units < 2) {
             problems.push(format!(
-                "variant `{}` has {} exposed unit{}",
+                "variant `{}` has {}",
                 v.name,
-                v.units,
-                if v.units == 1 { "" } else { "s" }
+                vexil_words::count(v.units, "exposed unit")
             ));
         }
         if let Some(srm) = srm.as_ref().filter(|s| s.flagged) {

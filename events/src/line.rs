@@ -199,24 +199,15 @@ fn json_reason(e: &serde_json::Error) -> String {
     }
 }
 
-/// "an exposure", "a track".
-fn article(kind: &str) -> String {
-    if kind.starts_with(['a', 'e', 'i', 'o', 'u']) {
-        format!("an {kind}")
-    } else {
-        format!("a {kind}")
-    }
-}
-
 fn required<T>(value: Option<T>, field: &str, kind: &str) -> Result<T, String> {
-    value.ok_or_else(|| format!("{} line needs `{field}`", article(kind)))
+    value.ok_or_else(|| format!("{} line needs `{field}`", vexil_words::with_article(kind)))
 }
 
 fn forbid<T>(value: &Option<T>, field: &str, kind: &str) -> Result<(), String> {
     if value.is_some() {
         Err(format!(
             "`{field}` is not a field of {} line",
-            article(kind)
+            vexil_words::with_article(kind)
         ))
     } else {
         Ok(())

@@ -63,8 +63,16 @@ pub fn format_source(source: &str) -> Result<String, FormatError> {
 pub fn format_file(file: &SourceFile, source: &str) -> String {
     let mut p = printer::Printer::new(source, &file.comments);
     p.file(&file.items);
-    p.finish()
+    let out = p.finish();
+    // A byte-order mark is the file's business, not the layout's: keep it.
+    match source.starts_with(BOM) {
+        true => format!("{BOM}{out}"),
+        false => out,
+    }
 }
+
+/// The UTF-8 byte-order mark, which the grammar skips at the start of a file.
+const BOM: char = '\u{FEFF}';
 
 /// Replacing `range` of the source by `text` formats part of a file.
 #[derive(Clone, Debug, PartialEq, Eq)]

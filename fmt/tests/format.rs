@@ -175,6 +175,20 @@ fn format_every_comment_text_survives_in_order() {
     }
 }
 
+/// Issue 12: a file that starts with a UTF-8 byte-order mark parses, and
+/// formatting keeps the mark and lays out the rest as usual.
+#[test]
+fn format_a_byte_order_mark_is_kept() {
+    let source = "\u{FEFF}// flags\nflag a:bool{kind release\ndefault false}\n";
+    let once = check_invariants("bom", source);
+    assert_eq!(
+        once,
+        "\u{FEFF}// flags\nflag a: bool {\n  kind release\n  default false\n}\n"
+    );
+    let without = check_invariants("no bom", source.trim_start_matches('\u{FEFF}'));
+    assert_eq!(format!("\u{FEFF}{without}"), once);
+}
+
 #[test]
 fn format_files_with_syntax_errors_are_refused() {
     let source = "flag a: bool {\n  kind release\n  default\n}\n";

@@ -2,9 +2,16 @@
 
 use crate::parse::GrammarRule as Rule;
 
+/// The words for "an item starts here", which the compiler also reads to
+/// suggest the nearest item keyword for a misspelt one.
+pub const AN_ITEM: &str = "`context`, `segment`, `flag`, `experiment` or `test`";
+
 /// What the parser expected, in words, most useful first, without repeats.
 pub fn describe_expected(rules: &[Rule]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
+    // Where an item may start, `context` is one of the item keywords, not a
+    // test's `context` block: say it once.
+    let at_item = rules.iter().any(|r| describe(*r) == AN_ITEM);
     let property_rules = rules.iter().filter(|r| is_property(**r)).count();
     for rule in rules {
         let words = if is_property(*rule) && property_rules > 3 {
@@ -12,6 +19,9 @@ pub fn describe_expected(rules: &[Rule]) -> Vec<String> {
         } else {
             describe(*rule).to_string()
         };
+        if at_item && words == "`context`" {
+            continue;
+        }
         if !out.contains(&words) {
             out.push(words);
         }
@@ -138,7 +148,7 @@ fn describe(rule: Rule) -> &'static str {
         | Rule::kw_segment
         | Rule::kw_flag
         | Rule::kw_experiment
-        | Rule::kw_test => "`context`, `segment`, `flag`, `experiment` or `test`",
+        | Rule::kw_test => AN_ITEM,
         Rule::EOI => "end of file",
         _ => "something else",
     }

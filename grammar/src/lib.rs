@@ -10,6 +10,7 @@ mod lines;
 mod parse;
 pub mod syntax;
 
+pub use describe::AN_ITEM;
 pub use lex::{doc_before, lex_comments, RESERVED};
 pub use lines::LineIndex;
 pub use parse::{parse, unescape, MAX_NESTING, MAX_SOURCE_LEN};

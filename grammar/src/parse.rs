@@ -245,6 +245,11 @@ impl<'s> Builder<'s> {
             },
         };
         error.message = self.syntax_message(&error);
+        // The caret covers the token that was not expected, not one byte.
+        if error.span.is_empty() {
+            let start = error.span.start as usize;
+            error.span = Span::new(start, self.token_end(start));
+        }
         self.errors.push(error);
 
         let (keyword, name) = self.item_head(text, offset);
@@ -267,21 +272,42 @@ impl<'s> Builder<'s> {
     /// The token at `offset`, in words, for "unexpected ..." messages.
     fn found_at(&self, offset: usize) -> String {
         let rest = self.source.get(offset..).unwrap_or("");
-        let Some(c) = rest.chars().next() else {
-            return "end of file".to_string();
+        match rest.chars().next() {
+            None => "end of file".to_string(),
+            Some('\n' | '\r') => "end of line".to_string(),
+            Some(_) => {
+                let word = self
+                    .source
+                    .get(offset..self.token_end(offset))
+                    .unwrap_or("");
+                format!("`{word}`")
+            }
+        }
+    }
+
+    /// The end of the token at `offset`: a word (up to 40 characters, dots
+    /// and hyphens included) or one character; `offset` itself at the end
+    /// of a line or of the file.
+    fn token_end(&self, offset: usize) -> usize {
+        let rest = self.source.get(offset..).unwrap_or("");
+        let mut chars = rest.char_indices();
+        let Some((_, c)) = chars.next() else {
+            return offset;
         };
         if c == '\n' || c == '\r' {
-            return "end of line".to_string();
+            return offset;
         }
-        let word: String = if c.is_alphanumeric() || c == '_' {
-            rest.chars()
-                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '-' || *c == '.')
-                .take(40)
-                .collect()
-        } else {
-            c.to_string()
-        };
-        format!("`{word}`")
+        let is_word = |c: char| c.is_alphanumeric() || c == '_';
+        if !is_word(c) {
+            return offset + c.len_utf8();
+        }
+        let len = rest
+            .char_indices()
+            .take_while(|(_, c)| is_word(*c) || *c == '-' || *c == '.')
+            .take(40)
+            .last()
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        offset + len
     }
 
     fn item_head(&mut self, text: &str, offset: usize) -> (Option<ItemKeyword>, Option<Ident>) {

@@ -150,7 +150,7 @@ fn flag_facts(
         let _ = writeln!(out, "\n**variants** {}", variants.join(", "));
     }
     if rules > 0 {
-        let _ = writeln!(out, "\n{rules} rule{}", if rules == 1 { "" } else { "s" });
+        let _ = writeln!(out, "\n{}", vexil_words::count(rules, "rule"));
     }
 }
 

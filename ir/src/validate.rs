@@ -341,7 +341,10 @@ impl Checker<'_> {
         if v.value_type() == ty {
             Ok(())
         } else {
-            Err(self.fail(format!("value `{v}` is not a {}", ty.as_str())))
+            Err(self.fail(format!(
+                "value `{v}` is not {}",
+                vexil_words::with_article(ty.as_str())
+            )))
         }
     }
 

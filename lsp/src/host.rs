@@ -10,6 +10,7 @@ use std::sync::Arc;
 use salsa::Setter;
 use tower_lsp_server::ls_types::{TextDocumentContentChangeEvent, Uri};
 use vexil_compiler::db::{Database, SourceFile, Workspace};
+use vexil_compiler::Diagnostic;
 
 use crate::convert::apply_changes;
 
@@ -46,6 +47,9 @@ pub enum Change {
 pub struct Files {
     by_path: BTreeMap<String, SourceFile>,
     uris: BTreeMap<String, Uri>,
+    /// E0002 for files read from disk that are not UTF-8 (their text has
+    /// spaces for the bad bytes), which the compiler's queries cannot see.
+    not_utf8: BTreeMap<String, Diagnostic>,
 }
 
 impl Files {
@@ -59,6 +63,11 @@ impl Files {
 
     pub fn paths(&self) -> impl Iterator<Item = &str> {
         self.by_path.keys().map(String::as_str)
+    }
+
+    /// E0002 for `path`, if it was read from disk and is not UTF-8.
+    pub fn not_utf8(&self, path: &str) -> Option<&Diagnostic> {
+        self.not_utf8.get(path)
     }
 }
 
@@ -141,6 +150,10 @@ impl Host {
             Change::Open { uri, text } => {
                 let path = path_of(&uri);
                 self.open.insert(path.clone());
+                // The editor's text is UTF-8 whatever the disk holds.
+                if self.files.not_utf8.contains_key(&path) {
+                    Arc::make_mut(&mut self.files).not_utf8.remove(&path);
+                }
                 self.set(path, Some(uri), text);
             }
             Change::Edit { uri, changes } => {
@@ -182,9 +195,9 @@ impl Host {
             if self.open.contains(&key) {
                 continue;
             }
-            if let Ok(text) = std::fs::read_to_string(&path) {
+            if let Ok(bytes) = std::fs::read(&path) {
                 let uri = Uri::from_file_path(&path);
-                self.set(key, uri, text);
+                self.set_from_disk(key, uri, &bytes);
             }
         }
     }
@@ -193,12 +206,27 @@ impl Host {
     /// file is gone or outside the workspace's folders.
     fn reload(&mut self, path: &str, uri: &Uri) {
         let in_root = self.roots.iter().any(|r| Path::new(path).starts_with(r));
-        match std::fs::read_to_string(path) {
-            Ok(text) if in_root && path.ends_with(".flag") => {
-                self.set(path.to_string(), Some(uri.clone()), text)
+        match std::fs::read(path) {
+            Ok(bytes) if in_root && path.ends_with(".flag") => {
+                self.set_from_disk(path.to_string(), Some(uri.clone()), &bytes)
             }
             _ => self.remove(path),
         }
+    }
+
+    /// A file as read from disk: bytes that are not UTF-8 are E0002, as in
+    /// `vexil check`, and the rest of the file is still analysed.
+    fn set_from_disk(&mut self, path: String, uri: Option<Uri>, bytes: &[u8]) {
+        let (text, not_utf8) = vexil_compiler::decode_source(&path, bytes);
+        let had = self.files.not_utf8.contains_key(&path);
+        if not_utf8.is_some() || had {
+            let files = Arc::make_mut(&mut self.files);
+            match not_utf8 {
+                Some(d) => files.not_utf8.insert(path.clone(), d),
+                None => files.not_utf8.remove(&path),
+            };
+        }
+        self.set(path, uri, text);
     }
 
     fn set(&mut self, path: String, uri: Option<Uri>, text: String) {
@@ -222,6 +250,7 @@ impl Host {
 
     fn remove(&mut self, path: &str) {
         let files = Arc::make_mut(&mut self.files);
+        files.not_utf8.remove(path);
         if files.by_path.remove(path).is_some() {
             files.uris.remove(path);
             self.files_changed = true;

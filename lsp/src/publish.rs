@@ -28,8 +28,11 @@ pub fn compute(snapshot: &Snapshot) -> Diagnostics {
         let Some(uri) = snapshot.uri(&path) else {
             continue;
         };
-        let converted: Vec<lsp::Diagnostic> = list
-            .iter()
+        // A file that is not UTF-8 leads with E0002, as `vexil check` does.
+        let not_utf8 = snapshot.files.not_utf8(&path);
+        let converted: Vec<lsp::Diagnostic> = not_utf8
+            .into_iter()
+            .chain(&list)
             .filter_map(|d| convert(snapshot, &mut indexes, d))
             .collect();
         by_uri.insert(uri, converted);
@@ -203,5 +206,46 @@ mod tests {
         // A file that leaves the workspace is cleared.
         let gone = p.update(at(4, &[("b", &[])]));
         assert_eq!(names(&gone), [("a".to_string(), 0)]);
+    }
+
+    /// Issue 12: a file on disk that is not UTF-8 gets E0002 at its first
+    /// bad byte, as in `vexil check`, and the rest of it is still checked;
+    /// opening it in the editor (whose text is UTF-8) clears the E0002.
+    #[test]
+    fn a_file_that_is_not_utf8_gets_e0002() {
+        use crate::host::{Change, Host};
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("a.flag");
+        std::fs::write(
+            &path,
+            b"// Caf\xe9\nflag a: bool {\n  kind relase\n  default false\n}\n",
+        )
+        .expect("write");
+        let mut host = Host::new();
+        host.apply([Change::AddRoot(dir.path().to_path_buf())]);
+        let codes = |host: &Host| -> Vec<(u32, String)> {
+            compute(&host.snapshot())
+                .by_uri
+                .values()
+                .flatten()
+                .map(|d| {
+                    let code = match &d.code {
+                        Some(lsp::NumberOrString::String(c)) => c.clone(),
+                        _ => String::new(),
+                    };
+                    (d.range.start.line, code)
+                })
+                .collect()
+        };
+        assert_eq!(
+            codes(&host),
+            [(0, "E0002".to_string()), (2, "E0309".to_string())]
+        );
+        let uri = Uri::from_file_path(&path).expect("uri");
+        host.apply([Change::Open {
+            uri,
+            text: "// Cafe\nflag a: bool {\n  kind relase\n  default false\n}\n".into(),
+        }]);
+        assert_eq!(codes(&host), [(2, "E0309".to_string())]);
     }
 }

@@ -11,8 +11,11 @@
 //! read a string's offset and length.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use vexil_ir::{FieldType, Schema};
+
+use crate::unmatched::{ContextStats, ContextWarning};
 
 /// Slot states.
 pub(crate) const MISSING: u32 = 0;
@@ -72,6 +75,9 @@ pub struct Layout {
     fields: Vec<FieldInfo>,
     by_name: HashMap<String, HashMap<String, u32>>,
     contexts: Vec<(String, Option<u32>)>,
+    /// Where unknown contexts and fields are counted: the engine's, shared
+    /// by its snapshots.
+    stats: Arc<ContextStats>,
 }
 
 /// A schema field as a layout knows it: what an error's detail names.
@@ -177,7 +183,13 @@ impl Layout {
             fields,
             by_name,
             contexts,
+            stats: Arc::default(),
         }
+    }
+
+    /// Count unknown contexts and fields in `stats` from now on.
+    pub(crate) fn count_in(&mut self, stats: Arc<ContextStats>) {
+        self.stats = stats;
     }
 
     /// A hash of every field (context, name, type, optionality, slot):
@@ -239,21 +251,59 @@ impl Layout {
     }
 
     /// A context from JSON: `{"user": {"id": "u1", ...}, "env": {...}}`.
-    /// Unknown contexts and fields are ignored; `null` means missing; a
-    /// value of the wrong type marks its field invalid.
+    /// Unknown contexts and fields are ignored (and counted, see
+    /// [`Engine::context_counts`](crate::Engine::context_counts)); `null`
+    /// means missing; a value of the wrong type marks its field invalid, and
+    /// so does a context that is not an object for every field it declares.
     pub fn context_from_json(&self, json: &serde_json::Value) -> Context {
-        let mut ctx = self.context();
-        ctx.fill_from_json(self, json);
-        ctx
+        self.context_from_json_with_warnings(json).0
     }
 
-    /// A context from JSON text; `Err` if it is not a JSON object.
-    pub fn context_from_json_str(&self, text: &str) -> Result<Context, String> {
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
-        if !value.is_object() {
-            return Err("the context must be a JSON object of contexts".to_string());
+    /// [`context_from_json`](Layout::context_from_json), and what the JSON
+    /// held that the schema does not declare, in the order given.
+    pub fn context_from_json_with_warnings(
+        &self,
+        json: &serde_json::Value,
+    ) -> (Context, Vec<ContextWarning>) {
+        let mut ctx = self.context();
+        let warnings = ctx.fill_from_json(self, json);
+        for w in &warnings {
+            self.stats.count(w);
         }
-        Ok(self.context_from_json(&value))
+        (ctx, warnings)
+    }
+
+    /// A context from JSON text (a leading byte-order mark is skipped);
+    /// `Err` if it is not a JSON object, or if a declared context in it is
+    /// neither an object nor `null`.
+    pub fn context_from_json_str(&self, text: &str) -> Result<Context, String> {
+        self.context_from_json_str_with_warnings(text)
+            .map(|(ctx, _)| ctx)
+    }
+
+    /// [`context_from_json_str`](Layout::context_from_json_str), and what
+    /// the JSON held that the schema does not declare.
+    pub fn context_from_json_str_with_warnings(
+        &self,
+        text: &str,
+    ) -> Result<(Context, Vec<ContextWarning>), String> {
+        let text = text.strip_prefix('\u{FEFF}').unwrap_or(text);
+        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| e.to_string())?;
+        let Some(contexts) = value.as_object() else {
+            return Err(format!(
+                "the context must be a JSON object of contexts, like `{{\"user\": {{\"id\": \"u1\"}}}}`, not {}",
+                json_kind(&value)
+            ));
+        };
+        for (name, fields) in contexts {
+            if self.by_name.contains_key(name) && !(fields.is_object() || fields.is_null()) {
+                return Err(format!(
+                    "the context `{name}` must be a JSON object of its fields, like `{{\"{name}\": {{...}}}}`, not {}",
+                    json_kind(fields)
+                ));
+            }
+        }
+        Ok(self.context_from_json_with_warnings(&value))
     }
 }
 
@@ -724,12 +774,21 @@ impl Context {
         }
     }
 
-    fn fill_from_json(&mut self, layout: &Layout, json: &serde_json::Value) {
+    /// Fill from JSON; returns the names the schema does not declare.
+    fn fill_from_json(&mut self, layout: &Layout, json: &serde_json::Value) -> Vec<ContextWarning> {
+        let mut warnings = Vec::new();
         let Some(contexts) = json.as_object() else {
-            return;
+            return warnings;
         };
         for (context, fields) in contexts {
             let Some(names) = layout.by_name.get(context) else {
+                warnings.push(ContextWarning::UnknownContext {
+                    name: context.clone(),
+                    nearest: vexil_words::did_you_mean(
+                        context,
+                        layout.contexts.iter().map(|(c, _)| c.as_str()),
+                    ),
+                });
                 continue;
             };
             let Some(fields) = fields.as_object() else {
@@ -746,6 +805,11 @@ impl Context {
             };
             for (name, value) in fields {
                 let Some(&slot) = names.get(name) else {
+                    warnings.push(ContextWarning::UnknownField {
+                        context: context.clone(),
+                        name: name.clone(),
+                        nearest: nearest_field(names, name),
+                    });
                     continue;
                 };
                 let (Some(h), Some(info)) = (layout.handle(slot), layout.info(slot)) else {
@@ -754,6 +818,7 @@ impl Context {
                 self.set_json(h, &info.ty, value);
             }
         }
+        warnings
     }
 
     fn set_json(&mut self, h: FieldHandle, ty: &FieldType, v: &serde_json::Value) {
@@ -831,6 +896,26 @@ impl Context {
                 b: items.len() as u64,
             },
         );
+    }
+}
+
+/// The declared field nearest to `name`, ties broken by name (a map's
+/// order is not stable).
+fn nearest_field(names: &HashMap<String, u32>, name: &str) -> Option<String> {
+    let mut declared: Vec<&str> = names.keys().map(String::as_str).collect();
+    declared.sort_unstable();
+    vexil_words::did_you_mean(name, declared)
+}
+
+/// A JSON value's kind, for messages: `a string`, `an array`.
+fn json_kind(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
     }
 }
 

@@ -16,6 +16,7 @@ use crate::context::Context;
 use crate::exposure::ExposureSink;
 use crate::outcome::Details;
 use crate::snapshot::{pick, At, BackendChoice, LoadError, Snapshot};
+use crate::unmatched::{ContextCounts, ContextStats};
 
 /// How an engine evaluates, for every version it loads.
 #[derive(Clone, Default)]
@@ -75,6 +76,8 @@ pub struct Engine {
     options: EngineOptions,
     versions: AtomicU64,
     source: Option<Mutex<Box<dyn BundleSource>>>,
+    /// Unknown contexts and fields seen by every version's layout.
+    context_stats: Arc<ContextStats>,
 }
 
 impl Engine {
@@ -83,13 +86,16 @@ impl Engine {
     /// are made: `vexil_ir::validate`, `Bundle::from_json`, a compiled
     /// project's bundle.
     pub fn from_bundle(bundle: ValidBundle, options: EngineOptions) -> Result<Engine, LoadError> {
-        let snapshot = Snapshot::new(bundle, options.backend, options.exposure_sink.clone(), 1)?;
+        let context_stats = Arc::default();
+        let snapshot = Snapshot::new(bundle, options.backend, options.exposure_sink.clone(), 1)?
+            .count_contexts_in(&context_stats);
         admit(&options, &snapshot)?;
         Ok(Engine {
             current: ArcSwap::from_pointee(snapshot),
             options,
             versions: AtomicU64::new(1),
             source: None,
+            context_stats,
         })
     }
 
@@ -123,6 +129,13 @@ impl Engine {
         self.current.load_full()
     }
 
+    /// How many unknown contexts and fields the contexts built from JSON
+    /// with any version's layout have held since the engine was made: a
+    /// counter a service exports, so that a caller's typo shows.
+    pub fn context_counts(&self) -> ContextCounts {
+        self.context_stats.counts()
+    }
+
     /// Which backend evaluates: `"interpreter"` or `"jit"`.
     pub fn backend_name(&self) -> &'static str {
         self.current.load().backend_name()
@@ -143,7 +156,8 @@ impl Engine {
             self.options.backend,
             self.options.exposure_sink.clone(),
             version,
-        )?;
+        )?
+        .count_contexts_in(&self.context_stats);
         admit(&self.options, &snapshot)?;
         self.versions.store(version, Ordering::Relaxed);
         self.current.store(Arc::new(snapshot));

@@ -49,6 +49,7 @@ mod snapshot;
 #[cfg(feature = "source")]
 mod source;
 pub mod testing;
+mod unmatched;
 
 pub use context::{Context, FieldHandle, FieldInfo, Layout};
 pub use engine::{BundleSource, Engine, EngineOptions, NewVersion, Reloaded, Watcher};
@@ -56,6 +57,7 @@ pub use exposure::{DedupSink, Exposure, ExposureSink, JsonLinesSink, MemorySink,
 pub use outcome::{Detail, Details, Evaluation, Outcome, RuleRef};
 pub use prepared::Prepared;
 pub use snapshot::{jit_status, BackendChoice, LoadError, Snapshot, Target};
+pub use unmatched::{ContextCounts, ContextWarning};
 pub use vexil_ir as ir;
 pub use vexil_ir::{ErrorCode, FlagValue, Reason};
 

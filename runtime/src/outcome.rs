@@ -102,10 +102,10 @@ impl Evaluation<'_> {
         Some(match (code, self.detail) {
             (ErrorCode::FlagNotFound, _) => format!("no flag or experiment named `{}`", self.key),
             (ErrorCode::InvalidContext, Some(Detail::Field(f))) => format!(
-                "context field `{}.{}` has a value that is not a {}{}",
+                "context field `{}.{}` has a value that is not {}{}",
                 f.context,
                 f.name,
-                f.ty,
+                vexil_words::with_article(&f.ty.to_string()),
                 accepted(&f.ty)
             ),
             (ErrorCode::TargetingKeyMissing, Some(Detail::Field(f))) => format!(

@@ -13,6 +13,7 @@ use crate::context::{Context, Layout, MISSING};
 use crate::exposure::{Exposure, ExposureSink};
 use crate::interp::Interpreter;
 use crate::outcome::{Detail, Evaluation, Outcome};
+use crate::unmatched::ContextStats;
 
 /// A flag or an experiment, resolved by name once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -78,7 +79,8 @@ impl std::fmt::Display for LoadError {
             LoadError::Bundle(e) => e.fmt(f),
             LoadError::JitUnavailable(e) => write!(f, "compiled evaluation is not available: {e}"),
             LoadError::Compile { rendered, errors } => {
-                write!(f, "the flags do not compile ({errors} errors):\n{rendered}")
+                let errors = vexil_words::count(*errors, "error");
+                write!(f, "the flags do not compile ({errors}):\n{rendered}")
             }
             LoadError::TestsFailed { failed, rendered } => {
                 write!(f, "the flags' tests fail ({failed} failed):\n{rendered}")
@@ -168,6 +170,16 @@ impl Snapshot {
     /// from it.
     pub fn layout(&self) -> &Arc<Layout> {
         &self.layout
+    }
+
+    /// Count the unknown contexts and fields of contexts built from this
+    /// snapshot's layout in `stats` (the engine's, which outlive reloads).
+    /// Called on a snapshot just made, whose layout is not shared yet.
+    pub(crate) fn count_contexts_in(mut self, stats: &Arc<ContextStats>) -> Snapshot {
+        if let Some(layout) = Arc::get_mut(&mut self.layout) {
+            layout.count_in(stats.clone());
+        }
+        self
     }
 
     /// Counts up by one with each successful load of an engine.

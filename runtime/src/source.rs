@@ -20,8 +20,8 @@ struct FlagDir {
     project: Project,
     /// Compile the `test` blocks too (`EngineOptions::run_tests`).
     with_tests: bool,
-    /// The text last read from each file, to skip unchanged ones.
-    seen: BTreeMap<String, String>,
+    /// The bytes last read from each file, to skip unchanged ones.
+    seen: BTreeMap<String, Vec<u8>>,
     /// The files' stamps when the watcher last asked whether the
     /// directory stood still.
     stamps: Vec<Stamp>,
@@ -54,15 +54,17 @@ impl FlagDir {
         for path in paths {
             let key = path.to_string_lossy().to_string();
             // A file that vanishes or turns unreadable between listing and
-            // reading is treated as deleted for this round.
-            let Ok(text) = std::fs::read_to_string(&path) else {
+            // reading is treated as deleted for this round. Bytes, not
+            // text: a file that is not UTF-8 is an error (E0002) like any
+            // other, not a file skipped in silence.
+            let Ok(bytes) = std::fs::read(&path) else {
                 continue;
             };
-            if self.seen.get(&key) != Some(&text) {
-                self.project.set_source(&key, text.clone());
+            if self.seen.get(&key) != Some(&bytes) {
+                self.project.set_source_bytes(&key, &bytes);
                 changed = true;
             }
-            now_seen.insert(key, text);
+            now_seen.insert(key, bytes);
         }
         for gone in self.seen.keys().filter(|k| !now_seen.contains_key(*k)) {
             self.project.remove_source(gone);

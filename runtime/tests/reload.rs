@@ -189,3 +189,29 @@ fn with_run_tests_a_version_whose_tests_fail_is_refused() {
     assert_eq!(engine.reload().expect("reload").version, Some(2));
     assert_eq!(greeting(&engine), "hola");
 }
+
+/// Issue 12: a file that turns into something other than UTF-8 is an
+/// E0002 at its first bad byte, as `vexil check` says, and the last good
+/// version stays; the watcher does not skip the file in silence.
+#[test]
+fn a_file_that_is_not_utf8_is_reported_not_skipped() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), &flags("hello"));
+    let engine = Engine::from_dir(dir.path(), EngineOptions::default()).expect("loads");
+    let mut latin1 = b"// Caf\xe9\n".to_vec();
+    latin1.extend_from_slice(flags("hola").as_bytes());
+    std::fs::write(dir.path().join("flags.flag"), &latin1).expect("write");
+    match engine.reload() {
+        Err(LoadError::Compile { rendered, errors }) => {
+            assert_eq!(errors, 1, "{rendered}");
+            assert!(
+                rendered.contains(
+                    "error[E0002]: this file is not valid UTF-8: byte `0xE9` at offset 6"
+                ),
+                "{rendered}"
+            );
+        }
+        other => panic!("expected E0002, got {other:?}"),
+    }
+    assert_eq!(greeting(&engine), "hello");
+}

@@ -567,3 +567,88 @@ fn a_dedup_sink_passes_each_enrolment_on_once() {
     // The first evaluation's, with its time.
     assert!(exposures.iter().all(|x| x.time == during));
 }
+
+/// Issue 12: a context's names the schema does not declare are ignored,
+/// reported with the nearest declared name, and counted by the engine
+/// across reloads.
+#[test]
+fn unknown_contexts_and_fields_are_reported_and_counted() {
+    use vexil_runtime::{ContextCounts, ContextWarning, Engine, EngineOptions};
+    let source =
+        "flag pro: bool { kind release  default false  rule when user.plan == pro => true }";
+    let engine =
+        Engine::from_bundle(bundle_with(source, false), EngineOptions::default()).expect("engine");
+    let snapshot = engine.snapshot();
+    let (ctx, warnings) = snapshot
+        .layout()
+        .context_from_json_str_with_warnings(
+            r#"{"user": {"id": "u1", "plna": "pro", "plan": "pro", "zzz": 1}, "usr": {}, "envv": {}}"#,
+        )
+        .expect("an object");
+    // Evaluation goes on with what is declared.
+    assert!(snapshot.bool_value("pro", &ctx, 0, false));
+    // In the JSON's order, which is the map's: sorted here to be sure.
+    let mut shown: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    shown.sort();
+    assert_eq!(
+        shown,
+        [
+            "unknown context `envv` ignored; did you mean `env`?",
+            "unknown context `usr` ignored; did you mean `user`?",
+            "unknown field `user.plna` ignored; did you mean `user.plan`?",
+            "unknown field `user.zzz` ignored; `user` declares no such field",
+        ]
+    );
+    assert!(warnings.contains(&ContextWarning::UnknownField {
+        context: "user".into(),
+        name: "plna".into(),
+        nearest: Some("plan".into()),
+    }));
+    assert_eq!(
+        engine.context_counts(),
+        ContextCounts {
+            unknown_contexts: 2,
+            unknown_fields: 2
+        }
+    );
+    // The counts outlive a reload, and a clean context adds nothing.
+    engine
+        .install(bundle_with(source, false))
+        .expect("new version");
+    let snapshot = engine.snapshot();
+    let _ = snapshot
+        .layout()
+        .context_from_json(&json!({"user": {"id": "u1", "emial": "a@b.c"}}));
+    let _ = snapshot
+        .layout()
+        .context_from_json(&json!({"user": {"id": "u1"}}));
+    assert_eq!(engine.context_counts().unknown_fields, 3);
+}
+
+/// Issue 12: a byte-order mark before a JSON context is skipped, and a
+/// context that is not an object is refused in words.
+#[test]
+fn json_contexts_with_a_bom_or_of_the_wrong_shape() {
+    let s = snapshot("flag f: bool { kind release  default true }");
+    assert!(s
+        .layout()
+        .context_from_json_str("\u{FEFF}{\"user\": {\"id\": \"u1\"}}")
+        .is_ok());
+    let refused = |text: &str| match s.layout().context_from_json_str(text) {
+        Err(e) => e,
+        Ok(_) => panic!("`{text}` was accepted"),
+    };
+    assert_eq!(
+        refused(r#"{"user": "u1"}"#),
+        r#"the context `user` must be a JSON object of its fields, like `{"user": {...}}`, not a string"#
+    );
+    assert_eq!(
+        refused("[]"),
+        r#"the context must be a JSON object of contexts, like `{"user": {"id": "u1"}}`, not an array"#
+    );
+    // `null` is a context left out.
+    assert!(s
+        .layout()
+        .context_from_json_str(r#"{"user": null}"#)
+        .is_ok());
+}

@@ -75,7 +75,10 @@ impl ApiError {
         ApiError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "PARSE_ERROR",
-            format!("the request body is larger than {limit} bytes"),
+            format!(
+                "the request body is larger than {}",
+                vexil_words::count(limit, "byte")
+            ),
         )
     }
 

@@ -164,14 +164,14 @@ fn check_size(json: &Map<String, Value>, limits: &Limits) -> Result<(), ApiError
         values += 1;
         if values > limits.context_values {
             return Err(ApiError::invalid_context(format!(
-                "the context holds more than {} values",
-                limits.context_values
+                "the context holds more than {}",
+                vexil_words::count(limits.context_values, "value")
             )));
         }
         if depth > limits.context_depth {
             return Err(ApiError::invalid_context(format!(
-                "the context nests deeper than {} levels",
-                limits.context_depth
+                "the context nests deeper than {}",
+                vexil_words::count(limits.context_depth, "level")
             )));
         }
         match value {

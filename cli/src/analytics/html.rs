@@ -8,7 +8,7 @@ use vexil_events::{MetricResult, Report, Series};
 use vexil_ir as ir;
 
 use super::table::{metric_label, p_value, percent, value, verdict};
-use super::thousands;
+use super::{many, thousands};
 
 /// One colour per treatment, in order; the control has no line.
 const PALETTE: [&str; 6] = [
@@ -112,15 +112,17 @@ pub fn page(report: &Report) -> String {
         if report.mixed_units > 0 {
             let _ = write!(
                 h,
-                "<li>{} units were exposed to more than one variant and are left out.</li>",
-                thousands(report.mixed_units)
+                "<li>{} {} exposed to more than one variant and left out.</li>",
+                many(report.mixed_units, "unit"),
+                vexil_words::was_were(report.mixed_units)
             );
         }
         for (name, n) in &report.unknown_variants {
             let _ = write!(
                 h,
-                "<li>{} units were exposed to undeclared variant <code>{}</code> and are left out.</li>",
-                thousands(*n),
+                "<li>{} {} exposed to undeclared variant <code>{}</code> and left out.</li>",
+                many(*n, "unit"),
+                vexil_words::was_were(*n),
                 esc(name)
             );
         }
@@ -407,7 +409,7 @@ fn timeline_chart(series: &[&Series]) -> String {
         for p in &series.points {
             let _ = writeln!(
                 s,
-                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2.5\" fill=\"{color}\"><title>{} {}: {} [{}, {}], {} units</title></circle>",
+                "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"2.5\" fill=\"{color}\"><title>{} {}: {} [{}, {}], {}</title></circle>",
                 x(p.day),
                 y(p.lift),
                 esc(&series.variant),
@@ -415,7 +417,7 @@ fn timeline_chart(series: &[&Series]) -> String {
                 percent(p.lift, 2, true),
                 percent(p.ci_lower, 2, true),
                 percent(p.ci_upper, 2, true),
-                thousands(p.units)
+                many(p.units, "unit")
             );
         }
         let legend_x = left + 150.0 * k as f64;

@@ -10,8 +10,9 @@ use serde::Serialize;
 use vexil_analytics::{duration_for_shares, sample_size, PlanMetric, SampleSizeInput};
 use vexil_ir as ir;
 
-use super::{find_experiment, fraction, load_bundle, thousands};
+use super::{find_experiment, fraction, load_bundle, many, thousands};
 use crate::Format;
+use vexil_words::count;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum MetricArg {
@@ -284,17 +285,18 @@ fn render(plan: &Plan) -> String {
         pct(plan.power)
     ));
     out.push_str(&format!(
-        "  sample size: {} units per variant, {} in total over {} variants\n",
-        thousands(plan.per_variant as u64),
+        "  sample size: {} per variant, {} in total over {}\n",
+        many(plan.per_variant as u64, "unit"),
         thousands(plan.total_units as u64),
-        plan.variants
+        count(plan.variants, "variant")
     ));
     match (plan.days, plan.daily_units) {
         (Some(days), Some(daily)) => {
             let enrolled = daily * plan.traffic;
             out.push_str(&format!(
-                "  duration: {days} days at {} eligible units a day × {} traffic ({} enrolled a day)\n",
-                thousands(daily as u64),
+                "  duration: {} at {} a day × {} traffic ({} enrolled a day)\n",
+                vexil_words::days(days),
+                many(daily as u64, "eligible unit"),
                 pct(plan.traffic),
                 thousands(enrolled.round() as u64),
             ));
@@ -302,11 +304,11 @@ fn render(plan: &Plan) -> String {
                 let verdict = if fits {
                     "enough".to_string()
                 } else {
-                    format!("too short by {} days", (days - window).ceil())
+                    format!("too short by {}", vexil_words::days((days - window).ceil()))
                 };
                 out.push_str(&format!(
-                    "  declared dates: {} days: {verdict}\n",
-                    window.floor()
+                    "  declared dates: {}: {verdict}\n",
+                    vexil_words::days(window.floor())
                 ));
             }
         }

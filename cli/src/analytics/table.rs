@@ -5,7 +5,8 @@
 use vexil_events::{Comparison, GuardrailState, MetricResult, Report};
 use vexil_ir as ir;
 
-use super::thousands;
+use super::{many, thousands};
+use vexil_words::count;
 
 const RED: &str = "1;31";
 const GREEN: &str = "1;32";
@@ -135,8 +136,11 @@ pub fn render(report: &Report, color: bool) -> String {
         .map(|m| m.comparisons.len())
         .sum();
     let correction = match report.correction {
-        "holm" => format!("Holm across {comparisons} comparisons"),
-        "bh" => format!("Benjamini-Hochberg across {comparisons} comparisons"),
+        "holm" => format!("Holm across {}", count(comparisons, "comparison")),
+        "bh" => format!(
+            "Benjamini-Hochberg across {}",
+            count(comparisons, "comparison")
+        ),
         _ => "no correction".to_string(),
     };
     out.push_str(&format!(
@@ -284,14 +288,16 @@ fn left_out(report: &Report) -> Vec<String> {
     let mut notes = Vec::new();
     if report.mixed_units > 0 {
         notes.push(format!(
-            "{} units were exposed to more than one variant and are left out",
-            thousands(report.mixed_units)
+            "{} {} exposed to more than one variant and left out",
+            many(report.mixed_units, "unit"),
+            vexil_words::was_were(report.mixed_units)
         ));
     }
     for (name, n) in &report.unknown_variants {
         notes.push(format!(
-            "{} units were exposed to `{name}`, which `{}` does not declare, and are left out",
-            thousands(*n),
+            "{} {} exposed to `{name}`, which `{}` does not declare, and left out",
+            many(*n, "unit"),
+            vexil_words::was_were(*n),
             report.experiment
         ));
     }

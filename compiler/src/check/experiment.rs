@@ -1,6 +1,7 @@
 //! Experiments: variants and weights, control, enrolment, metrics, planning.
 
 use std::collections::HashMap;
+use vexil_words::with_article;
 
 use vexil_grammar::{self as ast, PropertyKind, Span};
 use vexil_ir as ir;
@@ -26,11 +27,12 @@ struct Window {
     end_span: Span,
 }
 
+/// Days in words: `1 day`, `30 days`, `12.5 days`.
 fn format_days(days: f64) -> String {
     if days.fract() == 0.0 {
-        format!("{days}")
+        vexil_words::days(days)
     } else {
-        format!("{days:.1}")
+        format!("{days:.1} days")
     }
 }
 
@@ -405,7 +407,10 @@ impl FileChecker<'_> {
                             "only guardrail metrics have a threshold",
                         )
                         .label("threshold on a non-guardrail metric")
-                        .secondary(m.role_span, format!("this is a {} metric", m.role.as_str()))
+                        .secondary(
+                            m.role_span,
+                            format!("this is {} metric", with_article(m.role.as_str())),
+                        )
                         .help("make it `guardrail`, or remove the threshold");
                     None
                 }
@@ -476,14 +481,15 @@ impl FileChecker<'_> {
                 Code::PlanTooLong,
                 plan_span,
                 format!(
-                    "the planning inputs need {needed} days of traffic, but the experiment runs {} days",
+                    "the planning inputs need {} of traffic, but the experiment runs {}",
+                    format_days(needed),
                     format_days(available)
                 ),
             )
-            .label(format!("needs {needed} days"))
+            .label(format!("needs {}", format_days(needed)))
             .secondary(
                 window.end_span,
-                format!("{} days after `start`", format_days(available)),
+                format!("{} after `start`", format_days(available)),
             )
             .help(match end {
                 Some(end) => format!(

@@ -10,6 +10,7 @@ use vexil_grammar::{
     self as ast, CompareOp, ExprKind, Ident, InTarget, LiteralKind, OperandKind, Span,
 };
 use vexil_ir as ir;
+use vexil_words::with_article;
 
 use super::{FileChecker, Lookup};
 use crate::literal::{self, LiteralError};
@@ -373,9 +374,16 @@ impl FileChecker<'_> {
                     .report(
                         Code::UnknownSegment,
                         id.span,
-                        format!("`{}` is a {}, not a segment", id.name, k.describe()),
+                        format!(
+                            "`{}` is {}, not a segment",
+                            id.name,
+                            with_article(k.describe())
+                        ),
                     )
-                    .label(format!("a {} cannot be used in a condition", k.describe()))
+                    .label(format!(
+                        "{} cannot be used in a condition",
+                        with_article(k.describe())
+                    ))
                     .help(format!(
                         "to depend on it, write `requires {}` in the flag",
                         id.name
@@ -387,7 +395,11 @@ impl FileChecker<'_> {
                     .report(
                         Code::UnknownSegment,
                         id.span,
-                        format!("`{}` is a {}, not a segment", id.name, k.describe()),
+                        format!(
+                            "`{}` is {}, not a segment",
+                            id.name,
+                            with_article(k.describe())
+                        ),
                     )
                     .label("not a segment")
                     .help(format!("to read a field, write `{}.FIELD`", id.name));
@@ -841,7 +853,7 @@ impl ConstSource<'_> {
 fn expected_words(ty: &Ty) -> String {
     match ty {
         Ty::Enum(_) => "one of its values".to_string(),
-        other => format!("a {}", other.describe()),
+        other => with_article(&other.describe()),
     }
 }
 

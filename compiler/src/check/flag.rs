@@ -1,6 +1,7 @@
 //! Flags: properties, variants, prerequisites and rules.
 
 use std::collections::HashMap;
+use vexil_words::with_article;
 
 use vexil_grammar::{self as ast, Property, PropertyKind, RuleResult, Span};
 use vexil_ir::bucket::{buckets_to_percent, BUCKETS};
@@ -171,9 +172,9 @@ impl FileChecker<'_> {
                                 Code::InvalidUnit,
                                 u.span,
                                 format!(
-                                    "`{}` is a {}; units are strings or ints",
+                                    "`{}` is {}; units are strings or ints",
                                     f.path,
-                                    f.ty.describe()
+                                    with_article(&f.ty.describe())
                                 ),
                             )
                             .label("cannot bucket by this")
@@ -305,8 +306,7 @@ impl FileChecker<'_> {
             let days = (today - expires) / 86_400_000_000;
             let when = match days {
                 0 => "today".to_string(),
-                1 => "1 day ago".to_string(),
-                n => format!("{n} days ago"),
+                n => format!("{} ago", vexil_words::count(n, "day")),
             };
             self.rep
                 .report(

@@ -104,10 +104,22 @@ pub(crate) fn check_file(db: &dyn Db, ws: Workspace, file: SourceFile) -> Checke
                 many[many.len() - 1]
             )),
         };
-        checker
+        let report = checker
             .rep
             .report(Code::Syntax, e.span, e.message.clone())
             .label(expected.unwrap_or_default());
+        // A misspelt item keyword (`flg`): offer the nearest one.
+        let found = checker.text.get(e.span.start as usize..e.span.end as usize);
+        let keyword = found
+            .filter(|_| e.expected.iter().any(|x| x == ast::AN_ITEM))
+            .and_then(|word| did_you_mean(word, ast::lex::ITEM_KEYWORDS.iter().copied()));
+        if let Some(keyword) = keyword {
+            report.help(format!("did you mean `{keyword}`?")).fix(
+                format!("Replace with `{keyword}`"),
+                e.span,
+                keyword,
+            );
+        }
     }
     for item in &tree.items {
         match item {

@@ -2,6 +2,7 @@
 //! the flags they name.
 
 use std::collections::HashMap;
+use vexil_words::with_article;
 
 use vexil_grammar::{self as ast, ExpectKind, OperandKind, Span, TestMember};
 use vexil_ir::{self as ir, ErrorCode, Reason};
@@ -279,7 +280,7 @@ impl FileChecker<'_> {
                 id.span,
                 format!("unknown {what} `{}`", id.name),
             )
-            .label(format!("not a {what}"));
+            .label(format!("not {}", with_article(what)));
         match suggestion {
             Some(s) => {
                 d.help(format!("did you mean `{s}`?")).fix(
