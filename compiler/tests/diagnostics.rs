@@ -207,3 +207,70 @@ fn a_byte_order_mark_is_skipped() {
     assert_eq!(project.diagnostics(), []);
     assert!(project.bundle(false).is_ok());
 }
+
+/// Issue 12: the nesting limit is what its message says, and a deep JSON
+/// value is not called a condition. Run on a thread with the stack of a
+/// program's main thread (8 MiB): deep values need more than a test
+/// thread's 2 MiB in a debug build.
+#[test]
+fn the_nesting_limit_agrees_with_its_message() {
+    std::thread::Builder::new()
+        .stack_size(8 << 20)
+        .spawn(nesting_limit)
+        .expect("thread")
+        .join()
+        .expect("no panic");
+}
+
+fn nesting_limit() {
+    let limit = vexil_grammar::MAX_NESTING;
+    let check = |source: String| -> Vec<String> {
+        let mut project = Project::new();
+        project.set_source("deep.flag", source);
+        project
+            .diagnostics()
+            .iter()
+            .map(|d| d.message.clone())
+            .collect()
+    };
+    let json = |depth: usize| {
+        format!(
+            "flag deep: json {{\n  kind release\n  default {}1{}\n}}\n",
+            "{\"a\": ".repeat(depth),
+            "}".repeat(depth)
+        )
+    };
+    let condition = |depth: usize| {
+        format!(
+            "context user {{\n  key id: string\n}}\n\nsegment deep {{\n  {}user.id == \"a\"{}\n}}\n",
+            "(".repeat(depth),
+            ")".repeat(depth)
+        )
+    };
+    assert_eq!(check(json(limit)), Vec::<String>::new());
+    assert_eq!(
+        check(json(limit + 1)),
+        [format!(
+            "a value nested more than {limit} deep (`{{` and `[`)"
+        )]
+    );
+    assert_eq!(check(condition(limit)), Vec::<String>::new());
+    assert_eq!(
+        check(condition(limit + 1)),
+        [format!(
+            "a condition nested more than {limit} deep (brackets and `not`s)"
+        )]
+    );
+}
+
+/// Issue 12 and LANGUAGE.md: an indented item is accepted.
+#[test]
+fn an_indented_item_is_accepted() {
+    let mut project = Project::new();
+    project.set_source(
+        "indented.flag",
+        "context user {\n  key id: string\n}\n\n  flag a: bool {\n    kind release\n    default false\n  }\n"
+            .to_string(),
+    );
+    assert_eq!(project.diagnostics(), []);
+}

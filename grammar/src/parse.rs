@@ -37,13 +37,19 @@ pub fn parse(source: &str) -> SourceFile {
             ..SourceFile::default()
         };
     }
-    if let Some(at) = too_deep(source) {
+    if let Some((at, what)) = too_deep(source) {
+        let message = match what {
+            Nesting::Condition => {
+                format!("a condition nested more than {MAX_NESTING} deep (brackets and `not`s)")
+            }
+            Nesting::Value => {
+                format!("a value nested more than {MAX_NESTING} deep (`{{` and `[`)")
+            }
+        };
         return SourceFile {
             errors: vec![SyntaxError {
                 span: Span::new(at, at + 1),
-                message: format!(
-                    "conditions nested more than {MAX_NESTING} deep (brackets and `not`s)"
-                ),
+                message,
                 expected: Vec::new(),
             }],
             comments: lex_comments(source),
@@ -85,16 +91,27 @@ pub fn parse(source: &str) -> SourceFile {
     }
 }
 
-/// The offset where nesting first goes deeper than `MAX_NESTING`: brackets,
-/// and runs of `not` (each one a level of recursion in the grammar).
-fn too_deep(source: &str) -> Option<usize> {
+/// Where nesting first goes deeper than `MAX_NESTING`, and what nests
+/// there. Counted: brackets inside an item (the item's own `{` is not a
+/// level), and runs of `not` (each one a level of recursion in the grammar).
+fn too_deep(source: &str) -> Option<(usize, Nesting)> {
     let bytes = source.as_bytes();
-    let mut depth = 0usize;
+    // The open brackets, innermost last.
+    let mut open: Vec<u8> = Vec::new();
     let mut nots = 0usize;
     let mut in_string = false;
     let mut escaped = false;
     let mut in_comment = false;
     let mut i = 0;
+    let level = |open: &Vec<u8>, nots: usize| {
+        // The item's own `{` (the outermost bracket, when it is a brace).
+        let item = usize::from(open.first() == Some(&b'{'));
+        open.len() - item + nots
+    };
+    let what = |open: &Vec<u8>, nots: usize| match open.last() {
+        Some(b'{' | b'[') if nots == 0 => Nesting::Value,
+        _ => Nesting::Condition,
+    };
     while i < bytes.len() {
         let b = bytes[i];
         if in_comment {
@@ -118,8 +135,10 @@ fn too_deep(source: &str) -> Option<usize> {
                 nots = 0;
             }
             b'/' if bytes.get(i + 1) == Some(&b'/') => in_comment = true,
-            b'(' | b'[' | b'{' | b'<' => depth += 1,
-            b')' | b']' | b'}' | b'>' => depth = depth.saturating_sub(1),
+            b'(' | b'[' | b'{' | b'<' => open.push(b),
+            b')' | b']' | b'}' | b'>' => {
+                open.pop();
+            }
             b if b.is_ascii_alphanumeric() || b == b'_' => {
                 let start = i;
                 while i < bytes.len()
@@ -132,19 +151,27 @@ fn too_deep(source: &str) -> Option<usize> {
                 } else {
                     nots = 0;
                 }
-                if depth + nots > MAX_NESTING {
-                    return Some(start);
+                if level(&open, nots) > MAX_NESTING {
+                    return Some((start, what(&open, nots)));
                 }
                 continue;
             }
             _ => {}
         }
-        if depth + nots > MAX_NESTING {
-            return Some(i);
+        if level(&open, nots) > MAX_NESTING {
+            return Some((i, what(&open, nots)));
         }
         i += 1;
     }
     None
+}
+
+/// What nests too deep: a condition (brackets and `not`s) or a value (a
+/// JSON value's objects and arrays).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Nesting {
+    Condition,
+    Value,
 }
 
 fn pest_error(e: &pest::error::Error<Rule>, offset: usize) -> SyntaxError {
