@@ -357,9 +357,13 @@ module.exports = grammar({
       'set',
     ),
 
-    _operand: $ => choice($.now, $._literal, $.path, $.identifier),
+    _operand: $ => choice($.now, $.relative_time, $._literal, $.path, $.identifier),
 
     now: _ => 'now',
+
+    // `now - 30d`, `now + 1h`: the evaluation time moved by a duration (any
+    // literal, as in the pest grammar: the checker says `now - 30` lacks a unit).
+    relative_time: $ => seq($.now, field('sign', choice('-', '+')), field('amount', $._literal)),
 
     // `user.country`; after the dot any word is a field name (`message.from`).
     path: $ => seq(field('context', $.identifier), '.', field('field', $.identifier)),

@@ -138,6 +138,17 @@ impl<'a> Printer<'a> {
             }
             OperandKind::Name(id) => self.ident(id),
             OperandKind::Now => self.kw(o.span.start, "now"),
+            OperandKind::NowOffset {
+                negative,
+                sign_span,
+                amount,
+            } => {
+                self.kw(o.span.start, "now");
+                self.sp();
+                self.tok(*sign_span, if *negative { "-" } else { "+" });
+                self.sp();
+                self.literal(amount);
+            }
             OperandKind::Literal(l) => self.literal(l),
             OperandKind::List(items) => self.operand_list(items, o.span, suffix),
         }
@@ -209,6 +220,13 @@ fn operand_text<'t>(source: &'t str, o: &'t Operand) -> Cow<'t, str> {
         OperandKind::Literal(l) => literal_text(source, l),
         OperandKind::Name(id) => Cow::Borrowed(id.name.as_str()),
         OperandKind::Now => Cow::Borrowed("now"),
+        OperandKind::NowOffset {
+            negative, amount, ..
+        } => Cow::Owned(format!(
+            "now {} {}",
+            if *negative { "-" } else { "+" },
+            literal_text(source, amount)
+        )),
         OperandKind::Path { context, field } => {
             Cow::Owned(format!("{}.{}", context.name, field.name))
         }

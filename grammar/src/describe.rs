@@ -94,6 +94,7 @@ fn describe(rule: Rule) -> &'static str {
         Rule::optional_mark => "`?`",
         Rule::expr | Rule::or_expr | Rule::and_expr | Rule::not_expr | Rule::predicate => "a condition",
         Rule::operand | Rule::path => "a field, a value or a segment",
+        Rule::now_offset | Rule::offset_sign => "`now - DURATION` or `now + DURATION`",
         Rule::compare_op | Rule::compare_tail => "a comparison (`==`, `!=`, `<`, `<=`, `>`, `>=`)",
         Rule::string_op | Rule::string_tail => "a string operator such as `starts_with`",
         Rule::in_tail | Rule::kw_in => "`in`",

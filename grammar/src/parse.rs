@@ -1177,6 +1177,16 @@ impl<'s> Builder<'s> {
         let inner = pair.into_inner().next()?;
         let kind = match inner.as_rule() {
             Rule::kw_now => OperandKind::Now,
+            Rule::now_offset => {
+                let mut it = inner.into_inner().skip(1);
+                let sign = it.next()?;
+                let amount = self.literal(it.next()?)?;
+                OperandKind::NowOffset {
+                    negative: sign.as_str() == "-",
+                    sign_span: span_of(&sign),
+                    amount,
+                }
+            }
             Rule::path => {
                 let mut it = inner.into_inner();
                 let context = self.expect_ident(it.next(), span, "a field path")?;

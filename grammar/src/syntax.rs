@@ -737,6 +737,13 @@ pub enum OperandKind {
     Name(Ident),
     /// The evaluation time.
     Now,
+    /// `now - 30d`, `now + 1h`: the evaluation time moved by `amount`
+    /// (a duration, as the checker requires; any literal parses).
+    NowOffset {
+        negative: bool,
+        sign_span: Span,
+        amount: Literal,
+    },
     Literal(Literal),
     /// A list literal, in a test's context values.
     List(Vec<Operand>),

@@ -24,7 +24,11 @@ pub struct Hover {
 
 /// The hover for the name at `offset`, if there is a declared name there.
 pub fn hover(db: &dyn Db, ws: Workspace, file: SourceFile, offset: u32) -> Option<Hover> {
-    let (span, target) = target_at(db, ws, file, offset)?;
+    let Some((span, target)) = target_at(db, ws, file, offset) else {
+        // No name: an operator or keyword, which says what it does.
+        let (span, markdown) = super::operators::hover_at(file.text(db), offset as usize)?;
+        return Some(Hover { span, markdown });
+    };
     let markdown = match &target {
         Target::Item(name) => item(db, ws, name)?,
         Target::Field { context, field } => field_hover(db, ws, context, field)?,

@@ -340,7 +340,10 @@ impl Walker {
                 }
             }
             // A bare name that faces no field names nothing we can resolve.
-            OperandKind::Name(_) | OperandKind::Now | OperandKind::Literal(_) => {}
+            OperandKind::Name(_)
+            | OperandKind::Now
+            | OperandKind::NowOffset { .. }
+            | OperandKind::Literal(_) => {}
         }
     }
 }

@@ -16,6 +16,7 @@ mod highlight;
 mod hover;
 mod index;
 mod nav;
+mod operators;
 mod rename;
 mod symbols;
 

@@ -213,6 +213,16 @@ pub enum Operand {
     Const(Const),
     /// The evaluation time.
     Now,
+    /// The evaluation time plus this many microseconds (`now - 30d` is
+    /// minus thirty days), saturating at the ends of the range.
+    NowOffset(i64),
+}
+
+impl Operand {
+    /// Whether this is the evaluation time, moved or not.
+    pub fn is_now(&self) -> bool {
+        matches!(self, Operand::Now | Operand::NowOffset(_))
+    }
 }
 
 /// A typed constant. Comparisons convert an int field to float when the
@@ -740,7 +750,7 @@ impl Expr {
     /// which segments do (by index; a segment not in `segments` counts as
     /// reading it).
     pub fn reads_clock(&self, segments: &[bool]) -> bool {
-        let operand = |o: &Operand| matches!(o, Operand::Now);
+        let operand = Operand::is_now;
         match self {
             Expr::Const(_) | Expr::Field(_) | Expr::IsSet(_) => false,
             Expr::And(xs) | Expr::Or(xs) => xs.iter().any(|x| x.reads_clock(segments)),

@@ -144,7 +144,7 @@ impl Checker<'_> {
     fn side(&self, o: &Operand) -> Result<Side, BundleError> {
         Ok(match o {
             Operand::Field(slot) => Side::Source(self.scalar(*slot)?),
-            Operand::Now => Side::Source(OperandType::Timestamp),
+            Operand::Now | Operand::NowOffset(_) => Side::Source(OperandType::Timestamp),
             Operand::Const(c) => {
                 self.constant(c)?;
                 const_side(c)

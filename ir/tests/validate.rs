@@ -301,3 +301,24 @@ fn split_arms_and_values_are_in_range() {
     bundle.flags[0].default = 2;
     assert_eq!(refusal(bundle), "default is not one of its values");
 }
+
+#[test]
+fn now_moved_is_a_timestamp_and_reads_the_clock() {
+    let moved = compare(
+        Operand::Field(7),
+        CompareOp::Gt,
+        Operand::NowOffset(-2_592_000_000_000),
+    );
+    let valid = validate(bundle_with(moved)).expect("valid");
+    assert_eq!(valid.flags_reading_clock(), [true]);
+    let p = refusal(bundle_with(compare(
+        AGE,
+        CompareOp::Lt,
+        Operand::NowOffset(1),
+    )));
+    assert_eq!(p, "comparison of int with timestamp");
+    let json = Bundle::from_json(&valid.to_json()).expect("valid");
+    assert_eq!(json, valid);
+    let text = valid.to_json().replace([' ', '\n'], "");
+    assert!(text.contains(r#""now_offset":-2592000000000"#), "{text}");
+}

@@ -45,7 +45,8 @@ impl Cond {
 #[derive(Clone, Debug)]
 pub(super) enum Opnd<'a> {
     Field(FieldRef),
-    Now,
+    /// The evaluation time, moved by this many microseconds.
+    Now(i64),
     Lit(&'a ast::Literal),
     Name(&'a Ident),
     /// An error was reported already.
@@ -66,7 +67,7 @@ impl Opnd<'_> {
     fn ty(&self) -> Option<Ty> {
         match self {
             Opnd::Field(f) => Some(f.ty.clone()),
-            Opnd::Now => Some(Ty::Timestamp),
+            Opnd::Now(_) => Some(Ty::Timestamp),
             _ => None,
         }
     }
@@ -74,7 +75,8 @@ impl Opnd<'_> {
     fn describe(&self) -> String {
         match self {
             Opnd::Field(f) => format!("`{}` ({})", f.path, f.ty.describe()),
-            Opnd::Now => "`now` (timestamp)".to_string(),
+            Opnd::Now(0) => "`now` (timestamp)".to_string(),
+            Opnd::Now(_) => "a time relative to `now` (timestamp)".to_string(),
             Opnd::Lit(l) => l.kind.describe().to_string(),
             Opnd::Name(id) => format!("the name `{}`", id.name),
             Opnd::Poison => "this".to_string(),
@@ -292,13 +294,70 @@ impl FileChecker<'_> {
         match &o.kind {
             OperandKind::Path { context, field } => self.field_path(context, field, o.span),
             OperandKind::Name(id) => Opnd::Name(id),
-            OperandKind::Now => Opnd::Now,
+            OperandKind::Now => Opnd::Now(0),
+            OperandKind::NowOffset {
+                negative,
+                sign_span,
+                amount,
+            } => self.now_offset(*negative, *sign_span, amount),
             OperandKind::Literal(l) => Opnd::Lit(l),
             OperandKind::List(_) => {
                 self.rep
                     .report(Code::OperatorType, o.span, "a list is not allowed here")
                     .label("list")
                     .help("lists go on the right of `in`: `user.country in [\"US\", \"CA\"]`");
+                Opnd::Poison
+            }
+        }
+    }
+
+    /// `now - 30d` / `now + 1h`: the evaluation time moved by a duration.
+    fn now_offset(
+        &mut self,
+        negative: bool,
+        sign_span: Span,
+        amount: &ast::Literal,
+    ) -> Opnd<'static> {
+        let sign = if negative { '-' } else { '+' };
+        match &amount.kind {
+            LiteralKind::Duration(_) => match literal::duration(amount) {
+                // A duration is at least zero and fits in i64, so it negates.
+                Ok(micros) => Opnd::Now(if negative { -micros } else { micros }),
+                Err(e) => {
+                    let d = self
+                        .rep
+                        .report(e.code, amount.span, e.message)
+                        .label("here");
+                    if let Some(h) = e.help {
+                        d.help(h);
+                    }
+                    Opnd::Poison
+                }
+            },
+            LiteralKind::Number(n) if !n.contains(['.', 'e', 'E', '-']) => {
+                self.rep
+                    .report(
+                        Code::InvalidDuration,
+                        amount.span,
+                        format!("`{n}` has no unit: `now {sign}` takes a duration"),
+                    )
+                    .label("a number of what?")
+                    .secondary(sign_span, "moves `now` by a duration")
+                    .help(format!(
+                        "give the unit: `{n}s`, `{n}m`, `{n}h`, `{n}d` or `{n}w` (seconds, minutes, hours, days, weeks)"
+                    ));
+                Opnd::Poison
+            }
+            other => {
+                self.rep
+                    .report(
+                        Code::InvalidDuration,
+                        amount.span,
+                        format!("`now {sign}` takes a duration, not {}", other.describe()),
+                    )
+                    .label("expected a duration like `30d`")
+                    .secondary(sign_span, "moves `now` by a duration")
+                    .help("durations are a whole number and a unit: `30d`, `12h`, `15m`, `90s`, `2w`; to compare with a fixed time, write it alone: `user.created_at > 2026-01-01`");
                 Opnd::Poison
             }
         }
@@ -350,7 +409,7 @@ impl FileChecker<'_> {
                     );
                 Cond::poison()
             }
-            Opnd::Now => {
+            Opnd::Now(_) => {
                 self.rep
                     .report(
                         Code::NotACondition,
@@ -498,7 +557,7 @@ impl FileChecker<'_> {
     fn lower_operand(&mut self, o: &Opnd<'_>, ty: &Ty, other: &Opnd<'_>) -> Option<ir::Operand> {
         match o {
             Opnd::Field(f) => Some(ir::Operand::Field(f.slot)),
-            Opnd::Now => Some(ir::Operand::Now),
+            Opnd::Now(offset) => Some(now_operand(*offset)),
             Opnd::Lit(l) => self
                 .constant(ConstSource::Lit(l), ty, other)
                 .map(ir::Operand::Const),
@@ -628,7 +687,7 @@ impl FileChecker<'_> {
         let ty = match &l {
             Opnd::Poison => return None,
             Opnd::Field(f) => f.ty.clone(),
-            Opnd::Now => Ty::Timestamp,
+            Opnd::Now(_) => Ty::Timestamp,
             other => {
                 self.rep
                     .report(Code::TypeMismatch, op_span, "`in` needs a field on its left")
@@ -676,7 +735,8 @@ impl FileChecker<'_> {
         let set = const_set(&ty, consts)?;
         let operand = match l {
             Opnd::Field(f) => ir::Operand::Field(f.slot),
-            _ => ir::Operand::Now,
+            Opnd::Now(offset) => now_operand(offset),
+            _ => return None,
         };
         Some(ir::Expr::InSet { operand, set })
     }
@@ -728,7 +788,7 @@ impl FileChecker<'_> {
                 }
                 ir::Operand::Field(f.slot)
             }
-            Opnd::Now if elem == Ty::Timestamp => ir::Operand::Now,
+            Opnd::Now(offset) if elem == Ty::Timestamp => now_operand(*offset),
             Opnd::Lit(l) => ir::Operand::Const(self.constant(ConstSource::Lit(l), &elem, &list)?),
             Opnd::Name(id) => {
                 ir::Operand::Const(self.constant(ConstSource::Name(id), &elem, &list)?)
@@ -912,6 +972,15 @@ fn const_set(ty: &Ty, consts: Vec<ir::Const>) -> Option<ir::ConstSet> {
         Ty::Enum(_) => collect!(Enum),
         Ty::List(_) => return None,
     })
+}
+
+/// The evaluation time moved by `offset` microseconds.
+fn now_operand(offset: i64) -> ir::Operand {
+    if offset == 0 {
+        ir::Operand::Now
+    } else {
+        ir::Operand::NowOffset(offset)
+    }
 }
 
 /// `and`/`or` chains become one n-ary node.

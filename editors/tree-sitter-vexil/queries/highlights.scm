@@ -181,6 +181,7 @@
 ] @operator
 
 (comparison ["<" ">"] @operator)
+(relative_time ["-" "+"] @operator)
 (optional_marker) @operator
 
 [

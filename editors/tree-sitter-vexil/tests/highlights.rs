@@ -13,6 +13,7 @@ flag new-checkout: bool {
   rule staff: when user.app_version >= 2.4.1 and not (user.plan == free) => true
   rule when internal or beta => dark
   rule => 25% by user.id
+  rule recent: when user.created_at > now - 30d => true
 }
 
 context user {
@@ -88,6 +89,9 @@ fn sample_is_coloured() {
         ("function", "beta"),
         ("operator", ">="),
         ("operator", "=>"),
+        ("operator", "-"),
+        ("variable.builtin", "now"),
+        ("constant.numeric", "30d"),
     ] {
         assert!(
             found.iter().any(|(n, t)| n == name && t == text),

@@ -202,6 +202,18 @@ fn predicates() {
 }
 
 #[test]
+fn time_relative_to_now() {
+    let tree =
+        sexp("segment s {\n  user.created_at > now - 30d and now + 1h < user.created_at\n}\n");
+    for part in [
+        "(comparison left: (path context: (identifier) field: (identifier)) right: (relative_time (now) amount: (duration)))",
+        "(comparison left: (relative_time (now) amount: (duration)) right: (path context: (identifier) field: (identifier)))",
+    ] {
+        assert!(tree.contains(part), "{part}\nnot in\n{tree}");
+    }
+}
+
+#[test]
 fn json_values() {
     let tree = sexp(
         "flag limits: json {\n  kind operational\n  default { \"max\": [1, 2.5, null], \"on\": true, \"o\": {} }\n  \

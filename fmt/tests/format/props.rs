@@ -75,7 +75,18 @@ fn unit() -> impl Strategy<Value = Toks> + Clone {
 }
 
 fn operand() -> impl Strategy<Value = Toks> + Clone {
-    prop_oneof![name(), path(), Just(t("now")), literal()]
+    prop_oneof![
+        name(),
+        path(),
+        Just(t("now")),
+        // `now - 30d`, `now + 1h`, and the forms the checker refuses.
+        (
+            one(&["-", "+"]),
+            one(&["30d", "1h", "2w", "90s", "15m", "30"])
+        )
+            .prop_map(|(sign, amount)| cat([t("now"), sign, amount])),
+        literal(),
+    ]
 }
 
 /// `[a, b, ...]` of atoms, maybe long, maybe with a trailing comma.

@@ -358,7 +358,9 @@ impl Collector<'_> {
                 });
                 if let Some((ty, optional)) = field {
                     for op in operators(&ty, optional) {
-                        self.push(CompletionItem::new(op, CompletionKind::Operator));
+                        let mut item = CompletionItem::new(op, CompletionKind::Operator);
+                        item.detail = crate::operators::describe(op).map(str::to_string);
+                        self.push(item);
                     }
                 }
                 self.keywords(&["and", "or"]);
@@ -442,7 +444,14 @@ impl Collector<'_> {
                 }
             }
             Ty::Bool => self.keywords(&["true", "false"]),
-            Ty::Timestamp => self.keywords(&["now"]),
+            Ty::Timestamp => {
+                self.keywords(&["now"]);
+                let mut relative = CompletionItem::new("now - 30d", CompletionKind::Keyword)
+                    .detail("a time relative to now: `s`, `m`, `h`, `d`, `w`");
+                relative.insert = Some("now ${1|-,+|} ${2:30d}".to_string());
+                relative.snippet = true;
+                self.push(relative);
+            }
             _ => {}
         }
     }

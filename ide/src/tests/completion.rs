@@ -272,3 +272,18 @@ fn nothing_where_a_new_name_is_declared() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn a_timestamp_offers_now_and_a_time_relative_to_it() {
+    let f = Fixture::new(&[(
+        "edit.flag",
+        "context user {\n  created_at: timestamp\n}\n\nsegment s {\n  user.created_at > $0\n}\n",
+    )]);
+    let (file, at) = f.at();
+    let items = ide::completions(&f.db, f.ws, file, at).items;
+    let labels: Vec<&str> = items.iter().map(|i| i.label.as_str()).collect();
+    assert_eq!(labels, ["now", "now - 30d"]);
+    let relative = &items[1];
+    assert!(relative.snippet);
+    assert_eq!(relative.insert.as_deref(), Some("now ${1|-,+|} ${2:30d}"));
+}

@@ -105,3 +105,22 @@ fn hover_on_a_name_inside_a_broken_item() {
         "flag f: bool {\n  kind release\n  default false\n  rule when $0staff and user. => true\n}\n"
     ));
 }
+
+#[test]
+fn now_moved_by_a_duration_says_how_far() {
+    insta::assert_snapshot!(hover(
+        "segment recent {\n  user.created_at > no$0w - 30d\n}\n"
+    ));
+}
+
+#[test]
+fn the_duration_of_now_plus_shows_the_whole_operand() {
+    insta::assert_snapshot!(hover("segment soon {\n  user.created_at < now + 1$0h\n}\n"));
+}
+
+#[test]
+fn an_operator_says_what_it_does() {
+    insta::assert_snapshot!(hover(
+        "segment staff {\n  user.email iends$0_with \"@shop.example\"\n}\n"
+    ));
+}

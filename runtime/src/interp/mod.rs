@@ -343,10 +343,10 @@ impl Interpreter {
         scratch: &mut Scratch,
     ) -> Result<Slot, Tri> {
         match src {
-            Src::Now => Ok(Slot {
+            Src::Now(offset) => Ok(Slot {
                 tag: 1,
                 aux: 0,
-                a: now as u64,
+                a: now.saturating_add(*offset) as u64,
                 b: 0,
             }),
             Src::Field(slot) => {
@@ -411,7 +411,10 @@ impl Interpreter {
                     .iter()
                     .any(|i| semver_cmp(ctx, *i, k) == Ordering::Equal),
             ),
-            ListValue::Now => Tri::from(items.iter().any(|i| i.a as i64 == now)),
+            ListValue::Now(offset) => {
+                let t = now.saturating_add(*offset);
+                Tri::from(items.iter().any(|i| i.a as i64 == t))
+            }
             ListValue::Field(slot, ty) => {
                 let v = match self.operand(ctx, now, &Src::Field(*slot), scratch) {
                     Ok(s) => s,

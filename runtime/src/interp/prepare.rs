@@ -22,7 +22,8 @@ use crate::context::PackedSemver;
 #[derive(Debug)]
 pub enum Src {
     Field(u32),
-    Now,
+    /// The evaluation time, moved by this many microseconds (saturating).
+    Now(i64),
 }
 
 #[derive(Debug)]
@@ -77,7 +78,8 @@ pub enum StrSrc {
 pub enum ListValue {
     /// A field of the list's element type.
     Field(u32, OperandType),
-    Now,
+    /// The evaluation time, moved by this many microseconds (saturating).
+    Now(i64),
     Str(Box<str>),
     Int(i64),
     Float(f64),
@@ -295,7 +297,8 @@ fn flip(op: CompareOp) -> CompareOp {
 fn src(o: &Operand) -> Option<Src> {
     match o {
         Operand::Field(s) => Some(Src::Field(*s)),
-        Operand::Now => Some(Src::Now),
+        Operand::Now => Some(Src::Now(0)),
+        Operand::NowOffset(offset) => Some(Src::Now(*offset)),
         Operand::Const(_) => None,
     }
 }
@@ -304,7 +307,7 @@ impl Preparer<'_> {
     fn ty(&self, s: &Src) -> Option<&FieldType> {
         match s {
             Src::Field(slot) => self.bundle.schema.field_at(*slot).map(|(_, f)| &f.ty),
-            Src::Now => Some(&FieldType::Timestamp),
+            Src::Now(_) => Some(&FieldType::Timestamp),
         }
     }
 
@@ -383,7 +386,8 @@ impl Preparer<'_> {
     fn list_value(&self, value: &Operand) -> Option<ListValue> {
         Some(match value {
             Operand::Field(s) => ListValue::Field(*s, self.operand_type(&Src::Field(*s))?),
-            Operand::Now => ListValue::Now,
+            Operand::Now => ListValue::Now(0),
+            Operand::NowOffset(offset) => ListValue::Now(*offset),
             Operand::Const(c) => match c {
                 Const::String(s) => ListValue::Str(s.as_str().into()),
                 Const::Int(i) => ListValue::Int(*i),

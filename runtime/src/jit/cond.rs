@@ -19,13 +19,15 @@ use crate::context::{PackedSemver, INVALID, MISSING};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Src {
     Field(u32),
-    Now,
+    /// The evaluation time, moved by this many microseconds (saturating).
+    Now(i64),
 }
 
 pub(crate) fn src(o: &Operand) -> Option<Src> {
     match o {
         Operand::Field(s) => Some(Src::Field(*s)),
-        Operand::Now => Some(Src::Now),
+        Operand::Now => Some(Src::Now(0)),
+        Operand::NowOffset(offset) => Some(Src::Now(*offset)),
         Operand::Const(_) => None,
     }
 }
@@ -106,8 +108,25 @@ impl FnGen<'_, '_, '_> {
     pub fn word(&mut self, s: Src) -> Value {
         match s {
             Src::Field(slot) => self.slot_load(slot, SLOT_A, types::I64),
-            Src::Now => self.now,
+            Src::Now(0) => self.now,
+            Src::Now(offset) => self.now_moved(offset),
         }
+    }
+
+    /// `now + offset`, saturating at the ends of i64 as the interpreter's
+    /// `saturating_add`: the sum wrapped exactly when it moved the wrong
+    /// way, and then it is the end it went past.
+    pub fn now_moved(&mut self, offset: i64) -> Value {
+        let k = self.iconst(offset);
+        let sum = self.b.ins().iadd(self.now, k);
+        let (wrapped_cc, end) = if offset > 0 {
+            (IntCC::SignedLessThan, i64::MAX)
+        } else {
+            (IntCC::SignedGreaterThan, i64::MIN)
+        };
+        let wrapped = self.b.ins().icmp(wrapped_cc, sum, self.now);
+        let end = self.iconst(end);
+        self.b.ins().select(wrapped, end, sum)
     }
 
     /// Compile `e`, ending the current block with jumps to `t`, `f` or `u`.

@@ -419,7 +419,7 @@ impl FnGen<'_, '_, '_> {
                 .into_iter()
                 .filter_map(|s| match s {
                     Src::Field(slot) => Some(slot),
-                    Src::Now => None,
+                    Src::Now(_) => None,
                 })
                 .collect(),
         )
@@ -509,7 +509,7 @@ impl FnGen<'_, '_, '_> {
                     .into_iter()
                     .filter_map(|s| match s {
                         Src::Field(slot) => Some(slot),
-                        Src::Now => None,
+                        Src::Now(_) => None,
                     })
                     .collect();
                 let present = self.all_present(&slots);

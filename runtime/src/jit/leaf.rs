@@ -464,7 +464,7 @@ impl FnGen<'_, '_, '_> {
         Ok(match set {
             ConstSet::String(items) => match s {
                 Src::Field(slot) => self.str_in_set_value(slot, items, guard)?,
-                Src::Now => self.b.ins().iconst(types::I8, 0),
+                Src::Now(_) => self.b.ins().iconst(types::I8, 0),
             },
             ConstSet::Int(items) | ConstSet::Timestamp(items) => {
                 let key = self.word(s);

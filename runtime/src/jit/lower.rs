@@ -393,7 +393,7 @@ impl<'b> Compiler<'b> {
     /// no field has, which validation lets no comparison read.
     pub fn operand_type(&self, s: super::cond::Src) -> Option<OperandType> {
         match s {
-            super::cond::Src::Now => Some(OperandType::Timestamp),
+            super::cond::Src::Now(_) => Some(OperandType::Timestamp),
             super::cond::Src::Field(slot) => self.slot_types.get(slot as usize).copied().flatten(),
         }
     }

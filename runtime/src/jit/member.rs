@@ -164,8 +164,12 @@ impl FnGen<'_, '_, '_> {
                     self.call(Helper::ListHasVersion, &[ctx, items, n, kp])?
                 }
             },
-            (Operand::Now, _) => {
-                let now = self.now;
+            (Operand::Now | Operand::NowOffset(_), _) => {
+                let offset = match value {
+                    Operand::NowOffset(offset) => *offset,
+                    _ => 0,
+                };
+                let now = self.word(Src::Now(offset));
                 word(self, now, 0)?
             }
             (Operand::Field(slot), Some(kind)) => {

@@ -160,7 +160,32 @@ pub const HUGE_VERSION: &str = "4294967296.0.0";
 pub const T0: i64 = 1_790_000_000_000_000;
 pub const T1: i64 = 1_800_000_000_000_000;
 pub const TIMES: &[i64] = &[i64::MIN, -1, 0, T0 - 1, T0, T0 + 1, T1, i64::MAX];
-pub const NOWS: &[i64] = &[0, T0 - 1, T0, T0 + 1, T1, T1 + 1];
+pub const NOWS: &[i64] = &[
+    0,
+    T0 - 1,
+    T0,
+    T0 + 1,
+    T1,
+    T1 + 1,
+    // Far ends, where `now - 30d` and `now + 1h` saturate.
+    i64::MIN + 1,
+    i64::MAX - 1,
+];
+
+/// How far `now - 30d` and the like move the time: the distances between
+/// the pool's times, a day, and the extremes (which saturate).
+pub const OFFSETS: &[i64] = &[
+    1,
+    -1,
+    T1 - T0,
+    T0 - T1,
+    T0,
+    -T0,
+    86_400_000_000,
+    -2_592_000_000_000,
+    i64::MAX,
+    i64::MIN,
+];
 
 const SALTS: &[&str] = &["", "s", "flag-a", "日本", "experiment-3way"];
 
@@ -383,6 +408,15 @@ impl CaseGen {
         }
     }
 
+    /// The evaluation time, now and then moved (`now - 30d`).
+    fn now(&mut self) -> Operand {
+        if self.rng.chance(40) {
+            Operand::NowOffset(self.rng.pick(OFFSETS))
+        } else {
+            Operand::Now
+        }
+    }
+
     fn op(&mut self, ordering: bool) -> CompareOp {
         if ordering {
             self.rng.pick(COMPARE_OPS)
@@ -396,7 +430,7 @@ impl CaseGen {
         if scalars.is_empty() || self.rng.chance(5) {
             // `now` against a time.
             return Expr::Compare {
-                lhs: Operand::Now,
+                lhs: self.now(),
                 op: self.op(true),
                 rhs: Operand::Const(Const::Timestamp(self.rng.pick(TIMES))),
             };
@@ -414,7 +448,7 @@ impl CaseGen {
                 };
                 Operand::Const(k)
             }
-            7 if matches!(f.ty, FieldType::Timestamp) => Operand::Now,
+            7 if matches!(f.ty, FieldType::Timestamp) => self.now(),
             _ => {
                 let same: Vec<FieldInfo> = scalars
                     .iter()
@@ -446,7 +480,7 @@ impl CaseGen {
         let scalars = self.fields_where(|t| !matches!(t, FieldType::List(_)));
         if scalars.is_empty() || self.rng.chance(3) {
             return Expr::InSet {
-                operand: Operand::Now,
+                operand: self.now(),
                 set: self.const_set(&FieldType::Timestamp),
             };
         }
@@ -470,7 +504,7 @@ impl CaseGen {
         let same = self.fields_where(|t| *t == elem);
         let value = match self.rng.below(10) {
             0..=5 => Operand::Const(self.constant(&elem)),
-            6 if elem == FieldType::Timestamp => Operand::Now,
+            6 if elem == FieldType::Timestamp => self.now(),
             _ if !same.is_empty() => Operand::Field(self.rng.pick(&same).slot),
             _ => Operand::Const(self.constant(&elem)),
         };

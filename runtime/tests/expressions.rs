@@ -1,0 +1,160 @@
+//! The expressions of issue 12 on every backend: time relative to `now`,
+//! `contains any`/`contains all` on list fields, and the case-insensitive
+//! `iequals` and `iin`. Each case states the answer it expects, and both
+//! backends must give it (the differential test then proves them equal on
+//! random programs).
+
+#![cfg(feature = "jit")]
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use common::*;
+use vexil_runtime::testing::run_tests;
+use vexil_runtime::{BackendChoice, Snapshot};
+
+const BACKENDS: [BackendChoice; 2] = [BackendChoice::Interpreter, BackendChoice::Jit];
+
+/// Whether `condition` matches the context at `now` on `backend`:
+/// `Some(true)` matched, `Some(false)` did not, `None` an error.
+fn matches_on(backend: BackendChoice, condition: &str, context: &str, now: &str) -> Option<bool> {
+    let s = snapshot_with(&condition_flag(condition), backend);
+    let d = eval(&s, "f", context, now);
+    if d.error_code.is_some() {
+        return None;
+    }
+    Some(d.value == Some(serde_json::Value::Bool(true)))
+}
+
+/// Every case on every backend.
+fn check(cases: &[(&str, &str, Option<bool>)], now: &str) {
+    for backend in BACKENDS {
+        for (condition, context, expected) in cases {
+            assert_eq!(
+                matches_on(backend, condition, context, now),
+                *expected,
+                "`{condition}` with {context} on {backend:?}"
+            );
+        }
+    }
+}
+
+/// The `test` blocks of `source` pass on every backend.
+fn tests_pass(source: &str) {
+    let bundle = bundle_with(source, true);
+    assert!(!bundle.tests.is_empty());
+    for backend in BACKENDS {
+        let s = Snapshot::new(bundle.clone(), backend, None, 1).unwrap();
+        for r in run_tests(&s, &bundle.tests, 0) {
+            assert!(r.passed(), "{backend:?}: {}: {:?}", r.name, r.failures);
+        }
+    }
+}
+
+// ---------------------------------------------------------------- time relative to now
+
+const CREATED_NOV_1: &str = r#"{"user": {"id": "u", "created_at": "2026-11-01T00:00:00Z"}}"#;
+const CREATED_OCT_1: &str = r#"{"user": {"id": "u", "created_at": "2026-10-01T00:00:00Z"}}"#;
+const NO_CREATED: &str = r#"{"user": {"id": "u"}}"#;
+const BAD_CREATED: &str = r#"{"user": {"id": "u", "created_at": "yesterday"}}"#;
+
+#[test]
+fn created_in_the_last_30_days() {
+    // NOW is 2026-11-24T12:00:00Z: 30 days before is 2026-10-25T12:00:00Z.
+    check(
+        &[
+            ("user.created_at > now - 30d", CREATED_NOV_1, Some(true)),
+            ("user.created_at > now - 30d", CREATED_OCT_1, Some(false)),
+            ("user.created_at > now - 30d", NO_CREATED, Some(false)),
+            ("not (user.created_at > now - 30d)", NO_CREATED, Some(false)),
+            ("user.created_at > now - 30d", BAD_CREATED, None),
+            ("now - 30d < user.created_at", CREATED_NOV_1, Some(true)),
+            ("user.created_at > now - 4w", CREATED_NOV_1, Some(true)),
+            ("user.created_at > now - 3w", CREATED_NOV_1, Some(false)),
+            ("user.created_at < now + 1h", CREATED_NOV_1, Some(true)),
+        ],
+        NOW,
+    );
+}
+
+#[test]
+fn every_unit_moves_by_its_length() {
+    // 2026-11-01T00:00:00Z is NOW minus 23 days and 12 hours.
+    check(
+        &[
+            ("user.created_at == now - 564h", CREATED_NOV_1, Some(true)),
+            ("user.created_at == now - 33840m", CREATED_NOV_1, Some(true)),
+            (
+                "user.created_at == now - 2030400s",
+                CREATED_NOV_1,
+                Some(true),
+            ),
+            ("user.created_at < now - 23d", CREATED_NOV_1, Some(true)),
+            ("user.created_at > now - 24d", CREATED_NOV_1, Some(true)),
+            ("user.created_at > now - 3w", CREATED_NOV_1, Some(false)),
+            ("user.created_at > now - 4w", CREATED_NOV_1, Some(true)),
+        ],
+        NOW,
+    );
+}
+
+#[test]
+fn now_moved_in_a_list_test() {
+    check(
+        &[
+            (
+                "user.created_at in [2026-11-01T00:00:00Z, 2026-11-02]",
+                CREATED_NOV_1,
+                Some(true),
+            ),
+            (
+                "now - 564h in [2026-11-01T00:00:00Z, 2026-11-02]",
+                NO_CREATED,
+                Some(true),
+            ),
+            ("now + 1s in [2026-11-24T12:00:01Z]", NO_CREATED, Some(true)),
+            ("now in [2026-11-24T12:00:01Z]", NO_CREATED, Some(false)),
+        ],
+        NOW,
+    );
+}
+
+#[test]
+fn a_flag_reading_now_moved_reads_the_clock() {
+    let s = snapshot(&condition_flag("user.created_at > now - 30d"));
+    assert!(s.reads_clock(s.target("f").unwrap()));
+}
+
+#[test]
+fn tests_of_relative_time_pass_on_every_backend() {
+    tests_pass(
+        r#"
+segment recent {
+  user.created_at > now - 30d
+}
+
+flag welcome-tour: bool {
+  kind release
+  default false
+  rule new: when recent => true
+}
+
+test "a new account sees the tour" {
+  context {
+    user { id: "u-1", created_at: 2026-11-20 }
+  }
+  now 2026-11-24T12:00:00Z
+  expect welcome-tour == true
+}
+
+test "an old account does not" {
+  context {
+    user { id: "u-1", created_at: 2026-11-20 }
+  }
+  now 2027-01-24T12:00:00Z
+  expect welcome-tour == false
+  expect welcome-tour reason DEFAULT
+}
+"#,
+    );
+}
