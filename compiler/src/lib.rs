@@ -22,6 +22,7 @@ mod codes;
 pub mod db;
 mod decode;
 mod diagnostic;
+mod excerpt;
 mod global;
 mod link;
 pub mod literal;

@@ -3,11 +3,11 @@
 use std::collections::BTreeMap;
 
 use codespan_reporting::diagnostic as cs;
-use codespan_reporting::files::SimpleFiles;
 use codespan_reporting::term::{self, termcolor, Config, Styles, StylesWriter};
 use serde::Serialize;
 
 use crate::diagnostic::{Diagnostic, Label, Severity};
+use crate::excerpt::{Excerpt, Excerpts};
 use vexil_grammar::LineIndex;
 
 /// Render diagnostics as text. `source` gives a file's text by path.
@@ -16,28 +16,40 @@ pub fn render_text<'s>(
     source: impl Fn(&str) -> Option<&'s str>,
     color: bool,
 ) -> String {
-    let mut files = SimpleFiles::new();
-    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
-    let mut file_id = |path: &str| -> Option<usize> {
-        if let Some(id) = ids.get(path) {
-            return Some(*id);
+    // Every span shown in each file, so that long lines keep those parts.
+    let mut spans: BTreeMap<&str, Vec<std::ops::Range<usize>>> = BTreeMap::new();
+    for d in diagnostics {
+        for l in std::iter::once(&d.primary).chain(&d.secondary) {
+            spans.entry(&l.file).or_default().push(l.span.range());
         }
-        let text = source(path)?;
-        let id = files.add(path.to_string(), text.to_string());
-        ids.insert(path.to_string(), id);
-        Some(id)
+    }
+    let mut files = Excerpts { files: Vec::new() };
+    let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
+    for (path, spans) in &spans {
+        if let Some(text) = source(path) {
+            let excerpt = Excerpt::new(text, spans);
+            ids.insert(path, files.add(path.to_string(), text.to_string(), excerpt));
+        }
+    }
+    let view = |id: usize, range: std::ops::Range<usize>| {
+        files.files.get(id).map_or(range.clone(), |(_, _, e, _)| {
+            e.to_view(range.start)..e.to_view(range.end)
+        })
     };
     let mut converted = Vec::new();
     for d in diagnostics {
         let mut labels = Vec::new();
-        if let Some(id) = file_id(&d.primary.file) {
+        if let Some(&id) = ids.get(d.primary.file.as_ref()) {
             labels.push(
-                cs::Label::primary(id, d.primary.span.range()).with_message(&d.primary.message),
+                cs::Label::primary(id, view(id, d.primary.span.range()))
+                    .with_message(&d.primary.message),
             );
         }
         for l in &d.secondary {
-            if let Some(id) = file_id(&l.file) {
-                labels.push(cs::Label::secondary(id, l.span.range()).with_message(&l.message));
+            if let Some(&id) = ids.get(l.file.as_ref()) {
+                labels.push(
+                    cs::Label::secondary(id, view(id, l.span.range())).with_message(&l.message),
+                );
             }
         }
         let mut notes: Vec<String> = d.notes.iter().map(|n| format!("note: {n}")).collect();

@@ -274,3 +274,29 @@ fn an_indented_item_is_accepted() {
     );
     assert_eq!(project.diagnostics(), []);
 }
+
+/// Issue 12: a diagnostic on a 20 KB line prints the part around the span,
+/// and its header still gives the column in the whole line.
+#[test]
+fn a_long_line_is_cut_in_diagnostics() {
+    let long = "x".repeat(20_000);
+    let source = format!("flag long: string {{\n  kind release\n  default \"{long}\" oops\n}}\n");
+    let mut project = Project::new();
+    project.set_source("long.flag", source);
+    let diagnostics = project.diagnostics();
+    let rendered = project.render(&diagnostics, false);
+    assert!(
+        rendered.len() < 1_000,
+        "{} bytes:\n{rendered}",
+        rendered.len()
+    );
+    // `oops` starts after `  default "`, the 20,000 x's and `" `.
+    let column = 2 + 8 + 1 + 20_000 + 2 + 1;
+    assert!(
+        rendered.contains(&format!("long.flag:3:{column}")),
+        "{rendered}"
+    );
+    assert!(rendered.contains("…xxx"), "{rendered}");
+    assert!(rendered.contains("\" oops"), "{rendered}");
+    assert!(rendered.contains("^^^^"), "{rendered}");
+}
