@@ -51,12 +51,16 @@ struct Serve {
     child: Child,
     url: String,
     log: Arc<Mutex<String>>,
+    /// Its working directory: the data directory of its event store.
+    _data: tempfile::TempDir,
 }
 
 impl Serve {
     fn start(source: &Path, key: Option<&str>) -> Serve {
+        let data = tempfile::tempdir().expect("tmp");
         let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("vexil"));
-        cmd.args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        cmd.current_dir(data.path())
+            .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
             .arg(source)
             .env("RUST_LOG", "warn,vexil_server=info")
             .stdout(Stdio::null())
@@ -84,7 +88,12 @@ impl Serve {
         let url = rx
             .recv_timeout(Duration::from_secs(120))
             .unwrap_or_else(|_| panic!("vexil serve did not start: {}", log.lock().expect("log")));
-        Serve { child, url, log }
+        Serve {
+            child,
+            url,
+            log,
+            _data: data,
+        }
     }
 
     /// A GET on the server, with the server key if there is one.

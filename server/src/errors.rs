@@ -141,6 +141,21 @@ impl IntoResponse for ApiError {
 /// Layer function: give an OFREP error body to any error response that has
 /// none (the body limit's 413, the timeout's 408, a 404 or 405 from routing),
 /// so that every refusal reads the same.
+/// A request body, or the refusal of it: 413 over the body limit, 400
+/// when it cannot be read.
+pub fn read_body(
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
+    limit: usize,
+) -> Result<axum::body::Bytes, ApiError> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::too_large(limit)
+        } else {
+            ApiError::parse(format!("cannot read the request body: {rejection}"))
+        }
+    })
+}
+
 pub async fn with_error_body(response: Response) -> Response {
     let status = response.status();
     let is_json = response

@@ -22,7 +22,7 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use vexil_events::{parse_event, Event, MAX_REPORTED_ERRORS};
 
-use crate::errors::ApiError;
+use crate::errors::{read_body, ApiError};
 use crate::state::App;
 
 /// A rejected event.
@@ -49,13 +49,7 @@ async fn take(app: &App, body: Result<Bytes, BytesRejection>) -> Result<Response
             ..ApiError::parse("the events intake is off: this server has no `events_db`")
         });
     };
-    let bytes = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::too_large(app.config.limits.body_bytes)
-        } else {
-            ApiError::parse(format!("cannot read the request body: {rejection}"))
-        }
-    })?;
+    let bytes = read_body(body, app.config.limits.body_bytes)?;
     let text = std::str::from_utf8(&bytes)
         .map_err(|e| ApiError::parse(format!("the request body is not UTF-8 text: {e}")))?;
     let (events, positions, mut rejected, total) = parse_body(text)?;

@@ -15,7 +15,7 @@ use vexil_ir::ErrorCode;
 use vexil_runtime::{Context, Evaluation, Target};
 
 use crate::auth::{Caller, Scope};
-use crate::errors::ApiError;
+use crate::errors::{read_body, ApiError};
 use crate::state::{App, Served};
 
 /// The event stream's path; its URL is handed out in bulk responses.
@@ -188,13 +188,7 @@ fn request_context(
     served: &Served,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Context, ApiError> {
-    let bytes = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::too_large(app.config.limits.body_bytes)
-        } else {
-            ApiError::parse(format!("cannot read the request body: {rejection}"))
-        }
-    })?;
+    let bytes = read_body(body, app.config.limits.body_bytes)?;
     let request: Value = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::parse(format!("the request body is not JSON: {e}")))?;
     let Value::Object(mut request) = request else {

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{config, shop_copy, shopper, start};
+use common::{config, shop_copy, shopper, start, wait_for};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 
@@ -38,14 +38,6 @@ async fn slots(server: &common::Server) -> Value {
         .await;
     assert_eq!(status, 200, "{body}");
     body["value"].clone()
-}
-
-async fn wait_for<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test]

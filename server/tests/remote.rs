@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use common::{shopper, start};
+use common::{shopper, start, wait_for};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
@@ -142,14 +142,6 @@ async fn slots(server: &common::Server) -> Value {
 async fn status(server: &common::Server) -> Value {
     let (_, _, text) = server.get("/status", &[]).await;
     serde_json::from_str(&text).expect("json")
-}
-
-async fn wait_for<F: std::future::Future<Output = bool>>(what: &str, mut check: impl FnMut() -> F) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[tokio::test]

@@ -152,3 +152,18 @@ impl Server {
         (status, body)
     }
 }
+
+/// Poll `check` until it holds; fails the test after 20 seconds.
+pub async fn wait_for<F: std::future::Future<Output = bool>>(
+    what: &str,
+    mut check: impl FnMut() -> F,
+) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !check().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
