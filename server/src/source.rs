@@ -26,6 +26,9 @@ pub struct Source {
     path: PathBuf,
     /// A URL source, to poll, and its cache.
     remote: Option<(Remote, Option<Cache>)>,
+    /// A bundle file's stamp when it was read: a change made while the
+    /// server starts is still seen as one.
+    stamp: Option<(u64, SystemTime)>,
 }
 
 /// How every version is loaded. Tests always run: a server never serves a
@@ -105,6 +108,7 @@ async fn open_url(
                 info,
                 path: PathBuf::new(),
                 remote: Some((remote, cache)),
+                stamp: None,
             })
         }
         Err(e) => {
@@ -143,6 +147,7 @@ async fn open_url(
                 info,
                 path: PathBuf::new(),
                 remote: Some((remote, cache)),
+                stamp: None,
             })
         }
     }
@@ -156,9 +161,11 @@ fn load_text(text: &str, sink: Option<Arc<dyn ExposureSink>>) -> Result<Engine, 
 /// Load the first version of a directory or bundle file.
 pub fn open(path: &Path, sink: Option<Arc<dyn ExposureSink>>) -> Result<Source, LoadError> {
     let options = options(sink);
+    let mut stamped = None;
     let (engine, kind) = if path.is_dir() {
         (Engine::from_dir(path, options)?, "directory")
     } else if path.is_file() {
+        stamped = stamp(path);
         (Engine::from_bundle_file(path, options)?, "bundle")
     } else {
         return Err(LoadError::Io(format!(
@@ -175,6 +182,7 @@ pub fn open(path: &Path, sink: Option<Arc<dyn ExposureSink>>) -> Result<Source, 
         },
         path: path.to_path_buf(),
         remote: None,
+        stamp: stamped,
     })
 }
 
@@ -235,7 +243,13 @@ pub fn follow(
             _engine: source.engine.clone(),
         };
     }
-    let bundle = BundleWatcher::start(source.path.clone(), source.engine.clone(), app, interval);
+    let bundle = BundleWatcher::start(
+        source.path.clone(),
+        source.stamp,
+        source.engine.clone(),
+        app,
+        interval,
+    );
     Follower {
         _directory: None,
         _bundle: Some(bundle),
@@ -251,11 +265,16 @@ pub struct BundleWatcher {
 }
 
 impl BundleWatcher {
-    fn start(path: PathBuf, engine: Arc<Engine>, app: Arc<App>, interval: Duration) -> Self {
+    fn start(
+        path: PathBuf,
+        mut seen: Option<(u64, SystemTime)>,
+        engine: Arc<Engine>,
+        app: Arc<App>,
+        interval: Duration,
+    ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
-            let mut seen = stamp(&path);
             while !flag.load(Ordering::Relaxed) {
                 std::thread::sleep(interval);
                 let now = stamp(&path);
