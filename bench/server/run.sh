@@ -35,8 +35,14 @@ install() {
     echo "$root/bin/$binary"
 }
 
-# Plain HTTP on loopback: oha without TLS (no aws-lc build).
-OHA=$(install oha "$OHA_VERSION" oha --no-default-features)
+# Plain HTTP on loopback, but oha needs one TLS backend to compile: the
+# system's OpenSSL when there is one (quick), else its default (rustls on
+# aws-lc, a long C build).
+if pkg-config --exists openssl 2>/dev/null; then
+    OHA=$(install oha "$OHA_VERSION" oha --no-default-features --features native-tls)
+else
+    OHA=$(install oha "$OHA_VERSION" oha)
+fi
 EDGE=""
 if [[ ",$SKIP," != *",edge,"* ]]; then
     EDGE=$(install unleash-edge "$EDGE_VERSION" unleash-edge)
