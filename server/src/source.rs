@@ -99,17 +99,10 @@ async fn open_url(
         Err(e) => Err(e),
     };
     let mut remote = remote;
-    match fetched {
+    let (engine, kind) = match fetched {
         Ok((engine, etag)) => {
             remote.judged(etag);
-            let info = info("url");
-            Ok(Source {
-                engine: Arc::new(engine),
-                info,
-                path: PathBuf::new(),
-                remote: Some((remote, cache)),
-                stamp: None,
-            })
+            (engine, "url")
         }
         Err(e) => {
             let Some(c) = &cache else {
@@ -141,16 +134,16 @@ async fn open_url(
                 "THE BUNDLE URL FAILED AT START: serving the last good bundle from the local cache, \
                  which may be stale; the URL keeps being polled"
             );
-            let info = info("cache");
-            Ok(Source {
-                engine: Arc::new(engine),
-                info,
-                path: PathBuf::new(),
-                remote: Some((remote, cache)),
-                stamp: None,
-            })
+            (engine, "cache")
         }
-    }
+    };
+    Ok(Source {
+        engine: Arc::new(engine),
+        info: info(kind),
+        path: PathBuf::new(),
+        remote: Some((remote, cache)),
+        stamp: None,
+    })
 }
 
 fn load_text(text: &str, sink: Option<Arc<dyn ExposureSink>>) -> Result<Engine, String> {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::{config, shop_copy, shopper, start, wait_for};
 use futures_util::StreamExt;
@@ -56,17 +56,7 @@ async fn an_edit_is_served_and_announced_on_the_event_stream() {
 
     edit(dir.path(), FIVE);
     // The stream's next message names the new version.
-    let mut text = String::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !(text.contains("refetchEvaluation") && text.ends_with("\n\n")) {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let chunk = tokio::time::timeout(left, stream.next())
-            .await
-            .expect("an event in time");
-        text.push_str(&String::from_utf8_lossy(
-            &chunk.expect("open").expect("bytes"),
-        ));
-    }
+    let text = common::next_refetch(&mut stream).await;
     assert!(text.contains("retry: "), "{text}");
     assert!(text.contains("event: message"), "{text}");
     // Every message is one OFREP's event-streams.yaml describes.

@@ -7,13 +7,11 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use common::{shopper, start, wait_for};
-use futures_util::StreamExt;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -178,17 +176,8 @@ async fn a_published_bundle_is_followed_and_a_broken_one_refused() {
         .await;
     let mut stream = server.stream(&bulk).await.bytes_stream();
     host.publish(&shop_bundle(FIVE));
-    let mut text = String::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !text.contains("refetchEvaluation") {
-        let left = deadline.saturating_duration_since(Instant::now());
-        let chunk = tokio::time::timeout(left, stream.next())
-            .await
-            .expect("an event in time");
-        text.push_str(&String::from_utf8_lossy(
-            &chunk.expect("open").expect("bytes"),
-        ));
-    }
+    let event = common::next_refetch(&mut stream).await;
+    assert!(event.contains("data: "), "{event}");
     assert_eq!(slots(&server).await, 5);
     let v2 = status(&server).await["version"].clone();
 

@@ -167,3 +167,23 @@ pub async fn wait_for<F: std::future::Future<Output = bool>>(
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+/// Read an event stream until a whole `refetchEvaluation` message has
+/// arrived (20 seconds at most); the text read.
+pub async fn next_refetch(
+    stream: &mut (impl futures_util::Stream<Item = reqwest::Result<axum::body::Bytes>> + Unpin),
+) -> String {
+    use futures_util::StreamExt;
+    let mut text = String::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !(text.contains("refetchEvaluation") && text.ends_with("\n\n")) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let chunk = tokio::time::timeout(left, stream.next())
+            .await
+            .expect("an event in time");
+        text.push_str(&String::from_utf8_lossy(
+            &chunk.expect("open").expect("bytes"),
+        ));
+    }
+    text
+}
