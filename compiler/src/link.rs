@@ -356,6 +356,14 @@ impl Remap {
                 list: self.slot(*list),
                 value: self.operand(value),
             },
+            E::ListContainsAny { list, set } => E::ListContainsAny {
+                list: self.slot(*list),
+                set: set.clone(),
+            },
+            E::ListContainsAll { list, set } => E::ListContainsAll {
+                list: self.slot(*list),
+                set: set.clone(),
+            },
             E::StringOp {
                 lhs,
                 op,

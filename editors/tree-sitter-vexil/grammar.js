@@ -310,6 +310,7 @@ module.exports = grammar({
       $.parenthesized_expression,
       $.comparison,
       $.membership,
+      $.list_comparison,
       $.presence,
       $._operand,
     ),
@@ -347,6 +348,14 @@ module.exports = grammar({
       optional(field('negated', 'not')),
       'in',
       field('right', choice($.list, $._operand)),
+    ),
+
+    // `user.roles contains any ["a", "b"]`, `user.roles contains all [..]`
+    list_comparison: $ => seq(
+      field('left', $._operand),
+      'contains',
+      field('quantifier', choice('any', 'all')),
+      field('right', $.list),
     ),
 
     // `user.company is set`, `user.company is not set`

@@ -74,6 +74,23 @@ impl<'a> Printer<'a> {
                     InTarget::Operand(o) => self.operand(o, suffix),
                 }
             }
+            ExprKind::ContainsList {
+                all,
+                op_span,
+                lhs,
+                items,
+                list_span,
+            } => {
+                self.operand(lhs, 0);
+                self.sp();
+                self.kw(op_span.start, "contains");
+                self.sp();
+                let quantifier = if *all { "all" } else { "any" };
+                let at = self.find(quantifier);
+                self.tok(at, quantifier);
+                self.sp();
+                self.operand_list(items, *list_span, suffix);
+            }
             ExprKind::IsSet { negated, operand } => {
                 self.operand(operand, 0);
                 self.sp();

@@ -99,6 +99,9 @@ fn describe(rule: Rule) -> &'static str {
         Rule::string_op | Rule::string_tail => "a string operator such as `starts_with`",
         Rule::in_tail | Rule::kw_in => "`in`",
         Rule::presence_tail | Rule::kw_is => "`is set`",
+        Rule::list_tail | Rule::list_op | Rule::kw_contains | Rule::list_quantifier => {
+            "`contains any [..]` or `contains all [..]`"
+        }
         Rule::kw_and => "`and`",
         Rule::kw_or => "`or`",
         Rule::kw_not | Rule::not_in | Rule::negation => "`not`",

@@ -1143,6 +1143,19 @@ impl<'s> Builder<'s> {
                     rhs: self.operand(rhs)?,
                 }
             }
+            Rule::list_tail => {
+                let [op, list] = <[Pair<'s, Rule>; 2]>::try_from(parts).ok()?;
+                let op_span = span_of(&op);
+                let all = op.as_str().ends_with("all");
+                let list_span = span_of(&list);
+                ExprKind::ContainsList {
+                    all,
+                    op_span,
+                    lhs,
+                    items: self.list_items(list),
+                    list_span,
+                }
+            }
             Rule::presence_tail => ExprKind::IsSet {
                 negated: parts.iter().any(|p| p.as_rule() == Rule::not_in),
                 operand: lhs,

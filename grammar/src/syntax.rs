@@ -652,6 +652,16 @@ pub enum ExprKind {
         lhs: Operand,
         rhs: Operand,
     },
+    /// `user.roles contains any ["a", "b"]` (`all`: `contains all [..]`):
+    /// whether a list field holds one of the values, or every one.
+    ContainsList {
+        all: bool,
+        /// `contains any` / `contains all`.
+        op_span: Span,
+        lhs: Operand,
+        items: Vec<Operand>,
+        list_span: Span,
+    },
     /// `user.company is set` / `is not set`.
     IsSet {
         negated: bool,

@@ -63,7 +63,13 @@ pub fn highlights(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Highlight
     let symbols = db::symbols(db, ws);
     let mut next = 0;
     let mut out = Vec::new();
+    let mut previous = "";
     for tok in lex::tokens(text, 0, text.len()) {
+        // `contains any` and `contains all` are one operator.
+        let quantifier = previous == "contains" && matches!(tok.text(text), "any" | "all");
+        if !matches!(tok.kind, TokenKind::Comment { .. }) {
+            previous = tok.text(text);
+        }
         // Occurrences are sorted like tokens: walk both together.
         while index
             .get(next)
@@ -104,7 +110,7 @@ pub fn highlights(db: &dyn Db, ws: Workspace, file: SourceFile) -> Vec<Highlight
             }
             (None, TokenKind::String) => (HighlightKind::String, false),
             (None, TokenKind::Literal) => (HighlightKind::Number, false),
-            (None, TokenKind::Ident) if STRING_OPS.contains(&word) => {
+            (None, TokenKind::Ident) if STRING_OPS.contains(&word) || quantifier => {
                 (HighlightKind::Operator, false)
             }
             (None, TokenKind::Ident) if lex::is_keyword(word) => (HighlightKind::Keyword, false),

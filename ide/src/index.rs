@@ -282,6 +282,20 @@ impl Walker {
         }
     }
 
+    /// A field and a literal list of its values: a bare name in the list
+    /// is a value of the field's enum.
+    fn listed(&mut self, lhs: &ast::Operand, items: &[ast::Operand]) {
+        self.operand(lhs);
+        for item in items {
+            match (&lhs.kind, &item.kind) {
+                (OperandKind::Path { context, field: f }, OperandKind::Name(id)) => {
+                    self.use_(id.span, enum_value(&context.name, &f.name, &id.name))
+                }
+                _ => self.operand(item),
+            }
+        }
+    }
+
     fn expr(&mut self, e: &ast::Expr) {
         match &e.kind {
             ExprKind::Or(a, b) | ExprKind::And(a, b) => {
@@ -293,19 +307,10 @@ impl Walker {
                 self.pair(lhs, rhs)
             }
             ExprKind::In { lhs, rhs, .. } => match rhs {
-                InTarget::List(items, _) => {
-                    self.operand(lhs);
-                    for item in items {
-                        match (&lhs.kind, &item.kind) {
-                            (OperandKind::Path { context, field: f }, OperandKind::Name(id)) => {
-                                self.use_(id.span, enum_value(&context.name, &f.name, &id.name))
-                            }
-                            _ => self.operand(item),
-                        }
-                    }
-                }
+                InTarget::List(items, _) => self.listed(lhs, items),
                 InTarget::Operand(list) => self.pair(lhs, list),
             },
+            ExprKind::ContainsList { lhs, items, .. } => self.listed(lhs, items),
             ExprKind::IsSet { operand, .. } => self.operand(operand),
             ExprKind::Operand(op) => match &op.kind {
                 // A bare name standing as a condition is a segment.

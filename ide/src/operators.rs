@@ -23,6 +23,14 @@ const OPERATORS: &[(&str, &str)] = &[
     ("iends_with", "`ends_with`, ignoring case"),
     ("icontains", "`contains`, ignoring case"),
     ("imatches", "`matches`, ignoring case"),
+    (
+        "contains any",
+        "the list field holds at least one of the listed values (false for `[]`)",
+    ),
+    (
+        "contains all",
+        "the list field holds every one of the listed values (true for `[]`)",
+    ),
     ("is set", "the optional field is present; never unknown"),
     ("is not set", "the optional field is absent; never unknown"),
     ("and", "both hold; stops at the first false"),
@@ -97,6 +105,12 @@ pub(crate) fn hover_at(text: &str, offset: usize) -> Option<(Span, String)> {
         (Some("is"), Some("set"), _) => (tok.span.to(toks.get(at + 1)?.span), "is set".to_string()),
         (Some("not"), Some("in"), _) => (tok.span.to(toks.get(at + 1)?.span), "not in".to_string()),
         (Some("in"), _, Some("not")) => (toks.get(at - 1)?.span.to(tok.span), "not in".to_string()),
+        (Some("contains"), Some(q @ ("any" | "all")), _) => {
+            (tok.span.to(toks.get(at + 1)?.span), format!("contains {q}"))
+        }
+        (Some(q @ ("any" | "all")), _, Some("contains")) => {
+            (toks.get(at - 1)?.span.to(tok.span), format!("contains {q}"))
+        }
         (Some(w), _, _) => (tok.span, w.to_string()),
         _ => return None,
     };

@@ -188,6 +188,22 @@ pub enum Expr {
         /// The item looked for, of the list's element type.
         value: Operand,
     },
+    /// `list_field contains any [..]`: some item of the list is in the
+    /// set (false for an empty list or set).
+    ListContainsAny {
+        /// The list field's slot.
+        list: Slot,
+        /// The constants, of the list's element type.
+        set: ConstSet,
+    },
+    /// `list_field contains all [..]`: every value of the set is an item
+    /// of the list (true for an empty set).
+    ListContainsAll {
+        /// The list field's slot.
+        list: Slot,
+        /// The constants, of the list's element type.
+        set: ConstSet,
+    },
     /// String operators; `pattern` is a constant for `matches`.
     StringOp {
         /// The text searched (a string field, or a constant).
@@ -752,7 +768,11 @@ impl Expr {
     pub fn reads_clock(&self, segments: &[bool]) -> bool {
         let operand = Operand::is_now;
         match self {
-            Expr::Const(_) | Expr::Field(_) | Expr::IsSet(_) => false,
+            Expr::Const(_)
+            | Expr::Field(_)
+            | Expr::IsSet(_)
+            | Expr::ListContainsAny { .. }
+            | Expr::ListContainsAll { .. } => false,
             Expr::And(xs) | Expr::Or(xs) => xs.iter().any(|x| x.reads_clock(segments)),
             Expr::Not(x) => x.reads_clock(segments),
             Expr::Compare { lhs, rhs, .. } | Expr::StringOp { lhs, rhs, .. } => {

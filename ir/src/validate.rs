@@ -242,6 +242,11 @@ impl Checker<'_> {
                     _ => return Err(self.fail("list membership of a value of another type")),
                 }
             }
+            Expr::ListContainsAny { list, set } | Expr::ListContainsAll { list, set } => {
+                let items = OperandType::of_items(&self.field(*list)?.ty)
+                    .ok_or_else(|| self.fail(format!("slot {list} is not a list of values")))?;
+                self.set_of(items, set, "list")?;
+            }
             Expr::StringOp {
                 lhs,
                 op,
@@ -274,6 +279,12 @@ impl Checker<'_> {
         let Side::Source(t) = self.side(operand)? else {
             return Err(self.fail("`in` on a constant"));
         };
+        self.set_of(t, set, "operand")
+    }
+
+    /// A set of constants of type `t`, which is `what`'s (an operand's,
+    /// or a list's items').
+    fn set_of(&self, t: OperandType, set: &ConstSet, what: &str) -> Check {
         let ok = matches!(
             (t, set),
             (OperandType::Int, ConstSet::Int(_))
@@ -286,7 +297,7 @@ impl Checker<'_> {
         );
         if !ok {
             return Err(self.fail(format!(
-                "`in` a set of another type than its {} operand",
+                "a set of another type than its {} {what}",
                 t.as_str()
             )));
         }

@@ -43,6 +43,7 @@ mod exposure;
 mod interp;
 #[cfg(feature = "jit")]
 mod jit;
+mod list_set;
 mod outcome;
 mod prepared;
 mod snapshot;

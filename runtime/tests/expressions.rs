@@ -158,3 +158,144 @@ test "an old account does not" {
 "#,
     );
 }
+
+// ---------------------------------------------------------------- contains any / all
+
+const ROLES_ADMIN_SUPPORT: &str =
+    r#"{"user": {"id": "u", "roles": ["admin", "support"], "lucky": [3, 7]}}"#;
+const ROLES_EMPTY: &str = r#"{"user": {"id": "u", "roles": [], "lucky": []}}"#;
+const ROLES_MISSING: &str = r#"{"user": {"id": "u"}}"#;
+const ROLES_INVALID: &str = r#"{"user": {"id": "u", "roles": "admin", "lucky": [1, "two"]}}"#;
+
+#[test]
+fn contains_any_of_a_list() {
+    check(
+        &[
+            (
+                r#"user.roles contains any ["owner", "admin"]"#,
+                ROLES_ADMIN_SUPPORT,
+                Some(true),
+            ),
+            (
+                r#"user.roles contains any ["owner", "Admin"]"#,
+                ROLES_ADMIN_SUPPORT,
+                Some(false),
+            ),
+            (
+                r#"user.roles contains any ["owner"]"#,
+                ROLES_EMPTY,
+                Some(false),
+            ),
+            (
+                r#"user.roles contains any ["owner"]"#,
+                ROLES_MISSING,
+                Some(false),
+            ),
+            (
+                r#"not (user.roles contains any ["owner"])"#,
+                ROLES_MISSING,
+                Some(false),
+            ),
+            (
+                r#"not (user.roles contains any ["owner"])"#,
+                ROLES_EMPTY,
+                Some(true),
+            ),
+            (r#"user.roles contains any ["owner"]"#, ROLES_INVALID, None),
+            (
+                "user.lucky contains any [1, 2, 3]",
+                ROLES_ADMIN_SUPPORT,
+                Some(true),
+            ),
+            (
+                "user.lucky contains any [1, 2]",
+                ROLES_ADMIN_SUPPORT,
+                Some(false),
+            ),
+            ("user.lucky contains any [1, 2]", ROLES_INVALID, None),
+        ],
+        NOW,
+    );
+}
+
+#[test]
+fn contains_all_of_a_list() {
+    check(
+        &[
+            (
+                r#"user.roles contains all ["support", "admin"]"#,
+                ROLES_ADMIN_SUPPORT,
+                Some(true),
+            ),
+            (
+                r#"user.roles contains all ["admin", "admin"]"#,
+                ROLES_ADMIN_SUPPORT,
+                Some(true),
+            ),
+            (
+                r#"user.roles contains all ["admin", "owner"]"#,
+                ROLES_ADMIN_SUPPORT,
+                Some(false),
+            ),
+            (
+                r#"user.roles contains all ["admin"]"#,
+                ROLES_EMPTY,
+                Some(false),
+            ),
+            (
+                r#"user.roles contains all ["admin"]"#,
+                ROLES_MISSING,
+                Some(false),
+            ),
+            (r#"user.roles contains all ["admin"]"#, ROLES_INVALID, None),
+            (
+                "user.lucky contains all [7, 3]",
+                ROLES_ADMIN_SUPPORT,
+                Some(true),
+            ),
+            (
+                "user.lucky contains all [7, 3, 5]",
+                ROLES_ADMIN_SUPPORT,
+                Some(false),
+            ),
+        ],
+        NOW,
+    );
+}
+
+#[test]
+fn tests_of_contains_any_pass_on_every_backend() {
+    tests_pass(
+        r#"
+flag admin-console: bool {
+  kind permission
+  default false
+  rule admins: when user.roles contains any ["admin", "owner"] => true
+  rule pairs: when user.roles contains all ["support", "support-lead"] => true
+}
+
+test "an owner gets the console" {
+  context {
+    user { id: "u-1", roles: ["viewer", "owner"] }
+  }
+  expect admin-console == true
+  expect admin-console rule admins
+}
+
+test "support needs both roles" {
+  context {
+    user { id: "u-2", roles: ["support-lead", "viewer", "support"] }
+  }
+  expect admin-console rule pairs
+}
+
+test "one support role is not enough" {
+  context {
+    user { id: "u-3", roles: ["support"] }
+  }
+  expect admin-console == false
+  expect admin-console reason DEFAULT
+}
+"#,
+    );
+}

@@ -191,6 +191,18 @@ impl FileChecker<'_> {
                     expr
                 })
             }
+            ExprKind::ContainsList {
+                all,
+                op_span,
+                lhs,
+                items,
+                list_span,
+            } => {
+                let l = self.operand(lhs);
+                self.guard_check(&[&l], guarded, warned);
+                let expr = self.contains_list(*all, l, items, *list_span, *op_span);
+                Cond::plain(expr.unwrap_or(ir::Expr::Const(false)))
+            }
             ExprKind::StringOp {
                 op,
                 case_insensitive,
@@ -739,6 +751,88 @@ impl FileChecker<'_> {
             _ => return None,
         };
         Some(ir::Expr::InSet { operand, set })
+    }
+
+    /// `list_field contains any [..]` / `contains all [..]`.
+    fn contains_list(
+        &mut self,
+        all: bool,
+        l: Opnd<'_>,
+        items: &[ast::Operand],
+        list_span: Span,
+        op_span: Span,
+    ) -> Option<ir::Expr> {
+        let name = if all { "contains all" } else { "contains any" };
+        let (slot, elem) = match &l {
+            Opnd::Poison => return None,
+            Opnd::Field(FieldRef {
+                slot,
+                ty: Ty::List(elem),
+                ..
+            }) => (*slot, (**elem).clone()),
+            other => {
+                let help = match other.ty() {
+                    Some(Ty::String) => format!(
+                        "for text, join substring tests: `{} contains \"a\" or ... contains \"b\"`",
+                        match other {
+                            Opnd::Field(f) => f.path.as_str(),
+                            _ => "x",
+                        }
+                    ),
+                    _ => "for a single value, test membership with `in`: `user.country in [\"US\", \"CA\"]`".to_string(),
+                };
+                self.rep
+                    .report(
+                        Code::OperatorType,
+                        op_span,
+                        format!(
+                            "`{name}` applies to list fields, not to {}",
+                            other.describe()
+                        ),
+                    )
+                    .label("needs a list field on its left")
+                    .help(help);
+                return None;
+            }
+        };
+        if items.is_empty() {
+            let (always, advice) = if all {
+                ("true", "every list contains all of no values")
+            } else {
+                ("false", "no list contains any of no values")
+            };
+            self.rep
+                .report(Code::EmptyList, list_span, "empty list")
+                .label(advice)
+                .help(format!(
+                    "`{name} []` is always {always}; remove the condition or add values"
+                ));
+        }
+        let mut consts = Vec::with_capacity(items.len());
+        let mut ok = true;
+        for item in items {
+            let src = match &item.kind {
+                OperandKind::Literal(lit) => ConstSource::Lit(lit),
+                OperandKind::Name(id) => ConstSource::Name(id),
+                _ => {
+                    ok = false;
+                    continue;
+                }
+            };
+            match self.constant(src, &elem, &l) {
+                Some(c) => consts.push(c),
+                None => ok = false,
+            }
+        }
+        if !ok {
+            return None;
+        }
+        let set = const_set(&elem, consts)?;
+        Some(if all {
+            ir::Expr::ListContainsAll { list: slot, set }
+        } else {
+            ir::Expr::ListContainsAny { list: slot, set }
+        })
     }
 
     /// `value in list_field` / `list_field contains value`.

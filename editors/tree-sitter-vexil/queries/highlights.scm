@@ -182,6 +182,7 @@
 
 (comparison ["<" ">"] @operator)
 (relative_time ["-" "+"] @operator)
+(list_comparison ["any" "all"] @keyword.operator)
 (optional_marker) @operator
 
 [

@@ -214,6 +214,17 @@ fn time_relative_to_now() {
 }
 
 #[test]
+fn contains_any_and_all() {
+    let tree = sexp("segment s {\n  user.roles contains any [\"a\", \"b\"] or user.tiers contains all [gold]\n}\n");
+    for part in [
+        "(list_comparison left: (path context: (identifier) field: (identifier)) right: (list (string (string_content)) (string (string_content))))",
+        "(list_comparison left: (path context: (identifier) field: (identifier)) right: (list (identifier)))",
+    ] {
+        assert!(tree.contains(part), "{part}\nnot in\n{tree}");
+    }
+}
+
+#[test]
 fn json_values() {
     let tree = sexp(
         "flag limits: json {\n  kind operational\n  default { \"max\": [1, 2.5, null], \"on\": true, \"o\": {} }\n  \

@@ -149,6 +149,16 @@ impl Harvest<'_> {
                 self.add(*list, vec![json!([item]), json!([])]);
             }
             Expr::ListContains { .. } => {}
+            Expr::ListContainsAny { list, set } | Expr::ListContainsAll { list, set } => {
+                let elem = match self.ty(*list) {
+                    FieldType::List(t) => *t,
+                    other => other,
+                };
+                // The whole set, its first value alone, and nothing.
+                let items = set_json(set, &elem);
+                let first: Vec<Value> = items.iter().take(1).cloned().collect();
+                self.add(*list, vec![json!(items), json!(first), json!([])]);
+            }
             Expr::StringOp {
                 lhs: Operand::Field(slot),
                 op,

@@ -124,6 +124,12 @@ fn predicate() -> impl Strategy<Value = Toks> + Clone {
                 items
             ])),
         (literal(), path()).prop_map(|(l, r)| cat([l, t("in"), r])),
+        (
+            path(),
+            one(&["any", "all"]),
+            list(prop_oneof![literal(), name()])
+        )
+            .prop_map(|(l, q, items)| cat([l, t("contains"), q, items])),
         (path(), string_op, string()).prop_map(|(l, op, r)| cat([l, op, r])),
         (path(), any::<bool>()).prop_map(|(p, negated)| cat([
             p,

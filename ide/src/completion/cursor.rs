@@ -526,10 +526,11 @@ pub fn condition(text: &str, toks: &[Token]) -> ConditionPlace {
             "]" => depth += 1,
             "[" if depth == 0 => {
                 let back = toks.len() - i; // tokens from the end to just before `[`
-                if t(back) != "in" || !matches!(t(0), "[" | ",") {
+                let quantified = matches!(t(back), "any" | "all") && t(back + 1) == "contains";
+                if !(t(back) == "in" || quantified) || !matches!(t(0), "[" | ",") {
                     return ConditionPlace::Nothing;
                 }
-                let path_at = if t(back + 1) == "not" {
+                let path_at = if t(back + 1) == "not" || quantified {
                     back + 2
                 } else {
                     back + 1

@@ -533,7 +533,7 @@ fn item_doc(db: &dyn Db, ws: Workspace, name: &str) -> Option<String> {
 fn operators(ty: &Ty, optional: bool) -> Vec<&'static str> {
     let mut out = Vec::new();
     match ty {
-        Ty::List(_) => out.push("contains"),
+        Ty::List(_) => out.extend(["contains", "contains any", "contains all"]),
         Ty::Bool => out.extend(["==", "!="]),
         Ty::String => {
             out.extend(["==", "!=", "in", "not in"]);

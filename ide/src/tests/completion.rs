@@ -287,3 +287,22 @@ fn a_timestamp_offers_now_and_a_time_relative_to_it() {
     assert!(relative.snippet);
     assert_eq!(relative.insert.as_deref(), Some("now ${1|-,+|} ${2:30d}"));
 }
+
+#[test]
+fn a_list_field_offers_contains_any_and_all_and_then_its_values() {
+    let after = labels("segment s {\n  user.roles $0\n}\n");
+    for op in ["contains", "contains any", "contains all"] {
+        assert!(after.iter().any(|l| l == op), "{op} not in {after:?}");
+    }
+    let f = Fixture::new(&[(
+        "edit.flag",
+        "context user {\n  tiers: list<enum { bronze, gold }>\n}\n\nsegment s {\n  user.tiers contains all [gold, $0\n}\n",
+    )]);
+    let (file, at) = f.at();
+    let items: Vec<String> = ide::completions(&f.db, f.ws, file, at)
+        .items
+        .into_iter()
+        .map(|i| i.label)
+        .collect();
+    assert_eq!(items, ["bronze", "gold"]);
+}

@@ -124,3 +124,10 @@ fn an_operator_says_what_it_does() {
         "segment staff {\n  user.email iends$0_with \"@shop.example\"\n}\n"
     ));
 }
+
+#[test]
+fn contains_any_reads_as_one_operator() {
+    insta::assert_snapshot!(hover(
+        "segment admins {\n  user.roles contains a$0ny [\"admin\", \"owner\"]\n}\n"
+    ));
+}

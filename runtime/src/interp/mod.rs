@@ -299,6 +299,16 @@ impl Interpreter {
                 Tri::from(set.iter().any(|k| semver_cmp(ctx, s, k) == Ordering::Equal))
             }),
             PExpr::ListContains(list, value) => self.list_contains(ctx, now, *list, value, scratch),
+            PExpr::ListSet(list, set, all) => {
+                self.read(ctx, now, &Src::Field(*list), scratch, |l| {
+                    let items = ctx.items(l);
+                    Tri::from(if *all {
+                        set.all(ctx, items)
+                    } else {
+                        set.any(ctx, items)
+                    })
+                })
+            }
             PExpr::StrOp { lhs, op, ci, rhs } => {
                 let a = match self.str_operand(ctx, lhs, scratch) {
                     Ok(s) => s,

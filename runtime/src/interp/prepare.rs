@@ -17,6 +17,7 @@ use vexil_ir::{
 };
 
 use crate::context::PackedSemver;
+use crate::list_set::ListSet;
 
 /// A comparison's operands that are not a field against a constant.
 #[derive(Debug)]
@@ -55,6 +56,8 @@ pub enum PExpr {
     InBool(Src, [bool; 2]),
     InSemver(Src, Box<[PackedSemver]>),
     ListContains(u32, ListValue),
+    /// `contains any` (`false`) or `contains all` (`true`).
+    ListSet(u32, ListSet, bool),
     StrOp {
         lhs: StrSrc,
         op: StringOp,
@@ -337,6 +340,12 @@ impl Preparer<'_> {
                 Some(value) => PExpr::ListContains(*list, value),
                 None => excluded("a list membership of a value the list cannot hold"),
             },
+            ir::Expr::ListContainsAny { list, set } => {
+                PExpr::ListSet(*list, ListSet::new(set), false)
+            }
+            ir::Expr::ListContainsAll { list, set } => {
+                PExpr::ListSet(*list, ListSet::new(set), true)
+            }
             ir::Expr::StringOp {
                 lhs,
                 op,

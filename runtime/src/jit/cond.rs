@@ -164,6 +164,8 @@ impl FnGen<'_, '_, '_> {
             Expr::Compare { lhs, op, rhs } => self.compare(lhs, *op, rhs, t, f, u),
             Expr::InSet { operand, set } => self.in_set(operand, set, t, f, u),
             Expr::ListContains { list, value } => self.list_contains(*list, value, t, f, u),
+            Expr::ListContainsAny { list, set } => self.list_set(*list, set, false, t, f, u),
+            Expr::ListContainsAll { list, set } => self.list_set(*list, set, true, t, f, u),
             Expr::StringOp {
                 lhs,
                 op,

@@ -358,6 +358,27 @@ pub(crate) unsafe extern "C" fn list_has_version_of(
     u8::from(list.iter().any(|i| semver_eq(ctx, *i, a, b, pre)))
 }
 
+/// `contains any` (`all == 0`) or `contains all` of a literal set.
+///
+/// # Safety
+/// `set` a list set of the program, `ctx` the context evaluated, `list, n`
+/// as for [`items`].
+pub(crate) unsafe extern "C" fn list_has_set(
+    set: *const crate::list_set::ListSet,
+    ctx: *const Context,
+    list: *const Slot,
+    n: u64,
+    all: u32,
+) -> u8 {
+    // SAFETY: see the function's contract.
+    let (set, ctx, list) = unsafe { (&*set, &*ctx, items(list, n)) };
+    u8::from(if all != 0 {
+        set.all(ctx, list)
+    } else {
+        set.any(ctx, list)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@ use super::lower::{CompileError, FnGen, Result};
 use super::module::Helper;
 use super::tables::SemverSet;
 use crate::context::PackedSemver;
+use crate::list_set::ListSet;
 
 enum Side {
     Field(u32),
@@ -200,6 +201,32 @@ impl FnGen<'_, '_, '_> {
                 return Err(CompileError("a list value's type lost on the way".into()))
             }
         };
+        self.branch(hit, t, f);
+        Ok(())
+    }
+
+    /// `list contains any [..]` (`all` false) or `contains all [..]`, by
+    /// the helper that runs the interpreter's own definition.
+    pub fn list_set(
+        &mut self,
+        list: u32,
+        set: &ConstSet,
+        all: bool,
+        t: Block,
+        f: Block,
+        u: Block,
+    ) -> Result<()> {
+        self.present(list, u);
+        let first = self.slot_load(list, SLOT_A, types::I64);
+        let n = self.slot_load(list, SLOT_B, types::I64);
+        let items = self.items();
+        let offset = self.b.ins().imul_imm_u(first, super::abi::SLOT_SIZE);
+        let items = self.b.ins().iadd(items, offset);
+        let set = self.c.tables.list_set(ListSet::new(set));
+        let set = self.iconst(set);
+        let ctx = self.ctx();
+        let all = self.b.ins().iconst(types::I32, i64::from(all));
+        let hit = self.call(Helper::ListHasSet, &[set, ctx, items, n, all])?;
         self.branch(hit, t, f);
         Ok(())
     }

@@ -96,13 +96,14 @@ pub(crate) enum Helper {
     ListHasStr,
     ListHasVersion,
     ListHasVersionOf,
+    ListHasSet,
 }
 
 const P: Type = types::I64;
 const W: Type = types::I32;
 
 impl Helper {
-    pub const ALL: [Helper; 17] = [
+    pub const ALL: [Helper; 18] = [
         Helper::StrInSet,
         Helper::WordInSet,
         Helper::FloatInSet,
@@ -120,6 +121,7 @@ impl Helper {
         Helper::ListHasStr,
         Helper::ListHasVersion,
         Helper::ListHasVersionOf,
+        Helper::ListHasSet,
     ];
 
     pub fn name(self) -> &'static str {
@@ -141,6 +143,7 @@ impl Helper {
             Helper::ListHasStr => "vexil_list_has_str",
             Helper::ListHasVersion => "vexil_list_has_version",
             Helper::ListHasVersionOf => "vexil_list_has_version_of",
+            Helper::ListHasSet => "vexil_list_has_set",
         }
     }
 
@@ -163,6 +166,7 @@ impl Helper {
             Helper::ListHasStr => h::list_has_str as *const u8,
             Helper::ListHasVersion => h::list_has_version as *const u8,
             Helper::ListHasVersionOf => h::list_has_version_of as *const u8,
+            Helper::ListHasSet => h::list_has_set as *const u8,
         }
     }
 
@@ -190,6 +194,7 @@ impl Helper {
             Helper::ListHasStr => (&[P, P, P, P, P], B),
             Helper::ListHasVersion => (&[P, P, P, P], B),
             Helper::ListHasVersionOf => (&[P, P, P, P, P, W], B),
+            Helper::ListHasSet => (&[P, P, P, P, W], B),
         }
     }
 

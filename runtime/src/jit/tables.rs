@@ -13,6 +13,7 @@ use rustc_hash::{FxBuildHasher, FxHashSet};
 use vexil_ir::bucket::Murmur3;
 
 use crate::context::PackedSemver;
+use crate::list_set::ListSet;
 
 /// A set of distinct 64-bit keys hashed without collisions:
 /// `table[(key * multiplier) >> shift] == key` exactly when `key` is in the
@@ -153,6 +154,7 @@ pub(crate) struct Tables {
     finders: Vec<Box<memchr::memmem::Finder<'static>>>,
     regexes: Vec<Box<Regex>>,
     prefixes: Vec<Box<Murmur3>>,
+    list_sets: Vec<Box<ListSet>>,
 }
 
 /// The address of a boxed item, as compiled code takes it.
@@ -227,6 +229,13 @@ impl Tables {
         let b = Box::new(re);
         let a = addr(&*b);
         self.regexes.push(b);
+        a
+    }
+
+    pub fn list_set(&mut self, set: ListSet) -> i64 {
+        let b = Box::new(set);
+        let a = addr(&*b);
+        self.list_sets.push(b);
         a
     }
 

@@ -501,6 +501,15 @@ impl CaseGen {
             unreachable!()
         };
         let elem = elem.as_ref().clone();
+        if self.rng.chance(35) {
+            // `contains any [..]` / `contains all [..]`.
+            let set = self.const_set(&elem);
+            return if self.rng.chance(50) {
+                Expr::ListContainsAny { list: l.slot, set }
+            } else {
+                Expr::ListContainsAll { list: l.slot, set }
+            };
+        }
         let same = self.fields_where(|t| *t == elem);
         let value = match self.rng.below(10) {
             0..=5 => Operand::Const(self.constant(&elem)),
