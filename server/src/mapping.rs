@@ -155,6 +155,35 @@ impl Mapping {
     }
 }
 
+impl Mapping {
+    /// How many names in a request's context the schema does not declare
+    /// (they are ignored): (contexts, fields). A top-level object that
+    /// names no context is an unknown context; any other top-level key
+    /// that names no field of the default context, and a key of a
+    /// context's object that names none of its fields, an unknown field.
+    pub fn unknown_names(&self, json: &Map<String, Value>) -> (u64, u64) {
+        let defaults = self
+            .default_context
+            .as_ref()
+            .and_then(|name| self.contexts.get(name));
+        let (mut contexts, mut fields) = (0, 0);
+        for (name, value) in json {
+            if name == "targetingKey" {
+                continue;
+            }
+            match (self.contexts.get(name), value) {
+                (Some(declared), Value::Object(values)) => {
+                    fields += values.keys().filter(|k| !declared.contains_key(*k)).count() as u64;
+                }
+                _ if defaults.is_some_and(|d| d.contains_key(name)) => {}
+                (None, Value::Object(_)) => contexts += 1,
+                _ => fields += 1,
+            }
+        }
+        (contexts, fields)
+    }
+}
+
 /// Depth and size limits, before any work is done on the values.
 fn check_size(json: &Map<String, Value>, limits: &Limits) -> Result<(), ApiError> {
     let mut values = 0usize;

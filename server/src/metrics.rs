@@ -40,6 +40,11 @@ struct Endpoint {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Unknown {
+    kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Poll {
     result: &'static str,
 }
@@ -60,6 +65,7 @@ pub struct Metrics {
     loaded_at: Gauge<f64, AtomicU64>,
     reload_failures: Counter,
     polls: Family<Poll, Counter>,
+    unknown_context_names: Family<Unknown, Counter>,
     sse_clients: Gauge,
     events_accepted: Counter,
     events_rejected: Counter,
@@ -117,6 +123,13 @@ impl Metrics {
             "Polls of a bundle URL, by result: not_modified (304), changed (a new body), error",
             polls.clone(),
         );
+        let unknown_context_names = Family::<Unknown, Counter>::default();
+        registry.register(
+            "context_unknown_names",
+            "Names in request contexts that the schema does not declare (ignored), by kind: \
+             context or field",
+            unknown_context_names.clone(),
+        );
         let sse_clients = Gauge::default();
         registry.register("sse_clients", "Event streams open now", sse_clients.clone());
         let events_accepted = Counter::default();
@@ -140,6 +153,7 @@ impl Metrics {
             loaded_at,
             reload_failures,
             polls,
+            unknown_context_names,
             sse_clients,
             events_accepted,
             events_rejected,
@@ -206,6 +220,20 @@ impl Metrics {
     }
 
     /// A poll of a bundle URL: `not_modified`, `changed` or `error`.
+    /// Unknown contexts and fields in a request's context.
+    pub fn unknown_names(&self, (contexts, fields): (u64, u64)) {
+        if contexts > 0 {
+            self.unknown_context_names
+                .get_or_create(&Unknown { kind: "context" })
+                .inc_by(contexts);
+        }
+        if fields > 0 {
+            self.unknown_context_names
+                .get_or_create(&Unknown { kind: "field" })
+                .inc_by(fields);
+        }
+    }
+
     pub fn polled(&self, result: &'static str) {
         self.polls.get_or_create(&Poll { result }).inc();
     }

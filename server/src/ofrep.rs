@@ -202,9 +202,13 @@ fn request_context(
         None | Some(Value::Null) => Map::new(),
         Some(_) => return Err(ApiError::parse("`context` must be a JSON object")),
     };
-    served
+    let ctx = served
         .mapping
-        .context(served.snapshot.layout(), &context, &app.config.limits)
+        .context(served.snapshot.layout(), &context, &app.config.limits)?;
+    // Ignored, but counted: a caller's typo shows on `/metrics`.
+    app.metrics
+        .unknown_names(served.mapping.unknown_names(&context));
+    Ok(ctx)
 }
 
 /// One flag's answer: OFREP's `evaluationSuccess` or `evaluationFailure`.

@@ -258,6 +258,14 @@ async fn health_readiness_status_and_metrics() {
 
     server.evaluate("new-checkout", &shopper("u-1")).await;
     server.evaluate("nope", &shopper("u-1")).await;
+    // Names the schema does not declare: ignored, but counted.
+    let typos = serde_json::json!({
+        "targetingKey": "u-2",
+        "user": {"tierr": "gold", "id": "u-2"},
+        "devise": {"platform": "ios"},
+        "colour": "blue"
+    });
+    server.evaluate("new-checkout", &typos).await;
     let (status, headers, text) = server.get("/metrics", &[]).await;
     assert_eq!(status, 200);
     assert!(headers["content-type"]
@@ -272,6 +280,8 @@ async fn health_readiness_status_and_metrics() {
         "vexil_served_version_loaded_timestamp_seconds ",
         "vexil_reload_failures_total 0",
         "vexil_sse_clients 0",
+        "vexil_context_unknown_names_total{kind=\"context\"} 1",
+        "vexil_context_unknown_names_total{kind=\"field\"} 2",
     ] {
         assert!(text.contains(needle), "missing `{needle}` in\n{text}");
     }
