@@ -725,6 +725,24 @@ impl FileChecker<'_> {
                 .label("nothing can be in this list")
                 .help("`x in []` is always false; remove the condition or add values");
         }
+        let set = self.literal_set(items, &ty, &l)?;
+        let operand = match l {
+            Opnd::Field(f) => ir::Operand::Field(f.slot),
+            Opnd::Now(offset) => now_operand(offset),
+            _ => return None,
+        };
+        Some(ir::Expr::InSet { operand, set })
+    }
+
+    /// The items of a literal list as a set of constants of type `ty`
+    /// (`other` is the side they meet, for messages); `None` when one is
+    /// not such a constant (reported).
+    fn literal_set(
+        &mut self,
+        items: &[ast::Operand],
+        ty: &Ty,
+        other: &Opnd<'_>,
+    ) -> Option<ir::ConstSet> {
         let mut consts = Vec::with_capacity(items.len());
         let mut ok = true;
         for item in items {
@@ -736,7 +754,7 @@ impl FileChecker<'_> {
                     continue;
                 }
             };
-            match self.constant(src, &ty, &l) {
+            match self.constant(src, ty, other) {
                 Some(c) => consts.push(c),
                 None => ok = false,
             }
@@ -744,13 +762,7 @@ impl FileChecker<'_> {
         if !ok {
             return None;
         }
-        let set = const_set(&ty, consts)?;
-        let operand = match l {
-            Opnd::Field(f) => ir::Operand::Field(f.slot),
-            Opnd::Now(offset) => now_operand(offset),
-            _ => return None,
-        };
-        Some(ir::Expr::InSet { operand, set })
+        const_set(ty, consts)
     }
 
     /// `list_field contains any [..]` / `contains all [..]`.
@@ -808,26 +820,7 @@ impl FileChecker<'_> {
                     "`{name} []` is always {always}; remove the condition or add values"
                 ));
         }
-        let mut consts = Vec::with_capacity(items.len());
-        let mut ok = true;
-        for item in items {
-            let src = match &item.kind {
-                OperandKind::Literal(lit) => ConstSource::Lit(lit),
-                OperandKind::Name(id) => ConstSource::Name(id),
-                _ => {
-                    ok = false;
-                    continue;
-                }
-            };
-            match self.constant(src, &elem, &l) {
-                Some(c) => consts.push(c),
-                None => ok = false,
-            }
-        }
-        if !ok {
-            return None;
-        }
-        let set = const_set(&elem, consts)?;
+        let set = self.literal_set(items, &elem, &l)?;
         Some(if all {
             ir::Expr::ListContainsAll { list: slot, set }
         } else {

@@ -119,12 +119,7 @@ impl FnGen<'_, '_, '_> {
             },
             _ => None,
         };
-        self.present(list, u);
-        let first = self.slot_load(list, SLOT_A, types::I64);
-        let n = self.slot_load(list, SLOT_B, types::I64);
-        let items = self.items();
-        let offset = self.b.ins().imul_imm_u(first, super::abi::SLOT_SIZE);
-        let items = self.b.ins().iadd(items, offset);
+        let (items, n) = self.list_items(list, u);
         let word = |g: &mut Self, key: Value, as_bool: i64| -> Result<Value> {
             let as_bool = g.b.ins().iconst(types::I32, as_bool);
             g.call(Helper::ListHasWord, &[items, n, key, as_bool])
@@ -205,6 +200,17 @@ impl FnGen<'_, '_, '_> {
         Ok(())
     }
 
+    /// The address of a list field's first item and their number, once
+    /// it is present (else to `u`).
+    fn list_items(&mut self, list: u32, u: Block) -> (Value, Value) {
+        self.present(list, u);
+        let first = self.slot_load(list, SLOT_A, types::I64);
+        let n = self.slot_load(list, SLOT_B, types::I64);
+        let items = self.items();
+        let offset = self.b.ins().imul_imm_u(first, super::abi::SLOT_SIZE);
+        (self.b.ins().iadd(items, offset), n)
+    }
+
     /// `list contains any [..]` (`all` false) or `contains all [..]`, by
     /// the helper that runs the interpreter's own definition.
     pub fn list_set(
@@ -216,12 +222,7 @@ impl FnGen<'_, '_, '_> {
         f: Block,
         u: Block,
     ) -> Result<()> {
-        self.present(list, u);
-        let first = self.slot_load(list, SLOT_A, types::I64);
-        let n = self.slot_load(list, SLOT_B, types::I64);
-        let items = self.items();
-        let offset = self.b.ins().imul_imm_u(first, super::abi::SLOT_SIZE);
-        let items = self.b.ins().iadd(items, offset);
+        let (items, n) = self.list_items(list, u);
         let set = self.c.tables.list_set(ListSet::new(set));
         let set = self.iconst(set);
         let ctx = self.ctx();
