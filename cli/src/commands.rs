@@ -202,15 +202,22 @@ pub fn explain(code: &str) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Load a directory of sources (reporting diagnostics) or a bundle file.
+/// Load a directory of sources (reporting diagnostics) or a bundle file,
+/// on the interpreter: `eval` evaluates each flag once, which the
+/// interpreter answers exactly (it is what compiled code is tested
+/// against) sooner than compiling the repository would.
 fn load_engine(path: &Path) -> Result<Result<Engine, ExitCode>, String> {
+    let options = || EngineOptions {
+        backend: vexil_runtime::BackendChoice::Interpreter,
+        ..EngineOptions::default()
+    };
     if path.is_file() && path.extension().is_some_and(|e| e == "json") {
-        return Engine::from_bundle_file(path, EngineOptions::default())
+        return Engine::from_bundle_file(path, options())
             .map(Ok)
             .map_err(|e| e.to_string());
     }
     match load_bundle(path)? {
-        Ok(bundle) => Engine::from_bundle(bundle, EngineOptions::default())
+        Ok(bundle) => Engine::from_bundle(bundle, options())
             .map(Ok)
             .map_err(|e| e.to_string()),
         Err(code) => Ok(Err(code)),

@@ -82,7 +82,8 @@ pub struct Engine {
 
 impl Engine {
     /// Load `bundle` as version 1, compiled to machine code unless
-    /// `options` choose the interpreter. Bundles are validated where they
+    /// `options` choose the interpreter (in the background with the
+    /// default [`BackendChoice::Auto`]: see [`Engine::wait_compiled`]). Bundles are validated where they
     /// are made: `vexil_ir::validate`, `Bundle::from_json`, a compiled
     /// project's bundle.
     pub fn from_bundle(bundle: ValidBundle, options: EngineOptions) -> Result<Engine, LoadError> {
@@ -115,6 +116,14 @@ impl Engine {
             .map_err(|e| LoadError::Io(format!("cannot read `{}`: {e}", path.display())))?;
         let bundle = Bundle::from_json(&text).map_err(LoadError::Bundle)?;
         Engine::from_bundle(bundle, options)
+    }
+
+    /// Block until the current version runs entirely as compiled code
+    /// (see [`Snapshot::wait_compiled`]): a service that wants its first
+    /// requests at full speed calls it after loading; evaluations need
+    /// not wait, the interpreter answers them alike until then.
+    pub fn wait_compiled(&self) -> Result<(), String> {
+        self.current().wait_compiled()
     }
 
     /// The current snapshot, cheaply (no reference count in the common case).

@@ -62,6 +62,20 @@ pub use unmatched::{ContextCounts, ContextWarning};
 pub use vexil_ir as ir;
 pub use vexil_ir::{ErrorCode, FlagValue, Reason};
 
+/// How many threads are compiling flags in the background in this process
+/// (see [`BackendChoice::Auto`]): for metrics, and to see that a dropped
+/// engine's compilation stopped. Always 0 without the `jit` feature.
+pub fn compile_workers_running() -> usize {
+    #[cfg(feature = "jit")]
+    {
+        jit::compile_workers_running()
+    }
+    #[cfg(not(feature = "jit"))]
+    {
+        0
+    }
+}
+
 /// The current time in microseconds since the epoch: what `now` is in rules.
 pub fn now() -> i64 {
     vexil_ir::value::now_micros()

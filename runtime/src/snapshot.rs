@@ -37,11 +37,15 @@ pub(crate) enum At {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum BackendChoice {
     /// Machine code when this build and host can, else the interpreter.
+    /// Tiered: the load returns at once and the interpreter answers while
+    /// worker threads compile every flag, each swapped in when ready (the
+    /// outcomes are the same); [`Snapshot::wait_compiled`] waits for them.
     #[default]
     Auto,
     /// The reference interpreter, always available.
     Interpreter,
-    /// Machine code, or fail to load.
+    /// Machine code for every flag, compiled before the load returns (on
+    /// the loading thread), or fail to load.
     Jit,
 }
 
@@ -140,6 +144,7 @@ impl Snapshot {
         sink: Option<Arc<dyn ExposureSink>>,
         version: u64,
     ) -> Result<Snapshot, LoadError> {
+        let bundle = Arc::new(bundle);
         let (backend, why_interpreted) = make_backend(&bundle, choice)?;
         let mut names = FxHashMap::default();
         names.reserve(bundle.flags.len() + bundle.experiments.len());
@@ -153,7 +158,7 @@ impl Snapshot {
             flag_reads_clock: bundle.flags_reading_clock().into(),
             why_interpreted,
             layout: Arc::new(Layout::new(&bundle.schema)),
-            bundle: Arc::new(bundle),
+            bundle,
             backend,
             names,
             sink,
@@ -197,7 +202,37 @@ impl Snapshot {
     /// code (`BackendChoice::Auto` then uses the interpreter and says so
     /// here).
     pub fn why_interpreted(&self) -> Option<&str> {
-        self.why_interpreted.as_deref()
+        match &self.backend {
+            #[cfg(feature = "jit")]
+            Evaluator::Jit(jit) => jit.compile_error().map(|_| {
+                "code generation failed for some flags (a bug): they run on the interpreter"
+            }),
+            _ => self.why_interpreted.as_deref(),
+        }
+    }
+
+    /// Block until every flag and experiment runs as compiled code: at
+    /// once unless the snapshot was loaded with [`BackendChoice::Auto`]
+    /// and its background compilation is still going (see
+    /// [`BackendChoice`]). Evaluations need not wait: until then, the
+    /// interpreter answers them, exactly alike. `Err` (a bug in code
+    /// generation) says why some flags stay on the interpreter.
+    pub fn wait_compiled(&self) -> Result<(), String> {
+        match &self.backend {
+            #[cfg(feature = "jit")]
+            Evaluator::Jit(jit) => jit.wait_compiled(),
+            Evaluator::Interpreter(_) => Ok(()),
+        }
+    }
+
+    /// Whether nothing is left to compile: false only while a
+    /// [`BackendChoice::Auto`] load's background compilation runs.
+    pub fn is_compiled(&self) -> bool {
+        match &self.backend {
+            #[cfg(feature = "jit")]
+            Evaluator::Jit(jit) => jit.is_compiled(),
+            Evaluator::Interpreter(_) => true,
+        }
     }
 
     pub(crate) fn evaluator(&self) -> &Evaluator {
@@ -538,7 +573,7 @@ pub(crate) mod pick {
 
 /// The backend, and why it is not compiled code when it is not.
 fn make_backend(
-    bundle: &ValidBundle,
+    bundle: &Arc<ValidBundle>,
     choice: BackendChoice,
 ) -> Result<(Evaluator, Option<String>), LoadError> {
     let interpreter = |why: String| -> Result<(Evaluator, Option<String>), LoadError> {
@@ -546,13 +581,13 @@ fn make_backend(
     };
     match choice {
         BackendChoice::Interpreter => interpreter("the interpreter was chosen".to_string()),
-        BackendChoice::Jit => jit_backend(bundle).map(|b| (b, None)),
+        BackendChoice::Jit => jit_backend(bundle, false).map(|b| (b, None)),
         // Machine code when the host can run it. A host without a JIT is
         // the only reason to use the interpreter here: the JIT refuses no
         // valid bundle, and a code generation failure is a bug to report,
         // not to hide.
         BackendChoice::Auto => match jit_status() {
-            Ok(()) => jit_backend(bundle).map(|b| (b, None)),
+            Ok(()) => jit_backend(bundle, true).map(|b| (b, None)),
             Err(why) => interpreter(why),
         },
     }
@@ -572,17 +607,24 @@ pub fn jit_status() -> Result<(), String> {
     }
 }
 
+/// Compiled code: compiled now, or (`background`) by worker threads while
+/// the interpreter answers.
 #[cfg(feature = "jit")]
-fn jit_backend(bundle: &ValidBundle) -> Result<Evaluator, LoadError> {
+fn jit_backend(bundle: &Arc<ValidBundle>, background: bool) -> Result<Evaluator, LoadError> {
     use crate::jit::{Jit, JitError};
-    match Jit::new(bundle) {
+    let jit = if background {
+        Jit::background(Arc::clone(bundle))
+    } else {
+        Jit::new(bundle)
+    };
+    match jit {
         Ok(jit) => Ok(Evaluator::Jit(jit)),
         Err(JitError::Unavailable(e)) => Err(LoadError::JitUnavailable(e)),
     }
 }
 
 #[cfg(not(feature = "jit"))]
-fn jit_backend(_bundle: &ValidBundle) -> Result<Evaluator, LoadError> {
+fn jit_backend(_bundle: &Arc<ValidBundle>, _background: bool) -> Result<Evaluator, LoadError> {
     Err(LoadError::JitUnavailable(
         "this build of vexil-runtime has no `jit` feature".to_string(),
     ))

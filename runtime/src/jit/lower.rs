@@ -37,13 +37,81 @@ fn codegen(e: impl std::fmt::Display) -> CompileError {
 
 pub(crate) type Result<T> = std::result::Result<T, CompileError>;
 
-/// A compiled bundle: the module owning the machine code, the tables it
-/// points into, and an entry point per flag and experiment.
+/// A compiled part of a bundle: the module owning the machine code, the
+/// tables it points into, and an entry point per flag and experiment of
+/// the part (`None` for those outside it).
 pub(crate) struct Compiled {
     pub module: JITModule,
     pub tables: Tables,
-    pub flags: Vec<TargetFn>,
-    pub experiments: Vec<TargetFn>,
+    pub flags: Vec<Option<TargetFn>>,
+    pub experiments: Vec<Option<TargetFn>>,
+}
+
+/// Which flags and experiments one module holds: those asked for, plus
+/// every flag they require (prerequisites are calls within the module),
+/// and the segments any of them use. Each target's code is the same
+/// whatever part it is compiled in: a part only leaves out functions.
+pub(crate) struct Part {
+    pub flags: Vec<bool>,
+    pub experiments: Vec<bool>,
+    segments: Vec<bool>,
+}
+
+impl Part {
+    /// The flags and experiments marked, with what they need.
+    pub fn closure(bundle: &ValidBundle, mut flags: Vec<bool>, experiments: Vec<bool>) -> Part {
+        // Prerequisites and segments refer only backwards (validation), so
+        // one pass from the end marks everything needed.
+        for (i, flag) in bundle.flags.iter().enumerate().rev() {
+            if flags.get(i).copied().unwrap_or(false) {
+                for p in &flag.prerequisites {
+                    if let Some(f) = flags.get_mut(p.flag as usize) {
+                        *f = true;
+                    }
+                }
+            }
+        }
+        let mut segments = vec![false; bundle.segments.len()];
+        for (flag, _) in bundle.flags.iter().zip(&flags).filter(|(_, w)| **w) {
+            for r in &flag.rules {
+                mark_segments(&r.condition, &mut segments);
+            }
+        }
+        for (x, _) in bundle
+            .experiments
+            .iter()
+            .zip(&experiments)
+            .filter(|(_, w)| **w)
+        {
+            mark_segments(&x.audience, &mut segments);
+        }
+        for i in (0..bundle.segments.len()).rev() {
+            if segments.get(i).copied().unwrap_or(false) {
+                if let Some(seg) = bundle.segments.get(i) {
+                    mark_segments(&seg.condition, &mut segments);
+                }
+            }
+        }
+        Part {
+            flags,
+            experiments,
+            segments,
+        }
+    }
+}
+
+/// Mark the segments `e` refers to directly.
+fn mark_segments(e: &Expr, used: &mut [bool]) {
+    match e {
+        Expr::Segment(i) => {
+            if let Some(u) = used.get_mut(*i as usize) {
+                *u = true;
+            }
+        }
+        Expr::And(xs) | Expr::Or(xs) => xs.iter().for_each(|x| mark_segments(x, used)),
+        Expr::Not(x) => mark_segments(x, used),
+        _ => {}
+    }
 }
 
 /// Loads of context and environment words: valid for any slot the
@@ -56,7 +124,8 @@ pub(crate) const PURE: MemFlagsData = MemFlagsData::trusted().with_readonly().wi
 /// that code size stays linear in the bundle.
 const INLINE_NODES: usize = 48;
 
-pub(crate) fn compile(bundle: &ValidBundle) -> Result<Compiled> {
+/// Compile `part` of `bundle` into a module of its own.
+pub(crate) fn compile(bundle: &ValidBundle, part: &Part) -> Result<Compiled> {
     let isa = host_isa().map_err(CompileError)?;
     let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
     // Registered once per module; nothing else is ever looked up.
@@ -65,7 +134,7 @@ pub(crate) fn compile(bundle: &ValidBundle) -> Result<Compiled> {
     }
     let module = JITModule::new(builder);
     let mut c = Compiler::new(module, bundle);
-    match c.run() {
+    match c.run(part) {
         Ok((flags, experiments)) => Ok(Compiled {
             module: c.module,
             tables: c.tables,
@@ -93,8 +162,8 @@ pub(crate) struct Compiler<'b> {
     /// Regexes by pattern and case-insensitivity: compiled once per load
     /// however often a segment using one is inlined.
     regexes: HashMap<(String, bool), i64>,
-    flag_fns: Vec<FuncId>,
-    experiment_fns: Vec<FuncId>,
+    flag_fns: Vec<Option<FuncId>>,
+    experiment_fns: Vec<Option<FuncId>>,
     pub segment_fns: Vec<Option<FuncId>>,
     pub segment_inline: Vec<bool>,
     /// Per segment, whether its condition can be unknown.
@@ -163,11 +232,15 @@ impl<'b> Compiler<'b> {
         }
     }
 
-    fn run(&mut self) -> Result<(Vec<TargetFn>, Vec<TargetFn>)> {
+    #[allow(clippy::type_complexity)]
+    fn run(&mut self, part: &Part) -> Result<(Vec<Option<TargetFn>>, Vec<Option<TargetFn>>)> {
         let bundle = self.bundle;
         self.plan_segments();
         for i in 0..bundle.segments.len() {
-            if !self.segment_inline.get(i).copied().unwrap_or(true) {
+            // A segment no target of the part uses gets no function: its
+            // inlining decision (`segment_inline`) is the same either way.
+            let used = part.segments.get(i).copied().unwrap_or(false);
+            if used && !self.segment_inline.get(i).copied().unwrap_or(true) {
                 let id = self
                     .module
                     .declare_anonymous_function(&self.segment_sig)
@@ -181,17 +254,27 @@ impl<'b> Compiler<'b> {
         // fast path also a fast one, their entry point, which calls the
         // exact one when a field is missing or invalid.
         let mut flag_twins = Vec::with_capacity(bundle.flags.len());
-        for flag in &bundle.flags {
+        for (flag, wanted) in bundle.flags.iter().zip(&part.flags) {
+            if !wanted {
+                self.flag_fns.push(None);
+                flag_twins.push(None);
+                continue;
+            }
             let fast = flag.enabled && flag.rules.iter().any(|r| self.has_fast_path(&r.condition));
             let (entry, twin) = self.declare_pair(fast)?;
-            self.flag_fns.push(entry);
+            self.flag_fns.push(Some(entry));
             flag_twins.push(twin);
         }
         let mut experiment_twins = Vec::with_capacity(bundle.experiments.len());
-        for x in &bundle.experiments {
+        for (x, wanted) in bundle.experiments.iter().zip(&part.experiments) {
+            if !wanted {
+                self.experiment_fns.push(None);
+                experiment_twins.push(None);
+                continue;
+            }
             let fast = self.has_fast_path(&x.audience);
             let (entry, twin) = self.declare_pair(fast)?;
-            self.experiment_fns.push(entry);
+            self.experiment_fns.push(Some(entry));
             experiment_twins.push(twin);
         }
 
@@ -209,7 +292,8 @@ impl<'b> Compiler<'b> {
             self.define(id, &mut ctx)?;
         }
         for (i, flag) in bundle.flags.iter().enumerate() {
-            let (Some(&entry), Some(&twin)) = (self.flag_fns.get(i), flag_twins.get(i)) else {
+            let (Some(&Some(entry)), Some(&twin)) = (self.flag_fns.get(i), flag_twins.get(i))
+            else {
                 continue;
             };
             let exit = Exit::Target {
@@ -229,7 +313,8 @@ impl<'b> Compiler<'b> {
             }
         }
         for (i, x) in bundle.experiments.iter().enumerate() {
-            let (Some(&entry), Some(&twin)) = (self.experiment_fns.get(i), experiment_twins.get(i))
+            let (Some(&Some(entry)), Some(&twin)) =
+                (self.experiment_fns.get(i), experiment_twins.get(i))
             else {
                 continue;
             };
@@ -258,12 +343,12 @@ impl<'b> Compiler<'b> {
         let flags = self
             .flag_fns
             .iter()
-            .map(|id| entry(&self.module, *id))
+            .map(|id| id.map(|id| entry(&self.module, id)))
             .collect();
         let experiments = self
             .experiment_fns
             .iter()
-            .map(|id| entry(&self.module, *id))
+            .map(|id| id.map(|id| entry(&self.module, id)))
             .collect();
         Ok((flags, experiments))
     }
@@ -399,7 +484,7 @@ impl<'b> Compiler<'b> {
     }
 
     pub fn flag_fn(&self, index: u32) -> Option<FuncId> {
-        self.flag_fns.get(index as usize).copied()
+        self.flag_fns.get(index as usize).copied().flatten()
     }
 
     /// Whether bucketing by `slot` hashes an int's decimal text.

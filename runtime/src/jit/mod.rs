@@ -24,14 +24,16 @@ mod member;
 mod module;
 mod tables;
 mod target;
+mod tier;
 
-use std::sync::Mutex;
+use std::sync::Arc;
+use std::thread::JoinHandle;
 
-use cranelift_jit::JITModule;
 use vexil_ir::{ErrorCode, ValidBundle};
 
 use crate::backend::Backend;
 use crate::context::Context;
+use crate::interp::Interpreter;
 use crate::outcome::Outcome;
 pub(crate) use abi::{word_value, TargetFn};
 
@@ -58,71 +60,126 @@ impl std::fmt::Display for JitError {
 
 impl std::error::Error for JitError {}
 
-/// How a flag is answered.
-#[derive(Clone, Copy)]
-enum Entry {
-    /// A flag that cannot vary (off, or without rules and prerequisites):
-    /// its outcome, known at load, as the interpreter answers it.
-    Fixed(Outcome),
-    Code(TargetFn),
-}
-
-/// Machine code for one bundle.
+/// Machine code for one bundle, compiled at load (`Jit::new`) or in the
+/// background while the interpreter answers (`Jit::background`).
 pub struct Jit {
-    flags: Box<[Entry]>,
-    experiments: Box<[TargetFn]>,
+    /// Per flag: its entry point, null until compiled (`tier.rs`). Flags
+    /// fixed at load have none.
+    flags: tier::Slots,
+    /// Per flag: its outcome when it cannot vary (off, or without rules
+    /// and prerequisites), known at load, as the interpreter answers it.
+    fixed: Box<[Option<Outcome>]>,
+    experiments: tier::Slots,
     layout_id: u64,
     slot_count: usize,
-    /// What the code needs to exist, touched again only when dropped.
-    owned: Box<Owned>,
-}
-
-struct Owned {
-    /// Owns what the code points into; dropped after the code is freed.
-    _tables: tables::Tables,
-    /// The module owning the code. A `Mutex` only so that `Jit` is `Sync`
-    /// (the module is `Send` but not `Sync`).
-    module: Mutex<Option<JITModule>>,
+    /// Answers targets not compiled yet; `None` when all were compiled at
+    /// load.
+    interpreter: Option<Interpreter>,
+    /// The modules holding the code, and the background compilation.
+    background: Arc<tier::Background>,
+    workers: Vec<JoinHandle<()>>,
 }
 
 impl Jit {
     /// Compile every flag and experiment of `bundle` (validated: compiled
-    /// code trusts the slot types it names).
+    /// code trusts the slot types it names) into one module, now.
     pub fn new(bundle: &ValidBundle) -> Result<Jit, JitError> {
         available().map_err(JitError::Unavailable)?;
-        // Code generation must not panic on a valid bundle; if a bug makes
-        // it, the load fails (and the running version stays) instead of
-        // taking the service down.
-        let compiled =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| lower::compile(bundle)))
-                .map_err(|_| JitError::Unavailable("code generation panicked".to_string()))?;
-        let compiled = compiled.map_err(|lower::CompileError(e)| {
-            JitError::Unavailable(format!("code generation failed: {e}"))
-        })?;
-        let flags = bundle
+        let jit = Jit::empty(bundle, None, None);
+        let wanted = jit.to_compile(bundle);
+        let mut flags = vec![false; bundle.flags.len()];
+        for t in &wanted {
+            if let crate::Target::Flag(i) = t {
+                if let Some(f) = flags.get_mut(*i as usize) {
+                    *f = true;
+                }
+            }
+        }
+        let part = lower::Part::closure(bundle, flags, vec![true; bundle.experiments.len()]);
+        tier::compile_part(
+            bundle,
+            &part,
+            &wanted,
+            &jit.flags,
+            &jit.experiments,
+            &jit.background.modules,
+        )
+        .map_err(JitError::Unavailable)?;
+        Ok(jit)
+    }
+
+    /// Answer at once with the interpreter, and compile every flag and
+    /// experiment on worker threads (one per core, at most eight), each
+    /// swapped in when its part is ready. Outcomes are the same before,
+    /// during and after: the interpreter is the specification compiled
+    /// code is tested against.
+    pub fn background(bundle: Arc<ValidBundle>) -> Result<Jit, JitError> {
+        available().map_err(JitError::Unavailable)?;
+        let interpreter = Interpreter::new(&bundle);
+        let mut jit = Jit::empty(&bundle, Some(interpreter), Some(Arc::clone(&bundle)));
+        jit.workers = jit.background.start(tier::worker_count());
+        Ok(jit)
+    }
+
+    /// Slots all empty, fixed flags resolved and, given the bundle to
+    /// share with workers, the targets left to compile handed to a (not
+    /// yet started) background compilation.
+    fn empty(
+        bundle: &ValidBundle,
+        interpreter: Option<Interpreter>,
+        shared: Option<Arc<ValidBundle>>,
+    ) -> Jit {
+        let fixed: Box<[Option<Outcome>]> = bundle
             .flags
             .iter()
-            .zip(compiled.flags)
-            .map(|(flag, f)| {
+            .map(|flag| {
                 if !flag.enabled {
-                    Entry::Fixed(Outcome::new(flag.default, vexil_ir::Reason::Disabled))
+                    Some(Outcome::new(flag.default, vexil_ir::Reason::Disabled))
                 } else if flag.rules.is_empty() && flag.prerequisites.is_empty() {
-                    Entry::Fixed(Outcome::new(flag.default, vexil_ir::Reason::Static))
+                    Some(Outcome::new(flag.default, vexil_ir::Reason::Static))
                 } else {
-                    Entry::Code(f)
+                    None
                 }
             })
             .collect();
-        Ok(Jit {
+        let flags = tier::empty_slots(bundle.flags.len());
+        let experiments = tier::empty_slots(bundle.experiments.len());
+        let mut jit = Jit {
+            background: tier::Background::new(
+                None,
+                Vec::new(),
+                Arc::clone(&flags),
+                Arc::clone(&experiments),
+            ),
             flags,
-            experiments: compiled.experiments.into(),
+            fixed,
+            experiments,
             layout_id: bundle.schema.layout_id(),
             slot_count: bundle.schema.slot_count as usize,
-            owned: Box::new(Owned {
-                _tables: compiled.tables,
-                module: Mutex::new(Some(compiled.module)),
-            }),
-        })
+            interpreter,
+            workers: Vec::new(),
+        };
+        if let Some(shared) = shared {
+            let targets = jit.to_compile(bundle);
+            jit.background = tier::Background::new(
+                Some(shared),
+                targets,
+                Arc::clone(&jit.flags),
+                Arc::clone(&jit.experiments),
+            );
+        }
+        jit
+    }
+
+    /// What has code: every flag not fixed at load, every experiment.
+    fn to_compile(&self, bundle: &ValidBundle) -> Vec<crate::Target> {
+        self.fixed
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| f.is_none())
+            .map(|(i, _)| crate::Target::Flag(i as u32))
+            .chain((0..bundle.experiments.len() as u32).map(crate::Target::Experiment))
+            .collect()
     }
 
     /// Compiled code reads slots by the types of this schema: a context of
@@ -152,24 +209,36 @@ impl Jit {
     #[inline]
     pub fn flag(&self, index: u32, ctx: &Context, now: i64) -> Outcome {
         match self.flags.get(index as usize) {
-            Some(Entry::Code(f)) => self.run(*f, ctx, now),
-            // A fixed outcome still refuses a context of another layout, as
-            // every evaluation through `run` does.
-            Some(Entry::Fixed(out)) if self.accepts(ctx) => *out,
-            Some(Entry::Fixed(_)) => Outcome::error(0, ErrorCode::InvalidContext, None),
+            Some(slot) => match tier::load(slot) {
+                Some(f) => self.run(f, ctx, now),
+                None => self.flag_without_code(index, ctx, now),
+            },
             None => Outcome::error(0, ErrorCode::FlagNotFound, None),
         }
     }
 
+    /// A flag fixed at load, or one not compiled yet.
+    fn flag_without_code(&self, index: u32, ctx: &Context, now: i64) -> Outcome {
+        match (self.fixed.get(index as usize), &self.interpreter) {
+            // A fixed outcome still refuses a context of another layout, as
+            // every evaluation through `run` does.
+            (Some(Some(out)), _) if self.accepts(ctx) => *out,
+            (Some(Some(_)), _) => Outcome::error(0, ErrorCode::InvalidContext, None),
+            (_, Some(interpreter)) => interpreter.flag(index, ctx, now),
+            // Compiled at load: every flag that is not fixed has code.
+            (_, None) => Outcome::error(0, ErrorCode::General, None),
+        }
+    }
+
     /// How `target` is answered: its function, or (`Err`) the value fixed
-    /// at load. Out of range: `None`.
+    /// at load. Out of range, or not compiled yet: `None`.
     pub(crate) fn entry(&self, target: crate::Target) -> Option<Result<TargetFn, u32>> {
         match target {
-            crate::Target::Flag(i) => self.flags.get(i as usize).map(|e| match e {
-                Entry::Code(f) => Ok(*f),
-                Entry::Fixed(out) => Err(out.value),
-            }),
-            crate::Target::Experiment(i) => self.experiments.get(i as usize).map(|f| Ok(*f)),
+            crate::Target::Flag(i) => match self.fixed.get(i as usize)? {
+                Some(out) => Some(Err(out.value)),
+                None => tier::load(self.flags.get(i as usize)?).map(Ok),
+            },
+            crate::Target::Experiment(i) => tier::load(self.experiments.get(i as usize)?).map(Ok),
         }
     }
 
@@ -182,10 +251,39 @@ impl Jit {
     #[inline]
     pub fn experiment(&self, index: u32, ctx: &Context, now: i64) -> Outcome {
         match self.experiments.get(index as usize) {
-            Some(f) => self.run(*f, ctx, now),
+            Some(slot) => match (tier::load(slot), &self.interpreter) {
+                (Some(f), _) => self.run(f, ctx, now),
+                (None, Some(interpreter)) => interpreter.experiment(index, ctx, now),
+                (None, None) => Outcome::error(0, ErrorCode::General, None),
+            },
             None => Outcome::error(0, ErrorCode::FlagNotFound, None),
         }
     }
+
+    /// Block until every flag and experiment is compiled. `Err` when a
+    /// part could not be (a bug in code generation): its targets stay on
+    /// the interpreter, which gives the same outcomes.
+    pub fn wait_compiled(&self) -> Result<(), String> {
+        if self.interpreter.is_none() {
+            return Ok(());
+        }
+        self.background.wait()
+    }
+
+    /// Whether every flag and experiment has been compiled (or failed to).
+    pub fn is_compiled(&self) -> bool {
+        self.interpreter.is_none() || self.background.is_finished()
+    }
+
+    /// Why some targets run on the interpreter for good, if any do.
+    pub fn compile_error(&self) -> Option<&str> {
+        self.background.error()
+    }
+}
+
+/// How many background compile workers are running in this process.
+pub fn compile_workers_running() -> usize {
+    tier::RUNNING.load(std::sync::atomic::Ordering::SeqCst)
 }
 
 impl Backend for Jit {
@@ -204,15 +302,16 @@ impl Backend for Jit {
 
 impl Drop for Jit {
     fn drop(&mut self) {
-        let module = match self.owned.module.get_mut() {
-            Ok(m) => m.take(),
-            Err(poisoned) => poisoned.into_inner().take(),
-        };
-        if let Some(module) = module {
-            // SAFETY: the only pointers into the module are `self.flags` and
-            // `self.experiments`; calls borrow `self`, so none is running
-            // while `self` is dropped, and none happens after.
-            unsafe { module.free_memory() };
+        self.background.stop();
+        for worker in self.workers.drain(..) {
+            // A worker that panicked outside code generation has nothing
+            // left to publish; its modules are freed below all the same.
+            let _ = worker.join();
         }
+        // SAFETY: the only pointers into the modules are in `self.flags`
+        // and `self.experiments`, and the workers, which wrote them, have
+        // stopped; calls borrow `self`, so none is running while `self`
+        // is dropped, and none happens after.
+        unsafe { self.background.modules.free() };
     }
 }
