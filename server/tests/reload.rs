@@ -11,7 +11,11 @@ use serde_json::{json, Value};
 
 const CATALOG: &str = "catalog.flag";
 
-/// Replace text in the catalog, all edits in one write.
+/// Replace text in the catalog, all edits in one atomic write (a temporary
+/// file renamed into place, as editors save): a plain `fs::write` truncates
+/// first, and under load the watcher can see the empty file stand still
+/// long enough to take it as the new version, which is not the edit the
+/// test means to make.
 fn edit(dir: &std::path::Path, edits: &[(&str, &str)]) {
     let path = dir.join(CATALOG);
     let mut text = std::fs::read_to_string(&path).expect("read");
@@ -19,7 +23,9 @@ fn edit(dir: &std::path::Path, edits: &[(&str, &str)]) {
         assert!(text.contains(from), "the shop changed: `{from}` is gone");
         text = text.replacen(from, to, 1);
     }
-    std::fs::write(&path, text).expect("write");
+    let tmp = dir.join(".catalog.flag.tmp");
+    std::fs::write(&tmp, text).expect("write");
+    std::fs::rename(&tmp, &path).expect("rename");
 }
 
 /// Serving 5 by default, with the test that says so.
