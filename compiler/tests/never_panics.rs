@@ -48,6 +48,7 @@ const TOKENS: &[&str] = &[
     "expires",
     "default",
     "enabled",
+    "client",
     "salt",
     "requires",
     "variants",

@@ -143,6 +143,7 @@ module.exports = grammar({
       $.expires_property,
       $.default_property,
       $.enabled_property,
+      $.client_property,
       $.salt_property,
       $.requires_property,
       $.variants_property,
@@ -164,6 +165,8 @@ module.exports = grammar({
     expires_property: $ => seq('expires', field('date', $._time_literal)),
     default_property: $ => seq('default', field('value', $._value)),
     enabled_property: $ => seq('enabled', field('value', $.boolean)),
+    // Client-side keys may evaluate the flag.
+    client_property: _ => 'client',
     salt_property: $ => seq('salt', field('salt', $.string)),
 
     requires_property: $ => seq(

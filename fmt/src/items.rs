@@ -271,6 +271,7 @@ impl<'a> Printer<'a> {
                 self.sp();
                 self.found(if *on { "true" } else { "false" });
             }
+            PropertyKind::Client => {}
             PropertyKind::Requires(r) => {
                 self.sp();
                 self.ident(&r.flag);

@@ -38,6 +38,7 @@ fn is_property(rule: Rule) -> bool {
             | Rule::expires_prop
             | Rule::default_prop
             | Rule::enabled_prop
+            | Rule::client_prop
             | Rule::salt_prop
             | Rule::requires_prop
             | Rule::variants_prop
@@ -57,6 +58,7 @@ fn is_property(rule: Rule) -> bool {
             | Rule::kw_expires
             | Rule::kw_default
             | Rule::kw_enabled
+            | Rule::kw_client
             | Rule::kw_salt
             | Rule::kw_requires
             | Rule::kw_variants

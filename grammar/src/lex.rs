@@ -31,6 +31,7 @@ pub const CONTEXTUAL_KEYWORDS: &[&str] = &[
     "expires",
     "default",
     "enabled",
+    "client",
     "salt",
     "requires",
     "variants",

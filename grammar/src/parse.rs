@@ -597,6 +597,7 @@ impl<'s> Builder<'s> {
             Rule::enabled_prop => {
                 PropertyKind::Enabled(rest.first().is_some_and(|p| p.as_str() == "true"))
             }
+            Rule::client_prop => PropertyKind::Client,
             Rule::salt_prop => PropertyKind::Salt(self.first_string(&rest, span)?),
             Rule::requires_prop => PropertyKind::Requires(self.requirement(rest, span)?),
             Rule::variants_prop => {

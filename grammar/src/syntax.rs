@@ -312,6 +312,8 @@ pub enum PropertyKind {
     Expires(Literal),
     Default(Value),
     Enabled(bool),
+    /// `client`: client-side keys may evaluate it.
+    Client,
     Salt(StrLit),
     Requires(Requirement),
     Variants(Vec<VariantDecl>),
@@ -337,6 +339,7 @@ impl PropertyKind {
             PropertyKind::Expires(_) => "expires",
             PropertyKind::Default(_) => "default",
             PropertyKind::Enabled(_) => "enabled",
+            PropertyKind::Client => "client",
             PropertyKind::Salt(_) => "salt",
             PropertyKind::Requires(_) => "requires",
             PropertyKind::Variants(_) => "variants",

@@ -106,6 +106,9 @@ fn item(db: &dyn Db, ws: Workspace, name: &str) -> Option<String> {
     Some(out)
 }
 
+/// The hover fact of a `client` flag or experiment.
+const CLIENT_FACT: &str = "**client**: client keys may evaluate it";
+
 /// `**kind** release · **owner** ..`: one line of facts about a flag.
 fn flag_facts(
     db: &dyn Db,
@@ -133,6 +136,7 @@ fn flag_facts(
                 facts.push(format!("**default** `{}`", src(db, file, v.span)))
             }
             PropertyKind::Enabled(false) => off = true,
+            PropertyKind::Client => facts.push(CLIENT_FACT.to_string()),
             PropertyKind::Requires(_) => requires.push(src(db, file, p.span)),
             PropertyKind::Rule(_) => rules += 1,
             _ => {}
@@ -184,6 +188,7 @@ fn experiment_facts(db: &dyn Db, file: SourceFile, props: &[ast::Property], out:
             PropertyKind::Start(t) => facts.push(format!("**start** {}", src(db, file, t.span))),
             PropertyKind::End(t) => facts.push(format!("**end** {}", src(db, file, t.span))),
             PropertyKind::Control(c) => control = Some(c.name.as_str()),
+            PropertyKind::Client => facts.push(CLIENT_FACT.to_string()),
             _ => {}
         }
     }

@@ -525,6 +525,14 @@ pub struct Metadata {
     /// Where it was declared, for tools that point back to the source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
+    /// `client`: client-side keys (browsers, apps) may evaluate it; a server
+    /// shows every other flag to server keys only.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub client: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// Where something was declared.

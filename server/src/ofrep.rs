@@ -173,12 +173,20 @@ fn event_stream(app: &App, caller: &Caller) -> Option<Value> {
     })
 }
 
-/// Which flags a caller may evaluate. Every flag today: the language's
-/// client visibility (issue 13, a later step) narrows what `client` keys see
-/// here, and nowhere else.
-fn visible(_served: &Served, caller: &Caller, _target: Target) -> bool {
+/// Which flags a caller may evaluate: `server` keys (and development mode)
+/// every one, `client` keys only those marked `client` in the language. A
+/// flag hidden from a caller is answered as one that does not exist.
+fn visible(served: &Served, caller: &Caller, target: Target) -> bool {
     match caller.scope {
-        Scope::Client | Scope::Server => true,
+        Scope::Server => true,
+        Scope::Client => {
+            let bundle = served.snapshot.bundle();
+            let meta = match target {
+                Target::Flag(i) => bundle.flags.get(i as usize).map(|f| &f.meta),
+                Target::Experiment(i) => bundle.experiments.get(i as usize).map(|x| &x.meta),
+            };
+            meta.is_some_and(|m| m.client)
+        }
     }
 }
 

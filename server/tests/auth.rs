@@ -152,3 +152,98 @@ async fn over_its_rate_limit_a_key_gets_429_with_retry_after() {
     assert_eq!(status, 200);
     server.running.stop().await;
 }
+
+/// The shop's flags and experiments marked `client` (browser and app code).
+const SHOP_CLIENT_FLAGS: &[&str] = &[
+    "checkout-layout",
+    "express-checkout",
+    "free-shipping-threshold",
+    "gift-options",
+    "maintenance-banner",
+    "new-checkout",
+    "product-page-v3",
+    "recommendation-slots",
+    "same-day-delivery",
+    "shipping-promise",
+    "wishlist-sharing",
+];
+
+async fn bulk_keys(server: &common::Server, key: &str) -> Vec<String> {
+    let (status, _, bulk) = server
+        .post_raw(
+            "/ofrep/v1/evaluate/flags",
+            json!({ "context": shopper("u-7") }).to_string(),
+            &[("x-api-key", key)],
+        )
+        .await;
+    assert_eq!(status, 200, "{bulk}");
+    let mut keys: Vec<String> = bulk["flags"]
+        .as_array()
+        .expect("flags")
+        .iter()
+        .map(|f| f["key"].as_str().expect("a key").to_string())
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[tokio::test]
+async fn client_keys_see_only_client_flags_and_hidden_ones_do_not_exist() {
+    let server = start(keyed()).await;
+    assert_eq!(bulk_keys(&server, "client-secret").await, SHOP_CLIENT_FLAGS);
+    let every = bulk_keys(&server, "server-secret").await;
+    assert!(every.len() > SHOP_CLIENT_FLAGS.len(), "{every:?}");
+    for name in SHOP_CLIENT_FLAGS {
+        assert!(every.iter().any(|k| k == name), "{name} in {every:?}");
+    }
+    assert!(every.iter().any(|k| k == "payments-v2"));
+
+    let body = json!({ "context": shopper("u-7") }).to_string();
+    let single = |flag: &str, key: &'static str| {
+        let path = format!("/ofrep/v1/evaluate/flags/{flag}");
+        let body = body.clone();
+        let server = &server;
+        async move {
+            let (status, _, reply) = server.post_raw(&path, body, &[("x-api-key", key)]).await;
+            (status, reply)
+        }
+    };
+    // A server-only flag, asked for with a client key, is answered exactly
+    // as a flag that does not exist.
+    let (status, hidden) = single("payments-v2", "client-secret").await;
+    assert_eq!(status, 404, "{hidden}");
+    let (status, missing) = single("payments-v3", "client-secret").await;
+    assert_eq!(status, 404, "{missing}");
+    assert_eq!(hidden["errorCode"], "FLAG_NOT_FOUND");
+    assert_eq!(
+        hidden["errorDetails"]
+            .as_str()
+            .map(|d| d.replace("v2", "v3")),
+        missing["errorDetails"].as_str().map(str::to_string)
+    );
+    assert!(hidden.get("value").is_none() && hidden.get("metadata").is_none());
+    // The same flag with a server key, and a client flag with a client key.
+    let (status, reply) = single("payments-v2", "server-secret").await;
+    assert_eq!(status, 200, "{reply}");
+    let (status, reply) = single("checkout-layout", "client-secret").await;
+    assert_eq!(status, 200, "{reply}");
+    server.running.stop().await;
+}
+
+#[tokio::test]
+async fn development_mode_sees_every_flag() {
+    let server = start(config(&shop())).await;
+    let (status, _, bulk) = server
+        .post(
+            "/ofrep/v1/evaluate/flags",
+            &json!({ "context": shopper("u-7") }),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let flags = bulk["flags"].as_array().expect("flags");
+    assert!(flags.iter().any(|f| f["key"] == "payments-v2"));
+    assert!(flags.len() > SHOP_CLIENT_FLAGS.len());
+    let (status, _) = server.evaluate("payments-v2", &shopper("u-7")).await;
+    assert_eq!(status, 200);
+    server.running.stop().await;
+}

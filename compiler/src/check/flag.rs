@@ -34,12 +34,12 @@ impl<'a> Props<'a> {
 }
 
 pub(super) const FLAG_PROPS: &[&str] = &[
-    "kind", "owner", "tags", "expires", "default", "enabled", "salt", "requires", "variants",
-    "rule",
+    "kind", "owner", "tags", "expires", "default", "enabled", "client", "salt", "requires",
+    "variants", "rule",
 ];
 pub(super) const EXPERIMENT_PROPS: &[&str] = &[
-    "owner", "tags", "unit", "salt", "layer", "traffic", "audience", "start", "end", "variants",
-    "control", "metrics", "planning",
+    "owner", "tags", "client", "unit", "salt", "layer", "traffic", "audience", "start", "end",
+    "variants", "control", "metrics", "planning",
 ];
 /// Properties that may appear more than once.
 const REPEATABLE: &[&str] = &["requires", "rule"];
@@ -128,6 +128,7 @@ impl FileChecker<'_> {
         if let Some(PropertyKind::Tags(tags)) = props.one("tags").map(|p| &p.kind) {
             meta.tags = tags.iter().map(|t| t.value.clone()).collect();
         }
+        meta.client = props.one("client").is_some();
         meta
     }
 

@@ -22,6 +22,8 @@
 
 (key_marker) @keyword.storage.modifier
 
+(client_property) @keyword
+
 [
   "kind"
   "owner"

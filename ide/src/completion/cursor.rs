@@ -87,9 +87,9 @@ pub struct Cursor {
 }
 
 const FLAG_PROPS: &[&str] = &[
-    "kind", "owner", "tags", "expires", "default", "enabled", "salt", "requires", "variants",
-    "rule", "unit", "layer", "traffic", "audience", "start", "end", "control", "metrics",
-    "planning",
+    "kind", "owner", "tags", "expires", "default", "enabled", "client", "salt", "requires",
+    "variants", "rule", "unit", "layer", "traffic", "audience", "start", "end", "control",
+    "metrics", "planning",
 ];
 /// Tokens after which a construct must continue, so the next line is not a
 /// new property.

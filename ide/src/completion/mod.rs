@@ -151,12 +151,12 @@ impl Collector<'_> {
             Place::Property { experiment } => {
                 let props: &[&str] = if *experiment {
                     &[
-                        "owner", "tags", "unit", "salt", "layer", "traffic", "audience", "start",
-                        "end", "variants", "control", "metrics", "planning",
+                        "owner", "tags", "client", "unit", "salt", "layer", "traffic", "audience",
+                        "start", "end", "variants", "control", "metrics", "planning",
                     ]
                 } else {
                     &[
-                        "kind", "owner", "tags", "expires", "default", "enabled", "salt",
+                        "kind", "owner", "tags", "expires", "default", "enabled", "client", "salt",
                         "requires", "variants", "rule",
                     ]
                 };
