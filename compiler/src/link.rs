@@ -129,6 +129,9 @@ pub fn link(db: &dyn Db, ws: Workspace, with_tests: bool) -> Result<ir::ValidBun
                 .unwrap_or("");
             p.flag = flag_index.get(target).copied().unwrap_or(u32::MAX);
         }
+        if let Some(switch) = &mut flag.enabled_when {
+            *switch = map.expr(switch);
+        }
         for rule in &mut flag.rules {
             rule.condition = map.expr(&rule.condition);
             match &mut rule.result {

@@ -164,7 +164,11 @@ module.exports = grammar({
     tags_property: $ => seq('tags', '[', commaSep(field('tag', $.string)), ']'),
     expires_property: $ => seq('expires', field('date', $._time_literal)),
     default_property: $ => seq('default', field('value', $._value)),
-    enabled_property: $ => seq('enabled', field('value', $.boolean)),
+    // `enabled false`, or `enabled when CONDITION` (on only where it holds).
+    enabled_property: $ => seq('enabled', choice(
+      field('value', $.boolean),
+      seq('when', field('condition', $._expression)),
+    )),
     // Client-side keys may evaluate the flag.
     client_property: _ => 'client',
     salt_property: $ => seq('salt', field('salt', $.string)),

@@ -301,6 +301,12 @@ impl<'a> Printer<'a> {
                 self.sp();
                 self.expr(e, 0);
             }
+            PropertyKind::EnabledWhen(e) => {
+                self.sp();
+                self.found("when");
+                self.sp();
+                self.expr(e, 0);
+            }
             PropertyKind::Metrics(metrics) => self.block(
                 closing(p.span),
                 metrics,

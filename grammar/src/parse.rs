@@ -594,9 +594,10 @@ impl<'s> Builder<'s> {
             }
             Rule::expires_prop => PropertyKind::Expires(self.first_literal(rest, span)?),
             Rule::default_prop => PropertyKind::Default(self.first_value(rest, span)?),
-            Rule::enabled_prop => {
-                PropertyKind::Enabled(rest.first().is_some_and(|p| p.as_str() == "true"))
-            }
+            Rule::enabled_prop => match rest.iter().find(|p| p.as_rule() == Rule::expr) {
+                Some(e) => PropertyKind::EnabledWhen(self.expr(e.clone())?),
+                None => PropertyKind::Enabled(rest.first().is_some_and(|p| p.as_str() == "true")),
+            },
             Rule::client_prop => PropertyKind::Client,
             Rule::salt_prop => PropertyKind::Salt(self.first_string(&rest, span)?),
             Rule::requires_prop => PropertyKind::Requires(self.requirement(rest, span)?),

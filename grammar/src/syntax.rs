@@ -312,6 +312,9 @@ pub enum PropertyKind {
     Expires(Literal),
     Default(Value),
     Enabled(bool),
+    /// `enabled when CONDITION`: on where the condition holds, else off
+    /// (reason `DISABLED`).
+    EnabledWhen(Expr),
     /// `client`: client-side keys may evaluate it.
     Client,
     Salt(StrLit),
@@ -338,7 +341,7 @@ impl PropertyKind {
             PropertyKind::Tags(_) => "tags",
             PropertyKind::Expires(_) => "expires",
             PropertyKind::Default(_) => "default",
-            PropertyKind::Enabled(_) => "enabled",
+            PropertyKind::Enabled(_) | PropertyKind::EnabledWhen(_) => "enabled",
             PropertyKind::Client => "client",
             PropertyKind::Salt(_) => "salt",
             PropertyKind::Requires(_) => "requires",

@@ -121,6 +121,7 @@ fn flag_facts(
     let mut requires = Vec::new();
     let mut rules = 0;
     let mut off = false;
+    let mut switch = None;
     for p in props {
         match &p.kind {
             PropertyKind::Kind(k) => facts.push(format!("**kind** {}", k.name)),
@@ -136,6 +137,7 @@ fn flag_facts(
                 facts.push(format!("**default** `{}`", src(db, file, v.span)))
             }
             PropertyKind::Enabled(false) => off = true,
+            PropertyKind::EnabledWhen(e) => switch = Some(src(db, file, e.span)),
             PropertyKind::Client => facts.push(CLIENT_FACT.to_string()),
             PropertyKind::Requires(_) => requires.push(src(db, file, p.span)),
             PropertyKind::Rule(_) => rules += 1,
@@ -147,6 +149,12 @@ fn flag_facts(
     out.push('\n');
     if off {
         out.push_str("\n**off**: serves its default (`enabled false`)\n");
+    }
+    if let Some(switch) = switch {
+        let _ = writeln!(
+            out,
+            "\n**on only when** `{switch}`; elsewhere off (its default, `DISABLED`)"
+        );
     }
     for r in requires {
         let _ = writeln!(out, "\n`{r}`");

@@ -210,7 +210,7 @@ impl Walker {
                     }
                 }
                 PropertyKind::Unit(u) => self.unit(u),
-                PropertyKind::Audience(e) => self.expr(e),
+                PropertyKind::Audience(e) | PropertyKind::EnabledWhen(e) => self.expr(e),
                 PropertyKind::Control(id) => self.use_(id.span, variant(owner, &id.name)),
                 _ => {}
             }

@@ -408,6 +408,11 @@ pub struct Flag {
     pub value_type: ValueType,
     /// `false` is the off switch: the flag serves its default, reason DISABLED.
     pub enabled: bool,
+    /// `enabled when CONDITION`: evaluated before prerequisites and rules;
+    /// unless it is true (false or unknown) the flag serves its default,
+    /// reason DISABLED.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enabled_when: Option<Expr>,
     /// Every value the flag can serve, each with its variant name if it has one.
     pub values: Vec<ServedValue>,
     /// Served when no rule matches, and when it is off.
@@ -809,6 +814,9 @@ impl Bundle {
         for f in &self.flags {
             let reads = f.enabled
                 && (f.rules.iter().any(|r| r.condition.reads_clock(&segments))
+                    || f.enabled_when
+                        .as_ref()
+                        .is_some_and(|c| c.reads_clock(&segments))
                     || f.prerequisites
                         .iter()
                         .any(|p| flags.get(p.flag as usize).copied().unwrap_or(true)));

@@ -406,6 +406,9 @@ impl Checker<'_> {
             }
         }
         let segments = self.bundle.segments.len();
+        if let Some(switch) = &flag.enabled_when {
+            self.expr(switch, segments, 1)?;
+        }
         for rule in &flag.rules {
             self.expr(&rule.condition, segments, 1)?;
             match &rule.result {

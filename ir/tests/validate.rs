@@ -62,6 +62,7 @@ fn bundle_with(condition: Expr) -> Bundle {
             kind: FlagKind::Release,
             value_type: ValueType::Bool,
             enabled: true,
+            enabled_when: None,
             values: vec![
                 ServedValue {
                     value: FlagValue::Bool(false),
@@ -227,6 +228,23 @@ fn types_must_meet() {
     assert_eq!(p, "slot 6 holds a list, not a value");
     let p = refusal(bundle_with(Expr::Field(1)));
     assert_eq!(p, "slot 1 used as a condition is not a bool");
+}
+
+#[test]
+fn a_flag_switch_is_validated_as_a_rule_condition_is() {
+    let switched = |switch: Expr| {
+        let mut bundle = bundle_with(Expr::Const(true));
+        bundle.flags[0].enabled_when = Some(switch);
+        bundle
+    };
+    assert!(validate(switched(compare(AGE, CompareOp::Ge, int(18)))).is_ok());
+    let p = refusal(switched(compare(ID, CompareOp::Eq, int(1))));
+    assert_eq!(p, "comparison of string with int");
+    assert_eq!(refusal(switched(Expr::IsSet(8))), "slot 8 is not a field");
+    assert_eq!(
+        refusal(switched(Expr::Segment(0))),
+        refusal(bundle_with(Expr::Segment(0)))
+    );
 }
 
 #[test]

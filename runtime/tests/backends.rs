@@ -162,6 +162,7 @@ fn bool_flag(
         kind: FlagKind::Release,
         value_type: ValueType::Bool,
         enabled: true,
+        enabled_when: None,
         values: vec![
             ServedValue {
                 value: FlagValue::Bool(false),

@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use serde_json::json;
-use vexil_runtime::{ErrorCode, Reason};
+use vexil_runtime::{BackendChoice, ErrorCode, Reason};
 
 const ANA: &str = r#"{"user": {"id": "u-1", "email": "Ana@Shop.Example", "country": "PT", "plan": "pro",
   "age": 34, "score": 7.5, "app_version": "2.3.1", "beta": true, "created_at": "2024-02-01T10:00:00Z",
@@ -271,6 +271,83 @@ flag weighted: string { kind experiment  default "a"  rule => split by user.id {
         d.rule.map(|r| (r.index, r.name)),
         Some((0, Some("pro".to_string())))
     );
+}
+
+#[test]
+fn enabled_when_switches_a_flag_off_as_disabled_on_both_backends() {
+    let source = r#"
+segment pros { user.plan >= pro }
+flag per-env: bool {
+  kind release
+  default false
+  enabled when env.name != production and not (user.country == "XX")
+  rule when user.beta => true
+}
+flag after-switch: string {
+  kind release
+  default "d"
+  enabled when pros
+  requires per-env
+  rule when user.age > 30 => "old"
+}
+flag no-rules: bool { kind release  default true  enabled when user.beta }
+"#;
+    for backend in [BackendChoice::Interpreter, BackendChoice::Auto] {
+        let s = snapshot_with(source, backend);
+        let at = |flag: &str, ctx: &str| {
+            let d = eval(&s, flag, ctx, NOW);
+            (d.value, d.reason, d.error_code, d.rule.map(|r| r.index))
+        };
+        let staging = r#"{"user": {"beta": true, "plan": "pro", "age": 40, "country": "PT"}, "env": {"name": "staging"}}"#;
+        let production = r#"{"user": {"beta": true, "plan": "pro", "age": 40, "country": "PT"}, "env": {"name": "production"}}"#;
+        let no_env = r#"{"user": {"beta": true, "plan": "pro", "country": "PT"}}"#;
+        let bad_env = r#"{"user": {"beta": true}, "env": {"name": "prod"}}"#;
+        assert_eq!(
+            at("per-env", staging),
+            (Some(json!(true)), Reason::TargetingMatch, None, Some(0)),
+            "{backend:?}"
+        );
+        // Off: the default with reason DISABLED, not a rule that missed.
+        assert_eq!(
+            at("per-env", production),
+            (Some(json!(false)), Reason::Disabled, None, None),
+            "{backend:?}"
+        );
+        // Unknown (no env) is not on.
+        assert_eq!(
+            at("per-env", no_env),
+            (Some(json!(false)), Reason::Disabled, None, None),
+            "{backend:?}"
+        );
+        // A wrongly typed field the switch reads is an error, as in a rule.
+        assert_eq!(
+            at("per-env", bad_env),
+            (
+                Some(json!(false)),
+                Reason::Error,
+                Some(ErrorCode::InvalidContext),
+                None
+            ),
+            "{backend:?}"
+        );
+        // The switch comes before prerequisites and rules.
+        assert_eq!(at("after-switch", staging).0, Some(json!("old")));
+        assert_eq!(at("after-switch", production).1, Reason::Default);
+        assert_eq!(
+            at(
+                "after-switch",
+                r#"{"user": {"plan": "free"}, "env": {"name": "production"}}"#
+            )
+            .1,
+            Reason::Disabled
+        );
+        // Without rules or prerequisites: STATIC when on, DISABLED when off.
+        assert_eq!(at("no-rules", staging).1, Reason::Static);
+        assert_eq!(
+            at("no-rules", r#"{"user": {"beta": false}}"#).1,
+            Reason::Disabled
+        );
+    }
 }
 
 #[test]

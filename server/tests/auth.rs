@@ -163,6 +163,7 @@ const SHOP_CLIENT_FLAGS: &[&str] = &[
     "new-checkout",
     "product-page-v3",
     "recommendation-slots",
+    "returns-portal",
     "same-day-delivery",
     "shipping-promise",
     "wishlist-sharing",

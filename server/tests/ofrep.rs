@@ -51,6 +51,24 @@ async fn single_evaluation_serves_every_value_type_with_metadata() {
 }
 
 #[tokio::test]
+async fn a_flag_switched_off_in_one_environment_answers_disabled_there() {
+    let server = start(config(&shop())).await;
+    let in_env = |name: &str| json!({ "user": { "id": "u-2001", "orders": 2 }, "env": { "name": name, "region": "eu-west-1" } });
+    let (status, body) = server
+        .evaluate("returns-portal", &in_env("production"))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["reason"], "DISABLED", "{body}");
+    assert_eq!(body["value"], false);
+    assert!(body["metadata"].get("rule").is_none(), "{body}");
+    let (status, body) = server.evaluate("returns-portal", &in_env("staging")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["reason"], "TARGETING_MATCH", "{body}");
+    assert_eq!(body["value"], true);
+    server.running.stop().await;
+}
+
+#[tokio::test]
 async fn experiments_are_evaluated_too() {
     let server = start(config(&shop())).await;
     let (status, body) = server.evaluate("checkout-layout", &shopper("u-1")).await;
@@ -174,7 +192,7 @@ async fn bulk_evaluation_has_an_etag_and_answers_304_while_it_holds() {
     assert_eq!(status, 200);
     assert_eq!(headers["content-type"], "application/json");
     let flags = body["flags"].as_array().expect("flags");
-    assert_eq!(flags.len(), 22, "every flag and experiment of the shop");
+    assert_eq!(flags.len(), 23, "every flag and experiment of the shop");
     assert!(body["metadata"]["version"].is_string());
     let stream = &body["eventStreams"][0];
     assert_eq!(stream["type"], "sse");

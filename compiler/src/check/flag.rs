@@ -258,10 +258,11 @@ impl FileChecker<'_> {
             Some(PropertyKind::Default(v)) => self.served(v, vt, &mut table, "the default"),
             _ => None,
         };
-        let enabled = !matches!(
-            props.one("enabled").map(|p| &p.kind),
-            Some(PropertyKind::Enabled(false))
-        );
+        let (enabled, enabled_when) = match props.one("enabled").map(|p| &p.kind) {
+            Some(PropertyKind::Enabled(false)) => (false, None),
+            Some(PropertyKind::EnabledWhen(c)) => (true, Some(self.condition(c))),
+            _ => (true, None),
+        };
         let salt = match props.one("salt").map(|p| &p.kind) {
             Some(PropertyKind::Salt(s)) => s.value.clone(),
             _ => f.name.name.clone(),
@@ -290,6 +291,7 @@ impl FileChecker<'_> {
                 kind,
                 value_type: vt,
                 enabled,
+                enabled_when,
                 values: table.values,
                 default,
                 prerequisites,

@@ -307,6 +307,7 @@ fn property() -> impl Strategy<Value = Toks> + Clone {
         keyed("expires", time().boxed()),
         keyed("default", value().boxed()),
         keyed("enabled", one(&["true", "false"]).boxed()),
+        keyed("enabled when", condition().boxed()),
         Just(t("client")),
         keyed("salt", string().boxed()),
         requires,

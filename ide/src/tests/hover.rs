@@ -114,6 +114,13 @@ fn now_moved_by_a_duration_says_how_far() {
 }
 
 #[test]
+fn flag_says_it_is_client_visible_and_where_it_is_on() {
+    insta::assert_snapshot!(hover(
+        "flag bulk-export: bool {\n  kind release\n  client\n  enabled when env.name != production\n  default false\n}\n\nflag f: bool {\n  kind release\n  default false\n  requires bulk-ex$0port\n}\n"
+    ));
+}
+
+#[test]
 fn the_duration_of_now_plus_shows_the_whole_operand() {
     insta::assert_snapshot!(hover("segment soon {\n  user.created_at < now + 1$0h\n}\n"));
 }
@@ -129,5 +136,12 @@ fn an_operator_says_what_it_does() {
 fn contains_any_reads_as_one_operator() {
     insta::assert_snapshot!(hover(
         "segment admins {\n  user.roles contains a$0ny [\"admin\", \"owner\"]\n}\n"
+    ));
+}
+
+#[test]
+fn a_segment_in_a_switch_is_a_reference() {
+    insta::assert_snapshot!(hover(
+        "flag f: bool {\n  kind release\n  enabled when $0paying\n  default false\n}\n"
     ));
 }

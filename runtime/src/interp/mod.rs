@@ -82,6 +82,22 @@ impl Interpreter {
         if !flag.enabled {
             return Outcome::new(flag.default, Reason::Disabled);
         }
+        let mut scratch = Scratch {
+            error_slot: u32::MAX,
+        };
+        if let Some(switch) = &flag.switch {
+            match self.eval(switch, ctx, now, &mut scratch) {
+                Tri::True => {}
+                Tri::Error => {
+                    return Outcome::error(
+                        flag.default,
+                        ErrorCode::InvalidContext,
+                        Some(scratch.error_slot),
+                    )
+                }
+                Tri::False | Tri::Unknown => return Outcome::new(flag.default, Reason::Disabled),
+            }
+        }
         for p in flag.prerequisites.iter() {
             if depth >= MAX_PREREQUISITE_DEPTH {
                 return Outcome::error(flag.default, ErrorCode::General, None);
@@ -111,9 +127,6 @@ impl Interpreter {
                 };
             }
         }
-        let mut scratch = Scratch {
-            error_slot: u32::MAX,
-        };
         for (i, rule) in flag.rules.iter().enumerate() {
             match self.eval(&rule.condition, ctx, now, &mut scratch) {
                 Tri::True => {}

@@ -159,6 +159,8 @@ pub struct PFlag {
     /// rules and prerequisites), answered without entering the rule loop.
     pub fixed: Option<crate::outcome::Outcome>,
     pub enabled: bool,
+    /// `enabled when`: unless true, the flag is off.
+    pub switch: Option<PExpr>,
     pub default: u32,
     pub prerequisites: Box<[PPrerequisite]>,
     pub rules: Box<[PRule]>,
@@ -222,7 +224,7 @@ pub fn prepare(bundle: &ValidBundle) -> Program {
                 f.default,
                 vexil_ir::Reason::Disabled,
             ))
-        } else if f.rules.is_empty() && f.prerequisites.is_empty() {
+        } else if f.rules.is_empty() && f.prerequisites.is_empty() && f.enabled_when.is_none() {
             Some(crate::outcome::Outcome::new(
                 f.default,
                 vexil_ir::Reason::Static,
@@ -233,6 +235,7 @@ pub fn prepare(bundle: &ValidBundle) -> Program {
         flags.push(PFlag {
             fixed,
             enabled: f.enabled,
+            switch: f.enabled_when.as_ref().map(|c| p.expr(c)),
             default: f.default,
             prerequisites: f
                 .prerequisites

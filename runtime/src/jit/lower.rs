@@ -260,7 +260,12 @@ impl<'b> Compiler<'b> {
                 flag_twins.push(None);
                 continue;
             }
-            let fast = flag.enabled && flag.rules.iter().any(|r| self.has_fast_path(&r.condition));
+            let fast = flag.enabled
+                && (flag.rules.iter().any(|r| self.has_fast_path(&r.condition))
+                    || flag
+                        .enabled_when
+                        .as_ref()
+                        .is_some_and(|c| self.has_fast_path(c)));
             let (entry, twin) = self.declare_pair(fast)?;
             self.flag_fns.push(Some(entry));
             flag_twins.push(twin);

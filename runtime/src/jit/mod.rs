@@ -135,7 +135,10 @@ impl Jit {
             .map(|flag| {
                 if !flag.enabled {
                     Some(Outcome::new(flag.default, vexil_ir::Reason::Disabled))
-                } else if flag.rules.is_empty() && flag.prerequisites.is_empty() {
+                } else if flag.rules.is_empty()
+                    && flag.prerequisites.is_empty()
+                    && flag.enabled_when.is_none()
+                {
                     Some(Outcome::new(flag.default, vexil_ir::Reason::Static))
                 } else {
                     None

@@ -37,10 +37,22 @@ impl FnGen<'_, '_, '_> {
             self.ret(abi::word(default, Reason::Disabled));
             return Ok(());
         }
+        let mut conditions: Vec<&Expr> = flag.rules.iter().map(|r| &r.condition).collect();
+        if let Some(switch) = &flag.enabled_when {
+            // Checked with the rules' fields, so that the rules' fast paths
+            // are exact too; then on, or off with the default.
+            conditions.push(switch);
+            self.check_valid_all(&conditions)?;
+            let on = self.fresh();
+            let off = self.fresh();
+            self.cond(switch, on, off, off)?;
+            self.switch(off);
+            self.ret(abi::word(default, Reason::Disabled));
+            self.switch(on);
+        }
         if !flag.prerequisites.is_empty() {
             self.prerequisites(flag)?;
         }
-        let conditions: Vec<&Expr> = flag.rules.iter().map(|r| &r.condition).collect();
         self.check_valid_all(&conditions)?;
         self.start_chain();
         for (i, rule) in flag.rules.iter().enumerate() {

@@ -717,6 +717,15 @@ impl CaseGen {
         }
         let mut rules = Vec::new();
         self.leaves.clear();
+        // `enabled when`: its leaves may repeat in the rules, as a switch
+        // on `env` and a rule on `env` would.
+        let enabled_when = if self.rng.chance(25) {
+            let depth = self.depth();
+            let switch = self.expr(depth);
+            Some(self.timed(switch))
+        } else {
+            None
+        };
         for r in 0..self.rng.below(2 + self.size.min(4)) {
             let depth = self.depth();
             let condition = if self.rng.chance(10) {
@@ -758,6 +767,7 @@ impl CaseGen {
             kind: FlagKind::Release,
             value_type,
             enabled: !self.rng.chance(10),
+            enabled_when,
             default: self.rng.below(n_values) as u32,
             values,
             prerequisites,
