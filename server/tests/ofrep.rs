@@ -265,7 +265,7 @@ async fn health_readiness_status_and_metrics() {
     let s: Value = serde_json::from_str(&body).expect("json");
     assert_eq!(s["version"], ready["version"]);
     assert_eq!(s["source"]["kind"], "directory");
-    assert_eq!(s["flags"], 20);
+    assert_eq!(s["flags"], 21);
     assert_eq!(s["experiments"], 2);
     assert_eq!(s["context"]["targetingKey"], "user.id");
     assert_eq!(s["devMode"], true);
