@@ -45,6 +45,7 @@ mod interp;
 mod jit;
 mod list_set;
 mod outcome;
+mod overrides;
 mod prepared;
 mod snapshot;
 #[cfg(feature = "source")]
@@ -56,6 +57,7 @@ pub use context::{Context, FieldHandle, FieldInfo, Layout};
 pub use engine::{BundleSource, Engine, EngineOptions, NewVersion, Reloaded, Watcher};
 pub use exposure::{DedupSink, Exposure, ExposureSink, JsonLinesSink, MemorySink, OwnedExposure};
 pub use outcome::{Detail, Details, Evaluation, Outcome, RuleRef};
+pub use overrides::{OverrideAction, OverrideInfo, OverrideProblem, OverrideSpec, Overrides};
 pub use prepared::Prepared;
 pub use snapshot::{jit_status, BackendChoice, LoadError, Snapshot, Target};
 pub use unmatched::{ContextCounts, ContextWarning};

@@ -9,6 +9,7 @@ use serde::Serialize;
 use vexil_ir::{ErrorCode, FieldType, FlagValue, Reason};
 
 use crate::context::FieldInfo;
+use crate::overrides::OverrideInfo;
 
 /// The result of evaluating one flag or experiment, as indices.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -80,6 +81,9 @@ pub struct Evaluation<'s> {
     pub error: Option<ErrorCode>,
     /// What the error or the failed prerequisite concerns.
     pub detail: Option<Detail<'s>>,
+    /// The run-time override that decided this value, if one did: the
+    /// flag's rules were not consulted.
+    pub overridden: Option<&'s OverrideInfo>,
 }
 
 impl Evaluation<'_> {
@@ -93,6 +97,7 @@ impl Evaluation<'_> {
             rule: None,
             error: Some(ErrorCode::FlagNotFound),
             detail: None,
+            overridden: None,
         }
     }
 
@@ -138,6 +143,7 @@ impl Evaluation<'_> {
                 Some(Detail::Prerequisite(p)) if self.error.is_none() => Some(p.to_string()),
                 _ => None,
             },
+            overridden: self.overridden.cloned(),
         }
     }
 }
@@ -184,6 +190,9 @@ pub struct Details {
     /// The flag whose prerequisite did not hold, when that decided.
     #[serde(rename = "prerequisiteFailed", skip_serializing_if = "Option::is_none")]
     pub prerequisite_failed: Option<String>,
+    /// Who overrode the flag, why and since when, if an override decided.
+    #[serde(rename = "override", skip_serializing_if = "Option::is_none")]
+    pub overridden: Option<OverrideInfo>,
 }
 
 /// A flag's rule, by position and name.

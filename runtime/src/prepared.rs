@@ -48,7 +48,22 @@ enum Path {
 impl Snapshot {
     /// `target` of this snapshot, resolved for repeated evaluation.
     pub fn prepare(self: &Arc<Self>, target: Target) -> Prepared {
-        let path = match self.evaluator() {
+        let path = match self.fixed_override(target) {
+            // An override: a constant, or through the snapshot, which
+            // checks it.
+            Some(Some(value)) => Path::Fixed(value),
+            Some(None) => Path::Snapshot,
+            None => self.compiled_path(target),
+        };
+        Prepared {
+            path,
+            target,
+            snapshot: Arc::clone(self),
+        }
+    }
+
+    fn compiled_path(self: &Arc<Self>, target: Target) -> Path {
+        match self.evaluator() {
             #[cfg(feature = "jit")]
             crate::snapshot::Evaluator::Jit(jit) => match jit.entry(target) {
                 Some(Ok(f)) => {
@@ -64,11 +79,6 @@ impl Snapshot {
                 None => Path::Snapshot,
             },
             _ => Path::Snapshot,
-        };
-        Prepared {
-            path,
-            target,
-            snapshot: Arc::clone(self),
         }
     }
 }

@@ -13,6 +13,7 @@ use crate::context::{Context, Layout, MISSING};
 use crate::exposure::{Exposure, ExposureSink};
 use crate::interp::Interpreter;
 use crate::outcome::{Detail, Evaluation, Outcome};
+use crate::overrides::{OverrideSpec, Overrides};
 use crate::unmatched::ContextStats;
 
 /// A flag or an experiment, resolved by name once.
@@ -119,13 +120,16 @@ impl Evaluator {
 pub struct Snapshot {
     bundle: Arc<ValidBundle>,
     layout: Arc<Layout>,
-    backend: Evaluator,
+    /// Shared with the snapshots `with_overrides` makes of this one.
+    backend: Arc<Evaluator>,
     /// Flag and experiment names. Fx: the keys come from the bundle, and a
     /// lookup is on every by-name evaluation (a third of SipHash's cost).
-    names: FxHashMap<String, Target>,
+    names: Arc<FxHashMap<String, Target>>,
     /// Per flag: whether its outcome can depend on the time (see
     /// `Bundle::flags_reading_clock`).
-    flag_reads_clock: Box<[bool]>,
+    flag_reads_clock: Arc<[bool]>,
+    /// Run-time overrides, checked before the backend (see `overrides.rs`).
+    overrides: Option<Arc<Overrides>>,
     /// Why evaluation is not on compiled code, when it is not.
     why_interpreted: Option<String>,
     sink: Option<Arc<dyn ExposureSink>>,
@@ -159,11 +163,50 @@ impl Snapshot {
             why_interpreted,
             layout: Arc::new(Layout::new(&bundle.schema)),
             bundle,
-            backend,
-            names,
+            backend: Arc::new(backend),
+            names: Arc::new(names),
+            overrides: None,
             sink,
             version,
         })
+    }
+
+    /// This version with `overrides` in place of any it had: the same
+    /// compiled code, shared, with each override checked before it. An
+    /// override whose flag, variant or rule this version does not have is
+    /// left out and reported in [`Overrides::problems`].
+    pub fn with_overrides(&self, overrides: &[OverrideSpec]) -> Snapshot {
+        let table = Overrides::resolve(&self.bundle, |name| self.target(name), overrides);
+        Snapshot {
+            bundle: Arc::clone(&self.bundle),
+            layout: Arc::clone(&self.layout),
+            backend: Arc::clone(&self.backend),
+            names: Arc::clone(&self.names),
+            flag_reads_clock: Arc::clone(&self.flag_reads_clock),
+            why_interpreted: self.why_interpreted.clone(),
+            overrides: Some(Arc::new(table)),
+            sink: self.sink.clone(),
+            version: self.version,
+        }
+    }
+
+    /// The overrides in place, with those that did not apply.
+    pub fn overrides(&self) -> Option<&Overrides> {
+        self.overrides.as_deref()
+    }
+
+    /// Whether an override decides `target`.
+    pub fn is_overridden(&self, target: Target) -> bool {
+        self.overrides
+            .as_ref()
+            .is_some_and(|o| o.get(target).is_some())
+    }
+
+    /// The index every context gets from `target`'s override, when it has
+    /// one that does not depend on the context.
+    pub(crate) fn fixed_override(&self, target: Target) -> Option<Option<u32>> {
+        let applied = self.overrides.as_ref()?.get(target)?;
+        Some(applied.fixed())
     }
 
     /// The loaded program.
@@ -202,7 +245,7 @@ impl Snapshot {
     /// code (`BackendChoice::Auto` then uses the interpreter and says so
     /// here).
     pub fn why_interpreted(&self) -> Option<&str> {
-        match &self.backend {
+        match &*self.backend {
             #[cfg(feature = "jit")]
             Evaluator::Jit(jit) => jit.compile_error().map(|_| {
                 "code generation failed for some flags (a bug): they run on the interpreter"
@@ -218,7 +261,7 @@ impl Snapshot {
     /// interpreter answers them, exactly alike. `Err` (a bug in code
     /// generation) says why some flags stay on the interpreter.
     pub fn wait_compiled(&self) -> Result<(), String> {
-        match &self.backend {
+        match &*self.backend {
             #[cfg(feature = "jit")]
             Evaluator::Jit(jit) => jit.wait_compiled(),
             Evaluator::Interpreter(_) => Ok(()),
@@ -228,7 +271,7 @@ impl Snapshot {
     /// Whether nothing is left to compile: false only while a
     /// [`BackendChoice::Auto`] load's background compilation runs.
     pub fn is_compiled(&self) -> bool {
-        match &self.backend {
+        match &*self.backend {
             #[cfg(feature = "jit")]
             Evaluator::Jit(jit) => jit.is_compiled(),
             Evaluator::Interpreter(_) => true,
@@ -267,7 +310,10 @@ impl Snapshot {
         if ctx.layout_id() != self.layout.id() {
             return Outcome::error(self.fallback_index(target), ErrorCode::InvalidContext, None);
         }
-        match (&self.backend, target) {
+        if let Some(applied) = self.overrides.as_ref().and_then(|o| o.get(target)) {
+            return applied.outcome(target, ctx, now);
+        }
+        match (&*self.backend, target) {
             (Evaluator::Interpreter(b), Target::Flag(i)) => b.flag(i, ctx, now),
             (Evaluator::Interpreter(b), Target::Experiment(i)) => b.experiment(i, ctx, now),
             #[cfg(feature = "jit")]
@@ -350,18 +396,27 @@ impl Snapshot {
     ) -> Evaluation<'_> {
         let out = self.outcome(target, ctx, now);
         let layout_mismatch = ctx.layout_id() != self.layout.id();
+        let applied = self.overrides.as_ref().and_then(|o| o.get(target));
+        let overridden = applied.filter(|_| !layout_mismatch).map(|a| &a.info);
         match target {
             Target::Flag(i) => {
                 let Some(flag) = self.bundle.flags.get(i as usize) else {
                     return Evaluation::not_found("").into_static_key();
                 };
-                let served = flag
-                    .values
-                    .get(out.value as usize)
-                    .or(flag.values.get(flag.default as usize));
+                let served = flag.values.get(out.value as usize);
+                // An override's own value, one past the flag's.
+                let extra = match served {
+                    None if overridden.is_some() => applied.and_then(|a| a.extra()),
+                    _ => None,
+                };
+                let served = served.or(if extra.is_some() {
+                    None
+                } else {
+                    flag.values.get(flag.default as usize)
+                });
                 Evaluation {
                     key: &flag.name,
-                    value: served.map(|v| &v.value),
+                    value: served.map(|v| &v.value).or(extra),
                     variant: served.and_then(|v| v.variant.as_deref()),
                     reason: out.reason,
                     rule: out.rule.map(|r| {
@@ -374,6 +429,7 @@ impl Snapshot {
                     }),
                     error: out.error,
                     detail: self.detail(&out, layout_mismatch),
+                    overridden,
                 }
             }
             Target::Experiment(i) => {
@@ -394,6 +450,7 @@ impl Snapshot {
                     rule: None,
                     error: out.error,
                     detail: self.detail(&out, layout_mismatch),
+                    overridden,
                 }
             }
         }
@@ -647,6 +704,7 @@ impl Evaluation<'_> {
             rule: None,
             error: self.error,
             detail: None,
+            overridden: None,
         }
     }
 }

@@ -1,0 +1,259 @@
+//! Run-time overrides, on both backends: a kill switch serves the default
+//! with reason DISABLED, a forced value or variant serves everyone, a
+//! pinned rollout keeps its buckets (raising it only adds units), a stopped
+//! experiment serves its control without exposures; details name the
+//! override; one that names what this version lacks is reported, never
+//! applied to something else; other flags are untouched.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use serde_json::json;
+use vexil_runtime::{
+    BackendChoice, MemorySink, OverrideAction, OverrideInfo, OverrideSpec, Reason, Snapshot,
+};
+
+const FLAGS: &str = r#"
+flag checkout: bool { kind release  default false  rule ramp: => 20% by user.id }
+flag colour: string {
+  kind operational
+  variants { red = "red"  blue = "blue" }
+  default red
+  rule pro: when user.plan == pro => blue
+}
+flag limit: int { kind operational  default 10  rule pro: when user.plan == pro => 100 }
+flag uses-checkout: bool { kind release  default false  requires checkout  rule all: when user.beta => true }
+experiment colours: string {
+  unit user.id
+  traffic 100%
+  variants { a = "a" 50%  b = "b" 50% }
+  control a
+}
+"#;
+
+fn spec(target: &str, action: OverrideAction) -> OverrideSpec {
+    OverrideSpec {
+        target: target.to_string(),
+        action,
+        info: OverrideInfo {
+            actor: "alice".into(),
+            reason: "incident 42".into(),
+            since: "2026-12-07T03:00:00Z".into(),
+        },
+    }
+}
+
+fn backends() -> Vec<BackendChoice> {
+    let mut b = vec![BackendChoice::Interpreter];
+    if vexil_runtime::jit_status().is_ok() {
+        b.push(BackendChoice::Jit);
+    }
+    b
+}
+
+fn user(id: &str, plan: &str) -> String {
+    format!(r#"{{"user": {{"id": "{id}", "plan": "{plan}", "beta": true}}}}"#)
+}
+
+#[test]
+fn off_serves_the_default_with_reason_disabled_and_names_the_override() {
+    for backend in backends() {
+        let base = snapshot_with(FLAGS, backend);
+        let s = base.with_overrides(&[spec("colour", OverrideAction::Off)]);
+        let d = eval(&s, "colour", &user("u1", "pro"), NOW);
+        assert_eq!(d.value, Some(json!("red")), "{backend:?}");
+        assert_eq!(d.variant.as_deref(), Some("red"));
+        assert_eq!(d.reason, Reason::Disabled);
+        assert_eq!(d.rule, None);
+        let info = d.overridden.expect("the override is named");
+        assert_eq!(info.actor, "alice");
+        assert_eq!(info.reason, "incident 42");
+        assert_eq!(
+            serde_json::to_value(eval(&s, "colour", &user("u1", "pro"), NOW)).unwrap()["override"]
+                ["since"],
+            "2026-12-07T03:00:00Z"
+        );
+        // Other flags: as compiled, with no override in their details.
+        let other = eval(&s, "limit", &user("u1", "pro"), NOW);
+        assert_eq!(other.value, Some(json!(100)));
+        assert_eq!(other.overridden, None);
+        // The snapshot it came from is unchanged.
+        let before = eval(&base, "colour", &user("u1", "pro"), NOW);
+        assert_eq!(before.value, Some(json!("blue")));
+        assert_eq!(before.overridden, None);
+    }
+}
+
+#[test]
+fn a_forced_value_or_variant_serves_everyone() {
+    for backend in backends() {
+        let s = snapshot_with(FLAGS, backend).with_overrides(&[
+            spec("colour", OverrideAction::Variant("blue".into())),
+            spec("limit", OverrideAction::Value(json!(5))),
+            spec("checkout", OverrideAction::Value(json!(true))),
+        ]);
+        for id in ["u1", "u2", "u3"] {
+            let c = eval(&s, "colour", &user(id, "free"), NOW);
+            assert_eq!((c.value, c.reason), (Some(json!("blue")), Reason::Static));
+            // 5 is not a value the flag has: the override's own.
+            let l = eval(&s, "limit", &user(id, "pro"), NOW);
+            assert_eq!((l.value, l.reason), (Some(json!(5)), Reason::Static));
+            assert_eq!(
+                eval(&s, "checkout", &user(id, "free"), NOW).value,
+                Some(json!(true))
+            );
+        }
+        // Typed getters and prepared handles see the override too.
+        let ctx = s
+            .layout()
+            .context_from_json_str(&user("u1", "pro"))
+            .unwrap();
+        assert_eq!(s.int_value("limit", &ctx, 0, -1), 5);
+        let s = Arc::new(s);
+        let colour = s.prepare(s.target("colour").unwrap());
+        assert_eq!(
+            colour.value(&ctx, 0),
+            Some(&vexil_runtime::FlagValue::String("blue".into()))
+        );
+    }
+}
+
+#[test]
+fn a_pinned_rollout_keeps_its_buckets() {
+    for backend in backends() {
+        let base = snapshot_with(FLAGS, backend);
+        let at = |percent: f64| {
+            base.with_overrides(&[spec(
+                "checkout",
+                OverrideAction::Rollout {
+                    rule: "ramp".into(),
+                    percent,
+                },
+            )])
+        };
+        let (ten, twenty, fifty) = (at(10.0), at(20.0), at(50.0));
+        let mut counts = [0; 4];
+        for i in 0..2000 {
+            let u = user(&format!("user-{i}"), "free");
+            let on = |s: &Snapshot| eval(s, "checkout", &u, NOW).value == Some(json!(true));
+            let (t, w, f, git) = (on(&ten), on(&twenty), on(&fifty), on(&base));
+            // Raising the percentage only adds units.
+            assert!(!t || w, "{i}: on at 10% but not at 20%");
+            assert!(!w || f, "{i}: on at 20% but not at 50%");
+            // Pinned at the percentage in git: exactly git's answer.
+            assert_eq!(w, git, "{i}");
+            for (n, on) in counts.iter_mut().zip([t, w, f, git]) {
+                *n += usize::from(on);
+            }
+        }
+        assert!(counts[0] < counts[1] && counts[1] < counts[2], "{counts:?}");
+        let d = eval(&fifty, "checkout", &user("user-1", "free"), NOW);
+        assert!(d.overridden.is_some());
+    }
+}
+
+#[test]
+fn a_stopped_experiment_serves_its_control_and_records_no_exposure() {
+    for backend in backends() {
+        let sink = Arc::new(MemorySink::default());
+        let base =
+            Snapshot::new(bundle_with(FLAGS, false), backend, Some(sink.clone()), 1).unwrap();
+        let ctx = |id: &str| {
+            base.layout()
+                .context_from_json_str(&user(id, "free"))
+                .unwrap()
+        };
+        for i in 0..20 {
+            base.evaluate("colours", &ctx(&format!("u{i}")), 1);
+        }
+        assert_eq!(sink.take().len(), 20);
+        let stopped = base.with_overrides(&[spec("colours", OverrideAction::StopEnrolment)]);
+        for i in 0..20 {
+            let e = stopped.evaluate("colours", &ctx(&format!("u{i}")), 1);
+            assert_eq!(e.variant, Some("a"));
+            assert_eq!(e.reason, Reason::Default);
+            assert!(e.overridden.is_some());
+        }
+        assert!(
+            sink.take().is_empty(),
+            "no exposures once enrolment stopped"
+        );
+    }
+}
+
+#[test]
+fn overrides_that_do_not_fit_this_version_are_reported_and_not_applied() {
+    let s = snapshot(FLAGS);
+    let cases = [
+        (
+            spec("gone", OverrideAction::Off),
+            "no flag or experiment named `gone`",
+        ),
+        (
+            spec("colour", OverrideAction::Variant("green".into())),
+            "no variant `green` (its variants: `red`, `blue`)",
+        ),
+        (
+            spec("limit", OverrideAction::Value(json!("ten"))),
+            "`limit` serves int values; `\"ten\"` is not one",
+        ),
+        (
+            spec(
+                "checkout",
+                OverrideAction::Rollout {
+                    rule: "gone".into(),
+                    percent: 5.0,
+                },
+            ),
+            "no rule named `gone` (its named rules: `ramp`)",
+        ),
+        (
+            spec(
+                "colour",
+                OverrideAction::Rollout {
+                    rule: "pro".into(),
+                    percent: 5.0,
+                },
+            ),
+            "rule `pro` of `colour` is not a percentage rollout",
+        ),
+        (
+            spec(
+                "checkout",
+                OverrideAction::Rollout {
+                    rule: "ramp".into(),
+                    percent: 120.0,
+                },
+            ),
+            "between 0 and 100",
+        ),
+        (
+            spec("checkout", OverrideAction::StopEnrolment),
+            "only an experiment's enrolment can be stopped",
+        ),
+        (
+            spec("colours", OverrideAction::Value(json!("a"))),
+            "force one of its variants by name",
+        ),
+    ];
+    for (spec, expected) in cases {
+        let o = s.with_overrides(std::slice::from_ref(&spec));
+        let problems = o.overrides().unwrap().problems();
+        assert_eq!(problems.len(), 1, "{spec:?}");
+        assert!(
+            problems[0].message.contains(expected),
+            "{}",
+            problems[0].message
+        );
+        assert!(o.overrides().unwrap().is_empty());
+        // Nothing else is changed in its place.
+        for flag in ["colour", "limit", "checkout", "colours"] {
+            let u = user("u1", "pro");
+            assert_eq!(eval(&o, flag, &u, NOW), eval(&s, flag, &u, NOW));
+        }
+    }
+}
