@@ -16,6 +16,7 @@ mod model;
 mod postgres;
 mod sqlite;
 mod store;
+pub mod testing;
 
 pub use model::{Action, AuditEntry, AuditKind, AuditQuery, NewEntry, Override, OverrideState};
 pub use postgres::PostgresStore;

@@ -95,6 +95,9 @@ pub enum AuditKind {
     OverrideLifted,
     /// An override reached its expiry and lifted itself.
     OverrideExpired,
+    /// An override names a flag, variant or rule that the version being
+    /// served does not have: it is not applied (to anything else either).
+    OverrideUnapplied,
     /// A new version of the flags was swapped in.
     VersionSwapped,
     /// A new version of the flags was refused (it did not compile, its
@@ -115,6 +118,7 @@ impl AuditKind {
             AuditKind::OverrideSet => "override_set",
             AuditKind::OverrideLifted => "override_lifted",
             AuditKind::OverrideExpired => "override_expired",
+            AuditKind::OverrideUnapplied => "override_unapplied",
             AuditKind::VersionSwapped => "version_swapped",
             AuditKind::ReloadFailed => "reload_failed",
             AuditKind::KeyCreated => "key_created",
@@ -129,6 +133,7 @@ impl AuditKind {
             AuditKind::OverrideSet,
             AuditKind::OverrideLifted,
             AuditKind::OverrideExpired,
+            AuditKind::OverrideUnapplied,
             AuditKind::VersionSwapped,
             AuditKind::ReloadFailed,
             AuditKind::KeyCreated,

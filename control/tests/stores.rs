@@ -5,8 +5,6 @@
 
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-mod support;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,7 +23,7 @@ enum Place {
 impl Place {
     async fn new(postgres: bool) -> Place {
         if postgres {
-            Place::Postgres(support::fresh_database().await)
+            Place::Postgres(vexil_control::testing::fresh_database().await)
         } else {
             Place::Sqlite(tempfile::tempdir().unwrap())
         }

@@ -16,12 +16,14 @@ use crate::errors::ApiError;
 use crate::state::App;
 
 /// What a key may do. `client` keys are for code users can read (browsers,
-/// mobile apps); `server` keys also reach `/status` and `/metrics`.
+/// mobile apps); `server` keys also reach `/status` and `/metrics` and read
+/// overrides and the audit log; `admin` keys also change overrides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     Client,
     Server,
+    Admin,
 }
 
 impl Scope {
@@ -29,6 +31,7 @@ impl Scope {
         match text {
             "client" => Some(Scope::Client),
             "server" => Some(Scope::Server),
+            "admin" => Some(Scope::Admin),
             _ => None,
         }
     }
@@ -37,7 +40,14 @@ impl Scope {
         match self {
             Scope::Client => "client",
             Scope::Server => "server",
+            Scope::Admin => "admin",
         }
+    }
+
+    /// Whether the key reaches operational endpoints and reads overrides
+    /// and the audit log.
+    pub fn operates(self) -> bool {
+        matches!(self, Scope::Server | Scope::Admin)
     }
 }
 
@@ -107,7 +117,7 @@ impl Keys {
         if self.is_empty() {
             return Ok(Caller {
                 name: "development".into(),
-                scope: Scope::Server,
+                scope: Scope::Admin,
                 stream_token: None,
             });
         }
@@ -168,7 +178,7 @@ pub async fn require_key(State(app): State<Arc<App>>, mut req: Request, next: Ne
 /// development mode).
 pub async fn require_server_key(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     match app.keys.authenticate(req.headers()) {
-        Ok(c) if c.scope == Scope::Server => next.run(req).await,
+        Ok(c) if c.scope.operates() => next.run(req).await,
         Ok(_) => app
             .metrics
             .refuse(ApiError::forbidden("this endpoint needs a `server` key"))

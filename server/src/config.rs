@@ -65,6 +65,16 @@ pub struct Config {
     /// API keys, stored as SHA-256 hashes of their secrets.
     #[serde(default)]
     pub keys: Vec<KeyEntry>,
+    /// Where the server keeps its state (overrides and the audit log, in
+    /// `vexil.db`) unless `store` says otherwise. Default: `.vexil` in the
+    /// working directory.
+    #[serde(default)]
+    pub data_dir: Option<PathBuf>,
+    /// The override and audit store: a `postgres://` URL (a fleet of
+    /// servers sharing one database), or the path of a SQLite file.
+    /// Default: `vexil.db` in `data_dir`.
+    #[serde(default)]
+    pub store: Option<String>,
 }
 
 /// Sizes and waits every request is held to.
@@ -204,6 +214,8 @@ impl Default for Config {
             rate_limit: None,
             sse: Sse::default(),
             keys: Vec::new(),
+            data_dir: None,
+            store: None,
         }
     }
 }
@@ -237,6 +249,20 @@ impl Config {
         }
     }
 
+    /// The store to open: `store`, or `vexil.db` in the data directory.
+    pub fn store_spec(&self) -> String {
+        match &self.store {
+            Some(spec) => spec.clone(),
+            None => self
+                .data_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from(".vexil"))
+                .join("vexil.db")
+                .display()
+                .to_string(),
+        }
+    }
+
     /// Parse a TOML configuration.
     pub fn parse(text: &str) -> Result<Config, String> {
         let config: Config = toml::from_str(text).map_err(|e| e.to_string())?;
@@ -262,7 +288,7 @@ impl Config {
             };
             let scope = Scope::parse(scope).ok_or_else(|| {
                 format!(
-                    "`VEXIL_KEYS` entry {} has scope `{scope}`: expected `client` or `server`",
+                    "`VEXIL_KEYS` entry {} has scope `{scope}`: expected `client`, `server` or `admin`",
                     i + 1
                 )
             })?;
@@ -358,7 +384,8 @@ sha256 = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
             config.keys.first().map(|k| k.sha256.clone()),
             Some(hash_secret("s3cr:et"))
         );
-        assert!(config.add_env_keys("admin:x:y").is_err());
+        assert!(config.add_env_keys("root:x:y").is_err());
+        assert!(config.add_env_keys("admin:ops:z").is_ok());
         assert!(config.add_env_keys("server:x").is_err());
     }
 }

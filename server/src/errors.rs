@@ -39,6 +39,11 @@ impl ApiError {
         }
     }
 
+    /// Any status, with a code of the write API (`STALE`, `UNAVAILABLE`..).
+    pub fn status(status: StatusCode, code: &'static str, details: impl Into<String>) -> ApiError {
+        ApiError::new(status, code, details)
+    }
+
     pub fn parse(details: impl Into<String>) -> ApiError {
         ApiError::new(StatusCode::BAD_REQUEST, "PARSE_ERROR", details)
     }

@@ -7,6 +7,7 @@
 //! [`start`] binds and serves until [`Running::stop`]; [`run`] is the
 //! command: start, then stop on SIGTERM or Ctrl-C, draining requests.
 
+mod admin;
 mod auth;
 mod cache;
 mod config;
@@ -17,6 +18,7 @@ mod mapping;
 mod metrics;
 mod ofrep;
 mod ops;
+mod overrides;
 mod recorder;
 mod remote;
 mod router;
@@ -135,12 +137,30 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     let mut opened = source::open_configured(&config, &path, sink)
         .await
         .map_err(ServeError::Flags)?;
-    let mut app = state::App::new(config, opened.info.clone(), opened.engine.snapshot())
-        .map_err(ServeError::Config)?;
+    // The override and audit store: the server does not start without it,
+    // so that it never serves without the overrides in force.
+    let spec = config.store_spec();
+    let store = vexil_control::open(&spec)
+        .await
+        .map_err(|e| ServeError::Config(format!("cannot open the override store: {e}")))?;
+    let overrides = store
+        .state()
+        .await
+        .map_err(|e| ServeError::Config(format!("cannot read the overrides: {e}")))?;
+    tracing::info!(store = %store.describe(), overrides = overrides.overrides.len(), "override store open");
+    let control = overrides::Control::new(store, overrides);
+    let mut app = state::App::new(
+        config,
+        opened.info.clone(),
+        opened.engine.snapshot(),
+        control,
+    )
+    .map_err(ServeError::Config)?;
     if let Some(recorder) = recorder {
         app = app.with_recorder(recorder);
     }
     let app = Arc::new(app);
+    tokio::spawn(overrides::follow(app.clone()));
     let listener = TcpListener::bind(app.config.listen).await.map_err(|e| {
         ServeError::Config(format!("cannot listen on `{}`: {e}", app.config.listen))
     })?;
@@ -153,11 +173,14 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     let (stop, stopped) = oneshot::channel::<()>();
     let service = router::router(app.clone());
     let task = tokio::spawn(async move {
-        axum::serve(listener, service)
-            .with_graceful_shutdown(async move {
-                let _ = stopped.await;
-            })
-            .await
+        axum::serve(
+            listener,
+            service.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stopped.await;
+        })
+        .await
     });
     let served = app.served();
     let source = app.source();

@@ -178,7 +178,7 @@ fn event_stream(app: &App, caller: &Caller) -> Option<Value> {
 /// flag hidden from a caller is answered as one that does not exist.
 fn visible(served: &Served, caller: &Caller, target: Target) -> bool {
     match caller.scope {
-        Scope::Server => true,
+        Scope::Server | Scope::Admin => true,
         Scope::Client => {
             let bundle = served.snapshot.bundle();
             let meta = match target {
@@ -302,5 +302,13 @@ fn metadata(served: &Served, target: Target, e: &Evaluation<'_>) -> Value {
         }
     }
     m.insert("version".into(), served.version.clone().into());
+    // OFREP metadata values are flat (string, number, bool): the override
+    // as four keys rather than one object.
+    if let Some(o) = e.overridden {
+        m.insert("override".into(), true.into());
+        m.insert("overrideActor".into(), o.actor.clone().into());
+        m.insert("overrideReason".into(), o.reason.clone().into());
+        m.insert("overrideSince".into(), o.since.clone().into());
+    }
     Value::Object(m)
 }

@@ -38,5 +38,26 @@ pub async fn status(State(app): State<Arc<App>>) -> Json<Value> {
         },
         "devMode": app.keys.is_empty(),
         "lastReload": app.last_attempt(),
+        // Drift: what is not as git says, by whom, since when.
+        "overrides": {
+            "store": app.control.store.describe(),
+            "available": app.control.fault().is_none(),
+            "error": app.control.fault(),
+            "version": served.overrides.version,
+            "flags": served.overrides.overrides.iter().map(|o| {
+                let problem = served.problem(&o.flag);
+                json!({
+                    "flag": o.flag,
+                    "action": o.action,
+                    "description": o.action.describe(),
+                    "actor": o.actor,
+                    "reason": o.reason,
+                    "since": o.created_at,
+                    "expiresAt": o.expires_at,
+                    "applied": problem.is_none(),
+                    "problem": problem,
+                })
+            }).collect::<Vec<_>>(),
+        },
     }))
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::http::{header, HeaderName, Method, Request, StatusCode};
 use axum::middleware::{from_fn_with_state, map_response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -14,7 +14,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::state::App;
-use crate::{auth, errors, events, metrics, ofrep, ops, stream};
+use crate::{admin, auth, errors, events, metrics, ofrep, ops, stream};
 
 pub fn router(app: Arc<App>) -> Router {
     let evaluation = Router::new()
@@ -26,6 +26,16 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/status", get(ops::status))
         .route("/metrics", get(metrics::render))
         .route_layer(from_fn_with_state(app.clone(), auth::require_server_key));
+    // Overrides and the audit log. The audit log has no write route: no
+    // endpoint changes or removes an entry.
+    let control = Router::new()
+        .route("/v1/overrides", get(admin::list))
+        .route(
+            "/v1/overrides/{flag}",
+            put(admin::put).get(admin::get_one).delete(admin::delete),
+        )
+        .route("/v1/audit", get(admin::audit))
+        .route_layer(from_fn_with_state(app.clone(), admin::require_admin));
     let open = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -36,6 +46,7 @@ pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .merge(evaluation)
         .merge(operations)
+        .merge(control)
         .merge(open)
         .layer(RequestBodyLimitLayer::new(limits.body_bytes))
         .layer(TimeoutLayer::with_status_code(
@@ -62,11 +73,12 @@ fn cors(origins: &[String]) -> CorsLayer {
     };
     CorsLayer::new()
         .allow_origin(allow)
-        .allow_methods([Method::GET, Method::POST])
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
         .allow_headers([
             header::CONTENT_TYPE,
             header::AUTHORIZATION,
             header::IF_NONE_MATCH,
+            header::IF_MATCH,
             HeaderName::from_static("x-api-key"),
         ])
         .expose_headers([header::ETAG, header::RETRY_AFTER])

@@ -15,14 +15,24 @@ use crate::config::Config;
 use crate::limit::Limiter;
 use crate::mapping::Mapping;
 use crate::metrics::Metrics;
+use crate::overrides::{specs, Control};
 use crate::recorder::Recorder;
 
 /// One loaded version, ready to answer requests.
 pub struct Served {
+    /// The version with the overrides laid over it: what requests see.
     pub snapshot: Arc<Snapshot>,
+    /// The version as compiled, without overrides.
+    pub base: Arc<Snapshot>,
+    /// The overrides laid over it.
+    pub overrides: Arc<vexil_control::OverrideState>,
     pub mapping: Mapping,
     /// A digest of the compiled bundle: equal bundles have equal ids, on
     /// every server, so it can stand in ETags and change events.
+    pub bundle_version: String,
+    /// What clients see as the version: the bundle's digest, then
+    /// `-o` and the override state's version once overrides were ever set
+    /// (a change of either is a change of what is served).
     pub version: String,
     /// When it was swapped in, in microseconds since the epoch.
     pub loaded_at: i64,
@@ -65,6 +75,10 @@ pub struct SourceInfo {
 
 pub struct App {
     pub config: Config,
+    pub control: Control,
+    /// Serialises building a new `Served` (a reload, an override change),
+    /// so that neither undoes the other.
+    publishing: Mutex<()>,
     pub keys: Keys,
     pub limiter: Limiter,
     pub metrics: Metrics,
@@ -81,8 +95,24 @@ pub struct App {
 impl App {
     /// The state for a first version; `Err` when the configuration does
     /// not fit its schema.
-    pub fn new(config: Config, source: SourceInfo, snapshot: Arc<Snapshot>) -> Result<App, String> {
-        let served = serve(&config, snapshot)?;
+    pub fn new(
+        config: Config,
+        source: SourceInfo,
+        snapshot: Arc<Snapshot>,
+        control: Control,
+    ) -> Result<App, String> {
+        let served = serve(&config, snapshot, control.state())?;
+        for problem in served.problems() {
+            control.report_unapplied(&problem.target, &problem.message);
+        }
+        control.audit(
+            vexil_control::NewEntry::new(vexil_control::AuditKind::VersionSwapped, "system")
+                .reason(format!("server started on {}", source.path))
+                .change(
+                    None,
+                    Some(serde_json::json!({ "version": served.bundle_version })),
+                ),
+        );
         let metrics = Metrics::new();
         metrics.served(&served.version, served.loaded_at);
         let change = Change {
@@ -95,6 +125,8 @@ impl App {
             metrics,
             source: Mutex::new(source),
             served: ArcSwap::from_pointee(served),
+            control,
+            publishing: Mutex::new(()),
             last_attempt: Mutex::new(None),
             changes: watch::channel(change).0,
             stopping: watch::channel(false).0,
@@ -146,17 +178,23 @@ impl App {
     /// passed). Refused, and the current one kept, if the configuration
     /// does not fit its schema.
     pub fn publish(&self, snapshot: Arc<Snapshot>) {
-        match serve(&self.config, snapshot) {
+        let _one = self.publishing.lock();
+        let before = self.served();
+        match serve(&self.config, snapshot, self.control.state()) {
             Ok(served) => {
                 let version = served.version.clone();
-                let change = Change {
-                    version: version.clone(),
-                    loaded_at: served.loaded_at / 1_000_000,
-                };
-                self.metrics.served(&version, served.loaded_at);
-                self.served.store(Arc::new(served));
-                // No receiver is fine: no stream is open.
-                let _ = self.changes.send(change);
+                self.control.audit(
+                    vexil_control::NewEntry::new(
+                        vexil_control::AuditKind::VersionSwapped,
+                        "system",
+                    )
+                    .reason(format!("a new version of {}", self.source().path))
+                    .change(
+                        Some(serde_json::json!({ "version": before.bundle_version })),
+                        Some(summary(&before.base, &served)),
+                    ),
+                );
+                self.swap(served);
                 tracing::info!(version = %version, "serving a new version");
                 self.attempted(Some(version), None);
             }
@@ -164,8 +202,49 @@ impl App {
         }
     }
 
+    /// Lay a newer override state over the version served (an older or
+    /// equal one changes nothing).
+    pub fn apply_overrides(&self, state: vexil_control::OverrideState) {
+        let _one = self.publishing.lock();
+        if !self.control.remember(state) {
+            return;
+        }
+        let before = self.served();
+        match serve(&self.config, before.base.clone(), self.control.state()) {
+            Ok(served) => {
+                tracing::info!(
+                    overrides = served.overrides.overrides.len(),
+                    version = served.overrides.version,
+                    "serving new overrides"
+                );
+                self.swap(served);
+            }
+            Err(e) => tracing::error!(error = %e, "cannot apply the overrides"),
+        }
+    }
+
+    /// Swap `served` in and announce it.
+    fn swap(&self, served: Served) {
+        for problem in served.problems() {
+            self.control
+                .report_unapplied(&problem.target, &problem.message);
+        }
+        let change = Change {
+            version: served.version.clone(),
+            loaded_at: served.loaded_at / 1_000_000,
+        };
+        self.metrics.served(&served.version, served.loaded_at);
+        self.served.store(Arc::new(served));
+        // No receiver is fine: no stream is open.
+        let _ = self.changes.send(change);
+    }
+
     /// A new version was refused; the current one keeps serving.
     pub fn refused(&self, error: &str) {
+        self.control.audit(
+            vexil_control::NewEntry::new(vexil_control::AuditKind::ReloadFailed, "system")
+                .reason(truncate(error, 4000)),
+        );
         self.metrics.reload_failed();
         tracing::warn!(
             error = %error,
@@ -205,20 +284,92 @@ impl App {
     }
 }
 
-fn serve(config: &Config, snapshot: Arc<Snapshot>) -> Result<Served, String> {
-    let bundle = snapshot.bundle();
+fn serve(
+    config: &Config,
+    base: Arc<Snapshot>,
+    overrides: Arc<vexil_control::OverrideState>,
+) -> Result<Served, String> {
+    let bundle = base.bundle();
     let mapping = Mapping::new(
         &bundle.schema,
-        snapshot.layout(),
+        base.layout(),
         config.targeting_context.as_deref(),
         config.default_context.as_deref(),
     )?;
     let digest = Sha256::digest(bundle.to_json().as_bytes());
-    let version = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let bundle_version: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let version = match overrides.version {
+        0 => bundle_version.clone(),
+        n => format!("{bundle_version}-o{n}"),
+    };
     Ok(Served {
-        snapshot,
+        snapshot: Arc::new(base.with_overrides(&specs(&overrides))),
+        base,
+        overrides,
         mapping,
+        bundle_version,
         version,
         loaded_at: vexil_runtime::now(),
     })
+}
+
+impl Served {
+    /// The overrides that do not apply to this version.
+    pub fn problems(&self) -> &[vexil_runtime::OverrideProblem] {
+        self.snapshot
+            .overrides()
+            .map(|o| o.problems())
+            .unwrap_or_default()
+    }
+
+    /// Why the override of `flag` does not apply, if it does not.
+    pub fn problem(&self, flag: &str) -> Option<&str> {
+        self.problems()
+            .iter()
+            .find(|p| p.target == flag)
+            .map(|p| p.message.as_str())
+    }
+}
+
+/// What a new version changed, by flag and experiment name.
+fn summary(before: &Snapshot, after: &Served) -> serde_json::Value {
+    use std::collections::BTreeMap;
+    let items = |s: &Snapshot| -> BTreeMap<String, String> {
+        let b = s.bundle();
+        b.flags
+            .iter()
+            .map(|f| (f.name.clone(), serde_json::to_string(f).unwrap_or_default()))
+            .chain(
+                b.experiments
+                    .iter()
+                    .map(|x| (x.name.clone(), serde_json::to_string(x).unwrap_or_default())),
+            )
+            .collect()
+    };
+    let (old, new) = (items(before), items(&after.base));
+    let added: Vec<&String> = new.keys().filter(|k| !old.contains_key(*k)).collect();
+    let removed: Vec<&String> = old.keys().filter(|k| !new.contains_key(*k)).collect();
+    let changed: Vec<&String> = new
+        .iter()
+        .filter(|(k, v)| old.get(*k).is_some_and(|o| o != *v))
+        .map(|(k, _)| k)
+        .collect();
+    serde_json::json!({
+        "version": after.bundle_version,
+        "added": added,
+        "removed": removed,
+        "changed": changed,
+    })
+}
+
+/// At most `max` bytes of `text`, cut at a character boundary.
+fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
 }

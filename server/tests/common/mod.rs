@@ -31,6 +31,7 @@ pub fn config(source: &Path) -> Config {
         source: Some(source.to_path_buf()),
         listen: "127.0.0.1:0".parse().expect("addr"),
         watch_interval_ms: 20,
+        data_dir: Some(data_dir()),
         ..Config::default()
     }
 }
@@ -52,6 +53,21 @@ pub fn keyed() -> Config {
         },
     ];
     c
+}
+
+/// A fresh data directory under the target directory's scratch space
+/// (the override store's SQLite file goes there).
+pub fn data_dir() -> PathBuf {
+    static COUNT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!(
+        "server-data-{}-{}-{}",
+        std::process::id(),
+        COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+    ))
 }
 
 pub struct Server {

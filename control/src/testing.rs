@@ -1,10 +1,11 @@
-//! A real PostgreSQL for tests: `VEXIL_TEST_POSTGRES_URL` when set
-//! (scripts/test.sh starts one cluster for the whole run), else a private
-//! cluster started by `scripts/postgres.sh` for this test binary, which
-//! stops once the binary ends. Never skipped: without PostgreSQL the tests
+//! A real PostgreSQL for the tests of this crate and its users (not for
+//! services): `VEXIL_TEST_POSTGRES_URL` when set (scripts/test.sh starts
+//! one cluster for the whole run), else a private cluster started by the
+//! repository's `scripts/postgres.sh` for this test process, which stops
+//! once the process ends. Never skipped: without PostgreSQL the tests
 //! fail, saying why.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::panic)]
+#![allow(clippy::unwrap_used, clippy::panic, clippy::expect_used)]
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -12,6 +13,7 @@ use std::sync::OnceLock;
 
 use tokio_postgres::NoTls;
 
+/// The repository this crate was built from.
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
