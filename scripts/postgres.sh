@@ -5,6 +5,8 @@
 #
 #   scripts/postgres.sh start DIR [--owner-pid PID]   # prints postgres://...
 #   scripts/postgres.sh stop DIR
+#   scripts/postgres.sh pause DIR      # stop the server, keep the cluster
+#   scripts/postgres.sh resume DIR     # start it again, same port and password
 #
 # DIR is created (it must not hold a cluster already); with --owner-pid the
 # cluster stops by itself once that process ends (a test binary's cluster).
@@ -87,6 +89,18 @@ stop() {
   rm -rf "$dir"
 }
 
+pause() {
+  local bin; bin=$(pg_bin) || die "PostgreSQL is not installed"
+  as_owner "$bin/pg_ctl" -D "$1/data" -m immediate -w stop >&2
+}
+
+resume() {
+  local bin; bin=$(pg_bin) || die "PostgreSQL is not installed"
+  # `restart` of a stopped server starts it with its last options
+  # (postmaster.opts): the same port.
+  as_owner "$bin/pg_ctl" -D "$1/data" -l "$1/server.log" -w -t 30 restart >&2
+}
+
 case "${1:-}" in
   start)
     [ $# -ge 2 ] || die "usage: postgres.sh start DIR [--owner-pid PID]"
@@ -96,5 +110,8 @@ case "${1:-}" in
   stop)
     [ $# -ge 2 ] || die "usage: postgres.sh stop DIR"
     stop "$2" ;;
-  *) die "usage: postgres.sh start DIR [--owner-pid PID] | stop DIR" ;;
+  pause|resume)
+    [ $# -ge 2 ] || die "usage: postgres.sh $1 DIR"
+    "$1" "$2" ;;
+  *) die "usage: postgres.sh start DIR [--owner-pid PID] | stop DIR | pause DIR | resume DIR" ;;
 esac

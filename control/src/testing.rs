@@ -73,3 +73,66 @@ pub async fn fresh_database() -> String {
     let base = url.rsplit_once('/').map(|(b, _)| b).unwrap();
     format!("{base}/{name}")
 }
+
+/// A PostgreSQL server of a test's own, which the test can stop and start
+/// again (to see what its users do while the database is away); removed
+/// when dropped.
+pub struct PrivateServer {
+    dir: PathBuf,
+    /// Its `postgres` database's URL.
+    pub url: String,
+}
+
+impl PrivateServer {
+    /// Start one (installing PostgreSQL if needed).
+    pub fn start() -> PrivateServer {
+        let dir = std::env::temp_dir().join(format!(
+            "vexil-pg-private-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        ));
+        let url = script(&[
+            "start",
+            &dir.display().to_string(),
+            "--owner-pid",
+            &std::process::id().to_string(),
+        ]);
+        PrivateServer { dir, url }
+    }
+
+    /// Stop the server (as a crash would), keeping its data.
+    pub fn pause(&self) {
+        script(&["pause", &self.dir.display().to_string()]);
+    }
+
+    /// Start it again on the same port.
+    pub fn resume(&self) {
+        script(&["resume", &self.dir.display().to_string()]);
+    }
+}
+
+impl Drop for PrivateServer {
+    fn drop(&mut self) {
+        let _ = Command::new(repo_root().join("scripts/postgres.sh"))
+            .arg("stop")
+            .arg(&self.dir)
+            .output();
+    }
+}
+
+/// Run scripts/postgres.sh; its standard output.
+fn script(args: &[&str]) -> String {
+    let out = Command::new(repo_root().join("scripts/postgres.sh"))
+        .args(args)
+        .output()
+        .expect("scripts/postgres.sh runs");
+    assert!(
+        out.status.success(),
+        "scripts/postgres.sh {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}

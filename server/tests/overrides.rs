@@ -547,3 +547,72 @@ async fn two_servers_on_one_postgres_share_overrides_and_refuse_stale_writes() {
     a.running.stop().await;
     b.running.stop().await;
 }
+
+#[tokio::test]
+async fn while_the_database_is_away_evaluation_goes_on_and_writes_get_503() {
+    let pg = vexil_control::testing::PrivateServer::start();
+    let server = start(keyed(Some(pg.url.clone()))).await;
+    let (status, _, _) = set(
+        &server,
+        "express-checkout",
+        "*",
+        json!({ "action": { "kind": "off" }, "reason": "before" }),
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    pg.pause();
+    let (status, headers, reply) = set(
+        &server,
+        "payment-provider",
+        "*",
+        json!({ "action": { "kind": "variant", "variant": "adyen" }, "reason": "during" }),
+    )
+    .await;
+    assert_eq!(status, 503, "{reply}");
+    assert_eq!(reply["errorCode"], "UNAVAILABLE");
+    assert!(headers.contains_key("retry-after"));
+    // Evaluation goes on, with the last known overrides.
+    assert_eq!(
+        evaluate(&server, "express-checkout").await["reason"],
+        "DISABLED"
+    );
+    assert_eq!(
+        evaluate(&server, "payment-provider").await["variant"],
+        "stripe"
+    );
+    let (_, _, status) = call(
+        &server,
+        reqwest::Method::GET,
+        "/status",
+        Some(SERVER),
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status["overrides"]["available"], false, "{status}");
+
+    // Back: writes work again, with nothing to restart.
+    pg.resume();
+    let mut last = 0;
+    for _ in 0..200 {
+        last = set(
+            &server,
+            "payment-provider",
+            "*",
+            json!({ "action": { "kind": "variant", "variant": "adyen" }, "reason": "after" }),
+        )
+        .await
+        .0;
+        if last == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(last, 200);
+    assert_eq!(
+        evaluate(&server, "payment-provider").await["variant"],
+        "adyen"
+    );
+    server.running.stop().await;
+}
