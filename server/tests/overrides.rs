@@ -101,7 +101,8 @@ async fn evaluate(server: &Server, flag: &str) -> Value {
         server,
         reqwest::Method::POST,
         &format!("/ofrep/v1/evaluate/flags/{flag}"),
-        Some(CLIENT),
+        // A server key sees every flag (a client key only `client` ones).
+        Some(SERVER),
         &[],
         Some(json!({ "context": shopper("u-1") })),
     )
