@@ -3,6 +3,7 @@
 mod analytics;
 mod commands;
 mod output;
+mod remote;
 mod serve;
 
 use std::path::PathBuf;
@@ -45,6 +46,13 @@ enum Command {
         /// Treat warnings as errors.
         #[arg(long)]
         deny_warnings: bool,
+        /// Also list the flags overridden on this server (drift from git),
+        /// like http://127.0.0.1:8080 (key from `VEXIL_KEY` or `--key-file`).
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
+        /// With `--server`: a file whose first line is the API key.
+        #[arg(long, value_name = "FILE", requires = "server")]
+        key_file: Option<PathBuf>,
     },
     /// Format `.flag` files in the one canonical layout.
     Fmt {
@@ -117,6 +125,11 @@ enum Command {
     /// Without API keys (`[[keys]]` in the config file, or `VEXIL_KEYS`), the
     /// server runs in development mode and listens only on loopback.
     Serve(ServeArgs),
+    /// Override flags on a running server (a kill switch in seconds), lift and list overrides.
+    #[command(subcommand)]
+    Override(remote::OverrideCommand),
+    /// Read a server's audit log: who changed what, when, why, from where.
+    Audit(remote::AuditArgs),
     /// Analyse per-variant sufficient statistics (JSON) and print the results.
     #[command(long_about = analytics::STATS_HELP)]
     Stats(analytics::StatsArgs),
@@ -153,6 +166,15 @@ pub struct ServeArgs {
     config: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     log_format: Format,
+    /// Where overrides and the audit log are kept (`vexil.db`; default
+    /// the config file's `data_dir`, else `.vexil`).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// The override store: a `postgres://` URL shared by a fleet, or a
+    /// SQLite file (default: the config file's `store`, else `vexil.db` in
+    /// the data directory).
+    #[arg(long, value_name = "URL|FILE")]
+    store: Option<String>,
 }
 
 fn main() -> ExitCode {
@@ -164,7 +186,16 @@ fn main() -> ExitCode {
             format,
             today,
             deny_warnings,
-        } => commands::check(&dir, format, today.as_deref(), deny_warnings),
+            server,
+            key_file,
+        } => commands::check(&dir, format, today.as_deref(), deny_warnings).and_then(|code| {
+            match server {
+                Some(server) => {
+                    remote::drift(&remote::ServerArgs { server, key_file }).map(|_| code)
+                }
+                None => Ok(code),
+            }
+        }),
         Command::Fmt { dir, check } => commands::fmt(&dir, check),
         Command::Build {
             dir,
@@ -188,6 +219,8 @@ fn main() -> ExitCode {
         Command::Explain { code } => commands::explain(&code),
         Command::Lsp => vexil_lsp::run_stdio().map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => serve::serve(args),
+        Command::Override(command) => remote::override_command(command),
+        Command::Audit(args) => remote::audit(args),
         Command::Stats(args) => analytics::stats(&args),
         Command::Plan(args) => analytics::plan(&args),
         Command::Ingest(args) => analytics::ingest(&args),

@@ -30,6 +30,12 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode, String> {
     if let Some(listen) = args.listen {
         config.listen = listen;
     }
+    if let Some(dir) = args.data_dir {
+        config.data_dir = Some(dir);
+    }
+    if let Some(store) = args.store {
+        config.store = Some(store);
+    }
     match vexil_server::run(config) {
         Ok(()) => Ok(ExitCode::SUCCESS),
         // Flags that do not load are the flags' fault (status 1), as in

@@ -55,12 +55,12 @@ fn a_bad_vexil_keys_entry_is_refused() {
     Command::cargo_bin("vexil")
         .expect("binary")
         .current_dir(data.path())
-        .env("VEXIL_KEYS", "admin:ops:secret")
+        .env("VEXIL_KEYS", "root:ops:secret")
         .args(["serve", "--listen", "127.0.0.1:0"])
         .arg(shop())
         .assert()
         .code(2)
-        .stderr(contains("expected `client` or `server`"))
+        .stderr(contains("expected `client`, `server` or `admin`"))
         .stderr(contains("secret").not());
 }
 
@@ -72,6 +72,8 @@ fn it_serves_and_stops_on_sigterm() {
     let mut child = StdCommand::new(bin)
         .current_dir(data.path())
         .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        .arg("--data-dir")
+        .arg(data.path())
         .arg(shop())
         .env("VEXIL_KEYS", "server:ops:s3cret-value")
         .stderr(Stdio::piped())

@@ -1,0 +1,267 @@
+//! Overrides end to end, through the real `vexil` binary: `vexil serve`
+//! with an admin key, `vexil override set` as a kill switch that an OFREP
+//! client sees once the event stream announces it, `vexil audit` naming
+//! the actor and the reason, `vexil check --server` listing the drift, the
+//! override surviving a `kill -9` and a restart, and an expiry that lifts
+//! itself.
+
+#![cfg(unix)]
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+const KEYS: &str = "admin:ops:admin-s3cret,client:web:client-s3cret,server:backend:server-s3cret";
+
+fn shop() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/shop")
+}
+
+fn vexil() -> Command {
+    Command::new(assert_cmd::cargo::cargo_bin("vexil"))
+}
+
+/// A running `vexil serve` and its base URL.
+struct Served {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(data: &Path) -> Served {
+    let mut child = vexil()
+        .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
+        .arg("--data-dir")
+        .arg(data)
+        .arg(shop())
+        .env("VEXIL_KEYS", KEYS)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut log = String::new();
+    let addr = loop {
+        let line = lines
+            .next()
+            .unwrap_or_else(|| panic!("the server ended before serving: {log}"))
+            .unwrap();
+        log.push_str(&line);
+        if line.contains("serving OFREP") {
+            let entry: Value = serde_json::from_str(&line).unwrap();
+            break entry["fields"]["addr"].as_str().unwrap().to_string();
+        }
+    };
+    // Keep draining the log so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines.by_ref() {});
+    Served {
+        child,
+        base: format!("http://{addr}"),
+    }
+}
+
+fn cli(base: &str, args: &[&str]) -> (bool, String, String) {
+    let out = vexil()
+        .args(args)
+        .args(["--server", base])
+        .env("VEXIL_KEY", "admin-s3cret")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn http() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+fn context() -> Value {
+    json!({ "context": { "targetingKey": "u-1", "user": { "id": "u-1" } } })
+}
+
+fn evaluate(base: &str, flag: &str) -> Value {
+    http()
+        .post(format!("{base}/ofrep/v1/evaluate/flags/{flag}"))
+        // A server key sees every flag (a client key only `client` ones).
+        .header("x-api-key", "server-s3cret")
+        .json(&context())
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
+/// Each `refetchEvaluation` the event stream announces, as it comes.
+fn events(base: &str) -> mpsc::Receiver<Value> {
+    let bulk: Value = http()
+        .post(format!("{base}/ofrep/v1/evaluate/flags"))
+        .header("x-api-key", "client-s3cret")
+        .json(&context())
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let uri = bulk["eventStreams"][0]["endpoint"]["requestUri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let stream = reqwest::blocking::Client::builder()
+        .timeout(None)
+        .build()
+        .unwrap()
+        .get(format!("{base}{uri}"))
+        .send()
+        .unwrap();
+    assert!(stream.status().is_success());
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { return };
+            if let Some(data) = line.strip_prefix("data: ") {
+                if let Ok(event) = serde_json::from_str::<Value>(data) {
+                    if tx.send(event).is_err() {
+                        return;
+                    }
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// A hang guard, not a timing assertion.
+fn next(events: &mpsc::Receiver<Value>) -> Value {
+    events
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the event stream announces the change")
+}
+
+#[test]
+fn a_kill_switch_from_the_cli_is_served_audited_durable_and_expires() {
+    let data = tempfile::tempdir().unwrap();
+    let server = serve(data.path());
+    let base = server.base.clone();
+    assert_ne!(evaluate(&base, "express-checkout")["reason"], "DISABLED");
+    let changes = events(&base);
+
+    let (ok, out, err) = cli(
+        &base,
+        &[
+            "override",
+            "set",
+            "express-checkout",
+            "--off",
+            "--reason",
+            "acquirer double-charges",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("`express-checkout` overridden (off) by ops"),
+        "{out}"
+    );
+    next(&changes);
+    let served = evaluate(&base, "express-checkout");
+    assert_eq!(served["reason"], "DISABLED", "{served}");
+    assert_eq!(served["value"], false);
+    assert_eq!(served["metadata"]["overrideActor"], "ops");
+
+    // The audit log names the actor and the reason.
+    let (ok, out, err) = cli(
+        &base,
+        &["audit", "--flag", "express-checkout", "--format", "jsonl"],
+    );
+    assert!(ok, "{err}");
+    let entries: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(entries.len(), 1, "{out}");
+    assert_eq!(entries[0]["kind"], "override_set");
+    assert_eq!(entries[0]["actor"], "ops");
+    assert_eq!(entries[0]["reason"], "acquirer double-charges");
+
+    // Listing, and drift in `vexil check --server`.
+    let (ok, out, _) = cli(&base, &["override", "list"]);
+    assert!(ok && out.contains("express-checkout: off by ops"), "{out}");
+    let check = vexil()
+        .arg("check")
+        .arg(shop())
+        .args(["--server", &base])
+        .env("VEXIL_KEY", "admin-s3cret")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&check.stdout);
+    assert!(check.status.success(), "{text}");
+    assert!(text.contains("drift: 1 overridden"), "{text}");
+    assert!(text.contains("acquirer double-charges"), "{text}");
+
+    // A client key cannot write.
+    let refused = vexil()
+        .args(["override", "lift", "express-checkout", "--server", &base])
+        .env("VEXIL_KEY", "client-s3cret")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("403"));
+
+    // kill -9, then a restart on the same data directory: still overridden.
+    let mut server = server;
+    server.child.kill().unwrap(); // SIGKILL
+    server.child.wait().unwrap();
+    drop(server);
+    let again = serve(data.path());
+    let base = again.base.clone();
+    assert_eq!(evaluate(&base, "express-checkout")["reason"], "DISABLED");
+
+    // An override with an expiry lifts itself, and says so in the log.
+    let changes = events(&base);
+    let (ok, out, err) = cli(
+        &base,
+        &[
+            "override",
+            "set",
+            "payment-provider",
+            "--variant",
+            "adyen",
+            "--reason",
+            "stripe outage",
+            "--expires",
+            "2s",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    next(&changes);
+    assert_eq!(evaluate(&base, "payment-provider")["variant"], "adyen");
+    next(&changes);
+    let served = evaluate(&base, "payment-provider");
+    assert!(served["metadata"].get("override").is_none(), "{served}");
+    let (_, out, _) = cli(
+        &base,
+        &["audit", "--flag", "payment-provider", "--format", "json"],
+    );
+    let log: Value = serde_json::from_str(&out).unwrap();
+    let kinds: Vec<&str> = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["override_set", "override_expired"]);
+}
