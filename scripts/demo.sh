@@ -22,6 +22,25 @@ echo '{"user": {"id": "u-1001", "tier": "platinum", "roles": []}, "env": {"name"
 step "Build the bundle a service loads" "vexil build examples/shop -o target/shop.bundle.json"
 $vexil build examples/shop -o target/shop.bundle.json || exit 1
 
+step "Serve them to OpenFeature clients (OFREP) and ask for one flag over HTTP" "vexil serve examples/shop --listen 127.0.0.1:0 & curl -d CONTEXT \$ADDR/ofrep/v1/evaluate/flags/search-ranking"
+log=target/demo-serve.log
+$vexil serve examples/shop --listen 127.0.0.1:0 --data-dir target/demo-serve >"$log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null' EXIT
+addr=""
+for _ in $(seq 1 100); do
+  addr=$(sed -n 's|.*serving OFREP at \(http://[0-9.:]*\)/ofrep/v1.*|\1|p' "$log" | head -n 1)
+  [ -n "$addr" ] && break
+  kill -0 $server 2>/dev/null || break
+  sleep 0.1
+done
+[ -n "$addr" ] || { cat "$log"; echo "vexil serve did not start"; exit 1; }
+curl -sS --fail-with-body "$addr/ofrep/v1/evaluate/flags/search-ranking" -H 'content-type: application/json' \
+  -d '{"context": {"targetingKey": "u-1001", "tier": "platinum", "roles": [], "env": {"name": "production"}}}' || exit 1
+echo
+kill $server; wait $server 2>/dev/null
+trap - EXIT
+
 step "What the checker says about a copy with deliberate mistakes (this one fails, on purpose)" "vexil check examples/shop-broken"
 $vexil check examples/shop-broken
 [ $? -eq 1 ] || { echo "expected the broken copy to fail with exit code 1"; exit 1; }

@@ -166,8 +166,10 @@ pub struct ServeArgs {
     config: Option<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     log_format: Format,
-    /// Where overrides and the audit log are kept (`vexil.db`; default
-    /// the config file's `data_dir`, else `.vexil`).
+    /// Where the server keeps what it writes: overrides and the audit log
+    /// (`vexil.db`), a URL source's cache, the event store (default: the
+    /// config file's `data_dir`, else `.vexil` beside the config file, else
+    /// in the working directory).
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
     /// The override store: a `postgres://` URL shared by a fleet, or a

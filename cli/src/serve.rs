@@ -21,17 +21,21 @@ pub fn serve(args: ServeArgs) -> Result<ExitCode, String> {
     if let Some(source) = args.source {
         config.source = Some(source);
     }
-    // The data directory: the config file's, else the working directory.
-    let data_dir = match args.config.as_deref().and_then(std::path::Path::parent) {
+    // One data directory holds everything the server writes: `--data-dir`,
+    // else the file's `data_dir` (relative to the file), else `.vexil` beside
+    // the config file, else in the working directory.
+    let base = match args.config.as_deref().and_then(std::path::Path::parent) {
         Some(dir) if !dir.as_os_str().is_empty() => dir.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
+    let data_dir = args
+        .data_dir
+        .or_else(|| config.data_dir.clone())
+        .unwrap_or_else(|| base.join(".vexil"));
     config.default_paths(&data_dir);
+    config.data_dir = Some(data_dir);
     if let Some(listen) = args.listen {
         config.listen = listen;
-    }
-    if let Some(dir) = args.data_dir {
-        config.data_dir = Some(dir);
     }
     if let Some(store) = args.store {
         config.store = Some(store);

@@ -113,7 +113,7 @@ fn an_unreachable_bundle_url_without_a_cache_does_not_start() {
         .and_then(|l| l.local_addr())
         .expect("port")
         .port();
-    // The data directory (cache, event store) is the working directory.
+    // The data directory (cache, event store) is `.vexil` in the working directory.
     let data = tempfile::tempdir().expect("tmp");
     Command::cargo_bin("vexil")
         .expect("binary")

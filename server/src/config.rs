@@ -66,8 +66,9 @@ pub struct Config {
     #[serde(default)]
     pub keys: Vec<KeyEntry>,
     /// Where the server keeps its state (overrides and the audit log, in
-    /// `vexil.db`) unless `store` says otherwise. Default: `.vexil` in the
-    /// working directory.
+    /// `vexil.db`) unless `store` says otherwise, and, unless they are set,
+    /// the bundle cache and the event store. `vexil serve` defaults it to
+    /// `.vexil` beside the config file, else in the working directory.
     #[serde(default)]
     pub data_dir: Option<PathBuf>,
     /// The override and audit store: a `postgres://` URL (a fleet of
@@ -228,7 +229,11 @@ impl Config {
         let mut config = Config::parse(&text).map_err(|e| format!("`{}`: {e}", path.display()))?;
         // Paths in the file are relative to it.
         let base = path.parent().unwrap_or(Path::new(""));
-        for p in [&mut config.cache_dir, &mut config.events_db] {
+        for p in [
+            &mut config.cache_dir,
+            &mut config.events_db,
+            &mut config.data_dir,
+        ] {
             if let Some(p) = p.as_mut().filter(|p| p.is_relative()) {
                 *p = base.join(&*p);
             }

@@ -53,6 +53,14 @@ impl Recorder {
     /// Open (or create) the store at `path` and start its writer; `queue`
     /// bounds the jobs waiting for it.
     pub fn open(path: &Path, queue: usize) -> Result<Recorder, String> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                format!(
+                    "event store `{}`: cannot create its directory: {e}",
+                    path.display()
+                )
+            })?;
+        }
         let store = Store::open(path).map_err(|e| e.to_string())?;
         // FULL: a commit fsyncs the write-ahead log before it returns, so an
         // acknowledgement means the event is on disk (the store's default,
