@@ -323,10 +323,10 @@ fn ingest_reports_counts_rejects_bad_lines_and_is_idempotent() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains(
-            "3 lines: 1 exposures and 1 metric events added, 0 duplicates, 1 rejected",
+            "3 lines: 1 exposure and 1 metric event added, 0 duplicates, 1 rejected",
         ))
         .stderr(predicate::str::contains(
-            "events.jsonl:2: `time` is not an RFC 3339 timestamp",
+            "events.jsonl:2: `time` `yesterday` is not a time: expected an RFC 3339 timestamp",
         ));
     let out = vexil()
         .arg("ingest")

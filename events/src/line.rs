@@ -233,8 +233,9 @@ fn parse_time(raw: &RawValue) -> Result<i64, String> {
     let text = raw.get();
     if text.starts_with('"') {
         let s: Cow<'_, str> = serde_json::from_str(text).map_err(|e| json_reason(&e))?;
-        return vexil_ir::value::parse_timestamp(&s)
-            .map_err(|e| format!("`time` is not an RFC 3339 timestamp: {e}"));
+        return vexil_ir::value::parse_time(&s).map_err(|e| {
+            format!("`time` `{s}` is not a time: {e}, or whole microseconds since the epoch as a number")
+        });
     }
     text.parse::<i64>().map_err(|_| {
         format!(
