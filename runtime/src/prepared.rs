@@ -63,6 +63,9 @@ impl Snapshot {
     }
 
     fn compiled_path(self: &Arc<Self>, target: Target) -> Path {
+        // Without the JIT every target takes the snapshot's path.
+        #[cfg(not(feature = "jit"))]
+        let _ = target;
         match self.evaluator() {
             #[cfg(feature = "jit")]
             crate::snapshot::Evaluator::Jit(jit) => match jit.entry(target) {
