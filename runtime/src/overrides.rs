@@ -4,6 +4,13 @@
 //! flags. An [`Overrides`] table is resolved against one snapshot's bundle
 //! once; evaluation then checks one slot per target before the compiled
 //! code, and a target without an override pays nothing else.
+//!
+//! Prerequisites see overrides: a flag that requires an overridden flag
+//! (directly or through others) is evaluated on the interpreter over the
+//! bundle with every override written into it (an off flag disabled, a
+//! forced value made its only outcome, a pinned rollout re-lowered), so it
+//! falls through exactly as it would if git said so. The compiled code of
+//! every other flag is untouched.
 
 use std::sync::Arc;
 
@@ -74,9 +81,11 @@ pub struct OverrideProblem {
     pub message: String,
 }
 
-/// An override resolved against one bundle.
+/// An override resolved against one bundle, or a flag that requires an
+/// overridden one (`info` is `None`: no override of its own, its details
+/// name none).
 pub(crate) struct Applied {
-    pub info: OverrideInfo,
+    pub info: Option<OverrideInfo>,
     pub how: How,
 }
 
@@ -114,6 +123,9 @@ impl Overrides {
         slots.resize_with(flags + bundle.experiments.len(), || None);
         let mut problems = Vec::new();
         let mut count = 0;
+        // The applied specs' flags, to write them into the bundle that
+        // their dependents are evaluated over.
+        let mut applied_flags: Vec<(u32, &OverrideSpec)> = Vec::new();
         for spec in specs {
             match apply(bundle, &find, spec) {
                 Ok((target, how)) => {
@@ -122,11 +134,17 @@ impl Overrides {
                         Target::Experiment(i) => flags + i as usize,
                     };
                     if let Some(slot) = slots.get_mut(index) {
+                        if slot.is_none() {
+                            count += 1;
+                        }
                         *slot = Some(Applied {
-                            info: spec.info.clone(),
+                            info: Some(spec.info.clone()),
                             how,
                         });
-                        count += 1;
+                        if let Target::Flag(i) = target {
+                            applied_flags.retain(|(f, _)| *f != i);
+                            applied_flags.push((i, spec));
+                        }
                     }
                 }
                 Err(message) => problems.push(OverrideProblem {
@@ -135,6 +153,7 @@ impl Overrides {
                 }),
             }
         }
+        reroute_dependents(bundle, &applied_flags, &mut slots, &mut problems);
         Overrides {
             slots: slots.into(),
             flags,
@@ -148,7 +167,8 @@ impl Overrides {
         &self.problems
     }
 
-    /// How many overrides apply.
+    /// How many overrides apply (flags that only require an overridden
+    /// flag are not counted).
     pub fn len(&self) -> usize {
         self.count
     }
@@ -193,6 +213,140 @@ impl Applied {
             How::Fixed { value, .. } => Some(*value),
             How::Relowered(_) => None,
         }
+    }
+}
+
+/// Route every flag that requires an overridden flag, directly or through
+/// others, and every pinned rollout, through one interpreter over the
+/// bundle with the overrides written in, so that prerequisites see them.
+/// Flags that require no overridden flag keep their compiled code.
+fn reroute_dependents(
+    bundle: &ValidBundle,
+    applied: &[(u32, &OverrideSpec)],
+    slots: &mut [Option<Applied>],
+    problems: &mut Vec<OverrideProblem>,
+) {
+    // Prerequisites refer only backwards (validation), so one pass in
+    // bundle order finds every flag an override reaches.
+    let mut reached = vec![false; bundle.flags.len()];
+    for &(i, _) in applied {
+        if let Some(r) = reached.get_mut(i as usize) {
+            *r = true;
+        }
+    }
+    let mut dependents = Vec::new();
+    for (i, flag) in bundle.flags.iter().enumerate() {
+        if reached.get(i).copied().unwrap_or(false) {
+            continue;
+        }
+        if flag
+            .prerequisites
+            .iter()
+            .any(|p| reached.get(p.flag as usize).copied().unwrap_or(false))
+        {
+            if let Some(r) = reached.get_mut(i) {
+                *r = true;
+            }
+            dependents.push(i);
+        }
+    }
+    let pinned = applied
+        .iter()
+        .any(|(_, spec)| matches!(spec.action, OverrideAction::Rollout { .. }));
+    if dependents.is_empty() && !pinned {
+        return;
+    }
+    let mut written: Bundle = bundle.clone().into_inner();
+    for &(i, spec) in applied {
+        let Some(flag) = written.flags.get_mut(i as usize) else {
+            continue;
+        };
+        write_override(flag, &spec.action);
+    }
+    let interp = match vexil_ir::validate(written) {
+        Ok(valid) => Arc::new(Interpreter::new(&valid)),
+        Err(e) => {
+            // Each override validated alone; together they only simplify
+            // flags, so this is a bug. Say so rather than serve dependents
+            // that do not see the overrides without a word.
+            for &(i, spec) in applied {
+                problems.push(OverrideProblem {
+                    target: spec.target.clone(),
+                    message: format!(
+                        "flags that require `{}` do not see this override: the bundle with it written in does not validate: {e}",
+                        bundle.flags.get(i as usize).map_or("", |f| f.name.as_str())
+                    ),
+                });
+            }
+            return;
+        }
+    };
+    for &(i, _) in applied {
+        if let Some(Some(a)) = slots.get_mut(i as usize) {
+            if let How::Relowered(own) = &mut a.how {
+                *own = Arc::clone(&interp);
+            }
+        }
+    }
+    for i in dependents {
+        if let Some(slot) = slots.get_mut(i) {
+            *slot = Some(Applied {
+                info: None,
+                how: How::Relowered(Arc::clone(&interp)),
+            });
+        }
+    }
+}
+
+/// `flag` rewritten to do what `action` (already checked against it) makes
+/// it serve.
+fn write_override(flag: &mut vexil_ir::Flag, action: &OverrideAction) {
+    let only = |flag: &mut vexil_ir::Flag, value: u32| {
+        flag.enabled = true;
+        flag.enabled_when = None;
+        flag.default = value;
+        flag.prerequisites.clear();
+        flag.rules.clear();
+    };
+    match action {
+        OverrideAction::Off => flag.enabled = false,
+        OverrideAction::Value(json) => {
+            let Some(value) = typed(json, flag.value_type) else {
+                return;
+            };
+            let at = match flag.values.iter().position(|v| v.value == value) {
+                Some(at) => at,
+                None => {
+                    flag.values.push(vexil_ir::ServedValue {
+                        value,
+                        variant: None,
+                    });
+                    flag.values.len() - 1
+                }
+            };
+            only(flag, at as u32);
+        }
+        OverrideAction::Variant(variant) => {
+            if let Some(at) = flag
+                .values
+                .iter()
+                .position(|v| v.variant.as_deref() == Some(variant.as_str()))
+            {
+                only(flag, at as u32);
+            }
+        }
+        OverrideAction::Rollout { rule, percent } => {
+            let buckets = rollout_buckets(*percent);
+            if let Some(RuleResult::Rollout { buckets: b, .. }) = flag
+                .rules
+                .iter_mut()
+                .find(|r| r.name.as_deref() == Some(rule.as_str()))
+                .map(|r| &mut r.result)
+            {
+                *b = buckets;
+            }
+        }
+        OverrideAction::StopEnrolment => {}
     }
 }
 
@@ -333,7 +487,7 @@ fn relower(
             "a rollout's percentage is between 0 and 100; `{percent}` is not"
         ));
     }
-    let buckets = (percent * f64::from(BUCKETS) / 100.0).round() as u32;
+    let buckets = rollout_buckets(percent);
     let mut changed: Bundle = bundle.clone().into_inner();
     let name = changed
         .flags
@@ -367,4 +521,9 @@ fn relower(
     let valid = vexil_ir::validate(changed)
         .map_err(|e| format!("the flag with the new percentage does not validate: {e}"))?;
     Ok(Interpreter::new(&valid))
+}
+
+/// A rollout's bucket count for `percent` (checked to be 0 to 100).
+fn rollout_buckets(percent: f64) -> u32 {
+    (percent * f64::from(BUCKETS) / 100.0).round() as u32
 }

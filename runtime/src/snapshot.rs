@@ -199,7 +199,7 @@ impl Snapshot {
     pub fn is_overridden(&self, target: Target) -> bool {
         self.overrides
             .as_ref()
-            .is_some_and(|o| o.get(target).is_some())
+            .is_some_and(|o| o.get(target).is_some_and(|a| a.info.is_some()))
     }
 
     /// The index every context gets from `target`'s override, when it has
@@ -397,7 +397,9 @@ impl Snapshot {
         let out = self.outcome(target, ctx, now);
         let layout_mismatch = ctx.layout_id() != self.layout.id();
         let applied = self.overrides.as_ref().and_then(|o| o.get(target));
-        let overridden = applied.filter(|_| !layout_mismatch).map(|a| &a.info);
+        let overridden = applied
+            .filter(|_| !layout_mismatch)
+            .and_then(|a| a.info.as_ref());
         match target {
             Target::Flag(i) => {
                 let Some(flag) = self.bundle.flags.get(i as usize) else {

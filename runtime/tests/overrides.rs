@@ -257,3 +257,118 @@ fn overrides_that_do_not_fit_this_version_are_reported_and_not_applied() {
         }
     }
 }
+
+/// A chain of prerequisites: `gate` ← `uses-gate` ← `uses-uses-gate`, and
+/// `loner`, which requires nothing overridden.
+const CHAIN: &str = r#"
+flag gate: bool { kind release  default false  rule ramp: => 20% by user.id }
+flag uses-gate: bool { kind release  default false  requires gate  rule all: when user.beta => true }
+flag uses-uses-gate: string {
+  kind release
+  variants { old = "old"  new = "new" }
+  default old
+  requires uses-gate
+  rule all: => new
+}
+flag needs-gate-off: bool { kind operational  default false  requires gate != true  rule all: => true }
+flag loner: int { kind operational  default 10  rule pro: when user.plan == pro => 100 }
+"#;
+
+#[test]
+fn prerequisites_see_an_overridden_flag_through_a_chain() {
+    for backend in backends() {
+        let base = snapshot_with(CHAIN, backend);
+        let off = base.with_overrides(&[spec("gate", OverrideAction::Off)]);
+        let on = base.with_overrides(&[spec("gate", OverrideAction::Value(json!(true)))]);
+        let full = base.with_overrides(&[spec(
+            "gate",
+            OverrideAction::Rollout {
+                rule: "ramp".into(),
+                percent: 100.0,
+            },
+        )]);
+        let mut in_git = 0;
+        for i in 0..300 {
+            let u = user(&format!("user-{i}"), "free");
+            let git = eval(&base, "uses-gate", &u, NOW).value == Some(json!(true));
+            in_git += usize::from(git);
+            // The gate switched off: its dependents fall through to their
+            // defaults as if git had it off, naming the failed prerequisite,
+            // and no override in their own details.
+            let d = eval(&off, "uses-gate", &u, NOW);
+            assert_eq!(
+                (d.value, d.reason),
+                (Some(json!(false)), Reason::Default),
+                "{backend:?} {i}"
+            );
+            assert_eq!(d.prerequisite_failed.as_deref(), Some("gate"));
+            assert_eq!(d.overridden, None);
+            let d = eval(&off, "uses-uses-gate", &u, NOW);
+            assert_eq!(d.value, Some(json!("old")), "{backend:?} {i}");
+            assert_eq!(d.prerequisite_failed.as_deref(), Some("uses-gate"));
+            let d = eval(&off, "needs-gate-off", &u, NOW);
+            assert_eq!(d.value, Some(json!(true)), "{backend:?} {i}");
+            // Forced on, or its rollout pinned at 100%: everyone passes.
+            for s in [&on, &full] {
+                assert_eq!(eval(s, "uses-gate", &u, NOW).value, Some(json!(true)));
+                let d = eval(s, "uses-uses-gate", &u, NOW);
+                assert_eq!(
+                    (d.value, d.reason),
+                    (Some(json!("new")), Reason::TargetingMatch)
+                );
+                assert_eq!(eval(s, "needs-gate-off", &u, NOW).value, Some(json!(false)));
+            }
+            // A flag that requires nothing overridden: as compiled.
+            assert_eq!(
+                eval(&off, "loner", &user("x", "pro"), NOW).value,
+                Some(json!(100))
+            );
+        }
+        // The chain was not trivially on or off in git.
+        assert!(in_git > 0 && in_git < 300, "{in_git}");
+        // Only the overridden flag counts as overridden (drift).
+        let gate = off.target("gate").unwrap();
+        let dependent = off.target("uses-gate").unwrap();
+        assert!(off.is_overridden(gate));
+        assert!(!off.is_overridden(dependent));
+        assert_eq!(off.overrides().unwrap().len(), 1);
+    }
+}
+
+#[test]
+fn a_dependent_with_its_own_override_keeps_it_and_prepared_handles_see_the_prerequisite() {
+    for backend in backends() {
+        let base = snapshot_with(CHAIN, backend);
+        let s = Arc::new(base.with_overrides(&[
+            spec("gate", OverrideAction::Value(json!(true))),
+            spec("uses-gate", OverrideAction::Off),
+        ]));
+        let u = user("user-7", "free");
+        // `uses-gate` is off by its own override; `uses-uses-gate` sees
+        // that, not the gate forced on.
+        let d = eval(&s, "uses-gate", &u, NOW);
+        assert_eq!((d.value, d.reason), (Some(json!(false)), Reason::Disabled));
+        assert!(d.overridden.is_some());
+        assert_eq!(
+            eval(&s, "uses-uses-gate", &u, NOW).value,
+            Some(json!("old"))
+        );
+        // A prepared handle on a dependent goes through the same path.
+        let ctx = s.layout().context_from_json_str(&u).unwrap();
+        let only_gate = Arc::new(base.with_overrides(&[spec("gate", OverrideAction::Off)]));
+        for i in 0..100 {
+            let u = user(&format!("user-{i}"), "free");
+            let ctx = only_gate.layout().context_from_json_str(&u).unwrap();
+            let h = only_gate.prepare(only_gate.target("uses-gate").unwrap());
+            assert_eq!(
+                h.value(&ctx, 0),
+                Some(&vexil_runtime::FlagValue::Bool(false))
+            );
+        }
+        let h = s.prepare(s.target("uses-uses-gate").unwrap());
+        assert_eq!(
+            h.value(&ctx, 0),
+            Some(&vexil_runtime::FlagValue::String("old".into()))
+        );
+    }
+}
