@@ -6,7 +6,8 @@
 //!
 //! Statuses: 200 every event accepted; 207 some accepted, some rejected;
 //! 400 none accepted (or no events, or a body that is not a JSON array nor
-//! lines); 413 over the body limit; 503 the store failed. Duplicates (an
+//! lines); 413 over the body limit; 503 `UNAVAILABLE` with `Retry-After`
+//! when the store cannot write (nothing of the batch stored). Duplicates (an
 //! event already stored, by its id) count as accepted: sending a batch
 //! again after a lost answer is safe.
 
@@ -24,6 +25,9 @@ use vexil_events::{parse_event, Event, MAX_REPORTED_ERRORS};
 
 use crate::errors::{read_body, ApiError};
 use crate::state::App;
+
+/// Seconds a client is asked to wait when the store cannot write.
+const STORE_RETRY_SECS: u64 = 2;
 
 /// A rejected event.
 struct Rejected {
@@ -62,8 +66,14 @@ async fn take(app: &App, body: Result<Bytes, BytesRejection>) -> Result<Response
         None
     } else {
         Some(recorder.append(events).await.map_err(|e| ApiError {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            ..ApiError::parse(format!("the event store failed; nothing was stored: {e}"))
+            // The whole batch was rolled back: sending it again later is
+            // safe (duplicates count as accepted).
+            retry_after: Some(STORE_RETRY_SECS),
+            ..ApiError::status(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "UNAVAILABLE",
+                format!("the event store cannot write; nothing was stored, send the events again later: {e}"),
+            )
         })?)
     };
     let (stored, duplicates) = report

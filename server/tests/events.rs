@@ -222,3 +222,49 @@ async fn experiments_evaluated_through_ofrep_record_one_exposure_per_unit() {
     enrolled.sort();
     assert_eq!(units, enrolled);
 }
+
+#[tokio::test]
+async fn a_store_that_cannot_write_answers_503_with_retry_after_and_loses_nothing() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = start(with_store(dir.path())).await;
+    let (status, _, body) = server
+        .post("/v1/events", &json!([track("o-1", "u-1")]))
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // The store refuses every write, as a full or failing disk would.
+    let db = Store::open_existing(&dir.path().join("events.db")).expect("the store");
+    db.connection()
+        .execute_batch(
+            "CREATE TRIGGER full_disk BEFORE INSERT ON events
+         BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
+        )
+        .expect("trigger");
+    let batch = json!([track("o-2", "u-2"), track("o-3", "u-3")]);
+    let (status, headers, body) = server.post("/v1/events", &batch).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(
+        headers.get("retry-after").and_then(|v| v.to_str().ok()),
+        Some("2")
+    );
+    assert_eq!(body["errorCode"], "UNAVAILABLE", "{body}");
+    let details = body["errorDetails"].as_str().unwrap_or_default();
+    assert!(
+        details.contains("nothing was stored") && details.contains("disk is full"),
+        "{body}"
+    );
+    assert_eq!(counts(dir.path()), (0, 1));
+    // The server keeps serving evaluations meanwhile.
+    let (status, body) = server.evaluate("checkout-layout", &shopper("u-9")).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Once the store can write again, the same batch is taken whole.
+    db.connection()
+        .execute_batch("DROP TRIGGER full_disk")
+        .expect("drop");
+    let (status, _, body) = server.post("/v1/events", &batch).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["stored"], 2, "{body}");
+    assert_eq!(counts(dir.path()).1, 3);
+    server.running.stop().await;
+}
