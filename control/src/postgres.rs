@@ -19,7 +19,10 @@ use crate::model::{micros, AuditEntry, AuditQuery, NewEntry, Override, OverrideS
 use crate::sqlite::{action_json, expired_entry, to_json, AuditRow, Row};
 use crate::store::{Store, StoreError, Write};
 
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres_1.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/postgres_1.sql"),
+    include_str!("../migrations/postgres_2.sql"),
+];
 
 /// The channel writes notify.
 const CHANNEL: &str = "vexil_overrides";
@@ -512,7 +515,68 @@ impl Store for PostgresStore {
             .await
     }
 
+    async fn audit_after(&self, after: u64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        let (after, limit) = (position(after), i64::from(limit));
+        self.with_client(async |c| {
+            c.query(
+                "SELECT id, at, kind, actor, flag, reason, origin, before, after FROM vexil_audit
+                 WHERE id > $1 ORDER BY id LIMIT $2",
+                &[&after, &limit],
+            )
+            .await
+            .map_err(pg)?
+            .iter()
+            .map(audit_row)
+            .collect()
+        })
+        .await
+    }
+
+    async fn hook_position(&self, hook: &str) -> Result<u64, StoreError> {
+        self.with_client(async |c| {
+            c.execute(
+                "INSERT INTO vexil_webhooks (hook, delivered)
+                 SELECT $1, COALESCE(MAX(id), 0) FROM vexil_audit
+                 ON CONFLICT (hook) DO NOTHING",
+                &[&hook],
+            )
+            .await
+            .map_err(pg)?;
+            let at: i64 = c
+                .query_one(
+                    "SELECT delivered FROM vexil_webhooks WHERE hook = $1",
+                    &[&hook],
+                )
+                .await
+                .map_err(pg)?
+                .try_get(0)
+                .map_err(pg)?;
+            Ok(at.max(0) as u64)
+        })
+        .await
+    }
+
+    async fn advance_hook(&self, hook: &str, from: u64, to: u64) -> Result<bool, StoreError> {
+        let (from, to) = (position(from), position(to));
+        self.with_client(async |c| {
+            let n = c
+                .execute(
+                    "UPDATE vexil_webhooks SET delivered = $3 WHERE hook = $1 AND delivered = $2",
+                    &[&hook, &from, &to],
+                )
+                .await
+                .map_err(pg)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
     fn changes(&self) -> watch::Receiver<u64> {
         self.inner.version.subscribe()
     }
+}
+
+/// An audit position as SQL stores it.
+fn position(id: u64) -> i64 {
+    i64::try_from(id).unwrap_or(i64::MAX)
 }

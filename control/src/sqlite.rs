@@ -19,7 +19,10 @@ use crate::store::{Store, StoreError, Write};
 
 /// Versioned migrations, applied in order at open; never edit one that
 /// shipped, add the next.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/sqlite_1.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/sqlite_1.sql"),
+    include_str!("../migrations/sqlite_2.sql"),
+];
 
 /// How often another process's writes are looked for.
 const POLL: Duration = Duration::from_millis(200);
@@ -372,22 +375,24 @@ fn query_audit(conn: &Connection, q: &AuditQuery) -> Result<Vec<AuditEntry>, Sto
                 q.until.map(micros),
                 q.row_limit()
             ],
-            |r| {
-                Ok(AuditRow {
-                    id: r.get(0)?,
-                    at: r.get(1)?,
-                    kind: r.get(2)?,
-                    actor: r.get(3)?,
-                    flag: r.get(4)?,
-                    reason: r.get(5)?,
-                    origin: r.get(6)?,
-                    before: r.get(7)?,
-                    after: r.get(8)?,
-                })
-            },
+            audit_row,
         )
         .map_err(sql)?;
     rows.map(|r| r.map_err(sql)?.into_entry()).collect()
+}
+
+fn audit_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok(AuditRow {
+        id: r.get(0)?,
+        at: r.get(1)?,
+        kind: r.get(2)?,
+        actor: r.get(3)?,
+        flag: r.get(4)?,
+        reason: r.get(5)?,
+        origin: r.get(6)?,
+        before: r.get(7)?,
+        after: r.get(8)?,
+    })
 }
 
 /// An audit entry as both stores keep it.
@@ -508,7 +513,63 @@ impl Store for SqliteStore {
         self.run(move |conn| query_audit(conn, &query)).await
     }
 
+    async fn audit_after(&self, after: u64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
+        self.run(move |conn| {
+            let mut stmt = conn
+                .prepare(
+                    "SELECT id, at, kind, actor, flag, reason, origin, before, after FROM vexil_audit
+                     WHERE id > ?1 ORDER BY id LIMIT ?2",
+                )
+                .map_err(sql)?;
+            let rows = stmt
+                .query_map(params![position(after), limit], audit_row)
+                .map_err(sql)?;
+            rows.map(|r| r.map_err(sql)?.into_entry()).collect()
+        })
+        .await
+    }
+
+    async fn hook_position(&self, hook: &str) -> Result<u64, StoreError> {
+        let hook = hook.to_string();
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT OR IGNORE INTO vexil_webhooks (hook, delivered)
+                 SELECT ?1, COALESCE(MAX(id), 0) FROM vexil_audit",
+                params![hook],
+            )
+            .map_err(sql)?;
+            let at: i64 = conn
+                .query_row(
+                    "SELECT delivered FROM vexil_webhooks WHERE hook = ?1",
+                    params![hook],
+                    |r| r.get(0),
+                )
+                .map_err(sql)?;
+            Ok(at.max(0) as u64)
+        })
+        .await
+    }
+
+    async fn advance_hook(&self, hook: &str, from: u64, to: u64) -> Result<bool, StoreError> {
+        let hook = hook.to_string();
+        self.run(move |conn| {
+            let n = conn
+                .execute(
+                    "UPDATE vexil_webhooks SET delivered = ?3 WHERE hook = ?1 AND delivered = ?2",
+                    params![hook, position(from), position(to)],
+                )
+                .map_err(sql)?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
     fn changes(&self) -> watch::Receiver<u64> {
         self.inner.version.subscribe()
     }
+}
+
+/// An audit position as SQL stores it.
+fn position(id: u64) -> i64 {
+    i64::try_from(id).unwrap_or(i64::MAX)
 }

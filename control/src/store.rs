@@ -101,6 +101,19 @@ pub trait Store: Send + Sync {
     /// Entries matching `query`, oldest first.
     async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
 
+    /// Audit entries after position `after` (an entry's id), oldest first,
+    /// at most `limit`: what a webhook has not taken yet.
+    async fn audit_after(&self, after: u64, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Webhook `hook`'s delivery position: the id of the last audit entry
+    /// it has taken. A hook seen for the first time starts at the end of
+    /// the log (it is sent what is appended from then on).
+    async fn hook_position(&self, hook: &str) -> Result<u64, StoreError>;
+
+    /// Move `hook`'s position from `from` to `to`; `false` when it was not
+    /// at `from` (another server sharing the store moved it first).
+    async fn advance_hook(&self, hook: &str, from: u64, to: u64) -> Result<bool, StoreError>;
+
     /// The state's version, updated when any writer (this process or
     /// another sharing the store) changes the overrides: await a change,
     /// then read [`state`](Store::state).

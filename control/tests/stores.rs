@@ -370,7 +370,36 @@ async fn migrations_apply_once(postgres: bool) {
         .raw("UPDATE vexil_migrations SET applied_at = applied_at")
         .await
         .unwrap();
-    assert_eq!(n, 1, "one migration recorded");
+    assert_eq!(n, 2, "two migrations recorded");
+}
+
+async fn webhook_positions_resume_and_move_once(postgres: bool) {
+    let place = Place::new(postgres).await;
+    let store = place.open().await;
+    store.append(entry("before")).await.unwrap();
+    // A hook seen for the first time starts at the end of the log.
+    let start = store.hook_position("ops").await.unwrap();
+    assert_eq!(start, 1);
+    assert!(store.audit_after(start, 10).await.unwrap().is_empty());
+    for actor in ["a", "b", "c"] {
+        store.append(entry(actor)).await.unwrap();
+    }
+    let pending = store.audit_after(start, 2).await.unwrap();
+    let actors: Vec<_> = pending.iter().map(|e| e.actor.as_str()).collect();
+    assert_eq!(actors, ["a", "b"]);
+    let to = pending.last().unwrap().id;
+    assert!(store.advance_hook("ops", start, to).await.unwrap());
+    // Moved already: a second server holding the old position does not.
+    assert!(!store.advance_hook("ops", start, to).await.unwrap());
+    // Another process (a restart) resumes where it was left.
+    drop(store);
+    let again = place.open().await;
+    assert_eq!(again.hook_position("ops").await.unwrap(), to);
+    let rest = again.audit_after(to, 10).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].actor, "c");
+    // Each hook has its own position.
+    assert_eq!(again.hook_position("other").await.unwrap(), rest[0].id);
 }
 
 macro_rules! on_both {
@@ -402,6 +431,7 @@ on_both!(
     the_database_refuses_to_alter_the_audit_log,
     another_instance_hears_of_a_change,
     migrations_apply_once,
+    webhook_positions_resume_and_move_once,
 );
 
 #[test]

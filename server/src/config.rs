@@ -76,6 +76,9 @@ pub struct Config {
     /// Default: `vexil.db` in `data_dir`.
     #[serde(default)]
     pub store: Option<String>,
+    /// Where audit entries are delivered (`[[webhooks]]`).
+    #[serde(default)]
+    pub webhooks: Vec<crate::webhooks::WebhookConfig>,
 }
 
 /// Sizes and waits every request is held to.
@@ -215,6 +218,7 @@ impl Default for Config {
             rate_limit: None,
             sse: Sse::default(),
             keys: Vec::new(),
+            webhooks: Vec::new(),
             data_dir: None,
             store: None,
         }

@@ -25,6 +25,7 @@ mod router;
 mod source;
 mod state;
 mod stream;
+mod webhooks;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -39,6 +40,7 @@ pub use auth::{hash_secret, KeyEntry, Scope};
 pub use config::{
     Config, Cors, Events, Limits, RateLimit, Sse, DEFAULT_CACHE_DIR, DEFAULT_EVENTS_DB,
 };
+pub use webhooks::WebhookConfig;
 
 /// Why the server did not start.
 #[derive(Debug)]
@@ -148,6 +150,10 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         .await
         .map_err(|e| ServeError::Config(format!("cannot read the overrides: {e}")))?;
     tracing::info!(store = %store.describe(), overrides = overrides.overrides.len(), "override store open");
+    // Before anything is appended: a new hook starts at the log's end.
+    let webhooks = webhooks::Webhooks::open(&config.webhooks, store.as_ref())
+        .await
+        .map_err(ServeError::Config)?;
     let control = overrides::Control::new(store, overrides);
     let mut app = state::App::new(
         config,
@@ -159,8 +165,10 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     if let Some(recorder) = recorder {
         app = app.with_recorder(recorder);
     }
+    app.webhooks = webhooks;
     let app = Arc::new(app);
     tokio::spawn(overrides::follow(app.clone()));
+    app.webhooks.start(&app).map_err(ServeError::Config)?;
     let listener = TcpListener::bind(app.config.listen).await.map_err(|e| {
         ServeError::Config(format!("cannot listen on `{}`: {e}", app.config.listen))
     })?;

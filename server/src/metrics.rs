@@ -50,6 +50,11 @@ struct Poll {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Hook {
+    hook: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Version {
     version: String,
 }
@@ -69,6 +74,9 @@ pub struct Metrics {
     sse_clients: Gauge,
     events_accepted: Counter,
     events_rejected: Counter,
+    webhook_deliveries: Family<Hook, Counter>,
+    webhook_failures: Family<Hook, Counter>,
+    webhook_position: Family<Hook, Gauge>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -144,8 +152,29 @@ impl Metrics {
             "Events refused by POST /v1/events (malformed or invalid)",
             events_rejected.clone(),
         );
+        let webhook_deliveries = Family::<Hook, Counter>::default();
+        registry.register(
+            "webhook_deliveries",
+            "Audit entries delivered to a webhook (answered 2xx), by hook",
+            webhook_deliveries.clone(),
+        );
+        let webhook_failures = Family::<Hook, Counter>::default();
+        registry.register(
+            "webhook_failures",
+            "Failed webhook delivery attempts (retried), by hook",
+            webhook_failures.clone(),
+        );
+        let webhook_position = Family::<Hook, Gauge>::default();
+        registry.register(
+            "webhook_position",
+            "The id of the last audit entry a webhook has taken, by hook",
+            webhook_position.clone(),
+        );
         Metrics {
             registry,
+            webhook_deliveries,
+            webhook_failures,
+            webhook_position,
             evaluations,
             errors,
             latency,
@@ -211,6 +240,24 @@ impl Metrics {
             "Exposures dropped because the event writer's queue was full",
             counters.exposures_dropped.clone(),
         );
+    }
+
+    pub fn webhook_delivered(&self, hook: &str) {
+        self.webhook_deliveries
+            .get_or_create(&Hook { hook: hook.into() })
+            .inc();
+    }
+
+    pub fn webhook_failed(&self, hook: &str) {
+        self.webhook_failures
+            .get_or_create(&Hook { hook: hook.into() })
+            .inc();
+    }
+
+    pub fn webhook_position(&self, hook: &str, position: u64) {
+        self.webhook_position
+            .get_or_create(&Hook { hook: hook.into() })
+            .set(i64::try_from(position).unwrap_or(i64::MAX));
     }
 
     /// A `POST /v1/events` answered.

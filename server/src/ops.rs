@@ -38,6 +38,8 @@ pub async fn status(State(app): State<Arc<App>>) -> Json<Value> {
         },
         "devMode": app.keys.is_empty(),
         "lastReload": app.last_attempt(),
+        // Each webhook's deliveries: position in the audit log, failures.
+        "webhooks": app.webhooks.status(),
         // Drift: what is not as git says, by whom, since when.
         "overrides": {
             "store": app.control.store.describe(),

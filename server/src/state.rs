@@ -90,6 +90,8 @@ pub struct App {
     stopping: watch::Sender<bool>,
     /// The event store's writer; none when `events_db` is not set.
     recorder: Option<Arc<Recorder>>,
+    /// Where audit entries are delivered.
+    pub webhooks: crate::webhooks::Webhooks,
 }
 
 impl App {
@@ -131,6 +133,7 @@ impl App {
             changes: watch::channel(change).0,
             stopping: watch::channel(false).0,
             recorder: None,
+            webhooks: crate::webhooks::Webhooks::default(),
             config,
         })
     }
