@@ -344,16 +344,16 @@ module.exports = grammar({
       field('operator', choice(
         '==', '!=', '<=', '>=', '<', '>',
         'starts_with', 'ends_with', 'contains', 'matches',
-        'istarts_with', 'iends_with', 'icontains', 'imatches',
+        'istarts_with', 'iends_with', 'icontains', 'imatches', 'iequals',
       )),
       field('right', $._operand),
     ),
 
-    // `x in [..]`, `x not in [..]`, `"admin" in user.roles`
+    // `x in [..]`, `x not in [..]`, `"admin" in user.roles`, `x iin [..]`
     membership: $ => seq(
       field('left', $._operand),
       optional(field('negated', 'not')),
-      'in',
+      choice('in', 'iin'),
       field('right', choice($.list, $._operand)),
     ),
 

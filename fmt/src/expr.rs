@@ -55,18 +55,24 @@ impl<'a> Printer<'a> {
             } => self.binary(lhs, *op_span, op.as_str(*case_insensitive), rhs, suffix),
             ExprKind::In {
                 negated,
+                case_insensitive,
                 op_span,
                 lhs,
                 rhs,
             } => {
                 self.operand(lhs, 0);
                 self.sp();
+                let (word, len) = if *case_insensitive {
+                    ("iin", 3)
+                } else {
+                    ("in", 2)
+                };
                 if *negated {
                     self.kw(op_span.start, "not");
                     self.sp();
-                    self.kw(op_span.end.saturating_sub(2), "in");
+                    self.kw(op_span.end.saturating_sub(len), word);
                 } else {
-                    self.tok(*op_span, "in");
+                    self.tok(*op_span, word);
                 }
                 self.sp();
                 match rhs {

@@ -100,6 +100,7 @@ fn describe(rule: Rule) -> &'static str {
         Rule::compare_op | Rule::compare_tail => "a comparison (`==`, `!=`, `<`, `<=`, `>`, `>=`)",
         Rule::string_op | Rule::string_tail => "a string operator such as `starts_with`",
         Rule::in_tail | Rule::kw_in => "`in`",
+        Rule::kw_iin => "`iin`",
         Rule::presence_tail | Rule::kw_is => "`is set`",
         Rule::list_tail | Rule::list_op | Rule::kw_contains | Rule::list_quantifier => {
             "`contains any [..]` or `contains all [..]`"

@@ -58,7 +58,8 @@ pub const CONTEXTUAL_KEYWORDS: &[&str] = &[
     "error",
 ];
 
-/// The string operators, which read like keywords.
+/// The string operators, which read like keywords (with `iin`, `in`
+/// ignoring case): contextual, so each is still a valid name.
 pub const STRING_OPS: &[&str] = &[
     "starts_with",
     "ends_with",
@@ -68,6 +69,8 @@ pub const STRING_OPS: &[&str] = &[
     "iends_with",
     "icontains",
     "imatches",
+    "iequals",
+    "iin",
 ];
 
 /// The names of the primitive types of flags and fields.

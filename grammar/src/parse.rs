@@ -1109,9 +1109,10 @@ impl<'s> Builder<'s> {
                 let negated = parts.iter().any(|p| p.as_rule() == Rule::not_in);
                 let op_span = parts
                     .iter()
-                    .filter(|p| matches!(p.as_rule(), Rule::not_in | Rule::kw_in))
+                    .filter(|p| matches!(p.as_rule(), Rule::not_in | Rule::kw_in | Rule::kw_iin))
                     .map(span_of)
                     .reduce(Span::to)?;
+                let case_insensitive = parts.iter().any(|p| p.as_rule() == Rule::kw_iin);
                 let target = parts.into_iter().last()?;
                 let rhs = if target.as_rule() == Rule::list_literal {
                     let ls = span_of(&target);
@@ -1121,6 +1122,7 @@ impl<'s> Builder<'s> {
                 };
                 ExprKind::In {
                     negated,
+                    case_insensitive,
                     op_span,
                     lhs,
                     rhs,
@@ -1135,6 +1137,7 @@ impl<'s> Builder<'s> {
                     "starts_with" => StringOp::StartsWith,
                     "ends_with" => StringOp::EndsWith,
                     "contains" => StringOp::Contains,
+                    "equals" => StringOp::Equals,
                     _ => StringOp::Matches,
                 };
                 ExprKind::StringOp {

@@ -647,6 +647,8 @@ pub enum ExprKind {
     },
     In {
         negated: bool,
+        /// `iin`: strings compared ignoring case.
+        case_insensitive: bool,
         op_span: Span,
         lhs: Operand,
         rhs: InTarget,
@@ -706,6 +708,8 @@ impl CompareOp {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum StringOp {
+    /// Only written `iequals` (equality ignoring case); `==` is exact.
+    Equals,
     StartsWith,
     EndsWith,
     Contains,
@@ -715,6 +719,7 @@ pub enum StringOp {
 impl StringOp {
     pub fn as_str(self, case_insensitive: bool) -> &'static str {
         match (self, case_insensitive) {
+            (StringOp::Equals, _) => "iequals",
             (StringOp::StartsWith, false) => "starts_with",
             (StringOp::EndsWith, false) => "ends_with",
             (StringOp::Contains, false) => "contains",

@@ -19,6 +19,15 @@ const OPERATORS: &[(&str, &str)] = &[
     ("ends_with", "the string ends with the other"),
     ("contains", "the string contains the other; a list field contains the value"),
     ("matches", "the string matches a regular expression (Rust `regex` syntax)"),
+    (
+        "iequals",
+        "equal strings, ignoring case (Unicode lower case, no full folding)",
+    ),
+    (
+        "iin",
+        "`in` a literal list of strings, ignoring case (Unicode lower case)",
+    ),
+    ("not iin", "not `iin` the list: no string of it, ignoring case"),
     ("istarts_with", "`starts_with`, ignoring case"),
     ("iends_with", "`ends_with`, ignoring case"),
     ("icontains", "`contains`, ignoring case"),
@@ -105,6 +114,12 @@ pub(crate) fn hover_at(text: &str, offset: usize) -> Option<(Span, String)> {
         (Some("is"), Some("set"), _) => (tok.span.to(toks.get(at + 1)?.span), "is set".to_string()),
         (Some("not"), Some("in"), _) => (tok.span.to(toks.get(at + 1)?.span), "not in".to_string()),
         (Some("in"), _, Some("not")) => (toks.get(at - 1)?.span.to(tok.span), "not in".to_string()),
+        (Some("not"), Some("iin"), _) => {
+            (tok.span.to(toks.get(at + 1)?.span), "not iin".to_string())
+        }
+        (Some("iin"), _, Some("not")) => {
+            (toks.get(at - 1)?.span.to(tok.span), "not iin".to_string())
+        }
         (Some("contains"), Some(q @ ("any" | "all")), _) => {
             (tok.span.to(toks.get(at + 1)?.span), format!("contains {q}"))
         }

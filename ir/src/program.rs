@@ -210,7 +210,9 @@ pub enum Expr {
         lhs: Operand,
         /// Which operator.
         op: StringOp,
-        /// `istarts_with`, `iends_with`, `icontains`: both sides compared in Unicode lower case.
+        /// `iequals`, `istarts_with`, `iends_with`, `icontains`: both sides
+        /// compared in Unicode lower case (`str::to_lowercase`, no full case
+        /// folding: `ß` does not equal `ss`).
         case_insensitive: bool,
         /// The text looked for, or the pattern.
         rhs: Operand,
@@ -339,6 +341,9 @@ impl CompareOp {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum StringOp {
+    /// Equality; written `iequals`, with `case_insensitive` (the language
+    /// writes exact equality `==`). `iin [..]` lowers to an `or` of these.
+    Equals,
     /// `starts_with`: the right side is a prefix of the left.
     StartsWith,
     /// `ends_with`: the right side is a suffix of the left.

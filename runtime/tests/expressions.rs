@@ -299,3 +299,111 @@ test "one support role is not enough" {
 "#,
     );
 }
+
+// ---------------------------------------------------------------- iequals / iin
+
+const ANA_PT: &str = r#"{"user": {"id": "u", "email": "Ana@Shop.Example", "country": "pt"}}"#;
+const ECOLE: &str = r#"{"user": {"id": "u", "email": "ÉCOLE@MÜNCHEN.DE", "country": "DE"}}"#;
+const STRASSE: &str = r#"{"user": {"id": "u", "email": "x", "country": "STRASSE"}}"#;
+const NO_COUNTRY: &str = r#"{"user": {"id": "u", "email": "x"}}"#;
+const BAD_COUNTRY: &str = r#"{"user": {"id": "u", "email": "x", "country": 7}}"#;
+
+#[test]
+fn iequals_ignores_case() {
+    check(
+        &[
+            (r#"user.country iequals "PT""#, ANA_PT, Some(true)),
+            (r#"user.country == "PT""#, ANA_PT, Some(false)),
+            (r#"user.country iequals "P""#, ANA_PT, Some(false)),
+            (r#"user.country iequals "PTX""#, ANA_PT, Some(false)),
+            (r#""PT" iequals user.country"#, ANA_PT, Some(true)),
+            (
+                r#"user.email iequals "ana@shop.example""#,
+                ANA_PT,
+                Some(true),
+            ),
+            // Unicode lower case on both sides.
+            (
+                r#"user.email iequals "école@münchen.de""#,
+                ECOLE,
+                Some(true),
+            ),
+            (
+                r#"user.email iequals "École@München.DE""#,
+                ECOLE,
+                Some(true),
+            ),
+            // Lower case, not full case folding: `ß` is not `ss`.
+            (r#"user.country iequals "straße""#, STRASSE, Some(false)),
+            (r#"user.country iequals "strasse""#, STRASSE, Some(true)),
+            // Two fields.
+            ("user.email iequals user.country", ANA_PT, Some(false)),
+            // Missing is unknown; a wrongly typed value is an error.
+            (r#"user.country iequals "pt""#, NO_COUNTRY, Some(false)),
+            (
+                r#"not (user.country iequals "pt")"#,
+                NO_COUNTRY,
+                Some(false),
+            ),
+            (r#"user.country iequals "pt""#, BAD_COUNTRY, None),
+        ],
+        NOW,
+    );
+}
+
+#[test]
+fn iin_is_membership_ignoring_case() {
+    check(
+        &[
+            (r#"user.country iin ["US", "PT"]"#, ANA_PT, Some(true)),
+            (r#"user.country in ["US", "PT"]"#, ANA_PT, Some(false)),
+            (r#"user.country iin ["US", "CA"]"#, ANA_PT, Some(false)),
+            (r#"user.country not iin ["US", "PT"]"#, ANA_PT, Some(false)),
+            (r#"user.country not iin ["US", "CA"]"#, ANA_PT, Some(true)),
+            (r#"user.country iin ["Pt"]"#, ANA_PT, Some(true)),
+            (r#"user.country iin ["de"]"#, ECOLE, Some(true)),
+            (r#"user.country iin []"#, ANA_PT, Some(false)),
+            (r#"user.country iin ["pt"]"#, NO_COUNTRY, Some(false)),
+            (r#"user.country not iin ["pt"]"#, NO_COUNTRY, Some(false)),
+            (r#"user.country iin []"#, NO_COUNTRY, Some(false)),
+            (r#"not (user.country iin [])"#, NO_COUNTRY, Some(false)),
+            (r#"user.country iin ["pt", "us"]"#, BAD_COUNTRY, None),
+        ],
+        NOW,
+    );
+}
+
+#[test]
+fn tests_of_iin_pass_on_every_backend() {
+    tests_pass(
+        r#"
+flag north-america: bool {
+  kind release
+  default false
+  rule na: when user.country iin ["us", "ca", "mx"] => true
+  rule staff: when user.email iequals "OPS@SHOP.EXAMPLE" => true
+}
+
+test "any spelling of a country" {
+  context {
+    user { id: "u-1", email: "a@b.example", country: "Us" }
+  }
+  expect north-america rule na
+}
+
+test "the operations address in any case" {
+  context {
+    user { id: "u-2", email: "ops@shop.example", country: "PT" }
+  }
+  expect north-america rule staff
+}
+
+test "elsewhere" {
+  context {
+    user { id: "u-3", email: "a@b.example", country: "PT" }
+  }
+  expect north-america reason DEFAULT
+}
+"#,
+    );
+}

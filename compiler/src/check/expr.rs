@@ -19,6 +19,8 @@ use crate::summary::Kind;
 use crate::types::Ty;
 use crate::Code;
 
+mod ignore_case;
+
 /// A checked condition with the fields it proves present when true / false.
 struct Cond {
     expr: ir::Expr,
@@ -168,12 +170,22 @@ impl FileChecker<'_> {
             }
             ExprKind::In {
                 negated,
+                case_insensitive,
                 op_span,
                 lhs,
                 rhs,
             } => {
                 let l = self.operand(lhs);
                 let expr = match rhs {
+                    InTarget::List(items, list_span) if *case_insensitive => {
+                        self.guard_check(&[&l], guarded, warned);
+                        self.in_list_ignoring_case(l, items, *list_span, *op_span)
+                    }
+                    InTarget::Operand(list) if *case_insensitive => {
+                        let r = self.operand(list);
+                        self.guard_check(&[&l, &r], guarded, warned);
+                        self.iin_field(&r, *op_span)
+                    }
                     InTarget::List(items, list_span) => {
                         self.guard_check(&[&l], guarded, warned);
                         self.in_list(l, items, *list_span, *op_span)
@@ -946,6 +958,7 @@ impl FileChecker<'_> {
             return None;
         }
         let ir_op = match op {
+            ast::StringOp::Equals => ir::StringOp::Equals,
             ast::StringOp::StartsWith => ir::StringOp::StartsWith,
             ast::StringOp::EndsWith => ir::StringOp::EndsWith,
             ast::StringOp::Contains => ir::StringOp::Contains,

@@ -81,6 +81,8 @@
   "iends_with"
   "icontains"
   "imatches"
+  "iequals"
+  "iin"
 ] @keyword.operator
 
 ; ------------------------------------------------------------ types

@@ -9,9 +9,9 @@
 #define LANGUAGE_VERSION 14
 #define STATE_COUNT 412
 #define LARGE_STATE_COUNT 2
-#define SYMBOL_COUNT 197
+#define SYMBOL_COUNT 199
 #define ALIAS_COUNT 0
-#define TOKEN_COUNT 106
+#define TOKEN_COUNT 108
 #define EXTERNAL_TOKEN_COUNT 0
 #define FIELD_COUNT 43
 #define MAX_ALIAS_SEQUENCE_LENGTH 15
@@ -103,119 +103,121 @@ enum ts_symbol_identifiers {
   anon_sym_iends_with = 81,
   anon_sym_icontains = 82,
   anon_sym_imatches = 83,
-  anon_sym_in = 84,
-  anon_sym_any = 85,
-  anon_sym_all = 86,
-  anon_sym_is = 87,
-  anon_sym_set = 88,
-  anon_sym_DASH = 89,
-  anon_sym_PLUS = 90,
-  anon_sym_true = 91,
-  anon_sym_false = 92,
-  sym_number = 93,
-  sym_percentage = 94,
-  sym_duration = 95,
-  sym_date = 96,
-  sym_timestamp = 97,
-  sym_semver = 98,
-  anon_sym_DQUOTE = 99,
-  aux_sym_string_token1 = 100,
-  anon_sym_DQUOTE2 = 101,
-  sym_escape_sequence = 102,
-  sym_null = 103,
-  sym_doc_comment = 104,
-  sym_comment = 105,
-  sym_source_file = 106,
-  sym__item = 107,
-  sym_context_declaration = 108,
-  sym_field_declaration = 109,
-  sym_key_marker = 110,
-  sym__field_name = 111,
-  sym_type = 112,
-  sym_primitive_type = 113,
-  sym_list_type = 114,
-  sym_enum_type = 115,
-  sym_segment_declaration = 116,
-  sym_flag_declaration = 117,
-  sym_experiment_declaration = 118,
-  sym_value_type = 119,
-  sym_property_block = 120,
-  sym__property = 121,
-  sym_kind_property = 122,
-  sym_owner_property = 123,
-  sym_tags_property = 124,
-  sym_expires_property = 125,
-  sym_default_property = 126,
-  sym_enabled_property = 127,
-  sym_salt_property = 128,
-  sym_requires_property = 129,
-  sym_variants_property = 130,
-  sym_variant = 131,
-  sym_rule_property = 132,
-  sym_rollout = 133,
-  sym_split = 134,
-  sym_split_arm = 135,
-  sym_salt_clause = 136,
-  sym_unit = 137,
-  sym_unit_property = 138,
-  sym_layer_property = 139,
-  sym_traffic_property = 140,
-  sym_audience_property = 141,
-  sym_start_property = 142,
-  sym_end_property = 143,
-  sym_control_property = 144,
-  sym_metrics_property = 145,
-  sym_metric = 146,
-  sym_metric_role = 147,
-  sym_metric_goal = 148,
-  sym__event_name = 149,
-  sym_planning_property = 150,
-  sym_planning_entry = 151,
-  sym_test_declaration = 152,
-  sym_test_context = 153,
-  sym_context_value = 154,
-  sym_field_value = 155,
-  sym_test_now = 156,
-  sym_test_expect = 157,
-  sym__expression = 158,
-  sym_or_expression = 159,
-  sym_and_expression = 160,
-  sym_not_expression = 161,
-  sym_parenthesized_expression = 162,
-  sym_comparison = 163,
-  sym_membership = 164,
-  sym_list_comparison = 165,
-  sym_presence = 166,
-  sym__operand = 167,
-  sym_now = 168,
-  sym_relative_time = 169,
-  sym_path = 170,
-  sym_list = 171,
-  sym__value = 172,
-  sym__literal = 173,
-  sym__time_literal = 174,
-  sym_boolean = 175,
-  sym_string = 176,
-  sym_json_object = 177,
-  sym_json_pair = 178,
-  sym_json_array = 179,
-  sym__json_value = 180,
-  aux_sym_source_file_repeat1 = 181,
-  aux_sym_context_declaration_repeat1 = 182,
-  aux_sym_enum_type_repeat1 = 183,
-  aux_sym_property_block_repeat1 = 184,
-  aux_sym_tags_property_repeat1 = 185,
-  aux_sym_variants_property_repeat1 = 186,
-  aux_sym_split_repeat1 = 187,
-  aux_sym_metrics_property_repeat1 = 188,
-  aux_sym_planning_property_repeat1 = 189,
-  aux_sym_test_declaration_repeat1 = 190,
-  aux_sym_test_context_repeat1 = 191,
-  aux_sym_context_value_repeat1 = 192,
-  aux_sym_list_repeat1 = 193,
-  aux_sym_string_repeat1 = 194,
-  aux_sym_json_object_repeat1 = 195,
-  aux_sym_json_array_repeat1 = 196,
+  anon_sym_iequals = 84,
+  anon_sym_in = 85,
+  anon_sym_iin = 86,
+  anon_sym_any = 87,
+  anon_sym_all = 88,
+  anon_sym_is = 89,
+  anon_sym_set = 90,
+  anon_sym_DASH = 91,
+  anon_sym_PLUS = 92,
+  anon_sym_true = 93,
+  anon_sym_false = 94,
+  sym_number = 95,
+  sym_percentage = 96,
+  sym_duration = 97,
+  sym_date = 98,
+  sym_timestamp = 99,
+  sym_semver = 100,
+  anon_sym_DQUOTE = 101,
+  aux_sym_string_token1 = 102,
+  anon_sym_DQUOTE2 = 103,
+  sym_escape_sequence = 104,
+  sym_null = 105,
+  sym_doc_comment = 106,
+  sym_comment = 107,
+  sym_source_file = 108,
+  sym__item = 109,
+  sym_context_declaration = 110,
+  sym_field_declaration = 111,
+  sym_key_marker = 112,
+  sym__field_name = 113,
+  sym_type = 114,
+  sym_primitive_type = 115,
+  sym_list_type = 116,
+  sym_enum_type = 117,
+  sym_segment_declaration = 118,
+  sym_flag_declaration = 119,
+  sym_experiment_declaration = 120,
+  sym_value_type = 121,
+  sym_property_block = 122,
+  sym__property = 123,
+  sym_kind_property = 124,
+  sym_owner_property = 125,
+  sym_tags_property = 126,
+  sym_expires_property = 127,
+  sym_default_property = 128,
+  sym_enabled_property = 129,
+  sym_salt_property = 130,
+  sym_requires_property = 131,
+  sym_variants_property = 132,
+  sym_variant = 133,
+  sym_rule_property = 134,
+  sym_rollout = 135,
+  sym_split = 136,
+  sym_split_arm = 137,
+  sym_salt_clause = 138,
+  sym_unit = 139,
+  sym_unit_property = 140,
+  sym_layer_property = 141,
+  sym_traffic_property = 142,
+  sym_audience_property = 143,
+  sym_start_property = 144,
+  sym_end_property = 145,
+  sym_control_property = 146,
+  sym_metrics_property = 147,
+  sym_metric = 148,
+  sym_metric_role = 149,
+  sym_metric_goal = 150,
+  sym__event_name = 151,
+  sym_planning_property = 152,
+  sym_planning_entry = 153,
+  sym_test_declaration = 154,
+  sym_test_context = 155,
+  sym_context_value = 156,
+  sym_field_value = 157,
+  sym_test_now = 158,
+  sym_test_expect = 159,
+  sym__expression = 160,
+  sym_or_expression = 161,
+  sym_and_expression = 162,
+  sym_not_expression = 163,
+  sym_parenthesized_expression = 164,
+  sym_comparison = 165,
+  sym_membership = 166,
+  sym_list_comparison = 167,
+  sym_presence = 168,
+  sym__operand = 169,
+  sym_now = 170,
+  sym_relative_time = 171,
+  sym_path = 172,
+  sym_list = 173,
+  sym__value = 174,
+  sym__literal = 175,
+  sym__time_literal = 176,
+  sym_boolean = 177,
+  sym_string = 178,
+  sym_json_object = 179,
+  sym_json_pair = 180,
+  sym_json_array = 181,
+  sym__json_value = 182,
+  aux_sym_source_file_repeat1 = 183,
+  aux_sym_context_declaration_repeat1 = 184,
+  aux_sym_enum_type_repeat1 = 185,
+  aux_sym_property_block_repeat1 = 186,
+  aux_sym_tags_property_repeat1 = 187,
+  aux_sym_variants_property_repeat1 = 188,
+  aux_sym_split_repeat1 = 189,
+  aux_sym_metrics_property_repeat1 = 190,
+  aux_sym_planning_property_repeat1 = 191,
+  aux_sym_test_declaration_repeat1 = 192,
+  aux_sym_test_context_repeat1 = 193,
+  aux_sym_context_value_repeat1 = 194,
+  aux_sym_list_repeat1 = 195,
+  aux_sym_string_repeat1 = 196,
+  aux_sym_json_object_repeat1 = 197,
+  aux_sym_json_array_repeat1 = 198,
 };
 
 static const char * const ts_symbol_names[] = {
@@ -303,7 +305,9 @@ static const char * const ts_symbol_names[] = {
   [anon_sym_iends_with] = "iends_with",
   [anon_sym_icontains] = "icontains",
   [anon_sym_imatches] = "imatches",
+  [anon_sym_iequals] = "iequals",
   [anon_sym_in] = "in",
+  [anon_sym_iin] = "iin",
   [anon_sym_any] = "any",
   [anon_sym_all] = "all",
   [anon_sym_is] = "is",
@@ -503,7 +507,9 @@ static const TSSymbol ts_symbol_map[] = {
   [anon_sym_iends_with] = anon_sym_iends_with,
   [anon_sym_icontains] = anon_sym_icontains,
   [anon_sym_imatches] = anon_sym_imatches,
+  [anon_sym_iequals] = anon_sym_iequals,
   [anon_sym_in] = anon_sym_in,
+  [anon_sym_iin] = anon_sym_iin,
   [anon_sym_any] = anon_sym_any,
   [anon_sym_all] = anon_sym_all,
   [anon_sym_is] = anon_sym_is,
@@ -955,7 +961,15 @@ static const TSSymbolMetadata ts_symbol_metadata[] = {
     .visible = true,
     .named = false,
   },
+  [anon_sym_iequals] = {
+    .visible = true,
+    .named = false,
+  },
   [anon_sym_in] = {
+    .visible = true,
+    .named = false,
+  },
+  [anon_sym_iin] = {
     .visible = true,
     .named = false,
   },
@@ -2218,10 +2232,10 @@ static const TSStateId ts_primary_state_ids[STATE_COUNT] = {
   [349] = 349,
   [350] = 350,
   [351] = 351,
-  [352] = 2,
-  [353] = 5,
-  [354] = 4,
-  [355] = 355,
+  [352] = 352,
+  [353] = 2,
+  [354] = 5,
+  [355] = 4,
   [356] = 356,
   [357] = 357,
   [358] = 358,
@@ -2981,988 +2995,1011 @@ static bool ts_lex_keywords(TSLexer *lexer, TSStateId state) {
     case 8:
       if (lookahead == 'c') ADVANCE(38);
       if (lookahead == 'e') ADVANCE(39);
-      if (lookahead == 'm') ADVANCE(40);
-      if (lookahead == 'n') ADVANCE(41);
-      if (lookahead == 's') ADVANCE(42);
-      END_STATE();
-    case 9:
+      if (lookahead == 'i') ADVANCE(40);
+      if (lookahead == 'm') ADVANCE(41);
+      if (lookahead == 'n') ADVANCE(42);
       if (lookahead == 's') ADVANCE(43);
       END_STATE();
+    case 9:
+      if (lookahead == 's') ADVANCE(44);
+      END_STATE();
     case 10:
-      if (lookahead == 'e') ADVANCE(44);
-      if (lookahead == 'i') ADVANCE(45);
+      if (lookahead == 'e') ADVANCE(45);
+      if (lookahead == 'i') ADVANCE(46);
       END_STATE();
     case 11:
-      if (lookahead == 'a') ADVANCE(46);
-      if (lookahead == 'i') ADVANCE(47);
+      if (lookahead == 'a') ADVANCE(47);
+      if (lookahead == 'i') ADVANCE(48);
       END_STATE();
     case 12:
-      if (lookahead == 'a') ADVANCE(48);
-      if (lookahead == 'e') ADVANCE(49);
+      if (lookahead == 'a') ADVANCE(49);
+      if (lookahead == 'e') ADVANCE(50);
       END_STATE();
     case 13:
-      if (lookahead == 'o') ADVANCE(50);
-      if (lookahead == 'u') ADVANCE(51);
+      if (lookahead == 'o') ADVANCE(51);
+      if (lookahead == 'u') ADVANCE(52);
       END_STATE();
     case 14:
-      if (lookahead == 'r') ADVANCE(52);
-      if (lookahead == 'w') ADVANCE(53);
+      if (lookahead == 'r') ADVANCE(53);
+      if (lookahead == 'w') ADVANCE(54);
       END_STATE();
     case 15:
-      if (lookahead == 'l') ADVANCE(54);
-      if (lookahead == 'r') ADVANCE(55);
+      if (lookahead == 'l') ADVANCE(55);
+      if (lookahead == 'r') ADVANCE(56);
       END_STATE();
     case 16:
-      if (lookahead == 'e') ADVANCE(56);
-      if (lookahead == 'u') ADVANCE(57);
+      if (lookahead == 'e') ADVANCE(57);
+      if (lookahead == 'u') ADVANCE(58);
       END_STATE();
     case 17:
-      if (lookahead == 'a') ADVANCE(58);
-      if (lookahead == 'e') ADVANCE(59);
-      if (lookahead == 'p') ADVANCE(60);
-      if (lookahead == 't') ADVANCE(61);
+      if (lookahead == 'a') ADVANCE(59);
+      if (lookahead == 'e') ADVANCE(60);
+      if (lookahead == 'p') ADVANCE(61);
+      if (lookahead == 't') ADVANCE(62);
       END_STATE();
     case 18:
-      if (lookahead == 'a') ADVANCE(62);
-      if (lookahead == 'e') ADVANCE(63);
-      if (lookahead == 'h') ADVANCE(64);
-      if (lookahead == 'i') ADVANCE(65);
-      if (lookahead == 'r') ADVANCE(66);
+      if (lookahead == 'a') ADVANCE(63);
+      if (lookahead == 'e') ADVANCE(64);
+      if (lookahead == 'h') ADVANCE(65);
+      if (lookahead == 'i') ADVANCE(66);
+      if (lookahead == 'r') ADVANCE(67);
       END_STATE();
     case 19:
-      if (lookahead == 'n') ADVANCE(67);
+      if (lookahead == 'n') ADVANCE(68);
       END_STATE();
     case 20:
-      if (lookahead == 'a') ADVANCE(68);
+      if (lookahead == 'a') ADVANCE(69);
       END_STATE();
     case 21:
-      if (lookahead == 'h') ADVANCE(69);
-      if (lookahead == 'i') ADVANCE(70);
+      if (lookahead == 'h') ADVANCE(70);
+      if (lookahead == 'i') ADVANCE(71);
       END_STATE();
     case 22:
-      if (lookahead == 'l') ADVANCE(71);
+      if (lookahead == 'l') ADVANCE(72);
       END_STATE();
     case 23:
-      if (lookahead == 'd') ADVANCE(72);
-      if (lookahead == 'y') ADVANCE(73);
+      if (lookahead == 'd') ADVANCE(73);
+      if (lookahead == 'y') ADVANCE(74);
       END_STATE();
     case 24:
-      if (lookahead == 'd') ADVANCE(74);
+      if (lookahead == 'd') ADVANCE(75);
       END_STATE();
     case 25:
-      if (lookahead == 'o') ADVANCE(75);
+      if (lookahead == 'o') ADVANCE(76);
       END_STATE();
     case 26:
       ACCEPT_TOKEN(anon_sym_by);
       END_STATE();
     case 27:
-      if (lookahead == 'i') ADVANCE(76);
+      if (lookahead == 'i') ADVANCE(77);
       END_STATE();
     case 28:
-      if (lookahead == 'n') ADVANCE(77);
+      if (lookahead == 'n') ADVANCE(78);
       END_STATE();
     case 29:
-      if (lookahead == 'c') ADVANCE(78);
-      if (lookahead == 'f') ADVANCE(79);
+      if (lookahead == 'c') ADVANCE(79);
+      if (lookahead == 'f') ADVANCE(80);
       END_STATE();
     case 30:
-      if (lookahead == 'a') ADVANCE(80);
-      if (lookahead == 'd') ADVANCE(81);
-      if (lookahead == 'u') ADVANCE(82);
+      if (lookahead == 'a') ADVANCE(81);
+      if (lookahead == 'd') ADVANCE(82);
+      if (lookahead == 'u') ADVANCE(83);
       END_STATE();
     case 31:
-      if (lookahead == 'r') ADVANCE(83);
+      if (lookahead == 'r') ADVANCE(84);
       END_STATE();
     case 32:
-      if (lookahead == 'p') ADVANCE(84);
+      if (lookahead == 'p') ADVANCE(85);
       END_STATE();
     case 33:
-      if (lookahead == 'l') ADVANCE(85);
+      if (lookahead == 'l') ADVANCE(86);
       END_STATE();
     case 34:
-      if (lookahead == 'a') ADVANCE(86);
-      if (lookahead == 'o') ADVANCE(87);
+      if (lookahead == 'a') ADVANCE(87);
+      if (lookahead == 'o') ADVANCE(88);
       END_STATE();
     case 35:
-      if (lookahead == 'r') ADVANCE(88);
+      if (lookahead == 'r') ADVANCE(89);
       END_STATE();
     case 36:
-      if (lookahead == 'o') ADVANCE(89);
+      if (lookahead == 'o') ADVANCE(90);
       END_STATE();
     case 37:
-      if (lookahead == 'a') ADVANCE(90);
+      if (lookahead == 'a') ADVANCE(91);
       END_STATE();
     case 38:
-      if (lookahead == 'o') ADVANCE(91);
+      if (lookahead == 'o') ADVANCE(92);
       END_STATE();
     case 39:
-      if (lookahead == 'n') ADVANCE(92);
+      if (lookahead == 'n') ADVANCE(93);
+      if (lookahead == 'q') ADVANCE(94);
       END_STATE();
     case 40:
-      if (lookahead == 'a') ADVANCE(93);
+      if (lookahead == 'n') ADVANCE(95);
       END_STATE();
     case 41:
-      ACCEPT_TOKEN(anon_sym_in);
-      if (lookahead == 'c') ADVANCE(94);
-      if (lookahead == 't') ADVANCE(95);
+      if (lookahead == 'a') ADVANCE(96);
       END_STATE();
     case 42:
-      ACCEPT_TOKEN(anon_sym_is);
-      if (lookahead == 't') ADVANCE(96);
+      ACCEPT_TOKEN(anon_sym_in);
+      if (lookahead == 'c') ADVANCE(97);
+      if (lookahead == 't') ADVANCE(98);
       END_STATE();
     case 43:
-      if (lookahead == 'o') ADVANCE(97);
+      ACCEPT_TOKEN(anon_sym_is);
+      if (lookahead == 't') ADVANCE(99);
       END_STATE();
     case 44:
-      if (lookahead == 'y') ADVANCE(98);
+      if (lookahead == 'o') ADVANCE(100);
       END_STATE();
     case 45:
-      if (lookahead == 'n') ADVANCE(99);
+      if (lookahead == 'y') ADVANCE(101);
       END_STATE();
     case 46:
-      if (lookahead == 'y') ADVANCE(100);
+      if (lookahead == 'n') ADVANCE(102);
       END_STATE();
     case 47:
-      if (lookahead == 's') ADVANCE(101);
+      if (lookahead == 'y') ADVANCE(103);
       END_STATE();
     case 48:
-      if (lookahead == 't') ADVANCE(102);
+      if (lookahead == 's') ADVANCE(104);
       END_STATE();
     case 49:
-      if (lookahead == 't') ADVANCE(103);
+      if (lookahead == 't') ADVANCE(105);
       END_STATE();
     case 50:
-      if (lookahead == 't') ADVANCE(104);
-      if (lookahead == 'w') ADVANCE(105);
+      if (lookahead == 't') ADVANCE(106);
       END_STATE();
     case 51:
-      if (lookahead == 'l') ADVANCE(106);
+      if (lookahead == 't') ADVANCE(107);
+      if (lookahead == 'w') ADVANCE(108);
       END_STATE();
     case 52:
-      ACCEPT_TOKEN(anon_sym_or);
+      if (lookahead == 'l') ADVANCE(109);
       END_STATE();
     case 53:
-      if (lookahead == 'n') ADVANCE(107);
+      ACCEPT_TOKEN(anon_sym_or);
       END_STATE();
     case 54:
-      if (lookahead == 'a') ADVANCE(108);
+      if (lookahead == 'n') ADVANCE(110);
       END_STATE();
     case 55:
-      if (lookahead == 'i') ADVANCE(109);
+      if (lookahead == 'a') ADVANCE(111);
       END_STATE();
     case 56:
-      if (lookahead == 'a') ADVANCE(110);
-      if (lookahead == 'q') ADVANCE(111);
+      if (lookahead == 'i') ADVANCE(112);
       END_STATE();
     case 57:
-      if (lookahead == 'l') ADVANCE(112);
+      if (lookahead == 'a') ADVANCE(113);
+      if (lookahead == 'q') ADVANCE(114);
       END_STATE();
     case 58:
-      if (lookahead == 'l') ADVANCE(113);
+      if (lookahead == 'l') ADVANCE(115);
       END_STATE();
     case 59:
-      if (lookahead == 'c') ADVANCE(114);
-      if (lookahead == 'g') ADVANCE(115);
-      if (lookahead == 'm') ADVANCE(116);
-      if (lookahead == 't') ADVANCE(117);
+      if (lookahead == 'l') ADVANCE(116);
       END_STATE();
     case 60:
-      if (lookahead == 'l') ADVANCE(118);
+      if (lookahead == 'c') ADVANCE(117);
+      if (lookahead == 'g') ADVANCE(118);
+      if (lookahead == 'm') ADVANCE(119);
+      if (lookahead == 't') ADVANCE(120);
       END_STATE();
     case 61:
-      if (lookahead == 'a') ADVANCE(119);
-      if (lookahead == 'r') ADVANCE(120);
+      if (lookahead == 'l') ADVANCE(121);
       END_STATE();
     case 62:
-      if (lookahead == 'g') ADVANCE(121);
-      END_STATE();
-    case 63:
-      if (lookahead == 's') ADVANCE(122);
-      END_STATE();
-    case 64:
+      if (lookahead == 'a') ADVANCE(122);
       if (lookahead == 'r') ADVANCE(123);
       END_STATE();
+    case 63:
+      if (lookahead == 'g') ADVANCE(124);
+      END_STATE();
+    case 64:
+      if (lookahead == 's') ADVANCE(125);
+      END_STATE();
     case 65:
-      if (lookahead == 'm') ADVANCE(124);
+      if (lookahead == 'r') ADVANCE(126);
       END_STATE();
     case 66:
-      if (lookahead == 'a') ADVANCE(125);
-      if (lookahead == 'u') ADVANCE(126);
+      if (lookahead == 'm') ADVANCE(127);
       END_STATE();
     case 67:
-      if (lookahead == 'i') ADVANCE(127);
-      if (lookahead == 't') ADVANCE(128);
+      if (lookahead == 'a') ADVANCE(128);
+      if (lookahead == 'u') ADVANCE(129);
       END_STATE();
     case 68:
-      if (lookahead == 'r') ADVANCE(129);
-      END_STATE();
-    case 69:
-      if (lookahead == 'e') ADVANCE(130);
-      END_STATE();
-    case 70:
+      if (lookahead == 'i') ADVANCE(130);
       if (lookahead == 't') ADVANCE(131);
       END_STATE();
+    case 69:
+      if (lookahead == 'r') ADVANCE(132);
+      END_STATE();
+    case 70:
+      if (lookahead == 'e') ADVANCE(133);
+      END_STATE();
     case 71:
-      ACCEPT_TOKEN(anon_sym_all);
+      if (lookahead == 't') ADVANCE(134);
       END_STATE();
     case 72:
-      ACCEPT_TOKEN(anon_sym_and);
+      ACCEPT_TOKEN(anon_sym_all);
       END_STATE();
     case 73:
-      ACCEPT_TOKEN(anon_sym_any);
+      ACCEPT_TOKEN(anon_sym_and);
       END_STATE();
     case 74:
-      if (lookahead == 'i') ADVANCE(132);
+      ACCEPT_TOKEN(anon_sym_any);
       END_STATE();
     case 75:
-      if (lookahead == 'l') ADVANCE(133);
+      if (lookahead == 'i') ADVANCE(135);
       END_STATE();
     case 76:
-      if (lookahead == 'e') ADVANCE(134);
+      if (lookahead == 'l') ADVANCE(136);
       END_STATE();
     case 77:
-      if (lookahead == 't') ADVANCE(135);
+      if (lookahead == 'e') ADVANCE(137);
       END_STATE();
     case 78:
-      if (lookahead == 'r') ADVANCE(136);
+      if (lookahead == 't') ADVANCE(138);
       END_STATE();
     case 79:
-      if (lookahead == 'a') ADVANCE(137);
+      if (lookahead == 'r') ADVANCE(139);
       END_STATE();
     case 80:
-      if (lookahead == 'b') ADVANCE(138);
+      if (lookahead == 'a') ADVANCE(140);
       END_STATE();
     case 81:
-      ACCEPT_TOKEN(anon_sym_end);
-      if (lookahead == 's') ADVANCE(139);
+      if (lookahead == 'b') ADVANCE(141);
       END_STATE();
     case 82:
-      if (lookahead == 'm') ADVANCE(140);
+      ACCEPT_TOKEN(anon_sym_end);
+      if (lookahead == 's') ADVANCE(142);
       END_STATE();
     case 83:
-      if (lookahead == 'o') ADVANCE(141);
+      if (lookahead == 'm') ADVANCE(143);
       END_STATE();
     case 84:
-      if (lookahead == 'e') ADVANCE(142);
-      if (lookahead == 'i') ADVANCE(143);
+      if (lookahead == 'o') ADVANCE(144);
       END_STATE();
     case 85:
-      if (lookahead == 's') ADVANCE(144);
+      if (lookahead == 'e') ADVANCE(145);
+      if (lookahead == 'i') ADVANCE(146);
       END_STATE();
     case 86:
-      if (lookahead == 'g') ADVANCE(145);
+      if (lookahead == 's') ADVANCE(147);
       END_STATE();
     case 87:
-      if (lookahead == 'a') ADVANCE(146);
+      if (lookahead == 'g') ADVANCE(148);
       END_STATE();
     case 88:
-      ACCEPT_TOKEN(anon_sym_for);
+      if (lookahead == 'a') ADVANCE(149);
       END_STATE();
     case 89:
-      if (lookahead == 'm') ADVANCE(147);
+      ACCEPT_TOKEN(anon_sym_for);
       END_STATE();
     case 90:
-      if (lookahead == 'r') ADVANCE(148);
+      if (lookahead == 'm') ADVANCE(150);
       END_STATE();
     case 91:
-      if (lookahead == 'n') ADVANCE(149);
+      if (lookahead == 'r') ADVANCE(151);
       END_STATE();
     case 92:
-      if (lookahead == 'd') ADVANCE(150);
+      if (lookahead == 'n') ADVANCE(152);
       END_STATE();
     case 93:
-      if (lookahead == 't') ADVANCE(151);
+      if (lookahead == 'd') ADVANCE(153);
       END_STATE();
     case 94:
-      if (lookahead == 'r') ADVANCE(152);
+      if (lookahead == 'u') ADVANCE(154);
       END_STATE();
     case 95:
-      ACCEPT_TOKEN(anon_sym_int);
+      ACCEPT_TOKEN(anon_sym_iin);
       END_STATE();
     case 96:
-      if (lookahead == 'a') ADVANCE(153);
+      if (lookahead == 't') ADVANCE(155);
       END_STATE();
     case 97:
-      if (lookahead == 'n') ADVANCE(154);
+      if (lookahead == 'r') ADVANCE(156);
       END_STATE();
     case 98:
-      ACCEPT_TOKEN(anon_sym_key);
+      ACCEPT_TOKEN(anon_sym_int);
       END_STATE();
     case 99:
-      if (lookahead == 'd') ADVANCE(155);
+      if (lookahead == 'a') ADVANCE(157);
       END_STATE();
     case 100:
-      if (lookahead == 'e') ADVANCE(156);
+      if (lookahead == 'n') ADVANCE(158);
       END_STATE();
     case 101:
-      if (lookahead == 't') ADVANCE(157);
+      ACCEPT_TOKEN(anon_sym_key);
       END_STATE();
     case 102:
-      if (lookahead == 'c') ADVANCE(158);
+      if (lookahead == 'd') ADVANCE(159);
       END_STATE();
     case 103:
-      if (lookahead == 'r') ADVANCE(159);
+      if (lookahead == 'e') ADVANCE(160);
       END_STATE();
     case 104:
-      ACCEPT_TOKEN(anon_sym_not);
+      if (lookahead == 't') ADVANCE(161);
       END_STATE();
     case 105:
-      ACCEPT_TOKEN(anon_sym_now);
+      if (lookahead == 'c') ADVANCE(162);
       END_STATE();
     case 106:
-      if (lookahead == 'l') ADVANCE(160);
+      if (lookahead == 'r') ADVANCE(163);
       END_STATE();
     case 107:
-      if (lookahead == 'e') ADVANCE(161);
+      ACCEPT_TOKEN(anon_sym_not);
       END_STATE();
     case 108:
-      if (lookahead == 'n') ADVANCE(162);
+      ACCEPT_TOKEN(anon_sym_now);
       END_STATE();
     case 109:
-      if (lookahead == 'm') ADVANCE(163);
+      if (lookahead == 'l') ADVANCE(164);
       END_STATE();
     case 110:
-      if (lookahead == 's') ADVANCE(164);
+      if (lookahead == 'e') ADVANCE(165);
       END_STATE();
     case 111:
-      if (lookahead == 'u') ADVANCE(165);
+      if (lookahead == 'n') ADVANCE(166);
       END_STATE();
     case 112:
-      if (lookahead == 'e') ADVANCE(166);
+      if (lookahead == 'm') ADVANCE(167);
       END_STATE();
     case 113:
-      if (lookahead == 't') ADVANCE(167);
+      if (lookahead == 's') ADVANCE(168);
       END_STATE();
     case 114:
-      if (lookahead == 'o') ADVANCE(168);
+      if (lookahead == 'u') ADVANCE(169);
       END_STATE();
     case 115:
-      if (lookahead == 'm') ADVANCE(169);
+      if (lookahead == 'e') ADVANCE(170);
       END_STATE();
     case 116:
-      if (lookahead == 'v') ADVANCE(170);
+      if (lookahead == 't') ADVANCE(171);
       END_STATE();
     case 117:
-      ACCEPT_TOKEN(anon_sym_set);
+      if (lookahead == 'o') ADVANCE(172);
       END_STATE();
     case 118:
-      if (lookahead == 'i') ADVANCE(171);
+      if (lookahead == 'm') ADVANCE(173);
       END_STATE();
     case 119:
-      if (lookahead == 'r') ADVANCE(172);
+      if (lookahead == 'v') ADVANCE(174);
       END_STATE();
     case 120:
-      if (lookahead == 'i') ADVANCE(173);
+      ACCEPT_TOKEN(anon_sym_set);
       END_STATE();
     case 121:
-      if (lookahead == 's') ADVANCE(174);
+      if (lookahead == 'i') ADVANCE(175);
       END_STATE();
     case 122:
-      if (lookahead == 't') ADVANCE(175);
+      if (lookahead == 'r') ADVANCE(176);
       END_STATE();
     case 123:
-      if (lookahead == 'e') ADVANCE(176);
+      if (lookahead == 'i') ADVANCE(177);
       END_STATE();
     case 124:
-      if (lookahead == 'e') ADVANCE(177);
+      if (lookahead == 's') ADVANCE(178);
       END_STATE();
     case 125:
-      if (lookahead == 'f') ADVANCE(178);
+      if (lookahead == 't') ADVANCE(179);
       END_STATE();
     case 126:
-      if (lookahead == 'e') ADVANCE(179);
+      if (lookahead == 'e') ADVANCE(180);
       END_STATE();
     case 127:
-      if (lookahead == 't') ADVANCE(180);
+      if (lookahead == 'e') ADVANCE(181);
       END_STATE();
     case 128:
-      if (lookahead == 'i') ADVANCE(181);
+      if (lookahead == 'f') ADVANCE(182);
       END_STATE();
     case 129:
-      if (lookahead == 'i') ADVANCE(182);
+      if (lookahead == 'e') ADVANCE(183);
       END_STATE();
     case 130:
-      if (lookahead == 'n') ADVANCE(183);
+      if (lookahead == 't') ADVANCE(184);
       END_STATE();
     case 131:
-      if (lookahead == 'h') ADVANCE(184);
+      if (lookahead == 'i') ADVANCE(185);
       END_STATE();
     case 132:
-      if (lookahead == 'e') ADVANCE(185);
+      if (lookahead == 'i') ADVANCE(186);
       END_STATE();
     case 133:
-      ACCEPT_TOKEN(anon_sym_bool);
+      if (lookahead == 'n') ADVANCE(187);
       END_STATE();
     case 134:
-      if (lookahead == 'n') ADVANCE(186);
+      if (lookahead == 'h') ADVANCE(188);
       END_STATE();
     case 135:
-      if (lookahead == 'a') ADVANCE(187);
-      if (lookahead == 'e') ADVANCE(188);
-      if (lookahead == 'r') ADVANCE(189);
+      if (lookahead == 'e') ADVANCE(189);
       END_STATE();
     case 136:
-      if (lookahead == 'e') ADVANCE(190);
+      ACCEPT_TOKEN(anon_sym_bool);
       END_STATE();
     case 137:
-      if (lookahead == 'u') ADVANCE(191);
+      if (lookahead == 'n') ADVANCE(190);
       END_STATE();
     case 138:
-      if (lookahead == 'l') ADVANCE(192);
+      if (lookahead == 'a') ADVANCE(191);
+      if (lookahead == 'e') ADVANCE(192);
+      if (lookahead == 'r') ADVANCE(193);
       END_STATE();
     case 139:
-      if (lookahead == '_') ADVANCE(193);
+      if (lookahead == 'e') ADVANCE(194);
       END_STATE();
     case 140:
-      ACCEPT_TOKEN(anon_sym_enum);
+      if (lookahead == 'u') ADVANCE(195);
       END_STATE();
     case 141:
-      if (lookahead == 'r') ADVANCE(194);
+      if (lookahead == 'l') ADVANCE(196);
       END_STATE();
     case 142:
-      if (lookahead == 'c') ADVANCE(195);
-      if (lookahead == 'r') ADVANCE(196);
+      if (lookahead == '_') ADVANCE(197);
       END_STATE();
     case 143:
-      if (lookahead == 'r') ADVANCE(197);
+      ACCEPT_TOKEN(anon_sym_enum);
       END_STATE();
     case 144:
-      if (lookahead == 'e') ADVANCE(198);
+      if (lookahead == 'r') ADVANCE(198);
       END_STATE();
     case 145:
-      ACCEPT_TOKEN(anon_sym_flag);
+      if (lookahead == 'c') ADVANCE(199);
+      if (lookahead == 'r') ADVANCE(200);
       END_STATE();
     case 146:
-      if (lookahead == 't') ADVANCE(199);
+      if (lookahead == 'r') ADVANCE(201);
       END_STATE();
     case 147:
-      ACCEPT_TOKEN(anon_sym_from);
+      if (lookahead == 'e') ADVANCE(202);
       END_STATE();
     case 148:
-      if (lookahead == 'd') ADVANCE(200);
+      ACCEPT_TOKEN(anon_sym_flag);
       END_STATE();
     case 149:
-      if (lookahead == 't') ADVANCE(201);
+      if (lookahead == 't') ADVANCE(203);
       END_STATE();
     case 150:
-      if (lookahead == 's') ADVANCE(202);
+      ACCEPT_TOKEN(anon_sym_from);
       END_STATE();
     case 151:
-      if (lookahead == 'c') ADVANCE(203);
+      if (lookahead == 'd') ADVANCE(204);
       END_STATE();
     case 152:
-      if (lookahead == 'e') ADVANCE(204);
+      if (lookahead == 't') ADVANCE(205);
       END_STATE();
     case 153:
-      if (lookahead == 'r') ADVANCE(205);
+      if (lookahead == 's') ADVANCE(206);
       END_STATE();
     case 154:
-      ACCEPT_TOKEN(anon_sym_json);
+      if (lookahead == 'a') ADVANCE(207);
       END_STATE();
     case 155:
-      ACCEPT_TOKEN(anon_sym_kind);
+      if (lookahead == 'c') ADVANCE(208);
       END_STATE();
     case 156:
-      if (lookahead == 'r') ADVANCE(206);
+      if (lookahead == 'e') ADVANCE(209);
       END_STATE();
     case 157:
-      ACCEPT_TOKEN(anon_sym_list);
+      if (lookahead == 'r') ADVANCE(210);
       END_STATE();
     case 158:
-      if (lookahead == 'h') ADVANCE(207);
+      ACCEPT_TOKEN(anon_sym_json);
       END_STATE();
     case 159:
-      if (lookahead == 'i') ADVANCE(208);
+      ACCEPT_TOKEN(anon_sym_kind);
       END_STATE();
     case 160:
-      ACCEPT_TOKEN(sym_null);
+      if (lookahead == 'r') ADVANCE(211);
       END_STATE();
     case 161:
-      if (lookahead == 'r') ADVANCE(209);
+      ACCEPT_TOKEN(anon_sym_list);
       END_STATE();
     case 162:
-      if (lookahead == 'n') ADVANCE(210);
+      if (lookahead == 'h') ADVANCE(212);
       END_STATE();
     case 163:
-      if (lookahead == 'a') ADVANCE(211);
-      END_STATE();
-    case 164:
-      if (lookahead == 'o') ADVANCE(212);
-      END_STATE();
-    case 165:
       if (lookahead == 'i') ADVANCE(213);
       END_STATE();
+    case 164:
+      ACCEPT_TOKEN(sym_null);
+      END_STATE();
+    case 165:
+      if (lookahead == 'r') ADVANCE(214);
+      END_STATE();
     case 166:
-      ACCEPT_TOKEN(anon_sym_rule);
+      if (lookahead == 'n') ADVANCE(215);
       END_STATE();
     case 167:
-      ACCEPT_TOKEN(anon_sym_salt);
+      if (lookahead == 'a') ADVANCE(216);
       END_STATE();
     case 168:
-      if (lookahead == 'n') ADVANCE(214);
+      if (lookahead == 'o') ADVANCE(217);
       END_STATE();
     case 169:
-      if (lookahead == 'e') ADVANCE(215);
+      if (lookahead == 'i') ADVANCE(218);
       END_STATE();
     case 170:
-      if (lookahead == 'e') ADVANCE(216);
+      ACCEPT_TOKEN(anon_sym_rule);
       END_STATE();
     case 171:
-      if (lookahead == 't') ADVANCE(217);
+      ACCEPT_TOKEN(anon_sym_salt);
       END_STATE();
     case 172:
-      if (lookahead == 't') ADVANCE(218);
-      END_STATE();
-    case 173:
       if (lookahead == 'n') ADVANCE(219);
       END_STATE();
+    case 173:
+      if (lookahead == 'e') ADVANCE(220);
+      END_STATE();
     case 174:
-      ACCEPT_TOKEN(anon_sym_tags);
+      if (lookahead == 'e') ADVANCE(221);
       END_STATE();
     case 175:
-      ACCEPT_TOKEN(anon_sym_test);
+      if (lookahead == 't') ADVANCE(222);
       END_STATE();
     case 176:
-      if (lookahead == 's') ADVANCE(220);
+      if (lookahead == 't') ADVANCE(223);
       END_STATE();
     case 177:
-      if (lookahead == 's') ADVANCE(221);
+      if (lookahead == 'n') ADVANCE(224);
       END_STATE();
     case 178:
-      if (lookahead == 'f') ADVANCE(222);
+      ACCEPT_TOKEN(anon_sym_tags);
       END_STATE();
     case 179:
-      ACCEPT_TOKEN(anon_sym_true);
+      ACCEPT_TOKEN(anon_sym_test);
       END_STATE();
     case 180:
-      ACCEPT_TOKEN(anon_sym_unit);
+      if (lookahead == 's') ADVANCE(225);
       END_STATE();
     case 181:
-      if (lookahead == 'l') ADVANCE(223);
+      if (lookahead == 's') ADVANCE(226);
       END_STATE();
     case 182:
-      if (lookahead == 'a') ADVANCE(224);
+      if (lookahead == 'f') ADVANCE(227);
       END_STATE();
     case 183:
-      ACCEPT_TOKEN(anon_sym_when);
+      ACCEPT_TOKEN(anon_sym_true);
       END_STATE();
     case 184:
-      if (lookahead == 'i') ADVANCE(225);
+      ACCEPT_TOKEN(anon_sym_unit);
       END_STATE();
     case 185:
-      if (lookahead == 'n') ADVANCE(226);
+      if (lookahead == 'l') ADVANCE(228);
       END_STATE();
     case 186:
-      if (lookahead == 't') ADVANCE(227);
+      if (lookahead == 'a') ADVANCE(229);
       END_STATE();
     case 187:
-      if (lookahead == 'i') ADVANCE(228);
+      ACCEPT_TOKEN(anon_sym_when);
       END_STATE();
     case 188:
-      if (lookahead == 'x') ADVANCE(229);
+      if (lookahead == 'i') ADVANCE(230);
       END_STATE();
     case 189:
-      if (lookahead == 'o') ADVANCE(230);
+      if (lookahead == 'n') ADVANCE(231);
       END_STATE();
     case 190:
-      if (lookahead == 'a') ADVANCE(231);
+      if (lookahead == 't') ADVANCE(232);
       END_STATE();
     case 191:
-      if (lookahead == 'l') ADVANCE(232);
+      if (lookahead == 'i') ADVANCE(233);
       END_STATE();
     case 192:
-      if (lookahead == 'e') ADVANCE(233);
+      if (lookahead == 'x') ADVANCE(234);
       END_STATE();
     case 193:
-      if (lookahead == 'w') ADVANCE(234);
+      if (lookahead == 'o') ADVANCE(235);
       END_STATE();
     case 194:
-      ACCEPT_TOKEN(anon_sym_error);
+      if (lookahead == 'a') ADVANCE(236);
       END_STATE();
     case 195:
-      if (lookahead == 't') ADVANCE(235);
+      if (lookahead == 'l') ADVANCE(237);
       END_STATE();
     case 196:
-      if (lookahead == 'i') ADVANCE(236);
+      if (lookahead == 'e') ADVANCE(238);
       END_STATE();
     case 197:
-      if (lookahead == 'e') ADVANCE(237);
+      if (lookahead == 'w') ADVANCE(239);
       END_STATE();
     case 198:
-      ACCEPT_TOKEN(anon_sym_false);
+      ACCEPT_TOKEN(anon_sym_error);
       END_STATE();
     case 199:
-      ACCEPT_TOKEN(anon_sym_float);
+      if (lookahead == 't') ADVANCE(240);
       END_STATE();
     case 200:
-      if (lookahead == 'r') ADVANCE(238);
+      if (lookahead == 'i') ADVANCE(241);
       END_STATE();
     case 201:
-      if (lookahead == 'a') ADVANCE(239);
+      if (lookahead == 'e') ADVANCE(242);
       END_STATE();
     case 202:
-      if (lookahead == '_') ADVANCE(240);
+      ACCEPT_TOKEN(anon_sym_false);
       END_STATE();
     case 203:
-      if (lookahead == 'h') ADVANCE(241);
+      ACCEPT_TOKEN(anon_sym_float);
       END_STATE();
     case 204:
-      if (lookahead == 'a') ADVANCE(242);
+      if (lookahead == 'r') ADVANCE(243);
       END_STATE();
     case 205:
-      if (lookahead == 't') ADVANCE(243);
+      if (lookahead == 'a') ADVANCE(244);
       END_STATE();
     case 206:
-      ACCEPT_TOKEN(anon_sym_layer);
+      if (lookahead == '_') ADVANCE(245);
       END_STATE();
     case 207:
-      if (lookahead == 'e') ADVANCE(244);
+      if (lookahead == 'l') ADVANCE(246);
       END_STATE();
     case 208:
-      if (lookahead == 'c') ADVANCE(245);
+      if (lookahead == 'h') ADVANCE(247);
       END_STATE();
     case 209:
-      ACCEPT_TOKEN(anon_sym_owner);
+      if (lookahead == 'a') ADVANCE(248);
       END_STATE();
     case 210:
-      if (lookahead == 'i') ADVANCE(246);
+      if (lookahead == 't') ADVANCE(249);
       END_STATE();
     case 211:
-      if (lookahead == 'r') ADVANCE(247);
+      ACCEPT_TOKEN(anon_sym_layer);
       END_STATE();
     case 212:
-      if (lookahead == 'n') ADVANCE(248);
+      if (lookahead == 'e') ADVANCE(250);
       END_STATE();
     case 213:
-      if (lookahead == 'r') ADVANCE(249);
+      if (lookahead == 'c') ADVANCE(251);
       END_STATE();
     case 214:
-      if (lookahead == 'd') ADVANCE(250);
+      ACCEPT_TOKEN(anon_sym_owner);
       END_STATE();
     case 215:
-      if (lookahead == 'n') ADVANCE(251);
+      if (lookahead == 'i') ADVANCE(252);
       END_STATE();
     case 216:
-      if (lookahead == 'r') ADVANCE(252);
+      if (lookahead == 'r') ADVANCE(253);
       END_STATE();
     case 217:
-      ACCEPT_TOKEN(anon_sym_split);
+      if (lookahead == 'n') ADVANCE(254);
       END_STATE();
     case 218:
-      ACCEPT_TOKEN(anon_sym_start);
-      if (lookahead == 's') ADVANCE(253);
+      if (lookahead == 'r') ADVANCE(255);
       END_STATE();
     case 219:
-      if (lookahead == 'g') ADVANCE(254);
+      if (lookahead == 'd') ADVANCE(256);
       END_STATE();
     case 220:
-      if (lookahead == 'h') ADVANCE(255);
+      if (lookahead == 'n') ADVANCE(257);
       END_STATE();
     case 221:
-      if (lookahead == 't') ADVANCE(256);
+      if (lookahead == 'r') ADVANCE(258);
       END_STATE();
     case 222:
-      if (lookahead == 'i') ADVANCE(257);
+      ACCEPT_TOKEN(anon_sym_split);
       END_STATE();
     case 223:
-      ACCEPT_TOKEN(anon_sym_until);
+      ACCEPT_TOKEN(anon_sym_start);
+      if (lookahead == 's') ADVANCE(259);
       END_STATE();
     case 224:
-      if (lookahead == 'n') ADVANCE(258);
+      if (lookahead == 'g') ADVANCE(260);
       END_STATE();
     case 225:
-      if (lookahead == 'n') ADVANCE(259);
+      if (lookahead == 'h') ADVANCE(261);
       END_STATE();
     case 226:
-      if (lookahead == 'c') ADVANCE(260);
-      END_STATE();
-    case 227:
-      ACCEPT_TOKEN(sym_client_property);
-      END_STATE();
-    case 228:
-      if (lookahead == 'n') ADVANCE(261);
-      END_STATE();
-    case 229:
       if (lookahead == 't') ADVANCE(262);
       END_STATE();
+    case 227:
+      if (lookahead == 'i') ADVANCE(263);
+      END_STATE();
+    case 228:
+      ACCEPT_TOKEN(anon_sym_until);
+      END_STATE();
+    case 229:
+      if (lookahead == 'n') ADVANCE(264);
+      END_STATE();
     case 230:
-      if (lookahead == 'l') ADVANCE(263);
+      if (lookahead == 'n') ADVANCE(265);
       END_STATE();
     case 231:
-      if (lookahead == 's') ADVANCE(264);
+      if (lookahead == 'c') ADVANCE(266);
       END_STATE();
     case 232:
-      if (lookahead == 't') ADVANCE(265);
+      ACCEPT_TOKEN(sym_client_property);
       END_STATE();
     case 233:
-      if (lookahead == 'd') ADVANCE(266);
+      if (lookahead == 'n') ADVANCE(267);
       END_STATE();
     case 234:
-      if (lookahead == 'i') ADVANCE(267);
+      if (lookahead == 't') ADVANCE(268);
       END_STATE();
     case 235:
-      ACCEPT_TOKEN(anon_sym_expect);
+      if (lookahead == 'l') ADVANCE(269);
       END_STATE();
     case 236:
-      if (lookahead == 'm') ADVANCE(268);
+      if (lookahead == 's') ADVANCE(270);
       END_STATE();
     case 237:
-      if (lookahead == 's') ADVANCE(269);
+      if (lookahead == 't') ADVANCE(271);
       END_STATE();
     case 238:
-      if (lookahead == 'a') ADVANCE(270);
+      if (lookahead == 'd') ADVANCE(272);
       END_STATE();
     case 239:
-      if (lookahead == 'i') ADVANCE(271);
+      if (lookahead == 'i') ADVANCE(273);
       END_STATE();
     case 240:
-      if (lookahead == 'w') ADVANCE(272);
+      ACCEPT_TOKEN(anon_sym_expect);
       END_STATE();
     case 241:
-      if (lookahead == 'e') ADVANCE(273);
+      if (lookahead == 'm') ADVANCE(274);
       END_STATE();
     case 242:
-      if (lookahead == 's') ADVANCE(274);
-      END_STATE();
-    case 243:
       if (lookahead == 's') ADVANCE(275);
       END_STATE();
+    case 243:
+      if (lookahead == 'a') ADVANCE(276);
+      END_STATE();
     case 244:
-      if (lookahead == 's') ADVANCE(276);
+      if (lookahead == 'i') ADVANCE(277);
       END_STATE();
     case 245:
-      if (lookahead == 's') ADVANCE(277);
+      if (lookahead == 'w') ADVANCE(278);
       END_STATE();
     case 246:
-      if (lookahead == 'n') ADVANCE(278);
+      if (lookahead == 's') ADVANCE(279);
       END_STATE();
     case 247:
-      if (lookahead == 'y') ADVANCE(279);
-      END_STATE();
-    case 248:
-      ACCEPT_TOKEN(anon_sym_reason);
-      END_STATE();
-    case 249:
       if (lookahead == 'e') ADVANCE(280);
       END_STATE();
+    case 248:
+      if (lookahead == 's') ADVANCE(281);
+      END_STATE();
+    case 249:
+      if (lookahead == 's') ADVANCE(282);
+      END_STATE();
     case 250:
-      if (lookahead == 'a') ADVANCE(281);
+      if (lookahead == 's') ADVANCE(283);
       END_STATE();
     case 251:
-      if (lookahead == 't') ADVANCE(282);
+      if (lookahead == 's') ADVANCE(284);
       END_STATE();
     case 252:
-      ACCEPT_TOKEN(anon_sym_semver);
+      if (lookahead == 'n') ADVANCE(285);
       END_STATE();
     case 253:
-      if (lookahead == '_') ADVANCE(283);
+      if (lookahead == 'y') ADVANCE(286);
       END_STATE();
     case 254:
-      ACCEPT_TOKEN(anon_sym_string);
+      ACCEPT_TOKEN(anon_sym_reason);
       END_STATE();
     case 255:
-      if (lookahead == 'o') ADVANCE(284);
+      if (lookahead == 'e') ADVANCE(287);
       END_STATE();
     case 256:
-      if (lookahead == 'a') ADVANCE(285);
+      if (lookahead == 'a') ADVANCE(288);
       END_STATE();
     case 257:
-      if (lookahead == 'c') ADVANCE(286);
+      if (lookahead == 't') ADVANCE(289);
       END_STATE();
     case 258:
-      if (lookahead == 't') ADVANCE(287);
+      ACCEPT_TOKEN(anon_sym_semver);
       END_STATE();
     case 259:
-      ACCEPT_TOKEN(anon_sym_within);
+      if (lookahead == '_') ADVANCE(290);
       END_STATE();
     case 260:
-      if (lookahead == 'e') ADVANCE(288);
+      ACCEPT_TOKEN(anon_sym_string);
       END_STATE();
     case 261:
-      if (lookahead == 's') ADVANCE(289);
+      if (lookahead == 'o') ADVANCE(291);
       END_STATE();
     case 262:
-      ACCEPT_TOKEN(anon_sym_context);
+      if (lookahead == 'a') ADVANCE(292);
       END_STATE();
     case 263:
-      ACCEPT_TOKEN(anon_sym_control);
+      if (lookahead == 'c') ADVANCE(293);
       END_STATE();
     case 264:
-      if (lookahead == 'e') ADVANCE(290);
+      if (lookahead == 't') ADVANCE(294);
       END_STATE();
     case 265:
-      ACCEPT_TOKEN(anon_sym_default);
+      ACCEPT_TOKEN(anon_sym_within);
       END_STATE();
     case 266:
-      ACCEPT_TOKEN(anon_sym_enabled);
+      if (lookahead == 'e') ADVANCE(295);
       END_STATE();
     case 267:
-      if (lookahead == 't') ADVANCE(291);
-      END_STATE();
-    case 268:
-      if (lookahead == 'e') ADVANCE(292);
-      END_STATE();
-    case 269:
-      ACCEPT_TOKEN(anon_sym_expires);
-      END_STATE();
-    case 270:
-      if (lookahead == 'i') ADVANCE(293);
-      END_STATE();
-    case 271:
-      if (lookahead == 'n') ADVANCE(294);
-      END_STATE();
-    case 272:
-      if (lookahead == 'i') ADVANCE(295);
-      END_STATE();
-    case 273:
       if (lookahead == 's') ADVANCE(296);
       END_STATE();
-    case 274:
+    case 268:
+      ACCEPT_TOKEN(anon_sym_context);
+      END_STATE();
+    case 269:
+      ACCEPT_TOKEN(anon_sym_control);
+      END_STATE();
+    case 270:
       if (lookahead == 'e') ADVANCE(297);
       END_STATE();
+    case 271:
+      ACCEPT_TOKEN(anon_sym_default);
+      END_STATE();
+    case 272:
+      ACCEPT_TOKEN(anon_sym_enabled);
+      END_STATE();
+    case 273:
+      if (lookahead == 't') ADVANCE(298);
+      END_STATE();
+    case 274:
+      if (lookahead == 'e') ADVANCE(299);
+      END_STATE();
     case 275:
-      if (lookahead == '_') ADVANCE(298);
+      ACCEPT_TOKEN(anon_sym_expires);
       END_STATE();
     case 276:
-      ACCEPT_TOKEN(anon_sym_matches);
+      if (lookahead == 'i') ADVANCE(300);
       END_STATE();
     case 277:
-      ACCEPT_TOKEN(anon_sym_metrics);
+      if (lookahead == 'n') ADVANCE(301);
       END_STATE();
     case 278:
-      if (lookahead == 'g') ADVANCE(299);
+      if (lookahead == 'i') ADVANCE(302);
       END_STATE();
     case 279:
-      ACCEPT_TOKEN(anon_sym_primary);
+      ACCEPT_TOKEN(anon_sym_iequals);
       END_STATE();
     case 280:
-      if (lookahead == 's') ADVANCE(300);
+      if (lookahead == 's') ADVANCE(303);
       END_STATE();
     case 281:
-      if (lookahead == 'r') ADVANCE(301);
+      if (lookahead == 'e') ADVANCE(304);
       END_STATE();
     case 282:
-      ACCEPT_TOKEN(anon_sym_segment);
+      if (lookahead == '_') ADVANCE(305);
       END_STATE();
     case 283:
-      if (lookahead == 'w') ADVANCE(302);
+      ACCEPT_TOKEN(anon_sym_matches);
       END_STATE();
     case 284:
-      if (lookahead == 'l') ADVANCE(303);
+      ACCEPT_TOKEN(anon_sym_metrics);
       END_STATE();
     case 285:
-      if (lookahead == 'm') ADVANCE(304);
+      if (lookahead == 'g') ADVANCE(306);
       END_STATE();
     case 286:
-      ACCEPT_TOKEN(anon_sym_traffic);
+      ACCEPT_TOKEN(anon_sym_primary);
       END_STATE();
     case 287:
-      ACCEPT_TOKEN(anon_sym_variant);
-      if (lookahead == 's') ADVANCE(305);
+      if (lookahead == 's') ADVANCE(307);
       END_STATE();
     case 288:
-      ACCEPT_TOKEN(anon_sym_audience);
+      if (lookahead == 'r') ADVANCE(308);
       END_STATE();
     case 289:
-      ACCEPT_TOKEN(anon_sym_contains);
+      ACCEPT_TOKEN(anon_sym_segment);
       END_STATE();
     case 290:
-      ACCEPT_TOKEN(anon_sym_decrease);
+      if (lookahead == 'w') ADVANCE(309);
       END_STATE();
     case 291:
-      if (lookahead == 'h') ADVANCE(306);
+      if (lookahead == 'l') ADVANCE(310);
       END_STATE();
     case 292:
-      if (lookahead == 'n') ADVANCE(307);
+      if (lookahead == 'm') ADVANCE(311);
       END_STATE();
     case 293:
-      if (lookahead == 'l') ADVANCE(308);
+      ACCEPT_TOKEN(anon_sym_traffic);
       END_STATE();
     case 294:
-      if (lookahead == 's') ADVANCE(309);
+      ACCEPT_TOKEN(anon_sym_variant);
+      if (lookahead == 's') ADVANCE(312);
       END_STATE();
     case 295:
-      if (lookahead == 't') ADVANCE(310);
+      ACCEPT_TOKEN(anon_sym_audience);
       END_STATE();
     case 296:
-      ACCEPT_TOKEN(anon_sym_imatches);
+      ACCEPT_TOKEN(anon_sym_contains);
       END_STATE();
     case 297:
-      ACCEPT_TOKEN(anon_sym_increase);
+      ACCEPT_TOKEN(anon_sym_decrease);
       END_STATE();
     case 298:
-      if (lookahead == 'w') ADVANCE(311);
+      if (lookahead == 'h') ADVANCE(313);
       END_STATE();
     case 299:
-      ACCEPT_TOKEN(anon_sym_planning);
+      if (lookahead == 'n') ADVANCE(314);
       END_STATE();
     case 300:
-      ACCEPT_TOKEN(anon_sym_requires);
+      if (lookahead == 'l') ADVANCE(315);
       END_STATE();
     case 301:
-      if (lookahead == 'y') ADVANCE(312);
+      if (lookahead == 's') ADVANCE(316);
       END_STATE();
     case 302:
-      if (lookahead == 'i') ADVANCE(313);
+      if (lookahead == 't') ADVANCE(317);
       END_STATE();
     case 303:
-      if (lookahead == 'd') ADVANCE(314);
+      ACCEPT_TOKEN(anon_sym_imatches);
       END_STATE();
     case 304:
-      if (lookahead == 'p') ADVANCE(315);
+      ACCEPT_TOKEN(anon_sym_increase);
       END_STATE();
     case 305:
-      ACCEPT_TOKEN(anon_sym_variants);
+      if (lookahead == 'w') ADVANCE(318);
       END_STATE();
     case 306:
-      ACCEPT_TOKEN(anon_sym_ends_with);
+      ACCEPT_TOKEN(anon_sym_planning);
       END_STATE();
     case 307:
-      if (lookahead == 't') ADVANCE(316);
+      ACCEPT_TOKEN(anon_sym_requires);
       END_STATE();
     case 308:
-      ACCEPT_TOKEN(anon_sym_guardrail);
+      if (lookahead == 'y') ADVANCE(319);
       END_STATE();
     case 309:
-      ACCEPT_TOKEN(anon_sym_icontains);
+      if (lookahead == 'i') ADVANCE(320);
       END_STATE();
     case 310:
-      if (lookahead == 'h') ADVANCE(317);
+      if (lookahead == 'd') ADVANCE(321);
       END_STATE();
     case 311:
-      if (lookahead == 'i') ADVANCE(318);
+      if (lookahead == 'p') ADVANCE(322);
       END_STATE();
     case 312:
-      ACCEPT_TOKEN(anon_sym_secondary);
+      ACCEPT_TOKEN(anon_sym_variants);
       END_STATE();
     case 313:
-      if (lookahead == 't') ADVANCE(319);
+      ACCEPT_TOKEN(anon_sym_ends_with);
       END_STATE();
     case 314:
-      ACCEPT_TOKEN(anon_sym_threshold);
+      if (lookahead == 't') ADVANCE(323);
       END_STATE();
     case 315:
-      ACCEPT_TOKEN(anon_sym_timestamp);
+      ACCEPT_TOKEN(anon_sym_guardrail);
       END_STATE();
     case 316:
-      ACCEPT_TOKEN(anon_sym_experiment);
+      ACCEPT_TOKEN(anon_sym_icontains);
       END_STATE();
     case 317:
-      ACCEPT_TOKEN(anon_sym_iends_with);
+      if (lookahead == 'h') ADVANCE(324);
       END_STATE();
     case 318:
-      if (lookahead == 't') ADVANCE(320);
+      if (lookahead == 'i') ADVANCE(325);
       END_STATE();
     case 319:
-      if (lookahead == 'h') ADVANCE(321);
+      ACCEPT_TOKEN(anon_sym_secondary);
       END_STATE();
     case 320:
-      if (lookahead == 'h') ADVANCE(322);
+      if (lookahead == 't') ADVANCE(326);
       END_STATE();
     case 321:
-      ACCEPT_TOKEN(anon_sym_starts_with);
+      ACCEPT_TOKEN(anon_sym_threshold);
       END_STATE();
     case 322:
+      ACCEPT_TOKEN(anon_sym_timestamp);
+      END_STATE();
+    case 323:
+      ACCEPT_TOKEN(anon_sym_experiment);
+      END_STATE();
+    case 324:
+      ACCEPT_TOKEN(anon_sym_iends_with);
+      END_STATE();
+    case 325:
+      if (lookahead == 't') ADVANCE(327);
+      END_STATE();
+    case 326:
+      if (lookahead == 'h') ADVANCE(328);
+      END_STATE();
+    case 327:
+      if (lookahead == 'h') ADVANCE(329);
+      END_STATE();
+    case 328:
+      ACCEPT_TOKEN(anon_sym_starts_with);
+      END_STATE();
+    case 329:
       ACCEPT_TOKEN(anon_sym_istarts_with);
       END_STATE();
     default:
@@ -3981,9 +4018,9 @@ static const TSLexMode ts_lex_modes[STATE_COUNT] = {
   [7] = {.lex_state = 2},
   [8] = {.lex_state = 2},
   [9] = {.lex_state = 2},
-  [10] = {.lex_state = 0},
+  [10] = {.lex_state = 2},
   [11] = {.lex_state = 2},
-  [12] = {.lex_state = 2},
+  [12] = {.lex_state = 0},
   [13] = {.lex_state = 0},
   [14] = {.lex_state = 0},
   [15] = {.lex_state = 3},
@@ -4300,26 +4337,26 @@ static const TSLexMode ts_lex_modes[STATE_COUNT] = {
   [326] = {.lex_state = 0},
   [327] = {.lex_state = 2},
   [328] = {.lex_state = 2},
-  [329] = {.lex_state = 2},
-  [330] = {.lex_state = 0},
+  [329] = {.lex_state = 0},
+  [330] = {.lex_state = 2},
   [331] = {.lex_state = 0},
   [332] = {.lex_state = 0},
   [333] = {.lex_state = 0},
   [334] = {.lex_state = 0},
-  [335] = {.lex_state = 4},
-  [336] = {.lex_state = 0},
+  [335] = {.lex_state = 0},
+  [336] = {.lex_state = 4},
   [337] = {.lex_state = 0},
   [338] = {.lex_state = 0},
   [339] = {.lex_state = 0},
   [340] = {.lex_state = 0},
-  [341] = {.lex_state = 2},
-  [342] = {.lex_state = 0},
+  [341] = {.lex_state = 0},
+  [342] = {.lex_state = 2},
   [343] = {.lex_state = 0},
-  [344] = {.lex_state = 2},
-  [345] = {.lex_state = 0},
+  [344] = {.lex_state = 0},
+  [345] = {.lex_state = 2},
   [346] = {.lex_state = 0},
-  [347] = {.lex_state = 4},
-  [348] = {.lex_state = 0},
+  [347] = {.lex_state = 0},
+  [348] = {.lex_state = 4},
   [349] = {.lex_state = 0},
   [350] = {.lex_state = 0},
   [351] = {.lex_state = 0},
@@ -4331,11 +4368,11 @@ static const TSLexMode ts_lex_modes[STATE_COUNT] = {
   [357] = {.lex_state = 0},
   [358] = {.lex_state = 0},
   [359] = {.lex_state = 0},
-  [360] = {.lex_state = 0},
+  [360] = {.lex_state = 3},
   [361] = {.lex_state = 0},
   [362] = {.lex_state = 0},
   [363] = {.lex_state = 0},
-  [364] = {.lex_state = 3},
+  [364] = {.lex_state = 0},
   [365] = {.lex_state = 0},
   [366] = {.lex_state = 0},
   [367] = {.lex_state = 0},
@@ -4471,7 +4508,9 @@ static const uint16_t ts_parse_table[LARGE_STATE_COUNT][SYMBOL_COUNT] = {
     [anon_sym_iends_with] = ACTIONS(1),
     [anon_sym_icontains] = ACTIONS(1),
     [anon_sym_imatches] = ACTIONS(1),
+    [anon_sym_iequals] = ACTIONS(1),
     [anon_sym_in] = ACTIONS(1),
+    [anon_sym_iin] = ACTIONS(1),
     [anon_sym_any] = ACTIONS(1),
     [anon_sym_all] = ACTIONS(1),
     [anon_sym_is] = ACTIONS(1),
@@ -4531,7 +4570,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_LT_EQ,
       anon_sym_GT_EQ,
       sym_percentage,
-    ACTIONS(19), 42,
+    ACTIONS(19), 44,
       sym_identifier,
       anon_sym_context,
       anon_sym_LT,
@@ -4572,9 +4611,11 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_iends_with,
       anon_sym_icontains,
       anon_sym_imatches,
+      anon_sym_iequals,
       anon_sym_in,
+      anon_sym_iin,
       anon_sym_is,
-  [65] = 4,
+  [67] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -4592,7 +4633,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_LT_EQ,
       anon_sym_GT_EQ,
       sym_percentage,
-    ACTIONS(23), 42,
+    ACTIONS(23), 44,
       sym_identifier,
       anon_sym_context,
       anon_sym_LT,
@@ -4633,9 +4674,11 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_iends_with,
       anon_sym_icontains,
       anon_sym_imatches,
+      anon_sym_iequals,
       anon_sym_in,
+      anon_sym_iin,
       anon_sym_is,
-  [130] = 4,
+  [134] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -4651,7 +4694,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_LT_EQ,
       anon_sym_GT_EQ,
       sym_percentage,
-    ACTIONS(27), 40,
+    ACTIONS(27), 42,
       sym_identifier,
       anon_sym_context,
       anon_sym_LT,
@@ -4690,9 +4733,11 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_iends_with,
       anon_sym_icontains,
       anon_sym_imatches,
+      anon_sym_iequals,
       anon_sym_in,
+      anon_sym_iin,
       anon_sym_is,
-  [191] = 4,
+  [197] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -4708,7 +4753,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_LT_EQ,
       anon_sym_GT_EQ,
       sym_percentage,
-    ACTIONS(31), 40,
+    ACTIONS(31), 42,
       sym_identifier,
       anon_sym_context,
       anon_sym_LT,
@@ -4747,9 +4792,11 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_iends_with,
       anon_sym_icontains,
       anon_sym_imatches,
+      anon_sym_iequals,
       anon_sym_in,
+      anon_sym_iin,
       anon_sym_is,
-  [252] = 4,
+  [260] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -4760,7 +4807,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_start,
       anon_sym_end,
       anon_sym_is,
-    ACTIONS(35), 39,
+    ACTIONS(35), 41,
       anon_sym_RBRACE,
       anon_sym_kind,
       anon_sym_owner,
@@ -4797,10 +4844,12 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_iends_with,
       anon_sym_icontains,
       anon_sym_imatches,
+      anon_sym_iequals,
       anon_sym_in,
+      anon_sym_iin,
       anon_sym_DASH,
       anon_sym_PLUS,
-  [307] = 5,
+  [317] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -4814,7 +4863,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_start,
       anon_sym_end,
       anon_sym_is,
-    ACTIONS(39), 37,
+    ACTIONS(39), 39,
       anon_sym_RBRACE,
       anon_sym_kind,
       anon_sym_owner,
@@ -4851,8 +4900,10 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_iends_with,
       anon_sym_icontains,
       anon_sym_imatches,
+      anon_sym_iequals,
       anon_sym_in,
-  [364] = 5,
+      anon_sym_iin,
+  [376] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -4865,7 +4916,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_start,
       anon_sym_end,
       anon_sym_is,
-    ACTIONS(39), 37,
+    ACTIONS(39), 39,
       anon_sym_RBRACE,
       anon_sym_kind,
       anon_sym_owner,
@@ -4902,8 +4953,10 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_iends_with,
       anon_sym_icontains,
       anon_sym_imatches,
+      anon_sym_iequals,
       anon_sym_in,
-  [420] = 10,
+      anon_sym_iin,
+  [434] = 10,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -4912,8 +4965,6 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_not,
     ACTIONS(57), 1,
       anon_sym_contains,
-    ACTIONS(59), 1,
-      anon_sym_in,
     ACTIONS(61), 1,
       anon_sym_is,
     ACTIONS(49), 2,
@@ -4922,7 +4973,10 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(53), 2,
       anon_sym_start,
       anon_sym_end,
-    ACTIONS(51), 11,
+    ACTIONS(59), 2,
+      anon_sym_in,
+      anon_sym_iin,
+    ACTIONS(51), 12,
       anon_sym_EQ_EQ,
       anon_sym_BANG_EQ,
       anon_sym_LT_EQ,
@@ -4934,6 +4988,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_iends_with,
       anon_sym_icontains,
       anon_sym_imatches,
+      anon_sym_iequals,
     ACTIONS(47), 23,
       anon_sym_RBRACE,
       anon_sym_kind,
@@ -4958,52 +5013,154 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_planning,
       anon_sym_or,
       anon_sym_and,
-  [485] = 24,
+  [501] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(63), 1,
-      anon_sym_RBRACE,
-    ACTIONS(65), 1,
-      anon_sym_kind,
-    ACTIONS(67), 1,
-      anon_sym_owner,
-    ACTIONS(69), 1,
-      anon_sym_tags,
-    ACTIONS(71), 1,
-      anon_sym_expires,
-    ACTIONS(73), 1,
-      anon_sym_default,
-    ACTIONS(75), 1,
-      anon_sym_enabled,
-    ACTIONS(77), 1,
-      sym_client_property,
-    ACTIONS(79), 1,
-      anon_sym_salt,
-    ACTIONS(81), 1,
-      anon_sym_requires,
-    ACTIONS(83), 1,
-      anon_sym_variants,
-    ACTIONS(85), 1,
-      anon_sym_rule,
-    ACTIONS(87), 1,
-      anon_sym_unit,
-    ACTIONS(89), 1,
-      anon_sym_layer,
-    ACTIONS(91), 1,
-      anon_sym_traffic,
-    ACTIONS(93), 1,
-      anon_sym_audience,
-    ACTIONS(95), 1,
+    ACTIONS(65), 5,
+      anon_sym_LT,
+      anon_sym_GT,
       anon_sym_start,
-    ACTIONS(97), 1,
       anon_sym_end,
-    ACTIONS(99), 1,
+      anon_sym_is,
+    ACTIONS(63), 39,
+      anon_sym_RBRACE,
+      anon_sym_kind,
+      anon_sym_owner,
+      anon_sym_tags,
+      anon_sym_expires,
+      anon_sym_default,
+      anon_sym_enabled,
+      sym_client_property,
+      anon_sym_salt,
+      anon_sym_requires,
+      anon_sym_EQ_EQ,
+      anon_sym_BANG_EQ,
+      anon_sym_variants,
+      anon_sym_rule,
+      anon_sym_EQ_GT,
+      anon_sym_unit,
+      anon_sym_layer,
+      anon_sym_traffic,
+      anon_sym_audience,
       anon_sym_control,
-    ACTIONS(101), 1,
       anon_sym_metrics,
+      anon_sym_RPAREN,
+      anon_sym_planning,
+      anon_sym_or,
+      anon_sym_and,
+      anon_sym_not,
+      anon_sym_LT_EQ,
+      anon_sym_GT_EQ,
+      anon_sym_starts_with,
+      anon_sym_ends_with,
+      anon_sym_contains,
+      anon_sym_matches,
+      anon_sym_istarts_with,
+      anon_sym_iends_with,
+      anon_sym_icontains,
+      anon_sym_imatches,
+      anon_sym_iequals,
+      anon_sym_in,
+      anon_sym_iin,
+  [556] = 4,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(69), 5,
+      anon_sym_LT,
+      anon_sym_GT,
+      anon_sym_start,
+      anon_sym_end,
+      anon_sym_is,
+    ACTIONS(67), 39,
+      anon_sym_RBRACE,
+      anon_sym_kind,
+      anon_sym_owner,
+      anon_sym_tags,
+      anon_sym_expires,
+      anon_sym_default,
+      anon_sym_enabled,
+      sym_client_property,
+      anon_sym_salt,
+      anon_sym_requires,
+      anon_sym_EQ_EQ,
+      anon_sym_BANG_EQ,
+      anon_sym_variants,
+      anon_sym_rule,
+      anon_sym_EQ_GT,
+      anon_sym_unit,
+      anon_sym_layer,
+      anon_sym_traffic,
+      anon_sym_audience,
+      anon_sym_control,
+      anon_sym_metrics,
+      anon_sym_RPAREN,
+      anon_sym_planning,
+      anon_sym_or,
+      anon_sym_and,
+      anon_sym_not,
+      anon_sym_LT_EQ,
+      anon_sym_GT_EQ,
+      anon_sym_starts_with,
+      anon_sym_ends_with,
+      anon_sym_contains,
+      anon_sym_matches,
+      anon_sym_istarts_with,
+      anon_sym_iends_with,
+      anon_sym_icontains,
+      anon_sym_imatches,
+      anon_sym_iequals,
+      anon_sym_in,
+      anon_sym_iin,
+  [611] = 24,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(71), 1,
+      anon_sym_RBRACE,
+    ACTIONS(73), 1,
+      anon_sym_kind,
+    ACTIONS(75), 1,
+      anon_sym_owner,
+    ACTIONS(77), 1,
+      anon_sym_tags,
+    ACTIONS(79), 1,
+      anon_sym_expires,
+    ACTIONS(81), 1,
+      anon_sym_default,
+    ACTIONS(83), 1,
+      anon_sym_enabled,
+    ACTIONS(85), 1,
+      sym_client_property,
+    ACTIONS(87), 1,
+      anon_sym_salt,
+    ACTIONS(89), 1,
+      anon_sym_requires,
+    ACTIONS(91), 1,
+      anon_sym_variants,
+    ACTIONS(93), 1,
+      anon_sym_rule,
+    ACTIONS(95), 1,
+      anon_sym_unit,
+    ACTIONS(97), 1,
+      anon_sym_layer,
+    ACTIONS(99), 1,
+      anon_sym_traffic,
+    ACTIONS(101), 1,
+      anon_sym_audience,
     ACTIONS(103), 1,
+      anon_sym_start,
+    ACTIONS(105), 1,
+      anon_sym_end,
+    ACTIONS(107), 1,
+      anon_sym_control,
+    ACTIONS(109), 1,
+      anon_sym_metrics,
+    ACTIONS(111), 1,
       anon_sym_planning,
     STATE(13), 21,
       sym__property,
@@ -5027,146 +5184,48 @@ static const uint16_t ts_small_parse_table[] = {
       sym_metrics_property,
       sym_planning_property,
       aux_sym_property_block_repeat1,
-  [578] = 4,
+  [704] = 24,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(107), 5,
-      anon_sym_LT,
-      anon_sym_GT,
-      anon_sym_start,
-      anon_sym_end,
-      anon_sym_is,
-    ACTIONS(105), 37,
-      anon_sym_RBRACE,
-      anon_sym_kind,
-      anon_sym_owner,
-      anon_sym_tags,
-      anon_sym_expires,
-      anon_sym_default,
-      anon_sym_enabled,
-      sym_client_property,
-      anon_sym_salt,
-      anon_sym_requires,
-      anon_sym_EQ_EQ,
-      anon_sym_BANG_EQ,
-      anon_sym_variants,
-      anon_sym_rule,
-      anon_sym_EQ_GT,
-      anon_sym_unit,
-      anon_sym_layer,
-      anon_sym_traffic,
-      anon_sym_audience,
-      anon_sym_control,
-      anon_sym_metrics,
-      anon_sym_RPAREN,
-      anon_sym_planning,
-      anon_sym_or,
-      anon_sym_and,
-      anon_sym_not,
-      anon_sym_LT_EQ,
-      anon_sym_GT_EQ,
-      anon_sym_starts_with,
-      anon_sym_ends_with,
-      anon_sym_contains,
-      anon_sym_matches,
-      anon_sym_istarts_with,
-      anon_sym_iends_with,
-      anon_sym_icontains,
-      anon_sym_imatches,
-      anon_sym_in,
-  [631] = 4,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(111), 5,
-      anon_sym_LT,
-      anon_sym_GT,
-      anon_sym_start,
-      anon_sym_end,
-      anon_sym_is,
-    ACTIONS(109), 37,
-      anon_sym_RBRACE,
-      anon_sym_kind,
-      anon_sym_owner,
-      anon_sym_tags,
-      anon_sym_expires,
-      anon_sym_default,
-      anon_sym_enabled,
-      sym_client_property,
-      anon_sym_salt,
-      anon_sym_requires,
-      anon_sym_EQ_EQ,
-      anon_sym_BANG_EQ,
-      anon_sym_variants,
-      anon_sym_rule,
-      anon_sym_EQ_GT,
-      anon_sym_unit,
-      anon_sym_layer,
-      anon_sym_traffic,
-      anon_sym_audience,
-      anon_sym_control,
-      anon_sym_metrics,
-      anon_sym_RPAREN,
-      anon_sym_planning,
-      anon_sym_or,
-      anon_sym_and,
-      anon_sym_not,
-      anon_sym_LT_EQ,
-      anon_sym_GT_EQ,
-      anon_sym_starts_with,
-      anon_sym_ends_with,
-      anon_sym_contains,
-      anon_sym_matches,
-      anon_sym_istarts_with,
-      anon_sym_iends_with,
-      anon_sym_icontains,
-      anon_sym_imatches,
-      anon_sym_in,
-  [684] = 24,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(65), 1,
-      anon_sym_kind,
-    ACTIONS(67), 1,
-      anon_sym_owner,
-    ACTIONS(69), 1,
-      anon_sym_tags,
-    ACTIONS(71), 1,
-      anon_sym_expires,
     ACTIONS(73), 1,
-      anon_sym_default,
+      anon_sym_kind,
     ACTIONS(75), 1,
-      anon_sym_enabled,
+      anon_sym_owner,
+    ACTIONS(77), 1,
+      anon_sym_tags,
     ACTIONS(79), 1,
-      anon_sym_salt,
+      anon_sym_expires,
     ACTIONS(81), 1,
-      anon_sym_requires,
+      anon_sym_default,
     ACTIONS(83), 1,
-      anon_sym_variants,
-    ACTIONS(85), 1,
-      anon_sym_rule,
+      anon_sym_enabled,
     ACTIONS(87), 1,
-      anon_sym_unit,
+      anon_sym_salt,
     ACTIONS(89), 1,
-      anon_sym_layer,
+      anon_sym_requires,
     ACTIONS(91), 1,
-      anon_sym_traffic,
+      anon_sym_variants,
     ACTIONS(93), 1,
-      anon_sym_audience,
+      anon_sym_rule,
     ACTIONS(95), 1,
-      anon_sym_start,
+      anon_sym_unit,
     ACTIONS(97), 1,
-      anon_sym_end,
+      anon_sym_layer,
     ACTIONS(99), 1,
-      anon_sym_control,
+      anon_sym_traffic,
     ACTIONS(101), 1,
-      anon_sym_metrics,
+      anon_sym_audience,
     ACTIONS(103), 1,
+      anon_sym_start,
+    ACTIONS(105), 1,
+      anon_sym_end,
+    ACTIONS(107), 1,
+      anon_sym_control,
+    ACTIONS(109), 1,
+      anon_sym_metrics,
+    ACTIONS(111), 1,
       anon_sym_planning,
     ACTIONS(113), 1,
       anon_sym_RBRACE,
@@ -5194,7 +5253,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_metrics_property,
       sym_planning_property,
       aux_sym_property_block_repeat1,
-  [777] = 24,
+  [797] = 24,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -5263,7 +5322,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_metrics_property,
       sym_planning_property,
       aux_sym_property_block_repeat1,
-  [870] = 15,
+  [890] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -5310,7 +5369,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_membership,
       sym_list_comparison,
       sym_presence,
-  [932] = 15,
+  [952] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -5357,7 +5416,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_membership,
       sym_list_comparison,
       sym_presence,
-  [994] = 15,
+  [1014] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -5404,7 +5463,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_membership,
       sym_list_comparison,
       sym_presence,
-  [1056] = 15,
+  [1076] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -5451,7 +5510,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_membership,
       sym_list_comparison,
       sym_presence,
-  [1118] = 15,
+  [1138] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -5498,7 +5557,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_membership,
       sym_list_comparison,
       sym_presence,
-  [1180] = 15,
+  [1200] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -5545,7 +5604,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_membership,
       sym_list_comparison,
       sym_presence,
-  [1242] = 15,
+  [1262] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -5592,7 +5651,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_membership,
       sym_list_comparison,
       sym_presence,
-  [1304] = 4,
+  [1324] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -5628,7 +5687,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_planning,
       anon_sym_now,
       anon_sym_expect,
-  [1344] = 4,
+  [1364] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -5664,7 +5723,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_planning,
       anon_sym_now,
       anon_sym_expect,
-  [1384] = 4,
+  [1404] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -5700,7 +5759,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_planning,
       anon_sym_now,
       anon_sym_expect,
-  [1424] = 4,
+  [1444] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -5736,7 +5795,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_planning,
       anon_sym_now,
       anon_sym_expect,
-  [1464] = 15,
+  [1484] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -5783,7 +5842,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_membership,
       sym_list_comparison,
       sym_presence,
-  [1526] = 15,
+  [1546] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -5830,7 +5889,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_membership,
       sym_list_comparison,
       sym_presence,
-  [1588] = 15,
+  [1608] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -5877,7 +5936,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_membership,
       sym_list_comparison,
       sym_presence,
-  [1650] = 4,
+  [1670] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -5913,7 +5972,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_planning,
       anon_sym_now,
       anon_sym_expect,
-  [1690] = 4,
+  [1710] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -5949,7 +6008,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_planning,
       anon_sym_now,
       anon_sym_expect,
-  [1730] = 4,
+  [1750] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -5985,7 +6044,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_planning,
       anon_sym_now,
       anon_sym_expect,
-  [1770] = 4,
+  [1790] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6021,7 +6080,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_planning,
       anon_sym_now,
       anon_sym_expect,
-  [1810] = 15,
+  [1830] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6068,7 +6127,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_membership,
       sym_list_comparison,
       sym_presence,
-  [1872] = 15,
+  [1892] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6115,7 +6174,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_membership,
       sym_list_comparison,
       sym_presence,
-  [1934] = 15,
+  [1954] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6162,7 +6221,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_membership,
       sym_list_comparison,
       sym_presence,
-  [1996] = 15,
+  [2016] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6209,7 +6268,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_membership,
       sym_list_comparison,
       sym_presence,
-  [2058] = 15,
+  [2078] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6256,7 +6315,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_membership,
       sym_list_comparison,
       sym_presence,
-  [2120] = 4,
+  [2140] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6291,7 +6350,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_planning,
       anon_sym_now,
       anon_sym_expect,
-  [2159] = 4,
+  [2179] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6325,7 +6384,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_planning,
       anon_sym_or,
       anon_sym_and,
-  [2197] = 4,
+  [2217] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6359,7 +6418,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_planning,
       anon_sym_or,
       anon_sym_and,
-  [2235] = 4,
+  [2255] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6393,7 +6452,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_planning,
       anon_sym_or,
       anon_sym_and,
-  [2273] = 4,
+  [2293] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6427,7 +6486,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_planning,
       anon_sym_or,
       anon_sym_and,
-  [2311] = 3,
+  [2331] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6458,7 +6517,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_planning,
       anon_sym_or,
       anon_sym_and,
-  [2345] = 3,
+  [2365] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6489,7 +6548,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_planning,
       anon_sym_or,
       anon_sym_and,
-  [2379] = 4,
+  [2399] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6521,7 +6580,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RPAREN,
       anon_sym_planning,
       anon_sym_or,
-  [2415] = 3,
+  [2435] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6552,7 +6611,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_planning,
       anon_sym_or,
       anon_sym_and,
-  [2449] = 3,
+  [2469] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6583,7 +6642,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_planning,
       anon_sym_or,
       anon_sym_and,
-  [2483] = 3,
+  [2503] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6614,7 +6673,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_planning,
       anon_sym_or,
       anon_sym_and,
-  [2517] = 3,
+  [2537] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6645,7 +6704,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_planning,
       anon_sym_or,
       anon_sym_and,
-  [2551] = 3,
+  [2571] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6676,7 +6735,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_planning,
       anon_sym_or,
       anon_sym_and,
-  [2585] = 3,
+  [2605] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6707,7 +6766,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_planning,
       anon_sym_or,
       anon_sym_and,
-  [2619] = 3,
+  [2639] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6738,7 +6797,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_planning,
       anon_sym_or,
       anon_sym_and,
-  [2653] = 3,
+  [2673] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6769,7 +6828,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_planning,
       anon_sym_or,
       anon_sym_and,
-  [2687] = 4,
+  [2707] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6799,7 +6858,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [2721] = 5,
+  [2741] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6830,7 +6889,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [2757] = 4,
+  [2777] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6860,7 +6919,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [2791] = 4,
+  [2811] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6890,7 +6949,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [2825] = 5,
+  [2845] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6921,7 +6980,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [2861] = 4,
+  [2881] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6950,7 +7009,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [2894] = 4,
+  [2914] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -6979,7 +7038,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [2927] = 4,
+  [2947] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7008,7 +7067,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [2960] = 5,
+  [2980] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7038,7 +7097,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [2995] = 4,
+  [3015] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7067,7 +7126,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3028] = 4,
+  [3048] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7096,7 +7155,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3061] = 4,
+  [3081] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7125,7 +7184,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3094] = 3,
+  [3114] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7153,7 +7212,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3125] = 4,
+  [3145] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7182,7 +7241,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3158] = 4,
+  [3178] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7211,7 +7270,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3191] = 4,
+  [3211] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7240,7 +7299,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3224] = 4,
+  [3244] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7269,7 +7328,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3257] = 4,
+  [3277] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7298,7 +7357,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3290] = 3,
+  [3310] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7326,7 +7385,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3321] = 5,
+  [3341] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7356,7 +7415,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3356] = 4,
+  [3376] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7385,7 +7444,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3389] = 4,
+  [3409] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7414,7 +7473,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3422] = 4,
+  [3442] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7443,7 +7502,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3455] = 4,
+  [3475] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7472,7 +7531,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3488] = 4,
+  [3508] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7501,7 +7560,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3521] = 15,
+  [3541] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7540,7 +7599,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym__literal,
       sym_json_object,
       sym_json_array,
-  [3575] = 15,
+  [3595] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7579,7 +7638,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym__literal,
       sym_json_object,
       sym_json_array,
-  [3629] = 3,
+  [3649] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7606,7 +7665,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3659] = 3,
+  [3679] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7633,7 +7692,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3689] = 3,
+  [3709] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7660,7 +7719,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3719] = 3,
+  [3739] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7687,7 +7746,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3749] = 3,
+  [3769] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7714,7 +7773,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3779] = 3,
+  [3799] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7741,7 +7800,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3809] = 3,
+  [3829] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7768,7 +7827,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3839] = 3,
+  [3859] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7795,7 +7854,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3869] = 3,
+  [3889] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7822,7 +7881,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3899] = 3,
+  [3919] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7849,7 +7908,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3929] = 3,
+  [3949] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7876,7 +7935,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3959] = 3,
+  [3979] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7903,7 +7962,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [3989] = 3,
+  [4009] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7930,7 +7989,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [4019] = 3,
+  [4039] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7957,7 +8016,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [4049] = 15,
+  [4069] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -7996,7 +8055,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym__literal,
       sym_json_object,
       sym_json_array,
-  [4103] = 15,
+  [4123] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8035,7 +8094,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym__literal,
       sym_json_object,
       sym_json_array,
-  [4157] = 15,
+  [4177] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8074,7 +8133,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym__literal,
       sym_json_object,
       sym_json_array,
-  [4211] = 15,
+  [4231] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8113,7 +8172,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym__literal,
       sym_json_object,
       sym_json_array,
-  [4265] = 3,
+  [4285] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8140,7 +8199,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [4295] = 3,
+  [4315] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8167,7 +8226,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [4325] = 3,
+  [4345] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8194,7 +8253,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [4355] = 3,
+  [4375] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8221,7 +8280,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [4385] = 3,
+  [4405] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8248,7 +8307,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [4415] = 3,
+  [4435] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8275,7 +8334,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [4445] = 3,
+  [4465] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8302,7 +8361,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [4475] = 3,
+  [4495] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8329,7 +8388,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [4505] = 3,
+  [4525] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8356,7 +8415,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [4535] = 15,
+  [4555] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8395,7 +8454,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym__literal,
       sym_json_object,
       sym_json_array,
-  [4589] = 15,
+  [4609] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8434,7 +8493,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym__literal,
       sym_json_object,
       sym_json_array,
-  [4643] = 15,
+  [4663] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8473,7 +8532,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym__literal,
       sym_json_object,
       sym_json_array,
-  [4697] = 15,
+  [4717] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8512,7 +8571,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym__literal,
       sym_json_object,
       sym_json_array,
-  [4751] = 15,
+  [4771] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8551,7 +8610,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym__literal,
       sym_json_object,
       sym_json_array,
-  [4805] = 15,
+  [4825] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8590,7 +8649,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym__literal,
       sym_json_object,
       sym_json_array,
-  [4859] = 3,
+  [4879] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8617,7 +8676,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [4889] = 3,
+  [4909] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8644,7 +8703,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [4919] = 3,
+  [4939] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8671,7 +8730,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [4949] = 3,
+  [4969] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8698,7 +8757,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [4979] = 3,
+  [4999] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8725,7 +8784,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [5009] = 3,
+  [5029] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8752,7 +8811,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [5039] = 3,
+  [5059] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8779,7 +8838,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [5069] = 3,
+  [5089] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8806,7 +8865,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [5099] = 3,
+  [5119] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8833,7 +8892,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [5129] = 3,
+  [5149] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8860,7 +8919,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [5159] = 15,
+  [5179] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8899,7 +8958,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym__literal,
       sym_json_object,
       sym_json_array,
-  [5213] = 3,
+  [5233] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8926,7 +8985,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [5243] = 15,
+  [5263] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -8965,7 +9024,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym__literal,
       sym_json_object,
       sym_json_array,
-  [5297] = 15,
+  [5317] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9004,7 +9063,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym__literal,
       sym_json_object,
       sym_json_array,
-  [5351] = 3,
+  [5371] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9031,7 +9090,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [5381] = 3,
+  [5401] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9058,7 +9117,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [5411] = 3,
+  [5431] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9085,7 +9144,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [5441] = 3,
+  [5461] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9112,7 +9171,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [5471] = 3,
+  [5491] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9139,7 +9198,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [5501] = 3,
+  [5521] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9166,7 +9225,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [5531] = 3,
+  [5551] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9193,7 +9252,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [5561] = 3,
+  [5581] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9220,7 +9279,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [5591] = 3,
+  [5611] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9247,7 +9306,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [5621] = 15,
+  [5641] = 15,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9286,7 +9345,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym__literal,
       sym_json_object,
       sym_json_array,
-  [5675] = 3,
+  [5695] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9313,7 +9372,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [5705] = 3,
+  [5725] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9340,7 +9399,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [5735] = 3,
+  [5755] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9367,7 +9426,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_control,
       anon_sym_metrics,
       anon_sym_planning,
-  [5765] = 12,
+  [5785] = 12,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9402,7 +9461,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_relative_time,
       sym_path,
       sym__literal,
-  [5812] = 14,
+  [5832] = 14,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9417,9 +9476,9 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_LBRACK,
     ACTIONS(401), 1,
       anon_sym_RBRACE,
-    STATE(337), 1,
+    STATE(338), 1,
       sym_split_arm,
-    STATE(370), 1,
+    STATE(365), 1,
       sym__value,
     ACTIONS(187), 2,
       anon_sym_true,
@@ -9439,7 +9498,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [5863] = 12,
+  [5883] = 12,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9474,7 +9533,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_path,
       sym_list,
       sym__literal,
-  [5910] = 12,
+  [5930] = 12,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9509,7 +9568,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_path,
       sym_list,
       sym__literal,
-  [5957] = 14,
+  [5977] = 14,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9524,9 +9583,9 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_LBRACK,
     ACTIONS(405), 1,
       anon_sym_RBRACE,
-    STATE(337), 1,
+    STATE(338), 1,
       sym_split_arm,
-    STATE(370), 1,
+    STATE(365), 1,
       sym__value,
     ACTIONS(187), 2,
       anon_sym_true,
@@ -9546,7 +9605,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [6008] = 14,
+  [6028] = 14,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9561,9 +9620,9 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_LBRACK,
     ACTIONS(407), 1,
       anon_sym_RBRACE,
-    STATE(337), 1,
+    STATE(338), 1,
       sym_split_arm,
-    STATE(370), 1,
+    STATE(365), 1,
       sym__value,
     ACTIONS(187), 2,
       anon_sym_true,
@@ -9583,7 +9642,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [6059] = 13,
+  [6079] = 13,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9596,9 +9655,9 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_LBRACE,
     ACTIONS(333), 1,
       anon_sym_LBRACK,
-    STATE(337), 1,
+    STATE(338), 1,
       sym_split_arm,
-    STATE(370), 1,
+    STATE(365), 1,
       sym__value,
     ACTIONS(187), 2,
       anon_sym_true,
@@ -9618,7 +9677,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [6107] = 13,
+  [6127] = 13,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9633,7 +9692,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_LBRACK,
     STATE(284), 1,
       sym_split_arm,
-    STATE(370), 1,
+    STATE(365), 1,
       sym__value,
     ACTIONS(187), 2,
       anon_sym_true,
@@ -9653,7 +9712,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [6155] = 13,
+  [6175] = 13,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9668,7 +9727,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_LBRACK,
     STATE(276), 1,
       sym_split_arm,
-    STATE(370), 1,
+    STATE(365), 1,
       sym__value,
     ACTIONS(187), 2,
       anon_sym_true,
@@ -9688,7 +9747,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [6203] = 12,
+  [6223] = 12,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9721,7 +9780,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [6248] = 11,
+  [6268] = 11,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9753,7 +9812,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_relative_time,
       sym_path,
       sym__literal,
-  [6291] = 12,
+  [6311] = 12,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9786,7 +9845,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [6336] = 12,
+  [6356] = 12,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9819,7 +9878,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [6381] = 12,
+  [6401] = 12,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9852,7 +9911,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [6426] = 10,
+  [6446] = 10,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9880,7 +9939,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [6464] = 10,
+  [6484] = 10,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9891,7 +9950,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_identifier,
     ACTIONS(413), 1,
       anon_sym_RBRACK,
-    STATE(342), 1,
+    STATE(343), 1,
       sym__literal,
     ACTIONS(187), 2,
       anon_sym_true,
@@ -9907,7 +9966,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [6501] = 10,
+  [6521] = 10,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9918,7 +9977,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_identifier,
     ACTIONS(415), 1,
       anon_sym_RBRACK,
-    STATE(342), 1,
+    STATE(343), 1,
       sym__literal,
     ACTIONS(187), 2,
       anon_sym_true,
@@ -9934,7 +9993,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [6538] = 10,
+  [6558] = 10,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9961,7 +10020,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [6575] = 9,
+  [6595] = 9,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -9986,7 +10045,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_json_object,
       sym_json_array,
       sym__json_value,
-  [6609] = 9,
+  [6629] = 9,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10011,7 +10070,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_json_object,
       sym_json_array,
       sym__json_value,
-  [6643] = 9,
+  [6663] = 9,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10036,7 +10095,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_json_object,
       sym_json_array,
       sym__json_value,
-  [6677] = 9,
+  [6697] = 9,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10061,7 +10120,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_experiment_declaration,
       sym_test_declaration,
       aux_sym_source_file_repeat1,
-  [6711] = 9,
+  [6731] = 9,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10070,7 +10129,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_DQUOTE,
     ACTIONS(411), 1,
       sym_identifier,
-    STATE(342), 1,
+    STATE(343), 1,
       sym__literal,
     ACTIONS(187), 2,
       anon_sym_true,
@@ -10086,7 +10145,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [6745] = 9,
+  [6765] = 9,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10111,7 +10170,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_experiment_declaration,
       sym_test_declaration,
       aux_sym_source_file_repeat1,
-  [6779] = 7,
+  [6799] = 7,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10133,7 +10192,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_string,
       anon_sym_semver,
       anon_sym_timestamp,
-  [6808] = 8,
+  [6828] = 8,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10156,7 +10215,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_json_object,
       sym_json_array,
       sym__json_value,
-  [6839] = 8,
+  [6859] = 8,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10173,13 +10232,13 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(458), 2,
       sym_number,
       sym_null,
-    STATE(350), 5,
+    STATE(351), 5,
       sym_boolean,
       sym_string,
       sym_json_object,
       sym_json_array,
       sym__json_value,
-  [6870] = 7,
+  [6890] = 7,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10201,14 +10260,14 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_string,
       anon_sym_semver,
       anon_sym_timestamp,
-  [6899] = 8,
+  [6919] = 8,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(193), 1,
       anon_sym_DQUOTE,
-    STATE(12), 1,
+    STATE(11), 1,
       sym__literal,
     ACTIONS(189), 2,
       sym_number,
@@ -10224,7 +10283,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [6930] = 7,
+  [6950] = 7,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10246,7 +10305,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_string,
       anon_sym_semver,
       anon_sym_timestamp,
-  [6959] = 8,
+  [6979] = 8,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10261,7 +10320,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(462), 2,
       sym_number,
       sym_date,
-    STATE(354), 2,
+    STATE(355), 2,
       sym_boolean,
       sym_string,
     ACTIONS(464), 4,
@@ -10269,7 +10328,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [6990] = 8,
+  [7010] = 8,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10284,7 +10343,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(462), 2,
       sym_number,
       sym_date,
-    STATE(354), 2,
+    STATE(355), 2,
       sym_boolean,
       sym_string,
     ACTIONS(464), 4,
@@ -10292,7 +10351,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [7021] = 7,
+  [7041] = 7,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10310,7 +10369,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_test_now,
       sym_test_expect,
       aux_sym_test_declaration_repeat1,
-  [7046] = 7,
+  [7066] = 7,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10328,7 +10387,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_test_now,
       sym_test_expect,
       aux_sym_test_declaration_repeat1,
-  [7071] = 7,
+  [7091] = 7,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10346,7 +10405,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_test_now,
       sym_test_expect,
       aux_sym_test_declaration_repeat1,
-  [7096] = 8,
+  [7116] = 8,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10359,12 +10418,12 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_key,
     STATE(303), 1,
       sym_key_marker,
-    STATE(407), 1,
+    STATE(402), 1,
       sym__field_name,
     STATE(176), 2,
       sym_field_declaration,
       aux_sym_context_declaration_repeat1,
-  [7122] = 8,
+  [7142] = 8,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10377,12 +10436,12 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_key,
     STATE(303), 1,
       sym_key_marker,
-    STATE(407), 1,
+    STATE(402), 1,
       sym__field_name,
     STATE(176), 2,
       sym_field_declaration,
       aux_sym_context_declaration_repeat1,
-  [7148] = 8,
+  [7168] = 8,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10395,12 +10454,12 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACE,
     STATE(303), 1,
       sym_key_marker,
-    STATE(407), 1,
+    STATE(402), 1,
       sym__field_name,
     STATE(177), 2,
       sym_field_declaration,
       aux_sym_context_declaration_repeat1,
-  [7174] = 6,
+  [7194] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10416,7 +10475,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [7196] = 6,
+  [7216] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10432,7 +10491,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [7218] = 6,
+  [7238] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10448,7 +10507,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [7240] = 4,
+  [7260] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10461,7 +10520,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
       sym_optional_marker,
       anon_sym_GT,
-  [7257] = 3,
+  [7277] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10473,7 +10532,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_flag,
       anon_sym_experiment,
       anon_sym_test,
-  [7272] = 4,
+  [7292] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10486,7 +10545,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
       sym_optional_marker,
       anon_sym_GT,
-  [7289] = 3,
+  [7309] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10498,7 +10557,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_flag,
       anon_sym_experiment,
       anon_sym_test,
-  [7304] = 4,
+  [7324] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10511,7 +10570,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
       sym_optional_marker,
       anon_sym_GT,
-  [7321] = 3,
+  [7341] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10523,7 +10582,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_flag,
       anon_sym_experiment,
       anon_sym_test,
-  [7336] = 3,
+  [7356] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10535,7 +10594,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_flag,
       anon_sym_experiment,
       anon_sym_test,
-  [7351] = 4,
+  [7371] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10548,7 +10607,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
       sym_optional_marker,
       anon_sym_GT,
-  [7368] = 4,
+  [7388] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10561,7 +10620,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
       sym_optional_marker,
       anon_sym_GT,
-  [7385] = 4,
+  [7405] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10574,7 +10633,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
       sym_optional_marker,
       anon_sym_GT,
-  [7402] = 3,
+  [7422] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10586,7 +10645,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_flag,
       anon_sym_experiment,
       anon_sym_test,
-  [7417] = 5,
+  [7437] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10600,7 +10659,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACE,
       anon_sym_COMMA,
       anon_sym_GT,
-  [7436] = 3,
+  [7456] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10612,7 +10671,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_flag,
       anon_sym_experiment,
       anon_sym_test,
-  [7451] = 3,
+  [7471] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10624,7 +10683,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_flag,
       anon_sym_experiment,
       anon_sym_test,
-  [7466] = 3,
+  [7486] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10636,7 +10695,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_flag,
       anon_sym_experiment,
       anon_sym_test,
-  [7481] = 4,
+  [7501] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10649,12 +10708,12 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_float,
       anon_sym_string,
       anon_sym_json,
-  [7498] = 4,
+  [7518] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    STATE(332), 1,
+    STATE(333), 1,
       sym_value_type,
     ACTIONS(562), 5,
       anon_sym_bool,
@@ -10662,7 +10721,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_float,
       anon_sym_string,
       anon_sym_json,
-  [7515] = 4,
+  [7535] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10675,7 +10734,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
       sym_optional_marker,
       anon_sym_GT,
-  [7532] = 3,
+  [7552] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10687,7 +10746,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [7547] = 5,
+  [7567] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10701,7 +10760,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [7566] = 5,
+  [7586] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10715,7 +10774,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [7585] = 5,
+  [7605] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10729,7 +10788,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [7604] = 5,
+  [7624] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10743,7 +10802,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [7623] = 3,
+  [7643] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10755,7 +10814,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_flag,
       anon_sym_experiment,
       anon_sym_test,
-  [7638] = 6,
+  [7658] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10769,7 +10828,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(321), 2,
       sym__time_literal,
       sym_string,
-  [7658] = 6,
+  [7678] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10783,7 +10842,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(281), 2,
       sym__time_literal,
       sym_string,
-  [7678] = 7,
+  [7698] = 7,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10798,7 +10857,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_until,
     ACTIONS(612), 1,
       anon_sym_EQ_GT,
-  [7700] = 6,
+  [7720] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10812,7 +10871,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(327), 2,
       sym__time_literal,
       sym_string,
-  [7720] = 4,
+  [7740] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10824,7 +10883,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACE,
       anon_sym_COMMA,
       anon_sym_GT,
-  [7736] = 6,
+  [7756] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10838,7 +10897,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(84), 2,
       sym__time_literal,
       sym_string,
-  [7756] = 6,
+  [7776] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10852,7 +10911,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(123), 2,
       sym__time_literal,
       sym_string,
-  [7776] = 6,
+  [7796] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10866,7 +10925,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(225), 2,
       sym__time_literal,
       sym_string,
-  [7796] = 6,
+  [7816] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10880,7 +10939,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(277), 2,
       sym__time_literal,
       sym_string,
-  [7816] = 6,
+  [7836] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10894,7 +10953,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(323), 2,
       sym__time_literal,
       sym_string,
-  [7836] = 6,
+  [7856] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10908,7 +10967,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(328), 2,
       sym__time_literal,
       sym_string,
-  [7856] = 6,
+  [7876] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10922,7 +10981,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(85), 2,
       sym__time_literal,
       sym_string,
-  [7876] = 4,
+  [7896] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10934,7 +10993,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [7892] = 7,
+  [7912] = 7,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10949,7 +11008,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_reason,
     ACTIONS(662), 1,
       anon_sym_error,
-  [7914] = 4,
+  [7934] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10961,7 +11020,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [7930] = 4,
+  [7950] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10973,7 +11032,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [7946] = 4,
+  [7966] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -10985,7 +11044,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [7962] = 4,
+  [7982] = 4,
     ACTIONS(679), 1,
       anon_sym_DQUOTE2,
     STATE(223), 1,
@@ -10996,7 +11055,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(676), 2,
       aux_sym_string_token1,
       sym_escape_sequence,
-  [7977] = 5,
+  [7997] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11008,7 +11067,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(254), 2,
       sym_context_value,
       aux_sym_test_context_repeat1,
-  [7994] = 3,
+  [8014] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11018,7 +11077,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACE,
       anon_sym_now,
       anon_sym_expect,
-  [8007] = 4,
+  [8027] = 4,
     ACTIONS(689), 1,
       anon_sym_DQUOTE2,
     STATE(223), 1,
@@ -11029,7 +11088,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(687), 2,
       aux_sym_string_token1,
       sym_escape_sequence,
-  [8022] = 6,
+  [8042] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11040,9 +11099,9 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACE,
     STATE(273), 1,
       sym_json_pair,
-    STATE(393), 1,
+    STATE(387), 1,
       sym_string,
-  [8041] = 5,
+  [8061] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11054,7 +11113,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(228), 2,
       sym_planning_entry,
       aux_sym_planning_property_repeat1,
-  [8058] = 6,
+  [8078] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11067,7 +11126,7 @@ static const uint16_t ts_small_parse_table[] = {
       aux_sym_context_value_repeat1,
     STATE(287), 1,
       sym_field_value,
-  [8077] = 5,
+  [8097] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11079,7 +11138,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(703), 2,
       sym_identifier,
       anon_sym_key,
-  [8094] = 5,
+  [8114] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11091,7 +11150,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(246), 2,
       sym_variant,
       aux_sym_variants_property_repeat1,
-  [8111] = 6,
+  [8131] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11100,11 +11159,11 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_DQUOTE,
     ACTIONS(713), 1,
       anon_sym_RBRACE,
-    STATE(351), 1,
+    STATE(352), 1,
       sym_json_pair,
-    STATE(393), 1,
+    STATE(387), 1,
       sym_string,
-  [8130] = 5,
+  [8150] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11116,7 +11175,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(715), 2,
       sym_identifier,
       anon_sym_RBRACE,
-  [8147] = 4,
+  [8167] = 4,
     ACTIONS(723), 1,
       anon_sym_DQUOTE2,
     STATE(226), 1,
@@ -11127,7 +11186,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(721), 2,
       aux_sym_string_token1,
       sym_escape_sequence,
-  [8162] = 5,
+  [8182] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11139,7 +11198,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(249), 2,
       sym_planning_entry,
       aux_sym_planning_property_repeat1,
-  [8179] = 6,
+  [8199] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11152,7 +11211,7 @@ static const uint16_t ts_small_parse_table[] = {
       aux_sym_context_value_repeat1,
     STATE(287), 1,
       sym_field_value,
-  [8198] = 3,
+  [8218] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11162,7 +11221,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACE,
       anon_sym_now,
       anon_sym_expect,
-  [8211] = 5,
+  [8231] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11174,7 +11233,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(238), 2,
       sym_context_value,
       aux_sym_test_context_repeat1,
-  [8228] = 3,
+  [8248] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11184,7 +11243,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACE,
       anon_sym_now,
       anon_sym_expect,
-  [8241] = 3,
+  [8261] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11194,7 +11253,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACE,
       anon_sym_now,
       anon_sym_expect,
-  [8254] = 3,
+  [8274] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11204,7 +11263,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACE,
       anon_sym_now,
       anon_sym_expect,
-  [8267] = 3,
+  [8287] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11214,7 +11273,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACE,
       anon_sym_now,
       anon_sym_expect,
-  [8280] = 5,
+  [8300] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11226,7 +11285,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(243), 2,
       sym_variant,
       aux_sym_variants_property_repeat1,
-  [8297] = 5,
+  [8317] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11238,7 +11297,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(423), 2,
       anon_sym_true,
       anon_sym_false,
-  [8314] = 5,
+  [8334] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11250,7 +11309,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(755), 2,
       sym_identifier,
       anon_sym_key,
-  [8331] = 5,
+  [8351] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11262,7 +11321,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(243), 2,
       sym_variant,
       aux_sym_variants_property_repeat1,
-  [8348] = 6,
+  [8368] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11275,7 +11334,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_until,
     ACTIONS(769), 1,
       anon_sym_EQ_GT,
-  [8367] = 5,
+  [8387] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11284,10 +11343,10 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_DQUOTE,
     ACTIONS(771), 1,
       sym_identifier,
-    STATE(333), 2,
+    STATE(334), 2,
       sym__event_name,
       sym_string,
-  [8384] = 5,
+  [8404] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11299,7 +11358,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(228), 2,
       sym_planning_entry,
       aux_sym_planning_property_repeat1,
-  [8401] = 5,
+  [8421] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11311,7 +11370,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(375), 2,
       sym__event_name,
       sym_string,
-  [8418] = 5,
+  [8438] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11323,7 +11382,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(779), 2,
       anon_sym_increase,
       anon_sym_decrease,
-  [8435] = 6,
+  [8455] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11336,7 +11395,7 @@ static const uint16_t ts_small_parse_table[] = {
       aux_sym_context_value_repeat1,
     STATE(287), 1,
       sym_field_value,
-  [8454] = 3,
+  [8474] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11346,7 +11405,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACE,
       anon_sym_now,
       anon_sym_expect,
-  [8467] = 5,
+  [8487] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11358,7 +11417,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(238), 2,
       sym_context_value,
       aux_sym_test_context_repeat1,
-  [8484] = 5,
+  [8504] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11370,7 +11429,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(779), 2,
       anon_sym_increase,
       anon_sym_decrease,
-  [8501] = 3,
+  [8521] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11380,7 +11439,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [8514] = 3,
+  [8534] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11390,7 +11449,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [8527] = 3,
+  [8547] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11400,7 +11459,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [8540] = 3,
+  [8560] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11410,7 +11469,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [8553] = 6,
+  [8573] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11419,11 +11478,11 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_DQUOTE,
     ACTIONS(797), 1,
       anon_sym_RBRACE,
-    STATE(351), 1,
+    STATE(352), 1,
       sym_json_pair,
-    STATE(393), 1,
+    STATE(387), 1,
       sym_string,
-  [8572] = 3,
+  [8592] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11433,7 +11492,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [8585] = 3,
+  [8605] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11443,7 +11502,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [8598] = 3,
+  [8618] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11453,7 +11512,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [8611] = 3,
+  [8631] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11463,7 +11522,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [8624] = 4,
+  [8644] = 4,
     ACTIONS(809), 1,
       anon_sym_DQUOTE2,
     STATE(266), 1,
@@ -11474,7 +11533,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(807), 2,
       aux_sym_string_token1,
       sym_escape_sequence,
-  [8639] = 4,
+  [8659] = 4,
     ACTIONS(811), 1,
       anon_sym_DQUOTE2,
     STATE(223), 1,
@@ -11485,7 +11544,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(687), 2,
       aux_sym_string_token1,
       sym_escape_sequence,
-  [8654] = 3,
+  [8674] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11495,7 +11554,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACE,
       anon_sym_now,
       anon_sym_expect,
-  [8667] = 5,
+  [8687] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11506,7 +11565,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(301), 1,
       aux_sym_tags_property_repeat1,
-  [8683] = 5,
+  [8703] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11517,7 +11576,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(296), 1,
       aux_sym_list_repeat1,
-  [8699] = 5,
+  [8719] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11528,7 +11587,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_or,
     ACTIONS(821), 1,
       anon_sym_EQ_GT,
-  [8715] = 5,
+  [8735] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11539,7 +11598,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_or,
     ACTIONS(823), 1,
       anon_sym_EQ_GT,
-  [8731] = 5,
+  [8751] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11550,7 +11609,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_or,
     ACTIONS(825), 1,
       anon_sym_EQ_GT,
-  [8747] = 5,
+  [8767] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11561,7 +11620,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(307), 1,
       aux_sym_json_object_repeat1,
-  [8763] = 5,
+  [8783] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11572,7 +11631,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_or,
     ACTIONS(831), 1,
       anon_sym_EQ_GT,
-  [8779] = 5,
+  [8799] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11583,7 +11642,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(313), 1,
       aux_sym_json_array_repeat1,
-  [8795] = 5,
+  [8815] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11594,7 +11653,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(283), 1,
       aux_sym_split_repeat1,
-  [8811] = 5,
+  [8831] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11605,7 +11664,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_until,
     ACTIONS(845), 1,
       anon_sym_EQ_GT,
-  [8827] = 5,
+  [8847] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11616,7 +11675,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_or,
     ACTIONS(847), 1,
       anon_sym_EQ_GT,
-  [8843] = 5,
+  [8863] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11627,7 +11686,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_or,
     ACTIONS(849), 1,
       anon_sym_RPAREN,
-  [8859] = 5,
+  [8879] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11638,7 +11697,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_or,
     ACTIONS(851), 1,
       anon_sym_EQ_GT,
-  [8875] = 5,
+  [8895] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11649,7 +11708,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_until,
     ACTIONS(857), 1,
       anon_sym_EQ_GT,
-  [8891] = 5,
+  [8911] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11660,7 +11719,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_or,
     ACTIONS(859), 1,
       anon_sym_RBRACE,
-  [8907] = 5,
+  [8927] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11671,7 +11730,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(314), 1,
       aux_sym_split_repeat1,
-  [8923] = 5,
+  [8943] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11682,7 +11741,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(289), 1,
       aux_sym_split_repeat1,
-  [8939] = 5,
+  [8959] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11693,7 +11752,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_or,
     ACTIONS(863), 1,
       anon_sym_EQ_GT,
-  [8955] = 5,
+  [8975] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11704,7 +11763,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_or,
     ACTIONS(865), 1,
       anon_sym_EQ_GT,
-  [8971] = 4,
+  [8991] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11714,7 +11773,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(867), 2,
       sym_identifier,
       anon_sym_RBRACE,
-  [8985] = 5,
+  [9005] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11725,7 +11784,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(268), 1,
       sym_string,
-  [9001] = 5,
+  [9021] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11736,7 +11795,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(314), 1,
       aux_sym_split_repeat1,
-  [9017] = 4,
+  [9037] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11746,7 +11805,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(875), 2,
       sym_identifier,
       anon_sym_key,
-  [9031] = 5,
+  [9051] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11755,9 +11814,9 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_salt,
     ACTIONS(879), 1,
       anon_sym_LBRACE,
-    STATE(383), 1,
+    STATE(380), 1,
       sym_salt_clause,
-  [9047] = 3,
+  [9067] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11766,7 +11825,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_identifier,
       anon_sym_RBRACE,
       anon_sym_COMMA,
-  [9059] = 5,
+  [9079] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11777,7 +11836,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(298), 1,
       aux_sym_enum_type_repeat1,
-  [9075] = 4,
+  [9095] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11787,18 +11846,18 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(887), 2,
       sym_identifier,
       anon_sym_key,
-  [9089] = 5,
+  [9109] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(193), 1,
       anon_sym_DQUOTE,
-    STATE(351), 1,
+    STATE(352), 1,
       sym_json_pair,
-    STATE(393), 1,
+    STATE(387), 1,
       sym_string,
-  [9105] = 5,
+  [9125] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11809,7 +11868,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(296), 1,
       aux_sym_list_repeat1,
-  [9121] = 5,
+  [9141] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11818,9 +11877,9 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_DQUOTE,
     ACTIONS(896), 1,
       anon_sym_RBRACK,
-    STATE(349), 1,
+    STATE(350), 1,
       sym_string,
-  [9137] = 5,
+  [9157] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11831,7 +11890,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(298), 1,
       aux_sym_enum_type_repeat1,
-  [9153] = 4,
+  [9173] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11841,7 +11900,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(779), 2,
       anon_sym_increase,
       anon_sym_decrease,
-  [9167] = 4,
+  [9187] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11851,7 +11910,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(903), 2,
       sym_identifier,
       anon_sym_RBRACE,
-  [9181] = 5,
+  [9201] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11862,7 +11921,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(306), 1,
       aux_sym_tags_property_repeat1,
-  [9197] = 4,
+  [9217] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11872,7 +11931,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(779), 2,
       anon_sym_increase,
       anon_sym_decrease,
-  [9211] = 5,
+  [9231] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11881,9 +11940,9 @@ static const uint16_t ts_small_parse_table[] = {
       sym_identifier,
     ACTIONS(913), 1,
       anon_sym_key,
-    STATE(399), 1,
+    STATE(390), 1,
       sym__field_name,
-  [9227] = 4,
+  [9247] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11893,7 +11952,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(915), 2,
       sym_identifier,
       anon_sym_RBRACE,
-  [9241] = 5,
+  [9261] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11902,9 +11961,9 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_DQUOTE,
     ACTIONS(919), 1,
       anon_sym_RBRACK,
-    STATE(349), 1,
+    STATE(350), 1,
       sym_string,
-  [9257] = 5,
+  [9277] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11915,7 +11974,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(306), 1,
       aux_sym_tags_property_repeat1,
-  [9273] = 5,
+  [9293] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11926,7 +11985,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(309), 1,
       aux_sym_json_object_repeat1,
-  [9289] = 5,
+  [9309] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11937,7 +11996,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(269), 1,
       aux_sym_list_repeat1,
-  [9305] = 5,
+  [9325] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11948,7 +12007,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(309), 1,
       aux_sym_json_object_repeat1,
-  [9321] = 5,
+  [9341] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11959,7 +12018,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(310), 1,
       aux_sym_json_array_repeat1,
-  [9337] = 4,
+  [9357] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11969,7 +12028,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(942), 2,
       sym_identifier,
       anon_sym_key,
-  [9351] = 5,
+  [9371] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11980,7 +12039,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(293), 1,
       aux_sym_enum_type_repeat1,
-  [9367] = 5,
+  [9387] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -11991,7 +12050,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(310), 1,
       aux_sym_json_array_repeat1,
-  [9383] = 5,
+  [9403] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12002,7 +12061,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(314), 1,
       aux_sym_split_repeat1,
-  [9399] = 4,
+  [9419] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12011,7 +12070,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_DQUOTE,
     STATE(72), 1,
       sym_string,
-  [9412] = 3,
+  [9432] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12019,7 +12078,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(25), 2,
       anon_sym_increase,
       anon_sym_decrease,
-  [9423] = 4,
+  [9443] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12028,7 +12087,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_identifier,
     STATE(73), 1,
       sym_unit,
-  [9436] = 3,
+  [9456] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12036,7 +12095,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(959), 2,
       sym_identifier,
       anon_sym_RBRACE,
-  [9447] = 4,
+  [9467] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12045,7 +12104,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_DQUOTE,
     STATE(134), 1,
       sym_string,
-  [9460] = 3,
+  [9480] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12053,7 +12112,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(940), 2,
       anon_sym_COMMA,
       anon_sym_RBRACK,
-  [9471] = 4,
+  [9491] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12062,7 +12121,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_when,
     ACTIONS(963), 1,
       anon_sym_EQ_GT,
-  [9484] = 4,
+  [9504] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12071,7 +12130,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_LBRACE,
     STATE(194), 1,
       sym_property_block,
-  [9497] = 4,
+  [9517] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12080,7 +12139,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_when,
     ACTIONS(969), 1,
       anon_sym_EQ_GT,
-  [9510] = 4,
+  [9530] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12089,7 +12148,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_identifier,
     STATE(81), 1,
       sym_unit,
-  [9523] = 4,
+  [9543] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12098,7 +12157,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_LBRACK,
     STATE(46), 1,
       sym_list,
-  [9536] = 3,
+  [9556] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12106,7 +12165,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(701), 2,
       sym_identifier,
       anon_sym_RBRACE,
-  [9547] = 4,
+  [9567] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12115,7 +12174,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_when,
     ACTIONS(973), 1,
       anon_sym_EQ_GT,
-  [9560] = 4,
+  [9580] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12124,7 +12183,15 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_when,
     ACTIONS(977), 1,
       anon_sym_EQ_GT,
-  [9573] = 4,
+  [9593] = 3,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(979), 2,
+      anon_sym_in,
+      anon_sym_iin,
+  [9604] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12133,23 +12200,23 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_DQUOTE,
     STATE(362), 1,
       sym_string,
-  [9586] = 3,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(979), 2,
-      sym_identifier,
-      anon_sym_RBRACE,
-  [9597] = 3,
+  [9617] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(981), 2,
+      sym_identifier,
+      anon_sym_RBRACE,
+  [9628] = 3,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(983), 2,
       anon_sym_RBRACE,
       anon_sym_COMMA,
-  [9608] = 4,
+  [9639] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12158,49 +12225,33 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_LBRACE,
     STATE(183), 1,
       sym_property_block,
-  [9621] = 4,
+  [9652] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(983), 1,
-      anon_sym_COMMA,
     ACTIONS(985), 1,
+      anon_sym_COMMA,
+    ACTIONS(987), 1,
       anon_sym_RPAREN,
-  [9634] = 3,
+  [9665] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(987), 2,
+    ACTIONS(989), 2,
       anon_sym_RBRACE,
       anon_sym_COMMA,
-  [9645] = 4,
+  [9676] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(989), 1,
-      sym_number,
     ACTIONS(991), 1,
+      sym_number,
+    ACTIONS(993), 1,
       sym_percentage,
-  [9658] = 3,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(993), 2,
-      sym_identifier,
-      anon_sym_RBRACE,
-  [9669] = 3,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(952), 2,
-      anon_sym_RBRACE,
-      anon_sym_COMMA,
-  [9680] = 3,
+  [9689] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12208,25 +12259,41 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(995), 2,
       sym_identifier,
       anon_sym_RBRACE,
-  [9691] = 4,
+  [9700] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(997), 1,
-      anon_sym_not,
-    ACTIONS(999), 1,
-      anon_sym_set,
-  [9704] = 4,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(1001), 1,
-      sym_identifier,
-    ACTIONS(1003), 1,
+    ACTIONS(952), 2,
       anon_sym_RBRACE,
-  [9717] = 4,
+      anon_sym_COMMA,
+  [9711] = 3,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(997), 2,
+      sym_identifier,
+      anon_sym_RBRACE,
+  [9722] = 4,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(999), 1,
+      anon_sym_not,
+    ACTIONS(1001), 1,
+      anon_sym_set,
+  [9735] = 4,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(1003), 1,
+      sym_identifier,
+    ACTIONS(1005), 1,
+      anon_sym_RBRACE,
+  [9748] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12235,7 +12302,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_DQUOTE,
     STATE(122), 1,
       sym_string,
-  [9730] = 3,
+  [9761] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12243,25 +12310,25 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(894), 2,
       anon_sym_COMMA,
       anon_sym_RBRACK,
-  [9741] = 4,
+  [9772] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(1001), 1,
+    ACTIONS(1003), 1,
       sym_identifier,
-    ACTIONS(1005), 1,
+    ACTIONS(1007), 1,
       anon_sym_RBRACE,
-  [9754] = 4,
+  [9785] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(193), 1,
       anon_sym_DQUOTE,
-    STATE(349), 1,
+    STATE(350), 1,
       sym_string,
-  [9767] = 4,
+  [9798] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12270,23 +12337,23 @@ static const uint16_t ts_small_parse_table[] = {
       sym_identifier,
     STATE(291), 1,
       sym_unit,
-  [9780] = 3,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(1007), 2,
-      sym_identifier,
-      anon_sym_RBRACE,
-  [9791] = 3,
+  [9811] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1009), 2,
       sym_identifier,
+      anon_sym_RBRACE,
+  [9822] = 3,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(1011), 2,
+      sym_identifier,
       sym_number,
-  [9802] = 4,
+  [9833] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12295,23 +12362,23 @@ static const uint16_t ts_small_parse_table[] = {
       sym_identifier,
     STATE(62), 1,
       sym_unit,
-  [9815] = 3,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(1011), 2,
-      anon_sym_COMMA,
-      anon_sym_RBRACK,
-  [9826] = 3,
+  [9846] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1013), 2,
+      anon_sym_COMMA,
+      anon_sym_RBRACK,
+  [9857] = 3,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(1015), 2,
       anon_sym_RBRACE,
       anon_sym_COMMA,
-  [9837] = 3,
+  [9868] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12319,7 +12386,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(932), 2,
       anon_sym_RBRACE,
       anon_sym_COMMA,
-  [9848] = 3,
+  [9879] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12327,7 +12394,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(21), 2,
       anon_sym_increase,
       anon_sym_decrease,
-  [9859] = 3,
+  [9890] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12335,7 +12402,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(33), 2,
       anon_sym_increase,
       anon_sym_decrease,
-  [9870] = 3,
+  [9901] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12343,820 +12410,813 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(29), 2,
       anon_sym_increase,
       anon_sym_decrease,
-  [9881] = 4,
+  [9912] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(1015), 1,
-      sym_identifier,
     ACTIONS(1017), 1,
-      anon_sym_RBRACE,
-  [9894] = 3,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(1019), 1,
       sym_identifier,
-  [9904] = 3,
+    ACTIONS(1019), 1,
+      anon_sym_RBRACE,
+  [9925] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1021), 1,
-      anon_sym_LPAREN,
-  [9914] = 3,
+      anon_sym_LBRACE,
+  [9935] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1023), 1,
       sym_identifier,
-  [9924] = 3,
+  [9945] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1025), 1,
       anon_sym_LBRACE,
-  [9934] = 3,
+  [9955] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1027), 1,
-      sym_identifier,
-  [9944] = 3,
+      anon_sym_EQ,
+  [9965] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1029), 1,
       anon_sym_LBRACE,
-  [9954] = 3,
+  [9975] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1031), 1,
       anon_sym_LBRACE,
-  [9964] = 3,
+  [9985] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1033), 1,
       anon_sym_COLON,
-  [9974] = 3,
+  [9995] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1035), 1,
-      anon_sym_EQ,
-  [9984] = 3,
+      anon_sym_COLON,
+  [10005] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1037), 1,
-      anon_sym_COLON,
-  [9994] = 3,
+      sym_percentage,
+  [10015] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1039), 1,
       anon_sym_LBRACE,
-  [10004] = 3,
+  [10025] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1041), 1,
       sym_identifier,
-  [10014] = 3,
+  [10035] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1043), 1,
       anon_sym_by,
-  [10024] = 3,
+  [10045] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1045), 1,
       sym_identifier,
-  [10034] = 3,
+  [10055] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1047), 1,
       sym_percentage,
-  [10044] = 3,
+  [10065] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1049), 1,
       sym_identifier,
-  [10054] = 3,
+  [10075] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1051), 1,
-      sym_percentage,
-  [10064] = 3,
+      sym_identifier,
+  [10085] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1053), 1,
       anon_sym_LBRACE,
-  [10074] = 3,
+  [10095] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1055), 1,
-      sym_identifier,
-  [10084] = 3,
+      anon_sym_COLON,
+  [10105] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1057), 1,
       anon_sym_RPAREN,
-  [10094] = 3,
+  [10115] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1059), 1,
-      anon_sym_COLON,
-  [10104] = 3,
+      sym_identifier,
+  [10125] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1061), 1,
-      sym_identifier,
-  [10114] = 3,
+      anon_sym_LBRACE,
+  [10135] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(1001), 1,
+    ACTIONS(1003), 1,
       sym_identifier,
-  [10124] = 3,
+  [10145] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1063), 1,
-      anon_sym_LBRACE,
-  [10134] = 3,
+      anon_sym_LT,
+  [10155] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1065), 1,
-      sym_identifier,
-  [10144] = 3,
+      anon_sym_LBRACE,
+  [10165] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1067), 1,
-      anon_sym_LBRACK,
-  [10154] = 3,
+      sym_identifier,
+  [10175] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1069), 1,
-      anon_sym_LBRACE,
-  [10164] = 3,
+      anon_sym_by,
+  [10185] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1071), 1,
-      anon_sym_LBRACE,
-  [10174] = 3,
+      sym_identifier,
+  [10195] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1073), 1,
       sym_identifier,
-  [10184] = 3,
+  [10205] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1075), 1,
       sym_percentage,
-  [10194] = 3,
+  [10215] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1077), 1,
       ts_builtin_sym_end,
-  [10204] = 3,
+  [10225] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1079), 1,
-      anon_sym_by,
-  [10214] = 3,
+      anon_sym_COLON,
+  [10235] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1081), 1,
-      anon_sym_in,
-  [10224] = 3,
+      anon_sym_set,
+  [10245] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1083), 1,
       sym_identifier,
-  [10234] = 3,
+  [10255] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1085), 1,
-      anon_sym_set,
-  [10244] = 3,
+      anon_sym_COLON,
+  [10265] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1087), 1,
       sym_percentage,
-  [10254] = 3,
+  [10275] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1089), 1,
       sym_percentage,
-  [10264] = 3,
+  [10285] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1091), 1,
-      anon_sym_COLON,
-  [10274] = 3,
+      sym_identifier,
+  [10295] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1093), 1,
       sym_percentage,
-  [10284] = 3,
+  [10305] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1095), 1,
       anon_sym_LBRACE,
-  [10294] = 3,
+  [10315] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1097), 1,
       anon_sym_COLON,
-  [10304] = 3,
+  [10325] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1099), 1,
       anon_sym_COLON,
-  [10314] = 3,
+  [10335] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1101), 1,
       sym_identifier,
-  [10324] = 3,
+  [10345] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1103), 1,
-      anon_sym_COLON,
-  [10334] = 3,
+      anon_sym_LBRACE,
+  [10355] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1105), 1,
       sym_percentage,
-  [10344] = 3,
+  [10365] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(889), 1,
       anon_sym_COLON,
-  [10354] = 3,
+  [10375] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1107), 1,
-      sym_identifier,
-  [10364] = 3,
+      anon_sym_COLON,
+  [10385] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1109), 1,
       sym_identifier,
-  [10374] = 3,
+  [10395] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1111), 1,
       anon_sym_GT,
-  [10384] = 3,
+  [10405] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1113), 1,
-      anon_sym_LBRACE,
-  [10394] = 3,
+      sym_identifier,
+  [10415] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1115), 1,
-      sym_identifier,
-  [10404] = 3,
+      anon_sym_LPAREN,
+  [10425] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1117), 1,
-      anon_sym_COLON,
-  [10414] = 3,
+      sym_identifier,
+  [10435] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1119), 1,
       sym_identifier,
-  [10424] = 3,
+  [10445] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1121), 1,
       anon_sym_LBRACE,
-  [10434] = 3,
+  [10455] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1123), 1,
       sym_identifier,
-  [10444] = 3,
+  [10465] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1125), 1,
-      anon_sym_LT,
+      anon_sym_LBRACK,
 };
 
 static const uint32_t ts_small_parse_table_map[] = {
   [SMALL_STATE(2)] = 0,
-  [SMALL_STATE(3)] = 65,
-  [SMALL_STATE(4)] = 130,
-  [SMALL_STATE(5)] = 191,
-  [SMALL_STATE(6)] = 252,
-  [SMALL_STATE(7)] = 307,
-  [SMALL_STATE(8)] = 364,
-  [SMALL_STATE(9)] = 420,
-  [SMALL_STATE(10)] = 485,
-  [SMALL_STATE(11)] = 578,
-  [SMALL_STATE(12)] = 631,
-  [SMALL_STATE(13)] = 684,
-  [SMALL_STATE(14)] = 777,
-  [SMALL_STATE(15)] = 870,
-  [SMALL_STATE(16)] = 932,
-  [SMALL_STATE(17)] = 994,
-  [SMALL_STATE(18)] = 1056,
-  [SMALL_STATE(19)] = 1118,
-  [SMALL_STATE(20)] = 1180,
-  [SMALL_STATE(21)] = 1242,
-  [SMALL_STATE(22)] = 1304,
-  [SMALL_STATE(23)] = 1344,
-  [SMALL_STATE(24)] = 1384,
-  [SMALL_STATE(25)] = 1424,
-  [SMALL_STATE(26)] = 1464,
-  [SMALL_STATE(27)] = 1526,
-  [SMALL_STATE(28)] = 1588,
-  [SMALL_STATE(29)] = 1650,
-  [SMALL_STATE(30)] = 1690,
-  [SMALL_STATE(31)] = 1730,
-  [SMALL_STATE(32)] = 1770,
-  [SMALL_STATE(33)] = 1810,
-  [SMALL_STATE(34)] = 1872,
-  [SMALL_STATE(35)] = 1934,
-  [SMALL_STATE(36)] = 1996,
-  [SMALL_STATE(37)] = 2058,
-  [SMALL_STATE(38)] = 2120,
-  [SMALL_STATE(39)] = 2159,
-  [SMALL_STATE(40)] = 2197,
-  [SMALL_STATE(41)] = 2235,
-  [SMALL_STATE(42)] = 2273,
-  [SMALL_STATE(43)] = 2311,
-  [SMALL_STATE(44)] = 2345,
-  [SMALL_STATE(45)] = 2379,
-  [SMALL_STATE(46)] = 2415,
-  [SMALL_STATE(47)] = 2449,
-  [SMALL_STATE(48)] = 2483,
-  [SMALL_STATE(49)] = 2517,
-  [SMALL_STATE(50)] = 2551,
-  [SMALL_STATE(51)] = 2585,
-  [SMALL_STATE(52)] = 2619,
-  [SMALL_STATE(53)] = 2653,
-  [SMALL_STATE(54)] = 2687,
-  [SMALL_STATE(55)] = 2721,
-  [SMALL_STATE(56)] = 2757,
-  [SMALL_STATE(57)] = 2791,
-  [SMALL_STATE(58)] = 2825,
-  [SMALL_STATE(59)] = 2861,
-  [SMALL_STATE(60)] = 2894,
-  [SMALL_STATE(61)] = 2927,
-  [SMALL_STATE(62)] = 2960,
-  [SMALL_STATE(63)] = 2995,
-  [SMALL_STATE(64)] = 3028,
-  [SMALL_STATE(65)] = 3061,
-  [SMALL_STATE(66)] = 3094,
-  [SMALL_STATE(67)] = 3125,
-  [SMALL_STATE(68)] = 3158,
-  [SMALL_STATE(69)] = 3191,
-  [SMALL_STATE(70)] = 3224,
-  [SMALL_STATE(71)] = 3257,
-  [SMALL_STATE(72)] = 3290,
-  [SMALL_STATE(73)] = 3321,
-  [SMALL_STATE(74)] = 3356,
-  [SMALL_STATE(75)] = 3389,
-  [SMALL_STATE(76)] = 3422,
-  [SMALL_STATE(77)] = 3455,
-  [SMALL_STATE(78)] = 3488,
-  [SMALL_STATE(79)] = 3521,
-  [SMALL_STATE(80)] = 3575,
-  [SMALL_STATE(81)] = 3629,
-  [SMALL_STATE(82)] = 3659,
-  [SMALL_STATE(83)] = 3689,
-  [SMALL_STATE(84)] = 3719,
-  [SMALL_STATE(85)] = 3749,
-  [SMALL_STATE(86)] = 3779,
-  [SMALL_STATE(87)] = 3809,
-  [SMALL_STATE(88)] = 3839,
-  [SMALL_STATE(89)] = 3869,
-  [SMALL_STATE(90)] = 3899,
-  [SMALL_STATE(91)] = 3929,
-  [SMALL_STATE(92)] = 3959,
-  [SMALL_STATE(93)] = 3989,
-  [SMALL_STATE(94)] = 4019,
-  [SMALL_STATE(95)] = 4049,
-  [SMALL_STATE(96)] = 4103,
-  [SMALL_STATE(97)] = 4157,
-  [SMALL_STATE(98)] = 4211,
-  [SMALL_STATE(99)] = 4265,
-  [SMALL_STATE(100)] = 4295,
-  [SMALL_STATE(101)] = 4325,
-  [SMALL_STATE(102)] = 4355,
-  [SMALL_STATE(103)] = 4385,
-  [SMALL_STATE(104)] = 4415,
-  [SMALL_STATE(105)] = 4445,
-  [SMALL_STATE(106)] = 4475,
-  [SMALL_STATE(107)] = 4505,
-  [SMALL_STATE(108)] = 4535,
-  [SMALL_STATE(109)] = 4589,
-  [SMALL_STATE(110)] = 4643,
-  [SMALL_STATE(111)] = 4697,
-  [SMALL_STATE(112)] = 4751,
-  [SMALL_STATE(113)] = 4805,
-  [SMALL_STATE(114)] = 4859,
-  [SMALL_STATE(115)] = 4889,
-  [SMALL_STATE(116)] = 4919,
-  [SMALL_STATE(117)] = 4949,
-  [SMALL_STATE(118)] = 4979,
-  [SMALL_STATE(119)] = 5009,
-  [SMALL_STATE(120)] = 5039,
-  [SMALL_STATE(121)] = 5069,
-  [SMALL_STATE(122)] = 5099,
-  [SMALL_STATE(123)] = 5129,
-  [SMALL_STATE(124)] = 5159,
-  [SMALL_STATE(125)] = 5213,
-  [SMALL_STATE(126)] = 5243,
-  [SMALL_STATE(127)] = 5297,
-  [SMALL_STATE(128)] = 5351,
-  [SMALL_STATE(129)] = 5381,
-  [SMALL_STATE(130)] = 5411,
-  [SMALL_STATE(131)] = 5441,
-  [SMALL_STATE(132)] = 5471,
-  [SMALL_STATE(133)] = 5501,
-  [SMALL_STATE(134)] = 5531,
-  [SMALL_STATE(135)] = 5561,
-  [SMALL_STATE(136)] = 5591,
-  [SMALL_STATE(137)] = 5621,
-  [SMALL_STATE(138)] = 5675,
-  [SMALL_STATE(139)] = 5705,
-  [SMALL_STATE(140)] = 5735,
-  [SMALL_STATE(141)] = 5765,
-  [SMALL_STATE(142)] = 5812,
-  [SMALL_STATE(143)] = 5863,
-  [SMALL_STATE(144)] = 5910,
-  [SMALL_STATE(145)] = 5957,
-  [SMALL_STATE(146)] = 6008,
-  [SMALL_STATE(147)] = 6059,
-  [SMALL_STATE(148)] = 6107,
-  [SMALL_STATE(149)] = 6155,
-  [SMALL_STATE(150)] = 6203,
-  [SMALL_STATE(151)] = 6248,
-  [SMALL_STATE(152)] = 6291,
-  [SMALL_STATE(153)] = 6336,
-  [SMALL_STATE(154)] = 6381,
-  [SMALL_STATE(155)] = 6426,
-  [SMALL_STATE(156)] = 6464,
-  [SMALL_STATE(157)] = 6501,
-  [SMALL_STATE(158)] = 6538,
-  [SMALL_STATE(159)] = 6575,
-  [SMALL_STATE(160)] = 6609,
-  [SMALL_STATE(161)] = 6643,
-  [SMALL_STATE(162)] = 6677,
-  [SMALL_STATE(163)] = 6711,
-  [SMALL_STATE(164)] = 6745,
-  [SMALL_STATE(165)] = 6779,
-  [SMALL_STATE(166)] = 6808,
-  [SMALL_STATE(167)] = 6839,
-  [SMALL_STATE(168)] = 6870,
-  [SMALL_STATE(169)] = 6899,
-  [SMALL_STATE(170)] = 6930,
-  [SMALL_STATE(171)] = 6959,
-  [SMALL_STATE(172)] = 6990,
-  [SMALL_STATE(173)] = 7021,
-  [SMALL_STATE(174)] = 7046,
-  [SMALL_STATE(175)] = 7071,
-  [SMALL_STATE(176)] = 7096,
-  [SMALL_STATE(177)] = 7122,
-  [SMALL_STATE(178)] = 7148,
-  [SMALL_STATE(179)] = 7174,
-  [SMALL_STATE(180)] = 7196,
-  [SMALL_STATE(181)] = 7218,
-  [SMALL_STATE(182)] = 7240,
-  [SMALL_STATE(183)] = 7257,
-  [SMALL_STATE(184)] = 7272,
-  [SMALL_STATE(185)] = 7289,
-  [SMALL_STATE(186)] = 7304,
-  [SMALL_STATE(187)] = 7321,
-  [SMALL_STATE(188)] = 7336,
-  [SMALL_STATE(189)] = 7351,
-  [SMALL_STATE(190)] = 7368,
-  [SMALL_STATE(191)] = 7385,
-  [SMALL_STATE(192)] = 7402,
-  [SMALL_STATE(193)] = 7417,
-  [SMALL_STATE(194)] = 7436,
-  [SMALL_STATE(195)] = 7451,
-  [SMALL_STATE(196)] = 7466,
-  [SMALL_STATE(197)] = 7481,
-  [SMALL_STATE(198)] = 7498,
-  [SMALL_STATE(199)] = 7515,
-  [SMALL_STATE(200)] = 7532,
-  [SMALL_STATE(201)] = 7547,
-  [SMALL_STATE(202)] = 7566,
-  [SMALL_STATE(203)] = 7585,
-  [SMALL_STATE(204)] = 7604,
-  [SMALL_STATE(205)] = 7623,
-  [SMALL_STATE(206)] = 7638,
-  [SMALL_STATE(207)] = 7658,
-  [SMALL_STATE(208)] = 7678,
-  [SMALL_STATE(209)] = 7700,
-  [SMALL_STATE(210)] = 7720,
-  [SMALL_STATE(211)] = 7736,
-  [SMALL_STATE(212)] = 7756,
-  [SMALL_STATE(213)] = 7776,
-  [SMALL_STATE(214)] = 7796,
-  [SMALL_STATE(215)] = 7816,
-  [SMALL_STATE(216)] = 7836,
-  [SMALL_STATE(217)] = 7856,
-  [SMALL_STATE(218)] = 7876,
-  [SMALL_STATE(219)] = 7892,
-  [SMALL_STATE(220)] = 7914,
-  [SMALL_STATE(221)] = 7930,
-  [SMALL_STATE(222)] = 7946,
-  [SMALL_STATE(223)] = 7962,
-  [SMALL_STATE(224)] = 7977,
-  [SMALL_STATE(225)] = 7994,
-  [SMALL_STATE(226)] = 8007,
-  [SMALL_STATE(227)] = 8022,
-  [SMALL_STATE(228)] = 8041,
-  [SMALL_STATE(229)] = 8058,
-  [SMALL_STATE(230)] = 8077,
-  [SMALL_STATE(231)] = 8094,
-  [SMALL_STATE(232)] = 8111,
-  [SMALL_STATE(233)] = 8130,
-  [SMALL_STATE(234)] = 8147,
-  [SMALL_STATE(235)] = 8162,
-  [SMALL_STATE(236)] = 8179,
-  [SMALL_STATE(237)] = 8198,
-  [SMALL_STATE(238)] = 8211,
-  [SMALL_STATE(239)] = 8228,
-  [SMALL_STATE(240)] = 8241,
-  [SMALL_STATE(241)] = 8254,
-  [SMALL_STATE(242)] = 8267,
-  [SMALL_STATE(243)] = 8280,
-  [SMALL_STATE(244)] = 8297,
-  [SMALL_STATE(245)] = 8314,
-  [SMALL_STATE(246)] = 8331,
-  [SMALL_STATE(247)] = 8348,
-  [SMALL_STATE(248)] = 8367,
-  [SMALL_STATE(249)] = 8384,
-  [SMALL_STATE(250)] = 8401,
-  [SMALL_STATE(251)] = 8418,
-  [SMALL_STATE(252)] = 8435,
-  [SMALL_STATE(253)] = 8454,
-  [SMALL_STATE(254)] = 8467,
-  [SMALL_STATE(255)] = 8484,
-  [SMALL_STATE(256)] = 8501,
-  [SMALL_STATE(257)] = 8514,
-  [SMALL_STATE(258)] = 8527,
-  [SMALL_STATE(259)] = 8540,
-  [SMALL_STATE(260)] = 8553,
-  [SMALL_STATE(261)] = 8572,
-  [SMALL_STATE(262)] = 8585,
-  [SMALL_STATE(263)] = 8598,
-  [SMALL_STATE(264)] = 8611,
-  [SMALL_STATE(265)] = 8624,
-  [SMALL_STATE(266)] = 8639,
-  [SMALL_STATE(267)] = 8654,
-  [SMALL_STATE(268)] = 8667,
-  [SMALL_STATE(269)] = 8683,
-  [SMALL_STATE(270)] = 8699,
-  [SMALL_STATE(271)] = 8715,
-  [SMALL_STATE(272)] = 8731,
-  [SMALL_STATE(273)] = 8747,
-  [SMALL_STATE(274)] = 8763,
-  [SMALL_STATE(275)] = 8779,
-  [SMALL_STATE(276)] = 8795,
-  [SMALL_STATE(277)] = 8811,
-  [SMALL_STATE(278)] = 8827,
-  [SMALL_STATE(279)] = 8843,
-  [SMALL_STATE(280)] = 8859,
-  [SMALL_STATE(281)] = 8875,
-  [SMALL_STATE(282)] = 8891,
-  [SMALL_STATE(283)] = 8907,
-  [SMALL_STATE(284)] = 8923,
-  [SMALL_STATE(285)] = 8939,
-  [SMALL_STATE(286)] = 8955,
-  [SMALL_STATE(287)] = 8971,
-  [SMALL_STATE(288)] = 8985,
-  [SMALL_STATE(289)] = 9001,
-  [SMALL_STATE(290)] = 9017,
-  [SMALL_STATE(291)] = 9031,
-  [SMALL_STATE(292)] = 9047,
-  [SMALL_STATE(293)] = 9059,
-  [SMALL_STATE(294)] = 9075,
-  [SMALL_STATE(295)] = 9089,
-  [SMALL_STATE(296)] = 9105,
-  [SMALL_STATE(297)] = 9121,
-  [SMALL_STATE(298)] = 9137,
-  [SMALL_STATE(299)] = 9153,
-  [SMALL_STATE(300)] = 9167,
-  [SMALL_STATE(301)] = 9181,
-  [SMALL_STATE(302)] = 9197,
-  [SMALL_STATE(303)] = 9211,
-  [SMALL_STATE(304)] = 9227,
-  [SMALL_STATE(305)] = 9241,
-  [SMALL_STATE(306)] = 9257,
-  [SMALL_STATE(307)] = 9273,
-  [SMALL_STATE(308)] = 9289,
-  [SMALL_STATE(309)] = 9305,
-  [SMALL_STATE(310)] = 9321,
-  [SMALL_STATE(311)] = 9337,
-  [SMALL_STATE(312)] = 9351,
-  [SMALL_STATE(313)] = 9367,
-  [SMALL_STATE(314)] = 9383,
-  [SMALL_STATE(315)] = 9399,
-  [SMALL_STATE(316)] = 9412,
-  [SMALL_STATE(317)] = 9423,
-  [SMALL_STATE(318)] = 9436,
-  [SMALL_STATE(319)] = 9447,
-  [SMALL_STATE(320)] = 9460,
-  [SMALL_STATE(321)] = 9471,
-  [SMALL_STATE(322)] = 9484,
-  [SMALL_STATE(323)] = 9497,
-  [SMALL_STATE(324)] = 9510,
-  [SMALL_STATE(325)] = 9523,
-  [SMALL_STATE(326)] = 9536,
-  [SMALL_STATE(327)] = 9547,
-  [SMALL_STATE(328)] = 9560,
-  [SMALL_STATE(329)] = 9573,
-  [SMALL_STATE(330)] = 9586,
-  [SMALL_STATE(331)] = 9597,
-  [SMALL_STATE(332)] = 9608,
-  [SMALL_STATE(333)] = 9621,
-  [SMALL_STATE(334)] = 9634,
-  [SMALL_STATE(335)] = 9645,
-  [SMALL_STATE(336)] = 9658,
-  [SMALL_STATE(337)] = 9669,
-  [SMALL_STATE(338)] = 9680,
-  [SMALL_STATE(339)] = 9691,
-  [SMALL_STATE(340)] = 9704,
-  [SMALL_STATE(341)] = 9717,
-  [SMALL_STATE(342)] = 9730,
-  [SMALL_STATE(343)] = 9741,
-  [SMALL_STATE(344)] = 9754,
-  [SMALL_STATE(345)] = 9767,
-  [SMALL_STATE(346)] = 9780,
-  [SMALL_STATE(347)] = 9791,
-  [SMALL_STATE(348)] = 9802,
-  [SMALL_STATE(349)] = 9815,
-  [SMALL_STATE(350)] = 9826,
-  [SMALL_STATE(351)] = 9837,
-  [SMALL_STATE(352)] = 9848,
-  [SMALL_STATE(353)] = 9859,
-  [SMALL_STATE(354)] = 9870,
-  [SMALL_STATE(355)] = 9881,
-  [SMALL_STATE(356)] = 9894,
-  [SMALL_STATE(357)] = 9904,
-  [SMALL_STATE(358)] = 9914,
-  [SMALL_STATE(359)] = 9924,
-  [SMALL_STATE(360)] = 9934,
-  [SMALL_STATE(361)] = 9944,
-  [SMALL_STATE(362)] = 9954,
-  [SMALL_STATE(363)] = 9964,
-  [SMALL_STATE(364)] = 9974,
-  [SMALL_STATE(365)] = 9984,
-  [SMALL_STATE(366)] = 9994,
-  [SMALL_STATE(367)] = 10004,
-  [SMALL_STATE(368)] = 10014,
-  [SMALL_STATE(369)] = 10024,
-  [SMALL_STATE(370)] = 10034,
-  [SMALL_STATE(371)] = 10044,
-  [SMALL_STATE(372)] = 10054,
-  [SMALL_STATE(373)] = 10064,
-  [SMALL_STATE(374)] = 10074,
-  [SMALL_STATE(375)] = 10084,
-  [SMALL_STATE(376)] = 10094,
-  [SMALL_STATE(377)] = 10104,
-  [SMALL_STATE(378)] = 10114,
-  [SMALL_STATE(379)] = 10124,
-  [SMALL_STATE(380)] = 10134,
-  [SMALL_STATE(381)] = 10144,
-  [SMALL_STATE(382)] = 10154,
-  [SMALL_STATE(383)] = 10164,
-  [SMALL_STATE(384)] = 10174,
-  [SMALL_STATE(385)] = 10184,
-  [SMALL_STATE(386)] = 10194,
-  [SMALL_STATE(387)] = 10204,
-  [SMALL_STATE(388)] = 10214,
-  [SMALL_STATE(389)] = 10224,
-  [SMALL_STATE(390)] = 10234,
-  [SMALL_STATE(391)] = 10244,
-  [SMALL_STATE(392)] = 10254,
-  [SMALL_STATE(393)] = 10264,
-  [SMALL_STATE(394)] = 10274,
-  [SMALL_STATE(395)] = 10284,
-  [SMALL_STATE(396)] = 10294,
-  [SMALL_STATE(397)] = 10304,
-  [SMALL_STATE(398)] = 10314,
-  [SMALL_STATE(399)] = 10324,
-  [SMALL_STATE(400)] = 10334,
-  [SMALL_STATE(401)] = 10344,
-  [SMALL_STATE(402)] = 10354,
-  [SMALL_STATE(403)] = 10364,
-  [SMALL_STATE(404)] = 10374,
-  [SMALL_STATE(405)] = 10384,
-  [SMALL_STATE(406)] = 10394,
-  [SMALL_STATE(407)] = 10404,
-  [SMALL_STATE(408)] = 10414,
-  [SMALL_STATE(409)] = 10424,
-  [SMALL_STATE(410)] = 10434,
-  [SMALL_STATE(411)] = 10444,
+  [SMALL_STATE(3)] = 67,
+  [SMALL_STATE(4)] = 134,
+  [SMALL_STATE(5)] = 197,
+  [SMALL_STATE(6)] = 260,
+  [SMALL_STATE(7)] = 317,
+  [SMALL_STATE(8)] = 376,
+  [SMALL_STATE(9)] = 434,
+  [SMALL_STATE(10)] = 501,
+  [SMALL_STATE(11)] = 556,
+  [SMALL_STATE(12)] = 611,
+  [SMALL_STATE(13)] = 704,
+  [SMALL_STATE(14)] = 797,
+  [SMALL_STATE(15)] = 890,
+  [SMALL_STATE(16)] = 952,
+  [SMALL_STATE(17)] = 1014,
+  [SMALL_STATE(18)] = 1076,
+  [SMALL_STATE(19)] = 1138,
+  [SMALL_STATE(20)] = 1200,
+  [SMALL_STATE(21)] = 1262,
+  [SMALL_STATE(22)] = 1324,
+  [SMALL_STATE(23)] = 1364,
+  [SMALL_STATE(24)] = 1404,
+  [SMALL_STATE(25)] = 1444,
+  [SMALL_STATE(26)] = 1484,
+  [SMALL_STATE(27)] = 1546,
+  [SMALL_STATE(28)] = 1608,
+  [SMALL_STATE(29)] = 1670,
+  [SMALL_STATE(30)] = 1710,
+  [SMALL_STATE(31)] = 1750,
+  [SMALL_STATE(32)] = 1790,
+  [SMALL_STATE(33)] = 1830,
+  [SMALL_STATE(34)] = 1892,
+  [SMALL_STATE(35)] = 1954,
+  [SMALL_STATE(36)] = 2016,
+  [SMALL_STATE(37)] = 2078,
+  [SMALL_STATE(38)] = 2140,
+  [SMALL_STATE(39)] = 2179,
+  [SMALL_STATE(40)] = 2217,
+  [SMALL_STATE(41)] = 2255,
+  [SMALL_STATE(42)] = 2293,
+  [SMALL_STATE(43)] = 2331,
+  [SMALL_STATE(44)] = 2365,
+  [SMALL_STATE(45)] = 2399,
+  [SMALL_STATE(46)] = 2435,
+  [SMALL_STATE(47)] = 2469,
+  [SMALL_STATE(48)] = 2503,
+  [SMALL_STATE(49)] = 2537,
+  [SMALL_STATE(50)] = 2571,
+  [SMALL_STATE(51)] = 2605,
+  [SMALL_STATE(52)] = 2639,
+  [SMALL_STATE(53)] = 2673,
+  [SMALL_STATE(54)] = 2707,
+  [SMALL_STATE(55)] = 2741,
+  [SMALL_STATE(56)] = 2777,
+  [SMALL_STATE(57)] = 2811,
+  [SMALL_STATE(58)] = 2845,
+  [SMALL_STATE(59)] = 2881,
+  [SMALL_STATE(60)] = 2914,
+  [SMALL_STATE(61)] = 2947,
+  [SMALL_STATE(62)] = 2980,
+  [SMALL_STATE(63)] = 3015,
+  [SMALL_STATE(64)] = 3048,
+  [SMALL_STATE(65)] = 3081,
+  [SMALL_STATE(66)] = 3114,
+  [SMALL_STATE(67)] = 3145,
+  [SMALL_STATE(68)] = 3178,
+  [SMALL_STATE(69)] = 3211,
+  [SMALL_STATE(70)] = 3244,
+  [SMALL_STATE(71)] = 3277,
+  [SMALL_STATE(72)] = 3310,
+  [SMALL_STATE(73)] = 3341,
+  [SMALL_STATE(74)] = 3376,
+  [SMALL_STATE(75)] = 3409,
+  [SMALL_STATE(76)] = 3442,
+  [SMALL_STATE(77)] = 3475,
+  [SMALL_STATE(78)] = 3508,
+  [SMALL_STATE(79)] = 3541,
+  [SMALL_STATE(80)] = 3595,
+  [SMALL_STATE(81)] = 3649,
+  [SMALL_STATE(82)] = 3679,
+  [SMALL_STATE(83)] = 3709,
+  [SMALL_STATE(84)] = 3739,
+  [SMALL_STATE(85)] = 3769,
+  [SMALL_STATE(86)] = 3799,
+  [SMALL_STATE(87)] = 3829,
+  [SMALL_STATE(88)] = 3859,
+  [SMALL_STATE(89)] = 3889,
+  [SMALL_STATE(90)] = 3919,
+  [SMALL_STATE(91)] = 3949,
+  [SMALL_STATE(92)] = 3979,
+  [SMALL_STATE(93)] = 4009,
+  [SMALL_STATE(94)] = 4039,
+  [SMALL_STATE(95)] = 4069,
+  [SMALL_STATE(96)] = 4123,
+  [SMALL_STATE(97)] = 4177,
+  [SMALL_STATE(98)] = 4231,
+  [SMALL_STATE(99)] = 4285,
+  [SMALL_STATE(100)] = 4315,
+  [SMALL_STATE(101)] = 4345,
+  [SMALL_STATE(102)] = 4375,
+  [SMALL_STATE(103)] = 4405,
+  [SMALL_STATE(104)] = 4435,
+  [SMALL_STATE(105)] = 4465,
+  [SMALL_STATE(106)] = 4495,
+  [SMALL_STATE(107)] = 4525,
+  [SMALL_STATE(108)] = 4555,
+  [SMALL_STATE(109)] = 4609,
+  [SMALL_STATE(110)] = 4663,
+  [SMALL_STATE(111)] = 4717,
+  [SMALL_STATE(112)] = 4771,
+  [SMALL_STATE(113)] = 4825,
+  [SMALL_STATE(114)] = 4879,
+  [SMALL_STATE(115)] = 4909,
+  [SMALL_STATE(116)] = 4939,
+  [SMALL_STATE(117)] = 4969,
+  [SMALL_STATE(118)] = 4999,
+  [SMALL_STATE(119)] = 5029,
+  [SMALL_STATE(120)] = 5059,
+  [SMALL_STATE(121)] = 5089,
+  [SMALL_STATE(122)] = 5119,
+  [SMALL_STATE(123)] = 5149,
+  [SMALL_STATE(124)] = 5179,
+  [SMALL_STATE(125)] = 5233,
+  [SMALL_STATE(126)] = 5263,
+  [SMALL_STATE(127)] = 5317,
+  [SMALL_STATE(128)] = 5371,
+  [SMALL_STATE(129)] = 5401,
+  [SMALL_STATE(130)] = 5431,
+  [SMALL_STATE(131)] = 5461,
+  [SMALL_STATE(132)] = 5491,
+  [SMALL_STATE(133)] = 5521,
+  [SMALL_STATE(134)] = 5551,
+  [SMALL_STATE(135)] = 5581,
+  [SMALL_STATE(136)] = 5611,
+  [SMALL_STATE(137)] = 5641,
+  [SMALL_STATE(138)] = 5695,
+  [SMALL_STATE(139)] = 5725,
+  [SMALL_STATE(140)] = 5755,
+  [SMALL_STATE(141)] = 5785,
+  [SMALL_STATE(142)] = 5832,
+  [SMALL_STATE(143)] = 5883,
+  [SMALL_STATE(144)] = 5930,
+  [SMALL_STATE(145)] = 5977,
+  [SMALL_STATE(146)] = 6028,
+  [SMALL_STATE(147)] = 6079,
+  [SMALL_STATE(148)] = 6127,
+  [SMALL_STATE(149)] = 6175,
+  [SMALL_STATE(150)] = 6223,
+  [SMALL_STATE(151)] = 6268,
+  [SMALL_STATE(152)] = 6311,
+  [SMALL_STATE(153)] = 6356,
+  [SMALL_STATE(154)] = 6401,
+  [SMALL_STATE(155)] = 6446,
+  [SMALL_STATE(156)] = 6484,
+  [SMALL_STATE(157)] = 6521,
+  [SMALL_STATE(158)] = 6558,
+  [SMALL_STATE(159)] = 6595,
+  [SMALL_STATE(160)] = 6629,
+  [SMALL_STATE(161)] = 6663,
+  [SMALL_STATE(162)] = 6697,
+  [SMALL_STATE(163)] = 6731,
+  [SMALL_STATE(164)] = 6765,
+  [SMALL_STATE(165)] = 6799,
+  [SMALL_STATE(166)] = 6828,
+  [SMALL_STATE(167)] = 6859,
+  [SMALL_STATE(168)] = 6890,
+  [SMALL_STATE(169)] = 6919,
+  [SMALL_STATE(170)] = 6950,
+  [SMALL_STATE(171)] = 6979,
+  [SMALL_STATE(172)] = 7010,
+  [SMALL_STATE(173)] = 7041,
+  [SMALL_STATE(174)] = 7066,
+  [SMALL_STATE(175)] = 7091,
+  [SMALL_STATE(176)] = 7116,
+  [SMALL_STATE(177)] = 7142,
+  [SMALL_STATE(178)] = 7168,
+  [SMALL_STATE(179)] = 7194,
+  [SMALL_STATE(180)] = 7216,
+  [SMALL_STATE(181)] = 7238,
+  [SMALL_STATE(182)] = 7260,
+  [SMALL_STATE(183)] = 7277,
+  [SMALL_STATE(184)] = 7292,
+  [SMALL_STATE(185)] = 7309,
+  [SMALL_STATE(186)] = 7324,
+  [SMALL_STATE(187)] = 7341,
+  [SMALL_STATE(188)] = 7356,
+  [SMALL_STATE(189)] = 7371,
+  [SMALL_STATE(190)] = 7388,
+  [SMALL_STATE(191)] = 7405,
+  [SMALL_STATE(192)] = 7422,
+  [SMALL_STATE(193)] = 7437,
+  [SMALL_STATE(194)] = 7456,
+  [SMALL_STATE(195)] = 7471,
+  [SMALL_STATE(196)] = 7486,
+  [SMALL_STATE(197)] = 7501,
+  [SMALL_STATE(198)] = 7518,
+  [SMALL_STATE(199)] = 7535,
+  [SMALL_STATE(200)] = 7552,
+  [SMALL_STATE(201)] = 7567,
+  [SMALL_STATE(202)] = 7586,
+  [SMALL_STATE(203)] = 7605,
+  [SMALL_STATE(204)] = 7624,
+  [SMALL_STATE(205)] = 7643,
+  [SMALL_STATE(206)] = 7658,
+  [SMALL_STATE(207)] = 7678,
+  [SMALL_STATE(208)] = 7698,
+  [SMALL_STATE(209)] = 7720,
+  [SMALL_STATE(210)] = 7740,
+  [SMALL_STATE(211)] = 7756,
+  [SMALL_STATE(212)] = 7776,
+  [SMALL_STATE(213)] = 7796,
+  [SMALL_STATE(214)] = 7816,
+  [SMALL_STATE(215)] = 7836,
+  [SMALL_STATE(216)] = 7856,
+  [SMALL_STATE(217)] = 7876,
+  [SMALL_STATE(218)] = 7896,
+  [SMALL_STATE(219)] = 7912,
+  [SMALL_STATE(220)] = 7934,
+  [SMALL_STATE(221)] = 7950,
+  [SMALL_STATE(222)] = 7966,
+  [SMALL_STATE(223)] = 7982,
+  [SMALL_STATE(224)] = 7997,
+  [SMALL_STATE(225)] = 8014,
+  [SMALL_STATE(226)] = 8027,
+  [SMALL_STATE(227)] = 8042,
+  [SMALL_STATE(228)] = 8061,
+  [SMALL_STATE(229)] = 8078,
+  [SMALL_STATE(230)] = 8097,
+  [SMALL_STATE(231)] = 8114,
+  [SMALL_STATE(232)] = 8131,
+  [SMALL_STATE(233)] = 8150,
+  [SMALL_STATE(234)] = 8167,
+  [SMALL_STATE(235)] = 8182,
+  [SMALL_STATE(236)] = 8199,
+  [SMALL_STATE(237)] = 8218,
+  [SMALL_STATE(238)] = 8231,
+  [SMALL_STATE(239)] = 8248,
+  [SMALL_STATE(240)] = 8261,
+  [SMALL_STATE(241)] = 8274,
+  [SMALL_STATE(242)] = 8287,
+  [SMALL_STATE(243)] = 8300,
+  [SMALL_STATE(244)] = 8317,
+  [SMALL_STATE(245)] = 8334,
+  [SMALL_STATE(246)] = 8351,
+  [SMALL_STATE(247)] = 8368,
+  [SMALL_STATE(248)] = 8387,
+  [SMALL_STATE(249)] = 8404,
+  [SMALL_STATE(250)] = 8421,
+  [SMALL_STATE(251)] = 8438,
+  [SMALL_STATE(252)] = 8455,
+  [SMALL_STATE(253)] = 8474,
+  [SMALL_STATE(254)] = 8487,
+  [SMALL_STATE(255)] = 8504,
+  [SMALL_STATE(256)] = 8521,
+  [SMALL_STATE(257)] = 8534,
+  [SMALL_STATE(258)] = 8547,
+  [SMALL_STATE(259)] = 8560,
+  [SMALL_STATE(260)] = 8573,
+  [SMALL_STATE(261)] = 8592,
+  [SMALL_STATE(262)] = 8605,
+  [SMALL_STATE(263)] = 8618,
+  [SMALL_STATE(264)] = 8631,
+  [SMALL_STATE(265)] = 8644,
+  [SMALL_STATE(266)] = 8659,
+  [SMALL_STATE(267)] = 8674,
+  [SMALL_STATE(268)] = 8687,
+  [SMALL_STATE(269)] = 8703,
+  [SMALL_STATE(270)] = 8719,
+  [SMALL_STATE(271)] = 8735,
+  [SMALL_STATE(272)] = 8751,
+  [SMALL_STATE(273)] = 8767,
+  [SMALL_STATE(274)] = 8783,
+  [SMALL_STATE(275)] = 8799,
+  [SMALL_STATE(276)] = 8815,
+  [SMALL_STATE(277)] = 8831,
+  [SMALL_STATE(278)] = 8847,
+  [SMALL_STATE(279)] = 8863,
+  [SMALL_STATE(280)] = 8879,
+  [SMALL_STATE(281)] = 8895,
+  [SMALL_STATE(282)] = 8911,
+  [SMALL_STATE(283)] = 8927,
+  [SMALL_STATE(284)] = 8943,
+  [SMALL_STATE(285)] = 8959,
+  [SMALL_STATE(286)] = 8975,
+  [SMALL_STATE(287)] = 8991,
+  [SMALL_STATE(288)] = 9005,
+  [SMALL_STATE(289)] = 9021,
+  [SMALL_STATE(290)] = 9037,
+  [SMALL_STATE(291)] = 9051,
+  [SMALL_STATE(292)] = 9067,
+  [SMALL_STATE(293)] = 9079,
+  [SMALL_STATE(294)] = 9095,
+  [SMALL_STATE(295)] = 9109,
+  [SMALL_STATE(296)] = 9125,
+  [SMALL_STATE(297)] = 9141,
+  [SMALL_STATE(298)] = 9157,
+  [SMALL_STATE(299)] = 9173,
+  [SMALL_STATE(300)] = 9187,
+  [SMALL_STATE(301)] = 9201,
+  [SMALL_STATE(302)] = 9217,
+  [SMALL_STATE(303)] = 9231,
+  [SMALL_STATE(304)] = 9247,
+  [SMALL_STATE(305)] = 9261,
+  [SMALL_STATE(306)] = 9277,
+  [SMALL_STATE(307)] = 9293,
+  [SMALL_STATE(308)] = 9309,
+  [SMALL_STATE(309)] = 9325,
+  [SMALL_STATE(310)] = 9341,
+  [SMALL_STATE(311)] = 9357,
+  [SMALL_STATE(312)] = 9371,
+  [SMALL_STATE(313)] = 9387,
+  [SMALL_STATE(314)] = 9403,
+  [SMALL_STATE(315)] = 9419,
+  [SMALL_STATE(316)] = 9432,
+  [SMALL_STATE(317)] = 9443,
+  [SMALL_STATE(318)] = 9456,
+  [SMALL_STATE(319)] = 9467,
+  [SMALL_STATE(320)] = 9480,
+  [SMALL_STATE(321)] = 9491,
+  [SMALL_STATE(322)] = 9504,
+  [SMALL_STATE(323)] = 9517,
+  [SMALL_STATE(324)] = 9530,
+  [SMALL_STATE(325)] = 9543,
+  [SMALL_STATE(326)] = 9556,
+  [SMALL_STATE(327)] = 9567,
+  [SMALL_STATE(328)] = 9580,
+  [SMALL_STATE(329)] = 9593,
+  [SMALL_STATE(330)] = 9604,
+  [SMALL_STATE(331)] = 9617,
+  [SMALL_STATE(332)] = 9628,
+  [SMALL_STATE(333)] = 9639,
+  [SMALL_STATE(334)] = 9652,
+  [SMALL_STATE(335)] = 9665,
+  [SMALL_STATE(336)] = 9676,
+  [SMALL_STATE(337)] = 9689,
+  [SMALL_STATE(338)] = 9700,
+  [SMALL_STATE(339)] = 9711,
+  [SMALL_STATE(340)] = 9722,
+  [SMALL_STATE(341)] = 9735,
+  [SMALL_STATE(342)] = 9748,
+  [SMALL_STATE(343)] = 9761,
+  [SMALL_STATE(344)] = 9772,
+  [SMALL_STATE(345)] = 9785,
+  [SMALL_STATE(346)] = 9798,
+  [SMALL_STATE(347)] = 9811,
+  [SMALL_STATE(348)] = 9822,
+  [SMALL_STATE(349)] = 9833,
+  [SMALL_STATE(350)] = 9846,
+  [SMALL_STATE(351)] = 9857,
+  [SMALL_STATE(352)] = 9868,
+  [SMALL_STATE(353)] = 9879,
+  [SMALL_STATE(354)] = 9890,
+  [SMALL_STATE(355)] = 9901,
+  [SMALL_STATE(356)] = 9912,
+  [SMALL_STATE(357)] = 9925,
+  [SMALL_STATE(358)] = 9935,
+  [SMALL_STATE(359)] = 9945,
+  [SMALL_STATE(360)] = 9955,
+  [SMALL_STATE(361)] = 9965,
+  [SMALL_STATE(362)] = 9975,
+  [SMALL_STATE(363)] = 9985,
+  [SMALL_STATE(364)] = 9995,
+  [SMALL_STATE(365)] = 10005,
+  [SMALL_STATE(366)] = 10015,
+  [SMALL_STATE(367)] = 10025,
+  [SMALL_STATE(368)] = 10035,
+  [SMALL_STATE(369)] = 10045,
+  [SMALL_STATE(370)] = 10055,
+  [SMALL_STATE(371)] = 10065,
+  [SMALL_STATE(372)] = 10075,
+  [SMALL_STATE(373)] = 10085,
+  [SMALL_STATE(374)] = 10095,
+  [SMALL_STATE(375)] = 10105,
+  [SMALL_STATE(376)] = 10115,
+  [SMALL_STATE(377)] = 10125,
+  [SMALL_STATE(378)] = 10135,
+  [SMALL_STATE(379)] = 10145,
+  [SMALL_STATE(380)] = 10155,
+  [SMALL_STATE(381)] = 10165,
+  [SMALL_STATE(382)] = 10175,
+  [SMALL_STATE(383)] = 10185,
+  [SMALL_STATE(384)] = 10195,
+  [SMALL_STATE(385)] = 10205,
+  [SMALL_STATE(386)] = 10215,
+  [SMALL_STATE(387)] = 10225,
+  [SMALL_STATE(388)] = 10235,
+  [SMALL_STATE(389)] = 10245,
+  [SMALL_STATE(390)] = 10255,
+  [SMALL_STATE(391)] = 10265,
+  [SMALL_STATE(392)] = 10275,
+  [SMALL_STATE(393)] = 10285,
+  [SMALL_STATE(394)] = 10295,
+  [SMALL_STATE(395)] = 10305,
+  [SMALL_STATE(396)] = 10315,
+  [SMALL_STATE(397)] = 10325,
+  [SMALL_STATE(398)] = 10335,
+  [SMALL_STATE(399)] = 10345,
+  [SMALL_STATE(400)] = 10355,
+  [SMALL_STATE(401)] = 10365,
+  [SMALL_STATE(402)] = 10375,
+  [SMALL_STATE(403)] = 10385,
+  [SMALL_STATE(404)] = 10395,
+  [SMALL_STATE(405)] = 10405,
+  [SMALL_STATE(406)] = 10415,
+  [SMALL_STATE(407)] = 10425,
+  [SMALL_STATE(408)] = 10435,
+  [SMALL_STATE(409)] = 10445,
+  [SMALL_STATE(410)] = 10455,
+  [SMALL_STATE(411)] = 10465,
 };
 
 static const TSParseActionEntry ts_parse_actions[] = {
@@ -13166,10 +13226,10 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [5] = {.entry = {.count = 1, .reusable = true}}, SHIFT_EXTRA(),
   [7] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_source_file, 0, 0, 0),
   [9] = {.entry = {.count = 1, .reusable = true}}, SHIFT(371),
-  [11] = {.entry = {.count = 1, .reusable = true}}, SHIFT(356),
+  [11] = {.entry = {.count = 1, .reusable = true}}, SHIFT(383),
   [13] = {.entry = {.count = 1, .reusable = true}}, SHIFT(410),
-  [15] = {.entry = {.count = 1, .reusable = true}}, SHIFT(402),
-  [17] = {.entry = {.count = 1, .reusable = true}}, SHIFT(329),
+  [15] = {.entry = {.count = 1, .reusable = true}}, SHIFT(393),
+  [17] = {.entry = {.count = 1, .reusable = true}}, SHIFT(330),
   [19] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_string, 2, 0, 0),
   [21] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_string, 2, 0, 0),
   [23] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_string, 3, 0, 0),
@@ -13183,61 +13243,61 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [39] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym__operand, 1, 0, 0),
   [41] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym__operand, 1, 0, 0),
   [43] = {.entry = {.count = 1, .reusable = true}}, SHIFT(169),
-  [45] = {.entry = {.count = 1, .reusable = true}}, SHIFT(377),
+  [45] = {.entry = {.count = 1, .reusable = true}}, SHIFT(376),
   [47] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym__expression, 1, 0, 0),
   [49] = {.entry = {.count = 1, .reusable = false}}, SHIFT(151),
   [51] = {.entry = {.count = 1, .reusable = true}}, SHIFT(151),
   [53] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym__expression, 1, 0, 0),
-  [55] = {.entry = {.count = 1, .reusable = true}}, SHIFT(388),
+  [55] = {.entry = {.count = 1, .reusable = true}}, SHIFT(329),
   [57] = {.entry = {.count = 1, .reusable = true}}, SHIFT(141),
   [59] = {.entry = {.count = 1, .reusable = true}}, SHIFT(144),
-  [61] = {.entry = {.count = 1, .reusable = false}}, SHIFT(339),
-  [63] = {.entry = {.count = 1, .reusable = true}}, SHIFT(196),
-  [65] = {.entry = {.count = 1, .reusable = true}}, SHIFT(367),
-  [67] = {.entry = {.count = 1, .reusable = true}}, SHIFT(341),
-  [69] = {.entry = {.count = 1, .reusable = true}}, SHIFT(381),
-  [71] = {.entry = {.count = 1, .reusable = true}}, SHIFT(212),
-  [73] = {.entry = {.count = 1, .reusable = true}}, SHIFT(150),
-  [75] = {.entry = {.count = 1, .reusable = true}}, SHIFT(244),
-  [77] = {.entry = {.count = 1, .reusable = true}}, SHIFT(13),
-  [79] = {.entry = {.count = 1, .reusable = true}}, SHIFT(319),
-  [81] = {.entry = {.count = 1, .reusable = true}}, SHIFT(374),
-  [83] = {.entry = {.count = 1, .reusable = true}}, SHIFT(382),
-  [85] = {.entry = {.count = 1, .reusable = true}}, SHIFT(208),
-  [87] = {.entry = {.count = 1, .reusable = true}}, SHIFT(324),
-  [89] = {.entry = {.count = 1, .reusable = true}}, SHIFT(360),
-  [91] = {.entry = {.count = 1, .reusable = true}}, SHIFT(372),
-  [93] = {.entry = {.count = 1, .reusable = true}}, SHIFT(18),
-  [95] = {.entry = {.count = 1, .reusable = true}}, SHIFT(211),
-  [97] = {.entry = {.count = 1, .reusable = true}}, SHIFT(217),
-  [99] = {.entry = {.count = 1, .reusable = true}}, SHIFT(408),
-  [101] = {.entry = {.count = 1, .reusable = true}}, SHIFT(359),
-  [103] = {.entry = {.count = 1, .reusable = true}}, SHIFT(361),
-  [105] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_path, 3, 0, 8),
-  [107] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_path, 3, 0, 8),
-  [109] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_relative_time, 3, 0, 12),
-  [111] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_relative_time, 3, 0, 12),
+  [61] = {.entry = {.count = 1, .reusable = false}}, SHIFT(340),
+  [63] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_path, 3, 0, 8),
+  [65] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_path, 3, 0, 8),
+  [67] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_relative_time, 3, 0, 12),
+  [69] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_relative_time, 3, 0, 12),
+  [71] = {.entry = {.count = 1, .reusable = true}}, SHIFT(196),
+  [73] = {.entry = {.count = 1, .reusable = true}}, SHIFT(367),
+  [75] = {.entry = {.count = 1, .reusable = true}}, SHIFT(342),
+  [77] = {.entry = {.count = 1, .reusable = true}}, SHIFT(411),
+  [79] = {.entry = {.count = 1, .reusable = true}}, SHIFT(212),
+  [81] = {.entry = {.count = 1, .reusable = true}}, SHIFT(150),
+  [83] = {.entry = {.count = 1, .reusable = true}}, SHIFT(244),
+  [85] = {.entry = {.count = 1, .reusable = true}}, SHIFT(13),
+  [87] = {.entry = {.count = 1, .reusable = true}}, SHIFT(319),
+  [89] = {.entry = {.count = 1, .reusable = true}}, SHIFT(372),
+  [91] = {.entry = {.count = 1, .reusable = true}}, SHIFT(357),
+  [93] = {.entry = {.count = 1, .reusable = true}}, SHIFT(208),
+  [95] = {.entry = {.count = 1, .reusable = true}}, SHIFT(324),
+  [97] = {.entry = {.count = 1, .reusable = true}}, SHIFT(381),
+  [99] = {.entry = {.count = 1, .reusable = true}}, SHIFT(370),
+  [101] = {.entry = {.count = 1, .reusable = true}}, SHIFT(18),
+  [103] = {.entry = {.count = 1, .reusable = true}}, SHIFT(211),
+  [105] = {.entry = {.count = 1, .reusable = true}}, SHIFT(217),
+  [107] = {.entry = {.count = 1, .reusable = true}}, SHIFT(407),
+  [109] = {.entry = {.count = 1, .reusable = true}}, SHIFT(359),
+  [111] = {.entry = {.count = 1, .reusable = true}}, SHIFT(361),
   [113] = {.entry = {.count = 1, .reusable = true}}, SHIFT(185),
   [115] = {.entry = {.count = 1, .reusable = true}}, SHIFT(14),
   [117] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0),
   [119] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(367),
-  [122] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(341),
-  [125] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(381),
+  [122] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(342),
+  [125] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(411),
   [128] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(212),
   [131] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(150),
   [134] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(244),
   [137] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(14),
   [140] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(319),
-  [143] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(374),
-  [146] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(382),
+  [143] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(372),
+  [146] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(357),
   [149] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(208),
   [152] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(324),
-  [155] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(360),
-  [158] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(372),
+  [155] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(381),
+  [158] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(370),
   [161] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(18),
   [164] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(211),
   [167] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(217),
-  [170] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(408),
+  [170] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(407),
   [173] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(359),
   [176] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(361),
   [179] = {.entry = {.count = 1, .reusable = false}}, SHIFT(8),
@@ -13285,11 +13345,11 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [263] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_membership, 3, 0, 9),
   [265] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_presence, 3, 0, 11),
   [267] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_parenthesized_expression, 3, 0, 0),
-  [269] = {.entry = {.count = 1, .reusable = true}}, SHIFT(348),
+  [269] = {.entry = {.count = 1, .reusable = true}}, SHIFT(349),
   [271] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_enabled_property, 3, 0, 35),
   [273] = {.entry = {.count = 1, .reusable = true}}, SHIFT(21),
   [275] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_unit, 1, 0, 24),
-  [277] = {.entry = {.count = 1, .reusable = true}}, SHIFT(406),
+  [277] = {.entry = {.count = 1, .reusable = true}}, SHIFT(405),
   [279] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_requires_property, 2, 0, 23),
   [281] = {.entry = {.count = 1, .reusable = true}}, SHIFT(154),
   [283] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_audience_property, 2, 0, 28),
@@ -13318,7 +13378,7 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [329] = {.entry = {.count = 1, .reusable = false}}, SHIFT(38),
   [331] = {.entry = {.count = 1, .reusable = true}}, SHIFT(227),
   [333] = {.entry = {.count = 1, .reusable = true}}, SHIFT(161),
-  [335] = {.entry = {.count = 1, .reusable = false}}, SHIFT(387),
+  [335] = {.entry = {.count = 1, .reusable = false}}, SHIFT(382),
   [337] = {.entry = {.count = 1, .reusable = true}}, SHIFT(54),
   [339] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_unit_property, 2, 0, 25),
   [341] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_layer_property, 2, 0, 26),
@@ -13356,7 +13416,7 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [405] = {.entry = {.count = 1, .reusable = true}}, SHIFT(114),
   [407] = {.entry = {.count = 1, .reusable = true}}, SHIFT(136),
   [409] = {.entry = {.count = 1, .reusable = false}}, SHIFT(292),
-  [411] = {.entry = {.count = 1, .reusable = false}}, SHIFT(342),
+  [411] = {.entry = {.count = 1, .reusable = false}}, SHIFT(343),
   [413] = {.entry = {.count = 1, .reusable = true}}, SHIFT(42),
   [415] = {.entry = {.count = 1, .reusable = true}}, SHIFT(41),
   [417] = {.entry = {.count = 1, .reusable = false}}, SHIFT(308),
@@ -13370,17 +13430,17 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [433] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_source_file, 1, 0, 0),
   [435] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0),
   [437] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(371),
-  [440] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(356),
+  [440] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(383),
   [443] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(410),
-  [446] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(402),
-  [449] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(329),
+  [446] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(393),
+  [449] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(330),
   [452] = {.entry = {.count = 1, .reusable = true}}, SHIFT(182),
-  [454] = {.entry = {.count = 1, .reusable = true}}, SHIFT(411),
-  [456] = {.entry = {.count = 1, .reusable = true}}, SHIFT(405),
-  [458] = {.entry = {.count = 1, .reusable = true}}, SHIFT(350),
-  [460] = {.entry = {.count = 1, .reusable = true}}, SHIFT(353),
-  [462] = {.entry = {.count = 1, .reusable = false}}, SHIFT(354),
-  [464] = {.entry = {.count = 1, .reusable = true}}, SHIFT(354),
+  [454] = {.entry = {.count = 1, .reusable = true}}, SHIFT(379),
+  [456] = {.entry = {.count = 1, .reusable = true}}, SHIFT(399),
+  [458] = {.entry = {.count = 1, .reusable = true}}, SHIFT(351),
+  [460] = {.entry = {.count = 1, .reusable = true}}, SHIFT(354),
+  [462] = {.entry = {.count = 1, .reusable = false}}, SHIFT(355),
+  [464] = {.entry = {.count = 1, .reusable = true}}, SHIFT(355),
   [466] = {.entry = {.count = 1, .reusable = true}}, SHIFT(265),
   [468] = {.entry = {.count = 1, .reusable = true}}, SHIFT(395),
   [470] = {.entry = {.count = 1, .reusable = true}}, SHIFT(187),
@@ -13391,17 +13451,17 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [481] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_test_declaration_repeat1, 2, 0, 0), SHIFT_REPEAT(213),
   [484] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_test_declaration_repeat1, 2, 0, 0), SHIFT_REPEAT(384),
   [487] = {.entry = {.count = 1, .reusable = true}}, SHIFT(205),
-  [489] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_context_declaration_repeat1, 2, 0, 0), SHIFT_REPEAT(407),
+  [489] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_context_declaration_repeat1, 2, 0, 0), SHIFT_REPEAT(402),
   [492] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_context_declaration_repeat1, 2, 0, 0),
   [494] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_context_declaration_repeat1, 2, 0, 0), SHIFT_REPEAT(294),
-  [497] = {.entry = {.count = 1, .reusable = false}}, SHIFT(407),
+  [497] = {.entry = {.count = 1, .reusable = false}}, SHIFT(402),
   [499] = {.entry = {.count = 1, .reusable = true}}, SHIFT(195),
   [501] = {.entry = {.count = 1, .reusable = false}}, SHIFT(294),
   [503] = {.entry = {.count = 1, .reusable = true}}, SHIFT(192),
   [505] = {.entry = {.count = 1, .reusable = true}}, SHIFT(99),
-  [507] = {.entry = {.count = 1, .reusable = true}}, SHIFT(380),
+  [507] = {.entry = {.count = 1, .reusable = true}}, SHIFT(408),
   [509] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_metrics_property_repeat1, 2, 0, 0),
-  [511] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_metrics_property_repeat1, 2, 0, 0), SHIFT_REPEAT(380),
+  [511] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_metrics_property_repeat1, 2, 0, 0), SHIFT_REPEAT(408),
   [514] = {.entry = {.count = 1, .reusable = true}}, SHIFT(90),
   [516] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_primitive_type, 1, 0, 0),
   [518] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_primitive_type, 1, 0, 0),
@@ -13426,7 +13486,7 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [556] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_experiment_declaration, 5, 0, 5),
   [558] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_context_declaration, 5, 0, 1),
   [560] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_property_block, 2, 0, 0),
-  [562] = {.entry = {.count = 1, .reusable = true}}, SHIFT(379),
+  [562] = {.entry = {.count = 1, .reusable = true}}, SHIFT(377),
   [564] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_enum_type, 6, 0, 42),
   [566] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_enum_type, 6, 0, 42),
   [568] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric_goal, 1, 0, 0),
@@ -13473,7 +13533,7 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [650] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric, 10, 0, 73),
   [652] = {.entry = {.count = 1, .reusable = true}}, SHIFT(259),
   [654] = {.entry = {.count = 1, .reusable = true}}, SHIFT(152),
-  [656] = {.entry = {.count = 1, .reusable = true}}, SHIFT(347),
+  [656] = {.entry = {.count = 1, .reusable = true}}, SHIFT(348),
   [658] = {.entry = {.count = 1, .reusable = true}}, SHIFT(389),
   [660] = {.entry = {.count = 1, .reusable = true}}, SHIFT(398),
   [662] = {.entry = {.count = 1, .reusable = true}}, SHIFT(403),
@@ -13491,25 +13551,25 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [687] = {.entry = {.count = 1, .reusable = true}}, SHIFT(223),
   [689] = {.entry = {.count = 1, .reusable = true}}, SHIFT(3),
   [691] = {.entry = {.count = 1, .reusable = true}}, SHIFT(22),
-  [693] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_planning_property_repeat1, 2, 0, 0), SHIFT_REPEAT(335),
+  [693] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_planning_property_repeat1, 2, 0, 0), SHIFT_REPEAT(336),
   [696] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_planning_property_repeat1, 2, 0, 0),
   [698] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_context_value_repeat1, 2, 0, 0), SHIFT_REPEAT(363),
   [701] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_context_value_repeat1, 2, 0, 0),
   [703] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_field_declaration, 3, 0, 7),
   [705] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_field_declaration, 3, 0, 7),
   [707] = {.entry = {.count = 1, .reusable = true}}, SHIFT(290),
-  [709] = {.entry = {.count = 1, .reusable = true}}, SHIFT(364),
+  [709] = {.entry = {.count = 1, .reusable = true}}, SHIFT(360),
   [711] = {.entry = {.count = 1, .reusable = true}}, SHIFT(88),
   [713] = {.entry = {.count = 1, .reusable = true}}, SHIFT(31),
   [715] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_variant, 3, 0, 48),
-  [717] = {.entry = {.count = 1, .reusable = true}}, SHIFT(346),
+  [717] = {.entry = {.count = 1, .reusable = true}}, SHIFT(347),
   [719] = {.entry = {.count = 1, .reusable = true}}, SHIFT(300),
   [721] = {.entry = {.count = 1, .reusable = true}}, SHIFT(226),
   [723] = {.entry = {.count = 1, .reusable = true}}, SHIFT(2),
-  [725] = {.entry = {.count = 1, .reusable = true}}, SHIFT(335),
+  [725] = {.entry = {.count = 1, .reusable = true}}, SHIFT(336),
   [727] = {.entry = {.count = 1, .reusable = true}}, SHIFT(91),
   [729] = {.entry = {.count = 1, .reusable = true}}, SHIFT(363),
-  [731] = {.entry = {.count = 1, .reusable = true}}, SHIFT(336),
+  [731] = {.entry = {.count = 1, .reusable = true}}, SHIFT(337),
   [733] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_test_context, 4, 0, 0),
   [735] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_test_context_repeat1, 2, 0, 0), SHIFT_REPEAT(373),
   [738] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_test_context_repeat1, 2, 0, 0),
@@ -13517,7 +13577,7 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [742] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_test_expect, 4, 0, 31),
   [744] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_test_expect, 4, 0, 32),
   [746] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_test_expect, 4, 0, 33),
-  [748] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_variants_property_repeat1, 2, 0, 0), SHIFT_REPEAT(364),
+  [748] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_variants_property_repeat1, 2, 0, 0), SHIFT_REPEAT(360),
   [751] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_variants_property_repeat1, 2, 0, 0),
   [753] = {.entry = {.count = 1, .reusable = true}}, SHIFT(19),
   [755] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_field_declaration, 4, 0, 13),
@@ -13528,12 +13588,12 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [765] = {.entry = {.count = 1, .reusable = true}}, SHIFT(214),
   [767] = {.entry = {.count = 1, .reusable = true}}, SHIFT(215),
   [769] = {.entry = {.count = 1, .reusable = true}}, SHIFT(95),
-  [771] = {.entry = {.count = 1, .reusable = true}}, SHIFT(333),
+  [771] = {.entry = {.count = 1, .reusable = true}}, SHIFT(334),
   [773] = {.entry = {.count = 1, .reusable = true}}, SHIFT(100),
   [775] = {.entry = {.count = 1, .reusable = true}}, SHIFT(375),
   [777] = {.entry = {.count = 1, .reusable = true}}, SHIFT(171),
   [779] = {.entry = {.count = 1, .reusable = true}}, SHIFT(200),
-  [781] = {.entry = {.count = 1, .reusable = true}}, SHIFT(330),
+  [781] = {.entry = {.count = 1, .reusable = true}}, SHIFT(331),
   [783] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_test_context, 3, 0, 0),
   [785] = {.entry = {.count = 1, .reusable = true}}, SHIFT(237),
   [787] = {.entry = {.count = 1, .reusable = true}}, SHIFT(172),
@@ -13547,7 +13607,7 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [803] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric, 13, 0, 76),
   [805] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric, 15, 0, 77),
   [807] = {.entry = {.count = 1, .reusable = true}}, SHIFT(266),
-  [809] = {.entry = {.count = 1, .reusable = true}}, SHIFT(352),
+  [809] = {.entry = {.count = 1, .reusable = true}}, SHIFT(353),
   [811] = {.entry = {.count = 1, .reusable = true}}, SHIFT(316),
   [813] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_test_expect, 4, 0, 34),
   [815] = {.entry = {.count = 1, .reusable = true}}, SHIFT(297),
@@ -13585,7 +13645,7 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [879] = {.entry = {.count = 1, .reusable = true}}, SHIFT(149),
   [881] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_field_value, 3, 0, 54),
   [883] = {.entry = {.count = 1, .reusable = true}}, SHIFT(190),
-  [885] = {.entry = {.count = 1, .reusable = true}}, SHIFT(343),
+  [885] = {.entry = {.count = 1, .reusable = true}}, SHIFT(344),
   [887] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_key_marker, 1, 0, 0),
   [889] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym__field_name, 1, 0, 2),
   [891] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_list_repeat1, 2, 0, 0), SHIFT_REPEAT(163),
@@ -13597,12 +13657,12 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [905] = {.entry = {.count = 1, .reusable = true}}, SHIFT(318),
   [907] = {.entry = {.count = 1, .reusable = true}}, SHIFT(305),
   [909] = {.entry = {.count = 1, .reusable = true}}, SHIFT(102),
-  [911] = {.entry = {.count = 1, .reusable = false}}, SHIFT(399),
+  [911] = {.entry = {.count = 1, .reusable = false}}, SHIFT(390),
   [913] = {.entry = {.count = 1, .reusable = false}}, SHIFT(401),
   [915] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_planning_entry, 2, 0, 40),
-  [917] = {.entry = {.count = 1, .reusable = true}}, SHIFT(338),
+  [917] = {.entry = {.count = 1, .reusable = true}}, SHIFT(339),
   [919] = {.entry = {.count = 1, .reusable = true}}, SHIFT(107),
-  [921] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_tags_property_repeat1, 2, 0, 46), SHIFT_REPEAT(344),
+  [921] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_tags_property_repeat1, 2, 0, 46), SHIFT_REPEAT(345),
   [924] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_tags_property_repeat1, 2, 0, 46),
   [926] = {.entry = {.count = 1, .reusable = true}}, SHIFT(232),
   [928] = {.entry = {.count = 1, .reusable = true}}, SHIFT(156),
@@ -13614,7 +13674,7 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [942] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_field_declaration, 5, 0, 13),
   [944] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_field_declaration, 5, 0, 13),
   [946] = {.entry = {.count = 1, .reusable = true}}, SHIFT(186),
-  [948] = {.entry = {.count = 1, .reusable = true}}, SHIFT(340),
+  [948] = {.entry = {.count = 1, .reusable = true}}, SHIFT(341),
   [950] = {.entry = {.count = 1, .reusable = true}}, SHIFT(160),
   [952] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_split_repeat1, 2, 0, 0),
   [954] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_split_repeat1, 2, 0, 0), SHIFT_REPEAT(147),
@@ -13622,87 +13682,87 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [959] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_variant, 5, 0, 55),
   [961] = {.entry = {.count = 1, .reusable = true}}, SHIFT(36),
   [963] = {.entry = {.count = 1, .reusable = true}}, SHIFT(79),
-  [965] = {.entry = {.count = 1, .reusable = true}}, SHIFT(10),
+  [965] = {.entry = {.count = 1, .reusable = true}}, SHIFT(12),
   [967] = {.entry = {.count = 1, .reusable = true}}, SHIFT(34),
   [969] = {.entry = {.count = 1, .reusable = true}}, SHIFT(110),
   [971] = {.entry = {.count = 1, .reusable = true}}, SHIFT(35),
   [973] = {.entry = {.count = 1, .reusable = true}}, SHIFT(112),
   [975] = {.entry = {.count = 1, .reusable = true}}, SHIFT(28),
   [977] = {.entry = {.count = 1, .reusable = true}}, SHIFT(98),
-  [979] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_context_value, 4, 0, 24),
-  [981] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_split_arm, 2, 0, 64),
-  [983] = {.entry = {.count = 1, .reusable = true}}, SHIFT(250),
-  [985] = {.entry = {.count = 1, .reusable = true}}, SHIFT(251),
-  [987] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_enum_type_repeat1, 2, 0, 41),
-  [989] = {.entry = {.count = 1, .reusable = false}}, SHIFT(304),
-  [991] = {.entry = {.count = 1, .reusable = true}}, SHIFT(304),
-  [993] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_context_value, 3, 0, 24),
-  [995] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_planning_entry, 3, 0, 40),
-  [997] = {.entry = {.count = 1, .reusable = true}}, SHIFT(390),
-  [999] = {.entry = {.count = 1, .reusable = true}}, SHIFT(52),
-  [1001] = {.entry = {.count = 1, .reusable = true}}, SHIFT(334),
-  [1003] = {.entry = {.count = 1, .reusable = true}}, SHIFT(189),
-  [1005] = {.entry = {.count = 1, .reusable = true}}, SHIFT(199),
-  [1007] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_variant, 4, 0, 48),
-  [1009] = {.entry = {.count = 1, .reusable = true}}, SHIFT(240),
-  [1011] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_tags_property_repeat1, 2, 0, 44),
-  [1013] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_json_pair, 3, 0, 47),
-  [1015] = {.entry = {.count = 1, .reusable = true}}, SHIFT(312),
-  [1017] = {.entry = {.count = 1, .reusable = true}}, SHIFT(191),
-  [1019] = {.entry = {.count = 1, .reusable = true}}, SHIFT(409),
-  [1021] = {.entry = {.count = 1, .reusable = true}}, SHIFT(248),
+  [979] = {.entry = {.count = 1, .reusable = true}}, SHIFT(143),
+  [981] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_context_value, 4, 0, 24),
+  [983] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_split_arm, 2, 0, 64),
+  [985] = {.entry = {.count = 1, .reusable = true}}, SHIFT(250),
+  [987] = {.entry = {.count = 1, .reusable = true}}, SHIFT(251),
+  [989] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_enum_type_repeat1, 2, 0, 41),
+  [991] = {.entry = {.count = 1, .reusable = false}}, SHIFT(304),
+  [993] = {.entry = {.count = 1, .reusable = true}}, SHIFT(304),
+  [995] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_context_value, 3, 0, 24),
+  [997] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_planning_entry, 3, 0, 40),
+  [999] = {.entry = {.count = 1, .reusable = true}}, SHIFT(388),
+  [1001] = {.entry = {.count = 1, .reusable = true}}, SHIFT(52),
+  [1003] = {.entry = {.count = 1, .reusable = true}}, SHIFT(335),
+  [1005] = {.entry = {.count = 1, .reusable = true}}, SHIFT(189),
+  [1007] = {.entry = {.count = 1, .reusable = true}}, SHIFT(199),
+  [1009] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_variant, 4, 0, 48),
+  [1011] = {.entry = {.count = 1, .reusable = true}}, SHIFT(240),
+  [1013] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_tags_property_repeat1, 2, 0, 44),
+  [1015] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_json_pair, 3, 0, 47),
+  [1017] = {.entry = {.count = 1, .reusable = true}}, SHIFT(312),
+  [1019] = {.entry = {.count = 1, .reusable = true}}, SHIFT(191),
+  [1021] = {.entry = {.count = 1, .reusable = true}}, SHIFT(231),
   [1023] = {.entry = {.count = 1, .reusable = true}}, SHIFT(397),
   [1025] = {.entry = {.count = 1, .reusable = true}}, SHIFT(181),
-  [1027] = {.entry = {.count = 1, .reusable = true}}, SHIFT(82),
+  [1027] = {.entry = {.count = 1, .reusable = true}}, SHIFT(153),
   [1029] = {.entry = {.count = 1, .reusable = true}}, SHIFT(235),
   [1031] = {.entry = {.count = 1, .reusable = true}}, SHIFT(173),
   [1033] = {.entry = {.count = 1, .reusable = true}}, SHIFT(155),
-  [1035] = {.entry = {.count = 1, .reusable = true}}, SHIFT(153),
-  [1037] = {.entry = {.count = 1, .reusable = true}}, SHIFT(198),
+  [1035] = {.entry = {.count = 1, .reusable = true}}, SHIFT(198),
+  [1037] = {.entry = {.count = 1, .reusable = true}}, SHIFT(332),
   [1039] = {.entry = {.count = 1, .reusable = true}}, SHIFT(178),
   [1041] = {.entry = {.count = 1, .reusable = true}}, SHIFT(120),
   [1043] = {.entry = {.count = 1, .reusable = true}}, SHIFT(317),
-  [1045] = {.entry = {.count = 1, .reusable = true}}, SHIFT(357),
-  [1047] = {.entry = {.count = 1, .reusable = true}}, SHIFT(331),
+  [1045] = {.entry = {.count = 1, .reusable = true}}, SHIFT(406),
+  [1047] = {.entry = {.count = 1, .reusable = true}}, SHIFT(83),
   [1049] = {.entry = {.count = 1, .reusable = true}}, SHIFT(366),
-  [1051] = {.entry = {.count = 1, .reusable = true}}, SHIFT(83),
+  [1051] = {.entry = {.count = 1, .reusable = true}}, SHIFT(57),
   [1053] = {.entry = {.count = 1, .reusable = true}}, SHIFT(236),
-  [1055] = {.entry = {.count = 1, .reusable = true}}, SHIFT(57),
+  [1055] = {.entry = {.count = 1, .reusable = true}}, SHIFT(197),
   [1057] = {.entry = {.count = 1, .reusable = true}}, SHIFT(255),
-  [1059] = {.entry = {.count = 1, .reusable = true}}, SHIFT(197),
-  [1061] = {.entry = {.count = 1, .reusable = true}}, SHIFT(11),
-  [1063] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_value_type, 1, 0, 0),
-  [1065] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric_role, 1, 0, 0),
-  [1067] = {.entry = {.count = 1, .reusable = true}}, SHIFT(288),
-  [1069] = {.entry = {.count = 1, .reusable = true}}, SHIFT(231),
-  [1071] = {.entry = {.count = 1, .reusable = true}}, SHIFT(148),
+  [1059] = {.entry = {.count = 1, .reusable = true}}, SHIFT(10),
+  [1061] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_value_type, 1, 0, 0),
+  [1063] = {.entry = {.count = 1, .reusable = true}}, SHIFT(165),
+  [1065] = {.entry = {.count = 1, .reusable = true}}, SHIFT(148),
+  [1067] = {.entry = {.count = 1, .reusable = true}}, SHIFT(82),
+  [1069] = {.entry = {.count = 1, .reusable = true}}, SHIFT(346),
+  [1071] = {.entry = {.count = 1, .reusable = true}}, SHIFT(409),
   [1073] = {.entry = {.count = 1, .reusable = true}}, SHIFT(219),
   [1075] = {.entry = {.count = 1, .reusable = true}}, SHIFT(218),
   [1077] = {.entry = {.count = 1, .reusable = true}},  ACCEPT_INPUT(),
-  [1079] = {.entry = {.count = 1, .reusable = true}}, SHIFT(345),
-  [1081] = {.entry = {.count = 1, .reusable = true}}, SHIFT(143),
+  [1079] = {.entry = {.count = 1, .reusable = true}}, SHIFT(167),
+  [1081] = {.entry = {.count = 1, .reusable = true}}, SHIFT(47),
   [1083] = {.entry = {.count = 1, .reusable = true}}, SHIFT(241),
-  [1085] = {.entry = {.count = 1, .reusable = true}}, SHIFT(47),
+  [1085] = {.entry = {.count = 1, .reusable = true}}, SHIFT(170),
   [1087] = {.entry = {.count = 1, .reusable = true}}, SHIFT(368),
   [1089] = {.entry = {.count = 1, .reusable = true}}, SHIFT(220),
-  [1091] = {.entry = {.count = 1, .reusable = true}}, SHIFT(167),
+  [1091] = {.entry = {.count = 1, .reusable = true}}, SHIFT(374),
   [1093] = {.entry = {.count = 1, .reusable = true}}, SHIFT(221),
   [1095] = {.entry = {.count = 1, .reusable = true}}, SHIFT(224),
   [1097] = {.entry = {.count = 1, .reusable = true}}, SHIFT(247),
   [1099] = {.entry = {.count = 1, .reusable = true}}, SHIFT(369),
   [1101] = {.entry = {.count = 1, .reusable = true}}, SHIFT(242),
-  [1103] = {.entry = {.count = 1, .reusable = true}}, SHIFT(170),
+  [1103] = {.entry = {.count = 1, .reusable = true}}, SHIFT(356),
   [1105] = {.entry = {.count = 1, .reusable = true}}, SHIFT(222),
-  [1107] = {.entry = {.count = 1, .reusable = true}}, SHIFT(376),
+  [1107] = {.entry = {.count = 1, .reusable = true}}, SHIFT(168),
   [1109] = {.entry = {.count = 1, .reusable = true}}, SHIFT(267),
   [1111] = {.entry = {.count = 1, .reusable = true}}, SHIFT(184),
-  [1113] = {.entry = {.count = 1, .reusable = true}}, SHIFT(355),
-  [1115] = {.entry = {.count = 1, .reusable = true}}, SHIFT(66),
-  [1117] = {.entry = {.count = 1, .reusable = true}}, SHIFT(168),
-  [1119] = {.entry = {.count = 1, .reusable = true}}, SHIFT(86),
+  [1113] = {.entry = {.count = 1, .reusable = true}}, SHIFT(66),
+  [1115] = {.entry = {.count = 1, .reusable = true}}, SHIFT(248),
+  [1117] = {.entry = {.count = 1, .reusable = true}}, SHIFT(86),
+  [1119] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric_role, 1, 0, 0),
   [1121] = {.entry = {.count = 1, .reusable = true}}, SHIFT(27),
-  [1123] = {.entry = {.count = 1, .reusable = true}}, SHIFT(365),
-  [1125] = {.entry = {.count = 1, .reusable = true}}, SHIFT(165),
+  [1123] = {.entry = {.count = 1, .reusable = true}}, SHIFT(364),
+  [1125] = {.entry = {.count = 1, .reusable = true}}, SHIFT(288),
 };
 
 #ifdef __cplusplus

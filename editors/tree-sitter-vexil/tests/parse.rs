@@ -225,6 +225,19 @@ fn contains_any_and_all() {
 }
 
 #[test]
+fn case_insensitive_equality_and_membership() {
+    let tree = sexp(
+        "segment s {\n  user.email iequals \"A@B.example\" and user.country not iin [\"us\", \"ca\"]\n}\n",
+    );
+    for part in [
+        "(comparison left: (path context: (identifier) field: (identifier)) right: (string (string_content)))",
+        "(membership left: (path context: (identifier) field: (identifier)) right: (list (string (string_content)) (string (string_content))))",
+    ] {
+        assert!(tree.contains(part), "{part}\nnot in\n{tree}");
+    }
+}
+
+#[test]
 fn json_values() {
     let tree = sexp(
         "flag limits: json {\n  kind operational\n  default { \"max\": [1, 2.5, null], \"on\": true, \"o\": {} }\n  \

@@ -80,6 +80,7 @@ fn set_json(set: &ConstSet, ty: &FieldType) -> Vec<Value> {
 
 fn string_matching(op: StringOp, s: &str) -> Option<Value> {
     match op {
+        StringOp::Equals => Some(json!(s)),
         StringOp::StartsWith => Some(json!(format!("{s}sim"))),
         StringOp::EndsWith => Some(json!(format!("sim{s}"))),
         StringOp::Contains => Some(json!(format!("sim{s}sim"))),

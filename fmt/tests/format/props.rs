@@ -109,18 +109,25 @@ fn list(atom: impl Strategy<Value = Toks> + Clone) -> impl Strategy<Value = Toks
 
 fn predicate() -> impl Strategy<Value = Toks> + Clone {
     let compare = one(&["==", "!=", "<", "<=", ">", ">="]);
-    let string_op = one(&["starts_with", "iends_with", "contains", "imatches"]);
+    let string_op = one(&[
+        "starts_with",
+        "iends_with",
+        "contains",
+        "imatches",
+        "iequals",
+    ]);
     prop_oneof![
         (operand(), compare, operand()).prop_map(|(l, op, r)| cat([l, op, r])),
         (
             operand(),
             any::<bool>(),
+            one(&["in", "iin"]),
             list(prop_oneof![literal(), name()])
         )
-            .prop_map(|(l, negated, items)| cat([
+            .prop_map(|(l, negated, op, items)| cat([
                 l,
                 if negated { t("not") } else { vec![] },
-                t("in"),
+                op,
                 items
             ])),
         (literal(), path()).prop_map(|(l, r)| cat([l, t("in"), r])),

@@ -538,6 +538,7 @@ fn operators(ty: &Ty, optional: bool) -> Vec<&'static str> {
         Ty::String => {
             out.extend(["==", "!=", "in", "not in"]);
             out.extend(STRING_OPS);
+            out.push("not iin");
         }
         Ty::Enum(_) => out.extend(["==", "!=", "in", "not in", "<", "<=", ">", ">="]),
         _ => out.extend(["==", "!=", "<", "<=", ">", ">=", "in", "not in"]),

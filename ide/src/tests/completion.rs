@@ -289,6 +289,14 @@ fn a_timestamp_offers_now_and_a_time_relative_to_it() {
 }
 
 #[test]
+fn a_string_field_offers_the_case_insensitive_operators_and_then_no_values() {
+    let after = labels("segment s {\n  user.email $0\n}\n");
+    for op in ["iequals", "iin", "not iin", "icontains"] {
+        assert!(after.iter().any(|l| l == op), "{op} not in {after:?}");
+    }
+}
+
+#[test]
 fn a_list_field_offers_contains_any_and_all_and_then_its_values() {
     let after = labels("segment s {\n  user.roles $0\n}\n");
     for op in ["contains", "contains any", "contains all"] {

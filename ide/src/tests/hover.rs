@@ -133,6 +133,20 @@ fn an_operator_says_what_it_does() {
 }
 
 #[test]
+fn iequals_says_it_ignores_case() {
+    insta::assert_snapshot!(hover(
+        "segment staff {\n  user.email iequ$0als \"Ana@Shop.Example\"\n}\n"
+    ));
+}
+
+#[test]
+fn not_iin_reads_as_one_operator() {
+    insta::assert_snapshot!(hover(
+        "segment away {\n  user.email not ii$0n [\"a@b.example\"]\n}\n"
+    ));
+}
+
+#[test]
 fn contains_any_reads_as_one_operator() {
     insta::assert_snapshot!(hover(
         "segment admins {\n  user.roles contains a$0ny [\"admin\", \"owner\"]\n}\n"

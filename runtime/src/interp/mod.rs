@@ -557,6 +557,7 @@ fn semver_slots_cmp(ctx: &Context, a: Slot, b: Slot) -> Ordering {
 pub(crate) fn string_op(op: StringOp, ci: bool, a: &str, b: &str, b_lowered: bool) -> bool {
     if !ci {
         return match op {
+            StringOp::Equals => a == b,
             StringOp::StartsWith => a.starts_with(b),
             StringOp::EndsWith => a.ends_with(b),
             StringOp::Contains => a.contains(b),
@@ -566,6 +567,7 @@ pub(crate) fn string_op(op: StringOp, ci: bool, a: &str, b: &str, b_lowered: boo
     if a.is_ascii() && b.is_ascii() {
         let (a, b) = (a.as_bytes(), b.as_bytes());
         return match op {
+            StringOp::Equals => a.eq_ignore_ascii_case(b),
             StringOp::StartsWith => a.get(..b.len()).is_some_and(|x| x.eq_ignore_ascii_case(b)),
             StringOp::EndsWith => a
                 .len()
@@ -585,6 +587,7 @@ pub(crate) fn string_op(op: StringOp, ci: bool, a: &str, b: &str, b_lowered: boo
         b.to_lowercase()
     };
     match op {
+        StringOp::Equals => a == b,
         StringOp::StartsWith => a.starts_with(&b),
         StringOp::EndsWith => a.ends_with(&b),
         StringOp::Contains => a.contains(&b),

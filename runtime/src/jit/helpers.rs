@@ -166,6 +166,7 @@ pub(crate) fn str_op_code(op: StringOp) -> u32 {
         StringOp::EndsWith => 1,
         StringOp::Contains => 2,
         StringOp::Matches => 3,
+        StringOp::Equals => 4,
     }
 }
 
@@ -184,6 +185,7 @@ pub(crate) unsafe extern "C" fn str_op(
         0 => StringOp::StartsWith,
         1 => StringOp::EndsWith,
         2 => StringOp::Contains,
+        4 => StringOp::Equals,
         _ => StringOp::Matches,
     };
     // SAFETY: see the function's contract.

@@ -538,9 +538,12 @@ impl CaseGen {
                 rhs: Operand::Const(Const::String(self.rng.pick(PATTERNS).to_string())),
             };
         }
-        let op = self
-            .rng
-            .pick(&[StringOp::StartsWith, StringOp::EndsWith, StringOp::Contains]);
+        let op = self.rng.pick(&[
+            StringOp::Equals,
+            StringOp::StartsWith,
+            StringOp::EndsWith,
+            StringOp::Contains,
+        ]);
         let lhs = if self.rng.chance(10) {
             Operand::Const(Const::String(self.string()))
         } else {
