@@ -127,7 +127,7 @@ class Oha:
         self.out = out
 
     def run(self, label, url, body_path, headers, duration, connections, qps=None, db=None):
-        cmd = [self.binary, "--no-tui", "--output-format", "json", "-z", f"{duration}s",
+        cmd = [self.binary, "--no-tui", "--output-format", "json", "-z", f"{duration}s", "-w",
                "-c", str(connections), "-m", "POST", "-T", "application/json", "-D", body_path]
         for h in headers:
             cmd += ["-H", h]
@@ -278,7 +278,9 @@ def main():
                                  "--listen", f"127.0.0.1:{vexil_port}"],
                        {"VEXIL_KEYS": VEXIL_KEYS, "RUST_LOG": "warn"}, out, f"{vexil_base}/readyz")
         servers.append(vexil)
-        vexil_auth = [f"Authorization: Bearer {CLIENT_SECRET}"]
+        # A server key: it sees every flag, as Edge's frontend token sees
+        # every toggle (a client key sees only flags marked `client`).
+        vexil_auth = [f"Authorization: Bearer {SERVER_SECRET}"]
         targets = {
             ("vexil", "single"): (f"{vexil_base}/ofrep/v1/evaluate/flags/{SINGLE_FLAG}", vexil_body, vexil_auth, vexil),
             ("vexil", "bulk"): (f"{vexil_base}/ofrep/v1/evaluate/flags", vexil_body, vexil_auth, vexil),
@@ -388,7 +390,7 @@ def reload_run(args, oha, out, results):
                                "plan": "pro", "age": 30, "app_version": "2.5.0", "beta": False,
                                "created_at": "2024-01-01T00:00:00Z", "roles": [],
                                "env": {"name": "production"}}}, f)
-    headers = [f"Authorization: Bearer {CLIENT_SECRET}"]
+    headers = [f"Authorization: Bearer {SERVER_SECRET}"]
     single = results["runs"].get("vexil-single")
     rate = max(100, int(single["half_rate_qps"])) if single else 2000
     try:
