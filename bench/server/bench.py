@@ -275,7 +275,8 @@ def main():
     servers = []
     try:
         vexil = Server("vexil", [args.vexil, "serve", os.path.join(args.root, "examples/shop"),
-                                 "--listen", f"127.0.0.1:{vexil_port}"],
+                                 "--listen", f"127.0.0.1:{vexil_port}",
+                                 "--data-dir", os.path.join(out, "vexil-data")],
                        {"VEXIL_KEYS": VEXIL_KEYS, "RUST_LOG": "warn"}, out, f"{vexil_base}/readyz")
         servers.append(vexil)
         # A server key: it sees every flag, as Edge's frontend token sees
@@ -372,7 +373,8 @@ def reload_run(args, oha, out, results):
     base = f"http://127.0.0.1:{port}"
     ops = {"Authorization": f"Bearer {SERVER_SECRET}"}
     t0 = time.time()
-    server = Server("vexil-10k", [args.vexil, "serve", directory, "--listen", f"127.0.0.1:{port}"],
+    server = Server("vexil-10k", [args.vexil, "serve", directory, "--listen", f"127.0.0.1:{port}",
+                                          "--data-dir", os.path.join(out, "vexil-10k-data")],
                     {"VEXIL_KEYS": VEXIL_KEYS, "RUST_LOG": "warn"}, out, f"{base}/readyz",
                     ready_timeout=300)
     start_s = time.time() - t0
