@@ -8,17 +8,25 @@
 //! [`OverrideState`] is every override with a version number that counts
 //! up with each change, so that a write can name the state it read
 //! (optimistic concurrency); an [`AuditEntry`] records who did what,
-//! when, why and from where.
+//! when, why and from where. Without the default feature `stores`, the
+//! data alone (what a follower reads from a server).
 
 #![warn(missing_docs)]
 
 mod model;
+#[cfg(feature = "stores")]
 mod postgres;
+#[cfg(feature = "stores")]
 mod sqlite;
+#[cfg(feature = "stores")]
 mod store;
+#[cfg(feature = "stores")]
 pub mod testing;
 
 pub use model::{Action, AuditEntry, AuditKind, AuditQuery, NewEntry, Override, OverrideState};
+#[cfg(feature = "stores")]
 pub use postgres::PostgresStore;
+#[cfg(feature = "stores")]
 pub use sqlite::SqliteStore;
+#[cfg(feature = "stores")]
 pub use store::{open, Store, StoreError, Write};

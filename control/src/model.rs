@@ -5,6 +5,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use vexil_runtime::{OverrideAction, OverrideInfo, OverrideSpec};
 
 /// What an override does to its flag or experiment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -82,6 +83,35 @@ impl OverrideState {
     /// The override of `flag`, if any.
     pub fn get(&self, flag: &str) -> Option<&Override> {
         self.overrides.iter().find(|o| o.flag == flag)
+    }
+
+    /// Every override in the runtime's form, to lay over a snapshot.
+    pub fn specs(&self) -> Vec<OverrideSpec> {
+        self.overrides.iter().map(Override::spec).collect()
+    }
+}
+
+impl Override {
+    /// The runtime's form of this override.
+    pub fn spec(&self) -> OverrideSpec {
+        OverrideSpec {
+            target: self.flag.clone(),
+            action: match &self.action {
+                Action::Off => OverrideAction::Off,
+                Action::Value { value } => OverrideAction::Value(value.clone()),
+                Action::Variant { variant } => OverrideAction::Variant(variant.clone()),
+                Action::Rollout { rule, percent } => OverrideAction::Rollout {
+                    rule: rule.clone(),
+                    percent: *percent,
+                },
+                Action::StopEnrolment => OverrideAction::StopEnrolment,
+            },
+            info: OverrideInfo {
+                actor: self.actor.clone(),
+                reason: self.reason.clone(),
+                since: self.created_at.to_string(),
+            },
+        }
     }
 }
 
@@ -250,8 +280,10 @@ pub struct AuditQuery {
 }
 
 /// The most entries one query returns.
+#[cfg_attr(not(feature = "stores"), allow(dead_code))]
 pub const MAX_AUDIT_ROWS: u32 = 10_000;
 
+#[cfg(feature = "stores")]
 impl AuditQuery {
     pub(crate) fn row_limit(&self) -> i64 {
         i64::from(self.limit.unwrap_or(MAX_AUDIT_ROWS).min(MAX_AUDIT_ROWS))
@@ -259,12 +291,14 @@ impl AuditQuery {
 }
 
 /// Microseconds since the epoch, as the stores keep times.
+#[cfg(feature = "stores")]
 pub(crate) fn micros(t: Timestamp) -> i64 {
     t.as_microsecond()
 }
 
 /// The timestamp of `micros`; out of range (impossible for values the
 /// stores wrote) reads as the epoch.
+#[cfg(feature = "stores")]
 pub(crate) fn from_micros(micros: i64) -> Timestamp {
     Timestamp::from_microsecond(micros).unwrap_or(Timestamp::UNIX_EPOCH)
 }

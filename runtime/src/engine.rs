@@ -15,6 +15,7 @@ use vexil_ir::{Bundle, ValidBundle};
 use crate::context::Context;
 use crate::exposure::ExposureSink;
 use crate::outcome::Details;
+use crate::overrides::OverrideSpec;
 use crate::snapshot::{pick, At, BackendChoice, LoadError, Snapshot};
 use crate::unmatched::{ContextCounts, ContextStats};
 
@@ -72,7 +73,14 @@ pub struct Reloaded {
 /// The flags a service evaluates: the current [`Snapshot`], swapped
 /// atomically by [`install`](Engine::install) and [`reload`](Engine::reload).
 pub struct Engine {
+    /// What evaluations see: `base` with `overrides` laid over it.
     current: ArcSwap<Snapshot>,
+    /// The version as loaded, without overrides.
+    base: ArcSwap<Snapshot>,
+    /// The overrides laid over every version loaded; the lock serialises
+    /// swaps, so that an install and an override change never undo each
+    /// other.
+    overrides: Mutex<Arc<[OverrideSpec]>>,
     options: EngineOptions,
     versions: AtomicU64,
     source: Option<Mutex<Box<dyn BundleSource>>>,
@@ -91,8 +99,11 @@ impl Engine {
         let snapshot = Snapshot::new(bundle, options.backend, options.exposure_sink.clone(), 1)?
             .count_contexts_in(&context_stats);
         admit(&options, &snapshot)?;
+        let snapshot = Arc::new(snapshot);
         Ok(Engine {
-            current: ArcSwap::from_pointee(snapshot),
+            current: ArcSwap::new(snapshot.clone()),
+            base: ArcSwap::new(snapshot),
+            overrides: Mutex::new(Arc::from([])),
             options,
             versions: AtomicU64::new(1),
             source: None,
@@ -159,6 +170,26 @@ impl Engine {
     /// Swap in a new version. On error (including failing tests, with
     /// `run_tests`) the current version stays.
     pub fn install(&self, bundle: ValidBundle) -> Result<u64, LoadError> {
+        self.install_inner(bundle, None)
+    }
+
+    /// Swap in a new version with `overrides` in place of those set
+    /// before, in one step: no evaluation sees the new version with the
+    /// old overrides, or the old version with the new ones. On error the
+    /// current version and overrides stay.
+    pub fn install_with_overrides(
+        &self,
+        bundle: ValidBundle,
+        overrides: Vec<OverrideSpec>,
+    ) -> Result<u64, LoadError> {
+        self.install_inner(bundle, Some(overrides))
+    }
+
+    fn install_inner(
+        &self,
+        bundle: ValidBundle,
+        overrides: Option<Vec<OverrideSpec>>,
+    ) -> Result<u64, LoadError> {
         let version = self.versions.load(Ordering::Relaxed) + 1;
         let snapshot = Snapshot::new(
             bundle,
@@ -168,9 +199,40 @@ impl Engine {
         )?
         .count_contexts_in(&self.context_stats);
         admit(&self.options, &snapshot)?;
+        let mut held = self.lock_overrides();
+        if let Some(overrides) = overrides {
+            *held = overrides.into();
+        }
         self.versions.store(version, Ordering::Relaxed);
-        self.current.store(Arc::new(snapshot));
+        let base = Arc::new(snapshot);
+        self.current.store(overlaid(&base, &held));
+        self.base.store(base);
         Ok(version)
+    }
+
+    /// Lay `overrides` over the current version and every later one, in
+    /// place of those set before (none: the versions as loaded). Nothing
+    /// is recompiled (see [`Snapshot::with_overrides`]); an override naming
+    /// what a version lacks is reported in that snapshot's
+    /// [`Overrides::problems`](crate::Overrides::problems) and applied to
+    /// nothing.
+    pub fn set_overrides(&self, overrides: Vec<OverrideSpec>) {
+        let mut held = self.lock_overrides();
+        *held = overrides.into();
+        self.current.store(overlaid(&self.base.load(), &held));
+    }
+
+    /// The overrides laid over every version loaded.
+    pub fn overrides(&self) -> Arc<[OverrideSpec]> {
+        self.lock_overrides().clone()
+    }
+
+    fn lock_overrides(&self) -> std::sync::MutexGuard<'_, Arc<[OverrideSpec]>> {
+        // Nothing panics while holding it; a poisoned lock still holds a
+        // whole list.
+        self.overrides
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Evaluate one flag at the current time, with owned details. Here and
@@ -223,6 +285,15 @@ impl Engine {
         self.current
             .load()
             .typed(name, ctx, At::Clock, default, pick::json)
+    }
+}
+
+/// `base` with `overrides` over it; `base` itself when there are none.
+fn overlaid(base: &Arc<Snapshot>, overrides: &[OverrideSpec]) -> Arc<Snapshot> {
+    if overrides.is_empty() {
+        base.clone()
+    } else {
+        Arc::new(base.with_overrides(overrides))
     }
 }
 

@@ -371,4 +371,37 @@ fn a_dependent_with_its_own_override_keeps_it_and_prepared_handles_see_the_prere
             Some(&vexil_runtime::FlagValue::String("old".into()))
         );
     }
+
+#[test]
+fn an_engine_lays_its_overrides_over_every_version_it_loads() {
+    use vexil_runtime::{Engine, EngineOptions};
+    let engine = Engine::from_bundle(bundle_with(FLAGS, false), EngineOptions::default()).unwrap();
+    let colour = |e: &Engine| eval(&e.snapshot(), "colour", &user("u1", "pro"), NOW);
+    assert_eq!(colour(&engine).reason, Reason::TargetingMatch);
+
+    engine.set_overrides(vec![spec("colour", OverrideAction::Off)]);
+    assert_eq!(colour(&engine).reason, Reason::Disabled);
+    assert_eq!(engine.overrides().len(), 1);
+
+    // A new version keeps the overrides in force.
+    let changed = FLAGS.replace("=> 100 }", "=> 200 }");
+    engine.install(bundle_with(&changed, false)).unwrap();
+    assert_eq!(colour(&engine).reason, Reason::Disabled);
+    let limit = eval(&engine.snapshot(), "limit", &user("u1", "pro"), NOW);
+    assert_eq!(limit.value, Some(json!(200)));
+
+    // Installed together, a version and its overrides replace both.
+    let forced = spec("limit", OverrideAction::Value(json!(7)));
+    engine
+        .install_with_overrides(bundle_with(FLAGS, false), vec![forced])
+        .unwrap();
+    assert_eq!(colour(&engine).reason, Reason::TargetingMatch);
+    let limit = eval(&engine.snapshot(), "limit", &user("u1", "pro"), NOW);
+    assert_eq!(limit.value, Some(json!(7)));
+
+    // No overrides: the version as loaded.
+    engine.set_overrides(Vec::new());
+    let limit = eval(&engine.snapshot(), "limit", &user("u1", "pro"), NOW);
+    assert_eq!(limit.value, Some(json!(100)));
+    assert!(engine.snapshot().overrides().is_none());
 }

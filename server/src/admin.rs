@@ -21,7 +21,6 @@ use vexil_control::{Action, AuditKind, AuditQuery, NewEntry, Override, StoreErro
 
 use crate::auth::{Caller, Scope};
 use crate::errors::ApiError;
-use crate::overrides::spec;
 use crate::state::App;
 
 /// Who made a request, from where: for the audit log.
@@ -285,7 +284,7 @@ fn prepare_set(
     // Checked against the version served: unknown flag, variant or rule, a
     // value of the wrong type.
     let served = app.served();
-    let checked = served.base.with_overrides(&[spec(&o)]);
+    let checked = served.base.with_overrides(&[o.spec()]);
     if let Some(problem) = checked.overrides().and_then(|t| t.problems().first()) {
         return Err(ApiError::parse(problem.message.clone()));
     }

@@ -176,9 +176,16 @@ pub async fn require_key(State(app): State<Arc<App>>, mut req: Request, next: Ne
 
 /// Middleware for operational endpoints: a `server` key (any request in
 /// development mode).
-pub async fn require_server_key(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+pub async fn require_server_key(
+    State(app): State<Arc<App>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     match app.keys.authenticate(req.headers()) {
-        Ok(c) if c.scope.operates() => next.run(req).await,
+        Ok(c) if c.scope.operates() => {
+            req.extensions_mut().insert(c);
+            next.run(req).await
+        }
         Ok(_) => app
             .metrics
             .refuse(ApiError::forbidden("this endpoint needs a `server` key"))

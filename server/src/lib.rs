@@ -9,6 +9,7 @@
 
 mod admin;
 mod auth;
+mod bundle;
 mod cache;
 mod config;
 mod errors;

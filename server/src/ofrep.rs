@@ -142,7 +142,7 @@ pub async fn evaluate_flags(
 }
 
 /// Whether `If-None-Match` names this ETag (or is `*`).
-fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
+pub(crate) fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
@@ -152,12 +152,17 @@ fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
         .any(|t| t == "*" || t.strip_prefix("W/").unwrap_or(t) == etag)
 }
 
-/// The SSE stream entry of a bulk response.
-fn event_stream(app: &App, caller: &Caller) -> Option<Value> {
-    let request_uri = match &caller.stream_token {
+/// The path (and query) of `caller`'s event stream.
+pub(crate) fn stream_uri(caller: &Caller) -> String {
+    match &caller.stream_token {
         Some(token) => format!("{STREAM_PATH}?token={token}"),
         None => STREAM_PATH.to_string(),
-    };
+    }
+}
+
+/// The SSE stream entry of a bulk response.
+fn event_stream(app: &App, caller: &Caller) -> Option<Value> {
+    let request_uri = stream_uri(caller);
     let delay = app.config.sse.inactivity_delay_secs;
     Some(match &app.config.public_url {
         Some(base) => json!({

@@ -11,8 +11,7 @@ use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use tokio::sync::mpsc;
-use vexil_control::{Action, NewEntry, Override, OverrideState, Store};
-use vexil_runtime::{OverrideAction, OverrideInfo, OverrideSpec};
+use vexil_control::{NewEntry, OverrideState, Store};
 
 use crate::state::App;
 
@@ -109,32 +108,6 @@ impl Control {
             *f = fault;
         }
     }
-}
-
-/// The runtime's form of an override.
-pub fn spec(o: &Override) -> OverrideSpec {
-    OverrideSpec {
-        target: o.flag.clone(),
-        action: match &o.action {
-            Action::Off => OverrideAction::Off,
-            Action::Value { value } => OverrideAction::Value(value.clone()),
-            Action::Variant { variant } => OverrideAction::Variant(variant.clone()),
-            Action::Rollout { rule, percent } => OverrideAction::Rollout {
-                rule: rule.clone(),
-                percent: *percent,
-            },
-            Action::StopEnrolment => OverrideAction::StopEnrolment,
-        },
-        info: OverrideInfo {
-            actor: o.actor.clone(),
-            reason: o.reason.clone(),
-            since: o.created_at.to_string(),
-        },
-    }
-}
-
-pub fn specs(state: &OverrideState) -> Vec<OverrideSpec> {
-    state.overrides.iter().map(spec).collect()
 }
 
 /// Appends entries in the order they were made; an entry waits (and is

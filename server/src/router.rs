@@ -14,7 +14,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::state::App;
-use crate::{admin, auth, errors, events, metrics, ofrep, ops, stream};
+use crate::{admin, auth, bundle, errors, events, metrics, ofrep, ops, stream};
 
 pub fn router(app: Arc<App>) -> Router {
     let evaluation = Router::new()
@@ -24,6 +24,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route_layer(from_fn_with_state(app.clone(), auth::require_key));
     let operations = Router::new()
         .route("/status", get(ops::status))
+        .route("/v1/bundle", get(bundle::bundle))
         .route("/metrics", get(metrics::render))
         .route_layer(from_fn_with_state(app.clone(), auth::require_server_key));
     // Overrides and the audit log. The audit log has no write route: no

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::limit::Limiter;
 use crate::mapping::Mapping;
 use crate::metrics::Metrics;
-use crate::overrides::{specs, Control};
+use crate::overrides::Control;
 use crate::recorder::Recorder;
 
 /// One loaded version, ready to answer requests.
@@ -30,6 +30,8 @@ pub struct Served {
     /// A digest of the compiled bundle: equal bundles have equal ids, on
     /// every server, so it can stand in ETags and change events.
     pub bundle_version: String,
+    /// The compiled bundle as JSON, for followers (`GET /v1/bundle`).
+    pub bundle_json: Box<serde_json::value::RawValue>,
     /// What clients see as the version: the bundle's digest, then
     /// `-o` and the override state's version once overrides were ever set
     /// (a change of either is a change of what is served).
@@ -299,18 +301,21 @@ fn serve(
         config.targeting_context.as_deref(),
         config.default_context.as_deref(),
     )?;
-    let digest = Sha256::digest(bundle.to_json().as_bytes());
+    let json = bundle.to_json();
+    let digest = Sha256::digest(json.as_bytes());
     let bundle_version: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
     let version = match overrides.version {
         0 => bundle_version.clone(),
         n => format!("{bundle_version}-o{n}"),
     };
     Ok(Served {
-        snapshot: Arc::new(base.with_overrides(&specs(&overrides))),
+        snapshot: Arc::new(base.with_overrides(&overrides.specs())),
         base,
         overrides,
         mapping,
         bundle_version,
+        bundle_json: serde_json::value::RawValue::from_string(json)
+            .map_err(|e| format!("the bundle's JSON does not read back: {e}"))?,
         version,
         loaded_at: vexil_runtime::now(),
     })

@@ -3,7 +3,11 @@
 //! evaluating flags against one snapshot. Exposures of experiments go to a
 //! JSON Lines file that `vexil` analytics can ingest.
 //!
-//! Run from the repository root: `cargo run -p vexil-example-embed`.
+//! Run from the repository root: `cargo run -p vexil-example-embed`. With
+//! `-- --follow http://127.0.0.1:8080` (and `VEXIL_KEY`, a `server` key),
+//! it follows a `vexil serve` server instead (`follow.rs`).
+
+mod follow;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,8 +23,15 @@ struct Request<'a> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let dir = std::env::args()
-        .nth(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let [flag, server] = args.as_slice() {
+        if flag == "--follow" {
+            return follow::run(server);
+        }
+    }
+    let dir = args
+        .first()
+        .cloned()
         .unwrap_or_else(|| "examples/shop".to_string());
     let exposures = std::env::temp_dir().join("vexil-exposures.jsonl");
     // Each user's assignment is written once, not once per request.
