@@ -254,6 +254,39 @@ fn nesting_limit() {
             "a value nested more than {limit} deep (`{{` and `[`)"
         )]
     );
+    // A block's braces (`variants {`, `split by .. {`) are not a level:
+    // a value nests as deep inside them as after `default`.
+    let in_variants = |depth: usize| {
+        format!(
+            "context user {{\n  key id: string\n}}\n\nflag deep: json {{\n  kind release\n  variants {{\n    \
+             deep = {}1{}\n    flat = {{}}\n  }}\n  default flat\n  \
+             rule => split by user.id {{ deep 50%, flat 50% }}\n}}\n",
+            "{\"a\": ".repeat(depth),
+            "}".repeat(depth)
+        )
+    };
+    assert_eq!(check(in_variants(limit)), Vec::<String>::new());
+    assert_eq!(
+        check(in_variants(limit + 1)),
+        [format!(
+            "a value nested more than {limit} deep (`{{` and `[`)"
+        )]
+    );
+    let in_split = |depth: usize| {
+        format!(
+            "context user {{\n  key id: string\n}}\n\nflag deep: json {{\n  kind release\n  default {{}}\n  \
+             rule => split by user.id salt \"s\" {{ {}1{} 50%, {{}} 50% }}\n}}\n",
+            "{\"a\": ".repeat(depth),
+            "}".repeat(depth)
+        )
+    };
+    assert_eq!(check(in_split(limit)), Vec::<String>::new());
+    assert_eq!(
+        check(in_split(limit + 1)),
+        [format!(
+            "a value nested more than {limit} deep (`{{` and `[`)"
+        )]
+    );
     assert_eq!(check(condition(limit)), Vec::<String>::new());
     assert_eq!(
         check(condition(limit + 1)),
@@ -299,4 +332,41 @@ fn a_long_line_is_cut_in_diagnostics() {
     assert!(rendered.contains("…xxx"), "{rendered}");
     assert!(rendered.contains("\" oops"), "{rendered}");
     assert!(rendered.contains("^^^^"), "{rendered}");
+}
+
+/// Issue 12: input at the nesting limit is checked, lowered and written
+/// as a bundle on a thread with the 2 MiB stack that Rust gives a spawned
+/// thread (the language server's and a server's workers), in a debug build
+/// too; one level deeper is a diagnostic, never a stack overflow.
+#[test]
+fn input_at_the_nesting_limit_fits_a_2_mib_thread() {
+    std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(|| {
+            let limit = vexil_grammar::MAX_NESTING;
+            for depth in [limit, limit + 1] {
+                let source = format!(
+                    "context user {{\n  key id: string\n}}\n\nflag deep: json {{\n  kind release\n  \
+                     default {}1{}\n  rule when {}user.id == \"a\"{} => {{\"a\": [1]}}\n}}\n",
+                    "{\"a\": [".repeat(depth / 2),
+                    "]}".repeat(depth / 2),
+                    "(".repeat(depth),
+                    ")".repeat(depth),
+                );
+                let mut project = Project::new();
+                project.set_source("deep.flag", source);
+                let diagnostics = project.diagnostics();
+                if depth == limit {
+                    assert_eq!(diagnostics, [], "{depth}");
+                    let bundle = project.bundle(true).expect("compiles");
+                    let json = bundle.to_json();
+                    vexil_ir::Bundle::from_json(&json).expect("reads back");
+                } else {
+                    assert_eq!(diagnostics.len(), 1, "{depth}");
+                }
+            }
+        })
+        .expect("thread")
+        .join()
+        .expect("no panic");
 }

@@ -42,7 +42,10 @@ const DIGITS = /[0-9]+/;
 module.exports = grammar({
   name: 'vexil',
 
-  extras: $ => [/\s/, $.comment, $.doc_comment],
+  // A UTF-8 byte-order mark (U+FEFF) is skipped like white space, as
+  // `vexil` skips one at the start of a file (here anywhere: a highlighter
+  // need not refuse what the compiler reports).
+  extras: $ => [/\s/, /\uFEFF/, $.comment, $.doc_comment],
 
   // Keywords are contextual, as in the pest grammar: `kind`, `rule` or
   // `flag` are names wherever a keyword cannot stand.

@@ -92,24 +92,25 @@ pub fn parse(source: &str) -> SourceFile {
 }
 
 /// Where nesting first goes deeper than `MAX_NESTING`, and what nests
-/// there. Counted: brackets inside an item (the item's own `{` is not a
-/// level), and runs of `not` (each one a level of recursion in the grammar).
+/// there. Counted: brackets, except the braces of blocks (a `{` after a
+/// name or a string: an item's own, `variants {`, `split by user.id {`,
+/// a test's `context {`), which hold conditions and values at the depth
+/// they would have outside; and runs of `not` (each one a level of
+/// recursion in the grammar). A JSON object after `default` counts.
 fn too_deep(source: &str) -> Option<(usize, Nesting)> {
     let bytes = source.as_bytes();
-    // The open brackets, innermost last.
-    let mut open: Vec<u8> = Vec::new();
+    // The open brackets, innermost last, each with whether it is a level.
+    let mut open: Vec<(u8, bool)> = Vec::new();
+    let mut levels = 0usize;
     let mut nots = 0usize;
     let mut in_string = false;
     let mut escaped = false;
     let mut in_comment = false;
+    // Whether the last token was a name (not `default`) or a string.
+    let mut after_block_head = false;
     let mut i = 0;
-    let level = |open: &Vec<u8>, nots: usize| {
-        // The item's own `{` (the outermost bracket, when it is a brace).
-        let item = usize::from(open.first() == Some(&b'{'));
-        open.len() - item + nots
-    };
-    let what = |open: &Vec<u8>, nots: usize| match open.last() {
-        Some(b'{' | b'[') if nots == 0 => Nesting::Value,
+    let what = |open: &Vec<(u8, bool)>, nots: usize| match open.last() {
+        Some((b'{' | b'[', _)) if nots == 0 => Nesting::Value,
         _ => Nesting::Condition,
     };
     while i < bytes.len() {
@@ -123,7 +124,11 @@ fn too_deep(source: &str) -> Option<(usize, Nesting)> {
             match (escaped, b) {
                 (true, _) => escaped = false,
                 (false, b'\\') => escaped = true,
-                (false, b'"') | (false, b'\n') => in_string = false,
+                (false, b'"') => {
+                    in_string = false;
+                    after_block_head = true;
+                }
+                (false, b'\n') => in_string = false,
                 _ => {}
             }
             i += 1;
@@ -135,9 +140,15 @@ fn too_deep(source: &str) -> Option<(usize, Nesting)> {
                 nots = 0;
             }
             b'/' if bytes.get(i + 1) == Some(&b'/') => in_comment = true,
-            b'(' | b'[' | b'{' | b'<' => open.push(b),
+            b'(' | b'[' | b'{' | b'<' => {
+                let level = !(b == b'{' && after_block_head);
+                levels += usize::from(level);
+                open.push((b, level));
+            }
             b')' | b']' | b'}' | b'>' => {
-                open.pop();
+                if let Some((_, level)) = open.pop() {
+                    levels -= usize::from(level);
+                }
             }
             b if b.is_ascii_alphanumeric() || b == b'_' => {
                 let start = i;
@@ -146,19 +157,24 @@ fn too_deep(source: &str) -> Option<(usize, Nesting)> {
                 {
                     i += 1;
                 }
-                if &bytes[start..i] == b"not" {
+                let word = &bytes[start..i];
+                if word == b"not" {
                     nots += 1;
                 } else {
                     nots = 0;
                 }
-                if level(&open, nots) > MAX_NESTING {
+                after_block_head = word != b"default";
+                if levels + nots > MAX_NESTING {
                     return Some((start, what(&open, nots)));
                 }
                 continue;
             }
             _ => {}
         }
-        if level(&open, nots) > MAX_NESTING {
+        if !b.is_ascii_whitespace() && b != b'"' && !in_comment {
+            after_block_head = false;
+        }
+        if levels + nots > MAX_NESTING {
             return Some((i, what(&open, nots)));
         }
         i += 1;
@@ -195,17 +211,24 @@ fn pest_error(e: &pest::error::Error<Rule>, offset: usize) -> SyntaxError {
 /// element that did not match (`unit ~ salt_clause?`); a span must end at
 /// the node's last real token.
 fn span_of(pair: &Pair<Rule>) -> Span {
-    let s = pair.as_span();
-    let (start, end) = (s.start(), s.end());
+    let start = pair.as_span().start();
     // Everything up to the end of the last child is real; after it come only
-    // punctuation (like `}`), whitespace and comments.
-    let from = pair
-        .clone()
-        .into_inner()
-        .last()
-        .map_or(start, |p| span_of(&p).end as usize);
-    let tail = pair.get_input().get(from..end).unwrap_or("");
-    Span::new(start, from + real_len(tail))
+    // punctuation (like `}`), whitespace and comments. The chain of last
+    // children is as long as the nesting is deep, so it is walked in a loop
+    // (a recursion overflowed a 2 MiB thread at the nesting limit).
+    let mut chain = vec![(start, pair.as_span().end())];
+    let mut node = pair.clone();
+    while let Some(last) = node.clone().into_inner().last() {
+        chain.push((last.as_span().start(), last.as_span().end()));
+        node = last;
+    }
+    let input = pair.get_input();
+    let mut real_end = None;
+    for (node_start, node_end) in chain.into_iter().rev() {
+        let from = real_end.unwrap_or(node_start);
+        real_end = Some(from + real_len(input.get(from..node_end).unwrap_or("")));
+    }
+    Span::new(start, real_end.unwrap_or(start))
 }
 
 /// The length of `text` up to the end of its last character that is not
@@ -1022,7 +1045,28 @@ impl<'s> Builder<'s> {
 
     // ------------------------------------------------------------ expressions
 
-    fn expr(&mut self, pair: Pair<'s, Rule>) -> Option<Expr> {
+    fn expr(&mut self, mut pair: Pair<'s, Rule>) -> Option<Expr> {
+        // The grammar wraps each level in rules of one child (`expr`,
+        // `or_expr` and `and_expr` of one operand, `not_expr`, a
+        // `predicate` that is a bracket): stepped through in a loop, so a
+        // level of nesting costs one call, not six (which overflowed a 2 MiB
+        // thread at the nesting limit in a debug build).
+        loop {
+            let mut inner = pair.clone().into_inner();
+            let only = match (inner.next(), inner.next()) {
+                (Some(only), None) => only,
+                _ => break,
+            };
+            let step = match pair.as_rule() {
+                Rule::expr | Rule::not_expr | Rule::or_expr | Rule::and_expr => true,
+                Rule::predicate => only.as_rule() == Rule::paren_expr,
+                _ => false,
+            };
+            if !step {
+                break;
+            }
+            pair = only;
+        }
         let span = span_of(&pair);
         match pair.as_rule() {
             Rule::expr => {

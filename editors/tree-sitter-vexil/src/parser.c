@@ -2322,7 +2322,8 @@ static bool ts_lex(TSLexer *lexer, TSStateId state) {
         '}', 44,
       );
       if (('\t' <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ') SKIP(40);
+          lookahead == ' ' ||
+          lookahead == 0xfeff) SKIP(40);
       if (('0' <= lookahead && lookahead <= '9')) ADVANCE(9);
       if (('A' <= lookahead && lookahead <= 'Z') ||
           lookahead == '_' ||
@@ -2334,7 +2335,8 @@ static bool ts_lex(TSLexer *lexer, TSStateId state) {
       if (lookahead == '/') ADVANCE(87);
       if (lookahead == '\\') ADVANCE(23);
       if (('\t' <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ') ADVANCE(84);
+          lookahead == ' ' ||
+          lookahead == 0xfeff) ADVANCE(84);
       if (lookahead != 0) ADVANCE(88);
       END_STATE();
     case 2:
@@ -2356,7 +2358,8 @@ static bool ts_lex(TSLexer *lexer, TSStateId state) {
         '}', 44,
       );
       if (('\t' <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ') SKIP(2);
+          lookahead == ' ' ||
+          lookahead == 0xfeff) SKIP(2);
       if (('0' <= lookahead && lookahead <= '9')) ADVANCE(14);
       if (('A' <= lookahead && lookahead <= 'Z') ||
           lookahead == '_' ||
@@ -2375,7 +2378,8 @@ static bool ts_lex(TSLexer *lexer, TSStateId state) {
         '}', 44,
       );
       if (('\t' <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ') SKIP(3);
+          lookahead == ' ' ||
+          lookahead == 0xfeff) SKIP(3);
       if (('0' <= lookahead && lookahead <= '9')) ADVANCE(68);
       if (('A' <= lookahead && lookahead <= 'Z') ||
           lookahead == '_' ||
@@ -2389,7 +2393,8 @@ static bool ts_lex(TSLexer *lexer, TSStateId state) {
       if (lookahead == ']') ADVANCE(51);
       if (lookahead == '{') ADVANCE(43);
       if (('\t' <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ') SKIP(4);
+          lookahead == ' ' ||
+          lookahead == 0xfeff) SKIP(4);
       if (('0' <= lookahead && lookahead <= '9')) ADVANCE(70);
       if (('A' <= lookahead && lookahead <= 'Z') ||
           lookahead == '_' ||
@@ -2493,7 +2498,8 @@ static bool ts_lex(TSLexer *lexer, TSStateId state) {
     case 19:
       if (lookahead == '/') ADVANCE(20);
       if (('\t' <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ') SKIP(19);
+          lookahead == ' ' ||
+          lookahead == 0xfeff) SKIP(19);
       END_STATE();
     case 20:
       if (lookahead == '/') ADVANCE(94);
@@ -2600,7 +2606,8 @@ static bool ts_lex(TSLexer *lexer, TSStateId state) {
         '}', 44,
       );
       if (('\t' <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ') SKIP(40);
+          lookahead == ' ' ||
+          lookahead == 0xfeff) SKIP(40);
       if (('0' <= lookahead && lookahead <= '9')) ADVANCE(9);
       if (('A' <= lookahead && lookahead <= 'Z') ||
           lookahead == '_' ||
@@ -2857,7 +2864,8 @@ static bool ts_lex(TSLexer *lexer, TSStateId state) {
       if (lookahead == '/') ADVANCE(87);
       if (lookahead == '\t' ||
           (0x0b <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ') ADVANCE(84);
+          lookahead == ' ' ||
+          lookahead == 0xfeff) ADVANCE(84);
       if (lookahead != 0 &&
           (lookahead < '\t' || '\r' < lookahead) &&
           lookahead != '"' &&
@@ -2960,7 +2968,8 @@ static bool ts_lex_keywords(TSLexer *lexer, TSStateId state) {
         'w', 21,
       );
       if (('\t' <= lookahead && lookahead <= '\r') ||
-          lookahead == ' ') SKIP(0);
+          lookahead == ' ' ||
+          lookahead == 0xfeff) SKIP(0);
       END_STATE();
     case 1:
       if (lookahead == 'l') ADVANCE(22);

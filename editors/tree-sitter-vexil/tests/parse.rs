@@ -238,6 +238,13 @@ fn case_insensitive_equality_and_membership() {
 }
 
 #[test]
+fn a_byte_order_mark_is_skipped() {
+    let source = "\u{FEFF}segment s {\n  user.beta\n}\n";
+    assert_clean("bom.flag", source);
+    assert!(sexp(source).starts_with("(source_file (segment_declaration"));
+}
+
+#[test]
 fn json_values() {
     let tree = sexp(
         "flag limits: json {\n  kind operational\n  default { \"max\": [1, 2.5, null], \"on\": true, \"o\": {} }\n  \

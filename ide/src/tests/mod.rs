@@ -3,6 +3,7 @@
 //! found (`^^^`) under the code, so a reviewer sees what was asked where.
 
 mod completion;
+mod deep;
 mod hover;
 mod nav;
 mod rename;
