@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use rusqlite::{params, Connection, OpenFlags};
 
 use crate::event::Row;
-use crate::id::EventId;
 
 /// The schema version this build reads and writes.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -230,73 +229,59 @@ impl Batch<'_> {
     /// tables' key order, which keeps the B-tree pages an insert touches
     /// hot (about twice as fast as arrival order on a large batch).
     pub(crate) fn insert_all(&mut self, rows: Vec<Row<'_>>) -> Result<Inserted, StoreError> {
+        let path = &self.path;
+        let prepare = |sql| {
+            self.tx
+                .prepare_cached(sql)
+                .map_err(|e| sqlite(path, "preparing an insert", e))
+        };
+        // Prepared once per call, not looked up in the cache per row.
+        let mut claim = prepare(INSERT_PRODUCER_ID)?;
+        let mut exposure = prepare(INSERT_EXPOSURE)?;
+        let mut track = prepare(INSERT_TRACK)?;
         let mut inserted = Inserted::default();
         let mut survivors = Vec::with_capacity(rows.len());
         for row in rows {
-            if row.producer_id() && !self.claim_producer_id(row.id())? {
-                inserted.duplicates += 1;
-                continue;
+            if row.producer_id() {
+                let fresh = claim
+                    .execute(params![&row.id()[..]])
+                    .map_err(|e| sqlite(path, "recording an event id", e))?;
+                if fresh == 0 {
+                    inserted.duplicates += 1;
+                    continue;
+                }
             }
             survivors.push(row);
         }
         survivors.sort_unstable_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         for row in &survivors {
-            self.insert(row, &mut inserted)?;
+            let changed = match row {
+                Row::Exposure {
+                    id,
+                    experiment,
+                    variant,
+                    unit,
+                    time,
+                    ..
+                } => exposure.execute(params![experiment, unit, time, &id[..], variant]),
+                Row::Track {
+                    id,
+                    event,
+                    unit,
+                    value,
+                    time,
+                    properties,
+                    ..
+                } => track.execute(params![unit, event, time, &id[..], value, properties]),
+            }
+            .map_err(|e| sqlite(path, "inserting an event", e))?;
+            match (changed, row) {
+                (0, _) => inserted.duplicates += 1,
+                (_, Row::Exposure { .. }) => inserted.exposures += 1,
+                (_, Row::Track { .. }) => inserted.tracks += 1,
+            }
         }
         Ok(inserted)
-    }
-
-    /// Records a producer id; false when it was already known.
-    fn claim_producer_id(&mut self, id: &EventId) -> Result<bool, StoreError> {
-        let mut stmt = self
-            .tx
-            .prepare_cached(INSERT_PRODUCER_ID)
-            .map_err(|e| sqlite(&self.path, "preparing an insert", e))?;
-        let fresh = stmt
-            .execute(params![&id[..]])
-            .map_err(|e| sqlite(&self.path, "recording an event id", e))?;
-        Ok(fresh > 0)
-    }
-
-    fn insert(&mut self, row: &Row<'_>, inserted: &mut Inserted) -> Result<(), StoreError> {
-        let changed = match row {
-            Row::Exposure {
-                id,
-                experiment,
-                variant,
-                unit,
-                time,
-                ..
-            } => {
-                let mut stmt = self
-                    .tx
-                    .prepare_cached(INSERT_EXPOSURE)
-                    .map_err(|e| sqlite(&self.path, "preparing an insert", e))?;
-                stmt.execute(params![experiment, unit, time, &id[..], variant])
-            }
-            Row::Track {
-                id,
-                event,
-                unit,
-                value,
-                time,
-                properties,
-                ..
-            } => {
-                let mut stmt = self
-                    .tx
-                    .prepare_cached(INSERT_TRACK)
-                    .map_err(|e| sqlite(&self.path, "preparing an insert", e))?;
-                stmt.execute(params![unit, event, time, &id[..], value, properties])
-            }
-        }
-        .map_err(|e| sqlite(&self.path, "inserting an event", e))?;
-        match (changed, row) {
-            (0, _) => inserted.duplicates += 1,
-            (_, Row::Exposure { .. }) => inserted.exposures += 1,
-            (_, Row::Track { .. }) => inserted.tracks += 1,
-        }
-        Ok(())
     }
 
     pub(crate) fn commit(self) -> Result<(), StoreError> {
