@@ -12,9 +12,10 @@
 //!   events are there (so nine in ten events come from units it never
 //!   enrolled); `shipping` enrols another tenth of the same users;
 //! * `analyze/realistic-double-outsiders`: the same store with as many
-//!   events again from units no experiment of the users enrolled (devices
-//!   of `elsewhere`): the time should follow the enrolled units, not the
-//!   events.
+//!   events again from users that `layout` never enrolled (the devices of
+//!   `elsewhere`, renamed to users whose events sit between the enrolled
+//!   users' in key order): the time should follow the enrolled units, not
+//!   the events.
 //!
 //! Building a ten-million store takes minutes; each is kept in Cargo's
 //! target temp directory and reused (a store is kept only once complete).
@@ -97,11 +98,11 @@ fn tmp() -> PathBuf {
 }
 
 /// About 13 lines per unit, every unit enrolled.
-fn all_enrolled(units: u64) -> Vec<Part> {
+fn all_enrolled(units: u64, seed: u64) -> Vec<Part> {
     vec![Part {
         experiment: "checkout",
         units,
-        seed: 2,
+        seed,
         bystanders: false,
     }]
 }
@@ -161,7 +162,7 @@ fn ingest_bench(c: &mut Criterion, name: &str, parts: &[Part]) {
 }
 
 fn ingest(c: &mut Criterion) {
-    ingest_bench(c, "all-enrolled", &all_enrolled(scaled(77_000)));
+    ingest_bench(c, "all-enrolled", &all_enrolled(scaled(77_000), 1));
     ingest_bench(c, "realistic", &realistic(scaled(82_000)));
 }
 
@@ -212,7 +213,7 @@ fn simulate_file(name: &str, parts: &[Part]) -> PathBuf {
 
 fn all_enrolled_store() -> Store {
     kept_store("all-enrolled", |path| {
-        let file = simulate_file("all-enrolled", &all_enrolled(scaled(770_000)));
+        let file = simulate_file("all-enrolled", &all_enrolled(scaled(770_000), 2));
         timed_ingest(&mut Store::open(path).expect("store"), &file);
         let _ = std::fs::remove_file(&file);
     })
@@ -226,14 +227,35 @@ fn realistic_store() -> Store {
     })
 }
 
+/// Renames the devices of `file` to users no experiment of the users
+/// enrols (`17` becomes `u-17-o`), so that their events sit between the
+/// enrolled users' in the store's key order, as real outsiders' do.
+fn as_outsider_users(file: &Path) {
+    let text = std::fs::read_to_string(file).expect("reads the outsiders");
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    const UNIT: &str = "\"unit\":\"";
+    for line in text.lines() {
+        let start = line.find(UNIT).expect("every line has a unit") + UNIT.len();
+        let end = start + line[start..].find('"').expect("a closed unit");
+        out.push_str(&line[..start]);
+        out.push_str("u-");
+        out.push_str(&line[start..end]);
+        out.push_str("-o");
+        out.push_str(&line[end..]);
+        out.push('\n');
+    }
+    std::fs::write(file, out).expect("writes the outsiders");
+}
+
 /// The realistic store, then as many again events from outsiders.
 fn doubled_store() -> Store {
     let realistic = realistic_store();
     let source = realistic.path().to_path_buf();
     drop(realistic);
-    kept_store("realistic-double-outsiders", |path| {
+    kept_store("realistic-plus-outsiders", |path| {
         std::fs::copy(&source, path).expect("copies the realistic store");
         let file = simulate_file("outsiders", &outsiders(scaled(740_000)));
+        as_outsider_users(&file);
         timed_ingest(&mut Store::open(path).expect("store"), &file);
         let _ = std::fs::remove_file(&file);
     })
