@@ -371,6 +371,7 @@ fn a_dependent_with_its_own_override_keeps_it_and_prepared_handles_see_the_prere
             Some(&vexil_runtime::FlagValue::String("old".into()))
         );
     }
+}
 
 #[test]
 fn an_engine_lays_its_overrides_over_every_version_it_loads() {
