@@ -23,7 +23,9 @@ mod store;
 #[cfg(feature = "stores")]
 pub mod testing;
 
-pub use model::{Action, AuditEntry, AuditKind, AuditQuery, NewEntry, Override, OverrideState};
+pub use model::{
+    Action, AuditEntry, AuditKind, AuditQuery, NewEntry, Override, OverrideState, StoredKey,
+};
 #[cfg(feature = "stores")]
 pub use postgres::PostgresStore;
 #[cfg(feature = "stores")]

@@ -235,6 +235,32 @@ impl NewEntry {
     }
 }
 
+/// An API key created at run time, as stored: its secret only as a
+/// SHA-256 hash, which is never serialized (lists and audit entries show
+/// everything else).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredKey {
+    /// Its public id (`key_…`), to revoke it by.
+    pub id: String,
+    /// Its name, the actor of what it does.
+    pub name: String,
+    /// Its scope (`client`, `server`, `admin`): the server's to interpret.
+    pub scope: String,
+    /// The SHA-256 of its secret, in hexadecimal.
+    #[serde(skip_serializing, default)]
+    pub sha256: String,
+    /// When it was created.
+    pub created_at: Timestamp,
+    /// Who created it.
+    pub created_by: String,
+    /// When it was revoked, if it was.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_at: Option<Timestamp>,
+    /// Who revoked it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoked_by: Option<String>,
+}
+
 /// One audit entry, as stored: ids count up in the order entries were
 /// committed, in every store (one ordered log, across a fleet too).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -15,13 +15,16 @@ use jiff::Timestamp;
 use tokio::sync::{watch, Mutex};
 use tokio_postgres::{AsyncMessage, Client, NoTls, Transaction};
 
-use crate::model::{micros, AuditEntry, AuditQuery, NewEntry, Override, OverrideState};
+use crate::model::{
+    from_micros, micros, AuditEntry, AuditQuery, NewEntry, Override, OverrideState, StoredKey,
+};
 use crate::sqlite::{action_json, expired_entry, to_json, AuditRow, Row};
 use crate::store::{Store, StoreError, Write};
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres_1.sql"),
     include_str!("../migrations/postgres_2.sql"),
+    include_str!("../migrations/postgres_3.sql"),
 ];
 
 /// The channel writes notify.
@@ -571,9 +574,84 @@ impl Store for PostgresStore {
         .await
     }
 
+    async fn create_key(&self, key: StoredKey, entry: NewEntry) -> Result<StoredKey, StoreError> {
+        self.with_client(async |c| {
+            let tx = c.transaction().await.map_err(pg)?;
+            tx.execute(
+                "INSERT INTO vexil_keys (id, name, scope, sha256, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&key.id, &key.name, &key.scope, &key.sha256, &micros(key.created_at), &key.created_by],
+            )
+            .await
+            .map_err(pg)?;
+            insert_entry(&tx, &entry).await?;
+            tx.commit().await.map_err(pg)?;
+            Ok(key)
+        })
+        .await
+    }
+
+    async fn revoke_key(
+        &self,
+        id: &str,
+        at: Timestamp,
+        by: &str,
+        entry: NewEntry,
+    ) -> Result<StoredKey, StoreError> {
+        self.with_client(async |c| {
+            let tx = c.transaction().await.map_err(pg)?;
+            let row = tx
+                .query_opt(
+                    &format!(
+                        "UPDATE vexil_keys SET revoked_at = $2, revoked_by = $3 WHERE id = $1 AND revoked_at IS NULL RETURNING {}",
+                        crate::sqlite::KEY_COLUMNS
+                    ),
+                    &[&id, &micros(at), &by],
+                )
+                .await
+                .map_err(pg)?
+                .ok_or_else(|| StoreError::NoKey(id.to_string()))?;
+            let key = key_row(&row)?;
+            insert_entry(&tx, &entry).await?;
+            tx.commit().await.map_err(pg)?;
+            Ok(key)
+        })
+        .await
+    }
+
+    async fn keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        self.with_client(async |c| {
+            c.query(
+                &format!(
+                    "SELECT {} FROM vexil_keys ORDER BY created_at, id",
+                    crate::sqlite::KEY_COLUMNS
+                ),
+                &[],
+            )
+            .await
+            .map_err(pg)?
+            .iter()
+            .map(key_row)
+            .collect()
+        })
+        .await
+    }
+
     fn changes(&self) -> watch::Receiver<u64> {
         self.inner.version.subscribe()
     }
+}
+
+fn key_row(r: &tokio_postgres::Row) -> Result<StoredKey, StoreError> {
+    Ok(StoredKey {
+        id: r.try_get(0).map_err(pg)?,
+        name: r.try_get(1).map_err(pg)?,
+        scope: r.try_get(2).map_err(pg)?,
+        sha256: r.try_get(3).map_err(pg)?,
+        created_at: from_micros(r.try_get(4).map_err(pg)?),
+        created_by: r.try_get(5).map_err(pg)?,
+        revoked_at: r.try_get::<_, Option<i64>>(6).map_err(pg)?.map(from_micros),
+        revoked_by: r.try_get(7).map_err(pg)?,
+    })
 }
 
 /// An audit position as SQL stores it.

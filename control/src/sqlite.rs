@@ -14,6 +14,7 @@ use tokio::sync::watch;
 
 use crate::model::{
     from_micros, micros, AuditEntry, AuditKind, AuditQuery, NewEntry, Override, OverrideState,
+    StoredKey,
 };
 use crate::store::{Store, StoreError, Write};
 
@@ -22,6 +23,7 @@ use crate::store::{Store, StoreError, Write};
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite_1.sql"),
     include_str!("../migrations/sqlite_2.sql"),
+    include_str!("../migrations/sqlite_3.sql"),
 ];
 
 /// How often another process's writes are looked for.
@@ -564,9 +566,86 @@ impl Store for SqliteStore {
         .await
     }
 
+    async fn create_key(&self, key: StoredKey, entry: NewEntry) -> Result<StoredKey, StoreError> {
+        self.run(move |conn| {
+            let tx = conn.transaction().map_err(sql)?;
+            tx.execute(
+                "INSERT INTO vexil_keys (id, name, scope, sha256, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![key.id, key.name, key.scope, key.sha256, micros(key.created_at), key.created_by],
+            )
+            .map_err(sql)?;
+            insert_entry(&tx, &entry)?;
+            tx.commit().map_err(sql)?;
+            Ok(key)
+        })
+        .await
+    }
+
+    async fn revoke_key(
+        &self,
+        id: &str,
+        at: Timestamp,
+        by: &str,
+        entry: NewEntry,
+    ) -> Result<StoredKey, StoreError> {
+        let (id, by) = (id.to_string(), by.to_string());
+        self.run(move |conn| {
+            let tx = conn.transaction().map_err(sql)?;
+            let n = tx
+                .execute(
+                    "UPDATE vexil_keys SET revoked_at = ?2, revoked_by = ?3 WHERE id = ?1 AND revoked_at IS NULL",
+                    params![id, micros(at), by],
+                )
+                .map_err(sql)?;
+            if n != 1 {
+                return Err(StoreError::NoKey(id));
+            }
+            let key = tx
+                .query_row(
+                    &format!("SELECT {KEY_COLUMNS} FROM vexil_keys WHERE id = ?1"),
+                    params![id],
+                    key_row,
+                )
+                .map_err(sql)?;
+            insert_entry(&tx, &entry)?;
+            tx.commit().map_err(sql)?;
+            Ok(key)
+        })
+        .await
+    }
+
+    async fn keys(&self) -> Result<Vec<StoredKey>, StoreError> {
+        self.run(|conn| {
+            let mut stmt = conn
+                .prepare(&format!(
+                    "SELECT {KEY_COLUMNS} FROM vexil_keys ORDER BY created_at, id"
+                ))
+                .map_err(sql)?;
+            let rows = stmt.query_map([], key_row).map_err(sql)?;
+            rows.map(|r| r.map_err(sql)).collect()
+        })
+        .await
+    }
+
     fn changes(&self) -> watch::Receiver<u64> {
         self.inner.version.subscribe()
     }
+}
+
+pub(crate) const KEY_COLUMNS: &str =
+    "id, name, scope, sha256, created_at, created_by, revoked_at, revoked_by";
+
+fn key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredKey> {
+    Ok(StoredKey {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        scope: r.get(2)?,
+        sha256: r.get(3)?,
+        created_at: from_micros(r.get(4)?),
+        created_by: r.get(5)?,
+        revoked_at: r.get::<_, Option<i64>>(6)?.map(from_micros),
+        revoked_by: r.get(7)?,
+    })
 }
 
 /// An audit position as SQL stores it.

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 use tokio::sync::watch;
 
-use crate::model::{AuditEntry, AuditQuery, NewEntry, Override, OverrideState};
+use crate::model::{AuditEntry, AuditQuery, NewEntry, Override, OverrideState, StoredKey};
 use crate::postgres::PostgresStore;
 use crate::sqlite::SqliteStore;
 
@@ -42,6 +42,8 @@ pub enum StoreError {
     },
     /// There is no override of this flag to lift (HTTP 404).
     NoOverride(String),
+    /// There is no key with this id that is not revoked already (HTTP 404).
+    NoKey(String),
     /// The database cannot be reached or failed (HTTP 503); the caller
     /// keeps its last known state and retries later.
     Unavailable(String),
@@ -60,6 +62,7 @@ impl std::fmt::Display for StoreError {
                 "the overrides changed since version {expected} was read (now version {current}): read them again and retry"
             ),
             StoreError::NoOverride(flag) => write!(f, "`{flag}` has no override to lift"),
+            StoreError::NoKey(id) => write!(f, "there is no key `{id}` to revoke (or it is revoked already)"),
             StoreError::Unavailable(e) => write!(f, "the override store is unavailable: {e}"),
             StoreError::Refused(e) => write!(f, "the override store refused the change: {e}"),
             StoreError::Corrupt(e) => write!(f, "the override store holds unreadable data: {e}"),
@@ -113,6 +116,22 @@ pub trait Store: Send + Sync {
     /// Move `hook`'s position from `from` to `to`; `false` when it was not
     /// at `from` (another server sharing the store moved it first).
     async fn advance_hook(&self, hook: &str, from: u64, to: u64) -> Result<bool, StoreError>;
+
+    /// Store `key` (created at run time) and append `entry`, together.
+    async fn create_key(&self, key: StoredKey, entry: NewEntry) -> Result<StoredKey, StoreError>;
+
+    /// Mark key `id` revoked at `at` by `by` and append `entry`, together;
+    /// [`StoreError::NoKey`] when there is no such key not yet revoked.
+    async fn revoke_key(
+        &self,
+        id: &str,
+        at: Timestamp,
+        by: &str,
+        entry: NewEntry,
+    ) -> Result<StoredKey, StoreError>;
+
+    /// Every key created at run time, revoked ones too, oldest first.
+    async fn keys(&self) -> Result<Vec<StoredKey>, StoreError>;
 
     /// The state's version, updated when any writer (this process or
     /// another sharing the store) changes the overrides: await a change,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use vexil_control::{
     Action, AuditKind, AuditQuery, NewEntry, Override, PostgresStore, SqliteStore, Store,
-    StoreError, Write,
+    StoreError, StoredKey, Write,
 };
 
 /// Where a case's store lives, so a second instance can open the same one.
@@ -370,7 +370,82 @@ async fn migrations_apply_once(postgres: bool) {
         .raw("UPDATE vexil_migrations SET applied_at = applied_at")
         .await
         .unwrap();
-    assert_eq!(n, 2, "two migrations recorded");
+    assert_eq!(n, 3, "three migrations recorded");
+}
+
+async fn keys_are_created_listed_and_revoked_with_audit(postgres: bool) {
+    let place = Place::new(postgres).await;
+    let store = place.open().await;
+    let key = StoredKey {
+        id: "key_1".into(),
+        name: "deploy-bot".into(),
+        scope: "server".into(),
+        sha256: "ab".repeat(32),
+        created_at: Timestamp::now(),
+        created_by: "ops".into(),
+        revoked_at: None,
+        revoked_by: None,
+    };
+    store
+        .create_key(
+            key.clone(),
+            NewEntry::new(AuditKind::KeyCreated, "ops").reason("for deploys"),
+        )
+        .await
+        .unwrap();
+    // The same hash twice is refused, and stores nothing.
+    let twin = StoredKey {
+        id: "key_2".into(),
+        ..key.clone()
+    };
+    assert!(store
+        .create_key(twin, NewEntry::new(AuditKind::KeyCreated, "ops"))
+        .await
+        .is_err());
+    // Another process sees it, hash included (to authenticate with).
+    let other = place.open().await;
+    let keys = other.keys().await.unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0].sha256, key.sha256);
+    assert_eq!(keys[0].revoked_at, None);
+    // Serialized (lists, audit), the hash is left out.
+    assert!(!serde_json::to_string(&keys[0])
+        .unwrap()
+        .contains(&key.sha256));
+
+    let revoked = other
+        .revoke_key(
+            "key_1",
+            Timestamp::now(),
+            "alice",
+            NewEntry::new(AuditKind::KeyRevoked, "alice"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(revoked.revoked_by.as_deref(), Some("alice"));
+    assert!(store.keys().await.unwrap()[0].revoked_at.is_some());
+    // Twice, or a key that does not exist: NoKey, nothing audited.
+    for id in ["key_1", "key_9"] {
+        assert!(matches!(
+            store
+                .revoke_key(
+                    id,
+                    Timestamp::now(),
+                    "alice",
+                    NewEntry::new(AuditKind::KeyRevoked, "alice")
+                )
+                .await,
+            Err(StoreError::NoKey(_))
+        ));
+    }
+    let kinds: Vec<AuditKind> = store
+        .audit(&AuditQuery::default())
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, [AuditKind::KeyCreated, AuditKind::KeyRevoked]);
 }
 
 async fn webhook_positions_resume_and_move_once(postgres: bool) {
@@ -432,6 +507,7 @@ on_both!(
     another_instance_hears_of_a_change,
     migrations_apply_once,
     webhook_positions_resume_and_move_once,
+    keys_are_created_listed_and_revoked_with_audit,
 );
 
 #[test]

@@ -53,7 +53,9 @@ pub async fn require_admin(State(app): State<Arc<App>>, mut req: Request, next: 
         }
         Ok(c) => (
             c.name.to_string(),
-            ApiError::forbidden(if write {
+            ApiError::forbidden(if req.uri().path().starts_with("/v1/keys") {
+                "managing API keys needs an `admin` key"
+            } else if write {
                 "changing overrides needs an `admin` key"
             } else {
                 "reading overrides and the audit log needs a `server` or `admin` key"
@@ -82,10 +84,10 @@ pub async fn require_admin(State(app): State<Arc<App>>, mut req: Request, next: 
     app.metrics.refuse(error).into_response()
 }
 
-fn store_error(e: StoreError, app: &App) -> Response {
+pub(crate) fn store_error(e: StoreError, app: &App) -> Response {
     let (status, code) = match &e {
         StoreError::Stale { .. } => (StatusCode::PRECONDITION_FAILED, "STALE"),
-        StoreError::NoOverride(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+        StoreError::NoOverride(_) | StoreError::NoKey(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
         StoreError::Unavailable(_) | StoreError::Corrupt(_) => {
             app.control.set_fault(Some(e.to_string()));
             (StatusCode::SERVICE_UNAVAILABLE, "UNAVAILABLE")

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
@@ -81,18 +82,18 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Every configured key, by hash.
-pub struct Keys {
+/// Keys by hash, and their event-stream tokens.
+#[derive(Default)]
+struct KeySet {
     by_hash: HashMap<String, Caller>,
     /// Event-stream tokens: derived from a key's hash, so that a stream URL
     /// (which browsers cannot send headers with) never carries the secret.
     streams: HashMap<String, Caller>,
 }
 
-impl Keys {
-    pub fn new(entries: &[KeyEntry]) -> Keys {
-        let mut by_hash = HashMap::new();
-        let mut streams = HashMap::new();
+impl KeySet {
+    fn new(entries: &[KeyEntry]) -> KeySet {
+        let mut set = KeySet::default();
         for entry in entries {
             let hash = entry.sha256.to_ascii_lowercase();
             let token = hex(&Sha256::digest(format!("vexil-sse:{hash}").as_bytes()));
@@ -101,15 +102,54 @@ impl Keys {
                 scope: entry.scope,
                 stream_token: Some(token.as_str().into()),
             };
-            streams.insert(token, caller.clone());
-            by_hash.insert(hash, caller);
+            set.streams.insert(token, caller.clone());
+            set.by_hash.insert(hash, caller);
         }
-        Keys { by_hash, streams }
+        set
+    }
+}
+
+/// Every key, by hash: those of the configuration, fixed at start, and
+/// those created at run time (kept in the store), replaced whole whenever
+/// the store's list changes.
+pub struct Keys {
+    configured: KeySet,
+    stored: ArcSwap<KeySet>,
+}
+
+impl Keys {
+    pub fn new(entries: &[KeyEntry]) -> Keys {
+        Keys {
+            configured: KeySet::new(entries),
+            stored: ArcSwap::from_pointee(KeySet::default()),
+        }
     }
 
-    /// No keys: development mode.
+    /// The keys created at run time and not revoked: these, from now on.
+    pub fn set_stored(&self, entries: &[KeyEntry]) {
+        self.stored.store(Arc::new(KeySet::new(entries)));
+    }
+
+    fn by_hash(&self, hash: &str) -> Option<Caller> {
+        self.configured
+            .by_hash
+            .get(hash)
+            .cloned()
+            .or_else(|| self.stored.load().by_hash.get(hash).cloned())
+    }
+
+    fn by_stream(&self, token: &str) -> Option<Caller> {
+        self.configured
+            .streams
+            .get(token)
+            .cloned()
+            .or_else(|| self.stored.load().streams.get(token).cloned())
+    }
+
+    /// No configured keys: development mode (keys created at run time
+    /// do not end it; it is loopback only).
     pub fn is_empty(&self) -> bool {
-        self.by_hash.is_empty()
+        self.configured.by_hash.is_empty()
     }
 
     /// The caller a request's headers name.
@@ -126,9 +166,7 @@ impl Keys {
                 "an API key is required: send `Authorization: Bearer <key>` or `X-API-Key: <key>`",
             )
         })?;
-        self.by_hash
-            .get(&hash_secret(secret))
-            .cloned()
+        self.by_hash(&hash_secret(secret))
             .ok_or_else(|| ApiError::unauthorized("the API key is not valid"))
     }
 
@@ -137,14 +175,11 @@ impl Keys {
         if self.is_empty() {
             return self.authenticate(&HeaderMap::new());
         }
-        token
-            .and_then(|t| self.streams.get(t))
-            .cloned()
-            .ok_or_else(|| {
-                ApiError::unauthorized(
-                    "the event stream needs the `token` its bulk evaluation response gave",
-                )
-            })
+        token.and_then(|t| self.by_stream(t)).ok_or_else(|| {
+            ApiError::unauthorized(
+                "the event stream needs the `token` its bulk evaluation response gave",
+            )
+        })
     }
 }
 

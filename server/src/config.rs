@@ -44,6 +44,10 @@ pub struct Config {
     /// `.vexil-cache` in the data directory; none: no cache.
     #[serde(default)]
     pub cache_dir: Option<PathBuf>,
+    /// PEM certificates to trust, besides Mozilla's bundled roots, when
+    /// fetching an HTTPS bundle URL (a private CA, a self-signed host).
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
     /// The SQLite event store that `POST /v1/events` and the server's own
     /// exposures append to (the store `vexil analyze` reads). `vexil serve`
     /// defaults it to `vexil-events.db` in the data directory; none: the
@@ -219,6 +223,7 @@ impl Default for Config {
             sse: Sse::default(),
             keys: Vec::new(),
             webhooks: Vec::new(),
+            ca_file: None,
             data_dir: None,
             store: None,
         }
@@ -237,8 +242,14 @@ impl Config {
             &mut config.cache_dir,
             &mut config.events_db,
             &mut config.data_dir,
+            &mut config.ca_file,
         ] {
             if let Some(p) = p.as_mut().filter(|p| p.is_relative()) {
+                *p = base.join(&*p);
+            }
+        }
+        for hook in &mut config.webhooks {
+            if let Some(p) = hook.secret_file.as_mut().filter(|p| p.is_relative()) {
                 *p = base.join(&*p);
             }
         }

@@ -14,6 +14,7 @@ mod cache;
 mod config;
 mod errors;
 mod events;
+mod keys;
 mod limit;
 mod mapping;
 mod metrics;
@@ -168,6 +169,13 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     }
     app.webhooks = webhooks;
     let app = Arc::new(app);
+    // The keys created at run time, before the first request.
+    if !keys::refresh(&app).await {
+        return Err(ServeError::Config(
+            "cannot read the API keys from the override store".to_string(),
+        ));
+    }
+    tokio::spawn(keys::follow(app.clone()));
     tokio::spawn(overrides::follow(app.clone()));
     app.webhooks.start(&app).map_err(ServeError::Config)?;
     let listener = TcpListener::bind(app.config.listen).await.map_err(|e| {

@@ -55,13 +55,40 @@ pub struct Remote {
 }
 
 impl Remote {
-    pub fn new(url: &str, timeout: Duration, max_bytes: usize) -> Result<Remote, String> {
+    /// `ca_file`: PEM certificates trusted for HTTPS besides the bundled
+    /// roots (a private CA, a self-signed host).
+    pub fn new(
+        url: &str,
+        timeout: Duration,
+        max_bytes: usize,
+        ca_file: Option<&std::path::Path>,
+    ) -> Result<Remote, String> {
         let parsed = reqwest::Url::parse(url).map_err(|e| format!("bad bundle URL: {e}"))?;
         let shown = redacted(&parsed);
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
-            .user_agent(concat!("vexil-serve/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("vexil-serve/", env!("CARGO_PKG_VERSION")));
+        if let Some(file) = ca_file {
+            let pem = std::fs::read(file)
+                .map_err(|e| format!("cannot read `ca_file` `{}`: {e}", file.display()))?;
+            let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+                format!(
+                    "`ca_file` `{}` holds no usable PEM certificate: {e}",
+                    file.display()
+                )
+            })?;
+            if certificates.is_empty() {
+                return Err(format!(
+                    "`ca_file` `{}` holds no PEM certificate (`-----BEGIN CERTIFICATE-----`)",
+                    file.display()
+                ));
+            }
+            for certificate in certificates {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let client = builder
             .build()
             .map_err(|e| format!("cannot make an HTTP client: {e}"))?;
         Ok(Remote {

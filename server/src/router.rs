@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::http::{header, HeaderName, Method, Request, StatusCode};
 use axum::middleware::{from_fn_with_state, map_response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
 use tower_http::limit::RequestBodyLimitLayer;
@@ -14,7 +14,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::state::App;
-use crate::{admin, auth, bundle, errors, events, metrics, ofrep, ops, stream};
+use crate::{admin, auth, bundle, errors, events, keys, metrics, ofrep, ops, stream};
 
 pub fn router(app: Arc<App>) -> Router {
     let evaluation = Router::new()
@@ -36,6 +36,8 @@ pub fn router(app: Arc<App>) -> Router {
             put(admin::put).get(admin::get_one).delete(admin::delete),
         )
         .route("/v1/audit", get(admin::audit))
+        .route("/v1/keys", get(keys::list).post(keys::create))
+        .route("/v1/keys/{id}", delete(keys::revoke))
         .route_layer(from_fn_with_state(app.clone(), admin::require_admin));
     let open = Router::new()
         .route("/healthz", get(ops::healthz))

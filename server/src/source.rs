@@ -70,6 +70,7 @@ async fn open_url(
         url,
         Duration::from_millis(config.limits.fetch_timeout_ms.max(1)),
         config.limits.bundle_bytes,
+        config.ca_file.as_deref(),
     )?;
     let cache = config.cache_dir.as_deref().map(|dir| Cache::new(dir, url));
     let shown = remote.shown().to_string();

@@ -278,3 +278,109 @@ async fn an_unreachable_url_without_a_cache_does_not_start() {
         }
     }
 }
+
+/// A static host over HTTPS on loopback, with a certificate for
+/// `localhost` issued by a private CA made here (rcgen); answers every
+/// request with `body`. Returns its port, the CA's PEM, and its task.
+async fn tls_host(body: String) -> (u16, String, tokio::task::JoinHandle<()>) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca_key = KeyPair::generate().expect("key");
+    let ca_cert = ca_params.self_signed(&ca_key).expect("ca");
+    let issuer = Issuer::new(ca_params, ca_key);
+    let leaf_key = KeyPair::generate().expect("key");
+    let leaf = CertificateParams::new(vec!["localhost".to_string()])
+        .expect("params")
+        .signed_by(&leaf_key, &issuer)
+        .expect("leaf");
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .expect("versions")
+    .with_no_client_auth()
+    .with_single_cert(vec![leaf.der().clone()], key)
+    .expect("tls config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let task = tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, body) = (acceptor.clone(), body.clone());
+            tokio::spawn(async move {
+                // A refused handshake (a client that does not trust the CA)
+                // just ends the connection.
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(buf.get(..n).unwrap_or_default()),
+                    }
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = tls.write_all(head.as_bytes()).await;
+                let _ = tls.write_all(body.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    (port, ca_cert.pem(), task)
+}
+
+#[tokio::test]
+async fn an_https_url_is_fetched_with_the_ca_file_and_refused_without_it() {
+    let (port, ca_pem, task) = tls_host(shop_bundle(&[
+        ("  default 4\n", "  default 5\n"),
+        (
+            "  expect recommendation-slots == 4\n",
+            "  expect recommendation-slots == 5\n",
+        ),
+    ]))
+    .await;
+    let url = format!("https://localhost:{port}/bundle.json");
+
+    // Without the CA: the certificate is not trusted, and nothing starts.
+    match vexil_server::start(config(&url, None)).await {
+        Err(vexil_server::ServeError::Flags(message)) => {
+            assert!(message.contains("cannot fetch"), "{message}");
+        }
+        Err(other) => panic!("expected a source error, got {other}"),
+        Ok(_) => panic!("an untrusted certificate was accepted"),
+    }
+
+    // With the CA in `ca_file`: fetched and served.
+    let dir = tempfile::tempdir().expect("tmp");
+    let ca_file = dir.path().join("ca.pem");
+    std::fs::write(&ca_file, &ca_pem).expect("write");
+    let mut c = config(&url, None);
+    c.ca_file = Some(ca_file);
+    let server = start(c).await;
+    assert_eq!(slots(&server).await, 5);
+    assert_eq!(status(&server).await["source"]["kind"], "url");
+    server.running.stop().await;
+
+    // A `ca_file` that holds no certificate is refused clearly.
+    let bad = dir.path().join("bad.pem");
+    std::fs::write(&bad, "not a certificate").expect("write");
+    let mut c = config(&url, None);
+    c.ca_file = Some(bad);
+    match vexil_server::start(c).await {
+        Err(e) => assert!(e.to_string().contains("ca_file"), "{e}"),
+        Ok(_) => panic!("a bad ca_file was accepted"),
+    }
+    task.abort();
+}
