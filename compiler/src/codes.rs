@@ -145,6 +145,10 @@ codes! {
     InvalidPrerequisite = "E0314", Error, "invalid prerequisite",
         "`requires F` alone means F is true and needs a bool flag; otherwise write `requires F == VALUE`. \
          Prerequisites name flags, not experiments.";
+    InvalidStages = "E0315", Error, "invalid rollout stages",
+        "A staged rollout (`rule ramp: from 2026-12-10T09:00:00Z => 1% for 1h, 5% for 1d, 100% by user.id`) \
+         starts at its rule's `from`; every stage but the last lasts a positive duration, the last has none, \
+         and each stage serves a larger share than the one before it.";
     InvalidTestValue = "E0401", Error, "invalid test context",
         "A test's context gives each field a value of its declared type; a context is given once.";
     InvalidExpectation = "E0402", Error, "invalid expectation",
@@ -168,6 +172,9 @@ codes! {
          flags it requires), or an experiment it expects has dates: without `now` the test runs at the \
          current time, so it passes today and fails on its own one day. Give the time: \
          `now 2026-12-01T09:00:00Z`.";
+    RolloutOutlivesFlag = "W0008", Warning, "staged rollout ends after the flag expires",
+        "The last stage of a staged rollout starts at or after the flag's `expires`: the plan does not \
+         fit in the flag's life. Move `expires` later or shorten the stages.";
 }
 
 impl Serialize for Code {

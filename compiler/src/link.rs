@@ -137,6 +137,7 @@ pub fn link(db: &dyn Db, ws: Workspace, with_tests: bool) -> Result<ir::ValidBun
             match &mut rule.result {
                 ir::RuleResult::Serve(_) => {}
                 ir::RuleResult::Rollout { bucketing, .. }
+                | ir::RuleResult::Staged { bucketing, .. }
                 | ir::RuleResult::Split { bucketing, .. } => {
                     bucketing.unit = map.slot(bucketing.unit);
                 }

@@ -178,7 +178,8 @@ pub(crate) fn float(lit: &Literal) -> Result<f64, LiteralError> {
     }
 }
 
-pub(crate) fn duration(lit: &Literal) -> Result<i64, LiteralError> {
+/// A duration literal (`7d`, `12h`) in microseconds.
+pub fn duration(lit: &Literal) -> Result<i64, LiteralError> {
     let LiteralKind::Duration(text) = &lit.kind else {
         return Err(err(
             Code::InvalidDuration,

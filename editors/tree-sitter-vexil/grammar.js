@@ -51,6 +51,10 @@ module.exports = grammar({
   // `flag` are names wherever a keyword cannot stand.
   word: $ => $.identifier,
 
+  // `1% for 1h, ..`: `1% for` may start `VALUE for` (a rollout serving a
+  // value) or a stage; the parser tries both and keeps the one that parses.
+  conflicts: $ => [[$.stage, $._literal]],
+
   supertypes: $ => [$._expression, $._value, $._literal],
 
   rules: {
@@ -202,14 +206,24 @@ module.exports = grammar({
       field('result', choice($.split, $.rollout, $._value)),
     ),
 
-    // `=> 25% by user.id`, `=> dark for 25% by user.id salt "s"`
+    // `=> 25% by user.id`, `=> dark for 25% by user.id salt "s"`, and
+    // staged: `=> 1% for 1h, 5% for 1d, 100% by user.id`
     rollout: $ => prec.right(seq(
       optional(seq(field('value', $._value), 'for')),
-      field('share', $.percentage),
+      choice(field('share', $.percentage), field('stages', $.stages)),
       'by',
       field('unit', $.unit),
       optional($.salt_clause),
     )),
+
+    // The stages of a staged rollout: every one but the last lasts a
+    // duration (any literal parses, as in vexil.pest).
+    stages: $ => seq($.stage, repeat1(seq(',', $.stage))),
+
+    stage: $ => seq(
+      field('share', $.percentage),
+      optional(seq('for', field('duration', $._literal))),
+    ),
 
     // `=> split by user.id { classic 50%, dark 50% }`
     split: $ => seq(
@@ -307,6 +321,7 @@ module.exports = grammar({
         seq(field('aspect', 'reason'), field('reason', $.identifier)),
         seq(field('aspect', 'rule'), field('rule', choice($.identifier, $.number))),
         seq(field('aspect', 'error'), field('error', $.identifier)),
+        seq(field('aspect', 'stage'), field('stage', choice($.percentage, $.number))),
       ),
     ),
 

@@ -423,6 +423,12 @@ impl<'a> Printer<'a> {
                     ExpectKind::Reason(id) => ("reason", id),
                     ExpectKind::Rule(id) => ("rule", id),
                     ExpectKind::Error(id) => ("error", id),
+                    ExpectKind::Stage(l) => {
+                        self.found("stage");
+                        self.sp();
+                        self.literal(l);
+                        return;
+                    }
                 };
                 self.found(keyword);
                 self.sp();

@@ -203,6 +203,38 @@ impl<'a> Printer<'a> {
                 self.unit(unit);
                 self.salt_clause(salt.as_ref());
             }
+            RuleResult::Staged {
+                value,
+                stages,
+                unit,
+                salt,
+                ..
+            } => {
+                if let Some(v) = value {
+                    self.value(v, 0);
+                    self.sp();
+                    self.found("for");
+                    self.sp();
+                }
+                for (i, stage) in stages.iter().enumerate() {
+                    if i > 0 {
+                        self.found(",");
+                        self.sp();
+                    }
+                    self.literal(&stage.percent);
+                    if let Some(d) = &stage.duration {
+                        self.sp();
+                        self.found("for");
+                        self.sp();
+                        self.literal(d);
+                    }
+                }
+                self.sp();
+                self.found("by");
+                self.sp();
+                self.unit(unit);
+                self.salt_clause(salt.as_ref());
+            }
             RuleResult::Split {
                 unit,
                 salt,
@@ -254,14 +286,16 @@ fn is_compound(result: &RuleResult) -> bool {
     match result {
         RuleResult::Split { .. } => true,
         RuleResult::Value(v) => matches!(v.kind, ValueKind::Json(_)),
-        RuleResult::Rollout { .. } => false,
+        RuleResult::Rollout { .. } | RuleResult::Staged { .. } => false,
     }
 }
 
 fn result_span(result: &RuleResult) -> Span {
     match result {
         RuleResult::Value(v) => v.span,
-        RuleResult::Rollout { span, .. } | RuleResult::Split { span, .. } => *span,
+        RuleResult::Rollout { span, .. }
+        | RuleResult::Staged { span, .. }
+        | RuleResult::Split { span, .. } => *span,
     }
 }
 

@@ -56,6 +56,7 @@ pub const CONTEXTUAL_KEYWORDS: &[&str] = &[
     "variant",
     "reason",
     "error",
+    "stage",
 ];
 
 /// The string operators, which read like keywords (with `iin`, `in`

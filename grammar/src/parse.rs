@@ -797,6 +797,43 @@ impl<'s> Builder<'s> {
                     }
                 }
             }
+            Rule::staged => {
+                let mut value = None;
+                let mut stages = Vec::new();
+                let mut unit = None;
+                let mut salt = None;
+                for p in inner.into_inner() {
+                    match p.as_rule() {
+                        Rule::value => value = Some(self.value(p)?),
+                        Rule::stage => {
+                            let stage_span = span_of(&p);
+                            // `PERCENT [for LITERAL]`: the literal may be a
+                            // percentage too (the checker refuses it).
+                            let mut it = p.into_inner().filter(|q| q.as_rule() != Rule::kw_for);
+                            let percent = self.literal(it.next()?)?;
+                            let duration = match it.next() {
+                                Some(q) => Some(self.literal(q)?),
+                                None => None,
+                            };
+                            stages.push(Stage {
+                                percent,
+                                duration,
+                                span: stage_span,
+                            });
+                        }
+                        Rule::unit => unit = self.unit(Some(p), inner_span),
+                        Rule::salt_clause => salt = self.string(p.into_inner().nth(1)?),
+                        _ => {}
+                    }
+                }
+                Some(RuleResult::Staged {
+                    value,
+                    stages,
+                    unit: unit?,
+                    salt,
+                    span: inner_span,
+                })
+            }
             Rule::split => {
                 let mut unit = None;
                 let mut salt = None;
@@ -1035,6 +1072,7 @@ impl<'s> Builder<'s> {
             (Rule::expect_reason, Some(v)) => ExpectKind::Reason(self.ident(v)),
             (Rule::expect_rule, Some(v)) => ExpectKind::Rule(self.ident(v)),
             (Rule::expect_error, Some(v)) => ExpectKind::Error(self.ident(v)),
+            (Rule::expect_stage, Some(v)) => ExpectKind::Stage(self.literal(v)?),
             _ => {
                 self.internal(es, "an expectation");
                 return None;
@@ -1440,7 +1478,9 @@ mod tests {
             panic!("a rule")
         };
         let span = match &r.result {
-            RuleResult::Rollout { span, .. } | RuleResult::Split { span, .. } => *span,
+            RuleResult::Rollout { span, .. }
+            | RuleResult::Staged { span, .. }
+            | RuleResult::Split { span, .. } => *span,
             RuleResult::Value(v) => v.span,
         };
         &src[span.range()]

@@ -405,6 +405,16 @@ pub enum RuleResult {
         salt: Option<StrLit>,
         span: Span,
     },
+    /// `1% for 1h, 5% for 1d, 100% by user.id` (bool flags: serves true)
+    /// or `"v" for 1% for 1h, 100% by user.id`: a rollout whose percentage
+    /// rises in stages, the first starting at the rule's `from`.
+    Staged {
+        value: Option<Value>,
+        stages: Vec<Stage>,
+        unit: Unit,
+        salt: Option<StrLit>,
+        span: Span,
+    },
     /// `split by user.id { a 50%, b 50% }`: every unit gets one arm.
     Split {
         unit: Unit,
@@ -412,6 +422,14 @@ pub enum RuleResult {
         arms: Vec<SplitArm>,
         span: Span,
     },
+}
+
+/// One stage of a staged rollout: `5% for 1d`; the last has no duration.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Stage {
+    pub percent: Literal,
+    pub duration: Option<Literal>,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -543,6 +561,8 @@ pub enum ExpectKind {
     /// A rule by name, or by its 1-based position.
     Rule(Ident),
     Error(Ident),
+    /// The stage of the flag's staged rollout: `stage 2` (from 1) or `stage 5%`.
+    Stage(Literal),
 }
 
 // ---------------------------------------------------------------- values

@@ -323,6 +323,30 @@ fn rule_hover(db: &dyn Db, ws: Workspace, owner: &str, rule: &str) -> Option<Str
     let mut out = String::new();
     code(&mut out, src(db, file, p.span));
     let _ = writeln!(out, "\nrule {} of flag `{owner}`", position + 1);
+    if let PropertyKind::Rule(r) = &p.kind {
+        stage_table(r, &mut out);
+    }
     doc(&mut out, &p.doc);
     Some(out)
+}
+
+/// A staged rollout's stages with the time each starts (from the rule's
+/// `from` and the durations before it), as far as they are valid.
+fn stage_table(r: &ast::RuleDecl, out: &mut String) {
+    let ast::RuleResult::Staged { stages, .. } = &r.result else {
+        return;
+    };
+    let mut starts = r.from.as_ref().and_then(|l| literal::timestamp(l).ok());
+    let _ = writeln!(out, "\n| stage | share | starts |\n|---|---|---|");
+    for (i, stage) in stages.iter().enumerate() {
+        let share =
+            literal::percent(&stage.percent).map_or_else(|_| "?".into(), buckets_to_percent);
+        let when = starts.map_or_else(|| "?".to_string(), vexil_ir::value::format_timestamp);
+        let _ = writeln!(out, "| {} | {share} | {when} |", i + 1);
+        let lasts = stage
+            .duration
+            .as_ref()
+            .and_then(|d| literal::duration(d).ok());
+        starts = starts.zip(lasts).map(|(s, d)| s.saturating_add(d));
+    }
 }

@@ -195,7 +195,8 @@ impl Walker {
                     }
                     match &r.result {
                         RuleResult::Value(v) => self.value(v, owner),
-                        RuleResult::Rollout { value, unit, .. } => {
+                        RuleResult::Rollout { value, unit, .. }
+                        | RuleResult::Staged { value, unit, .. } => {
                             if let Some(v) = value {
                                 self.value(v, owner);
                             }

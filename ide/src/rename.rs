@@ -199,7 +199,9 @@ fn keep_salt(
                     &p.kind,
                     PropertyKind::Rule(r) if matches!(
                         &r.result,
-                        RuleResult::Rollout { salt: None, .. } | RuleResult::Split { salt: None, .. }
+                        RuleResult::Rollout { salt: None, .. }
+                            | RuleResult::Staged { salt: None, .. }
+                            | RuleResult::Split { salt: None, .. }
                     )
                 )
             });

@@ -490,6 +490,19 @@ pub enum RuleResult {
         /// The value served to them.
         value: ValueId,
     },
+    /// A rollout whose share rises with the evaluation time: units whose
+    /// bucket is below the buckets of the stage in force at `now` (see
+    /// [`stage_at`](crate::stage_at)) get `value`; the others, and every
+    /// unit before the first stage starts, do not match this rule. The
+    /// bucket cut is the rollout's, so a later stage only adds units.
+    Staged {
+        /// How units are bucketed.
+        bucketing: Bucketing,
+        /// By strictly ascending start time, with buckets that never fall.
+        stages: Vec<Stage>,
+        /// The value served to the units inside.
+        value: ValueId,
+    },
     /// Every unit gets the first arm whose upper bound is above its bucket.
     Split {
         /// How units are bucketed.
@@ -497,6 +510,16 @@ pub enum RuleResult {
         /// The arms, by ascending upper bound.
         arms: Vec<SplitArm>,
     },
+}
+
+/// One stage of a staged rollout: in force from `starts` until the next
+/// stage starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stage {
+    /// When it starts, in microseconds since the Unix epoch (inclusive).
+    pub starts: i64,
+    /// How many of the [`BUCKETS`](crate::bucket::BUCKETS) buckets get the value.
+    pub buckets: u32,
 }
 
 /// One arm of a split.
@@ -775,6 +798,19 @@ pub enum Expect {
     Rule(String),
     /// The error code (the result must be an error).
     Error(crate::ErrorCode),
+    /// The stage in force of the flag's staged rollout (its first, if it
+    /// has several) at the test's time.
+    Stage(StageExpect),
+}
+
+/// Which stage a test expects: by number or by share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StageExpect {
+    /// Counted from 1; 0 before the first stage starts.
+    Number(u32),
+    /// The buckets the stage serves (`stage 5%` is 5000).
+    Buckets(u32),
 }
 
 // ---------------------------------------------------------------- the clock
@@ -818,10 +854,13 @@ impl Bundle {
         let mut flags: Vec<bool> = Vec::with_capacity(self.flags.len());
         for f in &self.flags {
             let reads = f.enabled
-                && (f.rules.iter().any(|r| r.condition.reads_clock(&segments))
-                    || f.enabled_when
-                        .as_ref()
-                        .is_some_and(|c| c.reads_clock(&segments))
+                && (f.rules.iter().any(|r| {
+                    r.condition.reads_clock(&segments)
+                        || matches!(r.result, RuleResult::Staged { .. })
+                }) || f
+                    .enabled_when
+                    .as_ref()
+                    .is_some_and(|c| c.reads_clock(&segments))
                     || f.prerequisites
                         .iter()
                         .any(|p| flags.get(p.flag as usize).copied().unwrap_or(true)));

@@ -420,6 +420,22 @@ impl Checker<'_> {
                 } if (*value as usize) < values && *buckets <= BUCKETS => {
                     self.bucketing(bucketing)?
                 }
+                RuleResult::Staged {
+                    bucketing,
+                    stages,
+                    value,
+                } if (*value as usize) < values => {
+                    self.bucketing(bucketing)?;
+                    if stages.is_empty() {
+                        return Err(self.fail("a staged rollout without stages"));
+                    }
+                    let ordered = stages
+                        .windows(2)
+                        .all(|w| w[0].starts < w[1].starts && w[0].buckets <= w[1].buckets);
+                    if !ordered || stages.iter().any(|s| s.buckets > BUCKETS) {
+                        return Err(self.fail("stages out of order or out of range"));
+                    }
+                }
                 RuleResult::Split { bucketing, arms } => {
                     self.bucketing(bucketing)?;
                     let mut last = 0;

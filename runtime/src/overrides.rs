@@ -512,6 +512,17 @@ fn relower(
     };
     match &mut found.result {
         RuleResult::Rollout { buckets: b, .. } => *b = buckets,
+        // A pinned staged rollout stops following its stages: it holds
+        // the pinned share, with the same bucket cut.
+        RuleResult::Staged {
+            bucketing, value, ..
+        } => {
+            found.result = RuleResult::Rollout {
+                bucketing: bucketing.clone(),
+                buckets,
+                value: *value,
+            }
+        }
         _ => {
             return Err(format!(
                 "rule `{rule}` of `{name}` is not a percentage rollout (`N% by ..`)"

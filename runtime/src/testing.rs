@@ -1,7 +1,10 @@
 //! Running the `test` blocks written beside the flags: what `vexil test`
 //! runs, on a snapshot of either backend.
 
-use vexil_ir::{Const, Expect, Location, TestCase, TestValue};
+use vexil_ir::bucket::buckets_to_percent;
+use vexil_ir::{
+    stage_at, staged_buckets, Const, Expect, Location, RuleResult, StageExpect, TestCase, TestValue,
+};
 
 use crate::context::{Context, Layout};
 use crate::outcome::Evaluation;
@@ -104,8 +107,12 @@ pub fn run_tests(snapshot: &Snapshot, tests: &[TestCase], default_now: i64) -> V
             let now = t.now.unwrap_or(default_now);
             let mut failures = Vec::new();
             for e in &t.expectations {
-                let got = snapshot.evaluate_unexposed(&e.target, &ctx, now);
-                if let Some((expected, actual)) = check(&e.expect, &got) {
+                let outcome = match &e.expect {
+                    // A function of the time alone: no evaluation.
+                    Expect::Stage(stage) => check_stage(snapshot, &e.target, *stage, now),
+                    other => check(other, &snapshot.evaluate_unexposed(&e.target, &ctx, now)),
+                };
+                if let Some((expected, actual)) = outcome {
                     failures.push(Failure {
                         location: e.location.clone(),
                         target: e.target.clone(),
@@ -143,7 +150,48 @@ fn check(expect: &Expect, got: &Evaluation<'_>) -> Option<(String, String)> {
             });
             (!matched).then(|| (format!("rule `{rule}`"), summary))
         }
+        // Checked by `check_stage`, from the bundle and the time, before
+        // any evaluation; never reaches here.
+        Expect::Stage(_) => None,
     }
+}
+
+/// `expect F stage ..`: the stage in force at `now` of the flag's first
+/// staged rollout, a function of the time alone (no context).
+fn check_stage(
+    snapshot: &Snapshot,
+    target: &str,
+    stage: StageExpect,
+    now: i64,
+) -> Option<(String, String)> {
+    let expected = match stage {
+        StageExpect::Number(n) => format!("stage {n}"),
+        StageExpect::Buckets(b) => format!("stage {}", buckets_to_percent(b)),
+    };
+    let bundle = snapshot.bundle();
+    let stages = bundle
+        .flag_index(target)
+        .and_then(|i| bundle.flags.get(i))
+        .and_then(|f| {
+            f.rules.iter().find_map(|r| match &r.result {
+                RuleResult::Staged { stages, .. } => Some(stages),
+                _ => None,
+            })
+        });
+    let Some(stages) = stages else {
+        return Some((expected, format!("`{target}` has no staged rollout")));
+    };
+    let index = stage_at(stages, now);
+    let buckets = staged_buckets(stages, now);
+    let held = match stage {
+        StageExpect::Number(n) => index.map_or(0, |i| i + 1) == n as usize,
+        StageExpect::Buckets(b) => buckets == b,
+    };
+    let actual = match index {
+        Some(i) => format!("stage {} ({})", i + 1, buckets_to_percent(buckets)),
+        None => "stage 0 (not started)".to_string(),
+    };
+    (!held).then_some((expected, actual))
 }
 
 /// What an evaluation gave, in one line.

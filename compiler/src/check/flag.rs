@@ -8,6 +8,7 @@ use vexil_ir::bucket::{buckets_to_percent, BUCKETS};
 use vexil_ir::{self as ir, FlagKind, FlagValue, ValueType};
 
 use super::expr::Opnd;
+use super::staged::StagedEnd;
 use super::value::ValueTable;
 use super::{FileChecker, Lookup};
 use crate::literal;
@@ -277,12 +278,13 @@ impl FileChecker<'_> {
             }
         }
 
-        let rules = self.rules(&props, vt, &mut table, &salt);
+        let (rules, staged) = self.rules(&props, vt, &mut table, &salt);
 
         let mut meta = self.metadata(&props, &f.doc, f.name.span);
         if let Some((expires, span)) = self.timestamp_prop(&props, "expires") {
             meta.expires = Some(expires);
             self.expiry(&f.name.name, expires, span);
+            self.stages_fit(&staged, expires, span);
         }
 
         if let Some(default) = default {
@@ -430,8 +432,9 @@ impl FileChecker<'_> {
         vt: ValueType,
         table: &mut ValueTable,
         salt: &str,
-    ) -> Vec<ir::Rule> {
+    ) -> (Vec<ir::Rule>, Vec<StagedEnd>) {
         let mut rules = Vec::new();
+        let mut staged = Vec::new();
         let mut names: HashMap<String, Span> = HashMap::new();
         // The first rule that always matches, and (condition, window) pairs
         // of earlier rules that always match when their condition holds.
@@ -500,10 +503,21 @@ impl FileChecker<'_> {
                 Some(n) => format!("rule `{}`", n.name),
                 None => format!("rule {}", index + 1),
             };
-            let Some((result, result_always)) = self.rule_result(&r.result, vt, table, salt, &what)
+            let start = from.map(|(f, _)| f);
+            let Some((result, result_always)) =
+                self.rule_result(&r.result, vt, table, salt, &what, start)
             else {
                 continue;
             };
+            if let ir::RuleResult::Staged { stages, .. } = &result {
+                if let Some(last) = stages.last() {
+                    staged.push(StagedEnd {
+                        last_starts: last.starts,
+                        span: rule_span,
+                        what: what.clone(),
+                    });
+                }
+            }
             if always.is_none() && condition_valid {
                 if let Some((_, earlier)) = covered.iter().find(|(c, _)| *c == condition) {
                     let earlier = *earlier;
@@ -533,7 +547,7 @@ impl FileChecker<'_> {
                 result,
             });
         }
-        rules
+        (rules, staged)
     }
 
     /// The lowered result, and whether it serves every unit that reaches it.
@@ -544,6 +558,7 @@ impl FileChecker<'_> {
         table: &mut ValueTable,
         salt: &str,
         what: &str,
+        start: Option<i64>,
     ) -> Option<(ir::RuleResult, bool)> {
         match result {
             RuleResult::Value(v) => Some((
@@ -557,24 +572,7 @@ impl FileChecker<'_> {
                 salt: rule_salt,
                 span,
             } => {
-                let value = match value {
-                    Some(v) => self.served(v, vt, table, what),
-                    None if vt == ValueType::Bool => Some(table.intern(FlagValue::Bool(true))),
-                    None => {
-                        self.rep
-                            .report(
-                                Code::RolloutValue,
-                                *span,
-                                format!(
-                                    "a rollout in {} flag must say what it serves",
-                                    crate::types::with_article(vt.as_str())
-                                ),
-                            )
-                            .label("serves what?")
-                            .help("write `VALUE for 25% by user.id`; the short form serves `true` in bool flags");
-                        None
-                    }
-                };
+                let value = self.rollout_value(value.as_ref(), vt, table, what, *span);
                 let buckets = self.percent(percent);
                 let unit = self.unit(unit);
                 let (value, buckets, unit) = (value?, buckets?, unit?);
@@ -588,6 +586,31 @@ impl FileChecker<'_> {
                         value,
                     },
                     buckets == BUCKETS,
+                ))
+            }
+            RuleResult::Staged {
+                value,
+                stages,
+                unit,
+                salt: rule_salt,
+                span,
+            } => {
+                let value = self.rollout_value(value.as_ref(), vt, table, what, *span);
+                let stages = self.stages(stages, start, *span);
+                let unit = self.unit(unit);
+                let (value, stages, unit) = (value?, stages?, unit?);
+                let salt = rule_salt
+                    .as_ref()
+                    .map_or_else(|| salt.to_string(), |s| s.value.clone());
+                // Units outside the stage in force go on to the next rule,
+                // and before the first stage every unit does.
+                Some((
+                    ir::RuleResult::Staged {
+                        bucketing: ir::Bucketing { unit, salt },
+                        stages,
+                        value,
+                    },
+                    false,
                 ))
             }
             RuleResult::Split {
@@ -642,6 +665,35 @@ impl FileChecker<'_> {
                     },
                     true,
                 ))
+            }
+        }
+    }
+
+    /// What a rollout serves: its value, or `true` in a bool flag.
+    fn rollout_value(
+        &mut self,
+        value: Option<&ast::Value>,
+        vt: ValueType,
+        table: &mut ValueTable,
+        what: &str,
+        span: Span,
+    ) -> Option<ir::ValueId> {
+        match value {
+            Some(v) => self.served(v, vt, table, what),
+            None if vt == ValueType::Bool => Some(table.intern(FlagValue::Bool(true))),
+            None => {
+                self.rep
+                    .report(
+                        Code::RolloutValue,
+                        span,
+                        format!(
+                            "a rollout in {} flag must say what it serves",
+                            crate::types::with_article(vt.as_str())
+                        ),
+                    )
+                    .label("serves what?")
+                    .help("write `VALUE for 25% by user.id`; the short form serves `true` in bool flags");
+                None
             }
         }
     }

@@ -12,6 +12,7 @@ mod context;
 mod experiment;
 mod expr;
 mod flag;
+mod staged;
 mod tests;
 mod value;
 

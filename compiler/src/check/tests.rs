@@ -220,6 +220,48 @@ impl FileChecker<'_> {
                     return None;
                 }
             },
+            ExpectKind::Stage(lit) => {
+                if sig.is_experiment {
+                    self.rep
+                        .report(
+                            Code::InvalidExpectation,
+                            lit.span,
+                            "experiments have no staged rollouts",
+                        )
+                        .label("not a flag")
+                        .help("expect a variant or a reason instead");
+                    return None;
+                }
+                let stage = match &lit.kind {
+                    ast::LiteralKind::Percent(_) => ir::StageExpect::Buckets(self.percent(lit)?),
+                    ast::LiteralKind::Number(n) => match n.parse::<u32>() {
+                        Ok(n) => ir::StageExpect::Number(n),
+                        Err(_) => {
+                            self.rep
+                                .report(
+                                    Code::InvalidExpectation,
+                                    lit.span,
+                                    format!("`{n}` is not a stage number"),
+                                )
+                                .label("not a stage")
+                                .help("stages count from 1 (0 before the first starts), or name one by its share: `stage 5%`");
+                            return None;
+                        }
+                    },
+                    _ => {
+                        self.rep
+                            .report(
+                                Code::InvalidExpectation,
+                                lit.span,
+                                format!("expected a stage, found {}", lit.kind.describe()),
+                            )
+                            .label("not a stage")
+                            .help("write `stage 2` (counted from 1) or `stage 5%`");
+                        return None;
+                    }
+                };
+                ir::Expect::Stage(stage)
+            }
             ExpectKind::Rule(id) => {
                 let by_name = sig
                     .rules

@@ -50,6 +50,7 @@
   "variant"
   "reason"
   "error"
+  "stage"
   "split"
   "by"
   "for"

@@ -157,6 +157,16 @@ impl Interpreter {
                     Ok(_) => continue,
                     Err(e) => return Outcome::error(flag.default, e, Some(b.unit)),
                 },
+                PResult::Staged(b, stages, v) => match self.bucket(b, ctx) {
+                    Ok(bucket) if bucket < vexil_ir::staged_buckets(stages, now) => {
+                        return Outcome {
+                            rule: rule_index,
+                            ..Outcome::new(*v, Reason::Split)
+                        }
+                    }
+                    Ok(_) => continue,
+                    Err(e) => return Outcome::error(flag.default, e, Some(b.unit)),
+                },
                 PResult::Split(b, arms) => match self.bucket(b, ctx) {
                     Ok(bucket) => {
                         let value = arms

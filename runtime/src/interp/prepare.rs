@@ -137,6 +137,8 @@ impl PBucketing {
 pub enum PResult {
     Serve(u32),
     Rollout(PBucketing, u32, u32),
+    /// A staged rollout: the stages (start, buckets) and the value.
+    Staged(PBucketing, Box<[vexil_ir::Stage]>, u32),
     Split(PBucketing, Box<[(u32, u32)]>),
 }
 
@@ -210,6 +212,15 @@ pub fn prepare(bundle: &ValidBundle) -> Program {
                     } => PResult::Rollout(
                         PBucketing::new(bucketing.unit, &bucketing.salt),
                         *buckets,
+                        *value,
+                    ),
+                    ir::RuleResult::Staged {
+                        bucketing,
+                        stages,
+                        value,
+                    } => PResult::Staged(
+                        PBucketing::new(bucketing.unit, &bucketing.salt),
+                        stages.as_slice().into(),
                         *value,
                     ),
                     ir::RuleResult::Split { bucketing, arms } => PResult::Split(

@@ -97,6 +97,19 @@ impl FnGen<'_, '_, '_> {
                     self.switch(served);
                     self.ret_extra(abi::word(*value, Reason::Split) | abi::HAS_RULE, rule_index);
                 }
+                RuleResult::Staged {
+                    bucketing,
+                    stages,
+                    value,
+                } => {
+                    let bucket = self.bucket(bucketing, &bucketing.salt)?;
+                    let buckets = self.staged_buckets(stages);
+                    let inside = self.b.ins().icmp(IntCC::UnsignedLessThan, bucket, buckets);
+                    let served = self.fresh();
+                    self.b.ins().brif(inside, served, &[], next, &[]);
+                    self.switch(served);
+                    self.ret_extra(abi::word(*value, Reason::Split) | abi::HAS_RULE, rule_index);
+                }
                 RuleResult::Split { bucketing, arms } => {
                     let bucket = self.bucket(bucketing, &bucketing.salt)?;
                     let uppers: Vec<(u32, u32)> = arms.iter().map(|a| (a.upper, a.value)).collect();
@@ -243,6 +256,22 @@ impl FnGen<'_, '_, '_> {
         self.b.ins().jump(join, &[h.into()]);
         self.switch(join);
         result
+    }
+
+    /// The buckets (an I32) a staged rollout serves at `now`, as
+    /// `vexil_ir::staged_buckets`: stages are by ascending start, so the
+    /// last that has started wins, and none is served before the first.
+    fn staged_buckets(&mut self, stages: &[vexil_ir::Stage]) -> Value {
+        let mut buckets = self.b.ins().iconst(types::I32, 0);
+        for stage in stages {
+            let started =
+                self.b
+                    .ins()
+                    .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, self.now, stage.starts);
+            let these = self.b.ins().iconst(types::I32, i64::from(stage.buckets));
+            buckets = self.b.ins().select(started, these, buckets);
+        }
+        buckets
     }
 
     /// The index of the first `(upper, value)` whose upper bound is above

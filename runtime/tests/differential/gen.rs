@@ -660,6 +660,28 @@ impl CaseGen {
         cuts
     }
 
+    /// A staged rollout's stages: one to four, starting at distinct times
+    /// of `TIMES` (its ends and the microseconds around `T0` included), by
+    /// ascending start, with buckets that never fall (equal ones included,
+    /// which validation allows and the checker refuses).
+    fn stages(&mut self) -> Vec<Stage> {
+        let mut starts: Vec<i64> = (0..1 + self.rng.below(4))
+            .map(|_| self.rng.pick(TIMES))
+            .collect();
+        starts.sort_unstable();
+        starts.dedup();
+        let mut buckets: Vec<u32> = starts
+            .iter()
+            .map(|_| self.rng.pick(&[0, 1, 25_000, 50_000, 99_999, BUCKETS]))
+            .collect();
+        buckets.sort_unstable();
+        starts
+            .into_iter()
+            .zip(buckets)
+            .map(|(starts, buckets)| Stage { starts, buckets })
+            .collect()
+    }
+
     fn timed(&mut self, condition: Expr) -> Expr {
         // A rule's `from`/`until`, as the compiler folds them.
         if !self.rng.chance(20) {
@@ -741,6 +763,11 @@ impl CaseGen {
                 (0..=1, Some(bucketing)) => RuleResult::Rollout {
                     bucketing,
                     buckets: self.rng.pick(&[0, 1, 25_000, 50_000, 99_999, BUCKETS]),
+                    value: self.rng.below(n_values) as u32,
+                },
+                (3, Some(bucketing)) => RuleResult::Staged {
+                    bucketing,
+                    stages: self.stages(),
                     value: self.rng.below(n_values) as u32,
                 },
                 (2, Some(bucketing)) => {

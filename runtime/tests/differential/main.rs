@@ -158,3 +158,41 @@ fn flags_off_the_clock_do_not_depend_on_it() {
         "{on} flags read the clock, {off} do not"
     );
 }
+
+/// The generator makes staged rollouts, and at the times the comparison
+/// uses they serve some units and turn others away, so the comparison
+/// above covers them (interpreter only: this counts, it compares nothing).
+#[test]
+fn the_generator_makes_staged_rollouts_that_serve_and_turn_away() {
+    use vexil_runtime::ir::RuleResult;
+    let (mut staged, mut served, mut passed) = (0usize, 0usize, 0usize);
+    for seed in 0..300u64 {
+        let mut g = CaseGen::new(seed, 4);
+        let bundle = validate(g.bundle()).unwrap();
+        let interp = Snapshot::new(bundle.clone(), BackendChoice::Interpreter, None, 1).unwrap();
+        let contexts: Vec<_> = (0..6).map(|_| g.context(interp.layout())).collect();
+        for (i, f) in bundle.flags.iter().enumerate() {
+            for (r, rule) in f.rules.iter().enumerate() {
+                if !matches!(rule.result, RuleResult::Staged { .. }) {
+                    continue;
+                }
+                staged += 1;
+                for ctx in &contexts {
+                    for now in NOWS {
+                        let o = interp.outcome(Target::Flag(i as u32), ctx, *now);
+                        match o.rule {
+                            Some(m) if m == r as u32 => served += 1,
+                            Some(m) if m > r as u32 => passed += 1,
+                            _ => {}
+                        }
+                    }
+                }
+            }
+        }
+    }
+    eprintln!("{staged} staged rules: {served} served by one, {passed} passed on");
+    assert!(
+        staged > 50 && served > 50 && passed > 10,
+        "{staged} staged rules: {served} served by one, {passed} passed on"
+    );
+}
