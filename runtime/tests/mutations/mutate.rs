@@ -470,6 +470,7 @@ fn apply(kind: Kind, b: &mut Bundle, rng: &mut Rng) -> bool {
                 for r in &mut f.rules {
                     match &mut r.result {
                         RuleResult::Rollout { bucketing, .. }
+                        | RuleResult::Staged { bucketing, .. }
                         | RuleResult::Split { bucketing, .. } => units.push(&mut bucketing.unit),
                         RuleResult::Serve(_) => {}
                     }
