@@ -337,13 +337,12 @@ fn write_override(flag: &mut vexil_ir::Flag, action: &OverrideAction) {
         }
         OverrideAction::Rollout { rule, percent } => {
             let buckets = rollout_buckets(*percent);
-            if let Some(RuleResult::Rollout { buckets: b, .. }) = flag
+            if let Some(r) = flag
                 .rules
                 .iter_mut()
                 .find(|r| r.name.as_deref() == Some(rule.as_str()))
-                .map(|r| &mut r.result)
             {
-                *b = buckets;
+                pin(&mut r.result, buckets);
             }
         }
         OverrideAction::StopEnrolment => {}
@@ -510,28 +509,34 @@ fn relower(
             list(&names)
         ));
     };
-    match &mut found.result {
+    if !pin(&mut found.result, buckets) {
+        return Err(format!(
+            "rule `{rule}` of `{name}` is not a percentage rollout (`N% by ..`)"
+        ));
+    }
+    let valid = vexil_ir::validate(changed)
+        .map_err(|e| format!("the flag with the new percentage does not validate: {e}"))?;
+    Ok(Interpreter::new(&valid))
+}
+
+/// Pin a rollout rule's share at `buckets`; false if it is not a rollout.
+/// A staged rollout stops following its stages and holds the pinned share,
+/// with the same bucket cut.
+fn pin(result: &mut RuleResult, buckets: u32) -> bool {
+    match result {
         RuleResult::Rollout { buckets: b, .. } => *b = buckets,
-        // A pinned staged rollout stops following its stages: it holds
-        // the pinned share, with the same bucket cut.
         RuleResult::Staged {
             bucketing, value, ..
         } => {
-            found.result = RuleResult::Rollout {
+            *result = RuleResult::Rollout {
                 bucketing: bucketing.clone(),
                 buckets,
                 value: *value,
             }
         }
-        _ => {
-            return Err(format!(
-                "rule `{rule}` of `{name}` is not a percentage rollout (`N% by ..`)"
-            ))
-        }
+        _ => return false,
     }
-    let valid = vexil_ir::validate(changed)
-        .map_err(|e| format!("the flag with the new percentage does not validate: {e}"))?;
-    Ok(Interpreter::new(&valid))
+    true
 }
 
 /// A rollout's bucket count for `percent` (checked to be 0 to 100).
