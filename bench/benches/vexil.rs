@@ -18,7 +18,10 @@ use vexil_bench::vexil::{fill, workload_bundle, UserFields};
 use vexil_bench::Workload;
 use vexil_runtime::internals::{Interpreter, Jit};
 use vexil_runtime::ir::ValidBundle;
-use vexil_runtime::{BackendChoice, Engine, EngineOptions, Exposure, ExposureSink, Snapshot};
+use vexil_runtime::{
+    BackendChoice, Engine, EngineOptions, Exposure, ExposureSink, OverrideAction, OverrideInfo,
+    OverrideSpec, Snapshot,
+};
 
 fn context(c: &mut Criterion) {
     let (Ok(bundle), Ok(workload)) = (workload_bundle(), Workload::load()) else {
@@ -310,6 +313,94 @@ fn api(c: &mut Criterion) {
     assert!(!f5_ran.get() || sink.0.load(std::sync::atomic::Ordering::Relaxed) > 0);
 }
 
+/// Issue 14's cost of overrides: F4 on an engine where two other flags
+/// are overridden (by name, which checks the override table, and prepared,
+/// which does not), and an overridden flag, whose prepared handle is a
+/// constant like a flag without rules (`static-on`, F1).
+fn overrides(c: &mut Criterion) {
+    let (Ok(bundle), Ok(workload)) = (workload_bundle(), Workload::load()) else {
+        return eprintln!("cannot load the workload");
+    };
+    let options = EngineOptions {
+        backend: BackendChoice::Jit,
+        ..EngineOptions::default()
+    };
+    let Ok(engine) = Engine::from_bundle(bundle, options) else {
+        return eprintln!("cannot load the workload's flags on the JIT");
+    };
+    let info = || OverrideInfo {
+        actor: "bench".to_string(),
+        reason: "measuring".to_string(),
+        since: "2026-12-07T09:00:00Z".to_string(),
+    };
+    engine.set_overrides(vec![
+        OverrideSpec {
+            target: "targeted".to_string(),
+            action: OverrideAction::Off,
+            info: info(),
+        },
+        OverrideSpec {
+            target: "rollout-25".to_string(),
+            action: OverrideAction::Value(serde_json::Value::Bool(true)),
+            info: info(),
+        },
+    ]);
+    let snapshot = engine.snapshot();
+    let Ok(fields) = UserFields::resolve(&snapshot) else {
+        return eprintln!("the workload's schema lacks a field");
+    };
+    let contexts: Vec<vexil_runtime::Context> = workload
+        .users
+        .iter()
+        .filter_map(|u| {
+            let r = UserRecord::parse(&u.request).ok()?;
+            let mut ctx = snapshot.layout().context();
+            fill(&mut ctx, &fields, &r);
+            Some(ctx)
+        })
+        .collect();
+    if contexts.is_empty() {
+        return;
+    }
+    let prepared = |name: &str| snapshot.target(name).map(|t| snapshot.prepare(t));
+    let (Some(gate), Some(off), Some(fixed)) = (
+        prepared("semver-gate"),
+        prepared("targeted"),
+        prepared("static-on"),
+    ) else {
+        return eprintln!("the workload lacks a flag");
+    };
+    let mut group = c.benchmark_group("overrides");
+    let mut round_robin = |id: &str, f: &dyn Fn(&vexil_runtime::Context)| {
+        group.bench_function(id, |b| {
+            let mut i = 0;
+            b.iter(|| {
+                let ctx = &contexts[i % contexts.len()];
+                i += 1;
+                f(black_box(ctx))
+            });
+        });
+    };
+    round_robin("F4/bool_value", &|ctx| {
+        black_box(engine.bool_value("semver-gate", ctx, false));
+    });
+    round_robin("F4/prepared/value_index", &|ctx| {
+        black_box(u64::from(gate.value_index(ctx, 0)));
+    });
+    round_robin("F2-off/bool_value", &|ctx| {
+        black_box(engine.bool_value("targeted", ctx, false));
+    });
+    round_robin("F2-off/prepared/value_index", &|ctx| {
+        black_box(u64::from(off.value_index(ctx, 0)));
+    });
+    round_robin("F1-constant/prepared/value_index", &|ctx| {
+        black_box(u64::from(fixed.value_index(ctx, 0)));
+    });
+    group.finish();
+    // The override is in charge: the flag serves its default.
+    assert!(!engine.bool_value("targeted", &contexts[0], true));
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .warm_up_time(Duration::from_secs(1))
@@ -320,6 +411,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = context, compile, api
+    targets = context, compile, api, overrides
 }
 criterion_main!(benches);
