@@ -190,18 +190,9 @@ impl<'a> Printer<'a> {
                 salt,
                 ..
             } => {
-                if let Some(v) = value {
-                    self.value(v, 0);
-                    self.sp();
-                    self.found("for");
-                    self.sp();
-                }
+                self.served_for(value.as_ref());
                 self.literal(percent);
-                self.sp();
-                self.found("by");
-                self.sp();
-                self.unit(unit);
-                self.salt_clause(salt.as_ref());
+                self.by_unit(unit, salt.as_ref());
             }
             RuleResult::Staged {
                 value,
@@ -210,12 +201,7 @@ impl<'a> Printer<'a> {
                 salt,
                 ..
             } => {
-                if let Some(v) = value {
-                    self.value(v, 0);
-                    self.sp();
-                    self.found("for");
-                    self.sp();
-                }
+                self.served_for(value.as_ref());
                 for (i, stage) in stages.iter().enumerate() {
                     if i > 0 {
                         self.found(",");
@@ -229,11 +215,7 @@ impl<'a> Printer<'a> {
                         self.literal(d);
                     }
                 }
-                self.sp();
-                self.found("by");
-                self.sp();
-                self.unit(unit);
-                self.salt_clause(salt.as_ref());
+                self.by_unit(unit, salt.as_ref());
             }
             RuleResult::Split {
                 unit,
@@ -260,6 +242,25 @@ impl<'a> Printer<'a> {
                 );
             }
         }
+    }
+
+    /// A rollout's `VALUE for ` when it names what it serves.
+    fn served_for(&mut self, value: Option<&Value>) {
+        if let Some(v) = value {
+            self.value(v, 0);
+            self.sp();
+            self.found("for");
+            self.sp();
+        }
+    }
+
+    /// A rollout's ` by UNIT [salt "s"]`.
+    fn by_unit(&mut self, unit: &Unit, salt: Option<&StrLit>) {
+        self.sp();
+        self.found("by");
+        self.sp();
+        self.unit(unit);
+        self.salt_clause(salt);
     }
 
     fn split_head(&mut self, span: Span, unit: &Unit, salt: Option<&StrLit>) {
