@@ -252,14 +252,15 @@ pub fn eval(
             std::fs::read_to_string(p).map_err(|e| format!("cannot read `{}`: {e}", p.display()))?
         }
     };
-    let ctx = match snapshot.layout().context_from_json_str_with_warnings(&text) {
+    let (ctx, warnings) = match snapshot.layout().context_from_json_str_with_warnings(&text) {
         Ok((ctx, warnings)) => {
             // Not an error: evaluation goes on without them, as a service's
-            // would, but a typo in the context should not pass unseen.
+            // would, but a typo in the context should not pass unseen: on
+            // standard error for a person, in the JSON for a program.
             for w in &warnings {
                 eprintln!("{}: {w}", paint("warning", Style::Error));
             }
-            ctx
+            (ctx, warnings.iter().map(warning_json).collect::<Vec<_>>())
         }
         Err(e) => {
             // The OpenFeature answer to a context that is not JSON.
@@ -293,12 +294,15 @@ pub fn eval(
         }
         vec![details]
     };
-    let json = if all {
-        serde_json::to_string_pretty(&serde_json::json!({ "flags": details }))
+    let mut out = if all {
+        serde_json::json!({ "flags": details })
     } else {
-        serde_json::to_string_pretty(&details[0])
+        serde_json::to_value(&details[0]).map_err(|e| e.to_string())?
+    };
+    if let (false, Some(map)) = (warnings.is_empty(), out.as_object_mut()) {
+        map.insert("warnings".into(), warnings.into());
     }
-    .map_err(|e| e.to_string())?;
+    let json = serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?;
     println!("{json}");
     let not_found = details
         .iter()
@@ -308,6 +312,32 @@ pub fn eval(
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// A context warning in `vexil eval`'s JSON: what kind, the names, and the
+/// sentence standard error shows.
+fn warning_json(w: &vexil_runtime::ContextWarning) -> serde_json::Value {
+    use vexil_runtime::ContextWarning as W;
+    let message = w.to_string();
+    match w {
+        W::UnknownContext { name, nearest } => serde_json::json!({
+            "kind": "unknown_context",
+            "context": name,
+            "nearest": nearest,
+            "message": message,
+        }),
+        W::UnknownField {
+            context,
+            name,
+            nearest,
+        } => serde_json::json!({
+            "kind": "unknown_field",
+            "context": context,
+            "field": name,
+            "nearest": nearest,
+            "message": message,
+        }),
+    }
 }
 
 /// A flag that does not exist: the details name it (the snapshot cannot

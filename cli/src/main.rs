@@ -87,7 +87,7 @@ enum Command {
         all: bool,
         /// A JSON file: `{"user": {"id": "u1", ...}, "env": {...}}`; `-` reads standard input.
         /// Names the schema does not declare are ignored, with a warning on
-        /// standard error.
+        /// standard error and in the output's `warnings` array.
         #[arg(long, value_name = "FILE.json")]
         context: Option<PathBuf>,
         /// The evaluation time: an RFC 3339 timestamp like

@@ -288,6 +288,34 @@ fn eval_warns_of_unknown_fields_and_refuses_a_context_that_is_not_an_object() {
     );
     let json: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).expect("JSON");
     assert_eq!(json["value"], "none");
+    assert_eq!(
+        json["warnings"],
+        serde_json::json!([{
+            "kind": "unknown_field",
+            "context": "user",
+            "field": "plna",
+            "nearest": "plan",
+            "message": "unknown field `user.plna` ignored; did you mean `user.plan`?",
+        }])
+    );
+    // `--all` puts them beside the flags; a context the schema fits has none.
+    let json = stdout_json(
+        vexil()
+            .args(["eval", &dir, "--all", "--context", "-"])
+            .write_stdin(r#"{"usr": {"id": "u1"}}"#),
+        0,
+    );
+    assert_eq!(json["warnings"][0]["kind"], "unknown_context");
+    assert_eq!(json["warnings"][0]["context"], "usr");
+    assert_eq!(json["warnings"][0]["nearest"], "user");
+    assert!(json["flags"].is_array());
+    let json = stdout_json(
+        vexil()
+            .args(["eval", &dir, "tier", "--context", "-"])
+            .write_stdin(r#"{"user": {"id": "u1", "plan": "pro"}}"#),
+        0,
+    );
+    assert!(json.get("warnings").is_none(), "{json}");
 
     let json = stdout_json(
         vexil()
