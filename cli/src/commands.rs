@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::ExitCode;
 
-use vexil_compiler::{Code, Project};
+use vexil_compiler::{Code, Conventions, Project};
 use vexil_runtime::{Engine, EngineOptions};
 use vexil_words::count;
 
@@ -12,14 +12,22 @@ use crate::output::{color_enabled, paint, Style};
 use crate::Format;
 
 fn load(dir: &Path) -> Result<Project, String> {
+    load_project(dir).map(|(project, _)| project)
+}
+
+/// The sources under `dir`, checked against the project's conventions
+/// (`vexil.toml` at or above `dir`, see `Conventions::find`).
+pub(crate) fn load_project(dir: &Path) -> Result<(Project, Conventions), String> {
     if !dir.exists() {
         return Err(format!("`{}` does not exist", dir.display()));
     }
-    let project = Project::from_dir(dir).map_err(|e| e.to_string())?;
+    let mut project = Project::from_dir(dir).map_err(|e| e.to_string())?;
     if project.paths().next().is_none() {
         return Err(format!("no `.flag` files in `{}`", dir.display()));
     }
-    Ok(project)
+    let conventions = Conventions::find(dir)?.map(|(_, c)| c).unwrap_or_default();
+    project.set_conventions(conventions.clone());
+    Ok((project, conventions))
 }
 
 /// The bundle of a directory of sources. When it does not compile, its

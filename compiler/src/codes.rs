@@ -175,6 +175,28 @@ codes! {
     RolloutOutlivesFlag = "W0008", Warning, "staged rollout ends after the flag expires",
         "The last stage of a staged rollout starts at or after the flag's `expires`: the plan does not \
          fit in the flag's life. Move `expires` later or shorten the stages.";
+    NameConvention = "W0101", Warning, "name does not follow the project's convention",
+        "The project file (`vexil.toml`, `[conventions.KIND] name = \"REGEX\"`) gives a pattern that every \
+         name of this kind matches whole. Rename the flag (the editor's rename keeps its buckets with a `salt`), \
+         or change the pattern.";
+    MissingOwner = "W0102", Warning, "no owner",
+        "The project file requires every flag and experiment to name who answers for it: `owner \"team\"` \
+         (`[conventions] require_owner = false` turns this off).";
+    MissingExpiry = "W0103", Warning, "no expiry date",
+        "The project file requires flags of this kind to say when they should be gone: `expires DATE` \
+         (an experiment's `end`). By default release and experiment flags need one \
+         (`[conventions.KIND] require_expires = false` turns this off).";
+    LifetimeTooLong = "W0104", Warning, "expiry beyond the kind's maximum lifetime",
+        "Flags of this kind should not live longer than the project file's `max_lifetime_days` \
+         (40 days for release and experiment flags unless the project says otherwise, none for \
+         operational and permission flags), so the expiry date may be at most that many days away. \
+         Move it closer, or change the kind if the flag is meant to stay.";
+    OwnerNotAllowed = "W0105", Warning, "owner not among the project's owners",
+        "The project file lists the owners flags may name (`[conventions] owners = [..]`). \
+         Use one of them, or add the team to the list.";
+    TagNotAllowed = "W0106", Warning, "tag not among the project's tags",
+        "The project file lists the tags flags may carry (`[conventions] tags = [..]`). \
+         Use one of them, or add the tag to the list.";
 }
 
 impl Serialize for Code {

@@ -48,6 +48,10 @@ mod inputs {
         /// Today's date (microseconds since the epoch, UTC midnight) for expiry
         /// warnings; `None` turns them off.
         pub today: Option<i64>,
+        /// The project's conventions (`vexil.toml`); the default expects
+        /// nothing.
+        #[returns(ref)]
+        pub conventions: crate::conventions::Conventions,
     }
 
     /// A name looked up across the workspace; interned so that per-name queries

@@ -19,6 +19,7 @@
 mod check;
 mod clock;
 mod codes;
+pub mod conventions;
 pub mod db;
 mod decode;
 mod diagnostic;
@@ -34,6 +35,7 @@ pub mod types;
 
 pub use check::local_diagnostics;
 pub use codes::Code;
+pub use conventions::Conventions;
 pub use decode::decode_source;
 pub use diagnostic::{Diagnostic, Fix, Label, Severity};
 pub use global::cross_file_diagnostics;

@@ -51,7 +51,7 @@ impl Project {
     /// An empty project, with expiry warnings off (see [`Project::set_today`]).
     pub fn new() -> Project {
         let db = Database::default();
-        let ws = Workspace::new(&db, Vec::new(), None);
+        let ws = Workspace::new(&db, Vec::new(), None, Default::default());
         Project {
             db,
             ws,
@@ -116,6 +116,14 @@ impl Project {
     /// [`crate::today`]); `None`, the default, turns them off.
     pub fn set_today(&mut self, today: Option<i64>) {
         self.ws.set_today(&mut self.db).to(today);
+    }
+
+    /// The conventions flags and experiments are checked against (see
+    /// [`crate::Conventions::find`]); the default expects nothing.
+    pub fn set_conventions(&mut self, conventions: crate::Conventions) {
+        if self.ws.conventions(&self.db) != &conventions {
+            self.ws.set_conventions(&mut self.db).to(conventions);
+        }
     }
 
     /// The files' paths, in order.

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use vexil_compiler::{Code, Project};
+use vexil_compiler::{Code, Conventions, Project};
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/diagnostics")
@@ -43,9 +43,21 @@ fn case_files(entry: &Path) -> Vec<(String, Vec<u8>)> {
 fn case_project(name: &str) -> Project {
     let mut project = Project::new();
     for (path, bytes) in case_files(&corpus().join(name)) {
-        project.set_source_bytes(&path, &bytes);
+        add_file(&mut project, &path, &bytes);
     }
     project
+}
+
+/// A case's file: a source, or the project file (`vexil.toml`) whose
+/// conventions the case is checked against.
+fn add_file(project: &mut Project, path: &str, bytes: &[u8]) {
+    if path.ends_with("vexil.toml") {
+        let text = String::from_utf8_lossy(bytes);
+        let conventions = Conventions::parse(&text).expect("a valid project file");
+        project.set_conventions(conventions);
+    } else {
+        project.set_source_bytes(path, bytes);
+    }
 }
 
 fn entries() -> Vec<PathBuf> {
@@ -72,7 +84,7 @@ fn corpus_snapshots() {
         let files = case_files(&entry);
         let mut project = Project::new();
         for (path, bytes) in &files {
-            project.set_source_bytes(path, bytes);
+            add_file(&mut project, path, bytes);
         }
         // Expiry warnings are relative to a fixed day, so snapshots do not age.
         project.set_today(Some(

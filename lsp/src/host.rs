@@ -101,7 +101,12 @@ impl Default for Host {
 impl Host {
     pub fn new() -> Host {
         let db = Database::default();
-        let ws = Workspace::new(&db, Vec::new(), Some(vexil_compiler::today()));
+        let ws = Workspace::new(
+            &db,
+            Vec::new(),
+            Some(vexil_compiler::today()),
+            Default::default(),
+        );
         Host {
             db,
             ws,
@@ -172,6 +177,10 @@ impl Host {
             }
             Change::Disk { uri } => {
                 let path = path_of(&uri);
+                if Path::new(&path).ends_with(vexil_compiler::conventions::PROJECT_FILE) {
+                    self.load_conventions();
+                    return;
+                }
                 if !self.open.contains(&path) {
                     self.reload(&path, &uri);
                 }
@@ -184,7 +193,29 @@ impl Host {
         }
     }
 
+    /// The project's conventions (`vexil.toml` at or above the first
+    /// folder): the same warnings as `vexil check`. A file that cannot be
+    /// read or is invalid leaves no conventions; why goes to the server's
+    /// standard error, which editors show in its log.
+    fn load_conventions(&mut self) {
+        let found = match self.roots.iter().next() {
+            Some(root) => vexil_compiler::Conventions::find(root),
+            None => Ok(None),
+        };
+        let conventions = match found {
+            Ok(found) => found.map(|(_, c)| c).unwrap_or_default(),
+            Err(e) => {
+                eprintln!("vexil lsp: conventions ignored: {e}");
+                Default::default()
+            }
+        };
+        if self.ws.conventions(&self.db) != &conventions {
+            self.ws.set_conventions(&mut self.db).to(conventions);
+        }
+    }
+
     fn load_root(&mut self, root: &Path) {
+        self.load_conventions();
         // An unreadable folder or file is left out; the editor shows what
         // could be read rather than nothing.
         let Ok(paths) = vexil_compiler::flag_files(root) else {

@@ -154,10 +154,17 @@ impl LanguageServer for Backend {
         // Files changed outside the editor (a `git pull`, a generator) must
         // reach the workspace too.
         let options = DidChangeWatchedFilesRegistrationOptions {
-            watchers: vec![FileSystemWatcher {
-                glob_pattern: GlobPattern::String("**/*.flag".into()),
-                kind: None,
-            }],
+            watchers: vec![
+                FileSystemWatcher {
+                    glob_pattern: GlobPattern::String("**/*.flag".into()),
+                    kind: None,
+                },
+                // The project's conventions.
+                FileSystemWatcher {
+                    glob_pattern: GlobPattern::String("**/vexil.toml".into()),
+                    kind: None,
+                },
+            ],
         };
         let registration = Registration {
             id: "vexil-flag-files".into(),

@@ -327,3 +327,45 @@ async fn a_session_from_initialize_to_exit() {
     c.shutdown().await;
     server.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conventions_come_from_the_project_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let flags = dir.path().join("ops.flag");
+    std::fs::write(
+        &flags,
+        "flag kill-payments: bool {\n  kind operational\n  default false\n}\n",
+    )
+    .unwrap();
+    let toml = dir.path().join("vexil.toml");
+    std::fs::write(&toml, "[conventions]\n").unwrap();
+    let uri = |p: &std::path::Path| Uri::from_file_path(p).unwrap().as_str().to_string();
+    let root = uri(dir.path());
+    let (client_end, server_end) = tokio::io::duplex(1 << 16);
+    let (server_read, server_write) = tokio::io::split(server_end);
+    let server = tokio::spawn(vexil_lsp::serve(server_read, server_write));
+    let (client_read, client_write) = tokio::io::split(client_end);
+    let mut c = Client::new(client_read, client_write);
+    c.initialize(&root).await;
+
+    // As `vexil check` says: the project requires an owner.
+    let diagnostics = c.diagnostics(&uri(&flags)).await;
+    let codes: Vec<&Value> = diagnostics.iter().map(|d| &d["code"]).collect();
+    assert_eq!(codes, ["W0102"], "{diagnostics:#?}");
+    assert_eq!(
+        diagnostics[0]["message"],
+        "flag `kill-payments` has no owner\nhelp: add `owner \"team\"`"
+    );
+
+    // The project file changes on disk: the warning goes.
+    std::fs::write(&toml, "[conventions]\nrequire_owner = false\n").unwrap();
+    c.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": uri(&toml), "type": 2}]}),
+    )
+    .await;
+    assert_eq!(c.diagnostics(&uri(&flags)).await, Vec::<Value>::new());
+
+    c.shutdown().await;
+    server.await.unwrap();
+}

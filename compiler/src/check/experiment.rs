@@ -4,9 +4,10 @@ use std::collections::HashMap;
 use vexil_words::with_article;
 
 use vexil_grammar::{self as ast, PropertyKind, Span};
-use vexil_ir as ir;
 use vexil_ir::bucket::{buckets_to_percent, BUCKETS};
+use vexil_ir::{self as ir, FlagKind};
 
+use super::conventions::Declared;
 use super::flag::EXPERIMENT_PROPS;
 use super::{FileChecker, LoweredExperiment};
 use crate::literal;
@@ -147,6 +148,13 @@ impl FileChecker<'_> {
             _ => None,
         };
         let meta = self.metadata(&props, &e.doc, e.name.span);
+        self.conventions(Declared {
+            name: &e.name,
+            kind: FlagKind::Experiment,
+            item: "experiment",
+            props: &props,
+            expires: end,
+        });
         if let (Some(plan), Some(p), Some((s, _)), Some((t, ts)), Some(vs), Some(tr)) = (
             &planning,
             props.one("planning"),

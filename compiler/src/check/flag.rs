@@ -7,6 +7,7 @@ use vexil_grammar::{self as ast, Property, PropertyKind, RuleResult, Span};
 use vexil_ir::bucket::{buckets_to_percent, BUCKETS};
 use vexil_ir::{self as ir, FlagKind, FlagValue, ValueType};
 
+use super::conventions::Declared;
 use super::expr::Opnd;
 use super::staged::StagedEnd;
 use super::value::ValueTable;
@@ -281,11 +282,19 @@ impl FileChecker<'_> {
         let (rules, staged) = self.rules(&props, vt, &mut table, &salt);
 
         let mut meta = self.metadata(&props, &f.doc, f.name.span);
-        if let Some((expires, span)) = self.timestamp_prop(&props, "expires") {
+        let expires = self.timestamp_prop(&props, "expires");
+        if let Some((expires, span)) = expires {
             meta.expires = Some(expires);
             self.expiry(&f.name.name, expires, span);
             self.stages_fit(&staged, expires, span);
         }
+        self.conventions(Declared {
+            name: &f.name,
+            kind,
+            item: "flag",
+            props: &props,
+            expires,
+        });
 
         if let Some(default) = default {
             self.lowered.flags.push(ir::Flag {

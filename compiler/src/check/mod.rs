@@ -9,6 +9,7 @@
 //! and the next part is checked as usual.
 
 mod context;
+mod conventions;
 mod experiment;
 mod expr;
 mod flag;

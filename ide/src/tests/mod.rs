@@ -120,7 +120,7 @@ impl Fixture {
             }
             sources.push(file);
         }
-        let ws = Workspace::new(&db, sources.clone(), Some(TODAY));
+        let ws = Workspace::new(&db, sources.clone(), Some(TODAY), Default::default());
         Fixture {
             db,
             ws,
