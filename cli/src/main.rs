@@ -2,6 +2,7 @@
 
 mod analytics;
 mod commands;
+mod lifecycle;
 mod output;
 mod remote;
 mod serve;
@@ -151,6 +152,15 @@ enum Command {
     Analyze(analytics::AnalyzeArgs),
     /// Write simulated exposures and metric events with a known true effect.
     Simulate(analytics::SimulateArgs),
+    /// Every flag and experiment: kind, type, owner, tags, expiry, status,
+    /// place, and when it was added and last changed (from git).
+    Inventory(lifecycle::InventoryArgs),
+    /// Flags to clean up, with the evidence and what to keep: past their
+    /// expiry, serving one value to everyone, experiments ended, past their
+    /// kind's lifetime (`vexil.toml`).
+    ///
+    /// Exits with status 1 when any flag is stale.
+    Stale(lifecycle::StaleArgs),
 }
 
 #[derive(clap::Args)]
@@ -228,6 +238,8 @@ fn main() -> ExitCode {
         Command::Ingest(args) => analytics::ingest(&args),
         Command::Analyze(args) => analytics::analyze(&args),
         Command::Simulate(args) => analytics::simulate(&args),
+        Command::Inventory(args) => lifecycle::inventory(&args),
+        Command::Stale(args) => lifecycle::stale(&args),
     };
     match result {
         Ok(code) => code,
