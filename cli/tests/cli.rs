@@ -422,6 +422,6 @@ fn explain_knows_the_statistics_codes() {
         .args(["explain", "S0007"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("W0007, S0001"))
+        .stderr(predicate::str::contains("W0106, S0001"))
         .stderr(predicate::str::contains("S0006"));
 }
