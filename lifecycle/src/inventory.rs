@@ -137,6 +137,9 @@ pub fn inventory<'s>(
     out
 }
 
+/// Where a declaration's body ends (see [`Extents`]).
+type LastLine<'a> = &'a dyn Fn(&Location) -> Option<u32>;
+
 #[allow(clippy::too_many_arguments)]
 fn entry(
     name: &str,
@@ -146,7 +149,7 @@ fn entry(
     meta: &Metadata,
     expires: Option<i64>,
     status: Status,
-    (last_line, history, now): (&dyn Fn(&Location) -> Option<u32>, &History, i64),
+    (last_line, history, now): (LastLine<'_>, &History, i64),
 ) -> Entry {
     let (file, line, times) = match &meta.location {
         Some(loc) => {
