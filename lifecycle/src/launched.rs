@@ -51,6 +51,9 @@ pub fn constant_value(flag: &Flag) -> Option<(ValueId, Constant)> {
         let (value, covers_all) = match &rule.result {
             RuleResult::Serve(v) => (*v, always),
             RuleResult::Rollout { buckets, value, .. } => (*value, always && *buckets >= BUCKETS),
+            // Its share depends on the time: taken as letting some units
+            // through, whatever stage is in force.
+            RuleResult::Staged { value, .. } => (*value, false),
             RuleResult::Split { arms, .. } => {
                 // Arms with no buckets serve no one.
                 let mut live = arms
