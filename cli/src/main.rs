@@ -1,6 +1,7 @@
 //! `vexil`: check, format, build, evaluate and test flag repositories.
 
 mod analytics;
+mod codegen;
 mod commands;
 mod lifecycle;
 mod output;
@@ -111,6 +112,23 @@ enum Command {
         /// Run only the tests whose name contains PATTERN (case-sensitive).
         #[arg(long, value_name = "PATTERN")]
         name: Option<String>,
+    },
+    /// Generate typed accessors for the flags: TypeScript hooks for React
+    /// (client flags only) or Rust over `vexil-runtime`.
+    ///
+    /// With `--check`, write nothing: exit 1 when OUT differs from what
+    /// would be generated (for CI).
+    Codegen {
+        /// A directory of `.flag` files, or one file.
+        dir: PathBuf,
+        #[arg(long, value_enum)]
+        lang: codegen::CodegenLang,
+        /// The file to write (`src/flags.ts`, `src/flags.rs`).
+        #[arg(short, long, value_name = "OUT")]
+        output: PathBuf,
+        /// Compare OUT with the generated code instead of writing it.
+        #[arg(long)]
+        check: bool,
     },
     /// Explain a diagnostic code, like `vexil explain E0102`, or a
     /// statistics code that `vexil stats` prints, like `S0003`.
@@ -228,6 +246,12 @@ fn main() -> ExitCode {
             now.as_deref(),
         ),
         Command::Test { dir, format, name } => commands::test(&dir, format, name.as_deref()),
+        Command::Codegen {
+            dir,
+            lang,
+            output,
+            check,
+        } => codegen::codegen(&dir, lang, &output, check),
         Command::Explain { code } => commands::explain(&code),
         Command::Lsp => vexil_lsp::run_stdio().map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => serve::serve(args),

@@ -9,6 +9,8 @@
 
 mod follow;
 
+mod flags;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -119,6 +121,26 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ranking.reason.as_str(),
         );
     }
+
+    // Or through the accessors `vexil codegen --lang rust` generated
+    // (src/flags.rs): a misspelt flag or a wrong enum value is a compile
+    // error, and a field the flags no longer declare fails here, at start.
+    let fields = flags::Fields::resolve(layout)?;
+    let mut ctx = fields.context();
+    fields
+        .user(&mut ctx)
+        .id("u-5008")
+        .email("ben@yahoo.com")
+        .tier(flags::UserTier::Silver)
+        .roles(&[]);
+    fields.location(&mut ctx).country("CA");
+    let now = vexil_runtime::ir::value::parse_timestamp("2026-12-10T12:00:00Z")?;
+    let typed = flags::Flags::at(&snapshot, now);
+    println!(
+        "u-5008 (typed): checkout layout {}, gift options {}",
+        typed.checkout_layout(&ctx).as_str(),
+        typed.gift_options(&ctx)
+    );
 
     // Or, from the JSON a request carries:
     let ctx = layout.context_from_json(&serde_json::json!({
