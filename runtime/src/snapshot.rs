@@ -375,6 +375,19 @@ impl Snapshot {
         self.evaluate_exposing(target, ctx, now, true)
     }
 
+    /// `evaluate_target` without an exposure: for a caller that reports
+    /// exposures itself when it shows the variant (a browser rendering a
+    /// server's evaluation), so that a unit evaluated but never shown a
+    /// variant is not counted in the experiment.
+    pub fn evaluate_target_unexposed(
+        &self,
+        target: Target,
+        ctx: &Context,
+        now: i64,
+    ) -> Evaluation<'_> {
+        self.evaluate_exposing(target, ctx, now, false)
+    }
+
     /// `evaluate` without an exposure: a `test` block's contexts are no
     /// unit's, and must never reach the sink (a server runs every version's
     /// tests before serving it).

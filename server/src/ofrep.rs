@@ -26,10 +26,12 @@ pub async fn evaluate_flag(
     State(app): State<Arc<App>>,
     Extension(caller): Extension<Caller>,
     Path(key): Path<String>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let served = app.served();
-    match evaluate_one(&app, &served, &caller, &key, body) {
+    let exposing = records_exposures(&headers);
+    match evaluate_one(&app, &served, &caller, &key, exposing, body) {
         Ok(body) => axum::Json(body).into_response(),
         Err(e) => app.metrics.refuse(e.for_key(&key)).into_response(),
     }
@@ -40,6 +42,7 @@ fn evaluate_one(
     served: &Served,
     caller: &Caller,
     key: &str,
+    exposing: bool,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Value, ApiError> {
     let ctx = request_context(app, served, body)?;
@@ -48,7 +51,7 @@ fn evaluate_one(
         .target(key)
         .filter(|t| visible(served, caller, *t))
         .ok_or_else(|| ApiError::not_found(key))?;
-    let evaluation = snapshot.evaluate_target(target, &ctx, vexil_runtime::now());
+    let evaluation = evaluate(snapshot, target, &ctx, vexil_runtime::now(), exposing);
     app.metrics.evaluated(
         evaluation.key,
         evaluation.variant,
@@ -84,13 +87,14 @@ pub async fn evaluate_flags(
         Err(e) => return app.metrics.refuse(e).into_response(),
     };
     let now = vexil_runtime::now();
+    let exposing = records_exposures(&headers);
     let snapshot = &served.snapshot;
     let mut flags = Vec::new();
     for (_, target) in snapshot.targets() {
         if !visible(&served, &caller, target) {
             continue;
         }
-        let evaluation = snapshot.evaluate_target(target, &ctx, now);
+        let evaluation = evaluate(snapshot, target, &ctx, now, exposing);
         app.metrics.evaluated(
             evaluation.key,
             evaluation.variant,
@@ -139,6 +143,35 @@ pub async fn evaluate_flags(
         text,
     )
         .into_response()
+}
+
+/// The header by which a caller says it reports exposures itself, when it
+/// renders a variant (`@vexil/react` does): the server then records none
+/// for the evaluations it answers, so a variant evaluated for a page but
+/// never shown does not count a unit into the experiment.
+pub const EXPOSURES_HEADER: &str = "vexil-exposures";
+
+/// Whether the server records the exposures of this request's evaluations:
+/// yes unless it carries `Vexil-Exposures: rendered`.
+fn records_exposures(headers: &HeaderMap) -> bool {
+    headers
+        .get(EXPOSURES_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_none_or(|v| !v.trim().eq_ignore_ascii_case("rendered"))
+}
+
+fn evaluate<'s>(
+    snapshot: &'s vexil_runtime::Snapshot,
+    target: Target,
+    ctx: &Context,
+    now: i64,
+    exposing: bool,
+) -> Evaluation<'s> {
+    if exposing {
+        snapshot.evaluate_target(target, ctx, now)
+    } else {
+        snapshot.evaluate_target_unexposed(target, ctx, now)
+    }
 }
 
 /// Whether `If-None-Match` names this ETag (or is `*`).

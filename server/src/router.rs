@@ -83,6 +83,7 @@ fn cors(origins: &[String]) -> CorsLayer {
             header::IF_NONE_MATCH,
             header::IF_MATCH,
             HeaderName::from_static("x-api-key"),
+            HeaderName::from_static(ofrep::EXPOSURES_HEADER),
         ])
         .expose_headers([header::ETAG, header::RETRY_AFTER])
         .max_age(Duration::from_secs(600))

@@ -267,4 +267,47 @@ async fn a_store_that_cannot_write_answers_503_with_retry_after_and_loses_nothin
     assert_eq!(body["stored"], 2, "{body}");
     assert_eq!(counts(dir.path()).1, 3);
     server.running.stop().await;
+
+async fn a_caller_that_reports_rendered_exposures_gets_none_recorded_by_the_server() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let server = start(with_store(dir.path())).await;
+    // Units of the shop's tests: u-5003 and u-5008 are enrolled in checkout-layout.
+    let rendered = [("Vexil-Exposures", "rendered")];
+    for unit in ["u-5003", "u-5008"] {
+        let mut context = shopper(unit);
+        context["location"]["country"] = json!("US");
+        let body = json!({ "context": context }).to_string();
+        let (status, _, answer) = server
+            .post_raw(
+                "/ofrep/v1/evaluate/flags/checkout-layout",
+                body.clone(),
+                &rendered,
+            )
+            .await;
+        assert_eq!(
+            (status, &answer["reason"]),
+            (200, &json!("SPLIT")),
+            "{answer}"
+        );
+        let (status, _, _) = server
+            .post_raw("/ofrep/v1/evaluate/flags", body, &rendered)
+            .await;
+        assert_eq!(status, 200);
+    }
+    // Without the header, the server records as before.
+    let mut context = shopper("u-5008");
+    context["location"]["country"] = json!("US");
+    let (status, _) = server.evaluate("checkout-layout", &context).await;
+    assert_eq!(status, 200);
+    server.running.stop().await;
+    let store = Store::open_existing(&dir.path().join("events.db")).expect("store");
+    let units: Vec<String> = store
+        .connection()
+        .prepare("SELECT unit FROM exposures WHERE experiment = 'checkout-layout'")
+        .expect("query")
+        .query_map([], |r| r.get(0))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(units, ["u-5008"]);
 }
