@@ -14,6 +14,10 @@ trap 'scripts/postgres.sh stop "$pg_dir"' EXIT
 ./scripts/install-clients.sh
 # The whole workspace: unit, integration, property, snapshot and process tests.
 cargo test --workspace --locked --no-fail-fast
+# The React SDK and the example storefront: the generated hooks under
+# `tsc --strict`, and the storefront in Debian's chromium against the real
+# server (installs chromium and the npm packages when missing).
+./scripts/test-web.sh
 # The runtime's own configurations (the workspace run above unifies its
 # features with its users', which turns `source` on):
 # - the default, bundles only, as a service embeds it: the JIT, no compiler
