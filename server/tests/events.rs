@@ -267,7 +267,9 @@ async fn a_store_that_cannot_write_answers_503_with_retry_after_and_loses_nothin
     assert_eq!(body["stored"], 2, "{body}");
     assert_eq!(counts(dir.path()).1, 3);
     server.running.stop().await;
+}
 
+#[tokio::test]
 async fn a_caller_that_reports_rendered_exposures_gets_none_recorded_by_the_server() {
     let dir = tempfile::tempdir().expect("tmp");
     let server = start(with_store(dir.path())).await;

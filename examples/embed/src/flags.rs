@@ -20,11 +20,7 @@ pub enum DevicePlatform {
 
 impl DevicePlatform {
     /// Every value, in the order the flags declare them.
-    pub const ALL: [DevicePlatform; 3] = [
-        DevicePlatform::Web,
-        DevicePlatform::Ios,
-        DevicePlatform::Android,
-    ];
+    pub const ALL: [DevicePlatform; 3] = [DevicePlatform::Web, DevicePlatform::Ios, DevicePlatform::Android];
 
     /// The text the flags use for it.
     pub fn as_str(self) -> &'static str {
@@ -88,13 +84,7 @@ pub enum UserTier {
 
 impl UserTier {
     /// Every value, in the order the flags declare them.
-    pub const ALL: [UserTier; 5] = [
-        UserTier::Guest,
-        UserTier::Bronze,
-        UserTier::Silver,
-        UserTier::Gold,
-        UserTier::Platinum,
-    ];
+    pub const ALL: [UserTier; 5] = [UserTier::Guest, UserTier::Bronze, UserTier::Silver, UserTier::Gold, UserTier::Platinum];
 
     /// The text the flags use for it.
     pub fn as_str(self) -> &'static str {
@@ -207,24 +197,21 @@ pub struct DeviceBuilder<'c> {
 
 impl DeviceBuilder<'_> {
     pub fn platform(&mut self, value: DevicePlatform) -> &mut Self {
-        self.ctx
-            .set_enum_index(self.fields.device_platform, value as u32);
+        self.ctx.set_enum_index(self.fields.device_platform, value as u32);
         self
     }
     /// OS version, padded to three parts by the client ("17.4" is sent as "17.4.0").
     ///
     /// A version like `1.2.3`; other text makes the field invalid.
     pub fn os_version(&mut self, value: &str) -> &mut Self {
-        self.ctx
-            .set_parsed(&self.fields.layout, self.fields.device_os_version, value);
+        self.ctx.set_parsed(&self.fields.layout, self.fields.device_os_version, value);
         self
     }
     /// Our app's version; browsers do not send it.
     ///
     /// A version like `1.2.3`; other text makes the field invalid.
     pub fn app_version(&mut self, value: &str) -> &mut Self {
-        self.ctx
-            .set_parsed(&self.fields.layout, self.fields.device_app_version, value);
+        self.ctx.set_parsed(&self.fields.layout, self.fields.device_app_version, value);
         self
     }
     /// Hardware model as the OS reports it ("iPhone15,2", "Pixel 8 Pro");
@@ -314,8 +301,7 @@ impl UserBuilder<'_> {
     ///
     /// A version like `1.2.3`; other text makes the field invalid.
     pub fn terms_version(&mut self, value: &str) -> &mut Self {
-        self.ctx
-            .set_parsed(&self.fields.layout, self.fields.user_terms_version, value);
+        self.ctx.set_parsed(&self.fields.layout, self.fields.user_terms_version, value);
         self
     }
     /// Sign-up time.
@@ -328,8 +314,7 @@ impl UserBuilder<'_> {
     /// Back-office roles: "staff", "support", "support-lead", "admin",
     /// "catalog-editor". Empty for shoppers.
     pub fn roles(&mut self, value: &[&str]) -> &mut Self {
-        self.ctx
-            .set_str_list(self.fields.user_roles, value.iter().copied());
+        self.ctx.set_str_list(self.fields.user_roles, value.iter().copied());
         self
     }
     /// Business accounts only: the company on the invoice.
@@ -346,8 +331,7 @@ impl UserBuilder<'_> {
     ///
     /// Microseconds since the Unix epoch.
     pub fn last_order_at(&mut self, value: i64) -> &mut Self {
-        self.ctx
-            .set_timestamp(self.fields.user_last_order_at, value);
+        self.ctx.set_timestamp(self.fields.user_last_order_at, value);
         self
     }
 }
@@ -375,9 +359,7 @@ impl PaymentProvider {
 
     /// The value whose text this is.
     pub fn from_str(text: &str) -> Option<PaymentProvider> {
-        PaymentProvider::ALL
-            .into_iter()
-            .find(|v| v.as_str() == text)
+        PaymentProvider::ALL.into_iter().find(|v| v.as_str() == text)
     }
 }
 
@@ -394,11 +376,7 @@ pub enum SearchRanking {
 
 impl SearchRanking {
     /// Every value, in the order the flags declare them.
-    pub const ALL: [SearchRanking; 3] = [
-        SearchRanking::Bm25,
-        SearchRanking::VectorV2,
-        SearchRanking::HybridV1,
-    ];
+    pub const ALL: [SearchRanking; 3] = [SearchRanking::Bm25, SearchRanking::VectorV2, SearchRanking::HybridV1];
 
     /// The text the flags use for it.
     pub fn as_str(self) -> &'static str {
@@ -455,11 +433,7 @@ pub enum ShippingPromise {
 
 impl ShippingPromise {
     /// Every value, in the order the flags declare them.
-    pub const ALL: [ShippingPromise; 3] = [
-        ShippingPromise::None,
-        ShippingPromise::DeliveryDate,
-        ShippingPromise::OrderWithin,
-    ];
+    pub const ALL: [ShippingPromise; 3] = [ShippingPromise::None, ShippingPromise::DeliveryDate, ShippingPromise::OrderWithin];
 
     /// The text the flags use for it.
     pub fn as_str(self) -> &'static str {
@@ -472,9 +446,7 @@ impl ShippingPromise {
 
     /// The value whose text this is.
     pub fn from_str(text: &str) -> Option<ShippingPromise> {
-        ShippingPromise::ALL
-            .into_iter()
-            .find(|v| v.as_str() == text)
+        ShippingPromise::ALL.into_iter().find(|v| v.as_str() == text)
     }
 }
 
@@ -487,10 +459,7 @@ pub struct Flags<'s> {
 impl<'s> Flags<'s> {
     /// Evaluate against `snapshot` now.
     pub fn new(snapshot: &'s Snapshot) -> Flags<'s> {
-        Flags {
-            snapshot,
-            now: vexil_runtime::now(),
-        }
+        Flags { snapshot, now: vexil_runtime::now() }
     }
 
     /// Evaluate against `snapshot` at `now` (microseconds since the Unix epoch).
@@ -502,24 +471,21 @@ impl<'s> Flags<'s> {
     ///
     /// `admin-console`; its default when the flag cannot be evaluated.
     pub fn admin_console(&self, ctx: &Context) -> String {
-        self.snapshot
-            .string_value("admin-console", ctx, self.now, "none")
+        self.snapshot.string_value("admin-console", ctx, self.now, "none")
     }
 
     /// Wine and spirits: only for verified adults, by local drinking age.
     ///
     /// `age-restricted-catalog`; its default when the flag cannot be evaluated.
     pub fn age_restricted_catalog(&self, ctx: &Context) -> bool {
-        self.snapshot
-            .bool_value("age-restricted-catalog", ctx, self.now, false)
+        self.snapshot.bool_value("age-restricted-catalog", ctx, self.now, false)
     }
 
     /// Upload a CSV of up to 5,000 order lines.
     ///
     /// `bulk-order-import`; its default when the flag cannot be evaluated.
     pub fn bulk_order_import(&self, ctx: &Context) -> bool {
-        self.snapshot
-            .bool_value("bulk-order-import", ctx, self.now, false)
+        self.snapshot.bool_value("bulk-order-import", ctx, self.now, false)
     }
 
     /// Payments platform v2: tokenised cards and 3-D Secure 2. Everything new in
@@ -527,16 +493,14 @@ impl<'s> Flags<'s> {
     ///
     /// `payments-v2`; its default when the flag cannot be evaluated.
     pub fn payments_v2(&self, ctx: &Context) -> bool {
-        self.snapshot
-            .bool_value("payments-v2", ctx, self.now, false)
+        self.snapshot.bool_value("payments-v2", ctx, self.now, false)
     }
 
     /// The redesigned checkout: one page app instead of four server pages.
     ///
     /// `new-checkout`; its default when the flag cannot be evaluated.
     pub fn new_checkout(&self, ctx: &Context) -> bool {
-        self.snapshot
-            .bool_value("new-checkout", ctx, self.now, false)
+        self.snapshot.bool_value("new-checkout", ctx, self.now, false)
     }
 
     /// Which acquirer processes card payments. Flip a country back to Stripe if
@@ -544,13 +508,7 @@ impl<'s> Flags<'s> {
     ///
     /// `payment-provider`; its default when the flag cannot be evaluated.
     pub fn payment_provider(&self, ctx: &Context) -> PaymentProvider {
-        PaymentProvider::from_str(&self.snapshot.string_value(
-            "payment-provider",
-            ctx,
-            self.now,
-            "stripe",
-        ))
-        .unwrap_or(PaymentProvider::Stripe)
+        PaymentProvider::from_str(&self.snapshot.string_value("payment-provider", ctx, self.now, "stripe")).unwrap_or(PaymentProvider::Stripe)
     }
 
     /// Trip to stop all card payments, e.g. when the acquirer double-charges.
@@ -558,72 +516,56 @@ impl<'s> Flags<'s> {
     ///
     /// `payments-circuit-breaker`; its default when the flag cannot be evaluated.
     pub fn payments_circuit_breaker(&self, ctx: &Context) -> bool {
-        self.snapshot
-            .bool_value("payments-circuit-breaker", ctx, self.now, false)
+        self.snapshot.bool_value("payments-circuit-breaker", ctx, self.now, false)
     }
 
     /// One-tap "buy now" with a saved card, for returning customers.
     ///
     /// `express-checkout`; its default when the flag cannot be evaluated.
     pub fn express_checkout(&self, ctx: &Context) -> bool {
-        self.snapshot
-            .bool_value("express-checkout", ctx, self.now, false)
+        self.snapshot.bool_value("express-checkout", ctx, self.now, false)
     }
 
     /// Order value above which shipping is free, in EUR.
     ///
     /// `free-shipping-threshold`; its default when the flag cannot be evaluated.
     pub fn free_shipping_threshold(&self, ctx: &Context) -> f64 {
-        self.snapshot
-            .float_value("free-shipping-threshold", ctx, self.now, 50.0)
+        self.snapshot.float_value("free-shipping-threshold", ctx, self.now, 50.0)
     }
 
     /// Gift wrapping offered at checkout.
     ///
     /// `gift-options`; its default when the flag cannot be evaluated.
     pub fn gift_options(&self, ctx: &Context) -> serde_json::Value {
-        self.snapshot.json_value(
-            "gift-options",
-            ctx,
-            self.now,
-            serde_json::json!({"enabled":false}),
-        )
+        self.snapshot.json_value("gift-options", ctx, self.now, serde_json::json!({"enabled":false}))
     }
 
     /// JPEG quality of product images (0 to 1): lower it to save CDN bandwidth.
     ///
     /// `image-quality`; its default when the flag cannot be evaluated.
     pub fn image_quality(&self, ctx: &Context) -> f64 {
-        self.snapshot
-            .float_value("image-quality", ctx, self.now, 0.85)
+        self.snapshot.float_value("image-quality", ctx, self.now, 0.85)
     }
 
     /// The banner above every page.
     ///
     /// `maintenance-banner`; its default when the flag cannot be evaluated.
     pub fn maintenance_banner(&self, ctx: &Context) -> serde_json::Value {
-        self.snapshot.json_value(
-            "maintenance-banner",
-            ctx,
-            self.now,
-            serde_json::json!({"show":false}),
-        )
+        self.snapshot.json_value("maintenance-banner", ctx, self.now, serde_json::json!({"show":false}))
     }
 
     /// The third product page design: bigger gallery, reviews above the fold.
     ///
     /// `product-page-v3`; its default when the flag cannot be evaluated.
     pub fn product_page_v3(&self, ctx: &Context) -> bool {
-        self.snapshot
-            .bool_value("product-page-v3", ctx, self.now, false)
+        self.snapshot.bool_value("product-page-v3", ctx, self.now, false)
     }
 
     /// How many recommendation tiles the product page shows.
     ///
     /// `recommendation-slots`; its default when the flag cannot be evaluated.
     pub fn recommendation_slots(&self, ctx: &Context) -> i64 {
-        self.snapshot
-            .int_value("recommendation-slots", ctx, self.now, 4)
+        self.snapshot.int_value("recommendation-slots", ctx, self.now, 4)
     }
 
     /// Recommendation tiles on product and cart pages. Switch the default to
@@ -631,16 +573,14 @@ impl<'s> Flags<'s> {
     ///
     /// `recommendations`; its default when the flag cannot be evaluated.
     pub fn recommendations(&self, ctx: &Context) -> bool {
-        self.snapshot
-            .bool_value("recommendations", ctx, self.now, true)
+        self.snapshot.bool_value("recommendations", ctx, self.now, true)
     }
 
     /// Refund above the automatic limit without a second approval.
     ///
     /// `refund-override`; its default when the flag cannot be evaluated.
     pub fn refund_override(&self, ctx: &Context) -> bool {
-        self.snapshot
-            .bool_value("refund-override", ctx, self.now, false)
+        self.snapshot.bool_value("refund-override", ctx, self.now, false)
     }
 
     /// Self-service returns from the order history. Done, and on in development
@@ -649,37 +589,28 @@ impl<'s> Flags<'s> {
     ///
     /// `returns-portal`; its default when the flag cannot be evaluated.
     pub fn returns_portal(&self, ctx: &Context) -> bool {
-        self.snapshot
-            .bool_value("returns-portal", ctx, self.now, false)
+        self.snapshot.bool_value("returns-portal", ctx, self.now, false)
     }
 
     /// Same-day delivery badges on product pages, in cities with a hub.
     ///
     /// `same-day-delivery`; its default when the flag cannot be evaluated.
     pub fn same_day_delivery(&self, ctx: &Context) -> bool {
-        self.snapshot
-            .bool_value("same-day-delivery", ctx, self.now, false)
+        self.snapshot.bool_value("same-day-delivery", ctx, self.now, false)
     }
 
     /// Which ranker orders search results.
     ///
     /// `search-ranking`; its default when the flag cannot be evaluated.
     pub fn search_ranking(&self, ctx: &Context) -> SearchRanking {
-        SearchRanking::from_str(&self.snapshot.string_value(
-            "search-ranking",
-            ctx,
-            self.now,
-            "bm25",
-        ))
-        .unwrap_or(SearchRanking::Bm25)
+        SearchRanking::from_str(&self.snapshot.string_value("search-ranking", ctx, self.now, "bm25")).unwrap_or(SearchRanking::Bm25)
     }
 
     /// Search backend timeout, in milliseconds.
     ///
     /// `search-timeout-ms`; its default when the flag cannot be evaluated.
     pub fn search_timeout_ms(&self, ctx: &Context) -> i64 {
-        self.snapshot
-            .int_value("search-timeout-ms", ctx, self.now, 800)
+        self.snapshot.int_value("search-timeout-ms", ctx, self.now, 800)
     }
 
     /// Share a wishlist by link. Switched off: the share links leaked prices
@@ -687,21 +618,14 @@ impl<'s> Flags<'s> {
     ///
     /// `wishlist-sharing`; its default when the flag cannot be evaluated.
     pub fn wishlist_sharing(&self, ctx: &Context) -> bool {
-        self.snapshot
-            .bool_value("wishlist-sharing", ctx, self.now, false)
+        self.snapshot.bool_value("wishlist-sharing", ctx, self.now, false)
     }
 
     /// Does a one-page checkout lift conversion over the three-step one?
     ///
     /// `checkout-layout`; its default when the flag cannot be evaluated.
     pub fn checkout_layout(&self, ctx: &Context) -> CheckoutLayout {
-        CheckoutLayout::from_str(&self.snapshot.string_value(
-            "checkout-layout",
-            ctx,
-            self.now,
-            "multi-page",
-        ))
-        .unwrap_or(CheckoutLayout::MultiPage)
+        CheckoutLayout::from_str(&self.snapshot.string_value("checkout-layout", ctx, self.now, "multi-page")).unwrap_or(CheckoutLayout::MultiPage)
     }
 
     /// Does promising a delivery date in checkout lift conversion, and does a
@@ -709,12 +633,6 @@ impl<'s> Flags<'s> {
     ///
     /// `shipping-promise`; its default when the flag cannot be evaluated.
     pub fn shipping_promise(&self, ctx: &Context) -> ShippingPromise {
-        ShippingPromise::from_str(&self.snapshot.string_value(
-            "shipping-promise",
-            ctx,
-            self.now,
-            "none",
-        ))
-        .unwrap_or(ShippingPromise::None)
+        ShippingPromise::from_str(&self.snapshot.string_value("shipping-promise", ctx, self.now, "none")).unwrap_or(ShippingPromise::None)
     }
 }
