@@ -3,6 +3,7 @@
 mod analytics;
 mod codegen;
 mod commands;
+mod keys;
 mod lifecycle;
 mod output;
 mod remote;
@@ -149,6 +150,9 @@ enum Command {
     Override(remote::OverrideCommand),
     /// Read a server's audit log: who changed what, when, why, from where.
     Audit(remote::AuditArgs),
+    /// Create, list and revoke a server's API keys at run time (admin key).
+    #[command(subcommand)]
+    Key(keys::KeyCommand),
     /// Analyse per-variant sufficient statistics (JSON) and print the results.
     #[command(long_about = analytics::STATS_HELP)]
     Stats(analytics::StatsArgs),
@@ -257,6 +261,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::serve(args),
         Command::Override(command) => remote::override_command(command),
         Command::Audit(args) => remote::audit(args),
+        Command::Key(command) => keys::key_command(command),
         Command::Stats(args) => analytics::stats(&args),
         Command::Plan(args) => analytics::plan(&args),
         Command::Ingest(args) => analytics::ingest(&args),

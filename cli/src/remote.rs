@@ -102,14 +102,14 @@ pub struct AuditArgs {
     server: ServerArgs,
 }
 
-struct Remote {
-    http: Client,
-    base: String,
+pub(crate) struct Remote {
+    pub(crate) http: Client,
+    pub(crate) base: String,
     key: String,
 }
 
 impl Remote {
-    fn new(args: &ServerArgs) -> Result<Remote, String> {
+    pub(crate) fn new(args: &ServerArgs) -> Result<Remote, String> {
         let key = match &args.key_file {
             Some(path) => std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read the key file `{}`: {e}", path.display()))?
@@ -131,7 +131,7 @@ impl Remote {
         Ok(Remote { http, base, key })
     }
 
-    fn send(&self, req: reqwest::blocking::RequestBuilder) -> Result<Response, String> {
+    pub(crate) fn send(&self, req: reqwest::blocking::RequestBuilder) -> Result<Response, String> {
         let req = if self.key.is_empty() {
             req
         } else {
@@ -142,7 +142,7 @@ impl Remote {
     }
 
     /// The body of a successful answer, or the server's error in words.
-    fn json(&self, res: Response) -> Result<(Option<String>, Value), String> {
+    pub(crate) fn json(&self, res: Response) -> Result<(Option<String>, Value), String> {
         let status = res.status();
         let etag = res
             .headers()

@@ -57,6 +57,11 @@ struct Serve {
 
 impl Serve {
     fn start(source: &Path, key: Option<&str>) -> Serve {
+        Serve::start_with_keys(source, key.map(|secret| format!("server:e2e:{secret}")))
+    }
+
+    /// With `VEXIL_KEYS` (`scope:name:secret,...`), or none.
+    fn start_with_keys(source: &Path, keys: Option<String>) -> Serve {
         let data = tempfile::tempdir().expect("tmp");
         let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("vexil"));
         cmd.current_dir(data.path())
@@ -65,8 +70,8 @@ impl Serve {
             .env("RUST_LOG", "warn,vexil_server=info")
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        match key {
-            Some(secret) => cmd.env("VEXIL_KEYS", format!("server:e2e:{secret}")),
+        match keys {
+            Some(keys) => cmd.env("VEXIL_KEYS", keys),
             None => cmd.env_remove("VEXIL_KEYS"),
         };
         let mut child = cmd.spawn().expect("vexil serve starts");
@@ -391,6 +396,53 @@ fn python_and_node_clients_in_development_mode() {
 }
 
 /// One line of the web client's output, as JSON.
+/// Wait until the server counts an open event stream (60 seconds at most).
+fn wait_for_stream(server: &Serve) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let metrics = server.get("/metrics", Some(SERVER_KEY));
+        if metrics.lines().any(|l| {
+            l.strip_prefix("vexil_sse_clients ")
+                .and_then(|n| n.trim().parse::<f64>().ok())
+                .is_some_and(|n| n >= 1.0)
+        }) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the web provider never opened the event stream:\n{metrics}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// `web_stream.mjs` evaluating `flag` for `context` on `server` (server
+/// key): the child and the lines it prints.
+fn web_client(
+    dir: &Path,
+    server: &Serve,
+    flag: &str,
+    context: &Value,
+) -> (Child, std::io::Lines<BufReader<ChildStdout>>) {
+    let mut child = Command::new("node")
+        .arg(dir.join("node/web_stream.mjs"))
+        .current_dir(dir.join("node"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("node runs");
+    let request = json!({ "url": server.url, "key": SERVER_KEY, "flag": flag, "context": context, "timeoutMs": 60_000 });
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(request.to_string().as_bytes())
+        .expect("write");
+    let lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    (child, lines)
+}
+
 fn read_line(lines: &mut std::io::Lines<BufReader<ChildStdout>>, what: &str) -> Value {
     let line = lines
         .next()
@@ -415,22 +467,7 @@ fn the_web_provider_hears_an_edit_through_the_event_stream() {
     let flag = "recommendation-slots";
     let before = eval_all(flags.path(), &eval_context)[flag].clone();
 
-    let mut child = Command::new("node")
-        .arg(dir.join("node/web_stream.mjs"))
-        .current_dir(dir.join("node"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("node runs");
-    let request = json!({ "url": server.url, "key": SERVER_KEY, "flag": flag, "context": context, "timeoutMs": 60_000 });
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(request.to_string().as_bytes())
-        .expect("write");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let (mut child, mut lines) = web_client(dir, &server, flag, &context);
     let first = read_line(&mut lines, "the first evaluation");
     assert!(
         same(&first["value"], &before["value"]),
@@ -440,22 +477,7 @@ fn the_web_provider_hears_an_edit_through_the_event_stream() {
 
     // Edit only once the provider's event stream is open (the server counts
     // it), so that the change can only reach it that way.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let metrics = server.get("/metrics", Some(SERVER_KEY));
-        if metrics.lines().any(|l| {
-            l.strip_prefix("vexil_sse_clients ")
-                .and_then(|n| n.trim().parse::<f64>().ok())
-                .is_some_and(|n| n >= 1.0)
-        }) {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the web provider never opened the event stream:\n{metrics}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for_stream(&server);
     let catalog = flags.path().join("catalog.flag");
     let text = std::fs::read_to_string(&catalog).expect("catalog");
     let edited = text.replacen("  default 4\n", "  default 5\n", 1).replacen(
@@ -488,4 +510,95 @@ fn the_web_provider_hears_an_edit_through_the_event_stream() {
     );
     let status = child.wait().expect("node ends");
     assert!(status.success(), "{status}");
+}
+
+/// Sends one HTTP/1.1 request with a JSON body; the status line and body.
+fn send(server: &Serve, method: &str, path: &str, key: &str, body: &Value) -> String {
+    let addr = server.url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .expect("timeout");
+    let body = body.to_string();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nX-API-Key: {key}\r\nIf-Match: *\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("request");
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).expect("reply");
+    reply
+}
+
+#[test]
+fn the_web_provider_sees_a_kill_switch_and_the_audit_names_who_and_why() {
+    const ADMIN_KEY: &str = "e2e-admin-secret";
+    let dir = clients();
+    let shop = root().join("examples/shop");
+    let flag = "recommendation-slots";
+    // A shopper in the flag's 20% rollout (6 slots, not the default 4).
+    let (context, before) = (0..200)
+        .map(|i| format!("u-{i}"))
+        .find_map(|id| {
+            let eval_context = json!({ "user": { "id": id }, "env": { "name": "production" } });
+            let details = eval_all(&shop, &eval_context)[flag].clone();
+            (details["value"] == json!(6)).then(|| {
+                (
+                    json!({ "targetingKey": id, "env": { "name": "production" } }),
+                    details,
+                )
+            })
+        })
+        .expect("a shopper in the 20% rollout among 200");
+    let server = Serve::start_with_keys(
+        &shop,
+        Some(format!("server:e2e:{SERVER_KEY},admin:oncall:{ADMIN_KEY}")),
+    );
+
+    let (mut child, mut lines) = web_client(dir, &server, flag, &context);
+    let first = read_line(&mut lines, "the first evaluation");
+    assert!(
+        same(&first["value"], &before["value"]),
+        "{first} vs {before}"
+    );
+    assert_eq!(first["reason"], "SPLIT", "{first}");
+
+    // The kill switch, once the provider's event stream is open.
+    wait_for_stream(&server);
+    let reply = send(
+        &server,
+        "PUT",
+        &format!("/v1/overrides/{flag}"),
+        ADMIN_KEY,
+        &json!({ "action": { "kind": "off" }, "reason": "recommendations time out" }),
+    );
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+
+    // The provider hears the change and its next evaluation is off.
+    let after = read_line(&mut lines, "the evaluation after the kill switch");
+    assert_eq!(after["value"], json!(4), "{after}");
+    assert_eq!(after["reason"], "DISABLED", "{after}");
+    assert!(
+        after["flagsChanged"]
+            .as_array()
+            .is_some_and(|f| f.iter().any(|k| k == flag)),
+        "{after}"
+    );
+    let status = child.wait().expect("node ends");
+    assert!(status.success(), "{status}");
+
+    // The audit log names who and why.
+    let audit = server.get(&format!("/v1/audit?flag={flag}"), Some(SERVER_KEY));
+    let body = audit.split("\r\n\r\n").nth(1).unwrap_or_default();
+    let body = body.trim();
+    // A chunked answer: the JSON object is between the first `{` and the last `}`.
+    let json_text = &body[body.find('{').unwrap_or(0)..=body.rfind('}').unwrap_or(0)];
+    let log: Value = serde_json::from_str(json_text).unwrap_or_else(|e| panic!("{e}: {audit}"));
+    let entry = log["entries"]
+        .as_array()
+        .and_then(|e| e.iter().find(|e| e["kind"] == "override_set"))
+        .unwrap_or_else(|| panic!("no override_set entry: {log}"));
+    assert_eq!(entry["actor"], "oncall", "{entry}");
+    assert_eq!(entry["reason"], "recommendations time out", "{entry}");
 }

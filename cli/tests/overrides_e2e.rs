@@ -265,3 +265,69 @@ fn a_kill_switch_from_the_cli_is_served_audited_durable_and_expires() {
         .collect();
     assert_eq!(kinds, ["override_set", "override_expired"]);
 }
+
+#[test]
+fn keys_are_created_listed_and_revoked_from_the_cli() {
+    let data = tempfile::tempdir().unwrap();
+    let server = serve(data.path());
+    let base = &server.base;
+    let (ok, token, err) = cli(
+        base,
+        &[
+            "key",
+            "create",
+            "deploy-bot",
+            "--scope",
+            "server",
+            "--reason",
+            "deploys",
+        ],
+    );
+    assert!(ok, "{err}");
+    let token = token.trim().to_string();
+    assert!(
+        err.contains("deploy-bot") && err.contains("shown this once"),
+        "{err}"
+    );
+    let with = |key: &str| {
+        http()
+            .post(format!("{base}/ofrep/v1/evaluate/flags/express-checkout"))
+            .header("x-api-key", key)
+            .json(&context())
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    assert_eq!(with(&token), 200);
+
+    let (ok, list, err) = cli(base, &["key", "list"]);
+    assert!(ok, "{err}");
+    assert!(
+        list.contains("deploy-bot") && list.contains("(configured)  ops  admin"),
+        "{list}"
+    );
+    assert!(!list.contains(&token), "{list}");
+    let id = list
+        .split_whitespace()
+        .find(|w| w.starts_with("key_"))
+        .unwrap()
+        .to_string();
+
+    let (ok, out, err) = cli(base, &["key", "revoke", &id, "--reason", "leaked"]);
+    assert!(ok, "{err}");
+    assert!(out.contains("revoked key `deploy-bot`"), "{out}");
+    assert_eq!(with(&token), 401);
+    // Again: refused, with the server's reason.
+    let (ok, _, err) = cli(base, &["key", "revoke", &id]);
+    assert!(!ok);
+    assert!(err.contains("404") && err.contains(&id), "{err}");
+
+    let (ok, log, err) = cli(base, &["audit", "--format", "jsonl"]);
+    assert!(ok, "{err}");
+    assert!(
+        log.contains("\"key_created\"") && log.contains("\"key_revoked\""),
+        "{log}"
+    );
+    assert!(!log.contains(&token));
+}
