@@ -343,7 +343,8 @@ impl Engine {
     /// with each reload that changed something or failed. A change is
     /// loaded once the source has stood still for one interval (see
     /// [`BundleSource::settled`]). The watcher stops when the returned
-    /// handle is dropped, or when the engine is.
+    /// handle is dropped, or when the engine is. The thread runs at low
+    /// priority (see [`set_background_priority`](crate::set_background_priority)).
     pub fn watch(
         self: &Arc<Self>,
         interval: Duration,
@@ -353,6 +354,8 @@ impl Engine {
         let engine = Arc::downgrade(self);
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
+            // Reloads (compiling, testing) yield to evaluations.
+            crate::priority::lower_this_thread();
             while !flag.load(Ordering::Relaxed) {
                 std::thread::sleep(interval);
                 let Some(engine) = engine.upgrade() else {

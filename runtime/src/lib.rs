@@ -47,6 +47,7 @@ mod list_set;
 mod outcome;
 mod overrides;
 mod prepared;
+mod priority;
 mod snapshot;
 #[cfg(feature = "source")]
 mod source;
@@ -59,6 +60,10 @@ pub use exposure::{DedupSink, Exposure, ExposureSink, JsonLinesSink, MemorySink,
 pub use outcome::{Detail, Details, Evaluation, Outcome, RuleRef};
 pub use overrides::{OverrideAction, OverrideInfo, OverrideProblem, OverrideSpec, Overrides};
 pub use prepared::Prepared;
+pub use priority::{
+    background_priority, lower_this_thread, set_background_priority, this_thread_nice,
+    BackgroundPriority, LOW_NICE,
+};
 pub use snapshot::{jit_status, BackendChoice, LoadError, Snapshot, Target};
 pub use unmatched::{ContextCounts, ContextWarning};
 pub use vexil_ir as ir;

@@ -77,10 +77,16 @@ fn the_watcher_reloads_on_change_and_reports_failures() {
     write(dir.path(), &flags("one"));
     let engine = Arc::new(Engine::from_dir(dir.path(), EngineOptions::default()).expect("loads"));
     let reports: Arc<Mutex<Vec<bool>>> = Arc::default();
+    let nices: Arc<Mutex<Vec<Option<i32>>>> = Arc::default();
     let sink = reports.clone();
+    let nice_sink = nices.clone();
+    let own_nice = vexil_runtime::this_thread_nice();
     let watcher = engine.watch(Duration::from_millis(20), move |r| {
         if let Ok(mut v) = sink.lock() {
             v.push(r.is_ok());
+        }
+        if let Ok(mut v) = nice_sink.lock() {
+            v.push(vexil_runtime::this_thread_nice());
         }
     });
     write(dir.path(), &flags("two"));
@@ -99,6 +105,16 @@ fn the_watcher_reloads_on_change_and_reports_failures() {
     }
     assert_eq!(greeting(&engine), "two");
     drop(watcher);
+    // Reloads ran on a thread below the caller's priority (Linux); the
+    // caller's own thread kept its priority.
+    assert_eq!(vexil_runtime::this_thread_nice(), own_nice);
+    if cfg!(target_os = "linux") {
+        let seen = nices.lock().expect("lock").clone();
+        assert!(!seen.is_empty());
+        for n in seen {
+            assert!(n.is_some_and(|n| n >= vexil_runtime::LOW_NICE), "{n:?}");
+        }
+    }
 }
 
 #[test]

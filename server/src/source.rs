@@ -269,6 +269,8 @@ impl BundleWatcher {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::spawn(move || {
+            // Loading and compiling a new bundle yields to requests.
+            vexil_runtime::lower_this_thread();
             while !flag.load(Ordering::Relaxed) {
                 std::thread::sleep(interval);
                 let now = stamp(&path);

@@ -190,7 +190,10 @@ impl Background {
             let me = Arc::clone(self);
             let spawned = std::thread::Builder::new()
                 .name(format!("vexil-jit-{n}"))
-                .spawn(move || me.work());
+                .spawn(move || {
+                    crate::priority::lower_this_thread();
+                    me.work();
+                });
             match spawned {
                 Ok(handle) => workers.push(handle),
                 Err(_) => break,
