@@ -2,7 +2,6 @@
 //! SHA-256 of their secret; a request presents the secret as
 //! `Authorization: Bearer <secret>` or `X-API-Key: <secret>`.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
@@ -10,6 +9,7 @@ use axum::extract::{Request, State};
 use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
@@ -78,22 +78,52 @@ pub fn hash_secret(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// Bytes in lowercase hexadecimal.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        text.push(char::from(DIGITS[usize::from(b >> 4)]));
+        text.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    text
+}
+
+/// A SHA-256 written as 64 hexadecimal digits, as bytes.
+fn digest_bytes(hex: &str) -> Option<[u8; 32]> {
+    let digits = hex.as_bytes();
+    if digits.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (o, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        let text = std::str::from_utf8(pair).ok()?;
+        *o = u8::from_str_radix(text, 16).ok()?;
+    }
+    Some(out)
 }
 
 /// Keys by hash, and their event-stream tokens.
 #[derive(Default)]
 struct KeySet {
-    by_hash: HashMap<String, Caller>,
+    /// By the digest's bytes: a request hashes its secret and looks the
+    /// 32 bytes up, with nothing formatted. A hash that is not 64
+    /// hexadecimal digits (the configuration refuses those) matches no
+    /// secret.
+    by_hash: FxHashMap<[u8; 32], Caller>,
     /// Event-stream tokens: derived from a key's hash, so that a stream URL
     /// (which browsers cannot send headers with) never carries the secret.
-    streams: HashMap<String, Caller>,
+    streams: FxHashMap<String, Caller>,
+    /// How many keys were given (malformed ones included).
+    entries: usize,
 }
 
 impl KeySet {
     fn new(entries: &[KeyEntry]) -> KeySet {
-        let mut set = KeySet::default();
+        let mut set = KeySet {
+            entries: entries.len(),
+            ..KeySet::default()
+        };
         for entry in entries {
             let hash = entry.sha256.to_ascii_lowercase();
             let token = hex(&Sha256::digest(format!("vexil-sse:{hash}").as_bytes()));
@@ -103,7 +133,9 @@ impl KeySet {
                 stream_token: Some(token.as_str().into()),
             };
             set.streams.insert(token, caller.clone());
-            set.by_hash.insert(hash, caller);
+            if let Some(digest) = digest_bytes(&hash) {
+                set.by_hash.insert(digest, caller);
+            }
         }
         set
     }
@@ -130,7 +162,7 @@ impl Keys {
         self.stored.store(Arc::new(KeySet::new(entries)));
     }
 
-    fn by_hash(&self, hash: &str) -> Option<Caller> {
+    fn by_hash(&self, hash: &[u8; 32]) -> Option<Caller> {
         self.configured
             .by_hash
             .get(hash)
@@ -149,7 +181,7 @@ impl Keys {
     /// No configured keys: development mode (keys created at run time
     /// do not end it; it is loopback only).
     pub fn is_empty(&self) -> bool {
-        self.configured.by_hash.is_empty()
+        self.configured.entries == 0
     }
 
     /// The caller a request's headers name.
@@ -166,7 +198,8 @@ impl Keys {
                 "an API key is required: send `Authorization: Bearer <key>` or `X-API-Key: <key>`",
             )
         })?;
-        self.by_hash(&hash_secret(secret))
+        let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
+        self.by_hash(&digest)
             .ok_or_else(|| ApiError::unauthorized("the API key is not valid"))
     }
 
@@ -245,6 +278,33 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(name, axum::http::HeaderValue::from_static(value));
         h
+    }
+
+    #[test]
+    fn hex_is_lowercase_two_digits_a_byte() {
+        let bytes: Vec<u8> = (0..=255).collect();
+        let expected: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(hex(&bytes), expected);
+    }
+
+    #[test]
+    fn an_uppercase_hash_matches_and_a_malformed_one_matches_nothing() {
+        let upper = Keys::new(&[KeyEntry {
+            name: "web".into(),
+            scope: Scope::Server,
+            sha256: hash_secret("pub-123").to_ascii_uppercase(),
+        }]);
+        assert!(upper.authenticate(&headers("x-api-key", "pub-123")).is_ok());
+        let malformed = Keys::new(&[KeyEntry {
+            name: "web".into(),
+            scope: Scope::Server,
+            sha256: "not-a-digest".into(),
+        }]);
+        // Still keyed (not development mode), and nothing gets in.
+        assert!(!malformed.is_empty());
+        assert!(malformed
+            .authenticate(&headers("x-api-key", "not-a-digest"))
+            .is_err());
     }
 
     #[test]

@@ -20,7 +20,7 @@ impl Cache {
     /// The cache of `url` under `dir` (created on the first write).
     pub fn new(dir: &Path, url: &str) -> Cache {
         let digest = Sha256::digest(url.as_bytes());
-        let name: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let name = crate::auth::hex(&digest[..8]);
         Cache {
             file: dir.join(format!("bundle-{name}.json")),
         }

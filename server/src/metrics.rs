@@ -5,7 +5,7 @@
 //! codes, never from request input, so their number stays bounded.
 
 use std::sync::atomic::AtomicU64;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -18,6 +18,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+
+use vexil_ir::{Bundle, Reason};
+use vexil_runtime::Target;
 
 use crate::errors::ApiError;
 use crate::state::App;
@@ -199,6 +202,32 @@ impl Metrics {
             .inc();
     }
 
+    /// Count one evaluation of `target` through the version's resolved
+    /// counters: after the first of each (flag, variant, reason), nothing
+    /// is allocated or hashed. A variant the version does not declare is
+    /// counted by its labels, as [`evaluated`](Metrics::evaluated) does.
+    pub fn evaluated_in(
+        &self,
+        counters: &EvalCounters,
+        target: Target,
+        e: &vexil_runtime::Evaluation<'_>,
+    ) {
+        match counters.slot(target, e.variant, e.reason) {
+            Some(cell) => {
+                cell.get_or_init(|| {
+                    let label = Evaluation {
+                        flag: e.key.to_string(),
+                        variant: e.variant.unwrap_or_default().to_string(),
+                        reason: e.reason.as_str().to_string(),
+                    };
+                    (*self.evaluations.get_or_create(&label)).clone()
+                })
+                .inc();
+            }
+            None => self.evaluated(e.key, e.variant, e.reason.as_str()),
+        };
+    }
+
     pub fn error(&self, code: &str) {
         self.errors
             .get_or_create(&Code {
@@ -301,6 +330,85 @@ impl Metrics {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
         Ok(text)
+    }
+}
+
+/// One version's evaluation counters, resolved on first use: per flag and
+/// experiment, a cell for each (variant, reason). A counter handed out by
+/// the family shares its value, so `/metrics` shows the same counts.
+pub struct EvalCounters {
+    flags: Box<[TargetCounters]>,
+    experiments: Box<[TargetCounters]>,
+}
+
+struct TargetCounters {
+    /// The target's variant names; slot row 0 is "no variant", row `i + 1`
+    /// is `variants[i]`.
+    variants: Box<[Box<str>]>,
+    /// `row * Reason::ALL.len() + reason`.
+    cells: Box<[OnceLock<Counter>]>,
+}
+
+impl TargetCounters {
+    fn new(variants: Vec<Box<str>>) -> TargetCounters {
+        let cells = (0..(variants.len() + 1) * Reason::ALL.len())
+            .map(|_| OnceLock::new())
+            .collect();
+        TargetCounters {
+            variants: variants.into(),
+            cells,
+        }
+    }
+}
+
+impl EvalCounters {
+    pub fn new(bundle: &Bundle) -> EvalCounters {
+        let named = |names: Vec<&str>| {
+            let mut unique: Vec<Box<str>> = Vec::new();
+            for name in names {
+                if !unique.iter().any(|u| &**u == name) {
+                    unique.push(name.into());
+                }
+            }
+            TargetCounters::new(unique)
+        };
+        EvalCounters {
+            flags: bundle
+                .flags
+                .iter()
+                .map(|f| {
+                    named(
+                        f.values
+                            .iter()
+                            .filter_map(|v| v.variant.as_deref())
+                            .collect(),
+                    )
+                })
+                .collect(),
+            experiments: bundle
+                .experiments
+                .iter()
+                .map(|x| named(x.variants.iter().map(|v| v.name.as_str()).collect()))
+                .collect(),
+        }
+    }
+
+    fn slot(
+        &self,
+        target: Target,
+        variant: Option<&str>,
+        reason: Reason,
+    ) -> Option<&OnceLock<Counter>> {
+        let counters = match target {
+            Target::Flag(i) => self.flags.get(i as usize)?,
+            Target::Experiment(i) => self.experiments.get(i as usize)?,
+        };
+        let row = match variant {
+            None => 0,
+            Some(name) => 1 + counters.variants.iter().position(|v| &**v == name)?,
+        };
+        let column = Reason::ALL.iter().position(|r| *r == reason)?;
+        counters.cells.get(row * Reason::ALL.len() + column)
     }
 }
 

@@ -52,11 +52,8 @@ fn evaluate_one(
         .filter(|t| visible(served, caller, *t))
         .ok_or_else(|| ApiError::not_found(key))?;
     let evaluation = evaluate(snapshot, target, &ctx, vexil_runtime::now(), exposing);
-    app.metrics.evaluated(
-        evaluation.key,
-        evaluation.variant,
-        evaluation.reason.as_str(),
-    );
+    app.metrics
+        .evaluated_in(&served.counters, target, &evaluation);
     match item(served, target, &evaluation) {
         Item::Success(body) => Ok(body),
         Item::Failure { code, details, .. } => {
@@ -95,11 +92,8 @@ pub async fn evaluate_flags(
             continue;
         }
         let evaluation = evaluate(snapshot, target, &ctx, now, exposing);
-        app.metrics.evaluated(
-            evaluation.key,
-            evaluation.variant,
-            evaluation.reason.as_str(),
-        );
+        app.metrics
+            .evaluated_in(&served.counters, target, &evaluation);
         flags.push(match item(&served, target, &evaluation) {
             Item::Success(body) => body,
             Item::Failure { code, body, .. } => {
@@ -122,11 +116,7 @@ pub async fn evaluate_flags(
     // version, or a context that evaluates differently).
     let etag = format!(
         "\"{}\"",
-        Sha256::digest(text.as_bytes())
-            .iter()
-            .take(16)
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
+        crate::auth::hex(&Sha256::digest(text.as_bytes())[..16])
     );
     let etag_value = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\""));
     if matches_etag(&headers, &etag) {

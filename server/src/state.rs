@@ -14,7 +14,7 @@ use crate::auth::Keys;
 use crate::config::Config;
 use crate::limit::Limiter;
 use crate::mapping::Mapping;
-use crate::metrics::Metrics;
+use crate::metrics::{EvalCounters, Metrics};
 use crate::overrides::Control;
 use crate::recorder::Recorder;
 
@@ -38,6 +38,8 @@ pub struct Served {
     pub version: String,
     /// When it was swapped in, in microseconds since the epoch.
     pub loaded_at: i64,
+    /// Its evaluation counters, resolved once per flag, variant and reason.
+    pub counters: EvalCounters,
 }
 
 /// A change of the served version, as the event stream announces it.
@@ -303,11 +305,12 @@ fn serve(
     )?;
     let json = bundle.to_json();
     let digest = Sha256::digest(json.as_bytes());
-    let bundle_version: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let bundle_version = crate::auth::hex(&digest[..8]);
     let version = match overrides.version {
         0 => bundle_version.clone(),
         n => format!("{bundle_version}-o{n}"),
     };
+    let counters = EvalCounters::new(bundle);
     Ok(Served {
         snapshot: Arc::new(base.with_overrides(&overrides.specs())),
         base,
@@ -318,6 +321,7 @@ fn serve(
             .map_err(|e| format!("the bundle's JSON does not read back: {e}"))?,
         version,
         loaded_at: vexil_runtime::now(),
+        counters,
     })
 }
 
