@@ -5,7 +5,7 @@
 //! codes, never from request input, so their number stays bounded.
 
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -18,6 +18,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+use rustc_hash::FxHashMap;
 
 use vexil_ir::{Bundle, Reason};
 use vexil_runtime::Target;
@@ -69,6 +70,10 @@ pub struct Metrics {
     evaluations: Family<Evaluation, Counter>,
     errors: Family<Code, Counter>,
     latency: LatencyHistogram,
+    /// Each endpoint's histogram, resolved once: a request looks its
+    /// route up by reference (FxHash, nothing allocated); the histogram
+    /// shares its buckets with the family's.
+    latency_by_endpoint: RwLock<FxHashMap<Box<str>, Histogram>>,
     version: Family<Version, Gauge>,
     loaded_at: Gauge<f64, AtomicU64>,
     reload_failures: Counter,
@@ -181,6 +186,7 @@ impl Metrics {
             evaluations,
             errors,
             latency,
+            latency_by_endpoint: RwLock::default(),
             version,
             loaded_at,
             reload_failures,
@@ -326,6 +332,29 @@ impl Metrics {
         self.sse_clients.get()
     }
 
+    /// Time one answer on `endpoint` (a route, so their number is bounded).
+    fn observe(&self, endpoint: &str, seconds: f64) {
+        let found = self
+            .latency_by_endpoint
+            .read()
+            .ok()
+            .and_then(|m| m.get(endpoint).cloned());
+        let histogram = match found {
+            Some(h) => h,
+            None => {
+                let label = Endpoint {
+                    endpoint: endpoint.to_string(),
+                };
+                let h = (*self.latency.get_or_create(&label)).clone();
+                if let Ok(mut m) = self.latency_by_endpoint.write() {
+                    m.insert(endpoint.into(), h.clone());
+                }
+                h
+            }
+        };
+        histogram.observe(seconds);
+    }
+
     fn render(&self) -> Result<String, std::fmt::Error> {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
@@ -448,16 +477,13 @@ pub async fn render(State(app): State<Arc<App>>) -> Response {
 
 /// Middleware: time every request by the route it matched.
 pub async fn track(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    let endpoint = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |p| p.as_str())
-        .to_string();
+    // A `MatchedPath` is an `Arc<str>`: cloning it allocates nothing.
+    let endpoint = req.extensions().get::<MatchedPath>().cloned();
     let start = Instant::now();
     let response = next.run(req).await;
-    app.metrics
-        .latency
-        .get_or_create(&Endpoint { endpoint })
-        .observe(start.elapsed().as_secs_f64());
+    app.metrics.observe(
+        endpoint.as_ref().map_or("unmatched", |p| p.as_str()),
+        start.elapsed().as_secs_f64(),
+    );
     response
 }
