@@ -11,8 +11,7 @@
 //! schema's types here, so a wrong one is answered with `INVALID_CONTEXT`
 //! naming the field and what it expects, before anything is evaluated.
 
-use std::collections::HashMap;
-
+use rustc_hash::FxHashMap;
 use serde_json::{Map, Value};
 use vexil_ir::{FieldType, Schema};
 use vexil_runtime::{Context, FieldHandle, Layout};
@@ -32,7 +31,9 @@ struct Field {
 /// How OFREP contexts map onto one version's schema.
 #[derive(Debug)]
 pub struct Mapping {
-    contexts: HashMap<String, HashMap<String, Field>>,
+    /// By name (FxHash: every name of every request's context is looked
+    /// up here).
+    contexts: FxHashMap<String, FxHashMap<String, Field>>,
     targeting: Option<Field>,
     default_context: Option<String>,
 }
@@ -46,7 +47,7 @@ impl Mapping {
         targeting_context: Option<&str>,
         default_context: Option<&str>,
     ) -> Result<Mapping, String> {
-        let mut contexts: HashMap<String, HashMap<String, Field>> = HashMap::new();
+        let mut contexts: FxHashMap<String, FxHashMap<String, Field>> = FxHashMap::default();
         for c in &schema.contexts {
             let fields = contexts.entry(c.name.clone()).or_default();
             for f in &c.fields {
