@@ -84,7 +84,7 @@ pub fn csv(header: &[&str], rows: &[Vec<String>]) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| e.to_string())
 }
 
-/// The inventory's header and rows, for [`table`], [`markdown`] and [`csv`].
+/// The inventory's header and rows, for [`table`], [`markdown`] and [`csv()`].
 pub fn inventory_rows(entries: &[Entry]) -> (&'static [&'static str], Vec<Vec<String>>) {
     (
         &INVENTORY_HEADER,
