@@ -3,6 +3,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=never
+# A CI run is one cold build: incremental state would only add gigabytes
+# to target/ (set CARGO_INCREMENTAL=1 to keep it on a developer machine).
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 # One PostgreSQL cluster for every test that needs one (the override
 # store's); installed if missing, stopped when this script ends.
 pg_dir=$(mktemp -d -u "${TMPDIR:-/tmp}/vexil-test-pg.XXXXXX")
