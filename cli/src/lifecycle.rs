@@ -1,14 +1,15 @@
-//! `vexil inventory` and `vexil stale`: arguments in, reports out. The work
-//! is in `vexil-lifecycle`.
+//! `vexil inventory`, `vexil stale`, `vexil refs` and `vexil diff`:
+//! arguments in, reports out. The work is in `vexil-lifecycle`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::ValueEnum;
-use vexil_lifecycle::{report, History, StaleOptions};
+use vexil_lifecycle::{report, revision, History, StaleOptions, Usage};
 
-use crate::commands::{load_project, time_option};
+use crate::commands::{load_bundle, load_project, time_option};
 use crate::output::{paint, Style};
+use crate::remote::{Remote, ServerArgs};
 
 /// How a report is written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -49,6 +50,92 @@ pub struct StaleArgs {
     /// unchanged (by git; without git history, at once).
     #[arg(long, value_name = "DAYS", default_value_t = 7)]
     launched_days: i64,
+    /// Application code to search (files or directories, `.gitignore`
+    /// respected): a flag no code refers to is stale as unreferenced.
+    #[arg(long, value_name = "PATHS", num_args = 1..)]
+    code: Vec<PathBuf>,
+    /// A running `vexil serve` (like http://127.0.0.1:8080): a flag it has
+    /// not evaluated since it started is stale as unused. Its `/metrics`
+    /// are read with a server or admin key (`VEXIL_KEY` or `--key-file`).
+    #[arg(long, value_name = "URL", conflicts_with = "usage")]
+    server: Option<String>,
+    /// With `--server`: a file whose first line is the API key.
+    #[arg(long, value_name = "FILE", requires = "server")]
+    key_file: Option<PathBuf>,
+    /// A server's metrics saved to a file (`GET /metrics`), instead of
+    /// asking it: a flag it shows no evaluation of is stale as unused.
+    #[arg(long, value_name = "FILE")]
+    usage: Option<PathBuf>,
+}
+
+/// How `vexil diff` writes the changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// Each item and its changes, for a terminal.
+    Text,
+    /// Headings and bullets, for a pull-request comment.
+    Markdown,
+    /// One JSON array of changes, for tools.
+    Json,
+}
+
+#[derive(clap::Args)]
+pub struct DiffArgs {
+    /// The old side: a directory of `.flag` files, a git revision (the
+    /// flags under `--dir` at that commit, branch or tag), or `REV1..REV2`
+    /// for both sides. With `--since`: the directory of the new side.
+    old: Option<String>,
+    /// The new side (default: the `.flag` files under `--dir` as they are).
+    new: Option<String>,
+    /// Release notes: the changes from git tag or revision TAG to the
+    /// working tree, grouped by owner.
+    #[arg(long, value_name = "TAG")]
+    since: Option<String>,
+    /// Where the flags are in the repository, for revisions.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    dir: PathBuf,
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    format: DiffFormat,
+}
+
+#[derive(clap::Args)]
+pub struct CleanupArgs {
+    /// The flag to remove.
+    flag: String,
+    /// The value every caller keeps (a value as a `.flag` file writes it,
+    /// or a variant's name).
+    #[arg(long, value_name = "VALUE")]
+    keep: String,
+    /// A directory of `.flag` files.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    /// Application code to search for the references left to change.
+    #[arg(long, value_name = "PATHS", num_args = 1..)]
+    code: Vec<PathBuf>,
+    /// Print what would change; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+/// How `vexil refs` writes what it found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum RefsFormat {
+    /// Aligned columns for a terminal.
+    Table,
+    /// One JSON document for tools.
+    Json,
+}
+
+#[derive(clap::Args)]
+pub struct RefsArgs {
+    /// The directory of `.flag` files declaring the keys.
+    #[arg(long, value_name = "DIR", default_value = ".")]
+    flags: PathBuf,
+    /// Application code: files or directories (default: the current one).
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = RefsFormat::Table)]
+    format: RefsFormat,
 }
 
 struct Loaded {
@@ -139,12 +226,36 @@ pub fn stale(args: &StaleArgs) -> Result<ExitCode, String> {
         Ok(l) => l,
         Err(code) => return Ok(code),
     };
+    let usage = match (&args.server, &args.usage) {
+        (Some(server), _) => Some(server_usage(server, args.key_file.clone())?),
+        (None, Some(file)) => {
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
+            Some(Usage::from_metrics(
+                &text,
+                format!("in {}", file.display()),
+            )?)
+        }
+        (None, None) => None,
+    };
     let options = StaleOptions {
         today: loaded.today,
         launched_days: args.launched_days,
         conventions: loaded.conventions,
+        usage,
     };
-    let found = vexil_lifecycle::stale(&loaded.bundle, &loaded.entries, None, &options);
+    let unreferenced = if args.code.is_empty() {
+        None
+    } else {
+        let found = search(&loaded.bundle, &args.code)?;
+        Some(found.unreferenced())
+    };
+    let found = vexil_lifecycle::stale(
+        &loaded.bundle,
+        &loaded.entries,
+        unreferenced.as_deref(),
+        &options,
+    );
     if args.format == ReportFormat::Json {
         let json = serde_json::to_string_pretty(&found).map_err(|e| e.to_string())?;
         println!("{json}");
@@ -168,4 +279,220 @@ pub fn stale(args: &StaleArgs) -> Result<ExitCode, String> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The code's references to the bundle's keys; unreadable files are
+/// reported on standard error and skipped.
+fn search(bundle: &vexil_ir::Bundle, paths: &[PathBuf]) -> Result<vexil_lifecycle::Refs, String> {
+    let keys = vexil_lifecycle::refs::keys(bundle);
+    let found = vexil_lifecycle::refs(&keys, paths)?;
+    for error in &found.errors {
+        eprintln!("{}: {error}", paint("warning", Style::Error));
+    }
+    Ok(found)
+}
+
+/// Exit 1 when code uses a key that no flag declares (it would get the
+/// default forever), so that CI can fail on it.
+pub fn refs(args: &RefsArgs) -> Result<ExitCode, String> {
+    let bundle = match load_bundle(&args.flags)? {
+        Ok(b) => b,
+        Err(code) => return Ok(code),
+    };
+    let found = search(&bundle, &args.paths)?;
+    match args.format {
+        RefsFormat::Json => {
+            let json = serde_json::to_string_pretty(&found).map_err(|e| e.to_string())?;
+            println!("{json}");
+        }
+        RefsFormat::Table => {
+            print!("{}", report::refs_text(&found));
+            let referenced = found
+                .flags
+                .iter()
+                .filter(|f| f.in_code().next().is_some())
+                .count();
+            let line = format!(
+                "{} of {} referenced in {}",
+                referenced,
+                vexil_words::count(found.flags.len(), "flag"),
+                vexil_words::count(found.files, "file")
+            );
+            let style = if found.undeclared.is_empty() {
+                Style::Ok
+            } else {
+                Style::Error
+            };
+            println!("\n{}", paint(&line, style));
+        }
+    }
+    Ok(if found.undeclared.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// One side of a diff: a directory (or one file) of sources, else a git
+/// revision of the repository `dir` is in.
+fn side(arg: &str, dir: &Path) -> Result<Vec<vexil_lifecycle::diff::Source>, String> {
+    let path = Path::new(arg);
+    if path.is_file() && path.extension().is_some_and(|e| e == "json") {
+        return Err(format!(
+            "`{arg}` is a bundle: `vexil diff` compares sources (directories or git revisions)"
+        ));
+    }
+    if path.exists() {
+        return revision::sources_in(path);
+    }
+    revision::sources_at(dir, arg)
+}
+
+/// Exit 0 whether or not something changed: the diff informs, `vexil check`
+/// and `vexil test` decide.
+pub fn diff(args: &DiffArgs) -> Result<ExitCode, String> {
+    let (old, new) = match (&args.since, &args.old, &args.new) {
+        (Some(tag), dir, None) => {
+            let dir = dir.as_deref().map_or(args.dir.clone(), PathBuf::from);
+            (
+                revision::sources_at(&dir, tag)?,
+                revision::sources_in(&dir)?,
+            )
+        }
+        (Some(_), _, Some(_)) => {
+            return Err("`--since TAG` takes one directory, the new side".into());
+        }
+        (None, Some(range), None) if range.contains("..") => {
+            let (a, b) = range.split_once("..").unwrap_or((range, ""));
+            let b = if b.is_empty() { "HEAD" } else { b };
+            (
+                revision::sources_at(&args.dir, a)?,
+                revision::sources_at(&args.dir, b)?,
+            )
+        }
+        (None, Some(old), new) => {
+            let new = match new {
+                Some(n) => side(n, &args.dir)?,
+                None => revision::sources_in(&args.dir)?,
+            };
+            (side(old, &args.dir)?, new)
+        }
+        (None, None, _) => return Err("give OLD (and NEW), `REV1..REV2` or `--since TAG`".into()),
+    };
+    let changes = vexil_lifecycle::diff(&old, &new);
+    let text = match (args.format, args.since.is_some()) {
+        (DiffFormat::Json, _) => {
+            serde_json::to_string_pretty(&changes).map_err(|e| e.to_string())? + "\n"
+        }
+        (_, true) => report::release_notes(&changes),
+        (DiffFormat::Markdown, false) => report::diff_markdown(&changes),
+        (DiffFormat::Text, false) => report::diff_text(&changes),
+    };
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Exit 1 when the result would not compile (nothing is written then).
+pub fn cleanup(args: &CleanupArgs) -> Result<ExitCode, String> {
+    let bundle = match load_bundle(&args.dir)? {
+        Ok(b) => b,
+        Err(code) => return Ok(code),
+    };
+    let sources = revision::sources_in(&args.dir)?;
+    let done = vexil_lifecycle::cleanup(&sources, &bundle, &args.flag, &args.keep)?;
+    let path_of = |name: &str| {
+        if args.dir.is_file() {
+            args.dir.clone()
+        } else {
+            args.dir.join(name)
+        }
+    };
+    // The result must compile before anything is written.
+    let mut after = vexil_compiler::Project::new();
+    for (name, text) in &sources {
+        let new = done.files.iter().find(|(n, _)| n == name).map(|(_, t)| t);
+        let path = path_of(name).to_string_lossy().into_owned();
+        after.set_source(&path, new.unwrap_or(text).clone());
+    }
+    if let Err(diagnostics) = after.bundle(true) {
+        eprint!(
+            "{}",
+            after.render(&diagnostics, crate::output::color_enabled())
+        );
+        eprintln!(
+            "{}",
+            paint(
+                &format!(
+                    "removing `{}` leaves flags that do not compile: nothing written",
+                    args.flag
+                ),
+                Style::Error
+            )
+        );
+        return Ok(ExitCode::from(1));
+    }
+    for (name, text) in &done.files {
+        let path = path_of(name);
+        if args.dry_run {
+            println!("would write {}", path.display());
+        } else {
+            std::fs::write(&path, text)
+                .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+            println!("wrote {}", path.display());
+        }
+    }
+    for note in &done.notes {
+        println!("  {note}");
+    }
+    if args.code.is_empty() {
+        println!(
+            "the code may still read `{}`: `vexil refs --flags {} PATHS` finds where (each should become `{}`)",
+            args.flag,
+            args.dir.display(),
+            done.kept
+        );
+    } else {
+        let found = search(&bundle, &args.code)?;
+        let places: Vec<&vexil_lifecycle::refs::Reference> = found
+            .flags
+            .iter()
+            .filter(|f| f.name == args.flag)
+            .flat_map(|f| f.references.iter())
+            .collect();
+        if places.is_empty() {
+            println!("no code refers to `{}`", args.flag);
+        } else {
+            println!(
+                "code left to change (each read of `{}` becomes `{}`):",
+                args.flag, done.kept
+            );
+            for r in places {
+                println!(
+                    "  {}:{}:{}  {}",
+                    r.place.file, r.place.line, r.place.column, r.place.context
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The evaluations a running server counted since it started.
+fn server_usage(server: &str, key_file: Option<PathBuf>) -> Result<Usage, String> {
+    let remote = Remote::new(&ServerArgs {
+        server: server.to_string(),
+        key_file,
+    })?;
+    let res = remote.send(remote.http.get(format!("{}/metrics", remote.base)))?;
+    let status = res.status();
+    let text = res
+        .text()
+        .map_err(|e| format!("cannot read the metrics of {}: {e}", remote.base))?;
+    if !status.is_success() {
+        return Err(format!(
+            "{} answered {status} for /metrics (a server or admin key is needed: `VEXIL_KEY` or `--key-file`)",
+            remote.base
+        ));
+    }
+    Usage::from_metrics(&text, format!("on {} since it started", remote.base))
 }

@@ -183,6 +183,24 @@ enum Command {
     ///
     /// Exits with status 1 when any flag is stale.
     Stale(lifecycle::StaleArgs),
+    /// Every use of each flag key in application code (TypeScript,
+    /// JavaScript, Python, Go, Java, Rust): literals, the accessors
+    /// `vexil codegen` generates, keys in comments, keys built at run time,
+    /// and keys no flag declares.
+    ///
+    /// Exits with status 1 when code uses a key that no flag declares.
+    Refs(lifecycle::RefsArgs),
+    /// What a change does to the flags: items added, removed and renamed,
+    /// properties (default, owner, variants, allocation...), rules added,
+    /// removed, changed or reordered, context fields and who reads them.
+    ///
+    /// `vexil diff main HEAD`, `vexil diff v1.2..v1.3`, `vexil diff OLD_DIR
+    /// NEW_DIR`; `vexil diff --since v1.2` for release notes by owner.
+    Diff(lifecycle::DiffArgs),
+    /// Remove a flag from the sources, keeping one value: its declaration,
+    /// prerequisites on it resolved, tests that only test it; files written
+    /// in canonical format, and the code references left to change listed.
+    Cleanup(lifecycle::CleanupArgs),
 }
 
 #[derive(clap::Args)]
@@ -269,6 +287,9 @@ fn main() -> ExitCode {
         Command::Simulate(args) => analytics::simulate(&args),
         Command::Inventory(args) => lifecycle::inventory(&args),
         Command::Stale(args) => lifecycle::stale(&args),
+        Command::Refs(args) => lifecycle::refs(&args),
+        Command::Diff(args) => lifecycle::diff(&args),
+        Command::Cleanup(args) => lifecycle::cleanup(&args),
     };
     match result {
         Ok(code) => code,

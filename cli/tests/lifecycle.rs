@@ -1,4 +1,5 @@
-//! `vexil check` with a project file, `vexil inventory` and `vexil stale`,
+//! `vexil check` with a project file, `vexil inventory`, `vexil stale` and
+//! `vexil refs`,
 //! run as processes.
 
 use std::path::Path;
@@ -170,4 +171,204 @@ fn stale_exits_1_with_the_evidence() {
         .assert()
         .success()
         .stdout("no stale flags\n");
+}
+
+#[test]
+fn refs_reports_references_and_exits_1_on_an_undeclared_key() {
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../lifecycle/tests/fixtures/refs");
+    let out = vexil()
+        .args(["refs", "--flags"])
+        .arg(fixture.join("flags"))
+        .arg(fixture.join("app"))
+        .args(["--format", "json"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+    assert_eq!(json["files"], 7);
+    let typo = json["undeclared"]
+        .as_array()
+        .expect("an array")
+        .iter()
+        .find(|u| u["key"] == "new-chekout")
+        .expect("the typo");
+    assert_eq!(typo["did_you_mean"], "new-checkout");
+    assert_eq!(typo["call"], "useFlag");
+    vexil()
+        .args(["refs", "--flags"])
+        .arg(fixture.join("flags"))
+        .arg(fixture.join("app/svc"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("search-v2"))
+        .stdout(predicate::str::contains("main.go:9:"))
+        .stdout(predicate::str::contains(
+            "1 of 7 flags referenced in 1 file",
+        ));
+}
+
+#[test]
+fn stale_with_code_reports_unreferenced_flags() {
+    let dir = project(&[
+        ("flags.flag", FLAGS),
+        (
+            "app.py",
+            "def dark(client):\n    # kill-payments is read by the gateway\n    return client.get_boolean_value(\"dark-mode\", False)\n",
+        ),
+    ]);
+    vexil()
+        .args(["stale", &arg(dir.path()), "--today", "2026-10-20", "--code"])
+        .arg(dir.path().join("app.py"))
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("kill-payments"))
+        .stdout(predicate::str::contains("no reference in the code"))
+        .stdout(predicate::str::contains("2 stale flags of 2"));
+}
+
+/// A copy of examples/shop in a temporary directory.
+fn shop_copy() -> tempfile::TempDir {
+    let shop = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/shop");
+    let dir = tempfile::tempdir().expect("tmp");
+    for entry in std::fs::read_dir(&shop).expect("shop") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "flag") {
+            std::fs::copy(&path, dir.path().join(path.file_name().expect("name"))).expect("copy");
+        }
+    }
+    dir
+}
+
+#[test]
+fn cleanup_on_the_shop_leaves_flags_that_check_test_and_are_formatted() {
+    let dir = shop_copy();
+    let flags = arg(dir.path());
+    vexil()
+        .args(["cleanup", "payment-provider", "--keep", "adyen", &flags])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("checkout.flag"))
+        .stdout(predicate::str::contains(
+            "`express-checkout`: its prerequisite on `payment-provider` always holds: removed",
+        ))
+        .stdout(predicate::str::contains(
+            "expected `payment-provider` to serve `stripe`, which can no longer happen: removed",
+        ));
+    let text = std::fs::read_to_string(dir.path().join("checkout.flag")).expect("read");
+    for gone in [
+        "flag payment-provider",
+        "requires payment-provider",
+        "expect payment-provider",
+    ] {
+        assert!(!text.contains(gone), "{text}");
+    }
+    vexil().args(["check", &flags]).assert().success();
+    vexil().args(["test", &flags]).assert().success();
+    vexil().args(["fmt", "--check", &flags]).assert().success();
+
+    // A prerequisite that would never hold: refused, naming the dependant.
+    vexil()
+        .args(["cleanup", "new-checkout", "--keep", "false", &flags])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "cannot remove `new-checkout` keeping `false`: the prerequisite of `express-checkout` on it would never hold",
+        ));
+    // Keeping the value it requires resolves it; nothing written on a dry run.
+    vexil()
+        .args([
+            "cleanup",
+            "new-checkout",
+            "--keep",
+            "true",
+            &flags,
+            "--dry-run",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("would write"))
+        .stdout(predicate::str::contains(
+            "`express-checkout`: its prerequisite on `new-checkout` always holds: removed",
+        ));
+    vexil().args(["fmt", "--check", &flags]).assert().success();
+    let again = std::fs::read_to_string(dir.path().join("checkout.flag")).expect("read");
+    assert_eq!(again, text);
+    vexil()
+        .args(["cleanup", "payments-v2", "--keep", "maybe", &flags])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`payments-v2` does not serve `maybe`: it serves `false`, `true`",
+        ));
+    vexil()
+        .args(["cleanup", "checkout-layout", "--keep", "one-page", &flags])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is an experiment"));
+}
+
+fn git(dir: &Path, args: &[&str]) {
+    let status = std::process::Command::new("git")
+        .args(["-c", "user.name=Ana", "-c", "user.email=ana@shop.example"])
+        .args([
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .status()
+        .expect("git runs");
+    assert!(status.success(), "git {args:?}");
+}
+
+#[test]
+fn diff_between_revisions_and_release_notes_since_a_tag() {
+    let dir = project(&[("flags.flag", FLAGS)]);
+    git(dir.path(), &["init", "-q"]);
+    git(dir.path(), &["add", "."]);
+    git(dir.path(), &["commit", "-q", "-m", "one"]);
+    git(dir.path(), &["tag", "v1"]);
+    let changed = FLAGS
+        .replace("rule => 100% by user.id", "rule => 50% by user.id")
+        .replace("flag kill-payments", "flag kill-all-payments");
+    std::fs::write(dir.path().join("flags.flag"), changed).expect("write");
+    let flags = arg(dir.path());
+    // The working tree against the tag: nothing committed yet.
+    vexil()
+        .args(["diff", "v1", "--dir", &flags])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("flag `dark-mode` (team-web)"))
+        .stdout(predicate::str::contains(
+            "rule 1 result: `100% by user.id` -> `50% by user.id`",
+        ))
+        .stdout(predicate::str::contains("renamed from `kill-payments`"));
+    git(dir.path(), &["commit", "-q", "-a", "-m", "two"]);
+    vexil()
+        .args(["diff", "v1..HEAD", "--dir", &flags, "--format", "markdown"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("#### flag `dark-mode` (team-web)"));
+    vexil()
+        .args(["diff", "--since", "v1", &flags])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("## team-web\n"))
+        .stdout(predicate::str::contains("## no owner\n"));
+    vexil()
+        .args(["diff", "HEAD", "HEAD", "--dir", &flags])
+        .assert()
+        .success()
+        .stdout("no changes to flags\n");
+    vexil()
+        .args(["diff", "nope", "--dir", &flags])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`nope` is neither a directory nor a git revision",
+        ));
 }

@@ -331,3 +331,47 @@ fn keys_are_created_listed_and_revoked_from_the_cli() {
     );
     assert!(!log.contains(&token));
 }
+
+#[test]
+fn stale_with_a_server_reports_flags_it_never_evaluated() {
+    let data = tempfile::tempdir().unwrap();
+    let server = serve(data.path());
+    let base = server.base.clone();
+    assert_eq!(evaluate(&base, "new-checkout")["key"], "new-checkout");
+    let out = vexil()
+        .arg("stale")
+        .arg(shop())
+        .args(["--format", "json", "--server", &base])
+        .env("VEXIL_KEY", "server-s3cret")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let found: Value = serde_json::from_str(&stdout).unwrap();
+    let unused = |name: &str| {
+        found.as_array().unwrap().iter().any(|s| {
+            s["name"] == name
+                && s["evidence"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|e| e["signal"] == "unused")
+        })
+    };
+    assert!(!unused("new-checkout"), "{stdout}");
+    assert!(unused("payment-provider"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("on {base} since it started")),
+        "{stdout}"
+    );
+    // A client key does not see the metrics: the refusal says what is needed.
+    let out = vexil()
+        .arg("stale")
+        .arg(shop())
+        .args(["--server", &base])
+        .env("VEXIL_KEY", "client-s3cret")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("a server or admin key is needed"));
+}

@@ -8,7 +8,7 @@
 #![warn(missing_docs)]
 
 mod doc;
-mod names;
+pub mod names;
 mod rust;
 mod ts;
 

@@ -1,20 +1,34 @@
 //! Vexil's flag lifecycle, from the sources and their git history: the
 //! inventory of every flag and experiment (`inventory.rs`), whether a flag
 //! serves one value to everyone (`launched.rs`), stale flags with their
-//! evidence (`stale.rs`), and the reports as tables, CSV and Markdown
-//! (`report.rs`). The CLI only reads arguments and prints.
+//! evidence (`stale.rs`), the code's references to flags (`refs.rs`, over
+//! the lexer of application code in `code.rs`), the semantic diff of two
+//! versions of the sources (`diff.rs`, with `revision.rs` reading a git
+//! revision's), the clean-up of a flag from the sources (`cleanup.rs`),
+//! a server's usage (`usage.rs`), and the reports as tables, CSV and Markdown (`report.rs`).
+//! The CLI only reads arguments and prints.
 
 #![warn(missing_docs)]
 
+pub mod cleanup;
+mod code;
+pub mod diff;
 pub mod history;
 pub mod inventory;
 pub mod launched;
+pub mod refs;
 pub mod report;
+pub mod revision;
 pub mod stale;
+pub mod usage;
 
+pub use cleanup::{cleanup, Cleanup};
+pub use diff::{diff, Change, What};
 pub use history::History;
 pub use inventory::{inventory, Entry, Status};
+pub use refs::{search as refs, Key, Refs};
 pub use stale::{stale, Evidence, Stale, StaleOptions};
+pub use usage::Usage;
 
 /// Microseconds in a day.
 pub(crate) const DAY: i64 = 86_400_000_000;

@@ -1,7 +1,10 @@
 //! The reports as text: an aligned table for a terminal, CSV, and Markdown
-//! for a wiki page or a pull-request comment. JSON is serde's.
+//! for a wiki page or a pull-request comment; the code references and the
+//! semantic diff (text, Markdown, release notes). JSON is serde's.
 
+use crate::diff::Change;
 use crate::inventory::Entry;
+use crate::refs::{How, Part, Place, Refs};
 use crate::stale::Stale;
 
 const INVENTORY_HEADER: [&str; 11] = [
@@ -120,4 +123,152 @@ pub fn stale_rows(stale: &[Stale]) -> (&'static [&'static str], Vec<Vec<String>>
         }
     }
     (&HEADER, rows)
+}
+
+/// `vexil refs` for a terminal: each flag's references (a flag with none
+/// says so), then the keys no flag declares, then the keys built at run
+/// time, each an aligned table.
+pub fn refs_text(refs: &Refs) -> String {
+    let how = |h: How| match h {
+        How::Literal => "literal",
+        How::Hook => "hook",
+        How::Accessor => "accessor",
+        How::Comment => "comment",
+    };
+    let place = |p: &Place| format!("{}:{}:{}", p.file, p.line, p.column);
+    let mut rows = Vec::new();
+    for f in &refs.flags {
+        if f.references.is_empty() {
+            rows.push(vec![
+                f.name.clone(),
+                "-".into(),
+                "none".into(),
+                String::new(),
+            ]);
+        }
+        for (i, r) in f.references.iter().enumerate() {
+            let name = if i == 0 {
+                f.name.clone()
+            } else {
+                String::new()
+            };
+            rows.push(vec![
+                name,
+                place(&r.place),
+                how(r.how).into(),
+                r.place.context.clone(),
+            ]);
+        }
+    }
+    let mut out = table(&["flag", "place", "how", "context"], &rows);
+    if !refs.undeclared.is_empty() {
+        let rows: Vec<Vec<String>> = refs
+            .undeclared
+            .iter()
+            .map(|u| {
+                vec![
+                    u.key.clone(),
+                    place(&u.place),
+                    u.call.clone(),
+                    u.did_you_mean.clone().unwrap_or_else(|| "-".into()),
+                ]
+            })
+            .collect();
+        out.push_str("\nkeys no flag declares (each call gets its default):\n");
+        out.push_str(&table(&["key", "place", "call", "did you mean"], &rows));
+    }
+    if !refs.uncertain.is_empty() {
+        let rows: Vec<Vec<String>> = refs
+            .uncertain
+            .iter()
+            .map(|u| {
+                let literal = match u.part {
+                    Part::Prefix => format!("\"{}\" + ...", u.literal),
+                    Part::Suffix => format!("... + \"{}\"", u.literal),
+                };
+                let candidates = if u.candidates.is_empty() {
+                    "no flag".into()
+                } else {
+                    u.candidates.join(", ")
+                };
+                vec![literal, place(&u.place), u.call.clone(), candidates]
+            })
+            .collect();
+        out.push_str("\nkeys built at run time (uncertain):\n");
+        out.push_str(&table(&["key", "place", "call", "could be"], &rows));
+    }
+    out
+}
+
+fn item_title(c: &Change) -> String {
+    match &c.owner {
+        Some(owner) => format!("{} `{}` ({owner})", c.item, c.name),
+        None => format!("{} `{}`", c.item, c.name),
+    }
+}
+
+/// The diff for a terminal: each item once, its changes below it.
+pub fn diff_text(changes: &[Change]) -> String {
+    if changes.is_empty() {
+        return "no changes to flags\n".into();
+    }
+    let mut out = String::new();
+    let mut last: Option<(&str, &str)> = None;
+    for c in changes {
+        if last != Some((c.item, &c.name)) {
+            out.push_str(&item_title(c));
+            out.push('\n');
+            last = Some((c.item, &c.name));
+        }
+        out.push_str(&format!("  {}\n", c.what.describe()));
+    }
+    out
+}
+
+/// The diff as Markdown, for a pull-request comment: a heading per item,
+/// a bullet per change.
+pub fn diff_markdown(changes: &[Change]) -> String {
+    if changes.is_empty() {
+        return "No changes to flags.\n".into();
+    }
+    let mut out = String::new();
+    let mut last: Option<(&str, &str)> = None;
+    for c in changes {
+        if last != Some((c.item, &c.name)) {
+            if last.is_some() {
+                out.push('\n');
+            }
+            out.push_str(&format!("#### {}\n\n", item_title(c)));
+            last = Some((c.item, &c.name));
+        }
+        out.push_str(&format!("- {}\n", c.what.describe()));
+    }
+    out
+}
+
+/// Release notes: the changes grouped by owner (items without one last),
+/// as Markdown.
+pub fn release_notes(changes: &[Change]) -> String {
+    if changes.is_empty() {
+        return "No changes to flags.\n".into();
+    }
+    let mut owners: Vec<Option<&str>> = changes.iter().map(|c| c.owner.as_deref()).collect();
+    owners.sort_by_key(|o| (o.is_none(), *o));
+    owners.dedup();
+    let mut out = String::new();
+    for owner in owners {
+        out.push_str(&format!("## {}\n\n", owner.unwrap_or("no owner")));
+        let mine: Vec<Change> = changes
+            .iter()
+            .filter(|c| c.owner.as_deref() == owner)
+            .cloned()
+            .map(|mut c| {
+                c.owner = None;
+                c
+            })
+            .collect();
+        out.push_str(&diff_markdown(&mine).replace("#### ", "### "));
+        out.push('\n');
+    }
+    out
 }

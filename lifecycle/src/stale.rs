@@ -1,7 +1,8 @@
 //! Stale flags, each with the evidence and a suggested clean-up: past its
 //! `expires` date, serving one value to everyone for a number of days,
 //! an experiment past its `end`, past the maximum lifetime of its kind,
-//! and (given the code's references) never referenced.
+//! (given the code's references) never referenced, and (given a server's
+//! usage) never evaluated.
 
 use serde::Serialize;
 use vexil_compiler::Conventions;
@@ -9,6 +10,7 @@ use vexil_ir::{Bundle, FlagKind};
 
 use crate::inventory::{days_between, Entry};
 use crate::launched::{constant_value, Constant};
+use crate::usage::Usage;
 use crate::{date, DAY};
 
 /// What the stale report is asked.
@@ -21,6 +23,8 @@ pub struct StaleOptions {
     pub launched_days: i64,
     /// The project's conventions, for the maximum lifetime of each kind.
     pub conventions: Conventions,
+    /// Evaluations per flag from a server, for the "unused" signal.
+    pub usage: Option<Usage>,
 }
 
 /// One stale flag or experiment.
@@ -83,6 +87,11 @@ pub enum Evidence {
     },
     /// No reference in the code searched.
     Unreferenced,
+    /// Not evaluated by the server (since it started) or in a usage file.
+    Unused {
+        /// Where the usage was read: `on URL since it started`, `in FILE`.
+        source: String,
+    },
 }
 
 impl Evidence {
@@ -130,6 +139,7 @@ impl Evidence {
                 vexil_words::count(*max_days, "day")
             ),
             Evidence::Unreferenced => "no reference in the code".to_string(),
+            Evidence::Unused { source } => format!("no evaluation {source}"),
         }
     }
 }
@@ -216,6 +226,11 @@ pub fn stale(
         }
         if unreferenced.is_some_and(|names| names.contains(&entry.name)) {
             evidence.push(Evidence::Unreferenced);
+        }
+        if let Some(usage) = options.usage.as_ref().filter(|u| u.unused(&entry.name)) {
+            evidence.push(Evidence::Unused {
+                source: usage.source.clone(),
+            });
         }
         if !evidence.is_empty() {
             out.push(Stale {

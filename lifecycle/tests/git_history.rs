@@ -139,6 +139,7 @@ fn inventory_and_stale_read_the_history() {
         today,
         launched_days: 7,
         conventions: Conventions::parse("[conventions]\n").expect("valid"),
+        usage: None,
     };
     let found = stale(&bundle, &entries, None, &options);
     let (header, rows) = report::stale_rows(&found);
@@ -187,6 +188,7 @@ fn outside_git_there_are_no_dates_and_nothing_fails() {
         today,
         launched_days: 7,
         conventions: Conventions::default(),
+        usage: None,
     };
     let found = stale(&bundle, &entries, None, &options);
     let dark = found.iter().find(|s| s.name == "dark-mode").expect("stale");
