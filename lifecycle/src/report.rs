@@ -207,20 +207,26 @@ fn item_title(c: &Change) -> String {
     }
 }
 
+/// The changes of each item: `changes` comes sorted by item, so they are
+/// runs.
+fn by_item(changes: &[Change]) -> impl Iterator<Item = (String, &[Change])> {
+    changes
+        .chunk_by(|a, b| a.item == b.item && a.name == b.name)
+        .filter_map(|run| Some((item_title(run.first()?), run)))
+}
+
 /// The diff for a terminal: each item once, its changes below it.
 pub fn diff_text(changes: &[Change]) -> String {
     if changes.is_empty() {
         return "no changes to flags\n".into();
     }
     let mut out = String::new();
-    let mut last: Option<(&str, &str)> = None;
-    for c in changes {
-        if last != Some((c.item, &c.name)) {
-            out.push_str(&item_title(c));
-            out.push('\n');
-            last = Some((c.item, &c.name));
+    for (title, run) in by_item(changes) {
+        out.push_str(&title);
+        out.push('\n');
+        for c in run {
+            out.push_str(&format!("  {}\n", c.what.describe()));
         }
-        out.push_str(&format!("  {}\n", c.what.describe()));
     }
     out
 }
@@ -231,19 +237,16 @@ pub fn diff_markdown(changes: &[Change]) -> String {
     if changes.is_empty() {
         return "No changes to flags.\n".into();
     }
-    let mut out = String::new();
-    let mut last: Option<(&str, &str)> = None;
-    for c in changes {
-        if last != Some((c.item, &c.name)) {
-            if last.is_some() {
-                out.push('\n');
-            }
-            out.push_str(&format!("#### {}\n\n", item_title(c)));
-            last = Some((c.item, &c.name));
-        }
-        out.push_str(&format!("- {}\n", c.what.describe()));
-    }
-    out
+    let runs: Vec<String> = by_item(changes)
+        .map(|(title, run)| {
+            let bullets: String = run
+                .iter()
+                .map(|c| format!("- {}\n", c.what.describe()))
+                .collect();
+            format!("#### {title}\n\n{bullets}")
+        })
+        .collect();
+    runs.join("\n")
 }
 
 /// Release notes: the changes grouped by owner (items without one last),

@@ -4,7 +4,8 @@
 //! differing only in layout and comments, has no change.
 
 use std::path::Path;
-use std::process::Command;
+
+mod support;
 
 use proptest::prelude::*;
 use vexil_lifecycle::diff::Source;
@@ -34,40 +35,25 @@ fn the_shop_against_itself_has_no_change() {
     assert_eq!(report::diff_text(&[]), "no changes to flags\n");
 }
 
-fn git(dir: &Path, args: &[&str]) {
-    let status = Command::new("git")
-        .args(["-c", "user.name=Ana", "-c", "user.email=ana@shop.example"])
-        .args([
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .status()
-        .expect("git runs");
-    assert!(status.success(), "git {args:?}");
-}
-
 #[test]
 fn two_revisions_read_from_git_diff_like_their_directories() {
     let repo = tempfile::tempdir().expect("temp dir");
     let dir = repo.path();
     let flags = dir.join("flags");
     std::fs::create_dir(&flags).expect("mkdir");
-    git(dir, &["init", "-q"]);
+    let git = |args: &[&str]| support::git(dir, args, "2026-12-01T09:00:00Z");
+    git(&["init", "-q"]);
     let copy = |side: &str| {
         for (name, text) in fixture(side) {
             std::fs::write(flags.join(name), text).expect("write");
         }
     };
     copy("old");
-    git(dir, &["add", "."]);
-    git(dir, &["commit", "-q", "-m", "old"]);
-    git(dir, &["tag", "v1"]);
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "old"]);
+    git(&["tag", "v1"]);
     copy("new");
-    git(dir, &["commit", "-q", "-a", "-m", "new"]);
+    git(&["commit", "-q", "-a", "-m", "new"]);
     let old = revision::sources_at(&flags, "v1").expect("v1");
     let new = revision::sources_at(&flags, "HEAD").expect("HEAD");
     assert_eq!(old, fixture("old"));

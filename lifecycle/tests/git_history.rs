@@ -3,28 +3,12 @@
 //! a flag was added, how long it has served one value) are exact.
 
 use std::path::Path;
-use std::process::Command;
+
+mod support;
+use support::git;
 
 use vexil_compiler::{Conventions, Project};
 use vexil_lifecycle::{inventory, report, stale, History, StaleOptions};
-
-fn git(dir: &Path, args: &[&str], date: &str) {
-    let status = Command::new("git")
-        .args(["-c", "user.name=Ana", "-c", "user.email=ana@shop.example"])
-        .args([
-            "-c",
-            "commit.gpgsign=false",
-            "-c",
-            "init.defaultBranch=main",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_AUTHOR_DATE", date)
-        .env("GIT_COMMITTER_DATE", date)
-        .status()
-        .expect("git runs");
-    assert!(status.success(), "git {args:?}");
-}
 
 const CONTEXTS: &str = "context user {\n  key id: string\n  country: string\n}\n";
 
