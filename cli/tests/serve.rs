@@ -60,7 +60,7 @@ fn a_bad_vexil_keys_entry_is_refused() {
         .arg(shop())
         .assert()
         .code(2)
-        .stderr(contains("expected `client`, `server` or `admin`"))
+        .stderr(contains("expected `client`, `server`, `viewer` or `admin`"))
         .stderr(contains("secret").not());
 }
 

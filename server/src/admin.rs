@@ -40,7 +40,7 @@ fn is_write(method: &Method) -> bool {
     !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
-/// Middleware: reads need a `server` or `admin` key, writes an `admin`
+/// Middleware: reads need a `server`, `viewer` or `admin` key, writes an `admin`
 /// key; a refused write is audited with who tried and from where.
 pub async fn require_admin(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
     let write = is_write(req.method());
@@ -58,7 +58,7 @@ pub async fn require_admin(State(app): State<Arc<App>>, mut req: Request, next: 
             } else if write {
                 "changing overrides needs an `admin` key"
             } else {
-                "reading overrides and the audit log needs a `server` or `admin` key"
+                "reading overrides and the audit log needs a `server`, `viewer` or `admin` key"
             }),
         ),
         Err(e) => ("anonymous".to_string(), e),
@@ -248,8 +248,22 @@ fn prepare_set(
             "the body is not an override: {e} (expected {{\"action\": {{\"kind\": \"off\"}}, \"reason\": \"...\", \"expiresAt\"?: \"RFC 3339\"}}; kinds: off, value, variant, rollout, stop_enrolment)"
         ))
     })?;
-    let reason = body
-        .reason
+    let o = checked_override(app, caller, flag, body.action, body.reason, body.expires_at)?;
+    Ok((expected, o))
+}
+
+/// The override `caller` asks for on `flag`, checked: a reason (required,
+/// at most 2000 bytes), an expiry in the future, and an action the version
+/// served can apply (a flag, variant or rule it has, a value of its type).
+pub(crate) fn checked_override(
+    app: &App,
+    caller: &Caller,
+    flag: &str,
+    action: Action,
+    reason: Option<String>,
+    expires_at: Option<String>,
+) -> Result<Override, ApiError> {
+    let reason = reason
         .map(|r| r.trim().to_string())
         .filter(|r| !r.is_empty())
         .ok_or_else(|| {
@@ -259,7 +273,7 @@ fn prepare_set(
         return Err(ApiError::parse("the `reason` is longer than 2000 bytes"));
     }
     let now = Timestamp::now();
-    let expires_at = match body.expires_at {
+    let expires_at = match expires_at {
         None => None,
         Some(text) => {
             let at: Timestamp = text.parse().map_err(|e| {
@@ -277,7 +291,7 @@ fn prepare_set(
     };
     let o = Override {
         flag: flag.to_string(),
-        action: body.action,
+        action,
         actor: caller.name.to_string(),
         reason,
         created_at: now,
@@ -290,7 +304,7 @@ fn prepare_set(
     if let Some(problem) = checked.overrides().and_then(|t| t.problems().first()) {
         return Err(ApiError::parse(problem.message.clone()));
     }
-    Ok((expected, o))
+    Ok(o)
 }
 
 /// The body of `DELETE /v1/overrides/{flag}` (optional).
@@ -337,15 +351,24 @@ pub async fn delete(
 }
 
 async fn write(app: &App, expected: Option<u64>, change: Write, entry: NewEntry) -> Response {
-    match app.control.store.write(expected, change, entry).await {
-        Ok(state) => {
-            app.control.set_fault(None);
-            let copy = state.clone();
-            app.apply_overrides(state);
-            state_response(app, &copy)
-        }
+    match commit(app, expected, change, entry).await {
+        Ok(state) => state_response(app, &state),
         Err(e) => store_error(e, app),
     }
+}
+
+/// Write an override change with its audit entry, and serve the state it
+/// makes (the API's writes and the dashboard's).
+pub(crate) async fn commit(
+    app: &App,
+    expected: Option<u64>,
+    change: Write,
+    entry: NewEntry,
+) -> Result<vexil_control::OverrideState, StoreError> {
+    let state = app.control.store.write(expected, change, entry).await?;
+    app.control.set_fault(None);
+    app.apply_overrides(state.clone());
+    Ok(state)
 }
 
 /// The query of `GET /v1/audit`.

@@ -18,12 +18,15 @@ use crate::state::App;
 
 /// What a key may do. `client` keys are for code users can read (browsers,
 /// mobile apps); `server` keys also reach `/status` and `/metrics` and read
-/// overrides and the audit log; `admin` keys also change overrides.
+/// overrides and the audit log; `viewer` keys are a person's read-only
+/// access (the dashboard, and what a `server` key reads); `admin` keys also
+/// change overrides.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     Client,
     Server,
+    Viewer,
     Admin,
 }
 
@@ -32,6 +35,7 @@ impl Scope {
         match text {
             "client" => Some(Scope::Client),
             "server" => Some(Scope::Server),
+            "viewer" => Some(Scope::Viewer),
             "admin" => Some(Scope::Admin),
             _ => None,
         }
@@ -41,6 +45,7 @@ impl Scope {
         match self {
             Scope::Client => "client",
             Scope::Server => "server",
+            Scope::Viewer => "viewer",
             Scope::Admin => "admin",
         }
     }
@@ -48,7 +53,12 @@ impl Scope {
     /// Whether the key reaches operational endpoints and reads overrides
     /// and the audit log.
     pub fn operates(self) -> bool {
-        matches!(self, Scope::Server | Scope::Admin)
+        matches!(self, Scope::Server | Scope::Viewer | Scope::Admin)
+    }
+
+    /// Whether a person may open the dashboard with the key.
+    pub fn sees_dashboard(self) -> bool {
+        matches!(self, Scope::Viewer | Scope::Admin)
     }
 }
 
@@ -201,6 +211,16 @@ impl Keys {
         let digest: [u8; 32] = Sha256::digest(secret.as_bytes()).into();
         self.by_hash(&digest)
             .ok_or_else(|| ApiError::unauthorized("the API key is not valid"))
+    }
+
+    /// The caller a secret stands for (the dashboard's login form), the
+    /// development caller when no keys are configured.
+    pub fn by_secret(&self, secret: &str) -> Option<Caller> {
+        if self.is_empty() {
+            return self.authenticate(&HeaderMap::new()).ok();
+        }
+        let digest: [u8; 32] = Sha256::digest(secret.trim().as_bytes()).into();
+        self.by_hash(&digest)
     }
 
     /// The caller an event-stream token stands for.

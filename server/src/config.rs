@@ -83,6 +83,9 @@ pub struct Config {
     /// Where audit entries are delivered (`[[webhooks]]`).
     #[serde(default)]
     pub webhooks: Vec<crate::webhooks::WebhookConfig>,
+    /// The admin dashboard under `/admin` (`[dashboard]`).
+    #[serde(default)]
+    pub dashboard: crate::dashboard::DashboardConfig,
 }
 
 /// Sizes and waits every request is held to.
@@ -226,6 +229,7 @@ impl Default for Config {
             ca_file: None,
             data_dir: None,
             store: None,
+            dashboard: crate::dashboard::DashboardConfig::default(),
         }
     }
 }
@@ -308,7 +312,7 @@ impl Config {
             };
             let scope = Scope::parse(scope).ok_or_else(|| {
                 format!(
-                    "`VEXIL_KEYS` entry {} has scope `{scope}`: expected `client`, `server` or `admin`",
+                    "`VEXIL_KEYS` entry {} has scope `{scope}`: expected `client`, `server`, `viewer` or `admin`",
                     i + 1
                 )
             })?;
@@ -343,6 +347,7 @@ impl Config {
         if self.sse.inactivity_delay_secs == 0 {
             return Err("`sse.inactivity_delay_secs` must be at least 1".to_string());
         }
+        self.dashboard.check()?;
         Ok(())
     }
 }

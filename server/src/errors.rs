@@ -167,7 +167,12 @@ pub async fn with_error_body(response: Response) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/event-stream"));
+        .is_some_and(|v| {
+            // The dashboard's pages say what went wrong in HTML.
+            v.starts_with("application/json")
+                || v.starts_with("text/event-stream")
+                || v.starts_with("text/html")
+        });
     if (status.is_client_error() || status.is_server_error()) && !is_json {
         let mut replaced = ApiError::from_status(status).into_response();
         // Keep what the layer said beyond the body (`Allow`, CORS headers).

@@ -58,7 +58,7 @@ fn admin_only(caller: &Caller) -> Result<(), ApiError> {
 }
 
 /// Random bytes as lowercase hexadecimal.
-fn random_hex(bytes: usize) -> String {
+pub(crate) fn random_hex(bytes: usize) -> String {
     (0..bytes)
         .map(|_| format!("{:02x}", rand::random::<u8>()))
         .collect()
@@ -105,7 +105,7 @@ async fn create_key(
     }
     let scope = Scope::parse(&new.scope).ok_or_else(|| {
         refuse(ApiError::parse(format!(
-            "a key's scope is `client`, `server` or `admin`, not `{}`",
+            "a key's scope is `client`, `server`, `viewer` or `admin`, not `{}`",
             new.scope
         )))
     })?;

@@ -12,6 +12,7 @@ mod auth;
 mod bundle;
 mod cache;
 mod config;
+mod dashboard;
 mod errors;
 mod events;
 mod keys;
@@ -42,6 +43,7 @@ pub use auth::{hash_secret, KeyEntry, Scope};
 pub use config::{
     Config, Cors, Events, Limits, RateLimit, Sse, DEFAULT_CACHE_DIR, DEFAULT_EVENTS_DB,
 };
+pub use dashboard::DashboardConfig;
 pub use webhooks::WebhookConfig;
 
 /// Why the server did not start.
@@ -115,6 +117,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
             "no flags to serve: give a directory, a bundle file or a bundle URL".to_string(),
         )
     })?;
+    config.dashboard.check().map_err(ServeError::Config)?;
     let dev_mode = config.keys.is_empty();
     if dev_mode && !config.listen.ip().is_loopback() {
         return Err(ServeError::Config(format!(

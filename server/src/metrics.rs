@@ -74,6 +74,9 @@ pub struct Metrics {
     /// route up by reference (FxHash, nothing allocated); the histogram
     /// shares its buckets with the family's.
     latency_by_endpoint: RwLock<FxHashMap<Box<str>, Histogram>>,
+    /// Requests answered, every endpoint (the histograms do not tell
+    /// their counts outside the registry's text).
+    answered: AtomicU64,
     version: Family<Version, Gauge>,
     loaded_at: Gauge<f64, AtomicU64>,
     reload_failures: Counter,
@@ -187,6 +190,7 @@ impl Metrics {
             errors,
             latency,
             latency_by_endpoint: RwLock::default(),
+            answered: AtomicU64::new(0),
             version,
             loaded_at,
             reload_failures,
@@ -332,6 +336,11 @@ impl Metrics {
         self.sse_clients.get()
     }
 
+    /// Requests answered since start, on every endpoint.
+    pub(crate) fn requests_answered(&self) -> u64 {
+        self.answered.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Time one answer on `endpoint` (a route, so their number is bounded).
     fn observe(&self, endpoint: &str, seconds: f64) {
         let found = self
@@ -353,9 +362,11 @@ impl Metrics {
             }
         };
         histogram.observe(seconds);
+        self.answered
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
-    fn render(&self) -> Result<String, std::fmt::Error> {
+    pub(crate) fn render(&self) -> Result<String, std::fmt::Error> {
         let mut text = String::new();
         prometheus_client::encoding::text::encode(&mut text, &self.registry)?;
         Ok(text)

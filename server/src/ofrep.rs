@@ -206,7 +206,7 @@ fn event_stream(app: &App, caller: &Caller) -> Option<Value> {
 /// flag hidden from a caller is answered as one that does not exist.
 fn visible(served: &Served, caller: &Caller, target: Target) -> bool {
     match caller.scope {
-        Scope::Server | Scope::Admin => true,
+        Scope::Server | Scope::Viewer | Scope::Admin => true,
         Scope::Client => {
             let bundle = served.snapshot.bundle();
             let meta = match target {

@@ -14,7 +14,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::state::App;
-use crate::{admin, auth, bundle, errors, events, keys, metrics, ofrep, ops, stream};
+use crate::{admin, auth, bundle, dashboard, errors, events, keys, metrics, ofrep, ops, stream};
 
 pub fn router(app: Arc<App>) -> Router {
     let evaluation = Router::new()
@@ -51,6 +51,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(operations)
         .merge(control)
         .merge(open)
+        .merge(dashboard::router(app.clone()))
         .layer(RequestBodyLimitLayer::new(limits.body_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

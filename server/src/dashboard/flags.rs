@@ -1,0 +1,240 @@
+//! The Flags page: the inventory of the version served, searchable and
+//! filtered by kind, owner, tag and status.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::{html, Markup};
+use serde::Deserialize;
+use vexil_ir::Metadata;
+
+use super::page::{self, Nav};
+use super::readings;
+use super::session::User;
+use super::Dashboard;
+use crate::state::Served;
+
+/// How soon an expiry counts as `expiring`.
+const EXPIRING_WITHIN_MICROS: i64 = 30 * 24 * 3600 * 1_000_000;
+
+/// A flag's statuses, as the filter names them.
+pub const STATUSES: [&str; 6] = [
+    "live",
+    "overridden",
+    "scheduled",
+    "expiring",
+    "expired",
+    "never-evaluated",
+];
+
+/// One row of the inventory: a flag or an experiment.
+pub struct Row<'a> {
+    pub name: &'a str,
+    pub kind: &'static str,
+    pub value_type: &'static str,
+    pub meta: &'a Metadata,
+    pub statuses: Vec<&'static str>,
+    pub evaluations: f64,
+}
+
+/// Every flag and experiment of `served`, with its statuses.
+pub fn rows<'a>(
+    served: &'a Served,
+    evaluations: &rustc_hash::FxHashMap<&str, f64>,
+    now: i64,
+) -> Vec<Row<'a>> {
+    let bundle = served.base.bundle();
+    let clock = bundle.flags_reading_clock();
+    let overridden = |name: &str| served.overrides.get(name).is_some();
+    let statuses = |name: &str, meta: &Metadata, scheduled: bool, count: f64| {
+        let mut s = Vec::new();
+        if overridden(name) {
+            s.push("overridden");
+        }
+        if scheduled {
+            s.push("scheduled");
+        }
+        match meta.expires {
+            Some(at) if at <= now => s.push("expired"),
+            Some(at) if at - now <= EXPIRING_WITHIN_MICROS => s.push("expiring"),
+            _ => {}
+        }
+        if count == 0.0 {
+            s.push("never-evaluated");
+        }
+        if s.is_empty() || s == ["scheduled"] {
+            s.insert(0, "live");
+        }
+        s
+    };
+    let flags = bundle.flags.iter().enumerate().map(|(i, f)| {
+        let count = evaluations.get(f.name.as_str()).copied().unwrap_or(0.0);
+        Row {
+            name: &f.name,
+            kind: f.kind.as_str(),
+            value_type: f.value_type.as_str(),
+            meta: &f.meta,
+            statuses: statuses(
+                &f.name,
+                &f.meta,
+                clock.get(i).copied().unwrap_or(false),
+                count,
+            ),
+            evaluations: count,
+        }
+    });
+    let experiments = bundle.experiments.iter().map(|x| {
+        let count = evaluations.get(x.name.as_str()).copied().unwrap_or(0.0);
+        let windowed = x.start.is_some() || x.end.is_some();
+        Row {
+            name: &x.name,
+            kind: "a/b test",
+            value_type: x.value_type.as_str(),
+            meta: &x.meta,
+            statuses: statuses(&x.name, &x.meta, windowed, count),
+            evaluations: count,
+        }
+    });
+    flags.chain(experiments).collect()
+}
+
+/// The filters of `GET /admin/flags`; an empty one does not filter.
+#[derive(Default, Deserialize)]
+pub struct Filters {
+    q: Option<String>,
+    kind: Option<String>,
+    owner: Option<String>,
+    tag: Option<String>,
+    status: Option<String>,
+}
+
+fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
+impl Filters {
+    fn keeps(&self, row: &Row) -> bool {
+        if let Some(q) = given(&self.q) {
+            let q = q.to_lowercase();
+            let text = |t: &str| t.to_lowercase().contains(&q);
+            let found = text(row.name)
+                || row.meta.description.as_deref().is_some_and(text)
+                || row.meta.owner.as_deref().is_some_and(text)
+                || row.meta.tags.iter().any(|t| text(t));
+            if !found {
+                return false;
+            }
+        }
+        given(&self.kind).is_none_or(|k| row.kind == k)
+            && given(&self.owner).is_none_or(|o| row.meta.owner.as_deref() == Some(o))
+            && given(&self.tag).is_none_or(|t| row.meta.tags.iter().any(|x| x == t))
+            && given(&self.status).is_none_or(|s| row.statuses.contains(&s))
+    }
+}
+
+/// `GET /admin/flags`.
+pub async fn page(
+    State(dashboard): State<Arc<Dashboard>>,
+    user: User,
+    filters: Result<Query<Filters>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let filters = filters.map(|q| q.0).unwrap_or_default();
+    let app = &dashboard.app;
+    let served = app.served();
+    let samples = readings::samples(app);
+    let evaluations = readings::evaluations_by_flag(&samples);
+    let all = rows(&served, &evaluations, vexil_runtime::now());
+    let body = inventory(&all, &filters);
+    super::html(
+        StatusCode::OK,
+        page::shell("Flags", &user, Nav::Flags, app.keys.is_empty(), body),
+    )
+}
+
+fn select(name: &str, label: &str, options: &BTreeSet<&str>, chosen: Option<&str>) -> Markup {
+    html! {
+        label {
+            (label)
+            select name=(name) data-autosubmit {
+                option value="" { "any" }
+                @for o in options {
+                    option value=(o) selected[chosen == Some(*o)] { (o) }
+                }
+            }
+        }
+    }
+}
+
+fn inventory(all: &[Row], filters: &Filters) -> Markup {
+    let kinds: BTreeSet<&str> = all.iter().map(|r| r.kind).collect();
+    let owners: BTreeSet<&str> = all.iter().filter_map(|r| r.meta.owner.as_deref()).collect();
+    let tags: BTreeSet<&str> = all
+        .iter()
+        .flat_map(|r| r.meta.tags.iter().map(String::as_str))
+        .collect();
+    let statuses: BTreeSet<&str> = STATUSES.into_iter().collect();
+    let shown: Vec<&Row> = all.iter().filter(|r| filters.keeps(r)).collect();
+    html! {
+        h1 { "Flags" }
+        form.filters method="get" action="/admin/flags" {
+            label { "Search" input type="search" name="q" value=[given(&filters.q)] placeholder="name, owner, tag, description"; }
+            (select("kind", "Kind", &kinds, given(&filters.kind)))
+            (select("owner", "Owner", &owners, given(&filters.owner)))
+            (select("tag", "Tag", &tags, given(&filters.tag)))
+            (select("status", "Status", &statuses, given(&filters.status)))
+            button type="submit" { "Filter" }
+            a href="/admin/flags" { "Clear" }
+        }
+        p.count { (shown.len()) " of " (all.len()) " shown" }
+        table.inventory {
+            thead { tr {
+                th { "Flag" } th { "Kind" } th { "Type" } th { "Owner" } th { "Tags" }
+                th { "Expires" } th { "Status" } th.num title="since the server started" { "Evaluations" }
+            } }
+            tbody {
+                @for r in shown.iter().take(2000) {
+                    tr data-flag=(r.name) {
+                        td { a href={ "/admin/flags/" (r.name) } { (r.name) }
+                            @if let Some(d) = &r.meta.description { div.doc { (first_line(d)) } } }
+                        td.kind { (r.kind) }
+                        td { code { (r.value_type) } }
+                        td.owner { (r.meta.owner.as_deref().unwrap_or("—")) }
+                        td { @for t in &r.meta.tags { span.tag { (t) } " " } }
+                        td { (r.meta.expires.map(day).unwrap_or_else(|| "—".to_string())) }
+                        td { @for s in &r.statuses { span class={ "status " (s) } { (s) } " " } }
+                        td.num { (count(r.evaluations)) }
+                    }
+                }
+            }
+        }
+        @if shown.len() > 2000 { p { "The first 2,000 are shown: narrow the search to see the others." } }
+    }
+}
+
+/// The first line of a doc comment.
+pub fn first_line(doc: &str) -> &str {
+    doc.lines().next().unwrap_or("")
+}
+
+/// A day, from microseconds since the epoch.
+pub fn day(micros: i64) -> String {
+    jiff::Timestamp::from_microsecond(micros)
+        .map(|t| t.strftime("%Y-%m-%d").to_string())
+        .unwrap_or_else(|_| "?".to_string())
+}
+
+/// A count as a whole number with thousands separated.
+pub fn count(n: f64) -> String {
+    let digits = format!("{:.0}", n.max(0.0));
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,104 @@
+//! The admin dashboard under `/admin`: pages rendered on the server (maud)
+//! from the same state the API answers from (the served version, the
+//! override store and its audit log, the metrics registry), one CSS file and
+//! a little JavaScript, all embedded in the binary. A person signs in with a
+//! `viewer` or `admin` key (or a trusted reverse proxy names them) and gets
+//! a session; every write form carries the session's CSRF token.
+
+mod assets;
+mod audit;
+mod flag;
+mod flags;
+mod health;
+mod page;
+mod readings;
+mod session;
+mod source;
+
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::{header, HeaderValue};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::state::App;
+
+pub use session::DashboardConfig;
+
+/// The dashboard's state: the server's, and the sessions.
+pub(crate) struct Dashboard {
+    pub app: Arc<App>,
+    pub sessions: session::Sessions,
+    pub rate: Arc<health::Rate>,
+}
+
+/// The dashboard's routes, to merge into the server's router.
+pub(crate) fn router<S>(app: Arc<App>) -> Router<S> {
+    if !app.config.dashboard.enabled {
+        return Router::new().with_state(());
+    }
+    let rate = Arc::new(health::Rate::default());
+    health::sample(app.clone(), rate.clone());
+    let dashboard = Arc::new(Dashboard {
+        sessions: session::Sessions::new(&app.config),
+        rate,
+        app,
+    });
+    Router::new()
+        .route("/admin", get(|| async { Redirect::to("/admin/flags") }))
+        .route("/admin/", get(|| async { Redirect::to("/admin/flags") }))
+        .route(
+            "/admin/login",
+            get(session::login_page).post(session::login),
+        )
+        .route("/admin/logout", post(session::logout))
+        .route("/admin/flags", get(flags::page))
+        .route("/admin/flags/{name}", get(flag::page))
+        .route("/admin/flags/{name}/override", post(flag::set_override))
+        .route("/admin/flags/{name}/lift", post(flag::lift))
+        .route("/admin/audit", get(audit::page))
+        .route("/admin/health", get(health::page))
+        .route("/admin/assets/{file}", get(assets::serve))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(dashboard)
+}
+
+/// Every dashboard answer: nothing from another origin, never framed, no
+/// type sniffing, no referrer leaving the page, pages never cached.
+async fn security_headers(req: Request, next: Next) -> Response {
+    let is_asset = req.uri().path().starts_with("/admin/assets/");
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'",
+        ),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    if !is_asset {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    response
+}
+
+/// An HTML answer with a status.
+pub(crate) fn html(status: axum::http::StatusCode, markup: maud::Markup) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        markup.into_string(),
+    )
+        .into_response()
+}

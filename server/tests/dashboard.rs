@@ -1,0 +1,501 @@
+//! The admin dashboard over HTTP, against a real server on a loopback
+//! port: no page without a session, signing in with `viewer` and `admin`
+//! keys only, the session cookie's attributes, security headers on every
+//! answer, CSRF tokens on every write, a kill switch set and lifted from a
+//! flag's page (served at once, audited with actor and reason), a viewer
+//! refused (and the refusal audited), filters, and a reverse proxy's
+//! identity header believed only from a trusted address.
+
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use common::{config, shop, shopper, start, Server};
+use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
+use vexil_server::{hash_secret, KeyEntry, Scope};
+
+const ADMIN: &str = "admin-secret";
+const VIEWER: &str = "viewer-secret";
+const SERVER: &str = "server-secret";
+const CLIENT: &str = "client-secret";
+
+fn keyed() -> vexil_server::Config {
+    let mut c = config(&shop());
+    c.keys = [
+        ("oncall", Scope::Admin, ADMIN),
+        ("auditor", Scope::Viewer, VIEWER),
+        ("backend", Scope::Server, SERVER),
+        ("web", Scope::Client, CLIENT),
+    ]
+    .into_iter()
+    .map(|(name, scope, secret)| KeyEntry {
+        name: name.into(),
+        scope,
+        sha256: hash_secret(secret),
+    })
+    .collect();
+    c
+}
+
+/// A browser-like client that does not follow redirects (so they can be
+/// checked) and sends the cookie it was given.
+struct Browser<'s> {
+    server: &'s Server,
+    http: reqwest::Client,
+    cookie: Option<String>,
+}
+
+struct Page {
+    status: u16,
+    headers: HeaderMap,
+    text: String,
+}
+
+impl Page {
+    fn location(&self) -> Option<&str> {
+        self.headers.get(LOCATION).and_then(|v| v.to_str().ok())
+    }
+
+    /// The value of the first hidden input named `name`.
+    fn hidden(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let at = self.text.find(&marker).expect("the field") + marker.len();
+        let end = self.text[at..].find('"').expect("its end");
+        self.text[at..at + end].to_string()
+    }
+}
+
+impl<'s> Browser<'s> {
+    fn new(server: &'s Server) -> Browser<'s> {
+        Browser {
+            server,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+            cookie: None,
+        }
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Page {
+        let req = match &self.cookie {
+            Some(c) => req.header("cookie", c),
+            None => req,
+        };
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let headers = res.headers().clone();
+        let text = res.text().await.unwrap();
+        Page {
+            status,
+            headers,
+            text,
+        }
+    }
+
+    async fn get(&self, path: &str) -> Page {
+        self.send(self.http.get(self.server.url(path))).await
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.send(self.http.post(self.server.url(path)).form(form))
+            .await
+    }
+
+    /// Sign in with `key`; the answer to the form.
+    async fn sign_in(&mut self, key: &str) -> Page {
+        let page = self.post("/admin/login", &[("key", key)]).await;
+        if let Some(set) = page.headers.get(SET_COOKIE) {
+            let pair = set.to_str().unwrap().split(';').next().unwrap();
+            self.cookie = Some(pair.to_string());
+        }
+        page
+    }
+}
+
+fn assert_secure_headers(page: &Page) {
+    let h = |n: &str| {
+        page.headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    assert!(h("content-security-policy").contains("default-src 'self'"));
+    assert!(h("content-security-policy").contains("frame-ancestors 'none'"));
+    assert_eq!(h("x-frame-options"), "DENY");
+    assert_eq!(h("x-content-type-options"), "nosniff");
+    assert_eq!(h("referrer-policy"), "same-origin");
+}
+
+#[tokio::test]
+async fn nothing_is_shown_without_a_session() {
+    let server = start(keyed()).await;
+    let browser = Browser::new(&server);
+    for path in [
+        "/admin/flags",
+        "/admin/flags/new-checkout",
+        "/admin/audit",
+        "/admin/health",
+    ] {
+        let page = browser.get(path).await;
+        assert_eq!(page.status, 303, "{path}");
+        assert_eq!(page.location(), Some("/admin/login"), "{path}");
+        assert!(!page.text.contains("new-checkout"), "{path}");
+        assert_secure_headers(&page);
+    }
+    // A made-up session cookie is no session.
+    let mut forged = Browser::new(&server);
+    forged.cookie = Some("vexil_session=00112233".into());
+    assert_eq!(forged.get("/admin/flags").await.status, 303);
+    // A write without a session changes nothing.
+    let page = browser
+        .post(
+            "/admin/flags/payments-circuit-breaker/override",
+            &[("action", "off"), ("reason", "x")],
+        )
+        .await;
+    assert_eq!(page.status, 401);
+    assert!(page.headers["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let login = browser.get("/admin/login").await;
+    assert_eq!(login.status, 200);
+    assert_secure_headers(&login);
+    assert!(login.text.contains("type=\"password\""));
+    server.running.stop().await;
+}
+
+#[tokio::test]
+async fn only_viewer_and_admin_keys_sign_in_and_signing_out_ends_the_session() {
+    let server = start(keyed()).await;
+    for (key, status) in [("wrong", 401), (CLIENT, 403), (SERVER, 403), ("", 401)] {
+        let mut b = Browser::new(&server);
+        let page = b.sign_in(key).await;
+        assert_eq!(page.status, status, "key {key:?}");
+        assert!(page.headers.get(SET_COOKIE).is_none());
+        assert!(page.text.contains("role=\"alert\""));
+    }
+    let mut viewer = Browser::new(&server);
+    let page = viewer.sign_in(VIEWER).await;
+    assert_eq!(page.status, 303);
+    assert_eq!(page.location(), Some("/admin/flags"));
+    let cookie = page.headers[SET_COOKIE].to_str().unwrap();
+    assert!(cookie.starts_with("vexil_session="));
+    assert!(cookie.contains("HttpOnly"));
+    assert!(cookie.contains("SameSite=Strict"));
+    assert!(cookie.contains("Path=/admin"));
+    // Plain HTTP on loopback: not `Secure`, or the browser would drop it.
+    assert!(!cookie.contains("Secure"));
+    let flags = viewer.get("/admin/flags").await;
+    assert_eq!(flags.status, 200);
+    assert!(flags.text.contains("auditor"));
+    // Signing out needs the CSRF token too.
+    assert_eq!(viewer.post("/admin/logout", &[]).await.status, 403);
+    assert_eq!(viewer.get("/admin/flags").await.status, 200);
+    let csrf = flags.hidden("csrf");
+    let out = viewer.post("/admin/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, 303);
+    assert!(out.headers[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    // The old cookie is dead on the server, not only in the browser.
+    assert_eq!(viewer.get("/admin/flags").await.status, 303);
+    server.running.stop().await;
+}
+
+#[tokio::test]
+async fn a_secure_cookie_when_configured() {
+    let mut c = keyed();
+    c.dashboard.secure_cookie = Some(true);
+    let server = start(c).await;
+    let mut b = Browser::new(&server);
+    let page = b.sign_in(ADMIN).await;
+    assert!(page.headers[SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .contains("; Secure"));
+    server.running.stop().await;
+}
+
+#[tokio::test]
+async fn the_inventory_lists_every_flag_with_kind_and_owner_and_filters() {
+    let server = start(keyed()).await;
+    let mut b = Browser::new(&server);
+    b.sign_in(VIEWER).await;
+    let all = b.get("/admin/flags").await;
+    assert_eq!(all.status, 200);
+    for (flag, kind, owner) in [
+        ("payments-circuit-breaker", "operational", "team-payments"),
+        ("new-checkout", "release", "team-checkout"),
+        ("search-ranking", "experiment", "team-search"),
+    ] {
+        let row_at = all
+            .text
+            .find(&format!("data-flag=\"{flag}\""))
+            .unwrap_or_else(|| panic!("{flag} is listed"));
+        let row = &all.text[row_at..row_at + all.text[row_at..].find("</tr>").unwrap()];
+        assert!(
+            row.contains(&format!("<td class=\"kind\">{kind}</td>")),
+            "{row}"
+        );
+        assert!(
+            row.contains(&format!("<td class=\"owner\">{owner}</td>")),
+            "{row}"
+        );
+    }
+    let operational = b.get("/admin/flags?kind=operational").await;
+    assert!(operational
+        .text
+        .contains("data-flag=\"payments-circuit-breaker\""));
+    assert!(!operational.text.contains("data-flag=\"new-checkout\""));
+    let owned = b.get("/admin/flags?owner=team-checkout&q=").await;
+    assert!(owned.text.contains("data-flag=\"new-checkout\""));
+    assert!(!owned
+        .text
+        .contains("data-flag=\"payments-circuit-breaker\""));
+    let searched = b.get("/admin/flags?q=CIRCUIT").await;
+    assert!(searched
+        .text
+        .contains("data-flag=\"payments-circuit-breaker\""));
+    assert!(!searched.text.contains("data-flag=\"new-checkout\""));
+    let never = b.get("/admin/flags?status=never-evaluated").await;
+    assert!(never.text.contains("data-flag=\"new-checkout\""));
+    // An evaluated flag leaves `never-evaluated`.
+    let (status, _) = server.evaluate("new-checkout", &shopper("u-1")).await;
+    assert_eq!(status, 401, "OFREP needs a key here");
+    let res = server
+        .http
+        .post(server.url("/ofrep/v1/evaluate/flags/new-checkout"))
+        .header("x-api-key", SERVER)
+        .json(&serde_json::json!({ "context": shopper("u-1") }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let never = b.get("/admin/flags?status=never-evaluated").await;
+    assert!(!never.text.contains("data-flag=\"new-checkout\""));
+    // Nonsense filters are empty results, not errors.
+    let odd = b.get("/admin/flags?kind=%3Cscript%3E&status=nope").await;
+    assert_eq!(odd.status, 200);
+    assert!(!odd.text.contains("<script>"));
+    server.running.stop().await;
+}
+
+async fn evaluate_reason(server: &Server, flag: &str) -> String {
+    let res = server
+        .http
+        .post(server.url(&format!("/ofrep/v1/evaluate/flags/{flag}")))
+        .header("x-api-key", SERVER)
+        .json(&serde_json::json!({ "context": shopper("u-7") }))
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = res.json().await.unwrap();
+    body["reason"].as_str().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn an_admin_switches_a_flag_off_with_a_reason_and_lifts_it() {
+    let server = start(keyed()).await;
+    let mut admin = Browser::new(&server);
+    admin.sign_in(ADMIN).await;
+    let path = "/admin/flags/payments-circuit-breaker";
+    let page = admin.get(path).await;
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("class=\"override-set\""));
+    assert!(
+        page.text.contains("<pre class=\"source\">"),
+        "the source is shown"
+    );
+    assert!(page.text.contains("tok-keyword"));
+    let csrf = page.hidden("csrf");
+    let version = page.hidden("version");
+    assert_ne!(
+        evaluate_reason(&server, "payments-circuit-breaker").await,
+        "DISABLED"
+    );
+
+    // Without the CSRF token, or with another one: refused, nothing set.
+    let override_path = format!("{path}/override");
+    for token in [None, Some("f00d")] {
+        let mut form = vec![
+            ("action", "off"),
+            ("reason", "INC-1"),
+            ("version", &version),
+        ];
+        if let Some(t) = token {
+            form.push(("csrf", t));
+        }
+        let refused = admin.post(&override_path, &form).await;
+        assert_eq!(refused.status, 403);
+    }
+    // A reason is required.
+    let no_reason = admin
+        .post(
+            &override_path,
+            &[("csrf", &csrf), ("action", "off"), ("reason", "  ")],
+        )
+        .await;
+    assert_eq!(no_reason.status, 400);
+    assert!(no_reason.text.contains("reason"));
+    assert_ne!(
+        evaluate_reason(&server, "payments-circuit-breaker").await,
+        "DISABLED"
+    );
+
+    let set = admin
+        .post(
+            &override_path,
+            &[
+                ("csrf", &csrf),
+                ("version", &version),
+                ("action", "off"),
+                ("reason", "INC-4711 payments provider down"),
+            ],
+        )
+        .await;
+    assert_eq!(set.status, 303, "{}", set.text);
+    // Served at once: the write answers after the new state is laid over.
+    assert_eq!(
+        evaluate_reason(&server, "payments-circuit-breaker").await,
+        "DISABLED"
+    );
+    let page = admin.get(path).await;
+    assert!(page.text.contains("INC-4711 payments provider down"));
+    assert!(page.text.contains("class=\"override-lift\""));
+    // A second write from the page loaded before is stale.
+    let stale = admin
+        .post(
+            &override_path,
+            &[
+                ("csrf", &csrf),
+                ("version", &version),
+                ("action", "off"),
+                ("reason", "again"),
+            ],
+        )
+        .await;
+    assert_eq!(stale.status, 412);
+
+    let audit = admin
+        .get("/admin/audit?flag=payments-circuit-breaker&kind=override_set")
+        .await;
+    assert_eq!(audit.status, 200);
+    assert!(audit.text.contains("INC-4711 payments provider down"));
+    assert!(audit.text.contains("<td class=\"actor\">oncall</td>"));
+
+    let version = page.hidden("version");
+    let lifted = admin
+        .post(
+            &format!("{path}/lift"),
+            &[
+                ("csrf", &csrf),
+                ("version", &version),
+                ("reason", "provider back"),
+            ],
+        )
+        .await;
+    assert_eq!(lifted.status, 303, "{}", lifted.text);
+    assert_ne!(
+        evaluate_reason(&server, "payments-circuit-breaker").await,
+        "DISABLED"
+    );
+    let audit = admin.get("/admin/audit?kind=override_lifted").await;
+    assert!(audit.text.contains("provider back"));
+    assert!(!audit.text.contains("INC-4711"), "filtered by kind");
+    let bad = admin.get("/admin/audit?since=yesterday").await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.text.contains("`since` `yesterday`"));
+    server.running.stop().await;
+}
+
+#[tokio::test]
+async fn a_viewer_has_no_buttons_and_its_writes_are_refused_and_audited() {
+    let server = start(keyed()).await;
+    let mut viewer = Browser::new(&server);
+    viewer.sign_in(VIEWER).await;
+    let path = "/admin/flags/payments-circuit-breaker";
+    let page = viewer.get(path).await;
+    assert_eq!(page.status, 200);
+    assert!(!page.text.contains("override-set"));
+    assert!(!page.text.contains("override-lift"));
+    let csrf = page.hidden("csrf");
+    let refused = viewer
+        .post(
+            &format!("{path}/override"),
+            &[("csrf", &csrf), ("action", "off"), ("reason", "curious")],
+        )
+        .await;
+    assert_eq!(refused.status, 403);
+    assert!(refused.text.contains("needs an `admin` key"));
+    assert_ne!(
+        evaluate_reason(&server, "payments-circuit-breaker").await,
+        "DISABLED"
+    );
+    let mut admin = Browser::new(&server);
+    admin.sign_in(ADMIN).await;
+    common::wait_for("the refusal in the audit log", || async {
+        admin
+            .get("/admin/audit?kind=write_refused&actor=auditor")
+            .await
+            .text
+            .contains("payments-circuit-breaker")
+    })
+    .await;
+    // The health page answers for a viewer too.
+    let health = viewer.get("/admin/health").await;
+    assert_eq!(health.status, 200);
+    assert!(health.text.contains("Latency by endpoint"));
+    assert!(health.text.contains("from directory"));
+    server.running.stop().await;
+}
+
+#[tokio::test]
+async fn a_proxy_identity_is_believed_only_from_a_trusted_proxy() {
+    let mut trusted = keyed();
+    trusted.dashboard.identity_header = Some("x-forwarded-user".into());
+    trusted.dashboard.trusted_proxies = vec!["127.0.0.1".parse().unwrap()];
+    trusted.dashboard.proxy_admins = vec!["alice".into()];
+    let server = start(trusted).await;
+    let b = Browser::new(&server);
+    let as_bob = b
+        .send(
+            b.http
+                .get(server.url("/admin/flags/payments-circuit-breaker"))
+                .header("x-forwarded-user", "bob"),
+        )
+        .await;
+    assert_eq!(as_bob.status, 200);
+    assert!(as_bob.text.contains("bob (proxy)"));
+    assert!(!as_bob.text.contains("override-set"), "bob is a viewer");
+    let as_alice = b
+        .send(
+            b.http
+                .get(server.url("/admin/flags/payments-circuit-breaker"))
+                .header("x-forwarded-user", "alice"),
+        )
+        .await;
+    assert!(as_alice.text.contains("override-set"), "alice is an admin");
+    server.running.stop().await;
+
+    let mut elsewhere = keyed();
+    elsewhere.dashboard.identity_header = Some("x-forwarded-user".into());
+    elsewhere.dashboard.trusted_proxies = vec!["10.9.8.7".parse().unwrap()];
+    let server = start(elsewhere).await;
+    let b = Browser::new(&server);
+    let page = b
+        .send(
+            b.http
+                .get(server.url("/admin/flags"))
+                .header("x-forwarded-user", "alice"),
+        )
+        .await;
+    assert_eq!(page.status, 303, "127.0.0.1 is not a trusted proxy here");
+    server.running.stop().await;
+
+    let mut untrusting = keyed();
+    untrusting.dashboard.identity_header = Some("x-forwarded-user".into());
+    assert!(vexil_server::start(untrusting).await.is_err());
+}
