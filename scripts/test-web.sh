@@ -3,8 +3,9 @@
 # chromium and the npm packages if missing, builds `vexil`, then runs
 # sdk/js's tests (the server half: serialisation, an unreachable server) and
 # examples/web's: the generated hooks under `tsc --strict`
-# (test/typecheck.test.mjs) and the storefront in the browser against the
-# real `vexil serve` (test/browser.test.mjs). Screenshots go to
+# (test/typecheck.test.mjs), the storefront in the browser against the
+# real `vexil serve` (test/browser.test.mjs) and `vexil serve`'s admin
+# dashboard in the browser (test/dashboard.test.mjs). Screenshots go to
 # target/web-test/. Nothing is skipped: a missing tool is installed or the
 # script fails.
 set -euo pipefail

@@ -1,0 +1,263 @@
+// The admin dashboard (`vexil serve`'s /admin) in a real browser (Debian's
+// chromium, driven by puppeteer-core) against the real `vexil serve
+// examples/shop` with some OFREP traffic: sign in, the inventory lists every
+// flag with kind and owner, filters work, a kill switch set with a reason
+// is served as DISABLED within a second and audited with actor and reason,
+// then lifted; a viewer has no buttons and is refused with 403; a write
+// without the CSRF token is refused; no page loads anything from another
+// origin or logs a console error. Screenshots of each page are kept in
+// target/web-test/dashboard-*.png.
+//
+// Environment: VEXIL_BIN (default ../../target/debug/vexil), CHROMIUM
+// (default: `chromium` on PATH). Run by scripts/test-web.sh.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+import puppeteer from "puppeteer-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, "../../..");
+const vexilBin = process.env.VEXIL_BIN ?? join(root, "target/debug/vexil");
+const chromium = process.env.CHROMIUM ?? "chromium";
+const artefacts = join(root, "target/web-test");
+const work = mkdtempSync(join(tmpdir(), "vexil-dashboard-test-"));
+const adminKey = "dash-admin-secret";
+const viewerKey = "dash-viewer-secret";
+const serverKey = "dash-server-secret";
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+    s.on("error", rej);
+  });
+}
+
+let port, server, browser;
+const origin = () => `http://127.0.0.1:${port}`;
+
+function startServer() {
+  const child = spawn(
+    vexilBin,
+    ["serve", join(root, "examples/shop"), "--listen", `127.0.0.1:${port}`, "--data-dir", join(work, "data")],
+    {
+      env: {
+        ...process.env,
+        VEXIL_KEYS: `admin:oncall:${adminKey},viewer:auditor:${viewerKey},server:backend:${serverKey}`,
+        RUST_LOG: "warn,vexil_server=info",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
+  let output = "";
+  return new Promise((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`vexil serve did not start:\n${output}`)), 30000);
+    const onData = (chunk) => {
+      output += chunk;
+      if (/serving OFREP at/.test(output)) {
+        clearTimeout(timer);
+        res(child);
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", onData);
+    child.on("exit", (code) => {
+      clearTimeout(timer);
+      rej(new Error(`vexil serve exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+async function evaluate(flag, user = "u-42") {
+  const r = await fetch(`${origin()}/ofrep/v1/evaluate/flags/${flag}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-api-key": serverKey },
+    body: JSON.stringify({ context: { targetingKey: user } }),
+  });
+  const text = await r.text();
+  assert.equal(r.status, 200, `${flag}: ${text}`);
+  return JSON.parse(text);
+}
+
+before(async () => {
+  mkdirSync(artefacts, { recursive: true });
+  port = await freePort();
+  server = await startServer();
+  browser = await puppeteer.launch({
+    executablePath: chromium,
+    headless: true,
+    args: ["--no-sandbox", "--disable-dev-shm-usage"],
+  });
+  // Some traffic, so that evaluation counts are not all zero.
+  for (let i = 0; i < 20; i++) await evaluate("new-checkout", `u-${i}`);
+});
+
+after(async () => {
+  await browser?.close();
+  if (server && server.exitCode === null) {
+    server.removeAllListeners("exit");
+    await new Promise((res) => {
+      server.on("exit", res);
+      server.kill("SIGTERM");
+    });
+  }
+});
+
+/** A page in its own browser context (its own cookies), watching console
+ * messages and every request it makes. */
+async function openPage() {
+  const context = await browser.createBrowserContext();
+  const page = await context.newPage();
+  const messages = [];
+  const requests = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warn") messages.push(`${m.type()}: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => messages.push(`pageerror: ${e.message}`));
+  page.on("request", (r) => requests.push(r.url()));
+  page.on("dialog", (d) => d.accept());
+  return { page, messages, requests, context };
+}
+
+async function signIn(page, key) {
+  await page.goto(`${origin()}/admin/flags`);
+  assert.equal(new URL(page.url()).pathname, "/admin/login", "no page without a session");
+  await page.type("#key", key);
+  await Promise.all([page.waitForNavigation(), page.click("form.login button")]);
+  assert.equal(new URL(page.url()).pathname, "/admin/flags");
+}
+
+function assertClean({ messages, requests }, what) {
+  assert.deepEqual(messages, [], `${what}: console errors or warnings`);
+  const foreign = requests.filter((u) => !u.startsWith(origin()));
+  assert.deepEqual(foreign, [], `${what}: requests to another origin`);
+}
+
+test("the inventory lists every flag with kind and owner, and filters work", async () => {
+  const w = await openPage();
+  const { page } = w;
+  await signIn(page, adminKey);
+  const bulk = await fetch(`${origin()}/ofrep/v1/evaluate/flags`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-api-key": serverKey },
+    body: JSON.stringify({ context: { targetingKey: "u-1" } }),
+  }).then((r) => r.json());
+  const rows = await page.$$eval("tr[data-flag]", (trs) =>
+    Object.fromEntries(
+      trs.map((tr) => [tr.dataset.flag, { kind: tr.querySelector(".kind").textContent, owner: tr.querySelector(".owner").textContent }]),
+    ),
+  );
+  for (const f of bulk.flags) assert.ok(rows[f.key], `${f.key} is listed`);
+  assert.deepEqual(rows["payments-circuit-breaker"], { kind: "operational", owner: "team-payments" });
+  assert.deepEqual(rows["new-checkout"], { kind: "release", owner: "team-checkout" });
+  await page.screenshot({ path: join(artefacts, "dashboard-flags.png"), fullPage: true });
+
+  // Choosing a kind applies the filter at once (the page's script).
+  await Promise.all([page.waitForNavigation(), page.select("select[name=kind]", "operational")]);
+  const kinds = await page.$$eval("tr[data-flag] .kind", (tds) => tds.map((td) => td.textContent));
+  assert.ok(kinds.length > 0);
+  assert.ok(kinds.every((k) => k === "operational"), kinds.join(","));
+  await Promise.all([page.waitForNavigation(), page.select("select[name=owner]", "team-payments")]);
+  const names = await page.$$eval("tr[data-flag]", (trs) => trs.map((tr) => tr.dataset.flag));
+  assert.ok(names.includes("payments-circuit-breaker"));
+  assert.ok(!names.includes("recommendations"), "owned by team-catalog");
+  assertClean(w, "flags");
+  await w.context.close();
+});
+
+test("an admin switches payments-circuit-breaker off with a reason, it is served and audited, then lifted", async () => {
+  const w = await openPage();
+  const { page } = w;
+  await signIn(page, adminKey);
+  await page.goto(`${origin()}/admin/flags/payments-circuit-breaker`);
+  assert.notEqual((await evaluate("payments-circuit-breaker")).reason, "DISABLED");
+  await page.select("form.override-set select[name=action]", "off");
+  await page.type("form.override-set input[name=reason]", "INC-4711 payments provider down");
+  await Promise.all([page.waitForNavigation(), page.click("form.override-set button")]);
+  const clicked = Date.now();
+  let seen;
+  while (Date.now() - clicked < 1000) {
+    seen = (await evaluate("payments-circuit-breaker")).reason;
+    if (seen === "DISABLED") break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.equal(seen, "DISABLED", "an OFREP client sees the kill switch within a second");
+  assert.match(await page.$eval(".override-active", (e) => e.textContent), /INC-4711/);
+  await page.screenshot({ path: join(artefacts, "dashboard-flag.png"), fullPage: true });
+
+  await page.goto(`${origin()}/admin/audit?flag=payments-circuit-breaker`);
+  const entries = await page.$$eval("table.audit tbody tr", (trs) =>
+    trs.map((tr) => ({ kind: tr.dataset.kind, actor: tr.querySelector(".actor").textContent, reason: tr.querySelector(".reason").textContent })),
+  );
+  assert.deepEqual(entries[0], { kind: "override_set", actor: "oncall", reason: "INC-4711 payments provider down" });
+  await page.screenshot({ path: join(artefacts, "dashboard-audit.png"), fullPage: true });
+
+  await page.goto(`${origin()}/admin/flags/payments-circuit-breaker`);
+  await page.type("form.override-lift input[name=reason]", "provider is back");
+  await Promise.all([page.waitForNavigation(), page.click("form.override-lift button")]);
+  assert.notEqual((await evaluate("payments-circuit-breaker")).reason, "DISABLED");
+  assertClean(w, "flag and audit");
+
+  // A write without the CSRF token is refused (a fresh page: the refused
+  // request's 403 is logged to that page's console).
+  const status = await page.evaluate(async () => {
+    const r = await fetch(`${location.pathname}/override`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ action: "off", reason: "no token" }),
+    });
+    return r.status;
+  });
+  assert.equal(status, 403);
+  assert.notEqual((await evaluate("payments-circuit-breaker")).reason, "DISABLED");
+  await w.context.close();
+});
+
+test("a viewer has no buttons, and its request is refused with 403", async () => {
+  const w = await openPage();
+  const { page } = w;
+  await signIn(page, viewerKey);
+  await page.goto(`${origin()}/admin/flags/payments-circuit-breaker`);
+  assert.equal(await page.$("form.override-set"), null);
+  assert.equal(await page.$("form.override-lift"), null);
+  assertClean(w, "viewer's flag page");
+  const status = await page.evaluate(async () => {
+    const csrf = document.querySelector("input[name=csrf]").value;
+    const r = await fetch(`${location.pathname}/override`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ csrf, action: "off", reason: "curious" }),
+    });
+    return r.status;
+  });
+  assert.equal(status, 403);
+  assert.notEqual((await evaluate("payments-circuit-breaker")).reason, "DISABLED");
+  await w.context.close();
+});
+
+test("every page loads only from its own origin, with no console errors", async () => {
+  const w = await openPage();
+  const { page } = w;
+  await signIn(page, viewerKey);
+  for (const [path, shot] of [
+    ["/admin/flags", null],
+    ["/admin/flags/new-checkout", "dashboard-new-checkout.png"],
+    ["/admin/audit", null],
+    ["/admin/health", "dashboard-health.png"],
+  ]) {
+    const response = await page.goto(`${origin()}${path}`);
+    assert.equal(response.status(), 200, path);
+    assert.match(response.headers()["content-security-policy"], /default-src 'self'/);
+    if (shot) await page.screenshot({ path: join(artefacts, shot), fullPage: true });
+  }
+  assertClean(w, "every page");
+  await w.context.close();
+});
