@@ -1,5 +1,5 @@
-//! `vexil inventory`, `vexil stale`, `vexil refs` and `vexil diff`:
-//! arguments in, reports out. The work is in `vexil-lifecycle`.
+//! `vexil inventory`, `vexil stale`, `vexil refs`, `vexil diff` and `vexil
+//! schedule`: arguments in, reports out. The work is in `vexil-lifecycle`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -136,6 +136,22 @@ pub struct RefsArgs {
     paths: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = RefsFormat::Table)]
     format: RefsFormat,
+}
+
+#[derive(clap::Args)]
+pub struct ScheduleArgs {
+    /// A directory of `.flag` files.
+    #[arg(default_value = ".")]
+    dir: PathBuf,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Table)]
+    format: ReportFormat,
+    /// Write an iCalendar file (RFC 5545) instead, one event per change.
+    #[arg(long, conflicts_with = "format")]
+    ics: bool,
+    /// Only changes at or after this time, like 2026-12-01 or
+    /// 2026-12-01T09:00:00Z (default: every change).
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
 }
 
 struct Loaded {
@@ -495,4 +511,31 @@ fn server_usage(server: &str, key_file: Option<PathBuf>) -> Result<Usage, String
         ));
     }
     Usage::from_metrics(&text, format!("on {} since it started", remote.base))
+}
+
+pub fn schedule(args: &ScheduleArgs) -> Result<ExitCode, String> {
+    let since = match &args.since {
+        Some(t) => Some(time_option(t, "--since")?),
+        None => None,
+    };
+    let bundle = match load_bundle(&args.dir)? {
+        Ok(b) => b,
+        Err(code) => return Ok(code),
+    };
+    let mut changes = vexil_lifecycle::schedule(&bundle);
+    if let Some(since) = since {
+        changes.retain(|c| c.at >= since);
+    }
+    if args.ics {
+        print!(
+            "{}",
+            vexil_lifecycle::schedule::ics(&changes, vexil_ir::value::now_micros())
+        );
+    } else if args.format == ReportFormat::Json {
+        let json = serde_json::to_string_pretty(&changes).map_err(|e| e.to_string())?;
+        println!("{json}");
+    } else {
+        print_rows(args.format, vexil_lifecycle::schedule::rows(&changes))?;
+    }
+    Ok(ExitCode::SUCCESS)
 }

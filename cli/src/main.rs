@@ -201,6 +201,11 @@ enum Command {
     /// prerequisites on it resolved, tests that only test it; files written
     /// in canonical format, and the code references left to change listed.
     Cleanup(lifecycle::CleanupArgs),
+    /// Every time-based change the flags declare, in time order: rules
+    /// starting and ending (`from`, `until`), each stage of a staged
+    /// rollout, experiments' start and end, expiries. As a table, JSON, or
+    /// an iCalendar file (`--ics`) to subscribe to.
+    Schedule(lifecycle::ScheduleArgs),
 }
 
 #[derive(clap::Args)]
@@ -290,6 +295,7 @@ fn main() -> ExitCode {
         Command::Refs(args) => lifecycle::refs(&args),
         Command::Diff(args) => lifecycle::diff(&args),
         Command::Cleanup(args) => lifecycle::cleanup(&args),
+        Command::Schedule(args) => lifecycle::schedule(&args),
     };
     match result {
         Ok(code) => code,

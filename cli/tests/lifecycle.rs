@@ -372,3 +372,40 @@ fn diff_between_revisions_and_release_notes_since_a_tag() {
             "`nope` is neither a directory nor a git revision",
         ));
 }
+
+#[test]
+fn schedule_lists_the_shop_in_time_order() {
+    let out = vexil()
+        .args(["schedule", "examples/shop", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+    let changes = json.as_array().expect("array");
+    let times: Vec<&str> = changes.iter().filter_map(|c| c["time"].as_str()).collect();
+    assert_eq!(times.len(), changes.len());
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+    assert!(changes.iter().any(|c| c["name"] == "new-checkout"
+        && c["change"] == "rule-starts"
+        && c["time"] == "2026-12-01T08:00:00Z"));
+
+    vexil()
+        .args(["schedule", "examples/shop", "--since", "2027-01-01"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("time  "))
+        .stdout(predicate::str::contains("2026-").not());
+    vexil()
+        .args(["schedule", "examples/shop", "--ics"])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("BEGIN:VCALENDAR\r\n"))
+        .stdout(predicate::str::contains("DTSTART:20261201T080000Z"));
+    vexil()
+        .args(["schedule", "examples/shop", "--since", "tomorrow"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid --since `tomorrow`"));
+}

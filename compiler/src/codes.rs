@@ -149,6 +149,11 @@ codes! {
         "A staged rollout (`rule ramp: from 2026-12-10T09:00:00Z => 1% for 1h, 5% for 1d, 100% by user.id`) \
          starts at its rule's `from`; every stage but the last lasts a positive duration, the last has none, \
          and each stage serves a larger share than the one before it.";
+    InvalidGuardrail = "E0316", Error, "invalid guardrail",
+        "Guardrails follow a staged rollout's rule, which `vexil serve`'s monitor watches: \
+         `guard NAME: METRIC must not increase|decrease by P% [=> rollback|pause|notify]` (the metric as in \
+         an experiment's `metrics`, a positive relative threshold) and `min sample N per stage` (a positive \
+         whole number, with at least one guard).";
     InvalidTestValue = "E0401", Error, "invalid test context",
         "A test's context gives each field a value of its declared type; a context is given once.";
     InvalidExpectation = "E0402", Error, "invalid expectation",

@@ -204,7 +204,31 @@ module.exports = grammar({
       optional(seq('when', field('condition', $._expression))),
       '=>',
       field('result', choice($.split, $.rollout, $._value)),
+      repeat(field('guard', choice($.guard, $.min_sample))),
     ),
+
+    // A staged rollout's guardrails, after its rule:
+    // `guard errors: conversion(error) must not increase by 10% => rollback`
+    guard: $ => seq(
+      'guard',
+      field('name', $.identifier),
+      ':',
+      field('function', $.identifier),
+      '(',
+      field('event', $._event_name),
+      optional(seq(',', field('event', $._event_name))),
+      ')',
+      optional(seq('within', field('window', $._literal))),
+      'must',
+      'not',
+      field('harmful', $.metric_goal),
+      'by',
+      field('threshold', $.percentage),
+      optional(seq('=>', field('action', $.identifier))),
+    ),
+
+    // `min sample 1000 per stage`
+    min_sample: $ => seq('min', 'sample', field('units', $.number), 'per', 'stage'),
 
     // `=> 25% by user.id`, `=> dark for 25% by user.id salt "s"`, and
     // staged: `=> 1% for 1h, 5% for 1d, 100% by user.id`

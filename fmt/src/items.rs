@@ -343,6 +343,20 @@ impl<'a> Printer<'a> {
         self.ident(&m.name);
         self.found(":");
         self.sp();
+        self.metric_call(m);
+        self.sp();
+        self.tok(m.goal_span, m.goal.as_str());
+        if let Some(threshold) = &m.threshold {
+            self.sp();
+            self.found("threshold");
+            self.sp();
+            self.literal(threshold);
+        }
+    }
+
+    /// `FUNCTION(EVENT[, EVENT]) [within D]`: an experiment metric's or a
+    /// guardrail's.
+    pub(crate) fn metric_call(&mut self, m: &MetricDecl) {
         self.ident(&m.function);
         self.found("(");
         for (i, event) in m.events.iter().enumerate() {
@@ -358,14 +372,6 @@ impl<'a> Printer<'a> {
             self.found("within");
             self.sp();
             self.literal(window);
-        }
-        self.sp();
-        self.tok(m.goal_span, m.goal.as_str());
-        if let Some(threshold) = &m.threshold {
-            self.sp();
-            self.found("threshold");
-            self.sp();
-            self.literal(threshold);
         }
     }
 

@@ -12,12 +12,14 @@
 use std::borrow::Cow;
 
 use vexil_grammar::{
-    unescape, EventName, Expr, Json, Literal, LiteralKind, RuleDecl, RuleResult, Span, SplitArm,
-    StrLit, Unit, Value, ValueKind,
+    unescape, EventName, Expr, Goal, GuardDecl, Json, Literal, LiteralKind, RuleDecl, RuleResult,
+    Span, SplitArm, StrLit, Unit, Value, ValueKind,
 };
 
 use super::items::closing;
-use super::printer::{width, Blanks, Printer, BRACES, BRACKETS, JSON_ARRAY, JSON_OBJECT, WIDTH};
+use super::printer::{
+    width, Blanks, Printer, BRACES, BRACKETS, INDENT, JSON_ARRAY, JSON_OBJECT, WIDTH,
+};
 
 impl<'a> Printer<'a> {
     pub(crate) fn literal(&mut self, l: &Literal) {
@@ -128,6 +130,74 @@ impl<'a> Printer<'a> {
             self.found("=>");
             self.sp();
             self.rule_result(&r.result);
+        }
+        self.guards(r);
+    }
+
+    /// A staged rollout's guardrails, each on a line of its own under the
+    /// rule, in the order written.
+    fn guards(&mut self, r: &RuleDecl) {
+        let mut lines: Vec<(u32, Option<&GuardDecl>)> =
+            r.guards.iter().map(|g| (g.span.start, Some(g))).collect();
+        if let Some(m) = &r.min_sample {
+            lines.push((m.span.start, None));
+        }
+        lines.sort_by_key(|(start, _)| *start);
+        let indent = self.cur_indent() + INDENT;
+        for (start, guard) in lines {
+            self.break_before(start, indent, indent, Blanks::None);
+            match (guard, &r.min_sample) {
+                (Some(g), _) => self.guard(g),
+                (None, Some(m)) => {
+                    self.kw(start, "min");
+                    self.sp();
+                    self.found("sample");
+                    self.sp();
+                    self.literal(&m.count);
+                    self.sp();
+                    self.found("per");
+                    self.sp();
+                    self.found("stage");
+                }
+                (None, None) => {}
+            }
+        }
+    }
+
+    /// `guard NAME: METRIC [within D] must not increase|decrease by P% [=> ACTION]`.
+    fn guard(&mut self, g: &GuardDecl) {
+        let m = &g.metric;
+        self.tok(m.role_span, "guard");
+        self.sp();
+        self.ident(&m.name);
+        self.found(":");
+        self.sp();
+        self.metric_call(m);
+        self.sp();
+        self.found("must");
+        self.sp();
+        self.found("not");
+        self.sp();
+        // The goal is the direction that is not harmful; the text says the
+        // harmful one.
+        self.tok(
+            m.goal_span,
+            match m.goal {
+                Goal::Increase => "decrease",
+                Goal::Decrease => "increase",
+            },
+        );
+        self.sp();
+        self.found("by");
+        if let Some(threshold) = &m.threshold {
+            self.sp();
+            self.literal(threshold);
+        }
+        if let Some(action) = &g.action {
+            self.sp();
+            self.found("=>");
+            self.sp();
+            self.ident(action);
         }
     }
 

@@ -135,6 +135,14 @@ fn describe(rule: Rule) -> &'static str {
         Rule::metric_goal => "`increase` or `decrease`",
         Rule::metric_threshold | Rule::kw_threshold => "`threshold`",
         Rule::planning_entry => "a planning entry like `baseline 3.2%`",
+        Rule::rule_guard | Rule::guard_decl | Rule::kw_guard => {
+            "a guardrail like `guard errors: conversion(error) must not increase by 10%`"
+        }
+        Rule::guard_sample | Rule::kw_min => "`min sample N per stage`",
+        Rule::kw_must => "`must not`",
+        Rule::guard_action => "`=> rollback`, `=> pause` or `=> notify`",
+        Rule::kw_sample => "`sample`",
+        Rule::kw_per => "`per`",
         Rule::test_context | Rule::kw_context => "`context`",
         Rule::context_value => "a context value like `user { id: \"u1\" }`",
         Rule::field_value => "a field value like `id: \"u1\"`",

@@ -57,6 +57,11 @@ pub const CONTEXTUAL_KEYWORDS: &[&str] = &[
     "reason",
     "error",
     "stage",
+    "guard",
+    "must",
+    "min",
+    "sample",
+    "per",
 ];
 
 /// The string operators, which read like keywords (with `iin`, `in`

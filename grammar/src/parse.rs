@@ -737,8 +737,24 @@ impl<'s> Builder<'s> {
         let mut until = None;
         let mut condition = None;
         let mut result = None;
+        let mut guards = Vec::new();
+        let mut min_sample = None;
         for p in rest {
             match p.as_rule() {
+                Rule::rule_guard => {
+                    let g = p.into_inner().next()?;
+                    match g.as_rule() {
+                        Rule::guard_decl => guards.push(self.guard(g)?),
+                        _ => {
+                            let span = span_of(&g);
+                            let number = g.into_inner().find(|q| q.as_rule() == Rule::number)?;
+                            min_sample = Some(MinSample {
+                                count: self.literal(number)?,
+                                span,
+                            });
+                        }
+                    }
+                }
                 Rule::rule_name => {
                     let id = p.into_inner().next()?;
                     name = Some(self.ident(id));
@@ -760,7 +776,97 @@ impl<'s> Builder<'s> {
             until,
             condition,
             result,
+            guards,
+            min_sample,
         })
+    }
+
+    /// `guard NAME: METRIC [within D] must not increase|decrease by P% [=> ACTION]`,
+    /// read as a guardrail metric whose goal is the other direction.
+    fn guard(&mut self, pair: Pair<'s, Rule>) -> Option<GuardDecl> {
+        let span = span_of(&pair);
+        let mut keyword = span;
+        let mut name = None;
+        let mut function = None;
+        let mut events = Vec::new();
+        let mut window = None;
+        let mut harmful = None;
+        let mut threshold = None;
+        let mut action = None;
+        for p in pair.into_inner() {
+            let ps = span_of(&p);
+            match p.as_rule() {
+                Rule::kw_guard => keyword = ps,
+                Rule::ident => name = Some(self.ident(p)),
+                Rule::metric_kind => {
+                    let (f, e) = self.metric_kind(p)?;
+                    function = Some(f);
+                    events = e;
+                }
+                Rule::metric_window => window = self.literal(p.into_inner().nth(1)?),
+                Rule::metric_goal => harmful = Some((p.as_str() == "increase", ps)),
+                Rule::percent => threshold = self.literal(p),
+                Rule::guard_action => action = Some(self.ident(p.into_inner().next()?)),
+                _ => {}
+            }
+        }
+        match (name, function, harmful) {
+            (Some(name), Some(function), Some((increase_harms, goal_span))) => Some(GuardDecl {
+                metric: MetricDecl {
+                    role: MetricRole::Guardrail,
+                    role_span: keyword,
+                    name,
+                    function,
+                    events,
+                    window,
+                    goal: if increase_harms {
+                        Goal::Decrease
+                    } else {
+                        Goal::Increase
+                    },
+                    goal_span,
+                    threshold,
+                    span,
+                },
+                action,
+                span,
+            }),
+            _ => {
+                self.internal(span, "a guardrail");
+                None
+            }
+        }
+    }
+
+    /// `FUNCTION(EVENT[, EVENT])`: the function's name and the events.
+    fn metric_kind(&mut self, pair: Pair<'s, Rule>) -> Option<(Ident, Vec<EventName>)> {
+        let mut function = None;
+        let mut events = Vec::new();
+        for k in pair.into_inner() {
+            match k.as_rule() {
+                Rule::metric_fn => function = Some(self.ident(k)),
+                Rule::event_name => {
+                    let e = k.into_inner().next()?;
+                    let es = span_of(&e);
+                    if e.as_rule() == Rule::string {
+                        let s = self.string(e)?;
+                        events.push(EventName {
+                            name: s.value,
+                            quoted: true,
+                            span: es,
+                        });
+                    } else {
+                        events.push(EventName {
+                            name: e.as_str().to_string(),
+                            quoted: false,
+                            span: es,
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        Some((function?, events))
     }
 
     fn rule_result(&mut self, pair: Pair<'s, Rule>) -> Option<RuleResult> {
@@ -910,30 +1016,9 @@ impl<'s> Builder<'s> {
                 }
                 Rule::ident => name = Some(self.ident(p)),
                 Rule::metric_kind => {
-                    for k in p.into_inner() {
-                        match k.as_rule() {
-                            Rule::metric_fn => function = Some(self.ident(k)),
-                            Rule::event_name => {
-                                let e = k.into_inner().next()?;
-                                let es = span_of(&e);
-                                if e.as_rule() == Rule::string {
-                                    let s = self.string(e)?;
-                                    events.push(EventName {
-                                        name: s.value,
-                                        quoted: true,
-                                        span: es,
-                                    });
-                                } else {
-                                    events.push(EventName {
-                                        name: e.as_str().to_string(),
-                                        quoted: false,
-                                        span: es,
-                                    });
-                                }
-                            }
-                            _ => {}
-                        }
-                    }
+                    let (f, e) = self.metric_kind(p)?;
+                    function = Some(f);
+                    events = e;
                 }
                 Rule::metric_window => window = self.literal(p.into_inner().nth(1)?),
                 Rule::metric_goal => {

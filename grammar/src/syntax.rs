@@ -391,6 +391,30 @@ pub struct RuleDecl {
     pub until: Option<Literal>,
     pub condition: Option<Expr>,
     pub result: RuleResult,
+    /// Guardrails written after the rule (only a staged rollout may have
+    /// them): `guard NAME: METRIC must not increase by P% [=> ACTION]`.
+    pub guards: Vec<GuardDecl>,
+    /// `min sample N per stage`.
+    pub min_sample: Option<MinSample>,
+}
+
+/// `min sample N per stage`: the number as written, and the whole clause.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct MinSample {
+    pub count: Literal,
+    pub span: Span,
+}
+
+/// A guardrail of a staged rollout. Its metric is an experiment metric's
+/// (`role` `guardrail`; `goal` the opposite of the harmful direction
+/// written; `threshold` the percentage after `by`), so that one checker
+/// reads both.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct GuardDecl {
+    pub metric: MetricDecl,
+    /// `=> rollback`, `=> pause`, `=> notify`; `rollback` when absent.
+    pub action: Option<Ident>,
+    pub span: Span,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

@@ -325,9 +325,57 @@ fn rule_hover(db: &dyn Db, ws: Workspace, owner: &str, rule: &str) -> Option<Str
     let _ = writeln!(out, "\nrule {} of flag `{owner}`", position + 1);
     if let PropertyKind::Rule(r) = &p.kind {
         stage_table(r, &mut out);
+        guard_table(r, &mut out);
     }
     doc(&mut out, &p.doc);
     Some(out)
+}
+
+/// A staged rollout's guardrails: what each watches, the harmful change
+/// that breaches it, and what a breach does.
+fn guard_table(r: &ast::RuleDecl, out: &mut String) {
+    if r.guards.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n| guardrail | metric | breached by | then |\n|---|---|---|---|"
+    );
+    for g in &r.guards {
+        let m = &g.metric;
+        let events: Vec<&str> = m.events.iter().map(|e| e.name.as_str()).collect();
+        let harmful = match m.goal {
+            ast::Goal::Increase => "a fall",
+            ast::Goal::Decrease => "a rise",
+        };
+        let threshold = m
+            .threshold
+            .as_ref()
+            .map_or_else(String::new, |t| format!(" of {}", literal_text(t)));
+        let action = g.action.as_ref().map_or("rollback", |a| a.name.as_str());
+        let _ = writeln!(
+            out,
+            "| {} | {}({}) | {harmful}{threshold} | {action} |",
+            m.name.name,
+            m.function.name,
+            events.join(", ")
+        );
+    }
+    if let Some(m) = &r.min_sample {
+        let _ = writeln!(
+            out,
+            "\nA stage may advance once {} units on each side have been seen.",
+            literal_text(&m.count)
+        );
+    }
+}
+
+fn literal_text(l: &ast::Literal) -> String {
+    match &l.kind {
+        ast::LiteralKind::Percent(t) => format!("{t}%"),
+        ast::LiteralKind::Number(t) | ast::LiteralKind::Duration(t) => t.clone(),
+        other => other.describe().to_string(),
+    }
 }
 
 /// A staged rollout's stages with the time each starts (from the rule's

@@ -472,6 +472,57 @@ pub struct Rule {
     pub condition: Expr,
     /// What it serves when its condition holds.
     pub result: RuleResult,
+    /// A staged rollout's guardrails: what `vexil serve`'s monitor
+    /// watches. Metadata only: no backend reads them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub guardrails: Option<Guardrails>,
+}
+
+/// The guardrails of a staged rollout: metrics compared between the units
+/// it serves (the new experience) and those it holds back (the old), and
+/// what to do when one is breached.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Guardrails {
+    /// Each guarded metric with its action, in the order written.
+    pub guards: Vec<Guard>,
+    /// Units on each side a stage must have seen before it may advance
+    /// (`min sample N per stage`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_sample: Option<u64>,
+}
+
+/// One guardrail: a metric of role [`MetricRole::Guardrail`] whose `goal`
+/// is the direction that is not harmful and whose `threshold` is the
+/// relative change in the harmful one that breaches it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Guard {
+    /// The metric, in an experiment metric's form.
+    pub metric: Metric,
+    /// What to do on a breach.
+    pub action: GuardAction,
+}
+
+/// What the monitor does when a guardrail is breached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuardAction {
+    /// Pin the rule at 0%: nobody gets the new experience (the default).
+    Rollback,
+    /// Hold the stage in force: the next stages do not start.
+    Pause,
+    /// Only report: an audit entry and the webhooks.
+    Notify,
+}
+
+impl GuardAction {
+    /// As written after `=>`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GuardAction::Rollback => "rollback",
+            GuardAction::Pause => "pause",
+            GuardAction::Notify => "notify",
+        }
+    }
 }
 
 /// What a matching rule does.

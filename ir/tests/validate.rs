@@ -79,6 +79,7 @@ fn bundle_with(condition: Expr) -> Bundle {
                 name: None,
                 condition,
                 result: RuleResult::Serve(1),
+                guardrails: None,
             }],
             meta: Metadata::default(),
         }],

@@ -5,8 +5,9 @@
 //! the lexer of application code in `code.rs`), the semantic diff of two
 //! versions of the sources (`diff.rs`, with `revision.rs` reading a git
 //! revision's), the clean-up of a flag from the sources (`cleanup.rs`),
-//! a server's usage (`usage.rs`), and the reports as tables, CSV and Markdown (`report.rs`).
-//! The CLI only reads arguments and prints.
+//! a server's usage (`usage.rs`), the release schedule (`schedule.rs`),
+//! and the reports as tables, CSV and Markdown (`report.rs`). The CLI only
+//! reads arguments and prints.
 
 #![warn(missing_docs)]
 
@@ -19,6 +20,7 @@ pub mod launched;
 pub mod refs;
 pub mod report;
 pub mod revision;
+pub mod schedule;
 pub mod stale;
 pub mod usage;
 
@@ -27,6 +29,7 @@ pub use diff::{diff, Change, What};
 pub use history::History;
 pub use inventory::{inventory, Entry, Status};
 pub use refs::{search as refs, Key, Refs};
+pub use schedule::schedule;
 pub use stale::{stale, Evidence, Stale, StaleOptions};
 pub use usage::Usage;
 

@@ -219,6 +219,7 @@ fn programs_the_backends_cannot_run_are_refused_by_validation() {
         name: None,
         condition,
         result: RuleResult::Serve(1),
+        guardrails: None,
     };
     let huge = Semver::parse("4294967296.0.0").unwrap();
     let conditions = [

@@ -334,7 +334,8 @@ impl FileChecker<'_> {
         }
     }
 
-    fn metrics(&mut self, metrics: &[ast::MetricDecl]) -> Vec<ir::Metric> {
+    /// Experiment metrics, and a staged rollout's guardrails (`guard.rs`).
+    pub(super) fn metrics(&mut self, metrics: &[ast::MetricDecl]) -> Vec<ir::Metric> {
         let mut out = Vec::new();
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for m in metrics {
@@ -422,18 +423,16 @@ impl FileChecker<'_> {
                         .help("make it `guardrail`, or remove the threshold");
                     None
                 }
-                Some(t) => {
-                    match literal::fraction(t) {
-                        Ok(v) if v > 0.0 => Some(v),
-                        _ => {
-                            self.rep
+                Some(t) => match literal::fraction(t) {
+                    Ok(v) if v > 0.0 => Some(v),
+                    _ => {
+                        self.rep
                             .report(Code::InvalidMetric, t.span, "a threshold is a positive percentage")
                             .label("invalid threshold")
-                            .help("write the largest acceptable relative change, like `threshold 5%`");
-                            None
-                        }
+                            .help("write the largest acceptable relative change, a positive percentage like `5%`");
+                        None
                     }
-                }
+                },
                 None => None,
             };
             if let Some(kind) = kind {

@@ -518,6 +518,8 @@ impl FileChecker<'_> {
             else {
                 continue;
             };
+            let staged_rule = matches!(result, ir::RuleResult::Staged { .. });
+            let guardrails = self.guardrails(r, staged_rule, rule_span);
             if let ir::RuleResult::Staged { stages, .. } = &result {
                 if let Some(last) = stages.last() {
                     staged.push(StagedEnd {
@@ -554,6 +556,7 @@ impl FileChecker<'_> {
                 name: r.name.as_ref().map(|n| n.name.clone()),
                 condition,
                 result,
+                guardrails,
             });
         }
         (rules, staged)

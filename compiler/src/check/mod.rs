@@ -13,6 +13,7 @@ mod conventions;
 mod experiment;
 mod expr;
 mod flag;
+mod guard;
 mod staged;
 mod tests;
 mod value;

@@ -51,6 +51,11 @@
   "reason"
   "error"
   "stage"
+  "guard"
+  "must"
+  "min"
+  "sample"
+  "per"
   "split"
   "by"
   "for"
@@ -115,6 +120,9 @@
 
 (metric name: (identifier) @label)
 (metric function: (identifier) @function.builtin)
+(guard name: (identifier) @label)
+(guard function: (identifier) @function.builtin)
+(guard action: (identifier) @constant.builtin)
 (planning_entry name: (identifier) @variable.parameter)
 
 (path context: (identifier) @variable)

@@ -790,6 +790,7 @@ impl CaseGen {
                 name: self.rng.chance(50).then(|| format!("r{r}")),
                 condition,
                 result,
+                guardrails: None,
             });
         }
         Flag {
