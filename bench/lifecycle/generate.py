@@ -13,6 +13,7 @@
 
 Deterministic (seeded), no network, standard library only.
 """
+import datetime
 import os
 import random
 import subprocess
@@ -106,6 +107,7 @@ def history(root):
                                           stdout=subprocess.DEVNULL)
     git("init", "-q", date="2024-01-01T09:00:00Z")
     percents = [10] * 200
+    start = datetime.datetime(2024, 1, 1)
 
     def write():
         for file in range(10):
@@ -116,9 +118,10 @@ def history(root):
                     f.write(flag(f"flag-{i}", f"team-{i % 5}", percents[i]))
 
     for c in range(1000):
-        percents[c % 200] = 10 + c % 90
+        # Always another percentage, so every commit changes one line.
+        percents[c % 200] = percents[c % 200] % 99 + 1
         write()
-        day = f"{2024 + c // 365}-{(c % 365) // 31 + 1:02}-{(c % 365) % 28 + 1:02}T09:00:00Z"
+        day = (start + datetime.timedelta(days=c)).strftime("%Y-%m-%dT09:00:00Z")
         git("add", ".", date=day)
         git("commit", "-q", "-m", f"change {c}", date=day)
 
