@@ -6,11 +6,17 @@
 // surviving the flag server's absence. A screenshot is kept in
 // target/web-test/.
 //
+// The server serves a copy of examples/shop whose `checkout-layout`
+// experiment ends in 2099 instead of 2027-01-15, so the variants the tests
+// expect do not depend on the day they run (after the real end date every
+// shopper gets the control). Nothing else the tests read depends on the
+// date: the rules they go through start in the past and never end.
+//
 // Environment: VEXIL_BIN (default ../../target/debug/vexil), CHROMIUM
 // (default: `chromium` on PATH). Run by scripts/test-web.sh.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -27,6 +33,17 @@ const artefacts = join(root, "target/web-test");
 const work = mkdtempSync(join(tmpdir(), "vexil-web-test-"));
 const adminKey = "test-admin-secret";
 const clientKey = "test-client-secret";
+const shop = join(work, "shop");
+
+/** examples/shop with the checkout-layout experiment's end moved to 2099. */
+function copyShop() {
+  cpSync(join(root, "examples/shop"), shop, { recursive: true });
+  const file = join(shop, "experiments.flag");
+  const text = readFileSync(file, "utf8");
+  const moved = text.replace(/^(experiment checkout-layout:[^]*?\n  end )2027-01-15$/m, "$12099-01-15");
+  assert.notEqual(moved, text, "examples/shop's checkout-layout no longer ends on 2027-01-15: update copyShop");
+  writeFileSync(file, moved);
+}
 
 function freePort() {
   return new Promise((res, rej) => {
@@ -76,7 +93,7 @@ const appUrl = (user) => `http://127.0.0.1:${appPort}/?user=${user}`;
 function startFlagServer() {
   return startProcess(
     vexilBin,
-    ["serve", join(root, "examples/shop"), "--config", join(work, "vexil.toml"), "--listen", `127.0.0.1:${flagPort}`, "--data-dir", join(work, "data")],
+    ["serve", shop, "--config", join(work, "vexil.toml"), "--listen", `127.0.0.1:${flagPort}`, "--data-dir", join(work, "data")],
     { VEXIL_KEYS: `client:storefront:${clientKey},admin:tests:${adminKey}`, RUST_LOG: "warn,vexil_server=info" },
     /serving OFREP at/,
   );
@@ -134,6 +151,7 @@ const rootHtml = (page) =>
 
 before(async () => {
   mkdirSync(artefacts, { recursive: true });
+  copyShop();
   [flagPort, appPort] = [await freePort(), await freePort()];
   writeFileSync(join(work, "vexil.toml"), `[cors]\norigins = ["http://127.0.0.1:${appPort}"]\n`);
   flagServer = await startFlagServer();
