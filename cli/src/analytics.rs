@@ -127,7 +127,9 @@ fn assignment(text: &str, what: &str) -> Result<(String, f64), String> {
 
 #[derive(Args)]
 pub struct IngestArgs {
-    /// The event store (an SQLite file, created if missing).
+    /// The event store: an SQLite file, created if missing, or a
+    /// PostgreSQL database as a `postgres://` URL (its tables are created
+    /// if missing).
     #[arg(value_name = "STORE")]
     store: PathBuf,
     /// JSON Lines files of exposures and metric events; `-` reads standard
@@ -165,7 +167,7 @@ pub fn ingest(args: &IngestArgs) -> Result<ExitCode, String> {
                 })
                 .collect();
             let json = serde_json::json!({
-                "store": args.store.display().to_string(),
+                "store": store.path().display().to_string(),
                 "files": files,
                 "stored": {"exposures": exposures, "events": tracks},
             });
@@ -208,7 +210,7 @@ pub fn ingest(args: &IngestArgs) -> Result<ExitCode, String> {
             }
             println!(
                 "{}: {}, {}",
-                args.store.display(),
+                store.path().display(),
                 many(exposures, "exposure"),
                 many(tracks, "metric event")
             );
@@ -255,7 +257,8 @@ pub struct AnalyzeArgs {
     dir: PathBuf,
     /// The experiment to analyse.
     experiment: String,
-    /// The event store written by `vexil ingest`.
+    /// The event store written by `vexil ingest`: an SQLite file, or a
+    /// `postgres://` URL.
     #[arg(long, value_name = "STORE", required_unless_present = "sql")]
     events: Option<PathBuf>,
     /// Print the metric query instead of running it: the portable SQL the
@@ -346,7 +349,7 @@ pub fn analyze(args: &AnalyzeArgs) -> Result<ExitCode, String> {
     };
     let mut report = analyze_experiment(&store, experiment, &options).map_err(|e| e.to_string())?;
     if report.variants.iter().all(|v| v.units == 0) {
-        return Ok(nothing_to_analyse(&mut report, events, args));
+        return Ok(nothing_to_analyse(&mut report, store.path(), args));
     }
     if let Some(path) = &args.html {
         std::fs::write(path, html::page(&report))
@@ -423,7 +426,9 @@ pub struct SimulateArgs {
     /// baseline for the primary metric, else 10%, 50 or 1.5).
     #[arg(long, value_name = "METRIC=VALUE")]
     baseline: Vec<String>,
-    /// Where to write the JSON Lines; `-` writes standard output.
+    /// Where to write the JSON Lines; `-` writes standard output; a
+    /// `postgres://` URL ingests them into that event store as they are
+    /// simulated (as `vexil ingest` would).
     #[arg(short, long, value_name = "FILE.jsonl")]
     output: PathBuf,
     #[arg(long, default_value_t = 1)]
@@ -480,6 +485,9 @@ pub fn simulate(args: &SimulateArgs) -> Result<ExitCode, String> {
         bystanders: args.bystanders,
         start,
     };
+    if Store::is_url(&args.output) {
+        return simulate_into_store(bundle, args, &options);
+    }
     let to_stdout = args.output.as_os_str() == "-";
     let out: Box<dyn Write + Send> = if to_stdout {
         Box::new(std::io::BufWriter::new(std::io::stdout()))
@@ -489,6 +497,61 @@ pub fn simulate(args: &SimulateArgs) -> Result<ExitCode, String> {
         Box::new(std::io::BufWriter::new(file))
     };
     let summary = run_simulation(bundle, &args.experiment, &options, out)?;
+    let text = summary_text(&summary, &args.output.display().to_string());
+    // The summary goes where the data does not.
+    if to_stdout {
+        eprint!("{text}");
+    } else {
+        print!("{text}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `vexil simulate -o postgres://...`: the lines go through a pipe to an
+/// ingestion into the store, which runs beside the simulation.
+fn simulate_into_store(
+    bundle: vexil_ir::ValidBundle,
+    args: &SimulateArgs,
+    options: &SimulationOptions,
+) -> Result<ExitCode, String> {
+    let mut store = Store::open(&args.output).map_err(|e| e.to_string())?;
+    let (reader, writer) =
+        std::io::pipe().map_err(|e| format!("cannot start the ingestion: {e}"))?;
+    let (summary, ingested) = std::thread::scope(|scope| {
+        let ingestion = scope.spawn(|| {
+            let reader = std::io::BufReader::with_capacity(1 << 20, reader);
+            store.ingest_reader(reader, Path::new("simulation"))
+        });
+        let out: Box<dyn Write + Send> = Box::new(std::io::BufWriter::new(writer));
+        // Returning drops the pipe's writer: the ingestion sees the end.
+        let summary = run_simulation(bundle, &args.experiment, options, out);
+        let ingested = match ingestion.join() {
+            Ok(result) => result.map_err(|e| e.to_string()),
+            Err(_) => Err("the ingestion stopped unexpectedly".to_string()),
+        };
+        (summary, ingested)
+    });
+    // The store's error explains a simulation cut short by a closed pipe.
+    let ingested = ingested?;
+    let summary = summary?;
+    let mut text = summary_text(&summary, &store.path().display().to_string());
+    text.push_str(&format!(
+        "{}: {} and {} added, {}\n",
+        store.path().display(),
+        many(ingested.exposures, "exposure"),
+        many(ingested.tracks, "metric event"),
+        many(ingested.duplicates, "duplicate")
+    ));
+    print!("{text}");
+    Ok(if ingested.rejected > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// What a simulation wrote, and each event's model, in words.
+fn summary_text(summary: &vexil_events::simulate::SimulationSummary, output: &str) -> String {
     let enrolled: Vec<String> = summary
         .enrolled
         .iter()
@@ -504,7 +567,7 @@ pub fn simulate(args: &SimulateArgs) -> Result<ExitCode, String> {
         enrolled.join(", "),
         many(summary.exposures, "exposure"),
         many(summary.events, "metric event"),
-        args.output.display()
+        output
     );
     for m in &summary.models {
         let lifts: Vec<String> = summary
@@ -526,13 +589,7 @@ pub fn simulate(args: &SimulateArgs) -> Result<ExitCode, String> {
             model_words(&m.model)
         ));
     }
-    // The summary goes where the data does not.
-    if to_stdout {
-        eprint!("{text}");
-    } else {
-        print!("{text}");
-    }
-    Ok(ExitCode::SUCCESS)
+    text
 }
 
 fn model_words(model: &vexil_events::simulate::Model) -> String {

@@ -753,3 +753,191 @@ fn analyze_without_exposures_has_nothing_to_analyse() {
             "exposed to `one-pgae`, which `checkout-layout` does not declare",
         ));
 }
+
+// ---------------------------------------------------------------- PostgreSQL
+
+/// A new, empty database on the test PostgreSQL server.
+fn postgres_url() -> String {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(vexil_control::testing::fresh_database())
+}
+
+/// The password in a `postgres://user:password@...` URL.
+fn password_of(url: &str) -> &str {
+    let (_, rest) = url.split_once("://").expect("a URL");
+    let (userinfo, _) = rest.rsplit_once('@').expect("user information");
+    userinfo.split_once(':').expect("a password").1
+}
+
+/// Every number in `a` equals `b`'s to a relative 1e-9, the rest exactly.
+fn assert_same_json(a: &serde_json::Value, b: &serde_json::Value, path: &str) {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => {
+            let (x, y) = (x.as_f64().expect("finite"), y.as_f64().expect("finite"));
+            assert!(
+                (x - y).abs() <= 1e-9 * x.abs().max(y.abs()),
+                "{path}: {x} != {y}"
+            );
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            assert_eq!(x.len(), y.len(), "{path}");
+            for (i, (x, y)) in x.iter().zip(y).enumerate() {
+                assert_same_json(x, y, &format!("{path}[{i}]"));
+            }
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            assert_eq!(
+                x.keys().collect::<Vec<_>>(),
+                y.keys().collect::<Vec<_>>(),
+                "{path}"
+            );
+            for (k, v) in x {
+                assert_same_json(v, &y[k], &format!("{path}.{k}"));
+            }
+        }
+        (x, y) => assert_eq!(x, y, "{path}"),
+    }
+}
+
+fn analyze_json(store: &std::ffi::OsStr) -> serde_json::Value {
+    let out = vexil()
+        .args(["analyze", "examples/shop", "checkout-layout"])
+        .args(["--format", "json", "--events"])
+        .arg(store)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    json_of(&out)
+}
+
+#[test]
+fn postgres_stores_take_the_same_commands_and_give_the_same_analysis() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("sim.jsonl");
+    let sqlite = dir.path().join("store.db");
+    let simulate = |output: &std::ffi::OsStr| {
+        vexil()
+            .args(["simulate", "examples/shop", "checkout-layout"])
+            .args(["--units", "20000", "--days", "7", "--seed", "5"])
+            .args([
+                "--effect",
+                "conversion=20%",
+                "--baseline",
+                "conversion=20%",
+                "-o",
+            ])
+            .arg(output)
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    simulate(events.as_os_str());
+    vexil()
+        .arg("ingest")
+        .arg(&sqlite)
+        .arg(&events)
+        .assert()
+        .success();
+
+    // `vexil ingest URL`: counts as for a file, the password never shown.
+    let url = postgres_url();
+    let out = vexil()
+        .arg("ingest")
+        .arg(&url)
+        .arg(&events)
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    assert!(stdout.contains(" 0 duplicates, 0 rejected"), "{stdout}");
+    assert!(!stdout.contains(password_of(&url)), "{stdout}");
+    assert!(stdout.contains(":***@127.0.0.1"), "{stdout}");
+    // Idempotent, as the SQLite store.
+    vexil()
+        .arg("ingest")
+        .arg(&url)
+        .arg(&events)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "0 exposures and 0 metric events added",
+        ));
+
+    let on_sqlite = analyze_json(sqlite.as_os_str());
+    assert!(on_sqlite["metrics"][0]["comparisons"][0]["value"].is_number());
+    assert_same_json(&on_sqlite, &analyze_json(url.as_ref()), "report");
+
+    // `vexil simulate -o URL` ingests as it simulates: the same events.
+    let direct = postgres_url();
+    let said = String::from_utf8(simulate(direct.as_ref())).unwrap();
+    assert!(said.contains("metric events added"), "{said}");
+    assert!(!said.contains(password_of(&direct)), "{said}");
+    assert_same_json(&on_sqlite, &analyze_json(direct.as_ref()), "report");
+}
+
+#[test]
+fn bad_store_urls_are_clear_errors_and_write_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("one.jsonl");
+    std::fs::write(
+        &events,
+        "{\"type\":\"exposure\",\"experiment\":\"x\",\"variant\":\"a\",\"unit\":\"u\",\"time\":1}\n",
+    )
+    .unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    for (url, says) in [
+        (
+            format!("postgres://vexil:s3cret@127.0.0.1:{port}/events"),
+            "connecting",
+        ),
+        (
+            "postgres://vexil:s3cret@127.0.0.1:port/events".to_string(),
+            "invalid",
+        ),
+        (
+            "mysql://vexil:s3cret@127.0.0.1/events".to_string(),
+            "is not a store this vexil reads",
+        ),
+    ] {
+        for args in [
+            vec![
+                "ingest".to_string(),
+                url.clone(),
+                events.display().to_string(),
+            ],
+            vec![
+                "analyze".into(),
+                support::root().join("examples/shop").display().to_string(),
+                "checkout-layout".into(),
+                "--events".into(),
+                url.clone(),
+            ],
+        ] {
+            vexil()
+                .current_dir(dir.path())
+                .args(&args)
+                .assert()
+                .code(2)
+                .stderr(predicate::str::contains(says))
+                .stderr(predicate::str::contains("vexil:***@127.0.0.1"))
+                .stderr(predicate::str::contains("s3cret").not());
+        }
+    }
+    // Nothing was created where the commands ran.
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, vec![std::ffi::OsString::from("one.jsonl")]);
+}

@@ -283,7 +283,7 @@ pub const MIXED_UNITS_QUERY: &str = "SELECT COUNT(*) FROM (
     GROUP BY unit HAVING COUNT(DISTINCT variant) > 1
 ) AS mixed";
 
-fn sums_of(spec: &MetricSpec, values: &mut impl Iterator<Item = f64>) -> Sums {
+pub(crate) fn sums_of(spec: &MetricSpec, values: &mut impl Iterator<Item = f64>) -> Sums {
     let mut next = || values.next().unwrap_or(0.0);
     let mut s = Sums {
         sum: next(),
@@ -323,7 +323,10 @@ impl Store {
         specs: &[MetricSpec],
     ) -> Result<Aggregates, StoreError> {
         let path = self.path();
-        let conn = self.connection();
+        let conn = match self.backend() {
+            Ok(conn) => conn,
+            Err(postgres) => return postgres.aggregate(experiment, specs),
+        };
         let (sql, params) = metrics_query(experiment, specs);
         let mut stmt = conn
             .prepare(&sql)

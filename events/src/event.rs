@@ -213,9 +213,16 @@ impl Event {
     }
 }
 
+/// A name the store keeps as text: not empty, and without U+0000, which
+/// PostgreSQL's text cannot hold (refused on every store, so a line is
+/// good or bad whichever store it goes to).
 pub(crate) fn non_empty(field: &str, value: &str) -> Result<(), String> {
     if value.is_empty() {
         Err(format!("`{field}` is empty"))
+    } else if value.contains('\0') {
+        Err(format!(
+            "`{field}` contains the character U+0000 (NUL), which no store keeps"
+        ))
     } else {
         Ok(())
     }

@@ -1,5 +1,5 @@
 //! Experiment event data: exposures and metric events, their JSON Lines
-//! format, an embedded SQLite store, metrics aggregated to per-variant
+//! format, a store (an embedded SQLite file, or PostgreSQL), metrics aggregated to per-variant
 //! sufficient statistics in portable SQL, the analysis of an experiment
 //! with `vexil-analytics`, and simulated data with a known effect.
 //!
@@ -15,6 +15,7 @@ mod ingest;
 mod input;
 mod line;
 mod metric;
+mod postgres;
 pub mod simulate;
 mod store;
 mod timeline;

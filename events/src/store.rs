@@ -1,13 +1,15 @@
-//! The embedded event store: one SQLite file in WAL mode, so analyses can
-//! read while an ingestion writes. The schema (`schema.sql`, explained in
-//! `SCHEMA.md`) is created on first open and versioned with
-//! `PRAGMA user_version`.
+//! The event store: by default one SQLite file in WAL mode, so analyses can
+//! read while an ingestion writes; or a PostgreSQL database, given as a
+//! `postgres://` URL where a file path would go (`postgres.rs`). The
+//! SQLite schema (`schema.sql`, explained in `SCHEMA.md`) is created on
+//! first open and versioned with `PRAGMA user_version`.
 
 use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OpenFlags};
 
 use crate::event::Row;
+use crate::postgres::{is_postgres_url, PgBatch, Postgres};
 
 /// The schema version this build reads and writes.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -33,6 +35,22 @@ pub enum StoreError {
         doing: &'static str,
         /// SQLite's error.
         source: rusqlite::Error,
+    },
+    /// PostgreSQL refused an operation or could not be reached.
+    Postgres {
+        /// The database's URL, without its password.
+        url: String,
+        /// What the store was doing, in words.
+        doing: &'static str,
+        /// The database's or the driver's message.
+        message: String,
+    },
+    /// A store given as a URL that is not one this build reads.
+    Url {
+        /// The URL, without its password.
+        url: String,
+        /// What is wrong with it.
+        reason: String,
     },
     /// The file was written by another version of the schema.
     Version {
@@ -63,6 +81,15 @@ impl std::fmt::Display for StoreError {
                 doing,
                 source,
             } => write!(f, "event store `{}`: {doing}: {source}", path.display()),
+            StoreError::Postgres {
+                url,
+                doing,
+                message,
+            } => write!(f, "event store `{url}`: {doing}: {message}"),
+            StoreError::Url { url, reason } => write!(
+                f,
+                "event store `{url}`: {reason} (give an SQLite file path or a postgres://USER:PASSWORD@HOST:PORT/DATABASE URL)"
+            ),
             StoreError::Version { path, found } => write!(
                 f,
                 "event store `{}` has schema version {found}, this vexil reads version {SCHEMA_VERSION}",
@@ -84,20 +111,76 @@ impl std::error::Error for StoreError {}
 
 /// An open event store.
 pub struct Store {
-    conn: Connection,
+    backend: Backend,
     path: PathBuf,
 }
 
+enum Backend {
+    Sqlite(Connection),
+    Postgres(Box<Postgres>),
+}
+
+/// What a store path names: a PostgreSQL URL, another URL (refused), or a
+/// file.
+enum Location<'a> {
+    Postgres(&'a str),
+    File,
+}
+
+fn locate(path: &Path) -> Result<Location<'_>, StoreError> {
+    let Some(text) = path.to_str() else {
+        return Ok(Location::File);
+    };
+    if is_postgres_url(text) {
+        return Ok(Location::Postgres(text));
+    }
+    match text.split_once("://") {
+        Some((scheme, _))
+            if !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '+') =>
+        {
+            Err(StoreError::Url {
+                url: crate::postgres::redact(text),
+                reason: format!("`{scheme}://` is not a store this vexil reads"),
+            })
+        }
+        _ => Ok(Location::File),
+    }
+}
+
 impl Store {
-    /// Opens the store at `path`, creating the file and schema if needed.
+    /// Whether `path` is a URL (a PostgreSQL store, or a mistyped one)
+    /// rather than a file path.
+    pub fn is_url(path: &Path) -> bool {
+        !matches!(locate(path), Ok(Location::File))
+    }
+
+    /// Opens the store at `path`, creating the file and schema if needed;
+    /// a `postgres://` URL opens (and migrates) that database.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        if let Location::Postgres(url) = locate(path)? {
+            return Store::postgres(url, false);
+        }
         let conn = Connection::open(path).map_err(|e| sqlite(path, "opening", e))?;
         Store::prepare(conn, path)
+    }
+
+    fn postgres(url: &str, must_exist: bool) -> Result<Store, StoreError> {
+        let pg = Postgres::open(url, must_exist)?;
+        Ok(Store {
+            path: PathBuf::from(pg.name()),
+            backend: Backend::Postgres(Box::new(pg)),
+        })
     }
 
     /// Opens a store that must already exist (for analysis: a typo in the
     /// path should not silently analyse an empty new store).
     pub fn open_existing(path: &Path) -> Result<Store, StoreError> {
+        if let Location::Postgres(url) = locate(path)? {
+            return Store::postgres(url, true);
+        }
         if !path.is_file() {
             return Err(StoreError::Missing {
                 path: path.to_path_buf(),
@@ -148,30 +231,59 @@ impl Store {
             }
         }
         Ok(Store {
-            conn,
+            backend: Backend::Sqlite(conn),
             path: path.to_path_buf(),
         })
     }
 
-    /// The underlying connection, for queries of one's own.
-    pub fn connection(&self) -> &Connection {
-        &self.conn
+    /// The underlying SQLite connection, for queries of one's own; `None`
+    /// for a PostgreSQL store.
+    pub fn connection(&self) -> Option<&Connection> {
+        match &self.backend {
+            Backend::Sqlite(conn) => Some(conn),
+            Backend::Postgres(_) => None,
+        }
     }
 
-    /// The store's file (`:memory:` for a store in memory).
+    /// The SQLite connection, or the PostgreSQL store.
+    pub(crate) fn backend(&self) -> Result<&Connection, &Postgres> {
+        match &self.backend {
+            Backend::Sqlite(conn) => Ok(conn),
+            Backend::Postgres(pg) => Err(pg),
+        }
+    }
+
+    /// The store's file (`:memory:` for a store in memory), or its URL
+    /// without the password: what messages name it by.
     pub fn path(&self) -> &Path {
         &self.path
     }
 
+    /// Makes every commit durable before it returns: for SQLite, fsync the
+    /// write-ahead log (`synchronous = FULL`; the store's default, NORMAL,
+    /// survives a killed process but not a power loss). PostgreSQL's
+    /// commits are durable already (`synchronous_commit` on by default).
+    pub fn durable_commits(&self) -> Result<(), StoreError> {
+        match &self.backend {
+            Backend::Sqlite(conn) => conn
+                .execute_batch("PRAGMA synchronous = FULL")
+                .map_err(|e| sqlite(&self.path, "making commits durable", e)),
+            Backend::Postgres(_) => Ok(()),
+        }
+    }
+
     /// Number of stored exposures and metric events.
     pub fn counts(&self) -> Result<(u64, u64), StoreError> {
+        let conn = match &self.backend {
+            Backend::Sqlite(conn) => conn,
+            Backend::Postgres(pg) => return pg.counts(),
+        };
         let count = |table: &str| -> Result<u64, StoreError> {
-            self.conn
-                .query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| {
-                    r.get::<_, i64>(0)
-                })
-                .map(|n| n.max(0) as u64)
-                .map_err(|e| sqlite(&self.path, "counting events", e))
+            conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n.max(0) as u64)
+            .map_err(|e| sqlite(&self.path, "counting events", e))
         };
         Ok((count("exposures")?, count("events")?))
     }
@@ -180,27 +292,35 @@ impl Store {
     /// load SQLite would otherwise copy the same hot pages back into the
     /// database after every batch.
     pub(crate) fn defer_checkpoints(&self) -> Result<(), StoreError> {
-        self.conn
-            .execute_batch("PRAGMA wal_autocheckpoint = 0")
+        let Backend::Sqlite(conn) = &self.backend else {
+            return Ok(());
+        };
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0")
             .map_err(|e| sqlite(&self.path, "deferring checkpoints", e))
     }
 
     /// Copies the write-ahead log into the database, empties it, and turns
     /// automatic checkpoints back on.
     pub(crate) fn checkpoint(&self) -> Result<(), StoreError> {
-        self.conn
-            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA wal_autocheckpoint = 1000;")
+        let Backend::Sqlite(conn) = &self.backend else {
+            return Ok(());
+        };
+        conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA wal_autocheckpoint = 1000;")
             .map_err(|e| sqlite(&self.path, "checkpointing", e))
     }
 
     /// Starts a write transaction with the insert statements prepared.
     pub(crate) fn batch(&mut self) -> Result<Batch<'_>, StoreError> {
         let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction()
-            .map_err(|e| sqlite(&path, "starting a transaction", e))?;
-        Ok(Batch { tx, path })
+        match &mut self.backend {
+            Backend::Sqlite(conn) => {
+                let tx = conn
+                    .transaction()
+                    .map_err(|e| sqlite(&path, "starting a transaction", e))?;
+                Ok(Batch::Sqlite(SqliteBatch { tx, path }))
+            }
+            Backend::Postgres(pg) => Ok(Batch::Postgres(pg.batch()?)),
+        }
     }
 }
 
@@ -216,12 +336,35 @@ pub(crate) struct Inserted {
 }
 
 /// One write transaction of an ingestion.
-pub(crate) struct Batch<'a> {
+pub(crate) enum Batch<'a> {
+    Sqlite(SqliteBatch<'a>),
+    Postgres(PgBatch<'a>),
+}
+
+impl Batch<'_> {
+    /// Inserts rows; a known id counts as a duplicate, not an error.
+    pub(crate) fn insert_all(&mut self, rows: Vec<Row<'_>>) -> Result<Inserted, StoreError> {
+        match self {
+            Batch::Sqlite(b) => b.insert_all(rows),
+            Batch::Postgres(b) => b.insert_all(rows),
+        }
+    }
+
+    pub(crate) fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Batch::Sqlite(b) => b.commit(),
+            Batch::Postgres(b) => b.commit(),
+        }
+    }
+}
+
+/// One write transaction on SQLite.
+pub(crate) struct SqliteBatch<'a> {
     tx: rusqlite::Transaction<'a>,
     path: PathBuf,
 }
 
-impl Batch<'_> {
+impl SqliteBatch<'_> {
     /// Inserts rows; a known id counts as a duplicate, not an error.
     ///
     /// Producer ids are claimed in the order given, so the first of two

@@ -1,5 +1,13 @@
-//! Ingestion: idempotence, bad lines, counts.
+//! Ingestion: idempotence, bad lines, counts; each on both stores (SQLite
+//! and PostgreSQL), and the PostgreSQL store's refusals.
 
+// The tests run once per store through helpers, which clippy does not
+// see as tests.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use support::{fresh, location, postgres_query, postgres_url, Backend, BACKENDS};
 use vexil_events::{Event, Exposure, Store, Track};
 
 const GOOD: &str = r#"{"type":"exposure","experiment":"x","variant":"a","unit":"u-1","time":100}
@@ -15,10 +23,16 @@ fn ingest(store: &mut Store, text: &str) -> vexil_events::IngestReport {
 
 #[test]
 fn ingesting_a_file_twice_adds_nothing() {
+    for backend in BACKENDS {
+        ingesting_a_file_twice_adds_nothing_on(backend);
+    }
+}
+
+fn ingesting_a_file_twice_adds_nothing_on(backend: Backend) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("events.jsonl");
     std::fs::write(&path, GOOD).unwrap();
-    let store_path = dir.path().join("store.db");
+    let store_path = location(backend, dir.path());
     let first = Store::open(&store_path)
         .unwrap()
         .ingest_file(&path)
@@ -35,6 +49,12 @@ fn ingesting_a_file_twice_adds_nothing() {
 
 #[test]
 fn sink_lines_are_recognised_when_ingested_again() {
+    for backend in BACKENDS {
+        sink_lines_are_recognised_when_ingested_again_on(backend);
+    }
+}
+
+fn sink_lines_are_recognised_when_ingested_again_on(backend: Backend) {
     // What `JsonLinesSink` writes, byte for byte.
     let sink = vexil_runtime::JsonLinesSink::new(Vec::new());
     vexil_runtime::ExposureSink::record(
@@ -47,7 +67,7 @@ fn sink_lines_are_recognised_when_ingested_again() {
         },
     );
     let text = String::from_utf8(sink.into_inner().unwrap()).unwrap();
-    let mut store = Store::in_memory().unwrap();
+    let mut store = fresh(backend);
     assert_eq!(ingest(&mut store, &text).exposures, 1);
     // The same exposure from the in-process API is the same event.
     let again = store
@@ -63,6 +83,12 @@ fn sink_lines_are_recognised_when_ingested_again() {
 
 #[test]
 fn a_bad_line_is_rejected_with_its_number_and_the_rest_kept() {
+    for backend in BACKENDS {
+        a_bad_line_is_rejected_on(backend);
+    }
+}
+
+fn a_bad_line_is_rejected_on(backend: Backend) {
     let text = r#"{"type":"exposure","experiment":"x","variant":"a","unit":"u-1","time":100}
 {"type":"track","event":"buy","unit":"u-1","time":200
 this is not json
@@ -70,7 +96,7 @@ this is not json
 {"type":"track","event":"buy","unit":"u-1","time":300,"vaule":2}
 {"type":"track","event":"buy","unit":"u-1","time":400}
 "#;
-    let mut store = Store::in_memory().unwrap();
+    let mut store = fresh(backend);
     let report = ingest(&mut store, text);
     assert_eq!(report.lines, 5, "the blank line is not counted");
     assert_eq!(
@@ -94,10 +120,16 @@ this is not json
 
 #[test]
 fn non_utf8_lines_are_rejected_alone() {
+    for backend in BACKENDS {
+        non_utf8_lines_are_rejected_alone_on(backend);
+    }
+}
+
+fn non_utf8_lines_are_rejected_alone_on(backend: Backend) {
     let mut bytes = b"{\"type\":\"track\",\"event\":\"buy\",\"unit\":\"u\",\"time\":1}\n".to_vec();
     bytes.extend_from_slice(b"\xff\xfe\n");
     bytes.extend_from_slice(b"{\"type\":\"track\",\"event\":\"buy\",\"unit\":\"u\",\"time\":2}");
-    let mut store = Store::in_memory().unwrap();
+    let mut store = fresh(backend);
     let report = store.ingest_reader(&bytes[..], "bytes".as_ref()).unwrap();
     assert_eq!((report.tracks, report.rejected), (2, 1));
     assert_eq!(report.errors[0].line, 2);
@@ -106,7 +138,13 @@ fn non_utf8_lines_are_rejected_alone() {
 
 #[test]
 fn producer_ids_make_retries_duplicates_even_with_other_fields() {
-    let mut store = Store::in_memory().unwrap();
+    for backend in BACKENDS {
+        producer_ids_make_retries_duplicates_on(backend);
+    }
+}
+
+fn producer_ids_make_retries_duplicates_on(backend: Backend) {
+    let mut store = fresh(backend);
     let first = Track {
         id: Some("o-1".into()),
         ..Track::new("buy", "u-1", 5.0, 100)
@@ -123,27 +161,54 @@ fn producer_ids_make_retries_duplicates_even_with_other_fields() {
         ..Exposure::new("x", "a", "u-1", 100)
     };
     assert_eq!(store.ingest(&[exposure.into()]).unwrap().exposures, 1);
+    // The retry sent again later, alone, is still a duplicate; the first
+    // of two new events sharing an id wins, whatever their key order.
+    let later = Track {
+        id: Some("o-1".into()),
+        ..Track::new("buy", "u-0", 1.0, 5)
+    };
+    let second = Track {
+        id: Some("o-2".into()),
+        ..Track::new("buy", "u-9", 2.0, 50)
+    };
+    let second_retry = Track {
+        id: Some("o-2".into()),
+        ..Track::new("buy", "u-0", 3.0, 50)
+    };
+    let report = store
+        .ingest(&[later.into(), second.into(), second_retry.into()])
+        .unwrap();
+    assert_eq!((report.tracks, report.duplicates), (1, 2));
+    assert_eq!(store.counts().unwrap(), (1, 2));
 }
 
 #[test]
 fn in_process_events_are_validated() {
-    let mut store = Store::in_memory().unwrap();
+    for backend in BACKENDS {
+        in_process_events_are_validated_on(backend);
+    }
+}
+
+fn in_process_events_are_validated_on(backend: Backend) {
+    let mut store = fresh(backend);
     let report = store
         .ingest(&[
             Track::new("", "u", 1.0, 1).into(),
             Track::new("buy", "u", f64::NAN, 1).into(),
             Exposure::new("x", "a", "", 1).into(),
             Track::new("buy", "u", 1.0, 1).into(),
+            Track::new("buy", "u\0v", 1.0, 1).into(),
         ])
         .unwrap();
-    assert_eq!((report.tracks, report.rejected), (1, 3));
+    assert_eq!((report.tracks, report.rejected), (1, 4));
     let reasons: Vec<&str> = report.errors.iter().map(|e| e.reason.as_str()).collect();
     assert_eq!(
         reasons,
         vec![
             "`event` is empty",
             "`value` must be a finite number, got `NaN`",
-            "`unit` is empty"
+            "`unit` is empty",
+            "`unit` contains the character U+0000 (NUL), which no store keeps"
         ]
     );
 }
@@ -167,7 +232,7 @@ fn a_store_of_another_version_is_refused() {
 #[test]
 fn only_the_first_hundred_errors_are_kept() {
     let text = "oops\n".repeat(250);
-    let mut store = Store::in_memory().unwrap();
+    let mut store = fresh(Backend::Sqlite);
     let report = ingest(&mut store, &text);
     assert_eq!(report.rejected, 250);
     assert_eq!(report.errors.len(), vexil_events::MAX_REPORTED_ERRORS);
@@ -175,7 +240,15 @@ fn only_the_first_hundred_errors_are_kept() {
 
 #[test]
 fn track_records_one_event() {
-    let mut store = Store::in_memory().unwrap();
+    for backend in BACKENDS {
+        track_records_one_event_on(backend);
+    }
+}
+
+fn track_records_one_event_on(backend: Backend) {
+    let dir = tempfile::tempdir().unwrap();
+    let location = location(backend, dir.path());
+    let mut store = Store::open(&location).unwrap();
     let mut properties = serde_json::Map::new();
     properties.insert("currency".into(), "EUR".into());
     assert_eq!(
@@ -194,9 +267,101 @@ fn track_records_one_event() {
         store.track("buy", "", 1.0, 10, None).unwrap(),
         Err("`unit` is empty".to_string())
     );
-    let stored: String = store
-        .connection()
-        .query_row("SELECT properties FROM events", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(stored, r#"{"currency":"EUR"}"#);
+    let sql = "SELECT properties FROM events";
+    let stored: Vec<String> = match store.connection() {
+        Some(conn) => vec![conn.query_row(sql, [], |r| r.get(0)).unwrap()],
+        None => postgres_query(location.to_str().unwrap(), sql),
+    };
+    assert_eq!(stored, [r#"{"currency":"EUR"}"#]);
+}
+
+// ---------------------------------------------------------------- PostgreSQL
+
+#[test]
+fn a_postgres_store_of_another_version_is_refused() {
+    let url = postgres_url();
+    drop(Store::open(url.as_ref()).unwrap());
+    postgres_query(
+        &url,
+        "INSERT INTO vexil_event_migrations (version, applied_at) VALUES (99, 0)",
+    );
+    let err = Store::open(url.as_ref()).err().expect("refused");
+    assert!(err.to_string().contains("schema version 99"), "{err}");
+}
+
+#[test]
+fn analysing_a_postgres_database_without_a_store_is_refused_and_creates_nothing() {
+    let url = postgres_url();
+    let err = Store::open_existing(url.as_ref()).err().expect("refused");
+    assert!(err.to_string().contains("no event store"), "{err}");
+    let tables = postgres_query(
+        &url,
+        "SELECT COUNT(*) FROM pg_tables WHERE schemaname = 'public'",
+    );
+    assert_eq!(tables, ["0"]);
+}
+
+#[test]
+fn bad_urls_and_refused_connections_are_clear_errors_without_the_password() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port that nothing listens on: bound, then released.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cases = [
+        (
+            format!("postgres://vexil:s3cret@127.0.0.1:{port}/events"),
+            "connecting",
+        ),
+        (
+            "postgres://vexil:s3cret@127.0.0.1:notaport/events".to_string(),
+            "invalid",
+        ),
+        (
+            "mysql://vexil:s3cret@127.0.0.1/events".to_string(),
+            "`mysql://` is not a store this vexil reads",
+        ),
+    ];
+    for (url, says) in cases {
+        for opened in [
+            Store::open(url.as_ref()),
+            Store::open_existing(url.as_ref()),
+        ] {
+            let err = opened.err().expect("refused").to_string();
+            assert!(err.contains(says), "{url}: {err}");
+            assert!(!err.contains("s3cret"), "the password is shown: {err}");
+            assert!(err.contains("vexil:***@127.0.0.1"), "{err}");
+        }
+    }
+    // Nothing was created on disk for any of them.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    assert!(!std::path::Path::new("postgres:").exists());
+    assert!(!std::path::Path::new("mysql:").exists());
+}
+
+#[test]
+fn a_failed_postgres_batch_keeps_nothing_of_it() {
+    let url = postgres_url();
+    let mut store = Store::open(url.as_ref()).unwrap();
+    // A constraint of the team's own makes the third event fail in the
+    // database, after the first two were copied.
+    postgres_query(
+        &url,
+        "ALTER TABLE events ADD CONSTRAINT no_poison CHECK (event <> 'poison')",
+    );
+    let good: Vec<Event> = vec![
+        Exposure::new("x", "a", "u-1", 1).into(),
+        Track::new("buy", "u-1", 1.0, 2).into(),
+    ];
+    let poisoned: Vec<Event> = vec![Track::new("poison", "u-1", 1.0, 3).into()];
+    let err = store
+        .ingest_all(&[&good, &poisoned])
+        .expect_err("the database refuses the batch");
+    assert!(err.to_string().contains("no_poison"), "{err}");
+    assert_eq!(store.counts().unwrap(), (0, 0));
+    // The store is usable afterwards, and the good events go in alone.
+    let report = store.ingest(&good).unwrap();
+    assert_eq!((report.exposures, report.tracks), (1, 1));
 }

@@ -9,13 +9,18 @@
 //! query this guard was introduced with. Record them again only for a
 //! change that is meant to change results, and say so in its commit:
 //! `VEXIL_BLESS=1 cargo test -p vexil-events --test same_results`.
+//!
+//! The PostgreSQL store must give the same recorded results from the same
+//! input (to the same 1e-9): `vexil analyze` says the same on both.
+
+mod support;
 
 use std::path::{Path, PathBuf};
 
 use serde_json::{json, Value};
 use vexil_analytics::Correction;
 use vexil_events::simulate::{simulate, Effect, SimulationOptions};
-use vexil_events::{analyze_experiment, AnalysisOptions, MetricSpec, Store, DAY};
+use vexil_events::{analyze_experiment, AnalysisOptions, MetricSpec, DAY};
 
 const RELATIVE: f64 = 1e-9;
 
@@ -101,12 +106,12 @@ fn fingerprint(bytes: &[u8]) -> String {
     format!("{h:016x}")
 }
 
-fn results() -> Value {
+fn results(backend: support::Backend) -> Value {
     let mut input = simulated("layout", 3000, 11, true);
     input.extend(simulated("shipping", 3000, 12, false));
     input.extend(simulated("elsewhere", 1500, 13, true));
     input.extend(edge_lines().into_bytes());
-    let mut store = Store::in_memory().expect("a store");
+    let mut store = support::fresh(backend);
     let ingested = store
         .ingest_reader(&input[..], Path::new("mix"))
         .expect("ingests");
@@ -204,17 +209,41 @@ fn recorded() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/same_results.json")
 }
 
+fn expected() -> Value {
+    let text = std::fs::read_to_string(recorded()).expect("the recorded results");
+    serde_json::from_str(&text).expect("recorded results are JSON")
+}
+
+#[test]
+fn postgres_gives_the_recorded_results_too() {
+    let actual = results(support::Backend::Postgres);
+    let expected = expected();
+    assert_eq!(expected["input"], actual["input"]);
+    let mut found = Vec::new();
+    differences(&expected["cases"], &actual["cases"], "cases", &mut found);
+    assert!(
+        found.is_empty(),
+        "PostgreSQL: {} numbers differ from the recorded results, first ones:\n{}",
+        found.len(),
+        found
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
 #[test]
 fn the_fixed_store_gives_the_recorded_results() {
-    let actual = results();
+    let actual = results(support::Backend::Sqlite);
     let path = recorded();
     if std::env::var_os("VEXIL_BLESS").is_some() {
         let text = serde_json::to_string(&actual).expect("serialises");
         std::fs::write(&path, text + "\n").expect("writes the fixture");
         return;
     }
-    let text = std::fs::read_to_string(&path).expect("the recorded results");
-    let expected: Value = serde_json::from_str(&text).expect("recorded results are JSON");
+    let expected = expected();
     assert_eq!(
         expected["input"], actual["input"],
         "the simulated input changed (the simulator, not the analysis): \

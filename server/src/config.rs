@@ -48,8 +48,9 @@ pub struct Config {
     /// fetching an HTTPS bundle URL (a private CA, a self-signed host).
     #[serde(default)]
     pub ca_file: Option<PathBuf>,
-    /// The SQLite event store that `POST /v1/events` and the server's own
-    /// exposures append to (the store `vexil analyze` reads). `vexil serve`
+    /// The event store that `POST /v1/events` and the server's own
+    /// exposures append to (the store `vexil analyze` reads): an SQLite
+    /// file, or a `postgres://` URL. `vexil serve`
     /// defaults it to `vexil-events.db` in the data directory; none: the
     /// intake is off and no exposures are recorded.
     #[serde(default)]
@@ -248,7 +249,11 @@ impl Config {
             &mut config.data_dir,
             &mut config.ca_file,
         ] {
-            if let Some(p) = p.as_mut().filter(|p| p.is_relative()) {
+            // A `postgres://` event store is a URL, not a relative path.
+            if let Some(p) = p
+                .as_mut()
+                .filter(|p| p.is_relative() && !vexil_events::Store::is_url(p))
+            {
                 *p = base.join(&*p);
             }
         }

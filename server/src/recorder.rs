@@ -1,11 +1,12 @@
-//! The event writer: one thread owns the SQLite event store (the store
-//! `vexil analyze` reads) and appends what `POST /v1/events` and the
+//! The event writer: one thread owns the event store (the store `vexil
+//! analyze` reads: an SQLite file, or PostgreSQL given as a URL) and appends what `POST /v1/events` and the
 //! server's own exposures hand it over one bounded channel. Jobs that
 //! arrive together are committed in one transaction (group commit), and a
-//! request is answered only once its transaction is committed with
-//! `synchronous = FULL`: the write-ahead log is fsynced, so an acknowledged
-//! event survives the process being killed and, on a disk that honours
-//! fsync, the machine losing power.
+//! request is answered only once its transaction is committed durably
+//! (SQLite: `synchronous = FULL`, the write-ahead log is fsynced;
+//! PostgreSQL: its default synchronous commit), so an acknowledged event
+//! survives the process being killed and, on a disk that honours fsync,
+//! the machine losing power.
 //!
 //! Exposures come from the evaluating threads, which must never wait: they
 //! are deduplicated (once per experiment, variant and unit, the runtime's
@@ -53,7 +54,8 @@ impl Recorder {
     /// Open (or create) the store at `path` and start its writer; `queue`
     /// bounds the jobs waiting for it.
     pub fn open(path: &Path, queue: usize) -> Result<Recorder, String> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let parent = path.parent().filter(|_| !Store::is_url(path));
+        if let Some(dir) = parent.filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 format!(
                     "event store `{}`: cannot create its directory: {e}",
@@ -62,13 +64,9 @@ impl Recorder {
             })?;
         }
         let store = Store::open(path).map_err(|e| e.to_string())?;
-        // FULL: a commit fsyncs the write-ahead log before it returns, so an
-        // acknowledgement means the event is on disk (the store's default,
-        // NORMAL, would survive a killed process but not a power loss).
-        store
-            .connection()
-            .execute_batch("PRAGMA synchronous = FULL")
-            .map_err(|e| format!("event store `{}`: {e}", path.display()))?;
+        // A commit is durable before it returns, so an acknowledgement
+        // means the event is on disk.
+        store.durable_commits().map_err(|e| e.to_string())?;
         let (jobs, receiver) = mpsc::channel(queue.max(1));
         let counters = Counters::default();
         let recorded = counters.exposures_recorded.clone();

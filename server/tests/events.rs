@@ -209,6 +209,7 @@ async fn experiments_evaluated_through_ofrep_record_one_exposure_per_unit() {
     let store = Store::open_existing(&dir.path().join("events.db")).expect("store");
     let mut rows: Vec<(String, String)> = store
         .connection()
+        .expect("an SQLite store")
         .prepare("SELECT unit, variant FROM exposures WHERE experiment = 'checkout-layout'")
         .expect("query")
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -235,6 +236,7 @@ async fn a_store_that_cannot_write_answers_503_with_retry_after_and_loses_nothin
     // The store refuses every write, as a full or failing disk would.
     let db = Store::open_existing(&dir.path().join("events.db")).expect("the store");
     db.connection()
+        .expect("an SQLite store")
         .execute_batch(
             "CREATE TRIGGER full_disk BEFORE INSERT ON events
          BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END;",
@@ -260,6 +262,7 @@ async fn a_store_that_cannot_write_answers_503_with_retry_after_and_loses_nothin
 
     // Once the store can write again, the same batch is taken whole.
     db.connection()
+        .expect("an SQLite store")
         .execute_batch("DROP TRIGGER full_disk")
         .expect("drop");
     let (status, _, body) = server.post("/v1/events", &batch).await;
@@ -305,6 +308,7 @@ async fn a_caller_that_reports_rendered_exposures_gets_none_recorded_by_the_serv
     let store = Store::open_existing(&dir.path().join("events.db")).expect("store");
     let units: Vec<String> = store
         .connection()
+        .expect("an SQLite store")
         .prepare("SELECT unit FROM exposures WHERE experiment = 'checkout-layout'")
         .expect("query")
         .query_map([], |r| r.get(0))
