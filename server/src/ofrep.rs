@@ -1,6 +1,7 @@
 //! OFREP 0.3.0's two evaluation endpoints: one flag, and every flag for
 //! one context (with an `ETag` and the event stream to follow).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -9,9 +10,10 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
-use vexil_ir::ErrorCode;
+use vexil_ir::{ErrorCode, FlagValue};
 use vexil_runtime::{Context, Evaluation, Target};
 
 use crate::auth::{Caller, Scope};
@@ -32,9 +34,35 @@ pub async fn evaluate_flag(
     let served = app.served();
     let exposing = records_exposures(&headers);
     match evaluate_one(&app, &served, &caller, &key, exposing, body) {
-        Ok(body) => axum::Json(body).into_response(),
+        Ok(body) => json_response(body).into_response(),
         Err(e) => app.metrics.refuse(e.for_key(&key)).into_response(),
     }
+}
+
+/// A JSON body already written to bytes.
+fn json_response(body: Vec<u8>) -> impl IntoResponse {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+}
+
+/// Write an answer's JSON; serialising these types cannot fail (string
+/// keys, no maps with other keys), but a failure would be a 500, not a
+/// panic.
+fn to_json_bytes<T: Serialize>(value: &T) -> Result<Vec<u8>, ApiError> {
+    let mut out = Vec::with_capacity(256);
+    serde_json::to_writer(&mut out, value).map_err(|e| {
+        ApiError::status(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "GENERAL",
+            format!("the answer could not be written: {e}"),
+        )
+    })?;
+    Ok(out)
 }
 
 fn evaluate_one(
@@ -44,7 +72,7 @@ fn evaluate_one(
     key: &str,
     exposing: bool,
     body: Result<Bytes, BytesRejection>,
-) -> Result<Value, ApiError> {
+) -> Result<Vec<u8>, ApiError> {
     let ctx = request_context(app, served, body)?;
     let snapshot = &served.snapshot;
     let target = snapshot
@@ -55,14 +83,14 @@ fn evaluate_one(
     app.metrics
         .evaluated_in(&served.counters, target, &evaluation);
     match item(served, target, &evaluation) {
-        Item::Success(body) => Ok(body),
-        Item::Failure { code, details, .. } => {
-            app.metrics.error(code);
+        Item::Success(body) => to_json_bytes(&body),
+        Item::Failure(failure) => {
+            app.metrics.error(failure.error_code);
             Err(ApiError {
                 status: StatusCode::BAD_REQUEST,
                 key: Some(key.to_string()),
-                code,
-                details,
+                code: failure.error_code,
+                details: failure.error_details,
                 retry_after: None,
             })
         }
@@ -86,38 +114,35 @@ pub async fn evaluate_flags(
     let now = vexil_runtime::now();
     let exposing = records_exposures(&headers);
     let snapshot = &served.snapshot;
-    let mut flags = Vec::new();
-    for (_, target) in snapshot.targets() {
-        if !visible(&served, &caller, target) {
-            continue;
-        }
-        let evaluation = evaluate(snapshot, target, &ctx, now, exposing);
+    let evaluations: Vec<(Target, Evaluation<'_>)> = snapshot
+        .targets()
+        .filter(|(_, target)| visible(&served, &caller, *target))
+        .map(|(_, target)| (target, evaluate(snapshot, target, &ctx, now, exposing)))
+        .collect();
+    let mut flags = Vec::with_capacity(evaluations.len());
+    for (target, evaluation) in &evaluations {
         app.metrics
-            .evaluated_in(&served.counters, target, &evaluation);
-        flags.push(match item(&served, target, &evaluation) {
-            Item::Success(body) => body,
-            Item::Failure { code, body, .. } => {
-                app.metrics.error(code);
-                body
-            }
-        });
-    }
-    let mut body = json!({
-        "flags": flags,
-        "metadata": { "version": served.version },
-    });
-    if let Some(stream) = event_stream(&app, &caller) {
-        if let Some(members) = body.as_object_mut() {
-            members.insert("eventStreams".to_string(), json!([stream]));
+            .evaluated_in(&served.counters, *target, evaluation);
+        let item = item(&served, *target, evaluation);
+        if let Item::Failure(failure) = &item {
+            app.metrics.error(failure.error_code);
         }
+        flags.push(item);
     }
-    let text = body.to_string();
+    let answer = Bulk {
+        event_streams: event_stream(&app, &caller).map(|s| [s]),
+        flags,
+        metadata: BulkMetadata {
+            version: &served.version,
+        },
+    };
+    let text = match to_json_bytes(&answer) {
+        Ok(text) => text,
+        Err(e) => return app.metrics.refuse(e).into_response(),
+    };
     // The body's own digest: it changes exactly when the answer does (a new
     // version, or a context that evaluates differently).
-    let etag = format!(
-        "\"{}\"",
-        crate::auth::hex(&Sha256::digest(text.as_bytes())[..16])
-    );
+    let etag = format!("\"{}\"", crate::auth::hex(&Sha256::digest(&text)[..16]));
     let etag_value = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\""));
     if matches_etag(&headers, &etag) {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag_value)]).into_response();
@@ -133,6 +158,21 @@ pub async fn evaluate_flags(
         text,
     )
         .into_response()
+}
+
+/// The bulk answer (members in alphabetical order, as before).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Bulk<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event_streams: Option<[Value; 1]>,
+    flags: Vec<Item<'a>>,
+    metadata: BulkMetadata<'a>,
+}
+
+#[derive(Serialize)]
+struct BulkMetadata<'a> {
+    version: &'a str,
 }
 
 /// The header by which a caller says it reports exposures itself, when it
@@ -247,20 +287,65 @@ fn request_context(
     Ok(ctx)
 }
 
-/// One flag's answer: OFREP's `evaluationSuccess` or `evaluationFailure`.
-enum Item {
-    Success(Value),
-    Failure {
-        code: &'static str,
-        details: String,
-        body: Value,
-    },
+/// One flag's answer: OFREP's `evaluationSuccess` or `evaluationFailure`,
+/// borrowed from the evaluation and written straight to the response's
+/// bytes (no `serde_json::Value` is built per flag). Members are in
+/// alphabetical order, as a `serde_json::Map` would write them.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Item<'a> {
+    Success(Success<'a>),
+    Failure(Failure<'a>),
 }
 
-fn item(served: &Served, target: Target, e: &Evaluation<'_>) -> Item {
+#[derive(Serialize)]
+struct Success<'a> {
+    key: &'a str,
+    metadata: Metadata<'a>,
+    reason: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<&'a FlagValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    variant: Option<Cow<'a, str>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Failure<'a> {
+    error_code: &'static str,
+    error_details: String,
+    key: &'a str,
+    metadata: Metadata<'a>,
+}
+
+/// Flag metadata: kind, owner, the matched rule, the version. OFREP
+/// metadata values are flat (string, number, bool): an override is four
+/// keys rather than one object.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Metadata<'a> {
+    kind: &'a str,
+    #[serde(rename = "override", skip_serializing_if = "Option::is_none")]
+    overridden: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    override_actor: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    override_reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    override_since: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rule_index: Option<u32>,
+    version: &'a str,
+}
+
+fn item<'a>(served: &'a Served, target: Target, e: &'a Evaluation<'a>) -> Item<'a> {
     let metadata = metadata(served, target, e);
     if let Some(error) = e.error {
-        let code = match error {
+        let error_code = match error {
             ErrorCode::TargetingKeyMissing => "TARGETING_KEY_MISSING",
             ErrorCode::InvalidContext => "INVALID_CONTEXT",
             ErrorCode::ParseError => "PARSE_ERROR",
@@ -268,45 +353,34 @@ fn item(served: &Served, target: Target, e: &Evaluation<'_>) -> Item {
             // happen (no type is asked for).
             ErrorCode::FlagNotFound | ErrorCode::TypeMismatch | ErrorCode::General => "GENERAL",
         };
-        let details = e.error_message().unwrap_or_else(|| code.to_string());
-        return Item::Failure {
-            code,
-            body: json!({
-                "key": e.key,
-                "errorCode": code,
-                "errorDetails": details,
-                "metadata": metadata,
-            }),
-            details,
-        };
+        return Item::Failure(Failure {
+            error_code,
+            error_details: e.error_message().unwrap_or_else(|| error_code.to_string()),
+            key: e.key,
+            metadata,
+        });
     }
-    let mut body = Map::new();
-    body.insert("key".into(), e.key.into());
-    let value = e.value.map(|v| v.to_json());
-    // OpenFeature's reason names, `DEFAULT` included (what `vexil eval`
-    // gives), though OFREP's schema lists fewer.
-    body.insert("reason".into(), e.reason.as_str().into());
     // OFREP makes `variant` optional, but Python's official OFREP provider
     // (openfeature-provider-ofrep 0.3.0) fails on an answer without one. A
     // flag without named variants has its value's text as its variant.
-    let variant = match (e.variant, &value) {
-        (Some(name), _) => Some(name.to_string()),
-        (None, Some(Value::String(text))) => Some(text.clone()),
-        (None, Some(other)) => Some(other.to_string()),
+    let variant = match (e.variant, e.value) {
+        (Some(name), _) => Some(Cow::Borrowed(name)),
+        (None, Some(FlagValue::String(text))) => Some(Cow::Borrowed(text.as_str())),
+        (None, Some(other)) => Some(Cow::Owned(other.to_json().to_string())),
         (None, None) => None,
     };
-    if let Some(variant) = variant {
-        body.insert("variant".into(), variant.into());
-    }
-    if let Some(value) = value {
-        body.insert("value".into(), value);
-    }
-    body.insert("metadata".into(), metadata);
-    Item::Success(Value::Object(body))
+    Item::Success(Success {
+        key: e.key,
+        metadata,
+        // OpenFeature's reason names, `DEFAULT` included (what `vexil eval`
+        // gives), though OFREP's schema lists fewer.
+        reason: e.reason.as_str(),
+        value: e.value,
+        variant,
+    })
 }
 
-/// Flag metadata: kind, owner, the matched rule, the version.
-fn metadata(served: &Served, target: Target, e: &Evaluation<'_>) -> Value {
+fn metadata<'a>(served: &'a Served, target: Target, e: &'a Evaluation<'a>) -> Metadata<'a> {
     let bundle = served.snapshot.bundle();
     let (kind, meta) = match target {
         Target::Flag(i) => match bundle.flags.get(i as usize) {
@@ -318,25 +392,16 @@ fn metadata(served: &Served, target: Target, e: &Evaluation<'_>) -> Value {
             bundle.experiments.get(i as usize).map(|x| &x.meta),
         ),
     };
-    let mut m = Map::new();
-    m.insert("kind".into(), kind.into());
-    if let Some(owner) = meta.and_then(|m| m.owner.as_deref()) {
-        m.insert("owner".into(), owner.into());
+    let o = e.overridden;
+    Metadata {
+        kind,
+        overridden: o.map(|_| true),
+        override_actor: o.map(|o| o.actor.as_str()),
+        override_reason: o.map(|o| o.reason.as_str()),
+        override_since: o.map(|o| o.since.as_str()),
+        owner: meta.and_then(|m| m.owner.as_deref()),
+        rule: e.rule.and_then(|(_, name)| name),
+        rule_index: e.rule.map(|(index, _)| index + 1),
+        version: &served.version,
     }
-    if let Some((index, name)) = e.rule {
-        m.insert("ruleIndex".into(), (index + 1).into());
-        if let Some(name) = name {
-            m.insert("rule".into(), name.into());
-        }
-    }
-    m.insert("version".into(), served.version.clone().into());
-    // OFREP metadata values are flat (string, number, bool): the override
-    // as four keys rather than one object.
-    if let Some(o) = e.overridden {
-        m.insert("override".into(), true.into());
-        m.insert("overrideActor".into(), o.actor.clone().into());
-        m.insert("overrideReason".into(), o.reason.clone().into());
-        m.insert("overrideSince".into(), o.since.clone().into());
-    }
-    Value::Object(m)
 }
