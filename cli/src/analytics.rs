@@ -261,9 +261,10 @@ pub struct AnalyzeArgs {
     /// `postgres://` URL.
     #[arg(long, value_name = "STORE", required_unless_present = "sql")]
     events: Option<PathBuf>,
-    /// Print the metric query instead of running it: the portable SQL the
-    /// store runs, with its parameters and columns, for a warehouse whose
-    /// sums then go to `vexil stats` (honours `--no-cuped`).
+    /// Print the metric query instead of analysing: the portable SQL that
+    /// defines the sums the store computes, with its parameters and
+    /// columns, for a warehouse whose sums then go to `vexil stats`
+    /// (honours `--no-cuped`).
     #[arg(long, conflicts_with_all = ["events", "html"])]
     sql: bool,
     #[arg(long, value_enum, default_value_t = Format::Text)]

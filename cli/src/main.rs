@@ -162,8 +162,8 @@ enum Command {
     Ingest(analytics::IngestArgs),
     /// Analyse an experiment over the events in a store: table, JSON or HTML.
     ///
-    /// With `--sql`, print instead the metric query the store runs, for a
-    /// warehouse whose sums then go to `vexil stats`.
+    /// With `--sql`, print instead the metric query that defines what the
+    /// store computes, for a warehouse whose sums then go to `vexil stats`.
     ///
     /// Exit status: 0 when the results can be read; 1 when the data cannot
     /// support a decision (nothing to analyse because no unit of a declared

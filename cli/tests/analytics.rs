@@ -571,7 +571,7 @@ fn simulate_refuses_unknown_metrics_and_shared_events() {
         .stderr(predicate::str::contains("write METRIC=VALUE"));
 }
 
-/// `--sql` prints the query the store runs for the experiment (the same
+/// `--sql` prints the metric query of the experiment (the same
 /// text and parameters as `vexil_events::metrics_query` over its metrics),
 /// as a script with comments, or as JSON with the columns named.
 #[test]

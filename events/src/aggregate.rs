@@ -1,5 +1,7 @@
-//! Per-variant sufficient statistics of an experiment's metrics, computed
-//! in one SQL query over the store.
+//! Per-variant sufficient statistics of an experiment's metrics, defined
+//! by one portable SQL query. The store computes the same sums by a scan in
+//! Rust (`per_unit.rs`, [`Store::aggregate`]); [`Store::aggregate_sql`]
+//! runs this query, and tests hold the two together.
 //!
 //! The query is portable on purpose: only `WITH`, `LEFT JOIN`, `NOT
 //! EXISTS`, `GROUP BY`, `CASE`, `SUM`, `MAX`, `MIN`, `COUNT`, `MOD` and
@@ -8,7 +10,7 @@
 //! shape. It is built from the metric declarations: event names are bound
 //! parameters, windows are integer literals this code writes itself.
 //!
-//! Its shape is chosen for SQLite's planner: the first exposure of each unit
+//! Its shape was chosen for SQLite's planner, when the store ran it: the first exposure of each unit
 //! is picked with `NOT EXISTS` rather than `GROUP BY`, so that the scan of
 //! `exposures` stays in key (unit) order, the join with `events` follows it,
 //! and the per-unit `GROUP BY` streams instead of sorting every joined row
@@ -307,7 +309,7 @@ pub(crate) fn sums_of(spec: &MetricSpec, values: &mut impl Iterator<Item = f64>)
 }
 
 /// A SQL number as f64: SQLite returns integers for sums of integers.
-fn number(value: rusqlite::types::ValueRef<'_>) -> f64 {
+pub(crate) fn number(value: rusqlite::types::ValueRef<'_>) -> f64 {
     match value {
         rusqlite::types::ValueRef::Integer(i) => i as f64,
         rusqlite::types::ValueRef::Real(r) => r,
@@ -316,8 +318,11 @@ fn number(value: rusqlite::types::ValueRef<'_>) -> f64 {
 }
 
 impl Store {
-    /// Runs [`metrics_query`] for `experiment`.
-    pub fn aggregate(
+    /// Runs [`metrics_query`] for `experiment` (and [`MIXED_UNITS_QUERY`]):
+    /// the portable definition, as a warehouse runs it. It gives what
+    /// [`Store::aggregate`] gives, more slowly: SQLite evaluates every
+    /// metric's `CASE` on every joined row.
+    pub fn aggregate_sql(
         &self,
         experiment: &str,
         specs: &[MetricSpec],

@@ -15,6 +15,7 @@ mod ingest;
 mod input;
 mod line;
 mod metric;
+mod per_unit;
 mod postgres;
 pub mod simulate;
 mod store;

@@ -1,6 +1,6 @@
-//! `vexil analyze --sql`: the metric query the event store runs for an
-//! experiment, printed for a warehouse, with its parameters and what each
-//! column is, so that its sums can be fed to `vexil stats`.
+//! `vexil analyze --sql`: the metric query that defines the event store's
+//! sums for an experiment, printed for a warehouse, with its parameters and
+//! what each column is, so that its sums can be fed to `vexil stats`.
 
 use serde::Serialize;
 use vexil_events::{metrics_query, MetricSpec};
