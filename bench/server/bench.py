@@ -59,8 +59,20 @@ def wait_until(check, what, timeout):
     raise SystemExit(f"timed out after {timeout}s waiting for {what}")
 
 
+# `--pin SERVER_CPUS:LOAD_CPUS`: the servers on some CPUs, oha on others
+# (taskset), so that the load generator never takes the server's CPU.
+PIN = None
+
+
+def pinned(cmd, role):
+    if PIN is None:
+        return cmd
+    return ["taskset", "-c", PIN[0] if role == "server" else PIN[1]] + cmd
+
+
 class Server:
     def __init__(self, name, cmd, env, out, ready_url, ready_headers=None, ready_timeout=60):
+        cmd = pinned(cmd, "server")
         self.name = name
         self.log_path = os.path.join(out, f"{name}.log")
         self.log = open(self.log_path, "w")
@@ -136,7 +148,7 @@ class Oha:
         if db:
             cmd += ["--db-url", db]
         cmd.append(url)
-        result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        result = subprocess.run(pinned(cmd, "load"), capture_output=True, text=True, check=False)
         if result.returncode != 0:
             raise SystemExit(f"oha failed ({label}): {result.stderr}")
         data = json.loads(result.stdout)
@@ -260,12 +272,20 @@ def main():
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--reload-duration", type=int, default=30)
     ap.add_argument("--skip", default="", help="comma list of: edge, reload")
+    ap.add_argument("--pin", default="", help="SERVER_CPUS:LOAD_CPUS for taskset, e.g. 0:1")
     args = ap.parse_args()
+    global PIN
+    if args.pin:
+        server_cpus, _, load_cpus = args.pin.partition(":")
+        if not server_cpus or not load_cpus:
+            raise SystemExit("--pin takes SERVER_CPUS:LOAD_CPUS, e.g. 0:1")
+        PIN = (server_cpus, load_cpus)
     skip = set(filter(None, args.skip.split(",")))
     out = args.out
     os.makedirs(out, exist_ok=True)
     oha = Oha(args.oha, out)
-    results = {"started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    results = {"pin": args.pin or None,
+               "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                "duration_s": args.duration, "connections": args.connections, "runs": {}}
 
     vexil_body = os.path.join(HERE, "context-vexil.json")
@@ -410,10 +430,10 @@ def reload_run(args, oha, out, results):
         swaps = []
         with RssSampler(server) as rss:
             load = subprocess.Popen(
-                [args.oha, "--no-tui", "--output-format", "json", "-z", f"{args.reload_duration}s",
+                pinned([args.oha, "--no-tui", "--output-format", "json", "-z", f"{args.reload_duration}s",
                  "-c", str(args.connections), "-m", "POST", "-T", "application/json", "-D", body,
                  "-q", str(rate), "--latency-correction", "--db-url", db]
-                + sum((["-H", h] for h in headers), []) + [url],
+                + sum((["-H", h] for h in headers), []) + [url], "load"),
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
             load_start = time.time()
             generation = 0
@@ -469,7 +489,9 @@ def fmt(v, digits=3):
 def render(r):
     lines = ["## Serving benchmark summary", "",
              f"Started {r['started']}, {r['duration_s']} s per run, {r['connections']} connections, "
-             "keep-alive, loopback.", "",
+             "keep-alive, loopback"
+             + (f"; servers pinned to CPUs {r['pin'].split(':')[0]}, oha to {r['pin'].split(':')[1]}"
+                if r.get("pin") else "; servers and oha share every CPU") + ".", "",
              "| server | endpoint | req/s at saturation | failed | half rate | p50 ms | p99 ms | p99.9 ms | max ms | peak RSS MiB |",
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for key, run in r["runs"].items():

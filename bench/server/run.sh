@@ -6,6 +6,7 @@
 #   bench/server/run.sh                 # everything (first run builds the tools)
 #   BENCH_DURATION=20 bench/server/run.sh
 #   BENCH_SKIP=edge,reload bench/server/run.sh
+#   BENCH_PIN=0:1 bench/server/run.sh   # servers on CPU 0, oha on CPU 1 (taskset)
 #
 # The tools are benchmark tools, never dependencies of the product: they are
 # installed with `cargo install --locked` under $VEXIL_BENCH_TOOLS (default
@@ -69,4 +70,4 @@ cat "$OUT/machine.txt" >&2
 exec python3 "$ROOT/bench/server/bench.py" \
     --root "$ROOT" --vexil "$VEXIL" --oha "$OHA" ${EDGE:+--edge "$EDGE"} --out "$OUT" \
     --duration "${BENCH_DURATION:-10}" --connections "${BENCH_CONNECTIONS:-64}" \
-    --reload-duration "${BENCH_RELOAD_DURATION:-30}" --skip "$SKIP"
+    --reload-duration "${BENCH_RELOAD_DURATION:-30}" --skip "$SKIP" --pin "${BENCH_PIN:-}"
