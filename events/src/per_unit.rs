@@ -36,8 +36,9 @@ const EXPOSURES: &str = "SELECT unit, time, variant FROM exposures \
 const UNIT_EVENTS: &str = "SELECT event, time, value FROM events WHERE unit = ?1";
 
 /// One per-unit value, as one column of the portable query's `per_unit`
-/// ([`Plan::feeds`] says which event name feeds it): an event's values summed (or, for a conversion, whether there is one)
-/// over `[first exposure + from, first exposure + to)`.
+/// ([`Plan::feeds`] says which event name feeds it): an event's values
+/// summed (or, for a conversion, whether there is one) over
+/// `[first exposure + from, first exposure + to)`.
 struct Column {
     from: i64,
     /// `None`: unbounded.
@@ -282,12 +283,11 @@ impl Store {
         experiment: &str,
         specs: &[MetricSpec],
     ) -> Result<Aggregates, StoreError> {
-        let path = self.path();
-        let conn = match self.backend() {
-            Ok(conn) => conn,
+        let Ok(conn) = self.backend() else {
             // PostgreSQL runs the portable query itself, next to the data.
-            Err(postgres) => return postgres.aggregate(experiment, specs),
+            return self.aggregate_sql(experiment, specs);
         };
+        let path = self.path();
         let plan = Plan::new(specs);
         let mut exposures = conn
             .prepare(EXPOSURES)
