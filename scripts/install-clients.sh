@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the official OpenFeature clients the end-to-end tests drive
-# against `vexil serve`, from the package registries, at pinned versions:
+# against `vexil serve` (and sqlglot and DuckDB, which check the metric
+# query's SQL dialects), from the package registries, at pinned versions:
 # - Python: openfeature-sdk + openfeature-provider-ofrep in a virtualenv,
 #   from tests/clients/python/requirements.txt;
 # - Node: @openfeature/server-sdk, web-sdk and their OFREP providers, with
@@ -46,7 +47,7 @@ if [ "$(cat "$venv/.vexil-stamp" 2>/dev/null)" != "$py_stamp" ]; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
     --require-virtualenv -r "$requirements"
   # Fail now, not in a test, if the providers cannot be imported.
-  "$venv/bin/python" -c 'import openfeature.api, openfeature.contrib.provider.ofrep'
+  "$venv/bin/python" -c 'import openfeature.api, openfeature.contrib.provider.ofrep, sqlglot, duckdb'
   echo "$py_stamp" >"$venv/.vexil-stamp"
 fi
 

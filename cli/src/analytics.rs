@@ -5,6 +5,7 @@
 
 mod html;
 mod plan;
+mod rows;
 mod sql;
 mod table;
 
@@ -15,7 +16,9 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 use vexil_analytics::Correction;
 use vexil_events::simulate::{simulate as run_simulation, Effect, SimulationOptions};
-use vexil_events::{analyze_experiment, AnalysisOptions, Report, Store};
+use vexil_events::{
+    analyze_experiment, report_from, AnalysisOptions, Dialect, MetricSpec, Report, Store, Tables,
+};
 
 // `plan` reaches it as `super::load_bundle`.
 pub(crate) use crate::commands::load_bundle;
@@ -30,8 +33,10 @@ pub const STATS_HELP: &str = "\
 Analyse one metric's per-variant sufficient statistics and print the results as JSON.
 
 This is the entry point for teams whose events live in a warehouse: compute the sums
-there with the query `vexil analyze DIR EXPERIMENT --sql` prints (explained in
-events/SCHEMA.md), then run this.
+there with the query `vexil analyze DIR EXPERIMENT --sql [--dialect D]` prints
+(explained in events/SCHEMA.md), then run this on one metric's sums, or on the query's
+whole result (CSV or JSON Lines) with `--experiment DIR EXPERIMENT`, which reports as
+`vexil analyze` does.
 FILE.json is a path, or `-` for standard input. Formulas, defaults and the references
 they were checked against: analytics/STATISTICS.md.
 
@@ -69,9 +74,18 @@ file cannot be read.";
 
 #[derive(Args)]
 pub struct StatsArgs {
-    /// The analysis request (JSON); `-` reads standard input.
+    /// The analysis request (JSON); `-` reads standard input. With
+    /// `--experiment`, the result rows of the metric query instead.
     #[arg(value_name = "FILE.json")]
     file: PathBuf,
+    /// FILE holds the result rows of the query `vexil analyze DIR
+    /// EXPERIMENT --sql` prints, as a warehouse exports them (CSV with a
+    /// header, or JSON Lines): report on them as `vexil analyze` does.
+    #[arg(long, num_args = 2, value_names = ["DIR", "EXPERIMENT"])]
+    experiment: Option<Vec<String>>,
+    /// With `--experiment`: the report as a table or JSON.
+    #[arg(long, value_enum, default_value_t = Format::Text, requires = "experiment")]
+    format: Format,
 }
 
 fn read_input(path: &Path) -> Result<String, String> {
@@ -86,6 +100,9 @@ fn read_input(path: &Path) -> Result<String, String> {
 
 pub fn stats(args: &StatsArgs) -> Result<ExitCode, String> {
     let text = read_input(&args.file)?;
+    if let Some([dir, name]) = args.experiment.as_deref() {
+        return stats_of_rows(&text, &args.file, Path::new(dir), name, args.format);
+    }
     match vexil_analytics::analyze_json(&text) {
         Ok(json) => {
             println!("{json}");
@@ -96,6 +113,42 @@ pub fn stats(args: &StatsArgs) -> Result<ExitCode, String> {
             Ok(ExitCode::from(1))
         }
     }
+}
+
+/// `vexil stats ROWS --experiment DIR EXPERIMENT`: the warehouse's sums,
+/// reported as `vexil analyze` reports the store's.
+fn stats_of_rows(
+    text: &str,
+    file: &Path,
+    dir: &Path,
+    name: &str,
+    format: Format,
+) -> Result<ExitCode, String> {
+    let bundle = match load_bundle(dir)? {
+        Ok(b) => b,
+        Err(code) => return Ok(code),
+    };
+    let experiment = find_experiment(&bundle, name)?;
+    let (specs, aggregates) = match rows::read(text, experiment) {
+        Ok(read) => read,
+        Err(e) => {
+            eprintln!("{}: {}: {e}", paint("error", Style::Error), file.display());
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let report = report_from(experiment, &specs, &aggregates, &AnalysisOptions::default());
+    match format {
+        Format::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?
+        ),
+        Format::Text => print!("{}", table::render(&report, color_enabled())),
+    }
+    Ok(if report.usable() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// A number written as a fraction (`0.05`) or a percentage (`5%`).
@@ -251,6 +304,53 @@ pub enum CorrectionArg {
     None,
 }
 
+/// The dialects `--sql --dialect` renders the metric query in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DialectArg {
+    Postgres,
+    Bigquery,
+    Snowflake,
+    Clickhouse,
+    Duckdb,
+    Sqlite,
+}
+
+impl From<DialectArg> for Dialect {
+    fn from(d: DialectArg) -> Dialect {
+        match d {
+            DialectArg::Postgres => Dialect::Postgres,
+            DialectArg::Bigquery => Dialect::BigQuery,
+            DialectArg::Snowflake => Dialect::Snowflake,
+            DialectArg::Clickhouse => Dialect::ClickHouse,
+            DialectArg::Duckdb => Dialect::DuckDb,
+            DialectArg::Sqlite => Dialect::Sqlite,
+        }
+    }
+}
+
+/// The tables `[warehouse]` in the project file (`vexil.toml` at or above
+/// `dir`) maps, if it has that table.
+fn warehouse_tables(dir: &Path) -> Result<Option<(PathBuf, Tables)>, String> {
+    #[derive(serde::Deserialize)]
+    struct ProjectFile {
+        warehouse: Option<Tables>,
+    }
+    let Some(path) = vexil_compiler::conventions::project_file(dir) else {
+        return Ok(None);
+    };
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let file: ProjectFile = toml::from_str(&text)
+        .map_err(|e| format!("in `{}`: `warehouse`: {}", path.display(), e.message()))?;
+    let Some(tables) = file.warehouse else {
+        return Ok(None);
+    };
+    tables
+        .validate()
+        .map_err(|e| format!("in `{}`: {e}", path.display()))?;
+    Ok(Some((path, tables)))
+}
+
 #[derive(Args)]
 pub struct AnalyzeArgs {
     /// A directory of `.flag` files.
@@ -267,6 +367,14 @@ pub struct AnalyzeArgs {
     /// (honours `--no-cuped`).
     #[arg(long, conflicts_with_all = ["events", "html"])]
     sql: bool,
+    /// With `--sql`: the query in this dialect, with the experiment's and
+    /// the events' names written in, to paste into the warehouse.
+    #[arg(long, value_enum, requires = "sql")]
+    dialect: Option<DialectArg>,
+    /// With `--events`: analyse the team's own tables that `[warehouse]` in
+    /// vexil.toml maps, in that database, instead of Vexil's tables.
+    #[arg(long, requires = "events")]
+    warehouse: bool,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Also write a self-contained HTML report (forest plot, cumulative
@@ -317,9 +425,23 @@ pub fn analyze(args: &AnalyzeArgs) -> Result<ExitCode, String> {
         Err(code) => return Ok(code),
     };
     let experiment = find_experiment(&bundle, &args.experiment)?;
+    let mapped = warehouse_tables(&args.dir)?;
     if args.sql {
-        sql::print(experiment, !args.no_cuped, args.format)?;
+        let tables = mapped.as_ref().map(|(path, t)| (path.as_path(), t));
+        sql::print(
+            experiment,
+            !args.no_cuped,
+            args.format,
+            args.dialect.map(Dialect::from),
+            tables,
+        )?;
         return Ok(ExitCode::SUCCESS);
+    }
+    if args.warehouse && mapped.is_none() {
+        return Err(format!(
+            "--warehouse reads the tables `[warehouse]` maps in vexil.toml, and `{}` has no such table in its project file",
+            args.dir.display()
+        ));
     }
     let Some(events) = &args.events else {
         return Err("give the event store: `--events STORE` (or `--sql` for the query)".into());
@@ -348,7 +470,20 @@ pub fn analyze(args: &AnalyzeArgs) -> Result<ExitCode, String> {
         cuped: !args.no_cuped,
         sequential: args.sequential.then_some(args.sequential_tuning),
     };
-    let mut report = analyze_experiment(&store, experiment, &options).map_err(|e| e.to_string())?;
+    let mut report = match mapped.filter(|_| args.warehouse) {
+        Some((_, tables)) => {
+            let specs: Vec<MetricSpec> = experiment
+                .metrics
+                .iter()
+                .map(|m| MetricSpec::from_ir(m, options.cuped))
+                .collect();
+            let aggregates = store
+                .aggregate_tables(&experiment.name, &specs, &tables)
+                .map_err(|e| e.to_string())?;
+            report_from(experiment, &specs, &aggregates, &options)
+        }
+        None => analyze_experiment(&store, experiment, &options).map_err(|e| e.to_string())?,
+    };
     if report.variants.iter().all(|v| v.units == 0) {
         return Ok(nothing_to_analyse(&mut report, store.path(), args));
     }

@@ -1,6 +1,9 @@
 //! The analytics commands run as processes: `stats`, `plan`, `ingest`,
 //! `simulate` and `analyze`, their output and exit codes.
 
+// Helpers shared by the tests unwrap as the tests do.
+#![allow(clippy::unwrap_used)]
+
 use predicates::prelude::*;
 
 mod support;
@@ -627,11 +630,11 @@ fn analyze_sql_prints_the_metric_query() {
             .clone();
         let text = String::from_utf8(text).unwrap();
         assert!(text.starts_with("-- The metric query of `checkout-layout`"));
-        assert!(text.contains("-- Parameters, in order: 'purchase', "));
+        assert!(text.contains("-- Parameters, in order: 'checkout-layout', 'purchase', "));
         assert!(text.contains(
-            "--   items-per-checkout (ratio): sum, sum_squares, denominator_sum, denominator_sum_squares, cross_sum\n"
+            "--   m2_*: items-per-checkout (ratio): sum, sum_squares, denominator_sum, denominator_sum_squares, cross_sum\n"
         ));
-        assert!(text.contains("the control `multi-page` first"));
+        assert!(text.contains("(the control is `multi-page`)"));
         assert!(text.ends_with(&format!("{sql};\n")));
     }
     // The query needs no store, and is not an analysis of one.
@@ -940,4 +943,365 @@ fn bad_store_urls_are_clear_errors_and_write_nothing() {
         .map(|e| e.unwrap().file_name())
         .collect();
     assert_eq!(left, vec![std::ffi::OsString::from("one.jsonl")]);
+}
+
+// ---------------------------------------------------------------- warehouses
+
+/// The tables of a team's own (as `warehouse.py duckdb --mapped` makes
+/// them, and the PostgreSQL test below), mapped in `vexil.toml`.
+const MAPPING: &str = r#"
+[warehouse.exposures]
+table = "analytics.assignments"
+unit = "user_id"
+experiment = "experiment_key"
+variant = "arm"
+time = "assigned_at"
+time_unit = "timestamp"
+
+[warehouse.events]
+table = "analytics.tracks"
+unit = "user_id"
+event = "Event Name"
+value = "amount"
+time = "occurred_at"
+time_unit = "timestamp"
+"#;
+
+/// The Python test environment (sqlglot, DuckDB), installed once per test
+/// process by scripts/install-clients.sh (pinned; installs or fails).
+fn python() -> std::path::PathBuf {
+    static INSTALLED: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    INSTALLED
+        .get_or_init(|| {
+            let out = std::process::Command::new("bash")
+                .arg(root().join("scripts/install-clients.sh"))
+                .output()
+                .expect("bash runs scripts/install-clients.sh");
+            assert!(
+                out.status.success(),
+                "installing the Python test packages failed:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            std::env::var_os("VEXIL_CLIENTS_VENV")
+                .map(std::path::PathBuf::from)
+                .unwrap_or_else(|| root().join("target/clients/venv"))
+                .join("bin/python")
+        })
+        .clone()
+}
+
+/// `warehouse.py ARGS`: its standard output; the test fails with its
+/// standard error if it fails.
+fn warehouse_py(args: &[&std::ffi::OsStr]) -> String {
+    let out = std::process::Command::new(python())
+        .arg(root().join("tests/clients/python/warehouse.py"))
+        .args(args)
+        .output()
+        .expect("python runs");
+    assert!(
+        out.status.success(),
+        "warehouse.py {args:?}:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+/// A copy of the shop's flags, with `vexil.toml` holding `toml`.
+fn shop_with_project_file(toml: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(root().join("examples/shop")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "flag") {
+            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    std::fs::write(dir.path().join("vexil.toml"), toml).unwrap();
+    dir
+}
+
+/// `vexil analyze DIR checkout-layout --sql ARGS` in JSON: its `sql`.
+fn printed_sql(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = vexil()
+        .arg("analyze")
+        .arg(dir)
+        .args(["checkout-layout", "--sql", "--format", "json"])
+        .args(args)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    json_of(&out)["sql"].as_str().unwrap().to_string()
+}
+
+/// CSV result rows by variant and day: every column's number.
+fn rows_of(csv: &str) -> Vec<Vec<(String, String)>> {
+    let mut lines = csv.lines();
+    let header: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(|h| h.to_lowercase())
+        .collect();
+    lines
+        .map(|l| {
+            header
+                .iter()
+                .cloned()
+                .zip(l.split(',').map(str::to_string))
+                .collect()
+        })
+        .collect()
+}
+
+fn assert_same_rows(a: &str, b: &str) {
+    let (a, b) = (rows_of(a), rows_of(b));
+    assert_eq!(a.len(), b.len(), "row counts differ");
+    assert!(a.len() > 2, "too few rows to compare: {a:?}");
+    for (x, y) in a.iter().zip(&b) {
+        for ((kx, vx), (ky, vy)) in x.iter().zip(y) {
+            assert_eq!(kx, ky);
+            match (vx.parse::<f64>(), vy.parse::<f64>()) {
+                (Ok(p), Ok(q)) => assert!(
+                    (p - q).abs() <= 1e-9 * p.abs().max(q.abs()),
+                    "{kx}: {p} != {q}"
+                ),
+                _ => assert_eq!(vx, vy, "{kx}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn every_dialect_parses_with_an_independent_parser() {
+    let mapped = shop_with_project_file(MAPPING);
+    let shop = root().join("examples/shop");
+    let dir = tempfile::tempdir().unwrap();
+    for dialect in [
+        "postgres",
+        "bigquery",
+        "snowflake",
+        "clickhouse",
+        "duckdb",
+        "sqlite",
+    ] {
+        for (project, tables) in [(shop.as_path(), "own"), (mapped.path(), "mapped")] {
+            for cuped in [true, false] {
+                let mut args = vec!["--dialect", dialect];
+                if !cuped {
+                    args.push("--no-cuped");
+                }
+                let sql = printed_sql(project, &args);
+                assert!(!sql.contains('?'), "{dialect}: placeholders left:\n{sql}");
+                let file = dir.path().join(format!("{dialect}-{tables}-{cuped}.sql"));
+                std::fs::write(&file, &sql).unwrap();
+                warehouse_py(&["parse".as_ref(), dialect.as_ref(), file.as_os_str()]);
+            }
+        }
+    }
+    // The text form is a script that parses too: comments, then the query.
+    let text = vexil()
+        .args(["analyze", "examples/shop", "checkout-layout", "--sql"])
+        .args(["--dialect", "bigquery"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let file = dir.path().join("script.sql");
+    std::fs::write(&file, &text).unwrap();
+    warehouse_py(&["parse".as_ref(), "bigquery".as_ref(), file.as_os_str()]);
+    assert!(String::from_utf8(text)
+        .unwrap()
+        .contains("-- Dialect: bigquery."));
+}
+
+#[test]
+fn duckdb_runs_the_query_and_vexil_stats_reports_its_rows_as_analyze_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("sim.jsonl");
+    let store = dir.path().join("store.db");
+    vexil()
+        .args(["simulate", "examples/shop", "checkout-layout"])
+        .args(["--units", "30000", "--days", "7", "--seed", "9", "-o"])
+        .arg(&events)
+        .assert()
+        .success();
+    vexil()
+        .arg("ingest")
+        .arg(&store)
+        .arg(&events)
+        .assert()
+        .success();
+
+    // The same sums from DuckDB (over the same events) as from SQLite.
+    let duck_sql = dir.path().join("duckdb.sql");
+    std::fs::write(
+        &duck_sql,
+        printed_sql(&root().join("examples/shop"), &["--dialect", "duckdb"]),
+    )
+    .unwrap();
+    let duck_rows = warehouse_py(&["duckdb".as_ref(), duck_sql.as_os_str(), events.as_os_str()]);
+    let lite_sql = dir.path().join("sqlite.sql");
+    std::fs::write(
+        &lite_sql,
+        printed_sql(&root().join("examples/shop"), &["--dialect", "sqlite"]),
+    )
+    .unwrap();
+    let lite_rows = warehouse_py(&["sqlite".as_ref(), lite_sql.as_os_str(), store.as_os_str()]);
+    assert_same_rows(&duck_rows, &lite_rows);
+
+    // A team's own tables (other names, a schema, timestamps): the same.
+    let mapped = shop_with_project_file(MAPPING);
+    let mapped_sql = dir.path().join("mapped.sql");
+    std::fs::write(
+        &mapped_sql,
+        printed_sql(mapped.path(), &["--dialect", "duckdb"]),
+    )
+    .unwrap();
+    let mapped_rows = warehouse_py(&[
+        "duckdb".as_ref(),
+        mapped_sql.as_os_str(),
+        events.as_os_str(),
+        "--mapped".as_ref(),
+    ]);
+    assert_same_rows(&mapped_rows, &lite_rows);
+
+    // The rows, as CSV or as Snowflake's JSON Lines (upper-case names,
+    // quoted numbers), give `vexil stats` the report `vexil analyze` gives.
+    let expected = analyze_json(store.as_os_str());
+    let csv = dir.path().join("rows.csv");
+    std::fs::write(&csv, &duck_rows).unwrap();
+    let rows = rows_of(&duck_rows);
+    let jsonl: String = rows
+        .iter()
+        .map(|row| {
+            let object: serde_json::Map<String, serde_json::Value> = row
+                .iter()
+                .map(|(k, v)| (k.to_uppercase(), serde_json::Value::String(v.clone())))
+                .collect();
+            format!("{}\n", serde_json::Value::Object(object))
+        })
+        .collect();
+    let json_lines = dir.path().join("rows.jsonl");
+    std::fs::write(&json_lines, jsonl).unwrap();
+    for file in [&csv, &json_lines] {
+        let out = vexil()
+            .arg("stats")
+            .arg(file)
+            .args([
+                "--experiment",
+                "examples/shop",
+                "checkout-layout",
+                "--format",
+                "json",
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        assert_same_json(&expected, &json_of(&out), "report");
+    }
+    // A row that is not a number is named.
+    let mut lines: Vec<String> = duck_rows.lines().map(str::to_string).collect();
+    let mut fields: Vec<&str> = lines[1].split(',').collect();
+    fields[2] = "many";
+    lines[1] = fields.join(",");
+    std::fs::write(&csv, lines.join("\n")).unwrap();
+    vexil()
+        .arg("stats")
+        .arg(&csv)
+        .args(["--experiment", "examples/shop", "checkout-layout"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("not a number"));
+}
+
+#[test]
+fn a_teams_postgres_tables_are_analysed_through_the_mapping_and_a_missing_column_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("sim.jsonl");
+    vexil()
+        .args(["simulate", "examples/shop", "checkout-layout"])
+        .args(["--units", "20000", "--days", "7", "--seed", "4", "-o"])
+        .arg(&events)
+        .assert()
+        .success();
+    let url = postgres_url();
+    vexil()
+        .arg("ingest")
+        .arg(&url)
+        .arg(&events)
+        .assert()
+        .success();
+    // The team's tables: Vexil's, renamed and with timestamps.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let run = |sql: &str| {
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            client.batch_execute(sql).await.unwrap();
+        })
+    };
+    run(r#"CREATE SCHEMA analytics;
+        CREATE TABLE analytics.assignments AS
+            SELECT unit AS user_id, experiment AS experiment_key, variant AS arm,
+                   TIMESTAMP 'epoch' + time * INTERVAL '1 microsecond' AS assigned_at
+            FROM exposures;
+        CREATE TABLE analytics.tracks AS
+            SELECT unit AS user_id, event AS "Event Name", value AS amount,
+                   TIMESTAMP 'epoch' + time * INTERVAL '1 microsecond' AS occurred_at
+            FROM events;"#);
+    let mapped = shop_with_project_file(MAPPING);
+    let analyze = |project: &std::path::Path, warehouse: bool| {
+        let mut cmd = vexil();
+        cmd.arg("analyze").arg(project).args([
+            "checkout-layout",
+            "--format",
+            "json",
+            "--events",
+            &url,
+        ]);
+        if warehouse {
+            cmd.arg("--warehouse");
+        }
+        json_of(&cmd.assert().success().get_output().stdout.clone())
+    };
+    assert_same_json(
+        &analyze(mapped.path(), false),
+        &analyze(mapped.path(), true),
+        "report",
+    );
+
+    // A misspelt column: named with its key, nothing analysed.
+    let misspelt =
+        shop_with_project_file(&MAPPING.replace("value = \"amount\"", "value = \"amont\""));
+    vexil()
+        .arg("analyze")
+        .arg(misspelt.path())
+        .args(["checkout-layout", "--warehouse", "--events", &url])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::is_empty())
+        .stderr(predicate::str::contains(
+            "`warehouse.events.value` names the column `amont`, which `analytics.tracks` does not have",
+        ))
+        .stderr(predicate::str::contains(password_of(&url)).not());
+    // A misspelt key of the mapping: refused when the file is read.
+    let bad_key =
+        shop_with_project_file(&MAPPING.replace("variant = \"arm\"", "varaint = \"arm\""));
+    vexil()
+        .arg("analyze")
+        .arg(bad_key.path())
+        .args(["checkout-layout", "--sql"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("varaint"));
 }

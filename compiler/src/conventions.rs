@@ -176,6 +176,10 @@ pub fn project_file(dir: &Path) -> Option<PathBuf> {
 #[serde(deny_unknown_fields)]
 struct FileToml {
     conventions: Option<ConventionsToml>,
+    /// The analytics tables (`[warehouse]`), read by `vexil analyze`; the
+    /// checker only lets the table be.
+    #[allow(dead_code)]
+    warehouse: Option<toml::Table>,
 }
 
 #[derive(Deserialize)]

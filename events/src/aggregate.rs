@@ -20,7 +20,9 @@ use rusqlite::params_from_iter;
 use serde::Serialize;
 use vexil_ir as ir;
 
-use crate::metric::{MetricSpec, DAY};
+use crate::metric::MetricSpec;
+use crate::query::{metric_query, Tables};
+use crate::sql::{self, Dialect, Values};
 use crate::store::{sqlite, Store, StoreError};
 
 /// One metric's sums over the units of one variant (and one day of first
@@ -128,155 +130,37 @@ impl Aggregates {
     }
 }
 
-/// The columns one metric contributes to the per-unit query, and the sums
-/// of them the outer query takes.
-struct Columns {
-    per_unit: Vec<String>,
-    params: Vec<String>,
-    sums: Vec<String>,
-}
-
-/// `e.time` lies in `[first_time + from, first_time + to)`; `to = None`
-/// means unbounded.
-fn in_period(from: i64, to: Option<i64>) -> String {
-    let lower = if from == 0 {
-        "e.time >= x.time".to_string()
-    } else {
-        format!("e.time >= x.time - {}", -from)
-    };
-    match to {
-        Some(0) => format!("{lower} AND e.time < x.time"),
-        Some(t) => format!("{lower} AND e.time < x.time + {t}"),
-        None => lower,
-    }
-}
-
-/// Per-unit value of one event over a period: 1/0 for a conversion, the
-/// sum of values otherwise.
-fn per_unit_value(conversion: bool, period: &str, alias: &str) -> String {
-    if conversion {
-        format!("MAX(CASE WHEN e.event = ? AND {period} THEN 1 ELSE 0 END) AS {alias}")
-    } else {
-        format!("SUM(CASE WHEN e.event = ? AND {period} THEN e.value ELSE 0 END) AS {alias}")
-    }
-}
-
-fn columns(i: usize, spec: &MetricSpec) -> Columns {
-    let post = in_period(0, spec.window);
-    let m = format!("m{i}");
-    let mut c = Columns {
-        per_unit: Vec::new(),
-        params: Vec::new(),
-        sums: Vec::new(),
-    };
-    match &spec.kind {
-        ir::MetricKind::Conversion { event } | ir::MetricKind::Mean { event } => {
-            let conversion = matches!(spec.kind, ir::MetricKind::Conversion { .. });
-            c.per_unit.push(per_unit_value(conversion, &post, &m));
-            c.params.push(event.clone());
-            c.sums.push(format!("SUM({m})"));
-            c.sums.push(format!("SUM({m} * {m})"));
-            if let Some(pre) = spec.pre_period {
-                let p = format!("p{i}");
-                c.per_unit
-                    .push(per_unit_value(conversion, &in_period(-pre, Some(0)), &p));
-                c.params.push(event.clone());
-                c.sums.push(format!("SUM({p})"));
-                c.sums.push(format!("SUM({p} * {p})"));
-                c.sums.push(format!("SUM({p} * {m})"));
-            }
-        }
-        ir::MetricKind::Ratio {
-            numerator,
-            denominator,
-        } => {
-            let d = format!("d{i}");
-            c.per_unit.push(per_unit_value(false, &post, &m));
-            c.per_unit.push(per_unit_value(false, &post, &d));
-            c.params.push(numerator.clone());
-            c.params.push(denominator.clone());
-            for s in [
-                format!("SUM({m})"),
-                format!("SUM({m} * {m})"),
-                format!("SUM({d})"),
-                format!("SUM({d} * {d})"),
-                format!("SUM({m} * {d})"),
-            ] {
-                c.sums.push(s);
-            }
-        }
-    }
-    c
-}
-
-/// The aggregation query for `specs` and its parameters, in placeholder
-/// order: event names of the SELECT list, those of the join, then the
-/// experiment's name.
+/// The aggregation query for `specs` over Vexil's own tables, as the
+/// store runs it on SQLite (`?` placeholders), and its parameters in
+/// placeholder order.
 ///
-/// A unit's first exposure is its exposure with no earlier one (ties broken
-/// by id); units exposed to more than one variant are left out (as
-/// GrowthBook does); events count from the first exposure on. The result
-/// has one row per variant and UTC day of first exposure: `variant, day,
-/// units`, then each metric's sums.
+/// A unit's first exposure is its earliest; units exposed to more than one
+/// variant are left out (as GrowthBook does); events count from the first
+/// exposure on. The result has one row per variant and UTC day of first
+/// exposure: `variant, day, units`, then each metric's sums, named
+/// `m{i}_{field}`. The one definition is `query.rs`; every dialect renders
+/// it ([`metrics_query_in`]).
 pub fn metrics_query(experiment: &str, specs: &[MetricSpec]) -> (String, Vec<String>) {
-    let mut per_unit = Vec::new();
-    let mut sums = Vec::new();
-    let mut params: Vec<String> = Vec::new();
-    let mut events: Vec<String> = Vec::new();
-    for (i, spec) in specs.iter().enumerate() {
-        let c = columns(i, spec);
-        per_unit.extend(c.per_unit);
-        params.extend(c.params);
-        sums.extend(c.sums);
-        for e in spec.events() {
-            if !events.iter().any(|known| known == e) {
-                events.push(e.to_string());
-            }
-        }
-    }
-    // The join only needs the metrics' events; with none, join nothing.
-    let join = if events.is_empty() {
-        "LEFT JOIN events e ON 1 = 0".to_string()
+    metrics_query_in(experiment, specs, &Tables::default(), Dialect::Sqlite, true)
+}
+
+/// The aggregation query for `specs` over `tables` in `dialect`: with
+/// `placeholders`, event names and the experiment are the driver's
+/// placeholders, returned beside the text in order; without, they are
+/// string literals quoted for the dialect (text to paste into a console).
+pub fn metrics_query_in(
+    experiment: &str,
+    specs: &[MetricSpec],
+    tables: &Tables,
+    dialect: Dialect,
+    placeholders: bool,
+) -> (String, Vec<String>) {
+    let values = if placeholders {
+        Values::Placeholders
     } else {
-        let marks = vec!["?"; events.len()].join(", ");
-        format!("LEFT JOIN events e ON e.unit = x.unit AND e.event IN ({marks})")
+        Values::Literals
     };
-    // Placeholders are positional: the SELECT list's, then the join's,
-    // then the experiment's in WHERE.
-    params.extend(events);
-    params.push(experiment.to_string());
-    let per_unit_cols = if per_unit.is_empty() {
-        String::new()
-    } else {
-        format!(",\n           {}", per_unit.join(",\n           "))
-    };
-    let sum_cols = if sums.is_empty() {
-        String::new()
-    } else {
-        format!(",\n       {}", sums.join(",\n       "))
-    };
-    let sql = format!(
-        "WITH per_unit AS (
-    SELECT x.unit, MIN(x.variant) AS variant,
-           MIN(x.time) - MOD(MIN(x.time), {DAY}) AS day{per_unit_cols}
-    FROM exposures x
-    {join}
-    WHERE x.experiment = ?
-      AND NOT EXISTS (
-          SELECT 1 FROM exposures y
-          WHERE y.experiment = x.experiment AND y.unit = x.unit
-            AND (y.time < x.time OR (y.time = x.time AND y.id < x.id)))
-      AND NOT EXISTS (
-          SELECT 1 FROM exposures z
-          WHERE z.experiment = x.experiment AND z.unit = x.unit AND z.variant <> x.variant)
-    GROUP BY x.unit
-)
-SELECT variant, day, COUNT(*) AS units{sum_cols}
-FROM per_unit
-GROUP BY variant, day
-ORDER BY variant, day"
-    );
-    (sql, params)
+    sql::render(&metric_query(experiment, specs, tables), dialect, values)
 }
 
 /// Units of `experiment` exposed to more than one variant.
@@ -371,9 +255,138 @@ impl Store {
     }
 }
 
+/// What the mapped query reads from SQLite: cells, by column position.
+fn sqlite_cells(
+    store: &Store,
+    conn: &rusqlite::Connection,
+    sql: &str,
+    params: &[String],
+    specs: &[MetricSpec],
+) -> Result<Vec<Cell>, StoreError> {
+    let path = store.path();
+    let mut stmt = conn
+        .prepare(sql)
+        .map_err(|e| sqlite(path, "preparing the metrics query", e))?;
+    let mut rows = stmt
+        .query(params_from_iter(params.iter()))
+        .map_err(|e| sqlite(path, "running the metrics query", e))?;
+    let mut cells = Vec::new();
+    while let Some(row) = rows
+        .next()
+        .map_err(|e| sqlite(path, "reading the metrics query", e))?
+    {
+        let read = |e| sqlite(path, "reading the metrics query", e);
+        let variant: String = row.get(0).map_err(read)?;
+        let day: i64 = row.get(1).map_err(read)?;
+        let units: i64 = row.get(2).map_err(read)?;
+        let width = row.as_ref().column_count();
+        let mut values = (3..width).map(|i| row.get_ref(i).map(number).unwrap_or(0.0));
+        let metrics = specs.iter().map(|s| sums_of(s, &mut values)).collect();
+        cells.push(Cell {
+            variant,
+            day,
+            units: units.max(0) as u64,
+            metrics,
+        });
+    }
+    Ok(cells)
+}
+
+impl Store {
+    /// Runs the metric query over `tables`: a team's own exposures and
+    /// metric events in this database, described by a mapping
+    /// (`[warehouse]` in `vexil.toml`). Every mapped column is checked
+    /// first, so a misspelt one is named with its mapping key rather than
+    /// left to the database's message.
+    pub fn aggregate_tables(
+        &self,
+        experiment: &str,
+        specs: &[MetricSpec],
+        tables: &Tables,
+    ) -> Result<Aggregates, StoreError> {
+        tables
+            .validate()
+            .map_err(|message| StoreError::Mapping { message })?;
+        for ((section, (table, columns)), parts) in ["exposures", "events"]
+            .iter()
+            .zip(tables.columns())
+            .zip([&tables.exposures.table, &tables.events.table])
+        {
+            let have = self.table_columns(parts)?;
+            for (key, column) in columns {
+                if !have.iter().any(|c| c == column) {
+                    return Err(StoreError::Mapping {
+                        message: format!(
+                            "`warehouse.{section}.{key}` names the column `{column}`, which `{table}` does not have; its columns: {}",
+                            have.join(", ")
+                        ),
+                    });
+                }
+            }
+        }
+        let (dialect, mixed_sql) = match self.backend() {
+            Ok(_) => (
+                Dialect::Sqlite,
+                mixed_units_query(experiment, tables, Dialect::Sqlite),
+            ),
+            Err(_) => (
+                Dialect::Postgres,
+                mixed_units_query(experiment, tables, Dialect::Postgres),
+            ),
+        };
+        let (sql, params) = metrics_query_in(experiment, specs, tables, dialect, true);
+        match self.backend() {
+            Ok(conn) => {
+                let cells = sqlite_cells(self, conn, &sql, &params, specs)?;
+                let (mixed_sql, mixed_params) = mixed_sql;
+                let mixed: i64 = conn
+                    .query_row(&mixed_sql, params_from_iter(mixed_params.iter()), |r| {
+                        r.get(0)
+                    })
+                    .map_err(|e| sqlite(self.path(), "counting units in several variants", e))?;
+                Ok(Aggregates {
+                    cells,
+                    mixed_units: mixed.max(0) as u64,
+                })
+            }
+            Err(postgres) => postgres.aggregate_query(&sql, &params, mixed_sql, specs),
+        }
+    }
+
+    /// The columns of a table of this database (`parts`: its dotted name).
+    fn table_columns(&self, name: &str) -> Result<Vec<String>, StoreError> {
+        let parts: Vec<String> = name.split('.').map(str::to_string).collect();
+        match self.backend() {
+            Ok(conn) => {
+                let sql = format!(
+                    "SELECT * FROM {} LIMIT 0",
+                    sql::table_name(&parts, Dialect::Sqlite)
+                );
+                let stmt = conn.prepare(&sql).map_err(|e| StoreError::Mapping {
+                    message: format!("`{name}` cannot be read: {e}"),
+                })?;
+                Ok(stmt.column_names().map(str::to_string).collect())
+            }
+            Err(postgres) => {
+                postgres.table_columns(name, &sql::table_name(&parts, Dialect::Postgres))
+            }
+        }
+    }
+}
+
+/// Units of `experiment` exposed to more than one variant, in `tables`.
+fn mixed_units_query(experiment: &str, tables: &Tables, dialect: Dialect) -> (String, Vec<String>) {
+    sql::render(
+        &crate::query::mixed_units(experiment, tables),
+        dialect,
+        Values::Placeholders,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metric::DAY;
 
     fn spec(kind: ir::MetricKind, window: Option<i64>, pre_period: Option<i64>) -> MetricSpec {
         MetricSpec {
@@ -416,6 +429,7 @@ mod tests {
         assert_eq!(
             params,
             [
+                "checkout-layout",
                 "purchase",
                 "purchase",
                 "item_added",
@@ -423,12 +437,11 @@ mod tests {
                 "purchase",
                 "item_added",
                 "checkout_started",
-                "checkout-layout"
             ]
         );
     }
 
-    /// `sum_fields` names exactly the sums the query has for each metric,
+    /// The sums are named after the fields `sum_fields` gives, in order,
     /// and `sums_of` reads them into those fields.
     #[test]
     fn sum_fields_name_the_query_columns() {
@@ -442,7 +455,14 @@ mod tests {
             spec(conversion, Some(DAY), Some(DAY)),
             spec(ratio, None, None),
         ] {
-            assert_eq!(columns(0, &s).sums.len(), s.sum_fields().len());
+            let (sql, _) = metrics_query("x", std::slice::from_ref(&s));
+            let named: Vec<&str> = sql
+                .split(" AS ")
+                .skip(1)
+                .filter_map(|rest| rest.split([',', '\n']).next())
+                .filter_map(|alias| alias.strip_prefix("m0_"))
+                .collect();
+            assert_eq!(named, s.sum_fields(), "{sql}");
             let values = (1..=s.sum_fields().len()).map(|i| i as f64);
             let sums = serde_json::to_value(sums_of(&s, &mut values.into_iter())).unwrap();
             for (i, field) in s.sum_fields().iter().enumerate() {

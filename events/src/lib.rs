@@ -17,11 +17,13 @@ mod line;
 mod metric;
 mod per_unit;
 mod postgres;
+mod query;
 pub mod simulate;
+mod sql;
 mod store;
 mod timeline;
 
-pub use aggregate::{metrics_query, Aggregates, Cell, Sums, MIXED_UNITS_QUERY};
+pub use aggregate::{metrics_query, metrics_query_in, Aggregates, Cell, Sums, MIXED_UNITS_QUERY};
 pub use analysis::{
     analysis_order, analyze_experiment, report_from, weights, AnalysisOptions, Comparison,
     Guardrail, GuardrailState, MetricResult, Report, Srm, VariantUnits,
@@ -31,5 +33,7 @@ pub use id::{derived_exposure_id, derived_track_id, given_id, EventId};
 pub use ingest::{IngestReport, LineError, MAX_REPORTED_ERRORS};
 pub use line::parse_event;
 pub use metric::{MetricSpec, DAY, DEFAULT_PRE_PERIOD};
+pub use query::{EventTable, ExposureTable, Tables, TimeUnitName};
+pub use sql::Dialect;
 pub use store::{Store, StoreError, SCHEMA_VERSION};
 pub use timeline::{Point, Series};

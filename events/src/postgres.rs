@@ -18,9 +18,11 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{FromSql, ToSql, Type};
 use tokio_postgres::{Client, Config, NoTls};
 
-use crate::aggregate::{metrics_query, sums_of, Aggregates, Cell, MIXED_UNITS_QUERY};
+use crate::aggregate::{metrics_query_in, sums_of, Aggregates, Cell, MIXED_UNITS_QUERY};
 use crate::event::Row;
 use crate::metric::MetricSpec;
+use crate::query::Tables;
+use crate::sql::Dialect;
 use crate::store::{Inserted, StoreError};
 
 /// The migrations, in order; the schema version is their count.
@@ -273,28 +275,18 @@ impl Postgres {
         Ok((exposures.max(0) as u64, events.max(0) as u64))
     }
 
-    /// Starts a write transaction.
-    pub(crate) fn batch(&mut self) -> Result<PgBatch<'_>, StoreError> {
-        self.run("starting a transaction", "BEGIN")?;
-        Ok(PgBatch {
-            store: self,
-            open: true,
-        })
-    }
-
-    /// Runs [`metrics_query`] for `experiment`, as the SQLite store does.
-    pub(crate) fn aggregate(
+    /// Runs a metric query; its rows as cells.
+    fn cells(
         &self,
-        experiment: &str,
+        sql: &str,
+        params: &[String],
         specs: &[MetricSpec],
-    ) -> Result<Aggregates, StoreError> {
-        let (sql, params) = metrics_query(experiment, specs);
-        let sql = numbered(&sql);
+    ) -> Result<Vec<Cell>, StoreError> {
         let params: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         let rows = self
             .runtime
-            .block_on(self.client.query(&sql, &params))
+            .block_on(self.client.query(sql, &params))
             .map_err(|e| failed(&self.name, "running the metrics query", &e))?;
         let mut cells = Vec::with_capacity(rows.len());
         for row in rows {
@@ -316,6 +308,32 @@ impl Postgres {
                 metrics,
             });
         }
+        Ok(cells)
+    }
+
+    /// Starts a write transaction.
+    pub(crate) fn batch(&mut self) -> Result<PgBatch<'_>, StoreError> {
+        self.run("starting a transaction", "BEGIN")?;
+        Ok(PgBatch {
+            store: self,
+            open: true,
+        })
+    }
+
+    /// Runs [`metrics_query`] for `experiment`, as the SQLite store does.
+    pub(crate) fn aggregate(
+        &self,
+        experiment: &str,
+        specs: &[MetricSpec],
+    ) -> Result<Aggregates, StoreError> {
+        let (sql, params) = metrics_query_in(
+            experiment,
+            specs,
+            &Tables::default(),
+            Dialect::Postgres,
+            true,
+        );
+        let cells = self.cells(&sql, &params, specs)?;
         let mixed: i64 = self
             .runtime
             .block_on(
@@ -328,6 +346,60 @@ impl Postgres {
             cells,
             mixed_units: mixed.max(0) as u64,
         })
+    }
+}
+
+impl Postgres {
+    /// Runs a metric query rendered for PostgreSQL (over mapped tables)
+    /// and its mixed-units count.
+    pub(crate) fn aggregate_query(
+        &self,
+        sql: &str,
+        params: &[String],
+        mixed: (String, Vec<String>),
+        specs: &[MetricSpec],
+    ) -> Result<Aggregates, StoreError> {
+        let cells = self.cells(sql, params, specs)?;
+        let (mixed_sql, mixed_params) = mixed;
+        let values: Vec<&(dyn ToSql + Sync)> = mixed_params
+            .iter()
+            .map(|p| p as &(dyn ToSql + Sync))
+            .collect();
+        let mixed: i64 = self
+            .runtime
+            .block_on(self.client.query_one(&mixed_sql, &values))
+            .map_err(|e| failed(&self.name, "counting units in several variants", &e))?
+            .get(0);
+        Ok(Aggregates {
+            cells,
+            mixed_units: mixed.max(0) as u64,
+        })
+    }
+
+    /// The columns of the table `name` (`quoted` as PostgreSQL reads it).
+    pub(crate) fn table_columns(
+        &self,
+        name: &str,
+        quoted: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let statement = self
+            .runtime
+            .block_on(
+                self.client
+                    .prepare(&format!("SELECT * FROM {quoted} LIMIT 0")),
+            )
+            .map_err(|e| StoreError::Mapping {
+                message: format!(
+                    "`{name}` cannot be read: {}",
+                    e.as_db_error()
+                        .map_or(e.to_string(), |db| db.message().to_string())
+                ),
+            })?;
+        Ok(statement
+            .columns()
+            .iter()
+            .map(|c| c.name().to_string())
+            .collect())
     }
 }
 

@@ -52,6 +52,11 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A mapping of a team's tables names something they do not have.
+    Mapping {
+        /// What is wrong, naming the mapping's key.
+        message: String,
+    },
     /// The file was written by another version of the schema.
     Version {
         /// The store's file.
@@ -90,6 +95,7 @@ impl std::fmt::Display for StoreError {
                 f,
                 "event store `{url}`: {reason} (give an SQLite file path or a postgres://USER:PASSWORD@HOST:PORT/DATABASE URL)"
             ),
+            StoreError::Mapping { message } => write!(f, "the warehouse mapping: {message}"),
             StoreError::Version { path, found } => write!(
                 f,
                 "event store `{}` has schema version {found}, this vexil reads version {SCHEMA_VERSION}",
