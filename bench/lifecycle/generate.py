@@ -94,8 +94,9 @@ def flags(root):
             else:
                 new.append(flag(names[i], owner, 10, rules=3))
         for side, items in (("old", old), ("new", new)):
+            # In canonical format (`vexil fmt`), as a repository keeps it.
             with open(f"{root}/{side}/f{file:03}.flag", "w") as f:
-                f.write("".join(items))
+                f.write("".join(items).rstrip("\n") + "\n")
 
 
 def history(root):

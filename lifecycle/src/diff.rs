@@ -195,9 +195,17 @@ struct Rule {
 fn views(sources: &[Source]) -> BTreeMap<String, View> {
     let mut out = BTreeMap::new();
     for (_, text) in sources {
-        let formatted = vexil_fmt::format_source(text).ok();
+        let mut tree = ast::parse(text);
+        // Parsed once more only when formatting changed something (a file
+        // kept in canonical format, the usual case, is parsed once).
+        let formatted = match tree.errors.is_empty() {
+            true => Some(vexil_fmt::format_file(&tree, text)).filter(|f| f != text),
+            false => None,
+        };
+        if let Some(f) = &formatted {
+            tree = ast::parse(f);
+        }
         let text = formatted.as_deref().unwrap_or(text);
-        let tree = ast::parse(text);
         for item in &tree.items {
             if let Some((name, view)) = view(item, text) {
                 out.insert(name, view);
@@ -365,8 +373,15 @@ fn rule(r: &RuleDecl, span: Span, text: &str) -> Rule {
 /// The changes from `old` to `new`: by item kind (contexts, segments,
 /// flags, experiments), then name.
 pub fn diff(old: &[Source], new: &[Source]) -> Vec<Change> {
-    let old = views(old);
-    let new = views(new);
+    // The two sides are read on two threads.
+    let (old, new) = std::thread::scope(|scope| {
+        let old = scope.spawn(|| views(old));
+        let new = views(new);
+        // `views` does not panic (parsing never fails); were it to, the
+        // panic goes on here rather than reporting a side as empty.
+        let old = old.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (old, new)
+    });
     let mut out = Vec::new();
     let removed: Vec<&String> = old.keys().filter(|n| !new.contains_key(*n)).collect();
     let added: Vec<&String> = new.keys().filter(|n| !old.contains_key(*n)).collect();
