@@ -236,6 +236,7 @@ pub fn eval(
     dir: &Path,
     flag: Option<&str>,
     all: bool,
+    explain: bool,
     context: Option<&Path>,
     now: Option<&str>,
 ) -> Result<ExitCode, String> {
@@ -309,6 +310,17 @@ pub fn eval(
     };
     if let (false, Some(map)) = (warnings.is_empty(), out.as_object_mut()) {
         map.insert("warnings".into(), warnings.into());
+    }
+    if explain {
+        let given: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+        let explanation = flag.and_then(|f| snapshot.explain(f, &ctx, Some(&given), now));
+        if let Some(map) = out.as_object_mut() {
+            // An experiment, or no such flag: nothing to explain.
+            map.insert(
+                "explanation".into(),
+                serde_json::to_value(explanation).unwrap_or_default(),
+            );
+        }
     }
     let json = serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?;
     println!("{json}");

@@ -88,6 +88,12 @@ enum Command {
         /// `requires` come just before it.
         #[arg(long, conflicts_with = "flag")]
         all: bool,
+        /// Add the path the flag's evaluation took (`explanation`): each
+        /// step in order (switch, prerequisites, rules, default), which
+        /// one decided, and why each earlier rule did not match (the
+        /// failing comparison with the context's value).
+        #[arg(long, conflicts_with = "all")]
+        explain: bool,
         /// A JSON file: `{"user": {"id": "u1", ...}, "env": {...}}`; `-` reads standard input.
         /// Names the schema does not declare are ignored, with a warning on
         /// standard error and in the output's `warnings` array.
@@ -263,12 +269,14 @@ fn main() -> ExitCode {
             dir,
             flag,
             all,
+            explain,
             context,
             now,
         } => commands::eval(
             &dir,
             flag.as_deref(),
             all,
+            explain,
             context.as_deref(),
             now.as_deref(),
         ),

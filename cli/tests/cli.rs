@@ -171,6 +171,35 @@ fn eval_prints_openfeature_details() {
 }
 
 #[test]
+fn eval_explain_says_why_a_rule_did_not_match() {
+    let dir = tempfile::tempdir().expect("tmp");
+    write(dir.path(), "a.flag", SMALL);
+    let d = dir.path().to_string_lossy().to_string();
+    let out = vexil()
+        .args(["eval", &d, "pro-only", "--explain", "--context", "-"])
+        .write_stdin(r#"{"user": {"id": "u2", "plan": "free"}}"#)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&out).expect("JSON");
+    assert_eq!(json["reason"], "DEFAULT");
+    let steps = &json["explanation"]["steps"];
+    assert_eq!(steps[0]["step"], "rule pro");
+    assert_eq!(steps[0]["verdict"], "not matched");
+    assert_eq!(
+        steps[0]["because"][0],
+        "`user.plan == pro` is false: user.plan is \"free\""
+    );
+    assert_eq!(steps[1]["step"], "default");
+    vexil()
+        .args(["eval", &d, "--all", "--explain"])
+        .assert()
+        .code(2);
+}
+
+#[test]
 fn eval_refuses_flags_that_do_not_compile() {
     vexil()
         .args(["eval", "examples/shop-broken", "--all"])

@@ -57,6 +57,7 @@ mod unmatched;
 pub use context::{Context, FieldHandle, FieldInfo, Layout};
 pub use engine::{BundleSource, Engine, EngineOptions, NewVersion, Reloaded, Watcher};
 pub use exposure::{DedupSink, Exposure, ExposureSink, JsonLinesSink, MemorySink, OwnedExposure};
+pub use interp::{ExplainStep, Explanation};
 pub use outcome::{Detail, Details, Evaluation, Outcome, RuleRef};
 pub use overrides::{OverrideAction, OverrideInfo, OverrideProblem, OverrideSpec, Overrides};
 pub use prepared::Prepared;

@@ -729,3 +729,87 @@ fn json_contexts_with_a_bom_or_of_the_wrong_shape() {
         .context_from_json_str(r#"{"user": null}"#)
         .is_ok());
 }
+
+// ---------------------------------------------------------------- explaining
+
+#[test]
+fn an_explanation_names_the_rule_that_matched_and_why_each_earlier_one_did_not() {
+    let s = snapshot(
+        r#"
+segment pros { user.plan in [pro, enterprise] }
+flag launch: bool {
+  kind release
+  default false
+  rule staff: when user.email ends_with "@vexil.dev" and user.beta => true
+  rule paying: when pros and user.country == "US" => true
+  rule older: when user.age >= 30 => true
+  rule everyone: => true for 1% by user.id
+}
+"#,
+    );
+    let json = json!({"user": {"id": "u-1", "email": "ana@shop.example", "country": "PT", "plan": "free", "age": 41}});
+    let ctx = s.layout().context_from_json(&json);
+    let e = s.explain("launch", &ctx, Some(&json), 0).expect("a flag");
+    let steps: Vec<(&str, &str)> = e
+        .steps
+        .iter()
+        .map(|s| (s.step.as_str(), s.verdict))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("rule staff", "not matched"),
+            ("rule paying", "not matched"),
+            ("rule older", "matched"),
+        ]
+    );
+    // The failing comparison with the context's value.
+    assert_eq!(
+        e.steps[0].because,
+        [r#"`user.email ends_with "@vexil.dev"` is false: user.email is "ana@shop.example""#]
+    );
+    // Into the segment, with the enum's names.
+    assert_eq!(
+        e.steps[1].because,
+        [
+            "segment `pros` is false",
+            r#"`user.plan in [pro, enterprise]` is false: user.plan is "free""#,
+        ]
+    );
+    assert_eq!(e.steps[2].because, ["it serves true"]);
+
+    // A missing value makes a rule unknown; a rollout can leave the unit out.
+    let young = json!({"user": {"id": "u-2", "email": "x@y.z", "country": "US", "plan": "pro"}});
+    let ctx = s.layout().context_from_json(&young);
+    let e = s.explain("launch", &ctx, Some(&young), 0).expect("a flag");
+    let steps: Vec<(&str, &str)> = e
+        .steps
+        .iter()
+        .map(|s| (s.step.as_str(), s.verdict))
+        .collect();
+    assert_eq!(
+        steps,
+        [("rule staff", "not matched"), ("rule paying", "matched"),]
+    );
+    let ctx = s
+        .layout()
+        .context_from_json(&json!({"user": {"id": "u-3", "email": "x@y.z", "country": "PT"}}));
+    let e = s.explain("launch", &ctx, None, 0).expect("a flag");
+    assert_eq!(e.steps[2].step, "rule older");
+    assert_eq!(e.steps[2].verdict, "unknown");
+    assert_eq!(
+        e.steps[2].because,
+        ["`user.age >= 30` is unknown: user.age is missing"]
+    );
+    assert_eq!(e.steps[3].verdict, "outside the rollout");
+    assert_eq!(e.steps[4].step, "default");
+    // What the explanation ends on is what evaluation serves.
+    let served = eval(
+        &s,
+        "launch",
+        r#"{"user": {"id": "u-3", "email": "x@y.z", "country": "PT"}}"#,
+        NOW,
+    );
+    assert_eq!(served.reason, Reason::Default);
+    assert!(s.explain("no-such-flag", &ctx, None, 0).is_none());
+}

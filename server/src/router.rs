@@ -26,6 +26,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/status", get(ops::status))
         .route("/v1/bundle", get(bundle::bundle))
         .route("/metrics", get(metrics::render))
+        .route("/v1/explain/{flag}", post(dashboard::explain_api))
         .route_layer(from_fn_with_state(app.clone(), auth::require_server_key));
     // Overrides and the audit log. The audit log has no write route: no
     // endpoint changes or removes an entry.

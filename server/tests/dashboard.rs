@@ -499,3 +499,83 @@ async fn a_proxy_identity_is_believed_only_from_a_trusted_proxy() {
     untrusting.dashboard.identity_header = Some("x-forwarded-user".into());
     assert!(vexil_server::start(untrusting).await.is_err());
 }
+
+#[tokio::test]
+async fn why_explains_why_a_user_does_not_get_new_checkout() {
+    let server = start(keyed()).await;
+    let mut b = Browser::new(&server);
+    b.sign_in(VIEWER).await;
+    let form = b.get("/admin/why").await;
+    assert_eq!(form.status, 200);
+    // The form comes from the schemas: enum values as options.
+    assert!(form.text.contains("name=\"device.platform\""));
+    assert!(form
+        .text
+        .contains("<option value=\"android\">android</option>"));
+    let page = b
+        .get("/admin/why?flag=new-checkout&user.id=u-77&location.country=DE&device.platform=web")
+        .await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.text
+            .contains("Why <code>new-checkout</code> serves <code class=\"served\">false</code>"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("requires payments-v2"));
+    assert!(page.text.contains("payments-v2 served"));
+    // Every flag's value for the context.
+    assert!(page.text.contains("data-flag=\"payments-circuit-breaker\""));
+    let pasted = b.get("/admin/why?flag=new-checkout&json=%7Bnot+json").await;
+    assert_eq!(pasted.status, 200);
+    assert!(pasted.text.contains("the pasted context is not JSON"));
+
+    // The same over HTTP, for programs with a key that reads.
+    let ask = |key: Option<&'static str>, flag: &'static str| {
+        let mut req = server
+            .http
+            .post(server.url(&format!("/v1/explain/{flag}")))
+            .json(&serde_json::json!({
+                "context": {"user": {"id": "u-77"}, "location": {"country": "JP"}},
+                "now": "2026-12-07T12:00:00Z"
+            }));
+        if let Some(k) = key {
+            req = req.header("x-api-key", k);
+        }
+        req.send()
+    };
+    let res = ask(Some(SERVER), "new-checkout").await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["value"], false);
+    let steps = body["explanation"]["steps"].as_array().unwrap();
+    assert!(steps[0]["step"]
+        .as_str()
+        .unwrap()
+        .starts_with("requires payments-v2"));
+    assert_eq!(steps[0]["verdict"], "not matched");
+    assert_eq!(steps[0]["because"][0], "payments-v2 served false (DEFAULT)");
+    let res = ask(Some(VIEWER), "new-checkout").await.unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(
+        ask(Some(CLIENT), "new-checkout")
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        403
+    );
+    assert_eq!(
+        ask(None, "new-checkout").await.unwrap().status().as_u16(),
+        401
+    );
+    assert_eq!(
+        ask(Some(SERVER), "no-such-flag")
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        404
+    );
+    server.running.stop().await;
+}

@@ -3,7 +3,8 @@
 // examples/shop` with some OFREP traffic: sign in, the inventory lists every
 // flag with kind and owner, filters work, a kill switch set with a reason
 // is served as DISABLED within a second and audited with actor and reason,
-// then lifted; a viewer has no buttons and is refused with 403; a write
+// then lifted; the Why page explains why a user does not get new-checkout;
+// a viewer has no buttons and is refused with 403; a write
 // without the CSRF token is refused; no page loads anything from another
 // origin or logs a console error. Screenshots of each page are kept in
 // target/web-test/dashboard-*.png.
@@ -243,6 +244,26 @@ test("a viewer has no buttons, and its request is refused with 403", async () =>
   await w.context.close();
 });
 
+test("the Why page explains why a user does not get new-checkout", async () => {
+  const w = await openPage();
+  const { page } = w;
+  await signIn(page, viewerKey);
+  await page.goto(`${origin()}/admin/why`);
+  await page.select("select[name=flag]", "new-checkout");
+  await page.type("input[name='user.id']", "u-77");
+  await page.type("input[name='location.country']", "JP");
+  await Promise.all([page.waitForNavigation(), page.click("form.why button[type=submit]")]);
+  const title = await page.$eval(".explanation h2", (h) => h.textContent);
+  assert.match(title, /new-checkout serves false/);
+  const steps = await page.$$eval("ol.steps > li", (lis) => lis.map((li) => li.textContent));
+  assert.match(steps[0], /requires payments-v2 == true/);
+  assert.match(steps[0], /not matched/);
+  assert.match(steps[0], /payments-v2 served false/);
+  await page.screenshot({ path: join(artefacts, "dashboard-why.png"), fullPage: true });
+  assertClean(w, "why");
+  await w.context.close();
+});
+
 test("every page loads only from its own origin, with no console errors", async () => {
   const w = await openPage();
   const { page } = w;
@@ -250,6 +271,7 @@ test("every page loads only from its own origin, with no console errors", async 
   for (const [path, shot] of [
     ["/admin/flags", null],
     ["/admin/flags/new-checkout", "dashboard-new-checkout.png"],
+    ["/admin/why?flag=new-checkout&user.id=u-1", null],
     ["/admin/audit", null],
     ["/admin/health", "dashboard-health.png"],
   ]) {

@@ -5,6 +5,7 @@
 //! and `or` evaluate left to right and stop as soon as the result is known;
 //! an error stops evaluation at once.
 
+mod explain;
 mod prepare;
 
 use std::cmp::Ordering;
@@ -17,6 +18,7 @@ use vexil_ir::{
 use crate::backend::Backend;
 use crate::context::{Context, PackedSemver, Slot, INVALID, MISSING};
 use crate::outcome::Outcome;
+pub use explain::{ExplainStep, Explanation};
 use prepare::*;
 pub use prepare::{prepare, Program};
 

@@ -289,6 +289,12 @@ pub fn prepare(bundle: &ValidBundle) -> Program {
     }
 }
 
+/// One condition of `bundle`, prepared on its own (the explaining
+/// evaluation's sub-conditions).
+pub(crate) fn prepare_expr(bundle: &ValidBundle, e: &ir::Expr) -> PExpr {
+    Preparer { bundle }.expr(e)
+}
+
 struct Preparer<'b> {
     bundle: &'b ValidBundle,
 }

@@ -14,6 +14,9 @@ mod page;
 mod readings;
 mod session;
 mod source;
+mod why;
+
+pub(crate) use why::api as explain_api;
 
 use std::sync::Arc;
 
@@ -59,6 +62,7 @@ pub(crate) fn router<S>(app: Arc<App>) -> Router<S> {
         .route("/admin/flags/{name}", get(flag::page))
         .route("/admin/flags/{name}/override", post(flag::set_override))
         .route("/admin/flags/{name}/lift", post(flag::lift))
+        .route("/admin/why", get(why::page))
         .route("/admin/audit", get(audit::page))
         .route("/admin/health", get(health::page))
         .route("/admin/assets/{file}", get(assets::serve))

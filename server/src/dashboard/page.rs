@@ -9,12 +9,14 @@ use super::session::User;
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
     Flags,
+    Why,
     Audit,
     Health,
 }
 
-const NAV: [(Nav, &str, &str); 3] = [
+const NAV: [(Nav, &str, &str); 4] = [
     (Nav::Flags, "/admin/flags", "Flags"),
+    (Nav::Why, "/admin/why", "Why"),
     (Nav::Audit, "/admin/audit", "Audit log"),
     (Nav::Health, "/admin/health", "Health"),
 ];
