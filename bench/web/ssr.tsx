@@ -7,8 +7,9 @@
 //                         bootstrap, the React render and the page template,
 //                         each timed; the same page without flags; a
 //                         round trip to /healthz (the HTTP floor under the
-//                         evaluation's); the bootstrap's bytes. Prints one
-//                         JSON object.
+//                         evaluation's); the same bulk request through
+//                         node:http, with the CPU each client used; the
+//                         bootstrap's bytes. Prints one JSON object.
 //   node ssr.js serve     the whole page over HTTP for a load tool: `/` as
 //                         examples/web serves it, `/static` without flags.
 //                         Prints its URL.
@@ -19,7 +20,7 @@
 // same, so the difference is what flags cost a request.
 //
 // Environment: VEXIL_URL, VEXIL_CLIENT_KEY (a `client` key).
-import { createServer } from "node:http";
+import { Agent, createServer, request } from "node:http";
 import { gzipSync } from "node:zlib";
 
 import type { Bootstrap } from "@vexil/react";
@@ -41,6 +42,33 @@ async function evaluate(config: PageConfig): Promise<Bootstrap> {
   if (bootstrap.error) throw new Error(bootstrap.error);
   return bootstrap;
 }
+
+/**
+ * The same bulk request through `node:http` with a keep-alive agent, for
+ * comparison only: `evaluateForRequest` uses `fetch`, which runs wherever
+ * React renders, and costs a Node server more CPU.
+ */
+const agent = new Agent({ keepAlive: true });
+function evaluateNodeHttp(config: PageConfig): Promise<unknown> {
+  const headers: Record<string, string> = { "Content-Type": "application/json", "Vexil-Exposures": "rendered" };
+  if (clientKey) headers.Authorization = `Bearer ${clientKey}`;
+  return new Promise((res, rej) => {
+    const req = request(`${flagServer}/ofrep/v1/evaluate/flags`, { method: "POST", headers, agent }, (r) => {
+      let text = "";
+      r.setEncoding("utf8");
+      r.on("data", (c: string) => (text += c));
+      r.on("end", () => (r.statusCode === 200 ? res(JSON.parse(text)) : rej(new Error(`status ${r.statusCode}`))));
+    });
+    req.on("error", rej);
+    req.end(JSON.stringify({ context: config.context }));
+  });
+}
+
+/** CPU time this process used (user + system, µs) since `from`. */
+const cpuSince = (from: NodeJS.CpuUsage) => {
+  const d = process.cpuUsage(from);
+  return d.user + d.system;
+};
 
 /** Every shopper's flags, evaluated once: the constants of the page without flags. */
 async function fixedValues(): Promise<Map<string, Bootstrap>> {
@@ -87,15 +115,19 @@ async function parts(n: number) {
   const fixed = await fixedValues();
   const times = { evaluate: [] as number[], serialise: [] as number[], render: [] as number[], template: [] as number[], total: [] as number[] };
   const httpFloor: number[] = [];
+  const nodeHttp: number[] = [];
+  const cpu = { fetch: 0, node_http: 0 };
   const staticTotal: number[] = [];
   const staticRender: number[] = [];
   const warmup = Math.max(50, Math.floor(n / 10));
   for (let i = 0; i < warmup + n; i++) {
     const config = configFor(shoppers[i % shoppers.length]!.id);
     // With flags: what examples/web's server does for a request.
+    const c0 = process.cpuUsage();
     const t0 = nowMs();
     const bootstrap = await evaluate(config);
     const t1 = nowMs();
+    const fetchCpu = cpuSince(c0);
     const script = bootstrapScript(bootstrap);
     const t2 = nowMs();
     const app = renderApp(config, bootstrap);
@@ -114,8 +146,16 @@ async function parts(n: number) {
     const h0 = nowMs();
     await (await fetch(`${flagServer}/healthz`)).text();
     const h1 = nowMs();
+    const c1 = process.cpuUsage();
+    const n0 = nowMs();
+    await evaluateNodeHttp(config);
+    const n1 = nowMs();
+    const nodeHttpCpu = cpuSince(c1);
     if (i < warmup) continue;
     httpFloor.push(h1 - h0);
+    nodeHttp.push(n1 - n0);
+    cpu.fetch += fetchCpu;
+    cpu.node_http += nodeHttpCpu;
     times.evaluate.push(t1 - t0);
     times.serialise.push(t2 - t1);
     times.render.push(t3 - t2);
@@ -130,6 +170,8 @@ async function parts(n: number) {
     with_flags: Object.fromEntries(Object.entries(times).map(([k, v]) => [k, summary(v)])),
     without_flags: { render: summary(staticRender), total: summary(staticTotal) },
     healthz_round_trip: summary(httpFloor),
+    evaluate_node_http: summary(nodeHttp),
+    evaluate_cpu_us: { fetch: cpu.fetch / n, node_http: cpu.node_http / n },
     bytes,
   };
 }
