@@ -148,6 +148,7 @@ fn contexts(bundle: &Bundle, out: &mut String) {
                 FieldType::String => ("&str".to_string(), format!("self.ctx.set_str(self.fields.{handle}, value)")),
                 FieldType::Timestamp => ("i64".to_string(), format!("self.ctx.set_timestamp(self.fields.{handle}, value)")),
                 FieldType::Semver => ("&str".to_string(), format!("self.ctx.set_parsed(&self.fields.layout, self.fields.{handle}, value)")),
+                FieldType::Ip => ("std::net::IpAddr".to_string(), format!("self.ctx.set_ip(self.fields.{handle}, value)")),
                 FieldType::Enum(values) => {
                     let texts: Vec<&str> = values.iter().map(String::as_str).collect();
                     if idents(&texts).is_some() {
@@ -169,6 +170,7 @@ fn contexts(bundle: &Bundle, out: &mut String) {
             let note = match &f.ty {
                 FieldType::Timestamp => Some("Microseconds since the Unix epoch."),
                 FieldType::Semver => Some("A version like `1.2.3`; other text makes the field invalid."),
+                FieldType::Ip => Some("An IPv4 address is the same address as its IPv4-mapped IPv6 form."),
                 FieldType::List(elem) if **elem != FieldType::String => {
                     Some("Each item as text, parsed by the item type; a bad item makes the list invalid.")
                 }

@@ -116,6 +116,8 @@ fn field_type(ty: &FieldType) -> String {
         FieldType::Semver => "`${number}.${number}.${number}`".into(),
         // RFC 3339 text, or Unix milliseconds (the server's context mapping).
         FieldType::Timestamp => "string | number".into(),
+        // `"10.1.2.3"` or `"2001:db8::1"`.
+        FieldType::Ip => "string".into(),
         FieldType::Enum(values) => values
             .iter()
             .map(|v| quoted(v))

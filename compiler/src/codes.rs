@@ -89,7 +89,7 @@ codes! {
          nothing else converts.";
     OperatorType = "E0202", Error, "operator not applicable to this type",
         "Ordering works on numbers, versions, timestamps and enums; string operators on strings; \
-         `contains` and `in` with a list field on lists.";
+         `contains` and `in` with a list field on lists; addresses take `==`, `!=` and `in` ranges.";
     ValueType = "E0203", Error, "value of the wrong type",
         "A default, variant, rule result or expected value does not have the flag's value type.";
     NotACondition = "E0204", Error, "not a condition",
@@ -111,7 +111,10 @@ codes! {
     InvalidKey = "E0212", Error, "invalid targeting key",
         "A context has at most one `key` field, and it must be a required string or int.";
     InvalidType = "E0213", Error, "invalid field type",
-        "Lists hold non-optional scalars; enums have at least one value.";
+        "Lists hold non-optional scalars other than `ip`; enums have at least one value.";
+    InvalidAddress = "E0214", Error, "invalid IP address or range",
+        "Addresses are IPv4 (`10.1.2.3`) or IPv6 (`2001:db8::1`), written as strings; `in` takes CIDR ranges \
+         (`\"10.0.0.0/8\"`, `\"2001:db8::/32\"`) or single addresses, with no bits set after the prefix.";
     WeightsNot100 = "E0301", Error, "weights do not sum to 100%",
         "A split's arms and an experiment's variants must cover every unit: their weights sum to exactly 100%.";
     SegmentCycle = "E0302", Error, "segments form a cycle",

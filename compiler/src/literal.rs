@@ -4,6 +4,7 @@
 
 use vexil_grammar::{Literal, LiteralKind};
 use vexil_ir::bucket::percent_to_buckets;
+use vexil_ir::ip::{Cidr, Ip};
 use vexil_ir::value::{parse_duration, parse_timestamp};
 use vexil_ir::Semver;
 
@@ -134,6 +135,54 @@ pub(crate) fn semver(lit: &Literal) -> Result<Semver, LiteralError> {
         ));
     }
     Ok(v)
+}
+
+/// An address (`"10.1.2.3"`, `"2001:db8::1"`), compared with `==`/`!=`.
+pub(crate) fn address(lit: &Literal) -> Result<Ip, LiteralError> {
+    let text = ip_text(lit)?;
+    Ip::parse(text).map_err(|message| {
+        if text.contains('/') {
+            err(
+                Code::InvalidAddress,
+                format!("`{text}` is a range, not one address"),
+                Some("a range is tested with `in`: `request.ip in [\"10.0.0.0/8\"]`"),
+            )
+        } else {
+            err(
+                Code::InvalidAddress,
+                message,
+                Some("write an IPv4 or IPv6 address: `\"10.1.2.3\"`, `\"2001:db8::1\"`"),
+            )
+        }
+    })
+}
+
+/// A CIDR range of `ip in [..]` (`"10.0.0.0/8"`, `"2001:db8::/32"`), or
+/// one address, a range of one.
+pub(crate) fn range(lit: &Literal) -> Result<Cidr, LiteralError> {
+    let text = ip_text(lit)?;
+    Cidr::parse(text).map_err(|message| {
+        err(
+            Code::InvalidAddress,
+            message,
+            Some("write a CIDR range like `\"10.0.0.0/8\"` or `\"2001:db8::/32\"`, or one address"),
+        )
+    })
+}
+
+/// Addresses and ranges are written as strings.
+fn ip_text(lit: &Literal) -> Result<&str, LiteralError> {
+    match &lit.kind {
+        LiteralKind::String(t) => Ok(t),
+        other => Err(err(
+            Code::TypeMismatch,
+            format!(
+                "expected an address or range as a string, found {}",
+                other.describe()
+            ),
+            Some("quote it: `\"10.0.0.0/8\"`, `\"2001:db8::/32\"`, `\"10.1.2.3\"`"),
+        )),
+    }
 }
 
 pub(crate) fn int(lit: &Literal) -> Result<i64, LiteralError> {

@@ -165,6 +165,7 @@ pub fn field_ty(t: &ast::TypeExpr) -> (Ty, bool) {
                 ast::PrimType::String => Ty::String,
                 ast::PrimType::Semver => Ty::Semver,
                 ast::PrimType::Timestamp => Ty::Timestamp,
+                ast::PrimType::Ip => Ty::Ip,
             },
             false,
         ),

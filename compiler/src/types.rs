@@ -23,6 +23,8 @@ pub enum Ty {
     Semver,
     /// `timestamp`.
     Timestamp,
+    /// `ip`.
+    Ip,
     /// Values in declaration order.
     Enum(Vec<String>),
     /// `list<..>` of this element type.
@@ -39,6 +41,7 @@ impl Ty {
             Ty::String => "string".into(),
             Ty::Semver => "semver".into(),
             Ty::Timestamp => "timestamp".into(),
+            Ty::Ip => "ip".into(),
             Ty::Enum(values) => {
                 if values.len() <= 6 {
                     format!("enum {{ {} }}", values.join(", "))
@@ -60,6 +63,7 @@ impl Ty {
             Ty::String => OperandType::String,
             Ty::Semver => OperandType::Semver,
             Ty::Timestamp => OperandType::Timestamp,
+            Ty::Ip => OperandType::Ip,
             Ty::Enum(values) => OperandType::Enum(values.len()),
             Ty::List(_) => return None,
         })
@@ -91,6 +95,7 @@ impl Ty {
             Ty::String => F::String,
             Ty::Semver => F::Semver,
             Ty::Timestamp => F::Timestamp,
+            Ty::Ip => F::Ip,
             Ty::Enum(v) => F::Enum(v.clone()),
             Ty::List(e) => F::List(Box::new(e.to_ir())),
         }

@@ -87,6 +87,7 @@ const TOKENS: &[&str] = &[
     "string",
     "semver",
     "timestamp",
+    "ip",
     "json",
     "enum",
     "list",

@@ -103,7 +103,7 @@ module.exports = grammar({
 
     optional_marker: _ => '?',
 
-    primitive_type: _ => choice('bool', 'int', 'float', 'string', 'semver', 'timestamp'),
+    primitive_type: _ => choice('bool', 'int', 'float', 'string', 'semver', 'timestamp', 'ip'),
 
     list_type: $ => seq('list', '<', field('element', $.type), '>'),
 

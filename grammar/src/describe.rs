@@ -89,7 +89,7 @@ fn describe(rule: Rule) -> &'static str {
         Rule::value => "a value",
         Rule::literal => "a literal",
         Rule::type_expr | Rule::prim_type | Rule::list_type | Rule::enum_type => {
-            "a type (`bool`, `int`, `float`, `string`, `semver`, `timestamp`, `enum {..}`, `list<..>`)"
+            "a type (`bool`, `int`, `float`, `string`, `semver`, `timestamp`, `ip`, `enum {..}`, `list<..>`)"
         }
         Rule::value_type => "a value type (`bool`, `string`, `int`, `float` or `json`)",
         Rule::field_decl | Rule::key_marker => "a field like `country: string`",

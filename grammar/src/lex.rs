@@ -87,6 +87,7 @@ pub const TYPE_NAMES: &[&str] = &[
     "string",
     "semver",
     "timestamp",
+    "ip",
     "json",
 ];
 

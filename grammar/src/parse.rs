@@ -496,6 +496,7 @@ impl<'s> Builder<'s> {
                 "string" => PrimType::String,
                 "semver" => PrimType::Semver,
                 "timestamp" => PrimType::Timestamp,
+                "ip" => PrimType::Ip,
                 _ => {
                     self.internal(base_span, "a type");
                     return None;

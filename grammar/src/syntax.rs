@@ -228,6 +228,8 @@ pub enum PrimType {
     String,
     Semver,
     Timestamp,
+    /// An IPv4 or IPv6 address.
+    Ip,
 }
 
 impl PrimType {
@@ -239,6 +241,7 @@ impl PrimType {
             PrimType::String => "string",
             PrimType::Semver => "semver",
             PrimType::Timestamp => "timestamp",
+            PrimType::Ip => "ip",
         }
     }
 }

@@ -13,7 +13,10 @@ const OPERATORS: &[(&str, &str)] = &[
     ("<=", "less than or equal"),
     (">", "greater than: numbers, versions, timestamps, enums (by declaration order)"),
     (">=", "greater than or equal"),
-    ("in", "membership in a literal list, or in a list field"),
+    (
+        "in",
+        "membership in a literal list, or in a list field; an `ip` field in CIDR ranges (`[\"10.0.0.0/8\", \"2001:db8::/32\"]`)",
+    ),
     ("not in", "not a member of a literal list"),
     ("starts_with", "the string starts with the other"),
     ("ends_with", "the string ends with the other"),

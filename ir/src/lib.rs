@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod bucket;
+pub mod ip;
 mod operand;
 mod pattern;
 mod program;

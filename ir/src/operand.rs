@@ -20,6 +20,8 @@ pub enum OperandType {
     Semver,
     /// A timestamp field, a timestamp constant, or `now`.
     Timestamp,
+    /// An address, IPv4 or IPv6: `==`, `!=` and `in` ranges only.
+    Ip,
     /// An enum, with its number of values. Two enums of the same size
     /// compare as one type: the bundle names values by index only.
     Enum(usize),
@@ -36,6 +38,7 @@ impl OperandType {
             FieldType::String => OperandType::String,
             FieldType::Semver => OperandType::Semver,
             FieldType::Timestamp => OperandType::Timestamp,
+            FieldType::Ip => OperandType::Ip,
             FieldType::Enum(values) => OperandType::Enum(values.len()),
             FieldType::List(_) => return None,
         })
@@ -50,10 +53,14 @@ impl OperandType {
         }
     }
 
-    /// Whether `<`, `<=`, `>` and `>=` apply. Booleans and strings have
-    /// only `==` and `!=` (strings have their own operators).
+    /// Whether `<`, `<=`, `>` and `>=` apply. Booleans, strings and
+    /// addresses have only `==` and `!=` (strings have their own operators,
+    /// addresses `in` ranges).
     pub fn is_ordered(self) -> bool {
-        !matches!(self, OperandType::Bool | OperandType::String)
+        !matches!(
+            self,
+            OperandType::Bool | OperandType::String | OperandType::Ip
+        )
     }
 
     /// The type at which operands of types `a` and `b` compare: their
@@ -79,6 +86,7 @@ impl OperandType {
             OperandType::String => "string",
             OperandType::Semver => "semver",
             OperandType::Timestamp => "timestamp",
+            OperandType::Ip => "ip",
             OperandType::Enum(_) => "enum",
         }
     }

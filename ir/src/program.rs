@@ -124,6 +124,8 @@ pub enum FieldType {
     Semver,
     /// An instant, held as microseconds since the epoch.
     Timestamp,
+    /// An IPv4 or IPv6 address (`crate::ip`).
+    Ip,
     /// Values in declaration order; a value is stored as its index.
     Enum(Vec<String>),
     /// A list of values of one scalar type, read by `in` and `contains`.
@@ -139,6 +141,7 @@ impl std::fmt::Display for FieldType {
             FieldType::String => f.write_str("string"),
             FieldType::Semver => f.write_str("semver"),
             FieldType::Timestamp => f.write_str("timestamp"),
+            FieldType::Ip => f.write_str("ip"),
             FieldType::Enum(values) => write!(f, "enum {{ {} }}", values.join(", ")),
             FieldType::List(elem) => write!(f, "list<{elem}>"),
         }
@@ -262,6 +265,8 @@ pub enum Const {
     Timestamp(i64),
     /// An enum value's index.
     Enum(u32),
+    /// An address, IPv4 mapped into IPv6.
+    Ip(crate::ip::Ip),
 }
 
 /// The constants of an `in [..]` list, all of one type.
@@ -282,6 +287,8 @@ pub enum ConstSet {
     Enum(Vec<u32>),
     /// Bools.
     Bool(Vec<bool>),
+    /// `ip in [..]`: CIDR ranges (an address is a range of one).
+    Cidr(Vec<crate::ip::Cidr>),
 }
 
 impl ConstSet {
@@ -295,6 +302,7 @@ impl ConstSet {
             ConstSet::Timestamp(v) => v.len(),
             ConstSet::Enum(v) => v.len(),
             ConstSet::Bool(v) => v.len(),
+            ConstSet::Cidr(v) => v.len(),
         }
     }
 

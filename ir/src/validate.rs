@@ -100,6 +100,7 @@ fn const_side(c: &Const) -> Side {
         Const::String(_) => OperandType::String,
         Const::Semver(_) => OperandType::Semver,
         Const::Timestamp(_) => OperandType::Timestamp,
+        Const::Ip(_) => OperandType::Ip,
         Const::Enum(i) => return Side::EnumIndex(*i),
     })
 }
@@ -294,6 +295,7 @@ impl Checker<'_> {
                 | (OperandType::Timestamp, ConstSet::Timestamp(_))
                 | (OperandType::Enum(_), ConstSet::Enum(_))
                 | (OperandType::Bool, ConstSet::Bool(_))
+                | (OperandType::Ip, ConstSet::Cidr(_))
         );
         if !ok {
             return Err(self.fail(format!(
@@ -307,6 +309,10 @@ impl Checker<'_> {
             }
             (_, ConstSet::Semver(vs)) => match vs.iter().find(|v| !v.in_range()) {
                 Some(v) => Err(self.version_out_of_range(v)),
+                None => Ok(()),
+            },
+            (_, ConstSet::Cidr(rs)) => match rs.iter().find(|r| r.prefix > 128) {
+                Some(r) => Err(self.fail(format!("range prefix {} above 128", r.prefix))),
                 None => Ok(()),
             },
             _ => Ok(()),
@@ -370,6 +376,14 @@ impl Checker<'_> {
         let mut seen = vec![false; schema.slot_count as usize];
         for ctx in &schema.contexts {
             for f in &ctx.fields {
+                if let FieldType::List(item) = &f.ty {
+                    if **item == FieldType::Ip {
+                        return Err(self.fail(format!(
+                            "field `{}.{}` is a list of addresses, which no backend holds",
+                            ctx.name, f.name
+                        )));
+                    }
+                }
                 match seen.get_mut(f.slot as usize) {
                     Some(s) if !*s => *s = true,
                     _ => {

@@ -341,3 +341,76 @@ fn now_moved_is_a_timestamp_and_reads_the_clock() {
     let text = valid.to_json().replace([' ', '\n'], "");
     assert!(text.contains(r#""now_offset":-2592000000000"#), "{text}");
 }
+
+/// An address compares with `==`/`!=` and sits `in` ranges; it has no
+/// order, no list holds addresses, and a range's prefix is at most 128.
+#[test]
+fn addresses_are_compared_for_equality_and_ranges_only() {
+    let with_addr = |condition: Expr, ty: FieldType| {
+        let mut bundle = bundle_with(condition);
+        bundle.schema.contexts[0].fields.push(field("addr", ty, 8));
+        bundle.schema.slot_count = 9;
+        bundle
+    };
+    let addr = Operand::Field(8);
+    let ip = |t: &str| Operand::Const(Const::Ip(ip::Ip::parse(t).expect("an address")));
+    let ranges = |ts: &[&str]| {
+        ConstSet::Cidr(
+            ts.iter()
+                .map(|t| ip::Cidr::parse(t).expect("a range"))
+                .collect(),
+        )
+    };
+    let ok = [
+        compare(addr.clone(), CompareOp::Eq, ip("10.1.2.3")),
+        compare(ip("2001:db8::1"), CompareOp::Ne, addr.clone()),
+        compare(addr.clone(), CompareOp::Eq, addr.clone()),
+        Expr::InSet {
+            operand: addr.clone(),
+            set: ranges(&["10.0.0.0/8", "2001:db8::/32", "192.0.2.7"]),
+        },
+    ];
+    for condition in ok {
+        assert!(
+            validate(with_addr(condition.clone(), FieldType::Ip)).is_ok(),
+            "{condition:?}"
+        );
+    }
+    let p = refusal(with_addr(
+        compare(addr.clone(), CompareOp::Lt, ip("10.0.0.0")),
+        FieldType::Ip,
+    ));
+    assert_eq!(p, "ordering comparison of ip values");
+    let p = refusal(with_addr(
+        compare(
+            addr.clone(),
+            CompareOp::Eq,
+            Operand::Const(Const::String("10.0.0.1".into())),
+        ),
+        FieldType::Ip,
+    ));
+    assert_eq!(p, "comparison of ip with string");
+    let p = refusal(with_addr(
+        Expr::InSet {
+            operand: ID,
+            set: ranges(&["10.0.0.0/8"]),
+        },
+        FieldType::Ip,
+    ));
+    assert!(p.contains("string"), "{p}");
+    let mut wide = ip::Cidr::parse("::/0").expect("a range");
+    wide.prefix = 129;
+    let p = refusal(with_addr(
+        Expr::InSet {
+            operand: addr.clone(),
+            set: ConstSet::Cidr(vec![wide]),
+        },
+        FieldType::Ip,
+    ));
+    assert_eq!(p, "range prefix 129 above 128");
+    let p = refusal(with_addr(
+        Expr::Const(true),
+        FieldType::List(Box::new(FieldType::Ip)),
+    ));
+    assert!(p.contains("a list of addresses"), "{p}");
+}

@@ -3,7 +3,8 @@
 //! Every schema field has a slot. Values are stored ready to compare, never
 //! re-parsed during evaluation: numbers and booleans in place, enums as their
 //! index, timestamps as microseconds, semantic versions packed into two
-//! integers (plus the pre-release, when there is one), strings in an arena.
+//! integers (plus the pre-release, when there is one), addresses as 128
+//! bits in two integers, strings in an arena.
 //! Setting a value of the wrong type marks the slot *invalid*: flags that
 //! read it fail with `INVALID_CONTEXT`, others are unaffected. That holds
 //! for the typed setters too: a [`FieldHandle`] knows its field's type, so
@@ -39,6 +40,7 @@ const PADDING: &str = "\0\0\0\0\0\0\0\0";
 /// | enum | value index | | |
 /// | timestamp | microseconds (`i64`) | | |
 /// | semver | `major << 32 \| minor` | `patch << 1 \| is_release` | pre-release index or `u32::MAX` |
+/// | ip | the address's high 64 bits (IPv4 as IPv4-mapped IPv6, `vexil_ir::ip`) | its low 64 bits | |
 /// | list | first item in `items` | item count | |
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -116,6 +118,7 @@ enum Kind {
     String,
     Semver,
     Timestamp,
+    Ip,
     /// An enum of this many values: a larger index is invalid.
     Enum(u32),
     /// A list of strings (what [`Context::set_str_list`] sets).
@@ -133,6 +136,7 @@ impl Kind {
             FieldType::String => Kind::String,
             FieldType::Semver => Kind::Semver,
             FieldType::Timestamp => Kind::Timestamp,
+            FieldType::Ip => Kind::Ip,
             FieldType::Enum(values) => Kind::Enum(u32::try_from(values.len()).unwrap_or(u32::MAX)),
             FieldType::List(elem) => Kind::list_of(elem),
         }
@@ -646,6 +650,22 @@ impl Context {
         );
     }
 
+    /// Set an address field. An IPv4 address and its IPv4-mapped IPv6
+    /// form (`10.1.2.3`, `::ffff:10.1.2.3`) are one address.
+    pub fn set_ip(&mut self, h: FieldHandle, ip: std::net::IpAddr) {
+        let (a, b) = vexil_ir::ip::Ip::from(ip).words();
+        self.put_typed(
+            h,
+            Kind::Ip,
+            Slot {
+                tag: PRESENT,
+                aux: 0,
+                a,
+                b,
+            },
+        );
+    }
+
     /// Set a semver field; a major or minor beyond `u32`, or a patch
     /// of 2^63 or more, makes it invalid.
     pub fn set_semver(&mut self, h: FieldHandle, v: &semver::Version) {
@@ -770,6 +790,10 @@ impl Context {
                 Some(i) => self.set_enum_index(h, i as u32),
                 None => self.set_invalid(h),
             },
+            FieldType::Ip => match text.parse() {
+                Ok(ip) => self.set_ip(h, ip),
+                Err(_) => self.set_invalid(h),
+            },
             FieldType::List(_) => self.set_invalid(h),
         }
     }
@@ -853,6 +877,10 @@ impl Context {
             (FieldType::Enum(values), J::String(s)) => match values.iter().position(|v| v == s) {
                 Some(i) => self.set_enum_index(h, i as u32),
                 None => self.set_invalid(h),
+            },
+            (FieldType::Ip, J::String(s)) => match s.parse() {
+                Ok(ip) => self.set_ip(h, ip),
+                Err(_) => self.set_invalid(h),
             },
             (FieldType::List(elem), J::Array(items)) => self.set_json_list(h, elem, items),
             _ => self.set_invalid(h),

@@ -44,6 +44,9 @@ impl ListSet {
             ConstSet::Semver(v) => {
                 ListSet::Versions(v.iter().filter_map(|x| PackedSemver::new(&x.0)).collect())
             }
+            // No list holds addresses: validation refuses ranges here, and
+            // both backends exclude them before asking for a set.
+            ConstSet::Cidr(_) => ListSet::Strings(FxHashSet::default()),
         }
     }
 

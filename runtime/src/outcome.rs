@@ -157,6 +157,7 @@ fn accepted(ty: &FieldType) -> String {
             ": expected {}, or Unix milliseconds as a number",
             vexil_ir::value::ACCEPTED_TIMES
         ),
+        FieldType::Ip => ": expected an IPv4 or IPv6 address as a string".to_string(),
         FieldType::List(elem) if **elem == FieldType::Timestamp => format!(
             ": expected a list, each item {}, or Unix milliseconds as a number",
             vexil_ir::value::ACCEPTED_TIMES

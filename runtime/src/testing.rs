@@ -80,6 +80,7 @@ fn set_const(ctx: &mut Context, h: crate::FieldHandle, c: &Const) {
         Const::Semver(v) => ctx.set_semver(h, &v.0),
         Const::Timestamp(t) => ctx.set_timestamp(h, *t),
         Const::Enum(i) => ctx.set_enum_index(h, *i),
+        Const::Ip(ip) => ctx.set_ip(h, std::net::Ipv6Addr::from(ip.0).into()),
     }
 }
 
@@ -95,6 +96,7 @@ fn const_text(c: &Const, enum_names: Option<&[String]>) -> String {
             .and_then(|n| n.get(*i as usize))
             .cloned()
             .unwrap_or_default(),
+        Const::Ip(ip) => ip.to_string(),
     }
 }
 

@@ -351,6 +351,90 @@ flag no-rules: bool { kind release  default true  enabled when user.beta }
 }
 
 #[test]
+fn addresses_compare_and_fall_in_ranges_on_both_backends() {
+    let source = r#"
+context request {
+  ip: ip
+  peer: ip?
+}
+flag office: bool {
+  kind release
+  default false
+  rule when request.ip in ["10.0.0.0/8", "2001:db8::/32", "192.0.2.7"] => true
+}
+flag exact: bool {
+  kind release
+  default false
+  rule when request.ip == "::ffff:203.0.113.7" => true
+}
+flag other: bool {
+  kind release
+  default false
+  rule when request.peer is set and request.ip != request.peer => true
+}
+"#;
+    // The JIT compiled before the load returns (not tiered), where this
+    // build has it.
+    let mut backends = vec![BackendChoice::Interpreter];
+    if vexil_runtime::jit_status().is_ok() {
+        backends.push(BackendChoice::Jit);
+    }
+    for backend in backends {
+        let s = snapshot_with(source, backend);
+        assert_eq!(
+            s.backend_name() == "interpreter",
+            backend == BackendChoice::Interpreter
+        );
+        let at = |flag: &str, ip: &str| {
+            let ctx = format!(r#"{{"request": {ip}}}"#);
+            let d = eval(&s, flag, &ctx, NOW);
+            (d.value, d.error_code)
+        };
+        let on = (Some(json!(true)), None);
+        let off = (Some(json!(false)), None);
+        for (ip, expected) in [
+            ("10.1.2.3", &on),
+            ("::ffff:10.1.2.3", &on),
+            ("::10.1.2.3", &off),
+            ("11.0.0.0", &off),
+            ("2001:db8:ffff::1", &on),
+            ("2001:db9::", &off),
+            ("192.0.2.7", &on),
+            ("192.0.2.8", &off),
+        ] {
+            assert_eq!(
+                &at("office", &format!(r#"{{"ip": "{ip}"}}"#)),
+                expected,
+                "{ip} on {backend:?}"
+            );
+        }
+        assert_eq!(at("exact", r#"{"ip": "203.0.113.7"}"#), on, "{backend:?}");
+        assert_eq!(at("exact", r#"{"ip": "203.0.113.8"}"#), off, "{backend:?}");
+        assert_eq!(
+            at("other", r#"{"ip": "10.0.0.1", "peer": "::ffff:10.0.0.1"}"#),
+            off,
+            "{backend:?}"
+        );
+        assert_eq!(
+            at("other", r#"{"ip": "10.0.0.1", "peer": "10.0.0.2"}"#),
+            on,
+            "{backend:?}"
+        );
+        // Not an address: the flag that reads it is an error, as for every type.
+        assert_eq!(
+            at("office", r#"{"ip": "10.0.0.256"}"#),
+            (Some(json!(false)), Some(ErrorCode::InvalidContext)),
+            "{backend:?}"
+        );
+        assert_eq!(
+            at("office", r#"{"ip": 167772161}"#),
+            (Some(json!(false)), Some(ErrorCode::InvalidContext)),
+            "{backend:?}"
+        );
+    }
+}
+
+#[test]
 fn every_error_code() {
     let s = snapshot(
         r#"

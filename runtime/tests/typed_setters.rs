@@ -67,6 +67,14 @@ flag by_score: bool {
   default false
   rule r: when user.score > 0.5 => true
 }
+context net {
+  addr: ip
+}
+flag by_addr: bool {
+  kind release
+  default false
+  rule r: when net.addr in ["10.0.0.0/8"] => true
+}
 flag always: bool {
   kind release
   default false
@@ -76,8 +84,19 @@ flag always: bool {
 
 const NOW_MICROS: i64 = 1_796_464_800_000_000;
 
+/// A field by its name in `user`, or by its path in another context.
 fn field(layout: &Layout, name: &str) -> FieldHandle {
-    layout.field("user", name).unwrap()
+    let path = path(name);
+    let (context, name) = path.split_once('.').unwrap();
+    layout.field(context, name).unwrap()
+}
+
+fn path(name: &str) -> String {
+    if name.contains('.') {
+        name.to_string()
+    } else {
+        format!("user.{name}")
+    }
 }
 
 fn eval(s: &Snapshot, flag: &str, ctx: &Context) -> Details {
@@ -94,9 +113,10 @@ fn assert_invalid(s: &Snapshot, flag: &str, ctx: &Context, field: &str) {
     );
     assert_eq!(d.value, Some(serde_json::Value::Bool(false)));
     let message = d.error_message.unwrap_or_default();
+    let path = path(field);
     assert!(
-        message.contains(&format!("user.{field}")),
-        "{flag} on {}: `{message}` does not name user.{field}",
+        message.contains(&path),
+        "{flag} on {}: `{message}` does not name {path}",
         s.backend_name()
     );
 }
@@ -127,6 +147,10 @@ fn setters_of_the_right_type_set_values() {
         ctx.set_semver(field(layout, "app_version"), &semver::Version::new(2, 1, 0));
         ctx.set_bool(field(layout, "beta"), true);
         ctx.set_float(field(layout, "score"), 0.75);
+        ctx.set_ip(
+            field(layout, "net.addr"),
+            "::ffff:10.1.2.3".parse().unwrap(),
+        );
         for flag in [
             "by_email",
             "by_age",
@@ -137,6 +161,7 @@ fn setters_of_the_right_type_set_values() {
             "by_version",
             "by_beta",
             "by_score",
+            "by_addr",
         ] {
             assert_on(&s, flag, &ctx);
         }
@@ -146,7 +171,7 @@ fn setters_of_the_right_type_set_values() {
 #[test]
 fn a_setter_of_the_wrong_type_makes_the_field_invalid_on_every_backend() {
     type Wrong = fn(&Layout, &mut Context);
-    let cases: [(&str, &str, Wrong); 11] = [
+    let cases: [(&str, &str, Wrong); 14] = [
         // An int where the code reads a string's offset and length.
         ("by_email", "email", |l, c| {
             c.set_int(field(l, "email"), 1 << 40)
@@ -177,6 +202,17 @@ fn a_setter_of_the_wrong_type_makes_the_field_invalid_on_every_backend() {
             c.set_str(field(l, "app_version"), "2.1.0")
         }),
         ("by_beta", "beta", |l, c| c.set_int(field(l, "beta"), 1)),
+        // An address's 128 bits where the code reads a string's offset
+        // and length, and a string where it reads an address.
+        ("by_email", "email", |l, c| {
+            c.set_ip(field(l, "email"), "2001:db8::1".parse().unwrap())
+        }),
+        ("by_addr", "net.addr", |l, c| {
+            c.set_str(field(l, "net.addr"), "10.1.2.3")
+        }),
+        ("by_addr", "net.addr", |l, c| {
+            c.set_int(field(l, "net.addr"), 0x0a01_0203)
+        }),
     ];
     for choice in backends() {
         let s = snapshot_with(FLAGS, choice);
@@ -202,6 +238,7 @@ fn valid_text(name: &str) -> &'static str {
         "created_at" => "2020-01-01T00:00:00Z",
         "app_version" => "2.1.0",
         "beta" => "true",
+        "net.addr" => "10.1.2.3",
         // Lists are not set from one text; they start missing.
         _ => "",
     }

@@ -257,6 +257,10 @@ fn set_text(ctx: &mut Context, f: &Field, text: &str) -> Result<(), ApiError> {
             Some(i) => ctx.set_enum_index(h, i as u32),
             None => return Err(bad_text(f, text)),
         },
+        FieldType::Ip => match text.parse::<std::net::IpAddr>() {
+            Ok(ip) => ctx.set_ip(h, ip),
+            Err(_) => return Err(bad_text(f, text)),
+        },
         // The targeting key of an int-keyed context arrives as text.
         FieldType::Int => match text.parse::<i64>() {
             Ok(i) => ctx.set_int(h, i),
@@ -357,6 +361,7 @@ fn expected(ty: &FieldType) -> String {
         FieldType::String => "a string".into(),
         FieldType::Semver => "a semantic version such as `1.2.3`".into(),
         FieldType::Timestamp => "an RFC 3339 timestamp or Unix milliseconds".into(),
+        FieldType::Ip => "an IPv4 or IPv6 address such as `10.1.2.3` or `2001:db8::1`".into(),
         FieldType::Enum(values) => {
             let names: Vec<String> = values.iter().map(|v| format!("`{v}`")).collect();
             format!("one of {}", names.join(", "))

@@ -65,6 +65,16 @@ impl FileChecker<'_> {
     /// have distinct values.
     fn field_type(&mut self, t: &ast::TypeExpr, in_list: bool) {
         match &t.kind {
+            TypeExprKind::Prim(ast::PrimType::Ip) if in_list => {
+                self.rep
+                    .report(
+                        Code::InvalidType,
+                        t.span,
+                        "lists of addresses are not supported",
+                    )
+                    .label("list of `ip`")
+                    .help("declare one `ip` field and test it against ranges: `request.ip in [\"10.0.0.0/8\", \"2001:db8::/32\"]`");
+            }
             TypeExprKind::Prim(_) => {}
             TypeExprKind::Optional(inner) => {
                 if in_list {

@@ -19,6 +19,7 @@ use crate::summary::Kind;
 use crate::types::Ty;
 use crate::Code;
 
+mod address;
 mod ignore_case;
 
 /// A checked condition with the fields it proves present when true / false.
@@ -557,6 +558,7 @@ impl FileChecker<'_> {
                 .label("no ordering")
                 .help(match ty {
                     Ty::String => "strings are compared with `==`, `!=`, `starts_with`, `ends_with`, `contains` or `matches`",
+                    Ty::Ip => "addresses have no order: compare them with `==` and `!=`, or test them `in` CIDR ranges: `request.ip in [\"10.0.0.0/8\"]`",
                     _ => "ordering applies to numbers, versions, timestamps and enums",
                 });
             return None;
@@ -653,6 +655,7 @@ impl FileChecker<'_> {
             (Ty::Enum(values), LiteralKind::String(s)) => {
                 return self.enum_value(s, lit.span, values, other);
             }
+            (Ty::Ip, LiteralKind::String(_)) => literal::address(lit).map(ir::Const::Ip),
             _ => {
                 mismatch(self, lit.kind.describe().to_string());
                 return None;
@@ -736,6 +739,14 @@ impl FileChecker<'_> {
                 .report(Code::EmptyList, list_span, "empty list")
                 .label("nothing can be in this list")
                 .help("`x in []` is always false; remove the condition or add values");
+        }
+        if ty == Ty::Ip {
+            let operand = match l {
+                Opnd::Field(f) => ir::Operand::Field(f.slot),
+                _ => return None,
+            };
+            let set = self.ranges(items)?;
+            return Some(ir::Expr::InSet { operand, set });
         }
         let set = self.literal_set(items, &ty, &l)?;
         let operand = match l {
@@ -1027,6 +1038,7 @@ fn example_of(ty: &Ty) -> String {
         Ty::Timestamp => {
             "a date like `2026-12-01` or a timestamp like `2026-12-01T09:00:00Z`".into()
         }
+        Ty::Ip => "an address as a string like `\"10.1.2.3\"`".into(),
         Ty::Enum(values) => format!("one of {}", super::quote_list(values)),
         Ty::List(elem) => format!("a list of {}", elem.describe()),
     }
@@ -1070,7 +1082,8 @@ fn const_set(ty: &Ty, consts: Vec<ir::Const>) -> Option<ir::ConstSet> {
         Ty::Semver => collect!(Semver),
         Ty::Timestamp => collect!(Timestamp),
         Ty::Enum(_) => collect!(Enum),
-        Ty::List(_) => return None,
+        // Ranges are read by `in_list` itself.
+        Ty::Ip | Ty::List(_) => return None,
     })
 }
 

@@ -9,9 +9,9 @@
 #define LANGUAGE_VERSION 14
 #define STATE_COUNT 511
 #define LARGE_STATE_COUNT 2
-#define SYMBOL_COUNT 211
+#define SYMBOL_COUNT 212
 #define ALIAS_COUNT 0
-#define TOKEN_COUNT 114
+#define TOKEN_COUNT 115
 #define EXTERNAL_TOKEN_COUNT 0
 #define FIELD_COUNT 50
 #define MAX_ALIAS_SEQUENCE_LENGTH 18
@@ -34,202 +34,203 @@ enum ts_symbol_identifiers {
   anon_sym_string = 12,
   anon_sym_semver = 13,
   anon_sym_timestamp = 14,
-  anon_sym_list = 15,
-  anon_sym_LT = 16,
-  anon_sym_GT = 17,
-  anon_sym_enum = 18,
-  anon_sym_segment = 19,
-  anon_sym_flag = 20,
-  anon_sym_experiment = 21,
-  anon_sym_json = 22,
-  anon_sym_kind = 23,
-  anon_sym_owner = 24,
-  anon_sym_tags = 25,
-  anon_sym_LBRACK = 26,
-  anon_sym_RBRACK = 27,
-  anon_sym_expires = 28,
-  anon_sym_default = 29,
-  anon_sym_enabled = 30,
-  anon_sym_when = 31,
-  sym_client_property = 32,
-  anon_sym_salt = 33,
-  anon_sym_requires = 34,
-  anon_sym_EQ_EQ = 35,
-  anon_sym_BANG_EQ = 36,
-  anon_sym_variants = 37,
-  anon_sym_EQ = 38,
-  anon_sym_rule = 39,
-  anon_sym_from = 40,
-  anon_sym_until = 41,
-  anon_sym_EQ_GT = 42,
-  anon_sym_guard = 43,
-  anon_sym_LPAREN = 44,
-  anon_sym_RPAREN = 45,
-  anon_sym_within = 46,
-  anon_sym_must = 47,
-  anon_sym_not = 48,
-  anon_sym_by = 49,
-  anon_sym_min = 50,
-  anon_sym_sample = 51,
-  anon_sym_per = 52,
-  anon_sym_stage = 53,
-  anon_sym_for = 54,
-  anon_sym_split = 55,
-  anon_sym_DOT = 56,
-  anon_sym_unit = 57,
-  anon_sym_layer = 58,
-  anon_sym_traffic = 59,
-  anon_sym_audience = 60,
-  anon_sym_start = 61,
-  anon_sym_end = 62,
-  anon_sym_control = 63,
-  anon_sym_metrics = 64,
-  anon_sym_threshold = 65,
-  anon_sym_primary = 66,
-  anon_sym_secondary = 67,
-  anon_sym_guardrail = 68,
-  anon_sym_increase = 69,
-  anon_sym_decrease = 70,
-  anon_sym_planning = 71,
-  anon_sym_test = 72,
-  anon_sym_now = 73,
-  anon_sym_expect = 74,
-  anon_sym_variant = 75,
-  anon_sym_reason = 76,
-  anon_sym_error = 77,
-  anon_sym_or = 78,
-  anon_sym_and = 79,
-  anon_sym_LT_EQ = 80,
-  anon_sym_GT_EQ = 81,
-  anon_sym_starts_with = 82,
-  anon_sym_ends_with = 83,
-  anon_sym_contains = 84,
-  anon_sym_matches = 85,
-  anon_sym_istarts_with = 86,
-  anon_sym_iends_with = 87,
-  anon_sym_icontains = 88,
-  anon_sym_imatches = 89,
-  anon_sym_iequals = 90,
-  anon_sym_in = 91,
-  anon_sym_iin = 92,
-  anon_sym_any = 93,
-  anon_sym_all = 94,
-  anon_sym_is = 95,
-  anon_sym_set = 96,
-  anon_sym_DASH = 97,
-  anon_sym_PLUS = 98,
-  anon_sym_true = 99,
-  anon_sym_false = 100,
-  sym_number = 101,
-  sym_percentage = 102,
-  sym_duration = 103,
-  sym_date = 104,
-  sym_timestamp = 105,
-  sym_semver = 106,
-  anon_sym_DQUOTE = 107,
-  aux_sym_string_token1 = 108,
-  anon_sym_DQUOTE2 = 109,
-  sym_escape_sequence = 110,
-  sym_null = 111,
-  sym_doc_comment = 112,
-  sym_comment = 113,
-  sym_source_file = 114,
-  sym__item = 115,
-  sym_context_declaration = 116,
-  sym_field_declaration = 117,
-  sym_key_marker = 118,
-  sym__field_name = 119,
-  sym_type = 120,
-  sym_primitive_type = 121,
-  sym_list_type = 122,
-  sym_enum_type = 123,
-  sym_segment_declaration = 124,
-  sym_flag_declaration = 125,
-  sym_experiment_declaration = 126,
-  sym_value_type = 127,
-  sym_property_block = 128,
-  sym__property = 129,
-  sym_kind_property = 130,
-  sym_owner_property = 131,
-  sym_tags_property = 132,
-  sym_expires_property = 133,
-  sym_default_property = 134,
-  sym_enabled_property = 135,
-  sym_salt_property = 136,
-  sym_requires_property = 137,
-  sym_variants_property = 138,
-  sym_variant = 139,
-  sym_rule_property = 140,
-  sym_guard = 141,
-  sym_min_sample = 142,
-  sym_rollout = 143,
-  sym_stages = 144,
-  sym_stage = 145,
-  sym_split = 146,
-  sym_split_arm = 147,
-  sym_salt_clause = 148,
-  sym_unit = 149,
-  sym_unit_property = 150,
-  sym_layer_property = 151,
-  sym_traffic_property = 152,
-  sym_audience_property = 153,
-  sym_start_property = 154,
-  sym_end_property = 155,
-  sym_control_property = 156,
-  sym_metrics_property = 157,
-  sym_metric = 158,
-  sym_metric_role = 159,
-  sym_metric_goal = 160,
-  sym__event_name = 161,
-  sym_planning_property = 162,
-  sym_planning_entry = 163,
-  sym_test_declaration = 164,
-  sym_test_context = 165,
-  sym_context_value = 166,
-  sym_field_value = 167,
-  sym_test_now = 168,
-  sym_test_expect = 169,
-  sym__expression = 170,
-  sym_or_expression = 171,
-  sym_and_expression = 172,
-  sym_not_expression = 173,
-  sym_parenthesized_expression = 174,
-  sym_comparison = 175,
-  sym_membership = 176,
-  sym_list_comparison = 177,
-  sym_presence = 178,
-  sym__operand = 179,
-  sym_now = 180,
-  sym_relative_time = 181,
-  sym_path = 182,
-  sym_list = 183,
-  sym__value = 184,
-  sym__literal = 185,
-  sym__time_literal = 186,
-  sym_boolean = 187,
-  sym_string = 188,
-  sym_json_object = 189,
-  sym_json_pair = 190,
-  sym_json_array = 191,
-  sym__json_value = 192,
-  aux_sym_source_file_repeat1 = 193,
-  aux_sym_context_declaration_repeat1 = 194,
-  aux_sym_enum_type_repeat1 = 195,
-  aux_sym_property_block_repeat1 = 196,
-  aux_sym_tags_property_repeat1 = 197,
-  aux_sym_variants_property_repeat1 = 198,
-  aux_sym_rule_property_repeat1 = 199,
-  aux_sym_stages_repeat1 = 200,
-  aux_sym_split_repeat1 = 201,
-  aux_sym_metrics_property_repeat1 = 202,
-  aux_sym_planning_property_repeat1 = 203,
-  aux_sym_test_declaration_repeat1 = 204,
-  aux_sym_test_context_repeat1 = 205,
-  aux_sym_context_value_repeat1 = 206,
-  aux_sym_list_repeat1 = 207,
-  aux_sym_string_repeat1 = 208,
-  aux_sym_json_object_repeat1 = 209,
-  aux_sym_json_array_repeat1 = 210,
+  anon_sym_ip = 15,
+  anon_sym_list = 16,
+  anon_sym_LT = 17,
+  anon_sym_GT = 18,
+  anon_sym_enum = 19,
+  anon_sym_segment = 20,
+  anon_sym_flag = 21,
+  anon_sym_experiment = 22,
+  anon_sym_json = 23,
+  anon_sym_kind = 24,
+  anon_sym_owner = 25,
+  anon_sym_tags = 26,
+  anon_sym_LBRACK = 27,
+  anon_sym_RBRACK = 28,
+  anon_sym_expires = 29,
+  anon_sym_default = 30,
+  anon_sym_enabled = 31,
+  anon_sym_when = 32,
+  sym_client_property = 33,
+  anon_sym_salt = 34,
+  anon_sym_requires = 35,
+  anon_sym_EQ_EQ = 36,
+  anon_sym_BANG_EQ = 37,
+  anon_sym_variants = 38,
+  anon_sym_EQ = 39,
+  anon_sym_rule = 40,
+  anon_sym_from = 41,
+  anon_sym_until = 42,
+  anon_sym_EQ_GT = 43,
+  anon_sym_guard = 44,
+  anon_sym_LPAREN = 45,
+  anon_sym_RPAREN = 46,
+  anon_sym_within = 47,
+  anon_sym_must = 48,
+  anon_sym_not = 49,
+  anon_sym_by = 50,
+  anon_sym_min = 51,
+  anon_sym_sample = 52,
+  anon_sym_per = 53,
+  anon_sym_stage = 54,
+  anon_sym_for = 55,
+  anon_sym_split = 56,
+  anon_sym_DOT = 57,
+  anon_sym_unit = 58,
+  anon_sym_layer = 59,
+  anon_sym_traffic = 60,
+  anon_sym_audience = 61,
+  anon_sym_start = 62,
+  anon_sym_end = 63,
+  anon_sym_control = 64,
+  anon_sym_metrics = 65,
+  anon_sym_threshold = 66,
+  anon_sym_primary = 67,
+  anon_sym_secondary = 68,
+  anon_sym_guardrail = 69,
+  anon_sym_increase = 70,
+  anon_sym_decrease = 71,
+  anon_sym_planning = 72,
+  anon_sym_test = 73,
+  anon_sym_now = 74,
+  anon_sym_expect = 75,
+  anon_sym_variant = 76,
+  anon_sym_reason = 77,
+  anon_sym_error = 78,
+  anon_sym_or = 79,
+  anon_sym_and = 80,
+  anon_sym_LT_EQ = 81,
+  anon_sym_GT_EQ = 82,
+  anon_sym_starts_with = 83,
+  anon_sym_ends_with = 84,
+  anon_sym_contains = 85,
+  anon_sym_matches = 86,
+  anon_sym_istarts_with = 87,
+  anon_sym_iends_with = 88,
+  anon_sym_icontains = 89,
+  anon_sym_imatches = 90,
+  anon_sym_iequals = 91,
+  anon_sym_in = 92,
+  anon_sym_iin = 93,
+  anon_sym_any = 94,
+  anon_sym_all = 95,
+  anon_sym_is = 96,
+  anon_sym_set = 97,
+  anon_sym_DASH = 98,
+  anon_sym_PLUS = 99,
+  anon_sym_true = 100,
+  anon_sym_false = 101,
+  sym_number = 102,
+  sym_percentage = 103,
+  sym_duration = 104,
+  sym_date = 105,
+  sym_timestamp = 106,
+  sym_semver = 107,
+  anon_sym_DQUOTE = 108,
+  aux_sym_string_token1 = 109,
+  anon_sym_DQUOTE2 = 110,
+  sym_escape_sequence = 111,
+  sym_null = 112,
+  sym_doc_comment = 113,
+  sym_comment = 114,
+  sym_source_file = 115,
+  sym__item = 116,
+  sym_context_declaration = 117,
+  sym_field_declaration = 118,
+  sym_key_marker = 119,
+  sym__field_name = 120,
+  sym_type = 121,
+  sym_primitive_type = 122,
+  sym_list_type = 123,
+  sym_enum_type = 124,
+  sym_segment_declaration = 125,
+  sym_flag_declaration = 126,
+  sym_experiment_declaration = 127,
+  sym_value_type = 128,
+  sym_property_block = 129,
+  sym__property = 130,
+  sym_kind_property = 131,
+  sym_owner_property = 132,
+  sym_tags_property = 133,
+  sym_expires_property = 134,
+  sym_default_property = 135,
+  sym_enabled_property = 136,
+  sym_salt_property = 137,
+  sym_requires_property = 138,
+  sym_variants_property = 139,
+  sym_variant = 140,
+  sym_rule_property = 141,
+  sym_guard = 142,
+  sym_min_sample = 143,
+  sym_rollout = 144,
+  sym_stages = 145,
+  sym_stage = 146,
+  sym_split = 147,
+  sym_split_arm = 148,
+  sym_salt_clause = 149,
+  sym_unit = 150,
+  sym_unit_property = 151,
+  sym_layer_property = 152,
+  sym_traffic_property = 153,
+  sym_audience_property = 154,
+  sym_start_property = 155,
+  sym_end_property = 156,
+  sym_control_property = 157,
+  sym_metrics_property = 158,
+  sym_metric = 159,
+  sym_metric_role = 160,
+  sym_metric_goal = 161,
+  sym__event_name = 162,
+  sym_planning_property = 163,
+  sym_planning_entry = 164,
+  sym_test_declaration = 165,
+  sym_test_context = 166,
+  sym_context_value = 167,
+  sym_field_value = 168,
+  sym_test_now = 169,
+  sym_test_expect = 170,
+  sym__expression = 171,
+  sym_or_expression = 172,
+  sym_and_expression = 173,
+  sym_not_expression = 174,
+  sym_parenthesized_expression = 175,
+  sym_comparison = 176,
+  sym_membership = 177,
+  sym_list_comparison = 178,
+  sym_presence = 179,
+  sym__operand = 180,
+  sym_now = 181,
+  sym_relative_time = 182,
+  sym_path = 183,
+  sym_list = 184,
+  sym__value = 185,
+  sym__literal = 186,
+  sym__time_literal = 187,
+  sym_boolean = 188,
+  sym_string = 189,
+  sym_json_object = 190,
+  sym_json_pair = 191,
+  sym_json_array = 192,
+  sym__json_value = 193,
+  aux_sym_source_file_repeat1 = 194,
+  aux_sym_context_declaration_repeat1 = 195,
+  aux_sym_enum_type_repeat1 = 196,
+  aux_sym_property_block_repeat1 = 197,
+  aux_sym_tags_property_repeat1 = 198,
+  aux_sym_variants_property_repeat1 = 199,
+  aux_sym_rule_property_repeat1 = 200,
+  aux_sym_stages_repeat1 = 201,
+  aux_sym_split_repeat1 = 202,
+  aux_sym_metrics_property_repeat1 = 203,
+  aux_sym_planning_property_repeat1 = 204,
+  aux_sym_test_declaration_repeat1 = 205,
+  aux_sym_test_context_repeat1 = 206,
+  aux_sym_context_value_repeat1 = 207,
+  aux_sym_list_repeat1 = 208,
+  aux_sym_string_repeat1 = 209,
+  aux_sym_json_object_repeat1 = 210,
+  aux_sym_json_array_repeat1 = 211,
 };
 
 static const char * const ts_symbol_names[] = {
@@ -248,6 +249,7 @@ static const char * const ts_symbol_names[] = {
   [anon_sym_string] = "string",
   [anon_sym_semver] = "semver",
   [anon_sym_timestamp] = "timestamp",
+  [anon_sym_ip] = "ip",
   [anon_sym_list] = "list",
   [anon_sym_LT] = "<",
   [anon_sym_GT] = ">",
@@ -462,6 +464,7 @@ static const TSSymbol ts_symbol_map[] = {
   [anon_sym_string] = anon_sym_string,
   [anon_sym_semver] = anon_sym_semver,
   [anon_sym_timestamp] = anon_sym_timestamp,
+  [anon_sym_ip] = anon_sym_ip,
   [anon_sym_list] = anon_sym_list,
   [anon_sym_LT] = anon_sym_LT,
   [anon_sym_GT] = anon_sym_GT,
@@ -718,6 +721,10 @@ static const TSSymbolMetadata ts_symbol_metadata[] = {
     .named = false,
   },
   [anon_sym_timestamp] = {
+    .visible = true,
+    .named = false,
+  },
+  [anon_sym_ip] = {
     .visible = true,
     .named = false,
   },
@@ -3399,807 +3406,808 @@ static bool ts_lex_keywords(TSLexer *lexer, TSStateId state) {
       if (lookahead == 'i') ADVANCE(40);
       if (lookahead == 'm') ADVANCE(41);
       if (lookahead == 'n') ADVANCE(42);
-      if (lookahead == 's') ADVANCE(43);
-      END_STATE();
-    case 9:
+      if (lookahead == 'p') ADVANCE(43);
       if (lookahead == 's') ADVANCE(44);
       END_STATE();
+    case 9:
+      if (lookahead == 's') ADVANCE(45);
+      END_STATE();
     case 10:
-      if (lookahead == 'e') ADVANCE(45);
-      if (lookahead == 'i') ADVANCE(46);
+      if (lookahead == 'e') ADVANCE(46);
+      if (lookahead == 'i') ADVANCE(47);
       END_STATE();
     case 11:
-      if (lookahead == 'a') ADVANCE(47);
-      if (lookahead == 'i') ADVANCE(48);
+      if (lookahead == 'a') ADVANCE(48);
+      if (lookahead == 'i') ADVANCE(49);
       END_STATE();
     case 12:
-      if (lookahead == 'a') ADVANCE(49);
-      if (lookahead == 'e') ADVANCE(50);
-      if (lookahead == 'i') ADVANCE(51);
-      if (lookahead == 'u') ADVANCE(52);
+      if (lookahead == 'a') ADVANCE(50);
+      if (lookahead == 'e') ADVANCE(51);
+      if (lookahead == 'i') ADVANCE(52);
+      if (lookahead == 'u') ADVANCE(53);
       END_STATE();
     case 13:
-      if (lookahead == 'o') ADVANCE(53);
-      if (lookahead == 'u') ADVANCE(54);
+      if (lookahead == 'o') ADVANCE(54);
+      if (lookahead == 'u') ADVANCE(55);
       END_STATE();
     case 14:
-      if (lookahead == 'r') ADVANCE(55);
-      if (lookahead == 'w') ADVANCE(56);
+      if (lookahead == 'r') ADVANCE(56);
+      if (lookahead == 'w') ADVANCE(57);
       END_STATE();
     case 15:
-      if (lookahead == 'e') ADVANCE(57);
-      if (lookahead == 'l') ADVANCE(58);
-      if (lookahead == 'r') ADVANCE(59);
+      if (lookahead == 'e') ADVANCE(58);
+      if (lookahead == 'l') ADVANCE(59);
+      if (lookahead == 'r') ADVANCE(60);
       END_STATE();
     case 16:
-      if (lookahead == 'e') ADVANCE(60);
-      if (lookahead == 'u') ADVANCE(61);
+      if (lookahead == 'e') ADVANCE(61);
+      if (lookahead == 'u') ADVANCE(62);
       END_STATE();
     case 17:
-      if (lookahead == 'a') ADVANCE(62);
-      if (lookahead == 'e') ADVANCE(63);
-      if (lookahead == 'p') ADVANCE(64);
-      if (lookahead == 't') ADVANCE(65);
+      if (lookahead == 'a') ADVANCE(63);
+      if (lookahead == 'e') ADVANCE(64);
+      if (lookahead == 'p') ADVANCE(65);
+      if (lookahead == 't') ADVANCE(66);
       END_STATE();
     case 18:
-      if (lookahead == 'a') ADVANCE(66);
-      if (lookahead == 'e') ADVANCE(67);
-      if (lookahead == 'h') ADVANCE(68);
-      if (lookahead == 'i') ADVANCE(69);
-      if (lookahead == 'r') ADVANCE(70);
+      if (lookahead == 'a') ADVANCE(67);
+      if (lookahead == 'e') ADVANCE(68);
+      if (lookahead == 'h') ADVANCE(69);
+      if (lookahead == 'i') ADVANCE(70);
+      if (lookahead == 'r') ADVANCE(71);
       END_STATE();
     case 19:
-      if (lookahead == 'n') ADVANCE(71);
+      if (lookahead == 'n') ADVANCE(72);
       END_STATE();
     case 20:
-      if (lookahead == 'a') ADVANCE(72);
+      if (lookahead == 'a') ADVANCE(73);
       END_STATE();
     case 21:
-      if (lookahead == 'h') ADVANCE(73);
-      if (lookahead == 'i') ADVANCE(74);
+      if (lookahead == 'h') ADVANCE(74);
+      if (lookahead == 'i') ADVANCE(75);
       END_STATE();
     case 22:
-      if (lookahead == 'l') ADVANCE(75);
+      if (lookahead == 'l') ADVANCE(76);
       END_STATE();
     case 23:
-      if (lookahead == 'd') ADVANCE(76);
-      if (lookahead == 'y') ADVANCE(77);
+      if (lookahead == 'd') ADVANCE(77);
+      if (lookahead == 'y') ADVANCE(78);
       END_STATE();
     case 24:
-      if (lookahead == 'd') ADVANCE(78);
+      if (lookahead == 'd') ADVANCE(79);
       END_STATE();
     case 25:
-      if (lookahead == 'o') ADVANCE(79);
+      if (lookahead == 'o') ADVANCE(80);
       END_STATE();
     case 26:
       ACCEPT_TOKEN(anon_sym_by);
       END_STATE();
     case 27:
-      if (lookahead == 'i') ADVANCE(80);
+      if (lookahead == 'i') ADVANCE(81);
       END_STATE();
     case 28:
-      if (lookahead == 'n') ADVANCE(81);
+      if (lookahead == 'n') ADVANCE(82);
       END_STATE();
     case 29:
-      if (lookahead == 'c') ADVANCE(82);
-      if (lookahead == 'f') ADVANCE(83);
+      if (lookahead == 'c') ADVANCE(83);
+      if (lookahead == 'f') ADVANCE(84);
       END_STATE();
     case 30:
-      if (lookahead == 'a') ADVANCE(84);
-      if (lookahead == 'd') ADVANCE(85);
-      if (lookahead == 'u') ADVANCE(86);
+      if (lookahead == 'a') ADVANCE(85);
+      if (lookahead == 'd') ADVANCE(86);
+      if (lookahead == 'u') ADVANCE(87);
       END_STATE();
     case 31:
-      if (lookahead == 'r') ADVANCE(87);
+      if (lookahead == 'r') ADVANCE(88);
       END_STATE();
     case 32:
-      if (lookahead == 'p') ADVANCE(88);
+      if (lookahead == 'p') ADVANCE(89);
       END_STATE();
     case 33:
-      if (lookahead == 'l') ADVANCE(89);
+      if (lookahead == 'l') ADVANCE(90);
       END_STATE();
     case 34:
-      if (lookahead == 'a') ADVANCE(90);
-      if (lookahead == 'o') ADVANCE(91);
+      if (lookahead == 'a') ADVANCE(91);
+      if (lookahead == 'o') ADVANCE(92);
       END_STATE();
     case 35:
-      if (lookahead == 'r') ADVANCE(92);
+      if (lookahead == 'r') ADVANCE(93);
       END_STATE();
     case 36:
-      if (lookahead == 'o') ADVANCE(93);
+      if (lookahead == 'o') ADVANCE(94);
       END_STATE();
     case 37:
-      if (lookahead == 'a') ADVANCE(94);
+      if (lookahead == 'a') ADVANCE(95);
       END_STATE();
     case 38:
-      if (lookahead == 'o') ADVANCE(95);
+      if (lookahead == 'o') ADVANCE(96);
       END_STATE();
     case 39:
-      if (lookahead == 'n') ADVANCE(96);
-      if (lookahead == 'q') ADVANCE(97);
+      if (lookahead == 'n') ADVANCE(97);
+      if (lookahead == 'q') ADVANCE(98);
       END_STATE();
     case 40:
-      if (lookahead == 'n') ADVANCE(98);
+      if (lookahead == 'n') ADVANCE(99);
       END_STATE();
     case 41:
-      if (lookahead == 'a') ADVANCE(99);
+      if (lookahead == 'a') ADVANCE(100);
       END_STATE();
     case 42:
       ACCEPT_TOKEN(anon_sym_in);
-      if (lookahead == 'c') ADVANCE(100);
-      if (lookahead == 't') ADVANCE(101);
-      END_STATE();
-    case 43:
-      ACCEPT_TOKEN(anon_sym_is);
+      if (lookahead == 'c') ADVANCE(101);
       if (lookahead == 't') ADVANCE(102);
       END_STATE();
+    case 43:
+      ACCEPT_TOKEN(anon_sym_ip);
+      END_STATE();
     case 44:
-      if (lookahead == 'o') ADVANCE(103);
+      ACCEPT_TOKEN(anon_sym_is);
+      if (lookahead == 't') ADVANCE(103);
       END_STATE();
     case 45:
-      if (lookahead == 'y') ADVANCE(104);
+      if (lookahead == 'o') ADVANCE(104);
       END_STATE();
     case 46:
-      if (lookahead == 'n') ADVANCE(105);
+      if (lookahead == 'y') ADVANCE(105);
       END_STATE();
     case 47:
-      if (lookahead == 'y') ADVANCE(106);
+      if (lookahead == 'n') ADVANCE(106);
       END_STATE();
     case 48:
-      if (lookahead == 's') ADVANCE(107);
+      if (lookahead == 'y') ADVANCE(107);
       END_STATE();
     case 49:
-      if (lookahead == 't') ADVANCE(108);
+      if (lookahead == 's') ADVANCE(108);
       END_STATE();
     case 50:
       if (lookahead == 't') ADVANCE(109);
       END_STATE();
     case 51:
-      if (lookahead == 'n') ADVANCE(110);
+      if (lookahead == 't') ADVANCE(110);
       END_STATE();
     case 52:
-      if (lookahead == 's') ADVANCE(111);
+      if (lookahead == 'n') ADVANCE(111);
       END_STATE();
     case 53:
-      if (lookahead == 't') ADVANCE(112);
-      if (lookahead == 'w') ADVANCE(113);
+      if (lookahead == 's') ADVANCE(112);
       END_STATE();
     case 54:
-      if (lookahead == 'l') ADVANCE(114);
+      if (lookahead == 't') ADVANCE(113);
+      if (lookahead == 'w') ADVANCE(114);
       END_STATE();
     case 55:
-      ACCEPT_TOKEN(anon_sym_or);
+      if (lookahead == 'l') ADVANCE(115);
       END_STATE();
     case 56:
-      if (lookahead == 'n') ADVANCE(115);
+      ACCEPT_TOKEN(anon_sym_or);
       END_STATE();
     case 57:
-      if (lookahead == 'r') ADVANCE(116);
+      if (lookahead == 'n') ADVANCE(116);
       END_STATE();
     case 58:
-      if (lookahead == 'a') ADVANCE(117);
+      if (lookahead == 'r') ADVANCE(117);
       END_STATE();
     case 59:
-      if (lookahead == 'i') ADVANCE(118);
+      if (lookahead == 'a') ADVANCE(118);
       END_STATE();
     case 60:
-      if (lookahead == 'a') ADVANCE(119);
-      if (lookahead == 'q') ADVANCE(120);
+      if (lookahead == 'i') ADVANCE(119);
       END_STATE();
     case 61:
-      if (lookahead == 'l') ADVANCE(121);
+      if (lookahead == 'a') ADVANCE(120);
+      if (lookahead == 'q') ADVANCE(121);
       END_STATE();
     case 62:
       if (lookahead == 'l') ADVANCE(122);
-      if (lookahead == 'm') ADVANCE(123);
       END_STATE();
     case 63:
-      if (lookahead == 'c') ADVANCE(124);
-      if (lookahead == 'g') ADVANCE(125);
-      if (lookahead == 'm') ADVANCE(126);
-      if (lookahead == 't') ADVANCE(127);
+      if (lookahead == 'l') ADVANCE(123);
+      if (lookahead == 'm') ADVANCE(124);
       END_STATE();
     case 64:
-      if (lookahead == 'l') ADVANCE(128);
+      if (lookahead == 'c') ADVANCE(125);
+      if (lookahead == 'g') ADVANCE(126);
+      if (lookahead == 'm') ADVANCE(127);
+      if (lookahead == 't') ADVANCE(128);
       END_STATE();
     case 65:
-      if (lookahead == 'a') ADVANCE(129);
-      if (lookahead == 'r') ADVANCE(130);
+      if (lookahead == 'l') ADVANCE(129);
       END_STATE();
     case 66:
-      if (lookahead == 'g') ADVANCE(131);
+      if (lookahead == 'a') ADVANCE(130);
+      if (lookahead == 'r') ADVANCE(131);
       END_STATE();
     case 67:
-      if (lookahead == 's') ADVANCE(132);
+      if (lookahead == 'g') ADVANCE(132);
       END_STATE();
     case 68:
-      if (lookahead == 'r') ADVANCE(133);
+      if (lookahead == 's') ADVANCE(133);
       END_STATE();
     case 69:
-      if (lookahead == 'm') ADVANCE(134);
+      if (lookahead == 'r') ADVANCE(134);
       END_STATE();
     case 70:
-      if (lookahead == 'a') ADVANCE(135);
-      if (lookahead == 'u') ADVANCE(136);
+      if (lookahead == 'm') ADVANCE(135);
       END_STATE();
     case 71:
-      if (lookahead == 'i') ADVANCE(137);
-      if (lookahead == 't') ADVANCE(138);
+      if (lookahead == 'a') ADVANCE(136);
+      if (lookahead == 'u') ADVANCE(137);
       END_STATE();
     case 72:
-      if (lookahead == 'r') ADVANCE(139);
+      if (lookahead == 'i') ADVANCE(138);
+      if (lookahead == 't') ADVANCE(139);
       END_STATE();
     case 73:
-      if (lookahead == 'e') ADVANCE(140);
+      if (lookahead == 'r') ADVANCE(140);
       END_STATE();
     case 74:
-      if (lookahead == 't') ADVANCE(141);
+      if (lookahead == 'e') ADVANCE(141);
       END_STATE();
     case 75:
-      ACCEPT_TOKEN(anon_sym_all);
+      if (lookahead == 't') ADVANCE(142);
       END_STATE();
     case 76:
-      ACCEPT_TOKEN(anon_sym_and);
+      ACCEPT_TOKEN(anon_sym_all);
       END_STATE();
     case 77:
-      ACCEPT_TOKEN(anon_sym_any);
+      ACCEPT_TOKEN(anon_sym_and);
       END_STATE();
     case 78:
-      if (lookahead == 'i') ADVANCE(142);
+      ACCEPT_TOKEN(anon_sym_any);
       END_STATE();
     case 79:
-      if (lookahead == 'l') ADVANCE(143);
+      if (lookahead == 'i') ADVANCE(143);
       END_STATE();
     case 80:
-      if (lookahead == 'e') ADVANCE(144);
+      if (lookahead == 'l') ADVANCE(144);
       END_STATE();
     case 81:
-      if (lookahead == 't') ADVANCE(145);
+      if (lookahead == 'e') ADVANCE(145);
       END_STATE();
     case 82:
-      if (lookahead == 'r') ADVANCE(146);
+      if (lookahead == 't') ADVANCE(146);
       END_STATE();
     case 83:
-      if (lookahead == 'a') ADVANCE(147);
+      if (lookahead == 'r') ADVANCE(147);
       END_STATE();
     case 84:
-      if (lookahead == 'b') ADVANCE(148);
+      if (lookahead == 'a') ADVANCE(148);
       END_STATE();
     case 85:
-      ACCEPT_TOKEN(anon_sym_end);
-      if (lookahead == 's') ADVANCE(149);
+      if (lookahead == 'b') ADVANCE(149);
       END_STATE();
     case 86:
-      if (lookahead == 'm') ADVANCE(150);
+      ACCEPT_TOKEN(anon_sym_end);
+      if (lookahead == 's') ADVANCE(150);
       END_STATE();
     case 87:
-      if (lookahead == 'o') ADVANCE(151);
+      if (lookahead == 'm') ADVANCE(151);
       END_STATE();
     case 88:
-      if (lookahead == 'e') ADVANCE(152);
-      if (lookahead == 'i') ADVANCE(153);
+      if (lookahead == 'o') ADVANCE(152);
       END_STATE();
     case 89:
-      if (lookahead == 's') ADVANCE(154);
+      if (lookahead == 'e') ADVANCE(153);
+      if (lookahead == 'i') ADVANCE(154);
       END_STATE();
     case 90:
-      if (lookahead == 'g') ADVANCE(155);
+      if (lookahead == 's') ADVANCE(155);
       END_STATE();
     case 91:
-      if (lookahead == 'a') ADVANCE(156);
+      if (lookahead == 'g') ADVANCE(156);
       END_STATE();
     case 92:
-      ACCEPT_TOKEN(anon_sym_for);
+      if (lookahead == 'a') ADVANCE(157);
       END_STATE();
     case 93:
-      if (lookahead == 'm') ADVANCE(157);
+      ACCEPT_TOKEN(anon_sym_for);
       END_STATE();
     case 94:
-      if (lookahead == 'r') ADVANCE(158);
+      if (lookahead == 'm') ADVANCE(158);
       END_STATE();
     case 95:
-      if (lookahead == 'n') ADVANCE(159);
+      if (lookahead == 'r') ADVANCE(159);
       END_STATE();
     case 96:
-      if (lookahead == 'd') ADVANCE(160);
+      if (lookahead == 'n') ADVANCE(160);
       END_STATE();
     case 97:
-      if (lookahead == 'u') ADVANCE(161);
+      if (lookahead == 'd') ADVANCE(161);
       END_STATE();
     case 98:
-      ACCEPT_TOKEN(anon_sym_iin);
+      if (lookahead == 'u') ADVANCE(162);
       END_STATE();
     case 99:
-      if (lookahead == 't') ADVANCE(162);
+      ACCEPT_TOKEN(anon_sym_iin);
       END_STATE();
     case 100:
-      if (lookahead == 'r') ADVANCE(163);
+      if (lookahead == 't') ADVANCE(163);
       END_STATE();
     case 101:
-      ACCEPT_TOKEN(anon_sym_int);
+      if (lookahead == 'r') ADVANCE(164);
       END_STATE();
     case 102:
-      if (lookahead == 'a') ADVANCE(164);
+      ACCEPT_TOKEN(anon_sym_int);
       END_STATE();
     case 103:
-      if (lookahead == 'n') ADVANCE(165);
+      if (lookahead == 'a') ADVANCE(165);
       END_STATE();
     case 104:
-      ACCEPT_TOKEN(anon_sym_key);
+      if (lookahead == 'n') ADVANCE(166);
       END_STATE();
     case 105:
-      if (lookahead == 'd') ADVANCE(166);
+      ACCEPT_TOKEN(anon_sym_key);
       END_STATE();
     case 106:
-      if (lookahead == 'e') ADVANCE(167);
+      if (lookahead == 'd') ADVANCE(167);
       END_STATE();
     case 107:
-      if (lookahead == 't') ADVANCE(168);
+      if (lookahead == 'e') ADVANCE(168);
       END_STATE();
     case 108:
-      if (lookahead == 'c') ADVANCE(169);
+      if (lookahead == 't') ADVANCE(169);
       END_STATE();
     case 109:
-      if (lookahead == 'r') ADVANCE(170);
+      if (lookahead == 'c') ADVANCE(170);
       END_STATE();
     case 110:
-      ACCEPT_TOKEN(anon_sym_min);
+      if (lookahead == 'r') ADVANCE(171);
       END_STATE();
     case 111:
-      if (lookahead == 't') ADVANCE(171);
+      ACCEPT_TOKEN(anon_sym_min);
       END_STATE();
     case 112:
-      ACCEPT_TOKEN(anon_sym_not);
+      if (lookahead == 't') ADVANCE(172);
       END_STATE();
     case 113:
-      ACCEPT_TOKEN(anon_sym_now);
+      ACCEPT_TOKEN(anon_sym_not);
       END_STATE();
     case 114:
-      if (lookahead == 'l') ADVANCE(172);
+      ACCEPT_TOKEN(anon_sym_now);
       END_STATE();
     case 115:
-      if (lookahead == 'e') ADVANCE(173);
+      if (lookahead == 'l') ADVANCE(173);
       END_STATE();
     case 116:
-      ACCEPT_TOKEN(anon_sym_per);
+      if (lookahead == 'e') ADVANCE(174);
       END_STATE();
     case 117:
-      if (lookahead == 'n') ADVANCE(174);
+      ACCEPT_TOKEN(anon_sym_per);
       END_STATE();
     case 118:
-      if (lookahead == 'm') ADVANCE(175);
+      if (lookahead == 'n') ADVANCE(175);
       END_STATE();
     case 119:
-      if (lookahead == 's') ADVANCE(176);
+      if (lookahead == 'm') ADVANCE(176);
       END_STATE();
     case 120:
-      if (lookahead == 'u') ADVANCE(177);
+      if (lookahead == 's') ADVANCE(177);
       END_STATE();
     case 121:
-      if (lookahead == 'e') ADVANCE(178);
+      if (lookahead == 'u') ADVANCE(178);
       END_STATE();
     case 122:
-      if (lookahead == 't') ADVANCE(179);
+      if (lookahead == 'e') ADVANCE(179);
       END_STATE();
     case 123:
-      if (lookahead == 'p') ADVANCE(180);
+      if (lookahead == 't') ADVANCE(180);
       END_STATE();
     case 124:
-      if (lookahead == 'o') ADVANCE(181);
+      if (lookahead == 'p') ADVANCE(181);
       END_STATE();
     case 125:
-      if (lookahead == 'm') ADVANCE(182);
+      if (lookahead == 'o') ADVANCE(182);
       END_STATE();
     case 126:
-      if (lookahead == 'v') ADVANCE(183);
+      if (lookahead == 'm') ADVANCE(183);
       END_STATE();
     case 127:
-      ACCEPT_TOKEN(anon_sym_set);
+      if (lookahead == 'v') ADVANCE(184);
       END_STATE();
     case 128:
-      if (lookahead == 'i') ADVANCE(184);
+      ACCEPT_TOKEN(anon_sym_set);
       END_STATE();
     case 129:
-      if (lookahead == 'g') ADVANCE(185);
-      if (lookahead == 'r') ADVANCE(186);
+      if (lookahead == 'i') ADVANCE(185);
       END_STATE();
     case 130:
-      if (lookahead == 'i') ADVANCE(187);
+      if (lookahead == 'g') ADVANCE(186);
+      if (lookahead == 'r') ADVANCE(187);
       END_STATE();
     case 131:
-      if (lookahead == 's') ADVANCE(188);
+      if (lookahead == 'i') ADVANCE(188);
       END_STATE();
     case 132:
-      if (lookahead == 't') ADVANCE(189);
+      if (lookahead == 's') ADVANCE(189);
       END_STATE();
     case 133:
-      if (lookahead == 'e') ADVANCE(190);
+      if (lookahead == 't') ADVANCE(190);
       END_STATE();
     case 134:
       if (lookahead == 'e') ADVANCE(191);
       END_STATE();
     case 135:
-      if (lookahead == 'f') ADVANCE(192);
+      if (lookahead == 'e') ADVANCE(192);
       END_STATE();
     case 136:
-      if (lookahead == 'e') ADVANCE(193);
+      if (lookahead == 'f') ADVANCE(193);
       END_STATE();
     case 137:
-      if (lookahead == 't') ADVANCE(194);
+      if (lookahead == 'e') ADVANCE(194);
       END_STATE();
     case 138:
-      if (lookahead == 'i') ADVANCE(195);
+      if (lookahead == 't') ADVANCE(195);
       END_STATE();
     case 139:
       if (lookahead == 'i') ADVANCE(196);
       END_STATE();
     case 140:
-      if (lookahead == 'n') ADVANCE(197);
+      if (lookahead == 'i') ADVANCE(197);
       END_STATE();
     case 141:
-      if (lookahead == 'h') ADVANCE(198);
+      if (lookahead == 'n') ADVANCE(198);
       END_STATE();
     case 142:
-      if (lookahead == 'e') ADVANCE(199);
+      if (lookahead == 'h') ADVANCE(199);
       END_STATE();
     case 143:
-      ACCEPT_TOKEN(anon_sym_bool);
+      if (lookahead == 'e') ADVANCE(200);
       END_STATE();
     case 144:
-      if (lookahead == 'n') ADVANCE(200);
+      ACCEPT_TOKEN(anon_sym_bool);
       END_STATE();
     case 145:
-      if (lookahead == 'a') ADVANCE(201);
-      if (lookahead == 'e') ADVANCE(202);
-      if (lookahead == 'r') ADVANCE(203);
+      if (lookahead == 'n') ADVANCE(201);
       END_STATE();
     case 146:
-      if (lookahead == 'e') ADVANCE(204);
+      if (lookahead == 'a') ADVANCE(202);
+      if (lookahead == 'e') ADVANCE(203);
+      if (lookahead == 'r') ADVANCE(204);
       END_STATE();
     case 147:
-      if (lookahead == 'u') ADVANCE(205);
+      if (lookahead == 'e') ADVANCE(205);
       END_STATE();
     case 148:
-      if (lookahead == 'l') ADVANCE(206);
+      if (lookahead == 'u') ADVANCE(206);
       END_STATE();
     case 149:
-      if (lookahead == '_') ADVANCE(207);
+      if (lookahead == 'l') ADVANCE(207);
       END_STATE();
     case 150:
-      ACCEPT_TOKEN(anon_sym_enum);
+      if (lookahead == '_') ADVANCE(208);
       END_STATE();
     case 151:
-      if (lookahead == 'r') ADVANCE(208);
+      ACCEPT_TOKEN(anon_sym_enum);
       END_STATE();
     case 152:
-      if (lookahead == 'c') ADVANCE(209);
-      if (lookahead == 'r') ADVANCE(210);
+      if (lookahead == 'r') ADVANCE(209);
       END_STATE();
     case 153:
+      if (lookahead == 'c') ADVANCE(210);
       if (lookahead == 'r') ADVANCE(211);
       END_STATE();
     case 154:
-      if (lookahead == 'e') ADVANCE(212);
+      if (lookahead == 'r') ADVANCE(212);
       END_STATE();
     case 155:
-      ACCEPT_TOKEN(anon_sym_flag);
+      if (lookahead == 'e') ADVANCE(213);
       END_STATE();
     case 156:
-      if (lookahead == 't') ADVANCE(213);
+      ACCEPT_TOKEN(anon_sym_flag);
       END_STATE();
     case 157:
-      ACCEPT_TOKEN(anon_sym_from);
+      if (lookahead == 't') ADVANCE(214);
       END_STATE();
     case 158:
-      if (lookahead == 'd') ADVANCE(214);
+      ACCEPT_TOKEN(anon_sym_from);
       END_STATE();
     case 159:
-      if (lookahead == 't') ADVANCE(215);
+      if (lookahead == 'd') ADVANCE(215);
       END_STATE();
     case 160:
-      if (lookahead == 's') ADVANCE(216);
+      if (lookahead == 't') ADVANCE(216);
       END_STATE();
     case 161:
-      if (lookahead == 'a') ADVANCE(217);
+      if (lookahead == 's') ADVANCE(217);
       END_STATE();
     case 162:
-      if (lookahead == 'c') ADVANCE(218);
+      if (lookahead == 'a') ADVANCE(218);
       END_STATE();
     case 163:
-      if (lookahead == 'e') ADVANCE(219);
+      if (lookahead == 'c') ADVANCE(219);
       END_STATE();
     case 164:
-      if (lookahead == 'r') ADVANCE(220);
+      if (lookahead == 'e') ADVANCE(220);
       END_STATE();
     case 165:
-      ACCEPT_TOKEN(anon_sym_json);
-      END_STATE();
-    case 166:
-      ACCEPT_TOKEN(anon_sym_kind);
-      END_STATE();
-    case 167:
       if (lookahead == 'r') ADVANCE(221);
       END_STATE();
+    case 166:
+      ACCEPT_TOKEN(anon_sym_json);
+      END_STATE();
+    case 167:
+      ACCEPT_TOKEN(anon_sym_kind);
+      END_STATE();
     case 168:
-      ACCEPT_TOKEN(anon_sym_list);
+      if (lookahead == 'r') ADVANCE(222);
       END_STATE();
     case 169:
-      if (lookahead == 'h') ADVANCE(222);
+      ACCEPT_TOKEN(anon_sym_list);
       END_STATE();
     case 170:
-      if (lookahead == 'i') ADVANCE(223);
+      if (lookahead == 'h') ADVANCE(223);
       END_STATE();
     case 171:
-      ACCEPT_TOKEN(anon_sym_must);
+      if (lookahead == 'i') ADVANCE(224);
       END_STATE();
     case 172:
-      ACCEPT_TOKEN(sym_null);
+      ACCEPT_TOKEN(anon_sym_must);
       END_STATE();
     case 173:
-      if (lookahead == 'r') ADVANCE(224);
+      ACCEPT_TOKEN(sym_null);
       END_STATE();
     case 174:
-      if (lookahead == 'n') ADVANCE(225);
+      if (lookahead == 'r') ADVANCE(225);
       END_STATE();
     case 175:
-      if (lookahead == 'a') ADVANCE(226);
+      if (lookahead == 'n') ADVANCE(226);
       END_STATE();
     case 176:
-      if (lookahead == 'o') ADVANCE(227);
+      if (lookahead == 'a') ADVANCE(227);
       END_STATE();
     case 177:
-      if (lookahead == 'i') ADVANCE(228);
+      if (lookahead == 'o') ADVANCE(228);
       END_STATE();
     case 178:
-      ACCEPT_TOKEN(anon_sym_rule);
+      if (lookahead == 'i') ADVANCE(229);
       END_STATE();
     case 179:
-      ACCEPT_TOKEN(anon_sym_salt);
+      ACCEPT_TOKEN(anon_sym_rule);
       END_STATE();
     case 180:
-      if (lookahead == 'l') ADVANCE(229);
+      ACCEPT_TOKEN(anon_sym_salt);
       END_STATE();
     case 181:
-      if (lookahead == 'n') ADVANCE(230);
+      if (lookahead == 'l') ADVANCE(230);
       END_STATE();
     case 182:
-      if (lookahead == 'e') ADVANCE(231);
+      if (lookahead == 'n') ADVANCE(231);
       END_STATE();
     case 183:
       if (lookahead == 'e') ADVANCE(232);
       END_STATE();
     case 184:
-      if (lookahead == 't') ADVANCE(233);
+      if (lookahead == 'e') ADVANCE(233);
       END_STATE();
     case 185:
-      if (lookahead == 'e') ADVANCE(234);
+      if (lookahead == 't') ADVANCE(234);
       END_STATE();
     case 186:
-      if (lookahead == 't') ADVANCE(235);
+      if (lookahead == 'e') ADVANCE(235);
       END_STATE();
     case 187:
-      if (lookahead == 'n') ADVANCE(236);
+      if (lookahead == 't') ADVANCE(236);
       END_STATE();
     case 188:
-      ACCEPT_TOKEN(anon_sym_tags);
+      if (lookahead == 'n') ADVANCE(237);
       END_STATE();
     case 189:
-      ACCEPT_TOKEN(anon_sym_test);
+      ACCEPT_TOKEN(anon_sym_tags);
       END_STATE();
     case 190:
-      if (lookahead == 's') ADVANCE(237);
+      ACCEPT_TOKEN(anon_sym_test);
       END_STATE();
     case 191:
       if (lookahead == 's') ADVANCE(238);
       END_STATE();
     case 192:
-      if (lookahead == 'f') ADVANCE(239);
+      if (lookahead == 's') ADVANCE(239);
       END_STATE();
     case 193:
-      ACCEPT_TOKEN(anon_sym_true);
+      if (lookahead == 'f') ADVANCE(240);
       END_STATE();
     case 194:
-      ACCEPT_TOKEN(anon_sym_unit);
+      ACCEPT_TOKEN(anon_sym_true);
       END_STATE();
     case 195:
-      if (lookahead == 'l') ADVANCE(240);
+      ACCEPT_TOKEN(anon_sym_unit);
       END_STATE();
     case 196:
-      if (lookahead == 'a') ADVANCE(241);
+      if (lookahead == 'l') ADVANCE(241);
       END_STATE();
     case 197:
-      ACCEPT_TOKEN(anon_sym_when);
+      if (lookahead == 'a') ADVANCE(242);
       END_STATE();
     case 198:
-      if (lookahead == 'i') ADVANCE(242);
+      ACCEPT_TOKEN(anon_sym_when);
       END_STATE();
     case 199:
-      if (lookahead == 'n') ADVANCE(243);
+      if (lookahead == 'i') ADVANCE(243);
       END_STATE();
     case 200:
-      if (lookahead == 't') ADVANCE(244);
+      if (lookahead == 'n') ADVANCE(244);
       END_STATE();
     case 201:
-      if (lookahead == 'i') ADVANCE(245);
+      if (lookahead == 't') ADVANCE(245);
       END_STATE();
     case 202:
-      if (lookahead == 'x') ADVANCE(246);
+      if (lookahead == 'i') ADVANCE(246);
       END_STATE();
     case 203:
-      if (lookahead == 'o') ADVANCE(247);
+      if (lookahead == 'x') ADVANCE(247);
       END_STATE();
     case 204:
-      if (lookahead == 'a') ADVANCE(248);
+      if (lookahead == 'o') ADVANCE(248);
       END_STATE();
     case 205:
-      if (lookahead == 'l') ADVANCE(249);
+      if (lookahead == 'a') ADVANCE(249);
       END_STATE();
     case 206:
-      if (lookahead == 'e') ADVANCE(250);
+      if (lookahead == 'l') ADVANCE(250);
       END_STATE();
     case 207:
-      if (lookahead == 'w') ADVANCE(251);
+      if (lookahead == 'e') ADVANCE(251);
       END_STATE();
     case 208:
-      ACCEPT_TOKEN(anon_sym_error);
+      if (lookahead == 'w') ADVANCE(252);
       END_STATE();
     case 209:
-      if (lookahead == 't') ADVANCE(252);
+      ACCEPT_TOKEN(anon_sym_error);
       END_STATE();
     case 210:
-      if (lookahead == 'i') ADVANCE(253);
+      if (lookahead == 't') ADVANCE(253);
       END_STATE();
     case 211:
-      if (lookahead == 'e') ADVANCE(254);
+      if (lookahead == 'i') ADVANCE(254);
       END_STATE();
     case 212:
-      ACCEPT_TOKEN(anon_sym_false);
+      if (lookahead == 'e') ADVANCE(255);
       END_STATE();
     case 213:
-      ACCEPT_TOKEN(anon_sym_float);
+      ACCEPT_TOKEN(anon_sym_false);
       END_STATE();
     case 214:
-      ACCEPT_TOKEN(anon_sym_guard);
-      if (lookahead == 'r') ADVANCE(255);
+      ACCEPT_TOKEN(anon_sym_float);
       END_STATE();
     case 215:
-      if (lookahead == 'a') ADVANCE(256);
+      ACCEPT_TOKEN(anon_sym_guard);
+      if (lookahead == 'r') ADVANCE(256);
       END_STATE();
     case 216:
-      if (lookahead == '_') ADVANCE(257);
+      if (lookahead == 'a') ADVANCE(257);
       END_STATE();
     case 217:
-      if (lookahead == 'l') ADVANCE(258);
+      if (lookahead == '_') ADVANCE(258);
       END_STATE();
     case 218:
-      if (lookahead == 'h') ADVANCE(259);
+      if (lookahead == 'l') ADVANCE(259);
       END_STATE();
     case 219:
-      if (lookahead == 'a') ADVANCE(260);
+      if (lookahead == 'h') ADVANCE(260);
       END_STATE();
     case 220:
-      if (lookahead == 't') ADVANCE(261);
+      if (lookahead == 'a') ADVANCE(261);
       END_STATE();
     case 221:
-      ACCEPT_TOKEN(anon_sym_layer);
+      if (lookahead == 't') ADVANCE(262);
       END_STATE();
     case 222:
-      if (lookahead == 'e') ADVANCE(262);
+      ACCEPT_TOKEN(anon_sym_layer);
       END_STATE();
     case 223:
-      if (lookahead == 'c') ADVANCE(263);
+      if (lookahead == 'e') ADVANCE(263);
       END_STATE();
     case 224:
-      ACCEPT_TOKEN(anon_sym_owner);
+      if (lookahead == 'c') ADVANCE(264);
       END_STATE();
     case 225:
-      if (lookahead == 'i') ADVANCE(264);
+      ACCEPT_TOKEN(anon_sym_owner);
       END_STATE();
     case 226:
-      if (lookahead == 'r') ADVANCE(265);
+      if (lookahead == 'i') ADVANCE(265);
       END_STATE();
     case 227:
-      if (lookahead == 'n') ADVANCE(266);
+      if (lookahead == 'r') ADVANCE(266);
       END_STATE();
     case 228:
-      if (lookahead == 'r') ADVANCE(267);
+      if (lookahead == 'n') ADVANCE(267);
       END_STATE();
     case 229:
-      if (lookahead == 'e') ADVANCE(268);
+      if (lookahead == 'r') ADVANCE(268);
       END_STATE();
     case 230:
-      if (lookahead == 'd') ADVANCE(269);
+      if (lookahead == 'e') ADVANCE(269);
       END_STATE();
     case 231:
-      if (lookahead == 'n') ADVANCE(270);
+      if (lookahead == 'd') ADVANCE(270);
       END_STATE();
     case 232:
-      if (lookahead == 'r') ADVANCE(271);
+      if (lookahead == 'n') ADVANCE(271);
       END_STATE();
     case 233:
-      ACCEPT_TOKEN(anon_sym_split);
+      if (lookahead == 'r') ADVANCE(272);
       END_STATE();
     case 234:
-      ACCEPT_TOKEN(anon_sym_stage);
+      ACCEPT_TOKEN(anon_sym_split);
       END_STATE();
     case 235:
-      ACCEPT_TOKEN(anon_sym_start);
-      if (lookahead == 's') ADVANCE(272);
+      ACCEPT_TOKEN(anon_sym_stage);
       END_STATE();
     case 236:
-      if (lookahead == 'g') ADVANCE(273);
+      ACCEPT_TOKEN(anon_sym_start);
+      if (lookahead == 's') ADVANCE(273);
       END_STATE();
     case 237:
-      if (lookahead == 'h') ADVANCE(274);
+      if (lookahead == 'g') ADVANCE(274);
       END_STATE();
     case 238:
-      if (lookahead == 't') ADVANCE(275);
+      if (lookahead == 'h') ADVANCE(275);
       END_STATE();
     case 239:
-      if (lookahead == 'i') ADVANCE(276);
+      if (lookahead == 't') ADVANCE(276);
       END_STATE();
     case 240:
-      ACCEPT_TOKEN(anon_sym_until);
+      if (lookahead == 'i') ADVANCE(277);
       END_STATE();
     case 241:
-      if (lookahead == 'n') ADVANCE(277);
+      ACCEPT_TOKEN(anon_sym_until);
       END_STATE();
     case 242:
       if (lookahead == 'n') ADVANCE(278);
       END_STATE();
     case 243:
-      if (lookahead == 'c') ADVANCE(279);
+      if (lookahead == 'n') ADVANCE(279);
       END_STATE();
     case 244:
-      ACCEPT_TOKEN(sym_client_property);
+      if (lookahead == 'c') ADVANCE(280);
       END_STATE();
     case 245:
-      if (lookahead == 'n') ADVANCE(280);
+      ACCEPT_TOKEN(sym_client_property);
       END_STATE();
     case 246:
-      if (lookahead == 't') ADVANCE(281);
+      if (lookahead == 'n') ADVANCE(281);
       END_STATE();
     case 247:
-      if (lookahead == 'l') ADVANCE(282);
+      if (lookahead == 't') ADVANCE(282);
       END_STATE();
     case 248:
-      if (lookahead == 's') ADVANCE(283);
+      if (lookahead == 'l') ADVANCE(283);
       END_STATE();
     case 249:
-      if (lookahead == 't') ADVANCE(284);
+      if (lookahead == 's') ADVANCE(284);
       END_STATE();
     case 250:
-      if (lookahead == 'd') ADVANCE(285);
+      if (lookahead == 't') ADVANCE(285);
       END_STATE();
     case 251:
-      if (lookahead == 'i') ADVANCE(286);
+      if (lookahead == 'd') ADVANCE(286);
       END_STATE();
     case 252:
-      ACCEPT_TOKEN(anon_sym_expect);
+      if (lookahead == 'i') ADVANCE(287);
       END_STATE();
     case 253:
-      if (lookahead == 'm') ADVANCE(287);
+      ACCEPT_TOKEN(anon_sym_expect);
       END_STATE();
     case 254:
-      if (lookahead == 's') ADVANCE(288);
+      if (lookahead == 'm') ADVANCE(288);
       END_STATE();
     case 255:
-      if (lookahead == 'a') ADVANCE(289);
+      if (lookahead == 's') ADVANCE(289);
       END_STATE();
     case 256:
-      if (lookahead == 'i') ADVANCE(290);
+      if (lookahead == 'a') ADVANCE(290);
       END_STATE();
     case 257:
-      if (lookahead == 'w') ADVANCE(291);
+      if (lookahead == 'i') ADVANCE(291);
       END_STATE();
     case 258:
-      if (lookahead == 's') ADVANCE(292);
+      if (lookahead == 'w') ADVANCE(292);
       END_STATE();
     case 259:
-      if (lookahead == 'e') ADVANCE(293);
+      if (lookahead == 's') ADVANCE(293);
       END_STATE();
     case 260:
-      if (lookahead == 's') ADVANCE(294);
+      if (lookahead == 'e') ADVANCE(294);
       END_STATE();
     case 261:
       if (lookahead == 's') ADVANCE(295);
@@ -4211,241 +4219,244 @@ static bool ts_lex_keywords(TSLexer *lexer, TSStateId state) {
       if (lookahead == 's') ADVANCE(297);
       END_STATE();
     case 264:
-      if (lookahead == 'n') ADVANCE(298);
+      if (lookahead == 's') ADVANCE(298);
       END_STATE();
     case 265:
-      if (lookahead == 'y') ADVANCE(299);
+      if (lookahead == 'n') ADVANCE(299);
       END_STATE();
     case 266:
-      ACCEPT_TOKEN(anon_sym_reason);
+      if (lookahead == 'y') ADVANCE(300);
       END_STATE();
     case 267:
-      if (lookahead == 'e') ADVANCE(300);
+      ACCEPT_TOKEN(anon_sym_reason);
       END_STATE();
     case 268:
-      ACCEPT_TOKEN(anon_sym_sample);
+      if (lookahead == 'e') ADVANCE(301);
       END_STATE();
     case 269:
-      if (lookahead == 'a') ADVANCE(301);
+      ACCEPT_TOKEN(anon_sym_sample);
       END_STATE();
     case 270:
-      if (lookahead == 't') ADVANCE(302);
+      if (lookahead == 'a') ADVANCE(302);
       END_STATE();
     case 271:
-      ACCEPT_TOKEN(anon_sym_semver);
+      if (lookahead == 't') ADVANCE(303);
       END_STATE();
     case 272:
-      if (lookahead == '_') ADVANCE(303);
+      ACCEPT_TOKEN(anon_sym_semver);
       END_STATE();
     case 273:
-      ACCEPT_TOKEN(anon_sym_string);
+      if (lookahead == '_') ADVANCE(304);
       END_STATE();
     case 274:
-      if (lookahead == 'o') ADVANCE(304);
+      ACCEPT_TOKEN(anon_sym_string);
       END_STATE();
     case 275:
-      if (lookahead == 'a') ADVANCE(305);
+      if (lookahead == 'o') ADVANCE(305);
       END_STATE();
     case 276:
-      if (lookahead == 'c') ADVANCE(306);
+      if (lookahead == 'a') ADVANCE(306);
       END_STATE();
     case 277:
-      if (lookahead == 't') ADVANCE(307);
+      if (lookahead == 'c') ADVANCE(307);
       END_STATE();
     case 278:
-      ACCEPT_TOKEN(anon_sym_within);
+      if (lookahead == 't') ADVANCE(308);
       END_STATE();
     case 279:
-      if (lookahead == 'e') ADVANCE(308);
+      ACCEPT_TOKEN(anon_sym_within);
       END_STATE();
     case 280:
-      if (lookahead == 's') ADVANCE(309);
+      if (lookahead == 'e') ADVANCE(309);
       END_STATE();
     case 281:
-      ACCEPT_TOKEN(anon_sym_context);
+      if (lookahead == 's') ADVANCE(310);
       END_STATE();
     case 282:
-      ACCEPT_TOKEN(anon_sym_control);
+      ACCEPT_TOKEN(anon_sym_context);
       END_STATE();
     case 283:
-      if (lookahead == 'e') ADVANCE(310);
+      ACCEPT_TOKEN(anon_sym_control);
       END_STATE();
     case 284:
-      ACCEPT_TOKEN(anon_sym_default);
+      if (lookahead == 'e') ADVANCE(311);
       END_STATE();
     case 285:
-      ACCEPT_TOKEN(anon_sym_enabled);
+      ACCEPT_TOKEN(anon_sym_default);
       END_STATE();
     case 286:
-      if (lookahead == 't') ADVANCE(311);
+      ACCEPT_TOKEN(anon_sym_enabled);
       END_STATE();
     case 287:
-      if (lookahead == 'e') ADVANCE(312);
+      if (lookahead == 't') ADVANCE(312);
       END_STATE();
     case 288:
-      ACCEPT_TOKEN(anon_sym_expires);
+      if (lookahead == 'e') ADVANCE(313);
       END_STATE();
     case 289:
-      if (lookahead == 'i') ADVANCE(313);
+      ACCEPT_TOKEN(anon_sym_expires);
       END_STATE();
     case 290:
-      if (lookahead == 'n') ADVANCE(314);
+      if (lookahead == 'i') ADVANCE(314);
       END_STATE();
     case 291:
-      if (lookahead == 'i') ADVANCE(315);
+      if (lookahead == 'n') ADVANCE(315);
       END_STATE();
     case 292:
-      ACCEPT_TOKEN(anon_sym_iequals);
+      if (lookahead == 'i') ADVANCE(316);
       END_STATE();
     case 293:
-      if (lookahead == 's') ADVANCE(316);
+      ACCEPT_TOKEN(anon_sym_iequals);
       END_STATE();
     case 294:
-      if (lookahead == 'e') ADVANCE(317);
+      if (lookahead == 's') ADVANCE(317);
       END_STATE();
     case 295:
-      if (lookahead == '_') ADVANCE(318);
+      if (lookahead == 'e') ADVANCE(318);
       END_STATE();
     case 296:
-      ACCEPT_TOKEN(anon_sym_matches);
+      if (lookahead == '_') ADVANCE(319);
       END_STATE();
     case 297:
-      ACCEPT_TOKEN(anon_sym_metrics);
+      ACCEPT_TOKEN(anon_sym_matches);
       END_STATE();
     case 298:
-      if (lookahead == 'g') ADVANCE(319);
+      ACCEPT_TOKEN(anon_sym_metrics);
       END_STATE();
     case 299:
-      ACCEPT_TOKEN(anon_sym_primary);
+      if (lookahead == 'g') ADVANCE(320);
       END_STATE();
     case 300:
-      if (lookahead == 's') ADVANCE(320);
+      ACCEPT_TOKEN(anon_sym_primary);
       END_STATE();
     case 301:
-      if (lookahead == 'r') ADVANCE(321);
+      if (lookahead == 's') ADVANCE(321);
       END_STATE();
     case 302:
-      ACCEPT_TOKEN(anon_sym_segment);
+      if (lookahead == 'r') ADVANCE(322);
       END_STATE();
     case 303:
-      if (lookahead == 'w') ADVANCE(322);
+      ACCEPT_TOKEN(anon_sym_segment);
       END_STATE();
     case 304:
-      if (lookahead == 'l') ADVANCE(323);
+      if (lookahead == 'w') ADVANCE(323);
       END_STATE();
     case 305:
-      if (lookahead == 'm') ADVANCE(324);
+      if (lookahead == 'l') ADVANCE(324);
       END_STATE();
     case 306:
-      ACCEPT_TOKEN(anon_sym_traffic);
+      if (lookahead == 'm') ADVANCE(325);
       END_STATE();
     case 307:
-      ACCEPT_TOKEN(anon_sym_variant);
-      if (lookahead == 's') ADVANCE(325);
+      ACCEPT_TOKEN(anon_sym_traffic);
       END_STATE();
     case 308:
-      ACCEPT_TOKEN(anon_sym_audience);
+      ACCEPT_TOKEN(anon_sym_variant);
+      if (lookahead == 's') ADVANCE(326);
       END_STATE();
     case 309:
-      ACCEPT_TOKEN(anon_sym_contains);
+      ACCEPT_TOKEN(anon_sym_audience);
       END_STATE();
     case 310:
-      ACCEPT_TOKEN(anon_sym_decrease);
+      ACCEPT_TOKEN(anon_sym_contains);
       END_STATE();
     case 311:
-      if (lookahead == 'h') ADVANCE(326);
+      ACCEPT_TOKEN(anon_sym_decrease);
       END_STATE();
     case 312:
-      if (lookahead == 'n') ADVANCE(327);
+      if (lookahead == 'h') ADVANCE(327);
       END_STATE();
     case 313:
-      if (lookahead == 'l') ADVANCE(328);
+      if (lookahead == 'n') ADVANCE(328);
       END_STATE();
     case 314:
-      if (lookahead == 's') ADVANCE(329);
+      if (lookahead == 'l') ADVANCE(329);
       END_STATE();
     case 315:
-      if (lookahead == 't') ADVANCE(330);
+      if (lookahead == 's') ADVANCE(330);
       END_STATE();
     case 316:
-      ACCEPT_TOKEN(anon_sym_imatches);
+      if (lookahead == 't') ADVANCE(331);
       END_STATE();
     case 317:
-      ACCEPT_TOKEN(anon_sym_increase);
+      ACCEPT_TOKEN(anon_sym_imatches);
       END_STATE();
     case 318:
-      if (lookahead == 'w') ADVANCE(331);
+      ACCEPT_TOKEN(anon_sym_increase);
       END_STATE();
     case 319:
-      ACCEPT_TOKEN(anon_sym_planning);
+      if (lookahead == 'w') ADVANCE(332);
       END_STATE();
     case 320:
-      ACCEPT_TOKEN(anon_sym_requires);
+      ACCEPT_TOKEN(anon_sym_planning);
       END_STATE();
     case 321:
-      if (lookahead == 'y') ADVANCE(332);
+      ACCEPT_TOKEN(anon_sym_requires);
       END_STATE();
     case 322:
-      if (lookahead == 'i') ADVANCE(333);
+      if (lookahead == 'y') ADVANCE(333);
       END_STATE();
     case 323:
-      if (lookahead == 'd') ADVANCE(334);
+      if (lookahead == 'i') ADVANCE(334);
       END_STATE();
     case 324:
-      if (lookahead == 'p') ADVANCE(335);
+      if (lookahead == 'd') ADVANCE(335);
       END_STATE();
     case 325:
-      ACCEPT_TOKEN(anon_sym_variants);
+      if (lookahead == 'p') ADVANCE(336);
       END_STATE();
     case 326:
-      ACCEPT_TOKEN(anon_sym_ends_with);
+      ACCEPT_TOKEN(anon_sym_variants);
       END_STATE();
     case 327:
-      if (lookahead == 't') ADVANCE(336);
+      ACCEPT_TOKEN(anon_sym_ends_with);
       END_STATE();
     case 328:
-      ACCEPT_TOKEN(anon_sym_guardrail);
+      if (lookahead == 't') ADVANCE(337);
       END_STATE();
     case 329:
-      ACCEPT_TOKEN(anon_sym_icontains);
+      ACCEPT_TOKEN(anon_sym_guardrail);
       END_STATE();
     case 330:
-      if (lookahead == 'h') ADVANCE(337);
+      ACCEPT_TOKEN(anon_sym_icontains);
       END_STATE();
     case 331:
-      if (lookahead == 'i') ADVANCE(338);
+      if (lookahead == 'h') ADVANCE(338);
       END_STATE();
     case 332:
-      ACCEPT_TOKEN(anon_sym_secondary);
+      if (lookahead == 'i') ADVANCE(339);
       END_STATE();
     case 333:
-      if (lookahead == 't') ADVANCE(339);
+      ACCEPT_TOKEN(anon_sym_secondary);
       END_STATE();
     case 334:
-      ACCEPT_TOKEN(anon_sym_threshold);
-      END_STATE();
-    case 335:
-      ACCEPT_TOKEN(anon_sym_timestamp);
-      END_STATE();
-    case 336:
-      ACCEPT_TOKEN(anon_sym_experiment);
-      END_STATE();
-    case 337:
-      ACCEPT_TOKEN(anon_sym_iends_with);
-      END_STATE();
-    case 338:
       if (lookahead == 't') ADVANCE(340);
       END_STATE();
+    case 335:
+      ACCEPT_TOKEN(anon_sym_threshold);
+      END_STATE();
+    case 336:
+      ACCEPT_TOKEN(anon_sym_timestamp);
+      END_STATE();
+    case 337:
+      ACCEPT_TOKEN(anon_sym_experiment);
+      END_STATE();
+    case 338:
+      ACCEPT_TOKEN(anon_sym_iends_with);
+      END_STATE();
     case 339:
-      if (lookahead == 'h') ADVANCE(341);
+      if (lookahead == 't') ADVANCE(341);
       END_STATE();
     case 340:
       if (lookahead == 'h') ADVANCE(342);
       END_STATE();
     case 341:
-      ACCEPT_TOKEN(anon_sym_starts_with);
+      if (lookahead == 'h') ADVANCE(343);
       END_STATE();
     case 342:
+      ACCEPT_TOKEN(anon_sym_starts_with);
+      END_STATE();
+    case 343:
       ACCEPT_TOKEN(anon_sym_istarts_with);
       END_STATE();
     default:
@@ -4660,23 +4671,23 @@ static const TSLexMode ts_lex_modes[STATE_COUNT] = {
   [203] = {.lex_state = 3},
   [204] = {.lex_state = 3},
   [205] = {.lex_state = 3},
-  [206] = {.lex_state = 3},
-  [207] = {.lex_state = 4},
+  [206] = {.lex_state = 4},
+  [207] = {.lex_state = 0},
   [208] = {.lex_state = 0},
   [209] = {.lex_state = 4},
-  [210] = {.lex_state = 4},
-  [211] = {.lex_state = 0},
-  [212] = {.lex_state = 3},
-  [213] = {.lex_state = 4},
+  [210] = {.lex_state = 0},
+  [211] = {.lex_state = 3},
+  [212] = {.lex_state = 4},
+  [213] = {.lex_state = 0},
   [214] = {.lex_state = 0},
-  [215] = {.lex_state = 4},
+  [215] = {.lex_state = 3},
   [216] = {.lex_state = 3},
-  [217] = {.lex_state = 0},
-  [218] = {.lex_state = 3},
+  [217] = {.lex_state = 4},
+  [218] = {.lex_state = 4},
   [219] = {.lex_state = 3},
   [220] = {.lex_state = 3},
   [221] = {.lex_state = 3},
-  [222] = {.lex_state = 0},
+  [222] = {.lex_state = 3},
   [223] = {.lex_state = 0},
   [224] = {.lex_state = 0},
   [225] = {.lex_state = 0},
@@ -4704,9 +4715,9 @@ static const TSLexMode ts_lex_modes[STATE_COUNT] = {
   [247] = {.lex_state = 0},
   [248] = {.lex_state = 0},
   [249] = {.lex_state = 0},
-  [250] = {.lex_state = 0},
+  [250] = {.lex_state = 2},
   [251] = {.lex_state = 0},
-  [252] = {.lex_state = 2},
+  [252] = {.lex_state = 0},
   [253] = {.lex_state = 0},
   [254] = {.lex_state = 0},
   [255] = {.lex_state = 0},
@@ -4716,14 +4727,14 @@ static const TSLexMode ts_lex_modes[STATE_COUNT] = {
   [259] = {.lex_state = 2},
   [260] = {.lex_state = 2},
   [261] = {.lex_state = 2},
-  [262] = {.lex_state = 2},
+  [262] = {.lex_state = 0},
   [263] = {.lex_state = 0},
   [264] = {.lex_state = 2},
   [265] = {.lex_state = 0},
   [266] = {.lex_state = 2},
   [267] = {.lex_state = 2},
   [268] = {.lex_state = 2},
-  [269] = {.lex_state = 0},
+  [269] = {.lex_state = 2},
   [270] = {.lex_state = 2},
   [271] = {.lex_state = 2},
   [272] = {.lex_state = 2},
@@ -4984,6 +4995,7 @@ static const uint16_t ts_parse_table[LARGE_STATE_COUNT][SYMBOL_COUNT] = {
     [anon_sym_string] = ACTIONS(1),
     [anon_sym_semver] = ACTIONS(1),
     [anon_sym_timestamp] = ACTIONS(1),
+    [anon_sym_ip] = ACTIONS(1),
     [anon_sym_list] = ACTIONS(1),
     [anon_sym_LT] = ACTIONS(1),
     [anon_sym_GT] = ACTIONS(1),
@@ -5084,13 +5096,13 @@ static const uint16_t ts_parse_table[LARGE_STATE_COUNT][SYMBOL_COUNT] = {
   },
   [STATE(1)] = {
     [sym_source_file] = STATE(500),
-    [sym__item] = STATE(211),
-    [sym_context_declaration] = STATE(211),
-    [sym_segment_declaration] = STATE(211),
-    [sym_flag_declaration] = STATE(211),
-    [sym_experiment_declaration] = STATE(211),
-    [sym_test_declaration] = STATE(211),
-    [aux_sym_source_file_repeat1] = STATE(211),
+    [sym__item] = STATE(213),
+    [sym_context_declaration] = STATE(213),
+    [sym_segment_declaration] = STATE(213),
+    [sym_flag_declaration] = STATE(213),
+    [sym_experiment_declaration] = STATE(213),
+    [sym_test_declaration] = STATE(213),
+    [aux_sym_source_file_repeat1] = STATE(213),
     [ts_builtin_sym_end] = ACTIONS(7),
     [anon_sym_context] = ACTIONS(9),
     [anon_sym_segment] = ACTIONS(11),
@@ -12070,44 +12082,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [8347] = 14,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(229), 1,
-      anon_sym_DQUOTE,
-    ACTIONS(396), 1,
-      sym_identifier,
-    ACTIONS(398), 1,
-      anon_sym_LBRACE,
-    ACTIONS(400), 1,
-      anon_sym_LBRACK,
-    ACTIONS(488), 1,
-      anon_sym_RBRACE,
-    STATE(395), 1,
-      sym_split_arm,
-    STATE(486), 1,
-      sym__value,
-    ACTIONS(223), 2,
-      anon_sym_true,
-      anon_sym_false,
-    ACTIONS(225), 2,
-      sym_number,
-      sym_date,
-    STATE(4), 2,
-      sym_boolean,
-      sym_string,
-    STATE(23), 3,
-      sym__literal,
-      sym_json_object,
-      sym_json_array,
-    ACTIONS(227), 4,
-      sym_percentage,
-      sym_duration,
-      sym_timestamp,
-      sym_semver,
-  [8398] = 12,
+  [8347] = 12,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12118,8 +12093,6 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_now,
     ACTIONS(229), 1,
       anon_sym_DQUOTE,
-    ACTIONS(484), 1,
-      anon_sym_LBRACK,
     STATE(7), 1,
       sym_now,
     ACTIONS(223), 2,
@@ -12128,6 +12101,9 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(225), 2,
       sym_number,
       sym_date,
+    ACTIONS(488), 2,
+      anon_sym_any,
+      anon_sym_all,
     STATE(4), 2,
       sym_boolean,
       sym_string,
@@ -12136,13 +12112,12 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-    STATE(113), 5,
+    STATE(120), 4,
       sym__operand,
       sym_relative_time,
       sym_path,
-      sym_list,
       sym__literal,
-  [8445] = 14,
+  [8394] = 14,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12179,7 +12154,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [8496] = 12,
+  [8445] = 12,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12190,6 +12165,8 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_now,
     ACTIONS(229), 1,
       anon_sym_DQUOTE,
+    ACTIONS(484), 1,
+      anon_sym_LBRACK,
     STATE(7), 1,
       sym_now,
     ACTIONS(223), 2,
@@ -12198,9 +12175,6 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(225), 2,
       sym_number,
       sym_date,
-    ACTIONS(492), 2,
-      anon_sym_any,
-      anon_sym_all,
     STATE(4), 2,
       sym_boolean,
       sym_string,
@@ -12209,11 +12183,49 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-    STATE(120), 4,
+    STATE(113), 5,
       sym__operand,
       sym_relative_time,
       sym_path,
+      sym_list,
       sym__literal,
+  [8492] = 14,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(229), 1,
+      anon_sym_DQUOTE,
+    ACTIONS(396), 1,
+      sym_identifier,
+    ACTIONS(398), 1,
+      anon_sym_LBRACE,
+    ACTIONS(400), 1,
+      anon_sym_LBRACK,
+    ACTIONS(492), 1,
+      anon_sym_RBRACE,
+    STATE(395), 1,
+      sym_split_arm,
+    STATE(486), 1,
+      sym__value,
+    ACTIONS(223), 2,
+      anon_sym_true,
+      anon_sym_false,
+    ACTIONS(225), 2,
+      sym_number,
+      sym_date,
+    STATE(4), 2,
+      sym_boolean,
+      sym_string,
+    STATE(23), 3,
+      sym__literal,
+      sym_json_object,
+      sym_json_array,
+    ACTIONS(227), 4,
+      sym_percentage,
+      sym_duration,
+      sym_timestamp,
+      sym_semver,
   [8543] = 13,
     ACTIONS(3), 1,
       sym_doc_comment,
@@ -12332,7 +12344,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_LBRACE,
     ACTIONS(400), 1,
       anon_sym_LBRACK,
-    STATE(280), 1,
+    STATE(177), 1,
       sym__value,
     ACTIONS(223), 2,
       anon_sym_true,
@@ -12365,7 +12377,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_LBRACE,
     ACTIONS(400), 1,
       anon_sym_LBRACK,
-    STATE(183), 1,
+    STATE(275), 1,
       sym__value,
     ACTIONS(223), 2,
       anon_sym_true,
@@ -12385,7 +12397,73 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [8777] = 11,
+  [8777] = 12,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(229), 1,
+      anon_sym_DQUOTE,
+    ACTIONS(396), 1,
+      sym_identifier,
+    ACTIONS(398), 1,
+      anon_sym_LBRACE,
+    ACTIONS(400), 1,
+      anon_sym_LBRACK,
+    STATE(280), 1,
+      sym__value,
+    ACTIONS(223), 2,
+      anon_sym_true,
+      anon_sym_false,
+    ACTIONS(225), 2,
+      sym_number,
+      sym_date,
+    STATE(4), 2,
+      sym_boolean,
+      sym_string,
+    STATE(23), 3,
+      sym__literal,
+      sym_json_object,
+      sym_json_array,
+    ACTIONS(227), 4,
+      sym_percentage,
+      sym_duration,
+      sym_timestamp,
+      sym_semver,
+  [8822] = 12,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(229), 1,
+      anon_sym_DQUOTE,
+    ACTIONS(396), 1,
+      sym_identifier,
+    ACTIONS(398), 1,
+      anon_sym_LBRACE,
+    ACTIONS(400), 1,
+      anon_sym_LBRACK,
+    STATE(186), 1,
+      sym__value,
+    ACTIONS(223), 2,
+      anon_sym_true,
+      anon_sym_false,
+    ACTIONS(225), 2,
+      sym_number,
+      sym_date,
+    STATE(4), 2,
+      sym_boolean,
+      sym_string,
+    STATE(23), 3,
+      sym__literal,
+      sym_json_object,
+      sym_json_array,
+    ACTIONS(227), 4,
+      sym_percentage,
+      sym_duration,
+      sym_timestamp,
+      sym_semver,
+  [8867] = 11,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12417,72 +12495,6 @@ static const uint16_t ts_small_parse_table[] = {
       sym_relative_time,
       sym_path,
       sym__literal,
-  [8820] = 12,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(229), 1,
-      anon_sym_DQUOTE,
-    ACTIONS(396), 1,
-      sym_identifier,
-    ACTIONS(398), 1,
-      anon_sym_LBRACE,
-    ACTIONS(400), 1,
-      anon_sym_LBRACK,
-    STATE(176), 1,
-      sym__value,
-    ACTIONS(223), 2,
-      anon_sym_true,
-      anon_sym_false,
-    ACTIONS(225), 2,
-      sym_number,
-      sym_date,
-    STATE(4), 2,
-      sym_boolean,
-      sym_string,
-    STATE(23), 3,
-      sym__literal,
-      sym_json_object,
-      sym_json_array,
-    ACTIONS(227), 4,
-      sym_percentage,
-      sym_duration,
-      sym_timestamp,
-      sym_semver,
-  [8865] = 12,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(229), 1,
-      anon_sym_DQUOTE,
-    ACTIONS(396), 1,
-      sym_identifier,
-    ACTIONS(398), 1,
-      anon_sym_LBRACE,
-    ACTIONS(400), 1,
-      anon_sym_LBRACK,
-    STATE(275), 1,
-      sym__value,
-    ACTIONS(223), 2,
-      anon_sym_true,
-      anon_sym_false,
-    ACTIONS(225), 2,
-      sym_number,
-      sym_date,
-    STATE(4), 2,
-      sym_boolean,
-      sym_string,
-    STATE(23), 3,
-      sym__literal,
-      sym_json_object,
-      sym_json_array,
-    ACTIONS(227), 4,
-      sym_percentage,
-      sym_duration,
-      sym_timestamp,
-      sym_semver,
   [8910] = 10,
     ACTIONS(3), 1,
       sym_doc_comment,
@@ -12599,6 +12611,127 @@ static const uint16_t ts_small_parse_table[] = {
       sym_comment,
     ACTIONS(229), 1,
       anon_sym_DQUOTE,
+    ACTIONS(398), 1,
+      anon_sym_LBRACE,
+    ACTIONS(400), 1,
+      anon_sym_LBRACK,
+    ACTIONS(506), 1,
+      anon_sym_RBRACK,
+    ACTIONS(508), 2,
+      anon_sym_true,
+      anon_sym_false,
+    ACTIONS(510), 2,
+      sym_number,
+      sym_null,
+    STATE(411), 5,
+      sym_boolean,
+      sym_string,
+      sym_json_object,
+      sym_json_array,
+      sym__json_value,
+  [9093] = 7,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(514), 1,
+      anon_sym_list,
+    ACTIONS(516), 1,
+      anon_sym_enum,
+    STATE(465), 1,
+      sym_type,
+    STATE(255), 3,
+      sym_primitive_type,
+      sym_list_type,
+      sym_enum_type,
+    ACTIONS(512), 7,
+      anon_sym_bool,
+      anon_sym_int,
+      anon_sym_float,
+      anon_sym_string,
+      anon_sym_semver,
+      anon_sym_timestamp,
+      anon_sym_ip,
+  [9123] = 9,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(518), 1,
+      ts_builtin_sym_end,
+    ACTIONS(520), 1,
+      anon_sym_context,
+    ACTIONS(523), 1,
+      anon_sym_segment,
+    ACTIONS(526), 1,
+      anon_sym_flag,
+    ACTIONS(529), 1,
+      anon_sym_experiment,
+    ACTIONS(532), 1,
+      anon_sym_test,
+    STATE(208), 7,
+      sym__item,
+      sym_context_declaration,
+      sym_segment_declaration,
+      sym_flag_declaration,
+      sym_experiment_declaration,
+      sym_test_declaration,
+      aux_sym_source_file_repeat1,
+  [9157] = 9,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(229), 1,
+      anon_sym_DQUOTE,
+    ACTIONS(398), 1,
+      anon_sym_LBRACE,
+    ACTIONS(400), 1,
+      anon_sym_LBRACK,
+    ACTIONS(535), 1,
+      anon_sym_RBRACK,
+    ACTIONS(508), 2,
+      anon_sym_true,
+      anon_sym_false,
+    ACTIONS(537), 2,
+      sym_number,
+      sym_null,
+    STATE(332), 5,
+      sym_boolean,
+      sym_string,
+      sym_json_object,
+      sym_json_array,
+      sym__json_value,
+  [9191] = 7,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(514), 1,
+      anon_sym_list,
+    ACTIONS(516), 1,
+      anon_sym_enum,
+    STATE(312), 1,
+      sym_type,
+    STATE(255), 3,
+      sym_primitive_type,
+      sym_list_type,
+      sym_enum_type,
+    ACTIONS(512), 7,
+      anon_sym_bool,
+      anon_sym_int,
+      anon_sym_float,
+      anon_sym_string,
+      anon_sym_semver,
+      anon_sym_timestamp,
+      anon_sym_ip,
+  [9221] = 9,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(229), 1,
+      anon_sym_DQUOTE,
     ACTIONS(496), 1,
       sym_identifier,
     STATE(382), 1,
@@ -12617,7 +12750,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [9093] = 9,
+  [9255] = 9,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12628,7 +12761,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_LBRACE,
     ACTIONS(400), 1,
       anon_sym_LBRACK,
-    ACTIONS(506), 1,
+    ACTIONS(539), 1,
       anon_sym_RBRACK,
     ACTIONS(508), 2,
       anon_sym_true,
@@ -12636,88 +12769,13 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(510), 2,
       sym_number,
       sym_null,
-    STATE(332), 5,
-      sym_boolean,
-      sym_string,
-      sym_json_object,
-      sym_json_array,
-      sym__json_value,
-  [9127] = 9,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(512), 1,
-      ts_builtin_sym_end,
-    ACTIONS(514), 1,
-      anon_sym_context,
-    ACTIONS(517), 1,
-      anon_sym_segment,
-    ACTIONS(520), 1,
-      anon_sym_flag,
-    ACTIONS(523), 1,
-      anon_sym_experiment,
-    ACTIONS(526), 1,
-      anon_sym_test,
-    STATE(208), 7,
-      sym__item,
-      sym_context_declaration,
-      sym_segment_declaration,
-      sym_flag_declaration,
-      sym_experiment_declaration,
-      sym_test_declaration,
-      aux_sym_source_file_repeat1,
-  [9161] = 9,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(229), 1,
-      anon_sym_DQUOTE,
-    ACTIONS(398), 1,
-      anon_sym_LBRACE,
-    ACTIONS(400), 1,
-      anon_sym_LBRACK,
-    ACTIONS(529), 1,
-      anon_sym_RBRACK,
-    ACTIONS(508), 2,
-      anon_sym_true,
-      anon_sym_false,
-    ACTIONS(531), 2,
-      sym_number,
-      sym_null,
     STATE(411), 5,
       sym_boolean,
       sym_string,
       sym_json_object,
       sym_json_array,
       sym__json_value,
-  [9195] = 9,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(229), 1,
-      anon_sym_DQUOTE,
-    ACTIONS(398), 1,
-      anon_sym_LBRACE,
-    ACTIONS(400), 1,
-      anon_sym_LBRACK,
-    ACTIONS(533), 1,
-      anon_sym_RBRACK,
-    ACTIONS(508), 2,
-      anon_sym_true,
-      anon_sym_false,
-    ACTIONS(531), 2,
-      sym_number,
-      sym_null,
-    STATE(411), 5,
-      sym_boolean,
-      sym_string,
-      sym_json_object,
-      sym_json_array,
-      sym__json_value,
-  [9229] = 9,
+  [9289] = 9,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12732,7 +12790,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_experiment,
     ACTIONS(17), 1,
       anon_sym_test,
-    ACTIONS(535), 1,
+    ACTIONS(541), 1,
       ts_builtin_sym_end,
     STATE(208), 7,
       sym__item,
@@ -12742,7 +12800,30 @@ static const uint16_t ts_small_parse_table[] = {
       sym_experiment_declaration,
       sym_test_declaration,
       aux_sym_source_file_repeat1,
-  [9263] = 8,
+  [9323] = 7,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(514), 1,
+      anon_sym_list,
+    ACTIONS(516), 1,
+      anon_sym_enum,
+    STATE(297), 1,
+      sym_type,
+    STATE(255), 3,
+      sym_primitive_type,
+      sym_list_type,
+      sym_enum_type,
+    ACTIONS(512), 7,
+      anon_sym_bool,
+      anon_sym_int,
+      anon_sym_float,
+      anon_sym_string,
+      anon_sym_semver,
+      anon_sym_timestamp,
+      anon_sym_ip,
+  [9353] = 8,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12765,166 +12846,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [9294] = 8,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(229), 1,
-      anon_sym_DQUOTE,
-    ACTIONS(398), 1,
-      anon_sym_LBRACE,
-    ACTIONS(400), 1,
-      anon_sym_LBRACK,
-    ACTIONS(508), 2,
-      anon_sym_true,
-      anon_sym_false,
-    ACTIONS(531), 2,
-      sym_number,
-      sym_null,
-    STATE(411), 5,
-      sym_boolean,
-      sym_string,
-      sym_json_object,
-      sym_json_array,
-      sym__json_value,
-  [9325] = 7,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(539), 1,
-      anon_sym_list,
-    ACTIONS(541), 1,
-      anon_sym_enum,
-    STATE(312), 1,
-      sym_type,
-    STATE(245), 3,
-      sym_primitive_type,
-      sym_list_type,
-      sym_enum_type,
-    ACTIONS(537), 6,
-      anon_sym_bool,
-      anon_sym_int,
-      anon_sym_float,
-      anon_sym_string,
-      anon_sym_semver,
-      anon_sym_timestamp,
-  [9354] = 8,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(229), 1,
-      anon_sym_DQUOTE,
-    ACTIONS(398), 1,
-      anon_sym_LBRACE,
-    ACTIONS(400), 1,
-      anon_sym_LBRACK,
-    ACTIONS(508), 2,
-      anon_sym_true,
-      anon_sym_false,
-    ACTIONS(543), 2,
-      sym_number,
-      sym_null,
-    STATE(428), 5,
-      sym_boolean,
-      sym_string,
-      sym_json_object,
-      sym_json_array,
-      sym__json_value,
-  [9385] = 8,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(229), 1,
-      anon_sym_DQUOTE,
-    STATE(11), 1,
-      sym__literal,
-    ACTIONS(225), 2,
-      sym_number,
-      sym_date,
-    ACTIONS(508), 2,
-      anon_sym_true,
-      anon_sym_false,
-    STATE(4), 2,
-      sym_boolean,
-      sym_string,
-    ACTIONS(227), 4,
-      sym_percentage,
-      sym_duration,
-      sym_timestamp,
-      sym_semver,
-  [9416] = 7,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(539), 1,
-      anon_sym_list,
-    ACTIONS(541), 1,
-      anon_sym_enum,
-    STATE(465), 1,
-      sym_type,
-    STATE(245), 3,
-      sym_primitive_type,
-      sym_list_type,
-      sym_enum_type,
-    ACTIONS(537), 6,
-      anon_sym_bool,
-      anon_sym_int,
-      anon_sym_float,
-      anon_sym_string,
-      anon_sym_semver,
-      anon_sym_timestamp,
-  [9445] = 8,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(551), 1,
-      anon_sym_DQUOTE,
-    STATE(361), 1,
-      sym__literal,
-    ACTIONS(545), 2,
-      anon_sym_true,
-      anon_sym_false,
-    ACTIONS(547), 2,
-      sym_number,
-      sym_date,
-    STATE(427), 2,
-      sym_boolean,
-      sym_string,
-    ACTIONS(549), 4,
-      sym_percentage,
-      sym_duration,
-      sym_timestamp,
-      sym_semver,
-  [9476] = 8,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(551), 1,
-      anon_sym_DQUOTE,
-    STATE(365), 1,
-      sym__literal,
-    ACTIONS(545), 2,
-      anon_sym_true,
-      anon_sym_false,
-    ACTIONS(547), 2,
-      sym_number,
-      sym_date,
-    STATE(427), 2,
-      sym_boolean,
-      sym_string,
-    ACTIONS(549), 4,
-      sym_percentage,
-      sym_duration,
-      sym_timestamp,
-      sym_semver,
-  [9507] = 8,
+  [9384] = 8,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12947,7 +12869,76 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [9538] = 8,
+  [9415] = 8,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(229), 1,
+      anon_sym_DQUOTE,
+    ACTIONS(398), 1,
+      anon_sym_LBRACE,
+    ACTIONS(400), 1,
+      anon_sym_LBRACK,
+    ACTIONS(508), 2,
+      anon_sym_true,
+      anon_sym_false,
+    ACTIONS(543), 2,
+      sym_number,
+      sym_null,
+    STATE(428), 5,
+      sym_boolean,
+      sym_string,
+      sym_json_object,
+      sym_json_array,
+      sym__json_value,
+  [9446] = 8,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(229), 1,
+      anon_sym_DQUOTE,
+    ACTIONS(398), 1,
+      anon_sym_LBRACE,
+    ACTIONS(400), 1,
+      anon_sym_LBRACK,
+    ACTIONS(508), 2,
+      anon_sym_true,
+      anon_sym_false,
+    ACTIONS(510), 2,
+      sym_number,
+      sym_null,
+    STATE(411), 5,
+      sym_boolean,
+      sym_string,
+      sym_json_object,
+      sym_json_array,
+      sym__json_value,
+  [9477] = 8,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(551), 1,
+      anon_sym_DQUOTE,
+    STATE(361), 1,
+      sym__literal,
+    ACTIONS(545), 2,
+      anon_sym_true,
+      anon_sym_false,
+    ACTIONS(547), 2,
+      sym_number,
+      sym_date,
+    STATE(427), 2,
+      sym_boolean,
+      sym_string,
+    ACTIONS(549), 4,
+      sym_percentage,
+      sym_duration,
+      sym_timestamp,
+      sym_semver,
+  [9508] = 8,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -12970,190 +12961,198 @@ static const uint16_t ts_small_parse_table[] = {
       sym_duration,
       sym_timestamp,
       sym_semver,
-  [9569] = 7,
+  [9539] = 8,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(539), 1,
-      anon_sym_list,
-    ACTIONS(541), 1,
-      anon_sym_enum,
-    STATE(297), 1,
-      sym_type,
-    STATE(245), 3,
-      sym_primitive_type,
-      sym_list_type,
-      sym_enum_type,
-    ACTIONS(537), 6,
-      anon_sym_bool,
-      anon_sym_int,
-      anon_sym_float,
-      anon_sym_string,
-      anon_sym_semver,
-      anon_sym_timestamp,
-  [9598] = 7,
+    ACTIONS(551), 1,
+      anon_sym_DQUOTE,
+    STATE(365), 1,
+      sym__literal,
+    ACTIONS(545), 2,
+      anon_sym_true,
+      anon_sym_false,
+    ACTIONS(547), 2,
+      sym_number,
+      sym_date,
+    STATE(427), 2,
+      sym_boolean,
+      sym_string,
+    ACTIONS(549), 4,
+      sym_percentage,
+      sym_duration,
+      sym_timestamp,
+      sym_semver,
+  [9570] = 8,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(229), 1,
+      anon_sym_DQUOTE,
+    STATE(11), 1,
+      sym__literal,
+    ACTIONS(225), 2,
+      sym_number,
+      sym_date,
+    ACTIONS(508), 2,
+      anon_sym_true,
+      anon_sym_false,
+    STATE(4), 2,
+      sym_boolean,
+      sym_string,
+    ACTIONS(227), 4,
+      sym_percentage,
+      sym_duration,
+      sym_timestamp,
+      sym_semver,
+  [9601] = 7,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(553), 1,
       anon_sym_context,
-    ACTIONS(555), 1,
+    ACTIONS(556), 1,
       anon_sym_RBRACE,
-    ACTIONS(557), 1,
+    ACTIONS(558), 1,
       anon_sym_now,
-    ACTIONS(559), 1,
-      anon_sym_expect,
-    STATE(225), 4,
-      sym_test_context,
-      sym_test_now,
-      sym_test_expect,
-      aux_sym_test_declaration_repeat1,
-  [9623] = 7,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(553), 1,
-      anon_sym_context,
-    ACTIONS(557), 1,
-      anon_sym_now,
-    ACTIONS(559), 1,
-      anon_sym_expect,
     ACTIONS(561), 1,
-      anon_sym_RBRACE,
+      anon_sym_expect,
     STATE(223), 4,
       sym_test_context,
       sym_test_now,
       sym_test_expect,
       aux_sym_test_declaration_repeat1,
-  [9648] = 7,
+  [9626] = 7,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(563), 1,
+    ACTIONS(564), 1,
       anon_sym_context,
     ACTIONS(566), 1,
       anon_sym_RBRACE,
     ACTIONS(568), 1,
       anon_sym_now,
-    ACTIONS(571), 1,
+    ACTIONS(570), 1,
       anon_sym_expect,
-    STATE(225), 4,
+    STATE(223), 4,
       sym_test_context,
       sym_test_now,
       sym_test_expect,
       aux_sym_test_declaration_repeat1,
-  [9673] = 6,
+  [9651] = 7,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(564), 1,
+      anon_sym_context,
+    ACTIONS(568), 1,
+      anon_sym_now,
+    ACTIONS(570), 1,
+      anon_sym_expect,
+    ACTIONS(572), 1,
+      anon_sym_RBRACE,
+    STATE(224), 4,
+      sym_test_context,
+      sym_test_now,
+      sym_test_expect,
+      aux_sym_test_declaration_repeat1,
+  [9676] = 8,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(574), 1,
-      anon_sym_RBRACE,
-    STATE(473), 1,
-      sym_metric_role,
-    STATE(229), 2,
-      sym_metric,
-      aux_sym_metrics_property_repeat1,
-    ACTIONS(576), 3,
-      anon_sym_primary,
-      anon_sym_secondary,
-      anon_sym_guardrail,
-  [9695] = 6,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(578), 1,
-      anon_sym_RBRACE,
-    STATE(473), 1,
-      sym_metric_role,
-    STATE(226), 2,
-      sym_metric,
-      aux_sym_metrics_property_repeat1,
-    ACTIONS(576), 3,
-      anon_sym_primary,
-      anon_sym_secondary,
-      anon_sym_guardrail,
-  [9717] = 8,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(580), 1,
       sym_identifier,
-    ACTIONS(582), 1,
+    ACTIONS(577), 1,
       anon_sym_RBRACE,
-    ACTIONS(584), 1,
+    ACTIONS(579), 1,
       anon_sym_key,
     STATE(323), 1,
       sym_key_marker,
     STATE(430), 1,
       sym__field_name,
-    STATE(231), 2,
+    STATE(226), 2,
       sym_field_declaration,
       aux_sym_context_declaration_repeat1,
-  [9743] = 6,
+  [9702] = 8,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
+    ACTIONS(582), 1,
+      sym_identifier,
+    ACTIONS(584), 1,
+      anon_sym_RBRACE,
     ACTIONS(586), 1,
+      anon_sym_key,
+    STATE(323), 1,
+      sym_key_marker,
+    STATE(430), 1,
+      sym__field_name,
+    STATE(229), 2,
+      sym_field_declaration,
+      aux_sym_context_declaration_repeat1,
+  [9728] = 6,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(588), 1,
       anon_sym_RBRACE,
     STATE(473), 1,
       sym_metric_role,
-    STATE(229), 2,
+    STATE(232), 2,
       sym_metric,
       aux_sym_metrics_property_repeat1,
-    ACTIONS(588), 3,
+    ACTIONS(590), 3,
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [9765] = 8,
+  [9750] = 8,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(591), 1,
+    ACTIONS(582), 1,
       sym_identifier,
+    ACTIONS(586), 1,
+      anon_sym_key,
+    ACTIONS(592), 1,
+      anon_sym_RBRACE,
+    STATE(323), 1,
+      sym_key_marker,
+    STATE(430), 1,
+      sym__field_name,
+    STATE(226), 2,
+      sym_field_declaration,
+      aux_sym_context_declaration_repeat1,
+  [9776] = 6,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
     ACTIONS(594), 1,
       anon_sym_RBRACE,
-    ACTIONS(596), 1,
-      anon_sym_key,
-    STATE(323), 1,
-      sym_key_marker,
-    STATE(430), 1,
-      sym__field_name,
+    STATE(473), 1,
+      sym_metric_role,
     STATE(230), 2,
-      sym_field_declaration,
-      aux_sym_context_declaration_repeat1,
-  [9791] = 8,
+      sym_metric,
+      aux_sym_metrics_property_repeat1,
+    ACTIONS(596), 3,
+      anon_sym_primary,
+      anon_sym_secondary,
+      anon_sym_guardrail,
+  [9798] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(580), 1,
-      sym_identifier,
-    ACTIONS(584), 1,
-      anon_sym_key,
-    ACTIONS(599), 1,
-      anon_sym_RBRACE,
-    STATE(323), 1,
-      sym_key_marker,
-    STATE(430), 1,
-      sym__field_name,
-    STATE(230), 2,
-      sym_field_declaration,
-      aux_sym_context_declaration_repeat1,
-  [9817] = 3,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(601), 7,
+    ACTIONS(599), 7,
       anon_sym_RBRACE,
       anon_sym_COMMA,
       anon_sym_by,
@@ -13161,32 +13160,48 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [9833] = 4,
+  [9814] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(603), 2,
-      sym_identifier,
-      anon_sym_key,
-    ACTIONS(605), 4,
+    ACTIONS(601), 1,
       anon_sym_RBRACE,
-      anon_sym_COMMA,
-      sym_optional_marker,
-      anon_sym_GT,
-  [9850] = 3,
+    STATE(473), 1,
+      sym_metric_role,
+    STATE(230), 2,
+      sym_metric,
+      aux_sym_metrics_property_repeat1,
+    ACTIONS(590), 3,
+      anon_sym_primary,
+      anon_sym_secondary,
+      anon_sym_guardrail,
+  [9836] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(607), 6,
+    ACTIONS(603), 6,
       ts_builtin_sym_end,
       anon_sym_context,
       anon_sym_segment,
       anon_sym_flag,
       anon_sym_experiment,
       anon_sym_test,
-  [9865] = 3,
+  [9851] = 4,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(605), 2,
+      sym_identifier,
+      anon_sym_key,
+    ACTIONS(607), 4,
+      anon_sym_RBRACE,
+      anon_sym_COMMA,
+      sym_optional_marker,
+      anon_sym_GT,
+  [9868] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13198,7 +13213,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_flag,
       anon_sym_experiment,
       anon_sym_test,
-  [9880] = 3,
+  [9883] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13210,7 +13225,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_flag,
       anon_sym_experiment,
       anon_sym_test,
-  [9895] = 4,
+  [9898] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13223,7 +13238,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
       sym_optional_marker,
       anon_sym_GT,
-  [9912] = 3,
+  [9915] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13235,194 +13250,205 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_flag,
       anon_sym_experiment,
       anon_sym_test,
-  [9927] = 3,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(619), 6,
-      ts_builtin_sym_end,
-      anon_sym_context,
-      anon_sym_segment,
-      anon_sym_flag,
-      anon_sym_experiment,
-      anon_sym_test,
-  [9942] = 4,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(621), 2,
-      sym_identifier,
-      anon_sym_key,
-    ACTIONS(623), 4,
-      anon_sym_RBRACE,
-      anon_sym_COMMA,
-      sym_optional_marker,
-      anon_sym_GT,
-  [9959] = 4,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(625), 2,
-      sym_identifier,
-      anon_sym_key,
-    ACTIONS(627), 4,
-      anon_sym_RBRACE,
-      anon_sym_COMMA,
-      sym_optional_marker,
-      anon_sym_GT,
-  [9976] = 5,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(631), 1,
-      anon_sym_COMMA,
-    ACTIONS(633), 1,
-      anon_sym_threshold,
-    ACTIONS(629), 4,
-      anon_sym_RBRACE,
-      anon_sym_primary,
-      anon_sym_secondary,
-      anon_sym_guardrail,
-  [9995] = 4,
+  [9930] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     STATE(403), 1,
       sym_value_type,
-    ACTIONS(635), 5,
+    ACTIONS(619), 5,
       anon_sym_bool,
       anon_sym_int,
       anon_sym_float,
       anon_sym_string,
       anon_sym_json,
-  [10012] = 3,
+  [9947] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(637), 6,
+    ACTIONS(621), 6,
       ts_builtin_sym_end,
       anon_sym_context,
       anon_sym_segment,
       anon_sym_flag,
       anon_sym_experiment,
       anon_sym_test,
-  [10027] = 5,
+  [9962] = 4,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(623), 2,
+      sym_identifier,
+      anon_sym_key,
+    ACTIONS(625), 4,
+      anon_sym_RBRACE,
+      anon_sym_COMMA,
+      sym_optional_marker,
+      anon_sym_GT,
+  [9979] = 5,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(629), 1,
+      anon_sym_COMMA,
+    ACTIONS(631), 1,
+      anon_sym_threshold,
+    ACTIONS(627), 4,
+      anon_sym_RBRACE,
+      anon_sym_primary,
+      anon_sym_secondary,
+      anon_sym_guardrail,
+  [9998] = 3,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(633), 6,
+      ts_builtin_sym_end,
+      anon_sym_context,
+      anon_sym_segment,
+      anon_sym_flag,
+      anon_sym_experiment,
+      anon_sym_test,
+  [10013] = 3,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(635), 6,
+      ts_builtin_sym_end,
+      anon_sym_context,
+      anon_sym_segment,
+      anon_sym_flag,
+      anon_sym_experiment,
+      anon_sym_test,
+  [10028] = 4,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(637), 2,
+      sym_identifier,
+      anon_sym_key,
+    ACTIONS(639), 4,
+      anon_sym_RBRACE,
+      anon_sym_COMMA,
+      sym_optional_marker,
+      anon_sym_GT,
+  [10045] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(643), 1,
-      sym_optional_marker,
-    ACTIONS(639), 2,
-      sym_identifier,
-      anon_sym_key,
-    ACTIONS(641), 3,
-      anon_sym_RBRACE,
       anon_sym_COMMA,
-      anon_sym_GT,
-  [10046] = 5,
+    ACTIONS(645), 1,
+      anon_sym_threshold,
+    ACTIONS(641), 4,
+      anon_sym_RBRACE,
+      anon_sym_primary,
+      anon_sym_secondary,
+      anon_sym_guardrail,
+  [10064] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(647), 1,
-      anon_sym_COMMA,
     ACTIONS(649), 1,
-      anon_sym_threshold,
-    ACTIONS(645), 4,
-      anon_sym_RBRACE,
-      anon_sym_primary,
-      anon_sym_secondary,
-      anon_sym_guardrail,
-  [10065] = 5,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(653), 1,
       anon_sym_COMMA,
-    ACTIONS(655), 1,
+    ACTIONS(651), 1,
       anon_sym_threshold,
-    ACTIONS(651), 4,
+    ACTIONS(647), 4,
       anon_sym_RBRACE,
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [10084] = 5,
+  [10083] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
+    ACTIONS(653), 6,
+      ts_builtin_sym_end,
+      anon_sym_context,
+      anon_sym_segment,
+      anon_sym_flag,
+      anon_sym_experiment,
+      anon_sym_test,
+  [10098] = 5,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(657), 1,
+      anon_sym_COMMA,
     ACTIONS(659), 1,
-      anon_sym_COMMA,
-    ACTIONS(661), 1,
       anon_sym_threshold,
-    ACTIONS(657), 4,
+    ACTIONS(655), 4,
       anon_sym_RBRACE,
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [10103] = 3,
+  [10117] = 8,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(663), 6,
+    ACTIONS(661), 1,
+      anon_sym_EQ_EQ,
+    ACTIONS(663), 1,
+      anon_sym_rule,
+    ACTIONS(665), 1,
+      anon_sym_stage,
+    ACTIONS(667), 1,
+      anon_sym_variant,
+    ACTIONS(669), 1,
+      anon_sym_reason,
+    ACTIONS(671), 1,
+      anon_sym_error,
+  [10142] = 3,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(673), 6,
       ts_builtin_sym_end,
       anon_sym_context,
       anon_sym_segment,
       anon_sym_flag,
       anon_sym_experiment,
       anon_sym_test,
-  [10118] = 3,
+  [10157] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(665), 6,
-      ts_builtin_sym_end,
-      anon_sym_context,
-      anon_sym_segment,
-      anon_sym_flag,
-      anon_sym_experiment,
-      anon_sym_test,
-  [10133] = 4,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(667), 2,
+    ACTIONS(675), 2,
       sym_identifier,
       anon_sym_key,
-    ACTIONS(669), 4,
+    ACTIONS(677), 4,
       anon_sym_RBRACE,
       anon_sym_COMMA,
       sym_optional_marker,
       anon_sym_GT,
-  [10150] = 8,
+  [10174] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(671), 1,
-      anon_sym_EQ_EQ,
-    ACTIONS(673), 1,
-      anon_sym_rule,
-    ACTIONS(675), 1,
-      anon_sym_stage,
-    ACTIONS(677), 1,
-      anon_sym_variant,
-    ACTIONS(679), 1,
-      anon_sym_reason,
-    ACTIONS(681), 1,
-      anon_sym_error,
-  [10175] = 4,
+    ACTIONS(679), 2,
+      sym_identifier,
+      anon_sym_key,
+    ACTIONS(681), 4,
+      anon_sym_RBRACE,
+      anon_sym_COMMA,
+      sym_optional_marker,
+      anon_sym_GT,
+  [10191] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13435,45 +13461,34 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
       sym_optional_marker,
       anon_sym_GT,
-  [10192] = 4,
+  [10208] = 5,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(691), 1,
+      sym_optional_marker,
+    ACTIONS(687), 2,
+      sym_identifier,
+      anon_sym_key,
+    ACTIONS(689), 3,
+      anon_sym_RBRACE,
+      anon_sym_COMMA,
+      anon_sym_GT,
+  [10227] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     STATE(406), 1,
       sym_value_type,
-    ACTIONS(635), 5,
+    ACTIONS(619), 5,
       anon_sym_bool,
       anon_sym_int,
       anon_sym_float,
       anon_sym_string,
       anon_sym_json,
-  [10209] = 3,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(687), 6,
-      ts_builtin_sym_end,
-      anon_sym_context,
-      anon_sym_segment,
-      anon_sym_flag,
-      anon_sym_experiment,
-      anon_sym_test,
-  [10224] = 4,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(689), 2,
-      sym_identifier,
-      anon_sym_key,
-    ACTIONS(691), 4,
-      anon_sym_RBRACE,
-      anon_sym_COMMA,
-      sym_optional_marker,
-      anon_sym_GT,
-  [10241] = 4,
+  [10244] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13485,7 +13500,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [10257] = 4,
+  [10260] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13497,7 +13512,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [10273] = 6,
+  [10276] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13511,7 +13526,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(302), 2,
       sym__time_literal,
       sym_string,
-  [10293] = 6,
+  [10296] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13522,10 +13537,10 @@ static const uint16_t ts_small_parse_table[] = {
       sym_date,
     ACTIONS(707), 1,
       sym_timestamp,
-    STATE(186), 2,
+    STATE(165), 2,
       sym__time_literal,
       sym_string,
-  [10313] = 6,
+  [10316] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13536,24 +13551,22 @@ static const uint16_t ts_small_parse_table[] = {
       sym_date,
     ACTIONS(711), 1,
       sym_timestamp,
-    STATE(399), 2,
+    STATE(185), 2,
       sym__time_literal,
       sym_string,
-  [10333] = 6,
+  [10336] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(229), 1,
-      anon_sym_DQUOTE,
-    ACTIONS(713), 1,
-      sym_date,
-    ACTIONS(715), 1,
-      sym_timestamp,
-    STATE(181), 2,
-      sym__time_literal,
-      sym_string,
-  [10353] = 4,
+    ACTIONS(713), 2,
+      sym_identifier,
+      anon_sym_key,
+    ACTIONS(715), 3,
+      anon_sym_RBRACE,
+      anon_sym_COMMA,
+      anon_sym_GT,
+  [10352] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13565,102 +13578,104 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [10369] = 7,
+  [10368] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
+    ACTIONS(229), 1,
+      anon_sym_DQUOTE,
     ACTIONS(721), 1,
-      sym_identifier,
+      sym_date,
     ACTIONS(723), 1,
-      anon_sym_when,
-    ACTIONS(725), 1,
-      anon_sym_from,
-    ACTIONS(727), 1,
-      anon_sym_until,
-    ACTIONS(729), 1,
-      anon_sym_EQ_GT,
-  [10391] = 4,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(733), 1,
-      anon_sym_COMMA,
-    ACTIONS(731), 4,
-      anon_sym_RBRACE,
-      anon_sym_primary,
-      anon_sym_secondary,
-      anon_sym_guardrail,
-  [10407] = 6,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(229), 1,
-      anon_sym_DQUOTE,
-    ACTIONS(735), 1,
-      sym_date,
-    ACTIONS(737), 1,
-      sym_timestamp,
-    STATE(328), 2,
-      sym__time_literal,
-      sym_string,
-  [10427] = 6,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(229), 1,
-      anon_sym_DQUOTE,
-    ACTIONS(739), 1,
-      sym_date,
-    ACTIONS(741), 1,
       sym_timestamp,
     STATE(336), 2,
       sym__time_literal,
       sym_string,
-  [10447] = 6,
+  [10388] = 4,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(727), 1,
+      anon_sym_COMMA,
+    ACTIONS(725), 4,
+      anon_sym_RBRACE,
+      anon_sym_primary,
+      anon_sym_secondary,
+      anon_sym_guardrail,
+  [10404] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(229), 1,
       anon_sym_DQUOTE,
-    ACTIONS(743), 1,
+    ACTIONS(729), 1,
       sym_date,
-    ACTIONS(745), 1,
+    ACTIONS(731), 1,
       sym_timestamp,
-    STATE(385), 2,
+    STATE(414), 2,
       sym__time_literal,
       sym_string,
-  [10467] = 4,
-    ACTIONS(3), 1,
-      sym_doc_comment,
-    ACTIONS(5), 1,
-      sym_comment,
-    ACTIONS(747), 2,
-      sym_identifier,
-      anon_sym_key,
-    ACTIONS(749), 3,
-      anon_sym_RBRACE,
-      anon_sym_COMMA,
-      anon_sym_GT,
-  [10483] = 6,
+  [10424] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(229), 1,
       anon_sym_DQUOTE,
-    ACTIONS(751), 1,
+    ACTIONS(733), 1,
       sym_date,
-    ACTIONS(753), 1,
+    ACTIONS(735), 1,
       sym_timestamp,
     STATE(400), 2,
       sym__time_literal,
       sym_string,
-  [10503] = 6,
+  [10444] = 6,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(229), 1,
+      anon_sym_DQUOTE,
+    ACTIONS(737), 1,
+      sym_date,
+    ACTIONS(739), 1,
+      sym_timestamp,
+    STATE(385), 2,
+      sym__time_literal,
+      sym_string,
+  [10464] = 6,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(229), 1,
+      anon_sym_DQUOTE,
+    ACTIONS(741), 1,
+      sym_date,
+    ACTIONS(743), 1,
+      sym_timestamp,
+    STATE(171), 2,
+      sym__time_literal,
+      sym_string,
+  [10484] = 7,
+    ACTIONS(3), 1,
+      sym_doc_comment,
+    ACTIONS(5), 1,
+      sym_comment,
+    ACTIONS(745), 1,
+      sym_identifier,
+    ACTIONS(747), 1,
+      anon_sym_when,
+    ACTIONS(749), 1,
+      anon_sym_from,
+    ACTIONS(751), 1,
+      anon_sym_until,
+    ACTIONS(753), 1,
+      anon_sym_EQ_GT,
+  [10506] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13671,10 +13686,10 @@ static const uint16_t ts_small_parse_table[] = {
       sym_date,
     ACTIONS(757), 1,
       sym_timestamp,
-    STATE(170), 2,
+    STATE(328), 2,
       sym__time_literal,
       sym_string,
-  [10523] = 6,
+  [10526] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13685,10 +13700,10 @@ static const uint16_t ts_small_parse_table[] = {
       sym_date,
     ACTIONS(761), 1,
       sym_timestamp,
-    STATE(414), 2,
+    STATE(399), 2,
       sym__time_literal,
       sym_string,
-  [10543] = 3,
+  [10546] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13698,7 +13713,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [10556] = 6,
+  [10559] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13711,7 +13726,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_json_pair,
     STATE(472), 1,
       sym_string,
-  [10575] = 5,
+  [10578] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13723,7 +13738,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(767), 2,
       sym_identifier,
       anon_sym_RBRACE,
-  [10592] = 5,
+  [10595] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13735,7 +13750,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(291), 2,
       sym_planning_entry,
       aux_sym_planning_property_repeat1,
-  [10609] = 6,
+  [10612] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13748,7 +13763,7 @@ static const uint16_t ts_small_parse_table[] = {
       aux_sym_context_value_repeat1,
     STATE(339), 1,
       sym_field_value,
-  [10628] = 3,
+  [10631] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13758,7 +13773,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACE,
       anon_sym_now,
       anon_sym_expect,
-  [10641] = 5,
+  [10644] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13770,7 +13785,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(279), 2,
       sym_context_value,
       aux_sym_test_context_repeat1,
-  [10658] = 3,
+  [10661] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13780,7 +13795,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACE,
       anon_sym_now,
       anon_sym_expect,
-  [10671] = 3,
+  [10674] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13790,7 +13805,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACE,
       anon_sym_now,
       anon_sym_expect,
-  [10684] = 3,
+  [10687] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13800,7 +13815,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACE,
       anon_sym_now,
       anon_sym_expect,
-  [10697] = 3,
+  [10700] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13810,7 +13825,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACE,
       anon_sym_now,
       anon_sym_expect,
-  [10710] = 3,
+  [10713] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13820,7 +13835,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACE,
       anon_sym_now,
       anon_sym_expect,
-  [10723] = 3,
+  [10726] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13830,7 +13845,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACE,
       anon_sym_now,
       anon_sym_expect,
-  [10736] = 4,
+  [10739] = 4,
     ACTIONS(802), 1,
       anon_sym_DQUOTE2,
     STATE(304), 1,
@@ -13841,19 +13856,19 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(800), 2,
       aux_sym_string_token1,
       sym_escape_sequence,
-  [10751] = 5,
+  [10754] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(804), 1,
       anon_sym_when,
-    STATE(167), 1,
+    STATE(168), 1,
       sym_boolean,
     ACTIONS(508), 2,
       anon_sym_true,
       anon_sym_false,
-  [10768] = 5,
+  [10771] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13865,7 +13880,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(298), 2,
       sym_variant,
       aux_sym_variants_property_repeat1,
-  [10785] = 6,
+  [10788] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13878,7 +13893,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_until,
     ACTIONS(816), 1,
       anon_sym_EQ_GT,
-  [10804] = 5,
+  [10807] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13890,7 +13905,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(390), 2,
       sym__event_name,
       sym_string,
-  [10821] = 5,
+  [10824] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13902,7 +13917,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(310), 2,
       sym_planning_entry,
       aux_sym_planning_property_repeat1,
-  [10838] = 6,
+  [10841] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13915,7 +13930,7 @@ static const uint16_t ts_small_parse_table[] = {
       aux_sym_context_value_repeat1,
     STATE(339), 1,
       sym_field_value,
-  [10857] = 4,
+  [10860] = 4,
     ACTIONS(826), 1,
       anon_sym_DQUOTE2,
     STATE(307), 1,
@@ -13926,7 +13941,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(824), 2,
       aux_sym_string_token1,
       sym_escape_sequence,
-  [10872] = 5,
+  [10875] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13938,7 +13953,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(279), 2,
       sym_context_value,
       aux_sym_test_context_repeat1,
-  [10889] = 5,
+  [10892] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13950,7 +13965,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(398), 2,
       sym__event_name,
       sym_string,
-  [10906] = 6,
+  [10909] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13963,7 +13978,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_json_pair,
     STATE(472), 1,
       sym_string,
-  [10925] = 5,
+  [10928] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13975,7 +13990,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(836), 2,
       sym_identifier,
       anon_sym_key,
-  [10942] = 5,
+  [10945] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13987,7 +14002,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(298), 2,
       sym_variant,
       aux_sym_variants_property_repeat1,
-  [10959] = 5,
+  [10962] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -13999,7 +14014,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(438), 2,
       sym__event_name,
       sym_string,
-  [10976] = 5,
+  [10979] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14011,7 +14026,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(851), 2,
       anon_sym_increase,
       anon_sym_decrease,
-  [10993] = 5,
+  [10996] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14023,7 +14038,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(294), 2,
       sym_context_value,
       aux_sym_test_context_repeat1,
-  [11010] = 3,
+  [11013] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14033,7 +14048,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACE,
       anon_sym_now,
       anon_sym_expect,
-  [11023] = 5,
+  [11026] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14045,7 +14060,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(445), 2,
       sym__event_name,
       sym_string,
-  [11040] = 4,
+  [11043] = 4,
     ACTIONS(859), 1,
       anon_sym_DQUOTE2,
     STATE(307), 1,
@@ -14056,7 +14071,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(824), 2,
       aux_sym_string_token1,
       sym_escape_sequence,
-  [11055] = 5,
+  [11058] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14068,7 +14083,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(851), 2,
       anon_sym_increase,
       anon_sym_decrease,
-  [11072] = 3,
+  [11075] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14078,7 +14093,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [11085] = 4,
+  [11088] = 4,
     ACTIONS(868), 1,
       anon_sym_DQUOTE2,
     STATE(307), 1,
@@ -14089,7 +14104,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(865), 2,
       aux_sym_string_token1,
       sym_escape_sequence,
-  [11100] = 6,
+  [11103] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14102,7 +14117,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_json_pair,
     STATE(472), 1,
       sym_string,
-  [11119] = 3,
+  [11122] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14112,7 +14127,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [11132] = 5,
+  [11135] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14124,7 +14139,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(310), 2,
       sym_planning_entry,
       aux_sym_planning_property_repeat1,
-  [11149] = 3,
+  [11152] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14134,7 +14149,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [11162] = 5,
+  [11165] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14146,7 +14161,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(881), 2,
       sym_identifier,
       anon_sym_key,
-  [11179] = 6,
+  [11182] = 6,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14159,7 +14174,7 @@ static const uint16_t ts_small_parse_table[] = {
       aux_sym_context_value_repeat1,
     STATE(339), 1,
       sym_field_value,
-  [11198] = 3,
+  [11201] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14169,7 +14184,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [11211] = 3,
+  [11214] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14179,7 +14194,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [11224] = 3,
+  [11227] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14189,7 +14204,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [11237] = 3,
+  [11240] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14199,7 +14214,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_primary,
       anon_sym_secondary,
       anon_sym_guardrail,
-  [11250] = 5,
+  [11253] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14211,7 +14226,7 @@ static const uint16_t ts_small_parse_table[] = {
     STATE(288), 2,
       sym_variant,
       aux_sym_variants_property_repeat1,
-  [11267] = 4,
+  [11270] = 4,
     ACTIONS(904), 1,
       anon_sym_DQUOTE2,
     STATE(293), 1,
@@ -14222,7 +14237,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(902), 2,
       aux_sym_string_token1,
       sym_escape_sequence,
-  [11282] = 3,
+  [11285] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14232,7 +14247,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACE,
       anon_sym_now,
       anon_sym_expect,
-  [11295] = 5,
+  [11298] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14243,7 +14258,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(321), 1,
       aux_sym_json_array_repeat1,
-  [11311] = 4,
+  [11314] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14253,7 +14268,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(913), 2,
       sym_identifier,
       anon_sym_RBRACE,
-  [11325] = 5,
+  [11328] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14264,7 +14279,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_key,
     STATE(444), 1,
       sym__field_name,
-  [11341] = 5,
+  [11344] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14275,7 +14290,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(324), 1,
       aux_sym_tags_property_repeat1,
-  [11357] = 4,
+  [11360] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14285,7 +14300,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(926), 2,
       sym_identifier,
       anon_sym_key,
-  [11371] = 5,
+  [11374] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14296,7 +14311,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(341), 1,
       aux_sym_enum_type_repeat1,
-  [11387] = 5,
+  [11390] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14307,7 +14322,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_or,
     ACTIONS(934), 1,
       anon_sym_EQ_GT,
-  [11403] = 5,
+  [11406] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14318,7 +14333,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_until,
     ACTIONS(940), 1,
       anon_sym_EQ_GT,
-  [11419] = 5,
+  [11422] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14329,7 +14344,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(343), 1,
       aux_sym_list_repeat1,
-  [11435] = 5,
+  [11438] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14340,7 +14355,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(376), 1,
       aux_sym_tags_property_repeat1,
-  [11451] = 5,
+  [11454] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14351,7 +14366,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(349), 1,
       aux_sym_json_object_repeat1,
-  [11467] = 5,
+  [11470] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14362,7 +14377,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(351), 1,
       aux_sym_json_array_repeat1,
-  [11483] = 5,
+  [11486] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14373,7 +14388,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_or,
     ACTIONS(956), 1,
       anon_sym_EQ_GT,
-  [11499] = 5,
+  [11502] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14384,7 +14399,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_or,
     ACTIONS(958), 1,
       anon_sym_EQ_GT,
-  [11515] = 5,
+  [11518] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14395,7 +14410,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_or,
     ACTIONS(960), 1,
       anon_sym_EQ_GT,
-  [11531] = 5,
+  [11534] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14406,7 +14421,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_until,
     ACTIONS(966), 1,
       anon_sym_EQ_GT,
-  [11547] = 5,
+  [11550] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14417,7 +14432,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_or,
     ACTIONS(968), 1,
       anon_sym_EQ_GT,
-  [11563] = 5,
+  [11566] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14428,7 +14443,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(346), 1,
       aux_sym_split_repeat1,
-  [11579] = 4,
+  [11582] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14438,7 +14453,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(974), 2,
       sym_identifier,
       anon_sym_RBRACE,
-  [11593] = 5,
+  [11596] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14449,7 +14464,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_or,
     ACTIONS(978), 1,
       anon_sym_RBRACE,
-  [11609] = 5,
+  [11612] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14460,7 +14475,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(373), 1,
       aux_sym_enum_type_repeat1,
-  [11625] = 5,
+  [11628] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14471,7 +14486,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_or,
     ACTIONS(984), 1,
       anon_sym_EQ_GT,
-  [11641] = 5,
+  [11644] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14482,7 +14497,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(343), 1,
       aux_sym_list_repeat1,
-  [11657] = 5,
+  [11660] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14493,7 +14508,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(383), 1,
       sym_string,
-  [11673] = 5,
+  [11676] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14504,29 +14519,29 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(345), 1,
       aux_sym_json_object_repeat1,
-  [11689] = 5,
+  [11692] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(486), 1,
+    ACTIONS(490), 1,
       anon_sym_RBRACE,
     ACTIONS(998), 1,
       anon_sym_COMMA,
     STATE(353), 1,
       aux_sym_split_repeat1,
-  [11705] = 5,
+  [11708] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(486), 1,
+    ACTIONS(490), 1,
       anon_sym_RBRACE,
     ACTIONS(998), 1,
       anon_sym_COMMA,
     STATE(354), 1,
       aux_sym_split_repeat1,
-  [11721] = 5,
+  [11724] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14537,7 +14552,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_or,
     ACTIONS(1000), 1,
       anon_sym_RPAREN,
-  [11737] = 5,
+  [11740] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14548,7 +14563,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(345), 1,
       aux_sym_json_object_repeat1,
-  [11753] = 5,
+  [11756] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14559,18 +14574,18 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_or,
     ACTIONS(1004), 1,
       anon_sym_EQ_GT,
-  [11769] = 5,
+  [11772] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(533), 1,
+    ACTIONS(539), 1,
       anon_sym_RBRACK,
     ACTIONS(1006), 1,
       anon_sym_COMMA,
     STATE(321), 1,
       aux_sym_json_array_repeat1,
-  [11785] = 5,
+  [11788] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14581,7 +14596,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_or,
     ACTIONS(1008), 1,
       anon_sym_EQ_GT,
-  [11801] = 5,
+  [11804] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14592,18 +14607,18 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(353), 1,
       aux_sym_split_repeat1,
-  [11817] = 5,
+  [11820] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    ACTIONS(490), 1,
+    ACTIONS(486), 1,
       anon_sym_RBRACE,
     ACTIONS(1015), 1,
       anon_sym_COMMA,
     STATE(353), 1,
       aux_sym_split_repeat1,
-  [11833] = 5,
+  [11836] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14614,7 +14629,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_LBRACE,
     STATE(510), 1,
       sym_salt_clause,
-  [11849] = 4,
+  [11852] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14624,7 +14639,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(1019), 2,
       sym_identifier,
       anon_sym_key,
-  [11863] = 5,
+  [11866] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14635,7 +14650,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(329), 1,
       aux_sym_list_repeat1,
-  [11879] = 5,
+  [11882] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14646,7 +14661,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(330), 1,
       sym_string,
-  [11895] = 5,
+  [11898] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14657,7 +14672,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_by,
     STATE(366), 1,
       aux_sym_stages_repeat1,
-  [11911] = 5,
+  [11914] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14668,7 +14683,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_stage,
     STATE(470), 1,
       sym_stages,
-  [11927] = 4,
+  [11930] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14678,7 +14693,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(851), 2,
       anon_sym_increase,
       anon_sym_decrease,
-  [11941] = 4,
+  [11944] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14688,7 +14703,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(289), 2,
       anon_sym_COMMA,
       anon_sym_by,
-  [11955] = 4,
+  [11958] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14698,7 +14713,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(851), 2,
       anon_sym_increase,
       anon_sym_decrease,
-  [11969] = 4,
+  [11972] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14708,17 +14723,17 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(1037), 2,
       sym_identifier,
       anon_sym_RBRACE,
-  [11983] = 4,
+  [11986] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
-    STATE(248), 1,
+    STATE(249), 1,
       sym_metric_goal,
     ACTIONS(851), 2,
       anon_sym_increase,
       anon_sym_decrease,
-  [11997] = 5,
+  [12000] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14729,7 +14744,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_by,
     STATE(366), 1,
       aux_sym_stages_repeat1,
-  [12013] = 5,
+  [12016] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14740,7 +14755,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_for,
     ACTIONS(1046), 1,
       anon_sym_by,
-  [12029] = 4,
+  [12032] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14750,7 +14765,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(851), 2,
       anon_sym_increase,
       anon_sym_decrease,
-  [12043] = 4,
+  [12046] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14760,7 +14775,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(851), 2,
       anon_sym_increase,
       anon_sym_decrease,
-  [12057] = 3,
+  [12060] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14769,7 +14784,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_identifier,
       anon_sym_RBRACE,
       anon_sym_COMMA,
-  [12069] = 4,
+  [12072] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14779,7 +14794,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(851), 2,
       anon_sym_increase,
       anon_sym_decrease,
-  [12083] = 5,
+  [12086] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14790,7 +14805,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(383), 1,
       sym_string,
-  [12099] = 5,
+  [12102] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14801,7 +14816,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(373), 1,
       aux_sym_enum_type_repeat1,
-  [12115] = 4,
+  [12118] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14811,7 +14826,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(1057), 2,
       sym_identifier,
       anon_sym_key,
-  [12129] = 5,
+  [12132] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14822,7 +14837,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_json_pair,
     STATE(472), 1,
       sym_string,
-  [12145] = 5,
+  [12148] = 5,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14833,7 +14848,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_RBRACK,
     STATE(324), 1,
       aux_sym_tags_property_repeat1,
-  [12161] = 3,
+  [12164] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14841,7 +14856,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(1065), 2,
       anon_sym_RBRACE,
       anon_sym_COMMA,
-  [12172] = 4,
+  [12175] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14850,7 +14865,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_number,
     ACTIONS(1069), 1,
       sym_percentage,
-  [12185] = 3,
+  [12188] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14858,7 +14873,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(1071), 2,
       sym_identifier,
       anon_sym_RBRACE,
-  [12196] = 3,
+  [12199] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14866,7 +14881,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(1073), 2,
       sym_identifier,
       anon_sym_RBRACE,
-  [12207] = 4,
+  [12210] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14875,7 +14890,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_identifier,
     ACTIONS(1077), 1,
       anon_sym_RBRACE,
-  [12220] = 3,
+  [12223] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14883,7 +14898,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(989), 2,
       anon_sym_COMMA,
       anon_sym_RBRACK,
-  [12231] = 3,
+  [12234] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14891,7 +14906,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(1079), 2,
       anon_sym_COMMA,
       anon_sym_RBRACK,
-  [12242] = 4,
+  [12245] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14900,7 +14915,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_DQUOTE,
     STATE(122), 1,
       sym_string,
-  [12255] = 4,
+  [12258] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14909,7 +14924,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_when,
     ACTIONS(1083), 1,
       anon_sym_EQ_GT,
-  [12268] = 4,
+  [12271] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14918,7 +14933,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_identifier,
     STATE(180), 1,
       sym_unit,
-  [12281] = 3,
+  [12284] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14926,7 +14941,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(1087), 2,
       anon_sym_RBRACE,
       anon_sym_COMMA,
-  [12292] = 4,
+  [12295] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14935,7 +14950,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_not,
     ACTIONS(1091), 1,
       anon_sym_set,
-  [12305] = 3,
+  [12308] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14943,7 +14958,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(1093), 2,
       sym_identifier,
       sym_number,
-  [12316] = 4,
+  [12319] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14952,7 +14967,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     ACTIONS(1097), 1,
       anon_sym_RPAREN,
-  [12329] = 4,
+  [12332] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14961,7 +14976,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_number,
     ACTIONS(1101), 1,
       sym_percentage,
-  [12342] = 4,
+  [12345] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14970,7 +14985,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_identifier,
     STATE(123), 1,
       sym_unit,
-  [12355] = 4,
+  [12358] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14979,7 +14994,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_identifier,
     STATE(124), 1,
       sym_unit,
-  [12368] = 4,
+  [12371] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14988,7 +15003,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_DQUOTE,
     STATE(495), 1,
       sym_string,
-  [12381] = 3,
+  [12384] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -14996,7 +15011,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(1010), 2,
       anon_sym_RBRACE,
       anon_sym_COMMA,
-  [12392] = 4,
+  [12395] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15005,7 +15020,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_identifier,
     ACTIONS(1105), 1,
       anon_sym_RBRACE,
-  [12405] = 3,
+  [12408] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15013,7 +15028,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(1107), 2,
       sym_identifier,
       anon_sym_RBRACE,
-  [12416] = 4,
+  [12419] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15022,7 +15037,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     ACTIONS(1111), 1,
       anon_sym_RPAREN,
-  [12429] = 4,
+  [12432] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15031,7 +15046,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_when,
     ACTIONS(1115), 1,
       anon_sym_EQ_GT,
-  [12442] = 4,
+  [12445] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15040,7 +15055,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_when,
     ACTIONS(1119), 1,
       anon_sym_EQ_GT,
-  [12455] = 3,
+  [12458] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15048,7 +15063,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(25), 2,
       anon_sym_increase,
       anon_sym_decrease,
-  [12466] = 3,
+  [12469] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15056,16 +15071,16 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(1121), 2,
       anon_sym_COMMA,
       anon_sym_by,
-  [12477] = 4,
+  [12480] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1123), 1,
       anon_sym_LBRACE,
-    STATE(255), 1,
+    STATE(238), 1,
       sym_property_block,
-  [12490] = 4,
+  [12493] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15074,7 +15089,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_identifier,
     STATE(355), 1,
       sym_unit,
-  [12503] = 4,
+  [12506] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15083,16 +15098,16 @@ static const uint16_t ts_small_parse_table[] = {
       sym_identifier,
     STATE(125), 1,
       sym_unit,
-  [12516] = 4,
+  [12519] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1123), 1,
       anon_sym_LBRACE,
-    STATE(249), 1,
+    STATE(233), 1,
       sym_property_block,
-  [12529] = 4,
+  [12532] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15101,7 +15116,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_within,
     ACTIONS(1127), 1,
       anon_sym_must,
-  [12542] = 4,
+  [12545] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15110,7 +15125,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_LBRACK,
     STATE(119), 1,
       sym_list,
-  [12555] = 4,
+  [12558] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15119,7 +15134,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_identifier,
     STATE(127), 1,
       sym_unit,
-  [12568] = 4,
+  [12571] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15128,7 +15143,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_percentage,
     STATE(415), 1,
       sym_stage,
-  [12581] = 3,
+  [12584] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15136,25 +15151,25 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(911), 2,
       anon_sym_COMMA,
       anon_sym_RBRACK,
-  [12592] = 4,
+  [12595] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(229), 1,
       anon_sym_DQUOTE,
-    STATE(185), 1,
+    STATE(184), 1,
       sym_string,
-  [12605] = 4,
+  [12608] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(229), 1,
       anon_sym_DQUOTE,
-    STATE(165), 1,
+    STATE(169), 1,
       sym_string,
-  [12618] = 4,
+  [12621] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15163,7 +15178,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_when,
     ACTIONS(1133), 1,
       anon_sym_EQ_GT,
-  [12631] = 3,
+  [12634] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15171,7 +15186,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(1044), 2,
       anon_sym_COMMA,
       anon_sym_by,
-  [12642] = 4,
+  [12645] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15180,7 +15195,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_within,
     ACTIONS(1137), 1,
       anon_sym_must,
-  [12655] = 4,
+  [12658] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15189,7 +15204,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_COMMA,
     STATE(359), 1,
       aux_sym_stages_repeat1,
-  [12668] = 3,
+  [12671] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15197,7 +15212,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(1139), 2,
       anon_sym_in,
       anon_sym_iin,
-  [12679] = 3,
+  [12682] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15205,7 +15220,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(890), 2,
       sym_identifier,
       anon_sym_RBRACE,
-  [12690] = 3,
+  [12693] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15213,7 +15228,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(1141), 2,
       sym_identifier,
       anon_sym_RBRACE,
-  [12701] = 3,
+  [12704] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15221,7 +15236,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(1143), 2,
       sym_identifier,
       anon_sym_RBRACE,
-  [12712] = 4,
+  [12715] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15230,7 +15245,7 @@ static const uint16_t ts_small_parse_table[] = {
       sym_identifier,
     ACTIONS(1145), 1,
       anon_sym_RBRACE,
-  [12725] = 3,
+  [12728] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15238,7 +15253,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(993), 2,
       anon_sym_RBRACE,
       anon_sym_COMMA,
-  [12736] = 4,
+  [12739] = 4,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15247,7 +15262,7 @@ static const uint16_t ts_small_parse_table[] = {
       anon_sym_DQUOTE,
     STATE(383), 1,
       sym_string,
-  [12749] = 3,
+  [12752] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15255,7 +15270,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(21), 2,
       anon_sym_increase,
       anon_sym_decrease,
-  [12760] = 3,
+  [12763] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15263,7 +15278,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(33), 2,
       anon_sym_increase,
       anon_sym_decrease,
-  [12771] = 3,
+  [12774] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15271,7 +15286,7 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(29), 2,
       anon_sym_increase,
       anon_sym_decrease,
-  [12782] = 3,
+  [12785] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -15279,574 +15294,574 @@ static const uint16_t ts_small_parse_table[] = {
     ACTIONS(1147), 2,
       anon_sym_RBRACE,
       anon_sym_COMMA,
-  [12793] = 3,
+  [12796] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1149), 1,
       anon_sym_must,
-  [12803] = 3,
+  [12806] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1151), 1,
       anon_sym_COLON,
-  [12813] = 3,
+  [12816] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1153), 1,
       anon_sym_LBRACE,
-  [12823] = 3,
+  [12826] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1155), 1,
       anon_sym_per,
-  [12833] = 3,
+  [12836] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1157), 1,
       anon_sym_LBRACE,
-  [12843] = 3,
+  [12846] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1159), 1,
       anon_sym_EQ,
-  [12853] = 3,
+  [12856] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1161), 1,
       sym_identifier,
-  [12863] = 3,
+  [12866] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1163), 1,
       anon_sym_COLON,
-  [12873] = 3,
+  [12876] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1165), 1,
       anon_sym_COLON,
-  [12883] = 3,
+  [12886] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1167), 1,
       anon_sym_RPAREN,
-  [12893] = 3,
+  [12896] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1169), 1,
       anon_sym_sample,
-  [12903] = 3,
+  [12906] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1171), 1,
       anon_sym_LBRACE,
-  [12913] = 3,
+  [12916] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1173), 1,
       sym_number,
-  [12923] = 3,
+  [12926] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1175), 1,
       sym_identifier,
-  [12933] = 3,
+  [12936] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1177), 1,
       anon_sym_COLON,
-  [12943] = 3,
+  [12946] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1179), 1,
       anon_sym_COLON,
-  [12953] = 3,
+  [12956] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1181), 1,
       anon_sym_RPAREN,
-  [12963] = 3,
+  [12966] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1183), 1,
       sym_identifier,
-  [12973] = 3,
+  [12976] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1185), 1,
       anon_sym_not,
-  [12983] = 3,
+  [12986] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1187), 1,
       sym_identifier,
-  [12993] = 3,
+  [12996] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1189), 1,
       anon_sym_LPAREN,
-  [13003] = 3,
+  [13006] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1191), 1,
       anon_sym_LBRACK,
-  [13013] = 3,
+  [13016] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1193), 1,
       sym_percentage,
-  [13023] = 3,
+  [13026] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1195), 1,
       anon_sym_COLON,
-  [13033] = 3,
+  [13036] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1197), 1,
       sym_identifier,
-  [13043] = 3,
+  [13046] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1199), 1,
       sym_identifier,
-  [13053] = 3,
+  [13056] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1201), 1,
       sym_identifier,
-  [13063] = 3,
+  [13066] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1203), 1,
       anon_sym_by,
-  [13073] = 3,
+  [13076] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1205), 1,
       anon_sym_COLON,
-  [13083] = 3,
+  [13086] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1207), 1,
       anon_sym_LBRACE,
-  [13093] = 3,
+  [13096] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1209), 1,
       anon_sym_LT,
-  [13103] = 3,
+  [13106] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1211), 1,
       sym_percentage,
-  [13113] = 3,
+  [13116] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1213), 1,
       anon_sym_LBRACE,
-  [13123] = 3,
+  [13126] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1215), 1,
       anon_sym_not,
-  [13133] = 3,
+  [13136] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1217), 1,
       anon_sym_not,
-  [13143] = 3,
+  [13146] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1219), 1,
       anon_sym_by,
-  [13153] = 3,
+  [13156] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1221), 1,
       anon_sym_GT,
-  [13163] = 3,
+  [13166] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1223), 1,
       sym_identifier,
-  [13173] = 3,
+  [13176] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1225), 1,
       sym_percentage,
-  [13183] = 3,
+  [13186] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1227), 1,
       anon_sym_by,
-  [13193] = 3,
+  [13196] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1229), 1,
       sym_percentage,
-  [13203] = 3,
+  [13206] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1231), 1,
       anon_sym_by,
-  [13213] = 3,
+  [13216] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1233), 1,
       anon_sym_must,
-  [13223] = 3,
+  [13226] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1235), 1,
       anon_sym_COLON,
-  [13233] = 3,
+  [13236] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1237), 1,
       sym_identifier,
-  [13243] = 3,
+  [13246] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1239), 1,
       sym_percentage,
-  [13253] = 3,
+  [13256] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1241), 1,
       sym_identifier,
-  [13263] = 3,
+  [13266] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1243), 1,
       sym_identifier,
-  [13273] = 3,
+  [13276] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1245), 1,
       anon_sym_set,
-  [13283] = 3,
+  [13286] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1247), 1,
       anon_sym_not,
-  [13293] = 3,
+  [13296] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1249), 1,
       anon_sym_by,
-  [13303] = 3,
+  [13306] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1251), 1,
       anon_sym_by,
-  [13313] = 3,
+  [13316] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1253), 1,
       sym_identifier,
-  [13323] = 3,
+  [13326] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1255), 1,
       sym_identifier,
-  [13333] = 3,
+  [13336] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1257), 1,
       sym_percentage,
-  [13343] = 3,
+  [13346] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1059), 1,
       anon_sym_COLON,
-  [13353] = 3,
+  [13356] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1075), 1,
       sym_identifier,
-  [13363] = 3,
+  [13366] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1259), 1,
       sym_percentage,
-  [13373] = 3,
+  [13376] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1261), 1,
       sym_percentage,
-  [13383] = 3,
+  [13386] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1263), 1,
       sym_percentage,
-  [13393] = 3,
+  [13396] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1265), 1,
       sym_identifier,
-  [13403] = 3,
+  [13406] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1267), 1,
       sym_identifier,
-  [13413] = 3,
+  [13416] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1269), 1,
       anon_sym_by,
-  [13423] = 3,
+  [13426] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1271), 1,
       anon_sym_LBRACE,
-  [13433] = 3,
+  [13436] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1273), 1,
       anon_sym_LBRACE,
-  [13443] = 3,
+  [13446] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1275), 1,
       anon_sym_LBRACE,
-  [13453] = 3,
+  [13456] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1277), 1,
       anon_sym_LBRACE,
-  [13463] = 3,
+  [13466] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1279), 1,
       sym_percentage,
-  [13473] = 3,
+  [13476] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1281), 1,
       sym_identifier,
-  [13483] = 3,
+  [13486] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1283), 1,
       sym_identifier,
-  [13493] = 3,
+  [13496] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1285), 1,
       sym_identifier,
-  [13503] = 3,
+  [13506] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1287), 1,
       ts_builtin_sym_end,
-  [13513] = 3,
+  [13516] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1289), 1,
       anon_sym_COLON,
-  [13523] = 3,
+  [13526] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1291), 1,
       sym_identifier,
-  [13533] = 3,
+  [13536] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1293), 1,
       sym_identifier,
-  [13543] = 3,
+  [13546] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1295), 1,
       sym_identifier,
-  [13553] = 3,
+  [13556] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1297), 1,
       anon_sym_LBRACE,
-  [13563] = 3,
+  [13566] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1299), 1,
       sym_identifier,
-  [13573] = 3,
+  [13576] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1301), 1,
       sym_identifier,
-  [13583] = 3,
+  [13586] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1303), 1,
       anon_sym_LPAREN,
-  [13593] = 3,
+  [13596] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
       sym_comment,
     ACTIONS(1305), 1,
       anon_sym_stage,
-  [13603] = 3,
+  [13606] = 3,
     ACTIONS(3), 1,
       sym_doc_comment,
     ACTIONS(5), 1,
@@ -16045,326 +16060,326 @@ static const uint32_t ts_small_parse_table_map[] = {
   [SMALL_STATE(188)] = 8249,
   [SMALL_STATE(189)] = 8296,
   [SMALL_STATE(190)] = 8347,
-  [SMALL_STATE(191)] = 8398,
+  [SMALL_STATE(191)] = 8394,
   [SMALL_STATE(192)] = 8445,
-  [SMALL_STATE(193)] = 8496,
+  [SMALL_STATE(193)] = 8492,
   [SMALL_STATE(194)] = 8543,
   [SMALL_STATE(195)] = 8591,
   [SMALL_STATE(196)] = 8639,
   [SMALL_STATE(197)] = 8687,
   [SMALL_STATE(198)] = 8732,
   [SMALL_STATE(199)] = 8777,
-  [SMALL_STATE(200)] = 8820,
-  [SMALL_STATE(201)] = 8865,
+  [SMALL_STATE(200)] = 8822,
+  [SMALL_STATE(201)] = 8867,
   [SMALL_STATE(202)] = 8910,
   [SMALL_STATE(203)] = 8948,
   [SMALL_STATE(204)] = 8985,
   [SMALL_STATE(205)] = 9022,
   [SMALL_STATE(206)] = 9059,
   [SMALL_STATE(207)] = 9093,
-  [SMALL_STATE(208)] = 9127,
-  [SMALL_STATE(209)] = 9161,
-  [SMALL_STATE(210)] = 9195,
-  [SMALL_STATE(211)] = 9229,
-  [SMALL_STATE(212)] = 9263,
-  [SMALL_STATE(213)] = 9294,
-  [SMALL_STATE(214)] = 9325,
-  [SMALL_STATE(215)] = 9354,
-  [SMALL_STATE(216)] = 9385,
-  [SMALL_STATE(217)] = 9416,
-  [SMALL_STATE(218)] = 9445,
-  [SMALL_STATE(219)] = 9476,
-  [SMALL_STATE(220)] = 9507,
-  [SMALL_STATE(221)] = 9538,
-  [SMALL_STATE(222)] = 9569,
-  [SMALL_STATE(223)] = 9598,
-  [SMALL_STATE(224)] = 9623,
-  [SMALL_STATE(225)] = 9648,
-  [SMALL_STATE(226)] = 9673,
-  [SMALL_STATE(227)] = 9695,
-  [SMALL_STATE(228)] = 9717,
-  [SMALL_STATE(229)] = 9743,
-  [SMALL_STATE(230)] = 9765,
-  [SMALL_STATE(231)] = 9791,
-  [SMALL_STATE(232)] = 9817,
-  [SMALL_STATE(233)] = 9833,
-  [SMALL_STATE(234)] = 9850,
-  [SMALL_STATE(235)] = 9865,
-  [SMALL_STATE(236)] = 9880,
-  [SMALL_STATE(237)] = 9895,
-  [SMALL_STATE(238)] = 9912,
-  [SMALL_STATE(239)] = 9927,
-  [SMALL_STATE(240)] = 9942,
-  [SMALL_STATE(241)] = 9959,
-  [SMALL_STATE(242)] = 9976,
-  [SMALL_STATE(243)] = 9995,
-  [SMALL_STATE(244)] = 10012,
-  [SMALL_STATE(245)] = 10027,
-  [SMALL_STATE(246)] = 10046,
-  [SMALL_STATE(247)] = 10065,
-  [SMALL_STATE(248)] = 10084,
-  [SMALL_STATE(249)] = 10103,
-  [SMALL_STATE(250)] = 10118,
-  [SMALL_STATE(251)] = 10133,
-  [SMALL_STATE(252)] = 10150,
-  [SMALL_STATE(253)] = 10175,
-  [SMALL_STATE(254)] = 10192,
-  [SMALL_STATE(255)] = 10209,
-  [SMALL_STATE(256)] = 10224,
-  [SMALL_STATE(257)] = 10241,
-  [SMALL_STATE(258)] = 10257,
-  [SMALL_STATE(259)] = 10273,
-  [SMALL_STATE(260)] = 10293,
-  [SMALL_STATE(261)] = 10313,
-  [SMALL_STATE(262)] = 10333,
-  [SMALL_STATE(263)] = 10353,
-  [SMALL_STATE(264)] = 10369,
-  [SMALL_STATE(265)] = 10391,
-  [SMALL_STATE(266)] = 10407,
-  [SMALL_STATE(267)] = 10427,
-  [SMALL_STATE(268)] = 10447,
-  [SMALL_STATE(269)] = 10467,
-  [SMALL_STATE(270)] = 10483,
-  [SMALL_STATE(271)] = 10503,
-  [SMALL_STATE(272)] = 10523,
-  [SMALL_STATE(273)] = 10543,
-  [SMALL_STATE(274)] = 10556,
-  [SMALL_STATE(275)] = 10575,
-  [SMALL_STATE(276)] = 10592,
-  [SMALL_STATE(277)] = 10609,
-  [SMALL_STATE(278)] = 10628,
-  [SMALL_STATE(279)] = 10641,
-  [SMALL_STATE(280)] = 10658,
-  [SMALL_STATE(281)] = 10671,
-  [SMALL_STATE(282)] = 10684,
-  [SMALL_STATE(283)] = 10697,
-  [SMALL_STATE(284)] = 10710,
-  [SMALL_STATE(285)] = 10723,
-  [SMALL_STATE(286)] = 10736,
-  [SMALL_STATE(287)] = 10751,
-  [SMALL_STATE(288)] = 10768,
-  [SMALL_STATE(289)] = 10785,
-  [SMALL_STATE(290)] = 10804,
-  [SMALL_STATE(291)] = 10821,
-  [SMALL_STATE(292)] = 10838,
-  [SMALL_STATE(293)] = 10857,
-  [SMALL_STATE(294)] = 10872,
-  [SMALL_STATE(295)] = 10889,
-  [SMALL_STATE(296)] = 10906,
-  [SMALL_STATE(297)] = 10925,
-  [SMALL_STATE(298)] = 10942,
-  [SMALL_STATE(299)] = 10959,
-  [SMALL_STATE(300)] = 10976,
-  [SMALL_STATE(301)] = 10993,
-  [SMALL_STATE(302)] = 11010,
-  [SMALL_STATE(303)] = 11023,
-  [SMALL_STATE(304)] = 11040,
-  [SMALL_STATE(305)] = 11055,
-  [SMALL_STATE(306)] = 11072,
-  [SMALL_STATE(307)] = 11085,
-  [SMALL_STATE(308)] = 11100,
-  [SMALL_STATE(309)] = 11119,
-  [SMALL_STATE(310)] = 11132,
-  [SMALL_STATE(311)] = 11149,
-  [SMALL_STATE(312)] = 11162,
-  [SMALL_STATE(313)] = 11179,
-  [SMALL_STATE(314)] = 11198,
-  [SMALL_STATE(315)] = 11211,
-  [SMALL_STATE(316)] = 11224,
-  [SMALL_STATE(317)] = 11237,
-  [SMALL_STATE(318)] = 11250,
-  [SMALL_STATE(319)] = 11267,
-  [SMALL_STATE(320)] = 11282,
-  [SMALL_STATE(321)] = 11295,
-  [SMALL_STATE(322)] = 11311,
-  [SMALL_STATE(323)] = 11325,
-  [SMALL_STATE(324)] = 11341,
-  [SMALL_STATE(325)] = 11357,
-  [SMALL_STATE(326)] = 11371,
-  [SMALL_STATE(327)] = 11387,
-  [SMALL_STATE(328)] = 11403,
-  [SMALL_STATE(329)] = 11419,
-  [SMALL_STATE(330)] = 11435,
-  [SMALL_STATE(331)] = 11451,
-  [SMALL_STATE(332)] = 11467,
-  [SMALL_STATE(333)] = 11483,
-  [SMALL_STATE(334)] = 11499,
-  [SMALL_STATE(335)] = 11515,
-  [SMALL_STATE(336)] = 11531,
-  [SMALL_STATE(337)] = 11547,
-  [SMALL_STATE(338)] = 11563,
-  [SMALL_STATE(339)] = 11579,
-  [SMALL_STATE(340)] = 11593,
-  [SMALL_STATE(341)] = 11609,
-  [SMALL_STATE(342)] = 11625,
-  [SMALL_STATE(343)] = 11641,
-  [SMALL_STATE(344)] = 11657,
-  [SMALL_STATE(345)] = 11673,
-  [SMALL_STATE(346)] = 11689,
-  [SMALL_STATE(347)] = 11705,
-  [SMALL_STATE(348)] = 11721,
-  [SMALL_STATE(349)] = 11737,
-  [SMALL_STATE(350)] = 11753,
-  [SMALL_STATE(351)] = 11769,
-  [SMALL_STATE(352)] = 11785,
-  [SMALL_STATE(353)] = 11801,
-  [SMALL_STATE(354)] = 11817,
-  [SMALL_STATE(355)] = 11833,
-  [SMALL_STATE(356)] = 11849,
-  [SMALL_STATE(357)] = 11863,
-  [SMALL_STATE(358)] = 11879,
-  [SMALL_STATE(359)] = 11895,
-  [SMALL_STATE(360)] = 11911,
-  [SMALL_STATE(361)] = 11927,
-  [SMALL_STATE(362)] = 11941,
-  [SMALL_STATE(363)] = 11955,
-  [SMALL_STATE(364)] = 11969,
-  [SMALL_STATE(365)] = 11983,
-  [SMALL_STATE(366)] = 11997,
-  [SMALL_STATE(367)] = 12013,
-  [SMALL_STATE(368)] = 12029,
-  [SMALL_STATE(369)] = 12043,
-  [SMALL_STATE(370)] = 12057,
-  [SMALL_STATE(371)] = 12069,
-  [SMALL_STATE(372)] = 12083,
-  [SMALL_STATE(373)] = 12099,
-  [SMALL_STATE(374)] = 12115,
-  [SMALL_STATE(375)] = 12129,
-  [SMALL_STATE(376)] = 12145,
-  [SMALL_STATE(377)] = 12161,
-  [SMALL_STATE(378)] = 12172,
-  [SMALL_STATE(379)] = 12185,
-  [SMALL_STATE(380)] = 12196,
-  [SMALL_STATE(381)] = 12207,
-  [SMALL_STATE(382)] = 12220,
-  [SMALL_STATE(383)] = 12231,
-  [SMALL_STATE(384)] = 12242,
-  [SMALL_STATE(385)] = 12255,
-  [SMALL_STATE(386)] = 12268,
-  [SMALL_STATE(387)] = 12281,
-  [SMALL_STATE(388)] = 12292,
-  [SMALL_STATE(389)] = 12305,
-  [SMALL_STATE(390)] = 12316,
-  [SMALL_STATE(391)] = 12329,
-  [SMALL_STATE(392)] = 12342,
-  [SMALL_STATE(393)] = 12355,
-  [SMALL_STATE(394)] = 12368,
-  [SMALL_STATE(395)] = 12381,
-  [SMALL_STATE(396)] = 12392,
-  [SMALL_STATE(397)] = 12405,
-  [SMALL_STATE(398)] = 12416,
-  [SMALL_STATE(399)] = 12429,
-  [SMALL_STATE(400)] = 12442,
-  [SMALL_STATE(401)] = 12455,
-  [SMALL_STATE(402)] = 12466,
-  [SMALL_STATE(403)] = 12477,
-  [SMALL_STATE(404)] = 12490,
-  [SMALL_STATE(405)] = 12503,
-  [SMALL_STATE(406)] = 12516,
-  [SMALL_STATE(407)] = 12529,
-  [SMALL_STATE(408)] = 12542,
-  [SMALL_STATE(409)] = 12555,
-  [SMALL_STATE(410)] = 12568,
-  [SMALL_STATE(411)] = 12581,
-  [SMALL_STATE(412)] = 12592,
-  [SMALL_STATE(413)] = 12605,
-  [SMALL_STATE(414)] = 12618,
-  [SMALL_STATE(415)] = 12631,
-  [SMALL_STATE(416)] = 12642,
-  [SMALL_STATE(417)] = 12655,
-  [SMALL_STATE(418)] = 12668,
-  [SMALL_STATE(419)] = 12679,
-  [SMALL_STATE(420)] = 12690,
-  [SMALL_STATE(421)] = 12701,
-  [SMALL_STATE(422)] = 12712,
-  [SMALL_STATE(423)] = 12725,
-  [SMALL_STATE(424)] = 12736,
-  [SMALL_STATE(425)] = 12749,
-  [SMALL_STATE(426)] = 12760,
-  [SMALL_STATE(427)] = 12771,
-  [SMALL_STATE(428)] = 12782,
-  [SMALL_STATE(429)] = 12793,
-  [SMALL_STATE(430)] = 12803,
-  [SMALL_STATE(431)] = 12813,
-  [SMALL_STATE(432)] = 12823,
-  [SMALL_STATE(433)] = 12833,
-  [SMALL_STATE(434)] = 12843,
-  [SMALL_STATE(435)] = 12853,
-  [SMALL_STATE(436)] = 12863,
-  [SMALL_STATE(437)] = 12873,
-  [SMALL_STATE(438)] = 12883,
-  [SMALL_STATE(439)] = 12893,
-  [SMALL_STATE(440)] = 12903,
-  [SMALL_STATE(441)] = 12913,
-  [SMALL_STATE(442)] = 12923,
-  [SMALL_STATE(443)] = 12933,
-  [SMALL_STATE(444)] = 12943,
-  [SMALL_STATE(445)] = 12953,
-  [SMALL_STATE(446)] = 12963,
-  [SMALL_STATE(447)] = 12973,
-  [SMALL_STATE(448)] = 12983,
-  [SMALL_STATE(449)] = 12993,
-  [SMALL_STATE(450)] = 13003,
-  [SMALL_STATE(451)] = 13013,
-  [SMALL_STATE(452)] = 13023,
-  [SMALL_STATE(453)] = 13033,
-  [SMALL_STATE(454)] = 13043,
-  [SMALL_STATE(455)] = 13053,
-  [SMALL_STATE(456)] = 13063,
-  [SMALL_STATE(457)] = 13073,
-  [SMALL_STATE(458)] = 13083,
-  [SMALL_STATE(459)] = 13093,
-  [SMALL_STATE(460)] = 13103,
-  [SMALL_STATE(461)] = 13113,
-  [SMALL_STATE(462)] = 13123,
-  [SMALL_STATE(463)] = 13133,
-  [SMALL_STATE(464)] = 13143,
-  [SMALL_STATE(465)] = 13153,
-  [SMALL_STATE(466)] = 13163,
-  [SMALL_STATE(467)] = 13173,
-  [SMALL_STATE(468)] = 13183,
-  [SMALL_STATE(469)] = 13193,
-  [SMALL_STATE(470)] = 13203,
-  [SMALL_STATE(471)] = 13213,
-  [SMALL_STATE(472)] = 13223,
-  [SMALL_STATE(473)] = 13233,
-  [SMALL_STATE(474)] = 13243,
-  [SMALL_STATE(475)] = 13253,
-  [SMALL_STATE(476)] = 13263,
-  [SMALL_STATE(477)] = 13273,
-  [SMALL_STATE(478)] = 13283,
-  [SMALL_STATE(479)] = 13293,
-  [SMALL_STATE(480)] = 13303,
-  [SMALL_STATE(481)] = 13313,
-  [SMALL_STATE(482)] = 13323,
-  [SMALL_STATE(483)] = 13333,
-  [SMALL_STATE(484)] = 13343,
-  [SMALL_STATE(485)] = 13353,
-  [SMALL_STATE(486)] = 13363,
-  [SMALL_STATE(487)] = 13373,
-  [SMALL_STATE(488)] = 13383,
-  [SMALL_STATE(489)] = 13393,
-  [SMALL_STATE(490)] = 13403,
-  [SMALL_STATE(491)] = 13413,
-  [SMALL_STATE(492)] = 13423,
-  [SMALL_STATE(493)] = 13433,
-  [SMALL_STATE(494)] = 13443,
-  [SMALL_STATE(495)] = 13453,
-  [SMALL_STATE(496)] = 13463,
-  [SMALL_STATE(497)] = 13473,
-  [SMALL_STATE(498)] = 13483,
-  [SMALL_STATE(499)] = 13493,
-  [SMALL_STATE(500)] = 13503,
-  [SMALL_STATE(501)] = 13513,
-  [SMALL_STATE(502)] = 13523,
-  [SMALL_STATE(503)] = 13533,
-  [SMALL_STATE(504)] = 13543,
-  [SMALL_STATE(505)] = 13553,
-  [SMALL_STATE(506)] = 13563,
-  [SMALL_STATE(507)] = 13573,
-  [SMALL_STATE(508)] = 13583,
-  [SMALL_STATE(509)] = 13593,
-  [SMALL_STATE(510)] = 13603,
+  [SMALL_STATE(208)] = 9123,
+  [SMALL_STATE(209)] = 9157,
+  [SMALL_STATE(210)] = 9191,
+  [SMALL_STATE(211)] = 9221,
+  [SMALL_STATE(212)] = 9255,
+  [SMALL_STATE(213)] = 9289,
+  [SMALL_STATE(214)] = 9323,
+  [SMALL_STATE(215)] = 9353,
+  [SMALL_STATE(216)] = 9384,
+  [SMALL_STATE(217)] = 9415,
+  [SMALL_STATE(218)] = 9446,
+  [SMALL_STATE(219)] = 9477,
+  [SMALL_STATE(220)] = 9508,
+  [SMALL_STATE(221)] = 9539,
+  [SMALL_STATE(222)] = 9570,
+  [SMALL_STATE(223)] = 9601,
+  [SMALL_STATE(224)] = 9626,
+  [SMALL_STATE(225)] = 9651,
+  [SMALL_STATE(226)] = 9676,
+  [SMALL_STATE(227)] = 9702,
+  [SMALL_STATE(228)] = 9728,
+  [SMALL_STATE(229)] = 9750,
+  [SMALL_STATE(230)] = 9776,
+  [SMALL_STATE(231)] = 9798,
+  [SMALL_STATE(232)] = 9814,
+  [SMALL_STATE(233)] = 9836,
+  [SMALL_STATE(234)] = 9851,
+  [SMALL_STATE(235)] = 9868,
+  [SMALL_STATE(236)] = 9883,
+  [SMALL_STATE(237)] = 9898,
+  [SMALL_STATE(238)] = 9915,
+  [SMALL_STATE(239)] = 9930,
+  [SMALL_STATE(240)] = 9947,
+  [SMALL_STATE(241)] = 9962,
+  [SMALL_STATE(242)] = 9979,
+  [SMALL_STATE(243)] = 9998,
+  [SMALL_STATE(244)] = 10013,
+  [SMALL_STATE(245)] = 10028,
+  [SMALL_STATE(246)] = 10045,
+  [SMALL_STATE(247)] = 10064,
+  [SMALL_STATE(248)] = 10083,
+  [SMALL_STATE(249)] = 10098,
+  [SMALL_STATE(250)] = 10117,
+  [SMALL_STATE(251)] = 10142,
+  [SMALL_STATE(252)] = 10157,
+  [SMALL_STATE(253)] = 10174,
+  [SMALL_STATE(254)] = 10191,
+  [SMALL_STATE(255)] = 10208,
+  [SMALL_STATE(256)] = 10227,
+  [SMALL_STATE(257)] = 10244,
+  [SMALL_STATE(258)] = 10260,
+  [SMALL_STATE(259)] = 10276,
+  [SMALL_STATE(260)] = 10296,
+  [SMALL_STATE(261)] = 10316,
+  [SMALL_STATE(262)] = 10336,
+  [SMALL_STATE(263)] = 10352,
+  [SMALL_STATE(264)] = 10368,
+  [SMALL_STATE(265)] = 10388,
+  [SMALL_STATE(266)] = 10404,
+  [SMALL_STATE(267)] = 10424,
+  [SMALL_STATE(268)] = 10444,
+  [SMALL_STATE(269)] = 10464,
+  [SMALL_STATE(270)] = 10484,
+  [SMALL_STATE(271)] = 10506,
+  [SMALL_STATE(272)] = 10526,
+  [SMALL_STATE(273)] = 10546,
+  [SMALL_STATE(274)] = 10559,
+  [SMALL_STATE(275)] = 10578,
+  [SMALL_STATE(276)] = 10595,
+  [SMALL_STATE(277)] = 10612,
+  [SMALL_STATE(278)] = 10631,
+  [SMALL_STATE(279)] = 10644,
+  [SMALL_STATE(280)] = 10661,
+  [SMALL_STATE(281)] = 10674,
+  [SMALL_STATE(282)] = 10687,
+  [SMALL_STATE(283)] = 10700,
+  [SMALL_STATE(284)] = 10713,
+  [SMALL_STATE(285)] = 10726,
+  [SMALL_STATE(286)] = 10739,
+  [SMALL_STATE(287)] = 10754,
+  [SMALL_STATE(288)] = 10771,
+  [SMALL_STATE(289)] = 10788,
+  [SMALL_STATE(290)] = 10807,
+  [SMALL_STATE(291)] = 10824,
+  [SMALL_STATE(292)] = 10841,
+  [SMALL_STATE(293)] = 10860,
+  [SMALL_STATE(294)] = 10875,
+  [SMALL_STATE(295)] = 10892,
+  [SMALL_STATE(296)] = 10909,
+  [SMALL_STATE(297)] = 10928,
+  [SMALL_STATE(298)] = 10945,
+  [SMALL_STATE(299)] = 10962,
+  [SMALL_STATE(300)] = 10979,
+  [SMALL_STATE(301)] = 10996,
+  [SMALL_STATE(302)] = 11013,
+  [SMALL_STATE(303)] = 11026,
+  [SMALL_STATE(304)] = 11043,
+  [SMALL_STATE(305)] = 11058,
+  [SMALL_STATE(306)] = 11075,
+  [SMALL_STATE(307)] = 11088,
+  [SMALL_STATE(308)] = 11103,
+  [SMALL_STATE(309)] = 11122,
+  [SMALL_STATE(310)] = 11135,
+  [SMALL_STATE(311)] = 11152,
+  [SMALL_STATE(312)] = 11165,
+  [SMALL_STATE(313)] = 11182,
+  [SMALL_STATE(314)] = 11201,
+  [SMALL_STATE(315)] = 11214,
+  [SMALL_STATE(316)] = 11227,
+  [SMALL_STATE(317)] = 11240,
+  [SMALL_STATE(318)] = 11253,
+  [SMALL_STATE(319)] = 11270,
+  [SMALL_STATE(320)] = 11285,
+  [SMALL_STATE(321)] = 11298,
+  [SMALL_STATE(322)] = 11314,
+  [SMALL_STATE(323)] = 11328,
+  [SMALL_STATE(324)] = 11344,
+  [SMALL_STATE(325)] = 11360,
+  [SMALL_STATE(326)] = 11374,
+  [SMALL_STATE(327)] = 11390,
+  [SMALL_STATE(328)] = 11406,
+  [SMALL_STATE(329)] = 11422,
+  [SMALL_STATE(330)] = 11438,
+  [SMALL_STATE(331)] = 11454,
+  [SMALL_STATE(332)] = 11470,
+  [SMALL_STATE(333)] = 11486,
+  [SMALL_STATE(334)] = 11502,
+  [SMALL_STATE(335)] = 11518,
+  [SMALL_STATE(336)] = 11534,
+  [SMALL_STATE(337)] = 11550,
+  [SMALL_STATE(338)] = 11566,
+  [SMALL_STATE(339)] = 11582,
+  [SMALL_STATE(340)] = 11596,
+  [SMALL_STATE(341)] = 11612,
+  [SMALL_STATE(342)] = 11628,
+  [SMALL_STATE(343)] = 11644,
+  [SMALL_STATE(344)] = 11660,
+  [SMALL_STATE(345)] = 11676,
+  [SMALL_STATE(346)] = 11692,
+  [SMALL_STATE(347)] = 11708,
+  [SMALL_STATE(348)] = 11724,
+  [SMALL_STATE(349)] = 11740,
+  [SMALL_STATE(350)] = 11756,
+  [SMALL_STATE(351)] = 11772,
+  [SMALL_STATE(352)] = 11788,
+  [SMALL_STATE(353)] = 11804,
+  [SMALL_STATE(354)] = 11820,
+  [SMALL_STATE(355)] = 11836,
+  [SMALL_STATE(356)] = 11852,
+  [SMALL_STATE(357)] = 11866,
+  [SMALL_STATE(358)] = 11882,
+  [SMALL_STATE(359)] = 11898,
+  [SMALL_STATE(360)] = 11914,
+  [SMALL_STATE(361)] = 11930,
+  [SMALL_STATE(362)] = 11944,
+  [SMALL_STATE(363)] = 11958,
+  [SMALL_STATE(364)] = 11972,
+  [SMALL_STATE(365)] = 11986,
+  [SMALL_STATE(366)] = 12000,
+  [SMALL_STATE(367)] = 12016,
+  [SMALL_STATE(368)] = 12032,
+  [SMALL_STATE(369)] = 12046,
+  [SMALL_STATE(370)] = 12060,
+  [SMALL_STATE(371)] = 12072,
+  [SMALL_STATE(372)] = 12086,
+  [SMALL_STATE(373)] = 12102,
+  [SMALL_STATE(374)] = 12118,
+  [SMALL_STATE(375)] = 12132,
+  [SMALL_STATE(376)] = 12148,
+  [SMALL_STATE(377)] = 12164,
+  [SMALL_STATE(378)] = 12175,
+  [SMALL_STATE(379)] = 12188,
+  [SMALL_STATE(380)] = 12199,
+  [SMALL_STATE(381)] = 12210,
+  [SMALL_STATE(382)] = 12223,
+  [SMALL_STATE(383)] = 12234,
+  [SMALL_STATE(384)] = 12245,
+  [SMALL_STATE(385)] = 12258,
+  [SMALL_STATE(386)] = 12271,
+  [SMALL_STATE(387)] = 12284,
+  [SMALL_STATE(388)] = 12295,
+  [SMALL_STATE(389)] = 12308,
+  [SMALL_STATE(390)] = 12319,
+  [SMALL_STATE(391)] = 12332,
+  [SMALL_STATE(392)] = 12345,
+  [SMALL_STATE(393)] = 12358,
+  [SMALL_STATE(394)] = 12371,
+  [SMALL_STATE(395)] = 12384,
+  [SMALL_STATE(396)] = 12395,
+  [SMALL_STATE(397)] = 12408,
+  [SMALL_STATE(398)] = 12419,
+  [SMALL_STATE(399)] = 12432,
+  [SMALL_STATE(400)] = 12445,
+  [SMALL_STATE(401)] = 12458,
+  [SMALL_STATE(402)] = 12469,
+  [SMALL_STATE(403)] = 12480,
+  [SMALL_STATE(404)] = 12493,
+  [SMALL_STATE(405)] = 12506,
+  [SMALL_STATE(406)] = 12519,
+  [SMALL_STATE(407)] = 12532,
+  [SMALL_STATE(408)] = 12545,
+  [SMALL_STATE(409)] = 12558,
+  [SMALL_STATE(410)] = 12571,
+  [SMALL_STATE(411)] = 12584,
+  [SMALL_STATE(412)] = 12595,
+  [SMALL_STATE(413)] = 12608,
+  [SMALL_STATE(414)] = 12621,
+  [SMALL_STATE(415)] = 12634,
+  [SMALL_STATE(416)] = 12645,
+  [SMALL_STATE(417)] = 12658,
+  [SMALL_STATE(418)] = 12671,
+  [SMALL_STATE(419)] = 12682,
+  [SMALL_STATE(420)] = 12693,
+  [SMALL_STATE(421)] = 12704,
+  [SMALL_STATE(422)] = 12715,
+  [SMALL_STATE(423)] = 12728,
+  [SMALL_STATE(424)] = 12739,
+  [SMALL_STATE(425)] = 12752,
+  [SMALL_STATE(426)] = 12763,
+  [SMALL_STATE(427)] = 12774,
+  [SMALL_STATE(428)] = 12785,
+  [SMALL_STATE(429)] = 12796,
+  [SMALL_STATE(430)] = 12806,
+  [SMALL_STATE(431)] = 12816,
+  [SMALL_STATE(432)] = 12826,
+  [SMALL_STATE(433)] = 12836,
+  [SMALL_STATE(434)] = 12846,
+  [SMALL_STATE(435)] = 12856,
+  [SMALL_STATE(436)] = 12866,
+  [SMALL_STATE(437)] = 12876,
+  [SMALL_STATE(438)] = 12886,
+  [SMALL_STATE(439)] = 12896,
+  [SMALL_STATE(440)] = 12906,
+  [SMALL_STATE(441)] = 12916,
+  [SMALL_STATE(442)] = 12926,
+  [SMALL_STATE(443)] = 12936,
+  [SMALL_STATE(444)] = 12946,
+  [SMALL_STATE(445)] = 12956,
+  [SMALL_STATE(446)] = 12966,
+  [SMALL_STATE(447)] = 12976,
+  [SMALL_STATE(448)] = 12986,
+  [SMALL_STATE(449)] = 12996,
+  [SMALL_STATE(450)] = 13006,
+  [SMALL_STATE(451)] = 13016,
+  [SMALL_STATE(452)] = 13026,
+  [SMALL_STATE(453)] = 13036,
+  [SMALL_STATE(454)] = 13046,
+  [SMALL_STATE(455)] = 13056,
+  [SMALL_STATE(456)] = 13066,
+  [SMALL_STATE(457)] = 13076,
+  [SMALL_STATE(458)] = 13086,
+  [SMALL_STATE(459)] = 13096,
+  [SMALL_STATE(460)] = 13106,
+  [SMALL_STATE(461)] = 13116,
+  [SMALL_STATE(462)] = 13126,
+  [SMALL_STATE(463)] = 13136,
+  [SMALL_STATE(464)] = 13146,
+  [SMALL_STATE(465)] = 13156,
+  [SMALL_STATE(466)] = 13166,
+  [SMALL_STATE(467)] = 13176,
+  [SMALL_STATE(468)] = 13186,
+  [SMALL_STATE(469)] = 13196,
+  [SMALL_STATE(470)] = 13206,
+  [SMALL_STATE(471)] = 13216,
+  [SMALL_STATE(472)] = 13226,
+  [SMALL_STATE(473)] = 13236,
+  [SMALL_STATE(474)] = 13246,
+  [SMALL_STATE(475)] = 13256,
+  [SMALL_STATE(476)] = 13266,
+  [SMALL_STATE(477)] = 13276,
+  [SMALL_STATE(478)] = 13286,
+  [SMALL_STATE(479)] = 13296,
+  [SMALL_STATE(480)] = 13306,
+  [SMALL_STATE(481)] = 13316,
+  [SMALL_STATE(482)] = 13326,
+  [SMALL_STATE(483)] = 13336,
+  [SMALL_STATE(484)] = 13346,
+  [SMALL_STATE(485)] = 13356,
+  [SMALL_STATE(486)] = 13366,
+  [SMALL_STATE(487)] = 13376,
+  [SMALL_STATE(488)] = 13386,
+  [SMALL_STATE(489)] = 13396,
+  [SMALL_STATE(490)] = 13406,
+  [SMALL_STATE(491)] = 13416,
+  [SMALL_STATE(492)] = 13426,
+  [SMALL_STATE(493)] = 13436,
+  [SMALL_STATE(494)] = 13446,
+  [SMALL_STATE(495)] = 13456,
+  [SMALL_STATE(496)] = 13466,
+  [SMALL_STATE(497)] = 13476,
+  [SMALL_STATE(498)] = 13486,
+  [SMALL_STATE(499)] = 13496,
+  [SMALL_STATE(500)] = 13506,
+  [SMALL_STATE(501)] = 13516,
+  [SMALL_STATE(502)] = 13526,
+  [SMALL_STATE(503)] = 13536,
+  [SMALL_STATE(504)] = 13546,
+  [SMALL_STATE(505)] = 13556,
+  [SMALL_STATE(506)] = 13566,
+  [SMALL_STATE(507)] = 13576,
+  [SMALL_STATE(508)] = 13586,
+  [SMALL_STATE(509)] = 13596,
+  [SMALL_STATE(510)] = 13606,
 };
 
 static const TSParseActionEntry ts_parse_actions[] = {
@@ -16390,60 +16405,60 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [37] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_now, 1, 0, 0),
   [39] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym__operand, 1, 0, 0),
   [41] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym__operand, 1, 0, 0),
-  [43] = {.entry = {.count = 1, .reusable = true}}, SHIFT(216),
+  [43] = {.entry = {.count = 1, .reusable = true}}, SHIFT(222),
   [45] = {.entry = {.count = 1, .reusable = true}}, SHIFT(507),
   [47] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym__expression, 1, 0, 0),
-  [49] = {.entry = {.count = 1, .reusable = false}}, SHIFT(199),
-  [51] = {.entry = {.count = 1, .reusable = true}}, SHIFT(199),
+  [49] = {.entry = {.count = 1, .reusable = false}}, SHIFT(201),
+  [51] = {.entry = {.count = 1, .reusable = true}}, SHIFT(201),
   [53] = {.entry = {.count = 1, .reusable = true}}, SHIFT(418),
   [55] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym__expression, 1, 0, 0),
-  [57] = {.entry = {.count = 1, .reusable = true}}, SHIFT(193),
-  [59] = {.entry = {.count = 1, .reusable = true}}, SHIFT(191),
+  [57] = {.entry = {.count = 1, .reusable = true}}, SHIFT(190),
+  [59] = {.entry = {.count = 1, .reusable = true}}, SHIFT(192),
   [61] = {.entry = {.count = 1, .reusable = false}}, SHIFT(388),
   [63] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_path, 3, 0, 8),
   [65] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_path, 3, 0, 8),
   [67] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_relative_time, 3, 0, 12),
   [69] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_relative_time, 3, 0, 12),
-  [71] = {.entry = {.count = 1, .reusable = true}}, SHIFT(238),
+  [71] = {.entry = {.count = 1, .reusable = true}}, SHIFT(236),
   [73] = {.entry = {.count = 1, .reusable = true}}, SHIFT(481),
   [75] = {.entry = {.count = 1, .reusable = true}}, SHIFT(412),
   [77] = {.entry = {.count = 1, .reusable = true}}, SHIFT(450),
-  [79] = {.entry = {.count = 1, .reusable = true}}, SHIFT(271),
-  [81] = {.entry = {.count = 1, .reusable = true}}, SHIFT(198),
+  [79] = {.entry = {.count = 1, .reusable = true}}, SHIFT(269),
+  [81] = {.entry = {.count = 1, .reusable = true}}, SHIFT(200),
   [83] = {.entry = {.count = 1, .reusable = true}}, SHIFT(287),
   [85] = {.entry = {.count = 1, .reusable = true}}, SHIFT(13),
   [87] = {.entry = {.count = 1, .reusable = true}}, SHIFT(413),
   [89] = {.entry = {.count = 1, .reusable = true}}, SHIFT(482),
   [91] = {.entry = {.count = 1, .reusable = true}}, SHIFT(433),
-  [93] = {.entry = {.count = 1, .reusable = true}}, SHIFT(264),
+  [93] = {.entry = {.count = 1, .reusable = true}}, SHIFT(270),
   [95] = {.entry = {.count = 1, .reusable = true}}, SHIFT(386),
   [97] = {.entry = {.count = 1, .reusable = true}}, SHIFT(476),
   [99] = {.entry = {.count = 1, .reusable = true}}, SHIFT(460),
   [101] = {.entry = {.count = 1, .reusable = true}}, SHIFT(24),
-  [103] = {.entry = {.count = 1, .reusable = true}}, SHIFT(262),
+  [103] = {.entry = {.count = 1, .reusable = true}}, SHIFT(261),
   [105] = {.entry = {.count = 1, .reusable = true}}, SHIFT(260),
   [107] = {.entry = {.count = 1, .reusable = true}}, SHIFT(454),
   [109] = {.entry = {.count = 1, .reusable = true}}, SHIFT(431),
   [111] = {.entry = {.count = 1, .reusable = true}}, SHIFT(494),
-  [113] = {.entry = {.count = 1, .reusable = true}}, SHIFT(244),
+  [113] = {.entry = {.count = 1, .reusable = true}}, SHIFT(240),
   [115] = {.entry = {.count = 1, .reusable = true}}, SHIFT(14),
   [117] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0),
   [119] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(481),
   [122] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(412),
   [125] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(450),
-  [128] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(271),
-  [131] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(198),
+  [128] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(269),
+  [131] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(200),
   [134] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(287),
   [137] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(14),
   [140] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(413),
   [143] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(482),
   [146] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(433),
-  [149] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(264),
+  [149] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(270),
   [152] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(386),
   [155] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(476),
   [158] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(460),
   [161] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(24),
-  [164] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(262),
+  [164] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(261),
   [167] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(260),
   [170] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(454),
   [173] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_property_block_repeat1, 2, 0, 0), SHIFT_REPEAT(431),
@@ -16505,7 +16520,7 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [287] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_rule_property, 12, 0, 94),
   [289] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_stage, 1, 0, 37),
   [291] = {.entry = {.count = 1, .reusable = true}}, SHIFT(405),
-  [293] = {.entry = {.count = 2, .reusable = true}}, REDUCE(sym__literal, 1, 0, 0), SHIFT(220),
+  [293] = {.entry = {.count = 2, .reusable = true}}, REDUCE(sym__literal, 1, 0, 0), SHIFT(216),
   [296] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_rule_property, 4, 0, 43),
   [298] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_rule_property_repeat1, 2, 0, 59),
   [300] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_rule_property_repeat1, 2, 0, 59), SHIFT_REPEAT(435),
@@ -16554,10 +16569,10 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [388] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_rollout, 4, 0, 60),
   [390] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_guard, 18, 0, 109),
   [392] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_requires_property, 2, 0, 23),
-  [394] = {.entry = {.count = 1, .reusable = true}}, SHIFT(200),
+  [394] = {.entry = {.count = 1, .reusable = true}}, SHIFT(197),
   [396] = {.entry = {.count = 1, .reusable = false}}, SHIFT(23),
   [398] = {.entry = {.count = 1, .reusable = true}}, SHIFT(308),
-  [400] = {.entry = {.count = 1, .reusable = true}}, SHIFT(207),
+  [400] = {.entry = {.count = 1, .reusable = true}}, SHIFT(209),
   [402] = {.entry = {.count = 1, .reusable = false}}, SHIFT(456),
   [404] = {.entry = {.count = 1, .reusable = true}}, SHIFT(61),
   [406] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_audience_property, 2, 0, 28),
@@ -16575,171 +16590,171 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [430] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_rule_property_repeat1, 1, 0, 42),
   [432] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_guard, 16, 0, 107),
   [434] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_guard, 16, 0, 108),
-  [436] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metrics_property, 3, 0, 0),
-  [438] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_salt_property, 2, 0, 22),
+  [436] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_variants_property, 3, 0, 0),
+  [438] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_end_property, 2, 0, 6),
   [440] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_tags_property, 3, 0, 0),
-  [442] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_enabled_property, 2, 0, 21),
-  [444] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_variants_property, 3, 0, 0),
-  [446] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_kind_property, 2, 0, 18),
-  [448] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_expires_property, 2, 0, 20),
-  [450] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_planning_property, 4, 0, 0),
-  [452] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_tags_property, 6, 0, 49),
-  [454] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_planning_property, 3, 0, 0),
-  [456] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metrics_property, 4, 0, 0),
-  [458] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_tags_property, 4, 0, 41),
-  [460] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_requires_property, 4, 0, 30),
-  [462] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_tags_property, 5, 0, 41),
-  [464] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_layer_property, 2, 0, 26),
-  [466] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_variants_property, 4, 0, 0),
+  [442] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_kind_property, 2, 0, 18),
+  [444] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_enabled_property, 2, 0, 21),
+  [446] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_salt_property, 2, 0, 22),
+  [448] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metrics_property, 3, 0, 0),
+  [450] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_expires_property, 2, 0, 20),
+  [452] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_planning_property, 3, 0, 0),
+  [454] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_tags_property, 6, 0, 49),
+  [456] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_tags_property, 4, 0, 41),
+  [458] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metrics_property, 4, 0, 0),
+  [460] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_planning_property, 4, 0, 0),
+  [462] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_requires_property, 4, 0, 30),
+  [464] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_variants_property, 4, 0, 0),
+  [466] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_tags_property, 5, 0, 41),
   [468] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_unit_property, 2, 0, 25),
-  [470] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_start_property, 2, 0, 6),
-  [472] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_tags_property, 5, 0, 49),
-  [474] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_default_property, 2, 0, 21),
-  [476] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_traffic_property, 2, 0, 27),
-  [478] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_owner_property, 2, 0, 19),
-  [480] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_end_property, 2, 0, 6),
+  [470] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_tags_property, 5, 0, 49),
+  [472] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_layer_property, 2, 0, 26),
+  [474] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_traffic_property, 2, 0, 27),
+  [476] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_owner_property, 2, 0, 19),
+  [478] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_start_property, 2, 0, 6),
+  [480] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_default_property, 2, 0, 21),
   [482] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_control_property, 2, 0, 29),
   [484] = {.entry = {.count = 1, .reusable = true}}, SHIFT(205),
-  [486] = {.entry = {.count = 1, .reusable = true}}, SHIFT(152),
-  [488] = {.entry = {.count = 1, .reusable = true}}, SHIFT(157),
-  [490] = {.entry = {.count = 1, .reusable = true}}, SHIFT(156),
-  [492] = {.entry = {.count = 1, .reusable = false}}, SHIFT(408),
+  [486] = {.entry = {.count = 1, .reusable = true}}, SHIFT(156),
+  [488] = {.entry = {.count = 1, .reusable = false}}, SHIFT(408),
+  [490] = {.entry = {.count = 1, .reusable = true}}, SHIFT(152),
+  [492] = {.entry = {.count = 1, .reusable = true}}, SHIFT(157),
   [494] = {.entry = {.count = 1, .reusable = false}}, SHIFT(370),
   [496] = {.entry = {.count = 1, .reusable = false}}, SHIFT(382),
   [498] = {.entry = {.count = 1, .reusable = true}}, SHIFT(43),
   [500] = {.entry = {.count = 1, .reusable = true}}, SHIFT(41),
   [502] = {.entry = {.count = 1, .reusable = false}}, SHIFT(357),
   [504] = {.entry = {.count = 1, .reusable = true}}, SHIFT(42),
-  [506] = {.entry = {.count = 1, .reusable = true}}, SHIFT(15),
+  [506] = {.entry = {.count = 1, .reusable = true}}, SHIFT(22),
   [508] = {.entry = {.count = 1, .reusable = true}}, SHIFT(5),
-  [510] = {.entry = {.count = 1, .reusable = true}}, SHIFT(332),
-  [512] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0),
-  [514] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(504),
-  [517] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(453),
-  [520] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(466),
-  [523] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(499),
-  [526] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(394),
-  [529] = {.entry = {.count = 1, .reusable = true}}, SHIFT(22),
-  [531] = {.entry = {.count = 1, .reusable = true}}, SHIFT(411),
-  [533] = {.entry = {.count = 1, .reusable = true}}, SHIFT(21),
-  [535] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_source_file, 1, 0, 0),
-  [537] = {.entry = {.count = 1, .reusable = true}}, SHIFT(241),
-  [539] = {.entry = {.count = 1, .reusable = true}}, SHIFT(459),
-  [541] = {.entry = {.count = 1, .reusable = true}}, SHIFT(461),
+  [510] = {.entry = {.count = 1, .reusable = true}}, SHIFT(411),
+  [512] = {.entry = {.count = 1, .reusable = true}}, SHIFT(252),
+  [514] = {.entry = {.count = 1, .reusable = true}}, SHIFT(459),
+  [516] = {.entry = {.count = 1, .reusable = true}}, SHIFT(461),
+  [518] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0),
+  [520] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(504),
+  [523] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(453),
+  [526] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(466),
+  [529] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(499),
+  [532] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_source_file_repeat1, 2, 0, 0), SHIFT_REPEAT(394),
+  [535] = {.entry = {.count = 1, .reusable = true}}, SHIFT(15),
+  [537] = {.entry = {.count = 1, .reusable = true}}, SHIFT(332),
+  [539] = {.entry = {.count = 1, .reusable = true}}, SHIFT(21),
+  [541] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_source_file, 1, 0, 0),
   [543] = {.entry = {.count = 1, .reusable = true}}, SHIFT(428),
   [545] = {.entry = {.count = 1, .reusable = true}}, SHIFT(426),
   [547] = {.entry = {.count = 1, .reusable = false}}, SHIFT(427),
   [549] = {.entry = {.count = 1, .reusable = true}}, SHIFT(427),
   [551] = {.entry = {.count = 1, .reusable = true}}, SHIFT(319),
-  [553] = {.entry = {.count = 1, .reusable = true}}, SHIFT(458),
-  [555] = {.entry = {.count = 1, .reusable = true}}, SHIFT(239),
-  [557] = {.entry = {.count = 1, .reusable = true}}, SHIFT(259),
-  [559] = {.entry = {.count = 1, .reusable = true}}, SHIFT(503),
-  [561] = {.entry = {.count = 1, .reusable = true}}, SHIFT(235),
-  [563] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_test_declaration_repeat1, 2, 0, 0), SHIFT_REPEAT(458),
-  [566] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_test_declaration_repeat1, 2, 0, 0),
-  [568] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_test_declaration_repeat1, 2, 0, 0), SHIFT_REPEAT(259),
-  [571] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_test_declaration_repeat1, 2, 0, 0), SHIFT_REPEAT(503),
-  [574] = {.entry = {.count = 1, .reusable = true}}, SHIFT(174),
-  [576] = {.entry = {.count = 1, .reusable = true}}, SHIFT(455),
-  [578] = {.entry = {.count = 1, .reusable = true}}, SHIFT(164),
-  [580] = {.entry = {.count = 1, .reusable = false}}, SHIFT(430),
-  [582] = {.entry = {.count = 1, .reusable = true}}, SHIFT(236),
-  [584] = {.entry = {.count = 1, .reusable = false}}, SHIFT(374),
-  [586] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_metrics_property_repeat1, 2, 0, 0),
-  [588] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_metrics_property_repeat1, 2, 0, 0), SHIFT_REPEAT(455),
-  [591] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_context_declaration_repeat1, 2, 0, 0), SHIFT_REPEAT(430),
-  [594] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_context_declaration_repeat1, 2, 0, 0),
-  [596] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_context_declaration_repeat1, 2, 0, 0), SHIFT_REPEAT(374),
-  [599] = {.entry = {.count = 1, .reusable = true}}, SHIFT(234),
-  [601] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric_goal, 1, 0, 0),
-  [603] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_enum_type, 4, 0, 40),
-  [605] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_enum_type, 4, 0, 40),
-  [607] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_context_declaration, 5, 0, 1),
-  [609] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_test_declaration, 4, 0, 1),
-  [611] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_context_declaration, 4, 0, 1),
-  [613] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_enum_type, 6, 0, 46),
-  [615] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_enum_type, 6, 0, 46),
-  [617] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_property_block, 2, 0, 0),
-  [619] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_test_declaration, 5, 0, 1),
-  [621] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_enum_type, 5, 0, 40),
-  [623] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_enum_type, 5, 0, 40),
-  [625] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_primitive_type, 1, 0, 0),
-  [627] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_primitive_type, 1, 0, 0),
-  [629] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric, 8, 0, 92),
-  [631] = {.entry = {.count = 1, .reusable = true}}, SHIFT(306),
-  [633] = {.entry = {.count = 1, .reusable = true}}, SHIFT(451),
-  [635] = {.entry = {.count = 1, .reusable = true}}, SHIFT(505),
-  [637] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_property_block, 3, 0, 0),
-  [639] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_type, 1, 0, 0),
-  [641] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_type, 1, 0, 0),
-  [643] = {.entry = {.count = 1, .reusable = true}}, SHIFT(269),
-  [645] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric, 10, 0, 95),
-  [647] = {.entry = {.count = 1, .reusable = true}}, SHIFT(309),
-  [649] = {.entry = {.count = 1, .reusable = true}}, SHIFT(467),
-  [651] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric, 10, 0, 96),
-  [653] = {.entry = {.count = 1, .reusable = true}}, SHIFT(273),
-  [655] = {.entry = {.count = 1, .reusable = true}}, SHIFT(469),
-  [657] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric, 12, 0, 98),
-  [659] = {.entry = {.count = 1, .reusable = true}}, SHIFT(314),
-  [661] = {.entry = {.count = 1, .reusable = true}}, SHIFT(483),
-  [663] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_experiment_declaration, 5, 0, 5),
-  [665] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_segment_declaration, 5, 0, 4),
-  [667] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_enum_type, 3, 0, 0),
-  [669] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_enum_type, 3, 0, 0),
-  [671] = {.entry = {.count = 1, .reusable = true}}, SHIFT(197),
-  [673] = {.entry = {.count = 1, .reusable = true}}, SHIFT(389),
-  [675] = {.entry = {.count = 1, .reusable = true}}, SHIFT(391),
-  [677] = {.entry = {.count = 1, .reusable = true}}, SHIFT(442),
-  [679] = {.entry = {.count = 1, .reusable = true}}, SHIFT(446),
-  [681] = {.entry = {.count = 1, .reusable = true}}, SHIFT(448),
-  [683] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_enum_type, 5, 0, 46),
-  [685] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_enum_type, 5, 0, 46),
-  [687] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_flag_declaration, 5, 0, 5),
-  [689] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_list_type, 4, 0, 39),
-  [691] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_list_type, 4, 0, 39),
+  [553] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_test_declaration_repeat1, 2, 0, 0), SHIFT_REPEAT(458),
+  [556] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_test_declaration_repeat1, 2, 0, 0),
+  [558] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_test_declaration_repeat1, 2, 0, 0), SHIFT_REPEAT(259),
+  [561] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_test_declaration_repeat1, 2, 0, 0), SHIFT_REPEAT(503),
+  [564] = {.entry = {.count = 1, .reusable = true}}, SHIFT(458),
+  [566] = {.entry = {.count = 1, .reusable = true}}, SHIFT(243),
+  [568] = {.entry = {.count = 1, .reusable = true}}, SHIFT(259),
+  [570] = {.entry = {.count = 1, .reusable = true}}, SHIFT(503),
+  [572] = {.entry = {.count = 1, .reusable = true}}, SHIFT(248),
+  [574] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_context_declaration_repeat1, 2, 0, 0), SHIFT_REPEAT(430),
+  [577] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_context_declaration_repeat1, 2, 0, 0),
+  [579] = {.entry = {.count = 2, .reusable = false}}, REDUCE(aux_sym_context_declaration_repeat1, 2, 0, 0), SHIFT_REPEAT(374),
+  [582] = {.entry = {.count = 1, .reusable = false}}, SHIFT(430),
+  [584] = {.entry = {.count = 1, .reusable = true}}, SHIFT(235),
+  [586] = {.entry = {.count = 1, .reusable = false}}, SHIFT(374),
+  [588] = {.entry = {.count = 1, .reusable = true}}, SHIFT(170),
+  [590] = {.entry = {.count = 1, .reusable = true}}, SHIFT(455),
+  [592] = {.entry = {.count = 1, .reusable = true}}, SHIFT(251),
+  [594] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_metrics_property_repeat1, 2, 0, 0),
+  [596] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_metrics_property_repeat1, 2, 0, 0), SHIFT_REPEAT(455),
+  [599] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric_goal, 1, 0, 0),
+  [601] = {.entry = {.count = 1, .reusable = true}}, SHIFT(175),
+  [603] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_experiment_declaration, 5, 0, 5),
+  [605] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_enum_type, 5, 0, 40),
+  [607] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_enum_type, 5, 0, 40),
+  [609] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_context_declaration, 4, 0, 1),
+  [611] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_property_block, 2, 0, 0),
+  [613] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_enum_type, 5, 0, 46),
+  [615] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_enum_type, 5, 0, 46),
+  [617] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_flag_declaration, 5, 0, 5),
+  [619] = {.entry = {.count = 1, .reusable = true}}, SHIFT(505),
+  [621] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_property_block, 3, 0, 0),
+  [623] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_enum_type, 3, 0, 0),
+  [625] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_enum_type, 3, 0, 0),
+  [627] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric, 8, 0, 92),
+  [629] = {.entry = {.count = 1, .reusable = true}}, SHIFT(306),
+  [631] = {.entry = {.count = 1, .reusable = true}}, SHIFT(451),
+  [633] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_test_declaration, 5, 0, 1),
+  [635] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_segment_declaration, 5, 0, 4),
+  [637] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_enum_type, 6, 0, 46),
+  [639] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_enum_type, 6, 0, 46),
+  [641] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric, 10, 0, 95),
+  [643] = {.entry = {.count = 1, .reusable = true}}, SHIFT(309),
+  [645] = {.entry = {.count = 1, .reusable = true}}, SHIFT(467),
+  [647] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric, 10, 0, 96),
+  [649] = {.entry = {.count = 1, .reusable = true}}, SHIFT(273),
+  [651] = {.entry = {.count = 1, .reusable = true}}, SHIFT(469),
+  [653] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_test_declaration, 4, 0, 1),
+  [655] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric, 12, 0, 98),
+  [657] = {.entry = {.count = 1, .reusable = true}}, SHIFT(314),
+  [659] = {.entry = {.count = 1, .reusable = true}}, SHIFT(483),
+  [661] = {.entry = {.count = 1, .reusable = true}}, SHIFT(199),
+  [663] = {.entry = {.count = 1, .reusable = true}}, SHIFT(389),
+  [665] = {.entry = {.count = 1, .reusable = true}}, SHIFT(391),
+  [667] = {.entry = {.count = 1, .reusable = true}}, SHIFT(442),
+  [669] = {.entry = {.count = 1, .reusable = true}}, SHIFT(446),
+  [671] = {.entry = {.count = 1, .reusable = true}}, SHIFT(448),
+  [673] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_context_declaration, 5, 0, 1),
+  [675] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_primitive_type, 1, 0, 0),
+  [677] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_primitive_type, 1, 0, 0),
+  [679] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_list_type, 4, 0, 39),
+  [681] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_list_type, 4, 0, 39),
+  [683] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_enum_type, 4, 0, 40),
+  [685] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_enum_type, 4, 0, 40),
+  [687] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_type, 1, 0, 0),
+  [689] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_type, 1, 0, 0),
+  [691] = {.entry = {.count = 1, .reusable = true}}, SHIFT(262),
   [693] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric, 12, 0, 99),
   [695] = {.entry = {.count = 1, .reusable = true}}, SHIFT(315),
   [697] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric, 10, 0, 97),
   [699] = {.entry = {.count = 1, .reusable = true}}, SHIFT(311),
   [701] = {.entry = {.count = 1, .reusable = false}}, SHIFT(302),
   [703] = {.entry = {.count = 1, .reusable = true}}, SHIFT(302),
-  [705] = {.entry = {.count = 1, .reusable = false}}, SHIFT(186),
-  [707] = {.entry = {.count = 1, .reusable = true}}, SHIFT(186),
-  [709] = {.entry = {.count = 1, .reusable = false}}, SHIFT(399),
-  [711] = {.entry = {.count = 1, .reusable = true}}, SHIFT(399),
-  [713] = {.entry = {.count = 1, .reusable = false}}, SHIFT(181),
-  [715] = {.entry = {.count = 1, .reusable = true}}, SHIFT(181),
+  [705] = {.entry = {.count = 1, .reusable = false}}, SHIFT(165),
+  [707] = {.entry = {.count = 1, .reusable = true}}, SHIFT(165),
+  [709] = {.entry = {.count = 1, .reusable = false}}, SHIFT(185),
+  [711] = {.entry = {.count = 1, .reusable = true}}, SHIFT(185),
+  [713] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_type, 2, 0, 14),
+  [715] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_type, 2, 0, 14),
   [717] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric, 12, 0, 100),
   [719] = {.entry = {.count = 1, .reusable = true}}, SHIFT(316),
-  [721] = {.entry = {.count = 1, .reusable = false}}, SHIFT(501),
-  [723] = {.entry = {.count = 1, .reusable = false}}, SHIFT(30),
-  [725] = {.entry = {.count = 1, .reusable = false}}, SHIFT(267),
-  [727] = {.entry = {.count = 1, .reusable = false}}, SHIFT(272),
-  [729] = {.entry = {.count = 1, .reusable = true}}, SHIFT(137),
-  [731] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric, 14, 0, 102),
-  [733] = {.entry = {.count = 1, .reusable = true}}, SHIFT(317),
-  [735] = {.entry = {.count = 1, .reusable = false}}, SHIFT(328),
-  [737] = {.entry = {.count = 1, .reusable = true}}, SHIFT(328),
-  [739] = {.entry = {.count = 1, .reusable = false}}, SHIFT(336),
-  [741] = {.entry = {.count = 1, .reusable = true}}, SHIFT(336),
-  [743] = {.entry = {.count = 1, .reusable = false}}, SHIFT(385),
-  [745] = {.entry = {.count = 1, .reusable = true}}, SHIFT(385),
-  [747] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_type, 2, 0, 14),
-  [749] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_type, 2, 0, 14),
-  [751] = {.entry = {.count = 1, .reusable = false}}, SHIFT(400),
-  [753] = {.entry = {.count = 1, .reusable = true}}, SHIFT(400),
-  [755] = {.entry = {.count = 1, .reusable = false}}, SHIFT(170),
-  [757] = {.entry = {.count = 1, .reusable = true}}, SHIFT(170),
-  [759] = {.entry = {.count = 1, .reusable = false}}, SHIFT(414),
-  [761] = {.entry = {.count = 1, .reusable = true}}, SHIFT(414),
+  [721] = {.entry = {.count = 1, .reusable = false}}, SHIFT(336),
+  [723] = {.entry = {.count = 1, .reusable = true}}, SHIFT(336),
+  [725] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric, 14, 0, 102),
+  [727] = {.entry = {.count = 1, .reusable = true}}, SHIFT(317),
+  [729] = {.entry = {.count = 1, .reusable = false}}, SHIFT(414),
+  [731] = {.entry = {.count = 1, .reusable = true}}, SHIFT(414),
+  [733] = {.entry = {.count = 1, .reusable = false}}, SHIFT(400),
+  [735] = {.entry = {.count = 1, .reusable = true}}, SHIFT(400),
+  [737] = {.entry = {.count = 1, .reusable = false}}, SHIFT(385),
+  [739] = {.entry = {.count = 1, .reusable = true}}, SHIFT(385),
+  [741] = {.entry = {.count = 1, .reusable = false}}, SHIFT(171),
+  [743] = {.entry = {.count = 1, .reusable = true}}, SHIFT(171),
+  [745] = {.entry = {.count = 1, .reusable = false}}, SHIFT(501),
+  [747] = {.entry = {.count = 1, .reusable = false}}, SHIFT(30),
+  [749] = {.entry = {.count = 1, .reusable = false}}, SHIFT(264),
+  [751] = {.entry = {.count = 1, .reusable = false}}, SHIFT(266),
+  [753] = {.entry = {.count = 1, .reusable = true}}, SHIFT(137),
+  [755] = {.entry = {.count = 1, .reusable = false}}, SHIFT(328),
+  [757] = {.entry = {.count = 1, .reusable = true}}, SHIFT(328),
+  [759] = {.entry = {.count = 1, .reusable = false}}, SHIFT(399),
+  [761] = {.entry = {.count = 1, .reusable = true}}, SHIFT(399),
   [763] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric, 11, 0, 96),
   [765] = {.entry = {.count = 1, .reusable = true}}, SHIFT(17),
   [767] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_variant, 3, 0, 52),
   [769] = {.entry = {.count = 1, .reusable = true}}, SHIFT(380),
   [771] = {.entry = {.count = 1, .reusable = true}}, SHIFT(322),
   [773] = {.entry = {.count = 1, .reusable = true}}, SHIFT(378),
-  [775] = {.entry = {.count = 1, .reusable = true}}, SHIFT(173),
+  [775] = {.entry = {.count = 1, .reusable = true}}, SHIFT(172),
   [777] = {.entry = {.count = 1, .reusable = true}}, SHIFT(443),
   [779] = {.entry = {.count = 1, .reusable = true}}, SHIFT(379),
   [781] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_test_context, 4, 0, 0),
@@ -16755,13 +16770,13 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [802] = {.entry = {.count = 1, .reusable = true}}, SHIFT(2),
   [804] = {.entry = {.count = 1, .reusable = true}}, SHIFT(29),
   [806] = {.entry = {.count = 1, .reusable = true}}, SHIFT(434),
-  [808] = {.entry = {.count = 1, .reusable = true}}, SHIFT(179),
+  [808] = {.entry = {.count = 1, .reusable = true}}, SHIFT(178),
   [810] = {.entry = {.count = 1, .reusable = true}}, SHIFT(26),
-  [812] = {.entry = {.count = 1, .reusable = true}}, SHIFT(266),
-  [814] = {.entry = {.count = 1, .reusable = true}}, SHIFT(261),
+  [812] = {.entry = {.count = 1, .reusable = true}}, SHIFT(271),
+  [814] = {.entry = {.count = 1, .reusable = true}}, SHIFT(272),
   [816] = {.entry = {.count = 1, .reusable = true}}, SHIFT(154),
   [818] = {.entry = {.count = 1, .reusable = true}}, SHIFT(390),
-  [820] = {.entry = {.count = 1, .reusable = true}}, SHIFT(171),
+  [820] = {.entry = {.count = 1, .reusable = true}}, SHIFT(176),
   [822] = {.entry = {.count = 1, .reusable = true}}, SHIFT(420),
   [824] = {.entry = {.count = 1, .reusable = true}}, SHIFT(307),
   [826] = {.entry = {.count = 1, .reusable = true}}, SHIFT(401),
@@ -16775,13 +16790,13 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [842] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_variants_property_repeat1, 2, 0, 0), SHIFT_REPEAT(434),
   [845] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_variants_property_repeat1, 2, 0, 0),
   [847] = {.entry = {.count = 1, .reusable = true}}, SHIFT(438),
-  [849] = {.entry = {.count = 1, .reusable = true}}, SHIFT(218),
-  [851] = {.entry = {.count = 1, .reusable = true}}, SHIFT(232),
+  [849] = {.entry = {.count = 1, .reusable = true}}, SHIFT(219),
+  [851] = {.entry = {.count = 1, .reusable = true}}, SHIFT(231),
   [853] = {.entry = {.count = 1, .reusable = true}}, SHIFT(320),
   [855] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_test_now, 2, 0, 6),
   [857] = {.entry = {.count = 1, .reusable = true}}, SHIFT(445),
   [859] = {.entry = {.count = 1, .reusable = true}}, SHIFT(3),
-  [861] = {.entry = {.count = 1, .reusable = true}}, SHIFT(219),
+  [861] = {.entry = {.count = 1, .reusable = true}}, SHIFT(221),
   [863] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric, 9, 0, 92),
   [865] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_string_repeat1, 2, 0, 0), SHIFT_REPEAT(307),
   [868] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_string_repeat1, 2, 0, 0),
@@ -16799,11 +16814,11 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [894] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric, 13, 0, 99),
   [896] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric, 13, 0, 100),
   [898] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric, 15, 0, 102),
-  [900] = {.entry = {.count = 1, .reusable = true}}, SHIFT(168),
+  [900] = {.entry = {.count = 1, .reusable = true}}, SHIFT(164),
   [902] = {.entry = {.count = 1, .reusable = true}}, SHIFT(293),
   [904] = {.entry = {.count = 1, .reusable = true}}, SHIFT(425),
   [906] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_test_context, 3, 0, 0),
-  [908] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_json_array_repeat1, 2, 0, 0), SHIFT_REPEAT(213),
+  [908] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_json_array_repeat1, 2, 0, 0), SHIFT_REPEAT(218),
   [911] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_json_array_repeat1, 2, 0, 0),
   [913] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_variant, 4, 0, 62),
   [915] = {.entry = {.count = 1, .reusable = true}}, SHIFT(397),
@@ -16813,18 +16828,18 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [924] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_tags_property_repeat1, 2, 0, 50),
   [926] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_field_declaration, 5, 0, 13),
   [928] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_field_declaration, 5, 0, 13),
-  [930] = {.entry = {.count = 1, .reusable = true}}, SHIFT(233),
+  [930] = {.entry = {.count = 1, .reusable = true}}, SHIFT(254),
   [932] = {.entry = {.count = 1, .reusable = true}}, SHIFT(381),
   [934] = {.entry = {.count = 1, .reusable = true}}, SHIFT(134),
   [936] = {.entry = {.count = 1, .reusable = true}}, SHIFT(33),
-  [938] = {.entry = {.count = 1, .reusable = true}}, SHIFT(270),
+  [938] = {.entry = {.count = 1, .reusable = true}}, SHIFT(267),
   [940] = {.entry = {.count = 1, .reusable = true}}, SHIFT(135),
   [942] = {.entry = {.count = 1, .reusable = true}}, SHIFT(203),
   [944] = {.entry = {.count = 1, .reusable = true}}, SHIFT(344),
-  [946] = {.entry = {.count = 1, .reusable = true}}, SHIFT(175),
+  [946] = {.entry = {.count = 1, .reusable = true}}, SHIFT(174),
   [948] = {.entry = {.count = 1, .reusable = true}}, SHIFT(18),
   [950] = {.entry = {.count = 1, .reusable = true}}, SHIFT(296),
-  [952] = {.entry = {.count = 1, .reusable = true}}, SHIFT(210),
+  [952] = {.entry = {.count = 1, .reusable = true}}, SHIFT(212),
   [954] = {.entry = {.count = 1, .reusable = true}}, SHIFT(19),
   [956] = {.entry = {.count = 1, .reusable = true}}, SHIFT(144),
   [958] = {.entry = {.count = 1, .reusable = true}}, SHIFT(155),
@@ -16834,27 +16849,27 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [966] = {.entry = {.count = 1, .reusable = true}}, SHIFT(158),
   [968] = {.entry = {.count = 1, .reusable = true}}, SHIFT(147),
   [970] = {.entry = {.count = 1, .reusable = true}}, SHIFT(148),
-  [972] = {.entry = {.count = 1, .reusable = true}}, SHIFT(189),
+  [972] = {.entry = {.count = 1, .reusable = true}}, SHIFT(191),
   [974] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_context_value_repeat1, 1, 0, 0),
   [976] = {.entry = {.count = 1, .reusable = true}}, SHIFT(419),
-  [978] = {.entry = {.count = 1, .reusable = true}}, SHIFT(250),
-  [980] = {.entry = {.count = 1, .reusable = true}}, SHIFT(253),
+  [978] = {.entry = {.count = 1, .reusable = true}}, SHIFT(244),
+  [980] = {.entry = {.count = 1, .reusable = true}}, SHIFT(237),
   [982] = {.entry = {.count = 1, .reusable = true}}, SHIFT(422),
   [984] = {.entry = {.count = 1, .reusable = true}}, SHIFT(138),
-  [986] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_list_repeat1, 2, 0, 0), SHIFT_REPEAT(206),
+  [986] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_list_repeat1, 2, 0, 0), SHIFT_REPEAT(211),
   [989] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_list_repeat1, 2, 0, 0),
-  [991] = {.entry = {.count = 1, .reusable = true}}, SHIFT(177),
+  [991] = {.entry = {.count = 1, .reusable = true}}, SHIFT(179),
   [993] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_json_object_repeat1, 2, 0, 0),
   [995] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_json_object_repeat1, 2, 0, 0), SHIFT_REPEAT(375),
-  [998] = {.entry = {.count = 1, .reusable = true}}, SHIFT(192),
+  [998] = {.entry = {.count = 1, .reusable = true}}, SHIFT(189),
   [1000] = {.entry = {.count = 1, .reusable = true}}, SHIFT(115),
   [1002] = {.entry = {.count = 1, .reusable = true}}, SHIFT(274),
   [1004] = {.entry = {.count = 1, .reusable = true}}, SHIFT(153),
-  [1006] = {.entry = {.count = 1, .reusable = true}}, SHIFT(209),
+  [1006] = {.entry = {.count = 1, .reusable = true}}, SHIFT(206),
   [1008] = {.entry = {.count = 1, .reusable = true}}, SHIFT(140),
   [1010] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_split_repeat1, 2, 0, 0),
   [1012] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_split_repeat1, 2, 0, 0), SHIFT_REPEAT(194),
-  [1015] = {.entry = {.count = 1, .reusable = true}}, SHIFT(190),
+  [1015] = {.entry = {.count = 1, .reusable = true}}, SHIFT(193),
   [1017] = {.entry = {.count = 1, .reusable = true}}, SHIFT(196),
   [1019] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_field_declaration, 4, 0, 7),
   [1021] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_field_declaration, 4, 0, 7),
@@ -16864,27 +16879,27 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [1029] = {.entry = {.count = 1, .reusable = true}}, SHIFT(410),
   [1031] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_stages, 2, 0, 0),
   [1033] = {.entry = {.count = 1, .reusable = true}}, SHIFT(367),
-  [1035] = {.entry = {.count = 1, .reusable = true}}, SHIFT(220),
+  [1035] = {.entry = {.count = 1, .reusable = true}}, SHIFT(216),
   [1037] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_planning_entry, 2, 0, 44),
   [1039] = {.entry = {.count = 1, .reusable = true}}, SHIFT(421),
   [1041] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_stages_repeat1, 2, 0, 0), SHIFT_REPEAT(410),
   [1044] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_stages_repeat1, 2, 0, 0),
   [1046] = {.entry = {.count = 1, .reusable = true}}, SHIFT(392),
   [1048] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_field_value, 3, 0, 61),
-  [1050] = {.entry = {.count = 1, .reusable = true}}, SHIFT(172),
+  [1050] = {.entry = {.count = 1, .reusable = true}}, SHIFT(173),
   [1052] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_enum_type_repeat1, 2, 0, 47),
   [1054] = {.entry = {.count = 2, .reusable = true}}, REDUCE(aux_sym_enum_type_repeat1, 2, 0, 47), SHIFT_REPEAT(485),
   [1057] = {.entry = {.count = 1, .reusable = false}}, REDUCE(sym_key_marker, 1, 0, 0),
   [1059] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym__field_name, 1, 0, 2),
   [1061] = {.entry = {.count = 1, .reusable = true}}, SHIFT(372),
-  [1063] = {.entry = {.count = 1, .reusable = true}}, SHIFT(182),
+  [1063] = {.entry = {.count = 1, .reusable = true}}, SHIFT(181),
   [1065] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_enum_type_repeat1, 2, 0, 45),
   [1067] = {.entry = {.count = 1, .reusable = false}}, SHIFT(364),
   [1069] = {.entry = {.count = 1, .reusable = true}}, SHIFT(364),
   [1071] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_context_value, 3, 0, 24),
   [1073] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_variant, 4, 0, 52),
   [1075] = {.entry = {.count = 1, .reusable = true}}, SHIFT(377),
-  [1077] = {.entry = {.count = 1, .reusable = true}}, SHIFT(240),
+  [1077] = {.entry = {.count = 1, .reusable = true}}, SHIFT(234),
   [1079] = {.entry = {.count = 1, .reusable = true}}, REDUCE(aux_sym_tags_property_repeat1, 2, 0, 48),
   [1081] = {.entry = {.count = 1, .reusable = true}}, SHIFT(35),
   [1083] = {.entry = {.count = 1, .reusable = true}}, SHIFT(139),
@@ -16898,7 +16913,7 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [1099] = {.entry = {.count = 1, .reusable = false}}, SHIFT(282),
   [1101] = {.entry = {.count = 1, .reusable = true}}, SHIFT(282),
   [1103] = {.entry = {.count = 1, .reusable = true}}, SHIFT(326),
-  [1105] = {.entry = {.count = 1, .reusable = true}}, SHIFT(251),
+  [1105] = {.entry = {.count = 1, .reusable = true}}, SHIFT(241),
   [1107] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_variant, 5, 0, 62),
   [1109] = {.entry = {.count = 1, .reusable = true}}, SHIFT(303),
   [1111] = {.entry = {.count = 1, .reusable = true}}, SHIFT(407),
@@ -16908,34 +16923,34 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [1119] = {.entry = {.count = 1, .reusable = true}}, SHIFT(145),
   [1121] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_stage, 3, 0, 58),
   [1123] = {.entry = {.count = 1, .reusable = true}}, SHIFT(12),
-  [1125] = {.entry = {.count = 1, .reusable = true}}, SHIFT(221),
+  [1125] = {.entry = {.count = 1, .reusable = true}}, SHIFT(220),
   [1127] = {.entry = {.count = 1, .reusable = true}}, SHIFT(447),
   [1129] = {.entry = {.count = 1, .reusable = true}}, SHIFT(362),
   [1131] = {.entry = {.count = 1, .reusable = true}}, SHIFT(28),
   [1133] = {.entry = {.count = 1, .reusable = true}}, SHIFT(159),
-  [1135] = {.entry = {.count = 1, .reusable = true}}, SHIFT(212),
+  [1135] = {.entry = {.count = 1, .reusable = true}}, SHIFT(215),
   [1137] = {.entry = {.count = 1, .reusable = true}}, SHIFT(462),
   [1139] = {.entry = {.count = 1, .reusable = true}}, SHIFT(188),
   [1141] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_context_value, 4, 0, 24),
   [1143] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_planning_entry, 3, 0, 44),
-  [1145] = {.entry = {.count = 1, .reusable = true}}, SHIFT(237),
+  [1145] = {.entry = {.count = 1, .reusable = true}}, SHIFT(245),
   [1147] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_json_pair, 3, 0, 51),
   [1149] = {.entry = {.count = 1, .reusable = true}}, SHIFT(463),
-  [1151] = {.entry = {.count = 1, .reusable = true}}, SHIFT(214),
-  [1153] = {.entry = {.count = 1, .reusable = true}}, SHIFT(227),
+  [1151] = {.entry = {.count = 1, .reusable = true}}, SHIFT(210),
+  [1153] = {.entry = {.count = 1, .reusable = true}}, SHIFT(228),
   [1155] = {.entry = {.count = 1, .reusable = true}}, SHIFT(509),
   [1157] = {.entry = {.count = 1, .reusable = true}}, SHIFT(318),
-  [1159] = {.entry = {.count = 1, .reusable = true}}, SHIFT(201),
+  [1159] = {.entry = {.count = 1, .reusable = true}}, SHIFT(198),
   [1161] = {.entry = {.count = 1, .reusable = true}}, SHIFT(436),
   [1163] = {.entry = {.count = 1, .reusable = true}}, SHIFT(506),
-  [1165] = {.entry = {.count = 1, .reusable = true}}, SHIFT(243),
+  [1165] = {.entry = {.count = 1, .reusable = true}}, SHIFT(239),
   [1167] = {.entry = {.count = 1, .reusable = true}}, SHIFT(305),
   [1169] = {.entry = {.count = 1, .reusable = true}}, SHIFT(441),
   [1171] = {.entry = {.count = 1, .reusable = true}}, SHIFT(277),
   [1173] = {.entry = {.count = 1, .reusable = true}}, SHIFT(432),
   [1175] = {.entry = {.count = 1, .reusable = true}}, SHIFT(283),
   [1177] = {.entry = {.count = 1, .reusable = true}}, SHIFT(202),
-  [1179] = {.entry = {.count = 1, .reusable = true}}, SHIFT(222),
+  [1179] = {.entry = {.count = 1, .reusable = true}}, SHIFT(214),
   [1181] = {.entry = {.count = 1, .reusable = true}}, SHIFT(416),
   [1183] = {.entry = {.count = 1, .reusable = true}}, SHIFT(284),
   [1185] = {.entry = {.count = 1, .reusable = true}}, SHIFT(363),
@@ -16943,36 +16958,36 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [1189] = {.entry = {.count = 1, .reusable = true}}, SHIFT(290),
   [1191] = {.entry = {.count = 1, .reusable = true}}, SHIFT(358),
   [1193] = {.entry = {.count = 1, .reusable = true}}, SHIFT(258),
-  [1195] = {.entry = {.count = 1, .reusable = true}}, SHIFT(254),
+  [1195] = {.entry = {.count = 1, .reusable = true}}, SHIFT(256),
   [1197] = {.entry = {.count = 1, .reusable = true}}, SHIFT(493),
   [1199] = {.entry = {.count = 1, .reusable = true}}, SHIFT(187),
   [1201] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_metric_role, 1, 0, 0),
   [1203] = {.entry = {.count = 1, .reusable = true}}, SHIFT(404),
   [1205] = {.entry = {.count = 1, .reusable = true}}, SHIFT(475),
   [1207] = {.entry = {.count = 1, .reusable = true}}, SHIFT(301),
-  [1209] = {.entry = {.count = 1, .reusable = true}}, SHIFT(217),
-  [1211] = {.entry = {.count = 1, .reusable = true}}, SHIFT(184),
+  [1209] = {.entry = {.count = 1, .reusable = true}}, SHIFT(207),
+  [1211] = {.entry = {.count = 1, .reusable = true}}, SHIFT(183),
   [1213] = {.entry = {.count = 1, .reusable = true}}, SHIFT(396),
   [1215] = {.entry = {.count = 1, .reusable = true}}, SHIFT(368),
   [1217] = {.entry = {.count = 1, .reusable = true}}, SHIFT(369),
   [1219] = {.entry = {.count = 1, .reusable = true}}, SHIFT(474),
-  [1221] = {.entry = {.count = 1, .reusable = true}}, SHIFT(256),
+  [1221] = {.entry = {.count = 1, .reusable = true}}, SHIFT(253),
   [1223] = {.entry = {.count = 1, .reusable = true}}, SHIFT(437),
   [1225] = {.entry = {.count = 1, .reusable = true}}, SHIFT(257),
   [1227] = {.entry = {.count = 1, .reusable = true}}, SHIFT(409),
   [1229] = {.entry = {.count = 1, .reusable = true}}, SHIFT(263),
   [1231] = {.entry = {.count = 1, .reusable = true}}, SHIFT(393),
   [1233] = {.entry = {.count = 1, .reusable = true}}, SHIFT(478),
-  [1235] = {.entry = {.count = 1, .reusable = true}}, SHIFT(215),
+  [1235] = {.entry = {.count = 1, .reusable = true}}, SHIFT(217),
   [1237] = {.entry = {.count = 1, .reusable = true}}, SHIFT(457),
   [1239] = {.entry = {.count = 1, .reusable = true}}, SHIFT(128),
   [1241] = {.entry = {.count = 1, .reusable = true}}, SHIFT(449),
-  [1243] = {.entry = {.count = 1, .reusable = true}}, SHIFT(178),
+  [1243] = {.entry = {.count = 1, .reusable = true}}, SHIFT(182),
   [1245] = {.entry = {.count = 1, .reusable = true}}, SHIFT(118),
   [1247] = {.entry = {.count = 1, .reusable = true}}, SHIFT(371),
   [1249] = {.entry = {.count = 1, .reusable = true}}, SHIFT(487),
   [1251] = {.entry = {.count = 1, .reusable = true}}, SHIFT(488),
-  [1253] = {.entry = {.count = 1, .reusable = true}}, SHIFT(169),
+  [1253] = {.entry = {.count = 1, .reusable = true}}, SHIFT(167),
   [1255] = {.entry = {.count = 1, .reusable = true}}, SHIFT(133),
   [1257] = {.entry = {.count = 1, .reusable = true}}, SHIFT(265),
   [1259] = {.entry = {.count = 1, .reusable = true}}, SHIFT(387),
@@ -16981,10 +16996,10 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [1265] = {.entry = {.count = 1, .reusable = true}}, SHIFT(160),
   [1267] = {.entry = {.count = 1, .reusable = true}}, SHIFT(126),
   [1269] = {.entry = {.count = 1, .reusable = true}}, SHIFT(496),
-  [1271] = {.entry = {.count = 1, .reusable = true}}, SHIFT(228),
+  [1271] = {.entry = {.count = 1, .reusable = true}}, SHIFT(227),
   [1273] = {.entry = {.count = 1, .reusable = true}}, SHIFT(36),
   [1275] = {.entry = {.count = 1, .reusable = true}}, SHIFT(276),
-  [1277] = {.entry = {.count = 1, .reusable = true}}, SHIFT(224),
+  [1277] = {.entry = {.count = 1, .reusable = true}}, SHIFT(225),
   [1279] = {.entry = {.count = 1, .reusable = true}}, SHIFT(121),
   [1281] = {.entry = {.count = 1, .reusable = true}}, SHIFT(162),
   [1283] = {.entry = {.count = 1, .reusable = true}}, SHIFT(163),
@@ -16992,7 +17007,7 @@ static const TSParseActionEntry ts_parse_actions[] = {
   [1287] = {.entry = {.count = 1, .reusable = true}},  ACCEPT_INPUT(),
   [1289] = {.entry = {.count = 1, .reusable = true}}, SHIFT(289),
   [1291] = {.entry = {.count = 1, .reusable = true}}, SHIFT(132),
-  [1293] = {.entry = {.count = 1, .reusable = true}}, SHIFT(252),
+  [1293] = {.entry = {.count = 1, .reusable = true}}, SHIFT(250),
   [1295] = {.entry = {.count = 1, .reusable = true}}, SHIFT(492),
   [1297] = {.entry = {.count = 1, .reusable = true}}, REDUCE(sym_value_type, 1, 0, 0),
   [1299] = {.entry = {.count = 1, .reusable = true}}, SHIFT(508),

@@ -14,11 +14,13 @@ flag new-checkout: bool {
   rule when internal or beta => dark
   rule => 25% by user.id
   rule recent: when user.created_at > now - 30d => true
+  rule office: when user.ip in ["10.0.0.0/8"] => true
 }
 
 context user {
   key id: string
   plan: enum { free, pro }
+  ip: ip
 }
 "#;
 
@@ -65,6 +67,8 @@ fn sample_is_coloured() {
         ("keyword.storage.type", "context"),
         ("constant", "new-checkout"),
         ("type.builtin", "bool"),
+        ("type.builtin", "ip"),
+        ("variable.other.member", "ip"),
         ("keyword", "kind"),
         ("keyword", "rule"),
         ("keyword.control", "when"),

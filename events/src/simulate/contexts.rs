@@ -36,6 +36,7 @@ fn const_json(c: &Const, ty: &FieldType) -> Value {
         Const::Semver(v) => json!(v.to_string()),
         Const::Timestamp(t) => json!(ir::value::format_timestamp(*t)),
         Const::Enum(i) => enum_name(ty, *i as usize),
+        Const::Ip(ip) => json!(ip.to_string()),
     }
 }
 
@@ -75,6 +76,8 @@ fn set_json(set: &ConstSet, ty: &FieldType) -> Vec<Value> {
             .collect(),
         ConstSet::Enum(v) => v.iter().map(|x| enum_name(ty, *x as usize)).collect(),
         ConstSet::Bool(v) => v.iter().map(|x| json!(x)).collect(),
+        // A range's network address is in it.
+        ConstSet::Cidr(v) => v.iter().map(|r| json!(r.net.to_string())).collect(),
     }
 }
 
@@ -193,6 +196,8 @@ fn other_value(ty: &FieldType, rng: &mut impl Rng) -> Value {
         FieldType::String => json!(format!("other-{}", rng.random_range(0..1000))),
         FieldType::Semver => json!("0.0.1"),
         FieldType::Timestamp => json!("2000-01-01T00:00:00Z"),
+        // The documentation range TEST-NET-1, in no audience's list likely.
+        FieldType::Ip => json!(format!("192.0.2.{}", rng.random_range(1..255))),
         FieldType::Enum(values) => {
             if values.is_empty() {
                 Value::Null

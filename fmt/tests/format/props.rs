@@ -334,7 +334,13 @@ fn property() -> impl Strategy<Value = Toks> + Clone {
 }
 
 fn type_expr() -> impl Strategy<Value = Toks> + Clone {
-    let prim = one(&["bool", "int", "float", "string", "semver", "timestamp"]);
+    // Every field type the grammar names (`json` is a flag's value type).
+    let fields: Vec<&'static str> = vexil_grammar::lex::TYPE_NAMES
+        .iter()
+        .copied()
+        .filter(|t| *t != "json")
+        .collect();
+    let prim = one(&fields);
     let base = prim.prop_recursive(2, 6, 1, |inner| {
         prop_oneof![
             inner.prop_map(|ty| cat([t("list"), t("<"), ty, t(">")])),

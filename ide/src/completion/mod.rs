@@ -170,7 +170,15 @@ impl Collector<'_> {
             }
             Place::FieldDecl => self.keywords(&["key"]),
             Place::FieldType => {
-                for t in ["string", "int", "float", "bool", "semver", "timestamp"] {
+                for t in [
+                    "string",
+                    "int",
+                    "float",
+                    "bool",
+                    "semver",
+                    "timestamp",
+                    "ip",
+                ] {
                     self.push(CompletionItem::new(t, CompletionKind::Type));
                 }
                 let mut e = CompletionItem::new("enum { .. }", CompletionKind::Type);

@@ -249,6 +249,7 @@ fn field_types_in_a_context() {
             "bool",
             "semver",
             "timestamp",
+            "ip",
             "enum { .. }",
             "list<..>"
         ]

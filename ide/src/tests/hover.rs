@@ -26,6 +26,13 @@ fn field_shows_its_type_and_doc() {
 }
 
 #[test]
+fn address_field_shows_its_type_and_the_ranges_operator_says_what_it_takes() {
+    let source = "context request {\n  /// The caller's address.\n  ip: ip?\n}\n\nsegment office {\n  request.ip is set and request.$0ip in [\"10.0.0.0/8\"]\n}\n";
+    insta::assert_snapshot!(hover(source));
+    insta::assert_snapshot!(hover(&source.replace("$0ip in", "ip i$0n")));
+}
+
+#[test]
 fn optional_field_says_so() {
     insta::assert_snapshot!(hover(
         "segment acme {\n  user.company is set and user.comp$0any == \"acme\"\n}\n"

@@ -286,6 +286,13 @@ impl Interpreter {
             PExpr::Semver(src, op, k) => self.read(ctx, now, src, scratch, |s| {
                 Tri::from(op.holds(semver_cmp(ctx, s, k)))
             }),
+            PExpr::Ip(src, op, k) => self.read(ctx, now, src, scratch, |s| {
+                Tri::from(op.holds((s.a, s.b).cmp(k)))
+            }),
+            PExpr::InCidr(src, ranges) => self.read(ctx, now, src, scratch, |s| {
+                let ip = vexil_ir::ip::Ip::from_words(s.a, s.b).0;
+                Tri::from(ranges.iter().any(|(mask, net)| ip & mask == *net))
+            }),
             PExpr::Fields(a, op, b, ty, ints) => {
                 let sa = match self.operand(ctx, now, a, scratch) {
                     Ok(s) => s,
@@ -551,6 +558,7 @@ fn slots_cmp(ctx: &Context, ty: OperandType, a: Slot, b: Slot) -> Ordering {
         OperandType::Bool | OperandType::Enum(_) => a.a.cmp(&b.a),
         OperandType::String => ctx.str_of(a).cmp(ctx.str_of(b)),
         OperandType::Semver => semver_slots_cmp(ctx, a, b),
+        OperandType::Ip => (a.a, a.b).cmp(&(b.a, b.b)),
     }
 }
 

@@ -44,6 +44,8 @@ pub enum PExpr {
     BoolCmp(Src, CompareOp, bool),
     Str(Src, CompareOp, Box<str>),
     Semver(Src, CompareOp, Box<PackedSemver>),
+    /// An address (high and low words, as its slot holds them).
+    Ip(Src, CompareOp, (u64, u64)),
     /// Two fields (or a field and now), at the type they compare at;
     /// `ints` says which sides are ints (read as floats when that type is
     /// float).
@@ -55,6 +57,8 @@ pub enum PExpr {
     InEnum(Src, Box<[bool]>),
     InBool(Src, [bool; 2]),
     InSemver(Src, Box<[PackedSemver]>),
+    /// CIDR ranges as `(mask, net)` of 128 bits, `net` already masked.
+    InCidr(Src, Box<[(u128, u128)]>),
     ListContains(u32, ListValue),
     /// `contains any` (`false`) or `contains all` (`true`).
     ListSet(u32, ListSet, bool),
@@ -360,6 +364,14 @@ impl Preparer<'_> {
                 Some(value) => PExpr::ListContains(*list, value),
                 None => excluded("a list membership of a value the list cannot hold"),
             },
+            ir::Expr::ListContainsAny {
+                set: ConstSet::Cidr(_),
+                ..
+            }
+            | ir::Expr::ListContainsAll {
+                set: ConstSet::Cidr(_),
+                ..
+            } => excluded("ranges against a list (no list holds addresses)"),
             ir::Expr::ListContainsAny { list, set } => {
                 PExpr::ListSet(*list, ListSet::new(set), false)
             }
@@ -407,6 +419,10 @@ impl Preparer<'_> {
                     v.iter().filter_map(|x| PackedSemver::new(&x.0)).collect(),
                 )
             }
+            ConstSet::Cidr(v) => PExpr::InCidr(
+                s,
+                v.iter().map(|r| (r.mask(), r.net.0 & r.mask())).collect(),
+            ),
         }
     }
 
@@ -425,6 +441,8 @@ impl Preparer<'_> {
                 Const::Enum(e) => ListValue::Enum(*e),
                 Const::Bool(b) => ListValue::Bool(*b),
                 Const::Semver(v) => ListValue::Semver(Box::new(PackedSemver::new(&v.0)?)),
+                // No list holds addresses (validation refuses `list<ip>`).
+                Const::Ip(_) => return None,
             },
         })
     }
@@ -488,6 +506,7 @@ impl Preparer<'_> {
                 Some(packed) => PExpr::Semver(s, op, Box::new(packed)),
                 None => excluded("a version out of range"),
             },
+            Const::Ip(ip) => PExpr::Ip(s, op, ip.words()),
         }
     }
 }

@@ -337,8 +337,11 @@ impl FnGen<'_, '_, '_> {
         // Validation makes both sides one type; a pure leaf takes the others
         // (and `now`, a timestamp).
         let ty = self.kind(a);
-        let (Src::Field(sa), Src::Field(sb), Some(OperandType::String | OperandType::Semver)) =
-            (a, b, ty)
+        let (
+            Src::Field(sa),
+            Src::Field(sb),
+            Some(OperandType::String | OperandType::Semver | OperandType::Ip),
+        ) = (a, b, ty)
         else {
             return self.excluded("a comparison of operands of different types", u);
         };
@@ -362,6 +365,12 @@ impl FnGen<'_, '_, '_> {
             }
             let ord = self.call(Helper::StrCmp, &[pa, na, pb, nb])?;
             let r = self.b.ins().icmp_imm_s(int_cc(op, true), ord, 0);
+            self.branch(r, t, f);
+            return Ok(());
+        }
+        if ty == Some(OperandType::Ip) {
+            // Two addresses: both words, `==` and `!=` only.
+            let r = self.lex(wa, na, wb, nb, op);
             self.branch(r, t, f);
             return Ok(());
         }

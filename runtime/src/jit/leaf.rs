@@ -134,6 +134,7 @@ impl Compiler<'_> {
                             matches!(s, Src::Field(_))
                                 && PackedSemver::new(&v.0).is_some_and(|p| p.pre.is_none())
                         }
+                        Const::Ip(_) => matches!(s, Src::Field(_)),
                         _ => true,
                     };
                     pure.then(|| vec![s])
@@ -153,6 +154,7 @@ impl Compiler<'_> {
                         _ => true,
                     },
                     ConstSet::Semver(_) => false,
+                    ConstSet::Cidr(_) => matches!(s, Src::Field(_)),
                 };
                 pure.then(|| vec![s])
             }
@@ -278,6 +280,16 @@ impl FnGen<'_, '_, '_> {
                 // A release constant: equal words are equal versions.
                 let lo = self.slot_load(slot, super::abi::SLOT_B, types::I64);
                 let (k_hi, k_lo) = (self.iconst(k.hi as i64), self.iconst(k.lo as i64));
+                self.lex(w, lo, k_hi, k_lo, op)
+            }
+            Const::Ip(ip) => {
+                let Src::Field(slot) = s else {
+                    return Ok(self.b.ins().iconst(types::I8, 0));
+                };
+                // Two words, the high one first: `==` and `!=` only.
+                let lo = self.slot_load(slot, super::abi::SLOT_B, types::I64);
+                let (hi, low) = ip.words();
+                let (k_hi, k_lo) = (self.iconst(hi as i64), self.iconst(low as i64));
                 self.lex(w, lo, k_hi, k_lo, op)
             }
         })
@@ -520,7 +532,32 @@ impl FnGen<'_, '_, '_> {
                 }
             }
             ConstSet::Semver(_) => self.b.ins().iconst(types::I8, 0),
+            ConstSet::Cidr(ranges) => match s {
+                Src::Field(slot) => self.cidr_value(slot, ranges),
+                Src::Now(_) => self.b.ins().iconst(types::I8, 0),
+            },
         })
+    }
+
+    /// Whether an address slot is in any of `ranges`: per range, both
+    /// words masked and compared, inline (a list of ranges is short).
+    fn cidr_value(&mut self, slot: u32, ranges: &[vexil_ir::ip::Cidr]) -> Value {
+        let hi = self.word(Src::Field(slot));
+        let lo = self.slot_load(slot, super::abi::SLOT_B, types::I64);
+        let mut any = self.b.ins().iconst(types::I8, 0);
+        for r in ranges {
+            let mask = r.mask();
+            let net = r.net.0 & mask;
+            let word_in = |g: &mut Self, w: Value, mask: u64, net: u64| -> Value {
+                let masked = g.b.ins().band_imm_u(w, mask as i64);
+                g.b.ins().icmp_imm_u(IntCC::Equal, masked, net as i64)
+            };
+            let h = word_in(self, hi, (mask >> 64) as u64, (net >> 64) as u64);
+            let l = word_in(self, lo, mask as u64, net as u64);
+            let both = self.b.ins().band(h, l);
+            any = self.b.ins().bor(any, both);
+        }
+        any
     }
 
     /// A string slot in a list of short strings (see [`StrPlan`]).

@@ -112,6 +112,9 @@ impl FnGen<'_, '_, '_> {
             },
             _ => None,
         };
+        if let Operand::Const(Const::Ip(_)) = value {
+            return self.excluded("an address in a list (no list holds addresses)", u);
+        }
         let version = match value {
             Operand::Const(Const::Semver(v)) => match PackedSemver::new(&v.0) {
                 Some(k) => Some(k),
@@ -149,6 +152,9 @@ impl FnGen<'_, '_, '_> {
                     let x = self.b.ins().f64const(*x);
                     let exact = self.b.ins().iconst(types::I32, 1);
                     self.call(Helper::ListHasFloat, &[items, n, x, exact])?
+                }
+                Const::Ip(_) => {
+                    return Err(CompileError("an address in a list lost on the way".into()))
                 }
                 Const::Semver(_) => {
                     let Some(k) = version else {
@@ -222,6 +228,9 @@ impl FnGen<'_, '_, '_> {
         f: Block,
         u: Block,
     ) -> Result<()> {
+        if let ConstSet::Cidr(_) = set {
+            return self.excluded("ranges against a list (no list holds addresses)", u);
+        }
         let (items, n) = self.list_items(list, u);
         let set = self.c.tables.list_set(ListSet::new(set));
         let set = self.iconst(set);

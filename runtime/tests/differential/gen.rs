@@ -153,6 +153,44 @@ pub const VERSIONS: &[&str] = &[
     "4294967295.4294967295.1",
 ];
 
+/// Addresses that meet the ranges below at their edges, IPv4 in both
+/// forms (`::ffff:10.0.0.1` is `10.0.0.1`; `::10.0.0.1` is not).
+pub const IPS: &[&str] = &[
+    "10.0.0.1",
+    "::ffff:10.0.0.1",
+    "::10.0.0.1",
+    "10.255.255.255",
+    "11.0.0.0",
+    "11.0.0.1",
+    "192.168.1.7",
+    "0.0.0.0",
+    "255.255.255.255",
+    "::",
+    "::1",
+    "2001:db8::1",
+    "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff",
+    "2001:db8:8000::",
+    "2001:db9::",
+    "fe80::1",
+];
+
+pub const RANGES: &[&str] = &[
+    "10.0.0.0/8",
+    "10.0.0.1/32",
+    "10.0.0.1",
+    "11.0.0.0/31",
+    "0.0.0.0/0",
+    "::/0",
+    "::/1",
+    "8000::/1",
+    "::ffff:0:0/96",
+    "2001:db8::/32",
+    "2001:db8::/33",
+    "2001:db8::1/128",
+    "192.168.0.0/16",
+    "fe80::/10",
+];
+
 /// Out of the packable range: invalid in a context (validation refuses
 /// it as a constant, which the mutation test covers).
 pub const HUGE_VERSION: &str = "4294967296.0.0";
@@ -233,7 +271,8 @@ impl CaseGen {
     }
 
     fn scalar_type(&mut self) -> FieldType {
-        match self.rng.below(8) {
+        match self.rng.below(9) {
+            8 => FieldType::Ip,
             0 => FieldType::Bool,
             1 => FieldType::Int,
             2 => FieldType::Float,
@@ -267,7 +306,12 @@ impl CaseGen {
             let n_fields = 1 + self.rng.below(3 + self.size.min(5));
             for f in 0..n_fields {
                 let ty = if self.rng.chance(15) {
-                    FieldType::List(Box::new(self.scalar_type()))
+                    // No list holds addresses.
+                    let mut item = self.scalar_type();
+                    while item == FieldType::Ip {
+                        item = self.scalar_type();
+                    }
+                    FieldType::List(Box::new(item))
                 } else {
                     self.scalar_type()
                 };
@@ -332,6 +376,9 @@ impl CaseGen {
             FieldType::Semver => Const::Semver(version(self.rng.pick(VERSIONS))),
             FieldType::Timestamp => Const::Timestamp(self.rng.pick(TIMES)),
             FieldType::Enum(v) => Const::Enum(self.rng.below(v.len()) as u32),
+            FieldType::Ip => {
+                Const::Ip(ip::Ip::parse(self.rng.pick(IPS)).expect("pool addresses parse"))
+            }
             FieldType::List(_) => Const::Bool(true),
         }
     }
@@ -404,6 +451,11 @@ impl CaseGen {
             FieldType::Enum(v) => {
                 ConstSet::Enum((0..n).map(|_| self.rng.below(v.len()) as u32).collect())
             }
+            FieldType::Ip => ConstSet::Cidr(
+                (0..n.min(8))
+                    .map(|_| ip::Cidr::parse(self.rng.pick(RANGES)).expect("pool ranges parse"))
+                    .collect(),
+            ),
             FieldType::List(_) => ConstSet::Bool(Vec::new()),
         }
     }
@@ -436,7 +488,7 @@ impl CaseGen {
             };
         }
         let f = self.rng.pick(&scalars);
-        let ordering = !matches!(f.ty, FieldType::Bool | FieldType::String);
+        let ordering = !matches!(f.ty, FieldType::Bool | FieldType::String | FieldType::Ip);
         let op = self.op(ordering);
         let lhs = Operand::Field(f.slot);
         let rhs = match self.rng.below(10) {
@@ -928,6 +980,10 @@ impl CaseGen {
                 ctx.set_semver(h, &version(text).0)
             }
             FieldType::Timestamp => ctx.set_timestamp(h, self.rng.pick(TIMES)),
+            FieldType::Ip => {
+                let ip = self.rng.pick(IPS).parse().expect("pool addresses parse");
+                ctx.set_ip(h, ip)
+            }
             FieldType::Enum(v) => {
                 let i = if self.rng.chance(10) {
                     self.rng.pick(&[v.len() as u32, 64, 1000])
@@ -950,7 +1006,7 @@ impl CaseGen {
                             let n = CaseGen::enum_len(&FieldType::Enum(v.clone()));
                             v[self.rng.below(n)].clone()
                         }
-                        FieldType::List(_) => String::new(),
+                        FieldType::Ip | FieldType::List(_) => String::new(),
                     })
                     .collect();
                 ctx.set_list_parsed(layout, h, texts.iter().map(String::as_str));

@@ -9,7 +9,7 @@ use vexil_runtime::ir::bucket::BUCKETS;
 use vexil_runtime::ir::*;
 
 use crate::gen::{
-    Rng, COMPARE_OPS, FLOATS, HUGE_VERSION, INTS, PATTERNS, STRINGS, TIMES, VERSIONS,
+    Rng, COMPARE_OPS, FLOATS, HUGE_VERSION, INTS, IPS, PATTERNS, RANGES, STRINGS, TIMES, VERSIONS,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -543,7 +543,8 @@ fn some_version(rng: &mut Rng, edge: u64) -> Semver {
 }
 
 fn scalar_type(rng: &mut Rng) -> FieldType {
-    match rng.below(8) {
+    match rng.below(9) {
+        8 => FieldType::Ip,
         0 => FieldType::Bool,
         1 => FieldType::Int,
         2 => FieldType::Float,
@@ -567,7 +568,8 @@ fn field_type(rng: &mut Rng) -> FieldType {
 }
 
 fn constant(rng: &mut Rng) -> Const {
-    match rng.below(7) {
+    match rng.below(8) {
+        7 => Const::Ip(ip::Ip::parse(rng.pick(IPS)).expect("pool addresses parse")),
         0 => Const::Bool(rng.chance(50)),
         1 => Const::Int(rng.pick(INTS)),
         2 => Const::Float(rng.pick(FLOATS)),
@@ -588,13 +590,19 @@ fn constant_of(ty: &FieldType, rng: &mut Rng) -> Option<Const> {
         FieldType::Semver => Const::Semver(some_version(rng, 0)),
         FieldType::Timestamp => Const::Timestamp(rng.pick(TIMES)),
         FieldType::Enum(values) => Const::Enum(rng.below(values.len()) as u32),
+        FieldType::Ip => Const::Ip(ip::Ip::parse(rng.pick(IPS)).expect("pool addresses parse")),
         FieldType::List(_) => return None,
     })
 }
 
 fn set(rng: &mut Rng) -> ConstSet {
     let n = rng.below(4);
-    match rng.below(7) {
+    match rng.below(8) {
+        7 => ConstSet::Cidr(
+            (0..n)
+                .map(|_| ip::Cidr::parse(rng.pick(RANGES)).expect("pool ranges parse"))
+                .collect(),
+        ),
         0 => ConstSet::Bool((0..n).map(|_| rng.chance(50)).collect()),
         1 => ConstSet::Int((0..n).map(|_| rng.pick(INTS)).collect()),
         2 => ConstSet::Float((0..n).map(|_| rng.pick(FLOATS)).collect()),
@@ -608,11 +616,10 @@ fn set(rng: &mut Rng) -> ConstSet {
 /// Every condition of the bundle, at its root.
 fn roots(b: &mut Bundle) -> Vec<&mut Expr> {
     let mut out: Vec<&mut Expr> = b.segments.iter_mut().map(|s| &mut s.condition).collect();
-    out.extend(
-        b.flags
-            .iter_mut()
-            .flat_map(|f| f.rules.iter_mut().map(|r| &mut r.condition)),
-    );
+    for f in b.flags.iter_mut() {
+        out.extend(f.rules.iter_mut().map(|r| &mut r.condition));
+        out.extend(f.enabled_when.as_mut());
+    }
     out.extend(b.experiments.iter_mut().map(|x| &mut x.audience));
     out
 }
