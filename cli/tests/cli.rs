@@ -215,7 +215,7 @@ fn test_runs_the_test_blocks_and_points_at_failures() {
         .assert()
         .success()
         .stdout(predicate::str::contains(
-            "59 tests, 152 expectations: 59 passed, 0 failed",
+            "60 tests, 154 expectations: 60 passed, 0 failed",
         ));
     let dir = tempfile::tempdir().expect("tmp");
     write(

@@ -69,6 +69,24 @@ async fn a_flag_switched_off_in_one_environment_answers_disabled_there() {
 }
 
 #[tokio::test]
+async fn an_address_from_the_context_is_matched_against_ranges() {
+    let server = start(config(&shop())).await;
+    let ctx = |ip: &str| {
+        json!({ "targetingKey": "anon-0123456789abcdef", "env": { "name": "production" },
+                "device": { "platform": "web", "os_version": "14.0.0", "ip": ip } })
+    };
+    for ip in ["10.9.8.7", "::ffff:10.9.8.7", "2001:db8:5400::1"] {
+        let (status, body) = server.evaluate("search-ranking", &ctx(ip)).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["metadata"]["rule"], "dogfood", "{ip}: {body}");
+    }
+    let (status, body) = server.evaluate("search-ranking", &ctx("203.0.113.9")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_ne!(body["metadata"]["rule"], "dogfood", "{body}");
+    server.running.stop().await;
+}
+
+#[tokio::test]
 async fn experiments_are_evaluated_too() {
     let server = start(config(&shop())).await;
     let (status, body) = server.evaluate("checkout-layout", &shopper("u-1")).await;
@@ -165,6 +183,10 @@ async fn a_context_against_the_schema_is_400_invalid_context_naming_the_field() 
             "`targetingKey` must be a string",
         ),
         (json!({ "beta": "yes" }), "`user.beta` expects a boolean"),
+        (
+            json!({ "device": { "ip": "10.0.0.256" } }),
+            "`device.ip` expects an IPv4 or IPv6 address",
+        ),
     ];
     for (ctx, message) in cases {
         let (status, body) = server.evaluate("new-checkout", &ctx).await;

@@ -111,6 +111,7 @@ pub struct Fields {
     device_os_version: FieldHandle,
     device_app_version: FieldHandle,
     device_model: FieldHandle,
+    device_ip: FieldHandle,
     env_name: FieldHandle,
     env_region: FieldHandle,
     location_country: FieldHandle,
@@ -144,6 +145,7 @@ impl Fields {
             device_os_version: field("device", "os_version")?,
             device_app_version: field("device", "app_version")?,
             device_model: field("device", "model")?,
+            device_ip: field("device", "ip")?,
             env_name: field("env", "name")?,
             env_region: field("env", "region")?,
             location_country: field("location", "country")?,
@@ -218,6 +220,13 @@ impl DeviceBuilder<'_> {
     /// browsers do not send it.
     pub fn model(&mut self, value: &str) -> &mut Self {
         self.ctx.set_str(self.fields.device_model, value);
+        self
+    }
+    /// The client's public address as our edge sees it (IPv4 or IPv6).
+    ///
+    /// An IPv4 address is the same address as its IPv4-mapped IPv6 form.
+    pub fn ip(&mut self, value: std::net::IpAddr) -> &mut Self {
+        self.ctx.set_ip(self.fields.device_ip, value);
         self
     }
 }

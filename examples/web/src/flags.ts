@@ -22,6 +22,10 @@ export type DeviceContext = {
    * browsers do not send it.
    */
   model?: string | null;
+  /**
+   * The client's public address as our edge sees it (IPv4 or IPv6).
+   */
+  ip?: string | null;
 };
 
 /**
