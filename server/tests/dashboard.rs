@@ -579,3 +579,23 @@ async fn why_explains_why_a_user_does_not_get_new_checkout() {
     );
     server.running.stop().await;
 }
+
+#[tokio::test]
+async fn the_schedule_lists_what_is_coming_and_on_request_what_happened() {
+    let server = start(keyed()).await;
+    let mut b = Browser::new(&server);
+    b.sign_in(VIEWER).await;
+    let coming = b.get("/admin/schedule").await;
+    assert_eq!(coming.status, 200);
+    // Only what is still to come (whatever today is: no calendar bomb).
+    assert!(!coming.text.contains("<tr class=\"past\">"));
+    // new-checkout's North American launch (2026-12-01 08:00) is past.
+    assert!(!coming.text.contains("2026-12-01 08:00:00 UTC"));
+    let all = b.get("/admin/schedule?past=1").await;
+    assert!(all.text.contains("2026-12-01 08:00:00 UTC"));
+    assert!(all.text.contains("<tr class=\"past\">"));
+    assert!(all.text.contains("href=\"/admin/flags/new-checkout\""));
+    let rows = |t: &str| t.matches("<tr class=").count();
+    assert!(rows(&all.text) > rows(&coming.text));
+    server.running.stop().await;
+}

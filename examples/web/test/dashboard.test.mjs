@@ -272,6 +272,7 @@ test("every page loads only from its own origin, with no console errors", async 
     ["/admin/flags", null],
     ["/admin/flags/new-checkout", "dashboard-new-checkout.png"],
     ["/admin/why?flag=new-checkout&user.id=u-1", null],
+    ["/admin/schedule?past=1", null],
     ["/admin/audit", null],
     ["/admin/health", "dashboard-health.png"],
   ]) {

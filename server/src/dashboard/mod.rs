@@ -12,6 +12,7 @@ mod flags;
 mod health;
 mod page;
 mod readings;
+mod schedule;
 mod session;
 mod source;
 mod why;
@@ -63,6 +64,7 @@ pub(crate) fn router<S>(app: Arc<App>) -> Router<S> {
         .route("/admin/flags/{name}/override", post(flag::set_override))
         .route("/admin/flags/{name}/lift", post(flag::lift))
         .route("/admin/why", get(why::page))
+        .route("/admin/schedule", get(schedule::page))
         .route("/admin/audit", get(audit::page))
         .route("/admin/health", get(health::page))
         .route("/admin/assets/{file}", get(assets::serve))

@@ -10,13 +10,15 @@ use super::session::User;
 pub enum Nav {
     Flags,
     Why,
+    Schedule,
     Audit,
     Health,
 }
 
-const NAV: [(Nav, &str, &str); 4] = [
+const NAV: [(Nav, &str, &str); 5] = [
     (Nav::Flags, "/admin/flags", "Flags"),
     (Nav::Why, "/admin/why", "Why"),
+    (Nav::Schedule, "/admin/schedule", "Schedule"),
     (Nav::Audit, "/admin/audit", "Audit log"),
     (Nav::Health, "/admin/health", "Health"),
 ];
