@@ -228,6 +228,42 @@ fn stale_with_code_reports_unreferenced_flags() {
         .stdout(predicate::str::contains("2 stale flags of 2"));
 }
 
+#[test]
+fn stale_with_a_usage_file_reports_flags_never_evaluated() {
+    let dir = project(&[
+        ("flags.flag", FLAGS),
+        (
+            "metrics.txt",
+            "# TYPE vexil_evaluations counter\n\
+             vexil_evaluations_total{flag=\"dark-mode\",variant=\"true\",reason=\"STATIC\"} 12\n",
+        ),
+    ]);
+    let usage = dir.path().join("metrics.txt");
+    vexil()
+        .args([
+            "stale",
+            &arg(dir.path()),
+            "--today",
+            "2026-10-20",
+            "--usage",
+        ])
+        .arg(&usage)
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(format!(
+            "no evaluation in {}",
+            usage.display()
+        )))
+        .stdout(predicate::str::contains("kill-payments"));
+    std::fs::write(&usage, "up 1\n").expect("write");
+    vexil()
+        .args(["stale", &arg(dir.path()), "--usage"])
+        .arg(&usage)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("not the metrics of `vexil serve`"));
+}
+
 /// A copy of examples/shop in a temporary directory.
 fn shop_copy() -> tempfile::TempDir {
     let shop = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/shop");
