@@ -94,6 +94,7 @@ impl Words<'_> {
             Const::Semver(v) => v.to_string(),
             Const::Timestamp(t) => ir::value::format_timestamp(*t),
             Const::Enum(i) => self.enum_name(other, *i),
+            Const::Ip(ip) => ip.to_string(),
         }
     }
 
@@ -106,6 +107,7 @@ impl Words<'_> {
             ConstSet::Timestamp(v) => v.iter().map(|t| ir::value::format_timestamp(*t)).collect(),
             ConstSet::Enum(v) => v.iter().map(|i| self.enum_name(other, *i)).collect(),
             ConstSet::Bool(v) => v.iter().map(bool::to_string).collect(),
+            ConstSet::Cidr(v) => v.iter().map(ToString::to_string).collect(),
         };
         format!("[{}]", items.join(", "))
     }

@@ -215,6 +215,9 @@ fn input(name: &str, ty: &FieldType, value: &str) -> Markup {
         FieldType::Int | FieldType::Float => {
             html! { input type="text" inputmode="decimal" name=(name) value=(value); }
         }
+        FieldType::Ip => {
+            html! { input type="text" name=(name) value=(value) placeholder="192.0.2.7"; }
+        }
         FieldType::String => html! { input type="text" name=(name) value=(value); },
     }
 }
