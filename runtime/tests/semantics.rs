@@ -897,3 +897,28 @@ flag launch: bool {
     assert_eq!(served.reason, Reason::Default);
     assert!(s.explain("no-such-flag", &ctx, None, 0).is_none());
 }
+
+#[test]
+fn an_explanation_quotes_addresses_and_ranges_as_the_source_writes_them() {
+    let s = snapshot(
+        r#"
+context request {
+  ip: ip
+}
+flag office: bool {
+  kind release
+  default false
+  rule lb: when request.ip == "::ffff:203.0.113.7" => true
+  rule vpn: when request.ip in ["10.0.0.0/8", "2001:db8::/32"] => true
+}
+"#,
+    );
+    let json = json!({"request": {"ip": "::ffff:10.1.2.3"}});
+    let ctx = s.layout().context_from_json(&json);
+    let e = s.explain("office", &ctx, Some(&json), 0).expect("a flag");
+    assert_eq!(
+        e.steps[0].because,
+        [r#"`request.ip == "203.0.113.7"` is false: request.ip is "::ffff:10.1.2.3""#]
+    );
+    assert_eq!(e.steps[1].verdict, "matched");
+}

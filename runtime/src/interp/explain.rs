@@ -94,7 +94,8 @@ impl Words<'_> {
             Const::Semver(v) => v.to_string(),
             Const::Timestamp(t) => ir::value::format_timestamp(*t),
             Const::Enum(i) => self.enum_name(other, *i),
-            Const::Ip(ip) => ip.to_string(),
+            // Written as strings in the source, as it reads them back.
+            Const::Ip(ip) => format!("\"{ip}\""),
         }
     }
 
@@ -107,7 +108,7 @@ impl Words<'_> {
             ConstSet::Timestamp(v) => v.iter().map(|t| ir::value::format_timestamp(*t)).collect(),
             ConstSet::Enum(v) => v.iter().map(|i| self.enum_name(other, *i)).collect(),
             ConstSet::Bool(v) => v.iter().map(bool::to_string).collect(),
-            ConstSet::Cidr(v) => v.iter().map(ToString::to_string).collect(),
+            ConstSet::Cidr(v) => v.iter().map(|r| format!("\"{r}\"")).collect(),
         };
         format!("[{}]", items.join(", "))
     }
