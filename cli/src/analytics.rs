@@ -544,8 +544,18 @@ fn nothing_to_analyse(report: &mut Report, store: &Path, args: &AnalyzeArgs) -> 
 pub struct SimulateArgs {
     /// A directory of `.flag` files.
     dir: PathBuf,
-    /// The experiment to simulate.
+    /// The experiment to simulate (with `--rollout`: the flag whose
+    /// guarded staged rule is rolled out).
     experiment: String,
+    /// Roll out the flag's guarded staged rule instead, through the
+    /// runtime and the monitor's checks, `--runs` times; prints how each
+    /// ended (effects and baselines name guardrails, `--units` is new
+    /// units an hour).
+    #[arg(long)]
+    rollout: bool,
+    /// With `--rollout`: how many rollouts, with seeds from `--seed` on.
+    #[arg(long, default_value_t = 1, requires = "rollout")]
+    runs: u64,
     /// Distinct units that visit (the audience, traffic and layer decide
     /// which of them are enrolled).
     #[arg(long, default_value_t = 10_000)]
@@ -565,8 +575,13 @@ pub struct SimulateArgs {
     /// Where to write the JSON Lines; `-` writes standard output; a
     /// `postgres://` URL ingests them into that event store as they are
     /// simulated (as `vexil ingest` would).
-    #[arg(short, long, value_name = "FILE.jsonl")]
-    output: PathBuf,
+    #[arg(
+        short,
+        long,
+        value_name = "FILE.jsonl",
+        required_unless_present = "rollout"
+    )]
+    output: Option<PathBuf>,
     #[arg(long, default_value_t = 1)]
     seed: u64,
     /// First day, a date like 2026-12-01 or an RFC 3339 timestamp
@@ -576,6 +591,86 @@ pub struct SimulateArgs {
     /// Also write metric events of units that were never enrolled.
     #[arg(long)]
     bystanders: bool,
+}
+
+/// `vexil simulate --rollout`: `--runs` rollouts of the flag's guarded
+/// staged rule, one line each, then how many were rolled back, at which
+/// stages, and the median number of units served the new experience
+/// before the action.
+fn simulate_rollouts(
+    args: &SimulateArgs,
+    bundle: vexil_ir::ValidBundle,
+) -> Result<ExitCode, String> {
+    use vexil_events::simulate::{simulate_rollout, RolloutOptions};
+    let pairs = |list: &[String], what: &str| {
+        list.iter()
+            .map(|b| assignment(b, what))
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let mut options = RolloutOptions {
+        flag: args.experiment.clone(),
+        units_per_hour: args.units,
+        effects: pairs(&args.effect, "--effect")?,
+        baselines: pairs(&args.baseline, "--baseline")?,
+        check_every: 3_600_000_000,
+        monitor: vexil_events::rollout::MonitorOptions::default(),
+        seed: args.seed,
+    };
+    let mut stopped: Vec<u64> = Vec::new();
+    let mut stages: Vec<usize> = Vec::new();
+    for run in 0..args.runs.max(1) {
+        options.seed = args.seed + run;
+        let r = simulate_rollout(bundle.clone(), &options)?;
+        if args.runs <= 20 {
+            println!(
+                "seed {}: {}{}, {} of {} units served the new experience, {}",
+                options.seed,
+                r.outcome,
+                match (&r.stage, &r.guard) {
+                    (Some(s), Some(g)) => format!(" at stage {s} by `{g}`"),
+                    _ => String::new(),
+                },
+                thousands(r.exposed_new),
+                thousands(r.units),
+                vexil_words::count(r.checks, "check")
+            );
+        }
+        if r.outcome != "completed" {
+            stopped.push(r.exposed_new);
+            stages.extend(r.stage);
+        }
+    }
+    stopped.sort_unstable();
+    let runs = args.runs.max(1);
+    let median = stopped.get(stopped.len() / 2).copied();
+    let mut by_stage: Vec<String> = Vec::new();
+    if let Some(&last) = stages.iter().max() {
+        for s in 1..=last {
+            let n = stages.iter().filter(|&&x| x == s).count();
+            if n > 0 {
+                by_stage.push(format!("{n} at stage {s}"));
+            }
+        }
+    }
+    println!(
+        "{} of {} stopped ({:.1}%){}{}",
+        stopped.len(),
+        vexil_words::count(runs, "rollout"),
+        100.0 * stopped.len() as f64 / runs as f64,
+        if by_stage.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", by_stage.join(", "))
+        },
+        match median {
+            Some(m) => format!(
+                "; median units served the new experience before the action: {}",
+                thousands(m)
+            ),
+            None => String::new(),
+        }
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 fn parse_effect(text: &str) -> Result<Effect, String> {
@@ -596,6 +691,10 @@ pub fn simulate(args: &SimulateArgs) -> Result<ExitCode, String> {
         Ok(b) => b,
         Err(code) => return Ok(code),
     };
+    if args.rollout {
+        return simulate_rollouts(args, bundle);
+    }
+    let output = args.output.clone().unwrap_or_else(|| PathBuf::from("-"));
     find_experiment(&bundle, &args.experiment)?;
     let effects = args
         .effect
@@ -621,19 +720,19 @@ pub fn simulate(args: &SimulateArgs) -> Result<ExitCode, String> {
         bystanders: args.bystanders,
         start,
     };
-    if Store::is_url(&args.output) {
-        return simulate_into_store(bundle, args, &options);
+    if Store::is_url(&output) {
+        return simulate_into_store(bundle, args, &output, &options);
     }
-    let to_stdout = args.output.as_os_str() == "-";
+    let to_stdout = output.as_os_str() == "-";
     let out: Box<dyn Write + Send> = if to_stdout {
         Box::new(std::io::BufWriter::new(std::io::stdout()))
     } else {
-        let file = std::fs::File::create(&args.output)
-            .map_err(|e| format!("cannot write `{}`: {e}", args.output.display()))?;
+        let file = std::fs::File::create(&output)
+            .map_err(|e| format!("cannot write `{}`: {e}", output.display()))?;
         Box::new(std::io::BufWriter::new(file))
     };
     let summary = run_simulation(bundle, &args.experiment, &options, out)?;
-    let text = summary_text(&summary, &args.output.display().to_string());
+    let text = summary_text(&summary, &output.display().to_string());
     // The summary goes where the data does not.
     if to_stdout {
         eprint!("{text}");
@@ -648,9 +747,10 @@ pub fn simulate(args: &SimulateArgs) -> Result<ExitCode, String> {
 fn simulate_into_store(
     bundle: vexil_ir::ValidBundle,
     args: &SimulateArgs,
+    output: &Path,
     options: &SimulationOptions,
 ) -> Result<ExitCode, String> {
-    let mut store = Store::open(&args.output).map_err(|e| e.to_string())?;
+    let mut store = Store::open(output).map_err(|e| e.to_string())?;
     let (reader, writer) =
         std::io::pipe().map_err(|e| format!("cannot start the ingestion: {e}"))?;
     let (summary, ingested) = std::thread::scope(|scope| {

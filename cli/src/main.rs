@@ -7,6 +7,7 @@ mod keys;
 mod lifecycle;
 mod output;
 mod remote;
+mod rollout;
 mod serve;
 
 use std::path::PathBuf;
@@ -156,6 +157,10 @@ enum Command {
     Override(remote::OverrideCommand),
     /// Read a server's audit log: who changed what, when, why, from where.
     Audit(remote::AuditArgs),
+    /// Guarded staged rollouts on a server: their status, and resuming or
+    /// abandoning one the monitor stopped.
+    #[command(subcommand)]
+    Rollout(rollout::RolloutCommand),
     /// Create, list and revoke a server's API keys at run time (admin key).
     #[command(subcommand)]
     Key(keys::KeyCommand),
@@ -292,6 +297,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve::serve(args),
         Command::Override(command) => remote::override_command(command),
         Command::Audit(args) => remote::audit(args),
+        Command::Rollout(command) => rollout::rollout_command(command),
         Command::Key(command) => keys::key_command(command),
         Command::Stats(args) => analytics::stats(&args),
         Command::Plan(args) => analytics::plan(&args),

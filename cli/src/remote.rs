@@ -167,7 +167,7 @@ impl Remote {
         Err(format!("the server refused ({status}): {details}{hint}"))
     }
 
-    fn overrides(&self) -> Result<(String, Value), String> {
+    pub(crate) fn overrides(&self) -> Result<(String, Value), String> {
         let res = self.send(self.http.get(format!("{}/v1/overrides", self.base)))?;
         let (etag, body) = self.json(res)?;
         Ok((etag.unwrap_or_else(|| "*".to_string()), body))

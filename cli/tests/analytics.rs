@@ -1305,3 +1305,50 @@ fn a_teams_postgres_tables_are_analysed_through_the_mapping_and_a_missing_column
         .code(2)
         .stderr(predicate::str::contains("varaint"));
 }
+
+#[test]
+fn simulate_rolls_out_a_guarded_flag_through_the_monitor() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("search.flag"),
+        "context user {\n  key id: string\n}\n\nflag search-v3: bool {\n  kind release\n  default false\n  rule ramp: from 2026-12-10T09:00:00Z => 10% for 4h, 50% for 4h, 100% by user.id\n    guard errors: conversion(search_error) must not increase by 20%\n}\n",
+    )
+    .unwrap();
+    let flags = dir.path().to_str().unwrap();
+    let args = |effect: &str| {
+        [
+            "simulate",
+            flags,
+            "search-v3",
+            "--rollout",
+            "--units",
+            "400",
+            "--baseline",
+            "errors=0.1",
+            "--effect",
+            effect,
+            "--seed",
+            "7",
+        ]
+        .map(str::to_string)
+    };
+    vexil()
+        .args(args("errors=1.0"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("seed 7: rolled_back at stage"))
+        .stdout(predicate::str::contains("1 of 1 rollout stopped"));
+    vexil()
+        .args(args("errors=0"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("seed 7: completed"))
+        .stdout(predicate::str::contains("0 of 1 rollout stopped"));
+    vexil()
+        .args(args("latency=0.1"))
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`search-v3` has no guardrail `latency`",
+        ));
+}

@@ -139,6 +139,9 @@ pub enum AuditKind {
     KeyRevoked,
     /// A write was refused: no key, a key without the `admin` scope.
     WriteRefused,
+    /// A staged rollout's guardrail was breached (the evidence is in
+    /// `after`); its action, when it has one, follows as an override.
+    GuardrailBreached,
 }
 
 impl AuditKind {
@@ -154,6 +157,7 @@ impl AuditKind {
             AuditKind::KeyCreated => "key_created",
             AuditKind::KeyRevoked => "key_revoked",
             AuditKind::WriteRefused => "write_refused",
+            AuditKind::GuardrailBreached => "guardrail_breached",
         }
     }
 
@@ -169,6 +173,7 @@ impl AuditKind {
             AuditKind::KeyCreated,
             AuditKind::KeyRevoked,
             AuditKind::WriteRefused,
+            AuditKind::GuardrailBreached,
         ]
         .into_iter()
         .find(|k| k.as_str() == text)

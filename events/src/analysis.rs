@@ -236,7 +236,7 @@ fn describe(e: &StatsError) -> String {
         .unwrap_or(text)
 }
 
-fn analyse_metric(
+pub(crate) fn analyse_metric(
     spec: &MetricSpec,
     arms: &[(String, u64, Sums)],
     weights: &[f64],

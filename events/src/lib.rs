@@ -18,6 +18,7 @@ mod metric;
 mod per_unit;
 mod postgres;
 mod query;
+pub mod rollout;
 pub mod simulate;
 mod sql;
 mod store;

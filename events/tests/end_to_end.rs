@@ -199,3 +199,85 @@ fn sequential_testing_widens_the_intervals_and_keeps_the_estimate() {
     assert!((last(sequential).ci_lower - c.relative.ci_lower).abs() < 1e-12);
     assert!(last(sequential).ci_lower < last(fixed).ci_lower);
 }
+
+// ------------------------------------------------------------ guarded rollouts
+
+use vexil_events::rollout::MonitorOptions;
+use vexil_events::simulate::{simulate_rollout, RolloutOptions, RolloutRun};
+
+/// A guarded rollout: 10% for 4 hours, 50% for 4 hours, then everyone.
+const GUARDED: &str = "\
+context user {
+  key id: string
+}
+
+flag search-v3: bool {
+  kind release
+  default false
+  rule ramp: from 2026-12-10T09:00:00Z => 10% for 4h, 50% for 4h, 100% by user.id
+    guard errors: conversion(search_error) must not increase by 20%
+    min sample 100 per stage
+}
+";
+
+fn guarded() -> vexil_ir::ValidBundle {
+    let mut project = vexil_compiler::Project::new();
+    project.set_source("search.flag", GUARDED.to_string());
+    project
+        .bundle(false)
+        .map_err(|d| project.render(&d, false))
+        .expect("the guarded flag compiles")
+}
+
+fn rollout(units_per_hour: u64, error_effect: f64, seed: u64) -> RolloutRun {
+    let options = RolloutOptions {
+        flag: "search-v3".into(),
+        units_per_hour,
+        effects: vec![("errors".into(), error_effect)],
+        baselines: vec![("errors".into(), 0.1)],
+        check_every: 3_600_000_000,
+        monitor: MonitorOptions::default(),
+        seed,
+    };
+    simulate_rollout(guarded(), &options).expect("simulates")
+}
+
+#[test]
+fn a_harmful_rollout_is_rolled_back_at_a_stage() {
+    // The new experience doubles the error rate (10% to 20%), five times
+    // the 20% the guard tolerates.
+    let run = rollout(400, 1.0, 7);
+    assert_eq!(run.outcome, "rolled_back", "{run:?}");
+    assert_eq!(run.guard.as_deref(), Some("errors"));
+    let stage = run.stage.expect("a stage");
+    assert!((1..=2).contains(&stage), "{run:?}");
+    assert!(
+        run.exposed_new > 0 && run.exposed_new < run.units / 2,
+        "{run:?}"
+    );
+}
+
+#[test]
+fn an_aa_rollout_reaches_the_last_stage() {
+    let run = rollout(400, 0.0, 7);
+    assert_eq!(run.outcome, "completed", "{run:?}");
+    assert_eq!(run.checks, 8, "{run:?}");
+    // 10% of the first half and 50% of the second are served.
+    let share = run.exposed_new as f64 / run.units as f64;
+    assert!((0.2..0.4).contains(&share), "{run:?}");
+}
+
+/// With no true effect, the monitor's checks (8 per rollout, every hour)
+/// roll back at most alpha (5%) of the rollouts: the sequential test keeps
+/// peeking safe, and alpha is shared out over stages and guardrails.
+#[test]
+fn aa_rollouts_falsely_roll_back_at_most_alpha() {
+    let runs = 200;
+    let rolled_back = (0..runs)
+        .filter(|seed| rollout(60, 0.0, 1000 + seed).outcome != "completed")
+        .count();
+    assert!(
+        rolled_back as f64 <= 0.05 * runs as f64,
+        "{rolled_back} of {runs}"
+    );
+}

@@ -128,6 +128,9 @@ pub struct Snapshot {
     /// Per flag: whether its outcome can depend on the time (see
     /// `Bundle::flags_reading_clock`).
     flag_reads_clock: Arc<[bool]>,
+    /// Per flag: its guarded staged rule, whose units are exposed (see
+    /// `GuardedRule`); empty when the bundle has none.
+    guarded: Arc<[Option<GuardedRule>]>,
     /// Run-time overrides, checked before the backend (see `overrides.rs`).
     overrides: Option<Arc<Overrides>>,
     /// Why evaluation is not on compiled code, when it is not.
@@ -160,6 +163,7 @@ impl Snapshot {
         }
         Ok(Snapshot {
             flag_reads_clock: bundle.flags_reading_clock().into(),
+            guarded: GuardedRule::of(&bundle),
             why_interpreted,
             layout: Arc::new(Layout::new(&bundle.schema)),
             bundle,
@@ -183,6 +187,7 @@ impl Snapshot {
             backend: Arc::clone(&self.backend),
             names: Arc::clone(&self.names),
             flag_reads_clock: Arc::clone(&self.flag_reads_clock),
+            guarded: Arc::clone(&self.guarded),
             why_interpreted: self.why_interpreted.clone(),
             overrides: Some(Arc::new(table)),
             sink: self.sink.clone(),
@@ -444,6 +449,12 @@ impl Snapshot {
                     None if overridden.is_some() => applied.and_then(|a| a.extra()),
                     _ => None,
                 };
+                if exposing && applied.is_none() {
+                    if let (Some(sink), Some(Some(g))) = (&self.sink, self.guarded.get(i as usize))
+                    {
+                        self.expose_rollout(sink.as_ref(), g, &out, ctx, now);
+                    }
+                }
                 let served = served.or(if extra.is_some() {
                     None
                 } else {
@@ -489,6 +500,51 @@ impl Snapshot {
                 }
             }
         }
+    }
+
+    /// A guarded staged rule's exposure: the unit reached the rule (no
+    /// earlier rule served it, no error, the flag is on and its
+    /// prerequisites hold), and the bucket says on which side of the stage
+    /// in force it is, whether or not the rule's condition holds, so the
+    /// two sides are alike but for the rollout (see `vexil_events::rollout`).
+    fn expose_rollout(
+        &self,
+        sink: &dyn ExposureSink,
+        g: &GuardedRule,
+        out: &Outcome,
+        ctx: &Context,
+        now: i64,
+    ) {
+        let reached = out.error.is_none()
+            && out.detail.is_none()
+            && out.reason != Reason::Disabled
+            && out.rule.is_none_or(|r| r >= g.rule);
+        let Some(stage) = vexil_ir::stage_at(&g.stages, now).filter(|_| reached) else {
+            return;
+        };
+        let (Some(key), Some(cut)) = (g.keys.get(stage), g.stages.get(stage)) else {
+            return;
+        };
+        if cut.buckets == 0 || cut.buckets >= vexil_ir::bucket::BUCKETS {
+            return;
+        }
+        let slot = ctx.slot(g.bucketing.unit);
+        if slot.tag == MISSING {
+            return;
+        }
+        let unit = if g.int_unit {
+            Cow::Owned(IntText::new(slot.a as i64).as_str().to_owned())
+        } else {
+            Cow::Borrowed(ctx.str_of(slot))
+        };
+        let bucket = vexil_ir::bucket::bucket(&g.bucketing.salt, &unit);
+        let variant = if bucket < cut.buckets { "new" } else { "old" };
+        sink.record(&Exposure {
+            experiment: key,
+            variant,
+            unit,
+            time: now,
+        });
     }
 
     fn expose(
@@ -741,5 +797,59 @@ impl Evaluation<'_> {
             detail: None,
             overridden: None,
         }
+    }
+}
+
+/// A flag's staged rule with guardrails: `vexil serve`'s monitor compares
+/// the units each stage serves with those it holds back, so their
+/// evaluations are exposures, of `rollout:FLAG:RULE:STAGE` with variant
+/// `new` or `old` (`vexil_events::rollout::exposure_key`).
+struct GuardedRule {
+    /// The rule's index among the flag's rules.
+    rule: u32,
+    stages: Vec<vexil_ir::Stage>,
+    bucketing: vexil_ir::Bucketing,
+    int_unit: bool,
+    /// Per stage, its exposure key.
+    keys: Vec<String>,
+}
+
+impl GuardedRule {
+    fn of(bundle: &ValidBundle) -> Arc<[Option<GuardedRule>]> {
+        let any = bundle
+            .flags
+            .iter()
+            .any(|f| f.rules.iter().any(|r| r.guardrails.is_some()));
+        if !any {
+            return Arc::from(Vec::new());
+        }
+        bundle
+            .flags
+            .iter()
+            .map(|f| {
+                f.rules.iter().enumerate().find_map(|(i, r)| {
+                    let vexil_ir::RuleResult::Staged {
+                        stages, bucketing, ..
+                    } = &r.result
+                    else {
+                        return None;
+                    };
+                    r.guardrails.as_ref()?;
+                    let rule = r.name.clone().unwrap_or_else(|| (i + 1).to_string());
+                    Some(GuardedRule {
+                        rule: i as u32,
+                        stages: stages.clone(),
+                        bucketing: bucketing.clone(),
+                        int_unit: bundle
+                            .schema
+                            .field_at(bucketing.unit)
+                            .is_some_and(|(_, f)| matches!(f.ty, vexil_ir::FieldType::Int)),
+                        keys: (1..=stages.len())
+                            .map(|n| format!("rollout:{}:{rule}:{n}", f.name))
+                            .collect(),
+                    })
+                })
+            })
+            .collect()
     }
 }

@@ -58,6 +58,13 @@ pub struct Config {
     /// How the event writer queues and deduplicates.
     #[serde(default)]
     pub events: Events,
+    /// The rollout monitor (`[rollouts]`).
+    #[serde(default)]
+    pub rollouts: Rollouts,
+    /// The clock evaluations and the rollout monitor read; the system's
+    /// unless a test sets another (never from the file).
+    #[serde(skip)]
+    pub clock: Clock,
     #[serde(default)]
     pub limits: Limits,
     #[serde(default)]
@@ -144,6 +151,61 @@ impl Default for Events {
     }
 }
 
+/// The rollout monitor: how often guarded rollouts are checked, and the
+/// chance of a false breach over a whole rollout.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Rollouts {
+    /// Milliseconds between checks.
+    pub check_interval_ms: u64,
+    /// The false-breach rate over a rollout, shared out over its stages
+    /// and guardrails.
+    pub alpha: f64,
+    /// The sequential test's tuning: the units (both sides) at which its
+    /// interval is tightest.
+    pub tuning: f64,
+}
+
+impl Default for Rollouts {
+    fn default() -> Rollouts {
+        let monitor = vexil_events::rollout::MonitorOptions::default();
+        Rollouts {
+            check_interval_ms: 60_000,
+            alpha: monitor.alpha,
+            tuning: monitor.tuning,
+        }
+    }
+}
+
+/// The time in microseconds since the epoch: the system's, or a test's.
+#[derive(Clone, Default)]
+pub struct Clock(Option<std::sync::Arc<dyn Fn() -> i64 + Send + Sync>>);
+
+impl Clock {
+    /// A clock that reads `now` instead of the system's.
+    pub fn fixed_by(now: impl Fn() -> i64 + Send + Sync + 'static) -> Clock {
+        Clock(Some(std::sync::Arc::new(now)))
+    }
+
+    /// The time now.
+    pub fn now(&self) -> i64 {
+        match &self.0 {
+            Some(now) => now(),
+            None => vexil_runtime::now(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Clock(test)"
+        } else {
+            "Clock(system)"
+        })
+    }
+}
+
 /// Which browser origins may call the server.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -221,6 +283,8 @@ impl Default for Config {
             cache_dir: None,
             events_db: None,
             events: Events::default(),
+            rollouts: Rollouts::default(),
+            clock: Clock::default(),
             limits: Limits::default(),
             cors: Cors::default(),
             rate_limit: None,

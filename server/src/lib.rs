@@ -24,6 +24,7 @@ mod ops;
 mod overrides;
 mod recorder;
 mod remote;
+mod rollouts;
 mod router;
 mod source;
 mod state;
@@ -41,7 +42,8 @@ use tokio::task::JoinHandle;
 
 pub use auth::{hash_secret, KeyEntry, Scope};
 pub use config::{
-    Config, Cors, Events, Limits, RateLimit, Sse, DEFAULT_CACHE_DIR, DEFAULT_EVENTS_DB,
+    Clock, Config, Cors, Events, Limits, RateLimit, Rollouts, Sse, DEFAULT_CACHE_DIR,
+    DEFAULT_EVENTS_DB,
 };
 pub use dashboard::DashboardConfig;
 pub use webhooks::WebhookConfig;
@@ -80,6 +82,14 @@ impl Running {
     /// The address it listens on (with the port the system chose for port 0).
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Check every guarded rollout now (by the configured clock) and act on
+    /// each breach, as the monitor does on its schedule: the statuses
+    /// after acting, as JSON (`GET /v1/rollouts`' `rollouts`).
+    pub async fn check_rollouts(&self) -> serde_json::Value {
+        let statuses = rollouts::check(&self.app, self.app.now()).await;
+        serde_json::to_value(statuses).unwrap_or_default()
     }
 
     /// Stop accepting, end the event streams, and wait for requests in
@@ -180,6 +190,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     }
     tokio::spawn(keys::follow(app.clone()));
     tokio::spawn(overrides::follow(app.clone()));
+    tokio::spawn(rollouts::follow(app.clone()));
     app.webhooks.start(&app).map_err(ServeError::Config)?;
     let listener = TcpListener::bind(app.config.listen).await.map_err(|e| {
         ServeError::Config(format!("cannot listen on `{}`: {e}", app.config.listen))

@@ -79,7 +79,7 @@ fn evaluate_one(
         .target(key)
         .filter(|t| visible(served, caller, *t))
         .ok_or_else(|| ApiError::not_found(key))?;
-    let evaluation = evaluate(snapshot, target, &ctx, vexil_runtime::now(), exposing);
+    let evaluation = evaluate(snapshot, target, &ctx, app.now(), exposing);
     app.metrics
         .evaluated_in(&served.counters, target, &evaluation);
     match item(served, target, &evaluation) {
@@ -111,7 +111,7 @@ pub async fn evaluate_flags(
         Ok(ctx) => ctx,
         Err(e) => return app.metrics.refuse(e).into_response(),
     };
-    let now = vexil_runtime::now();
+    let now = app.now();
     let exposing = records_exposures(&headers);
     let snapshot = &served.snapshot;
     let evaluations: Vec<(Target, Evaluation<'_>)> = snapshot

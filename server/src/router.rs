@@ -14,7 +14,9 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::state::App;
-use crate::{admin, auth, bundle, dashboard, errors, events, keys, metrics, ofrep, ops, stream};
+use crate::{
+    admin, auth, bundle, dashboard, errors, events, keys, metrics, ofrep, ops, rollouts, stream,
+};
 
 pub fn router(app: Arc<App>) -> Router {
     let evaluation = Router::new()
@@ -37,6 +39,7 @@ pub fn router(app: Arc<App>) -> Router {
             put(admin::put).get(admin::get_one).delete(admin::delete),
         )
         .route("/v1/audit", get(admin::audit))
+        .route("/v1/rollouts", get(rollouts::list))
         .route("/v1/keys", get(keys::list).post(keys::create))
         .route("/v1/keys/{id}", delete(keys::revoke))
         .route_layer(from_fn_with_state(app.clone(), admin::require_admin));

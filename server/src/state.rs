@@ -96,6 +96,8 @@ pub struct App {
     recorder: Option<Arc<Recorder>>,
     /// Where audit entries are delivered.
     pub webhooks: crate::webhooks::Webhooks,
+    /// What the rollout monitor acted on: (flag, stage, guard or "").
+    notified: Mutex<std::collections::HashSet<(String, usize, String)>>,
 }
 
 impl App {
@@ -138,6 +140,7 @@ impl App {
             stopping: watch::channel(false).0,
             recorder: None,
             webhooks: crate::webhooks::Webhooks::default(),
+            notified: Mutex::new(std::collections::HashSet::new()),
             config,
         })
     }
@@ -147,6 +150,20 @@ impl App {
         self.metrics.register_recorder(&recorder.counters);
         self.recorder = Some(recorder);
         self
+    }
+
+    /// The time now, by the configured clock (the system's outside tests).
+    pub fn now(&self) -> i64 {
+        self.config.clock.now()
+    }
+
+    /// Whether the rollout monitor acted on this flag's stage already (for
+    /// `guard`: a notification's; `""`: a rollback or pause); marks it.
+    pub fn rollouts_acted(&self, flag: &str, stage: usize, guard: &str) -> bool {
+        self.notified
+            .lock()
+            .map(|mut n| !n.insert((flag.to_string(), stage, guard.to_string())))
+            .unwrap_or(false)
     }
 
     /// The event store's writer, when there is a store.

@@ -317,3 +317,119 @@ async fn a_caller_that_reports_rendered_exposures_gets_none_recorded_by_the_serv
         .expect("rows");
     assert_eq!(units, ["u-5008"]);
 }
+
+/// A guarded rollout on `vexil serve`, with the clock moved by the test:
+/// the OFREP answers follow the stages, the monitor compares the two sides
+/// from the event store and, the new experience doubling the error rate,
+/// rolls the rule back (0% at once) with the evidence in the audit log.
+#[tokio::test]
+async fn a_guarded_rollout_follows_its_stages_and_is_rolled_back_on_a_breach() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::Arc;
+
+    const FLAGS: &str = "\
+context user {
+  key id: string
+}
+
+flag search-v3: bool {
+  kind release
+  default false
+  rule ramp: from 2026-12-10T09:00:00Z => 20% for 1h, 50% for 1d, 100% by user.id
+    guard errors: conversion(search_error) must not increase by 10%
+}
+";
+    let dir = tempfile::tempdir().expect("tmp");
+    let flags = dir.path().join("flags");
+    std::fs::create_dir_all(&flags).expect("dir");
+    std::fs::write(flags.join("search.flag"), FLAGS).expect("write");
+    let t0: i64 = 1_796_893_200_000_000; // 2026-12-10T09:00:00Z
+    let clock = Arc::new(AtomicI64::new(t0 - 3_600_000_000));
+    let mut c = config(&flags);
+    c.events_db = Some(dir.path().join("events.db"));
+    let read = Arc::clone(&clock);
+    c.clock = vexil_server::Clock::fixed_by(move || read.load(Ordering::SeqCst));
+    let server = start(c).await;
+
+    let served = |n: usize| {
+        let server = &server;
+        async move {
+            let mut on = Vec::new();
+            for i in 0..n {
+                let id = format!("u-{i}");
+                let (status, body) = server
+                    .evaluate("search-v3", &json!({ "user": { "id": id } }))
+                    .await;
+                assert_eq!(status, 200, "{body}");
+                if body["value"] == true {
+                    on.push(id);
+                }
+            }
+            on
+        }
+    };
+    // Before the first stage nobody is served; in the first, about 20%.
+    assert!(served(50).await.is_empty());
+    clock.store(t0 + 60_000_000, Ordering::SeqCst);
+    let on = served(1000).await;
+    assert!((150..250).contains(&on.len()), "{}", on.len());
+
+    // Half the served units err, and one in ten of the others.
+    let at = t0 + 120_000_000;
+    let errors: Vec<Value> = (0..1000)
+        .map(|i| format!("u-{i}"))
+        .filter(|id| {
+            (on.contains(id) && id.ends_with(['0', '2', '4', '6', '8'])) || id.ends_with('7')
+        })
+        .map(|id| json!({ "type": "track", "event": "search_error", "unit": id, "time": at }))
+        .collect();
+    // Acknowledged once committed, after the exposures queued before it.
+    let (status, _, body) = server.post("/v1/events", &Value::from(errors)).await;
+    assert_eq!(status, 200, "{body}");
+
+    clock.store(t0 + 180_000_000, Ordering::SeqCst);
+    let statuses = server.running.check_rollouts().await;
+    let ramp = &statuses[0];
+    assert_eq!(ramp["state"], "rolled_back", "{statuses:#}");
+    assert_eq!(ramp["stage"], 1, "{statuses:#}");
+    assert_eq!(
+        ramp["check"]["guards"][0]["state"], "breached",
+        "{statuses:#}"
+    );
+
+    // 0% right after the rollback.
+    common::wait_for("the rollback to be served", || async {
+        served(200).await.is_empty()
+    })
+    .await;
+
+    // The audit log holds the evidence, then the override.
+    let (status, _, text) = server.get("/v1/audit?flag=search-v3", &[]).await;
+    assert_eq!(status, 200, "{text}");
+    let audit: Value = serde_json::from_str(&text).expect("JSON");
+    let entries = audit["entries"].as_array().expect("entries");
+    let breach = entries
+        .iter()
+        .find(|e| e["kind"] == "guardrail_breached")
+        .expect("a guardrail_breached entry");
+    assert_eq!(breach["actor"], "rollout-monitor");
+    let evidence = &breach["after"];
+    assert_eq!(evidence["guard"]["name"], "errors", "{evidence:#}");
+    assert!(evidence["guard"]["relative"]["p_value"]
+        .as_f64()
+        .is_some_and(|p| p < 0.05));
+    assert!(
+        evidence["units_new"].as_u64().is_some_and(|n| n > 100),
+        "{evidence:#}"
+    );
+    assert!(entries.iter().any(|e| e["kind"] == "override_set"
+        && e["actor"] == "rollout-monitor"
+        && e["after"]["action"]["percent"] == 0.0));
+
+    // `GET /v1/rollouts` says so too.
+    let (status, _, text) = server.get("/v1/rollouts", &[]).await;
+    assert_eq!(status, 200, "{text}");
+    let list: Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(list["rollouts"][0]["state"], "rolled_back", "{list:#}");
+    server.running.stop().await;
+}

@@ -7,6 +7,7 @@
 
 mod behaviour;
 mod contexts;
+mod rollout;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -19,6 +20,7 @@ use vexil_ir::{Reason, ValidBundle};
 use vexil_runtime::{BackendChoice, Engine, EngineOptions, JsonLinesSink};
 
 pub use behaviour::{Effect, EventModel, Model};
+pub use rollout::{simulate_rollout, RolloutOptions, RolloutRun};
 
 use crate::metric::DAY;
 use behaviour::{models, unit_events};
