@@ -483,8 +483,13 @@ pub fn cleanup(args: &CleanupArgs) -> Result<ExitCode, String> {
                 args.flag, done.kept
             );
             for r in places {
+                let comment = if r.how == vexil_lifecycle::refs::How::Comment {
+                    " (a comment)"
+                } else {
+                    ""
+                };
                 println!(
-                    "  {}:{}:{}  {}",
+                    "  {}:{}:{}{comment}  {}",
                     r.place.file, r.place.line, r.place.column, r.place.context
                 );
             }
