@@ -129,6 +129,7 @@ async fn compare(
 /// monitor does on its schedule. Returns the statuses after acting.
 pub async fn check(app: &Arc<App>, now: i64) -> Vec<RolloutStatus> {
     let mut statuses = status(app, now).await;
+    hold_short_stages(app, now, &mut statuses).await;
     for status in &mut statuses {
         if status.state != "rolling" {
             continue;
@@ -216,6 +217,76 @@ pub async fn check(app: &Arc<App>, now: i64) -> Vec<RolloutStatus> {
         }
     }
     statuses
+}
+
+/// `min sample N per stage`: a stage that ended (the next one started by
+/// the clock) before each side had N units is held, once: the rule is
+/// pinned at that stage's share, audited with the counts.
+async fn hold_short_stages(app: &Arc<App>, now: i64, statuses: &mut [RolloutStatus]) {
+    let served = app.served();
+    let options = MonitorOptions {
+        alpha: app.config.rollouts.alpha,
+        tuning: app.config.rollouts.tuning,
+    };
+    for rollout in GuardedRollout::all(served.base.bundle()) {
+        let Some(min) = rollout.guardrails.min_sample else {
+            continue;
+        };
+        let Some(status) = statuses.iter_mut().find(|s| s.flag == rollout.flag) else {
+            continue;
+        };
+        let Some(ended) = vexil_ir::stage_at(&rollout.stages, now).and_then(|i| i.checked_sub(1))
+        else {
+            continue;
+        };
+        let buckets = rollout.stages.get(ended).map_or(0, |s| s.buckets);
+        if !matches!(status.state, "rolling" | "complete")
+            || buckets == 0
+            || buckets >= vexil_ir::bucket::BUCKETS
+        {
+            continue;
+        }
+        let check = match compare(app, &rollout, ended, options).await {
+            Ok(check) => check,
+            Err(e) => {
+                status.error = Some(e);
+                continue;
+            }
+        };
+        if check.enough_sample || app.rollouts_acted(&rollout.flag, ended + 1, "") {
+            continue;
+        }
+        let reason = format!(
+            "stage {} ({}) of rule `{}` ended with {} new and {} old units, fewer than `min sample {min} per stage`: held at {}",
+            check.stage, check.percent, rollout.rule, check.units_new, check.units_old, check.percent
+        );
+        let o = Override {
+            flag: rollout.flag.clone(),
+            action: Action::Rollout {
+                rule: rollout.rule.clone(),
+                percent: f64::from(buckets) / 1000.0,
+            },
+            actor: MONITOR.to_string(),
+            reason: reason.clone(),
+            created_at: Timestamp::from_microsecond(now).unwrap_or_else(|_| Timestamp::now()),
+            expires_at: None,
+        };
+        let entry = NewEntry::new(AuditKind::OverrideSet, MONITOR).reason(reason);
+        match app
+            .control
+            .store
+            .write(None, Write::Set(o.clone()), entry)
+            .await
+        {
+            Ok(state) => {
+                app.control.set_fault(None);
+                app.apply_overrides(state);
+                status.state = "paused";
+                status.action = Some(o);
+            }
+            Err(e) => status.error = Some(e.to_string()),
+        }
+    }
 }
 
 /// The evidence in a sentence, for the audit log's reason.

@@ -433,3 +433,69 @@ flag search-v3: bool {
     assert_eq!(list["rollouts"][0]["state"], "rolled_back", "{list:#}");
     server.running.stop().await;
 }
+
+/// `min sample N per stage`: a stage that ends before each side saw N
+/// units is held at its share once the next one starts by the clock.
+#[tokio::test]
+async fn a_stage_short_of_its_minimum_sample_is_held() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    use std::sync::Arc;
+
+    const FLAGS: &str = "\
+context user {
+  key id: string
+}
+
+flag search-v3: bool {
+  kind release
+  default false
+  rule ramp: from 2026-12-10T09:00:00Z => 20% for 1h, 50% for 1d, 100% by user.id
+    guard errors: conversion(search_error) must not increase by 10%
+    min sample 1000 per stage
+}
+";
+    let dir = tempfile::tempdir().expect("tmp");
+    let flags = dir.path().join("flags");
+    std::fs::create_dir_all(&flags).expect("dir");
+    std::fs::write(flags.join("search.flag"), FLAGS).expect("write");
+    let t0: i64 = 1_796_893_200_000_000; // 2026-12-10T09:00:00Z
+    let clock = Arc::new(AtomicI64::new(t0 + 60_000_000));
+    let mut c = config(&flags);
+    c.events_db = Some(dir.path().join("events.db"));
+    let read = Arc::clone(&clock);
+    c.clock = vexil_server::Clock::fixed_by(move || read.load(Ordering::SeqCst));
+    let server = start(c).await;
+    let share = |n: usize| {
+        let server = &server;
+        async move {
+            let mut on = 0;
+            for i in 0..n {
+                let (status, body) = server
+                    .evaluate("search-v3", &json!({ "user": { "id": format!("u-{i}") } }))
+                    .await;
+                assert_eq!(status, 200, "{body}");
+                on += usize::from(body["value"] == true);
+            }
+            on
+        }
+    };
+    assert!((20..60).contains(&share(200).await));
+    // Acknowledged after the exposures queued before it are committed.
+    let error = json!([{ "type": "track", "event": "search_error", "unit": "u-0", "time": t0 + 120_000_000 }]);
+    let (status, _, body) = server.post("/v1/events", &error).await;
+    assert_eq!(status, 200, "{body}");
+
+    // Stage 2 starts by the clock, but stage 1 saw 200 units, not 1000.
+    clock.store(t0 + 3_660_000_000, Ordering::SeqCst);
+    let statuses = server.running.check_rollouts().await;
+    assert_eq!(statuses[0]["state"], "paused", "{statuses:#}");
+    assert_eq!(
+        statuses[0]["action"]["action"]["percent"], 20.0,
+        "{statuses:#}"
+    );
+    common::wait_for("the held stage to be served", || async {
+        (20..60).contains(&share(200).await)
+    })
+    .await;
+    server.running.stop().await;
+}
