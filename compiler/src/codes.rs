@@ -183,6 +183,12 @@ codes! {
     RolloutOutlivesFlag = "W0008", Warning, "staged rollout ends after the flag expires",
         "The last stage of a staged rollout starts at or after the flag's `expires`: the plan does not \
          fit in the flag's life. Move `expires` later or shorten the stages.";
+    StageTooShort = "W0009", Warning, "a stage is too short to detect a guardrail's threshold",
+        "With `planning` on the flag (`baseline`, `daily_units`, and `stddev` for a mean; `alpha` and \
+         `power` default to 0.05 and 0.8), each stage of a guarded rollout is sized like an experiment \
+         (`vexil plan`'s formulas, alpha shared over the stages and guardrails as the monitor does): a \
+         stage whose smaller side sees fewer units than the test needs to detect the guardrail's \
+         threshold cannot catch it. Lengthen the stage, or plan for more traffic.";
     NameConvention = "W0101", Warning, "name does not follow the project's convention",
         "The project file (`vexil.toml`, `[conventions.KIND] name = \"REGEX\"`) gives a pattern that every \
          name of this kind matches whole. Rename the flag (the editor's rename keeps its buckets with a `salt`), \

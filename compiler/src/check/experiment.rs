@@ -507,7 +507,8 @@ impl FileChecker<'_> {
             });
     }
 
-    fn planning(&mut self, entries: &[ast::PlanningEntry]) -> ir::Planning {
+    /// An experiment's `planning`, and a flag's for its guarded rollouts.
+    pub(super) fn planning(&mut self, entries: &[ast::PlanningEntry]) -> ir::Planning {
         let mut plan = ir::Planning::default();
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for entry in entries {

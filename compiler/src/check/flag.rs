@@ -37,7 +37,7 @@ impl<'a> Props<'a> {
 
 pub(super) const FLAG_PROPS: &[&str] = &[
     "kind", "owner", "tags", "expires", "default", "enabled", "client", "salt", "requires",
-    "variants", "rule",
+    "variants", "rule", "planning",
 ];
 pub(super) const EXPERIMENT_PROPS: &[&str] = &[
     "owner", "tags", "client", "unit", "salt", "layer", "traffic", "audience", "start", "end",
@@ -280,6 +280,12 @@ impl FileChecker<'_> {
         }
 
         let (rules, staged) = self.rules(&props, vt, &mut table, &salt);
+        if let Some(p) = props.one("planning") {
+            if let PropertyKind::Planning(entries) = &p.kind {
+                let plan = self.planning(entries);
+                self.stages_detect(&rules, &plan, p.keyword);
+            }
+        }
 
         let mut meta = self.metadata(&props, &f.doc, f.name.span);
         let expires = self.timestamp_prop(&props, "expires");

@@ -13,6 +13,9 @@ use crate::Code;
 
 const ACTIONS: [&str; 3] = ["rollback", "pause", "notify"];
 
+/// Microseconds in a day.
+const DAY: f64 = 86_400_000_000.0;
+
 impl FileChecker<'_> {
     /// The rule's guardrails, or `None` when it has none or after
     /// reporting why they cannot be kept. `staged` says whether the rule's
@@ -93,6 +96,87 @@ impl FileChecker<'_> {
             }
         }
         Some(ir::Guardrails { guards, min_sample })
+    }
+
+    /// W0009: with the flag's planning inputs, each guarded stage's smaller
+    /// side against the units the test needs to detect each guardrail's
+    /// threshold (`vexil plan`'s sample size, alpha shared out over the
+    /// stages and guardrails as the monitor does).
+    pub(super) fn stages_detect(&mut self, rules: &[ir::Rule], plan: &ir::Planning, span: Span) {
+        use vexil_analytics::{sample_size, PlanMetric, SampleSizeInput};
+        let (Some(baseline), Some(daily)) = (plan.baseline, plan.daily_units) else {
+            return;
+        };
+        for (index, rule) in rules.iter().enumerate() {
+            let (Some(g), ir::RuleResult::Staged { stages, .. }) = (&rule.guardrails, &rule.result)
+            else {
+                continue;
+            };
+            let compared = stages
+                .iter()
+                .filter(|s| s.buckets > 0 && s.buckets < ir::bucket::BUCKETS)
+                .count();
+            let tests = (compared.max(1) * g.guards.len().max(1)) as f64;
+            let alpha = plan.alpha.unwrap_or(0.05) / tests;
+            for guard in &g.guards {
+                let metric = match guard.metric.kind {
+                    ir::MetricKind::Conversion { .. } => PlanMetric::Proportion,
+                    ir::MetricKind::Mean { .. } => PlanMetric::Mean,
+                    ir::MetricKind::Ratio { .. } => continue,
+                };
+                let Ok(size) = sample_size(&SampleSizeInput {
+                    metric,
+                    baseline,
+                    stddev: plan.stddev,
+                    mde: guard.metric.threshold.unwrap_or(0.0),
+                    alpha,
+                    power: plan.power.unwrap_or(0.8),
+                }) else {
+                    continue;
+                };
+                let short: Vec<(usize, f64)> = stages
+                    .windows(2)
+                    .enumerate()
+                    .filter_map(|(i, w)| {
+                        let share = f64::from(w[0].buckets) / f64::from(ir::bucket::BUCKETS);
+                        let days = (w[1].starts - w[0].starts) as f64 / DAY;
+                        let smaller = daily * days * share.min(1.0 - share);
+                        (share > 0.0 && share < 1.0 && smaller < size.per_variant)
+                            .then_some((i + 1, smaller.round()))
+                    })
+                    .collect();
+                let Some(&(first, fewest)) = short.first() else {
+                    continue;
+                };
+                let numbers: Vec<String> = short.iter().map(|(n, _)| n.to_string()).collect();
+                let name = rule.name.clone().unwrap_or_else(|| (index + 1).to_string());
+                self.rep
+                    .report(
+                        Code::StageTooShort,
+                        span,
+                        format!(
+                            "{} of rule `{name}` {} too short to detect a {}% {} of `{}`",
+                            if short.len() == 1 {
+                                format!("stage {first}")
+                            } else {
+                                format!("stages {}", numbers.join(", "))
+                            },
+                            if short.len() == 1 { "is" } else { "are" },
+                            (guard.metric.threshold.unwrap_or(0.0) * 100.0).round(),
+                            match guard.metric.goal {
+                                ir::Goal::Decrease => "rise",
+                                ir::Goal::Increase => "fall",
+                            },
+                            guard.metric.name
+                        ),
+                    )
+                    .label(format!(
+                        "about {fewest} units on the smaller side of stage {first}; the test needs {} on each",
+                        size.per_variant
+                    ))
+                    .help("lengthen the stages, or plan for more `daily_units`");
+            }
+        }
     }
 
     fn guard_action(&mut self, action: Option<&ast::Ident>) -> Option<ir::GuardAction> {
