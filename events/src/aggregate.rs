@@ -217,34 +217,7 @@ impl Store {
             Err(postgres) => return postgres.aggregate(experiment, specs),
         };
         let (sql, params) = metrics_query(experiment, specs);
-        let mut stmt = conn
-            .prepare(&sql)
-            .map_err(|e| sqlite(path, "preparing the metrics query", e))?;
-        let mut rows = stmt
-            .query(params_from_iter(params.iter()))
-            .map_err(|e| sqlite(path, "running the metrics query", e))?;
-        let mut cells = Vec::new();
-        while let Some(row) = rows
-            .next()
-            .map_err(|e| sqlite(path, "reading the metrics query", e))?
-        {
-            let variant: String = row
-                .get(0)
-                .map_err(|e| sqlite(path, "reading a variant", e))?;
-            let day: i64 = row.get(1).map_err(|e| sqlite(path, "reading a day", e))?;
-            let units: i64 = row
-                .get(2)
-                .map_err(|e| sqlite(path, "reading a unit count", e))?;
-            let width = row.as_ref().column_count();
-            let mut values = (3..width).map(|i| row.get_ref(i).map(number).unwrap_or(0.0));
-            let metrics = specs.iter().map(|s| sums_of(s, &mut values)).collect();
-            cells.push(Cell {
-                variant,
-                day,
-                units: units.max(0) as u64,
-                metrics,
-            });
-        }
+        let cells = sqlite_cells(self, conn, &sql, &params, specs)?;
         let mixed: i64 = conn
             .query_row(MIXED_UNITS_QUERY, [experiment], |r| r.get(0))
             .map_err(|e| sqlite(path, "counting units in several variants", e))?;
@@ -255,7 +228,7 @@ impl Store {
     }
 }
 
-/// What the mapped query reads from SQLite: cells, by column position.
+/// What a metric query reads from SQLite: cells, by column position.
 fn sqlite_cells(
     store: &Store,
     conn: &rusqlite::Connection,

@@ -219,11 +219,16 @@ fn postgres_gives_the_recorded_results_too() {
     let actual = results(support::Backend::Postgres);
     let expected = expected();
     assert_eq!(expected["input"], actual["input"]);
+    assert_same_cases(&expected, &actual, "PostgreSQL: ");
+}
+
+/// Every case's numbers equal the recorded ones to `RELATIVE`.
+fn assert_same_cases(expected: &Value, actual: &Value, store: &str) {
     let mut found = Vec::new();
     differences(&expected["cases"], &actual["cases"], "cases", &mut found);
     assert!(
         found.is_empty(),
-        "PostgreSQL: {} numbers differ from the recorded results, first ones:\n{}",
+        "{store}{} numbers differ from the recorded results, first ones:\n{}",
         found.len(),
         found
             .iter()
@@ -249,19 +254,7 @@ fn the_fixed_store_gives_the_recorded_results() {
         "the simulated input changed (the simulator, not the analysis): \
          check why before recording the results again"
     );
-    let mut found = Vec::new();
-    differences(&expected["cases"], &actual["cases"], "cases", &mut found);
-    assert!(
-        found.is_empty(),
-        "{} numbers differ from the recorded results, first ones:\n{}",
-        found.len(),
-        found
-            .iter()
-            .take(20)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
-    );
+    assert_same_cases(&expected, &actual, "");
     // The guard guards something: the edge cases are in it, every metric
     // was analysed, and a result that moves by more than the tolerance is
     // caught.
