@@ -161,22 +161,23 @@ impl AuditKind {
         }
     }
 
+    /// Every kind, in declaration order.
+    pub const ALL: [AuditKind; 10] = [
+        AuditKind::OverrideSet,
+        AuditKind::OverrideLifted,
+        AuditKind::OverrideExpired,
+        AuditKind::OverrideUnapplied,
+        AuditKind::VersionSwapped,
+        AuditKind::ReloadFailed,
+        AuditKind::KeyCreated,
+        AuditKind::KeyRevoked,
+        AuditKind::WriteRefused,
+        AuditKind::GuardrailBreached,
+    ];
+
     /// The kind named `text`, if any.
     pub fn parse(text: &str) -> Option<AuditKind> {
-        [
-            AuditKind::OverrideSet,
-            AuditKind::OverrideLifted,
-            AuditKind::OverrideExpired,
-            AuditKind::OverrideUnapplied,
-            AuditKind::VersionSwapped,
-            AuditKind::ReloadFailed,
-            AuditKind::KeyCreated,
-            AuditKind::KeyRevoked,
-            AuditKind::WriteRefused,
-            AuditKind::GuardrailBreached,
-        ]
-        .into_iter()
-        .find(|k| k.as_str() == text)
+        AuditKind::ALL.into_iter().find(|k| k.as_str() == text)
     }
 }
 

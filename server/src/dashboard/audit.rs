@@ -11,24 +11,12 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use vexil_control::{AuditEntry, AuditKind, AuditQuery};
 
-use super::page::{self, Nav};
+use super::page::{self, given, Nav};
 use super::session::User;
 use super::Dashboard;
 
 /// Entries shown at once.
 const SHOWN: usize = 500;
-
-const KINDS: [AuditKind; 9] = [
-    AuditKind::OverrideSet,
-    AuditKind::OverrideLifted,
-    AuditKind::OverrideExpired,
-    AuditKind::OverrideUnapplied,
-    AuditKind::VersionSwapped,
-    AuditKind::ReloadFailed,
-    AuditKind::KeyCreated,
-    AuditKind::KeyRevoked,
-    AuditKind::WriteRefused,
-];
 
 /// The filters of `GET /admin/audit`; an empty one does not filter.
 #[derive(Default, Deserialize)]
@@ -38,10 +26,6 @@ pub struct Filters {
     kind: Option<String>,
     since: Option<String>,
     until: Option<String>,
-}
-
-fn given(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
 /// A time filter: RFC 3339, or a day (`2026-12-07`, from midnight UTC).
@@ -108,7 +92,7 @@ pub async fn page(
             label { "Kind "
                 select name="kind" data-autosubmit {
                     option value="" { "any" }
-                    @for k in KINDS { option value=(k.as_str()) selected[given(&filters.kind) == Some(k.as_str())] { (k.as_str()) } }
+                    @for k in AuditKind::ALL { option value=(k.as_str()) selected[given(&filters.kind) == Some(k.as_str())] { (k.as_str()) } }
                 }
             }
             label { "Since " input type="text" name="since" placeholder="2026-12-01" value=[given(&filters.since)]; }

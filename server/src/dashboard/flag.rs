@@ -287,15 +287,15 @@ fn refused(status: StatusCode, text: &str) -> Response {
 
 /// The checks every dashboard write passes: the CSRF token, then the
 /// `admin` scope (a refusal is audited, as the API's are).
-async fn may_write(
+fn may_write(
     dashboard: &Dashboard,
     user: &User,
     csrf: Option<&str>,
     flag: &str,
     origin: &str,
-) -> Result<Caller, Response> {
+) -> Result<Caller, Box<Response>> {
     if !user.csrf_matches(csrf) {
-        return Err(csrf_refused());
+        return Err(Box::new(csrf_refused()));
     }
     if !user.is_admin() {
         let mut entry = NewEntry::new(AuditKind::WriteRefused, user.name.to_string())
@@ -306,10 +306,10 @@ async fn may_write(
         entry.flag = Some(flag.to_string());
         dashboard.app.control.audit(entry);
         dashboard.app.metrics.error("GENERAL");
-        return Err(refused(
+        return Err(Box::new(refused(
             StatusCode::FORBIDDEN,
             "changing overrides needs an `admin` key",
-        ));
+        )));
     }
     Ok(Caller {
         name: user.name.clone(),
@@ -367,6 +367,25 @@ fn written(
     }
 }
 
+/// A write form read and allowed: the form, who writes, from where.
+fn writing(
+    dashboard: &Dashboard,
+    user: &User,
+    peer: &Peer,
+    name: &str,
+    form: Result<Form<OverrideForm>, axum::extract::rejection::FormRejection>,
+) -> Result<(OverrideForm, Caller, String), Box<Response>> {
+    let Ok(Form(form)) = form else {
+        return Err(Box::new(refused(
+            StatusCode::BAD_REQUEST,
+            "the form did not read",
+        )));
+    };
+    let origin = origin(peer, user);
+    let caller = may_write(dashboard, user, form.csrf.as_deref(), name, &origin)?;
+    Ok((form, caller, origin))
+}
+
 /// `POST /admin/flags/{name}/override`.
 pub async fn set_override(
     State(dashboard): State<Arc<Dashboard>>,
@@ -375,13 +394,9 @@ pub async fn set_override(
     Path(name): Path<String>,
     form: Result<Form<OverrideForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return refused(StatusCode::BAD_REQUEST, "the form did not read");
-    };
-    let origin = origin(&peer, &user);
-    let caller = match may_write(&dashboard, &user, form.csrf.as_deref(), &name, &origin).await {
-        Ok(c) => c,
-        Err(r) => return r,
+    let (form, caller, origin) = match writing(&dashboard, &user, &peer, &name, form) {
+        Ok(w) => w,
+        Err(r) => return *r,
     };
     let action = match form.action.as_deref() {
         Some("off") => Action::Off,
@@ -419,13 +434,9 @@ pub async fn lift(
     Path(name): Path<String>,
     form: Result<Form<OverrideForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let Ok(Form(form)) = form else {
-        return refused(StatusCode::BAD_REQUEST, "the form did not read");
-    };
-    let origin = origin(&peer, &user);
-    let caller = match may_write(&dashboard, &user, form.csrf.as_deref(), &name, &origin).await {
-        Ok(c) => c,
-        Err(r) => return r,
+    let (form, caller, origin) = match writing(&dashboard, &user, &peer, &name, form) {
+        Ok(w) => w,
+        Err(r) => return *r,
     };
     let Some(reason) = form
         .reason

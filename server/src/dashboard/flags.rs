@@ -11,7 +11,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 use vexil_ir::Metadata;
 
-use super::page::{self, Nav};
+use super::page::{self, given, Nav};
 use super::readings;
 use super::session::User;
 use super::Dashboard;
@@ -109,10 +109,6 @@ pub struct Filters {
     owner: Option<String>,
     tag: Option<String>,
     status: Option<String>,
-}
-
-fn given(value: &Option<String>) -> Option<&str> {
-    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
 impl Filters {

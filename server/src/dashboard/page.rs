@@ -106,6 +106,11 @@ pub fn message(title: &str, text: &str) -> Markup {
     )
 }
 
+/// A filter's value, when one is given (an empty field does not filter).
+pub fn given(value: &Option<String>) -> Option<&str> {
+    value.as_deref().map(str::trim).filter(|v| !v.is_empty())
+}
+
 /// A time in microseconds since the epoch, as UTC to the second.
 pub fn time_micros(micros: i64) -> String {
     jiff::Timestamp::from_microsecond(micros)
