@@ -31,6 +31,9 @@ pub struct Conventions {
     pub owners: Vec<String>,
     /// The tags allowed; empty allows any.
     pub tags: Vec<String>,
+    /// The metric events the services emit (`events = [..]`); empty knows
+    /// none, and a guardrail's events are then not checked.
+    pub events: Vec<String>,
     /// Per kind, in `FlagKind::ALL` order; experiments follow `experiment`.
     pub kinds: [KindRules; 4],
 }
@@ -136,6 +139,7 @@ impl Conventions {
             require_owner: c.require_owner.unwrap_or(true),
             owners: c.owners,
             tags: c.tags,
+            events: c.events,
             kinds,
         })
     }
@@ -190,6 +194,8 @@ struct ConventionsToml {
     owners: Vec<String>,
     #[serde(default)]
     tags: Vec<String>,
+    #[serde(default)]
+    events: Vec<String>,
     release: Option<KindToml>,
     experiment: Option<KindToml>,
     operational: Option<KindToml>,
