@@ -499,3 +499,35 @@ flag search-v3: bool {
     .await;
     server.running.stop().await;
 }
+
+#[tokio::test]
+async fn a_postgres_event_store_takes_the_intake() {
+    let url = vexil_control::testing::fresh_database().await;
+    let mut c = config(&shop());
+    c.events_db = Some(url.clone().into());
+    let server = start(c).await;
+    let lines = format!(
+        "{}\n{}\n{}\n",
+        track("o-1", "u-1"),
+        track("o-1", "u-1"),
+        json!({ "type": "exposure", "experiment": "checkout-layout", "variant": "one-page", "unit": "u-1", "time": 1_764_547_200_000_000_i64 })
+    );
+    let (status, _, body) = server.post_raw("/v1/events", lines, &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (&body["accepted"], &body["stored"], &body["duplicates"]),
+        (&json!(3), &json!(2), &json!(1)),
+        "{body}"
+    );
+    // Acknowledged means committed: another connection sees the events
+    // (the store blocks, so it is opened off the async threads).
+    let counted = tokio::task::spawn_blocking(move || {
+        Store::open_existing(url.as_ref())
+            .expect("the PostgreSQL store")
+            .counts()
+            .expect("counts")
+    })
+    .await
+    .expect("counted");
+    assert_eq!(counted, (1, 1));
+}
