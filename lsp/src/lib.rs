@@ -21,7 +21,7 @@ pub use host::{Change, Host, Snapshot};
 pub use publish::{Diagnostics, Publisher};
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tower_lsp_server::{LspService, Server};
 
 use crate::ordered::Ordered;
@@ -38,6 +38,11 @@ where
     let runtime = tokio::runtime::Handle::current();
     let (service, socket) = LspService::new(|client| {
         let (results, mut incoming) = mpsc::unbounded_channel::<Diagnostics>();
+        // The client drops notifications sent before the server is
+        // initialized (tower-lsp suppresses them), and the publisher would
+        // count them as shown: the first diagnostics, those of the files on
+        // disk, wait for `initialized`.
+        let (ready, mut initialized) = watch::channel(false);
         let writer = Writer::spawn(Host::new(), runtime.clone(), move |snapshot| {
             let _ = results.send(publish::compute(snapshot));
         });
@@ -45,6 +50,9 @@ where
         // when a file's diagnostics changed.
         let publisher_client = client.clone();
         runtime.spawn(async move {
+            if initialized.wait_for(|done| *done).await.is_err() {
+                return;
+            }
             let mut publisher = Publisher::default();
             while let Some(next) = incoming.recv().await {
                 for (uri, diagnostics) in publisher.update(next) {
@@ -67,7 +75,7 @@ where
                 }
             }
         });
-        Backend::new(client, writer)
+        Backend::new(client, writer, ready)
     });
     let writer = service.inner().writer.clone();
     Server::new(input, output, socket)

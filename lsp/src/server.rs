@@ -4,6 +4,7 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use tokio::sync::watch;
 use tower_lsp_server::jsonrpc::{Error, ErrorCode, Result};
 use tower_lsp_server::ls_types::{self as lsp, *};
 use tower_lsp_server::{Client, LanguageServer};
@@ -18,14 +19,18 @@ pub struct Backend {
     pub(crate) writer: Writer,
     /// Whether to ask the client to watch `.flag` files for us.
     watch_files: AtomicBool,
+    /// Set once the client said `initialized`: diagnostics are published
+    /// from then on (see `serve`).
+    ready: watch::Sender<bool>,
 }
 
 impl Backend {
-    pub fn new(client: Client, writer: Writer) -> Backend {
+    pub fn new(client: Client, writer: Writer, ready: watch::Sender<bool>) -> Backend {
         Backend {
             client,
             writer,
             watch_files: AtomicBool::new(false),
+            ready,
         }
     }
 
@@ -148,6 +153,7 @@ impl LanguageServer for Backend {
     }
 
     async fn initialized(&self, _: InitializedParams) {
+        self.ready.send_replace(true);
         if !self.watch_files.load(Ordering::Relaxed) {
             return;
         }
