@@ -56,7 +56,7 @@ pub struct EventTable {
     pub time_unit: TimeUnitName,
 }
 
-/// A [`TimeUnit`] as the project file names it.
+/// A `TimeUnit` as the project file names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TimeUnitName {
