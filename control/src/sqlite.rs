@@ -88,7 +88,33 @@ fn announce(sender: &watch::Sender<u64>, version: u64) {
     });
 }
 
+/// Open, set up and migrate the database. Two processes (or two stores in
+/// one) opening a new file at the same moment can see `SQLITE_BUSY` while
+/// the other switches it to WAL, which SQLite reports without calling the
+/// busy handler: such an open is tried again, for as long as the busy
+/// timeout, rather than failing the start.
 fn connect(path: &Path) -> Result<(Connection, u64), StoreError> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match connect_once(path) {
+            Err(StoreError::Unavailable(text))
+                if is_busy(&text) && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// How long an open or a write waits for another connection's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+fn is_busy(text: &str) -> bool {
+    text.contains("database is locked") || text.contains("database is busy")
+}
+
+fn connect_once(path: &Path) -> Result<(Connection, u64), StoreError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| {
             StoreError::Unavailable(format!("cannot create `{}`: {e}", dir.display()))
@@ -96,7 +122,7 @@ fn connect(path: &Path) -> Result<(Connection, u64), StoreError> {
     }
     let mut conn = Connection::open(path)
         .map_err(|e| StoreError::Unavailable(format!("cannot open `{}`: {e}", path.display())))?;
-    conn.busy_timeout(Duration::from_secs(5)).map_err(sql)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(sql)?;
     conn.pragma_update(None, "journal_mode", "WAL")
         .map_err(sql)?;
     // FULL: a commit is on disk before it is acknowledged (WAL's default,
