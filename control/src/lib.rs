@@ -17,11 +17,16 @@ mod model;
 #[cfg(feature = "stores")]
 mod postgres;
 #[cfg(feature = "stores")]
+mod postgres_usage;
+#[cfg(feature = "stores")]
 mod sqlite;
+#[cfg(feature = "stores")]
+mod sqlite_usage;
 #[cfg(feature = "stores")]
 mod store;
 #[cfg(feature = "stores")]
 pub mod testing;
+mod usage;
 
 pub use model::{
     Action, AuditEntry, AuditKind, AuditQuery, NewEntry, Override, OverrideState, StoredKey,
@@ -32,3 +37,4 @@ pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 #[cfg(feature = "stores")]
 pub use store::{open, Store, StoreError, Write};
+pub use usage::{hour_of, UsageCount, UsageQuery, UsageReport};

@@ -20,11 +20,13 @@ use crate::model::{
 };
 use crate::sqlite::{action_json, expired_entry, to_json, AuditRow, Row};
 use crate::store::{Store, StoreError, Write};
+use crate::usage::{UsageCount, UsageQuery, UsageReport};
 
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres_1.sql"),
     include_str!("../migrations/postgres_2.sql"),
     include_str!("../migrations/postgres_3.sql"),
+    include_str!("../migrations/postgres_4.sql"),
 ];
 
 /// The channel writes notify.
@@ -111,7 +113,7 @@ async fn connect(url: &str) -> Result<Client, StoreError> {
     Ok(client)
 }
 
-fn pg(e: tokio_postgres::Error) -> StoreError {
+pub(crate) fn pg(e: tokio_postgres::Error) -> StoreError {
     // The database's own message when it has one (never the URL, which may
     // hold a password).
     let text = match e.as_db_error() {
@@ -634,6 +636,26 @@ impl Store for PostgresStore {
             .collect()
         })
         .await
+    }
+
+    async fn begin_usage(&self, now: Timestamp) -> Result<Timestamp, StoreError> {
+        self.with_client(async |c| crate::postgres_usage::begin(c, now).await)
+            .await
+    }
+
+    async fn add_usage(&self, counts: Vec<UsageCount>, at: Timestamp) -> Result<(), StoreError> {
+        self.with_client(async |c| crate::postgres_usage::add(c, counts, at).await)
+            .await
+    }
+
+    async fn prune_usage(&self, before: Timestamp) -> Result<u64, StoreError> {
+        self.with_client(async |c| crate::postgres_usage::prune(c, before).await)
+            .await
+    }
+
+    async fn usage(&self, query: &UsageQuery) -> Result<UsageReport, StoreError> {
+        self.with_client(async |c| crate::postgres_usage::read(c, query).await)
+            .await
     }
 
     fn changes(&self) -> watch::Receiver<u64> {

@@ -17,6 +17,7 @@ use crate::model::{
     StoredKey,
 };
 use crate::store::{Store, StoreError, Write};
+use crate::usage::{UsageCount, UsageQuery, UsageReport};
 
 /// Versioned migrations, applied in order at open; never edit one that
 /// shipped, add the next.
@@ -24,6 +25,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite_1.sql"),
     include_str!("../migrations/sqlite_2.sql"),
     include_str!("../migrations/sqlite_3.sql"),
+    include_str!("../migrations/sqlite_4.sql"),
 ];
 
 /// How often another process's writes are looked for.
@@ -166,7 +168,7 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     tx.commit().map_err(sql)
 }
 
-fn sql(e: rusqlite::Error) -> StoreError {
+pub(crate) fn sql(e: rusqlite::Error) -> StoreError {
     let text = e.to_string();
     if text.contains("append-only") {
         StoreError::Refused(text)
@@ -651,6 +653,27 @@ impl Store for SqliteStore {
             rows.map(|r| r.map_err(sql)).collect()
         })
         .await
+    }
+
+    async fn begin_usage(&self, now: Timestamp) -> Result<Timestamp, StoreError> {
+        self.run(move |conn| crate::sqlite_usage::begin(conn, now))
+            .await
+    }
+
+    async fn add_usage(&self, counts: Vec<UsageCount>, at: Timestamp) -> Result<(), StoreError> {
+        self.run(move |conn| crate::sqlite_usage::add(conn, counts, at))
+            .await
+    }
+
+    async fn prune_usage(&self, before: Timestamp) -> Result<u64, StoreError> {
+        self.run(move |conn| crate::sqlite_usage::prune(conn, before))
+            .await
+    }
+
+    async fn usage(&self, query: &UsageQuery) -> Result<UsageReport, StoreError> {
+        let query = query.clone();
+        self.run(move |conn| crate::sqlite_usage::read(conn, &query))
+            .await
     }
 
     fn changes(&self) -> watch::Receiver<u64> {

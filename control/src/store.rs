@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use crate::model::{AuditEntry, AuditQuery, NewEntry, Override, OverrideState, StoredKey};
 use crate::postgres::PostgresStore;
 use crate::sqlite::SqliteStore;
+use crate::usage::{UsageCount, UsageQuery, UsageReport};
 
 /// A change to the overrides.
 #[derive(Clone, Debug, PartialEq)]
@@ -132,6 +133,22 @@ pub trait Store: Send + Sync {
 
     /// Every key created at run time, revoked ones too, oldest first.
     async fn keys(&self) -> Result<Vec<StoredKey>, StoreError>;
+
+    /// Mark the usage history as complete from `now` unless it already
+    /// starts earlier; when it starts.
+    async fn begin_usage(&self, now: Timestamp) -> Result<Timestamp, StoreError>;
+
+    /// Add `counts` (deltas, at most one per hour and labels) to the
+    /// rollups and mark each flag among them last evaluated at `at`, in
+    /// one transaction.
+    async fn add_usage(&self, counts: Vec<UsageCount>, at: Timestamp) -> Result<(), StoreError>;
+
+    /// Delete the hours before `before` (retention), moving the history's
+    /// start to `before` if it was earlier; the buckets deleted.
+    async fn prune_usage(&self, before: Timestamp) -> Result<u64, StoreError>;
+
+    /// The rollups `query` asks for.
+    async fn usage(&self, query: &UsageQuery) -> Result<UsageReport, StoreError>;
 
     /// The state's version, updated when any writer (this process or
     /// another sharing the store) changes the overrides: await a change,

@@ -11,7 +11,7 @@ use std::time::Duration;
 use jiff::{SignedDuration, Timestamp};
 use vexil_control::{
     Action, AuditKind, AuditQuery, NewEntry, Override, PostgresStore, SqliteStore, Store,
-    StoreError, StoredKey, Write,
+    StoreError, StoredKey, UsageCount, UsageQuery, UsageReport, Write,
 };
 
 /// Where a case's store lives, so a second instance can open the same one.
@@ -370,7 +370,7 @@ async fn migrations_apply_once(postgres: bool) {
         .raw("UPDATE vexil_migrations SET applied_at = applied_at")
         .await
         .unwrap();
-    assert_eq!(n, 3, "three migrations recorded");
+    assert_eq!(n, 4, "four migrations recorded");
 }
 
 async fn keys_are_created_listed_and_revoked_with_audit(postgres: bool) {
@@ -477,6 +477,135 @@ async fn webhook_positions_resume_and_move_once(postgres: bool) {
     assert_eq!(again.hook_position("other").await.unwrap(), rest[0].id);
 }
 
+fn count(hour: Timestamp, flag: &str, variant: &str, reason: &str, n: u64) -> UsageCount {
+    UsageCount {
+        hour,
+        flag: flag.to_string(),
+        variant: variant.to_string(),
+        reason: reason.to_string(),
+        rule: if reason == "TARGETING_MATCH" {
+            "#1".to_string()
+        } else {
+            String::new()
+        },
+        error: String::new(),
+        count: n,
+    }
+}
+
+async fn usage_deltas_add_up_and_retention_deletes_old_hours(postgres: bool) {
+    let place = Place::new(postgres).await;
+    let store = place.open().await;
+    let h = |hours: i64| {
+        "2026-03-01T00:00:00Z".parse::<Timestamp>().unwrap() + SignedDuration::from_hours(hours)
+    };
+    // Nothing recorded yet: no history.
+    assert_eq!(
+        store.usage(&UsageQuery::default()).await.unwrap(),
+        UsageReport::default()
+    );
+    assert_eq!(store.begin_usage(h(0)).await.unwrap(), h(0));
+    // A later server keeps the earlier start.
+    assert_eq!(store.begin_usage(h(5)).await.unwrap(), h(0));
+
+    // Two servers sharing the store add their deltas (one mid-hour: its
+    // bucket is the hour's start); equal keys in one batch are summed.
+    let mid = h(1) + SignedDuration::from_mins(17);
+    store
+        .add_usage(
+            vec![
+                count(mid, "banner", "on", "TARGETING_MATCH", 3),
+                count(h(1), "banner", "off", "DEFAULT", 2),
+                count(h(1), "banner", "off", "DEFAULT", 1),
+                count(h(2), "checkout", "", "STATIC", 7),
+            ],
+            h(2) + SignedDuration::from_mins(1),
+        )
+        .await
+        .unwrap();
+    let other = place.open().await;
+    other
+        .add_usage(
+            vec![
+                count(h(1), "banner", "on", "TARGETING_MATCH", 4),
+                UsageCount {
+                    error: "TARGETING_KEY_MISSING".to_string(),
+                    ..count(h(3), "banner", "", "ERROR", 1)
+                },
+            ],
+            h(3) + SignedDuration::from_mins(2),
+        )
+        .await
+        .unwrap();
+    // An earlier flush arriving late does not move a last evaluation back.
+    store
+        .add_usage(vec![count(h(1), "checkout", "", "STATIC", 1)], h(1))
+        .await
+        .unwrap();
+
+    let all = store.usage(&UsageQuery::default()).await.unwrap();
+    let rows: Vec<(Timestamp, &str, &str, &str, &str, &str, u64)> = all
+        .counts
+        .iter()
+        .map(|c| {
+            (
+                c.hour,
+                &*c.flag,
+                &*c.variant,
+                &*c.reason,
+                &*c.rule,
+                &*c.error,
+                c.count,
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (h(1), "banner", "off", "DEFAULT", "", "", 3),
+            (h(1), "banner", "on", "TARGETING_MATCH", "#1", "", 7),
+            (h(1), "checkout", "", "STATIC", "", "", 1),
+            (h(2), "checkout", "", "STATIC", "", "", 7),
+            (h(3), "banner", "", "ERROR", "", "TARGETING_KEY_MISSING", 1),
+        ]
+    );
+    assert_eq!(
+        all.last_evaluated,
+        [
+            ("banner".to_string(), h(3) + SignedDuration::from_mins(2)),
+            ("checkout".to_string(), h(2) + SignedDuration::from_mins(1)),
+        ]
+    );
+    assert_eq!(all.history_starts, Some(h(0)));
+
+    // By time range (since rounds down to its hour; until is exclusive)
+    // and by flag.
+    let ranged = store
+        .usage(&UsageQuery {
+            since: Some(h(1) + SignedDuration::from_mins(30)),
+            until: Some(h(3)),
+            flag: Some("checkout".to_string()),
+        })
+        .await
+        .unwrap();
+    let hours: Vec<(Timestamp, u64)> = ranged.counts.iter().map(|c| (c.hour, c.count)).collect();
+    assert_eq!(hours, [(h(1), 1), (h(2), 7)]);
+    assert_eq!(ranged.last_evaluated.len(), 1);
+    assert_eq!(ranged.last_evaluated[0].0, "checkout");
+
+    // Retention: hours before the cut go, the history starts at the cut,
+    // last evaluations stay.
+    assert_eq!(store.prune_usage(h(2)).await.unwrap(), 3);
+    let kept = other.usage(&UsageQuery::default()).await.unwrap();
+    let hours: Vec<Timestamp> = kept.counts.iter().map(|c| c.hour).collect();
+    assert_eq!(hours, [h(2), h(3)]);
+    assert_eq!(kept.history_starts, Some(h(2)));
+    assert_eq!(kept.last_evaluated.len(), 2);
+    // A cut before the history's start does not move it back.
+    assert_eq!(store.prune_usage(h(1)).await.unwrap(), 0);
+    assert_eq!(store.begin_usage(h(9)).await.unwrap(), h(2));
+}
+
 macro_rules! on_both {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -508,6 +637,7 @@ on_both!(
     migrations_apply_once,
     webhook_positions_resume_and_move_once,
     keys_are_created_listed_and_revoked_with_audit,
+    usage_deltas_add_up_and_retention_deletes_old_hours,
 );
 
 #[test]
