@@ -1,8 +1,10 @@
 //! When each line of a `.flag` file was last changed, from `git blame`
-//! (the git command line, run once per file). Outside a git repository, or
-//! for a file git does not track, there is no history and nothing fails.
+//! (the git command line, run once per file), and when each flag's name was
+//! first declared, from one `git log -G` over the flags' directory. Outside
+//! a git repository, or for a file git does not track, there is no history
+//! and nothing fails.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::process::Command;
 
@@ -14,18 +16,33 @@ pub type LineChange = Option<(String, i64)>;
 #[derive(Clone, Debug, Default)]
 pub struct History {
     files: BTreeMap<String, Vec<LineChange>>,
+    /// Per flag or experiment name, the committer time of the oldest
+    /// commit adding a line that declares it (`flag NAME`).
+    declared: HashMap<String, i64>,
 }
 
 impl History {
     /// The blame of every file given; files outside git are left out.
     pub fn of<'a>(files: impl IntoIterator<Item = &'a str>) -> History {
         let mut history = History::default();
+        let mut dirs: Vec<&Path> = Vec::new();
         for file in files {
             if let Some(lines) = blame(Path::new(file)) {
                 history.files.insert(file.to_string(), lines);
+                dirs.push(Path::new(file).parent().unwrap_or(Path::new("")));
             }
         }
+        if let Some(dir) = common_dir(&dirs) {
+            history.declared = declarations(&dir).unwrap_or_default();
+        }
         history
+    }
+
+    /// When `name` was first declared (`flag NAME` or `experiment NAME` on
+    /// a line a commit added, under the flags' directory), in seconds since
+    /// the epoch; `None` when no commit declares it yet.
+    pub fn declared(&self, name: &str) -> Option<i64> {
+        self.declared.get(name).copied()
     }
 
     /// Whether any file has history (the sources are in a git repository).
@@ -74,6 +91,95 @@ fn blame(path: &Path) -> Option<Vec<LineChange>> {
     Some(parse_porcelain(&String::from_utf8_lossy(&output.stdout)))
 }
 
+/// The deepest directory holding every one of `dirs` (`.` for relative
+/// names at the top).
+fn common_dir(dirs: &[&Path]) -> Option<std::path::PathBuf> {
+    let (first, rest) = dirs.split_first()?;
+    let mut common = first.to_path_buf();
+    for dir in rest {
+        while !dir.starts_with(&common) {
+            if !common.pop() {
+                break;
+            }
+        }
+    }
+    if common.as_os_str().is_empty() {
+        common.push(".");
+    }
+    Some(common)
+}
+
+/// Every name's first declaration under `dir`: one `git log` of the commits
+/// whose diff adds or removes a declaration line, oldest first, with only
+/// the changed lines (`-U0`). A name declared, removed and declared again
+/// keeps its first date; a renamed flag's name dates from the rename.
+fn declarations(dir: &Path) -> Option<HashMap<String, i64>> {
+    let output = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args([
+            "log",
+            "--reverse",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-renames",
+            "-U0",
+            "--format=%x00%ct",
+            "-G",
+            DECLARATION,
+            "-p",
+            "--",
+            ".",
+        ])
+        .output()
+        .ok()?;
+    if !output.status.success() {
+        return None;
+    }
+    Some(parse_log(&String::from_utf8_lossy(&output.stdout)))
+}
+
+/// A line declaring a flag or an experiment, as `git log -G` takes it
+/// (POSIX extended syntax).
+const DECLARATION: &str = "^[[:space:]]*(flag|experiment)[[:space:]]";
+
+/// `git log -p` as [`declarations`] asks for it: a NUL then the committer
+/// time before each commit's patch; `+++ b/FILE` before each file's
+/// hunks; added lines start with `+`.
+fn parse_log(text: &str) -> HashMap<String, i64> {
+    let mut first = HashMap::new();
+    let mut time: Option<i64> = None;
+    let mut in_flag_file = false;
+    for line in text.lines() {
+        if let Some(t) = line.strip_prefix('\0') {
+            time = t.trim().parse().ok();
+        } else if let Some(file) = line.strip_prefix("+++ ") {
+            in_flag_file = file.ends_with(".flag");
+        } else if let (Some(added), true, Some(t)) = (line.strip_prefix('+'), in_flag_file, time) {
+            if let Some(name) = declared_name(added) {
+                first.entry(name.to_string()).or_insert(t);
+            }
+        }
+    }
+    first
+}
+
+/// The name a line declares: `flag NAME: TYPE {` or `experiment NAME ...`.
+fn declared_name(line: &str) -> Option<&str> {
+    let rest = line.trim_start();
+    let rest = rest
+        .strip_prefix("flag")
+        .or_else(|| rest.strip_prefix("experiment"))?;
+    if !rest.starts_with(|c: char| c.is_whitespace()) {
+        return None;
+    }
+    let rest = rest.trim_start();
+    let end = rest
+        .find(|c: char| !(c.is_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(rest.len());
+    (end > 0).then(|| &rest[..end])
+}
+
 /// Lines of `--line-porcelain`: a header `SHA ORIG FINAL [COUNT]`, keys
 /// (`committer-time SECONDS`), then the line itself after a tab.
 fn parse_porcelain(text: &str) -> Vec<LineChange> {
@@ -104,6 +210,23 @@ fn parse_porcelain(text: &str) -> Vec<LineChange> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_log_gives_each_name_its_first_declaration() {
+        let text = "\x00100\n\ndiff --git a/f.flag b/f.flag\n--- /dev/null\n+++ b/f.flag\n@@ -0,0 +1,3 @@\n+flag a: bool {\n+  default false\n+}\n\
+\x00200\n\ndiff --git a/f.flag b/f.flag\n--- a/f.flag\n+++ b/f.flag\n@@ -1 +1 @@\n-flag a: bool {\n+flag a: bool { // comment\n+experiment e: string {\n+/// flag z is a doc comment\n\
+\x00300\n\ndiff --git a/n.md b/n.md\n+++ b/n.md\n+flag b: bool {\n";
+        let first = parse_log(text);
+        assert_eq!(first.get("a"), Some(&100));
+        assert_eq!(first.get("e"), Some(&200));
+        assert_eq!(first.get("z"), None);
+        assert_eq!(first.get("b"), None, "not a .flag file");
+        assert_eq!(
+            declared_name("  flag new-checkout: bool {"),
+            Some("new-checkout")
+        );
+        assert_eq!(declared_name("flagged x"), None);
+    }
 
     #[test]
     fn porcelain_gives_a_time_per_line_and_none_for_uncommitted_lines() {

@@ -37,8 +37,9 @@ pub struct Entry {
     pub file: String,
     /// The line of its declaration, from 1.
     pub line: u32,
-    /// The oldest change among its lines still present (`git blame`), or
-    /// `None` outside git.
+    /// The commit that first declared its name (`git log -G`), or, when no
+    /// commit declares it yet, the oldest change among its lines (`git
+    /// blame`; a line not committed counts as today); `None` outside git.
     pub added: Option<String>,
     /// The newest change among its lines.
     pub changed: Option<String>,
@@ -154,7 +155,11 @@ fn entry(
     let (file, line, times) = match &meta.location {
         Some(loc) => {
             let last = last_line(loc).unwrap_or(loc.line);
-            let times = history.span(&loc.file, loc.line, last, now);
+            // The name's first declaration, which may predate every line
+            // still there (a body rewritten since).
+            let times = history
+                .span(&loc.file, loc.line, last, now)
+                .map(|(lo, hi)| (history.declared(name).map_or(lo, |d| d.min(lo)), hi));
             (loc.file.clone(), loc.line, times)
         }
         None => (String::new(), 0, None),

@@ -182,3 +182,75 @@ fn outside_git_there_are_no_dates_and_nothing_fails() {
     );
     assert_eq!(dark.suggestion, "keep `true`");
 }
+
+/// A flag whose every line was rewritten is as old as the commit that first
+/// declared its name, not as its oldest surviving line; a flag declared
+/// in a file that was later renamed keeps its date too.
+#[test]
+fn added_is_the_first_declaration_of_the_name() {
+    let repo = tempfile::tempdir().expect("temp dir");
+    let dir = repo.path();
+    let flags = dir.join("flags");
+    std::fs::create_dir(&flags).expect("mkdir");
+    git(dir, &["init", "-q"], "2026-09-01T09:00:00Z");
+    // Another project in the same repository declares the same name
+    // earlier: it does not count.
+    std::fs::write(
+        dir.join("other.flag"),
+        "flag limit: bool {\n  default false\n}\n",
+    )
+    .expect("write");
+    git(dir, &["add", "."], "2026-09-01T09:00:00Z");
+    git(
+        dir,
+        &["commit", "-q", "-m", "other"],
+        "2026-09-01T09:00:00Z",
+    );
+    std::fs::write(flags.join("contexts.flag"), CONTEXTS).expect("write");
+    std::fs::write(
+        flags.join("limits.flag"),
+        "flag limit: int {\n  kind operational\n  default 10\n}\n",
+    )
+    .expect("write");
+    git(dir, &["add", "."], "2026-10-01T09:00:00Z");
+    git(
+        dir,
+        &["commit", "-q", "-m", "limit"],
+        "2026-10-01T09:00:00Z",
+    );
+    std::fs::remove_file(flags.join("limits.flag")).expect("remove");
+    std::fs::write(
+        flags.join("checkout.flag"),
+        "flag limit: string {\n  kind permission\n  owner \"team-a\"\n  default \"low\"\n}\n",
+    )
+    .expect("write");
+    git(dir, &["add", "-A"], "2026-11-02T09:00:00Z");
+    git(
+        dir,
+        &["commit", "-q", "-m", "rewrite"],
+        "2026-11-02T09:00:00Z",
+    );
+    // A file git does not track has no dates.
+    std::fs::write(
+        flags.join("new.flag"),
+        "flag fresh: bool {\n  kind release\n  default false\n}\n",
+    )
+    .expect("write");
+
+    let project = project(&flags);
+    let bundle = project.bundle(false).expect("compiles");
+    let history = History::of(project.paths());
+    let today = vexil_ir::value::parse_timestamp("2026-11-24").expect("date");
+    let entries = inventory(&bundle, |p| project.source(p), &history, today);
+    let dates: Vec<(&str, Option<&str>, Option<&str>)> = entries
+        .iter()
+        .map(|e| (e.name.as_str(), e.added.as_deref(), e.changed.as_deref()))
+        .collect();
+    assert_eq!(
+        dates,
+        [
+            ("limit", Some("2026-10-01"), Some("2026-11-02")),
+            ("fresh", None, None),
+        ]
+    );
+}
