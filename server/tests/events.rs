@@ -431,6 +431,35 @@ flag search-v3: bool {
     assert_eq!(status, 200, "{text}");
     let list: Value = serde_json::from_str(&text).expect("JSON");
     assert_eq!(list["rollouts"][0]["state"], "rolled_back", "{list:#}");
+
+    // So does the dashboard's Rollouts page: the state, the stage, the
+    // timeline with the current time, the guardrail's effect and interval,
+    // and the monitor's actions from the audit log.
+    let (status, html) = server.admin_page("any", "/admin/rollouts").await;
+    assert_eq!(status, 200, "{html}");
+    let section = &html[html.find("data-flag=\"search-v3\"").expect("the rollout")..];
+    assert!(section.contains("data-state=\"rolled_back\""), "{section}");
+    assert!(
+        section.contains("stage <strong class=\"stage\">1 of 3</strong> (20%)"),
+        "{section}"
+    );
+    assert!(
+        section.contains("next stage at 2026-12-10T10:00:00Z"),
+        "{section}"
+    );
+    assert!(section.contains("<svg class=\"chart\""), "{section}");
+    assert!(section.contains(">now</text>"), "{section}");
+    let row = &section[section
+        .find("data-guard=\"errors\"")
+        .expect("the guardrail")..];
+    let effect = ramp["check"]["guards"][0]["relative"]["point"]
+        .as_f64()
+        .expect("an effect");
+    assert!(row.contains(&format!("{:+.1}%", effect * 100.0)), "{row}");
+    assert!(row.contains("breached"), "{row}");
+    assert!(section.contains(">guardrail_breached<"), "{section}");
+    assert!(section.contains(">override_set<"), "{section}");
+    assert!(section.contains("rule ramp at 0%"), "{section}");
     server.running.stop().await;
 }
 

@@ -7,11 +7,13 @@
 
 mod assets;
 mod audit;
+mod chart;
 mod flag;
 mod flags;
 mod health;
 mod page;
 mod readings;
+mod rollouts;
 mod schedule;
 mod session;
 mod source;
@@ -63,6 +65,7 @@ pub(crate) fn router<S>(app: Arc<App>) -> Router<S> {
         .route("/admin/flags/{name}", get(flag::page))
         .route("/admin/flags/{name}/override", post(flag::set_override))
         .route("/admin/flags/{name}/lift", post(flag::lift))
+        .route("/admin/rollouts", get(rollouts::page))
         .route("/admin/why", get(why::page))
         .route("/admin/schedule", get(schedule::page))
         .route("/admin/audit", get(audit::page))

@@ -9,14 +9,18 @@ use super::session::User;
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
     Flags,
+    Experiments,
+    Rollouts,
     Why,
     Schedule,
     Audit,
     Health,
 }
 
-const NAV: [(Nav, &str, &str); 5] = [
+const NAV: [(Nav, &str, &str); 7] = [
     (Nav::Flags, "/admin/flags", "Flags"),
+    (Nav::Experiments, "/admin/experiments", "Experiments"),
+    (Nav::Rollouts, "/admin/rollouts", "Rollouts"),
     (Nav::Why, "/admin/why", "Why"),
     (Nav::Schedule, "/admin/schedule", "Schedule"),
     (Nav::Audit, "/admin/audit", "Audit log"),

@@ -148,6 +148,36 @@ impl Server {
         (status, headers, text)
     }
 
+    /// A dashboard page, signed in with `key` (any key in development
+    /// mode); (status, HTML).
+    pub async fn admin_page(&self, key: &str, path: &str) -> (u16, String) {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let res = http
+            .post(self.url("/admin/login"))
+            .form(&[("key", key)])
+            .send()
+            .await
+            .expect("sign in");
+        let cookie = res
+            .headers()
+            .get(reqwest::header::SET_COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .expect("a session cookie")
+            .to_string();
+        let res = http
+            .get(self.url(path))
+            .header("cookie", cookie)
+            .send()
+            .await
+            .expect("page");
+        let status = res.status().as_u16();
+        (status, res.text().await.expect("body"))
+    }
+
     /// Open the event stream a bulk response named; asserts it opened.
     pub async fn stream(&self, bulk: &Value) -> reqwest::Response {
         let uri = bulk["eventStreams"][0]["endpoint"]["requestUri"]
