@@ -81,11 +81,14 @@ pub enum DiffFormat {
 
 #[derive(clap::Args)]
 pub struct DiffArgs {
-    /// The old side: a directory of `.flag` files, a git revision (the
-    /// flags under `--dir` at that commit, branch or tag), or `REV1..REV2`
-    /// for both sides. With `--since`: the directory of the new side.
+    /// The old side: a directory of `.flag` files, a bundle `vexil build`
+    /// wrote, a git revision (the flags under `--dir` at that commit,
+    /// branch or tag), or `REV1..REV2` for both sides. With `--since`: the
+    /// directory of the new side.
     old: Option<String>,
-    /// The new side (default: the `.flag` files under `--dir` as they are).
+    /// The new side, the same kinds (default: the `.flag` files under
+    /// `--dir` as they are). When either side is a bundle, both are
+    /// compared as bundles (sources are compiled).
     new: Option<String>,
     /// Release notes: the changes from git tag or revision TAG to the
     /// working tree, grouped by owner.
@@ -349,19 +352,60 @@ pub fn refs(args: &RefsArgs) -> Result<ExitCode, String> {
     })
 }
 
-/// One side of a diff: a directory (or one file) of sources, else a git
-/// revision of the repository `dir` is in.
-fn side(arg: &str, dir: &Path) -> Result<Vec<vexil_lifecycle::diff::Source>, String> {
+/// One side of a diff.
+enum Side {
+    /// `.flag` sources: a directory, one file, or a git revision's.
+    Sources(Vec<vexil_lifecycle::diff::Source>),
+    /// A bundle `vexil build` wrote, with its version.
+    Bundle(vexil_ir::Bundle),
+}
+
+/// One side of a diff: a bundle (a file that is not a `.flag` file), a
+/// directory (or one file) of sources, else a git revision of the
+/// repository `dir` is in.
+fn side(arg: &str, dir: &Path) -> Result<Side, String> {
     let path = Path::new(arg);
-    if path.is_file() && path.extension().is_some_and(|e| e == "json") {
-        return Err(format!(
-            "`{arg}` is a bundle: `vexil diff` compares sources (directories or git revisions)"
-        ));
+    if path.is_file() && path.extension().is_none_or(|e| e != "flag") {
+        let text =
+            std::fs::read_to_string(path).map_err(|e| format!("cannot read `{arg}`: {e}"))?;
+        let bundle = vexil_ir::Bundle::from_json(&text).map_err(|e| {
+            format!("`{arg}` is not a bundle `vexil build` wrote ({e}): give a bundle, a directory of `.flag` files or a git revision")
+        })?;
+        return Ok(Side::Bundle(bundle.into_inner()));
     }
     if path.exists() {
-        return revision::sources_in(path);
+        return revision::sources_in(path).map(Side::Sources);
     }
-    revision::sources_at(dir, arg)
+    revision::sources_at(dir, arg).map(Side::Sources)
+}
+
+/// A side as a bundle: sources are compiled (their errors printed, exit 1).
+fn compiled(side: Side, arg: &str) -> Result<Result<vexil_ir::Bundle, ExitCode>, String> {
+    let sources = match side {
+        Side::Bundle(b) => return Ok(Ok(b)),
+        Side::Sources(s) => s,
+    };
+    let mut project = vexil_compiler::Project::new();
+    for (path, text) in sources {
+        project.set_source(&path, text);
+    }
+    match project.bundle(false) {
+        Ok(bundle) => Ok(Ok(bundle.into_inner())),
+        Err(diagnostics) => {
+            eprint!(
+                "{}",
+                project.render(&diagnostics, crate::output::color_enabled())
+            );
+            eprintln!(
+                "{}",
+                paint(
+                    &format!("the flags of `{arg}` do not compile: fix the errors above"),
+                    Style::Error
+                )
+            );
+            Ok(Err(ExitCode::from(1)))
+        }
+    }
 }
 
 /// Exit 0 whether or not something changed: the diff informs, `vexil check`
@@ -378,7 +422,7 @@ pub fn diff(args: &DiffArgs) -> Result<ExitCode, String> {
         (Some(_), _, Some(_)) => {
             return Err("`--since TAG` takes one directory, the new side".into());
         }
-        (None, Some(range), None) if range.contains("..") => {
+        (None, Some(range), None) if range.contains("..") && !Path::new(range).exists() => {
             let (a, b) = range.split_once("..").unwrap_or((range, ""));
             let b = if b.is_empty() { "HEAD" } else { b };
             (
@@ -386,12 +430,19 @@ pub fn diff(args: &DiffArgs) -> Result<ExitCode, String> {
                 revision::sources_at(&args.dir, b)?,
             )
         }
-        (None, Some(old), new) => {
-            let new = match new {
+        (None, Some(old_arg), new_arg) => {
+            let new = match new_arg {
                 Some(n) => side(n, &args.dir)?,
-                None => revision::sources_in(&args.dir)?,
+                None => Side::Sources(revision::sources_in(&args.dir)?),
             };
-            (side(old, &args.dir)?, new)
+            let old = side(old_arg, &args.dir)?;
+            match (old, new) {
+                (Side::Sources(o), Side::Sources(n)) => (o, n),
+                (old, new) => {
+                    let new_name = new_arg.as_deref().unwrap_or(".");
+                    return diff_bundles(args.format, (old, old_arg), (new, new_name));
+                }
+            }
         }
         (None, None, _) => return Err("give OLD (and NEW), `REV1..REV2` or `--since TAG`".into()),
     };
@@ -403,6 +454,51 @@ pub fn diff(args: &DiffArgs) -> Result<ExitCode, String> {
         (_, true) => report::release_notes(&changes),
         (DiffFormat::Markdown, false) => report::diff_markdown(&changes),
         (DiffFormat::Text, false) => report::diff_text(&changes),
+    };
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A diff where one side at least is a bundle: the other is compiled, both
+/// are compared as bundles, and the output says each side's version and
+/// what a bundle does not hold.
+fn diff_bundles(
+    format: DiffFormat,
+    (old, old_arg): (Side, &str),
+    (new, new_arg): (Side, &str),
+) -> Result<ExitCode, String> {
+    let version = |s: &Side| match s {
+        Side::Bundle(b) => Some(vexil_lifecycle::compiled::version(b)),
+        Side::Sources(_) => None,
+    };
+    let (old_version, new_version) = (version(&old), version(&new));
+    let old = match compiled(old, old_arg)? {
+        Ok(b) => b,
+        Err(code) => return Ok(code),
+    };
+    let new = match compiled(new, new_arg)? {
+        Ok(b) => b,
+        Err(code) => return Ok(code),
+    };
+    let changes = vexil_lifecycle::diff_bundles(&old, &new);
+    let text = match format {
+        DiffFormat::Json => {
+            let json = serde_json::json!({
+                "old_version": old_version,
+                "new_version": new_version,
+                "note": vexil_lifecycle::compiled::LIMITS,
+                "changes": changes,
+            });
+            serde_json::to_string_pretty(&json).map_err(|e| e.to_string())? + "\n"
+        }
+        DiffFormat::Markdown => {
+            report::bundle_header(old_version.as_deref(), new_version.as_deref(), true)
+                + &report::diff_markdown(&changes)
+        }
+        DiffFormat::Text => {
+            report::bundle_header(old_version.as_deref(), new_version.as_deref(), false)
+                + &report::diff_text(&changes)
+        }
     };
     print!("{text}");
     Ok(ExitCode::SUCCESS)

@@ -361,6 +361,63 @@ fn git(dir: &Path, args: &[&str]) {
     assert!(status.success(), "git {args:?}");
 }
 
+/// Two bundles `vexil build` wrote, and a directory against a bundle: both
+/// compared as bundles, with their versions and what a bundle does not
+/// hold said first.
+#[test]
+fn diff_of_bundles_and_of_a_directory_against_a_bundle() {
+    let old = project(&[("flags.flag", FLAGS)]);
+    let changed = FLAGS
+        .replace("rule => 100% by user.id", "rule => 50% by user.id")
+        .replace("flag kill-payments", "flag kill-all-payments");
+    let new = project(&[("flags.flag", &changed)]);
+    let out = tempfile::tempdir().expect("tmp");
+    let (old_json, new_json) = (out.path().join("old.json"), out.path().join("new.json"));
+    for (dir, file) in [(&old, &old_json), (&new, &new_json)] {
+        vexil()
+            .args(["build", &arg(dir.path()), "--output", &arg(file)])
+            .assert()
+            .success();
+    }
+    vexil()
+        .args(["diff", &arg(&old_json), &arg(&new_json)])
+        .assert()
+        .success()
+        .stdout(predicate::str::starts_with("bundle version `"))
+        .stdout(predicate::str::contains(
+            "note: compared as compiled bundles, which keep no comments",
+        ))
+        .stdout(predicate::str::contains(
+            "rule 1 result: `100% by user.id` -> `50% by user.id`",
+        ))
+        .stdout(predicate::str::contains("renamed from `kill-payments`"));
+    vexil()
+        .args([
+            "diff",
+            &arg(old.path()),
+            &arg(&new_json),
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"old_version\": null"))
+        .stdout(predicate::str::contains("\"change\": \"renamed\""));
+    vexil()
+        .args(["diff", &arg(&old_json), &arg(old.path())])
+        .assert()
+        .success()
+        .stdout(predicate::str::ends_with("no changes to flags\n"));
+    std::fs::write(out.path().join("junk.json"), "{\"a\": 1}").expect("write");
+    vexil()
+        .args(["diff", &arg(&out.path().join("junk.json")), &arg(&new_json)])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "is not a bundle `vexil build` wrote",
+        ));
+}
+
 #[test]
 fn diff_between_revisions_and_release_notes_since_a_tag() {
     let dir = project(&[("flags.flag", FLAGS)]);

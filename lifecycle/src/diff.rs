@@ -167,27 +167,29 @@ impl What {
 }
 
 /// An item as the diff sees it: its properties as written.
+/// Sources give it as written; a bundle as `compiled.rs` renders its IR.
 #[derive(Clone, Debug)]
-struct View {
-    item: &'static str,
-    owner: Option<String>,
+pub(crate) struct View {
+    pub(crate) item: &'static str,
+    pub(crate) owner: Option<String>,
     /// Every property but rules, by keyword, in order (several `requires`
     /// or `tags` each keep their text).
-    properties: BTreeMap<&'static str, Vec<String>>,
-    rules: Vec<Rule>,
+    pub(crate) properties: BTreeMap<&'static str, Vec<String>>,
+    pub(crate) rules: Vec<Rule>,
     /// Context fields: name → (type as written, key marker).
-    fields: Vec<(String, String)>,
+    pub(crate) fields: Vec<(String, String)>,
     /// The whole body without the name, for renames and readers.
-    body: String,
+    pub(crate) body: String,
 }
 
+/// One rule of a flag, in parts.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Rule {
-    name: Option<String>,
-    schedule: String,
-    condition: String,
-    result: String,
-    text: String,
+pub(crate) struct Rule {
+    pub(crate) name: Option<String>,
+    pub(crate) schedule: String,
+    pub(crate) condition: String,
+    pub(crate) result: String,
+    pub(crate) text: String,
 }
 
 /// The items of one side, by name. A file that does not parse contributes
@@ -382,6 +384,17 @@ pub fn diff(old: &[Source], new: &[Source]) -> Vec<Change> {
         let old = old.join().unwrap_or_else(|e| std::panic::resume_unwind(e));
         (old, new)
     });
+    diff_views(&old, &new)
+}
+
+/// The changes from bundle `old` to bundle `new` (`vexil build` output, or
+/// sources compiled), rendered from the IR (see `compiled.rs` and its
+/// [`LIMITS`](crate::compiled::LIMITS)); same order as [`diff`].
+pub fn diff_bundles(old: &vexil_ir::Bundle, new: &vexil_ir::Bundle) -> Vec<Change> {
+    diff_views(&crate::compiled::views(old), &crate::compiled::views(new))
+}
+
+fn diff_views(old: &BTreeMap<String, View>, new: &BTreeMap<String, View>) -> Vec<Change> {
     let mut out = Vec::new();
     let removed: Vec<&String> = old.keys().filter(|n| !new.contains_key(*n)).collect();
     let added: Vec<&String> = new.keys().filter(|n| !old.contains_key(*n)).collect();
@@ -420,7 +433,7 @@ pub fn diff(old: &[Source], new: &[Source]) -> Vec<Change> {
         };
         out.push(change(name, nv, what));
     }
-    for (name, nv) in &new {
+    for (name, nv) in new {
         let Some(ov) = old.get(name) else { continue };
         if ov.body == nv.body && ov.item == nv.item {
             continue;
@@ -435,7 +448,7 @@ pub fn diff(old: &[Source], new: &[Source]) -> Vec<Change> {
         }
         properties(ov, nv, &mut whats);
         rules(&ov.rules, &nv.rules, &mut whats);
-        fields(name, ov, nv, (&old, &new), &mut whats);
+        fields(name, ov, nv, (old, new), &mut whats);
         for what in whats {
             out.push(Change {
                 item: nv.item,

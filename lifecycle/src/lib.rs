@@ -4,7 +4,7 @@
 //! evidence (`stale.rs`), the code's references to flags (`refs.rs`, over
 //! the lexer of application code in `code.rs`), the semantic diff of two
 //! versions of the sources (`diff.rs`, with `revision.rs` reading a git
-//! revision's), the clean-up of a flag from the sources (`cleanup.rs`),
+//! revision's) or of two bundles (`compiled.rs` renders the IR for it), the clean-up of a flag from the sources (`cleanup.rs`),
 //! a server's usage (`usage.rs`), the release schedule (`schedule.rs`),
 //! and the reports as tables, CSV and Markdown (`report.rs`). The CLI only
 //! reads arguments and prints.
@@ -13,6 +13,7 @@
 
 pub mod cleanup;
 mod code;
+pub mod compiled;
 pub mod diff;
 pub mod history;
 pub mod inventory;
@@ -25,7 +26,7 @@ pub mod stale;
 pub mod usage;
 
 pub use cleanup::{cleanup, Cleanup};
-pub use diff::{diff, Change, What};
+pub use diff::{diff, diff_bundles, Change, What};
 pub use history::History;
 pub use inventory::{inventory, Entry, Status};
 pub use refs::{search as refs, Key, Refs};

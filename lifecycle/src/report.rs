@@ -249,6 +249,23 @@ pub fn diff_markdown(changes: &[Change]) -> String {
     runs.join("\n")
 }
 
+/// The first lines of a diff of bundles: each side's version (the one a
+/// server names it by; `None` for sources compiled), and what a bundle does
+/// not hold ([`LIMITS`](crate::compiled::LIMITS)).
+pub fn bundle_header(old: Option<&str>, new: Option<&str>, markdown: bool) -> String {
+    let side = |v: Option<&str>| match v {
+        Some(v) => format!("`{v}`"),
+        None => "sources, compiled".to_string(),
+    };
+    let (old, new) = (side(old), side(new));
+    let note = crate::compiled::LIMITS;
+    if markdown {
+        format!("Bundle version {old} -> {new}\n\n> Note: {note}.\n\n")
+    } else {
+        format!("bundle version {old} -> {new}\nnote: {note}\n\n")
+    }
+}
+
 /// Release notes: the changes grouped by owner (items without one last),
 /// as Markdown.
 pub fn release_notes(changes: &[Change]) -> String {

@@ -9,7 +9,7 @@ mod support;
 
 use proptest::prelude::*;
 use vexil_lifecycle::diff::Source;
-use vexil_lifecycle::{diff, report, revision};
+use vexil_lifecycle::{diff, diff_bundles, report, revision};
 
 fn fixture(side: &str) -> Vec<Source> {
     revision::sources_in(&Path::new("tests/fixtures/diff").join(side)).expect("readable")
@@ -121,5 +121,109 @@ proptest! {
         let plain = render(&repo, false);
         prop_assert_eq!(diff(&plain, &plain), []);
         prop_assert_eq!(diff(&plain, &render(&repo, true)), []);
+    }
+}
+
+/// Sources compiled to a bundle, as `vexil build` writes it and `vexil
+/// diff` reads it back.
+fn bundle(sources: &[Source]) -> vexil_ir::Bundle {
+    let mut project = vexil_compiler::Project::new();
+    for (path, text) in sources {
+        project.set_source(path, text.clone());
+    }
+    let built = project.bundle(false).expect("compiles").to_json();
+    vexil_ir::Bundle::from_json(&built)
+        .expect("reads back")
+        .into_inner()
+}
+
+#[test]
+fn two_bundles_diff_like_their_sources_within_what_a_bundle_holds() {
+    let (old, new) = (bundle(&fixture("old")), bundle(&fixture("new")));
+    let changes = diff_bundles(&old, &new);
+    insta::assert_snapshot!("bundle_diff_text", report::diff_text(&changes));
+    let old_version = vexil_lifecycle::compiled::version(&old);
+    assert_eq!(old_version.len(), 16);
+    assert_ne!(old_version, vexil_lifecycle::compiled::version(&new));
+    assert_eq!(
+        report::bundle_header(Some("aa"), None, false),
+        format!(
+            "bundle version `aa` -> sources, compiled\nnote: {}\n\n",
+            vexil_lifecycle::compiled::LIMITS
+        )
+    );
+}
+
+#[test]
+fn the_shop_as_a_bundle_against_itself_has_no_change() {
+    let shop = bundle(&revision::sources_in(Path::new("../examples/shop")).expect("readable"));
+    assert!(shop.flags.len() > 10);
+    assert_eq!(diff_bundles(&shop, &shop), []);
+    // Every item of the shop is there to compare: one change per flag when
+    // all are gone.
+    let empty = vexil_ir::Bundle {
+        flags: Vec::new(),
+        experiments: Vec::new(),
+        layers: Vec::new(),
+        ..shop.clone()
+    };
+    let removed = diff_bundles(&shop, &empty);
+    assert_eq!(removed.len(), shop.flags.len() + shop.experiments.len());
+    assert!(removed
+        .iter()
+        .all(|c| c.what == vexil_lifecycle::What::Removed));
+}
+
+/// Repositories that compile: rules named by position, staged rollouts
+/// with a start, a string flag with variants and a split, a segment, an
+/// experiment.
+fn arb_compiling_repo() -> impl Strategy<Value = Vec<Source>> {
+    let condition = prop::sample::select(vec![
+        "",
+        "when user.country == \"US\" ",
+        "when user.plan != \"free\" and (user.country in [\"DE\", \"FR\"] or europe) ",
+        "when not (user.country == \"GB\") and user.tier >= pro ",
+        "when user.age is set and user.age > 17 ",
+    ]);
+    let result = prop::sample::select(vec!["true", "25% by user.id", "1% for 1d, 100% by user.id"]);
+    let rule = (condition, result);
+    let flag = prop::collection::vec(rule, 0..4);
+    prop::collection::vec(flag, 0..4).prop_map(|flags| {
+        let mut text = String::from(
+            "context user {\n  key id: string\n  country: string\n  plan: string\n  tier: enum { free, pro, gold }\n  age: int?\n}\n\nsegment europe {\n  user.country in [\"IT\", \"ES\"]\n}\n",
+        );
+        text.push_str(
+            "\nflag colour: string {\n  kind experiment\n  variants {\n    red = \"red\"\n    blue = \"blue\"\n  }\n  default red\n  rule half: when europe => split by user.id { red 30%, blue 70% }\n}\n",
+        );
+        text.push_str(
+            "\nexperiment layout: string {\n  unit user.id\n  traffic 40%\n  start 2026-10-01\n  end 2026-11-01\n  variants {\n    a = \"a\"\n    b = \"b\"\n  }\n  control a\n}\n",
+        );
+        for (i, rules) in flags.iter().enumerate() {
+            text.push_str(&format!(
+                "\nflag f{i}: bool {{\n  kind release\n  owner \"team-{i}\"\n  default false\n"
+            ));
+            for (j, (c, r)) in rules.iter().enumerate() {
+                let from = if r.contains(" for ") { "from 2026-12-01 " } else { "" };
+                text.push_str(&format!("  rule r{j}: {from}{c}=> {r}\n"));
+            }
+            text.push_str("}\n");
+        }
+        vec![("flags.flag".to_string(), text)]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(32))]
+    #[test]
+    fn a_bundle_against_itself_has_no_change(sources in arb_compiling_repo()) {
+        let built = bundle(&sources);
+        prop_assert_eq!(diff_bundles(&built, &built), []);
+        // Reading the bundle back from its JSON changes nothing either.
+        let again = vexil_ir::Bundle::from_json(&built.to_json()).expect("reads back").into_inner();
+        prop_assert_eq!(diff_bundles(&built, &again), []);
+        prop_assert_eq!(
+            vexil_lifecycle::compiled::version(&built),
+            vexil_lifecycle::compiled::version(&again)
+        );
     }
 }
