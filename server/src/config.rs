@@ -94,6 +94,9 @@ pub struct Config {
     /// The admin dashboard under `/admin` (`[dashboard]`).
     #[serde(default)]
     pub dashboard: crate::dashboard::DashboardConfig,
+    /// Usage rollups kept in the store (`[usage]`).
+    #[serde(default)]
+    pub usage: Usage,
 }
 
 /// Sizes and waits every request is held to.
@@ -173,6 +176,30 @@ impl Default for Rollouts {
             check_interval_ms: 60_000,
             alpha: monitor.alpha,
             tuning: monitor.tuning,
+        }
+    }
+}
+
+/// Usage rollups: evaluation counts per flag, variant, reason, rule and
+/// error code, written to the override store in hourly buckets.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Usage {
+    /// Whether evaluations are counted into the store at all.
+    pub enabled: bool,
+    /// Milliseconds between writes of the counts to the store (and once
+    /// more at a graceful stop): what a crash can lose.
+    pub flush_interval_ms: u64,
+    /// Days of hourly buckets kept; older ones are deleted.
+    pub retention_days: u32,
+}
+
+impl Default for Usage {
+    fn default() -> Usage {
+        Usage {
+            enabled: true,
+            flush_interval_ms: 10_000,
+            retention_days: 30,
         }
     }
 }
@@ -295,6 +322,7 @@ impl Default for Config {
             data_dir: None,
             store: None,
             dashboard: crate::dashboard::DashboardConfig::default(),
+            usage: Usage::default(),
         }
     }
 }

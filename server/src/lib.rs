@@ -29,6 +29,8 @@ mod router;
 mod source;
 mod state;
 mod stream;
+mod usage;
+mod usage_api;
 mod webhooks;
 
 use std::net::SocketAddr;
@@ -42,7 +44,7 @@ use tokio::task::JoinHandle;
 
 pub use auth::{hash_secret, KeyEntry, Scope};
 pub use config::{
-    Clock, Config, Cors, Events, Limits, RateLimit, Rollouts, Sse, DEFAULT_CACHE_DIR,
+    Clock, Config, Cors, Events, Limits, RateLimit, Rollouts, Sse, Usage, DEFAULT_CACHE_DIR,
     DEFAULT_EVENTS_DB,
 };
 pub use dashboard::DashboardConfig;
@@ -108,6 +110,10 @@ impl Running {
                 tracing::warn!("requests still in flight after the grace period; stopping anyway");
                 self.task.abort();
             }
+        }
+        // The usage counted since the last flush (requests have drained).
+        if self.app.config.usage.enabled {
+            usage::flush(&self.app).await;
         }
         // Commit the exposures still queued.
         let app = self.app.clone();
@@ -191,6 +197,9 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     tokio::spawn(keys::follow(app.clone()));
     tokio::spawn(overrides::follow(app.clone()));
     tokio::spawn(rollouts::follow(app.clone()));
+    if app.config.usage.enabled {
+        tokio::spawn(usage::follow(app.clone()));
+    }
     app.webhooks.start(&app).map_err(ServeError::Config)?;
     let listener = TcpListener::bind(app.config.listen).await.map_err(|e| {
         ServeError::Config(format!("cannot listen on `{}`: {e}", app.config.listen))

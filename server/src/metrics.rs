@@ -216,26 +216,55 @@ impl Metrics {
     /// counters: after the first of each (flag, variant, reason), nothing
     /// is allocated or hashed. A variant the version does not declare is
     /// counted by its labels, as [`evaluated`](Metrics::evaluated) does.
+    /// The usage rollups' cell is counted beside it, when they are on.
     pub fn evaluated_in(
         &self,
         counters: &EvalCounters,
+        usage: &crate::usage::Usage,
         target: Target,
         e: &vexil_runtime::Evaluation<'_>,
     ) {
-        match counters.slot(target, e.variant, e.reason) {
-            Some(cell) => {
-                cell.get_or_init(|| {
-                    let label = Evaluation {
-                        flag: e.key.to_string(),
-                        variant: e.variant.unwrap_or_default().to_string(),
-                        reason: e.reason.as_str().to_string(),
-                    };
-                    (*self.evaluations.get_or_create(&label)).clone()
-                })
-                .inc();
+        let Some((counters, row, column)) = counters.locate(target, e.variant, e.reason) else {
+            self.evaluated(e.key, e.variant, e.reason.as_str());
+            if counters.usage_on {
+                let rule = e
+                    .rule
+                    .map(|(i, name)| name.map_or(format!("#{}", i + 1), str::to_string));
+                let outcome = crate::usage::outcome(e.reason, e.error);
+                usage.count_odd(
+                    e.key,
+                    e.variant.unwrap_or_default(),
+                    rule.as_deref().unwrap_or_default(),
+                    outcome,
+                );
             }
-            None => self.evaluated(e.key, e.variant, e.reason.as_str()),
+            return;
         };
+        if let Some(cell) = counters.cells.get(row * Reason::ALL.len() + column) {
+            cell.get_or_init(|| {
+                let label = Evaluation {
+                    flag: e.key.to_string(),
+                    variant: e.variant.unwrap_or_default().to_string(),
+                    reason: e.reason.as_str().to_string(),
+                };
+                (*self.evaluations.get_or_create(&label)).clone()
+            })
+            .inc();
+        }
+        if let Some(cells) = &counters.usage {
+            let outcome = crate::usage::outcome(e.reason, e.error);
+            if !cells.count(row, e.rule.map(|(i, _)| i), outcome) {
+                let rule = e
+                    .rule
+                    .map(|(i, name)| name.map_or(format!("#{}", i + 1), str::to_string));
+                usage.count_odd(
+                    e.key,
+                    e.variant.unwrap_or_default(),
+                    rule.as_deref().unwrap_or_default(),
+                    outcome,
+                );
+            }
+        }
     }
 
     pub fn error(&self, code: &str) {
@@ -379,38 +408,42 @@ impl Metrics {
 pub struct EvalCounters {
     flags: Box<[TargetCounters]>,
     experiments: Box<[TargetCounters]>,
+    /// Whether usage rollups are counted.
+    usage_on: bool,
 }
 
 struct TargetCounters {
+    /// The flag's or experiment's name.
+    key: Box<str>,
     /// The target's variant names; slot row 0 is "no variant", row `i + 1`
     /// is `variants[i]`.
     variants: Box<[Box<str>]>,
     /// `row * Reason::ALL.len() + reason`.
     cells: Box<[OnceLock<Counter>]>,
-}
-
-impl TargetCounters {
-    fn new(variants: Vec<Box<str>>) -> TargetCounters {
-        let cells = (0..(variants.len() + 1) * Reason::ALL.len())
-            .map(|_| OnceLock::new())
-            .collect();
-        TargetCounters {
-            variants: variants.into(),
-            cells,
-        }
-    }
+    /// Its usage rollup cells, when they are on.
+    usage: Option<crate::usage::TargetUsage>,
 }
 
 impl EvalCounters {
-    pub fn new(bundle: &Bundle) -> EvalCounters {
-        let named = |names: Vec<&str>| {
+    /// The counters of `bundle`'s flags and experiments; with `usage`,
+    /// the usage rollups' cells too.
+    pub fn new(bundle: &Bundle, usage: bool) -> EvalCounters {
+        let named = |key: &str, names: Vec<&str>, rules: &[vexil_ir::Rule]| {
             let mut unique: Vec<Box<str>> = Vec::new();
             for name in names {
                 if !unique.iter().any(|u| &**u == name) {
                     unique.push(name.into());
                 }
             }
-            TargetCounters::new(unique)
+            let rows = unique.len() + 1;
+            TargetCounters {
+                key: key.into(),
+                cells: (0..rows * Reason::ALL.len())
+                    .map(|_| OnceLock::new())
+                    .collect(),
+                variants: unique.into(),
+                usage: usage.then(|| crate::usage::TargetUsage::new(rules, rows)),
+            }
         };
         EvalCounters {
             flags: bundle
@@ -418,27 +451,37 @@ impl EvalCounters {
                 .iter()
                 .map(|f| {
                     named(
+                        &f.name,
                         f.values
                             .iter()
                             .filter_map(|v| v.variant.as_deref())
                             .collect(),
+                        &f.rules,
                     )
                 })
                 .collect(),
             experiments: bundle
                 .experiments
                 .iter()
-                .map(|x| named(x.variants.iter().map(|v| v.name.as_str()).collect()))
+                .map(|x| {
+                    named(
+                        &x.name,
+                        x.variants.iter().map(|v| v.name.as_str()).collect(),
+                        &[],
+                    )
+                })
                 .collect(),
+            usage_on: usage,
         }
     }
 
-    fn slot(
+    /// The target's counters, the variant's row and the reason's column.
+    fn locate(
         &self,
         target: Target,
         variant: Option<&str>,
         reason: Reason,
-    ) -> Option<&OnceLock<Counter>> {
+    ) -> Option<(&TargetCounters, usize, usize)> {
         let counters = match target {
             Target::Flag(i) => self.flags.get(i as usize)?,
             Target::Experiment(i) => self.experiments.get(i as usize)?,
@@ -448,7 +491,23 @@ impl EvalCounters {
             Some(name) => 1 + counters.variants.iter().position(|v| &**v == name)?,
         };
         let column = Reason::ALL.iter().position(|r| *r == reason)?;
-        counters.cells.get(row * Reason::ALL.len() + column)
+        Some((counters, row, column))
+    }
+
+    /// Read and reset the usage cells: (flag, variant, rule label,
+    /// outcome column, count) for each non-zero one.
+    pub(crate) fn drain_usage(&self, mut out: impl FnMut(&str, &str, &str, usize, u64)) {
+        for t in self.flags.iter().chain(self.experiments.iter()) {
+            if let Some(usage) = &t.usage {
+                usage.drain(|row, rule, column, count| {
+                    let variant = match row.checked_sub(1) {
+                        None => "",
+                        Some(v) => t.variants.get(v).map_or("", |v| &**v),
+                    };
+                    out(&t.key, variant, rule, column, count);
+                });
+            }
+        }
     }
 }
 

@@ -81,7 +81,7 @@ fn evaluate_one(
         .ok_or_else(|| ApiError::not_found(key))?;
     let evaluation = evaluate(snapshot, target, &ctx, app.now(), exposing);
     app.metrics
-        .evaluated_in(&served.counters, target, &evaluation);
+        .evaluated_in(&served.counters, &app.usage, target, &evaluation);
     match item(served, target, &evaluation) {
         Item::Success(body) => to_json_bytes(&body),
         Item::Failure(failure) => {
@@ -122,7 +122,7 @@ pub async fn evaluate_flags(
     let mut flags = Vec::with_capacity(evaluations.len());
     for (target, evaluation) in &evaluations {
         app.metrics
-            .evaluated_in(&served.counters, *target, evaluation);
+            .evaluated_in(&served.counters, &app.usage, *target, evaluation);
         let item = item(&served, *target, evaluation);
         if let Item::Failure(failure) = &item {
             app.metrics.error(failure.error_code);

@@ -16,6 +16,7 @@ use tower_http::trace::TraceLayer;
 use crate::state::App;
 use crate::{
     admin, auth, bundle, dashboard, errors, events, keys, metrics, ofrep, ops, rollouts, stream,
+    usage_api,
 };
 
 pub fn router(app: Arc<App>) -> Router {
@@ -43,6 +44,9 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/keys", get(keys::list).post(keys::create))
         .route("/v1/keys/{id}", delete(keys::revoke))
         .route_layer(from_fn_with_state(app.clone(), admin::require_admin));
+    let usage = Router::new()
+        .route("/v1/usage", get(usage_api::usage))
+        .route_layer(from_fn_with_state(app.clone(), usage_api::require_viewer));
     let open = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -54,6 +58,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(evaluation)
         .merge(operations)
         .merge(control)
+        .merge(usage)
         .merge(open)
         .merge(dashboard::router(app.clone()))
         .layer(RequestBodyLimitLayer::new(limits.body_bytes))

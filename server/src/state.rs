@@ -38,8 +38,9 @@ pub struct Served {
     pub version: String,
     /// When it was swapped in, in microseconds since the epoch.
     pub loaded_at: i64,
-    /// Its evaluation counters, resolved once per flag, variant and reason.
-    pub counters: EvalCounters,
+    /// Its evaluation counters, resolved once per flag, variant and reason
+    /// (and the usage rollups' cells), shared with the usage flusher.
+    pub counters: Arc<EvalCounters>,
 }
 
 /// A change of the served version, as the event stream announces it.
@@ -86,6 +87,8 @@ pub struct App {
     pub keys: Keys,
     pub limiter: Limiter,
     pub metrics: Metrics,
+    /// The usage rollups' counts, until the flusher writes them.
+    pub usage: crate::usage::Usage,
     source: Mutex<SourceInfo>,
     served: ArcSwap<Served>,
     last_attempt: Mutex<Option<Attempt>>,
@@ -123,6 +126,8 @@ impl App {
         );
         let metrics = Metrics::new();
         metrics.served(&served.version, served.loaded_at);
+        let usage = crate::usage::Usage::default();
+        usage.track(served.counters.clone());
         let change = Change {
             version: served.version.clone(),
             loaded_at: served.loaded_at / 1_000_000,
@@ -131,6 +136,7 @@ impl App {
             keys: Keys::new(&config.keys),
             limiter: Limiter::new(config.rate_limit.as_ref()),
             metrics,
+            usage,
             source: Mutex::new(source),
             served: ArcSwap::from_pointee(served),
             control,
@@ -258,6 +264,7 @@ impl App {
             loaded_at: served.loaded_at / 1_000_000,
         };
         self.metrics.served(&served.version, served.loaded_at);
+        self.usage.track(served.counters.clone());
         self.served.store(Arc::new(served));
         // No receiver is fine: no stream is open.
         let _ = self.changes.send(change);
@@ -327,7 +334,7 @@ fn serve(
         0 => bundle_version.clone(),
         n => format!("{bundle_version}-o{n}"),
     };
-    let counters = EvalCounters::new(bundle);
+    let counters = Arc::new(EvalCounters::new(bundle, config.usage.enabled));
     Ok(Served {
         snapshot: Arc::new(base.with_overrides(&overrides.specs())),
         base,

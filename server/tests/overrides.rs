@@ -617,3 +617,107 @@ async fn while_the_database_is_away_evaluation_goes_on_and_writes_get_503() {
     );
     server.running.stop().await;
 }
+
+async fn usage(server: &Server, query: &str, key: Option<&str>) -> (u16, Value) {
+    let (status, _, body) = call(
+        server,
+        reqwest::Method::GET,
+        &format!("/v1/usage{query}"),
+        key,
+        &[],
+        None,
+    )
+    .await;
+    (status, body)
+}
+
+fn flag_usage<'a>(summary: &'a Value, flag: &str) -> &'a Value {
+    summary["flags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["flag"] == flag)
+        .unwrap_or_else(|| panic!("no `{flag}` in {summary}"))
+}
+
+#[tokio::test]
+async fn usage_is_kept_in_the_store_and_survives_a_restart() {
+    const VIEWER: &str = "viewer-secret";
+    let mut config = keyed(None);
+    config.keys.push(KeyEntry {
+        name: "people".into(),
+        scope: Scope::Viewer,
+        sha256: hash_secret(VIEWER),
+    });
+    let a = start(config.clone()).await;
+    for _ in 0..3 {
+        evaluate(&a, "express-checkout").await;
+    }
+    evaluate(&a, "payment-provider").await;
+
+    let (status, summary) = usage(&a, "?hours=2", Some(VIEWER)).await;
+    assert_eq!(status, 200, "{summary}");
+    let express = flag_usage(&summary, "express-checkout");
+    assert_eq!(express["total"], 3, "{express}");
+    assert_eq!(express["served"], true);
+    assert!(express["last_evaluated"].is_string(), "{express}");
+    let by_reason: u64 = express["by_reason"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["count"].as_u64().unwrap())
+        .sum();
+    assert_eq!(by_reason, 3);
+    let hours = express["hours"].as_array().unwrap();
+    assert_eq!(hours.len(), 1, "{express}");
+    assert_eq!(hours[0]["count"], 3);
+    assert_eq!(flag_usage(&summary, "payment-provider")["total"], 1);
+    // A flag nobody evaluated is listed, with nothing.
+    let idle = flag_usage(&summary, "wishlist-sharing");
+    assert_eq!(idle["total"], 0);
+    assert!(idle["last_evaluated"].is_null());
+    // The history started with this server, within the two hours asked
+    // for: not long enough to prove a flag unused over them.
+    let starts: jiff::Timestamp = summary["history_starts"].as_str().unwrap().parse().unwrap();
+    let since: jiff::Timestamp = summary["since"].as_str().unwrap().parse().unwrap();
+    assert!(starts > since, "{summary}");
+    assert_eq!(summary["complete"], false);
+
+    // One flag; people's keys only; bad queries are refused clearly.
+    let (status, one) = usage(&a, "?hours=2&flag=payment-provider", Some(ADMIN)).await;
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["flags"].as_array().unwrap().len(), 1);
+    for key in [Some(SERVER), Some(CLIENT)] {
+        let (status, body) = usage(&a, "", key).await;
+        assert_eq!(status, 403, "{body}");
+    }
+    assert_eq!(usage(&a, "", None).await.0, 401);
+    for bad in [
+        "?hours=0",
+        "?hours=lots",
+        "?since=yesterday",
+        "?since=2026-01-01T00:00:00Z&hours=3",
+        "?color=red",
+    ] {
+        let (status, body) = usage(&a, bad, Some(VIEWER)).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body["errorDetails"].is_string(), "{bad}: {body}");
+    }
+    let (status, body) = usage(&a, "?flag=no-such-flag", Some(VIEWER)).await;
+    assert_eq!(status, 404, "{body}");
+
+    // Counted after the last read: written by the graceful stop.
+    evaluate(&a, "express-checkout").await;
+    a.running.stop().await;
+    let b = start(config).await;
+    evaluate(&b, "express-checkout").await;
+    let (status, after) = usage(&b, "?hours=2", Some(VIEWER)).await;
+    assert_eq!(status, 200, "{after}");
+    assert_eq!(
+        flag_usage(&after, "express-checkout")["total"],
+        5,
+        "{after}"
+    );
+    assert_eq!(after["history_starts"], summary["history_starts"]);
+    b.running.stop().await;
+}
