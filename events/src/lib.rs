@@ -17,6 +17,7 @@ mod line;
 mod metric;
 mod per_unit;
 mod postgres;
+pub mod present;
 mod query;
 pub mod rollout;
 pub mod simulate;

@@ -599,3 +599,152 @@ async fn the_schedule_lists_what_is_coming_and_on_request_what_happened() {
     assert!(rows(&all.text) > rows(&coming.text));
     server.running.stop().await;
 }
+
+/// 2026-12-05T12:00:00Z: checkout-layout runs, shipping-promise starts on
+/// the 8th.
+const DEC_5: i64 = 1_796_472_000_000_000;
+
+#[tokio::test]
+async fn experiments_show_status_traffic_layers_and_say_when_there_is_no_store() {
+    let mut c = keyed();
+    c.clock = vexil_server::Clock::fixed_by(|| DEC_5);
+    let server = start(c).await;
+    let mut b = Browser::new(&server);
+    b.sign_in(VIEWER).await;
+    let list = b.get("/admin/experiments").await;
+    assert_eq!(list.status, 200, "{}", list.text);
+    assert_secure_headers(&list);
+    let row = |name: &str| {
+        let at = list
+            .text
+            .find(&format!("<tr data-experiment=\"{name}\">"))
+            .expect("its row");
+        let end = list.text[at..].find("</tr>").expect("the row's end");
+        list.text[at..at + end].to_string()
+    };
+    let layout = row("checkout-layout");
+    assert!(layout.contains("status running"), "{layout}");
+    assert!(layout.contains(">40%<"), "{layout}");
+    assert!(layout.contains("multi-page 50%, one-page 50%"), "{layout}");
+    assert!(
+        layout.contains("location.country in [&quot;US&quot;, &quot;CA&quot;] and not internal"),
+        "{layout}"
+    );
+    let promise = row("shipping-promise");
+    assert!(promise.contains("status scheduled"), "{promise}");
+    assert!(promise.contains(">30%<"), "{promise}");
+    // The checkout layer as a picture: each experiment's range of its buckets.
+    assert!(list
+        .text
+        .contains("aria-label=\"the enrolment buckets of layer checkout"));
+    assert!(list
+        .text
+        .contains("checkout-layout: buckets 0 to 40000 (40%)"));
+    assert!(list
+        .text
+        .contains("shipping-promise: buckets 40000 to 70000 (30%)"));
+
+    let page = b.get("/admin/experiments/checkout-layout").await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.text.contains("No event store"), "{}", page.text);
+    // The inventory's link to an experiment leads there.
+    let old = b.get("/admin/flags/checkout-layout").await;
+    assert_eq!(old.location(), Some("/admin/experiments/checkout-layout"));
+    assert_eq!(b.get("/admin/experiments/nope").await.status, 404);
+    server.running.stop().await;
+}
+
+#[tokio::test]
+async fn an_experiment_shows_its_exposures_srm_and_the_analysis_vexil_analyze_gives() {
+    use serde_json::{json, Value};
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = keyed();
+    c.clock = vexil_server::Clock::fixed_by(|| DEC_5);
+    let store = dir.path().join("events.db");
+    c.events_db = Some(store.clone());
+    let server = start(c).await;
+
+    // 300 shoppers on each arm; one-page converts more (120 against 60).
+    let day = 1_796_212_800_000_000_i64; // 2026-12-02T12:00:00Z
+    let mut events = Vec::new();
+    for i in 0..600 {
+        let unit = format!("u-{i}");
+        let variant = if i % 2 == 0 { "multi-page" } else { "one-page" };
+        events.push(json!({ "type": "exposure", "experiment": "checkout-layout", "variant": variant, "unit": unit, "time": day }));
+        let buys = if variant == "one-page" {
+            i % 10 < 4
+        } else {
+            i % 10 == 0
+        };
+        if buys {
+            events.push(json!({ "type": "track", "id": format!("o-{i}"), "event": "purchase", "unit": unit, "value": 30.0, "time": day + 3_600_000_000 }));
+        }
+    }
+    for chunk in events.chunks(100) {
+        let (status, _, body) = server
+            .post_raw(
+                "/v1/events",
+                Value::from(chunk).to_string(),
+                &[("authorization", "Bearer server-secret")],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    let mut b = Browser::new(&server);
+    b.sign_in(VIEWER).await;
+    let page = b.get("/admin/experiments/checkout-layout").await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    // The same analysis `vexil analyze` runs, over the same store.
+    let report = {
+        let engine = vexil_runtime::Engine::from_dir(&shop(), Default::default()).unwrap();
+        let snapshot = engine.snapshot();
+        let x = snapshot
+            .bundle()
+            .experiments
+            .iter()
+            .find(|x| x.name == "checkout-layout")
+            .unwrap()
+            .clone();
+        let store = vexil_events::Store::open_existing(&store).unwrap();
+        vexil_events::analyze_experiment(&store, &x, &Default::default()).unwrap()
+    };
+    for v in &report.variants {
+        assert_eq!(v.units, 300);
+        let at = page
+            .text
+            .find(&format!("<tr data-variant=\"{}\">", v.name))
+            .expect("the variant's row");
+        assert!(page.text[at..].contains("<td class=\"num units\">300</td>"));
+    }
+    assert!(
+        page.text.contains("Sample ratio check: ok (p = 1.000)"),
+        "{}",
+        page.text
+    );
+    let conversion = &report.metrics[0];
+    let lift = &conversion.comparisons[0];
+    let at = page
+        .text
+        .find("data-metric=\"conversion\" data-variant=\"one-page\"")
+        .expect("the conversion row");
+    let row = &page.text[at..at + page.text[at..].find("</tr>").unwrap()];
+    use vexil_events::present::percent;
+    assert!(
+        row.contains(&percent(lift.relative.point, 2, true)),
+        "{row}"
+    );
+    assert!(
+        row.contains(&percent(lift.relative.ci_lower, 2, true)),
+        "{row}"
+    );
+    assert!(
+        row.contains(&percent(lift.chance_to_win, 1, false)),
+        "{row}"
+    );
+    assert!(lift.relative.point > 0.5, "{}", lift.relative.point);
+    assert!(page
+        .text
+        .contains("aria-label=\"forest plot of relative lifts\""));
+    server.running.stop().await;
+}

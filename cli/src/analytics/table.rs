@@ -2,8 +2,10 @@
 //! sample-ratio check, one row per metric and variant, then what went
 //! wrong.
 
-use vexil_events::{Comparison, GuardrailState, MetricResult, Report};
+use vexil_events::Report;
 use vexil_ir as ir;
+
+pub(crate) use vexil_events::present::{metric_label, p_value, percent, value, verdict};
 
 use super::{many, thousands};
 use vexil_words::count;
@@ -18,83 +20,6 @@ fn paint(text: &str, code: &str, color: bool) -> String {
     } else {
         text.to_string()
     }
-}
-
-/// A percentage with `decimals`, signed when `signed`.
-pub(crate) fn percent(x: f64, decimals: usize, signed: bool) -> String {
-    let v = x * 100.0;
-    if signed {
-        format!("{v:+.decimals$}%")
-    } else {
-        format!("{v:.decimals$}%")
-    }
-}
-
-/// A metric value: a rate as a percentage, anything else with four
-/// significant digits.
-pub(crate) fn value(metric: &MetricResult, v: f64) -> String {
-    if metric.function == "conversion" {
-        return percent(v, 2, false);
-    }
-    let magnitude = if v == 0.0 {
-        0
-    } else {
-        v.abs().log10().floor() as i32
-    };
-    let decimals = (3 - magnitude).clamp(0, 6) as usize;
-    format!("{v:.decimals$}")
-}
-
-pub(crate) fn p_value(p: f64) -> String {
-    if p < 1e-4 {
-        "<0.0001".to_string()
-    } else {
-        format!("{p:.4}")
-    }
-}
-
-/// What a comparison means: `better`, `worse`, a guardrail state, or
-/// nothing significant; and whether it is good news.
-pub(crate) fn verdict(metric: &MetricResult, c: &Comparison) -> (&'static str, Option<bool>) {
-    if let Some(g) = &c.guardrail {
-        return match g.state {
-            GuardrailState::Ok => ("ok", Some(true)),
-            GuardrailState::AtRisk => ("at risk", None),
-            GuardrailState::Breached => ("BREACHED", Some(false)),
-        };
-    }
-    if !c.significant {
-        return ("not significant", None);
-    }
-    let up = c.relative.point > 0.0;
-    let good = up == (metric.goal == ir::Goal::Increase);
-    if good {
-        ("better", Some(true))
-    } else {
-        ("worse", Some(false))
-    }
-}
-
-pub(crate) fn metric_label(m: &MetricResult) -> String {
-    let role = match m.role {
-        ir::MetricRole::Primary => "primary".to_string(),
-        ir::MetricRole::Secondary => "secondary".to_string(),
-        ir::MetricRole::Guardrail => {
-            match m.comparisons.first().and_then(|c| c.guardrail.as_ref()) {
-                // The limit is in the bad direction: up for `decrease`.
-                Some(g) => {
-                    let sign = if m.goal == ir::Goal::Decrease {
-                        1.0
-                    } else {
-                        -1.0
-                    };
-                    format!("guardrail, limit {}", percent(sign * g.threshold, 0, true))
-                }
-                None => "guardrail".to_string(),
-            }
-        }
-    };
-    format!("{} ({role})", m.name)
 }
 
 fn align(rows: &[Vec<String>], right: &[bool]) -> Vec<String> {

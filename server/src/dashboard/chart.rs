@@ -1,6 +1,6 @@
 //! Pictures drawn on the server as inline SVG (no script, nothing from
 //! another origin): a staged rollout's share over time with the current
-//! time.
+//! time, and a layer's enrolment buckets with the experiments in them.
 //! Every element is closed explicitly (`{}`): an HTML parser reads a bare
 //! `<rect>` inside `<svg>` as an open element.
 
@@ -74,6 +74,42 @@ pub fn stages(steps: &[Step], now: i64) -> Markup {
             line.now x1=(format!("{:.1}", x(now))) x2=(format!("{:.1}", x(now))) y1="4" y2=(bottom)
                 stroke="#b42318" stroke-width="1.5" stroke-dasharray="4 3" {}
             text.now x=(format!("{:.1}", x(now))) y="10" text-anchor="middle" fill="#b42318" { "now" }
+        }
+    }
+}
+/// One experiment's range of a layer's enrolment buckets.
+pub struct Range<'a> {
+    pub name: &'a str,
+    pub lo: u32,
+    pub hi: u32,
+}
+
+/// A layer's buckets as a bar, each experiment's range in it, the free
+/// buckets left blank.
+pub fn layer(name: &str, ranges: &[Range]) -> Markup {
+    const COLOURS: [&str; 6] = [
+        "#2563eb", "#d97706", "#7c3aed", "#0d9488", "#db2777", "#4b5563",
+    ];
+    let (top, bar, height) = (4.0, 30.0, 58.0);
+    let plot = WIDTH - LEFT - RIGHT;
+    let x = |b: u32| LEFT + f64::from(b) / f64::from(BUCKETS) * plot;
+    let label = format!("the enrolment buckets of layer {name} and the experiments in them");
+    html! {
+        svg.chart.layer xmlns="http://www.w3.org/2000/svg" width=(WIDTH) height=(height)
+            viewBox={ "0 0 " (WIDTH) " " (height) } role="img" aria-label=(label) {
+            rect x=(LEFT) y=(top) width=(plot) height=(bar) fill="#f2f4f7" stroke="#d9dee4" {}
+            @for (i, r) in ranges.iter().enumerate() {
+                g.range data-experiment=(r.name) {
+                    title { (r.name) ": buckets " (r.lo) " to " (r.hi) " (" (share(r.hi.saturating_sub(r.lo))) ")" }
+                    rect x=(format!("{:.1}", x(r.lo))) y=(top) width=(format!("{:.1}", x(r.hi) - x(r.lo)))
+                        height=(bar) fill=(COLOURS[i % COLOURS.len()]) fill-opacity="0.8" {}
+                    text x=(format!("{:.1}", (x(r.lo) + x(r.hi)) / 2.0)) y=(top + bar / 2.0 + 4.0)
+                        text-anchor="middle" fill="#fff" { (r.name) }
+                }
+            }
+            @for b in [0, BUCKETS / 4, BUCKETS / 2, BUCKETS * 3 / 4, BUCKETS] {
+                text x=(format!("{:.1}", x(b))) y=(height - 8.0) text-anchor="middle" { (share(b)) }
+            }
         }
     }
 }

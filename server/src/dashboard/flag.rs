@@ -36,12 +36,10 @@ pub async fn page(
     let bundle = served.base.bundle();
     let development = app.keys.is_empty();
     let Some(index) = bundle.flags.iter().position(|f| f.name == name) else {
-        let known = bundle.experiments.iter().any(|x| x.name == name);
-        let text = if known {
-            format!("`{name}` is an experiment: its page is not built yet; the Flags page lists it")
-        } else {
-            format!("no flag named `{name}` in the version served")
-        };
+        if bundle.experiments.iter().any(|x| x.name == name) {
+            return Redirect::to(&format!("/admin/experiments/{name}")).into_response();
+        }
+        let text = format!("no flag named `{name}` in the version served");
         return super::html(StatusCode::NOT_FOUND, page::message("Not found", &text));
     };
     let trail = match app

@@ -193,7 +193,7 @@ fn inventory(all: &[Row], filters: &Filters) -> Markup {
             tbody {
                 @for r in shown.iter().take(2000) {
                     tr data-flag=(r.name) {
-                        td { a href={ "/admin/flags/" (r.name) } { (r.name) }
+                        td { a href={ (if r.kind == "a/b test" { "/admin/experiments/" } else { "/admin/flags/" }) (r.name) } { (r.name) }
                             @if let Some(d) = &r.meta.description { div.doc { (first_line(d)) } } }
                         td.kind { (r.kind) }
                         td { code { (r.value_type) } }

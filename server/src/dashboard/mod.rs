@@ -8,6 +8,7 @@
 mod assets;
 mod audit;
 mod chart;
+mod experiments;
 mod flag;
 mod flags;
 mod health;
@@ -65,6 +66,8 @@ pub(crate) fn router<S>(app: Arc<App>) -> Router<S> {
         .route("/admin/flags/{name}", get(flag::page))
         .route("/admin/flags/{name}/override", post(flag::set_override))
         .route("/admin/flags/{name}/lift", post(flag::lift))
+        .route("/admin/experiments", get(experiments::list))
+        .route("/admin/experiments/{name}", get(experiments::page))
         .route("/admin/rollouts", get(rollouts::page))
         .route("/admin/why", get(why::page))
         .route("/admin/schedule", get(schedule::page))

@@ -1,0 +1,292 @@
+//! The Experiments pages: every experiment of the version served with its
+//! status (from its start and end), traffic, audience and layer, each
+//! layer drawn as its enrolment buckets; and one experiment's page with
+//! the exposures per variant, the sample-ratio check and the analysis
+//! `vexil analyze` gives (the same `vexil_events::analyze_experiment` over
+//! the server's event store, the same forest plot).
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use maud::{html, Markup, PreEscaped};
+use vexil_events::present::{forest_plot, metric_label, p_value, percent, value, verdict};
+use vexil_events::{analyze_experiment, AnalysisOptions, Report};
+use vexil_ir::bucket::{buckets_to_percent, BUCKETS};
+use vexil_ir::{Bundle, Experiment, Expr};
+
+use super::chart::{self, Range};
+use super::flags::count;
+use super::page::{self, Nav};
+use super::session::User;
+use super::{source, Dashboard};
+
+/// `scheduled`, `running` or `ended`, by the experiment's window at `now`.
+pub fn status(x: &Experiment, now: i64) -> &'static str {
+    match (x.start, x.end) {
+        (Some(start), _) if now < start => "scheduled",
+        (_, Some(end)) if now >= end => "ended",
+        _ => "running",
+    }
+}
+
+/// The share of units an experiment may enrol.
+fn traffic(x: &Experiment) -> String {
+    buckets_to_percent(x.enrolment_range.1.saturating_sub(x.enrolment_range.0))
+}
+
+/// Each layer's name and its experiments' ranges.
+fn layers(bundle: &Bundle) -> Vec<(&str, Vec<Range<'_>>)> {
+    bundle
+        .layers
+        .iter()
+        .map(|layer| {
+            let ranges = layer
+                .experiments
+                .iter()
+                .filter_map(|&i| bundle.experiments.get(i as usize))
+                .map(|x| Range {
+                    name: &x.name,
+                    lo: x.enrolment_range.0,
+                    hi: x.enrolment_range.1,
+                })
+                .collect();
+            (layer.name.as_str(), ranges)
+        })
+        .collect()
+}
+
+fn window(x: &Experiment) -> Markup {
+    let day = |t: Option<i64>| t.map(super::flags::day).unwrap_or_else(|| "—".into());
+    html! { (day(x.start)) " to " (day(x.end)) }
+}
+
+/// The audience as written (its line of the source), or `everyone`.
+fn audience(x: &Experiment, excerpt: Option<&(String, usize, usize)>) -> String {
+    if x.audience == Expr::Const(true) {
+        return "everyone".to_string();
+    }
+    excerpt
+        .and_then(|(text, start, end)| text.get(*start..*end))
+        .and_then(|decl| {
+            decl.lines()
+                .map(str::trim)
+                .find_map(|l| l.strip_prefix("audience "))
+        })
+        .map_or_else(
+            || "a condition (see the source)".to_string(),
+            str::to_string,
+        )
+}
+
+/// `GET /admin/experiments`.
+pub async fn list(State(dashboard): State<Arc<Dashboard>>, user: User) -> Response {
+    let app = &dashboard.app;
+    let served = app.served();
+    let bundle = served.base.bundle();
+    let now = app.now();
+    let root = app.source();
+    let body = html! {
+        h1 { "Experiments" }
+        @if bundle.experiments.is_empty() { p { "No experiment in the version served." } }
+        @else {
+            table.experiments {
+                thead { tr {
+                    th { "Experiment" } th { "Status" } th { "Window" } th { "Traffic" } th { "Layer" }
+                    th { "Variants" } th { "Audience" } th { "Owner" }
+                } }
+                tbody { @for x in &bundle.experiments {
+                    @let excerpt = x.meta.location.as_ref().filter(|_| root.kind == "directory").and_then(|l| source::excerpt(&root.path, l));
+                    tr data-experiment=(x.name) {
+                        td { a href={ "/admin/experiments/" (x.name) } { (x.name) }
+                             @if let Some(d) = &x.meta.description { div.doc { (super::flags::first_line(d)) } } }
+                        td { span class={ "status " (status(x, now)) } { (status(x, now)) }
+                             @if served.overrides.get(&x.name).is_some() { " " span.status.overridden { "overridden" } } }
+                        td { (window(x)) }
+                        td.num { (traffic(x)) }
+                        td { (x.layer.and_then(|l| bundle.layers.get(l as usize)).map_or("—", |l| l.name.as_str())) }
+                        td { (variants_text(x)) }
+                        td { code { (audience(x, excerpt.as_ref())) } }
+                        td.owner { (x.meta.owner.as_deref().unwrap_or("—")) }
+                    }
+                } }
+            }
+        }
+        @let drawn = layers(bundle);
+        @if !drawn.is_empty() {
+            h2 { "Layers" }
+            p.muted { "A layer's experiments take disjoint ranges of one enrolment hash, so no unit is in two of them; the blank part enrols nobody." }
+            @for (name, ranges) in &drawn {
+                h3 { "Layer " (name) }
+                (chart::layer(name, ranges))
+            }
+        }
+    };
+    super::html(
+        StatusCode::OK,
+        page::shell(
+            "Experiments",
+            &user,
+            Nav::Experiments,
+            app.keys.is_empty(),
+            body,
+        ),
+    )
+}
+
+fn variants_text(x: &Experiment) -> String {
+    let mut lower = 0;
+    let parts: Vec<String> = x
+        .variants
+        .iter()
+        .map(|v| {
+            let share = buckets_to_percent(v.upper.saturating_sub(lower));
+            lower = v.upper;
+            format!("{} {share}", v.name)
+        })
+        .collect();
+    parts.join(", ")
+}
+
+/// `GET /admin/experiments/{name}`.
+pub async fn page(
+    State(dashboard): State<Arc<Dashboard>>,
+    user: User,
+    Path(name): Path<String>,
+) -> Response {
+    let app = &dashboard.app;
+    let served = app.served();
+    let bundle = served.base.bundle();
+    let Some(x) = bundle.experiments.iter().find(|x| x.name == name) else {
+        let text = format!("no experiment named `{name}` in the version served");
+        return super::html(StatusCode::NOT_FOUND, page::message("Not found", &text));
+    };
+    let analysis = match app.config.events_db.clone() {
+        None => Err("No event store (`events_db` is not set): no exposures or analysis to show. `vexil analyze` reads the store the server would write.".to_string()),
+        Some(path) => {
+            let experiment = x.clone();
+            tokio::task::spawn_blocking(move || {
+                let store = vexil_events::Store::open_existing(&path).map_err(|e| e.to_string())?;
+                analyze_experiment(&store, &experiment, &AnalysisOptions::default())
+                    .map_err(|e| e.to_string())
+            })
+            .await
+            .map_err(|e| e.to_string())
+            .and_then(|r| r)
+        }
+    };
+    let root = app.source();
+    let excerpt = x
+        .meta
+        .location
+        .as_ref()
+        .filter(|_| root.kind == "directory")
+        .and_then(|l| source::excerpt(&root.path, l));
+    let now = app.now();
+    let layer = x
+        .layer
+        .and_then(|l| layers(bundle).into_iter().nth(l as usize));
+    let body = html! {
+        h1 { (x.name) }
+        p.facts {
+            span class={ "status " (status(x, now)) } { (status(x, now)) }
+            " · " (window(x)) " · traffic " (traffic(x))
+            " · owner " (x.meta.owner.as_deref().unwrap_or("none"))
+            @for t in &x.meta.tags { " " span.tag { (t) } }
+        }
+        @if let Some(doc) = &x.meta.description { div.doc-comment { @for line in doc.lines() { p { (line) } } } }
+        @if let Some(o) = served.overrides.get(&x.name) {
+            p.override-active { "Override in force: " strong { (o.action.describe()) } " by " strong.actor { (o.actor) } ": " span.reason { (o.reason) } }
+        }
+        p { "Audience: " code.audience { (audience(x, excerpt.as_ref())) } }
+        @if let Some((name, ranges)) = &layer {
+            h2 { "Layer " (name) }
+            p.muted { "Enrolment buckets " (x.enrolment_range.0) " to " (x.enrolment_range.1) " of " (BUCKETS) "." }
+            (chart::layer(name, ranges))
+        }
+        @match &analysis {
+            Ok(report) => { (results(x, report)) }
+            Err(e) => { h2 { "Exposures and analysis" } p.error role="alert" { (e) } }
+        }
+        section {
+            h2 { "Source" }
+            @if let Some(l) = &x.meta.location { p.location { code { (l.file) ":" (l.line) } } }
+            @match &excerpt {
+                Some((text, start, end)) => { (source::highlighted(text, *start, *end)) }
+                None => { p.muted { "The source is shown when the server serves a directory of .flag files." } }
+            }
+        }
+    };
+    super::html(
+        StatusCode::OK,
+        page::shell(&name, &user, Nav::Experiments, app.keys.is_empty(), body),
+    )
+}
+
+/// Exposures per variant, the sample-ratio check, then the analysis.
+fn results(x: &Experiment, report: &Report) -> Markup {
+    let total: u64 = report.variants.iter().map(|v| v.units).sum();
+    html! {
+        h2 { "Exposures" }
+        table.exposures {
+            thead { tr { th { "Variant" } th { "Value" } th.num { "Declared" } th.num { "Units exposed" } th.num { "Observed" } } }
+            tbody { @for v in &report.variants {
+                tr data-variant=(v.name) {
+                    td { (v.name) @if v.name == report.control { " " span.muted { "(control)" } } }
+                    td { code { (x.variants.iter().find(|d| d.name == v.name).map(|d| d.value.to_string()).unwrap_or_default()) } }
+                    td.num { (percent(v.weight, 0, false)) }
+                    td.num.units { (count(v.units as f64)) }
+                    td.num { @if total > 0 { (percent(v.units as f64 / total as f64, 1, false)) } @else { "—" } }
+                }
+            } }
+        }
+        p.srm {
+            @match &report.srm {
+                Some(s) if s.flagged => { span.error { "Sample ratio mismatch" } ": the units per variant differ from the declared weights (p = " (format!("{:.2e}", s.p_value)) ")." }
+                Some(s) => { "Sample ratio check: ok (p = " (format!("{:.3}", s.p_value)) ")." }
+                None => { "Sample ratio check: not computed (no exposures)." }
+            }
+            @if report.mixed_units > 0 { " " (report.mixed_units) " units exposed to more than one variant are left out." }
+        }
+        @if total == 0 { p { "No exposures of " code { (x.name) } " in the event store yet." } }
+        @else {
+            @if !report.problems.is_empty() {
+                div.problems role="alert" { strong { "Do not act on these results:" } ul { @for p in &report.problems { li { (p) } } } }
+            }
+            h2 { "Analysis" }
+            p.muted {
+                "As " code { "vexil analyze " (x.name) } " reports it: alpha " (report.alpha) ", correction " (report.correction)
+                ", CUPED " (if report.cuped { "on" } else { "off" }) ", "
+                (if report.sequential { "always-valid intervals" } else { "fixed-horizon intervals (valid for one look at the planned end)" }) "."
+            }
+            table.analysis {
+                thead { tr {
+                    th { "Metric" } th { "Variant" } th.num { "Control" } th.num { "Variant" } th.num { "Lift" }
+                    th { "Interval" } th.num { "p" } th.num { "Chance to win" } th { "Verdict" }
+                } }
+                tbody { @for m in &report.metrics {
+                    @if let Some(e) = &m.error {
+                        tr data-metric=(m.name) { td { (metric_label(m)) } td colspan="8" { span.error { (e) } } }
+                    }
+                    @for c in &m.comparisons {
+                        @let (said, _) = verdict(m, c);
+                        tr data-metric=(m.name) data-variant=(c.variant) {
+                            td { (metric_label(m)) }
+                            td { (c.variant) }
+                            td.num { (m.control_value.map(|v| value(m, v)).unwrap_or_default()) }
+                            td.num { (value(m, c.value)) }
+                            td.num.lift { (percent(c.relative.point, 2, true)) }
+                            td.interval { "[" (percent(c.relative.ci_lower, 2, true)) ", " (percent(c.relative.ci_upper, 2, true)) "]" }
+                            td.num { (p_value(c.relative.p_value_adjusted.unwrap_or(c.relative.p_value))) }
+                            td.num.chance { (percent(c.chance_to_win, 1, false)) }
+                            td { span class={ "verdict " (said.to_lowercase().replace(' ', "-")) } { (said) } }
+                        }
+                    }
+                } }
+            }
+            h3 { "Relative lift with its interval" }
+            div.forest { (PreEscaped(forest_plot(report))) }
+        }
+    }
+}
