@@ -31,7 +31,8 @@ pub use output::{
     AnalysisOutput, ArmResult, BayesResult, CupedResult, Estimate, SequentialResult, VariantResult,
 };
 pub use planning::{
-    duration_days, duration_for_shares, sample_size, Duration, DurationInput, PlanMetric,
-    SampleSize, SampleSizeInput,
+    duration_days, duration_for_shares, sample_size, sequential_sample_size, Duration,
+    DurationInput, PlanMetric, SampleSize, SampleSizeInput,
 };
+pub use sequential::one_sided_p_value;
 pub use srm::{srm_p_value, SRM_THRESHOLD};

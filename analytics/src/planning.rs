@@ -98,12 +98,9 @@ fn power_at(n: f64, delta: f64, variance_sum: f64, z: f64) -> f64 {
     normal_cdf(shift - z) + normal_cdf(-shift - z)
 }
 
-/// Units per variant for a two-sided z-test (unpooled variances) to reach
-/// `power` at significance `alpha` when the true relative effect is `mde`.
-///
-/// Proportions use `p(1-p)` for the control and `p'(1-p')` with
-/// `p' = p(1+mde)` for the treatment; means use `stddev²` for both.
-pub fn sample_size(input: &SampleSizeInput) -> Result<SampleSize, StatsError> {
+/// Checks `input` and returns the absolute effect and the sum of the two
+/// arms' per-unit variances.
+fn effect(input: &SampleSizeInput) -> Result<(f64, f64), StatsError> {
     let SampleSizeInput {
         metric,
         baseline,
@@ -127,7 +124,7 @@ pub fn sample_size(input: &SampleSizeInput) -> Result<SampleSize, StatsError> {
         "mde",
         format!("must be a non-zero finite relative effect, got `{mde}`"),
     )?;
-    let (delta, variance_sum) = match metric {
+    Ok(match metric {
         PlanMetric::Proportion => {
             check(
                 baseline > 0.0 && baseline < 1.0,
@@ -160,7 +157,17 @@ pub fn sample_size(input: &SampleSizeInput) -> Result<SampleSize, StatsError> {
             )?;
             (baseline * mde, 2.0 * sd * sd)
         }
-    };
+    })
+}
+
+/// Units per variant for a two-sided z-test (unpooled variances) to reach
+/// `power` at significance `alpha` when the true relative effect is `mde`.
+///
+/// Proportions use `p(1-p)` for the control and `p'(1-p')` with
+/// `p' = p(1+mde)` for the treatment; means use `stddev²` for both.
+pub fn sample_size(input: &SampleSizeInput) -> Result<SampleSize, StatsError> {
+    let (delta, variance_sum) = effect(input)?;
+    let SampleSizeInput { alpha, power, .. } = *input;
     let z = normal_quantile(1.0 - alpha / 2.0)?;
     let z_power = normal_quantile(power)?;
     // Ignoring the far tail gives a closed form that is an upper bound; the
@@ -183,6 +190,61 @@ pub fn sample_size(input: &SampleSizeInput) -> Result<SampleSize, StatsError> {
             variant: None,
             field: "per_variant".into(),
         });
+    }
+    Ok(SampleSize {
+        per_variant: hi.ceil(),
+        per_variant_exact: hi,
+        absolute_effect: delta,
+    })
+}
+
+/// Units per variant for the rollout monitor's test (the one-sided,
+/// always-valid mixture SPRT of `sequential.rs`, tuned with `tuning`) to
+/// reach `power` at level `alpha` when the true relative effect is `mde` in
+/// the harmful direction, with the same effect and variances as
+/// [`sample_size`]. The power counts only the check at the end (each arm at
+/// that size); earlier checks can only add detections, so it is a floor.
+pub fn sequential_sample_size(
+    input: &SampleSizeInput,
+    tuning: f64,
+) -> Result<SampleSize, StatsError> {
+    let (delta, variance_sum) = effect(input)?;
+    check(
+        tuning.is_finite() && tuning > 0.0,
+        "sequential_tuning",
+        format!("must be a positive number, got `{tuning}`"),
+    )?;
+    let SampleSizeInput { alpha, power, .. } = *input;
+    let z_power = normal_quantile(power)?;
+    let reached = |n: f64| {
+        let boundary = crate::sequential::one_sided_boundary(2.0 * n, alpha, tuning);
+        delta.abs() / (variance_sum / n).sqrt() - boundary >= z_power
+    };
+    // The fixed-horizon one-sided size is a lower bound: the always-valid
+    // boundary is above the fixed one at every sample.
+    let z = normal_quantile(1.0 - alpha)?;
+    let mut lo = ((z + z_power).powi(2) * variance_sum / (delta * delta)).max(1.0);
+    let mut hi = 2.0 * lo;
+    while !reached(hi) {
+        lo = hi;
+        hi *= 2.0;
+        if !hi.is_finite() || hi > 9.0e15 {
+            return Err(StatsError::NonFinite {
+                variant: None,
+                field: "per_variant".into(),
+            });
+        }
+    }
+    for _ in 0..200 {
+        let mid = 0.5 * (lo + hi);
+        if reached(mid) {
+            hi = mid;
+        } else {
+            lo = mid;
+        }
+        if hi - lo <= 1e-9 * hi {
+            break;
+        }
     }
     Ok(SampleSize {
         per_variant: hi.ceil(),
@@ -270,6 +332,38 @@ pub fn duration_for_shares(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_monitors_test_needs_more_than_a_fixed_horizon_one() {
+        // +20% on a 10% error rate, alpha 0.025 per test, 80% power.
+        let input = SampleSizeInput {
+            metric: PlanMetric::Proportion,
+            baseline: 0.1,
+            stddev: None,
+            mde: 0.2,
+            alpha: 0.025,
+            power: 0.8,
+        };
+        let sequential = sequential_sample_size(&input, 5000.0).expect("plans");
+        let fixed = sample_size(&SampleSizeInput {
+            alpha: 0.05,
+            ..input.clone()
+        })
+        .expect("plans");
+        // The two-sided test at 2 alpha is the one-sided one at alpha.
+        assert!(
+            sequential.per_variant > fixed.per_variant,
+            "{sequential:?} vs {fixed:?}"
+        );
+        // Always-valid inference costs a bounded factor, not an order of
+        // magnitude, near the tuning.
+        assert!(
+            sequential.per_variant < 4.0 * fixed.per_variant,
+            "{sequential:?} vs {fixed:?}"
+        );
+        let bad_tuning = sequential_sample_size(&input, 0.0);
+        assert!(bad_tuning.is_err());
+    }
 
     #[test]
     fn textbook_mean_example() {

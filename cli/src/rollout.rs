@@ -167,16 +167,16 @@ fn print_status(body: &Value) {
             for g in check["guards"].as_array().cloned().unwrap_or_default() {
                 let estimate = match g["relative"].as_object() {
                     Some(e) => format!(
-                        "{:+.1}% [{:+.1}%, {:+.1}%], p = {:.3}",
+                        "{:+.1}% [{:+.1}%, {:+.1}%], p(harm) = {:.3}",
                         e.get("point").and_then(Value::as_f64).unwrap_or(0.0) * 100.0,
                         e.get("ci_lower").and_then(Value::as_f64).unwrap_or(0.0) * 100.0,
                         e.get("ci_upper").and_then(Value::as_f64).unwrap_or(0.0) * 100.0,
-                        e.get("p_value").and_then(Value::as_f64).unwrap_or(1.0),
+                        g["p_harm"].as_f64().unwrap_or(1.0),
                     ),
                     None => "no estimate yet".to_string(),
                 };
                 println!(
-                    "    guard {}: {} (must not {} by {:.1}%; {estimate})",
+                    "    guard {}: {} (sized for a {} of {:.1}%; {estimate})",
                     g["name"].as_str().unwrap_or("?"),
                     g["state"].as_str().unwrap_or("?"),
                     g["harmful"].as_str().unwrap_or("?"),

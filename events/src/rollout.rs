@@ -16,7 +16,7 @@ use vexil_analytics as stats;
 use vexil_ir as ir;
 
 use crate::aggregate::Sums;
-use crate::analysis::{analyse_metric, GuardrailState, Srm};
+use crate::analysis::{analyse_metric, Srm};
 use crate::metric::MetricSpec;
 use crate::store::{Store, StoreError};
 
@@ -155,11 +155,13 @@ pub enum GuardState {
     /// Not enough data yet (fewer than two units on a side, or a metric
     /// the engine cannot compute yet).
     Waiting,
-    /// The interval rules out a harmful change beyond the threshold.
+    /// The interval rules out a harmful change as large as the threshold.
     Ok,
-    /// The interval reaches beyond the threshold on the harmful side.
+    /// The interval reaches the threshold on the harmful side: a harm the
+    /// stages are sized to detect is not ruled out yet.
     AtRisk,
-    /// The harmful change is beyond the threshold and significant: the
+    /// The change is significantly harmful (the one-sided always-valid
+    /// test rejects "no harm" at the test's alpha), whatever its size: the
     /// action is due.
     Breached,
 }
@@ -173,15 +175,19 @@ pub struct GuardCheck {
     pub action: &'static str,
     /// The harmful direction: `increase` or `decrease`.
     pub harmful: &'static str,
-    /// The relative change that breaches it, a fraction.
+    /// The relative change the stages are sized to detect (W0009), a
+    /// fraction: an interval reaching it is at risk.
     pub threshold: f64,
     /// The metric among the units held back.
     pub old_value: Option<f64>,
     /// The metric among the units served.
     pub new_value: Option<f64>,
     /// New against old, relative, with its always-valid interval and
-    /// p-value.
+    /// (two-sided) p-value.
     pub relative: Option<stats::Estimate>,
+    /// The always-valid one-sided p-value of "no harm": the test of a
+    /// breach.
+    pub p_harm: Option<f64>,
     /// The significance level this test is held to.
     pub alpha: f64,
     /// Where it stands.
@@ -237,14 +243,25 @@ pub fn check_stage(
             ];
             let result = analyse_metric(spec, &arms, &weights, alpha, Some(options.tuning));
             let comparison = result.comparisons.first();
-            let state = match comparison.and_then(|c| c.guardrail.as_ref()) {
+            let harmful_up = guard.metric.goal == ir::Goal::Decrease;
+            let threshold = guard.metric.threshold.unwrap_or(0.0);
+            // "No harm" is the same hypothesis on either scale; the
+            // absolute difference is tested because its variance needs no
+            // delta method (more power at large effects, and it is what
+            // `W0009` sizes stages for).
+            let p_harm = comparison.map(|c| {
+                stats::one_sided_p_value(
+                    &c.absolute,
+                    (units_old + units_new) as f64,
+                    harmful_up,
+                    alpha,
+                    options.tuning,
+                )
+            });
+            let state = match (comparison, p_harm) {
                 _ if units_old < 2 || units_new < 2 => GuardState::Waiting,
-                Some(g) => match g.state {
-                    GuardrailState::Ok => GuardState::Ok,
-                    GuardrailState::AtRisk => GuardState::AtRisk,
-                    GuardrailState::Breached => GuardState::Breached,
-                },
-                None => GuardState::Waiting,
+                (Some(c), Some(p)) => guard_state(&c.relative, harmful_up, threshold, p, alpha),
+                _ => GuardState::Waiting,
             };
             GuardCheck {
                 name: guard.metric.name.clone(),
@@ -253,10 +270,11 @@ pub fn check_stage(
                     ir::Goal::Increase => "decrease",
                     ir::Goal::Decrease => "increase",
                 },
-                threshold: guard.metric.threshold.unwrap_or(0.0),
+                threshold,
                 old_value: result.control_value,
                 new_value: comparison.map(|c| c.value),
                 relative: comparison.map(|c| c.relative),
+                p_harm,
                 alpha,
                 state,
                 error: result.error.clone(),
@@ -273,4 +291,28 @@ pub fn check_stage(
         guards,
         enough_sample: units_new >= min && units_old >= min,
     })
+}
+
+/// Where a guardrail stands: breached on significant harm (`p_harm` below
+/// `alpha`); otherwise at risk while the always-valid interval reaches the
+/// threshold on the harmful side, ok once it rules that out.
+fn guard_state(
+    relative: &stats::Estimate,
+    harmful_up: bool,
+    threshold: f64,
+    p_harm: f64,
+    alpha: f64,
+) -> GuardState {
+    let worst = if harmful_up {
+        relative.ci_upper
+    } else {
+        -relative.ci_lower
+    };
+    if p_harm < alpha {
+        GuardState::Breached
+    } else if worst >= threshold {
+        GuardState::AtRisk
+    } else {
+        GuardState::Ok
+    }
 }

@@ -221,8 +221,12 @@ flag search-v3: bool {
 ";
 
 fn guarded() -> vexil_ir::ValidBundle {
+    compile(GUARDED)
+}
+
+fn compile(source: &str) -> vexil_ir::ValidBundle {
     let mut project = vexil_compiler::Project::new();
-    project.set_source("search.flag", GUARDED.to_string());
+    project.set_source("search.flag", source.to_string());
     project
         .bundle(false)
         .map_err(|d| project.render(&d, false))
@@ -280,4 +284,73 @@ fn aa_rollouts_falsely_roll_back_at_most_alpha() {
         rolled_back as f64 <= 0.05 * runs as f64,
         "{rolled_back} of {runs}"
     );
+}
+
+/// The same rollout watched for a 50% rise of a 20% error rate: a harm the
+/// test can be sized for at a size a debug build simulates 200 times.
+const GUARDED_50: &str = "\
+context user {
+  key id: string
+}
+
+flag search-v3: bool {
+  kind release
+  default false
+  rule ramp: from 2026-12-10T09:00:00Z => 10% for 4h, 50% for 4h, 100% by user.id
+    guard errors: conversion(search_error) must not increase by 50%
+}
+";
+
+/// Units an hour that give stage 2 (50% for 4 hours) the units per side
+/// the monitor's test needs to detect a rise of `mde` on `baseline` with
+/// 80% power at its share of alpha (0.05 over two stages): `vexil plan`'s
+/// effect and variances with the one-sided always-valid test, as `W0009`
+/// sizes stages.
+fn planned_units_per_hour(baseline: f64, mde: f64) -> u64 {
+    let size = vexil_analytics::sequential_sample_size(
+        &vexil_analytics::SampleSizeInput {
+            metric: vexil_analytics::PlanMetric::Proportion,
+            baseline,
+            stddev: None,
+            mde,
+            alpha: 0.05 / 2.0,
+            power: 0.8,
+        },
+        vexil_analytics::DEFAULT_SEQUENTIAL_TUNING,
+    )
+    .expect("plans");
+    // Half of the stage's arrivals are on each side.
+    (size.per_variant / (0.5 * 4.0)).ceil() as u64
+}
+
+/// A harm of exactly the threshold, with stages sized to detect it with
+/// 80% power, is rolled back in most rollouts: breaching on significant
+/// harm, not on an estimate beyond the threshold (which would catch it at
+/// most half the time).
+#[test]
+fn a_harm_of_the_threshold_is_rolled_back_with_the_planned_power() {
+    let units_per_hour = planned_units_per_hour(0.2, 0.5);
+    let bundle = compile(GUARDED_50);
+    let runs = 200;
+    let stopped: Vec<RolloutRun> = (0..runs)
+        .map(|seed| {
+            let options = RolloutOptions {
+                flag: "search-v3".into(),
+                units_per_hour,
+                effects: vec![("errors".into(), 0.5)],
+                baselines: vec![("errors".into(), 0.2)],
+                check_every: 3_600_000_000,
+                monitor: MonitorOptions::default(),
+                seed: 4000 + seed,
+            };
+            simulate_rollout(bundle.clone(), &options).expect("simulates")
+        })
+        .filter(|run| run.outcome == "rolled_back")
+        .collect();
+    assert!(
+        stopped.len() as f64 >= 0.7 * runs as f64,
+        "{} of {runs} at {units_per_hour} units an hour",
+        stopped.len()
+    );
+    assert!(stopped.iter().all(|r| matches!(r.stage, Some(1 | 2))));
 }

@@ -295,18 +295,18 @@ fn summary(rule: &str, check: &StageCheck, g: &vexil_events::rollout::GuardCheck
         Some(r) => (
             format!("{:+.1}%", r.point * 100.0),
             format!("[{:+.1}%, {:+.1}%]", r.ci_lower * 100.0, r.ci_upper * 100.0),
-            format!("{:.2e}", r.p_value),
+            format!("{:.2e}", g.p_harm.unwrap_or(1.0)),
         ),
         None => ("?".into(), "?".into(), "?".into()),
     };
     format!(
-        "guardrail `{}` breached at stage {} ({}) of rule `{rule}`: {effect} {interval} (must not {} by {:.1}%), p = {p} at alpha {:.4}, {} new vs {} old units: {}",
+        "guardrail `{}` breached at stage {} ({}) of rule `{rule}`: {effect} {interval}, significantly harmful (one-sided always-valid p = {p} at alpha {:.4}; stages sized for a {} of {:.1}%), {} new vs {} old units: {}",
         g.name,
         check.stage,
         check.percent,
+        g.alpha,
         g.harmful,
         g.threshold * 100.0,
-        g.alpha,
         check.units_new,
         check.units_old,
         g.action

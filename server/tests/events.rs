@@ -415,9 +415,9 @@ flag search-v3: bool {
     assert_eq!(breach["actor"], "rollout-monitor");
     let evidence = &breach["after"];
     assert_eq!(evidence["guard"]["name"], "errors", "{evidence:#}");
-    assert!(evidence["guard"]["relative"]["p_value"]
+    assert!(evidence["guard"]["p_harm"]
         .as_f64()
-        .is_some_and(|p| p < 0.05));
+        .is_some_and(|p| p < evidence["guard"]["alpha"].as_f64().unwrap_or(0.0)));
     assert!(
         evidence["units_new"].as_u64().is_some_and(|n| n > 100),
         "{evidence:#}"

@@ -100,11 +100,15 @@ impl FileChecker<'_> {
     }
 
     /// W0009: with the flag's planning inputs, each guarded stage's smaller
-    /// side against the units the test needs to detect each guardrail's
-    /// threshold (`vexil plan`'s sample size, alpha shared out over the
-    /// stages and guardrails as the monitor does).
+    /// side against the units the monitor's test (one-sided, always valid,
+    /// at the default tuning) needs to detect a harm of each guardrail's
+    /// threshold with the planned power (`vexil plan`'s effect and
+    /// variances; alpha shared out over the stages and guardrails as the
+    /// monitor does).
     pub(super) fn stages_detect(&mut self, rules: &[ir::Rule], plan: &ir::Planning, span: Span) {
-        use vexil_analytics::{sample_size, PlanMetric, SampleSizeInput};
+        use vexil_analytics::{
+            sequential_sample_size, PlanMetric, SampleSizeInput, DEFAULT_SEQUENTIAL_TUNING,
+        };
         let (Some(baseline), Some(daily)) = (plan.baseline, plan.daily_units) else {
             return;
         };
@@ -125,14 +129,15 @@ impl FileChecker<'_> {
                     ir::MetricKind::Mean { .. } => PlanMetric::Mean,
                     ir::MetricKind::Ratio { .. } => continue,
                 };
-                let Ok(size) = sample_size(&SampleSizeInput {
+                let input = SampleSizeInput {
                     metric,
                     baseline,
                     stddev: plan.stddev,
                     mde: guard.metric.threshold.unwrap_or(0.0),
                     alpha,
                     power: plan.power.unwrap_or(0.8),
-                }) else {
+                };
+                let Ok(size) = sequential_sample_size(&input, DEFAULT_SEQUENTIAL_TUNING) else {
                     continue;
                 };
                 let short: Vec<(usize, f64)> = stages
