@@ -105,8 +105,8 @@ fn rollout(
                 }
                 table.guardrails {
                     thead { tr {
-                        th { "Guardrail" } th { "Must not" } th.num { "Old" } th.num { "New" }
-                        th.num { "Effect" } th { "Interval" } th.num { "p" } th { "State" } th { "On breach" }
+                        th { "Guardrail" } th { "Sized for" } th.num { "Old" } th.num { "New" }
+                        th.num { "Effect" } th { "Interval" } th.num title="one-sided always-valid p-value of no harm" { "p (harm)" } th { "State" } th { "On breach" }
                     } }
                     tbody { @for g in &check.guards { (guard(g)) } }
                 }
@@ -145,7 +145,7 @@ fn guard(g: &GuardCheck) -> Markup {
                 Some(r) => {
                     td.num.effect { (signed_percent(r.point)) }
                     td.interval { "[" (signed_percent(r.ci_lower)) ", " (signed_percent(r.ci_upper)) "]" }
-                    td.num { (format!("{:.2e}", r.p_value)) }
+                    td.num { (format!("{:.2e}", g.p_harm.unwrap_or(1.0))) }
                 }
                 None => { td.num { "—" } td { (g.error.as_deref().unwrap_or("—")) } td.num { "—" } }
             }
