@@ -42,9 +42,41 @@ pub(crate) struct Literal {
     pub outer: Range<usize>,
     /// Its text between the quotes, escapes as written.
     pub content: Range<usize>,
-    /// Where its first interpolation starts (`${` in a template literal,
-    /// `{` in a Python f-string), if it has one.
-    pub hole: Option<usize>,
+    /// Its interpolations, in order: `${...}` in a template literal,
+    /// `{...}` in a Python f-string, each from its opening to after its
+    /// closing brace. The rest of the content is its literal parts.
+    pub holes: Vec<Range<usize>>,
+}
+
+impl Literal {
+    /// Where its first interpolation starts, if it has one.
+    pub(crate) fn hole(&self) -> Option<usize> {
+        self.holes.first().map(|h| h.start)
+    }
+
+    /// The interpolation `at` lies in.
+    pub(crate) fn hole_at(&self, at: usize) -> Option<&Range<usize>> {
+        self.holes.iter().find(|h| h.contains(&at))
+    }
+
+    /// The literal part around `at` (outside the holes): from the end of
+    /// the hole before it (or the content's start) to the start of the
+    /// hole after it (or the content's end).
+    pub(crate) fn part_around(&self, at: usize) -> Range<usize> {
+        let start = self
+            .holes
+            .iter()
+            .filter(|h| h.end <= at)
+            .map(|h| h.end)
+            .next_back()
+            .unwrap_or(self.content.start);
+        let end = self
+            .holes
+            .iter()
+            .find(|h| h.start >= at)
+            .map_or(self.content.end, |h| h.start);
+        start..end
+    }
 }
 
 /// The comments and literals of one file, each in source order.
@@ -109,7 +141,7 @@ pub(crate) fn scan(text: &[u8], lang: Lang) -> Scan {
                 out.literals.push(Literal {
                     outer: i..(end + close.len()).min(n),
                     content: open..end,
-                    hole: None,
+                    holes: Vec::new(),
                 });
                 i = (end + close.len()).min(n);
             } else {
@@ -183,23 +215,68 @@ fn quoted(text: &[u8], i: usize, lang: Lang, literals: &mut Vec<Literal>) -> Opt
         j += 1;
     };
     let content = open..end.min(n);
-    let hole = if quote == b'`' && lang == Lang::Script {
-        find(&text[..content.end], open, b"${")
+    let holes = if quote == b'`' && lang == Lang::Script {
+        holes(text, content.clone(), true)
     } else if format {
-        text[content.clone()]
-            .iter()
-            .position(|&c| c == b'{')
-            .map(|p| open + p)
+        holes(text, content.clone(), false)
     } else {
-        None
+        Vec::new()
     };
     let after = (end + close_len).min(n);
     literals.push(Literal {
         outer: start..after,
         content,
-        hole,
+        holes,
     });
     Some(after)
+}
+
+/// The interpolations of a template literal (`${...}`, `template`) or a
+/// Python f-string (`{...}`, where `{{` and `}}` are escaped braces),
+/// braces counted so that `${ {a: 1} }` is one hole.
+fn holes(text: &[u8], content: Range<usize>, template: bool) -> Vec<Range<usize>> {
+    let mut out = Vec::new();
+    let mut j = content.start;
+    let at = |k: usize| if k < content.end { text[k] } else { 0 };
+    while j < content.end {
+        let c = text[j];
+        if template && c == b'\\' {
+            j += 2;
+            continue;
+        }
+        let opens = if template {
+            c == b'$' && at(j + 1) == b'{'
+        } else {
+            c == b'{'
+        };
+        if !template && (c == b'{' && at(j + 1) == b'{' || c == b'}' && at(j + 1) == b'}') {
+            j += 2;
+            continue;
+        }
+        if !opens {
+            j += 1;
+            continue;
+        }
+        let mut k = if template { j + 2 } else { j + 1 };
+        let mut depth = 1;
+        while k < content.end {
+            match text[k] {
+                b'{' => depth += 1,
+                b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+            k += 1;
+        }
+        let end = (k + 1).min(content.end);
+        out.push(j..end);
+        j = end;
+    }
+    out
 }
 
 fn char_len(first: u8) -> usize {
@@ -262,9 +339,28 @@ mod tests {
         assert_eq!(literals(text, Lang::Script), ["x", "y\\\"z", "t${v}", "q"]);
         assert_eq!(comments(text, Lang::Script), ["// \"not\"", "/* 'no' */"]);
         let s = scan(text.as_bytes(), Lang::Script);
-        assert!(s.literals[2].hole.is_some());
+        let hole = text.find("${").expect("there")..text.find("}`").expect("there") + 1;
+        assert_eq!(s.literals[2].holes, vec![hole]);
         assert!(s.in_comment(text.find("not").expect("there")));
         assert!(!s.in_comment(0));
+    }
+
+    #[test]
+    fn holes_count_braces_and_skip_escaped_ones() {
+        let text = "`a${ {b: 1} }c${d}` + f\"{{x}} {y} z\"";
+        let s = scan(text.as_bytes(), Lang::Script);
+        let holes: Vec<&str> = s.literals[0]
+            .holes
+            .iter()
+            .map(|h| &text[h.clone()])
+            .collect();
+        assert_eq!(holes, ["${ {b: 1} }", "${d}"]);
+        let c = text.find('c').expect("there");
+        assert_eq!(&text[s.literals[0].part_around(c)], "c");
+        let py = "f\"{{x}} {y} z\"";
+        let s = scan(py.as_bytes(), Lang::Python);
+        let holes: Vec<&str> = s.literals[0].holes.iter().map(|h| &py[h.clone()]).collect();
+        assert_eq!(holes, ["{y}"]);
     }
 
     #[test]
@@ -279,7 +375,7 @@ mod tests {
         assert_eq!(literals(text, Lang::Python), ["new-{v}", "a\n\"b\"", "\\d"]);
         assert_eq!(comments(text, Lang::Python), ["# 'c'"]);
         let s = scan(text.as_bytes(), Lang::Python);
-        assert_eq!(s.literals[0].hole, Some(text.find('{').expect("there")));
+        assert_eq!(s.literals[0].hole(), Some(text.find('{').expect("there")));
         assert_eq!(s.literals[0].outer.start, text.find('f').expect("there"));
     }
 

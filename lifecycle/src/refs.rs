@@ -193,16 +193,21 @@ pub struct Undeclared {
     pub did_you_mean: Option<String>,
 }
 
-/// A key a flag-API call builds at run time.
+/// A key that may be used but cannot be told for sure: built at run time
+/// (by a flag-API call's argument, or by interpolation anywhere), or
+/// inside a longer string.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Uncertain {
-    /// The literal part, as written.
+    /// The literal part, as written (for [`Part::Within`], the whole
+    /// literal, at most 200 characters).
     pub literal: String,
-    /// Whether the literal is the key's start (`"new-" + x`) or its end
-    /// (`x + "-checkout"`).
+    /// Whether the literal is the key's start (`"new-" + x`), its end
+    /// (`x + "-checkout"`), or holds the key (`"flag:new-checkout"`).
     pub part: Part,
-    /// The call it was passed to.
-    pub call: String,
+    /// Why it is uncertain.
+    pub reason: Reason,
+    /// The flag-API call it was passed to, if any.
+    pub call: Option<String>,
     /// Where.
     #[serde(flatten)]
     pub place: Place,
@@ -210,14 +215,42 @@ pub struct Uncertain {
     pub candidates: Vec<String>,
 }
 
-/// Which end of a built key a literal is.
+/// Which part of a key a literal is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Part {
-    /// `"new-" + x`.
+    /// `"new-" + x`, `` `new-${x}` ``.
     Prefix,
-    /// `x + "-checkout"`.
+    /// `x + "-checkout"`, `` `${x}-checkout` ``.
     Suffix,
+    /// The whole key, with more around it: `"flag:new-checkout"`.
+    Within,
+}
+
+/// Why a key is uncertain.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Reason {
+    /// A flag-API call's key is a literal joined to something
+    /// (`+`, `%`, `.format(`).
+    Concatenation,
+    /// A template literal's or f-string's literal part next to an
+    /// interpolation: `` `new-${x}` ``, `f"{x}-checkout"`.
+    Interpolation,
+    /// The key with other text around it in one literal: a prefixed key
+    /// (`"flag:new-checkout"`), a URL, a message.
+    LongerString,
+}
+
+impl Reason {
+    /// As people read it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Reason::Concatenation => "built by concatenation",
+            Reason::Interpolation => "built by interpolation",
+            Reason::LongerString => "inside a longer string",
+        }
+    }
 }
 
 /// What `vexil refs` found.
@@ -266,6 +299,11 @@ enum Meaning {
     Call(usize),
     /// `useVexilFlag`.
     DefinitionHook,
+    /// A key's start up to a separator (`new-` of `new-checkout`): a
+    /// template literal or f-string may complete it.
+    Prefix,
+    /// A key's end from a separator (`-checkout`).
+    Suffix,
 }
 
 struct Searcher<'k> {
@@ -284,6 +322,12 @@ struct Found {
     references: Vec<(usize, Reference)>,
     undeclared: Vec<Undeclared>,
     uncertain: Vec<Uncertain>,
+    /// Uncertain keys found in any literal (interpolations, longer
+    /// strings), with their literal's start: those a flag-API call already
+    /// reported as built are dropped.
+    interpolated: Vec<(usize, Uncertain)>,
+    /// The starts of the literals flag-API calls reported as built.
+    call_literals: HashSet<usize>,
 }
 
 /// Search `paths` (files or directories) for `keys`. Directories are walked
@@ -388,6 +432,29 @@ impl<'k> Searcher<'k> {
         for (n, call) in FLAG_CALLS.iter().enumerate() {
             add(call.to_string(), Meaning::Call(n));
         }
+        // The pieces of each key at its separators, which an
+        // interpolation may complete; added once each.
+        let mut pieces: HashSet<(String, bool)> = HashSet::new();
+        for key in keys {
+            for (at, c) in key.name.char_indices() {
+                if matches!(c, '-' | '_' | '.') && at > 0 && at + 1 < key.name.len() {
+                    pieces.insert((key.name[..=at].to_string(), true));
+                    pieces.insert((key.name[at..].to_string(), false));
+                }
+            }
+        }
+        let mut pieces: Vec<(String, bool)> = pieces.into_iter().collect();
+        pieces.sort();
+        for (piece, prefix) in pieces {
+            add(
+                piece,
+                if prefix {
+                    Meaning::Prefix
+                } else {
+                    Meaning::Suffix
+                },
+            );
+        }
         add(DEFINITION_HOOK.to_string(), Meaning::DefinitionHook);
         let automaton = AhoCorasick::new(&patterns).map_err(|e| e.to_string())?;
         Ok(Searcher {
@@ -419,15 +486,40 @@ impl<'k> Searcher<'k> {
                     Meaning::Key(n) => {
                         let how = if code.in_comment(start) {
                             How::Comment
-                        } else if code
-                            .literal_at(start)
-                            .is_some_and(|l| l.content == (start..end))
-                        {
-                            How::Literal
+                        } else if let Some(literal) = code.literal_at(start) {
+                            match key_in_literal(text, literal, start, end) {
+                                InLiteral::Whole => How::Literal,
+                                InLiteral::Not => continue,
+                                InLiteral::Uncertain(reason) => {
+                                    let at = literal.outer.start;
+                                    let literal =
+                                        String::from_utf8_lossy(&text[literal.content.clone()]);
+                                    found.interpolated.push((
+                                        at,
+                                        Uncertain {
+                                            literal: literal.chars().take(200).collect(),
+                                            part: Part::Within,
+                                            reason,
+                                            call: None,
+                                            place: lines.place(start),
+                                            candidates: vec![self.keys[n].name.clone()],
+                                        },
+                                    ));
+                                    continue;
+                                }
+                            }
                         } else {
                             continue;
                         };
                         found.references.push((n, reference(&lines, start, how)));
+                    }
+                    Meaning::Prefix | Meaning::Suffix => {
+                        let prefix = matches!(meaning, Meaning::Prefix);
+                        if let Some(u) =
+                            self.interpolated(text, &code, &lines, (start, end), prefix)
+                        {
+                            found.interpolated.push(u);
+                        }
                     }
                     Meaning::Hook(n) => {
                         if word(text, start, end)
@@ -467,7 +559,67 @@ impl<'k> Searcher<'k> {
                 }
             }
         }
+        let interpolated = std::mem::take(&mut found.interpolated);
+        for (literal, u) in interpolated {
+            if !found.call_literals.contains(&literal) {
+                found.uncertain.push(u);
+            }
+        }
         Some(found)
+    }
+
+    /// A key's piece (`new-`, `-checkout`) at `start..end` that is a whole
+    /// literal part of a template literal or f-string, next to an
+    /// interpolation that may complete it: an uncertain key with the
+    /// declared keys it could be, and its literal's start.
+    fn interpolated(
+        &self,
+        text: &[u8],
+        code: &Scan,
+        lines: &Lines<'_>,
+        (start, end): (usize, usize),
+        prefix: bool,
+    ) -> Option<(usize, Uncertain)> {
+        let literal = code.literal_at(start)?;
+        if literal.holes.is_empty() || literal.hole_at(start).is_some() {
+            return None;
+        }
+        let part = literal.part_around(start);
+        let touches = if prefix {
+            // The piece ends where a hole starts, and starts the part.
+            end == part.end
+                && literal.holes.iter().any(|h| h.start == end)
+                && (start == part.start || !key_char(text[start - 1]))
+        } else {
+            start == part.start
+                && literal.holes.iter().any(|h| h.end == start)
+                && (end == part.end || !key_char(text[end]))
+        };
+        if !touches {
+            return None;
+        }
+        let piece = String::from_utf8_lossy(&text[start..end]).into_owned();
+        let candidates = self
+            .keys
+            .iter()
+            .filter(|k| {
+                if prefix {
+                    k.name.starts_with(&piece)
+                } else {
+                    k.name.ends_with(&piece)
+                }
+            })
+            .map(|k| k.name.clone())
+            .collect();
+        let u = Uncertain {
+            literal: piece,
+            part: if prefix { Part::Prefix } else { Part::Suffix },
+            reason: Reason::Interpolation,
+            call: None,
+            place: lines.place(start),
+            candidates,
+        };
+        Some((literal.outer.start, u))
     }
 
     /// `useVexilFlag(newCheckout)`: the key of the definition named.
@@ -517,20 +669,26 @@ impl<'k> Searcher<'k> {
                 .filter(|k| match part {
                     Part::Prefix => k.name.starts_with(&piece) && k.name != piece,
                     Part::Suffix => k.name.ends_with(&piece) && k.name != piece,
+                    Part::Within => k.name == piece,
                 })
                 .map(|k| k.name.clone())
                 .collect();
             Uncertain {
                 literal: piece,
                 part,
-                call: call.to_string(),
+                reason: Reason::Concatenation,
+                call: Some(call.to_string()),
                 place: place(),
                 candidates,
             }
         };
         if let Some(literal) = code.literal_starting(arg) {
-            if let Some(hole) = literal.hole {
-                found.uncertain.push(uncertain(literal, Part::Prefix, hole));
+            if let Some(hole) = literal.hole() {
+                found.call_literals.insert(literal.outer.start);
+                found.uncertain.push(Uncertain {
+                    reason: Reason::Interpolation,
+                    ..uncertain(literal, Part::Prefix, hole)
+                });
                 return;
             }
             let after = skip_space(text, literal.outer.end);
@@ -540,6 +698,7 @@ impl<'k> Searcher<'k> {
                 _ => false,
             };
             if built {
+                found.call_literals.insert(literal.outer.start);
                 found
                     .uncertain
                     .push(uncertain(literal, Part::Prefix, literal.content.end));
@@ -562,6 +721,7 @@ impl<'k> Searcher<'k> {
             let plus = skip_space(text, name_end);
             if name_end > arg && text.get(plus) == Some(&b'+') {
                 if let Some(literal) = code.literal_starting(skip_space(text, plus + 1)) {
+                    found.call_literals.insert(literal.outer.start);
                     found
                         .uncertain
                         .push(uncertain(literal, Part::Suffix, literal.content.end));
@@ -611,6 +771,59 @@ impl<'k> Searcher<'k> {
             errors,
         }
     }
+}
+
+/// Where a key's hit lies in a literal.
+enum InLiteral {
+    /// The literal is the key: a reference.
+    Whole,
+    /// Part of a longer word (`renew-checkout-page`), or code inside an
+    /// interpolation: nothing.
+    Not,
+    /// The key with more around it.
+    Uncertain(Reason),
+}
+
+/// What the key at `start..end` inside `literal` is: the whole literal, a
+/// string literal inside an interpolation (`${get("new-checkout")}`), the
+/// whole of a literal part next to an interpolation (which may extend
+/// it), or a word of a longer string.
+fn key_in_literal(text: &[u8], literal: &Literal, start: usize, end: usize) -> InLiteral {
+    if literal.content == (start..end) {
+        return InLiteral::Whole;
+    }
+    if literal.hole_at(start).is_some() {
+        // A string inside the interpolation's code.
+        let quoted = start > 0
+            && matches!(text[start - 1], b'"' | b'\'')
+            && text.get(end) == Some(&text[start - 1]);
+        return if quoted {
+            InLiteral::Whole
+        } else {
+            InLiteral::Not
+        };
+    }
+    let part = literal.part_around(start);
+    let before = (start > part.start).then(|| text[start - 1]);
+    let after = (end < part.end).then(|| text[end]);
+    if before.is_some_and(key_char) || after.is_some_and(key_char) {
+        return InLiteral::Not;
+    }
+    let next_to_hole = literal
+        .holes
+        .iter()
+        .any(|h| h.end == start || h.start == end);
+    if next_to_hole {
+        InLiteral::Uncertain(Reason::Interpolation)
+    } else {
+        InLiteral::Uncertain(Reason::LongerString)
+    }
+}
+
+/// A character that may continue a flag key, so that a key next to it is
+/// part of another word.
+fn key_char(c: u8) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_')
 }
 
 /// Whether the first line says `vexil codegen` generated the file.

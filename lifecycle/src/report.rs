@@ -185,17 +185,24 @@ pub fn refs_text(refs: &Refs) -> String {
                 let literal = match u.part {
                     Part::Prefix => format!("\"{}\" + ...", u.literal),
                     Part::Suffix => format!("... + \"{}\"", u.literal),
+                    Part::Within => format!("\"{}\"", u.literal),
                 };
                 let candidates = if u.candidates.is_empty() {
                     "no flag".into()
                 } else {
                     u.candidates.join(", ")
                 };
-                vec![literal, place(&u.place), u.call.clone(), candidates]
+                vec![
+                    literal,
+                    place(&u.place),
+                    u.reason.describe().into(),
+                    u.call.clone().unwrap_or_else(|| "-".into()),
+                    candidates,
+                ]
             })
             .collect();
-        out.push_str("\nkeys built at run time (uncertain):\n");
-        out.push_str(&table(&["key", "place", "call", "could be"], &rows));
+        out.push_str("\nkeys built at run time or inside longer strings (uncertain):\n");
+        out.push_str(&table(&["key", "place", "why", "call", "could be"], &rows));
     }
     out
 }

@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use vexil_compiler::Project;
+use vexil_lifecycle::refs::Reason;
 use vexil_lifecycle::{refs, report, Key, Refs};
 
 fn keys(dir: &Path) -> Vec<Key> {
@@ -35,6 +36,65 @@ fn references_comments_undeclared_and_built_keys() {
     // Only comments name old-promo (and the generated file, skipped);
     // dark-mode is referenced and a built key could complete it too.
     assert_eq!(found.unreferenced(), ["old-promo"]);
+
+    // Keys inside longer strings and template literals, each with why.
+    let why = |literal: &str| -> Vec<(Reason, Option<&str>, Vec<&str>)> {
+        found
+            .uncertain
+            .iter()
+            .filter(|u| u.literal == literal)
+            .map(|u| {
+                let could_be = u.candidates.iter().map(String::as_str).collect();
+                (u.reason, u.call.as_deref(), could_be)
+            })
+            .collect()
+    };
+    assert_eq!(
+        why("flag:dark-mode"),
+        [(Reason::LongerString, None, vec!["dark-mode"])]
+    );
+    // A template literal's part next to `${...}`: anywhere, or as a
+    // flag-API call's key (reported once, with the call).
+    assert_eq!(
+        why("search-"),
+        [
+            (
+                Reason::Concatenation,
+                Some("getBooleanValue"),
+                vec!["search-v2"]
+            ),
+            (Reason::Interpolation, None, vec!["search-v2"]),
+        ]
+    );
+    assert_eq!(
+        why("checkout-"),
+        [
+            (
+                Reason::Interpolation,
+                Some("get_string_value"),
+                vec!["checkout-banner"]
+            ),
+            (
+                Reason::Interpolation,
+                Some("getStringValue"),
+                vec!["checkout-banner"]
+            ),
+        ]
+    );
+    assert_eq!(
+        why("-banner"),
+        [(Reason::Interpolation, None, vec!["checkout-banner"])]
+    );
+    assert_eq!(
+        why("kill-"),
+        [(Reason::Interpolation, None, vec!["kill-payments"])]
+    );
+    assert_eq!(
+        why("{{literal}} new-checkout{suffix}"),
+        [(Reason::Interpolation, None, vec!["new-checkout"])]
+    );
+    // A key that is part of a longer word is no key at all.
+    assert!(found.uncertain.iter().all(|u| !u.literal.contains("renew")));
 }
 
 #[test]
