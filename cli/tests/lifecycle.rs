@@ -304,14 +304,42 @@ fn cleanup_on_the_shop_leaves_flags_that_check_test_and_are_formatted() {
     vexil().args(["test", &flags]).assert().success();
     vexil().args(["fmt", "--check", &flags]).assert().success();
 
-    // A prerequisite that would never hold: refused, naming the dependant.
+    // A prerequisite that would never hold: its flag serves its default to
+    // everyone, so it is rewritten to (in another copy of the shop).
+    let other = shop_copy();
+    let other_flags = arg(other.path());
     vexil()
-        .args(["cleanup", "new-checkout", "--keep", "false", &flags])
+        .args(["cleanup", "new-checkout", "--keep", "false", &other_flags])
         .assert()
-        .code(2)
-        .stderr(predicate::str::contains(
-            "cannot remove `new-checkout` keeping `false`: the prerequisite of `express-checkout` on it would never hold",
+        .success()
+        .stdout(predicate::str::contains(
+            "`express-checkout`: its prerequisite on `new-checkout` would never hold with `false`, so it serves its default `false` to everyone: removed 3 rules and its prerequisites; it is constant now: clean it up next (`vexil cleanup express-checkout --keep false`)",
+        ))
+        .stdout(predicate::str::contains(
+            "expected `express-checkout` to serve `true`, which can no longer happen: removed",
         ));
+    let rewritten = std::fs::read_to_string(other.path().join("checkout.flag")).expect("read");
+    assert!(
+        rewritten.contains("flag express-checkout: bool {"),
+        "{rewritten}"
+    );
+    for gone in [
+        "rule returning",
+        "requires new-checkout",
+        "expect express-checkout rule",
+    ] {
+        assert!(!rewritten.contains(gone), "{gone} in {rewritten}");
+    }
+    assert!(
+        rewritten.contains("expect express-checkout reason STATIC"),
+        "{rewritten}"
+    );
+    vexil().args(["check", &other_flags]).assert().success();
+    vexil().args(["test", &other_flags]).assert().success();
+    vexil()
+        .args(["fmt", "--check", &other_flags])
+        .assert()
+        .success();
     // Keeping the value it requires resolves it; nothing written on a dry run.
     vexil()
         .args([

@@ -7,9 +7,21 @@
 //!
 //! A prerequisite (`requires F`, `requires F == V`, `requires F != V`) that
 //! the kept value satisfies always holds, so it goes. One it never
-//! satisfies would leave the dependant serving its default to everyone,
-//! with rules and tests describing cases that can no longer happen: the
-//! clean-up refuses, naming the dependants, to be cleaned up first.
+//! satisfies makes its flag (the dependant) serve its default to everyone,
+//! exactly as before for every context: evaluation checks the switch, then
+//! the prerequisites in order, and the first that fails serves the
+//! default. So the dependant is rewritten to do that without the removed
+//! flag: its rules go (none can be reached), and so do that prerequisite
+//! and those after it (never evaluated); those before it stay, so that an
+//! error or a failure they give is the same (reason `DEFAULT`; with none
+//! left the reason becomes `STATIC`). Its tests follow: one expecting it to
+//! serve another value than its default, a rule or a reason a rule gives
+//! is a case that can no longer happen and goes; `reason DEFAULT` becomes
+//! `STATIC` when no prerequisite is left; `stage` lines (its staged rule is
+//! gone) go. A test expecting it to fail with an error cannot be decided
+//! without evaluating it, so the clean-up refuses, naming the test. The
+//! dependant is then constant: the notes say so and suggest cleaning it up
+//! next.
 
 use std::ops::Range;
 
@@ -92,29 +104,20 @@ pub fn cleanup(
         notes: Vec::new(),
         kept: kept.variant.clone().unwrap_or_else(|| kept.literal.clone()),
     };
-    let mut never = Vec::new();
+    let mut silenced = Vec::new();
+    for (_, text) in sources {
+        silenced.extend(silenced_in(text, flag, &kept, bundle));
+    }
     let mut edits = Vec::new();
     for (path, text) in sources {
-        let cuts = cuts(text, flag, &kept, &mut out.notes, &mut never);
-        edits.push((path, text, cuts));
+        let edit = edits_of(text, flag, &kept, &silenced, &mut out.notes)?;
+        edits.push((path, text, edit));
     }
-    if !never.is_empty() {
-        let names: Vec<String> = never.iter().map(|n| format!("`{n}`")).collect();
-        let one = never.len() == 1;
-        return Err(format!(
-            "cannot remove `{flag}` keeping `{keep}`: the prerequisite of {} on it would never hold, so {} would always serve {} default; clean {} up first (`vexil cleanup {} --keep ...`)",
-            names.join(", "),
-            if one { "it" } else { "they" },
-            if one { "its" } else { "their" },
-            if one { "it" } else { "them" },
-            never[0]
-        ));
-    }
-    for (path, text, cuts) in edits {
-        if cuts.is_empty() {
+    for (path, text, edit) in edits {
+        if edit.is_empty() {
             continue;
         }
-        let edited = apply(text, cuts);
+        let edited = apply(text, edit);
         let formatted = vexil_fmt::format_source(&edited)
             .map_err(|e| format!("`{path}` would not parse after the clean-up: {e}"))?;
         out.files.push((path.clone(), formatted));
@@ -122,89 +125,237 @@ pub fn cleanup(
     Ok(out)
 }
 
-/// The byte ranges to remove from one file.
-fn cuts(
+/// A dependant whose prerequisite on the removed flag never holds with the
+/// kept value: it serves its default to everyone.
+struct Silenced {
+    name: String,
+    /// Its default, as [`Kept`] compares values.
+    default: Kept,
+    /// Whether a prerequisite written before that one stays, so that its
+    /// reason stays `DEFAULT` (else it becomes `STATIC`).
+    keeps_prerequisite: bool,
+}
+
+/// Whether the prerequisite `req` on the removed flag holds with the kept
+/// value (always or never: the flag serves nothing else).
+fn holds(req: &ast::Requirement, text: &str, kept: &Kept) -> bool {
+    match &req.expected {
+        None => kept.literal == "true",
+        Some((op, v)) => {
+            let written = &text[v.span.start as usize..v.span.end as usize];
+            kept.is(written) == (*op == RequireOp::Eq)
+        }
+    }
+}
+
+/// The dependants declared in `text` that the kept value silences.
+fn silenced_in(text: &str, flag: &str, kept: &Kept, bundle: &Bundle) -> Vec<Silenced> {
+    let tree = ast::parse(text);
+    let mut out = Vec::new();
+    for item in &tree.items {
+        let Item::Flag(d) = item else { continue };
+        if d.name.name == flag {
+            continue;
+        }
+        let mut before = false;
+        for p in &d.properties {
+            let PropertyKind::Requires(req) = &p.kind else {
+                continue;
+            };
+            if req.flag.name != flag {
+                before = true;
+                continue;
+            }
+            if holds(req, text, kept) {
+                continue;
+            }
+            let default = bundle
+                .flags
+                .iter()
+                .find(|f| f.name == d.name.name)
+                .and_then(|f| f.values.get(f.default as usize));
+            if let Some(v) = default {
+                out.push(Silenced {
+                    name: d.name.name.clone(),
+                    default: Kept {
+                        literal: v.value.to_string(),
+                        variant: v.variant.clone(),
+                    },
+                    keeps_prerequisite: before,
+                });
+            }
+            break;
+        }
+    }
+    out
+}
+
+/// What changes in one file: byte ranges replaced (by nothing, for a cut).
+type Edits = Vec<(Range<usize>, &'static str)>;
+
+/// The edits of one file; an error when a test on a silenced dependant
+/// cannot be kept or removed with certainty.
+fn edits_of(
     text: &str,
     flag: &str,
     kept: &Kept,
+    silenced: &[Silenced],
     notes: &mut Vec<String>,
-    never: &mut Vec<String>,
-) -> Vec<Range<usize>> {
+) -> Result<Edits, String> {
     let tree = ast::parse(text);
-    let mut cuts = Vec::new();
+    let mut edits: Edits = Vec::new();
     for item in &tree.items {
         match item {
-            Item::Flag(d) if d.name.name == flag => cuts.push(lines(text, d.span)),
+            Item::Flag(d) if d.name.name == flag => edits.push((lines(text, d.span), "")),
             Item::Flag(d) => {
+                let silent = silenced.iter().find(|s| s.name == d.name.name);
+                // Past the first prerequisite that never holds, nothing is
+                // evaluated.
+                let mut past = false;
+                let mut rules = 0;
                 for p in &d.properties {
-                    let PropertyKind::Requires(req) = &p.kind else {
-                        continue;
-                    };
-                    if req.flag.name != flag {
-                        continue;
-                    }
-                    let holds = match &req.expected {
-                        None => kept.literal == "true",
-                        Some((op, v)) => {
-                            let written = &text[v.span.start as usize..v.span.end as usize];
-                            kept.is(written) == (*op == RequireOp::Eq)
+                    match &p.kind {
+                        PropertyKind::Requires(req) if req.flag.name == flag => {
+                            edits.push((lines(text, p.span), ""));
+                            if holds(req, text, kept) {
+                                notes.push(format!(
+                                    "`{}`: its prerequisite on `{flag}` always holds: removed",
+                                    d.name.name
+                                ));
+                            } else {
+                                past = true;
+                            }
                         }
-                    };
-                    if holds {
-                        cuts.push(lines(text, p.span));
-                        notes.push(format!(
-                            "`{}`: its prerequisite on `{flag}` always holds: removed",
-                            d.name.name
-                        ));
-                    } else {
-                        never.push(d.name.name.clone());
+                        PropertyKind::Requires(_) if past => edits.push((lines(text, p.span), "")),
+                        PropertyKind::Rule(_) | PropertyKind::Planning(_) if silent.is_some() => {
+                            rules += usize::from(matches!(p.kind, PropertyKind::Rule(_)));
+                            edits.push((lines(text, p.span), ""));
+                        }
+                        _ => {}
                     }
                 }
-            }
-            Item::Test(t) => {
-                let expects: Vec<&ast::Expectation> = t
-                    .members
-                    .iter()
-                    .filter_map(|m| match m {
-                        TestMember::Expect(e) => Some(e),
-                        _ => None,
-                    })
-                    .collect();
-                let mine: Vec<&&ast::Expectation> =
-                    expects.iter().filter(|e| e.flag.name == flag).collect();
-                if mine.is_empty() {
-                    continue;
-                }
-                // A test expecting another value than the kept one is a
-                // case that can no longer happen.
-                let other = mine.iter().find_map(|e| {
-                    let written = match &e.kind {
-                        ExpectKind::Value(v) => &text[v.span.start as usize..v.span.end as usize],
-                        ExpectKind::Variant(id) => id.name.as_str(),
-                        _ => return None,
-                    };
-                    (!kept.is(written)).then_some(written)
-                });
-                if let Some(other) = other {
-                    cuts.push(lines(text, t.span));
+                if let Some(s) = silent {
+                    let default = s.default.variant.as_deref().unwrap_or(&s.default.literal);
                     notes.push(format!(
-                        "test {:?} expected `{flag}` to serve `{other}`, which can no longer happen: removed",
-                        t.name.value
+                        "`{name}`: its prerequisite on `{flag}` would never hold with `{kept}`, so it serves its default `{default}` to everyone: removed {rules} and {after}; it is constant now: clean it up next (`vexil cleanup {name} --keep {default}`)",
+                        name = d.name.name,
+                        kept = kept.variant.as_deref().unwrap_or(&kept.literal),
+                        rules = vexil_words::count(rules, "rule"),
+                        after = if s.keeps_prerequisite {
+                            "the prerequisites from that one on"
+                        } else {
+                            "its prerequisites"
+                        },
                     ));
-                } else if mine.len() == expects.len() {
-                    cuts.push(lines(text, t.span));
-                    notes.push(format!(
-                        "test {:?} tested only `{flag}`: removed",
-                        t.name.value
-                    ));
-                } else {
-                    cuts.extend(mine.iter().map(|e| lines(text, e.span)));
                 }
             }
+            Item::Test(t) => test_edits(text, t, flag, kept, silenced, notes, &mut edits)?,
             _ => {}
         }
     }
-    cuts
+    Ok(edits)
+}
+
+/// What becomes of one test: removed when it expects what can no longer
+/// happen or tests only the removed flag; else its lines on the removed
+/// flag cut, and those on silenced dependants adjusted.
+fn test_edits(
+    text: &str,
+    t: &ast::TestDecl,
+    flag: &str,
+    kept: &Kept,
+    silenced: &[Silenced],
+    notes: &mut Vec<String>,
+    edits: &mut Edits,
+) -> Result<(), String> {
+    let expects: Vec<&ast::Expectation> = t
+        .members
+        .iter()
+        .filter_map(|m| match m {
+            TestMember::Expect(e) => Some(e),
+            _ => None,
+        })
+        .collect();
+    let written = |e: &ast::Expectation| -> Option<String> {
+        match &e.kind {
+            ExpectKind::Value(v) => {
+                Some(text[v.span.start as usize..v.span.end as usize].to_string())
+            }
+            ExpectKind::Variant(id) => Some(id.name.clone()),
+            _ => None,
+        }
+    };
+    // The first expectation that can no longer happen, described.
+    let mut impossible: Option<String> = None;
+    let mut own = Vec::new();
+    let mut adjusted: Edits = Vec::new();
+    for e in &expects {
+        if e.flag.name == flag {
+            own.push(lines(text, e.span));
+            if let Some(w) = written(e).filter(|w| !kept.is(w)) {
+                impossible.get_or_insert(format!("expected `{flag}` to serve `{w}`"));
+            }
+            continue;
+        }
+        let Some(s) = silenced.iter().find(|s| s.name == e.flag.name) else {
+            continue;
+        };
+        let name = &s.name;
+        match &e.kind {
+            ExpectKind::Value(_) | ExpectKind::Variant(_) => {
+                if let Some(w) = written(e).filter(|w| !s.default.is(w)) {
+                    impossible.get_or_insert(format!("expected `{name}` to serve `{w}`"));
+                }
+            }
+            ExpectKind::Rule(r) => {
+                impossible.get_or_insert(format!("expected `{name}` to match rule `{}`", r.name));
+            }
+            ExpectKind::Reason(r) => match r.name.as_str() {
+                "DEFAULT" if !s.keeps_prerequisite => {
+                    let at = r.span.start as usize..r.span.end as usize;
+                    adjusted.push((at, "STATIC"));
+                }
+                "DEFAULT" | "DISABLED" => {}
+                "ERROR" => return Err(undecidable(flag, kept, &t.name.value, name)),
+                other => {
+                    impossible.get_or_insert(format!("expected `{name}` to give reason `{other}`"));
+                }
+            },
+            ExpectKind::Error(_) => return Err(undecidable(flag, kept, &t.name.value, name)),
+            ExpectKind::Stage(_) => adjusted.push((lines(text, e.span), "")),
+        }
+    }
+    if let Some(what) = impossible {
+        edits.push((lines(text, t.span), ""));
+        notes.push(format!(
+            "test {:?} {what}, which can no longer happen: removed",
+            t.name.value
+        ));
+    } else if !own.is_empty() && own.len() == expects.len() {
+        edits.push((lines(text, t.span), ""));
+        notes.push(format!(
+            "test {:?} tested only `{flag}`: removed",
+            t.name.value
+        ));
+    } else {
+        edits.extend(own.into_iter().map(|r| (r, "")));
+        if !adjusted.is_empty() {
+            notes.push(format!(
+                "test {:?}: its expectations on flags now serving their default adjusted (`reason STATIC`, no `stage`)",
+                t.name.value
+            ));
+        }
+        edits.extend(adjusted);
+    }
+    Ok(())
+}
+
+/// The refusal for a test that expects a silenced dependant to fail.
+fn undecidable(flag: &str, kept: &Kept, test: &str, dependant: &str) -> String {
+    format!(
+        "cannot remove `{flag}` keeping `{}`: test {test:?} expects `{dependant}` to fail with an error, and whether it still would once `{dependant}` serves its default cannot be told without evaluating it; change that test first",
+        kept.variant.as_deref().unwrap_or(&kept.literal)
+    )
 }
 
 /// `span` widened to whole lines when nothing else is on them, with the
@@ -231,17 +382,153 @@ fn lines(text: &str, span: ast::Span) -> Range<usize> {
     start..end
 }
 
-/// `text` without the ranges `cuts` (they may overlap).
-fn apply(text: &str, mut cuts: Vec<Range<usize>>) -> String {
-    cuts.sort_by_key(|c| c.start);
+/// `text` with the edits made: ranges replaced, cuts (empty replacements)
+/// may overlap each other.
+fn apply(text: &str, mut edits: Edits) -> String {
+    edits.sort_by_key(|(r, _)| r.start);
     let mut out = String::with_capacity(text.len());
     let mut at = 0;
-    for cut in cuts {
-        if cut.start > at {
-            out.push_str(&text[at..cut.start]);
+    for (range, with) in edits {
+        if range.start < at {
+            // Inside a range already cut.
+            at = at.max(range.end);
+            continue;
         }
-        at = at.max(cut.end);
+        out.push_str(&text[at..range.start]);
+        out.push_str(with);
+        at = range.end;
     }
     out.push_str(&text[at.min(text.len())..]);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FLAGS: &str = r#"context user {
+  key id: string
+  country: string
+}
+
+flag gate: bool {
+  kind release
+  default false
+  rule when user.country == "US" => true
+}
+
+flag region-ok: bool {
+  kind operational
+  default true
+}
+
+/// Needs the gate, after the region check.
+flag late: string {
+  kind release
+  variants {
+    old = "old"
+    new = "new"
+  }
+  default old
+  requires region-ok
+  requires gate
+  requires region-ok != false
+  rule us: when user.country == "US" => new
+  rule ramp: from 2026-12-01 => new for 1% for 1d, 100% by user.id
+}
+
+/// Needs the gate first.
+flag early: bool {
+  kind release
+  default false
+  requires gate
+  rule => true
+}
+
+test "late in the US" {
+  context {
+    user { id: "u1", country: "US" }
+  }
+  expect late == new
+  expect late rule us
+}
+
+test "late elsewhere" {
+  context {
+    user { id: "u2", country: "FR" }
+  }
+  now 2026-11-01T00:00:00Z
+  expect late == old
+  expect late reason DEFAULT
+  expect late stage 0
+  expect early == false
+  expect early reason DEFAULT
+  expect region-ok == true
+}
+"#;
+
+    fn run(text: &str, flag: &str, keep: &str) -> Result<Cleanup, String> {
+        let mut project = vexil_compiler::Project::new();
+        project.set_source("flags.flag", text.to_string());
+        let bundle = project.bundle(false).expect("compiles");
+        cleanup(&[("flags.flag".into(), text.into())], &bundle, flag, keep)
+    }
+
+    #[test]
+    fn a_prerequisite_that_never_holds_leaves_its_flag_serving_its_default() {
+        let done = run(FLAGS, "gate", "false").expect("rewritten");
+        let [(_, text)] = done.files.as_slice() else {
+            panic!("one file: {:?}", done.files);
+        };
+        // `late` keeps the prerequisite evaluated before the gate's, loses
+        // the gate's, those after it and its rules; `early` keeps nothing.
+        assert!(
+            text.contains("  default old\n  requires region-ok\n}"),
+            "{text}"
+        );
+        assert!(
+            text.contains("flag early: bool {\n  kind release\n  default false\n}"),
+            "{text}"
+        );
+        for gone in [
+            "flag gate",
+            "requires gate",
+            "region-ok != false",
+            "rule us",
+            "rule ramp",
+        ] {
+            assert!(!text.contains(gone), "{gone} in {text}");
+        }
+        // The test of a case that can no longer happen goes; the other keeps
+        // its values, `late`'s reason stays DEFAULT (a prerequisite is left),
+        // `early`'s becomes STATIC, and the stage of a rule now gone is not
+        // asked.
+        assert!(!text.contains("late in the US"), "{text}");
+        assert!(text.contains("  expect late == old\n  expect late reason DEFAULT\n  expect early == false\n  expect early reason STATIC\n"), "{text}");
+        assert!(!text.contains("stage"), "{text}");
+        let notes = done.notes.join("\n");
+        assert!(notes.contains("`late`: its prerequisite on `gate` would never hold with `false`, so it serves its default `old` to everyone: removed 2 rules and the prerequisites from that one on; it is constant now: clean it up next (`vexil cleanup late --keep old`)"), "{notes}");
+        assert!(
+            notes.contains("`early`: its prerequisite on `gate` would never hold"),
+            "{notes}"
+        );
+        assert!(notes.contains("test \"late in the US\" expected `late` to serve `new`, which can no longer happen: removed"), "{notes}");
+
+        // The rewritten sources compile, with their one test left (`vexil
+        // test` runs the shop's in the CLI's tests).
+        let mut after = vexil_compiler::Project::new();
+        after.set_source("flags.flag", text.clone());
+        let bundle = after.bundle(true).expect("compiles");
+        assert_eq!(bundle.tests.len(), 1);
+    }
+
+    #[test]
+    fn a_test_expecting_a_silenced_flag_to_fail_is_refused() {
+        let text = FLAGS.replace("expect early reason DEFAULT", "expect early reason ERROR");
+        let refused = run(&text, "gate", "false").expect_err("refused");
+        assert!(refused.starts_with("cannot remove `gate` keeping `false`: test \"late elsewhere\" expects `early` to fail with an error"), "{refused}");
+        // Keeping the value they require rewrites nothing in them.
+        let done = run(FLAGS, "gate", "true").expect("resolved");
+        assert!(done.files[0].1.contains("rule us"));
+    }
 }
