@@ -54,18 +54,26 @@ pub struct StaleArgs {
     /// respected): a flag no code refers to is stale as unreferenced.
     #[arg(long, value_name = "PATHS", num_args = 1..)]
     code: Vec<PathBuf>,
-    /// A running `vexil serve` (like http://127.0.0.1:8080): a flag it has
-    /// not evaluated since it started is stale as unused. Its `/metrics`
-    /// are read with a server or admin key (`VEXIL_KEY` or `--key-file`).
+    /// A running `vexil serve` (like http://127.0.0.1:8080). With
+    /// `--unused-days N`, a flag its store's usage history shows no
+    /// evaluation of in N days is stale as unused (`GET /v1/usage`, a
+    /// viewer or admin key); without, a flag it has not evaluated since it
+    /// started (`/metrics`, a server or admin key). The key comes from
+    /// `VEXIL_KEY` or `--key-file`.
     #[arg(long, value_name = "URL", conflicts_with = "usage")]
     server: Option<String>,
     /// With `--server`: a file whose first line is the API key.
     #[arg(long, value_name = "FILE", requires = "server")]
     key_file: Option<PathBuf>,
-    /// A server's metrics saved to a file (`GET /metrics`), instead of
-    /// asking it: a flag it shows no evaluation of is stale as unused.
+    /// A server's usage saved to a file, instead of asking it: the JSON of
+    /// `GET /v1/usage` (with `--unused-days`), or its metrics (`GET
+    /// /metrics`): a flag it shows no evaluation of is stale as unused.
     #[arg(long, value_name = "FILE")]
     usage: Option<PathBuf>,
+    /// With `--server` or a `/v1/usage` file: a flag not evaluated in this
+    /// many days is stale as unused, when the usage history covers them.
+    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(i64).range(1..=366))]
+    unused_days: Option<i64>,
 }
 
 /// How `vexil diff` writes the changes.
@@ -245,18 +253,38 @@ pub fn stale(args: &StaleArgs) -> Result<ExitCode, String> {
         Ok(l) => l,
         Err(code) => return Ok(code),
     };
-    let usage = match (&args.server, &args.usage) {
-        (Some(server), _) => Some(server_usage(server, args.key_file.clone())?),
-        (None, Some(file)) => {
+    let usage = match (&args.server, &args.usage, args.unused_days) {
+        (Some(server), _, None) => Some(server_usage(server, args.key_file.clone())?),
+        (Some(server), _, Some(days)) => Some(server_rollups(server, args.key_file.clone(), days)?),
+        (None, Some(file), days) => {
             let text = std::fs::read_to_string(file)
                 .map_err(|e| format!("cannot read `{}`: {e}", file.display()))?;
-            Some(Usage::from_metrics(
-                &text,
-                format!("in {}", file.display()),
-            )?)
+            let source = format!("in {}", file.display());
+            match (text.trim_start().starts_with('{'), days) {
+                (true, Some(days)) => Some(Usage::from_rollups(&text, source, days)?),
+                (true, None) => {
+                    return Err(format!(
+                        "`{}` holds usage rollups (`GET /v1/usage`): say how many days make a flag unused with `--unused-days N`",
+                        file.display()
+                    ))
+                }
+                (false, None) => Some(Usage::from_metrics(&text, source)?),
+                (false, Some(_)) => {
+                    return Err(format!(
+                        "`--unused-days` needs the usage rollups (the JSON of `GET /v1/usage`), and `{}` is not JSON: metrics count only since a server started",
+                        file.display()
+                    ))
+                }
+            }
         }
-        (None, None) => None,
+        (None, None, Some(_)) => {
+            return Err("`--unused-days` needs `--server URL` or `--usage FILE`".to_string())
+        }
+        (None, None, None) => None,
     };
+    if let Some(note) = usage.as_ref().and_then(Usage::too_short) {
+        eprintln!("note: {note}");
+    }
     let options = StaleOptions {
         today: loaded.today,
         launched_days: args.launched_days,
@@ -612,6 +640,29 @@ fn server_usage(server: &str, key_file: Option<PathBuf>) -> Result<Usage, String
         ));
     }
     Usage::from_metrics(&text, format!("on {} since it started", remote.base))
+}
+
+/// The usage rollups a running server's store holds for the last `days`
+/// days (`GET /v1/usage`).
+fn server_rollups(server: &str, key_file: Option<PathBuf>, days: i64) -> Result<Usage, String> {
+    let remote = Remote::new(&ServerArgs {
+        server: server.to_string(),
+        key_file,
+    })?;
+    let url = format!("{}/v1/usage?hours={}", remote.base, days * 24);
+    let res = remote.send(remote.http.get(url))?;
+    let status = res.status();
+    let text = res
+        .text()
+        .map_err(|e| format!("cannot read the usage of {}: {e}", remote.base))?;
+    if !status.is_success() {
+        return Err(format!(
+            "{} answered {status} for /v1/usage (a viewer or admin key is needed: `VEXIL_KEY` or `--key-file`): {}",
+            remote.base,
+            text.trim()
+        ));
+    }
+    Usage::from_rollups(&text, format!("on {}", remote.base), days)
 }
 
 pub fn schedule(args: &ScheduleArgs) -> Result<ExitCode, String> {

@@ -264,6 +264,89 @@ fn stale_with_a_usage_file_reports_flags_never_evaluated() {
         .stderr(predicate::str::contains("not the metrics of `vexil serve`"));
 }
 
+#[test]
+fn stale_unused_in_n_days_from_the_usage_rollups() {
+    let rollups = |history_starts: &str, kill_last: &str| {
+        format!(
+            r#"{{"since":"2026-11-07T00:00:00Z","until":"2026-12-07T12:00:00Z","history_starts":"{history_starts}",
+            "complete":true,"retention_days":30,"flush_interval_ms":10000,"flags":[
+            {{"flag":"dark-mode","served":true,"total":12,"last_evaluated":"2026-12-07T11:00:00Z"}},
+            {{"flag":"kill-payments","served":true,"total":0,"last_evaluated":{kill_last}}}]}}"#
+        )
+    };
+    let dir = project(&[
+        ("flags.flag", FLAGS),
+        (
+            "usage.json",
+            &rollups("2026-10-01T00:00:00Z", "\"2026-11-01T09:00:00Z\""),
+        ),
+    ]);
+    let usage = dir.path().join("usage.json");
+    let stale = |days: &str| {
+        let mut cmd = vexil();
+        cmd.args([
+            "stale",
+            &arg(dir.path()),
+            "--today",
+            "2026-12-07",
+            "--usage",
+        ])
+        .arg(&usage)
+        .args(["--unused-days", days]);
+        cmd
+    };
+    stale("30")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(format!(
+            "no evaluation in 30 days in {}: last evaluated 2026-11-01 (36 days ago)",
+            usage.display()
+        )))
+        .stderr(predicate::str::contains("note:").not());
+    // Evaluated within 40 days: not unused.
+    stale("40")
+        .assert()
+        .stdout(predicate::str::contains("no evaluation in").not());
+    // Never evaluated, with a history long enough: proven.
+    std::fs::write(&usage, rollups("2026-10-01T00:00:00Z", "null")).expect("write");
+    stale("30")
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("never evaluated in"))
+        .stdout(predicate::str::contains(
+            "since its usage history starts, 2026-10-01 (67 days ago)",
+        ));
+    // A history of 6 days cannot prove 30: said, not claimed.
+    std::fs::write(&usage, rollups("2026-12-01T00:00:00Z", "null")).expect("write");
+    stale("30")
+        .assert()
+        .stdout(predicate::str::contains("kill-payments").not())
+        .stderr(predicate::str::contains(
+            "starts 2026-12-01 (6 days ago), shorter than 30 days",
+        ));
+    // Rollups need a number of days; metrics cannot give one.
+    vexil()
+        .args(["stale", &arg(dir.path()), "--usage"])
+        .arg(&usage)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--unused-days N"));
+    std::fs::write(&usage, "up 1\n").expect("write");
+    stale("30")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "count only since a server started",
+        ));
+    vexil()
+        .args(["stale", &arg(dir.path()), "--unused-days", "30"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "needs `--server URL` or `--usage FILE`",
+        ));
+}
+
 /// A copy of examples/shop in a temporary directory.
 fn shop_copy() -> tempfile::TempDir {
     let shop = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/shop");

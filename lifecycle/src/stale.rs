@@ -10,7 +10,7 @@ use vexil_ir::{Bundle, FlagKind};
 
 use crate::inventory::{days_between, Entry};
 use crate::launched::{constant_value, Constant};
-use crate::usage::Usage;
+use crate::usage::{Usage, Verdict};
 use crate::{date, DAY};
 
 /// What the stale report is asked.
@@ -92,6 +92,21 @@ pub enum Evidence {
         /// Where the usage was read: `on URL since it started`, `in FILE`.
         source: String,
     },
+    /// Not evaluated in the last `days` days, by the usage rollups of a
+    /// server's store, whose history covers them.
+    UnusedFor {
+        /// N.
+        days: i64,
+        /// Where the usage was read: `on URL`, `in FILE`.
+        source: String,
+        /// Its last evaluation, `YYYY-MM-DD`; none: never since the
+        /// history starts.
+        last_evaluated: Option<String>,
+        /// Days since its last evaluation, or since the history starts.
+        days_since: i64,
+        /// When the history starts, `YYYY-MM-DD`.
+        history_starts: Option<String>,
+    },
 }
 
 impl Evidence {
@@ -140,6 +155,24 @@ impl Evidence {
             ),
             Evidence::Unreferenced => "no reference in the code".to_string(),
             Evidence::Unused { source } => format!("no evaluation {source}"),
+            Evidence::UnusedFor {
+                days,
+                source,
+                last_evaluated,
+                days_since,
+                history_starts,
+            } => match last_evaluated {
+                Some(last) => format!(
+                    "no evaluation in {} {source}: last evaluated {last} ({} ago)",
+                    vexil_words::count(*days, "day"),
+                    vexil_words::count(*days_since, "day")
+                ),
+                None => format!(
+                    "never evaluated {source} since its usage history starts, {} ({} ago)",
+                    history_starts.as_deref().unwrap_or("?"),
+                    vexil_words::count(*days_since, "day")
+                ),
+            },
         }
     }
 }
@@ -227,10 +260,10 @@ pub fn stale(
         if unreferenced.is_some_and(|names| names.contains(&entry.name)) {
             evidence.push(Evidence::Unreferenced);
         }
-        if let Some(usage) = options.usage.as_ref().filter(|u| u.unused(&entry.name)) {
-            evidence.push(Evidence::Unused {
-                source: usage.source.clone(),
-            });
+        if let Some(usage) = &options.usage {
+            if let Some(e) = unused(usage, &entry.name) {
+                evidence.push(e);
+            }
         }
         if !evidence.is_empty() {
             out.push(Stale {
@@ -245,6 +278,25 @@ pub fn stale(
         }
     }
     out
+}
+
+fn unused(usage: &Usage, name: &str) -> Option<Evidence> {
+    let Verdict::Unused { last } = usage.verdict(name) else {
+        return None;
+    };
+    let Some(w) = &usage.window else {
+        return Some(Evidence::Unused {
+            source: usage.source.clone(),
+        });
+    };
+    let since = last.or(w.history_starts)?;
+    Some(Evidence::UnusedFor {
+        days: w.days,
+        source: usage.source.clone(),
+        last_evaluated: last.map(date),
+        days_since: days_between(since, w.now),
+        history_starts: w.history_starts.map(date),
+    })
 }
 
 fn past_lifetime(entry: &Entry, kind: FlagKind, options: &StaleOptions) -> Option<Evidence> {

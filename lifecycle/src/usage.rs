@@ -1,11 +1,15 @@
-//! Flag usage from an evaluation server, for the "unused" stale signal:
-//! the evaluations of each flag and experiment since the server started,
-//! read from its Prometheus metrics (`vexil_evaluations_total`, by flag,
-//! variant and reason, as `GET /metrics` serves them). The server keeps no
-//! time of last evaluation, so "unused" means "not evaluated since the
-//! server started", and says so.
+//! Flag usage from an evaluation server, for the "unused" stale signal.
+//! Two sources: the usage rollups the server keeps in its store (`GET
+//! /v1/usage`, or that JSON saved to a file), which know each flag's last
+//! evaluation and since when the history is complete, so "unused in N
+//! days" is proven or said to be unprovable; or its Prometheus metrics
+//! (`vexil_evaluations_total`, counts since it started), where "unused"
+//! means "not evaluated since the server started", and says so.
 
 use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::Deserialize;
 
 /// Evaluations per flag, and where they were read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -15,6 +19,53 @@ pub struct Usage {
     pub source: String,
     /// Evaluations per flag or experiment (absent: none).
     pub evaluations: BTreeMap<String, u64>,
+    /// With the store's rollups: the window asked about and what the
+    /// history proves; none for metrics (counts since start).
+    pub window: Option<Window>,
+}
+
+/// What `GET /v1/usage` says about the last N days.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Window {
+    /// N.
+    pub days: i64,
+    /// The server's time when it answered, in microseconds.
+    pub now: i64,
+    /// Since when the store holds every evaluation, in microseconds; none:
+    /// nothing was ever recorded.
+    pub history_starts: Option<i64>,
+    /// Each flag's last evaluation, in microseconds.
+    pub last: BTreeMap<String, i64>,
+}
+
+/// Whether a flag went unused over the window, and the evidence.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Evaluated in the window (or, for metrics, since start).
+    Used,
+    /// Not evaluated in the window: last evaluated then (microseconds), or
+    /// never since the history starts.
+    Unused {
+        /// Its last evaluation, before the window.
+        last: Option<i64>,
+    },
+    /// No evaluation in the history, but the history is shorter than the
+    /// window: nothing is claimed.
+    Unknown,
+}
+
+#[derive(Deserialize)]
+struct Summary {
+    until: Timestamp,
+    history_starts: Option<Timestamp>,
+    flags: Vec<FlagSummary>,
+}
+
+#[derive(Deserialize)]
+struct FlagSummary {
+    flag: String,
+    total: u64,
+    last_evaluated: Option<Timestamp>,
 }
 
 impl Usage {
@@ -48,12 +99,72 @@ impl Usage {
         Ok(Usage {
             source,
             evaluations,
+            window: None,
         })
     }
 
-    /// Whether `name` was never evaluated.
-    pub fn unused(&self, name: &str) -> bool {
-        self.evaluations.get(name).is_none_or(|n| *n == 0)
+    /// The usage `GET /v1/usage` answered (JSON), for "unused in `days`
+    /// days"; refused when the text is not that answer.
+    pub fn from_rollups(text: &str, source: String, days: i64) -> Result<Usage, String> {
+        let summary: Summary = serde_json::from_str(text)
+            .map_err(|e| format!("the usage {source} is not the JSON of `GET /v1/usage`: {e}"))?;
+        Ok(Usage {
+            evaluations: summary
+                .flags
+                .iter()
+                .map(|f| (f.flag.clone(), f.total))
+                .collect(),
+            window: Some(Window {
+                days,
+                now: summary.until.as_microsecond(),
+                history_starts: summary.history_starts.map(|t| t.as_microsecond()),
+                last: summary
+                    .flags
+                    .iter()
+                    .filter_map(|f| Some((f.flag.clone(), f.last_evaluated?.as_microsecond())))
+                    .collect(),
+            }),
+            source,
+        })
+    }
+
+    /// Whether `name` went unused: never evaluated since start (metrics),
+    /// or not in the window (rollups), when the history proves it.
+    pub fn verdict(&self, name: &str) -> Verdict {
+        let Some(w) = &self.window else {
+            return match self.evaluations.get(name).is_none_or(|n| *n == 0) {
+                true => Verdict::Unused { last: None },
+                false => Verdict::Used,
+            };
+        };
+        let cut = w.now - w.days * crate::DAY;
+        match w.last.get(name) {
+            Some(last) if *last >= cut => Verdict::Used,
+            Some(last) => Verdict::Unused { last: Some(*last) },
+            None if w.history_starts.is_some_and(|h| h <= cut) => Verdict::Unused { last: None },
+            None => Verdict::Unknown,
+        }
+    }
+
+    /// When the history is too short to prove "unused in N days": a
+    /// sentence saying so.
+    pub fn too_short(&self) -> Option<String> {
+        let w = self.window.as_ref()?;
+        let cut = w.now - w.days * crate::DAY;
+        match w.history_starts {
+            Some(h) if h <= cut => None,
+            Some(h) => Some(format!(
+                "the usage history {} starts {} ({} ago), shorter than {}: flags with no evaluation in it are not reported as unused",
+                self.source,
+                crate::date(h),
+                vexil_words::count((w.now - h) / crate::DAY, "day"),
+                vexil_words::count(w.days, "day"),
+            )),
+            None => Some(format!(
+                "no usage was ever recorded {}: flags are not reported as unused",
+                self.source
+            )),
+        }
     }
 }
 
@@ -86,9 +197,37 @@ mod tests {
             vexil_errors_total{code=\"FLAG_NOT_FOUND\"} 1\n";
         let usage = Usage::from_metrics(text, "here".into()).expect("metrics");
         assert_eq!(usage.evaluations.get("a"), Some(&5));
-        assert!(usage.unused("b"));
-        assert!(usage.unused("c"));
-        assert!(!usage.unused("a"));
+        assert_eq!(usage.verdict("b"), Verdict::Unused { last: None });
+        assert_eq!(usage.verdict("c"), Verdict::Unused { last: None });
+        assert_eq!(usage.verdict("a"), Verdict::Used);
         assert!(Usage::from_metrics("up 1\n", "there".into()).is_err());
+    }
+
+    #[test]
+    fn unused_in_n_days_from_the_rollups_only_when_the_history_proves_it() {
+        let text = r#"{"since":"2026-11-07T00:00:00Z","until":"2026-12-07T12:00:00Z",
+            "history_starts":"2026-10-01T00:00:00Z","complete":true,"flags":[
+            {"flag":"recent","total":4,"last_evaluated":"2026-12-07T11:00:00Z"},
+            {"flag":"old","total":0,"last_evaluated":"2026-11-01T09:00:00Z"},
+            {"flag":"never","total":0,"last_evaluated":null}]}"#;
+        let usage = Usage::from_rollups(text, "on here".into(), 30).expect("json");
+        assert_eq!(usage.verdict("recent"), Verdict::Used);
+        let old: Timestamp = "2026-11-01T09:00:00Z".parse().expect("time");
+        assert_eq!(
+            usage.verdict("old"),
+            Verdict::Unused {
+                last: Some(old.as_microsecond())
+            }
+        );
+        assert_eq!(usage.verdict("never"), Verdict::Unused { last: None });
+        assert_eq!(usage.too_short(), None);
+        // Ten days of history cannot prove thirty days unused, except for
+        // a flag whose last evaluation is older than the thirty days.
+        let short = text.replace("2026-10-01T00:00:00Z", "2026-11-27T00:00:00Z");
+        let usage = Usage::from_rollups(&short, "on here".into(), 30).expect("json");
+        assert_eq!(usage.verdict("never"), Verdict::Unknown);
+        assert_eq!(usage.verdict("recent"), Verdict::Used);
+        assert!(usage.too_short().expect("note").contains("10 days ago"));
+        assert!(Usage::from_rollups("up 1", "x".into(), 3).is_err());
     }
 }
