@@ -36,20 +36,23 @@ pub(crate) fn load_project(dir: &Path) -> Result<(Project, Conventions), String>
 /// nothing else then.
 pub(crate) fn load_bundle(dir: &Path) -> Result<Result<vexil_ir::ValidBundle, ExitCode>, String> {
     let project = load(dir)?;
-    match project.bundle(false) {
-        Ok(bundle) => Ok(Ok(bundle)),
-        Err(diagnostics) => {
-            eprint!("{}", project.render(&diagnostics, color_enabled()));
-            eprintln!(
-                "{}",
-                paint(
-                    "the flags do not compile: fix the errors above",
-                    Style::Error
-                )
-            );
-            Ok(Err(ExitCode::from(1)))
-        }
-    }
+    Ok(bundle_or_report(&project, "the flags do not compile"))
+}
+
+/// The project's bundle, or its diagnostics and `CLOSING: fix the errors
+/// above` on standard error and exit code 1.
+pub(crate) fn bundle_or_report(
+    project: &vexil_compiler::Project,
+    closing: &str,
+) -> Result<vexil_ir::ValidBundle, ExitCode> {
+    project.bundle(false).map_err(|diagnostics| {
+        eprint!("{}", project.render(&diagnostics, color_enabled()));
+        eprintln!(
+            "{}",
+            paint(&format!("{closing}: fix the errors above"), Style::Error)
+        );
+        ExitCode::from(1)
+    })
 }
 
 /// A date or time given on the command line (`--today`, `--now`,

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::ValueEnum;
 use vexil_lifecycle::{report, revision, History, StaleOptions, Usage};
 
-use crate::commands::{load_bundle, load_project, time_option};
+use crate::commands::{bundle_or_report, load_bundle, load_project, time_option};
 use crate::output::{paint, Style};
 use crate::remote::{Remote, ServerArgs};
 
@@ -178,22 +178,9 @@ fn load(dir: &Path, today: Option<&str>) -> Result<Result<Loaded, ExitCode>, Str
         None => vexil_compiler::today(),
     };
     let (project, conventions) = load_project(dir)?;
-    let bundle = match project.bundle(false) {
+    let bundle = match bundle_or_report(&project, "the flags do not compile") {
         Ok(b) => b,
-        Err(diagnostics) => {
-            eprint!(
-                "{}",
-                project.render(&diagnostics, crate::output::color_enabled())
-            );
-            eprintln!(
-                "{}",
-                paint(
-                    "the flags do not compile: fix the errors above",
-                    Style::Error
-                )
-            );
-            return Ok(Err(ExitCode::from(1)));
-        }
+        Err(code) => return Ok(Err(code)),
     };
     let history = History::of(project.paths());
     let entries = vexil_lifecycle::inventory(&bundle, |p| project.source(p), &history, today);
@@ -417,23 +404,8 @@ fn compiled(side: Side, arg: &str) -> Result<Result<vexil_ir::Bundle, ExitCode>,
     for (path, text) in sources {
         project.set_source(&path, text);
     }
-    match project.bundle(false) {
-        Ok(bundle) => Ok(Ok(bundle.into_inner())),
-        Err(diagnostics) => {
-            eprint!(
-                "{}",
-                project.render(&diagnostics, crate::output::color_enabled())
-            );
-            eprintln!(
-                "{}",
-                paint(
-                    &format!("the flags of `{arg}` do not compile: fix the errors above"),
-                    Style::Error
-                )
-            );
-            Ok(Err(ExitCode::from(1)))
-        }
-    }
+    let closing = format!("the flags of `{arg}` do not compile");
+    Ok(bundle_or_report(&project, &closing).map(vexil_ir::ValidBundle::into_inner))
 }
 
 /// Exit 0 whether or not something changed: the diff informs, `vexil check`

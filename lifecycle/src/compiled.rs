@@ -55,33 +55,11 @@ pub(crate) fn views(bundle: &Bundle) -> BTreeMap<String, View> {
             .map(|(n, t)| format!("{n}: {t}"))
             .collect::<Vec<_>>()
             .join("; ");
-        out.insert(
-            c.name.clone(),
-            View {
-                item: "context",
-                owner: None,
-                properties: BTreeMap::new(),
-                rules: Vec::new(),
-                fields,
-                body,
-            },
-        );
+        out.insert(c.name.clone(), View::context(fields, body));
     }
     for s in &bundle.segments {
         let condition = names.expr(&s.condition);
-        let mut properties = BTreeMap::new();
-        properties.insert("condition", vec![condition.clone()]);
-        out.insert(
-            s.name.clone(),
-            View {
-                item: "segment",
-                owner: None,
-                properties,
-                rules: Vec::new(),
-                fields: Vec::new(),
-                body: condition,
-            },
-        );
+        out.insert(s.name.clone(), View::segment(condition.clone(), condition));
     }
     for flag in &bundle.flags {
         out.insert(flag.name.clone(), names.flag(flag));

@@ -182,6 +182,32 @@ pub(crate) struct View {
     pub(crate) body: String,
 }
 
+impl View {
+    /// A context: its fields and nothing else.
+    pub(crate) fn context(fields: Vec<(String, String)>, body: String) -> View {
+        View {
+            item: "context",
+            owner: None,
+            properties: BTreeMap::new(),
+            rules: Vec::new(),
+            fields,
+            body,
+        }
+    }
+
+    /// A segment: its condition.
+    pub(crate) fn segment(condition: String, body: String) -> View {
+        View {
+            item: "segment",
+            owner: None,
+            properties: BTreeMap::from([("condition", vec![condition])]),
+            rules: Vec::new(),
+            fields: Vec::new(),
+            body,
+        }
+    }
+}
+
 /// One rule of a flag, in parts.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Rule {
@@ -292,21 +318,10 @@ fn view(item: &Item, text: &str) -> Option<(String, View)> {
             };
             Some((d.name.name.clone(), view))
         }
-        Item::Segment(s) => {
-            let mut properties = BTreeMap::new();
-            properties.insert("condition", vec![span_text(s.condition.span)]);
-            Some((
-                s.name.name.clone(),
-                View {
-                    item: "segment",
-                    owner: None,
-                    properties,
-                    rules: Vec::new(),
-                    fields: Vec::new(),
-                    body: body(s.span, &s.name),
-                },
-            ))
-        }
+        Item::Segment(s) => Some((
+            s.name.name.clone(),
+            View::segment(span_text(s.condition.span), body(s.span, &s.name)),
+        )),
         Item::Context(c) => {
             let fields = c
                 .fields
@@ -323,14 +338,7 @@ fn view(item: &Item, text: &str) -> Option<(String, View)> {
                 .collect();
             Some((
                 c.name.name.clone(),
-                View {
-                    item: "context",
-                    owner: None,
-                    properties: BTreeMap::new(),
-                    rules: Vec::new(),
-                    fields,
-                    body: body(c.span, &c.name),
-                },
+                View::context(fields, body(c.span, &c.name)),
             ))
         }
         Item::Test(_) | Item::Broken(_) => None,
