@@ -17,9 +17,14 @@ mod model;
 #[cfg(feature = "stores")]
 mod postgres;
 #[cfg(feature = "stores")]
+mod postgres_sessions;
+#[cfg(feature = "stores")]
 mod postgres_usage;
+mod session;
 #[cfg(feature = "stores")]
 mod sqlite;
+#[cfg(feature = "stores")]
+mod sqlite_sessions;
 #[cfg(feature = "stores")]
 mod sqlite_usage;
 #[cfg(feature = "stores")]
@@ -33,6 +38,7 @@ pub use model::{
 };
 #[cfg(feature = "stores")]
 pub use postgres::PostgresStore;
+pub use session::StoredSession;
 #[cfg(feature = "stores")]
 pub use sqlite::SqliteStore;
 #[cfg(feature = "stores")]

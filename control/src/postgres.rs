@@ -18,6 +18,7 @@ use tokio_postgres::{AsyncMessage, Client, NoTls, Transaction};
 use crate::model::{
     from_micros, micros, AuditEntry, AuditQuery, NewEntry, Override, OverrideState, StoredKey,
 };
+use crate::session::StoredSession;
 use crate::sqlite::{action_json, expired_entry, to_json, AuditRow, Row};
 use crate::store::{Store, StoreError, Write};
 use crate::usage::{UsageCount, UsageQuery, UsageReport};
@@ -27,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres_2.sql"),
     include_str!("../migrations/postgres_3.sql"),
     include_str!("../migrations/postgres_4.sql"),
+    include_str!("../migrations/postgres_5.sql"),
 ];
 
 /// The channel writes notify.
@@ -636,6 +638,25 @@ impl Store for PostgresStore {
             .collect()
         })
         .await
+    }
+
+    async fn open_session(&self, session: StoredSession, now: Timestamp) -> Result<(), StoreError> {
+        self.with_client(async |c| crate::postgres_sessions::open(c, &session, now).await)
+            .await
+    }
+
+    async fn session(
+        &self,
+        digest: &str,
+        now: Timestamp,
+    ) -> Result<Option<StoredSession>, StoreError> {
+        self.with_client(async |c| crate::postgres_sessions::find(c, digest, now).await)
+            .await
+    }
+
+    async fn close_session(&self, digest: &str) -> Result<bool, StoreError> {
+        self.with_client(async |c| crate::postgres_sessions::close(c, digest).await)
+            .await
     }
 
     async fn begin_usage(&self, now: Timestamp) -> Result<Timestamp, StoreError> {

@@ -16,6 +16,7 @@ use crate::model::{
     from_micros, micros, AuditEntry, AuditKind, AuditQuery, NewEntry, Override, OverrideState,
     StoredKey,
 };
+use crate::session::StoredSession;
 use crate::store::{Store, StoreError, Write};
 use crate::usage::{UsageCount, UsageQuery, UsageReport};
 
@@ -26,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite_2.sql"),
     include_str!("../migrations/sqlite_3.sql"),
     include_str!("../migrations/sqlite_4.sql"),
+    include_str!("../migrations/sqlite_5.sql"),
 ];
 
 /// How often another process's writes are looked for.
@@ -653,6 +655,27 @@ impl Store for SqliteStore {
             rows.map(|r| r.map_err(sql)).collect()
         })
         .await
+    }
+
+    async fn open_session(&self, session: StoredSession, now: Timestamp) -> Result<(), StoreError> {
+        self.run(move |conn| crate::sqlite_sessions::open(conn, &session, now))
+            .await
+    }
+
+    async fn session(
+        &self,
+        digest: &str,
+        now: Timestamp,
+    ) -> Result<Option<StoredSession>, StoreError> {
+        let digest = digest.to_string();
+        self.run(move |conn| crate::sqlite_sessions::find(conn, &digest, now))
+            .await
+    }
+
+    async fn close_session(&self, digest: &str) -> Result<bool, StoreError> {
+        let digest = digest.to_string();
+        self.run(move |conn| crate::sqlite_sessions::close(conn, &digest))
+            .await
     }
 
     async fn begin_usage(&self, now: Timestamp) -> Result<Timestamp, StoreError> {

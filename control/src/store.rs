@@ -9,6 +9,7 @@ use tokio::sync::watch;
 
 use crate::model::{AuditEntry, AuditQuery, NewEntry, Override, OverrideState, StoredKey};
 use crate::postgres::PostgresStore;
+use crate::session::StoredSession;
 use crate::sqlite::SqliteStore;
 use crate::usage::{UsageCount, UsageQuery, UsageReport};
 
@@ -149,6 +150,21 @@ pub trait Store: Send + Sync {
 
     /// The rollups `query` asks for.
     async fn usage(&self, query: &UsageQuery) -> Result<UsageReport, StoreError>;
+
+    /// Keep a new dashboard session, deleting those expired at `now`.
+    async fn open_session(&self, session: StoredSession, now: Timestamp) -> Result<(), StoreError>;
+
+    /// The session whose token has this SHA-256 (hexadecimal), unless it
+    /// has expired at `now`.
+    async fn session(
+        &self,
+        digest: &str,
+        now: Timestamp,
+    ) -> Result<Option<StoredSession>, StoreError>;
+
+    /// End the session whose token has this SHA-256; `false` when there
+    /// was none.
+    async fn close_session(&self, digest: &str) -> Result<bool, StoreError>;
 
     /// The state's version, updated when any writer (this process or
     /// another sharing the store) changes the overrides: await a change,

@@ -370,7 +370,7 @@ async fn migrations_apply_once(postgres: bool) {
         .raw("UPDATE vexil_migrations SET applied_at = applied_at")
         .await
         .unwrap();
-    assert_eq!(n, 4, "four migrations recorded");
+    assert_eq!(n, 5, "five migrations recorded");
 }
 
 async fn keys_are_created_listed_and_revoked_with_audit(postgres: bool) {
@@ -606,6 +606,47 @@ async fn usage_deltas_add_up_and_retention_deletes_old_hours(postgres: bool) {
     assert_eq!(store.begin_usage(h(9)).await.unwrap(), h(2));
 }
 
+async fn sessions_are_found_by_digest_until_they_expire_or_close(postgres: bool) {
+    let place = Place::new(postgres).await;
+    let store = place.open().await;
+    let t = |s: i64| Timestamp::from_second(1_800_000_000 + s).unwrap();
+    let session = |digest: &str, ends: i64| vexil_control::StoredSession {
+        digest: digest.into(),
+        name: "oncall".into(),
+        scope: "admin".into(),
+        csrf: format!("csrf-{digest}"),
+        expires_at: t(ends),
+    };
+    store.open_session(session("aa", 100), t(0)).await.unwrap();
+    store.open_session(session("bb", 50), t(0)).await.unwrap();
+    assert_eq!(
+        store.session("aa", t(10)).await.unwrap(),
+        Some(session("aa", 100))
+    );
+    assert_eq!(store.session("cc", t(10)).await.unwrap(), None);
+    // Another server on the same store finds it too.
+    let other = place.open().await;
+    assert_eq!(
+        other.session("bb", t(10)).await.unwrap(),
+        Some(session("bb", 50))
+    );
+    // Expired: not found, and deleted when the next session opens.
+    assert_eq!(store.session("bb", t(50)).await.unwrap(), None);
+    store.open_session(session("dd", 200), t(60)).await.unwrap();
+    assert_eq!(
+        place
+            .raw("UPDATE vexil_sessions SET name = name")
+            .await
+            .unwrap(),
+        2,
+        "aa and dd are left"
+    );
+    // Signing out ends it everywhere.
+    assert!(other.close_session("aa").await.unwrap());
+    assert_eq!(store.session("aa", t(10)).await.unwrap(), None);
+    assert!(!store.close_session("aa").await.unwrap());
+}
+
 macro_rules! on_both {
     ($($case:ident),* $(,)?) => {
         mod sqlite {
@@ -638,6 +679,7 @@ on_both!(
     webhook_positions_resume_and_move_once,
     keys_are_created_listed_and_revoked_with_audit,
     usage_deltas_add_up_and_retention_deletes_old_hours,
+    sessions_are_found_by_digest_until_they_expire_or_close,
 );
 
 #[test]

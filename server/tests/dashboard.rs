@@ -748,3 +748,48 @@ async fn an_experiment_shows_its_exposures_srm_and_the_analysis_vexil_analyze_gi
         .contains("aria-label=\"forest plot of relative lifts\""));
     server.running.stop().await;
 }
+
+#[tokio::test]
+async fn a_session_survives_a_restart_on_the_same_store_and_signing_out_ends_it_there() {
+    let config = keyed();
+    let data = config.data_dir.clone().expect("a data directory");
+    let first = start(config.clone()).await;
+    let mut b = Browser::new(&first);
+    assert_eq!(b.sign_in(ADMIN).await.status, 303);
+    let cookie = b.cookie.clone().expect("a session cookie");
+    let before = b.get("/admin/flags").await;
+    assert_eq!(before.status, 200);
+    let csrf = before.hidden("csrf");
+    first.running.stop().await;
+
+    // Another server on the same control store (a restart, or a fleet's
+    // other member) knows the session and its CSRF token.
+    let second = start(config).await;
+    let mut again = Browser::new(&second);
+    again.cookie = Some(cookie.clone());
+    let after = again.get("/admin/flags").await;
+    assert_eq!(after.status, 200, "{}", after.text);
+    assert!(after.text.contains("oncall"));
+    assert_eq!(after.hidden("csrf"), csrf);
+    // The store (its file and write-ahead log) keeps only the token's digest.
+    let token = cookie.split_once('=').unwrap().1;
+    let mut files = 0;
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("vexil.db")
+        {
+            files += 1;
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(!bytes.windows(token.len()).any(|w| w == token.as_bytes()));
+        }
+    }
+    assert!(files > 0, "the store is in {}", data.display());
+    let out = again.post("/admin/logout", &[("csrf", &csrf)]).await;
+    assert_eq!(out.status, 303);
+    assert_eq!(again.get("/admin/flags").await.status, 303);
+    second.running.stop().await;
+}

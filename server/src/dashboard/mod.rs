@@ -50,7 +50,7 @@ pub(crate) fn router<S>(app: Arc<App>) -> Router<S> {
     let rate = Arc::new(health::Rate::default());
     health::sample(app.clone(), rate.clone());
     let dashboard = Arc::new(Dashboard {
-        sessions: session::Sessions::new(&app.config),
+        sessions: session::Sessions::new(&app.config, app.control.store.clone()),
         rate,
         app,
     });

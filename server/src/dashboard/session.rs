@@ -1,15 +1,16 @@
 //! Who is looking at the dashboard. A person signs in with a `viewer` or
 //! `admin` key and gets a session: a random token in an `HttpOnly`,
 //! `SameSite=Strict` cookie (`Secure` unless served on loopback without
-//! TLS), kept server-side with an expiry, so signing out ends it. Or a
+//! TLS), kept in the control store by the token's SHA-256 with an expiry,
+//! so it survives a restart, every server on the store knows it, and
+//! signing out ends it everywhere. Or a
 //! reverse proxy that the configuration trusts names the person in a
 //! header. Either way each person has a CSRF token that every write form
 //! carries.
 
-use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
@@ -20,6 +21,7 @@ use hmac::{Hmac, Mac};
 use maud::html;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use vexil_control::{Store, StoreError, StoredSession};
 
 use super::{page, Dashboard};
 use crate::auth::Scope;
@@ -27,8 +29,6 @@ use crate::config::Config;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "vexil_session";
-/// Sessions kept at once; the oldest give way beyond.
-const MAX_SESSIONS: usize = 10_000;
 
 /// The dashboard's settings (`[dashboard]`).
 #[derive(Clone, Debug, serde::Deserialize)]
@@ -96,8 +96,9 @@ pub struct User {
     pub scope: Scope,
     /// The token every write form must carry.
     pub csrf: String,
-    /// The session's token digest, when signed in by key (not by proxy).
-    session: Option<[u8; 32]>,
+    /// The session's token digest in hexadecimal, when signed in by key
+    /// (not by proxy).
+    session: Option<String>,
 }
 
 impl User {
@@ -114,17 +115,10 @@ impl User {
     }
 }
 
-struct Session {
-    name: Arc<str>,
-    scope: Scope,
-    csrf: String,
-    expires: Instant,
-}
-
-/// The sessions, by the SHA-256 of their token (the token itself is only
-/// in the browser's cookie).
+/// The sessions, kept in the control store by the SHA-256 of their token
+/// (the token itself is only in the browser's cookie).
 pub struct Sessions {
-    table: Mutex<HashMap<[u8; 32], Session>>,
+    store: Arc<dyn Store>,
     ttl: Duration,
     secure: bool,
     /// Signs the CSRF tokens of people the proxy names (they have no
@@ -135,15 +129,15 @@ pub struct Sessions {
     proxy_admins: Vec<String>,
 }
 
-fn digest(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
+fn digest(token: &str) -> String {
+    crate::auth::hex(&Sha256::digest(token.as_bytes()))
 }
 
 impl Sessions {
-    pub fn new(config: &Config) -> Sessions {
+    pub fn new(config: &Config, store: Arc<dyn Store>) -> Sessions {
         let d = &config.dashboard;
         Sessions {
-            table: Mutex::new(HashMap::new()),
+            store,
             ttl: Duration::from_secs(d.session_minutes.saturating_mul(60)),
             secure: d.secure_cookie.unwrap_or(!config.listen.ip().is_loopback()),
             proxy_key: rand::random(),
@@ -157,48 +151,35 @@ impl Sessions {
     }
 
     /// A new session for `name`; its token, for the cookie.
-    fn open(&self, name: Arc<str>, scope: Scope) -> String {
+    async fn open(&self, name: &str, scope: Scope) -> Result<String, StoreError> {
         let token = crate::keys::random_hex(32);
-        let session = Session {
-            name,
-            scope,
+        let now = jiff::Timestamp::now();
+        let ttl = jiff::SignedDuration::try_from(self.ttl).unwrap_or(jiff::SignedDuration::MAX);
+        let session = StoredSession {
+            digest: digest(&token),
+            name: name.to_string(),
+            scope: scope.as_str().to_string(),
             csrf: crate::keys::random_hex(32),
-            expires: Instant::now() + self.ttl,
+            expires_at: now.checked_add(ttl).unwrap_or(jiff::Timestamp::MAX),
         };
-        if let Ok(mut table) = self.table.lock() {
-            let now = Instant::now();
-            table.retain(|_, s| s.expires > now);
-            if table.len() >= MAX_SESSIONS {
-                // The one closest to expiry gives way.
-                if let Some(oldest) = table.iter().min_by_key(|(_, s)| s.expires).map(|(k, _)| *k) {
-                    table.remove(&oldest);
-                }
-            }
-            table.insert(digest(&token), session);
-        }
-        token
+        self.store.open_session(session, now).await?;
+        Ok(token)
     }
 
-    fn find(&self, token: &str) -> Option<User> {
+    /// The person whose session `token` opens, unless it ended.
+    async fn find(&self, token: &str) -> Result<Option<User>, StoreError> {
         let key = digest(token);
-        let mut table = self.table.lock().ok()?;
-        let session = table.get(&key)?;
-        if session.expires <= Instant::now() {
-            table.remove(&key);
-            return None;
-        }
-        Some(User {
-            name: session.name.clone(),
-            scope: session.scope,
-            csrf: session.csrf.clone(),
-            session: Some(key),
-        })
-    }
-
-    fn close(&self, key: &[u8; 32]) {
-        if let Ok(mut table) = self.table.lock() {
-            table.remove(key);
-        }
+        let found = self.store.session(&key, jiff::Timestamp::now()).await?;
+        Ok(found.and_then(|s| {
+            // A scope this server does not know (a newer one's) is no session.
+            let scope = Scope::parse(&s.scope).filter(|s| s.sees_dashboard())?;
+            Some(User {
+                name: s.name.into(),
+                scope,
+                csrf: s.csrf,
+                session: Some(key),
+            })
+        }))
     }
 
     /// The person a trusted proxy names, if the request came through one.
@@ -265,8 +246,21 @@ impl FromRequestParts<Arc<Dashboard>> for User {
         if let Some(user) = sessions.proxied(parts) {
             return Ok(user);
         }
-        if let Some(user) = session_token(&parts.headers).and_then(|t| sessions.find(t)) {
-            return Ok(user);
+        if let Some(token) = session_token(&parts.headers) {
+            match sessions.find(token).await {
+                Ok(Some(user)) => return Ok(user),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "the dashboard's sessions cannot be read from the store");
+                    return Err(super::html(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        page::message(
+                            "Unavailable",
+                            "the store that keeps sessions cannot be reached: try again in a moment",
+                        ),
+                    ));
+                }
+            }
         }
         if parts.method == axum::http::Method::GET {
             Err(Redirect::to("/admin/login").into_response())
@@ -328,7 +322,16 @@ pub async fn login(
         |status, message: &str| super::html(status, login_form(development, Some(message)));
     match app.keys.by_secret(&key) {
         Some(caller) if caller.scope.sees_dashboard() => {
-            let token = dashboard.sessions.open(caller.name.clone(), caller.scope);
+            let token = match dashboard.sessions.open(&caller.name, caller.scope).await {
+                Ok(token) => token,
+                Err(e) => {
+                    tracing::error!(error = %e, "a dashboard session cannot be stored");
+                    return refused(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "the store that keeps sessions cannot be reached: try again in a moment",
+                    );
+                }
+            };
             tracing::info!(key = %caller.name, scope = caller.scope.as_str(), "dashboard sign-in");
             let mut response = Redirect::to("/admin/flags").into_response();
             if let Ok(v) = HeaderValue::from_str(&dashboard.sessions.cookie(Some(&token))) {
@@ -370,7 +373,16 @@ pub async fn logout(
         return csrf_refused();
     }
     if let Some(key) = &user.session {
-        dashboard.sessions.close(key);
+        if let Err(e) = dashboard.sessions.store.close_session(key).await {
+            tracing::error!(error = %e, "a dashboard session cannot be ended in the store");
+            return super::html(
+                StatusCode::SERVICE_UNAVAILABLE,
+                page::message(
+                    "Unavailable",
+                    "the store that keeps sessions cannot be reached, so the session is not ended: try again in a moment",
+                ),
+            );
+        }
     }
     let mut response = Redirect::to("/admin/login").into_response();
     if let Ok(v) = HeaderValue::from_str(&dashboard.sessions.cookie(None)) {
