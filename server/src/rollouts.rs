@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use jiff::Timestamp;
 use serde::Serialize;
-use vexil_control::{Action, AuditKind, NewEntry, Override, Write};
+use vexil_control::{Action, AuditKind, AuditQuery, NewEntry, Override, Write};
 use vexil_events::rollout::{check_stage, GuardedRollout, MonitorOptions, StageCheck};
 use vexil_ir::bucket::buckets_to_percent;
 use vexil_ir::value::format_timestamp;
@@ -140,11 +140,16 @@ pub async fn check(app: &Arc<App>, now: i64) -> Vec<RolloutStatus> {
         let Some(breach) = check.breach() else {
             continue;
         };
+        let Some(starts) = stage_starts(app, &status.flag, &status.rule, check.stage) else {
+            continue;
+        };
         let evidence = serde_json::json!({
             "flag": status.flag,
             "rule": status.rule,
             "stage": check.stage,
+            "stage_starts": format_timestamp(starts),
             "percent": check.percent,
+            "action": breach.action,
             "guard": breach,
             "units_new": check.units_new,
             "units_old": check.units_old,
@@ -169,7 +174,7 @@ pub async fn check(app: &Arc<App>, now: i64) -> Vec<RolloutStatus> {
         } else {
             ""
         };
-        if app.rollouts_acted(&status.flag, check.stage, which) {
+        if acted(app, &status.flag, &status.rule, starts, which).await {
             continue;
         }
         app.control.audit(
@@ -253,12 +258,34 @@ async fn hold_short_stages(app: &Arc<App>, now: i64, statuses: &mut [RolloutStat
                 continue;
             }
         };
-        if check.enough_sample || app.rollouts_acted(&rollout.flag, ended + 1, "") {
+        let starts = rollout.stages.get(ended).map_or(0, |s| s.starts);
+        if check.enough_sample || acted(app, &rollout.flag, &rollout.rule, starts, "").await {
             continue;
         }
         let reason = format!(
             "stage {} ({}) of rule `{}` ended with {} new and {} old units, fewer than `min sample {min} per stage`: held at {}",
             check.stage, check.percent, rollout.rule, check.units_new, check.units_old, check.percent
+        );
+        // The evidence, as for a guardrail: `min sample` is one.
+        app.control.audit(
+            NewEntry::new(AuditKind::GuardrailBreached, MONITOR)
+                .flag(rollout.flag.clone())
+                .reason(reason.clone())
+                .change(
+                    None,
+                    Some(serde_json::json!({
+                        "flag": rollout.flag,
+                        "rule": rollout.rule,
+                        "stage": check.stage,
+                        "stage_starts": format_timestamp(starts),
+                        "percent": check.percent,
+                        "action": "hold",
+                        "min_sample": min,
+                        "units_new": check.units_new,
+                        "units_old": check.units_old,
+                        "srm": check.srm,
+                    })),
+                ),
         );
         let o = Override {
             flag: rollout.flag.clone(),
@@ -287,6 +314,60 @@ async fn hold_short_stages(app: &Arc<App>, now: i64, statuses: &mut [RolloutStat
             Err(e) => status.error = Some(e.to_string()),
         }
     }
+}
+
+/// When stage `stage` (from 1) of `flag`'s guarded rule `rule` starts, in
+/// the version served.
+fn stage_starts(app: &App, flag: &str, rule: &str, stage: usize) -> Option<i64> {
+    GuardedRollout::all(app.served().base.bundle())
+        .into_iter()
+        .find(|r| r.flag == flag && r.rule == rule)
+        .and_then(|r| r.stages.get(stage.checked_sub(1)?).map(|s| s.starts))
+}
+
+/// Whether the monitor acted on the stage of `flag`'s rule `rule` that
+/// starts at `starts` already (`guard`: that guardrail's notification;
+/// `""`: a rollback, pause or hold), by this process or, before a restart
+/// or on another server sharing the control store, as the audit log says
+/// (the monitor's `guardrail_breached` entries name the rule, the stage
+/// and its start). Acting once per stage is what lets a person resume a
+/// stage: its evidence does not stop it again. When the log cannot be
+/// read the answer is no: acting twice is audited and safe, missing a
+/// harm is not.
+async fn acted(app: &App, flag: &str, rule: &str, starts: i64, guard: &str) -> bool {
+    if app.rollouts_acted(flag, rule, starts, guard) {
+        return true;
+    }
+    let query = AuditQuery {
+        flag: Some(flag.to_string()),
+        actor: Some(MONITOR.to_string()),
+        ..AuditQuery::default()
+    };
+    let entries = match app.control.store.audit(&query).await {
+        Ok(entries) => entries,
+        Err(e) => {
+            tracing::warn!(flag, error = %e, "the monitor could not read the audit log to see whether it acted on this stage");
+            return false;
+        }
+    };
+    let starts = format_timestamp(starts);
+    entries.iter().any(|e| {
+        let Some(after) = e
+            .after
+            .as_ref()
+            .filter(|_| e.kind == AuditKind::GuardrailBreached)
+        else {
+            return false;
+        };
+        let action = after["action"].as_str().unwrap_or("");
+        after["rule"] == rule
+            && after["stage_starts"] == starts.as_str()
+            && if guard.is_empty() {
+                action != "notify"
+            } else {
+                action == "notify" && after["guard"]["name"] == guard
+            }
+    })
 }
 
 /// The evidence in a sentence, for the audit log's reason.

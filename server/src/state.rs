@@ -100,7 +100,7 @@ pub struct App {
     /// Where audit entries are delivered.
     pub webhooks: crate::webhooks::Webhooks,
     /// What the rollout monitor acted on: (flag, stage, guard or "").
-    notified: Mutex<std::collections::HashSet<(String, usize, String)>>,
+    notified: Mutex<std::collections::HashSet<(String, String, i64, String)>>,
 }
 
 impl App {
@@ -163,12 +163,23 @@ impl App {
         self.config.clock.now()
     }
 
-    /// Whether the rollout monitor acted on this flag's stage already (for
-    /// `guard`: a notification's; `""`: a rollback or pause); marks it.
-    pub fn rollouts_acted(&self, flag: &str, stage: usize, guard: &str) -> bool {
+    /// Whether this server's rollout monitor acted on the stage of `flag`'s
+    /// rule `rule` that starts at `starts` (for `guard`: a notification's;
+    /// `""`: a rollback, pause or hold); marks it. Only a memory of this
+    /// process, for the entries its audit writer has not committed yet;
+    /// the audit log is the memory that survives a restart
+    /// (`rollouts::acted`).
+    pub fn rollouts_acted(&self, flag: &str, rule: &str, starts: i64, guard: &str) -> bool {
         self.notified
             .lock()
-            .map(|mut n| !n.insert((flag.to_string(), stage, guard.to_string())))
+            .map(|mut n| {
+                !n.insert((
+                    flag.to_string(),
+                    rule.to_string(),
+                    starts,
+                    guard.to_string(),
+                ))
+            })
             .unwrap_or(false)
     }
 

@@ -322,12 +322,7 @@ async fn a_caller_that_reports_rendered_exposures_gets_none_recorded_by_the_serv
 /// the OFREP answers follow the stages, the monitor compares the two sides
 /// from the event store and, the new experience doubling the error rate,
 /// rolls the rule back (0% at once) with the evidence in the audit log.
-#[tokio::test]
-async fn a_guarded_rollout_follows_its_stages_and_is_rolled_back_on_a_breach() {
-    use std::sync::atomic::{AtomicI64, Ordering};
-    use std::sync::Arc;
-
-    const FLAGS: &str = "\
+const GUARDED: &str = "\
 context user {
   key id: string
 }
@@ -339,63 +334,111 @@ flag search-v3: bool {
     guard errors: conversion(search_error) must not increase by 10%
 }
 ";
-    let dir = tempfile::tempdir().expect("tmp");
-    let flags = dir.path().join("flags");
-    std::fs::create_dir_all(&flags).expect("dir");
-    std::fs::write(flags.join("search.flag"), FLAGS).expect("write");
-    let t0: i64 = 1_796_893_200_000_000; // 2026-12-10T09:00:00Z
-    let clock = Arc::new(AtomicI64::new(t0 - 3_600_000_000));
-    let mut c = config(&flags);
-    c.events_db = Some(dir.path().join("events.db"));
-    let read = Arc::clone(&clock);
-    c.clock = vexil_server::Clock::fixed_by(move || read.load(Ordering::SeqCst));
-    let server = start(c).await;
 
-    let served = |n: usize| {
-        let server = &server;
-        async move {
-            let mut on = Vec::new();
-            for i in 0..n {
-                let id = format!("u-{i}");
-                let (status, body) = server
-                    .evaluate("search-v3", &json!({ "user": { "id": id } }))
-                    .await;
-                assert_eq!(status, 200, "{body}");
-                if body["value"] == true {
-                    on.push(id);
-                }
-            }
-            on
+/// 2026-12-10T09:00:00Z, when `GUARDED`'s first stage starts.
+const T0: i64 = 1_796_893_200_000_000;
+
+/// A server of `GUARDED` with an event store at `events_db` (a file in a
+/// temporary directory when `None`) and a clock the test moves.
+struct Guarded {
+    server: common::Server,
+    config: vexil_server::Config,
+    clock: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    _dir: tempfile::TempDir,
+}
+
+impl Guarded {
+    async fn start(events_db: Option<String>) -> Guarded {
+        use std::sync::atomic::{AtomicI64, Ordering};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().expect("tmp");
+        let flags = dir.path().join("flags");
+        std::fs::create_dir_all(&flags).expect("dir");
+        std::fs::write(flags.join("search.flag"), GUARDED).expect("write");
+        let clock = Arc::new(AtomicI64::new(T0 - 3_600_000_000));
+        let mut c = config(&flags);
+        c.events_db = Some(match events_db {
+            Some(url) => url.into(),
+            None => dir.path().join("events.db"),
+        });
+        let read = Arc::clone(&clock);
+        c.clock = vexil_server::Clock::fixed_by(move || read.load(Ordering::SeqCst));
+        let server = start(c.clone()).await;
+        Guarded {
+            server,
+            config: c,
+            clock,
+            _dir: dir,
         }
-    };
-    // Before the first stage nobody is served; in the first, about 20%.
-    assert!(served(50).await.is_empty());
-    clock.store(t0 + 60_000_000, Ordering::SeqCst);
-    let on = served(1000).await;
-    assert!((150..250).contains(&on.len()), "{}", on.len());
+    }
 
-    // Half the served units err, and one in ten of the others.
-    let at = t0 + 120_000_000;
-    let errors: Vec<Value> = (0..1000)
-        .map(|i| format!("u-{i}"))
-        .filter(|id| {
-            (on.contains(id) && id.ends_with(['0', '2', '4', '6', '8'])) || id.ends_with('7')
-        })
-        .map(|id| json!({ "type": "track", "event": "search_error", "unit": id, "time": at }))
-        .collect();
-    // Acknowledged once committed, after the exposures queued before it.
-    let (status, _, body) = server.post("/v1/events", &Value::from(errors)).await;
-    assert_eq!(status, 200, "{body}");
+    fn set_clock(&self, at: i64) {
+        self.clock.store(at, std::sync::atomic::Ordering::SeqCst);
+    }
 
-    clock.store(t0 + 180_000_000, Ordering::SeqCst);
-    let statuses = server.running.check_rollouts().await;
+    /// The units among `u-0` to `u-{n-1}` served the new experience.
+    async fn served(&self, n: usize) -> Vec<String> {
+        let mut on = Vec::new();
+        for i in 0..n {
+            let id = format!("u-{i}");
+            let (status, body) = self
+                .server
+                .evaluate("search-v3", &json!({ "user": { "id": id } }))
+                .await;
+            assert_eq!(status, 200, "{body}");
+            if body["value"] == true {
+                on.push(id);
+            }
+        }
+        on
+    }
+
+    /// Before the first stage nobody is served; stage 1 serves about 20%
+    /// of 1000 units; half the served err, one in ten of the others; the
+    /// monitor's check rolls back. Returns that check's statuses.
+    async fn roll_back(&self) -> Value {
+        assert!(self.served(50).await.is_empty());
+        self.set_clock(T0 + 60_000_000);
+        let on = self.served(1000).await;
+        assert!((150..250).contains(&on.len()), "{}", on.len());
+        let at = T0 + 120_000_000;
+        let errors: Vec<Value> = (0..1000)
+            .map(|i| format!("u-{i}"))
+            .filter(|id| {
+                (on.contains(id) && id.ends_with(['0', '2', '4', '6', '8'])) || id.ends_with('7')
+            })
+            .map(|id| json!({ "type": "track", "event": "search_error", "unit": id, "time": at }))
+            .collect();
+        // Acknowledged once committed, after the exposures queued before it.
+        let (status, _, body) = self.server.post("/v1/events", &Value::from(errors)).await;
+        assert_eq!(status, 200, "{body}");
+        self.set_clock(T0 + 180_000_000);
+        let statuses = self.server.running.check_rollouts().await;
+        let ramp = &statuses[0];
+        assert_eq!(ramp["state"], "rolled_back", "{statuses:#}");
+        assert_eq!(ramp["stage"], 1, "{statuses:#}");
+        assert_eq!(
+            ramp["check"]["guards"][0]["state"], "breached",
+            "{statuses:#}"
+        );
+        statuses
+    }
+
+    async fn audit(&self) -> Vec<Value> {
+        let (status, _, text) = self.server.get("/v1/audit?flag=search-v3", &[]).await;
+        assert_eq!(status, 200, "{text}");
+        let audit: Value = serde_json::from_str(&text).expect("JSON");
+        audit["entries"].as_array().cloned().expect("entries")
+    }
+}
+
+#[tokio::test]
+async fn a_guarded_rollout_follows_its_stages_and_is_rolled_back_on_a_breach() {
+    let guarded = Guarded::start(None).await;
+    let statuses = guarded.roll_back().await;
     let ramp = &statuses[0];
-    assert_eq!(ramp["state"], "rolled_back", "{statuses:#}");
-    assert_eq!(ramp["stage"], 1, "{statuses:#}");
-    assert_eq!(
-        ramp["check"]["guards"][0]["state"], "breached",
-        "{statuses:#}"
-    );
+    let served = |n| guarded.served(n);
+    let server = &guarded.server;
 
     // 0% right after the rollback.
     common::wait_for("the rollback to be served", || async {
@@ -404,10 +447,7 @@ flag search-v3: bool {
     .await;
 
     // The audit log holds the evidence, then the override.
-    let (status, _, text) = server.get("/v1/audit?flag=search-v3", &[]).await;
-    assert_eq!(status, 200, "{text}");
-    let audit: Value = serde_json::from_str(&text).expect("JSON");
-    let entries = audit["entries"].as_array().expect("entries");
+    let entries = guarded.audit().await;
     let breach = entries
         .iter()
         .find(|e| e["kind"] == "guardrail_breached")
@@ -460,7 +500,81 @@ flag search-v3: bool {
     assert!(section.contains(">guardrail_breached<"), "{section}");
     assert!(section.contains(">override_set<"), "{section}");
     assert!(section.contains("rule ramp at 0%"), "{section}");
+    guarded.server.running.stop().await;
+}
+
+/// The monitor reads its comparisons through the event store's interface:
+/// the same rollback with the events in PostgreSQL.
+#[tokio::test]
+async fn a_guarded_rollout_is_rolled_back_from_a_postgres_event_store() {
+    let url = vexil_control::testing::fresh_database().await;
+    let guarded = Guarded::start(Some(url)).await;
+    let statuses = guarded.roll_back().await;
+    let guard = &statuses[0]["check"]["guards"][0];
+    assert!(
+        guard["p_harm"].as_f64().is_some_and(|p| p < 0.05),
+        "{guard:#}"
+    );
+    common::wait_for("the rollback to be served", || async {
+        guarded.served(200).await.is_empty()
+    })
+    .await;
+    let entries = guarded.audit().await;
+    assert!(entries.iter().any(|e| e["kind"] == "guardrail_breached"
+        && e["after"]["units_new"].as_u64().is_some_and(|n| n > 100)));
+    guarded.server.running.stop().await;
+}
+
+/// Once per stage, from the audit log: a stage a person resumed is not
+/// stopped again on the same evidence, by the same server nor by one
+/// restarted on the same control store.
+#[tokio::test]
+async fn a_resumed_stage_stays_resumed_after_a_restart() {
+    let guarded = Guarded::start(None).await;
+    guarded.roll_back().await;
+    let res = guarded
+        .server
+        .http
+        .delete(guarded.server.url("/v1/overrides/search-v3"))
+        .header("if-match", "*")
+        .json(&json!({ "reason": "rollout resumed: the index is fixed" }))
+        .send()
+        .await
+        .expect("lifted");
+    assert_eq!(res.status(), 200);
+    let statuses = guarded.server.running.check_rollouts().await;
+    assert_eq!(statuses[0]["state"], "rolling", "{statuses:#}");
+
+    // The same evidence and stage, a new process on the same stores.
+    let Guarded {
+        server,
+        config,
+        clock,
+        _dir,
+    } = guarded;
     server.running.stop().await;
+    let guarded = Guarded {
+        server: start(config.clone()).await,
+        config,
+        clock,
+        _dir,
+    };
+    let statuses = guarded.server.running.check_rollouts().await;
+    assert_eq!(statuses[0]["state"], "rolling", "{statuses:#}");
+    assert_eq!(
+        statuses[0]["check"]["guards"][0]["state"], "breached",
+        "{statuses:#}"
+    );
+    let served = guarded.served(1000).await.len();
+    assert!((150..250).contains(&served), "{served}");
+    let breaches = guarded
+        .audit()
+        .await
+        .into_iter()
+        .filter(|e| e["kind"] == "guardrail_breached")
+        .count();
+    assert_eq!(breaches, 1);
+    guarded.server.running.stop().await;
 }
 
 /// `min sample N per stage`: a stage that ends before each side saw N
