@@ -1,9 +1,11 @@
-//! The SQLite store's aggregation: what [`metrics_query`] defines, computed
-//! by a scan in Rust instead of SQL's `GROUP BY`. One pass over the
+//! The stores' aggregation: what [`metrics_query`] defines, computed by a
+//! scan in Rust instead of SQL's `GROUP BY`. One pass over the
 //! experiment's exposures in key order gives each unit's first exposure
 //! and variant (and its mixing of variants); each enrolled unit's events are
-//! then read by the `events` key, and its per-unit values are folded into
-//! the sums of its variant and day as they come.
+//! then read (SQLite: by the `events` key, one seek per unit; PostgreSQL:
+//! one stream in unit order beside the exposures', `postgres.rs`), and its
+//! per-unit values are folded into the sums of its variant and day as they
+//! come ([`Fold`]).
 //!
 //! SQLite spent most of the portable query's time evaluating each metric's
 //! `CASE` on every joined row and checking the first exposure with two
@@ -273,48 +275,150 @@ impl Cells {
     }
 }
 
+/// The fold of an experiment's units into its cells, fed by a store: each
+/// unit's exposures in key order (its first exposure first), then, once
+/// [`Fold::starts_unit`] says the unit is complete, its events, then
+/// [`Fold::finish_unit`]. Both stores feed it (SQLite by a seek per unit,
+/// PostgreSQL from two streams in unit order), so the arithmetic is one.
+pub(crate) struct Fold {
+    plan: Plan,
+    cells: Cells,
+    mixed_units: u64,
+    values: Vec<f64>,
+    unit: Option<Unit>,
+}
+
+impl Fold {
+    pub(crate) fn new(specs: &[MetricSpec]) -> Fold {
+        let plan = Plan::new(specs);
+        Fold {
+            values: vec![0.0; plan.columns.len()],
+            plan,
+            cells: Cells {
+                variants: Vec::new(),
+                cells: BTreeMap::new(),
+                metrics: specs.len(),
+            },
+            mixed_units: 0,
+            unit: None,
+        }
+    }
+
+    /// The event names the metrics read (none: no event need be read).
+    pub(crate) fn events(&self) -> &[String] {
+        &self.plan.events
+    }
+
+    /// The unit whose exposures were read last, unless it saw several
+    /// variants (its events are not needed).
+    pub(crate) fn open_unit(&self) -> Option<&[u8]> {
+        self.unit
+            .as_ref()
+            .filter(|u| !u.mixed)
+            .map(|u| u.key.as_slice())
+    }
+
+    /// Whether an exposure of `key` starts another unit: the open one is
+    /// then complete, and its events are to be read and the unit finished
+    /// before [`Fold::exposure`].
+    pub(crate) fn starts_unit(&self, key: &[u8]) -> bool {
+        self.unit.as_ref().is_some_and(|u| u.key != key)
+    }
+
+    /// One exposure, in key order.
+    pub(crate) fn exposure(&mut self, key: &[u8], time: i64, variant: &[u8]) {
+        if let Some(u) = &mut self.unit {
+            if u.key == key {
+                if self.cells.variants[u.variant].as_bytes() != variant {
+                    u.mixed = true;
+                }
+                return;
+            }
+        }
+        let variant = self.cells.variant_index(variant);
+        let unit = self.unit.get_or_insert_with(|| Unit {
+            key: Vec::new(),
+            first: 0,
+            variant: 0,
+            mixed: false,
+        });
+        unit.key.clear();
+        unit.key.extend_from_slice(key);
+        unit.first = time;
+        unit.variant = variant;
+        unit.mixed = false;
+    }
+
+    /// One event of the open unit (names the metrics do not read are
+    /// skipped).
+    pub(crate) fn event(&mut self, name: &[u8], time: i64, value: f64) {
+        let (Some(unit), Some(event)) = (&self.unit, self.plan.event_index(name)) else {
+            return;
+        };
+        for &c in &self.plan.feeds[event] {
+            let column = &self.plan.columns[c];
+            if column.covers(unit.first, time) {
+                if column.conversion {
+                    self.values[c] = 1.0;
+                } else {
+                    self.values[c] += value;
+                }
+            }
+        }
+    }
+
+    /// Folds the open unit (with the events given since the last call)
+    /// into its cell, or counts it out if it saw several variants.
+    pub(crate) fn finish_unit(&mut self) {
+        if let Some(unit) = &self.unit {
+            if unit.mixed {
+                self.mixed_units += 1;
+            } else {
+                let (units, sums) = self.cells.cell(unit.variant, unit.first);
+                *units += 1;
+                self.plan.add_unit(&self.values, sums);
+            }
+        }
+        self.values.fill(0.0);
+    }
+
+    /// The cells, after the last unit's [`Fold::finish_unit`].
+    pub(crate) fn into_aggregates(self) -> Aggregates {
+        Aggregates {
+            cells: self.cells.into_cells(),
+            mixed_units: self.mixed_units,
+        }
+    }
+}
+
 impl Store {
     /// The per-variant sums of `specs` for `experiment`: exactly what
-    /// [`crate::metrics_query`] returns (and [`Store::aggregate_sql`] runs).
-    /// SQLite computes them by a scan of the experiment's exposures and its
-    /// units' events; PostgreSQL runs the query.
+    /// [`crate::metrics_query`] returns (and [`Store::aggregate_sql`] runs),
+    /// computed by a [`Fold`] of the experiment's exposures and its units'
+    /// events (on PostgreSQL, streamed in unit order: `postgres.rs`).
     pub fn aggregate(
         &self,
         experiment: &str,
         specs: &[MetricSpec],
     ) -> Result<Aggregates, StoreError> {
-        let Ok(conn) = self.backend() else {
-            // PostgreSQL runs the portable query itself, next to the data.
-            return self.aggregate_sql(experiment, specs);
+        let conn = match self.backend() {
+            Ok(conn) => conn,
+            Err(postgres) => return postgres.fold(experiment, Fold::new(specs)),
         };
         let path = self.path();
-        let plan = Plan::new(specs);
+        let mut fold = Fold::new(specs);
         let mut exposures = conn
             .prepare(EXPOSURES)
             .map_err(|e| sqlite(path, "preparing the exposures scan", e))?;
         let mut unit_events = conn
             .prepare(UNIT_EVENTS)
             .map_err(|e| sqlite(path, "preparing the events scan", e))?;
-        let mut cells = Cells {
-            variants: Vec::new(),
-            cells: BTreeMap::new(),
-            metrics: specs.len(),
-        };
-        let mut mixed_units = 0;
-        let mut values = vec![0.0; plan.columns.len()];
-        let mut unit: Option<Unit> = None;
 
-        // Folds the finished unit into its cell: reads its events unless it
-        // saw several variants (left out, and counted).
-        let mut finish = |unit: &Unit, cells: &mut Cells| -> Result<(), StoreError> {
-            if unit.mixed {
-                mixed_units += 1;
-                return Ok(());
-            }
-            values.fill(0.0);
-            if !plan.events.is_empty() {
+        // Reads the open unit's events and folds it into its cell.
+        let mut finish = |fold: &mut Fold| -> Result<(), StoreError> {
+            if let (Some(key), false) = (fold.open_unit(), fold.events().is_empty()) {
                 unit_events
-                    .raw_bind_parameter(1, ToSqlOutput::Borrowed(ValueRef::Text(&unit.key)))
+                    .raw_bind_parameter(1, ToSqlOutput::Borrowed(ValueRef::Text(key)))
                     .map_err(|e| sqlite(path, "reading a unit's events", e))?;
                 let mut rows = unit_events.raw_query();
                 while let Some(row) = rows
@@ -325,28 +429,14 @@ impl Store {
                         Ok(ValueRef::Text(name)) => name,
                         _ => continue,
                     };
-                    let Some(event) = plan.event_index(name) else {
-                        continue;
-                    };
                     let time: i64 = row
                         .get(1)
                         .map_err(|e| sqlite(path, "reading an event's time", e))?;
                     let value = row.get_ref(2).map(number).unwrap_or(0.0);
-                    for &c in &plan.feeds[event] {
-                        let column = &plan.columns[c];
-                        if column.covers(unit.first, time) {
-                            if column.conversion {
-                                values[c] = 1.0;
-                            } else {
-                                values[c] += value;
-                            }
-                        }
-                    }
+                    fold.event(name, time, value);
                 }
             }
-            let (units, sums) = cells.cell(unit.variant, unit.first);
-            *units += 1;
-            plan.add_unit(&values, sums);
+            fold.finish_unit();
             Ok(())
         };
 
@@ -357,51 +447,21 @@ impl Store {
             .next()
             .map_err(|e| sqlite(path, "scanning the exposures", e))?
         {
-            let key = match row.get_ref(0) {
-                Ok(ValueRef::Text(key)) => key,
-                _ => continue,
+            let (Ok(ValueRef::Text(key)), Ok(ValueRef::Text(variant))) =
+                (row.get_ref(0), row.get_ref(2))
+            else {
+                continue;
             };
-            let variant = match row.get_ref(2) {
-                Ok(ValueRef::Text(variant)) => variant,
-                _ => continue,
-            };
-            match &mut unit {
-                Some(u) if u.key == key => {
-                    if cells.variants[u.variant].as_bytes() != variant {
-                        u.mixed = true;
-                    }
-                    continue;
-                }
-                Some(u) => {
-                    finish(u, &mut cells)?;
-                    u.key.clear();
-                    u.key.extend_from_slice(key);
-                }
-                None => {
-                    unit = Some(Unit {
-                        key: key.to_vec(),
-                        first: 0,
-                        variant: 0,
-                        mixed: false,
-                    })
-                }
+            if fold.starts_unit(key) {
+                finish(&mut fold)?;
             }
-            let first: i64 = row
+            let time: i64 = row
                 .get(1)
                 .map_err(|e| sqlite(path, "reading an exposure's time", e))?;
-            let variant = cells.variant_index(variant);
-            if let Some(u) = &mut unit {
-                u.first = first;
-                u.variant = variant;
-                u.mixed = false;
-            }
+            fold.exposure(key, time, variant);
         }
-        if let Some(u) = &unit {
-            finish(u, &mut cells)?;
-        }
-        Ok(Aggregates {
-            cells: cells.into_cells(),
-            mixed_units,
-        })
+        // The last unit (nothing happens without one).
+        finish(&mut fold)?;
+        Ok(fold.into_aggregates())
     }
 }

@@ -3,27 +3,34 @@
 //! in order at open and recorded in `vexil_event_migrations`), the same
 //! ids and the same metric query text with `$n` placeholders.
 //!
-//! Ingestion uses PostgreSQL's bulk path: each batch is copied (binary
-//! `COPY`) into a temporary staging table, then moved into the tables with
-//! `INSERT ... SELECT ... ON CONFLICT DO NOTHING`, which keeps re-ingestion
-//! idempotent exactly as the SQLite store's inserts do. The store's API is
-//! blocking; the driver (`tokio-postgres`, as the override store uses) runs
-//! on a single-threaded runtime of the store's own.
+//! Ingestion uses PostgreSQL's bulk path (`batch.rs`): each batch is
+//! copied (binary `COPY`) straight into the tables while its events are
+//! new, else into a temporary staging table and moved into the tables
+//! with `INSERT ... SELECT ... ON CONFLICT DO NOTHING`, which keeps
+//! re-ingestion idempotent exactly as the SQLite store's inserts do. The
+//! store's own aggregation streams rows to the fold SQLite uses
+//! (`scan.rs`); the portable query runs as is for `aggregate_sql` and
+//! mapped tables. The store's API is blocking; the driver
+//! (`tokio-postgres`, as the override store uses) runs on a
+//! single-threaded runtime of the store's own.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use tokio::runtime::Runtime;
-use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{FromSql, ToSql, Type};
 use tokio_postgres::{Client, Config, NoTls};
 
 use crate::aggregate::{metrics_query_in, sums_of, Aggregates, Cell, MIXED_UNITS_QUERY};
-use crate::event::Row;
 use crate::metric::MetricSpec;
 use crate::query::Tables;
 use crate::sql::Dialect;
-use crate::store::{Inserted, StoreError};
+use crate::store::StoreError;
+
+mod batch;
+mod scan;
+
+pub(crate) use batch::PgBatch;
 
 /// The migrations, in order; the schema version is their count.
 const MIGRATIONS: &[&str] = &[include_str!("../migrations/postgres_1.sql")];
@@ -48,41 +55,6 @@ const STAGE: &str = "CREATE TEMPORARY TABLE vexil_stage (
     value      DOUBLE PRECISION,
     properties TEXT
 )";
-
-const COPY: &str = "COPY vexil_stage (seq, exposure, producer, name, unit, time, id, variant, value, properties) FROM STDIN (FORMAT binary)";
-
-const COPY_TYPES: [Type; 10] = [
-    Type::INT8,
-    Type::BOOL,
-    Type::BOOL,
-    Type::TEXT,
-    Type::TEXT,
-    Type::INT8,
-    Type::BYTEA,
-    Type::TEXT,
-    Type::FLOAT8,
-    Type::TEXT,
-];
-
-/// Producer ids are claimed by the first event of the batch that carries
-/// each (by `seq`); the events whose id was taken, before or earlier in the
-/// batch, leave the stage.
-const CLAIM: &str = "WITH firsts AS (
-    SELECT DISTINCT ON (id) id, seq FROM vexil_stage WHERE producer ORDER BY id, seq
-), claimed AS (
-    INSERT INTO producer_ids (id) SELECT id FROM firsts ON CONFLICT DO NOTHING RETURNING id
-)
-DELETE FROM vexil_stage s
-WHERE s.producer
-  AND NOT EXISTS (SELECT 1 FROM claimed c JOIN firsts f ON f.id = c.id WHERE f.seq = s.seq)";
-
-const MOVE_EXPOSURES: &str = "INSERT INTO exposures (experiment, unit, time, id, variant)
-SELECT name, unit, time, id, variant FROM vexil_stage WHERE exposure
-ON CONFLICT DO NOTHING";
-
-const MOVE_TRACKS: &str = "INSERT INTO events (unit, event, time, id, value, properties)
-SELECT unit, name, time, id, value, properties FROM vexil_stage WHERE NOT exposure
-ON CONFLICT DO NOTHING";
 
 /// Whether `text` names a PostgreSQL database rather than a file.
 pub fn is_postgres_url(text: &str) -> bool {
@@ -128,6 +100,9 @@ pub(crate) struct Postgres {
     client: Client,
     /// The URL without its password, for messages.
     name: String,
+    /// Whether the next batch is copied straight into the tables (see
+    /// [`PgBatch::insert_all`]): until a batch meets a known id.
+    direct: bool,
 }
 
 /// A failed statement as a store error: the database's own message when
@@ -179,6 +154,7 @@ impl Postgres {
             runtime,
             client,
             name,
+            direct: true,
         };
         store.migrate(must_exist)?;
         store.run("creating the staging table", STAGE)?;
@@ -447,133 +423,6 @@ impl<'a> FromSql<'a> for Number {
             *ty,
             Type::INT2 | Type::INT4 | Type::INT8 | Type::FLOAT4 | Type::FLOAT8
         )
-    }
-}
-
-/// One write transaction: rolled back when dropped uncommitted.
-pub(crate) struct PgBatch<'a> {
-    store: &'a mut Postgres,
-    open: bool,
-}
-
-impl PgBatch<'_> {
-    /// Copies `rows` into the stage and moves the new ones into the
-    /// tables; a known id counts as a duplicate, as in the SQLite store.
-    pub(crate) fn insert_all(&mut self, rows: Vec<Row<'_>>) -> Result<Inserted, StoreError> {
-        if rows.is_empty() {
-            return Ok(Inserted::default());
-        }
-        let total = rows.len() as u64;
-        let producers = rows.iter().any(Row::producer_id);
-        // In key order, as the SQLite store inserts: the moves then walk
-        // the primary keys' pages in order. `seq` keeps the order given,
-        // which decides which of two events sharing a producer id wins.
-        let mut rows: Vec<(i64, Row<'_>)> = (0..).zip(rows).collect();
-        rows.sort_unstable_by(|a, b| a.1.sort_key().cmp(&b.1.sort_key()));
-        let store = &*self.store;
-        let name: &str = &store.name;
-        let err = |doing: &'static str| move |e: tokio_postgres::Error| failed(name, doing, &e);
-        let client = &store.client;
-        store.runtime.block_on(async {
-            let sink = client.copy_in(COPY).await.map_err(err("copying events"))?;
-            let writer = BinaryCopyInWriter::new(sink, &COPY_TYPES);
-            let mut writer = std::pin::pin!(writer);
-            for (seq, row) in &rows {
-                let written = match row {
-                    Row::Exposure {
-                        id,
-                        producer_id,
-                        experiment,
-                        variant,
-                        unit,
-                        time,
-                    } => {
-                        let id: &[u8] = id;
-                        writer
-                            .as_mut()
-                            .write(&[
-                                seq,
-                                &true,
-                                producer_id,
-                                experiment,
-                                unit,
-                                time,
-                                &id,
-                                &Some(*variant),
-                                &None::<f64>,
-                                &None::<&str>,
-                            ])
-                            .await
-                    }
-                    Row::Track {
-                        id,
-                        producer_id,
-                        event,
-                        unit,
-                        value,
-                        time,
-                        properties,
-                    } => {
-                        let id: &[u8] = id;
-                        writer
-                            .as_mut()
-                            .write(&[
-                                seq,
-                                &false,
-                                producer_id,
-                                event,
-                                unit,
-                                time,
-                                &id,
-                                &None::<&str>,
-                                &Some(*value),
-                                properties,
-                            ])
-                            .await
-                    }
-                };
-                written.map_err(err("copying events"))?;
-            }
-            writer.finish().await.map_err(err("copying events"))?;
-            if producers {
-                client
-                    .execute(CLAIM, &[])
-                    .await
-                    .map_err(err("recording event ids"))?;
-            }
-            let exposures = client
-                .execute(MOVE_EXPOSURES, &[])
-                .await
-                .map_err(err("inserting exposures"))?;
-            let tracks = client
-                .execute(MOVE_TRACKS, &[])
-                .await
-                .map_err(err("inserting metric events"))?;
-            client
-                .batch_execute("TRUNCATE vexil_stage")
-                .await
-                .map_err(err("emptying the staging table"))?;
-            Ok(Inserted {
-                exposures,
-                tracks,
-                duplicates: total.saturating_sub(exposures + tracks),
-            })
-        })
-    }
-
-    pub(crate) fn commit(mut self) -> Result<(), StoreError> {
-        self.open = false;
-        self.store.run("committing a transaction", "COMMIT")
-    }
-}
-
-impl Drop for PgBatch<'_> {
-    fn drop(&mut self) {
-        if self.open {
-            // Nothing of a failed batch is kept; if the connection is gone,
-            // the server has rolled it back already.
-            let _ = self.store.run("rolling back", "ROLLBACK");
-        }
     }
 }
 

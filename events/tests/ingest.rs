@@ -48,6 +48,38 @@ fn ingesting_a_file_twice_adds_nothing_on(backend: Backend) {
 }
 
 #[test]
+fn known_events_among_new_ones_are_duplicates() {
+    for backend in BACKENDS {
+        known_events_among_new_ones_are_duplicates_on(backend);
+    }
+}
+
+/// PostgreSQL copies a batch straight into the tables until one event of
+/// it is known: that copy is refused whole, and the batch goes through the
+/// stage, which keeps the new events.
+fn known_events_among_new_ones_are_duplicates_on(backend: Backend) {
+    let mut store = fresh(backend);
+    let first = ingest(&mut store, GOOD);
+    assert_eq!((first.exposures, first.tracks, first.duplicates), (1, 2, 0));
+    let more = r#"{"type":"track","event":"buy","unit":"u-3","value":1,"time":300}
+{"type":"exposure","experiment":"x","variant":"b","unit":"u-3","time":250}
+"#;
+    let mixed = ingest(&mut store, &format!("{GOOD}{more}"));
+    assert_eq!((mixed.exposures, mixed.tracks, mixed.duplicates), (1, 1, 3));
+    // A new line twice in one batch: one is kept.
+    let twice = r#"{"type":"track","event":"buy","unit":"u-4","value":1,"time":400}
+"#;
+    let again = ingest(&mut store, &format!("{twice}{twice}"));
+    assert_eq!((again.exposures, again.tracks, again.duplicates), (0, 1, 1));
+    // New events alone after those.
+    let fresh = r#"{"type":"track","event":"buy","unit":"u-5","value":1,"time":500}
+"#;
+    let last = ingest(&mut store, fresh);
+    assert_eq!((last.exposures, last.tracks, last.duplicates), (0, 1, 0));
+    assert_eq!(store.counts().unwrap(), (2, 5));
+}
+
+#[test]
 fn sink_lines_are_recognised_when_ingested_again() {
     for backend in BACKENDS {
         sink_lines_are_recognised_when_ingested_again_on(backend);

@@ -54,36 +54,44 @@ impl Stores {
     /// Aggregates on every store; they must agree (sums to a relative
     /// 1e-9, the rest exactly). SQLite's result.
     fn aggregate(&self, experiment: &str, specs: &[MetricSpec]) -> Result<Aggregates, StoreError> {
-        let mut results = Vec::new();
-        for store in &self.0 {
-            results.push(store.aggregate(experiment, specs)?);
-        }
-        let first = results.remove(0);
-        for other in &results {
-            assert_eq!(first.mixed_units, other.mixed_units);
-            assert_eq!(first.cells.len(), other.cells.len(), "{first:?}\n{other:?}");
-            for (a, b) in first.cells.iter().zip(&other.cells) {
-                assert_eq!((&a.variant, a.day, a.units), (&b.variant, b.day, b.units));
-                for (x, y) in a.metrics.iter().zip(&b.metrics) {
-                    assert!(same(x, y), "the stores disagree: {x:?} != {y:?}");
-                }
-            }
-        }
-        Ok(first)
+        agreed(
+            self.0
+                .iter()
+                .map(|store| store.aggregate(experiment, specs))
+                .collect::<Result<_, _>>()?,
+        )
     }
 
-    /// The portable query on the first store (SQLite, whose own
-    /// aggregation is a scan in Rust instead).
+    /// The portable query on every store (SQLite's own aggregation, and
+    /// PostgreSQL's, are scans in Rust instead); they must agree.
     fn aggregate_sql(
         &self,
         experiment: &str,
         specs: &[MetricSpec],
     ) -> Result<Aggregates, StoreError> {
-        self.0
-            .first()
-            .expect("a store")
-            .aggregate_sql(experiment, specs)
+        agreed(
+            self.0
+                .iter()
+                .map(|store| store.aggregate_sql(experiment, specs))
+                .collect::<Result<_, _>>()?,
+        )
     }
+}
+
+/// The first of `results`, after checking that the others equal it.
+fn agreed(mut results: Vec<Aggregates>) -> Result<Aggregates, StoreError> {
+    let first = results.remove(0);
+    for other in &results {
+        assert_eq!(first.mixed_units, other.mixed_units);
+        assert_eq!(first.cells.len(), other.cells.len(), "{first:?}\n{other:?}");
+        for (a, b) in first.cells.iter().zip(&other.cells) {
+            assert_eq!((&a.variant, a.day, a.units), (&b.variant, b.day, b.units));
+            for (x, y) in a.metrics.iter().zip(&b.metrics) {
+                assert!(same(x, y), "the stores disagree: {x:?} != {y:?}");
+            }
+        }
+    }
+    Ok(first)
 }
 
 fn store_with(events: Vec<Event>) -> Stores {
@@ -172,6 +180,47 @@ fn units_in_two_variants_are_left_out() {
     assert_eq!(agg.mixed_units, 1);
     assert_eq!(agg.variant_total("a").map(|t| t.0), Some(1));
     assert_eq!(agg.variant_total("b"), None);
+}
+
+/// Names that SQL must quote, a unit left out (two variants) between
+/// enrolled ones with events of its own, and another experiment's unit:
+/// PostgreSQL streams the units' events in order beside the exposures and
+/// must skip exactly those.
+#[test]
+fn quoted_names_and_units_left_out_between_others() {
+    let x = "it's \\ x";
+    let spend = "spent 'it' \\";
+    let store = store_with(vec![
+        Exposure::new(x, "a", "u1", 10).into(),
+        Track::new(spend, "u1", 2.0, 11).into(),
+        Exposure::new(x, "a", "u2", 10).into(),
+        Exposure::new(x, "b", "u2", 12).into(), // two variants: left out
+        Track::new(spend, "u2", 5.0, 13).into(),
+        Exposure::new("other", "a", "u3", 10).into(),
+        Track::new(spend, "u3", 7.0, 14).into(), // not in `x`
+        Exposure::new(x, "b", "u4", 10).into(),
+        Track::new(spend, "u4", 3.0, 15).into(),
+        Track::new(spend, "u4", 1.0, 16).into(),
+        Track::new("other", "u4", 1.0, 16).into(),
+    ]);
+    let mean = metric(
+        "spend",
+        ir::MetricKind::Mean {
+            event: spend.into(),
+        },
+        None,
+    );
+    let specs = [MetricSpec::from_ir(&mean, false)];
+    for agg in [
+        store.aggregate(x, &specs).unwrap(),
+        store.aggregate_sql(x, &specs).unwrap(),
+    ] {
+        assert_eq!(agg.mixed_units, 1);
+        let a = agg.variant_total("a").unwrap();
+        let b = agg.variant_total("b").unwrap();
+        assert_eq!((a.0, a.1[0].sum), (1, 2.0));
+        assert_eq!((b.0, b.1[0].sum), (1, 4.0));
+    }
 }
 
 #[test]
@@ -408,7 +457,7 @@ fn sql_sums_equal_a_plain_computation(case: &Case, postgres: bool) -> Result<(),
             .iter()
             .map(|m| MetricSpec::from_ir(m, cuped))
             .collect();
-        // The store's own computation (SQLite's scan) and the portable
+        // The store's own computation (a scan in Rust) and the portable
         // query: the same cells (variant, day, units), the same units left
         // out, and each equal to the reference.
         let computed = store.aggregate("x", &specs).unwrap();
