@@ -276,6 +276,12 @@ async fn the_inventory_lists_every_flag_with_kind_and_owner_and_filters() {
     assert_eq!(res.status().as_u16(), 200);
     let never = b.get("/admin/flags?status=never-evaluated").await;
     assert!(!never.text.contains("data-flag=\"new-checkout\""));
+    // The evaluations column counts the last 24 hours from the store.
+    let listed = b.get("/admin/flags?q=new-checkout").await;
+    let row_at = listed.text.find("data-flag=\"new-checkout\"").unwrap();
+    let row = &listed.text[row_at..row_at + listed.text[row_at..].find("</tr>").unwrap()];
+    assert!(row.contains("<td class=\"num\">1</td>"), "{row}");
+    assert!(listed.text.contains("Evaluations (24 h)"));
     // Nonsense filters are empty results, not errors.
     let odd = b.get("/admin/flags?kind=%3Cscript%3E&status=nope").await;
     assert_eq!(odd.status, 200);
@@ -792,4 +798,92 @@ async fn a_session_survives_a_restart_on_the_same_store_and_signing_out_ends_it_
     assert_eq!(out.status, 303);
     assert_eq!(again.get("/admin/flags").await.status, 303);
     second.running.stop().await;
+}
+
+async fn evaluate_with(
+    server: &Server,
+    flag: &str,
+    context: serde_json::Value,
+) -> (u16, serde_json::Value) {
+    let res = server
+        .http
+        .post(server.url(&format!("/ofrep/v1/evaluate/flags/{flag}")))
+        .header("x-api-key", SERVER)
+        .json(&serde_json::json!({ "context": context }))
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_flag_shows_its_usage_over_time_its_rules_share_and_errors_by_code() {
+    let server = start(keyed()).await;
+    let mut b = Browser::new(&server);
+    b.sign_in(VIEWER).await;
+    let quiet = b.get("/admin/flags/payment-provider").await;
+    assert!(
+        quiet.text.contains("No evaluations in the last 7 days."),
+        "{}",
+        quiet.text
+    );
+    // Three shoppers in the US get the default, one in Germany the rule.
+    for i in 0..3 {
+        let (status, body) =
+            evaluate_with(&server, "payment-provider", shopper(&format!("u-{i}"))).await;
+        assert_eq!(
+            (status, body["reason"].as_str()),
+            (200, Some("DEFAULT")),
+            "{body}"
+        );
+    }
+    let mut german = shopper("u-9");
+    german["location"]["country"] = "DE".into();
+    let (status, body) = evaluate_with(&server, "payment-provider", german.clone()).await;
+    assert_eq!(
+        (status, body["variant"].as_str()),
+        (200, Some("adyen")),
+        "{body}"
+    );
+    let page = b.get("/admin/flags/payment-provider").await;
+    assert_eq!(page.status, 200);
+    assert_secure_headers(&page);
+    let text = &page.text;
+    assert!(
+        text.contains("<span class=\"total\">4</span> evaluations"),
+        "{text}"
+    );
+    for by in ["variant", "reason"] {
+        assert!(text.contains(&format!("data-by=\"{by}\"")), "{text}");
+    }
+    for label in ["adyen", "stripe", "DEFAULT", "TARGETING_MATCH"] {
+        assert!(
+            text.contains(&format!("data-label=\"{label}\"")),
+            "{label}: {text}"
+        );
+    }
+    // The share each rule served, next to the rules.
+    let rules_at = text.find("<ol class=\"rules\">").unwrap();
+    let rules = &text[rules_at..rules_at + text[rules_at..].find("</ol>").unwrap()];
+    assert!(
+        rules.contains("europe</span>: serves adyen <span class=\"rule-share\""),
+        "{rules}"
+    );
+    assert!(rules.contains(">25.0%</span>"), "{rules}");
+    assert!(rules.contains(">75.0%</span>"), "{rules}");
+    assert!(!text.contains("<script>"));
+    // A shopper without an id in Europe: the ramp by user.id cannot bucket
+    // them, an error counted by its code.
+    let mut anonymous = german;
+    anonymous["user"].as_object_mut().unwrap().remove("id");
+    let (status, body) = evaluate_with(&server, "payments-v2", anonymous).await;
+    assert_eq!(status, 400, "{body}");
+    let code = body["errorCode"].as_str().unwrap().to_string();
+    let page = b.get("/admin/flags/payments-v2").await;
+    assert!(
+        page.text.contains(&format!("<tr data-code=\"{code}\">")),
+        "{}",
+        page.text
+    );
+    server.running.stop().await;
 }

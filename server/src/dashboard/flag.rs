@@ -15,10 +15,10 @@ use serde::Deserialize;
 use vexil_control::{Action, AuditKind, AuditQuery, NewEntry, StoreError, Write};
 use vexil_ir::{Flag, FlagValue, RuleResult, ServedValue};
 
-use super::flags::{count, day};
+use super::flags::day;
 use super::page::{self, Nav};
 use super::session::{csrf_refused, User};
-use super::{readings, source, Dashboard};
+use super::{source, Dashboard};
 use crate::auth::Caller;
 use crate::state::Served;
 
@@ -58,8 +58,8 @@ pub async fn page(
         }
         Err(e) => Err(e.to_string()),
     };
-    let samples = readings::samples(app);
-    let body = flag_body(&dashboard, &served, index, &user, &samples, &trail);
+    let usage = super::usage::read(app, super::usage::FLAG_HOURS, Some(&name)).await;
+    let body = flag_body(&dashboard, &served, index, &user, &usage, &trail);
     super::html(
         StatusCode::OK,
         page::shell(&name, &user, Nav::Flags, development, body),
@@ -122,7 +122,7 @@ fn flag_body(
     served: &Served,
     index: usize,
     user: &User,
-    samples: &[readings::Sample],
+    usage: &Result<crate::usage_api::Summary, String>,
     trail: &Result<Vec<vexil_control::AuditEntry>, String>,
 ) -> Markup {
     let bundle = served.base.bundle();
@@ -142,11 +142,15 @@ fn flag_body(
         .filter(|f| f.prerequisites.iter().any(|p| p.flag as usize == index))
         .map(|f| f.name.as_str())
         .collect();
-    let served_by: Vec<&readings::Sample> = samples
-        .iter()
-        .filter(|s| s.name == "vexil_evaluations_total" && s.label("flag") == Some(&flag.name))
-        .collect();
-    let total: f64 = served_by.iter().map(|s| s.value).sum();
+    let flag_usage = usage
+        .as_ref()
+        .ok()
+        .and_then(|u| u.flags.iter().find(|f| f.flag == flag.name));
+    let rule_share = |i: usize, rule: &vexil_ir::Rule| {
+        let label = rule.name.clone().unwrap_or_else(|| format!("#{}", i + 1));
+        flag_usage.and_then(|u| super::usage::rule_share(u, &label))
+    };
+    let default_share = flag_usage.and_then(super::usage::no_rule_share);
     let source_root = dashboard.app.source();
     let excerpt = meta
         .location
@@ -189,24 +193,15 @@ fn flag_body(
             ol.rules {
                 @if flag.enabled_when.is_some() { li { "enabled only when its condition holds (else the default, reason DISABLED)" } }
                 @for (i, rule) in flag.rules.iter().enumerate() {
-                    li { span.rule-name { (rule.name.clone().unwrap_or_else(|| format!("rule {}", i + 1))) } ": " (result_text(flag, &rule.result)) }
+                    li { span.rule-name { (rule.name.clone().unwrap_or_else(|| format!("rule {}", i + 1))) } ": " (result_text(flag, &rule.result))
+                        @if let Some(share) = rule_share(i, rule) { " " span.rule-share title="of the evaluations in the last 7 days" { (share) } } }
                 }
-                li { "otherwise: the default, " (value_text(flag, flag.default)) }
+                li { "otherwise: the default, " (value_text(flag, flag.default))
+                    @if let Some(share) = &default_share { " " span.rule-share title="evaluations no rule decided, last 7 days" { (share) } } }
             }
         }
 
-        section {
-            h2 { "Evaluations since the server started" }
-            @if served_by.is_empty() { p { "None yet." } } @else {
-                table.usage {
-                    thead { tr { th { "Variant" } th { "Reason" } th.num { "Evaluations" } th.num { "Share" } } }
-                    tbody { @for s in &served_by {
-                        tr { td { (s.label("variant").filter(|v| !v.is_empty()).unwrap_or("—")) } td { (s.label("reason").unwrap_or("")) }
-                             td.num { (count(s.value)) } td.num { (format!("{:.1}%", 100.0 * s.value / total.max(1.0))) } }
-                    } }
-                }
-            }
-        }
+        (super::usage::section(usage, &flag.name))
 
         section {
             h2 { "Prerequisites and dependants" }

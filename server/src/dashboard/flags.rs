@@ -12,7 +12,6 @@ use serde::Deserialize;
 use vexil_ir::Metadata;
 
 use super::page::{self, given, Nav};
-use super::readings;
 use super::session::User;
 use super::Dashboard;
 use crate::state::Served;
@@ -44,6 +43,7 @@ pub struct Row<'a> {
 pub fn rows<'a>(
     served: &'a Served,
     evaluations: &rustc_hash::FxHashMap<&str, f64>,
+    evaluated_ever: Option<&rustc_hash::FxHashSet<&str>>,
     now: i64,
 ) -> Vec<Row<'a>> {
     let bundle = served.base.bundle();
@@ -62,7 +62,9 @@ pub fn rows<'a>(
             Some(at) if at - now <= EXPIRING_WITHIN_MICROS => s.push("expiring"),
             _ => {}
         }
-        if count == 0.0 {
+        // Never, as far as the store's usage history goes (not shown
+        // when it cannot be read).
+        if evaluated_ever.is_some_and(|ever| count == 0.0 && !ever.contains(name)) {
             s.push("never-evaluated");
         }
         if s.is_empty() || s == ["scheduled"] {
@@ -140,10 +142,28 @@ pub async fn page(
     let filters = filters.map(|q| q.0).unwrap_or_default();
     let app = &dashboard.app;
     let served = app.served();
-    let samples = readings::samples(app);
-    let evaluations = readings::evaluations_by_flag(&samples);
-    let all = rows(&served, &evaluations, vexil_runtime::now());
-    let body = inventory(&all, &filters);
+    let usage = super::usage::read(app, super::usage::LIST_HOURS, None).await;
+    let (evaluations, ever) = match &usage {
+        Ok(u) => (
+            u.flags
+                .iter()
+                .map(|f| (f.flag.as_str(), f.total as f64))
+                .collect(),
+            Some(
+                u.flags
+                    .iter()
+                    .filter(|f| f.last_evaluated.is_some())
+                    .map(|f| f.flag.as_str())
+                    .collect(),
+            ),
+        ),
+        Err(_) => (rustc_hash::FxHashMap::default(), None),
+    };
+    let all = rows(&served, &evaluations, ever.as_ref(), vexil_runtime::now());
+    let mut body = inventory(&all, &filters);
+    if let Err(e) = &usage {
+        body = html! { p.error { "The usage rollups cannot be read: " (e) } (body) };
+    }
     super::html(
         StatusCode::OK,
         page::shell("Flags", &user, Nav::Flags, app.keys.is_empty(), body),
@@ -188,7 +208,7 @@ fn inventory(all: &[Row], filters: &Filters) -> Markup {
         table.inventory {
             thead { tr {
                 th { "Flag" } th { "Kind" } th { "Type" } th { "Owner" } th { "Tags" }
-                th { "Expires" } th { "Status" } th.num title="since the server started" { "Evaluations" }
+                th { "Expires" } th { "Status" } th.num title="evaluations in the last 24 hours, from the store's usage rollups" { "Evaluations (24 h)" }
             } }
             tbody {
                 @for r in shown.iter().take(2000) {

@@ -18,6 +18,7 @@ mod rollouts;
 mod schedule;
 mod session;
 mod source;
+mod usage;
 mod why;
 
 pub(crate) use why::api as explain_api;

@@ -1,8 +1,6 @@
 //! The metrics registry read back: the dashboard's numbers come from the
 //! same OpenMetrics text `/metrics` serves, so the two never disagree.
 
-use rustc_hash::FxHashMap;
-
 /// One sample: a metric's name, its labels, its value.
 pub struct Sample {
     pub name: String,
@@ -78,20 +76,6 @@ fn labels(text: &str) -> Option<Vec<(String, String)>> {
         rest = after.get(end + 1..)?.trim_start_matches(',');
     }
     Some(out)
-}
-
-/// Evaluations since the server started, by flag name.
-pub fn evaluations_by_flag(samples: &[Sample]) -> FxHashMap<&str, f64> {
-    let mut by_flag: FxHashMap<&str, f64> = FxHashMap::default();
-    for s in samples
-        .iter()
-        .filter(|s| s.name == "vexil_evaluations_total")
-    {
-        if let Some(flag) = s.label("flag") {
-            *by_flag.entry(flag).or_default() += s.value;
-        }
-    }
-    by_flag
 }
 
 #[cfg(test)]
