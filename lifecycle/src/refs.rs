@@ -468,9 +468,24 @@ impl<'k> Searcher<'k> {
 
     /// One file's findings, or `None` when nothing in it matches.
     fn file(&self, path: &Path, text: &[u8], lang: Lang) -> Option<Found> {
-        let mut hits = self.automaton.find_overlapping_iter(text).peekable();
-        hits.peek()?;
-        if generated(text) {
+        let hits: Vec<aho_corasick::Match> = self.automaton.find_overlapping_iter(text).collect();
+        if hits.is_empty() || generated(text) {
+            return None;
+        }
+        // A key's piece alone (`-checkout`) matters only next to an
+        // interpolation: a file without one is not lexed for it.
+        let pieces_only = hits.iter().all(|h| {
+            self.meanings.get(h.pattern().as_usize()).is_some_and(|m| {
+                m.iter()
+                    .all(|m| matches!(m, Meaning::Prefix | Meaning::Suffix))
+            })
+        });
+        let interpolates = match lang {
+            Lang::Script => text.windows(2).any(|w| w == b"${"),
+            Lang::Python => text.contains(&b'{'),
+            _ => false,
+        };
+        if pieces_only && !interpolates {
             return None;
         }
         let code = scan(text, lang);
