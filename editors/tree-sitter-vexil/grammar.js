@@ -241,12 +241,15 @@ module.exports = grammar({
     )),
 
     // The stages of a staged rollout: every one but the last lasts a
-    // duration (any literal parses, as in vexil.pest).
+    // duration or ends at a time (any literal parses, as in vexil.pest).
     stages: $ => seq($.stage, repeat1(seq(',', $.stage))),
 
     stage: $ => seq(
       field('share', $.percentage),
-      optional(seq('for', field('duration', $._literal))),
+      optional(choice(
+        seq('for', field('duration', $._literal)),
+        seq('until', field('until', $._literal)),
+      )),
     ),
 
     // `=> split by user.id { classic 50%, dark 50% }`

@@ -283,6 +283,11 @@ impl<'a> Printer<'a> {
                         self.found("for");
                         self.sp();
                         self.literal(d);
+                    } else if let Some(t) = &stage.until {
+                        self.sp();
+                        self.found("until");
+                        self.sp();
+                        self.literal(t);
                     }
                 }
                 self.by_unit(unit, salt.as_ref());

@@ -914,17 +914,24 @@ impl<'s> Builder<'s> {
                         Rule::value => value = Some(self.value(p)?),
                         Rule::stage => {
                             let stage_span = span_of(&p);
-                            // `PERCENT [for LITERAL]`: the literal may be a
-                            // percentage too (the checker refuses it).
-                            let mut it = p.into_inner().filter(|q| q.as_rule() != Rule::kw_for);
+                            // `PERCENT [for|until LITERAL]`: the literal may
+                            // be of any kind (the checker says which it
+                            // needs).
+                            let mut it = p.into_inner();
                             let percent = self.literal(it.next()?)?;
-                            let duration = match it.next() {
-                                Some(q) => Some(self.literal(q)?),
-                                None => None,
-                            };
+                            let (mut duration, mut until) = (None, None);
+                            if let Some(keyword) = it.next() {
+                                let end = Some(self.literal(it.next()?)?);
+                                if keyword.as_rule() == Rule::kw_until {
+                                    until = end;
+                                } else {
+                                    duration = end;
+                                }
+                            }
                             stages.push(Stage {
                                 percent,
                                 duration,
+                                until,
                                 span: stage_span,
                             });
                         }

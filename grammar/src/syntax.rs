@@ -451,11 +451,15 @@ pub enum RuleResult {
     },
 }
 
-/// One stage of a staged rollout: `5% for 1d`; the last has no duration.
+/// One stage of a staged rollout: `5% for 1d` or `5% until
+/// 2026-12-11T09:00:00Z`; the last has neither.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Stage {
     pub percent: Literal,
+    /// `for DURATION`.
     pub duration: Option<Literal>,
+    /// `until TIME`: when the stage ends and the next one starts.
+    pub until: Option<Literal>,
     pub span: Span,
 }
 

@@ -379,7 +379,8 @@ fn literal_text(l: &ast::Literal) -> String {
 }
 
 /// A staged rollout's stages with the time each starts (from the rule's
-/// `from` and the durations before it), as far as they are valid.
+/// `from` and the durations or end times before it), as far as they are
+/// valid.
 fn stage_table(r: &ast::RuleDecl, out: &mut String) {
     let ast::RuleResult::Staged { stages, .. } = &r.result else {
         return;
@@ -391,10 +392,12 @@ fn stage_table(r: &ast::RuleDecl, out: &mut String) {
             literal::percent(&stage.percent).map_or_else(|_| "?".into(), buckets_to_percent);
         let when = starts.map_or_else(|| "?".to_string(), vexil_ir::value::format_timestamp);
         let _ = writeln!(out, "| {} | {share} | {when} |", i + 1);
-        let lasts = stage
-            .duration
-            .as_ref()
-            .and_then(|d| literal::duration(d).ok());
-        starts = starts.zip(lasts).map(|(s, d)| s.saturating_add(d));
+        starts = match (&stage.duration, &stage.until) {
+            (Some(d), _) => starts
+                .zip(literal::duration(d).ok())
+                .map(|(s, d)| s.saturating_add(d)),
+            (None, Some(t)) => literal::timestamp(t).ok(),
+            (None, None) => None,
+        };
     }
 }

@@ -117,6 +117,28 @@ fn the_share_follows_the_stages_and_a_stage_only_adds_units() {
 // Compares the two backends: only in builds that have the JIT (the
 // interpreter-only configuration of scripts/test.sh has none to compare).
 #[cfg(feature = "jit")]
+/// `until T` gives a stage its end time: the same stage start times, so the
+/// same bundle, as the durations that reach the same times.
+#[test]
+fn stages_given_by_their_end_times_lower_to_the_same_stages() {
+    let by_duration = bundle_with(FLAGS, false);
+    let until = FLAGS.replace(
+        "1% for 1h, 5% for 1d, 25% for 2d, 100%",
+        "1% until 2026-12-10T10:00:00Z, 5% for 1d, 25% until 2026-12-13T10:00:00Z, 100%",
+    );
+    assert_ne!(until, FLAGS);
+    let by_end = bundle_with(&until, false);
+    let stages = |b: &vexil_ir::ValidBundle| {
+        let flag = b.flags.iter().find(|f| f.name == "checkout").unwrap();
+        match &flag.rules[1].result {
+            vexil_ir::RuleResult::Staged { stages, .. } => stages.clone(),
+            other => panic!("{other:?}"),
+        }
+    };
+    assert_eq!(stages(&by_duration), stages(&by_end));
+    assert_eq!(stages(&by_end).len(), 4);
+}
+
 #[test]
 fn interpreter_and_jit_agree_at_every_moment() {
     if vexil_runtime::jit_status().is_err() {

@@ -1,7 +1,8 @@
 //! Staged rollouts (`rule ramp: from T => 1% for 1h, 5% for 1d, 100% by
-//! user.id`): each stage's share and when it starts, lowered from the
-//! rule's `from` and the durations before it; and the warning when the
-//! last stage starts after the flag expires.
+//! user.id`, or `1% until T2, 5% until T3, 100%`): each stage's share and
+//! when it starts, lowered from the rule's `from` and the durations or end
+//! times before it; and the warning when the last stage starts after the
+//! flag expires.
 
 use vexil_grammar::{self as ast, Span};
 use vexil_ir::value::format_timestamp;
@@ -72,16 +73,21 @@ impl FileChecker<'_> {
                 starts,
                 buckets: buckets.unwrap_or(0),
             });
-            match (&stage.duration, i == last) {
-                (Some(d), true) => {
+            let end = match (&stage.duration, &stage.until) {
+                (Some(d), _) => Some((d, false)),
+                (None, Some(t)) => Some((t, true)),
+                (None, None) => None,
+            };
+            match (end, i == last) {
+                (Some((d, _)), true) => {
                     self.rep
                         .report(
                             Code::InvalidStages,
                             d.span,
-                            "the last stage has no duration",
+                            "the last stage has no end",
                         )
                         .label("lasts until the rule's `until`, or for good")
-                        .help("remove the duration, or add the stage that follows it: `, 100%`");
+                        .help("remove the duration or end time, or add the stage that follows it: `, 100%`");
                     ok = false;
                 }
                 (None, false) => {
@@ -89,16 +95,45 @@ impl FileChecker<'_> {
                         .report(
                             Code::InvalidStages,
                             stage.span,
-                            format!("stage {} needs a duration", i + 1),
+                            format!("stage {} needs a duration or an end", i + 1),
                         )
                         .label("for how long?")
                         .help(format!(
-                            "say how long it lasts before the next stage: `{} for 1d`",
+                            "say how long it lasts, or when the next stage starts: `{0} for 1d` or `{0} until 2026-12-11T09:00:00Z`",
                             stage_percent_text(&stage.percent)
                         ));
                     ok = false;
                 }
-                (Some(d), false) => match literal::duration(d) {
+                (Some((t, true)), false) => match literal::timestamp(t) {
+                    Ok(at) if at > starts => starts = at,
+                    Ok(at) => {
+                        self.rep
+                            .report(
+                                Code::InvalidStages,
+                                t.span,
+                                format!(
+                                    "stage {} ends at {}, not after it starts at {}",
+                                    i + 1,
+                                    format_timestamp(at),
+                                    format_timestamp(starts)
+                                ),
+                            )
+                            .label("not after the stage's start")
+                            .help("each stage ends after it starts: the times after `until` increase, after the rule's `from`");
+                        ok = false;
+                    }
+                    Err(e) => {
+                        let r = self
+                            .rep
+                            .report(e.code, t.span, e.message)
+                            .label("not a time");
+                        if let Some(h) = e.help {
+                            r.help(h);
+                        }
+                        ok = false;
+                    }
+                },
+                (Some((d, false)), false) => match literal::duration(d) {
                     Ok(micros) if micros > 0 => starts = starts.saturating_add(micros),
                     Ok(_) => {
                         self.rep

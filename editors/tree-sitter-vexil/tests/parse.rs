@@ -286,6 +286,17 @@ fn rollouts_and_splits() {
 }
 
 #[test]
+fn stages_last_for_a_duration_or_until_a_time() {
+    let tree = sexp(
+        "flag f: bool {\n  kind release\n  default false\n  \
+         rule ramp: from 2026-12-10T09:00:00Z => 1% for 1h, 5% until 2026-12-14T09:00:00Z, 100% by user.id\n}\n",
+    );
+    let part = "(stages (stage share: (percentage) duration: (duration)) \
+                (stage share: (percentage) until: (timestamp)) (stage share: (percentage)))";
+    assert!(tree.contains(part), "{part}\nnot in\n{tree}");
+}
+
+#[test]
 fn test_blocks() {
     let tree = sexp(
         "test \"t\" {\n  context {\n    user { id: \"u-1\", plan: pro, app_version: 2.4.1, roles: [\"a\"], age: -3 }\n    env { }\n  }\n  \

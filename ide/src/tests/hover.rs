@@ -166,3 +166,10 @@ fn a_segment_in_a_switch_is_a_reference() {
         "flag f: bool {\n  kind release\n  enabled when $0paying\n  default false\n}\n"
     ));
 }
+
+#[test]
+fn staged_rule_lists_when_each_stage_starts_from_durations_or_end_times() {
+    insta::assert_snapshot!(hover(
+        "flag f: bool {\n  kind release\n  default false\n  rule ra$0mp: from 2026-12-10T09:00:00Z => 1% for 1h, 5% until 2026-12-14T09:00:00Z, 100% by user.id\n}\n"
+    ));
+}
