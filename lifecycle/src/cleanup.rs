@@ -222,6 +222,14 @@ fn edits_of(
                                     "`{}`: its prerequisite on `{flag}` always holds: removed",
                                     d.name.name
                                 ));
+                            } else if silent.is_none() {
+                                // Every dependant is in the bundle compiled
+                                // from these sources; were one not, its
+                                // rules would stay behind a cut prerequisite.
+                                return Err(format!(
+                                    "cannot remove `{flag}`: `{}` requires it but is not among the compiled flags",
+                                    d.name.name
+                                ));
                             } else {
                                 past = true;
                             }
