@@ -311,6 +311,15 @@ pub struct AuditQuery {
     pub limit: Option<u32>,
 }
 
+/// Each flag's newest entry of the kinds that change what it serves; the
+/// same text for both stores.
+#[cfg_attr(not(feature = "stores"), allow(dead_code))]
+pub(crate) const LAST_CHANGES_QUERY: &str = "SELECT id, at, kind, actor, flag, reason, origin, before, after FROM vexil_audit
+ WHERE id IN (SELECT MAX(id) FROM vexil_audit
+   WHERE flag IS NOT NULL AND kind IN ('override_set', 'override_lifted', 'override_expired', 'guardrail_breached')
+   GROUP BY flag)
+ ORDER BY id";
+
 /// The most entries one query returns.
 #[cfg_attr(not(feature = "stores"), allow(dead_code))]
 pub const MAX_AUDIT_ROWS: u32 = 10_000;

@@ -522,6 +522,18 @@ impl Store for PostgresStore {
             .await
     }
 
+    async fn last_changes(&self) -> Result<Vec<AuditEntry>, StoreError> {
+        self.with_client(async |c| {
+            c.query(crate::model::LAST_CHANGES_QUERY, &[])
+                .await
+                .map_err(pg)?
+                .iter()
+                .map(audit_row)
+                .collect()
+        })
+        .await
+    }
+
     async fn audit_after(&self, after: u64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         let (after, limit) = (position(after), i64::from(limit));
         self.with_client(async |c| {

@@ -545,6 +545,17 @@ impl Store for SqliteStore {
         self.run(move |conn| query_audit(conn, &query)).await
     }
 
+    async fn last_changes(&self) -> Result<Vec<AuditEntry>, StoreError> {
+        self.run(|conn| {
+            let mut stmt = conn
+                .prepare(crate::model::LAST_CHANGES_QUERY)
+                .map_err(sql)?;
+            let rows = stmt.query_map([], audit_row).map_err(sql)?;
+            rows.map(|r| r.map_err(sql)?.into_entry()).collect()
+        })
+        .await
+    }
+
     async fn audit_after(&self, after: u64, limit: u32) -> Result<Vec<AuditEntry>, StoreError> {
         self.run(move |conn| {
             let mut stmt = conn

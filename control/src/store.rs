@@ -106,6 +106,11 @@ pub trait Store: Send + Sync {
     /// Entries matching `query`, oldest first.
     async fn audit(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>, StoreError>;
 
+    /// Each flag's newest entry among those that change what it serves
+    /// (an override set, lifted or expired, a guardrail breached), oldest
+    /// first: the dashboard's "last change".
+    async fn last_changes(&self) -> Result<Vec<AuditEntry>, StoreError>;
+
     /// Audit entries after position `after` (an entry's id), oldest first,
     /// at most `limit`: what a webhook has not taken yet.
     async fn audit_after(&self, after: u64, limit: u32) -> Result<Vec<AuditEntry>, StoreError>;

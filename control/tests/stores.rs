@@ -606,6 +606,51 @@ async fn usage_deltas_add_up_and_retention_deletes_old_hours(postgres: bool) {
     assert_eq!(store.begin_usage(h(9)).await.unwrap(), h(2));
 }
 
+async fn each_flags_last_change_is_its_newest_override_entry(postgres: bool) {
+    let place = Place::new(postgres).await;
+    let store = place.open().await;
+    assert!(store.last_changes().await.unwrap().is_empty());
+    store
+        .write(None, Write::Set(off("a", "alice", "first")), entry("alice"))
+        .await
+        .unwrap();
+    store
+        .write(None, Write::Set(off("b", "bob", "b off")), entry("bob"))
+        .await
+        .unwrap();
+    store
+        .write(
+            None,
+            Write::Lift("a".into()),
+            NewEntry::new(AuditKind::OverrideLifted, "carol").reason("back on"),
+        )
+        .await
+        .unwrap();
+    // Entries that change nothing served do not count.
+    store
+        .append(NewEntry::new(AuditKind::WriteRefused, "mallory").flag("a"))
+        .await
+        .unwrap();
+    let last = store.last_changes().await.unwrap();
+    let seen: Vec<(&str, &str, &str)> = last
+        .iter()
+        .map(|e| {
+            (
+                e.flag.as_deref().unwrap(),
+                e.kind.as_str(),
+                e.actor.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("b", "override_set", "bob"),
+            ("a", "override_lifted", "carol")
+        ]
+    );
+}
+
 async fn sessions_are_found_by_digest_until_they_expire_or_close(postgres: bool) {
     let place = Place::new(postgres).await;
     let store = place.open().await;
@@ -680,6 +725,7 @@ on_both!(
     keys_are_created_listed_and_revoked_with_audit,
     usage_deltas_add_up_and_retention_deletes_old_hours,
     sessions_are_found_by_digest_until_they_expire_or_close,
+    each_flags_last_change_is_its_newest_override_entry,
 );
 
 #[test]

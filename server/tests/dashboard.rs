@@ -391,6 +391,27 @@ async fn an_admin_switches_a_flag_off_with_a_reason_and_lifts_it() {
     assert_eq!(audit.status, 200);
     assert!(audit.text.contains("INC-4711 payments provider down"));
     assert!(audit.text.contains("<td class=\"actor\">oncall</td>"));
+    // The inventory's last change for the flag is that entry.
+    let last_change = |text: &str| {
+        let row = &text[text
+            .find("data-flag=\"payments-circuit-breaker\"")
+            .expect("the row")..];
+        let cell = &row[row.find("class=\"last-change\"").expect("the cell")..];
+        cell[..cell.find("</td>").expect("its end")].to_string()
+    };
+    let flags = admin.get("/admin/flags").await;
+    let cell = last_change(&flags.text);
+    assert!(cell.contains("override set by oncall"), "{cell}");
+    assert!(
+        cell.contains("title=\"INC-4711 payments provider down\""),
+        "{cell}"
+    );
+    let other = &flags.text[flags
+        .text
+        .find("data-flag=\"new-checkout\"")
+        .expect("a row")..];
+    assert!(other[other.find("class=\"last-change\"").unwrap()..]
+        .starts_with("class=\"last-change\">—"));
 
     let version = page.hidden("version");
     let lifted = admin
@@ -410,6 +431,8 @@ async fn an_admin_switches_a_flag_off_with_a_reason_and_lifts_it() {
     );
     let audit = admin.get("/admin/audit?kind=override_lifted").await;
     assert!(audit.text.contains("provider back"));
+    let cell = last_change(&admin.get("/admin/flags").await.text);
+    assert!(cell.contains("override lifted by oncall"), "{cell}");
     assert!(!audit.text.contains("INC-4711"), "filtered by kind");
     let bad = admin.get("/admin/audit?since=yesterday").await;
     assert_eq!(bad.status, 400);

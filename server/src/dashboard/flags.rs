@@ -9,6 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup};
 use serde::Deserialize;
+use vexil_control::AuditEntry;
 use vexil_ir::Metadata;
 
 use super::page::{self, given, Nav};
@@ -160,7 +161,20 @@ pub async fn page(
         Err(_) => (rustc_hash::FxHashMap::default(), None),
     };
     let all = rows(&served, &evaluations, ever.as_ref(), vexil_runtime::now());
-    let mut body = inventory(&all, &filters);
+    let changes = app.control.store.last_changes().await;
+    let last: rustc_hash::FxHashMap<&str, &AuditEntry> = changes
+        .as_ref()
+        .map(|entries| {
+            entries
+                .iter()
+                .filter_map(|e| Some((e.flag.as_deref()?, e)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut body = html! {
+        (inventory(&all, &filters, &last))
+        @if let Err(e) = &changes { p.error { "The audit log cannot be read for the last changes: " (e) } }
+    };
     if let Err(e) = &usage {
         body = html! { p.error { "The usage rollups cannot be read: " (e) } (body) };
     }
@@ -184,7 +198,11 @@ fn select(name: &str, label: &str, options: &BTreeSet<&str>, chosen: Option<&str
     }
 }
 
-fn inventory(all: &[Row], filters: &Filters) -> Markup {
+fn inventory(
+    all: &[Row],
+    filters: &Filters,
+    last: &rustc_hash::FxHashMap<&str, &AuditEntry>,
+) -> Markup {
     let kinds: BTreeSet<&str> = all.iter().map(|r| r.kind).collect();
     let owners: BTreeSet<&str> = all.iter().filter_map(|r| r.meta.owner.as_deref()).collect();
     let tags: BTreeSet<&str> = all
@@ -208,7 +226,7 @@ fn inventory(all: &[Row], filters: &Filters) -> Markup {
         table.inventory {
             thead { tr {
                 th { "Flag" } th { "Kind" } th { "Type" } th { "Owner" } th { "Tags" }
-                th { "Expires" } th { "Status" } th.num title="evaluations in the last 24 hours, from the store's usage rollups" { "Evaluations (24 h)" }
+                th { "Expires" } th title="the newest override set, lifted or expired, or guardrail breached" { "Last change" } th { "Status" } th.num title="evaluations in the last 24 hours, from the store's usage rollups" { "Evaluations (24 h)" }
             } }
             tbody {
                 @for r in shown.iter().take(2000) {
@@ -220,6 +238,10 @@ fn inventory(all: &[Row], filters: &Filters) -> Markup {
                         td.owner { (r.meta.owner.as_deref().unwrap_or("—")) }
                         td { @for t in &r.meta.tags { span.tag { (t) } " " } }
                         td { (r.meta.expires.map(day).unwrap_or_else(|| "—".to_string())) }
+                        td.last-change { @match last.get(r.name) {
+                            Some(e) => { span title=(e.reason.as_deref().unwrap_or("")) { (day(e.at.as_microsecond())) " " (e.kind.as_str().replace('_', " ")) " by " (e.actor) } }
+                            None => { "—" }
+                        } }
                         td { @for s in &r.statuses { span class={ "status " (s) } { (s) } " " } }
                         td.num { (count(r.evaluations)) }
                     }
