@@ -6,6 +6,7 @@
 #   bench/server/run.sh                 # everything (first run builds the tools)
 #   BENCH_DURATION=20 bench/server/run.sh
 #   BENCH_SKIP=edge,reload bench/server/run.sh
+#   BENCH_SKIP=usage bench/server/run.sh   # without the usage-rollups-off server
 #   BENCH_PIN=0:1 bench/server/run.sh   # servers on CPU 0, oha on CPU 1 (taskset)
 #
 # The tools are benchmark tools, never dependencies of the product: they are
