@@ -596,45 +596,43 @@ pub fn cleanup(args: &CleanupArgs) -> Result<ExitCode, String> {
 
 /// The evaluations a running server counted since it started.
 fn server_usage(server: &str, key_file: Option<PathBuf>) -> Result<Usage, String> {
-    let remote = Remote::new(&ServerArgs {
-        server: server.to_string(),
-        key_file,
-    })?;
-    let res = remote.send(remote.http.get(format!("{}/metrics", remote.base)))?;
-    let status = res.status();
-    let text = res
-        .text()
-        .map_err(|e| format!("cannot read the metrics of {}: {e}", remote.base))?;
-    if !status.is_success() {
-        return Err(format!(
-            "{} answered {status} for /metrics (a server or admin key is needed: `VEXIL_KEY` or `--key-file`)",
-            remote.base
-        ));
-    }
-    Usage::from_metrics(&text, format!("on {} since it started", remote.base))
+    let (base, text) = server_get(server, key_file, "/metrics", "a server or admin key")?;
+    Usage::from_metrics(&text, format!("on {base} since it started"))
 }
 
 /// The usage rollups a running server's store holds for the last `days`
 /// days (`GET /v1/usage`).
 fn server_rollups(server: &str, key_file: Option<PathBuf>, days: i64) -> Result<Usage, String> {
+    let path = format!("/v1/usage?hours={}", days * 24);
+    let (base, text) = server_get(server, key_file, &path, "a viewer or admin key")?;
+    Usage::from_rollups(&text, format!("on {base}"), days)
+}
+
+/// `GET path` on a running server with the caller's key: its base URL and
+/// the answer's text, or what went wrong (naming the key it needs).
+fn server_get(
+    server: &str,
+    key_file: Option<PathBuf>,
+    path: &str,
+    needs: &str,
+) -> Result<(String, String), String> {
     let remote = Remote::new(&ServerArgs {
         server: server.to_string(),
         key_file,
     })?;
-    let url = format!("{}/v1/usage?hours={}", remote.base, days * 24);
-    let res = remote.send(remote.http.get(url))?;
+    let res = remote.send(remote.http.get(format!("{}{path}", remote.base)))?;
     let status = res.status();
     let text = res
         .text()
-        .map_err(|e| format!("cannot read the usage of {}: {e}", remote.base))?;
+        .map_err(|e| format!("cannot read {path} of {}: {e}", remote.base))?;
     if !status.is_success() {
         return Err(format!(
-            "{} answered {status} for /v1/usage (a viewer or admin key is needed: `VEXIL_KEY` or `--key-file`): {}",
+            "{} answered {status} for {path} ({needs} is needed: `VEXIL_KEY` or `--key-file`): {}",
             remote.base,
             text.trim()
         ));
     }
-    Usage::from_rollups(&text, format!("on {}", remote.base), days)
+    Ok((remote.base.clone(), text))
 }
 
 pub fn schedule(args: &ScheduleArgs) -> Result<ExitCode, String> {

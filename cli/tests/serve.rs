@@ -219,3 +219,87 @@ fn acknowledged_events_survive_kill_9() {
     let (exposures, tracks) = store.counts().expect("counts");
     assert_eq!((exposures, tracks), (0, acknowledged));
 }
+
+/// `vexil stale --unused-days` against a running `vexil serve`, and on the
+/// `/v1/usage` JSON saved to a file: a history that began moments ago
+/// proves nothing unused, and the report says so instead of claiming.
+#[cfg(unix)]
+#[test]
+fn stale_unused_days_reads_a_running_servers_usage_rollups() {
+    let data = tempfile::tempdir().expect("tmp");
+    let shop = shop();
+    let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("vexil"))
+        .current_dir(data.path())
+        .env_remove("VEXIL_KEYS")
+        .env("NO_COLOR", "1")
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data.path())
+        .arg(&shop)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("the server ended before serving")
+            .expect("a log line");
+        let marker = "serving OFREP at http://";
+        if let Some(rest) = line
+            .find(marker)
+            .and_then(|at| line.get(at + marker.len()..))
+        {
+            break rest.split('/').next().expect("address").to_string();
+        }
+    };
+    std::thread::spawn(move || lines.for_each(drop));
+    let context = r#"{"context":{"targetingKey":"u-1"}}"#;
+    let (status, body) = http(
+        &addr,
+        "POST",
+        "/ofrep/v1/evaluate/flags/express-checkout",
+        context,
+    );
+    assert_eq!(status, 200, "{body}");
+    let (status, usage) = http(&addr, "GET", "/v1/usage?hours=24", "");
+    assert_eq!(status, 200, "{usage}");
+    let summary: serde_json::Value = serde_json::from_str(&usage).expect("JSON");
+    let express = summary["flags"]
+        .as_array()
+        .expect("flags")
+        .iter()
+        .find(|f| f["flag"] == "express-checkout")
+        .expect("express-checkout");
+    assert_eq!(express["total"], 1, "{express}");
+    let file = data.path().join("usage.json");
+    std::fs::write(&file, &usage).expect("write");
+    let server = format!("http://{addr}");
+    for source in [
+        ["--server", server.as_str()],
+        ["--usage", file.to_str().expect("utf-8")],
+    ] {
+        let out = Command::cargo_bin("vexil")
+            .expect("binary")
+            .env_remove("VEXIL_KEY")
+            .arg("stale")
+            .arg(&shop)
+            .args(source)
+            .args(["--unused-days", "1", "--format", "json"])
+            .output()
+            .expect("run");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stderr.contains("note: the usage history"), "{stderr}");
+        assert!(
+            stderr.contains("(0 days ago), shorter than 1 day"),
+            "{stderr}"
+        );
+        assert!(!stdout.contains("unused-for"), "{stdout}");
+    }
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    assert!(child.wait().expect("wait").success());
+}
