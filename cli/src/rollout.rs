@@ -79,6 +79,8 @@ pub fn rollout_command(command: RolloutCommand) -> Result<ExitCode, String> {
             server,
         } => {
             let remote = Remote::new(&server)?;
+            let body = rollouts(&remote)?;
+            guarded_rule(&body, &flag, &remote)?;
             let (etag, _) = remote.overrides()?;
             let res = remote.send(
                 remote
@@ -98,11 +100,7 @@ pub fn rollout_command(command: RolloutCommand) -> Result<ExitCode, String> {
         } => {
             let remote = Remote::new(&server)?;
             let body = rollouts(&remote)?;
-            let rule = body["rollouts"]
-                .as_array()
-                .and_then(|all| all.iter().find(|r| r["flag"] == flag.as_str()))
-                .and_then(|r| r["rule"].as_str().map(str::to_string))
-                .ok_or_else(|| format!("`{flag}` has no guarded rollout on {}", remote.base))?;
+            let rule = guarded_rule(&body, &flag, &remote)?;
             let (etag, _) = remote.overrides()?;
             let res = remote.send(
                 remote
@@ -119,6 +117,15 @@ pub fn rollout_command(command: RolloutCommand) -> Result<ExitCode, String> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The rule of `flag`'s guarded rollout in `GET /v1/rollouts`'s answer.
+fn guarded_rule(body: &Value, flag: &str, remote: &Remote) -> Result<String, String> {
+    body["rollouts"]
+        .as_array()
+        .and_then(|all| all.iter().find(|r| r["flag"] == flag))
+        .and_then(|r| r["rule"].as_str().map(str::to_string))
+        .ok_or_else(|| format!("`{flag}` has no guarded rollout on {}", remote.base))
 }
 
 fn rollouts(remote: &Remote) -> Result<Value, String> {
@@ -176,7 +183,7 @@ fn print_status(body: &Value) {
                     None => "no estimate yet".to_string(),
                 };
                 println!(
-                    "    guard {}: {} (sized for a {} of {:.1}%; {estimate})",
+                    "    guard {}: {} (sized to catch: {} by {:.1}%; {estimate})",
                     g["name"].as_str().unwrap_or("?"),
                     g["state"].as_str().unwrap_or("?"),
                     g["harmful"].as_str().unwrap_or("?"),

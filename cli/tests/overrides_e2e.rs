@@ -3,7 +3,7 @@
 //! client sees once the event stream announces it, `vexil audit` naming
 //! the actor and the reason, `vexil check --server` listing the drift, the
 //! override surviving a `kill -9` and a restart, and an expiry that lifts
-//! itself.
+//! itself; `vexil rollout status|abandon|resume` against a guarded rollout.
 
 #![cfg(unix)]
 #![allow(clippy::unwrap_used, clippy::panic)]
@@ -40,11 +40,16 @@ impl Drop for Served {
 }
 
 fn serve(data: &Path) -> Served {
+    serve_source(data, &shop())
+}
+
+/// `vexil serve` of the flags in `source`, its state in `data`.
+fn serve_source(data: &Path, source: &Path) -> Served {
     let mut child = vexil()
         .args(["serve", "--listen", "127.0.0.1:0", "--log-format", "json"])
         .arg("--data-dir")
         .arg(data)
-        .arg(shop())
+        .arg(source)
         .env("VEXIL_KEYS", KEYS)
         .stderr(Stdio::piped())
         .spawn()
@@ -374,4 +379,142 @@ fn stale_with_a_server_reports_flags_it_never_evaluated() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("a server or admin key is needed"));
+}
+
+/// A guarded staged rollout whose first stage is in force until 2099, by
+/// the system clock (the binary has no test clock).
+const GUARDED: &str = "\
+context user {
+  key id: string
+}
+
+flag search-v3: bool {
+  kind release
+  default false
+  rule ramp: from 2026-01-01T00:00:00Z => 30% until 2099-01-01T00:00:00Z, 100% by user.id
+    guard errors: conversion(search_error) must not increase by 10%
+}
+
+flag dark-mode: bool {
+  kind release
+  default false
+}
+";
+
+/// Of `n` users, how many the server serves `search-v3` (30% by the
+/// stage in force: about 0.3 n).
+fn served_share(base: &str, n: usize) -> usize {
+    (0..n)
+        .filter(|i| {
+            let body = http()
+                .post(format!("{base}/ofrep/v1/evaluate/flags/search-v3"))
+                .header("x-api-key", "server-s3cret")
+                .json(&json!({ "context": { "targetingKey": format!("u-{i}"), "user": { "id": format!("u-{i}") } } }))
+                .send()
+                .unwrap()
+                .json::<Value>()
+                .unwrap();
+            body["value"] == true
+        })
+        .count()
+}
+
+#[test]
+fn rollout_status_abandon_and_resume_through_the_binary() {
+    let data = tempfile::tempdir().unwrap();
+    let flags = tempfile::tempdir().unwrap();
+    std::fs::write(flags.path().join("search.flag"), GUARDED).unwrap();
+    let server = serve_source(data.path(), flags.path());
+    let base = server.base.clone();
+
+    // Status: the stage in force, the next one, and the guardrail (the
+    // data directory's event store has no units yet).
+    let (ok, out, err) = cli(&base, &["rollout", "status", "search-v3"]);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains("search-v3 (rule ramp): rolling, stage 1 of 2 (30%)"),
+        "{out}"
+    );
+    assert!(out.contains("2099-01-01T00:00:00Z"), "{out}");
+    assert!(out.contains("0 new vs 0 old units"), "{out}");
+    assert!(
+        out.contains("guard errors: waiting (sized to catch: increase by 10.0%"),
+        "{out}"
+    );
+    let (ok, out, err) = cli(&base, &["rollout", "status", "--format", "json"]);
+    assert!(ok, "{err}");
+    let body: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(body["rollouts"][0]["state"], "rolling", "{body:#}");
+    let share = served_share(&base, 500);
+    assert!((100..200).contains(&share), "{share}");
+
+    // Abandon: the rule pinned at 0%, audited with the actor and reason.
+    let (ok, out, err) = cli(
+        &base,
+        &[
+            "rollout",
+            "abandon",
+            "search-v3",
+            "--reason",
+            "not shipping this",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("rule `ramp` is pinned at 0%"), "{out}");
+    assert_eq!(served_share(&base, 300), 0);
+    let (ok, out, _) = cli(&base, &["rollout", "status", "search-v3"]);
+    assert!(ok && out.contains("overridden"), "{out}");
+    assert!(
+        out.contains("by ops: rollout abandoned: not shipping this"),
+        "{out}"
+    );
+
+    // Resume: the override lifted, audited; the stages follow the clock.
+    let (ok, out, err) = cli(
+        &base,
+        &[
+            "rollout",
+            "resume",
+            "search-v3",
+            "--reason",
+            "shipping after all",
+        ],
+    );
+    assert!(ok, "{out}{err}");
+    assert!((100..200).contains(&served_share(&base, 500)));
+    let (ok, out, err) = cli(
+        &base,
+        &["audit", "--flag", "search-v3", "--format", "jsonl"],
+    );
+    assert!(ok, "{err}");
+    let entries: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = entries.iter().filter_map(|e| e["kind"].as_str()).collect();
+    assert_eq!(kinds, ["override_set", "override_lifted"], "{out}");
+    assert!(entries.iter().all(|e| e["actor"] == "ops"), "{out}");
+    assert_eq!(entries[0]["after"]["action"]["percent"], 0.0, "{out}");
+    assert_eq!(entries[0]["reason"], "rollout abandoned: not shipping this");
+    assert_eq!(entries[1]["reason"], "rollout resumed: shipping after all");
+
+    // Bad input: a clear error and a non-zero exit, nothing written.
+    for args in [
+        &["rollout", "status", "nope"][..],
+        &["rollout", "abandon", "nope", "--reason", "x"],
+        &["rollout", "resume", "dark-mode", "--reason", "x"],
+    ] {
+        let (ok, out, err) = cli(&base, args);
+        assert!(!ok, "{args:?}: {out}");
+        assert!(err.contains("has no guarded rollout on"), "{args:?}: {err}");
+    }
+    // Resuming a rollout nobody stopped says so.
+    let (ok, _, err) = cli(&base, &["rollout", "resume", "search-v3", "--reason", "x"]);
+    assert!(!ok);
+    assert!(err.contains("`search-v3` has no override"), "{err}");
+    let (_, out, _) = cli(
+        &base,
+        &["audit", "--flag", "search-v3", "--format", "jsonl"],
+    );
+    assert_eq!(out.lines().count(), 2, "{out}");
 }
