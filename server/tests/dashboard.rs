@@ -775,6 +775,18 @@ async fn an_experiment_shows_its_exposures_srm_and_the_analysis_vexil_analyze_gi
     assert!(page
         .text
         .contains("aria-label=\"forest plot of relative lifts\""));
+    // An experiment without exposures has no sample-ratio check to pass.
+    let empty = b.get("/admin/experiments/shipping-promise").await;
+    assert!(
+        empty
+            .text
+            .contains("Sample ratio check: not computed (no exposures)."),
+        "{}",
+        empty.text
+    );
+    assert!(empty
+        .text
+        .contains("No exposures of <code>shipping-promise</code>"));
     server.running.stop().await;
 }
 

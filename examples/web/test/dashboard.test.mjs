@@ -4,6 +4,7 @@
 // flag with kind and owner, filters work, a kill switch set with a reason
 // is served as DISABLED within a second and audited with actor and reason,
 // then lifted; the Why page explains why a user does not get new-checkout;
+// the Experiments page draws the checkout layer;
 // a viewer has no buttons and is refused with 403; a write
 // without the CSRF token is refused; no page loads anything from another
 // origin or logs a console error. Screenshots of each page are kept in
@@ -271,6 +272,9 @@ test("every page loads only from its own origin, with no console errors", async 
   for (const [path, shot] of [
     ["/admin/flags", null],
     ["/admin/flags/new-checkout", "dashboard-new-checkout.png"],
+    ["/admin/experiments", "dashboard-experiments.png"],
+    ["/admin/experiments/checkout-layout", "dashboard-experiment.png"],
+    ["/admin/rollouts", "dashboard-rollouts.png"],
     ["/admin/why?flag=new-checkout&user.id=u-1", null],
     ["/admin/schedule?past=1", null],
     ["/admin/audit", null],
@@ -280,6 +284,11 @@ test("every page loads only from its own origin, with no console errors", async 
     assert.equal(response.status(), 200, path);
     assert.match(response.headers()["content-security-policy"], /default-src 'self'/);
     if (shot) await page.screenshot({ path: join(artefacts, shot), fullPage: true });
+    if (path === "/admin/experiments") {
+      // The checkout layer drawn with both of its experiments' ranges.
+      const ranges = await page.$$eval("svg.layer g.range", (gs) => gs.map((g) => g.dataset.experiment));
+      assert.deepEqual(ranges, ["checkout-layout", "shipping-promise"]);
+    }
   }
   assertClean(w, "every page");
   await w.context.close();

@@ -242,7 +242,7 @@ fn results(x: &Experiment, report: &Report) -> Markup {
             } }
         }
         p.srm {
-            @match &report.srm {
+            @match report.srm.as_ref().filter(|_| total > 0) {
                 Some(s) if s.flagged => { span.error { "Sample ratio mismatch" } ": the units per variant differ from the declared weights (p = " (format!("{:.2e}", s.p_value)) ")." }
                 Some(s) => { "Sample ratio check: ok (p = " (format!("{:.3}", s.p_value)) ")." }
                 None => { "Sample ratio check: not computed (no exposures)." }
