@@ -331,6 +331,18 @@ pub enum CompareOp {
 }
 
 impl CompareOp {
+    /// As a `.flag` file writes it: `==`, `<=`...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CompareOp::Eq => "==",
+            CompareOp::Ne => "!=",
+            CompareOp::Lt => "<",
+            CompareOp::Le => "<=",
+            CompareOp::Gt => ">",
+            CompareOp::Ge => ">=",
+        }
+    }
+
     /// Whether `ordering` (of lhs against rhs) satisfies the operator.
     pub fn holds(self, ordering: std::cmp::Ordering) -> bool {
         use std::cmp::Ordering::*;
@@ -360,6 +372,20 @@ pub enum StringOp {
     Contains,
     /// `matches`: the left side matches the constant pattern on the right (see [`compile_pattern`](crate::compile_pattern)).
     Matches,
+}
+
+impl StringOp {
+    /// Its name, case-sensitive form (`starts_with`; `equals` for equality,
+    /// which the language writes `==` or, without case, `iequals`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StringOp::Equals => "equals",
+            StringOp::StartsWith => "starts_with",
+            StringOp::EndsWith => "ends_with",
+            StringOp::Contains => "contains",
+            StringOp::Matches => "matches",
+        }
+    }
 }
 
 // ---------------------------------------------------------------- segments and flags

@@ -15,8 +15,8 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 use vexil_ir::bucket::BUCKETS;
 use vexil_ir::{
-    Bucketing, Bundle, CompareOp, Const, ConstSet, Expr, FieldType, Flag, FlagValue, Metric,
-    MetricKind, Operand, PrerequisiteValue, RuleResult, ServedValue, Slot, StringOp,
+    Bucketing, Bundle, Const, ConstSet, Expr, FieldType, Flag, FlagValue, Metric, MetricKind,
+    Operand, PrerequisiteValue, RuleResult, ServedValue, Slot, StringOp,
 };
 
 use crate::diff::{Rule, View};
@@ -374,7 +374,7 @@ impl Names<'_> {
                 format!(
                     "{} {} {}",
                     self.operand(lhs, ty),
-                    compare(*op),
+                    op.as_str(),
                     self.operand(rhs, ty)
                 )
             }
@@ -406,18 +406,10 @@ impl Names<'_> {
                 case_insensitive,
                 rhs,
             } => {
-                let word = match op {
-                    StringOp::Equals => "equals",
-                    StringOp::StartsWith => "starts_with",
-                    StringOp::EndsWith => "ends_with",
-                    StringOp::Contains => "contains",
-                    StringOp::Matches => "matches",
-                };
-                let i = if *case_insensitive { "i" } else { "" };
-                let word = if word == "equals" && !case_insensitive {
-                    "==".to_string()
-                } else {
-                    format!("{i}{word}")
+                let word = match (op, case_insensitive) {
+                    (StringOp::Equals, false) => "==".to_string(),
+                    (op, false) => op.as_str().to_string(),
+                    (op, true) => format!("i{}", op.as_str()),
                 };
                 format!(
                     "{} {word} {}",
@@ -469,17 +461,6 @@ fn served(values: &[ServedValue], id: u32) -> String {
         }) => name.clone(),
         Some(v) => v.value.to_string(),
         None => format!("#{id}"),
-    }
-}
-
-fn compare(op: CompareOp) -> &'static str {
-    match op {
-        CompareOp::Eq => "==",
-        CompareOp::Ne => "!=",
-        CompareOp::Lt => "<",
-        CompareOp::Le => "<=",
-        CompareOp::Gt => ">",
-        CompareOp::Ge => ">=",
     }
 }
 

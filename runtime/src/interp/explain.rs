@@ -7,7 +7,7 @@
 //! not for the hot path, which it does not touch.
 
 use serde::Serialize;
-use vexil_ir::{self as ir, CompareOp, Const, ConstSet, FieldType, Operand, StringOp, ValidBundle};
+use vexil_ir::{self as ir, Const, ConstSet, FieldType, Operand, ValidBundle};
 
 use super::{Interpreter, PResult, Scratch, Tri};
 use crate::context::{Context, INVALID, MISSING};
@@ -150,7 +150,7 @@ impl Words<'_> {
             ir::Expr::Compare { lhs, op, rhs } => format!(
                 "{} {} {}",
                 self.operand(lhs, slot(rhs)),
-                op_text(*op),
+                op.as_str(),
                 self.operand(rhs, slot(lhs))
             ),
             ir::Expr::InSet { operand, set } => {
@@ -190,7 +190,7 @@ impl Words<'_> {
                 "{} {}{} {}",
                 self.operand(lhs, None),
                 if *case_insensitive { "i" } else { "" },
-                string_op_text(*op),
+                op.as_str(),
                 self.operand(rhs, None)
             ),
             ir::Expr::Segment(i) => self
@@ -260,27 +260,6 @@ impl Words<'_> {
             out.push(format!("now is {}", ir::value::format_timestamp(self.now)));
         }
         out
-    }
-}
-
-fn op_text(op: CompareOp) -> &'static str {
-    match op {
-        CompareOp::Eq => "==",
-        CompareOp::Ne => "!=",
-        CompareOp::Lt => "<",
-        CompareOp::Le => "<=",
-        CompareOp::Gt => ">",
-        CompareOp::Ge => ">=",
-    }
-}
-
-fn string_op_text(op: StringOp) -> &'static str {
-    match op {
-        StringOp::Equals => "equals",
-        StringOp::StartsWith => "starts_with",
-        StringOp::EndsWith => "ends_with",
-        StringOp::Contains => "contains",
-        StringOp::Matches => "matches",
     }
 }
 
