@@ -97,7 +97,7 @@ pub async fn list(State(dashboard): State<Arc<Dashboard>>, user: User) -> Respon
                     th { "Variants" } th { "Audience" } th { "Owner" }
                 } }
                 tbody { @for x in &bundle.experiments {
-                    @let excerpt = x.meta.location.as_ref().filter(|_| root.kind == "directory").and_then(|l| source::excerpt(&root.path, l));
+                    @let excerpt = source::served_excerpt(&root, x.meta.location.as_ref());
                     tr data-experiment=(x.name) {
                         td { a href={ "/admin/experiments/" (x.name) } { (x.name) }
                              @if let Some(d) = &x.meta.description { div.doc { (super::flags::first_line(d)) } } }
@@ -177,12 +177,7 @@ pub async fn page(
         }
     };
     let root = app.source();
-    let excerpt = x
-        .meta
-        .location
-        .as_ref()
-        .filter(|_| root.kind == "directory")
-        .and_then(|l| source::excerpt(&root.path, l));
+    let excerpt = source::served_excerpt(&root, x.meta.location.as_ref());
     let now = app.now();
     let layer = x
         .layer
@@ -209,14 +204,7 @@ pub async fn page(
             Ok(report) => { (results(x, report)) }
             Err(e) => { h2 { "Exposures and analysis" } p.error role="alert" { (e) } }
         }
-        section {
-            h2 { "Source" }
-            @if let Some(l) = &x.meta.location { p.location { code { (l.file) ":" (l.line) } } }
-            @match &excerpt {
-                Some((text, start, end)) => { (source::highlighted(text, *start, *end)) }
-                None => { p.muted { "The source is shown when the server serves a directory of .flag files." } }
-            }
-        }
+        (source::section(x.meta.location.as_ref(), excerpt.as_ref()))
     };
     super::html(
         StatusCode::OK,

@@ -151,12 +151,7 @@ fn flag_body(
         flag_usage.and_then(|u| super::usage::rule_share(u, &label))
     };
     let default_share = flag_usage.and_then(super::usage::no_rule_share);
-    let source_root = dashboard.app.source();
-    let excerpt = meta
-        .location
-        .as_ref()
-        .filter(|_| source_root.kind == "directory")
-        .and_then(|l| source::excerpt(&source_root.path, l));
+    let excerpt = source::served_excerpt(&dashboard.app.source(), meta.location.as_ref());
     html! {
         h1 { (flag.name) }
         p.facts {
@@ -209,14 +204,7 @@ fn flag_body(
             p { "Required by: " @if dependants.is_empty() { "nothing" } @for d in &dependants { a href={ "/admin/flags/" (d) } { (d) } " " } }
         }
 
-        section {
-            h2 { "Source" }
-            @if let Some(l) = &meta.location { p.location { code { (l.file) ":" (l.line) } } }
-            @match &excerpt {
-                Some((text, start, end)) => { (source::highlighted(text, *start, *end)) }
-                None => { p.muted { "The source is shown when the server serves a directory of .flag files." } }
-            }
-        }
+        (source::section(meta.location.as_ref(), excerpt.as_ref()))
 
         section {
             h2 { "Audit trail" }

@@ -35,6 +35,30 @@ pub fn excerpt(root: &str, location: &Location) -> Option<(String, usize, usize)
     Some((text, start, end))
 }
 
+/// The declaration at `location`, when the server serves a directory.
+pub fn served_excerpt(
+    source: &crate::state::SourceInfo,
+    location: Option<&Location>,
+) -> Option<(String, usize, usize)> {
+    location
+        .filter(|_| source.kind == "directory")
+        .and_then(|l| excerpt(&source.path, l))
+}
+
+/// A page's Source section: the file and line, and the coloured excerpt.
+pub fn section(location: Option<&Location>, excerpt: Option<&(String, usize, usize)>) -> Markup {
+    html! {
+        section {
+            h2 { "Source" }
+            @if let Some(l) = location { p.location { code { (l.file) ":" (l.line) } } }
+            @match excerpt {
+                Some((text, start, end)) => { (highlighted(text, *start, *end)) }
+                None => { p.muted { "The source is shown when the server serves a directory of .flag files." } }
+            }
+        }
+    }
+}
+
 /// Where the item starting at `from` ends: after the brace that closes its
 /// first `{` (braces in strings and comments do not count).
 fn declaration_end(text: &str, from: usize) -> Option<usize> {
