@@ -326,6 +326,16 @@ experiment layout: string {
     }
 
     #[test]
+    fn stages_given_by_their_end_times_are_listed_at_those_times() {
+        let by_end = RAMP.replace(
+            "1% for 1h, 5% for 1d, 100%",
+            "1% until 2026-12-10T10:00:00Z, 5% until 2026-12-11T10:00:00Z, 100%",
+        );
+        assert_ne!(by_end, RAMP);
+        assert_eq!(schedule(&bundle_of(&by_end)), schedule(&bundle_of(RAMP)));
+    }
+
+    #[test]
     fn the_shop_schedule() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/shop");
         let project = Project::from_dir(&dir).expect("the shop loads");
