@@ -494,6 +494,11 @@ impl EvalCounters {
         Some((counters, row, column))
     }
 
+    /// Whether the usage rollups' cells are counted.
+    pub(crate) fn usage_on(&self) -> bool {
+        self.usage_on
+    }
+
     /// Read and reset the usage cells: (flag, variant, rule label,
     /// outcome column, count) for each non-zero one.
     pub(crate) fn drain_usage(&self, mut out: impl FnMut(&str, &str, &str, usize, u64)) {

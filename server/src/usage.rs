@@ -150,8 +150,13 @@ pub struct Usage {
 const MAX_PENDING: usize = 1_000_000;
 
 impl Usage {
-    /// Count the evaluations of a version from now on.
+    /// Count the evaluations of a version from now on (nothing when its
+    /// counters have no usage cells: the rollups are off, no flusher
+    /// would ever let go of them).
     pub fn track(&self, counters: Arc<EvalCounters>) {
+        if !counters.usage_on() {
+            return;
+        }
         if let Ok(mut live) = self.live.lock() {
             live.push(counters);
         }

@@ -644,11 +644,7 @@ fn flag_usage<'a>(summary: &'a Value, flag: &str) -> &'a Value {
 async fn usage_is_kept_in_the_store_and_survives_a_restart() {
     const VIEWER: &str = "viewer-secret";
     let mut config = keyed(None);
-    config.keys.push(KeyEntry {
-        name: "people".into(),
-        scope: Scope::Viewer,
-        sha256: hash_secret(VIEWER),
-    });
+    config.keys = config_keys_with_viewer(VIEWER);
     let a = start(config.clone()).await;
     for _ in 0..3 {
         evaluate(&a, "express-checkout").await;
@@ -720,4 +716,26 @@ async fn usage_is_kept_in_the_store_and_survives_a_restart() {
     );
     assert_eq!(after["history_starts"], summary["history_starts"]);
     b.running.stop().await;
+
+    // With the rollups off nothing is counted or recorded.
+    let mut off = keyed(None);
+    off.keys = config_keys_with_viewer(VIEWER);
+    off.usage.enabled = false;
+    let c = start(off).await;
+    evaluate(&c, "express-checkout").await;
+    let (status, none) = usage(&c, "?hours=2", Some(VIEWER)).await;
+    assert_eq!(status, 200, "{none}");
+    assert_eq!(flag_usage(&none, "express-checkout")["total"], 0, "{none}");
+    assert!(none["history_starts"].is_null(), "{none}");
+    c.running.stop().await;
+}
+
+fn config_keys_with_viewer(viewer: &str) -> Vec<KeyEntry> {
+    let mut keys = keyed(None).keys;
+    keys.push(KeyEntry {
+        name: "people".into(),
+        scope: Scope::Viewer,
+        sha256: hash_secret(viewer),
+    });
+    keys
 }
