@@ -286,20 +286,14 @@ fn aa_rollouts_falsely_roll_back_at_most_alpha() {
     );
 }
 
-/// The same rollout watched for a 50% rise of a 20% error rate: a harm the
-/// test can be sized for at a size a debug build simulates 200 times.
-const GUARDED_50: &str = "\
-context user {
-  key id: string
+/// The same rollout watched for a 50% rise (of a 20% error rate, in the
+/// test below): a harm the test can be sized for at a size a debug build
+/// simulates 200 times.
+fn guarded_50() -> vexil_ir::ValidBundle {
+    let source = GUARDED.replace("increase by 20%", "increase by 50%");
+    assert_ne!(source, GUARDED);
+    compile(&source)
 }
-
-flag search-v3: bool {
-  kind release
-  default false
-  rule ramp: from 2026-12-10T09:00:00Z => 10% for 4h, 50% for 4h, 100% by user.id
-    guard errors: conversion(search_error) must not increase by 50%
-}
-";
 
 /// Units an hour that give stage 2 (50% for 4 hours) the units per side
 /// the monitor's test needs to detect a rise of `mde` on `baseline` with
@@ -330,7 +324,7 @@ fn planned_units_per_hour(baseline: f64, mde: f64) -> u64 {
 #[test]
 fn a_harm_of_the_threshold_is_rolled_back_with_the_planned_power() {
     let units_per_hour = planned_units_per_hour(0.2, 0.5);
-    let bundle = compile(GUARDED_50);
+    let bundle = guarded_50();
     let runs = 200;
     let stopped: Vec<RolloutRun> = (0..runs)
         .map(|seed| {

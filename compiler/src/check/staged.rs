@@ -123,13 +123,7 @@ impl FileChecker<'_> {
                         ok = false;
                     }
                     Err(e) => {
-                        let r = self
-                            .rep
-                            .report(e.code, t.span, e.message)
-                            .label("not a time");
-                        if let Some(h) = e.help {
-                            r.help(h);
-                        }
+                        self.literal_error(e, t.span, "not a time");
                         ok = false;
                     }
                 },
@@ -143,13 +137,7 @@ impl FileChecker<'_> {
                         ok = false;
                     }
                     Err(e) => {
-                        let r = self
-                            .rep
-                            .report(e.code, d.span, e.message)
-                            .label("not a duration");
-                        if let Some(h) = e.help {
-                            r.help(h);
-                        }
+                        self.literal_error(e, d.span, "not a duration");
                         ok = false;
                     }
                 },
@@ -157,6 +145,14 @@ impl FileChecker<'_> {
             }
         }
         ok.then_some(lowered)
+    }
+
+    /// A stage's literal that is not what it must be.
+    fn literal_error(&mut self, e: literal::LiteralError, span: Span, label: &str) {
+        let r = self.rep.report(e.code, span, e.message).label(label);
+        if let Some(h) = e.help {
+            r.help(h);
+        }
     }
 
     /// W0008: a staged rule whose last stage starts at or after the flag's
