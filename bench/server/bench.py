@@ -267,11 +267,12 @@ def main():
     ap.add_argument("--vexil", required=True)
     ap.add_argument("--oha", required=True)
     ap.add_argument("--edge")
+    ap.add_argument("--floor", help="the floor server (vexil-bench-floor): axum answering a fixed body")
     ap.add_argument("--out", required=True)
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--reload-duration", type=int, default=30)
-    ap.add_argument("--skip", default="", help="comma list of: edge, reload, usage")
+    ap.add_argument("--skip", default="", help="comma list of: edge, floor, reload, usage")
     ap.add_argument("--pin", default="", help="SERVER_CPUS:LOAD_CPUS for taskset, e.g. 0:1")
     args = ap.parse_args()
     global PIN
@@ -387,6 +388,9 @@ def main():
             s.stop()
         servers = []
 
+        if args.floor and "floor" not in skip:
+            results["floor"] = floor_run(args, oha, out, results, vexil_body, vexil_auth)
+
         if "reload" not in skip:
             results["reload"] = reload_run(args, oha, out, results)
     finally:
@@ -399,6 +403,50 @@ def main():
     with open(os.path.join(out, "summary.md"), "w") as f:
         f.write(summary)
     print(summary)
+
+
+def floor_run(args, oha, out, results, body, headers):
+    """The same load against a minimal axum server answering a fixed JSON
+    body: at its own saturation, then at each of Vexil's half rates. Its
+    latency is what this machine (loopback, oha on the same cores) gives
+    without any of Vexil's work: the floor under Vexil's."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = Server("floor", [args.floor, f"127.0.0.1:{port}"], {}, out, f"{base}/readyz")
+    url = f"{base}/ofrep/v1/evaluate/flags/{SINGLE_FLAG}"
+    try:
+        oha.run("warmup-floor", url, body, headers, 2, args.connections)
+        sat = oha.run("floor-saturation", url, body, headers, args.duration, args.connections)
+        log(f"floor: {sat['rps_ok']:.0f} req/s at saturation ({sat['failed']} failed)")
+        at = {}
+        for endpoint in ("single", "bulk"):
+            run = results["runs"].get(f"vexil-{endpoint}")
+            if not run:
+                continue
+            qps = run["half_rate_qps"]
+            lat = oha.run(f"floor-at-vexil-{endpoint}-half", url, body, headers,
+                          args.duration, args.connections, qps=qps)
+            log(f"floor at {qps} req/s (vexil {endpoint}'s half rate): p50 {lat['p50_ms']:.3f} ms, "
+                f"p99 {lat['p99_ms']:.3f} ms, p99.9 {lat['p999_ms']:.3f} ms, max {lat['max_ms']:.3f} ms")
+            at[endpoint] = {"qps": qps, "half": lat}
+        long = None
+        single = results["runs"].get("vexil-single")
+        if single and "reload" not in set(filter(None, args.skip.split(","))):
+            # The reload run's load, without Vexil: what the machine and oha
+            # give over its duration (its slow requests and where they fall).
+            db = os.path.join(out, "floor-long.sqlite")
+            if os.path.exists(db):
+                os.remove(db)
+            qps = max(100, int(single["half_rate_qps"]))
+            run = oha.run("floor-long", url, body, headers, args.reload_duration, args.connections,
+                          qps=qps, db=db)
+            long = {"qps": qps, "run": run, "over_10ms": slow_requests(db),
+                    "slow_by_half_second": slow_clusters(db)}
+            log(f"floor at {qps} req/s for {args.reload_duration} s: {long['over_10ms']} over 10 ms, "
+                f"p99.9 {run['p999_ms']:.3f} ms, max {run['max_ms']:.2f} ms")
+        return {"saturation": sat, "at": at, "long": long}
+    finally:
+        server.stop()
 
 
 def reload_run(args, oha, out, results):
@@ -475,11 +523,20 @@ def reload_run(args, oha, out, results):
             json.dump(data, f, indent=1)
         during = summarise(data)
         slow = slow_requests(db)
+        # The same run split: requests sent while a new version was being
+        # written, built and swapped in (and for a second after), and the
+        # rest. oha's clock starts within milliseconds of `load_start`.
+        windows = [(w["write_at_s"] - 0.1, w["write_at_s"] + w["swapped_after_s"] + 1.0) for w in swaps]
+        split = split_slow(db, windows)
         log(f"10k reload at {rate} req/s: {during['failed']} failed, max {during['max_ms']:.2f} ms, "
-            f"p99.9 {during['p999_ms']:.3f} ms, {slow} over 10 ms")
+            f"p99.9 {during['p999_ms']:.3f} ms, {slow} over 10 ms "
+            f"({split['in_swaps_slow']} of {split['in_swaps']} sent during the swaps, "
+            f"{split['outside_slow']} of {split['outside']} outside them)")
         return {"flags": 10000, "start_s": start_s, "rate_qps": rate, "swaps": swaps,
                 "baseline": baseline, "baseline_over_10ms": slow_base,
-                "during": during, "during_over_10ms": slow,
+                "baseline_slow_by_half_second": slow_clusters(os.path.join(out, "10k-baseline.sqlite")),
+                "during": during, "during_over_10ms": slow, "during_split": split,
+                "during_slow_by_half_second": slow_clusters(db),
                 "slow_list": slow_list(db), "peak_rss_mib": rss.peak_kb / 1024}
     finally:
         server.stop()
@@ -488,6 +545,31 @@ def reload_run(args, oha, out, results):
 def slow_requests(db, ms=10.0):
     with sqlite3.connect(db) as conn:
         return conn.execute("SELECT COUNT(*) FROM oha WHERE duration > ?", (ms / 1000,)).fetchone()[0]
+
+
+def split_slow(db, windows, ms=10.0):
+    """Requests (and those over `ms`) sent inside the windows, and outside."""
+    inside = " OR ".join("(start >= ? AND start < ?)" for _ in windows) or "0"
+    bounds = [t for w in windows for t in w]
+    with sqlite3.connect(db) as conn:
+        def count(where, extra=()):
+            return conn.execute(f"SELECT COUNT(*) FROM oha WHERE {where}", (*bounds, *extra)).fetchone()[0]
+        return {"windows_s": [[round(a, 2), round(b, 2)] for a, b in windows],
+                "in_swaps": count(f"({inside})"),
+                "in_swaps_slow": count(f"({inside}) AND duration > ?", (ms / 1000,)),
+                "outside": count(f"NOT ({inside})"),
+                "outside_slow": count(f"NOT ({inside}) AND duration > ?", (ms / 1000,))}
+
+
+def slow_clusters(db, ms=10.0):
+    """Where the slow requests were sent: [half-second, count], in time order.
+    (oha keeps every request's record in one growing array; each time it
+    doubles, the copy stalls oha itself, at 2^k requests.)"""
+    with sqlite3.connect(db) as conn:
+        rows = conn.execute(
+            "SELECT CAST(start * 2 AS INTEGER), COUNT(*) FROM oha WHERE duration > ? GROUP BY 1 ORDER BY 1",
+            (ms / 1000,)).fetchall()
+    return [[k / 2, n] for k, n in rows]
 
 
 def slow_list(db, ms=10.0):
@@ -517,6 +599,16 @@ def render(r):
             f"| {name} | {endpoint} | {sat['rps_ok']:.0f} | {sat['failed'] + half['failed']} | "
             f"{run['half_rate_qps']} | {fmt(half['p50_ms'])} | {fmt(half['p99_ms'])} | "
             f"{fmt(half['p999_ms'])} | {fmt(half['max_ms'], 2)} | {run['peak_rss_mib']:.1f} |")
+    fl = r.get("floor")
+    if fl:
+        sat = fl["saturation"]
+        lines.append(f"| floor (axum, fixed body) | single | {sat['rps_ok']:.0f} | {sat['failed']} | - | - | - | - | - | - |")
+        for endpoint, run in fl["at"].items():
+            half = run["half"]
+            lines.append(
+                f"| floor at vexil {endpoint}'s half rate | single | - | {half['failed']} | {run['qps']} | "
+                f"{fmt(half['p50_ms'])} | {fmt(half['p99_ms'])} | {fmt(half['p999_ms'])} | "
+                f"{fmt(half['max_ms'], 2)} | - |")
     lines.append("")
     for endpoint in ("single", "bulk"):
         v, e = r["runs"].get(f"vexil-{endpoint}"), r["runs"].get(f"edge-{endpoint}")
@@ -534,8 +626,10 @@ def render(r):
         v = r["runs"].get(f"vexil-{endpoint}")
         if v:
             p99 = v["half"]["p99_ms"]
+            floor = (fl or {}).get("at", {}).get(endpoint)
             lines.append(f"- vexil {endpoint} p99 at half rate: {fmt(p99)} ms (aim < 1 ms: "
-                         f"{'met' if p99 is not None and p99 < 1 else 'missed'})")
+                         f"{'met' if p99 is not None and p99 < 1 else 'missed'})"
+                         + (f"; the floor's at the same rate: {fmt(floor['half']['p99_ms'])} ms" if floor else ""))
     if "rss_mib" in r:
         peak = r["rss_mib"].get("vexil")
         lines.append(f"- vexil serve examples/shop peak RSS: {peak:.1f} MiB (aim < 64 MB: "
@@ -559,7 +653,33 @@ def render(r):
                   f"| no reload (baseline) | {b['requests']} | {b['failed']} | {rl['baseline_over_10ms']} | "
                   f"{fmt(b['p99_ms'])} | {fmt(b['p999_ms'])} | {fmt(b['max_ms'], 2)} |",
                   f"| with reloads | {d['requests']} | {d['failed']} | {rl['during_over_10ms']} | "
-                  f"{fmt(d['p99_ms'])} | {fmt(d['p999_ms'])} | {fmt(d['max_ms'], 2)} |",
+                  f"{fmt(d['p99_ms'])} | {fmt(d['p999_ms'])} | {fmt(d['max_ms'], 2)} |"]
+        long = (r.get("floor") or {}).get("long")
+        if long:
+            f = long["run"]
+            lines.append(f"| the floor (axum, fixed body), same rate and duration | {f['requests']} | {f['failed']} | "
+                         f"{long['over_10ms']} | {fmt(f['p99_ms'])} | {fmt(f['p999_ms'])} | {fmt(f['max_ms'], 2)} |")
+        lines += [
+                  "",
+                  "Where the requests over 10 ms were sent (half-seconds with the most; `*`: within 0.75 s "
+                  "of oha's own record array doubling, at 2^k requests, k >= 16):",
+                  ""]
+        growth = [2 ** k / rl["rate_qps"] for k in range(16, 30)]
+        def clusters(name, rows):
+            top = sorted(rows, key=lambda x: -x[1])[:6]
+            text = ", ".join(f"{t:.1f} s: {n}" + ("*" if any(abs(t + 0.25 - g) < 0.75 for g in growth) else "")
+                             for t, n in sorted(top))
+            lines.append(f"- {name}: {text or 'none'}")
+        clusters("no reload", rl.get("baseline_slow_by_half_second", []))
+        clusters("with reloads", rl.get("during_slow_by_half_second", []))
+        if long:
+            clusters("the floor", long["slow_by_half_second"])
+        lines += [
+                  "",
+                  f"The reload run split: {rl['during_split']['in_swaps_slow']} of "
+                  f"{rl['during_split']['in_swaps']} requests sent during the swaps (from the write to a second "
+                  f"after the new version was served) over 10 ms, {rl['during_split']['outside_slow']} of "
+                  f"{rl['during_split']['outside']} outside them.",
                   "",
                   "swaps: " + "; ".join(f"written at {s['write_at_s']:.1f} s, served {s['swapped_after_s']:.2f} s later"
                                         for s in rl["swaps"]),

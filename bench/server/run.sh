@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The serving benchmark, in one command: `vexil serve examples/shop` against
 # Unleash Edge (offline mode, the same flags from shop-unleash.json), single
-# and bulk evaluation, with oha; then a 10,000-flag reload under load.
+# and bulk evaluation, with oha; the same load against a minimal axum server
+# answering a fixed body (the floor: what this machine's HTTP stack and oha
+# cost without Vexil); then a 10,000-flag reload under load.
 #
 #   bench/server/run.sh                 # everything (first run builds the tools)
 #   BENCH_DURATION=20 bench/server/run.sh
-#   BENCH_SKIP=edge,reload bench/server/run.sh
+#   BENCH_SKIP=edge,floor,reload bench/server/run.sh
 #   BENCH_SKIP=usage bench/server/run.sh   # without the usage-rollups-off server
 #   BENCH_PIN=0:1 bench/server/run.sh   # servers on CPU 0, oha on CPU 1 (taskset)
 #
@@ -52,9 +54,11 @@ if [[ ",$SKIP," != *",edge,"* ]]; then
     EDGE=$(install unleash-edge "$EDGE_VERSION" unleash-edge --no-default-features)
 fi
 
-echo "[bench] building vexil (release)" >&2
-(cd "$ROOT" && nice -n 10 cargo build --release -p vexil-cli >&2)
-VEXIL="$ROOT/target/release/vexil"
+echo "[bench] building vexil and the floor server (release)" >&2
+(cd "$ROOT" && nice -n 10 cargo build --release -p vexil-cli -p vexil-bench-floor >&2)
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+VEXIL="$TARGET/release/vexil"
+FLOOR="$TARGET/release/vexil-bench-floor"
 
 mkdir -p "$OUT"
 {
@@ -69,6 +73,6 @@ mkdir -p "$OUT"
 cat "$OUT/machine.txt" >&2
 
 exec python3 "$ROOT/bench/server/bench.py" \
-    --root "$ROOT" --vexil "$VEXIL" --oha "$OHA" ${EDGE:+--edge "$EDGE"} --out "$OUT" \
+    --root "$ROOT" --vexil "$VEXIL" --oha "$OHA" ${EDGE:+--edge "$EDGE"} --floor "$FLOOR" --out "$OUT" \
     --duration "${BENCH_DURATION:-10}" --connections "${BENCH_CONNECTIONS:-64}" \
     --reload-duration "${BENCH_RELOAD_DURATION:-30}" --skip "$SKIP" --pin "${BENCH_PIN:-}"
