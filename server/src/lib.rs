@@ -24,6 +24,7 @@ mod ops;
 mod overrides;
 mod recorder;
 mod remote;
+mod request_json;
 mod rollouts;
 mod router;
 mod source;

@@ -12,12 +12,15 @@
 //! naming the field and what it expects, before anything is evaluated.
 
 use rustc_hash::FxHashMap;
-use serde_json::{Map, Value};
+use std::borrow::Cow;
+
+use serde_json::Number;
 use vexil_ir::{FieldType, Schema};
 use vexil_runtime::{Context, FieldHandle, Layout};
 
 use crate::config::Limits;
 use crate::errors::ApiError;
+use crate::request_json::{Json, Object};
 
 /// One schema field, resolved for a loaded version.
 #[derive(Clone, Debug)]
@@ -112,16 +115,16 @@ impl Mapping {
     pub fn context(
         &self,
         layout: &Layout,
-        json: &Map<String, Value>,
+        json: &Object<'_>,
         limits: &Limits,
     ) -> Result<Context, ApiError> {
         check_size(json, limits)?;
         let mut ctx = layout.context();
         if let Some(key) = json.get("targetingKey") {
-            let Value::String(text) = key else {
+            let Json::String(text) = key else {
                 return Err(ApiError::invalid_context(format!(
                     "`targetingKey` must be a string, got {}",
-                    json_kind(key)
+                    key.kind()
                 )));
             };
             if let Some(f) = &self.targeting {
@@ -133,7 +136,7 @@ impl Mapping {
             .as_ref()
             .and_then(|name| self.contexts.get(name));
         if let Some(fields) = defaults {
-            for (name, value) in json {
+            for (name, value) in json.iter() {
                 if self.contexts.contains_key(name) && value.is_object() {
                     continue;
                 }
@@ -142,11 +145,11 @@ impl Mapping {
                 }
             }
         }
-        for (name, value) in json {
-            let (Some(fields), Value::Object(values)) = (self.contexts.get(name), value) else {
+        for (name, value) in json.iter() {
+            let (Some(fields), Json::Object(values)) = (self.contexts.get(name), value) else {
                 continue;
             };
-            for (field, value) in values {
+            for (field, value) in values.iter() {
                 if let Some(f) = fields.get(field) {
                     set(&mut ctx, layout, f, value)?;
                 }
@@ -162,22 +165,22 @@ impl Mapping {
     /// names no context is an unknown context; any other top-level key
     /// that names no field of the default context, and a key of a
     /// context's object that names none of its fields, an unknown field.
-    pub fn unknown_names(&self, json: &Map<String, Value>) -> (u64, u64) {
+    pub fn unknown_names(&self, json: &Object<'_>) -> (u64, u64) {
         let defaults = self
             .default_context
             .as_ref()
             .and_then(|name| self.contexts.get(name));
         let (mut contexts, mut fields) = (0, 0);
-        for (name, value) in json {
+        for (name, value) in json.iter() {
             if name == "targetingKey" {
                 continue;
             }
             match (self.contexts.get(name), value) {
-                (Some(declared), Value::Object(values)) => {
+                (Some(declared), Json::Object(values)) => {
                     fields += values.keys().filter(|k| !declared.contains_key(*k)).count() as u64;
                 }
                 _ if defaults.is_some_and(|d| d.contains_key(name)) => {}
-                (None, Value::Object(_)) => contexts += 1,
+                (None, Json::Object(_)) => contexts += 1,
                 _ => fields += 1,
             }
         }
@@ -186,10 +189,10 @@ impl Mapping {
 }
 
 /// Depth and size limits, before any work is done on the values.
-fn check_size(json: &Map<String, Value>, limits: &Limits) -> Result<(), ApiError> {
+fn check_size(json: &Object<'_>, limits: &Limits) -> Result<(), ApiError> {
     let mut values = 0usize;
     // (value, depth): depth 1 is the context object's own members.
-    let mut stack: Vec<(&Value, usize)> = json.values().map(|v| (v, 1)).collect();
+    let mut stack: Vec<(&Json, usize)> = json.values().map(|v| (v, 1)).collect();
     while let Some((value, depth)) = stack.pop() {
         values += 1;
         if values > limits.context_values {
@@ -205,40 +208,40 @@ fn check_size(json: &Map<String, Value>, limits: &Limits) -> Result<(), ApiError
             )));
         }
         match value {
-            Value::Array(items) => stack.extend(items.iter().map(|v| (v, depth + 1))),
-            Value::Object(members) => stack.extend(members.values().map(|v| (v, depth + 1))),
+            Json::Array(items) => stack.extend(items.iter().map(|v| (v, depth + 1))),
+            Json::Object(members) => stack.extend(members.values().map(|v| (v, depth + 1))),
             _ => {}
         }
     }
     Ok(())
 }
 
-fn set(ctx: &mut Context, layout: &Layout, f: &Field, value: &Value) -> Result<(), ApiError> {
+fn set(ctx: &mut Context, layout: &Layout, f: &Field, value: &Json) -> Result<(), ApiError> {
     let h = f.handle;
     match (&f.ty, value) {
-        (_, Value::Null) => ctx.unset(h),
-        (FieldType::Bool, Value::Bool(b)) => ctx.set_bool(h, *b),
-        (FieldType::Int, Value::Number(n)) => match integer(n) {
+        (_, Json::Null) => ctx.unset(h),
+        (FieldType::Bool, Json::Bool(b)) => ctx.set_bool(h, *b),
+        (FieldType::Int, Json::Number(n)) => match integer(n) {
             Some(i) => ctx.set_int(h, i),
-            None => return Err(mismatch(f, value)),
+            None => return Err(mismatch(f, value.kind())),
         },
-        (FieldType::Float, Value::Number(n)) => match n.as_f64() {
+        (FieldType::Float, Json::Number(n)) => match n.as_f64() {
             Some(x) => ctx.set_float(h, x),
-            None => return Err(mismatch(f, value)),
+            None => return Err(mismatch(f, value.kind())),
         },
-        (FieldType::Timestamp, Value::Number(n)) => match unix_millis(n) {
+        (FieldType::Timestamp, Json::Number(n)) => match unix_millis(n) {
             Some(t) => ctx.set_timestamp(h, t),
-            None => return Err(mismatch(f, value)),
+            None => return Err(mismatch(f, value.kind())),
         },
-        (FieldType::List(elem), Value::Array(items)) => {
+        (FieldType::List(elem), Json::Array(items)) => {
             let texts = items
                 .iter()
                 .map(|item| item_text(f, elem, item))
-                .collect::<Result<Vec<String>, ApiError>>()?;
-            ctx.set_list_parsed(layout, h, texts.iter().map(String::as_str));
+                .collect::<Result<Vec<Cow<str>>, ApiError>>()?;
+            ctx.set_list_parsed(layout, h, texts.iter().map(Cow::as_ref));
         }
-        (_, Value::String(text)) => set_text(ctx, f, text)?,
-        _ => return Err(mismatch(f, value)),
+        (_, Json::String(text)) => set_text(ctx, f, text)?,
+        _ => return Err(mismatch(f, value.kind())),
     }
     Ok(())
 }
@@ -264,21 +267,21 @@ fn set_text(ctx: &mut Context, f: &Field, text: &str) -> Result<(), ApiError> {
         // The targeting key of an int-keyed context arrives as text.
         FieldType::Int => match text.parse::<i64>() {
             Ok(i) => ctx.set_int(h, i),
-            Err(_) => return Err(mismatch(f, &Value::String(text.to_string()))),
+            Err(_) => return Err(mismatch(f, "a string")),
         },
-        _ => return Err(mismatch(f, &Value::String(text.to_string()))),
+        _ => return Err(mismatch(f, "a string")),
     }
     Ok(())
 }
 
 /// A list item as the text `Context::set_list_parsed` reads, checked first.
-fn item_text(f: &Field, elem: &FieldType, item: &Value) -> Result<String, ApiError> {
+fn item_text<'a>(f: &Field, elem: &FieldType, item: &'a Json) -> Result<Cow<'a, str>, ApiError> {
     let wrong = || {
         ApiError::invalid_context(format!(
             "context field `{}` expects {}, got an item that is {}",
             f.path,
             expected(&FieldType::List(Box::new(elem.clone()))),
-            json_kind(item)
+            item.kind()
         ))
     };
     let item_field = Field {
@@ -287,20 +290,22 @@ fn item_text(f: &Field, elem: &FieldType, item: &Value) -> Result<String, ApiErr
         ty: elem.clone(),
     };
     Ok(match (elem, item) {
-        (FieldType::Bool, Value::Bool(b)) => b.to_string(),
-        (FieldType::Int, Value::Number(n)) => integer(n).ok_or_else(wrong)?.to_string(),
-        (FieldType::Float, Value::Number(n)) => n.as_f64().ok_or_else(wrong)?.to_string(),
-        (FieldType::String, Value::String(s)) => s.clone(),
-        (FieldType::Semver, Value::String(s)) => semver(&item_field, s)?.to_string(),
-        (FieldType::Timestamp, Value::String(s)) => {
+        (FieldType::Bool, Json::Bool(b)) => b.to_string().into(),
+        (FieldType::Int, Json::Number(n)) => integer(n).ok_or_else(wrong)?.to_string().into(),
+        (FieldType::Float, Json::Number(n)) => n.as_f64().ok_or_else(wrong)?.to_string().into(),
+        (FieldType::String, Json::String(s)) => Cow::Borrowed(s.as_ref()),
+        (FieldType::Semver, Json::String(s)) => semver(&item_field, s)?.to_string().into(),
+        (FieldType::Timestamp, Json::String(s)) => {
             vexil_ir::value::parse_timestamp(s).map_err(|_| bad_text(&item_field, s))?;
-            s.clone()
+            Cow::Borrowed(s.as_ref())
         }
-        (FieldType::Timestamp, Value::Number(n)) => {
-            vexil_ir::value::format_timestamp(unix_millis(n).ok_or_else(wrong)?)
+        (FieldType::Timestamp, Json::Number(n)) => {
+            vexil_ir::value::format_timestamp(unix_millis(n).ok_or_else(wrong)?).into()
         }
-        (FieldType::Enum(values), Value::String(s)) if values.contains(s) => s.clone(),
-        (FieldType::Enum(_), Value::String(s)) => return Err(bad_text(&item_field, s)),
+        (FieldType::Enum(values), Json::String(s)) if values.iter().any(|v| v == s) => {
+            Cow::Borrowed(s.as_ref())
+        }
+        (FieldType::Enum(_), Json::String(s)) => return Err(bad_text(&item_field, s)),
         _ => return Err(wrong()),
     })
 }
@@ -322,7 +327,7 @@ fn semver(f: &Field, text: &str) -> Result<semver::Version, ApiError> {
 }
 
 /// An integer, also when JSON wrote it with a zero fraction (`18.0`).
-fn integer(n: &serde_json::Number) -> Option<i64> {
+fn integer(n: &Number) -> Option<i64> {
     n.as_i64().or_else(|| {
         let x = n.as_f64()?;
         // Within the range where every f64 integer is exact.
@@ -331,16 +336,16 @@ fn integer(n: &serde_json::Number) -> Option<i64> {
 }
 
 /// Unix milliseconds to microseconds.
-fn unix_millis(n: &serde_json::Number) -> Option<i64> {
+fn unix_millis(n: &Number) -> Option<i64> {
     integer(n)?.checked_mul(1000)
 }
 
-fn mismatch(f: &Field, value: &Value) -> ApiError {
+/// `got` is what the JSON holds ([`Json::kind`]).
+fn mismatch(f: &Field, got: &str) -> ApiError {
     ApiError::invalid_context(format!(
-        "context field `{}` expects {}, got {}",
+        "context field `{}` expects {}, got {got}",
         f.path,
         expected(&f.ty),
-        json_kind(value)
     ))
 }
 
@@ -379,17 +384,6 @@ fn plural(ty: &FieldType) -> String {
         FieldType::Semver => "semantic versions".into(),
         FieldType::Timestamp => "timestamps".into(),
         other => format!("values of type {other}"),
-    }
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
     }
 }
 

@@ -11,13 +11,14 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use vexil_ir::{ErrorCode, FlagValue};
 use vexil_runtime::{Context, Evaluation, Target};
 
 use crate::auth::{Caller, Scope};
 use crate::errors::{read_body, ApiError};
+use crate::request_json::{Json, Object};
 use crate::state::{App, Served};
 
 /// The event stream's path; its URL is handed out in bulk responses.
@@ -265,17 +266,18 @@ fn request_context(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Context, ApiError> {
     let bytes = read_body(body, app.config.limits.body_bytes)?;
-    let request: Value = serde_json::from_slice(&bytes)
+    // Read in place: the context's strings borrow from the body.
+    let request: Json = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::parse(format!("the request body is not JSON: {e}")))?;
-    let Value::Object(mut request) = request else {
+    let Json::Object(mut request) = request else {
         return Err(ApiError::parse(
             "the request body must be a JSON object: `{\"context\": {...}}`",
         ));
     };
     let context = match request.remove("context") {
-        Some(Value::Object(context)) => context,
+        Some(Json::Object(context)) => context,
         // Lenient: a request without a context evaluates an empty one.
-        None | Some(Value::Null) => Map::new(),
+        None | Some(Json::Null) => Object::default(),
         Some(_) => return Err(ApiError::parse("`context` must be a JSON object")),
     };
     let ctx = served
