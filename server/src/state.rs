@@ -3,7 +3,8 @@
 //! reload attempt did. Handlers take one `Served` per request and answer
 //! from it alone, so a request never sees two versions.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use sha2::{Digest, Sha256};
@@ -101,6 +102,9 @@ pub struct App {
     pub webhooks: crate::webhooks::Webhooks,
     /// What the rollout monitor acted on: (flag, stage, guard or "").
     notified: Mutex<std::collections::HashSet<(String, String, i64, String)>>,
+    /// Where a swap sends the version it replaced, to be freed off the
+    /// request threads.
+    retired: Retired<Served>,
 }
 
 impl App {
@@ -147,6 +151,7 @@ impl App {
             recorder: None,
             webhooks: crate::webhooks::Webhooks::default(),
             notified: Mutex::new(std::collections::HashSet::new()),
+            retired: Retired::start(),
             config,
         })
     }
@@ -276,7 +281,8 @@ impl App {
         };
         self.metrics.served(&served.version, served.loaded_at);
         self.usage.track(served.counters.clone());
-        self.served.store(Arc::new(served));
+        let old = self.served.swap(Arc::new(served));
+        self.retired.retire(old);
         // No receiver is fine: no stream is open.
         let _ = self.changes.send(change);
     }
@@ -419,4 +425,92 @@ fn truncate(text: &str, max: usize) -> String {
         end -= 1;
     }
     format!("{}…", &text[..end])
+}
+
+/// Frees replaced versions on a thread of its own, below the request
+/// threads' priority. Freeing a large version (10,000 compiled flags: their
+/// code, tables and bundle) takes milliseconds; without this, whichever
+/// request let go of it last would pay for it.
+struct Retired<T> {
+    to: Option<mpsc::Sender<Arc<T>>>,
+}
+
+/// How long a replaced version may stay in use before it is freed by its
+/// last user after all: requests end within their timeout.
+const RETIRE_WAIT: Duration = Duration::from_secs(30);
+
+impl<T: Send + Sync + 'static> Retired<T> {
+    fn start() -> Retired<T> {
+        let (to, from) = mpsc::channel::<Arc<T>>();
+        let spawned = std::thread::Builder::new()
+            .name("vexil-retire".to_string())
+            .spawn(move || {
+                vexil_runtime::lower_this_thread();
+                // Ends when the `App` (the sender) is dropped.
+                while let Ok(old) = from.recv() {
+                    let since = Instant::now();
+                    // A request answering from it holds a reference; wait
+                    // for it to finish, so that the last one is ours.
+                    while Arc::strong_count(&old) > 1 && since.elapsed() < RETIRE_WAIT {
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                    drop(old);
+                }
+            });
+        match spawned {
+            Ok(_) => Retired { to: Some(to) },
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot start the thread that frees replaced versions; requests will");
+                Retired { to: None }
+            }
+        }
+    }
+
+    fn retire(&self, old: Arc<T>) {
+        if let Some(to) = &self.to {
+            // A send fails only if the thread is gone: `old` then drops here.
+            let _ = to.send(old);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Records which thread dropped it.
+    struct Version {
+        dropped_on: Arc<Mutex<Option<String>>>,
+    }
+
+    impl Drop for Version {
+        fn drop(&mut self) {
+            let name = std::thread::current().name().map(str::to_string);
+            *self.dropped_on.lock().expect("not poisoned") = name.or(Some(String::new()));
+        }
+    }
+
+    #[test]
+    fn a_replaced_version_is_freed_on_the_retire_thread_once_unused() {
+        let retired = Retired::<Version>::start();
+        let dropped_on = Arc::new(Mutex::new(None));
+        let old = Arc::new(Version {
+            dropped_on: dropped_on.clone(),
+        });
+        // A request still answering from it.
+        let in_use = old.clone();
+        retired.retire(old);
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(*dropped_on.lock().expect("not poisoned"), None);
+        drop(in_use);
+        let since = Instant::now();
+        while dropped_on.lock().expect("not poisoned").is_none() {
+            assert!(since.elapsed() < Duration::from_secs(10), "never freed");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(
+            dropped_on.lock().expect("not poisoned").as_deref(),
+            Some("vexil-retire")
+        );
+    }
 }
