@@ -98,9 +98,15 @@ pub(crate) async fn read(c: &Client, q: &UsageQuery) -> Result<UsageReport, Stor
     let until = q.until.map_or(i64::MAX, micros);
     let counts = c
         .query(
-            "SELECT hour, flag, variant, reason, rule, error, count FROM vexil_usage
-             WHERE hour >= $1 AND hour < $2 AND ($3::text IS NULL OR flag = $3)
-             ORDER BY hour, flag, variant, reason, rule, error",
+            if q.totals_only {
+                "SELECT $1::bigint, flag, '', '', '', '', SUM(count)::bigint FROM vexil_usage
+                 WHERE hour >= $1 AND hour < $2 AND ($3::text IS NULL OR flag = $3)
+                 GROUP BY flag ORDER BY flag"
+            } else {
+                "SELECT hour, flag, variant, reason, rule, error, count FROM vexil_usage
+                 WHERE hour >= $1 AND hour < $2 AND ($3::text IS NULL OR flag = $3)
+                 ORDER BY hour, flag, variant, reason, rule, error"
+            },
             &[&since, &until, &q.flag],
         )
         .await

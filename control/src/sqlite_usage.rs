@@ -92,11 +92,15 @@ pub(crate) fn read(conn: &Connection, q: &UsageQuery) -> Result<UsageReport, Sto
     let since = q.since.map_or(i64::MIN, |t| micros(hour_of(t)));
     let until = q.until.map_or(i64::MAX, micros);
     let mut stmt = conn
-        .prepare(
+        .prepare(if q.totals_only {
+            "SELECT ?1, flag, '', '', '', '', SUM(count) FROM vexil_usage
+             WHERE hour >= ?1 AND hour < ?2 AND (?3 IS NULL OR flag = ?3)
+             GROUP BY flag ORDER BY flag"
+        } else {
             "SELECT hour, flag, variant, reason, rule, error, count FROM vexil_usage
              WHERE hour >= ?1 AND hour < ?2 AND (?3 IS NULL OR flag = ?3)
-             ORDER BY hour, flag, variant, reason, rule, error",
-        )
+             ORDER BY hour, flag, variant, reason, rule, error"
+        })
         .map_err(sql)?;
     let counts = stmt
         .query_map(params![since, until, q.flag], |r| {

@@ -37,6 +37,10 @@ pub struct UsageQuery {
     pub until: Option<Timestamp>,
     /// One flag or experiment; none: all.
     pub flag: Option<String>,
+    /// Only each flag's sum over the window: one count per flag, its hour
+    /// the window's first, its labels empty (what a list of every flag
+    /// needs, without reading every hour's rows).
+    pub totals_only: bool,
 }
 
 /// What the store holds for a [`UsageQuery`].

@@ -585,6 +585,7 @@ async fn usage_deltas_add_up_and_retention_deletes_old_hours(postgres: bool) {
             since: Some(h(1) + SignedDuration::from_mins(30)),
             until: Some(h(3)),
             flag: Some("checkout".to_string()),
+            totals_only: false,
         })
         .await
         .unwrap();
@@ -592,6 +593,19 @@ async fn usage_deltas_add_up_and_retention_deletes_old_hours(postgres: bool) {
     assert_eq!(hours, [(h(1), 1), (h(2), 7)]);
     assert_eq!(ranged.last_evaluated.len(), 1);
     assert_eq!(ranged.last_evaluated[0].0, "checkout");
+
+    // Each flag's sum over a window, without its rows.
+    let totals = store
+        .usage(&UsageQuery {
+            since: Some(h(1)),
+            totals_only: true,
+            ..UsageQuery::default()
+        })
+        .await
+        .unwrap();
+    let sums: Vec<(&str, u64)> = totals.counts.iter().map(|c| (&*c.flag, c.count)).collect();
+    assert_eq!(sums, [("banner", 11), ("checkout", 8)]);
+    assert_eq!(totals.last_evaluated.len(), 2);
 
     // Retention: hours before the cut go, the history starts at the cut,
     // last evaluations stay.

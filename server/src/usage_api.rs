@@ -135,6 +135,21 @@ pub async fn summary(
     since: Timestamp,
     flag: Option<&str>,
 ) -> Result<Summary, StoreError> {
+    read(app, since, flag, false).await
+}
+
+/// Each flag's total and last evaluation only (the breakdowns and hours
+/// left empty): what a list of every flag shows, summed by the store.
+pub async fn totals(app: &App, since: Timestamp) -> Result<Summary, StoreError> {
+    read(app, since, None, true).await
+}
+
+async fn read(
+    app: &App,
+    since: Timestamp,
+    flag: Option<&str>,
+    totals_only: bool,
+) -> Result<Summary, StoreError> {
     if app.config.usage.enabled {
         crate::usage::flush(app).await;
     }
@@ -147,6 +162,7 @@ pub async fn summary(
             since: Some(since),
             until: None,
             flag: flag.map(str::to_string),
+            totals_only,
         })
         .await?;
     let mut totals: BTreeMap<String, Totals> = BTreeMap::new();
@@ -159,6 +175,9 @@ pub async fn summary(
     for c in &report.counts {
         let t = totals.entry(c.flag.clone()).or_default();
         t.total += c.count;
+        if totals_only {
+            continue;
+        }
         add(&mut t.variant, &c.variant, c.count);
         add(&mut t.reason, &c.reason, c.count);
         add(&mut t.rule, &c.rule, c.count);

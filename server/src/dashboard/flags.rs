@@ -143,7 +143,7 @@ pub async fn page(
     let filters = filters.map(|q| q.0).unwrap_or_default();
     let app = &dashboard.app;
     let served = app.served();
-    let usage = super::usage::read(app, super::usage::LIST_HOURS, None).await;
+    let usage = super::usage::read_totals(app, super::usage::LIST_HOURS).await;
     let (evaluations, ever) = match &usage {
         Ok(u) => (
             u.flags

@@ -11,7 +11,7 @@ use jiff::{SignedDuration, Timestamp};
 use maud::{html, Markup};
 
 use crate::state::App;
-use crate::usage_api::{summary, Count, FlagUsage, Hour, Summary};
+use crate::usage_api::{summary, totals, Count, FlagUsage, Hour, Summary};
 
 /// The window of a flag's page.
 pub const FLAG_HOURS: i64 = 7 * 24;
@@ -23,6 +23,15 @@ pub const LIST_HOURS: i64 = 24;
 pub async fn read(app: &App, hours: i64, flag: Option<&str>) -> Result<Summary, String> {
     let now = Timestamp::from_microsecond(app.now()).unwrap_or(Timestamp::UNIX_EPOCH);
     summary(app, now - SignedDuration::from_hours(hours), flag)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+/// Each flag's evaluations in the last `hours` hours and last evaluation,
+/// without the breakdowns (the Flags page).
+pub async fn read_totals(app: &App, hours: i64) -> Result<Summary, String> {
+    let now = Timestamp::from_microsecond(app.now()).unwrap_or(Timestamp::UNIX_EPOCH);
+    totals(app, now - SignedDuration::from_hours(hours))
         .await
         .map_err(|e| e.to_string())
 }
