@@ -8,7 +8,7 @@ use tokio_postgres::Client;
 use crate::model::{from_micros, micros};
 use crate::postgres::pg;
 use crate::store::StoreError;
-use crate::usage::{hour_of, merged, UsageCount, UsageQuery, UsageReport};
+use crate::usage::{hour_of, merged, select_counts, UsageCount, UsageQuery, UsageReport};
 
 pub(crate) async fn begin(c: &Client, now: Timestamp) -> Result<Timestamp, StoreError> {
     c.execute(
@@ -96,32 +96,24 @@ pub(crate) async fn prune(c: &mut Client, before: Timestamp) -> Result<u64, Stor
 pub(crate) async fn read(c: &Client, q: &UsageQuery) -> Result<UsageReport, StoreError> {
     let since = q.since.map_or(i64::MIN, |t| micros(hour_of(t)));
     let until = q.until.map_or(i64::MAX, micros);
-    let counts = c
-        .query(
-            if q.totals_only {
-                "SELECT $1::bigint, flag, '', '', '', '', SUM(count)::bigint FROM vexil_usage
-                 WHERE hour >= $1 AND hour < $2 AND ($3::text IS NULL OR flag = $3)
-                 GROUP BY flag ORDER BY flag"
-            } else {
-                "SELECT hour, flag, variant, reason, rule, error, count FROM vexil_usage
-                 WHERE hour >= $1 AND hour < $2 AND ($3::text IS NULL OR flag = $3)
-                 ORDER BY hour, flag, variant, reason, rule, error"
-            },
-            &[&since, &until, &q.flag],
-        )
-        .await
-        .map_err(pg)?
-        .iter()
-        .map(|r| UsageCount {
-            hour: from_micros(r.get(0)),
-            flag: r.get(1),
-            variant: r.get(2),
-            reason: r.get(3),
-            rule: r.get(4),
-            error: r.get(5),
-            count: r.get::<_, i64>(6).max(0) as u64,
-        })
-        .collect();
+    // One flag's hours through the (flag, hour) index (see sqlite_usage).
+    let sql_text = select_counts(q.totals_only, q.flag.is_some(), true);
+    let counts = match &q.flag {
+        Some(flag) => c.query(&sql_text, &[&since, &until, flag]).await,
+        None => c.query(&sql_text, &[&since, &until]).await,
+    }
+    .map_err(pg)?
+    .iter()
+    .map(|r| UsageCount {
+        hour: from_micros(r.get(0)),
+        flag: r.get(1),
+        variant: r.get(2),
+        reason: r.get(3),
+        rule: r.get(4),
+        error: r.get(5),
+        count: r.get::<_, i64>(6).max(0) as u64,
+    })
+    .collect();
     let last_evaluated = c
         .query(
             "SELECT flag, at FROM vexil_usage_last WHERE ($1::text IS NULL OR flag = $1) ORDER BY flag",

@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::model::{from_micros, micros};
 use crate::sqlite::sql;
 use crate::store::StoreError;
-use crate::usage::{hour_of, merged, UsageCount, UsageQuery, UsageReport};
+use crate::usage::{hour_of, merged, select_counts, UsageCount, UsageQuery, UsageReport};
 
 pub(crate) fn begin(conn: &Connection, now: Timestamp) -> Result<Timestamp, StoreError> {
     conn.execute(
@@ -91,19 +91,18 @@ pub(crate) fn prune(conn: &mut Connection, before: Timestamp) -> Result<u64, Sto
 pub(crate) fn read(conn: &Connection, q: &UsageQuery) -> Result<UsageReport, StoreError> {
     let since = q.since.map_or(i64::MIN, |t| micros(hour_of(t)));
     let until = q.until.map_or(i64::MAX, micros);
-    let mut stmt = conn
-        .prepare(if q.totals_only {
-            "SELECT ?1, flag, '', '', '', '', SUM(count) FROM vexil_usage
-             WHERE hour >= ?1 AND hour < ?2 AND (?3 IS NULL OR flag = ?3)
-             GROUP BY flag ORDER BY flag"
-        } else {
-            "SELECT hour, flag, variant, reason, rule, error, count FROM vexil_usage
-             WHERE hour >= ?1 AND hour < ?2 AND (?3 IS NULL OR flag = ?3)
-             ORDER BY hour, flag, variant, reason, rule, error"
-        })
-        .map_err(sql)?;
-    let counts = stmt
-        .query_map(params![since, until, q.flag], |r| {
+    // One flag's hours are read through the (flag, hour) index; a
+    // condition like `(?3 IS NULL OR flag = ?3)` would hide it from the
+    // planner and scan every flag's hours in the window.
+    let sql_text = select_counts(q.totals_only, q.flag.is_some(), false);
+    let mut stmt = conn.prepare(&sql_text).map_err(sql)?;
+    let rows = match &q.flag {
+        Some(flag) => stmt.query(params![since, until, flag]),
+        None => stmt.query(params![since, until]),
+    }
+    .map_err(sql)?;
+    let counts = rows
+        .mapped(|r| {
             Ok(UsageCount {
                 hour: from_micros(r.get(0)?),
                 flag: r.get(1)?,
@@ -114,7 +113,6 @@ pub(crate) fn read(conn: &Connection, q: &UsageQuery) -> Result<UsageReport, Sto
                 count: r.get::<_, i64>(6)?.max(0) as u64,
             })
         })
-        .map_err(sql)?
         .collect::<Result<Vec<_>, _>>()
         .map_err(sql)?;
     let mut stmt = conn

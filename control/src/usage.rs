@@ -84,3 +84,39 @@ pub(crate) fn merged(mut counts: Vec<UsageCount>) -> Vec<UsageCount> {
 fn key(c: &UsageCount) -> (Timestamp, &str, &str, &str, &str, &str) {
     (c.hour, &c.flag, &c.variant, &c.reason, &c.rule, &c.error)
 }
+
+/// The query of a [`UsageQuery`]'s counts: parameters 1 and 2 are the
+/// window's first and last-plus-one hour, 3 the flag when `one_flag`.
+/// `postgres` spells its parameters `$N` with the casts PostgreSQL needs,
+/// SQLite's `?N`.
+pub(crate) fn select_counts(totals_only: bool, one_flag: bool, postgres: bool) -> String {
+    let p = |n: u8| {
+        if postgres {
+            format!("${n}")
+        } else {
+            format!("?{n}")
+        }
+    };
+    let flag = if one_flag {
+        format!("flag = {} AND ", p(3))
+    } else {
+        String::new()
+    };
+    let window = format!("{flag}hour >= {} AND hour < {}", p(1), p(2));
+    if totals_only {
+        let (hour, sum) = if postgres {
+            ("$1::bigint", "SUM(count)::bigint")
+        } else {
+            ("?1", "SUM(count)")
+        };
+        format!(
+            "SELECT {hour}, flag, '', '', '', '', {sum} FROM vexil_usage
+             WHERE {window} GROUP BY flag ORDER BY flag"
+        )
+    } else {
+        format!(
+            "SELECT hour, flag, variant, reason, rule, error, count FROM vexil_usage
+             WHERE {window} ORDER BY hour, flag, variant, reason, rule, error"
+        )
+    }
+}
