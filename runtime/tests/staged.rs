@@ -114,9 +114,6 @@ fn the_share_follows_the_stages_and_a_stage_only_adds_units() {
     }
 }
 
-// Compares the two backends: only in builds that have the JIT (the
-// interpreter-only configuration of scripts/test.sh has none to compare).
-#[cfg(feature = "jit")]
 /// `until T` gives a stage its end time: the same stage start times, so the
 /// same bundle, as the durations that reach the same times.
 #[test]
@@ -139,6 +136,9 @@ fn stages_given_by_their_end_times_lower_to_the_same_stages() {
     assert_eq!(stages(&by_end).len(), 4);
 }
 
+// Compares the two backends: only in builds that have the JIT (the
+// interpreter-only configuration of scripts/test.sh has none to compare).
+#[cfg(feature = "jit")]
 #[test]
 fn interpreter_and_jit_agree_at_every_moment() {
     if vexil_runtime::jit_status().is_err() {
