@@ -394,7 +394,7 @@ impl Fold {
 impl Store {
     /// The per-variant sums of `specs` for `experiment`: exactly what
     /// [`crate::metrics_query`] returns (and [`Store::aggregate_sql`] runs),
-    /// computed by a [`Fold`] of the experiment's exposures and its units'
+    /// computed by a `Fold` of the experiment's exposures and its units'
     /// events (on PostgreSQL, streamed in unit order: `postgres.rs`).
     pub fn aggregate(
         &self,
