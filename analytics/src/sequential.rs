@@ -73,7 +73,7 @@ fn log_one_sided_evalue(z: f64, total_n: f64, alpha: f64, tuning: f64) -> f64 {
 /// both arms: `harmful_up` says whether an increase is the harm. The
 /// rollout monitor's test: it rejects when the change is significantly
 /// harmful, whatever its size, at level `alpha` (which also sets the
-/// mixture's width with `tuning`, as in [`mixture_sprt`]).
+/// mixture's width with `tuning`, as in `mixture_sprt`).
 pub fn one_sided_p_value(
     estimate: &Estimate,
     total_n: f64,
