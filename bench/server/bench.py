@@ -146,6 +146,10 @@ class Oha:
         if qps:
             cmd += ["-q", str(qps), "--latency-correction"]
         if db:
+            # oha appends to an existing database: each run gets a fresh
+            # one, or the counts below would add up every earlier run's.
+            if os.path.exists(db):
+                os.remove(db)
             cmd += ["--db-url", db]
         cmd.append(url)
         result = subprocess.run(pinned(cmd, "load"), capture_output=True, text=True, check=False)
@@ -435,8 +439,6 @@ def floor_run(args, oha, out, results, body, headers):
             # The reload run's load, without Vexil: what the machine and oha
             # give over its duration (its slow requests and where they fall).
             db = os.path.join(out, "floor-long.sqlite")
-            if os.path.exists(db):
-                os.remove(db)
             qps = max(100, int(single["half_rate_qps"]))
             run = oha.run("floor-long", url, body, headers, args.reload_duration, args.connections,
                           qps=qps, db=db)
