@@ -2,10 +2,11 @@
 //! scan in Rust instead of SQL's `GROUP BY`. One pass over the
 //! experiment's exposures in key order gives each unit's first exposure
 //! and variant (and its mixing of variants); each enrolled unit's events are
-//! then read (SQLite: by the `events` key, one seek per unit; PostgreSQL:
-//! one stream in unit order beside the exposures', `postgres.rs`), and its
-//! per-unit values are folded into the sums of its variant and day as they
-//! come ([`Fold`]).
+//! then read (SQLite: by the `events` key, one seek per unit, and the unit
+//! folded into the sums of its variant and day at once; PostgreSQL: the
+//! units held in memory by key, then one stream of their events in any
+//! order, `postgres/scan.rs`, and the units folded at the end in key order,
+//! so both stores add the same numbers in the same order: [`Fold`]).
 //!
 //! SQLite spent most of the portable query's time evaluating each metric's
 //! `CASE` on every joined row and checking the first exposure with two
@@ -18,6 +19,8 @@
 //! [`metrics_query`]: crate::metrics_query
 
 use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use vexil_ir as ir;
@@ -130,6 +133,24 @@ impl Plan {
 
     fn event_index(&self, name: &[u8]) -> Option<usize> {
         self.events.iter().position(|e| e.as_bytes() == name)
+    }
+
+    /// Adds one event of a unit first exposed at `first` to its per-unit
+    /// `values` (names no metric reads change nothing).
+    fn add_event(&self, first: i64, values: &mut [f64], name: &[u8], time: i64, value: f64) {
+        let Some(event) = self.event_index(name) else {
+            return;
+        };
+        for &c in &self.feeds[event] {
+            let column = &self.columns[c];
+            if column.covers(first, time) {
+                if column.conversion {
+                    values[c] = 1.0;
+                } else {
+                    values[c] += value;
+                }
+            }
+        }
     }
 
     /// Adds one unit's values to `totals`, one entry per metric.
@@ -278,14 +299,31 @@ impl Cells {
 /// The fold of an experiment's units into its cells, fed by a store: each
 /// unit's exposures in key order (its first exposure first), then, once
 /// [`Fold::starts_unit`] says the unit is complete, its events, then
-/// [`Fold::finish_unit`]. Both stores feed it (SQLite by a seek per unit,
-/// PostgreSQL from two streams in unit order), so the arithmetic is one.
+/// [`Fold::finish_unit`]; or (a store whose events come in any order) each
+/// complete unit held ([`Fold::hold_unit`]), then all the events
+/// ([`Fold::held_event`]), then [`Fold::finish_held`]. Both stores feed it
+/// (SQLite by a seek per unit, PostgreSQL by holding the units while one
+/// unordered stream of events comes), so the arithmetic is one.
 pub(crate) struct Fold {
     plan: Plan,
     cells: Cells,
     mixed_units: u64,
     values: Vec<f64>,
     unit: Option<Unit>,
+    held: Held,
+}
+
+/// The units a store keeps while their events come in any order
+/// ([`Fold::hold_unit`]): about 100 bytes each with five metrics, so
+/// tens of megabytes for the 755,825 enrolled units.
+#[derive(Default)]
+struct Held {
+    /// A unit's key → its place in `units`.
+    index: FxHashMap<Box<[u8]>, usize>,
+    /// (variant index, first exposure), in the order held.
+    units: Vec<(usize, i64)>,
+    /// Each held unit's per-unit values, `plan.columns` of them a unit.
+    values: Vec<f64>,
 }
 
 impl Fold {
@@ -301,6 +339,7 @@ impl Fold {
             },
             mixed_units: 0,
             unit: None,
+            held: Held::default(),
         }
     }
 
@@ -352,18 +391,9 @@ impl Fold {
     /// One event of the open unit (names the metrics do not read are
     /// skipped).
     pub(crate) fn event(&mut self, name: &[u8], time: i64, value: f64) {
-        let (Some(unit), Some(event)) = (&self.unit, self.plan.event_index(name)) else {
-            return;
-        };
-        for &c in &self.plan.feeds[event] {
-            let column = &self.plan.columns[c];
-            if column.covers(unit.first, time) {
-                if column.conversion {
-                    self.values[c] = 1.0;
-                } else {
-                    self.values[c] += value;
-                }
-            }
+        if let Some(unit) = &self.unit {
+            self.plan
+                .add_event(unit.first, &mut self.values, name, time, value);
         }
     }
 
@@ -380,6 +410,51 @@ impl Fold {
             }
         }
         self.values.fill(0.0);
+    }
+
+    /// Keeps the open unit (complete: [`Fold::starts_unit`] said so, or its
+    /// exposures ended) for events given later by key
+    /// ([`Fold::held_event`]), or counts it out if it saw several variants.
+    pub(crate) fn hold_unit(&mut self) {
+        let Some(unit) = &self.unit else {
+            return;
+        };
+        if unit.mixed {
+            self.mixed_units += 1;
+            return;
+        }
+        let index = self.held.units.len();
+        self.held.index.insert(unit.key.as_slice().into(), index);
+        self.held.units.push((unit.variant, unit.first));
+        let columns = self.plan.columns.len();
+        self.held
+            .values
+            .resize(self.held.values.len() + columns, 0.0);
+    }
+
+    /// One event of a held unit, in any order (a unit not held, left out or
+    /// not enrolled, is skipped).
+    pub(crate) fn held_event(&mut self, unit: &[u8], name: &[u8], time: i64, value: f64) {
+        let Some(&index) = self.held.index.get(unit) else {
+            return;
+        };
+        let (_, first) = self.held.units[index];
+        let columns = self.plan.columns.len();
+        let values = &mut self.held.values[index * columns..(index + 1) * columns];
+        self.plan.add_event(first, values, name, time, value);
+    }
+
+    /// Folds the held units into their cells, in the order they were held
+    /// (key order: the sums are added as the streaming fold adds them).
+    pub(crate) fn finish_held(&mut self) {
+        let held = std::mem::take(&mut self.held);
+        let columns = self.plan.columns.len();
+        for (index, &(variant, first)) in held.units.iter().enumerate() {
+            let (units, sums) = self.cells.cell(variant, first);
+            *units += 1;
+            self.plan
+                .add_unit(&held.values[index * columns..(index + 1) * columns], sums);
+        }
     }
 
     /// The cells, after the last unit's [`Fold::finish_unit`].
