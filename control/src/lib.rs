@@ -43,4 +43,4 @@ pub use session::StoredSession;
 pub use sqlite::SqliteStore;
 #[cfg(feature = "stores")]
 pub use store::{open, Store, StoreError, Write};
-pub use usage::{hour_of, UsageCount, UsageQuery, UsageReport};
+pub use usage::{hour_of, UsageCount, UsageQuery, UsageReport, USAGE_WINDOW_HOURS};

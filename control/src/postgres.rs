@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres_3.sql"),
     include_str!("../migrations/postgres_4.sql"),
     include_str!("../migrations/postgres_5.sql"),
+    include_str!("../migrations/postgres_6.sql"),
 ];
 
 /// The channel writes notify.

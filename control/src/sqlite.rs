@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite_3.sql"),
     include_str!("../migrations/sqlite_4.sql"),
     include_str!("../migrations/sqlite_5.sql"),
+    include_str!("../migrations/sqlite_6.sql"),
 ];
 
 /// How often another process's writes are looked for.

@@ -1,4 +1,5 @@
-//! The usage rollups in SQLite: one transaction per batch of deltas.
+//! The usage rollups in SQLite: one transaction per batch of deltas, the
+//! window's per-flag sums kept in the same transaction.
 
 use jiff::Timestamp;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -6,7 +7,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::model::{from_micros, micros};
 use crate::sqlite::sql;
 use crate::store::StoreError;
-use crate::usage::{hour_of, merged, select_counts, UsageCount, UsageQuery, UsageReport};
+use crate::usage::{
+    advance_window, hour_of, merged, select_counts, select_window_totals, window_since, UsageCount,
+    UsageQuery, UsageReport,
+};
 
 pub(crate) fn begin(conn: &Connection, now: Timestamp) -> Result<Timestamp, StoreError> {
     conn.execute(
@@ -24,6 +28,25 @@ pub(crate) fn begin(conn: &Connection, now: Timestamp) -> Result<Timestamp, Stor
     Ok(from_micros(at))
 }
 
+/// Move the window's start forward to `to` (never back); the start after.
+fn advance(tx: &rusqlite::Transaction, to: i64) -> Result<i64, StoreError> {
+    let since: i64 = tx
+        .query_row(
+            "SELECT since FROM vexil_usage_window_start WHERE id = 1",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(sql)?;
+    if to <= since {
+        return Ok(since);
+    }
+    let [subtract, zeros, start] = advance_window(false);
+    tx.execute(&subtract, params![since, to]).map_err(sql)?;
+    tx.execute(&zeros, []).map_err(sql)?;
+    tx.execute(&start, params![to]).map_err(sql)?;
+    Ok(to)
+}
+
 pub(crate) fn add(
     conn: &mut Connection,
     counts: Vec<UsageCount>,
@@ -33,6 +56,7 @@ pub(crate) fn add(
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(sql)?;
+    let since = advance(&tx, window_since(at))?;
     {
         let mut add = tx
             .prepare(
@@ -48,8 +72,15 @@ pub(crate) fn add(
                  ON CONFLICT (flag) DO UPDATE SET at = max(at, excluded.at)",
             )
             .map_err(sql)?;
+        let mut window = tx
+            .prepare(
+                "INSERT INTO vexil_usage_window (flag, count) VALUES (?1, ?2)
+                 ON CONFLICT (flag) DO UPDATE SET count = count + excluded.count",
+            )
+            .map_err(sql)?;
         let mut previous: Option<&str> = None;
         for c in &counts {
+            let n = i64::try_from(c.count).unwrap_or(i64::MAX);
             add.execute(params![
                 micros(c.hour),
                 c.flag,
@@ -57,9 +88,12 @@ pub(crate) fn add(
                 c.reason,
                 c.rule,
                 c.error,
-                i64::try_from(c.count).unwrap_or(i64::MAX)
+                n
             ])
             .map_err(sql)?;
+            if micros(c.hour) >= since {
+                window.execute(params![c.flag, n]).map_err(sql)?;
+            }
             if previous != Some(c.flag.as_str()) {
                 last.execute(params![c.flag, micros(at)]).map_err(sql)?;
                 previous = Some(&c.flag);
@@ -73,6 +107,9 @@ pub(crate) fn prune(conn: &mut Connection, before: Timestamp) -> Result<u64, Sto
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(sql)?;
+    // The window never starts before the oldest hour kept, so its sums
+    // are always of hours the table still holds.
+    advance(&tx, micros(before))?;
     let deleted = tx
         .execute(
             "DELETE FROM vexil_usage WHERE hour < ?1",
@@ -94,11 +131,21 @@ pub(crate) fn read(conn: &Connection, q: &UsageQuery) -> Result<UsageReport, Sto
     // One flag's hours are read through the (flag, hour) index; a
     // condition like `(?3 IS NULL OR flag = ?3)` would hide it from the
     // planner and scan every flag's hours in the window.
-    let sql_text = select_counts(q.totals_only, q.flag.is_some(), false);
+    // Totals up to now come from the window's sums (one row per flag),
+    // in one statement, so the sums and the buckets correcting them are
+    // of one moment.
+    let windowed = q.totals_only && q.until.is_none();
+    let sql_text = if windowed {
+        select_window_totals(q.flag.is_some(), false)
+    } else {
+        select_counts(q.totals_only, q.flag.is_some(), false)
+    };
     let mut stmt = conn.prepare(&sql_text).map_err(sql)?;
-    let rows = match &q.flag {
-        Some(flag) => stmt.query(params![since, until, flag]),
-        None => stmt.query(params![since, until]),
+    let rows = match (&q.flag, windowed) {
+        (Some(flag), true) => stmt.query(params![since, flag]),
+        (None, true) => stmt.query(params![since]),
+        (Some(flag), false) => stmt.query(params![since, until, flag]),
+        (None, false) => stmt.query(params![since, until]),
     }
     .map_err(sql)?;
     let counts = rows

@@ -85,6 +85,85 @@ fn key(c: &UsageCount) -> (Timestamp, &str, &str, &str, &str, &str) {
     (c.hour, &c.flag, &c.variant, &c.reason, &c.rule, &c.error)
 }
 
+/// The window the store keeps each flag's sum of (`vexil_usage_window`,
+/// migration 6): the hours from this many before the writer's hour on, the
+/// window of the dashboard's list of flags.
+pub const USAGE_WINDOW_HOURS: i64 = 24;
+
+/// The first hour (in microseconds) of the window a writer at `at` keeps.
+pub(crate) fn window_since(at: Timestamp) -> i64 {
+    crate::model::micros(hour_of(at)) - USAGE_WINDOW_HOURS * 3600 * 1_000_000
+}
+
+fn placeholder(postgres: bool) -> impl Fn(u8) -> String {
+    move |n| {
+        if postgres {
+            format!("${n}")
+        } else {
+            format!("?{n}")
+        }
+    }
+}
+
+/// Moving the window's start forward from parameter 1 to parameter 2
+/// (both in microseconds, the first below the second): the hours that
+/// fall out are subtracted from their flags' sums, sums that reach zero
+/// are deleted, and the start is set. Run in the writer's transaction,
+/// after reading the start (`FOR UPDATE` on PostgreSQL).
+pub(crate) fn advance_window(postgres: bool) -> [String; 3] {
+    let p = placeholder(postgres);
+    let (from, to) = (p(1), p(2));
+    let cast = if postgres { "::bigint" } else { "" };
+    [
+        format!(
+            "INSERT INTO vexil_usage_window (flag, count)
+             SELECT flag, -SUM(count){cast} FROM vexil_usage
+             WHERE hour >= {from}{cast} AND hour < {to}{cast} GROUP BY flag
+             ON CONFLICT (flag) DO UPDATE SET count = vexil_usage_window.count + excluded.count"
+        ),
+        "DELETE FROM vexil_usage_window WHERE count = 0".to_string(),
+        // (its one parameter, the new start, is parameter 1)
+        format!("UPDATE vexil_usage_window_start SET since = {from}{cast} WHERE id = 1"),
+    ]
+}
+
+/// Each flag's sum of the hours from parameter 1 on (and of parameter 2
+/// alone when `one_flag`), from the window's sums corrected by the hours
+/// between the window's start and parameter 1 (subtracted when the
+/// window starts earlier, added when it starts later): one row per flag,
+/// where summing the buckets would read every hour's rows. The rows are
+/// shaped as [`select_counts`]'s totals.
+pub(crate) fn select_window_totals(one_flag: bool, postgres: bool) -> String {
+    let p = placeholder(postgres);
+    let (cast, sum) = if postgres {
+        ("::bigint", "SUM(n)::bigint")
+    } else {
+        ("", "SUM(n)")
+    };
+    let since = format!("{}{cast}", p(1));
+    let (flag, window_flag) = if one_flag {
+        (
+            format!(" AND u.flag = {}", p(2)),
+            format!(" WHERE flag = {}", p(2)),
+        )
+    } else {
+        (String::new(), String::new())
+    };
+    format!(
+        "SELECT {since}, flag, '', '', '', '', {sum} FROM (
+             SELECT flag, count AS n FROM vexil_usage_window{window_flag}
+             UNION ALL
+             SELECT u.flag, -u.count FROM vexil_usage_window_start s
+             JOIN vexil_usage u ON u.hour >= s.since AND u.hour < {since}{flag}
+             WHERE s.id = 1
+             UNION ALL
+             SELECT u.flag, u.count FROM vexil_usage_window_start s
+             JOIN vexil_usage u ON u.hour >= {since} AND u.hour < s.since{flag}
+             WHERE s.id = 1
+         ) t GROUP BY flag HAVING SUM(n) <> 0 ORDER BY flag"
+    )
+}
+
 /// The query of a [`UsageQuery`]'s counts: parameters 1 and 2 are the
 /// window's first and last-plus-one hour, 3 the flag when `one_flag`.
 /// `postgres` spells its parameters `$N` with the casts PostgreSQL needs,

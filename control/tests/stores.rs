@@ -370,7 +370,7 @@ async fn migrations_apply_once(postgres: bool) {
         .raw("UPDATE vexil_migrations SET applied_at = applied_at")
         .await
         .unwrap();
-    assert_eq!(n, 5, "five migrations recorded");
+    assert_eq!(n, 6, "six migrations recorded");
 }
 
 async fn keys_are_created_listed_and_revoked_with_audit(postgres: bool) {
@@ -620,6 +620,160 @@ async fn usage_deltas_add_up_and_retention_deletes_old_hours(postgres: bool) {
     assert_eq!(store.begin_usage(h(9)).await.unwrap(), h(2));
 }
 
+/// Each flag's sum from `since` on, from every bucket (the query that
+/// reads each hour's rows: bounded above, it does not use the window).
+async fn summed(store: &dyn Store, since: Timestamp, flag: Option<&str>) -> Vec<(String, u64)> {
+    let far = "2100-01-01T00:00:00Z".parse::<Timestamp>().unwrap();
+    let report = store
+        .usage(&UsageQuery {
+            since: Some(since),
+            until: Some(far),
+            flag: flag.map(str::to_string),
+            totals_only: false,
+        })
+        .await
+        .unwrap();
+    let mut sums: std::collections::BTreeMap<String, u64> = Default::default();
+    for c in report.counts {
+        *sums.entry(c.flag).or_default() += c.count;
+    }
+    sums.into_iter().collect()
+}
+
+/// Each flag's sum from `since` on, as the list of flags reads it (from
+/// the window's sums).
+async fn windowed(store: &dyn Store, since: Timestamp, flag: Option<&str>) -> Vec<(String, u64)> {
+    let report = store
+        .usage(&UsageQuery {
+            since: Some(since),
+            flag: flag.map(str::to_string),
+            totals_only: true,
+            ..UsageQuery::default()
+        })
+        .await
+        .unwrap();
+    assert!(report
+        .counts
+        .iter()
+        .all(|c| c.hour == vexil_control::hour_of(since)));
+    report
+        .counts
+        .into_iter()
+        .map(|c| (c.flag, c.count))
+        .collect()
+}
+
+async fn the_windows_sums_are_the_buckets_sums(postgres: bool) {
+    let place = Place::new(postgres).await;
+    let store = place.open().await;
+    let h = |hours: i64| {
+        "2026-03-01T00:00:00Z".parse::<Timestamp>().unwrap() + SignedDuration::from_hours(hours)
+    };
+    let check = async |store: &dyn Store, hours: &[i64]| {
+        for &at in hours {
+            for flag in [None, Some("a"), Some("b"), Some("none")] {
+                let since = h(at) + SignedDuration::from_mins(20);
+                assert_eq!(
+                    windowed(store, since, flag).await,
+                    summed(store, since, flag).await,
+                    "from hour {at}, flag {flag:?}"
+                );
+            }
+        }
+    };
+    // Two days of flushes, each hour's deltas written in that hour (the
+    // window's start follows the writer, 24 hours back), by two servers.
+    let other = place.open().await;
+    for hour in 0..48 {
+        let writer = if hour % 2 == 0 { &store } else { &other };
+        let mut counts = vec![count(
+            h(hour),
+            "a",
+            "on",
+            "TARGETING_MATCH",
+            1 + hour as u64,
+        )];
+        if hour % 5 == 0 {
+            counts.push(count(h(hour), "b", "", "STATIC", 100));
+        }
+        writer
+            .add_usage(counts, h(hour) + SignedDuration::from_mins(7))
+            .await
+            .unwrap();
+    }
+    check(&*store, &[-3, 0, 10, 23, 24, 25, 30, 47, 48, 60]).await;
+    // Deltas kept while the store was away arrive late: one inside the
+    // window, one before it.
+    store
+        .add_usage(
+            vec![
+                count(h(40), "b", "", "STATIC", 9),
+                count(h(3), "b", "", "STATIC", 4),
+            ],
+            h(47) + SignedDuration::from_mins(30),
+        )
+        .await
+        .unwrap();
+    // An earlier writer's clock does not move the window back.
+    other
+        .add_usage(vec![count(h(20), "a", "", "DEFAULT", 2)], h(20))
+        .await
+        .unwrap();
+    check(&*store, &[0, 3, 20, 23, 24, 40, 41, 47]).await;
+    // Retention past the window's start: the window moves with it.
+    store.prune_usage(h(30)).await.unwrap();
+    check(&*other, &[0, 29, 30, 31, 47]).await;
+    // A day later with no writes in between: the whole window is old.
+    check(&*store, &[72]).await;
+    store
+        .add_usage(vec![count(h(80), "b", "", "STATIC", 1)], h(80))
+        .await
+        .unwrap();
+    check(&*store, &[30, 47, 56, 57, 80]).await;
+}
+
+async fn the_window_is_backfilled_by_its_migration(postgres: bool) {
+    let place = Place::new(postgres).await;
+    let h = |hours: i64| {
+        "2026-03-01T00:00:00Z".parse::<Timestamp>().unwrap() + SignedDuration::from_hours(hours)
+    };
+    // A store of version 5 (the window's tables and their migration
+    // undone) holding two days of buckets.
+    {
+        let store = place.open().await;
+        for hour in 0..48 {
+            store
+                .add_usage(
+                    vec![count(
+                        h(hour),
+                        "a",
+                        "on",
+                        "TARGETING_MATCH",
+                        1 + hour as u64,
+                    )],
+                    h(hour),
+                )
+                .await
+                .unwrap();
+        }
+    }
+    for sql in [
+        "DROP TABLE vexil_usage_window",
+        "DROP TABLE vexil_usage_window_start",
+        "DELETE FROM vexil_migrations WHERE version = 6",
+    ] {
+        place.raw(sql).await.unwrap();
+    }
+    let store = place.open().await;
+    for at in [0, 23, 24, 30, 47] {
+        let since = h(at);
+        assert_eq!(
+            windowed(&*store, since, None).await,
+            summed(&*store, since, None).await
+        );
+    }
+}
+
 async fn each_flags_last_change_is_its_newest_override_entry(postgres: bool) {
     let place = Place::new(postgres).await;
     let store = place.open().await;
@@ -738,6 +892,8 @@ on_both!(
     webhook_positions_resume_and_move_once,
     keys_are_created_listed_and_revoked_with_audit,
     usage_deltas_add_up_and_retention_deletes_old_hours,
+    the_windows_sums_are_the_buckets_sums,
+    the_window_is_backfilled_by_its_migration,
     sessions_are_found_by_digest_until_they_expire_or_close,
     each_flags_last_change_is_its_newest_override_entry,
 );
