@@ -48,7 +48,7 @@ pub struct StaleArgs {
     today: Option<String>,
     /// A flag serving one value to everyone is stale after this many days
     /// unchanged (by git; without git history, at once).
-    #[arg(long, value_name = "DAYS", default_value_t = 7)]
+    #[arg(long, value_name = "DAYS", default_value_t = vexil_lifecycle::stale::LAUNCHED_DAYS)]
     launched_days: i64,
     /// Application code to search (files or directories, `.gitignore`
     /// respected): a flag no code refers to is stale as unreferenced.

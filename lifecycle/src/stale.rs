@@ -13,6 +13,10 @@ use crate::launched::{constant_value, Constant};
 use crate::usage::{Usage, Verdict};
 use crate::{date, DAY};
 
+/// How many days a flag serving one value to everyone waits before it is
+/// stale, unless asked otherwise (`vexil stale --launched-days`).
+pub const LAUNCHED_DAYS: i64 = 7;
+
 /// What the stale report is asked.
 #[derive(Clone, Debug)]
 pub struct StaleOptions {

@@ -922,3 +922,112 @@ async fn a_flag_shows_its_usage_over_time_its_rules_share_and_errors_by_code() {
     );
     server.running.stop().await;
 }
+
+/// The Flags page once the git facts of the version served are read (the
+/// background task's first result), or after 30 s of asking.
+async fn flags_with_git_facts(b: &Browser<'_>, query: &str) -> Page {
+    for _ in 0..600 {
+        let page = b.get(&format!("/admin/flags{query}")).await;
+        if !page.text.contains("being read from git") {
+            return page;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the git facts were never read");
+}
+
+fn row<'p>(page: &'p Page, flag: &str) -> &'p str {
+    let at = page
+        .text
+        .find(&format!("data-flag=\"{flag}\""))
+        .unwrap_or_else(|| panic!("{flag} is listed"));
+    &page.text[at..at + page.text[at..].find("</tr>").unwrap()]
+}
+
+fn git(dir: &std::path::Path, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "Ada")
+        .env("GIT_AUTHOR_EMAIL", "ada@example.com")
+        .env("GIT_COMMITTER_NAME", "Ada")
+        .env("GIT_COMMITTER_EMAIL", "ada@example.com")
+        .env("GIT_AUTHOR_DATE", "2020-01-02T10:00:00Z")
+        .env("GIT_COMMITTER_DATE", "2020-01-02T10:00:00Z")
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {out:?}");
+}
+
+#[tokio::test]
+async fn stale_flags_and_last_commits_come_from_git_and_without_git_the_page_says_so() {
+    // Outside git: no stale status, and the page says why.
+    let plain = common::shop_copy();
+    let server = start(config(plain.path())).await;
+    let mut b = Browser::new(&server);
+    b.sign_in("any").await;
+    let page = flags_with_git_facts(&b, "").await;
+    assert!(
+        page.text.contains("No stale status and no last commits: `"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("is not in a git repository"));
+    assert!(!page.text.contains("class=\"status stale\""));
+    assert!(!row(&page, "new-checkout").contains("committed"));
+    server.running.stop().await;
+
+    // In git: a release flag switched off since a commit in 2020 is stale
+    // (as `vexil stale` says), with its evidence; every flag's last change
+    // is its last commit, unless the audit log has a later entry.
+    let repo = common::shop_copy();
+    std::fs::write(
+        repo.path().join("old.flag"),
+        "/// The winter banner of 2019.\nflag winter-banner: bool {\n  kind release\n  owner \"team-web\"\n  enabled false\n  default false\n}\n",
+    )
+    .unwrap();
+    git(repo.path(), &["init", "-q"]);
+    git(repo.path(), &["add", "."]);
+    git(repo.path(), &["commit", "-q", "-m", "the shop"]);
+    let server = start(config(repo.path())).await;
+    let mut b = Browser::new(&server);
+    b.sign_in("any").await;
+    let page = flags_with_git_facts(&b, "").await;
+    assert!(!page.text.contains("No stale status"), "{}", page.text);
+    let banner = row(&page, "winter-banner");
+    assert!(banner.contains("class=\"status stale\""), "{banner}");
+    assert!(
+        banner.contains("switched off: serves `false` to everyone since 2020-01-02"),
+        "{banner}"
+    );
+    assert!(banner.contains("2020-01-02 committed"), "{banner}");
+    assert!(banner.contains(">git</span>"), "{banner}");
+    let stale = flags_with_git_facts(&b, "?status=stale").await;
+    assert!(stale.text.contains("data-flag=\"winter-banner\""));
+    assert!(
+        !stale.text.contains("data-flag=\"new-checkout\""),
+        "new-checkout is rolling out, not stale"
+    );
+    // An override set now is later than the commit: the audit log's entry
+    // is the last change.
+    let flag_page = b.get("/admin/flags/payments-circuit-breaker").await;
+    let set = b
+        .post(
+            "/admin/flags/payments-circuit-breaker/override",
+            &[
+                ("csrf", &flag_page.hidden("csrf")),
+                ("version", &flag_page.hidden("version")),
+                ("action", "off"),
+                ("reason", "INC-9 provider down"),
+            ],
+        )
+        .await;
+    assert_eq!(set.status, 303, "{}", set.text);
+    let page = flags_with_git_facts(&b, "").await;
+    let breaker = row(&page, "payments-circuit-breaker");
+    assert!(breaker.contains("override set by"), "{breaker}");
+    assert!(breaker.contains(">audit</span>"), "{breaker}");
+    assert!(row(&page, "new-checkout").contains("2020-01-02 committed"));
+    server.running.stop().await;
+}

@@ -12,6 +12,7 @@ use serde::Deserialize;
 use vexil_control::AuditEntry;
 use vexil_ir::Metadata;
 
+use super::git::{Facts, GitFacts};
 use super::page::{self, given, Nav};
 use super::session::User;
 use super::Dashboard;
@@ -21,12 +22,13 @@ use crate::state::Served;
 const EXPIRING_WITHIN_MICROS: i64 = 30 * 24 * 3600 * 1_000_000;
 
 /// A flag's statuses, as the filter names them.
-pub const STATUSES: [&str; 6] = [
+pub const STATUSES: [&str; 7] = [
     "live",
     "overridden",
     "scheduled",
     "expiring",
     "expired",
+    "stale",
     "never-evaluated",
 ];
 
@@ -45,6 +47,7 @@ pub fn rows<'a>(
     served: &'a Served,
     evaluations: &rustc_hash::FxHashMap<&str, f64>,
     evaluated_ever: Option<&rustc_hash::FxHashSet<&str>>,
+    git: Option<&Facts>,
     now: i64,
 ) -> Vec<Row<'a>> {
     let bundle = served.base.bundle();
@@ -70,6 +73,10 @@ pub fn rows<'a>(
         }
         if s.is_empty() || s == ["scheduled"] {
             s.insert(0, "live");
+        }
+        // As `vexil stale` reports it from the sources' git history.
+        if git.is_some_and(|g| g.stale.contains_key(name)) {
+            s.push("stale");
         }
         s
     };
@@ -160,7 +167,18 @@ pub async fn page(
         ),
         Err(_) => (rustc_hash::FxHashMap::default(), None),
     };
-    let all = rows(&served, &evaluations, ever.as_ref(), vexil_runtime::now());
+    let git = dashboard.git.load();
+    let facts = match &**git {
+        GitFacts::Ready(f) => Some(f),
+        _ => None,
+    };
+    let all = rows(
+        &served,
+        &evaluations,
+        ever.as_ref(),
+        facts,
+        vexil_runtime::now(),
+    );
     let changes = app.control.store.last_changes().await;
     let last: rustc_hash::FxHashMap<&str, &AuditEntry> = changes
         .as_ref()
@@ -172,7 +190,15 @@ pub async fn page(
         })
         .unwrap_or_default();
     let mut body = html! {
-        (inventory(&all, &filters, &last))
+        @match &**git {
+            GitFacts::Pending => { p.muted.git { "The stale status and the last commits are being read from git." } }
+            GitFacts::Unavailable(why) => { p.muted.git { "No stale status and no last commits: " (why) "." } }
+            GitFacts::Ready(f) if f.bundle_version != served.bundle_version => {
+                p.muted.git { "The stale status and the last commits are of the version before; the served one's are being read from git." }
+            }
+            GitFacts::Ready(_) => {}
+        }
+        (inventory(&all, &filters, &last, facts))
         @if let Err(e) = &changes { p.error { "The audit log cannot be read for the last changes: " (e) } }
     };
     if let Err(e) = &usage {
@@ -202,6 +228,7 @@ fn inventory(
     all: &[Row],
     filters: &Filters,
     last: &rustc_hash::FxHashMap<&str, &AuditEntry>,
+    git: Option<&Facts>,
 ) -> Markup {
     let kinds: BTreeSet<&str> = all.iter().map(|r| r.kind).collect();
     let owners: BTreeSet<&str> = all.iter().filter_map(|r| r.meta.owner.as_deref()).collect();
@@ -226,7 +253,7 @@ fn inventory(
         table.inventory {
             thead { tr {
                 th { "Flag" } th { "Kind" } th { "Type" } th { "Owner" } th { "Tags" }
-                th { "Expires" } th title="the newest override set, lifted or expired, or guardrail breached" { "Last change" } th { "Status" } th.num title="evaluations in the last 24 hours, from the store's usage rollups" { "Evaluations (24 h)" }
+                th { "Expires" } th title="the later of the newest audit entry (an override set, lifted or expired, a guardrail breached) and the last commit changing the declaration (git)" { "Last change" } th { "Status" } th.num title="evaluations in the last 24 hours, from the store's usage rollups" { "Evaluations (24 h)" }
             } }
             tbody {
                 @for r in shown.iter().take(2000) {
@@ -238,17 +265,38 @@ fn inventory(
                         td.owner { (r.meta.owner.as_deref().unwrap_or("—")) }
                         td { @for t in &r.meta.tags { span.tag { (t) } " " } }
                         td { (r.meta.expires.map(day).unwrap_or_else(|| "—".to_string())) }
-                        td.last-change { @match last.get(r.name) {
-                            Some(e) => { span title=(e.reason.as_deref().unwrap_or("")) { (day(e.at.as_microsecond())) " " (e.kind.as_str().replace('_', " ")) " by " (e.actor) } }
-                            None => { "—" }
+                        td.last-change { (last_change(last.get(r.name).copied(), git.and_then(|g| g.changed.get(r.name).copied()))) }
+                        td { @for s in &r.statuses {
+                            @if *s == "stale" {
+                                span class="status stale" title=(git.and_then(|g| g.stale.get(r.name)).map(|e| e.join("; ")).unwrap_or_default()) { (s) } " "
+                            } @else {
+                                span class={ "status " (s) } { (s) } " "
+                            }
                         } }
-                        td { @for s in &r.statuses { span class={ "status " (s) } { (s) } " " } }
                         td.num { (count(r.evaluations)) }
                     }
                 }
             }
         }
         @if shown.len() > 2000 { p { "The first 2,000 are shown: narrow the search to see the others." } }
+    }
+}
+
+/// The later of a flag's newest audit entry and its last commit, with
+/// where the date comes from.
+fn last_change(audit: Option<&AuditEntry>, commit: Option<i64>) -> Markup {
+    match (audit, commit) {
+        (Some(e), c) if c.is_none_or(|c| e.at.as_microsecond() >= c) => html! {
+            span title=(e.reason.as_deref().unwrap_or("")) {
+                (day(e.at.as_microsecond())) " " (e.kind.as_str().replace('_', " ")) " by " (e.actor)
+            }
+            " " span.source title="from the audit log" { "audit" }
+        },
+        (_, Some(c)) => html! {
+            span title="the last commit changing its declaration (git)" { (day(c)) " committed" }
+            " " span.source title="from git" { "git" }
+        },
+        _ => html! { "—" },
     }
 }
 

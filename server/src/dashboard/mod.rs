@@ -11,6 +11,7 @@ mod chart;
 mod experiments;
 mod flag;
 mod flags;
+mod git;
 mod health;
 mod page;
 mod readings;
@@ -41,6 +42,8 @@ pub(crate) struct Dashboard {
     pub app: Arc<App>,
     pub sessions: session::Sessions,
     pub rate: Arc<health::Rate>,
+    /// The Flags page's stale status and last commits.
+    pub git: git::Shared,
 }
 
 /// The dashboard's routes, to merge into the server's router.
@@ -51,6 +54,7 @@ pub(crate) fn router<S>(app: Arc<App>) -> Router<S> {
     let rate = Arc::new(health::Rate::default());
     health::sample(app.clone(), rate.clone());
     let dashboard = Arc::new(Dashboard {
+        git: git::follow(app.clone()),
         sessions: session::Sessions::new(&app.config, app.control.store.clone()),
         rate,
         app,
