@@ -7,7 +7,9 @@
 //! is included, so the figures are an upper bound of the render time.
 //!
 //! `cargo run --release -p vexil-server --example dashboard_pages -- DIR [ROUNDS]`
-//! (`USAGE=0` in the environment: no rollups, to see what they cost)
+//! (`USAGE=0` in the environment: no rollups, to see what they cost;
+//! `STORE=postgres://...`: the control store in that PostgreSQL database,
+//! which should be empty, instead of SQLite in a temporary directory)
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -91,6 +93,7 @@ async fn run(dir: PathBuf, rounds: usize) -> Result<(), Box<dyn std::error::Erro
         ..vexil_server::Config::default()
     };
     config.watch_interval_ms = 60_000;
+    config.store = std::env::var("STORE").ok().filter(|s| !s.is_empty());
     let started = Instant::now();
     let running = vexil_server::start(config.clone()).await?;
     eprintln!("started on {} in {:.1?}", dir.display(), started.elapsed());
@@ -104,11 +107,14 @@ async fn run(dir: PathBuf, rounds: usize) -> Result<(), Box<dyn std::error::Erro
     // A week of hourly rollups for every flag, written through the store
     // the server keeps them in, then the server started again on it.
     let seeding = Instant::now();
-    let store = data.path().join("vexil.db");
+    let store = match &config.store {
+        Some(url) => url.clone(),
+        None => data.path().join("vexil.db").to_string_lossy().to_string(),
+    };
     let rows = if std::env::var("USAGE").is_ok_and(|v| v == "0") {
         0
     } else {
-        seed_usage(&store.to_string_lossy(), &flags).await?
+        seed_usage(&store, &flags).await?
     };
     eprintln!(
         "seeded {rows} usage rows ({} flags × {HOURS} hours × 2 variants) in {:.1?}",
