@@ -44,6 +44,18 @@ impl Default for AnalysisOptions {
     }
 }
 
+impl AnalysisOptions {
+    /// The defaults with always-valid inference at the default tuning
+    /// (`vexil analyze --sequential`): for results looked at repeatedly,
+    /// such as a dashboard's.
+    pub fn sequential() -> Self {
+        AnalysisOptions {
+            sequential: Some(stats::DEFAULT_SEQUENTIAL_TUNING),
+            ..AnalysisOptions::default()
+        }
+    }
+}
+
 /// Units of one variant.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct VariantUnits {

@@ -673,9 +673,31 @@ async fn experiments_show_status_traffic_layers_and_say_when_there_is_no_store()
         .text
         .contains("shipping-promise: buckets 40000 to 70000 (30%)"));
 
+    // Two shoppers in the US evaluate the experiment: its page shows its
+    // usage over time by variant, as a flag's page does.
+    for id in ["u-5003", "u-7"] {
+        let (status, body) = evaluate_with(&server, "checkout-layout", shopper(id)).await;
+        assert_eq!(status, 200, "{body}");
+    }
     let page = b.get("/admin/experiments/checkout-layout").await;
     assert_eq!(page.status, 200, "{}", page.text);
     assert!(page.text.contains("No event store"), "{}", page.text);
+    assert!(
+        page.text
+            .contains("<span class=\"total\">2</span> evaluations"),
+        "{}",
+        page.text
+    );
+    assert!(page.text.contains("data-by=\"variant\""), "{}", page.text);
+    assert!(
+        page.text.contains("data-label=\"multi-page\""),
+        "{}",
+        page.text
+    );
+    // A view that does not exist is refused, not guessed.
+    let bad = b.get("/admin/experiments/checkout-layout?mode=bayes").await;
+    assert_eq!(bad.status, 400, "{}", bad.text);
+    assert!(bad.text.contains("no view `bayes`"), "{}", bad.text);
     // The inventory's link to an experiment leads there.
     let old = b.get("/admin/flags/checkout-layout").await;
     assert_eq!(old.location(), Some("/admin/experiments/checkout-layout"));
@@ -691,6 +713,7 @@ async fn an_experiment_shows_its_exposures_srm_and_the_analysis_vexil_analyze_gi
     c.clock = vexil_server::Clock::fixed_by(|| DEC_5);
     let store = dir.path().join("events.db");
     c.events_db = Some(store.clone());
+    let mut config = c.clone();
     let server = start(c).await;
 
     // 300 shoppers on each arm; one-page converts more (120 against 60).
@@ -724,21 +747,28 @@ async fn an_experiment_shows_its_exposures_srm_and_the_analysis_vexil_analyze_gi
     b.sign_in(VIEWER).await;
     let page = b.get("/admin/experiments/checkout-layout").await;
     assert_eq!(page.status, 200, "{}", page.text);
-    // The same analysis `vexil analyze` runs, over the same store.
-    let report = {
+    // The same analysis `vexil analyze --sequential` runs, over the same
+    // store: a dashboard is looked at every day, so its intervals and
+    // p-values are the always-valid ones.
+    let x = {
         let engine = vexil_runtime::Engine::from_dir(&shop(), Default::default()).unwrap();
         let snapshot = engine.snapshot();
-        let x = snapshot
+        snapshot
             .bundle()
             .experiments
             .iter()
             .find(|x| x.name == "checkout-layout")
             .unwrap()
-            .clone();
-        let store = vexil_events::Store::open_existing(&store).unwrap();
-        vexil_events::analyze_experiment(&store, &x, &Default::default()).unwrap()
+            .clone()
     };
-    for v in &report.variants {
+    let analyze = |options: vexil_events::AnalysisOptions| {
+        let store = vexil_events::Store::open_existing(&store).unwrap();
+        vexil_events::analyze_experiment(&store, &x, &options).unwrap()
+    };
+    let sequential = analyze(vexil_events::AnalysisOptions::sequential());
+    let fixed = analyze(Default::default());
+    assert!(sequential.sequential && !fixed.sequential);
+    for v in &sequential.variants {
         assert_eq!(v.units, 300);
         let at = page
             .text
@@ -751,30 +781,82 @@ async fn an_experiment_shows_its_exposures_srm_and_the_analysis_vexil_analyze_gi
         "{}",
         page.text
     );
-    let conversion = &report.metrics[0];
-    let lift = &conversion.comparisons[0];
-    let at = page
+    assert!(
+        page.text.contains("Always-valid intervals and p-values"),
+        "{}",
+        page.text
+    );
+    assert!(page
         .text
-        .find("data-metric=\"conversion\" data-variant=\"one-page\"")
-        .expect("the conversion row");
-    let row = &page.text[at..at + page.text[at..].find("</tr>").unwrap()];
+        .contains("href=\"/admin/experiments/checkout-layout?mode=fixed\""));
     use vexil_events::present::percent;
-    assert!(
-        row.contains(&percent(lift.relative.point, 2, true)),
-        "{row}"
+    let conversion_row = |text: &str| {
+        let at = text
+            .find("data-metric=\"conversion\" data-variant=\"one-page\"")
+            .expect("the conversion row");
+        text[at..at + text[at..].find("</tr>").unwrap()].to_string()
+    };
+    let assert_row = |row: &str, report: &vexil_events::Report| {
+        let lift = &report.metrics[0].comparisons[0];
+        for part in [
+            percent(lift.relative.point, 2, true),
+            format!(
+                "[{}, {}]",
+                percent(lift.relative.ci_lower, 2, true),
+                percent(lift.relative.ci_upper, 2, true)
+            ),
+            percent(lift.chance_to_win, 1, false),
+        ] {
+            assert!(row.contains(&part), "{part} in {row}");
+        }
+    };
+    assert_row(&conversion_row(&page.text), &sequential);
+    let (s, f) = (
+        &sequential.metrics[0].comparisons[0].relative,
+        &fixed.metrics[0].comparisons[0].relative,
     );
+    // The confidence sequence is wider than the fixed-horizon interval.
     assert!(
-        row.contains(&percent(lift.relative.ci_lower, 2, true)),
-        "{row}"
+        s.ci_lower < f.ci_lower && s.ci_upper > f.ci_upper,
+        "{s:?} {f:?}"
     );
-    assert!(
-        row.contains(&percent(lift.chance_to_win, 1, false)),
-        "{row}"
-    );
-    assert!(lift.relative.point > 0.5, "{}", lift.relative.point);
+    assert!(s.point > 0.5, "{}", s.point);
     assert!(page
         .text
         .contains("aria-label=\"forest plot of relative lifts\""));
+    let as_of = |text: &str| {
+        let at = text
+            .find("<p class=\"as-of\">")
+            .expect("the time of the analysis");
+        text[at..at + text[at..].find("</p>").unwrap()].to_string()
+    };
+    let first = as_of(&page.text);
+    assert!(first.contains("From the event store as of"), "{first}");
+
+    // The fixed-horizon view, on request, says what it is valid for.
+    let fixed_page = b.get("/admin/experiments/checkout-layout?mode=fixed").await;
+    assert_eq!(fixed_page.status, 200, "{}", fixed_page.text);
+    assert!(fixed_page
+        .text
+        .contains("valid only for one look at the planned end (2027-01-15)"));
+    assert_row(&conversion_row(&fixed_page.text), &fixed);
+
+    // Ten more shoppers exposed: the page within the next minute shows the
+    // analysis it made (the same time, the same units), not a new one.
+    let more: Vec<Value> = (600..610)
+        .map(|i| json!({ "type": "exposure", "experiment": "checkout-layout", "variant": "one-page", "unit": format!("u-{i}"), "time": day }))
+        .collect();
+    let (status, _, body) = server
+        .post_raw(
+            "/v1/events",
+            Value::from(more).to_string(),
+            &[("authorization", "Bearer server-secret")],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let again = b.get("/admin/experiments/checkout-layout").await;
+    assert_eq!(as_of(&again.text), first);
+    assert!(!again.text.contains("<td class=\"num units\">310</td>"));
     // An experiment without exposures has no sample-ratio check to pass.
     let empty = b.get("/admin/experiments/shipping-promise").await;
     assert!(
@@ -787,6 +869,34 @@ async fn an_experiment_shows_its_exposures_srm_and_the_analysis_vexil_analyze_gi
     assert!(empty
         .text
         .contains("No exposures of <code>shipping-promise</code>"));
+    server.running.stop().await;
+
+    // With `analysis_cache_seconds = 0` every view reads the store.
+    config.dashboard.analysis_cache_seconds = 0;
+    let server = start(config).await;
+    let mut b = Browser::new(&server);
+    b.sign_in(VIEWER).await;
+    for (next, units) in [(610, "310"), (620, "320")] {
+        let page = b.get("/admin/experiments/checkout-layout").await;
+        assert!(
+            page.text
+                .contains(&format!("<td class=\"num units\">{units}</td>")),
+            "{}",
+            page.text
+        );
+        assert!(page.text.contains("read again after 0 s"), "{}", page.text);
+        let more: Vec<Value> = (next..next + 10)
+            .map(|i| json!({ "type": "exposure", "experiment": "checkout-layout", "variant": "one-page", "unit": format!("u-{i}"), "time": day }))
+            .collect();
+        let (status, _, body) = server
+            .post_raw(
+                "/v1/events",
+                Value::from(more).to_string(),
+                &[("authorization", "Bearer server-secret")],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
     server.running.stop().await;
 }
 

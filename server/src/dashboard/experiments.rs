@@ -2,20 +2,24 @@
 //! status (from its start and end), traffic, audience and layer, each
 //! layer drawn as its enrolment buckets; and one experiment's page with
 //! the exposures per variant, the sample-ratio check and the analysis
-//! `vexil analyze` gives (the same `vexil_events::analyze_experiment` over
-//! the server's event store, the same forest plot).
+//! `vexil analyze --sequential` gives (the same
+//! `vexil_events::analyze_experiment` over the server's event store, kept
+//! for a while by `analyses.rs`; the fixed-horizon view on request), the
+//! same forest plot, and its usage over time.
 
 use std::sync::Arc;
 
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use maud::{html, Markup, PreEscaped};
 use vexil_events::present::{forest_plot, metric_label, p_value, percent, value, verdict};
-use vexil_events::{analyze_experiment, AnalysisOptions, Report};
+use vexil_events::Report;
 use vexil_ir::bucket::{buckets_to_percent, BUCKETS};
 use vexil_ir::{Bundle, Experiment, Expr};
 
+use super::analyses::Mode;
 use super::chart::{self, Range};
 use super::flags::count;
 use super::page::{self, Nav};
@@ -149,13 +153,24 @@ fn variants_text(x: &Experiment) -> String {
     parts.join(", ")
 }
 
+/// `?mode=` on an experiment's page.
+#[derive(serde::Deserialize, Default)]
+pub struct View {
+    mode: Option<String>,
+}
+
 /// `GET /admin/experiments/{name}`.
 pub async fn page(
     State(dashboard): State<Arc<Dashboard>>,
     user: User,
     Path(name): Path<String>,
+    view: Result<Query<View>, QueryRejection>,
 ) -> Response {
     let app = &dashboard.app;
+    let mode = match Mode::parse(view.map(|q| q.0).unwrap_or_default().mode.as_deref()) {
+        Ok(mode) => mode,
+        Err(e) => return super::html(StatusCode::BAD_REQUEST, page::message("Bad request", &e)),
+    };
     let served = app.served();
     let bundle = served.base.bundle();
     let Some(x) = bundle.experiments.iter().find(|x| x.name == name) else {
@@ -163,19 +178,15 @@ pub async fn page(
         return super::html(StatusCode::NOT_FOUND, page::message("Not found", &text));
     };
     let analysis = match app.config.events_db.clone() {
-        None => Err("No event store (`events_db` is not set): no exposures or analysis to show. `vexil analyze` reads the store the server would write.".to_string()),
-        Some(path) => {
-            let experiment = x.clone();
-            tokio::task::spawn_blocking(move || {
-                let store = vexil_events::Store::open_existing(&path).map_err(|e| e.to_string())?;
-                analyze_experiment(&store, &experiment, &AnalysisOptions::default())
-                    .map_err(|e| e.to_string())
-            })
-            .await
-            .map_err(|e| e.to_string())
-            .and_then(|r| r)
-        }
+        None => None,
+        Some(store) => Some(
+            dashboard
+                .analyses
+                .get(store, bundle, &served.bundle_version, x, mode)
+                .await,
+        ),
     };
+    let usage = super::usage::read(app, super::usage::FLAG_HOURS, Some(&name)).await;
     let root = app.source();
     let excerpt = source::served_excerpt(&root, x.meta.location.as_ref());
     let now = app.now();
@@ -201,9 +212,23 @@ pub async fn page(
             (chart::layer(name, ranges))
         }
         @match &analysis {
-            Ok(report) => { (results(x, report)) }
-            Err(e) => { h2 { "Exposures and analysis" } p.error role="alert" { (e) } }
+            None => {
+                h2 { "Exposures and analysis" }
+                p.error role="alert" { "No event store (`events_db` is not set): no exposures or analysis to show. `vexil analyze` reads the store the server would write." }
+            }
+            Some(a) => {
+                p.as-of {
+                    "From the event store as of " time datetime=(a.as_of) { (page::time(a.as_of)) }
+                    " (read in " (format!("{:.0} ms", a.took.as_secs_f64() * 1e3)) "; read again after "
+                    (dashboard.analyses.keep().as_secs()) " s)."
+                }
+                @match &a.report {
+                    Ok(report) => { (results(x, report, mode)) }
+                    Err(e) => { h2 { "Exposures and analysis" } p.error role="alert" { (e) } }
+                }
+            }
         }
+        (super::usage::section(&usage, &x.name))
         (source::section(x.meta.location.as_ref(), excerpt.as_ref()))
     };
     super::html(
@@ -212,8 +237,40 @@ pub async fn page(
     )
 }
 
+/// What the analysis's intervals and p-values are valid for, with a link
+/// to the other view.
+fn validity(x: &Experiment, report: &Report, mode: Mode) -> Markup {
+    let end = x.end.map(super::flags::day);
+    html! {
+        @match mode {
+            Mode::Sequential => p.validity.sequential {
+                strong { "Always-valid intervals and p-values" }
+                " (sequential test, mixture SPRT with tuning "
+                (count(vexil_events::AnalysisOptions::sequential().sequential.unwrap_or_default()))
+                "): valid however often this page is looked at, so a result may be acted on as soon as it is significant. "
+                a href={ "/admin/experiments/" (x.name) "?mode=fixed" } { "Fixed-horizon view" }
+                " (narrower, valid only for one look at the planned end"
+                @if let Some(end) = &end { ", " (end) }
+                ")."
+            }
+            Mode::Fixed => p.validity.fixed role="note" {
+                strong { "Fixed-horizon intervals and p-values" }
+                ": valid only for one look at the planned end"
+                @if let Some(end) = &end { " (" (end) ")" }
+                "; looking at them repeatedly before then and acting on the first significant one inflates false positives. "
+                a href={ "/admin/experiments/" (x.name) } { "Always-valid view" }
+                " (the default)."
+            }
+        }
+        p.muted {
+            "As " code { "vexil analyze " (x.name) @if mode == Mode::Sequential { " --sequential" } } " reports it: alpha " (report.alpha)
+            ", correction " (report.correction) ", CUPED " (if report.cuped { "on" } else { "off" }) "."
+        }
+    }
+}
+
 /// Exposures per variant, the sample-ratio check, then the analysis.
-fn results(x: &Experiment, report: &Report) -> Markup {
+fn results(x: &Experiment, report: &Report, mode: Mode) -> Markup {
     let total: u64 = report.variants.iter().map(|v| v.units).sum();
     html! {
         h2 { "Exposures" }
@@ -243,11 +300,7 @@ fn results(x: &Experiment, report: &Report) -> Markup {
                 div.problems role="alert" { strong { "Do not act on these results:" } ul { @for p in &report.problems { li { (p) } } } }
             }
             h2 { "Analysis" }
-            p.muted {
-                "As " code { "vexil analyze " (x.name) } " reports it: alpha " (report.alpha) ", correction " (report.correction)
-                ", CUPED " (if report.cuped { "on" } else { "off" }) ", "
-                (if report.sequential { "always-valid intervals" } else { "fixed-horizon intervals (valid for one look at the planned end)" }) "."
-            }
+            (validity(x, report, mode))
             table.analysis {
                 thead { tr {
                     th { "Metric" } th { "Variant" } th.num { "Control" } th.num { "Variant" } th.num { "Lift" }

@@ -5,6 +5,7 @@
 //! `viewer` or `admin` key (or a trusted reverse proxy names them) and gets
 //! a session; every write form carries the session's CSRF token.
 
+mod analyses;
 mod assets;
 mod audit;
 mod chart;
@@ -44,6 +45,8 @@ pub(crate) struct Dashboard {
     pub rate: Arc<health::Rate>,
     /// The Flags page's stale status and last commits.
     pub git: git::Shared,
+    /// The experiment pages' analyses, kept for a while.
+    pub analyses: analyses::Analyses,
 }
 
 /// The dashboard's routes, to merge into the server's router.
@@ -57,6 +60,9 @@ pub(crate) fn router<S>(app: Arc<App>) -> Router<S> {
         git: git::follow(app.clone()),
         sessions: session::Sessions::new(&app.config, app.control.store.clone()),
         rate,
+        analyses: analyses::Analyses::new(std::time::Duration::from_secs(
+            app.config.dashboard.analysis_cache_seconds,
+        )),
         app,
     });
     Router::new()

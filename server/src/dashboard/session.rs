@@ -51,6 +51,9 @@ pub struct DashboardConfig {
     /// People named by the proxy who get the `admin` scope; everyone else
     /// it names is a `viewer`.
     pub proxy_admins: Vec<String>,
+    /// How long, in seconds, an experiment page's analysis is reused
+    /// before the event store is read again; 0 reads it on every view.
+    pub analysis_cache_seconds: u64,
 }
 
 impl Default for DashboardConfig {
@@ -62,6 +65,7 @@ impl Default for DashboardConfig {
             identity_header: None,
             trusted_proxies: Vec::new(),
             proxy_admins: Vec::new(),
+            analysis_cache_seconds: 60,
         }
     }
 }
