@@ -104,7 +104,7 @@ pub struct App {
     notified: Mutex<std::collections::HashSet<(String, String, i64, String)>>,
     /// Where a swap sends the version it replaced, to be freed off the
     /// request threads.
-    retired: Retired<Served>,
+    retired: Retired,
 }
 
 impl App {
@@ -287,6 +287,12 @@ impl App {
         let _ = self.changes.send(change);
     }
 
+    /// Free `old` on the retire thread (below the request threads'
+    /// priority) once nothing else holds it.
+    pub(crate) fn retire(&self, old: impl Retiring + 'static) {
+        self.retired.retire(old);
+    }
+
     /// A new version was refused; the current one keeps serving.
     pub fn refused(&self, error: &str) {
         self.control.audit(
@@ -429,19 +435,38 @@ fn truncate(text: &str, max: usize) -> String {
 
 /// Frees replaced versions on a thread of its own, below the request
 /// threads' priority. Freeing a large version (10,000 compiled flags: their
-/// code, tables and bundle) takes milliseconds; without this, whichever
-/// request let go of it last would pay for it.
-struct Retired<T> {
-    to: Option<mpsc::Sender<Arc<T>>>,
+/// code, tables and bundle, or its evaluation counters after their last
+/// usage flush) takes milliseconds; without this, whichever request (or
+/// the flusher, on a request thread) let go of it last would pay for it.
+struct Retired {
+    to: Option<mpsc::Sender<Box<dyn Retiring>>>,
+}
+
+/// Something to free on the retire thread once nothing else uses it.
+pub(crate) trait Retiring: Send {
+    /// Whether someone else still holds it (a request answering from it).
+    fn in_use(&self) -> bool;
+}
+
+impl<T: Send + Sync> Retiring for Arc<T> {
+    fn in_use(&self) -> bool {
+        Arc::strong_count(self) > 1
+    }
+}
+
+impl<T: Retiring> Retiring for Vec<T> {
+    fn in_use(&self) -> bool {
+        self.iter().any(Retiring::in_use)
+    }
 }
 
 /// How long a replaced version may stay in use before it is freed by its
 /// last user after all: requests end within their timeout.
 const RETIRE_WAIT: Duration = Duration::from_secs(30);
 
-impl<T: Send + Sync + 'static> Retired<T> {
-    fn start() -> Retired<T> {
-        let (to, from) = mpsc::channel::<Arc<T>>();
+impl Retired {
+    fn start() -> Retired {
+        let (to, from) = mpsc::channel::<Box<dyn Retiring>>();
         let spawned = std::thread::Builder::new()
             .name("vexil-retire".to_string())
             .spawn(move || {
@@ -451,7 +476,7 @@ impl<T: Send + Sync + 'static> Retired<T> {
                     let since = Instant::now();
                     // A request answering from it holds a reference; wait
                     // for it to finish, so that the last one is ours.
-                    while Arc::strong_count(&old) > 1 && since.elapsed() < RETIRE_WAIT {
+                    while old.in_use() && since.elapsed() < RETIRE_WAIT {
                         std::thread::sleep(Duration::from_millis(2));
                     }
                     drop(old);
@@ -466,10 +491,10 @@ impl<T: Send + Sync + 'static> Retired<T> {
         }
     }
 
-    fn retire(&self, old: Arc<T>) {
+    fn retire(&self, old: impl Retiring + 'static) {
         if let Some(to) = &self.to {
             // A send fails only if the thread is gone: `old` then drops here.
-            let _ = to.send(old);
+            let _ = to.send(Box::new(old));
         }
     }
 }
@@ -492,7 +517,7 @@ mod tests {
 
     #[test]
     fn a_replaced_version_is_freed_on_the_retire_thread_once_unused() {
-        let retired = Retired::<Version>::start();
+        let retired = Retired::start();
         let dropped_on = Arc::new(Mutex::new(None));
         let old = Arc::new(Version {
             dropped_on: dropped_on.clone(),

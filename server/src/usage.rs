@@ -178,12 +178,16 @@ impl Usage {
     }
 
     /// Read and reset every count, as deltas in the hour of `now`; the
-    /// counters of versions no longer served are dropped once read.
-    fn drain(&self, now: Timestamp) -> Vec<UsageCount> {
+    /// counters of versions no longer served, read for the last time, are
+    /// handed back (for the retire thread: freeing a 10,000-flag
+    /// version's counters takes milliseconds, too long for the request
+    /// thread the flusher runs on).
+    fn drain(&self, now: Timestamp) -> (Vec<UsageCount>, Vec<Arc<EvalCounters>>) {
         let hour = hour_of(now);
         let mut out = Vec::new();
+        let mut finished = Vec::new();
         let Ok(mut live) = self.live.lock() else {
-            return out;
+            return (out, finished);
         };
         live.retain(|counters| {
             // Only this list holds it: no evaluation can count into it
@@ -201,6 +205,9 @@ impl Usage {
                     count,
                 });
             });
+            if last {
+                finished.push(counters.clone());
+            }
             !last
         });
         drop(live);
@@ -217,7 +224,7 @@ impl Usage {
                 });
             }
         }
-        out
+        (out, finished)
     }
 }
 
@@ -226,7 +233,11 @@ impl Usage {
 pub async fn flush(app: &App) {
     let now = timestamp(app.now());
     let mut pending = app.usage.pending.lock().await;
-    pending.extend(app.usage.drain(now));
+    let (counts, finished) = app.usage.drain(now);
+    if !finished.is_empty() {
+        app.retire(finished);
+    }
+    pending.extend(counts);
     if pending.is_empty() {
         return;
     }
@@ -281,5 +292,52 @@ pub async fn follow(app: Arc<App>) {
             _ = stopping.changed() => return,
         }
         flush(&app).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counters() -> Arc<EvalCounters> {
+        let mut project = vexil_compiler::Project::new();
+        project.set_source(
+            "a.flag",
+            "flag dark-mode: bool {\n  kind release\n  owner \"web\"\n  default false\n}\n".into(),
+        );
+        let bundle = project.bundle(false).expect("the flag compiles");
+        Arc::new(EvalCounters::new(&bundle, true))
+    }
+
+    #[test]
+    fn a_replaced_versions_counters_are_handed_back_after_their_last_read_not_freed() {
+        let usage = Usage::default();
+        let (replaced, served) = (counters(), counters());
+        usage.track(replaced.clone());
+        usage.track(served.clone());
+        let now = Timestamp::UNIX_EPOCH;
+
+        // Both still in use: read, kept, nothing handed back.
+        let (_, finished) = usage.drain(now);
+        assert!(finished.is_empty());
+
+        // The replaced version is gone from every request: its next read
+        // is its last, and its counters come back to be freed elsewhere.
+        let replaced_weak = Arc::downgrade(&replaced);
+        drop(replaced);
+        let (_, finished) = usage.drain(now);
+        assert_eq!(finished.len(), 1);
+        assert!(Arc::ptr_eq(
+            &finished[0],
+            &replaced_weak.upgrade().expect("not freed by the drain")
+        ));
+        drop(finished);
+        assert!(replaced_weak.upgrade().is_none());
+
+        // The served version's counters stay tracked.
+        let (_, finished) = usage.drain(now);
+        assert!(finished.is_empty());
+        assert_eq!(usage.live.lock().expect("not poisoned").len(), 1);
+        drop(served);
     }
 }
