@@ -19,6 +19,8 @@ import time
 import urllib.error
 import urllib.request
 
+import usage_cost
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 CLIENT_SECRET = "bench-client-secret"
 SERVER_SECRET = "bench-server-secret"
@@ -276,7 +278,9 @@ def main():
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--reload-duration", type=int, default=30)
-    ap.add_argument("--skip", default="", help="comma list of: edge, floor, reload, usage")
+    ap.add_argument("--skip", default="", help="comma list of: serving, edge, floor, reload, usage")
+    ap.add_argument("--usage-rounds", type=int, default=4)
+    ap.add_argument("--usage-duration", type=int, default=4)
     ap.add_argument("--pin", default="", help="SERVER_CPUS:LOAD_CPUS for taskset, e.g. 0:1")
     args = ap.parse_args()
     global PIN
@@ -311,22 +315,6 @@ def main():
             ("vexil", "single"): (f"{vexil_base}/ofrep/v1/evaluate/flags/{SINGLE_FLAG}", vexil_body, vexil_auth, vexil),
             ("vexil", "bulk"): (f"{vexil_base}/ofrep/v1/evaluate/flags", vexil_body, vexil_auth, vexil),
         }
-        if "usage" not in skip:
-            # The same server with the usage rollups off, for their cost
-            # on single evaluation (the counters still count for /metrics).
-            off_port = free_port()
-            off_base = f"http://127.0.0.1:{off_port}"
-            off_config = os.path.join(out, "usage-off.toml")
-            with open(off_config, "w") as f:
-                f.write("[usage]\nenabled = false\n")
-            vexil_off = Server("vexil_nousage", [args.vexil, "serve", os.path.join(args.root, "examples/shop"),
-                                                 "--config", off_config,
-                                                 "--listen", f"127.0.0.1:{off_port}",
-                                                 "--data-dir", os.path.join(out, "vexil-data-nousage")],
-                               {"VEXIL_KEYS": VEXIL_KEYS, "RUST_LOG": "warn"}, out, f"{off_base}/readyz")
-            servers.append(vexil_off)
-            targets[("vexil_nousage", "single")] = (f"{off_base}/ofrep/v1/evaluate/flags/{SINGLE_FLAG}",
-                                                    vexil_body, vexil_auth, vexil_off)
         edge = None
         if "edge" not in skip:
             edge_port = free_port()
@@ -367,8 +355,8 @@ def main():
         for (name, endpoint), (url, body, headers, _) in targets.items():
             oha.run(f"warmup-{name}-{endpoint}", url, body, headers, 2, args.connections)
         for endpoint in ("single", "bulk"):
-            for name in ("vexil", "vexil_nousage", "edge"):
-                if (name, endpoint) not in targets:
+            for name in ("vexil", "edge"):
+                if (name, endpoint) not in targets or (name == "vexil" and "serving" in skip):
                     continue
                 url, body, headers, server = targets[(name, endpoint)]
                 with RssSampler(server) as rss:
@@ -391,6 +379,11 @@ def main():
         for s in servers:
             s.stop()
         servers = []
+
+        if "usage" not in skip:
+            results["usage"] = usage_cost.run(
+                args, sys.modules[__name__], oha, out, SERVER_SECRET,
+                {"VEXIL_KEYS": VEXIL_KEYS, "RUST_LOG": "warn"}, args.usage_rounds, args.usage_duration)
 
         if args.floor and "floor" not in skip:
             results["floor"] = floor_run(args, oha, out, results, vexil_body, vexil_auth)
@@ -632,12 +625,6 @@ def render(r):
             ratio = v["saturation"]["rps_ok"] / e["saturation"]["rps_ok"]
             lines.append(f"- {endpoint}: vexil / edge = **{ratio:.2f}x** (aim >= 3x: "
                          f"{'met' if ratio >= 3 else 'missed'})")
-    on, off = r["runs"].get("vexil-single"), r["runs"].get("vexil_nousage-single")
-    if on and off and off["saturation"]["rps_ok"]:
-        ratio = on["saturation"]["rps_ok"] / off["saturation"]["rps_ok"]
-        lines.append(f"- usage rollups on / off, single: {on['saturation']['rps_ok']:.0f} / "
-                     f"{off['saturation']['rps_ok']:.0f} req/s = **{ratio:.3f}x**; p99 at half rate "
-                     f"{fmt(on['half']['p99_ms'])} / {fmt(off['half']['p99_ms'])} ms")
     for endpoint in ("single", "bulk"):
         v = r["runs"].get(f"vexil-{endpoint}")
         if v:
@@ -707,6 +694,8 @@ def render(r):
                   "swaps: " + "; ".join(f"written at {s['write_at_s']:.1f} s, served {s['swapped_after_s']:.2f} s later"
                                         for s in rl["swaps"]),
                   f"- reload aim (no failed request, none over 10 ms): {'met' if ok else 'missed'}"]
+    if "usage" in r:
+        lines += usage_cost.render(r["usage"], fmt)
     return "\n".join(lines) + "\n"
 
 

@@ -8,7 +8,12 @@
 #   bench/server/run.sh                 # everything (first run builds the tools)
 #   BENCH_DURATION=20 bench/server/run.sh
 #   BENCH_SKIP=edge,floor,reload bench/server/run.sh
-#   BENCH_SKIP=usage bench/server/run.sh   # without the usage-rollups-off server
+#   BENCH_SKIP=usage bench/server/run.sh   # without the usage bookkeeping comparison
+#   BENCH_SKIP=serving,edge,floor,reload bench/server/run.sh   # only that comparison (~3 min):
+#       three `vexil serve` with one config file each (rollups on, an identical
+#       twin, rollups off) and the first asked not to record exposures, in
+#       BENCH_USAGE_ROUNDS (4) rounds of alternating order, BENCH_USAGE_DURATION
+#       (4) s a run, at saturation then at a fixed half rate (bench/server/usage_cost.py)
 #   BENCH_PIN=0:1 bench/server/run.sh   # servers on CPU 0, oha on CPU 1 (taskset)
 #
 # The tools are benchmark tools, never dependencies of the product: they are
@@ -75,4 +80,5 @@ cat "$OUT/machine.txt" >&2
 exec python3 "$ROOT/bench/server/bench.py" \
     --root "$ROOT" --vexil "$VEXIL" --oha "$OHA" ${EDGE:+--edge "$EDGE"} --floor "$FLOOR" --out "$OUT" \
     --duration "${BENCH_DURATION:-10}" --connections "${BENCH_CONNECTIONS:-64}" \
-    --reload-duration "${BENCH_RELOAD_DURATION:-30}" --skip "$SKIP" --pin "${BENCH_PIN:-}"
+    --reload-duration "${BENCH_RELOAD_DURATION:-30}" --skip "$SKIP" --pin "${BENCH_PIN:-}" \
+    --usage-rounds "${BENCH_USAGE_ROUNDS:-4}" --usage-duration "${BENCH_USAGE_DURATION:-4}"
