@@ -4,7 +4,9 @@
 // flag with kind and owner, filters work, a kill switch set with a reason
 // is served as DISABLED within a second and audited with actor and reason,
 // then lifted; the Why page explains why a user does not get new-checkout;
-// the Experiments page draws the checkout layer;
+// the Experiments page draws the checkout layer; an experiment's page shows
+// the always-valid analysis of events sent to the server, the fixed-horizon
+// view on request, and its usage over time;
 // a viewer has no buttons and is refused with 403; a write
 // without the CSRF token is refused; no page loads anything from another
 // origin or logs a console error. Screenshots of each page are kept in
@@ -13,7 +15,7 @@
 // Environment: VEXIL_BIN (default ../../target/debug/vexil), CHROMIUM
 // (default: `chromium` on PATH). Run by scripts/test-web.sh.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -265,6 +267,64 @@ test("the Why page explains why a user does not get new-checkout", async () => {
   await w.context.close();
 });
 
+test("an experiment's page analyses with always-valid intervals, offers the fixed-horizon view, and shows its usage", async () => {
+  // Two weeks of checkout-layout as `vexil simulate` makes them (10,000
+  // visitors, every metric), sent to the server's events intake.
+  const simulated = execFileSync(vexilBin, ["simulate", join(root, "examples/shop"), "checkout-layout", "--units", "10000", "-o", "-"], {
+    encoding: "utf8",
+    maxBuffer: 64 * 1024 * 1024,
+    stdio: ["ignore", "pipe", "pipe"],
+  })
+    .split("\n")
+    .filter((l) => l.trim() !== "");
+  assert.ok(simulated.length > 1000, `${simulated.length} lines simulated`);
+  for (let at = 0; at < simulated.length; at += 300) {
+    const r = await fetch(`${origin()}/v1/events`, {
+      method: "POST",
+      headers: { "content-type": "application/x-ndjson", authorization: `Bearer ${serverKey}` },
+      body: simulated.slice(at, at + 300).join("\n"),
+    });
+    assert.equal(r.status, 200, await r.text());
+  }
+  for (let i = 0; i < 5; i++) await evaluate("checkout-layout", `x-${i}`);
+
+  const w = await openPage();
+  const { page } = w;
+  await signIn(page, viewerKey);
+  await page.goto(`${origin()}/admin/experiments/checkout-layout`);
+  const units = await page.$$eval("table.exposures td.units", (tds) => tds.map((td) => Number(td.textContent.replace(/,/g, ""))));
+  assert.equal(units.length, 2);
+  assert.ok(units.every((n) => n > 100), units.join(", "));
+  assert.match(await page.$eval("p.validity", (p) => p.textContent), /Always-valid intervals and p-values/);
+  assert.match(await page.$eval("p.as-of", (p) => p.textContent), /as of \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC/);
+  assert.ok(await page.$("div.forest svg"), "the forest plot");
+  assert.ok(await page.$('svg.usage[data-by="variant"]'), "evaluations over time by variant");
+  const sequential = await page.$eval('tr[data-metric="conversion"] td.interval', (td) => td.textContent);
+  await page.screenshot({ path: join(artefacts, "dashboard-experiment.png"), fullPage: true });
+  // The page down to the forest plot, as the README shows it.
+  const bottom = await page.$eval("div.forest", (d) => d.getBoundingClientRect().bottom + window.scrollY);
+  const width = await page.evaluate(() => document.documentElement.clientWidth);
+  await page.screenshot({
+    path: join(artefacts, "dashboard-experiment-top.png"),
+    clip: { x: 0, y: 0, width, height: Math.ceil(bottom) + 12 },
+    captureBeyondViewport: true,
+  });
+
+  // The fixed-horizon view, one click away, says what it is valid for; its
+  // interval is narrower.
+  await Promise.all([page.waitForNavigation(), page.click("p.validity a")]);
+  assert.equal(new URL(page.url()).search, "?mode=fixed");
+  assert.match(await page.$eval("p.validity.fixed", (p) => p.textContent), /valid only for one look at the planned end/);
+  const fixed = await page.$eval('tr[data-metric="conversion"] td.interval', (td) => td.textContent);
+  const span = (text) => {
+    const [lo, hi] = text.replace(/[[\]%+]/g, "").split(",").map(Number);
+    return hi - lo;
+  };
+  assert.ok(span(fixed) < span(sequential), `${fixed} inside ${sequential}`);
+  assertClean(w, "experiment");
+  await w.context.close();
+});
+
 test("every page loads only from its own origin, with no console errors", async () => {
   const w = await openPage();
   const { page } = w;
@@ -273,7 +333,7 @@ test("every page loads only from its own origin, with no console errors", async 
     ["/admin/flags", null],
     ["/admin/flags/new-checkout", "dashboard-new-checkout.png"],
     ["/admin/experiments", "dashboard-experiments.png"],
-    ["/admin/experiments/checkout-layout", "dashboard-experiment.png"],
+    ["/admin/experiments/checkout-layout", null],
     ["/admin/rollouts", "dashboard-rollouts.png"],
     ["/admin/why?flag=new-checkout&user.id=u-1", null],
     ["/admin/schedule?past=1", null],

@@ -217,14 +217,16 @@ pub async fn page(
                 p.error role="alert" { "No event store (`events_db` is not set): no exposures or analysis to show. `vexil analyze` reads the store the server would write." }
             }
             Some(a) => {
-                p.as-of {
-                    "From the event store as of " time datetime=(a.as_of) { (page::time(a.as_of)) }
-                    " (read in " (format!("{:.0} ms", a.took.as_secs_f64() * 1e3)) "; read again after "
-                    (dashboard.analyses.keep().as_secs()) " s)."
-                }
+                @let as_of = html! {
+                    p.as-of {
+                        "From the event store as of " time datetime=(a.as_of) { (page::time(a.as_of)) }
+                        " (read in " (format!("{:.0} ms", a.took.as_secs_f64() * 1e3)) "; read again after "
+                        (dashboard.analyses.keep().as_secs()) " s)."
+                    }
+                };
                 @match &a.report {
-                    Ok(report) => { (results(x, report, mode)) }
-                    Err(e) => { h2 { "Exposures and analysis" } p.error role="alert" { (e) } }
+                    Ok(report) => { (results(x, report, mode, as_of)) }
+                    Err(e) => { h2 { "Exposures and analysis" } (as_of) p.error role="alert" { (e) } }
                 }
             }
         }
@@ -269,11 +271,13 @@ fn validity(x: &Experiment, report: &Report, mode: Mode) -> Markup {
     }
 }
 
-/// Exposures per variant, the sample-ratio check, then the analysis.
-fn results(x: &Experiment, report: &Report, mode: Mode) -> Markup {
+/// Exposures per variant (read `as_of`), the sample-ratio check, then the
+/// analysis.
+fn results(x: &Experiment, report: &Report, mode: Mode, as_of: Markup) -> Markup {
     let total: u64 = report.variants.iter().map(|v| v.units).sum();
     html! {
         h2 { "Exposures" }
+        (as_of)
         table.exposures {
             thead { tr { th { "Variant" } th { "Value" } th.num { "Declared" } th.num { "Units exposed" } th.num { "Observed" } } }
             tbody { @for v in &report.variants {
