@@ -91,14 +91,30 @@ impl Analyses {
         experiment: &Experiment,
         mode: Mode,
     ) -> Arc<Analysis> {
+        let served: Vec<&str> = bundle.experiments.iter().map(|x| x.name.as_str()).collect();
+        let experiment = experiment.clone();
+        let name = experiment.name.clone();
+        self.get_with(&served, &name, mode, bundle_version, move || {
+            let store = vexil_events::Store::open_existing(&store).map_err(|e| e.to_string())?;
+            analyze_experiment(&store, &experiment, &mode.options()).map_err(|e| e.to_string())
+        })
+        .await
+    }
+
+    /// `get` with the computation given: `served` names the experiments
+    /// served now (the others' slots are freed).
+    async fn get_with(
+        &self,
+        served: &[&str],
+        name: &str,
+        mode: Mode,
+        bundle_version: &str,
+        compute: impl FnOnce() -> Result<Report, String> + Send + 'static,
+    ) -> Arc<Analysis> {
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-            // Experiments no longer served free their slots.
-            slots.retain(|(name, _), _| bundle.experiments.iter().any(|x| &x.name == name));
-            slots
-                .entry((experiment.name.clone(), mode))
-                .or_default()
-                .clone()
+            slots.retain(|(name, _), _| served.contains(&name.as_str()));
+            slots.entry((name.to_string(), mode)).or_default().clone()
         };
         let mut kept = slot.lock_owned().await;
         if let Some(analysis) = kept
@@ -107,20 +123,15 @@ impl Analyses {
         {
             return analysis.clone();
         }
-        let experiment = experiment.clone();
         let bundle_version = bundle_version.to_string();
         // The computation owns the slot's lock, so waiters get its result,
         // and runs in a task of its own, so it ends even if this request
         // is dropped.
         let task = tokio::spawn(async move {
             let (started, as_of) = (Instant::now(), Timestamp::now());
-            let report = tokio::task::spawn_blocking(move || {
-                let store =
-                    vexil_events::Store::open_existing(&store).map_err(|e| e.to_string())?;
-                analyze_experiment(&store, &experiment, &mode.options()).map_err(|e| e.to_string())
-            })
-            .await
-            .unwrap_or_else(|e| Err(format!("the analysis failed: {e}")));
+            let report = tokio::task::spawn_blocking(compute)
+                .await
+                .unwrap_or_else(|e| Err(format!("the analysis failed: {e}")));
             let analysis = Arc::new(Analysis {
                 bundle_version,
                 started,
@@ -141,5 +152,104 @@ impl Analyses {
                 report: Err(format!("the analysis failed: {e}")),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// A computation that counts its runs and takes `ms` milliseconds;
+    /// its error text is its run's number.
+    fn counted(runs: &Arc<AtomicUsize>, ms: u64) -> impl FnOnce() -> Result<Report, String> {
+        let runs = runs.clone();
+        move || {
+            let n = runs.fetch_add(1, Ordering::SeqCst) + 1;
+            std::thread::sleep(Duration::from_millis(ms));
+            Err(format!("run {n}"))
+        }
+    }
+
+    fn text(a: &Analysis) -> String {
+        a.report.as_ref().err().cloned().unwrap_or_default()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn views_at_once_share_one_computation_which_is_kept() {
+        let analyses = Arc::new(Analyses::new(Duration::from_secs(60)));
+        let runs = Arc::new(AtomicUsize::new(0));
+        let views: Vec<_> = (0..8)
+            .map(|_| {
+                let (analyses, runs) = (analyses.clone(), runs.clone());
+                tokio::spawn(async move {
+                    let a = analyses
+                        .get_with(&["x"], "x", Mode::Sequential, "v1", counted(&runs, 200))
+                        .await;
+                    text(&a)
+                })
+            })
+            .collect();
+        for v in views {
+            assert_eq!(v.await.unwrap(), "run 1");
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        // Kept: a later view does not compute; another view, another
+        // bundle version, or an age past the limit does.
+        let a = analyses
+            .get_with(&["x"], "x", Mode::Sequential, "v1", counted(&runs, 0))
+            .await;
+        assert_eq!(text(&a), "run 1");
+        let fixed = analyses
+            .get_with(&["x"], "x", Mode::Fixed, "v1", counted(&runs, 0))
+            .await;
+        assert_eq!(text(&fixed), "run 2");
+        let changed = analyses
+            .get_with(&["x"], "x", Mode::Sequential, "v2", counted(&runs, 0))
+            .await;
+        assert_eq!(text(&changed), "run 3");
+        let never = Analyses::new(Duration::ZERO);
+        for n in 4..6 {
+            let a = never
+                .get_with(&["x"], "x", Mode::Sequential, "v2", counted(&runs, 0))
+                .await;
+            assert_eq!(text(&a), format!("run {n}"));
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_view_that_goes_away_does_not_cancel_the_computation() {
+        let analyses = Arc::new(Analyses::new(Duration::from_secs(60)));
+        let runs = Arc::new(AtomicUsize::new(0));
+        let first = {
+            let (analyses, runs) = (analyses.clone(), runs.clone());
+            tokio::spawn(async move {
+                analyses
+                    .get_with(&["x"], "x", Mode::Sequential, "v1", counted(&runs, 300))
+                    .await
+            })
+        };
+        while runs.load(Ordering::SeqCst) == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        first.abort();
+        let a = analyses
+            .get_with(&["x"], "x", Mode::Sequential, "v1", counted(&runs, 0))
+            .await;
+        assert_eq!(text(&a), "run 1");
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn a_view_is_sequential_fixed_or_refused() {
+        assert_eq!(Mode::parse(None), Ok(Mode::Sequential));
+        assert_eq!(Mode::parse(Some("")), Ok(Mode::Sequential));
+        assert_eq!(Mode::parse(Some("fixed")), Ok(Mode::Fixed));
+        assert!(Mode::parse(Some("Fixed"))
+            .unwrap_err()
+            .contains("no view `Fixed`"));
     }
 }
