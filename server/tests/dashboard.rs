@@ -705,9 +705,28 @@ async fn experiments_show_status_traffic_layers_and_say_when_there_is_no_store()
     server.running.stop().await;
 }
 
+/// Sends events to `POST /v1/events` with the server key; all accepted.
+async fn send_events(server: &Server, events: &[serde_json::Value]) {
+    let (status, _, body) = server
+        .post_raw(
+            "/v1/events",
+            serde_json::Value::from(events).to_string(),
+            &[("authorization", "Bearer server-secret")],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Exposures of units `u-{i}` to checkout-layout's one-page arm at `time`.
+fn one_page(units: std::ops::Range<i32>, time: i64) -> Vec<serde_json::Value> {
+    units
+        .map(|i| serde_json::json!({ "type": "exposure", "experiment": "checkout-layout", "variant": "one-page", "unit": format!("u-{i}"), "time": time }))
+        .collect()
+}
+
 #[tokio::test]
 async fn an_experiment_shows_its_exposures_srm_and_the_analysis_vexil_analyze_gives() {
-    use serde_json::{json, Value};
+    use serde_json::json;
     let dir = tempfile::tempdir().unwrap();
     let mut c = keyed();
     c.clock = vexil_server::Clock::fixed_by(|| DEC_5);
@@ -733,14 +752,7 @@ async fn an_experiment_shows_its_exposures_srm_and_the_analysis_vexil_analyze_gi
         }
     }
     for chunk in events.chunks(100) {
-        let (status, _, body) = server
-            .post_raw(
-                "/v1/events",
-                Value::from(chunk).to_string(),
-                &[("authorization", "Bearer server-secret")],
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
+        send_events(&server, chunk).await;
     }
 
     let mut b = Browser::new(&server);
@@ -843,17 +855,7 @@ async fn an_experiment_shows_its_exposures_srm_and_the_analysis_vexil_analyze_gi
 
     // Ten more shoppers exposed: the page within the next minute shows the
     // analysis it made (the same time, the same units), not a new one.
-    let more: Vec<Value> = (600..610)
-        .map(|i| json!({ "type": "exposure", "experiment": "checkout-layout", "variant": "one-page", "unit": format!("u-{i}"), "time": day }))
-        .collect();
-    let (status, _, body) = server
-        .post_raw(
-            "/v1/events",
-            Value::from(more).to_string(),
-            &[("authorization", "Bearer server-secret")],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    send_events(&server, &one_page(600..610, day)).await;
     let again = b.get("/admin/experiments/checkout-layout").await;
     assert_eq!(as_of(&again.text), first);
     assert!(!again.text.contains("<td class=\"num units\">310</td>"));
@@ -885,17 +887,7 @@ async fn an_experiment_shows_its_exposures_srm_and_the_analysis_vexil_analyze_gi
             page.text
         );
         assert!(page.text.contains("read again after 0 s"), "{}", page.text);
-        let more: Vec<Value> = (next..next + 10)
-            .map(|i| json!({ "type": "exposure", "experiment": "checkout-layout", "variant": "one-page", "unit": format!("u-{i}"), "time": day }))
-            .collect();
-        let (status, _, body) = server
-            .post_raw(
-                "/v1/events",
-                Value::from(more).to_string(),
-                &[("authorization", "Bearer server-secret")],
-            )
-            .await;
-        assert_eq!(status, 200, "{body}");
+        send_events(&server, &one_page(next..next + 10, day)).await;
     }
     server.running.stop().await;
 }
