@@ -6,7 +6,6 @@
 
 use std::borrow::Cow;
 use std::collections::VecDeque;
-use std::fmt::Write as _;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -139,11 +138,11 @@ pub struct DedupSink<S> {
 }
 
 struct Seen {
-    keys: FxHashSet<Arc<str>>,
-    order: VecDeque<Arc<str>>,
+    keys: FxHashSet<Arc<[u8]>>,
+    order: VecDeque<Arc<[u8]>>,
     capacity: usize,
     /// The key being looked up, built without allocating.
-    scratch: String,
+    scratch: Vec<u8>,
 }
 
 impl<S: ExposureSink> DedupSink<S> {
@@ -156,7 +155,7 @@ impl<S: ExposureSink> DedupSink<S> {
                 keys: FxHashSet::default(),
                 order: VecDeque::new(),
                 capacity,
-                scratch: String::new(),
+                scratch: Vec::new(),
             }),
         }
     }
@@ -177,18 +176,17 @@ impl<S: ExposureSink> DedupSink<S> {
         if seen.capacity == 0 {
             return true;
         }
-        // Lengths first, so that no two triples share a key.
-        seen.scratch.clear();
-        let _ = write!(
-            seen.scratch,
-            "{}:{}{}:{}{}",
-            exposure.experiment.len(),
-            exposure.experiment,
-            exposure.variant.len(),
-            exposure.variant,
-            exposure.unit
-        );
-        if seen.keys.contains(seen.scratch.as_str()) {
+        // Each name after its length (fixed-width bytes, not formatted:
+        // this runs on every evaluation), so that no two triples share a
+        // key.
+        let scratch = &mut seen.scratch;
+        scratch.clear();
+        for name in [exposure.experiment, exposure.variant] {
+            scratch.extend_from_slice(&(name.len() as u64).to_le_bytes());
+            scratch.extend_from_slice(name.as_bytes());
+        }
+        scratch.extend_from_slice(exposure.unit.as_bytes());
+        if seen.keys.contains(seen.scratch.as_slice()) {
             return false;
         }
         if seen.order.len() >= seen.capacity {
@@ -196,7 +194,7 @@ impl<S: ExposureSink> DedupSink<S> {
                 seen.keys.remove(&oldest);
             }
         }
-        let key: Arc<str> = Arc::from(seen.scratch.as_str());
+        let key: Arc<[u8]> = Arc::from(seen.scratch.as_slice());
         seen.keys.insert(key.clone());
         seen.order.push_back(key);
         true
