@@ -228,9 +228,9 @@ impl Store {
     ) -> Result<IngestReport, StoreError> {
         self.defer_checkpoints()?;
         let result = self.ingest_lines(reader, source);
-        let checkpoint = self.checkpoint();
+        let ended = self.end_bulk_load();
         let report = result?;
-        checkpoint?;
+        ended?;
         Ok(report)
     }
 

@@ -294,7 +294,7 @@ impl Store {
         Ok((count("exposures")?, count("events")?))
     }
 
-    /// Defers WAL checkpoints until [`Store::checkpoint`]: during a bulk
+    /// Defers WAL checkpoints until [`Store::end_bulk_load`]: during a bulk
     /// load SQLite would otherwise copy the same hot pages back into the
     /// database after every batch.
     pub(crate) fn defer_checkpoints(&self) -> Result<(), StoreError> {
@@ -305,11 +305,13 @@ impl Store {
             .map_err(|e| sqlite(&self.path, "deferring checkpoints", e))
     }
 
-    /// Copies the write-ahead log into the database, empties it, and turns
-    /// automatic checkpoints back on.
-    pub(crate) fn checkpoint(&self) -> Result<(), StoreError> {
-        let Backend::Sqlite(conn) = &self.backend else {
-            return Ok(());
+    /// After a bulk load. SQLite: copies the write-ahead log into the
+    /// database, empties it, and turns automatic checkpoints back on.
+    /// PostgreSQL: `VACUUM (ANALYZE)` of the tables (`Postgres::settle`).
+    pub(crate) fn end_bulk_load(&self) -> Result<(), StoreError> {
+        let conn = match &self.backend {
+            Backend::Sqlite(conn) => conn,
+            Backend::Postgres(pg) => return pg.settle(),
         };
         conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE); PRAGMA wal_autocheckpoint = 1000;")
             .map_err(|e| sqlite(&self.path, "checkpointing", e))
