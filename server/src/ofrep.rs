@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
@@ -29,12 +30,11 @@ pub async fn evaluate_flag(
     State(app): State<Arc<App>>,
     Extension(caller): Extension<Caller>,
     Path(key): Path<String>,
-    headers: HeaderMap,
+    asked: Asked,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let served = app.served();
-    let exposing = records_exposures(&headers);
-    match evaluate_one(&app, &served, &caller, &key, exposing, body) {
+    match evaluate_one(&app, &served, &caller, &key, asked.exposing, body) {
         Ok(body) => json_response(body).into_response(),
         Err(e) => app.metrics.refuse(e.for_key(&key)).into_response(),
     }
@@ -102,7 +102,7 @@ fn evaluate_one(
 pub async fn evaluate_flags(
     State(app): State<Arc<App>>,
     Extension(caller): Extension<Caller>,
-    headers: HeaderMap,
+    asked: Asked,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     // `flagConfigEtag` and `flagConfigLastModified` (query) are accepted and
@@ -113,7 +113,7 @@ pub async fn evaluate_flags(
         Err(e) => return app.metrics.refuse(e).into_response(),
     };
     let now = app.now();
-    let exposing = records_exposures(&headers);
+    let exposing = asked.exposing;
     let snapshot = &served.snapshot;
     let evaluations: Vec<(Target, Evaluation<'_>)> = snapshot
         .targets()
@@ -145,7 +145,7 @@ pub async fn evaluate_flags(
     // version, or a context that evaluates differently).
     let etag = format!("\"{}\"", crate::auth::hex(&Sha256::digest(&text)[..16]));
     let etag_value = HeaderValue::from_str(&etag).unwrap_or(HeaderValue::from_static("\"\""));
-    if matches_etag(&headers, &etag) {
+    if etag_listed(asked.if_none_match.iter(), &etag) {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag_value)]).into_response();
     }
     (
@@ -205,11 +205,40 @@ fn evaluate<'s>(
     }
 }
 
+/// What the evaluation endpoints read from the request's headers, taken
+/// without copying the others: axum's `HeaderMap` extractor clones every
+/// header of every request.
+pub struct Asked {
+    /// Whether the evaluations record exposures ([`EXPOSURES_HEADER`]).
+    exposing: bool,
+    /// The `If-None-Match` headers (usually none: nothing allocated).
+    if_none_match: Vec<HeaderValue>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Asked {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Asked, Self::Rejection> {
+        Ok(Asked {
+            exposing: records_exposures(&parts.headers),
+            if_none_match: parts
+                .headers
+                .get_all(header::IF_NONE_MATCH)
+                .iter()
+                .cloned()
+                .collect(),
+        })
+    }
+}
+
 /// Whether `If-None-Match` names this ETag (or is `*`).
 pub(crate) fn matches_etag(headers: &HeaderMap, etag: &str) -> bool {
-    headers
-        .get_all(header::IF_NONE_MATCH)
-        .iter()
+    etag_listed(headers.get_all(header::IF_NONE_MATCH).iter(), etag)
+}
+
+/// Whether these `If-None-Match` values name this ETag (or are `*`).
+fn etag_listed<'a>(values: impl Iterator<Item = &'a HeaderValue>, etag: &str) -> bool {
+    values
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(|t| t.trim())
