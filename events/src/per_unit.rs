@@ -432,6 +432,11 @@ impl Fold {
             .resize(self.held.values.len() + columns, 0.0);
     }
 
+    /// How many units are held.
+    pub(crate) fn held_units(&self) -> usize {
+        self.held.units.len()
+    }
+
     /// One event of a held unit, in any order (a unit not held, left out or
     /// not enrolled, is skipped).
     pub(crate) fn held_event(&mut self, unit: &[u8], name: &[u8], time: i64, value: f64) {

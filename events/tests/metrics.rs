@@ -113,7 +113,12 @@ fn reused_store_with(events: Vec<Event>) -> Stores {
     let url = URL.get_or_init(support::postgres_url);
     let postgres = Store::open(url.as_ref()).expect("the test database");
     support::postgres_query(url, "TRUNCATE exposures, events, producer_ids");
-    filled(vec![fresh(support::Backend::Sqlite), postgres], events)
+    let stores = filled(vec![fresh(support::Backend::Sqlite), postgres], events);
+    // Statistics, as after a bulk load: the scan then sends every event
+    // when most units are enrolled, else only the enrolled units' (without
+    // statistics, always those), and the cases take both ways.
+    support::postgres_query(url, "ANALYZE exposures, events");
+    stores
 }
 
 /// Per-variant totals of the only metric.

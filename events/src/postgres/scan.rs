@@ -1,5 +1,5 @@
 //! The PostgreSQL store's aggregation: the experiment's exposures in unit
-//! order, then its units' metric events in any order, each one binary
+//! order, then the metric events in any order, each one binary
 //! `COPY ... TO STDOUT` in one read-only snapshot, folded in Rust as the
 //! SQLite store's are (`per_unit.rs`, the units held by key).
 
@@ -18,6 +18,36 @@ const EXPOSURE_TYPES: [Type; 3] = [Type::TEXT, Type::INT8, Type::TEXT];
 
 /// The columns of the events' copy: unit, event, time, value.
 const EVENT_TYPES: [Type; 4] = [Type::TEXT, Type::TEXT, Type::INT8, Type::FLOAT8];
+
+/// The planner's estimate of the distinct units in `events` (its
+/// `n_distinct`, and its row count): no row until the table is analysed.
+const UNITS_ESTIMATE: &str = "SELECT s.n_distinct, c.reltuples FROM pg_class c \
+     JOIN pg_namespace n ON n.oid = c.relnamespace \
+     JOIN pg_stats s ON s.schemaname = n.nspname AND s.tablename = c.relname \
+     AND s.attname = 'unit' WHERE c.oid = 'events'::regclass";
+
+/// The distinct units of a table of `rows` rows whose `n_distinct` is
+/// `distinct` (negative: a fraction of the rows); `None` when unknown.
+fn distinct_units(distinct: f32, rows: f32) -> Option<f64> {
+    let (distinct, rows) = (f64::from(distinct), f64::from(rows));
+    match distinct {
+        d if d > 0.0 => Some(d),
+        d if d < 0.0 && rows > 0.0 => Some(-d * rows),
+        _ => None,
+    }
+}
+
+/// Whether the server should pick out the enrolled units' events (a hash
+/// semi-join of `events` with the experiment's exposures) rather than send
+/// every event of the metrics' names for the fold to skip the others. The
+/// join costs the server about as much as the scan itself (3.3 s against
+/// 6.8 s over the issue's ten million events, BENCHMARKS.md), so it pays
+/// only when most units are not enrolled: here, when the experiment holds
+/// fewer than half the units the statistics estimate (and whenever they
+/// are missing).
+fn filters_units(held: usize, units: Option<f64>) -> bool {
+    units.is_none_or(|units| (held as f64) < units / 2.0)
+}
 
 /// `text` as a PostgreSQL string literal whatever the server's
 /// `standard_conforming_strings` (`COPY` takes no bound parameters).
@@ -38,13 +68,14 @@ fn literal(text: &str) -> String {
 impl Postgres {
     /// [`Store::aggregate`] on PostgreSQL: the experiment's exposures in
     /// unit order (the primary key's), each complete unit held by key, then
-    /// the held units' metric events as the server reads them (a scan of
-    /// `events` semi-joined to the experiment's units, no sort), then the
-    /// units folded in key order, as SQLite's are. Both streams are binary
-    /// `COPY`s in one read-only snapshot. Asking the server for the events
-    /// in unit order had it sort 8.5 M rows (most of 9 s over the issue's
-    /// ten million events); the portable query instead had it evaluate
-    /// every metric's `CASE` on every joined row (14 s; BENCHMARKS.md).
+    /// the metric events as the server reads them (a scan of `events`, no
+    /// sort; semi-joined to the experiment's units unless most units are
+    /// enrolled, `filters_units`), then the units folded in key order, as
+    /// SQLite's are. Both streams are binary `COPY`s in one read-only
+    /// snapshot. The events in unit order cost the server a sort or a join
+    /// (most of 9 s over the issue's ten million events); the portable
+    /// query instead had it evaluate every metric's `CASE` on every joined
+    /// row (14 s; BENCHMARKS.md).
     ///
     /// [`Store::aggregate`]: crate::Store::aggregate
     pub(crate) fn fold(&self, experiment: &str, mut fold: Fold) -> Result<Aggregates, StoreError> {
@@ -53,19 +84,6 @@ impl Postgres {
             "COPY (SELECT unit, time, variant FROM exposures WHERE experiment = {experiment} \
              ORDER BY unit, time, id) TO STDOUT (FORMAT binary)"
         );
-        let events = match fold.events() {
-            [] => None,
-            names => {
-                let names: Vec<String> = names.iter().map(|e| literal(e)).collect();
-                Some(format!(
-                    "COPY (SELECT e.unit, e.event, e.time, e.value FROM events e \
-                     WHERE e.event IN ({}) AND EXISTS (SELECT 1 FROM exposures x \
-                     WHERE x.experiment = {experiment} AND x.unit = e.unit)) \
-                     TO STDOUT (FORMAT binary)",
-                    names.join(", ")
-                ))
-            }
-        };
         let name: &str = &self.name;
         let err = |doing: &'static str| move |e: tokio_postgres::Error| failed(name, doing, &e);
         let client = &self.client;
@@ -92,9 +110,35 @@ impl Postgres {
             }
             // The last unit (nothing happens without one).
             fold.hold_unit();
-            if let Some(events) = &events {
+            if !fold.events().is_empty() {
+                let estimate = client
+                    .query_opt(UNITS_ESTIMATE, &[])
+                    .await
+                    .map_err(err("reading the planner's statistics"))?;
+                let units = match estimate {
+                    Some(row) => {
+                        let read = err("reading the planner's statistics");
+                        let distinct: f32 = row.try_get(0).map_err(read)?;
+                        let rows: f32 = row.try_get(1).map_err(read)?;
+                        distinct_units(distinct, rows)
+                    }
+                    None => None,
+                };
+                let names: Vec<String> = fold.events().iter().map(|e| literal(e)).collect();
+                let mut events = format!(
+                    "COPY (SELECT e.unit, e.event, e.time, e.value FROM events e \
+                     WHERE e.event IN ({})",
+                    names.join(", ")
+                );
+                if filters_units(fold.held_units(), units) {
+                    events.push_str(&format!(
+                        " AND EXISTS (SELECT 1 FROM exposures x \
+                         WHERE x.experiment = {experiment} AND x.unit = e.unit)"
+                    ));
+                }
+                events.push_str(") TO STDOUT (FORMAT binary)");
                 let rows = client
-                    .copy_out(events)
+                    .copy_out(&events)
                     .await
                     .map_err(err("scanning the metric events"))?;
                 let rows = BinaryCopyOutStream::new(rows, &EVENT_TYPES);
@@ -126,6 +170,17 @@ impl Postgres {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_server_picks_out_units_unless_most_are_enrolled() {
+        assert_eq!(distinct_units(-0.25, 1000.0), Some(250.0));
+        assert_eq!(distinct_units(300.0, 1000.0), Some(300.0));
+        assert_eq!(distinct_units(0.0, 1000.0), None);
+        assert!(filters_units(49, Some(100.0)));
+        assert!(!filters_units(50, Some(100.0)));
+        assert!(!filters_units(120, Some(100.0)));
+        assert!(filters_units(1_000_000, None));
+    }
 
     #[test]
     fn literals_escape_quotes_and_backslashes() {
