@@ -11,8 +11,10 @@
 //! SQLite spent most of the portable query's time evaluating each metric's
 //! `CASE` on every joined row and checking the first exposure with two
 //! index seeks per exposure; here each event row is looked at once, for the
-//! columns its name feeds. The work is proportional to the enrolled units
-//! and their events, never to the events of units outside the experiment.
+//! columns its name feeds. On SQLite the work is proportional to the
+//! enrolled units and their events, never to the events of units outside
+//! the experiment (PostgreSQL's server sends those only when most units
+//! are enrolled, `postgres/scan.rs`).
 //! Tests hold the two computations to the same sums (`tests/metrics.rs`,
 //! `tests/same_results.rs`).
 //!
