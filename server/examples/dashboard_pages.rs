@@ -183,5 +183,57 @@ async fn run(dir: PathBuf, rounds: usize) -> Result<(), Box<dyn std::error::Erro
         );
     }
     running.stop().await;
+    if rows > 0 {
+        store_reads(&store, rounds).await?;
+    }
+    Ok(())
+}
+
+/// The Flags page's store read alone, both ways, alternating: every
+/// flag's last 24 hours from the window's sums (what the page reads), and
+/// summed from the hourly buckets (bounded above, the query does not use
+/// the window: what the page read before migration 6).
+async fn store_reads(store: &str, rounds: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let store = vexil_control::open(store).await?;
+    let now = Timestamp::now();
+    let since = vexil_control::hour_of(now - SignedDuration::from_hours(24));
+    let query = |bounded: bool| vexil_control::UsageQuery {
+        since: Some(since),
+        until: bounded.then(|| now + SignedDuration::from_hours(1)),
+        flag: None,
+        totals_only: true,
+    };
+    let mut times = [Vec::new(), Vec::new()];
+    let mut sums = [0u64, 0u64];
+    for _ in 0..rounds.max(1) {
+        for (i, bounded) in [false, true].into_iter().enumerate() {
+            let t = Instant::now();
+            let report = store.usage(&query(bounded)).await?;
+            times[i].push(t.elapsed());
+            sums[i] = report.counts.iter().map(|c| c.count).sum();
+        }
+    }
+    if sums[0] != sums[1] {
+        return Err(format!(
+            "the window's sums {} differ from the buckets' {}",
+            sums[0], sums[1]
+        )
+        .into());
+    }
+    println!();
+    println!("| every flag's last 24 hours, from the store | median | max |");
+    println!("|---|---:|---:|");
+    for (i, what) in ["the window's sums", "the buckets summed"]
+        .iter()
+        .enumerate()
+    {
+        times[i].sort();
+        let t = &times[i];
+        println!(
+            "| {what} | {:.1} ms | {:.1} ms |",
+            t[t.len() / 2].as_secs_f64() * 1e3,
+            t[t.len() - 1].as_secs_f64() * 1e3
+        );
+    }
     Ok(())
 }
