@@ -141,6 +141,10 @@ pub(crate) fn select_window_totals(one_flag: bool, postgres: bool) -> String {
         ("", "SUM(n)")
     };
     let since = format!("{}{cast}", p(1));
+    // A scalar subquery, not a join: both planners evaluate it once and
+    // read the hours between through the primary key's range (joined,
+    // PostgreSQL scanned every bucket).
+    let start = "(SELECT since FROM vexil_usage_window_start WHERE id = 1)";
     let (flag, window_flag) = if one_flag {
         (
             format!(" AND u.flag = {}", p(2)),
@@ -153,13 +157,11 @@ pub(crate) fn select_window_totals(one_flag: bool, postgres: bool) -> String {
         "SELECT {since}, flag, '', '', '', '', {sum} FROM (
              SELECT flag, count AS n FROM vexil_usage_window{window_flag}
              UNION ALL
-             SELECT u.flag, -u.count FROM vexil_usage_window_start s
-             JOIN vexil_usage u ON u.hour >= s.since AND u.hour < {since}{flag}
-             WHERE s.id = 1
+             SELECT u.flag, -u.count FROM vexil_usage u
+             WHERE u.hour >= {start} AND u.hour < {since}{flag}
              UNION ALL
-             SELECT u.flag, u.count FROM vexil_usage_window_start s
-             JOIN vexil_usage u ON u.hour >= {since} AND u.hour < s.since{flag}
-             WHERE s.id = 1
+             SELECT u.flag, u.count FROM vexil_usage u
+             WHERE u.hour >= {since} AND u.hour < {start}{flag}
          ) t GROUP BY flag HAVING SUM(n) <> 0 ORDER BY flag"
     )
 }
