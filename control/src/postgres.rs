@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/postgres_4.sql"),
     include_str!("../migrations/postgres_5.sql"),
     include_str!("../migrations/postgres_6.sql"),
+    include_str!("../migrations/postgres_7.sql"),
 ];
 
 /// The channel writes notify.

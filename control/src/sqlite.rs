@@ -29,6 +29,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/sqlite_4.sql"),
     include_str!("../migrations/sqlite_5.sql"),
     include_str!("../migrations/sqlite_6.sql"),
+    include_str!("../migrations/sqlite_7.sql"),
 ];
 
 /// How often another process's writes are looked for.
