@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
-use axum::extract::{Request, State};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -248,18 +249,25 @@ fn presented_secret(headers: &HeaderMap) -> Option<&str> {
         .filter(|s| !s.is_empty())
 }
 
-/// Middleware: authenticate, apply the caller's rate limit, and hand the
-/// [`Caller`] to the handler.
-pub async fn require_key(State(app): State<Arc<App>>, mut req: Request, next: Next) -> Response {
-    let caller = match app.keys.authenticate(req.headers()) {
-        Ok(c) => c,
-        Err(e) => return app.metrics.refuse(e).into_response(),
-    };
-    if let Err(e) = app.limiter.check(&caller) {
-        return app.metrics.refuse(e).into_response();
+/// The evaluation endpoints' caller: authenticated, within its rate limit.
+/// An extractor rather than a middleware layer (which would box and clone
+/// the route's service on every request); extracted before the body, so a
+/// request without a valid key is refused before its body is read.
+pub struct Authorized(pub Caller);
+
+impl FromRequestParts<Arc<App>> for Authorized {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Response> {
+        let caller = app
+            .keys
+            .authenticate(&parts.headers)
+            .map_err(|e| app.metrics.refuse(e).into_response())?;
+        app.limiter
+            .check(&caller)
+            .map_err(|e| app.metrics.refuse(e).into_response())?;
+        Ok(Authorized(caller))
     }
-    req.extensions_mut().insert(caller);
-    next.run(req).await
 }
 
 /// Middleware for operational endpoints: a `server` key (any request in

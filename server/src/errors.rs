@@ -161,7 +161,8 @@ pub fn read_body(
     })
 }
 
-pub async fn with_error_body(response: Response) -> Response {
+/// An error answered without a body (a layer's, axum's) gets OFREP's.
+pub fn with_error_body(response: Response) -> Response {
     let status = response.status();
     let is_json = response
         .headers()

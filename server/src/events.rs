@@ -23,6 +23,7 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use vexil_events::{parse_event, Event, MAX_REPORTED_ERRORS};
 
+use crate::auth::Authorized;
 use crate::errors::{read_body, ApiError};
 use crate::state::App;
 
@@ -39,7 +40,12 @@ struct Rejected {
 }
 
 /// `POST /v1/events`.
-pub async fn intake(State(app): State<Arc<App>>, body: Result<Bytes, BytesRejection>) -> Response {
+pub async fn intake(
+    State(app): State<Arc<App>>,
+    // Any key: client code reports what it showed.
+    _caller: Authorized,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     match take(&app, body).await {
         Ok(response) => response,
         Err(e) => app.metrics.refuse(e).into_response(),

@@ -13,6 +13,7 @@ mod bundle;
 mod cache;
 mod config;
 mod dashboard;
+mod envelope;
 mod errors;
 mod events;
 mod keys;

@@ -6,11 +6,9 @@
 
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, OnceLock, RwLock};
-use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::State;
 use axum::http::header;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -371,7 +369,7 @@ impl Metrics {
     }
 
     /// Time one answer on `endpoint` (a route, so their number is bounded).
-    fn observe(&self, endpoint: &str, seconds: f64) {
+    pub fn observe(&self, endpoint: &str, seconds: f64) {
         self.answered
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // Observed under the map's read lock: no clone of the histogram's
@@ -546,17 +544,4 @@ pub async fn render(State(app): State<Arc<App>>) -> Response {
             ApiError::from_status(axum::http::StatusCode::INTERNAL_SERVER_ERROR).into_response()
         }
     }
-}
-
-/// Middleware: time every request by the route it matched.
-pub async fn track(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    // A `MatchedPath` is an `Arc<str>`: cloning it allocates nothing.
-    let endpoint = req.extensions().get::<MatchedPath>().cloned();
-    let start = Instant::now();
-    let response = next.run(req).await;
-    app.metrics.observe(
-        endpoint.as_ref().map_or("unmatched", |p| p.as_str()),
-        start.elapsed().as_secs_f64(),
-    );
-    response
 }

@@ -10,14 +10,13 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use serde::Serialize;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use vexil_ir::{ErrorCode, FlagValue};
 use vexil_runtime::{Context, Evaluation, Target};
 
-use crate::auth::{Caller, Scope};
+use crate::auth::{Authorized, Caller, Scope};
 use crate::errors::{read_body, ApiError};
 use crate::request_json::{Json, Object};
 use crate::state::{App, Served};
@@ -28,7 +27,7 @@ pub const STREAM_PATH: &str = "/ofrep/v1/event-stream";
 /// `POST /ofrep/v1/evaluate/flags/{key}`.
 pub async fn evaluate_flag(
     State(app): State<Arc<App>>,
-    Extension(caller): Extension<Caller>,
+    Authorized(caller): Authorized,
     Path(key): Path<String>,
     asked: Asked,
     body: Result<Bytes, BytesRejection>,
@@ -101,7 +100,7 @@ fn evaluate_one(
 /// `POST /ofrep/v1/evaluate/flags`.
 pub async fn evaluate_flags(
     State(app): State<Arc<App>>,
-    Extension(caller): Extension<Caller>,
+    Authorized(caller): Authorized,
     asked: Asked,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {

@@ -1,30 +1,30 @@
 //! The one `Router`: every endpoint, and the layers every request passes
-//! (tracing, latency, OFREP error bodies, CORS, timeout, body limit).
+//! (the envelope: tracing, OFREP error bodies, latency; then CORS, the
+//! timeout and the body limit).
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{header, HeaderName, Method, Request, StatusCode};
-use axum::middleware::{from_fn_with_state, map_response};
+use axum::extract::DefaultBodyLimit;
+use axum::http::{header, HeaderName, Method, StatusCode};
+use axum::middleware::from_fn_with_state;
 use axum::routing::{delete, get, post, put};
 use axum::Router;
+use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, Any, CorsLayer};
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
 
+use crate::envelope::EnvelopeLayer;
 use crate::state::App;
 use crate::{
-    admin, auth, bundle, dashboard, errors, events, keys, metrics, ofrep, ops, rollouts, stream,
-    usage_api,
+    admin, auth, bundle, dashboard, events, keys, metrics, ofrep, ops, rollouts, stream, usage_api,
 };
 
 pub fn router(app: Arc<App>) -> Router {
     let evaluation = Router::new()
         .route("/ofrep/v1/evaluate/flags/{key}", post(ofrep::evaluate_flag))
         .route("/ofrep/v1/evaluate/flags", post(ofrep::evaluate_flags))
-        .route("/v1/events", post(events::intake))
-        .route_layer(from_fn_with_state(app.clone(), auth::require_key));
+        .route("/v1/events", post(events::intake));
     let operations = Router::new()
         .route("/status", get(ops::status))
         .route("/v1/bundle", get(bundle::bundle))
@@ -52,8 +52,19 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/readyz", get(ops::readyz))
         .route(ofrep::STREAM_PATH, get(stream::events));
     let limits = &app.config.limits;
-    // Each layer wraps the ones before it: the body limit is innermost, the
-    // trace outermost. Applied per route, so latency is known by route.
+    // One stack (outermost first) applied once, per route so that latency
+    // is known by route: each `Router::layer` call boxes every route again,
+    // and every box is cloned per request. The body limit is axum's (the
+    // extractors apply it): it leaves the body's type alone, so the stack
+    // stays one service.
+    let layers = ServiceBuilder::new()
+        .layer(EnvelopeLayer::new(app.clone()))
+        .layer(cors(&app.config.cors.origins))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            Duration::from_millis(limits.request_timeout_ms),
+        ))
+        .layer(DefaultBodyLimit::max(limits.body_bytes));
     Router::new()
         .merge(evaluation)
         .merge(operations)
@@ -61,20 +72,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(usage)
         .merge(open)
         .merge(dashboard::router(app.clone()))
-        .layer(RequestBodyLimitLayer::new(limits.body_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            Duration::from_millis(limits.request_timeout_ms),
-        ))
-        .layer(cors(&app.config.cors.origins))
-        .layer(map_response(errors::with_error_body))
-        .layer(from_fn_with_state(app.clone(), metrics::track))
-        .layer(
-            // Method and path only: a query may hold an event-stream token.
-            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
-            }),
-        )
+        .layer(layers)
         .with_state(app)
 }
 
