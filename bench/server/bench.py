@@ -28,6 +28,8 @@ VEXIL_KEYS = f"client:bench:{CLIENT_SECRET},server:ops:{SERVER_SECRET}"
 EDGE_CLIENT_TOKEN = "*:development.benchclienttoken"
 EDGE_FRONTEND_TOKEN = "*:development.benchfrontendtoken"
 SINGLE_FLAG = "search-ranking"
+# The routes as Vexil's metrics name them.
+ROUTES = {"single": "/ofrep/v1/evaluate/flags/{key}", "bulk": "/ofrep/v1/evaluate/flags"}
 
 
 def log(msg):
@@ -186,6 +188,35 @@ def summarise(data):
     }
 
 
+def server_histogram(base, headers, endpoint):
+    """Vexil's own request-duration histogram for one route, from
+    `/metrics`: {upper bound in seconds: cumulative count}. It times a
+    request from routing to the response (the handler and every layer),
+    not the socket, hyper or the wait for a thread."""
+    status, text = http("GET", f"{base}/metrics", headers=dict(h.split(": ", 1) for h in headers))
+    if status != 200:
+        raise SystemExit(f"GET /metrics: HTTP {status}")
+    buckets = {}
+    needle = f'endpoint="{endpoint}"'
+    for line in text.decode().splitlines():
+        if line.startswith("vexil_http_request_duration_seconds_bucket{") and needle in line:
+            le = line.split('le="', 1)[1].split('"', 1)[0]
+            buckets[float("inf") if le == "+Inf" else float(le)] = float(line.rsplit(" ", 1)[1])
+    return buckets
+
+
+def server_quantiles(before, after):
+    """The histogram's bucket bounds (µs) under which 50%, 99% and 99.9% of
+    the requests between two readings fell: an upper bound for each."""
+    counts = sorted((le, after[le] - before.get(le, 0.0)) for le in after)
+    total = counts[-1][1] if counts else 0
+    out = {"requests": total}
+    for name, q in (("p50", 0.5), ("p99", 0.99), ("p999", 0.999)):
+        bound = next((le for le, n in counts if total and n >= q * total), None)
+        out[f"{name}_le_us"] = None if bound is None or bound == float("inf") else bound * 1e6
+    return out
+
+
 # ------------------------------------------------------------------ answers
 
 def compare_answers(vexil_bulk, edge_all):
@@ -279,6 +310,9 @@ def main():
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--reload-duration", type=int, default=30)
     ap.add_argument("--skip", default="", help="comma list of: serving, edge, floor, reload, usage")
+    ap.add_argument("--tail-rounds", type=int, default=5,
+                    help="alternating Vexil/floor rounds at Vexil's half rates (0: none)")
+    ap.add_argument("--tail-duration", type=int, default=5)
     ap.add_argument("--usage-rounds", type=int, default=4)
     ap.add_argument("--usage-duration", type=int, default=4)
     ap.add_argument("--pin", default="", help="SERVER_CPUS:LOAD_CPUS for taskset, e.g. 0:1")
@@ -303,10 +337,7 @@ def main():
     vexil_base = f"http://127.0.0.1:{vexil_port}"
     servers = []
     try:
-        vexil = Server("vexil", [args.vexil, "serve", os.path.join(args.root, "examples/shop"),
-                                 "--listen", f"127.0.0.1:{vexil_port}",
-                                 "--data-dir", os.path.join(out, "vexil-data")],
-                       {"VEXIL_KEYS": VEXIL_KEYS, "RUST_LOG": "warn"}, out, f"{vexil_base}/readyz")
+        vexil = start_shop(args, out, "vexil", vexil_port)
         servers.append(vexil)
         # A server key: it sees every flag, as Edge's frontend token sees
         # every toggle (a client key sees only flags marked `client`).
@@ -365,9 +396,16 @@ def main():
                 log(f"{name} {endpoint}: {sat['rps_ok']:.0f} req/s at saturation "
                     f"({sat['failed']} failed), peak RSS {rss.peak_kb / 1024:.1f} MiB")
                 half = max(1, int(sat["rps_ok"] / 2))
+                route = ROUTES.get(endpoint)
+                before = server_histogram(vexil_base, vexil_auth, route) if name == "vexil" else None
                 with RssSampler(server) as rss2:
                     lat = oha.run(f"{name}-{endpoint}-half", url, body, headers,
                                   args.duration, args.connections, qps=half)
+                if before is not None:
+                    lat["server"] = server_quantiles(before, server_histogram(vexil_base, vexil_auth, route))
+                    log(f"vexil {endpoint} at {half} req/s, its own time (routing to response): "
+                        f"p99 <= {fmt(lat['server']['p99_le_us'], 0)} us, "
+                        f"p99.9 <= {fmt(lat['server']['p999_le_us'], 0)} us")
                 log(f"{name} {endpoint} at {half} req/s: p50 {lat['p50_ms']:.3f} ms, "
                     f"p99 {lat['p99_ms']:.3f} ms, p99.9 {lat['p999_ms']:.3f} ms, "
                     f"max {lat['max_ms']:.3f} ms ({lat['failed']} failed)")
@@ -402,6 +440,59 @@ def main():
     print(summary)
 
 
+def start_shop(args, out, name, port):
+    """`vexil serve examples/shop` on a port, with the benchmark's keys."""
+    return Server(name, [args.vexil, "serve", os.path.join(args.root, "examples/shop"),
+                         "--listen", f"127.0.0.1:{port}",
+                         "--data-dir", os.path.join(out, f"{name}-data")],
+                  {"VEXIL_KEYS": VEXIL_KEYS, "RUST_LOG": "warn"}, out, f"http://127.0.0.1:{port}/readyz")
+
+
+def tail_rounds(args, oha, out, results, floor_url, body, headers):
+    """Vexil and the floor at each of Vexil's half rates, alternating, in
+    `--tail-rounds` rounds of `--tail-duration` seconds: one run's p99 on
+    this machine moves by a millisecond from run to run, so the comparison
+    is of medians over rounds taken in the same minutes."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    vexil = start_shop(args, out, "vexil-tail", port)
+    urls = {"single": f"{base}/ofrep/v1/evaluate/flags/{SINGLE_FLAG}", "bulk": f"{base}/ofrep/v1/evaluate/flags"}
+    rounds = {}
+    try:
+        for endpoint, url in urls.items():
+            oha.run(f"warmup-tail-{endpoint}", url, body, headers, 2, args.connections)
+        for endpoint, url in urls.items():
+            run = results["runs"].get(f"vexil-{endpoint}")
+            if not run:
+                continue
+            qps = run["half_rate_qps"]
+            rows = {"vexil": [], "floor": [], "vexil_server_p99_le_us": []}
+            for i in range(args.tail_rounds):
+                before = server_histogram(base, headers, ROUTES[endpoint])
+                v = oha.run(f"tail-vexil-{endpoint}-{i}", url, body, headers, args.tail_duration,
+                            args.connections, qps=qps)
+                own = server_quantiles(before, server_histogram(base, headers, ROUTES[endpoint]))
+                f = oha.run(f"tail-floor-{endpoint}-{i}", floor_url, body, headers, args.tail_duration,
+                            args.connections, qps=qps)
+                rows["vexil"].append(v["p99_ms"])
+                rows["floor"].append(f["p99_ms"])
+                rows["vexil_server_p99_le_us"].append(own["p99_le_us"])
+                log(f"tail round {i + 1} at {qps} req/s ({endpoint}): vexil p99 {fmt(v['p99_ms'])} ms "
+                    f"(its own <= {fmt(own['p99_le_us'], 0)} us), floor p99 {fmt(f['p99_ms'])} ms")
+            rounds[endpoint] = {"qps": qps, **rows}
+    finally:
+        vexil.stop()
+    return rounds
+
+
+def median(values):
+    v = sorted(x for x in values if x is not None)
+    if not v:
+        return None
+    mid = len(v) // 2
+    return v[mid] if len(v) % 2 else (v[mid - 1] + v[mid]) / 2
+
+
 def floor_run(args, oha, out, results, body, headers):
     """The same load against a minimal axum server answering a fixed JSON
     body: at its own saturation, then at each of Vexil's half rates. Its
@@ -426,6 +517,9 @@ def floor_run(args, oha, out, results, body, headers):
             log(f"floor at {qps} req/s (vexil {endpoint}'s half rate): p50 {lat['p50_ms']:.3f} ms, "
                 f"p99 {lat['p99_ms']:.3f} ms, p99.9 {lat['p999_ms']:.3f} ms, max {lat['max_ms']:.3f} ms")
             at[endpoint] = {"qps": qps, "half": lat}
+        tail = None
+        if args.tail_rounds > 0 and "serving" not in set(filter(None, args.skip.split(","))):
+            tail = tail_rounds(args, oha, out, results, url, body, headers)
         long = None
         single = results["runs"].get("vexil-single")
         if single and "reload" not in set(filter(None, args.skip.split(","))):
@@ -441,7 +535,7 @@ def floor_run(args, oha, out, results, body, headers):
                     "slow_by_half_second": slow_clusters(db)}
             log(f"floor at {qps} req/s for {args.reload_duration} s: {long['over_10ms']} over 10 ms, "
                 f"p99.9 {run['p999_ms']:.3f} ms, max {run['max_ms']:.2f} ms")
-        return {"saturation": sat, "at": at, "long": long}
+        return {"saturation": sat, "at": at, "tail": tail, "long": long}
     finally:
         server.stop()
 
@@ -630,9 +724,29 @@ def render(r):
         if v:
             p99 = v["half"]["p99_ms"]
             floor = (fl or {}).get("at", {}).get(endpoint)
+            own = v["half"].get("server") or {}
             lines.append(f"- vexil {endpoint} p99 at half rate: {fmt(p99)} ms (aim < 1 ms: "
                          f"{'met' if p99 is not None and p99 < 1 else 'missed'})"
-                         + (f"; the floor's at the same rate: {fmt(floor['half']['p99_ms'])} ms" if floor else ""))
+                         + (f"; the floor's at the same rate: {fmt(floor['half']['p99_ms'])} ms" if floor else "")
+                         + (f"; Vexil's own time (routing to response) p99 <= {fmt(own.get('p99_le_us'), 0)} us, "
+                            f"p99.9 <= {fmt(own.get('p999_le_us'), 0)} us" if own else ""))
+    tail = (fl or {}).get("tail")
+    if tail:
+        lines += ["", "Vexil and the floor at Vexil's half rates, alternating round by round "
+                  "(p99 ms: median, then the range; Vexil's own time is its request-duration "
+                  "histogram's bucket bound, routing to response, the largest of the rounds):", "",
+                  "| at | rounds | vexil p99 ms | floor p99 ms | vexil minus floor (median) | vexil's own p99 |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for endpoint, t in tail.items():
+            mv, mf = median(t["vexil"]), median(t["floor"])
+            rng = lambda xs: f"{fmt(min(xs))}-{fmt(max(xs))}" if xs else "-"  # noqa: E731
+            owns = [x for x in t["vexil_server_p99_le_us"] if x is not None]
+            own = max(owns) if owns else None
+            lines.append(f"| {t['qps']} req/s ({endpoint}'s half rate) | {len(t['vexil'])} | "
+                         f"**{fmt(mv)}** ({rng(t['vexil'])}) | {fmt(mf)} ({rng(t['floor'])}) | "
+                         f"{fmt(None if mv is None or mf is None else mv - mf)} | "
+                         f"<= {fmt(own, 0)} us |")
+        lines.append("")
     if "rss_mib" in r:
         peak = r["rss_mib"].get("vexil")
         lines.append(f"- vexil serve examples/shop peak RSS: {peak:.1f} MiB (aim < 64 MB: "
