@@ -37,14 +37,19 @@ impl<'a> Object<'a> {
         // A stable sort keeps duplicates in the order given; the last one
         // of each run is kept, as `BTreeMap::insert` would.
         members.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut unique: Vec<(Cow<'a, str>, Json<'a>)> = Vec::with_capacity(members.len());
-        for member in members {
-            match unique.last_mut() {
-                Some(last) if last.0 == member.0 => *last = member,
-                _ => unique.push(member),
+        // In place: `kept` members are unique; a duplicate of the last kept
+        // replaces it.
+        let mut kept = 0;
+        for i in 0..members.len() {
+            if kept > 0 && members[kept - 1].0 == members[i].0 {
+                members.swap(kept - 1, i);
+            } else {
+                members.swap(kept, i);
+                kept += 1;
             }
         }
-        Object { members: unique }
+        members.truncate(kept);
+        Object { members }
     }
 
     pub fn get(&self, key: &str) -> Option<&Json<'a>> {
