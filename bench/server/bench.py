@@ -142,9 +142,12 @@ class Oha:
         self.binary = binary
         self.out = out
 
-    def run(self, label, url, body_path, headers, duration, connections, qps=None, db=None):
+    def run(self, label, url, body_path, headers, duration, connections, qps=None, db=None,
+            lines=False):
+        """`lines`: each request's body is a line of the file, picked at random."""
         cmd = [self.binary, "--no-tui", "--output-format", "json", "-z", f"{duration}s", "-w",
-               "-c", str(connections), "-m", "POST", "-T", "application/json", "-D", body_path]
+               "-c", str(connections), "-m", "POST", "-T", "application/json",
+               "-Z" if lines else "-D", body_path]
         for h in headers:
             cmd += ["-H", h]
         if qps:
@@ -309,10 +312,12 @@ def main():
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--connections", type=int, default=64)
     ap.add_argument("--reload-duration", type=int, default=30)
-    ap.add_argument("--skip", default="", help="comma list of: serving, edge, floor, reload, usage")
+    ap.add_argument("--skip", default="", help="comma list of: serving, edge, floor, reload, usage, units")
     ap.add_argument("--tail-rounds", type=int, default=5,
                     help="alternating Vexil/floor rounds at Vexil's half rates (0: none)")
     ap.add_argument("--tail-duration", type=int, default=5)
+    ap.add_argument("--units", type=int, default=150000,
+                    help="users in each file of the many-users run")
     ap.add_argument("--usage-rounds", type=int, default=4)
     ap.add_argument("--usage-duration", type=int, default=4)
     ap.add_argument("--pin", default="", help="SERVER_CPUS:LOAD_CPUS for taskset, e.g. 0:1")
@@ -418,6 +423,9 @@ def main():
             s.stop()
         servers = []
 
+        if "units" not in skip:
+            results["units"] = units_run(args, oha, out, results)
+
         if "usage" not in skip:
             results["usage"] = usage_cost.run(
                 args, sys.modules[__name__], oha, out, SERVER_SECRET,
@@ -441,7 +449,10 @@ def main():
 
 
 def start_shop(args, out, name, port):
-    """`vexil serve examples/shop` on a port, with the benchmark's keys."""
+    """`vexil serve examples/shop` on a port, with the benchmark's keys and
+    a data directory emptied first (an earlier run's event store and usage
+    would be counted with this one's)."""
+    shutil.rmtree(os.path.join(out, f"{name}-data"), ignore_errors=True)
     return Server(name, [args.vexil, "serve", os.path.join(args.root, "examples/shop"),
                          "--listen", f"127.0.0.1:{port}",
                          "--data-dir", os.path.join(out, f"{name}-data")],
@@ -483,6 +494,59 @@ def tail_rounds(args, oha, out, results, floor_url, body, headers):
     finally:
         vexil.stop()
     return rounds
+
+
+UNITS_FLAG = "checkout-layout"
+
+
+def units_run(args, oha, out, results):
+    """Single evaluation of an experiment's flag for many users, so that
+    the server records an exposure for each new unit it enrolls (the
+    serving runs send one user, whose exposure is recorded once): oha
+    picks each request's body at random from a file of contexts that
+    differ in `targetingKey`, one file for the half-rate run and another
+    for saturation, so both meet new users. Counts what was recorded,
+    dropped (the writer's queue full) and is in the event store after a
+    graceful stop."""
+    template = json.load(open(os.path.join(HERE, "context-vexil-experiment.json")))
+    files = {}
+    for part in ("half", "saturation"):
+        path = os.path.join(out, f"units-{part}.jsonl")
+        with open(path, "w") as f:
+            for i in range(args.units):
+                template["context"]["targetingKey"] = f"{part}-{i}"
+                f.write(json.dumps(template, separators=(",", ":")) + "\n")
+        files[part] = path
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    auth = [f"Authorization: Bearer {SERVER_SECRET}"]
+    url = f"{base}/ofrep/v1/evaluate/flags/{UNITS_FLAG}"
+    server = start_shop(args, out, "vexil-units", port)
+    try:
+        sat = oha.run("units-saturation", url, files["saturation"], auth, args.duration,
+                      args.connections, lines=True)
+        qps = max(1, int(sat["rps_ok"] / 2))
+        half = oha.run("units-half", url, files["half"], auth, args.duration, args.connections,
+                       qps=qps, lines=True)
+        status, text = http("GET", f"{base}/metrics", headers={"Authorization": f"Bearer {SERVER_SECRET}"})
+        metrics = {}
+        for line in text.decode().splitlines():
+            for name in ("vexil_exposures_recorded_total", "vexil_exposures_dropped_total"):
+                if line.startswith(name + " "):
+                    metrics[name] = int(float(line.split()[1]))
+    finally:
+        server.stop()
+    db = sqlite3.connect(os.path.join(out, "vexil-units-data", "vexil-events.db"))
+    rows, units = db.execute("SELECT count(*), count(DISTINCT unit) FROM exposures").fetchone()
+    db.close()
+    r = {"flag": UNITS_FLAG, "units_per_file": args.units, "half_qps": qps, "half": half,
+         "saturation": sat, "recorded": metrics.get("vexil_exposures_recorded_total"),
+         "dropped": metrics.get("vexil_exposures_dropped_total"), "stored": rows,
+         "stored_units": units}
+    log(f"many users ({UNITS_FLAG}): {sat['rps_ok']:.0f} req/s at saturation, p99 {fmt(half['p99_ms'])} ms "
+        f"at {qps} req/s; exposures recorded {r['recorded']}, dropped {r['dropped']}, stored {rows} "
+        f"({units} units)")
+    return r
 
 
 def median(values):
@@ -808,6 +872,18 @@ def render(r):
                   "swaps: " + "; ".join(f"written at {s['write_at_s']:.1f} s, served {s['swapped_after_s']:.2f} s later"
                                         for s in rl["swaps"]),
                   f"- reload aim (no failed request, none over 10 ms): {'met' if ok else 'missed'}"]
+    u = r.get("units")
+    if u:
+        h, sat = u["half"], u["saturation"]
+        lines += ["", f"Many users: single evaluation of the experiment's flag `{u['flag']}`, each request's "
+                  f"context one of {u['units_per_file']} users picked at random (new users in each run), "
+                  "so the server records an exposure for each new unit it enrolls:", "",
+                  f"- {sat['rps_ok']:.0f} req/s at saturation ({sat['failed']} failed); at half that, {u['half_qps']} req/s, "
+                  f"p50 {fmt(h['p50_ms'])} ms, p99 {fmt(h['p99_ms'])} ms, p99.9 {fmt(h['p999_ms'])} ms "
+                  f"({h['failed']} failed)",
+                  f"- exposures recorded {u['recorded']}, dropped (queue full) {u['dropped']}; in the event store "
+                  f"after a graceful stop: {u['stored']} rows, {u['stored_units']} units "
+                  "(a unit forgotten by the deduplicating window and seen again is written again)"]
     if "usage" in r:
         lines += usage_cost.render(r["usage"], fmt)
     return "\n".join(lines) + "\n"

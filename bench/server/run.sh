@@ -15,6 +15,8 @@
 #       BENCH_USAGE_ROUNDS (4) rounds of alternating order, BENCH_USAGE_DURATION
 #       (4) s a run, at saturation then at a fixed half rate (bench/server/usage_cost.py)
 #   BENCH_PIN=0:1 bench/server/run.sh   # servers on CPU 0, oha on CPU 1 (taskset)
+#   BENCH_UNITS=150000 (default): the many-users run (BENCH_SKIP=units leaves it out):
+#       an experiment's flag for users picked at random, exposures recorded and stored
 #   BENCH_TAIL_ROUNDS=5 (default), BENCH_TAIL_DURATION=5: with the floor, Vexil and
 #       the floor alternate at Vexil's half rates, and the summary gives the medians
 #       of their p99s and Vexil's own time from its request-duration histogram
@@ -84,5 +86,5 @@ exec python3 "$ROOT/bench/server/bench.py" \
     --root "$ROOT" --vexil "$VEXIL" --oha "$OHA" ${EDGE:+--edge "$EDGE"} --floor "$FLOOR" --out "$OUT" \
     --duration "${BENCH_DURATION:-10}" --connections "${BENCH_CONNECTIONS:-64}" \
     --reload-duration "${BENCH_RELOAD_DURATION:-30}" --skip "$SKIP" --pin "${BENCH_PIN:-}" \
-    --tail-rounds "${BENCH_TAIL_ROUNDS:-5}" --tail-duration "${BENCH_TAIL_DURATION:-5}" \
+    --units "${BENCH_UNITS:-150000}" --tail-rounds "${BENCH_TAIL_ROUNDS:-5}" --tail-duration "${BENCH_TAIL_DURATION:-5}" \
     --usage-rounds "${BENCH_USAGE_ROUNDS:-4}" --usage-duration "${BENCH_USAGE_DURATION:-4}"
