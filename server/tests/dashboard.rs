@@ -886,7 +886,7 @@ async fn an_experiment_shows_its_exposures_srm_and_the_analysis_vexil_analyze_gi
             "{}",
             page.text
         );
-        assert!(page.text.contains("read again after 0 s"), "{}", page.text);
+        assert!(page.text.contains("for this view)."), "{}", page.text);
         send_events(&server, &one_page(next..next + 10, day)).await;
     }
     server.running.stop().await;

@@ -1,10 +1,13 @@
 //! The experiment pages' analyses, computed off the request path and kept
 //! per experiment and view (always-valid or fixed-horizon): a page reuses
 //! the analysis of the same served bundle made in the last
-//! `[dashboard] analysis_cache_seconds`, else computes it on a blocking
-//! thread. One computation per experiment and view runs at a time (single
-//! flight): requests that arrive meanwhile wait for it and share its
-//! result, and a request that goes away does not cancel it.
+//! `[dashboard] analysis_cache_seconds`. An older one of the same bundle is
+//! still answered at once (the page says when it was read) while a new one
+//! is computed in the background; only a page with no analysis of the
+//! served bundle waits for one. Computations run on a blocking thread, one
+//! per experiment and view at a time (single flight): requests that arrive
+//! meanwhile share its result, and a request that goes away does not
+//! cancel it.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -58,7 +61,26 @@ pub struct Analysis {
     pub report: Result<Report, String>,
 }
 
-type Slot = Arc<tokio::sync::Mutex<Option<Arc<Analysis>>>>;
+/// One experiment and view: the latest analysis, readable at once, and
+/// the lock a computation holds (single flight).
+#[derive(Default)]
+struct SlotState {
+    latest: Mutex<Option<Arc<Analysis>>>,
+    computing: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl SlotState {
+    /// The latest analysis if it is of `bundle_version`.
+    fn latest_of(&self, bundle_version: &str) -> Option<Arc<Analysis>> {
+        let latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
+        latest
+            .as_ref()
+            .filter(|a| a.bundle_version == bundle_version)
+            .cloned()
+    }
+}
+
+type Slot = Arc<SlotState>;
 
 /// The cache: a slot per experiment and view.
 pub struct Analyses {
@@ -116,33 +138,34 @@ impl Analyses {
             slots.retain(|(name, _), _| served.contains(&name.as_str()));
             slots.entry((name.to_string(), mode)).or_default().clone()
         };
-        let mut kept = slot.lock_owned().await;
-        if let Some(analysis) = kept
-            .as_ref()
-            .filter(|a| a.bundle_version == bundle_version && a.started.elapsed() < self.keep)
-        {
-            return analysis.clone();
+        // Kept for no time: every view computes its own.
+        let latest = slot
+            .latest_of(bundle_version)
+            .filter(|_| !self.keep.is_zero());
+        if let Some(analysis) = latest {
+            if analysis.started.elapsed() >= self.keep {
+                // Old, but of this bundle: answered now; a new one is
+                // computed unless one already is.
+                if let Ok(computing) = slot.computing.clone().try_lock_owned() {
+                    drop(compute_in_background(
+                        slot.clone(),
+                        computing,
+                        bundle_version,
+                        compute,
+                    ));
+                }
+            }
+            return analysis;
         }
-        let bundle_version = bundle_version.to_string();
-        // The computation owns the slot's lock, so waiters get its result,
-        // and runs in a task of its own, so it ends even if this request
-        // is dropped.
-        let task = tokio::spawn(async move {
-            let (started, as_of) = (Instant::now(), Timestamp::now());
-            let report = tokio::task::spawn_blocking(compute)
-                .await
-                .unwrap_or_else(|e| Err(format!("the analysis failed: {e}")));
-            let analysis = Arc::new(Analysis {
-                bundle_version,
-                started,
-                as_of,
-                took: started.elapsed(),
-                report,
-            });
-            *kept = Some(analysis.clone());
-            analysis
-        });
-        match task.await {
+        let computing = slot.computing.clone().lock_owned().await;
+        // Computed by the request this one waited for.
+        if let Some(analysis) = slot
+            .latest_of(bundle_version)
+            .filter(|a| a.started.elapsed() < self.keep)
+        {
+            return analysis;
+        }
+        match compute_in_background(slot, computing, bundle_version, compute).await {
             Ok(analysis) => analysis,
             Err(e) => Arc::new(Analysis {
                 bundle_version: String::new(),
@@ -153,6 +176,34 @@ impl Analyses {
             }),
         }
     }
+}
+
+/// Compute in a task of its own that holds the slot's lock (so waiters get
+/// its result, and it ends even if the request that started it is
+/// dropped), and keep the result as the slot's latest.
+fn compute_in_background(
+    slot: Slot,
+    computing: tokio::sync::OwnedMutexGuard<()>,
+    bundle_version: &str,
+    compute: impl FnOnce() -> Result<Report, String> + Send + 'static,
+) -> tokio::task::JoinHandle<Arc<Analysis>> {
+    let bundle_version = bundle_version.to_string();
+    tokio::spawn(async move {
+        let (started, as_of) = (Instant::now(), Timestamp::now());
+        let report = tokio::task::spawn_blocking(compute)
+            .await
+            .unwrap_or_else(|e| Err(format!("the analysis failed: {e}")));
+        let analysis = Arc::new(Analysis {
+            bundle_version,
+            started,
+            as_of,
+            took: started.elapsed(),
+            report,
+        });
+        *slot.latest.lock().unwrap_or_else(|e| e.into_inner()) = Some(analysis.clone());
+        drop(computing);
+        analysis
+    })
 }
 
 #[cfg(test)]
@@ -197,8 +248,8 @@ mod tests {
             assert_eq!(v.await.unwrap(), "run 1");
         }
         assert_eq!(runs.load(Ordering::SeqCst), 1);
-        // Kept: a later view does not compute; another view, another
-        // bundle version, or an age past the limit does.
+        // Kept: a later view does not compute; another view or another
+        // bundle version does (an age past the limit: the next test).
         let a = analyses
             .get_with(&["x"], "x", Mode::Sequential, "v1", counted(&runs, 0))
             .await;
@@ -218,6 +269,69 @@ mod tests {
                 .await;
             assert_eq!(text(&a), format!("run {n}"));
         }
+    }
+
+    /// `counted`, but it waits for `gate` to open.
+    fn gated(
+        runs: &Arc<AtomicUsize>,
+        gate: &Arc<std::sync::atomic::AtomicBool>,
+    ) -> impl FnOnce() -> Result<Report, String> {
+        let (runs, gate) = (runs.clone(), gate.clone());
+        move || {
+            let n = runs.fetch_add(1, Ordering::SeqCst) + 1;
+            while !gate.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            Err(format!("run {n}"))
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_old_analysis_is_answered_at_once_while_a_new_one_is_computed() {
+        let analyses = Analyses::new(Duration::from_millis(50));
+        let runs = Arc::new(AtomicUsize::new(0));
+        let gate = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let first = analyses
+            .get_with(&["x"], "x", Mode::Sequential, "v1", counted(&runs, 0))
+            .await;
+        assert_eq!(text(&first), "run 1");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Past its age: every view gets the old one at once, while one
+        // computation (held at the gate) runs, not one per view.
+        for _ in 0..3 {
+            let a = analyses
+                .get_with(&["x"], "x", Mode::Sequential, "v1", gated(&runs, &gate))
+                .await;
+            assert_eq!(text(&a), "run 1");
+        }
+        let since = Instant::now();
+        while runs.load(Ordering::SeqCst) < 2 {
+            assert!(
+                since.elapsed() < Duration::from_secs(10),
+                "no refresh started"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+        gate.store(true, Ordering::SeqCst);
+        loop {
+            let a = analyses
+                .get_with(&["x"], "x", Mode::Sequential, "v1", counted(&runs, 0))
+                .await;
+            if text(&a) != "run 1" {
+                assert_eq!(text(&a), "run 2");
+                break;
+            }
+            assert!(since.elapsed() < Duration::from_secs(10), "never refreshed");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        // Another bundle's analysis is never answered for this one: the
+        // view waits for a computation of its own.
+        let other = analyses
+            .get_with(&["x"], "x", Mode::Sequential, "v2", counted(&runs, 0))
+            .await;
+        assert_eq!(text(&other), format!("run {}", runs.load(Ordering::SeqCst)));
+        assert_ne!(text(&other), "run 2");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -220,8 +220,13 @@ pub async fn page(
                 @let as_of = html! {
                     p.as-of {
                         "From the event store as of " time datetime=(a.as_of) { (page::time(a.as_of)) }
-                        " (read in " (format!("{:.0} ms", a.took.as_secs_f64() * 1e3)) "; read again after "
-                        (dashboard.analyses.keep().as_secs()) " s)."
+                        " (read in " (format!("{:.0} ms", a.took.as_secs_f64() * 1e3))
+                        @if dashboard.analyses.keep().is_zero() {
+                            ", for this view)."
+                        } @else {
+                            "; read again in the background by a view after "
+                            (dashboard.analyses.keep().as_secs()) " s, and shown by the next)."
+                        }
                     }
                 };
                 @match &a.report {
