@@ -111,6 +111,13 @@ pub struct Limits {
     pub context_values: usize,
     /// How long a request may take, in milliseconds (408 after).
     pub request_timeout_ms: u64,
+    /// How long a client may take to send a request's headers, and an idle
+    /// keep-alive connection to start its next request, in milliseconds
+    /// (the connection is closed after).
+    pub header_read_timeout_ms: u64,
+    /// The most connections open at once; one more is answered 503 (with
+    /// `Retry-After`) and closed.
+    pub max_connections: usize,
     /// How long shutdown waits for requests in flight, in milliseconds.
     pub shutdown_grace_ms: u64,
     /// The largest bundle a URL source may serve, in bytes.
@@ -126,6 +133,8 @@ impl Default for Limits {
             context_depth: 8,
             context_values: 1_000,
             request_timeout_ms: 5_000,
+            header_read_timeout_ms: 30_000,
+            max_connections: 10_000,
             shutdown_grace_ms: 10_000,
             bundle_bytes: 64 * 1024 * 1024,
             fetch_timeout_ms: 10_000,

@@ -143,9 +143,6 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// Layer function: give an OFREP error body to any error response that has
-/// none (the body limit's 413, the timeout's 408, a 404 or 405 from routing),
-/// so that every refusal reads the same.
 /// A request body, or the refusal of it: 413 over the body limit, 400
 /// when it cannot be read.
 pub fn read_body(
@@ -161,7 +158,9 @@ pub fn read_body(
     })
 }
 
-/// An error answered without a body (a layer's, axum's) gets OFREP's.
+/// Give an OFREP error body to any error response that has none (the body
+/// limit's 413, the timeout's 408, a 404 or 405 from routing), so that
+/// every refusal reads the same (the envelope applies it to every answer).
 pub fn with_error_body(response: Response) -> Response {
     let status = response.status();
     let is_json = response

@@ -18,6 +18,7 @@ mod errors;
 mod events;
 mod keys;
 mod limit;
+mod listen;
 mod mapping;
 mod metrics;
 mod ofrep;
@@ -40,7 +41,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -215,24 +215,17 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
     let follower = source::follow(&mut opened, app.clone(), interval, poll_interval);
     let (stop, stopped) = oneshot::channel::<()>();
     let service = router::router(app.clone());
-    // Answers go out as soon as they are written: without TCP_NODELAY
-    // (axum does not set it), a response written in two segments waits for
-    // the client's delayed acknowledgement (up to 40 ms on Linux).
-    let listener = listener.tap_io(|tcp: &mut tokio::net::TcpStream| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
-        }
-    });
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            service.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = stopped.await;
-        })
-        .await
-    });
+    let limits = listen::ConnectionLimits {
+        max_connections: listen::usable_connections(app.config.limits.max_connections),
+        header_read_timeout: Duration::from_millis(app.config.limits.header_read_timeout_ms.max(1)),
+    };
+    let task = tokio::spawn(listen::serve(
+        listener,
+        service,
+        limits,
+        app.clone(),
+        stopped,
+    ));
     let served = app.served();
     let source = app.source();
     tracing::info!(

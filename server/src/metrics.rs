@@ -81,11 +81,22 @@ pub struct Metrics {
     polls: Family<Poll, Counter>,
     unknown_context_names: Family<Unknown, Counter>,
     sse_clients: Gauge,
+    connections_open: Gauge,
+    connections_refused: Counter,
     events_accepted: Counter,
     events_rejected: Counter,
     webhook_deliveries: Family<Hook, Counter>,
     webhook_failures: Family<Hook, Counter>,
     webhook_position: Family<Hook, Gauge>,
+}
+
+/// Counts a connection as open while it lives.
+pub struct ConnectionGuard(Gauge);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 fn latency_histogram() -> Histogram {
@@ -149,6 +160,18 @@ impl Metrics {
         );
         let sse_clients = Gauge::default();
         registry.register("sse_clients", "Event streams open now", sse_clients.clone());
+        let connections_open = Gauge::default();
+        registry.register(
+            "connections_open",
+            "HTTP connections open now",
+            connections_open.clone(),
+        );
+        let connections_refused = Counter::default();
+        registry.register(
+            "connections_refused",
+            "Connections answered 503 because `limits.max_connections` were open",
+            connections_refused.clone(),
+        );
         let events_accepted = Counter::default();
         registry.register(
             "events_accepted",
@@ -195,9 +218,21 @@ impl Metrics {
             polls,
             unknown_context_names,
             sse_clients,
+            connections_open,
+            connections_refused,
             events_accepted,
             events_rejected,
         }
+    }
+
+    /// One more open connection, until the guard is dropped.
+    pub fn connection_opened(&self) -> ConnectionGuard {
+        self.connections_open.inc();
+        ConnectionGuard(self.connections_open.clone())
+    }
+
+    pub fn connection_refused(&self) {
+        self.connections_refused.inc();
     }
 
     pub fn evaluated(&self, flag: &str, variant: Option<&str>, reason: &str) {

@@ -5,6 +5,8 @@
 mod common;
 
 use common::{config, shop, start};
+use std::time::Duration;
+
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -162,4 +164,135 @@ fn no_body_gets_a_server_error() {
         }
     });
     runtime.block_on(server.running.stop());
+}
+
+/// Reads what the server sends until it closes the connection (or `wait`
+/// passes: `None`).
+async fn read_until_closed(tcp: &mut tokio::net::TcpStream, wait: Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(wait, async {
+        let mut buf = [0u8; 4096];
+        loop {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    read.ok()
+        .map(|_| String::from_utf8_lossy(&got).into_owned())
+}
+
+#[tokio::test]
+async fn slow_clients_are_cut_off_and_do_not_hold_the_server() {
+    use tokio::io::AsyncWriteExt;
+    let mut c = config(&shop());
+    c.limits.header_read_timeout_ms = 300;
+    c.limits.request_timeout_ms = 300;
+    let server = start(c).await;
+    let addr = server.running.addr();
+    // Headers that never end, a connection that never sends anything, and
+    // an idle keep-alive connection after one answer: each is closed once
+    // the header read timeout passes.
+    let mut trickle = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    trickle
+        .write_all(b"POST /ofrep/v1/evaluate/flags HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .await
+        .expect("write");
+    let mut silent = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let mut idle = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let request = "POST /ofrep/v1/evaluate/flags HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 15\r\n\r\n{\"context\": {}}";
+    idle.write_all(request.as_bytes()).await.expect("write");
+    for (name, tcp) in [
+        ("trickle", &mut trickle),
+        ("silent", &mut silent),
+        ("idle", &mut idle),
+    ] {
+        let got = read_until_closed(tcp, Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|| panic!("the {name} connection was never closed"));
+        assert!(!got.contains(" 5"), "{name}: {got}");
+        if name == "idle" {
+            assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+        }
+    }
+    // A body that stops short: the request times out with 408 and OFREP's
+    // error body.
+    let mut short = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    short
+        .write_all(b"POST /ofrep/v1/evaluate/flags HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{\"context\":")
+        .await
+        .expect("write");
+    let got = read_until_closed(&mut short, Duration::from_secs(10))
+        .await
+        .expect("the short body's connection was never closed");
+    assert!(got.starts_with("HTTP/1.1 408"), "{got}");
+    assert!(got.contains("\"errorCode\":\"PARSE_ERROR\""), "{got}");
+    // Meanwhile, and after, the server answers.
+    let (status, _, _) = server.post(BULK, &json!({ "context": {} })).await;
+    assert_eq!(status, 200);
+    server.running.stop().await;
+}
+
+#[tokio::test]
+async fn a_connection_flood_gets_503_with_retry_after_and_the_server_recovers() {
+    let mut c = config(&shop());
+    c.limits.max_connections = 8;
+    let server = start(c).await;
+    let addr = server.running.addr();
+    // Eight connections held open (idle, before any request).
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        held.push(tokio::net::TcpStream::connect(addr).await.expect("connect"));
+    }
+    // Every one past them is answered 503 and closed, many at once.
+    let floods: Vec<_> = (0..50)
+        .map(|_| {
+            tokio::spawn(async move {
+                let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+                read_until_closed(&mut tcp, Duration::from_secs(10)).await
+            })
+        })
+        .collect();
+    for flood in floods {
+        let got = flood
+            .await
+            .expect("task")
+            .expect("a refused connection was never closed");
+        assert!(got.starts_with("HTTP/1.1 503"), "{got}");
+        assert!(got.contains("retry-after: 1"), "{got}");
+        let body = got.split("\r\n\r\n").nth(1).unwrap_or_default();
+        let reply: Value = serde_json::from_str(body).expect("an OFREP error body");
+        assert_eq!(reply["errorCode"], "GENERAL");
+    }
+    drop(held);
+    // The held connections closed: new ones are served again.
+    let since = std::time::Instant::now();
+    loop {
+        let reply = reqwest::Client::new()
+            .post(server.url(BULK))
+            .body(json!({ "context": {} }).to_string())
+            .send()
+            .await
+            .expect("request");
+        if reply.status() == 200 {
+            break;
+        }
+        assert_eq!(reply.status(), 503);
+        assert!(
+            since.elapsed() < Duration::from_secs(10),
+            "never served again"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let (_, _, metrics) = server.get("/metrics", &[]).await;
+    let refused: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("vexil_connections_refused_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .expect("the refused connections' counter");
+    assert!(refused >= 50.0, "{metrics}");
+    server.running.stop().await;
 }
