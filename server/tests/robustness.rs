@@ -296,3 +296,41 @@ async fn a_connection_flood_gets_503_with_retry_after_and_the_server_recovers() 
     assert!(refused >= 50.0, "{metrics}");
     server.running.stop().await;
 }
+
+#[tokio::test]
+async fn stopping_drains_a_request_in_flight_and_accepts_no_more() {
+    use tokio::io::AsyncWriteExt;
+    let server = start(config(&shop())).await;
+    let addr = server.running.addr();
+    let body = json!({ "context": { "targetingKey": "u-1" } }).to_string();
+    let (head, tail) = body.split_at(10);
+    let mut tcp = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    tcp.write_all(
+        format!(
+            "POST {BULK} HTTP/1.1\r\nHost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{head}",
+            body.len()
+        )
+        .as_bytes(),
+    )
+    .await
+    .expect("write");
+    // The request is in flight (its handler waits for the rest of the
+    // body) when the server is told to stop.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let stopping = tokio::spawn(server.running.stop());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        tokio::net::TcpStream::connect(addr).await.is_err(),
+        "a stopping server still accepts connections"
+    );
+    tcp.write_all(tail.as_bytes()).await.expect("write");
+    let got = read_until_closed(&mut tcp, Duration::from_secs(10))
+        .await
+        .expect("the connection was never closed");
+    assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+    assert!(got.contains("\"flags\""), "{got}");
+    tokio::time::timeout(Duration::from_secs(10), stopping)
+        .await
+        .expect("stop returns once the request is answered")
+        .expect("task");
+}
