@@ -338,7 +338,7 @@ async fn first_version(
     shared: Arc<Shared>,
 ) -> Result<worker::Worker, FollowError> {
     let cache = options.cache.clone().map(cache::Cache::new);
-    let first = tokio::time::timeout(options.start_timeout, client.fetch(None))
+    let first = tokio::time::timeout(options.start_timeout, client.fetch(None, None))
         .await
         .unwrap_or_else(|_| {
             Err(server::FetchError::Unreachable(format!(

@@ -29,6 +29,19 @@ pub struct Payload {
     pub saved_at: Option<jiff::Timestamp>,
 }
 
+/// The answer as sent: the bundle is left out when the caller holds it.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Answer {
+    version: String,
+    bundle_version: String,
+    #[serde(default)]
+    bundle: Option<Box<RawValue>>,
+    overrides: vexil_control::OverrideState,
+    #[serde(default)]
+    event_stream: Option<String>,
+}
+
 pub enum Fetched {
     NotModified,
     Changed(Payload),
@@ -113,9 +126,18 @@ impl Client {
             .map_err(|e| FetchError::Unreachable(format!("a bad path `{path}`: {e}")))
     }
 
-    /// `GET /v1/bundle`, conditional on `etag`.
-    pub async fn fetch(&self, etag: Option<&str>) -> Result<Fetched, FetchError> {
-        let url = self.url("v1/bundle")?;
+    /// `GET /v1/bundle`, conditional on `etag`. `have`: the bundle held
+    /// (its digest and JSON): the server leaves it out of its answer while
+    /// it still serves it, and it is put back here.
+    pub async fn fetch(
+        &self,
+        etag: Option<&str>,
+        have: Option<(&str, &RawValue)>,
+    ) -> Result<Fetched, FetchError> {
+        let mut url = self.url("v1/bundle")?;
+        if let Some((digest, _)) = have {
+            url.query_pairs_mut().append_pair("have", digest);
+        }
         let mut request = self
             .http
             .get(url)
@@ -173,12 +195,30 @@ impl Client {
             }
             body.extend_from_slice(&chunk);
         }
-        let payload: Payload = serde_json::from_slice(&body).map_err(|e| {
+        let answer: Answer = serde_json::from_slice(&body).map_err(|e| {
             FetchError::Unreachable(format!(
                 "{}: GET /v1/bundle answered something else than a bundle: {e}",
                 self.shown
             ))
         })?;
+        let bundle = match (answer.bundle, have) {
+            (Some(bundle), _) => bundle,
+            (None, Some((digest, held))) if digest == answer.bundle_version => held.to_owned(),
+            (None, _) => {
+                return Err(FetchError::Unreachable(format!(
+                    "{}: GET /v1/bundle left out a bundle ({}) this process does not hold",
+                    self.shown, answer.bundle_version
+                )))
+            }
+        };
+        let payload = Payload {
+            version: answer.version,
+            bundle_version: answer.bundle_version,
+            bundle,
+            overrides: answer.overrides,
+            event_stream: answer.event_stream,
+            saved_at: None,
+        };
         if let Some(etag) = etag {
             if etag.trim_matches('"') != payload.version {
                 return Err(FetchError::Unreachable(format!(

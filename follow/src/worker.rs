@@ -26,8 +26,10 @@ pub struct Worker {
     /// The server's version last judged (loaded or refused): asked with
     /// `If-None-Match`.
     etag: Option<String>,
-    /// The bundle digest in force, and the override state's version.
+    /// The bundle in force (its digest and JSON: the server leaves it out
+    /// of answers while it serves it), and the override state's version.
     bundle_version: String,
+    bundle_json: Box<serde_json::value::RawValue>,
     overrides_version: u64,
     /// The change stream's path, from the last answer.
     stream: Option<String>,
@@ -116,6 +118,7 @@ impl Worker {
             shared,
             etag: Some(payload.version.clone()),
             bundle_version: payload.bundle_version.clone(),
+            bundle_json: payload.bundle.clone(),
             overrides_version: payload.overrides.version,
             stream: None,
             connected: false,
@@ -201,7 +204,8 @@ impl Worker {
 
     /// Ask the server for a newer version and take it.
     async fn refresh(&mut self) -> Result<(), Lost> {
-        let fetched = self.client.fetch(self.etag.as_deref()).await;
+        let have = (self.bundle_version.as_str(), &*self.bundle_json);
+        let fetched = self.client.fetch(self.etag.as_deref(), Some(have)).await;
         match fetched {
             Ok(Fetched::NotModified) => {
                 self.answered();
@@ -255,6 +259,7 @@ impl Worker {
                 return;
             }
             self.bundle_version = payload.bundle_version.clone();
+            self.bundle_json = payload.bundle.clone();
         } else if payload.overrides.version != self.overrides_version {
             self.engine.set_overrides(specs);
         }

@@ -142,6 +142,27 @@ async fn the_bundle_endpoint_serves_server_keys_with_an_etag_and_refuses_client_
         .as_str()
         .is_some_and(|s| s.starts_with("/ofrep/v1/event-stream?token=")));
 
+    // Asked by a caller holding the bundle: the same answer without it;
+    // holding another: with it.
+    let digest = body["bundleVersion"].as_str().expect("bundleVersion");
+    for (have, left_out) in [(digest, true), ("0123456789abcdef", false)] {
+        let res = reqwest::Client::new()
+            .get(format!("{base}/v1/bundle?have={have}"))
+            .header("authorization", format!("Bearer {SERVER}"))
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status().as_u16(), 200);
+        assert_eq!(
+            res.headers().get("etag").and_then(|v| v.to_str().ok()),
+            Some(etag.as_str())
+        );
+        let answer: Value = res.json().await.expect("JSON");
+        assert_eq!(answer["version"], body["version"]);
+        assert_eq!(answer["overrides"], body["overrides"]);
+        assert_eq!(answer.get("bundle").is_none(), left_out, "have={have}");
+    }
+
     // Unchanged: 304 with the same ETag and no body.
     let (status, again, body) = get_bundle(&base, Some(SERVER), Some(&etag)).await;
     assert_eq!(
