@@ -284,7 +284,9 @@ pub fn stale(
     out
 }
 
-fn unused(usage: &Usage, name: &str) -> Option<Evidence> {
+/// The "unused" evidence for `name` in `usage`, when it went unused (and
+/// the history proves it); the dashboard's Flags page asks it too.
+pub fn unused(usage: &Usage, name: &str) -> Option<Evidence> {
     let Verdict::Unused { last } = usage.verdict(name) else {
         return None;
     };

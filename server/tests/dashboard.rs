@@ -1133,3 +1133,58 @@ async fn stale_flags_and_last_commits_come_from_git_and_without_git_the_page_say
     assert!(row(&page, "new-checkout").contains("2020-01-02 committed"));
     server.running.stop().await;
 }
+
+#[tokio::test]
+async fn a_flag_the_usage_rollups_show_unused_for_30_days_is_stale() {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    const DAY: i64 = 86_400_000_000;
+    let now = std::sync::Arc::new(AtomicI64::new(DEC_5));
+    let mut c = keyed();
+    let clock = now.clone();
+    c.clock = vexil_server::Clock::fixed_by(move || clock.load(Ordering::SeqCst));
+    let server = start(c).await;
+    let mut b = Browser::new(&server);
+    b.sign_in(VIEWER).await;
+    let (status, body) = evaluate_with(&server, "new-checkout", shopper("u-1")).await;
+    assert_eq!(status, 200, "{body}");
+    // The history starts now: it cannot show 30 days without an
+    // evaluation, and the page says so rather than calling flags unused.
+    let page = b.get("/admin/flags").await;
+    assert!(
+        page.text.contains("Stale from usage: the usage history"),
+        "{}",
+        page.text
+    );
+    assert!(!page.text.contains("no evaluation in 30 days"));
+    assert!(!page.text.contains("never evaluated in this server"));
+
+    // 31 days later: new-checkout's last evaluation is 31 days old, one
+    // flag is evaluated again, one never was.
+    now.store(DEC_5 + 31 * DAY, Ordering::SeqCst);
+    let (status, body) = evaluate_with(&server, "gift-options", shopper("u-1")).await;
+    assert_eq!(status, 200, "{body}");
+    let page = b.get("/admin/flags?status=stale").await;
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(!page.text.contains("Stale from usage:"), "{}", page.text);
+    let row = |name: &str| {
+        let at = page.text.find(&format!("data-flag=\"{name}\""))?;
+        let end = page.text[at..].find("</tr>")?;
+        Some(page.text[at..at + end].to_string())
+    };
+    let old = row("new-checkout").expect("new-checkout is stale");
+    assert!(
+        old.contains("no evaluation in 30 days in this server")
+            && old.contains("last evaluated 2026-12-05 (31 days ago)"),
+        "{old}"
+    );
+    let never = row("payments-circuit-breaker").expect("a flag never evaluated is stale");
+    assert!(
+        never.contains("never evaluated in this server") && never.contains("(31 days ago)"),
+        "{never}"
+    );
+    // Evaluated today: not unused (stale only if git says so).
+    if let Some(fresh) = row("gift-options") {
+        assert!(!fresh.contains("usage rollups"), "{fresh}");
+    }
+    server.running.stop().await;
+}

@@ -17,6 +17,7 @@ use super::page::{self, given, Nav};
 use super::session::User;
 use super::Dashboard;
 use crate::state::Served;
+use crate::usage_api::Summary;
 
 /// How soon an expiry counts as `expiring`.
 const EXPIRING_WITHIN_MICROS: i64 = 30 * 24 * 3600 * 1_000_000;
@@ -48,6 +49,7 @@ pub fn rows<'a>(
     evaluations: &rustc_hash::FxHashMap<&str, f64>,
     evaluated_ever: Option<&rustc_hash::FxHashSet<&str>>,
     git: Option<&Facts>,
+    unused: &rustc_hash::FxHashMap<&str, String>,
     now: i64,
 ) -> Vec<Row<'a>> {
     let bundle = served.base.bundle();
@@ -74,8 +76,9 @@ pub fn rows<'a>(
         if s.is_empty() || s == ["scheduled"] {
             s.insert(0, "live");
         }
-        // As `vexil stale` reports it from the sources' git history.
-        if git.is_some_and(|g| g.stale.contains_key(name)) {
+        // As `vexil stale` reports it from the sources' git history and
+        // the store's usage rollups.
+        if git.is_some_and(|g| g.stale.contains_key(name)) || unused.contains_key(name) {
             s.push("stale");
         }
         s
@@ -109,6 +112,54 @@ pub fn rows<'a>(
         }
     });
     flags.chain(experiments).collect()
+}
+
+/// The flags the usage rollups show unused for `days` days (what
+/// `vexil stale --usage` says of them), with the evidence in words; and,
+/// when the history is too short to show it of a flag never evaluated,
+/// a sentence saying so.
+fn unused_flags(
+    summary: &Summary,
+    days: i64,
+) -> (rustc_hash::FxHashMap<&str, String>, Option<String>) {
+    let usage = vexil_lifecycle::Usage {
+        source: "in this server's usage rollups".to_string(),
+        evaluations: Default::default(),
+        window: Some(vexil_lifecycle::usage::Window {
+            days,
+            now: summary.until.as_microsecond(),
+            history_starts: summary.history_starts.map(|t| t.as_microsecond()),
+            last: summary
+                .flags
+                .iter()
+                .filter_map(|f| Some((f.flag.clone(), f.last_evaluated?.as_microsecond())))
+                .collect(),
+        }),
+    };
+    let unused = summary
+        .flags
+        .iter()
+        .filter(|f| f.served)
+        .filter_map(|f| {
+            let evidence = vexil_lifecycle::stale::unused(&usage, &f.flag)?;
+            Some((f.flag.as_str(), evidence.describe()))
+        })
+        .collect();
+    (unused, usage.too_short())
+}
+
+/// Why a flag is stale, one reason after another.
+fn stale_evidence(
+    git: Option<&Facts>,
+    unused: &rustc_hash::FxHashMap<&str, String>,
+    name: &str,
+) -> String {
+    let mut reasons: Vec<&str> = git
+        .and_then(|g| g.stale.get(name))
+        .map(|e| e.iter().map(String::as_str).collect())
+        .unwrap_or_default();
+    reasons.extend(unused.get(name).map(String::as_str));
+    reasons.join("; ")
 }
 
 /// The filters of `GET /admin/flags`; an empty one does not filter.
@@ -172,11 +223,17 @@ pub async fn page(
         GitFacts::Ready(f) => Some(f),
         _ => None,
     };
+    let unused_days = app.config.dashboard.unused_days;
+    let (unused, unprovable) = match &usage {
+        Ok(u) if unused_days > 0 => unused_flags(u, i64::from(unused_days)),
+        _ => (rustc_hash::FxHashMap::default(), None),
+    };
     let all = rows(
         &served,
         &evaluations,
         ever.as_ref(),
         facts,
+        &unused,
         vexil_runtime::now(),
     );
     let changes = app.control.store.last_changes().await;
@@ -198,7 +255,8 @@ pub async fn page(
             }
             GitFacts::Ready(_) => {}
         }
-        (inventory(&all, &filters, &last, facts))
+        @if let Some(note) = &unprovable { p.muted.unused { "Stale from usage: " (note) "." } }
+        (inventory(&all, &filters, &last, facts, &unused))
         @if let Err(e) = &changes { p.error { "The audit log cannot be read for the last changes: " (e) } }
     };
     if let Err(e) = &usage {
@@ -229,6 +287,7 @@ fn inventory(
     filters: &Filters,
     last: &rustc_hash::FxHashMap<&str, &AuditEntry>,
     git: Option<&Facts>,
+    unused: &rustc_hash::FxHashMap<&str, String>,
 ) -> Markup {
     let kinds: BTreeSet<&str> = all.iter().map(|r| r.kind).collect();
     let owners: BTreeSet<&str> = all.iter().filter_map(|r| r.meta.owner.as_deref()).collect();
@@ -268,7 +327,7 @@ fn inventory(
                         td.last-change { (last_change(last.get(r.name).copied(), git.and_then(|g| g.changed.get(r.name).copied()))) }
                         td { @for s in &r.statuses {
                             @if *s == "stale" {
-                                span class="status stale" title=(git.and_then(|g| g.stale.get(r.name)).map(|e| e.join("; ")).unwrap_or_default()) { (s) } " "
+                                span class="status stale" title=(stale_evidence(git, unused, r.name)) { (s) } " "
                             } @else {
                                 span class={ "status " (s) } { (s) } " "
                             }

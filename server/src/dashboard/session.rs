@@ -54,6 +54,10 @@ pub struct DashboardConfig {
     /// How long, in seconds, an experiment page's analysis is reused
     /// before the event store is read again; 0 reads it on every view.
     pub analysis_cache_seconds: u64,
+    /// A flag the usage rollups show no evaluation of in this many days
+    /// (when their history covers them) is `stale` on the Flags page, as
+    /// `vexil stale --unused-days N` reports it; 0 leaves usage out.
+    pub unused_days: u32,
 }
 
 impl Default for DashboardConfig {
@@ -66,6 +70,7 @@ impl Default for DashboardConfig {
             trusted_proxies: Vec::new(),
             proxy_admins: Vec::new(),
             analysis_cache_seconds: 60,
+            unused_days: 30,
         }
     }
 }
