@@ -199,7 +199,8 @@ impl Server {
     }
 }
 
-/// Poll `check` until it holds; fails the test after 60 seconds (a loaded two-core machine compiles a version slowly).
+/// Poll `check` until it holds; fails the test after 60 seconds (a loaded
+/// two-core machine compiles a version slowly).
 pub async fn wait_for<F: std::future::Future<Output = bool>>(
     what: &str,
     mut check: impl FnMut() -> F,
