@@ -159,13 +159,38 @@ class Oha:
                 os.remove(db)
             cmd += ["--db-url", db]
         cmd.append(url)
+        before = cpu_times()
         result = subprocess.run(pinned(cmd, "load"), capture_output=True, text=True, check=False)
+        after = cpu_times()
         if result.returncode != 0:
             raise SystemExit(f"oha failed ({label}): {result.stderr}")
         data = json.loads(result.stdout)
         with open(os.path.join(self.out, f"oha-{label}.json"), "w") as f:
             json.dump(data, f, indent=1)
-        return summarise(data)
+        summary = summarise(data)
+        summary["steal_pct"] = steal_pct(before, after)
+        return summary
+
+
+def cpu_times():
+    """The machine's CPU times (/proc/stat's `cpu` line, in ticks), or None."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    return [int(x) for x in fields[1:]] if fields and fields[0] == "cpu" else None
+
+
+def steal_pct(before, after):
+    """The share of CPU time the hypervisor gave to others (steal) between
+    two readings, in percent: a run with much of it measured a busier host,
+    not the server."""
+    if not before or not after or len(before) < 8 or len(after) < 8:
+        return None
+    delta = [a - b for a, b in zip(after, before)]
+    total = sum(delta[:8])
+    return 100.0 * delta[7] / total if total > 0 else None
 
 
 def summarise(data):
@@ -413,7 +438,7 @@ def main():
                         f"p99.9 <= {fmt(lat['server']['p999_le_us'], 0)} us")
                 log(f"{name} {endpoint} at {half} req/s: p50 {lat['p50_ms']:.3f} ms, "
                     f"p99 {lat['p99_ms']:.3f} ms, p99.9 {lat['p999_ms']:.3f} ms, "
-                    f"max {lat['max_ms']:.3f} ms ({lat['failed']} failed)")
+                    f"max {lat['max_ms']:.3f} ms ({lat['failed']} failed, steal {fmt(lat['steal_pct'], 1)}%)")
                 results["runs"][f"{name}-{endpoint}"] = {
                     "saturation": sat, "half_rate_qps": half, "half": lat,
                     "peak_rss_mib": max(rss.peak_kb, rss2.peak_kb) / 1024,
@@ -489,7 +514,9 @@ def tail_rounds(args, oha, out, results, floor_url, body, headers):
                 rows["floor"].append(f["p99_ms"])
                 rows["vexil_server_p99_le_us"].append(own["p99_le_us"])
                 log(f"tail round {i + 1} at {qps} req/s ({endpoint}): vexil p99 {fmt(v['p99_ms'])} ms "
-                    f"(its own <= {fmt(own['p99_le_us'], 0)} us), floor p99 {fmt(f['p99_ms'])} ms")
+                    f"(its own <= {fmt(own['p99_le_us'], 0)} us, steal {fmt(v['steal_pct'], 1)}%), "
+                    f"floor p99 {fmt(f['p99_ms'])} ms (steal {fmt(f['steal_pct'], 1)}%)")
+                rows.setdefault("steal_pct", []).append((v["steal_pct"], f["steal_pct"]))
             rounds[endpoint] = {"qps": qps, **rows}
     finally:
         vexil.stop()
@@ -547,6 +574,14 @@ def units_run(args, oha, out, results):
         f"at {qps} req/s; exposures recorded {r['recorded']}, dropped {r['dropped']}, stored {rows} "
         f"({units} units)")
     return r
+
+
+def steals(pairs):
+    """The largest steal of Vexil's runs and of the floor's, as text."""
+    def top(xs):
+        xs = [x for x in xs if x is not None]
+        return fmt(max(xs), 1) if xs else "-"
+    return f"{top([p[0] for p in pairs])}, {top([p[1] for p in pairs])}"
 
 
 def median(values):
@@ -799,8 +834,8 @@ def render(r):
         lines += ["", "Vexil and the floor at Vexil's half rates, alternating round by round "
                   "(p99 ms: median, then the range; Vexil's own time is its request-duration "
                   "histogram's bucket bound, routing to response, the largest of the rounds):", "",
-                  "| at | rounds | vexil p99 ms | floor p99 ms | vexil minus floor (median) | vexil's own p99 |",
-                  "|---|---:|---:|---:|---:|---:|"]
+                  "| at | rounds | vexil p99 ms | floor p99 ms | vexil minus floor (median) | vexil's own p99 | largest steal % (vexil, floor) |",
+                  "|---|---:|---:|---:|---:|---:|---:|"]
         for endpoint, t in tail.items():
             mv, mf = median(t["vexil"]), median(t["floor"])
             rng = lambda xs: f"{fmt(min(xs))}-{fmt(max(xs))}" if xs else "-"  # noqa: E731
@@ -809,7 +844,7 @@ def render(r):
             lines.append(f"| {t['qps']} req/s ({endpoint}'s half rate) | {len(t['vexil'])} | "
                          f"**{fmt(mv)}** ({rng(t['vexil'])}) | {fmt(mf)} ({rng(t['floor'])}) | "
                          f"{fmt(None if mv is None or mf is None else mv - mf)} | "
-                         f"<= {fmt(own, 0)} us |")
+                         f"<= {fmt(own, 0)} us | {steals(t.get('steal_pct', []))} |")
         lines.append("")
     if "rss_mib" in r:
         peak = r["rss_mib"].get("vexil")

@@ -19,7 +19,8 @@
 #       an experiment's flag for users picked at random, exposures recorded and stored
 #   BENCH_TAIL_ROUNDS=5 (default), BENCH_TAIL_DURATION=5: with the floor, Vexil and
 #       the floor alternate at Vexil's half rates, and the summary gives the medians
-#       of their p99s and Vexil's own time from its request-duration histogram
+#       of their p99s, Vexil's own time from its request-duration histogram, and the
+#       hypervisor's steal time (/proc/stat) around the runs
 #
 # The tools are benchmark tools, never dependencies of the product: they are
 # installed with `cargo install --locked` under $VEXIL_BENCH_TOOLS (default
