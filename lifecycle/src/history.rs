@@ -16,6 +16,8 @@ pub type LineChange = Option<(String, i64)>;
 #[derive(Clone, Debug, Default)]
 pub struct History {
     files: BTreeMap<String, Vec<LineChange>>,
+    /// Each blamed commit's subject line.
+    summaries: HashMap<String, String>,
     /// Per flag or experiment name, the committer time of the oldest
     /// commit adding a line that declares it (`flag NAME`).
     declared: HashMap<String, i64>,
@@ -27,8 +29,9 @@ impl History {
         let mut history = History::default();
         let mut dirs: Vec<&Path> = Vec::new();
         for file in files {
-            if let Some(lines) = blame(Path::new(file)) {
+            if let Some((lines, summaries)) = blame(Path::new(file)) {
                 history.files.insert(file.to_string(), lines);
+                history.summaries.extend(summaries);
                 dirs.push(Path::new(file).parent().unwrap_or(Path::new("")));
             }
         }
@@ -48,6 +51,25 @@ impl History {
     /// Whether any file has history (the sources are in a git repository).
     pub fn is_empty(&self) -> bool {
         self.files.is_empty()
+    }
+
+    /// The commit that changed lines `first..=last` (1-based) of `file`
+    /// last, and its subject line; `None` when one of them is not
+    /// committed yet (the newest change is then not a commit) or the file
+    /// has no history.
+    pub fn last_commit(&self, file: &str, first: u32, last: u32) -> Option<(&str, Option<&str>)> {
+        let lines = self.files.get(file)?;
+        let from = (first.max(1) - 1) as usize;
+        let to = (last as usize).min(lines.len());
+        let mut newest: Option<&(String, i64)> = None;
+        for line in lines.get(from..to)? {
+            let change = line.as_ref()?;
+            if newest.is_none_or(|n| change.1 > n.1) {
+                newest = Some(change);
+            }
+        }
+        let (sha, _) = newest?;
+        Some((sha.as_str(), self.summaries.get(sha).map(String::as_str)))
     }
 
     /// The earliest and the latest change among lines `first..=last`
@@ -70,9 +92,10 @@ impl History {
     }
 }
 
-/// `git blame --line-porcelain` of one file, or `None` when git cannot
-/// say (no git, not a repository, an untracked file).
-fn blame(path: &Path) -> Option<Vec<LineChange>> {
+/// `git blame --line-porcelain` of one file (each line's change, and each
+/// commit's subject line), or `None` when git cannot say (no git, not a
+/// repository, an untracked file).
+fn blame(path: &Path) -> Option<(Vec<LineChange>, HashMap<String, String>)> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -182,11 +205,20 @@ fn declared_name(line: &str) -> Option<&str> {
 
 /// Lines of `--line-porcelain`: a header `SHA ORIG FINAL [COUNT]`, keys
 /// (`committer-time SECONDS`), then the line itself after a tab.
-fn parse_porcelain(text: &str) -> Vec<LineChange> {
+fn parse_porcelain(text: &str) -> (Vec<LineChange>, HashMap<String, String>) {
     let mut out = Vec::new();
+    let mut summaries = HashMap::new();
     let mut sha: Option<&str> = None;
     let mut time: Option<i64> = None;
     for line in text.lines() {
+        if let (Some(s), Some(subject)) = (sha, line.strip_prefix("summary ")) {
+            if !s.bytes().all(|b| b == b'0') {
+                summaries
+                    .entry(s.to_string())
+                    .or_insert_with(|| subject.to_string());
+            }
+            continue;
+        }
         if line.starts_with('\t') {
             let change = match (sha, time) {
                 (Some(s), Some(t)) if !s.bytes().all(|b| b == b'0') => Some((s.to_string(), t)),
@@ -204,7 +236,7 @@ fn parse_porcelain(text: &str) -> Vec<LineChange> {
                 .filter(|s| s.len() >= 40 && s.bytes().all(|b| b.is_ascii_hexdigit()));
         }
     }
-    out
+    (out, summaries)
 }
 
 #[cfg(test)]
@@ -229,20 +261,58 @@ mod tests {
     }
 
     #[test]
+    fn the_last_commit_of_some_lines_is_their_newest_committed_change() {
+        let (a, b) = ("a".repeat(40), "b".repeat(40));
+        let history = History {
+            files: BTreeMap::from([(
+                "f.flag".to_string(),
+                vec![
+                    Some((a.clone(), 10)),
+                    Some((b.clone(), 30)),
+                    Some((a.clone(), 10)),
+                    None,
+                ],
+            )]),
+            summaries: HashMap::from([(b.clone(), "Switch it off".to_string())]),
+            declared: HashMap::new(),
+        };
+        assert_eq!(
+            history.last_commit("f.flag", 1, 3),
+            Some((b.as_str(), Some("Switch it off")))
+        );
+        assert_eq!(
+            history.last_commit("f.flag", 3, 3),
+            Some((a.as_str(), None))
+        );
+        // A line not committed yet is the newest change: no commit to name.
+        assert_eq!(history.last_commit("f.flag", 3, 4), None);
+        assert_eq!(history.last_commit("other.flag", 1, 1), None);
+    }
+
+    #[test]
     fn porcelain_gives_a_time_per_line_and_none_for_uncommitted_lines() {
         let text = "\
 1111111111111111111111111111111111111111 1 1 1
 author A
 committer-time 1700000000
+summary Add the flag a
 filename f.flag
 \tflag a: bool {
 0000000000000000000000000000000000000000 2 2 1
 author Not Committed Yet
 committer-time 1800000000
+summary Version of f.flag from f.flag
 filename f.flag
 \t  kind release
 ";
-        let lines = parse_porcelain(text);
+        let (lines, summaries) = parse_porcelain(text);
+        assert_eq!(
+            summaries
+                .get("1111111111111111111111111111111111111111")
+                .map(String::as_str),
+            Some("Add the flag a")
+        );
+        assert_eq!(summaries.len(), 1, "no summary for uncommitted lines");
         assert_eq!(
             lines,
             vec![

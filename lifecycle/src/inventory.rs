@@ -47,6 +47,10 @@ pub struct Entry {
     /// report.
     #[serde(skip)]
     pub times: Option<(i64, i64)>,
+    /// The commit behind `changed` and its subject line, when the newest
+    /// change among its lines is a commit (the dashboard shows them).
+    #[serde(skip)]
+    pub last_commit: Option<(String, Option<String>)>,
 }
 
 /// What a flag or experiment does today.
@@ -152,7 +156,7 @@ fn entry(
     status: Status,
     (last_line, history, now): (LastLine<'_>, &History, i64),
 ) -> Entry {
-    let (file, line, times) = match &meta.location {
+    let (file, line, times, last_commit) = match &meta.location {
         Some(loc) => {
             let last = last_line(loc).unwrap_or(loc.line);
             // The name's first declaration, which may predate every line
@@ -160,9 +164,12 @@ fn entry(
             let times = history
                 .span(&loc.file, loc.line, last, now)
                 .map(|(lo, hi)| (history.declared(name).map_or(lo, |d| d.min(lo)), hi));
-            (loc.file.clone(), loc.line, times)
+            let commit = history
+                .last_commit(&loc.file, loc.line, last)
+                .map(|(sha, subject)| (sha.to_string(), subject.map(str::to_string)));
+            (loc.file.clone(), loc.line, times, commit)
         }
-        None => (String::new(), 0, None),
+        None => (String::new(), 0, None, None),
     };
     Entry {
         name: name.to_string(),
@@ -178,6 +185,7 @@ fn entry(
         added: times.map(|(a, _)| date(a * 1_000_000)),
         changed: times.map(|(_, c)| date(c * 1_000_000)),
         times,
+        last_commit,
     }
 }
 

@@ -1105,6 +1105,21 @@ async fn stale_flags_and_last_commits_come_from_git_and_without_git_the_page_say
     );
     assert!(banner.contains("2020-01-02 committed"), "{banner}");
     assert!(banner.contains(">git</span>"), "{banner}");
+    // The commit itself: its short id, its subject line on hover.
+    let head = std::process::Command::new("git")
+        .arg("-C")
+        .arg(repo.path())
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .expect("git runs");
+    let head = String::from_utf8_lossy(&head.stdout).trim().to_string();
+    assert!(
+        banner.contains(&format!(
+            "<code class=\"commit\" title=\"the shop\">{}</code>",
+            &head[..7]
+        )),
+        "{banner}"
+    );
     let stale = flags_with_git_facts(&b, "?status=stale").await;
     assert!(stale.text.contains("data-flag=\"winter-banner\""));
     assert!(

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use vexil_control::AuditEntry;
 use vexil_ir::Metadata;
 
-use super::git::{Facts, GitFacts};
+use super::git::{Commit, Facts, GitFacts};
 use super::page::{self, given, Nav};
 use super::session::User;
 use super::Dashboard;
@@ -324,7 +324,7 @@ fn inventory(
                         td.owner { (r.meta.owner.as_deref().unwrap_or("—")) }
                         td { @for t in &r.meta.tags { span.tag { (t) } " " } }
                         td { (r.meta.expires.map(day).unwrap_or_else(|| "—".to_string())) }
-                        td.last-change { (last_change(last.get(r.name).copied(), git.and_then(|g| g.changed.get(r.name).copied()))) }
+                        td.last-change { (last_change(last.get(r.name).copied(), git.and_then(|g| Some((*g.changed.get(r.name)?, g.commits.get(r.name)))))) }
                         td { @for s in &r.statuses {
                             @if *s == "stale" {
                                 span class="status stale" title=(stale_evidence(git, unused, r.name)) { (s) } " "
@@ -343,16 +343,24 @@ fn inventory(
 
 /// The later of a flag's newest audit entry and its last commit, with
 /// where the date comes from.
-fn last_change(audit: Option<&AuditEntry>, commit: Option<i64>) -> Markup {
+/// The later of the audit log's last entry and the last commit (its time,
+/// and its id and subject line when the newest change is a commit).
+fn last_change(
+    audit: Option<&AuditEntry>,
+    commit: Option<(i64, Option<&Commit>)>,
+) -> Markup {
     match (audit, commit) {
-        (Some(e), c) if c.is_none_or(|c| e.at.as_microsecond() >= c) => html! {
+        (Some(e), c) if c.is_none_or(|(c, _)| e.at.as_microsecond() >= c) => html! {
             span title=(e.reason.as_deref().unwrap_or("")) {
                 (day(e.at.as_microsecond())) " " (e.kind.as_str().replace('_', " ")) " by " (e.actor)
             }
             " " span.source title="from the audit log" { "audit" }
         },
-        (_, Some(c)) => html! {
+        (_, Some((c, id))) => html! {
             span title="the last commit changing its declaration (git)" { (day(c)) " committed" }
+            @if let Some((sha, subject)) = id {
+                " " code.commit title=(subject.as_deref().unwrap_or(sha)) { (sha.get(..7).unwrap_or(sha)) }
+            }
             " " span.source title="from git" { "git" }
         },
         _ => html! { "—" },

@@ -38,7 +38,13 @@ pub(crate) struct Facts {
     /// microseconds (a line not committed yet counts as the computation's
     /// day).
     pub changed: HashMap<String, i64>,
+    /// The commit behind each `changed` and its subject line, when the
+    /// newest change is a commit.
+    pub commits: HashMap<String, Commit>,
 }
+
+/// A commit's id and subject line.
+pub(crate) type Commit = (String, Option<String>);
 
 /// Where the Flags page reads the facts from.
 pub(crate) type Shared = Arc<ArcSwap<GitFacts>>;
@@ -139,12 +145,17 @@ fn compute(dir: &Path, served: &Served, today: i64) -> GitFacts {
         .map(|s| (s.name, s.evidence.iter().map(|e| e.describe()).collect()))
         .collect();
     let changed = entries
+        .iter()
+        .filter_map(|e| Some((e.name.clone(), e.times?.1 * 1_000_000)))
+        .collect();
+    let commits = entries
         .into_iter()
-        .filter_map(|e| Some((e.name, e.times?.1 * 1_000_000)))
+        .filter_map(|e| Some((e.name, e.last_commit?)))
         .collect();
     GitFacts::Ready(Facts {
         bundle_version: served.bundle_version.clone(),
         stale,
         changed,
+        commits,
     })
 }
