@@ -193,20 +193,35 @@ async fn connection(
     }
 }
 
-/// The answer to a connection over the limit, written before any request
-/// is read (HTTP/1.1 allows it), then the connection is closed.
+/// The answer to a connection over the limit: its request's head is read
+/// first (a client that gets an answer before it has sent its request may
+/// take it for a broken connection), for `REFUSE_WAIT` at most, then the
+/// `503` is written and the connection closed.
 async fn refuse(mut tcp: TcpStream) {
     const BODY: &str = r#"{"errorCode":"GENERAL","errorDetails":"the server has too many open connections; retry shortly"}"#;
+    const HEAD_MAX: usize = 16 * 1024;
     let answer = format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
          content-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{BODY}",
         BODY.len()
     );
     let _ = tokio::time::timeout(REFUSE_WAIT, async {
+        let mut head = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < HEAD_MAX {
+            match tcp.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => head.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    let _ = tokio::time::timeout(REFUSE_WAIT, async {
         tcp.write_all(answer.as_bytes()).await?;
         tcp.shutdown().await?;
-        // Read what the client sent until it closes, so that closing does
-        // not reset the connection before the answer is read.
+        // Read what the client still sends (a body) until it closes, so
+        // that closing does not reset the connection before the answer is
+        // read.
         let mut buf = [0u8; 4096];
         while tcp.read(&mut buf).await? > 0 {}
         Ok::<_, io::Error>(())

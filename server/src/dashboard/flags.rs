@@ -345,10 +345,7 @@ fn inventory(
 /// where the date comes from.
 /// The later of the audit log's last entry and the last commit (its time,
 /// and its id and subject line when the newest change is a commit).
-fn last_change(
-    audit: Option<&AuditEntry>,
-    commit: Option<(i64, Option<&Commit>)>,
-) -> Markup {
+fn last_change(audit: Option<&AuditEntry>, commit: Option<(i64, Option<&Commit>)>) -> Markup {
     match (audit, commit) {
         (Some(e), c) if c.is_none_or(|(c, _)| e.at.as_microsecond() >= c) => html! {
             span title=(e.reason.as_deref().unwrap_or("")) {
