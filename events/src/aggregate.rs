@@ -84,6 +84,21 @@ pub struct Aggregates {
 }
 
 impl Aggregates {
+    /// Adds one result row of the metric query. A row without a variant
+    /// counts units exposed to more than one variant, left out of every
+    /// metric.
+    pub fn add_row(&mut self, variant: Option<String>, day: i64, units: u64, metrics: Vec<Sums>) {
+        match variant {
+            Some(variant) => self.cells.push(Cell {
+                variant,
+                day,
+                units,
+                metrics,
+            }),
+            None => self.mixed_units += units,
+        }
+    }
+
     /// The totals of one variant over all days, or `None` when it has no
     /// units.
     pub fn variant_total(&self, variant: &str) -> Option<(u64, Vec<Sums>)> {
@@ -163,12 +178,6 @@ pub fn metrics_query_in(
     sql::render(&metric_query(experiment, specs, tables), dialect, values)
 }
 
-/// Units of `experiment` exposed to more than one variant.
-pub const MIXED_UNITS_QUERY: &str = "SELECT COUNT(*) FROM (
-    SELECT unit FROM exposures WHERE experiment = ?
-    GROUP BY unit HAVING COUNT(DISTINCT variant) > 1
-) AS mixed";
-
 pub(crate) fn sums_of(spec: &MetricSpec, values: &mut impl Iterator<Item = f64>) -> Sums {
     let mut next = || values.next().unwrap_or(0.0);
     let mut s = Sums {
@@ -202,8 +211,7 @@ pub(crate) fn number(value: rusqlite::types::ValueRef<'_>) -> f64 {
 }
 
 impl Store {
-    /// Runs [`metrics_query`] for `experiment` (and [`MIXED_UNITS_QUERY`]):
-    /// the portable definition, as a warehouse runs it. It gives what
+    /// Runs [`metrics_query`] for `experiment`: the portable definition, as a warehouse runs it. It gives what
     /// [`Store::aggregate`] gives, more slowly: SQLite evaluates every
     /// metric's `CASE` on every joined row.
     pub fn aggregate_sql(
@@ -211,31 +219,23 @@ impl Store {
         experiment: &str,
         specs: &[MetricSpec],
     ) -> Result<Aggregates, StoreError> {
-        let path = self.path();
         let conn = match self.backend() {
             Ok(conn) => conn,
             Err(postgres) => return postgres.aggregate(experiment, specs),
         };
         let (sql, params) = metrics_query(experiment, specs);
-        let cells = sqlite_cells(self, conn, &sql, &params, specs)?;
-        let mixed: i64 = conn
-            .query_row(MIXED_UNITS_QUERY, [experiment], |r| r.get(0))
-            .map_err(|e| sqlite(path, "counting units in several variants", e))?;
-        Ok(Aggregates {
-            cells,
-            mixed_units: mixed.max(0) as u64,
-        })
+        sqlite_rows(self, conn, &sql, &params, specs)
     }
 }
 
-/// What a metric query reads from SQLite: cells, by column position.
-fn sqlite_cells(
+/// What a metric query reads from SQLite, by column position.
+fn sqlite_rows(
     store: &Store,
     conn: &rusqlite::Connection,
     sql: &str,
     params: &[String],
     specs: &[MetricSpec],
-) -> Result<Vec<Cell>, StoreError> {
+) -> Result<Aggregates, StoreError> {
     let path = store.path();
     let mut stmt = conn
         .prepare(sql)
@@ -243,26 +243,21 @@ fn sqlite_cells(
     let mut rows = stmt
         .query(params_from_iter(params.iter()))
         .map_err(|e| sqlite(path, "running the metrics query", e))?;
-    let mut cells = Vec::new();
+    let mut aggregates = Aggregates::default();
     while let Some(row) = rows
         .next()
         .map_err(|e| sqlite(path, "reading the metrics query", e))?
     {
         let read = |e| sqlite(path, "reading the metrics query", e);
-        let variant: String = row.get(0).map_err(read)?;
+        let variant: Option<String> = row.get(0).map_err(read)?;
         let day: i64 = row.get(1).map_err(read)?;
         let units: i64 = row.get(2).map_err(read)?;
         let width = row.as_ref().column_count();
         let mut values = (3..width).map(|i| row.get_ref(i).map(number).unwrap_or(0.0));
         let metrics = specs.iter().map(|s| sums_of(s, &mut values)).collect();
-        cells.push(Cell {
-            variant,
-            day,
-            units: units.max(0) as u64,
-            metrics,
-        });
+        aggregates.add_row(variant, day, units.max(0) as u64, metrics);
     }
-    Ok(cells)
+    Ok(aggregates)
 }
 
 impl Store {
@@ -297,32 +292,14 @@ impl Store {
                 }
             }
         }
-        let (dialect, mixed_sql) = match self.backend() {
-            Ok(_) => (
-                Dialect::Sqlite,
-                mixed_units_query(experiment, tables, Dialect::Sqlite),
-            ),
-            Err(_) => (
-                Dialect::Postgres,
-                mixed_units_query(experiment, tables, Dialect::Postgres),
-            ),
+        let dialect = match self.backend() {
+            Ok(_) => Dialect::Sqlite,
+            Err(_) => Dialect::Postgres,
         };
         let (sql, params) = metrics_query_in(experiment, specs, tables, dialect, true);
         match self.backend() {
-            Ok(conn) => {
-                let cells = sqlite_cells(self, conn, &sql, &params, specs)?;
-                let (mixed_sql, mixed_params) = mixed_sql;
-                let mixed: i64 = conn
-                    .query_row(&mixed_sql, params_from_iter(mixed_params.iter()), |r| {
-                        r.get(0)
-                    })
-                    .map_err(|e| sqlite(self.path(), "counting units in several variants", e))?;
-                Ok(Aggregates {
-                    cells,
-                    mixed_units: mixed.max(0) as u64,
-                })
-            }
-            Err(postgres) => postgres.aggregate_query(&sql, &params, mixed_sql, specs),
+            Ok(conn) => sqlite_rows(self, conn, &sql, &params, specs),
+            Err(postgres) => postgres.rows(&sql, &params, specs),
         }
     }
 
@@ -345,15 +322,6 @@ impl Store {
             }
         }
     }
-}
-
-/// Units of `experiment` exposed to more than one variant, in `tables`.
-fn mixed_units_query(experiment: &str, tables: &Tables, dialect: Dialect) -> (String, Vec<String>) {
-    sql::render(
-        &crate::query::mixed_units(experiment, tables),
-        dialect,
-        Values::Placeholders,
-    )
 }
 
 #[cfg(test)]

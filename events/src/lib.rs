@@ -25,7 +25,7 @@ mod sql;
 mod store;
 mod timeline;
 
-pub use aggregate::{metrics_query, metrics_query_in, Aggregates, Cell, Sums, MIXED_UNITS_QUERY};
+pub use aggregate::{metrics_query, metrics_query_in, Aggregates, Cell, Sums};
 pub use analysis::{
     analysis_order, analyze_experiment, report_from, weights, AnalysisOptions, Comparison,
     Guardrail, GuardrailState, MetricResult, Report, Srm, VariantUnits,

@@ -21,7 +21,7 @@ use tokio::runtime::Runtime;
 use tokio_postgres::types::{FromSql, ToSql, Type};
 use tokio_postgres::{Client, Config, NoTls};
 
-use crate::aggregate::{metrics_query_in, sums_of, Aggregates, Cell, MIXED_UNITS_QUERY};
+use crate::aggregate::{metrics_query_in, sums_of, Aggregates};
 use crate::metric::MetricSpec;
 use crate::query::Tables;
 use crate::sql::Dialect;
@@ -264,24 +264,24 @@ impl Postgres {
         Ok((exposures.max(0) as u64, events.max(0) as u64))
     }
 
-    /// Runs a metric query; its rows as cells.
-    fn cells(
+    /// Runs a metric query rendered for PostgreSQL; its rows as aggregates.
+    pub(crate) fn rows(
         &self,
         sql: &str,
         params: &[String],
         specs: &[MetricSpec],
-    ) -> Result<Vec<Cell>, StoreError> {
+    ) -> Result<Aggregates, StoreError> {
         let params: Vec<&(dyn ToSql + Sync)> =
             params.iter().map(|p| p as &(dyn ToSql + Sync)).collect();
         let rows = self
             .runtime
             .block_on(self.client.query(sql, &params))
             .map_err(|e| failed(&self.name, "running the metrics query", &e))?;
-        let mut cells = Vec::with_capacity(rows.len());
+        let mut aggregates = Aggregates::default();
         for row in rows {
             let read =
                 |e: tokio_postgres::Error| failed(&self.name, "reading the metrics query", &e);
-            let variant: String = row.try_get(0).map_err(read)?;
+            let variant: Option<String> = row.try_get(0).map_err(read)?;
             let day: i64 = row.try_get(1).map_err(read)?;
             let units: i64 = row.try_get(2).map_err(read)?;
             let values = (3..row.len())
@@ -290,14 +290,9 @@ impl Postgres {
                 .map_err(read)?;
             let mut values = values.into_iter();
             let metrics = specs.iter().map(|s| sums_of(s, &mut values)).collect();
-            cells.push(Cell {
-                variant,
-                day,
-                units: units.max(0) as u64,
-                metrics,
-            });
+            aggregates.add_row(variant, day, units.max(0) as u64, metrics);
         }
-        Ok(cells)
+        Ok(aggregates)
     }
 
     /// Starts a write transaction.
@@ -322,49 +317,11 @@ impl Postgres {
             Dialect::Postgres,
             true,
         );
-        let cells = self.cells(&sql, &params, specs)?;
-        let mixed: i64 = self
-            .runtime
-            .block_on(
-                self.client
-                    .query_one(&numbered(MIXED_UNITS_QUERY), &[&experiment]),
-            )
-            .map_err(|e| failed(&self.name, "counting units in several variants", &e))?
-            .get(0);
-        Ok(Aggregates {
-            cells,
-            mixed_units: mixed.max(0) as u64,
-        })
+        self.rows(&sql, &params, specs)
     }
 }
 
 impl Postgres {
-    /// Runs a metric query rendered for PostgreSQL (over mapped tables)
-    /// and its mixed-units count.
-    pub(crate) fn aggregate_query(
-        &self,
-        sql: &str,
-        params: &[String],
-        mixed: (String, Vec<String>),
-        specs: &[MetricSpec],
-    ) -> Result<Aggregates, StoreError> {
-        let cells = self.cells(sql, params, specs)?;
-        let (mixed_sql, mixed_params) = mixed;
-        let values: Vec<&(dyn ToSql + Sync)> = mixed_params
-            .iter()
-            .map(|p| p as &(dyn ToSql + Sync))
-            .collect();
-        let mixed: i64 = self
-            .runtime
-            .block_on(self.client.query_one(&mixed_sql, &values))
-            .map_err(|e| failed(&self.name, "counting units in several variants", &e))?
-            .get(0);
-        Ok(Aggregates {
-            cells,
-            mixed_units: mixed.max(0) as u64,
-        })
-    }
-
     /// The columns of the table `name` (`quoted` as PostgreSQL reads it).
     pub(crate) fn table_columns(
         &self,
@@ -390,22 +347,6 @@ impl Postgres {
             .map(|c| c.name().to_string())
             .collect())
     }
-}
-
-/// `?` placeholders as PostgreSQL's `$1, $2, ...` (the metric queries have
-/// no string literals, so every `?` is a placeholder).
-fn numbered(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 16);
-    let mut n = 0;
-    for c in sql.chars() {
-        if c == '?' {
-            n += 1;
-            out.push_str(&format!("${n}"));
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 /// A sum as f64, whatever numeric type PostgreSQL gives it (`integer` and
@@ -454,13 +395,5 @@ mod tests {
             "postgresql://db/events?user=v&password=***&sslmode=disable"
         );
         assert_eq!(redact("postgres://v@db/events"), "postgres://v@db/events");
-    }
-
-    #[test]
-    fn placeholders_are_numbered() {
-        assert_eq!(
-            numbered("a = ? AND b IN (?, ?)"),
-            "a = $1 AND b IN ($2, $3)"
-        );
     }
 }

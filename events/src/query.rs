@@ -267,21 +267,30 @@ fn metric_columns(i: usize, spec: &MetricSpec) -> (Vec<Column>, Vec<Column>) {
 pub(crate) fn metric_query(experiment: &str, specs: &[MetricSpec], tables: &Tables) -> Query {
     let x = &tables.exposures;
     let x_time = || Expr::Micros(Box::new(Expr::col("x", &x.time)), x.time_unit.into());
+    // A unit exposed to more than one variant keeps no variant (NULL): its
+    // rows count it, with no metric events joined, and the reader leaves
+    // it out of the analysis and reports it.
+    let min_variant = || Expr::call("MIN", Expr::col("x", &x.variant));
     let mut first = Select::from(table(&x.table), Some("x"));
     first.columns = vec![
         (Expr::col("x", &x.unit), Some("unit".into())),
         (
-            Expr::call("MIN", Expr::col("x", &x.variant)),
+            Expr::Case(
+                Box::new(min_variant().bin("=", Expr::call("MAX", Expr::col("x", &x.variant)))),
+                Box::new(min_variant()),
+                Box::new(Expr::Null),
+            ),
             Some("variant".into()),
         ),
         (Expr::call("MIN", x_time()), Some("time".into())),
     ];
-    first.filter = Some(Expr::col("x", &x.experiment).bin("=", Expr::Value(experiment.into())));
+    // A row without a variant (a team's table may have them) says
+    // nothing about the unit.
+    first.filter = Some(Expr::And(vec![
+        Expr::col("x", &x.experiment).bin("=", Expr::Value(experiment.into())),
+        Expr::IsNotNull(Box::new(Expr::col("x", &x.variant))),
+    ]));
     first.group_by = vec![Expr::col("x", &x.unit)];
-    first.having = Some(
-        Expr::call("MIN", Expr::col("x", &x.variant))
-            .bin("=", Expr::call("MAX", Expr::col("x", &x.variant))),
-    );
 
     let mut per_unit = Select::from(Source::Table(vec!["first_exposures".into()]), Some("f"));
     per_unit.columns = vec![
@@ -342,33 +351,16 @@ pub(crate) fn metric_query(experiment: &str, specs: &[MetricSpec], tables: &Tabl
         per_unit.left_join = Some((
             Source::Query(Box::new(source)),
             "e",
-            Expr::col("e", "unit").bin("=", Expr::col("f", "unit")),
+            Expr::And(vec![
+                Expr::col("e", "unit").bin("=", Expr::col("f", "unit")),
+                Expr::IsNotNull(Box::new(Expr::col("f", "variant"))),
+            ]),
         ));
     }
     body.group_by = vec![Expr::name("variant"), Expr::name("day")];
     body.order_by = body.group_by.clone();
     Query {
         with: vec![("first_exposures", first), ("per_unit", per_unit)],
-        body,
-    }
-}
-
-/// The count of `experiment`'s units exposed to more than one variant (left
-/// out of the metrics, and reported).
-pub(crate) fn mixed_units(experiment: &str, tables: &Tables) -> Query {
-    let x = &tables.exposures;
-    let mut units = Select::from(table(&x.table), Some("x"));
-    units.columns = vec![(Expr::col("x", &x.unit), Some("unit".into()))];
-    units.filter = Some(Expr::col("x", &x.experiment).bin("=", Expr::Value(experiment.into())));
-    units.group_by = vec![Expr::col("x", &x.unit)];
-    units.having = Some(
-        Expr::call("MIN", Expr::col("x", &x.variant))
-            .bin("<>", Expr::call("MAX", Expr::col("x", &x.variant))),
-    );
-    let mut body = Select::from(Source::Query(Box::new(units)), Some("mixed"));
-    body.columns = vec![(Expr::CountAll, Some("units".into()))];
-    Query {
-        with: Vec::new(),
         body,
     }
 }

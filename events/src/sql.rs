@@ -100,6 +100,9 @@ pub(crate) enum Expr {
     /// A value: a placeholder or a literal, as the rendering asks.
     Value(String),
     Int(i64),
+    Null,
+    /// `expr IS NOT NULL`.
+    IsNotNull(Box<Expr>),
     /// `left OP right`.
     Binary(Box<Expr>, &'static str, Box<Expr>),
     /// Conditions joined by `AND`.
@@ -153,7 +156,6 @@ pub(crate) struct Select {
     pub left_join: Option<(Source, &'static str, Expr)>,
     pub filter: Option<Expr>,
     pub group_by: Vec<Expr>,
-    pub having: Option<Expr>,
     pub order_by: Vec<Expr>,
 }
 
@@ -165,7 +167,6 @@ impl Select {
             left_join: None,
             filter: None,
             group_by: Vec::new(),
-            having: None,
             order_by: Vec::new(),
         }
     }
@@ -270,6 +271,11 @@ impl Renderer {
             Expr::Value(text) => self.value(text),
             Expr::Int(i) => {
                 let _ = write!(self.out, "{i}");
+            }
+            Expr::Null => self.out.push_str("NULL"),
+            Expr::IsNotNull(e) => {
+                self.expr(e);
+                self.out.push_str(" IS NOT NULL");
             }
             Expr::Binary(left, op, right) => {
                 self.expr(left);
@@ -442,12 +448,6 @@ impl Renderer {
             self.out.push_str(&pad);
             self.out.push_str("GROUP BY ");
             self.list(&s.group_by);
-        }
-        if let Some(having) = &s.having {
-            self.out.push('\n');
-            self.out.push_str(&pad);
-            self.out.push_str("HAVING ");
-            self.expr(having);
         }
         if !s.order_by.is_empty() {
             self.out.push('\n');

@@ -4,10 +4,12 @@
 //! per-variant sums `vexil analyze` computes, so that the same report comes
 //! out. Columns are found by name, in any case (Snowflake upper-cases
 //! them), numbers may be quoted (BigQuery's JSON quotes 64-bit integers).
+//! A row without a variant (NULL: empty in CSV) counts units exposed to
+//! more than one variant, reported and left out of the metrics.
 
 use std::collections::HashMap;
 
-use vexil_events::{Aggregates, Cell, MetricSpec, Sums};
+use vexil_events::{Aggregates, MetricSpec, Sums};
 use vexil_ir as ir;
 
 /// One result row: column name (lowercase) to its text.
@@ -60,11 +62,18 @@ fn rows(text: &str) -> Result<Vec<(usize, Row)>, String> {
     Ok(out)
 }
 
+/// SQL's NULL as exports write it: empty (CSV of PostgreSQL, BigQuery;
+/// `null` in JSON), `\N` (ClickHouse, MySQL) or `NULL`. No variant or
+/// metric value is written so.
+fn is_null(text: &str) -> bool {
+    text.is_empty() || text == "\\N" || text.eq_ignore_ascii_case("null")
+}
+
 fn number(row: &Row, line: usize, column: &str) -> Result<f64, String> {
     let text = row
         .get(column)
         .ok_or_else(|| format!("line {line}: no column `{column}`"))?;
-    if text.is_empty() {
+    if is_null(text) {
         // A sum over no rows: NULL in most warehouses.
         return Ok(0.0);
     }
@@ -104,12 +113,13 @@ pub fn read(
         .map(|(_, r)| r.keys().collect())
         .unwrap_or_default();
     let specs = specs_of(experiment, &header);
-    let mut cells = Vec::with_capacity(rows.len());
+    let mut aggregates = Aggregates::default();
     for (line, row) in &rows {
         let variant = row
             .get("variant")
-            .ok_or_else(|| format!("line {line}: no column `variant`"))?
-            .clone();
+            .ok_or_else(|| format!("line {line}: no column `variant`"))?;
+        let named = experiment.variants.iter().any(|v| v.name == *variant);
+        let variant = (named || !is_null(variant)).then(|| variant.clone());
         let units = number(row, *line, "units")?;
         if units < 0.0 || units.fract() != 0.0 {
             return Err(format!(
@@ -143,19 +153,10 @@ pub fn read(
             }
             metrics.push(sums);
         }
-        cells.push(Cell {
-            variant,
-            day,
-            units: units as u64,
-            metrics,
-        });
+        aggregates.add_row(variant, day, units as u64, metrics);
     }
-    cells.sort_by(|a, b| (&a.variant, a.day).cmp(&(&b.variant, b.day)));
-    Ok((
-        specs,
-        Aggregates {
-            cells,
-            mixed_units: 0,
-        },
-    ))
+    aggregates
+        .cells
+        .sort_by(|a, b| (&a.variant, a.day).cmp(&(&b.variant, b.day)));
+    Ok((specs, aggregates))
 }

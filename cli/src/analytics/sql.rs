@@ -119,6 +119,10 @@ fn script(q: &Query, specs: &[MetricSpec]) -> String {
             spec.sum_fields().join(", ")
         ));
     }
+    out.push_str(
+        "-- Rows without a variant count the units exposed to more than one variant\n\
+         -- (left out of every metric, and reported).\n",
+    );
     out.push_str(&format!(
         "-- Export the result rows as CSV or JSON Lines and run
 -- `vexil stats ROWS --experiment DIR {}` for the report `vexil analyze` gives
