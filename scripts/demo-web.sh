@@ -17,7 +17,8 @@ vexil=target/debug/vexil
 # A free port for the app, so that the flag server can allow its origin.
 app_port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
 app_url="http://127.0.0.1:$app_port"
-printf '[cors]\norigins = ["%s"]\n' "$app_url" >"$work/vexil.toml"
+# The dashboard searches the storefront's code for the flags it reads.
+printf '[cors]\norigins = ["%s"]\n\n[dashboard]\ncode = ["../../examples/web/src"]\n' "$app_url" >"$work/vexil.toml"
 export VEXIL_KEYS="client:storefront:demo-client-secret,admin:demo:demo-admin-secret"
 log="$work/serve.log"
 $vexil serve examples/shop --config "$work/vexil.toml" --listen 127.0.0.1:0 --data-dir "$work/data" >"$log" 2>&1 &

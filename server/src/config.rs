@@ -363,6 +363,9 @@ impl Config {
                 *p = base.join(&*p);
             }
         }
+        for p in config.dashboard.code.iter_mut().filter(|p| p.is_relative()) {
+            *p = base.join(&*p);
+        }
         Ok(config)
     }
 
@@ -461,6 +464,23 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_in_a_file_are_relative_to_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("vexil.toml");
+        std::fs::write(
+            &file,
+            "events_db = \"events.db\"\n[dashboard]\ncode = [\"../app/src\", \"/abs/web\"]\n",
+        )
+        .unwrap();
+        let config = Config::load(&file).unwrap();
+        assert_eq!(config.events_db, Some(dir.path().join("events.db")));
+        assert_eq!(
+            config.dashboard.code,
+            [dir.path().join("../app/src"), PathBuf::from("/abs/web")]
+        );
+    }
 
     #[test]
     fn a_full_file_parses() {

@@ -137,6 +137,7 @@ pub async fn start(config: Config) -> Result<Running, ServeError> {
         )
     })?;
     config.dashboard.check().map_err(ServeError::Config)?;
+    config.dashboard.check_paths().map_err(ServeError::Config)?;
     let dev_mode = config.keys.is_empty();
     if dev_mode && !config.listen.ip().is_loopback() {
         return Err(ServeError::Config(format!(

@@ -1149,6 +1149,98 @@ async fn stale_flags_and_last_commits_come_from_git_and_without_git_the_page_say
     server.running.stop().await;
 }
 
+/// The Flags page once the code has been searched (the background task's
+/// first result, or its next after `ready` first fails), or after 30 s.
+async fn flags_once_searched(b: &Browser<'_>, query: &str, ready: impl Fn(&Page) -> bool) -> Page {
+    for _ in 0..600 {
+        let page = b.get(&format!("/admin/flags{query}")).await;
+        if !page.text.contains("The code is being searched") && ready(&page) {
+            return page;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the code was never searched, or never as expected");
+}
+
+#[tokio::test]
+async fn a_flag_no_code_refers_to_is_stale_and_its_page_lists_where_code_reads_it() {
+    let app = tempfile::tempdir().unwrap();
+    let checkout = app.path().join("checkout.ts");
+    std::fs::write(
+        &checkout,
+        "// search-ranking is tuned elsewhere (a comment is not a reference)\n\
+         export const useNew = () => client.getBooleanValue('new-checkout', false);\n",
+    )
+    .unwrap();
+    let mut c = config(&shop());
+    c.dashboard.code = vec![app.path().to_path_buf()];
+    c.dashboard.code_refresh_seconds = 1;
+    let server = start(c).await;
+    let mut b = Browser::new(&server);
+    b.sign_in("any").await;
+
+    // As `vexil stale --code` says: every flag but new-checkout is read by
+    // no code, with the evidence on hover.
+    let page = flags_once_searched(&b, "", |_| true).await;
+    let ranking = row(&page, "search-ranking");
+    assert!(ranking.contains("class=\"status stale\""), "{ranking}");
+    assert!(
+        ranking.contains("no reference in the code (1 file searched)"),
+        "{ranking}"
+    );
+    let new_checkout = row(&page, "new-checkout");
+    assert!(!new_checkout.contains("status stale"), "{new_checkout}");
+    // An experiment no code reads is stale too.
+    assert!(row(&page, "checkout-layout").contains("status stale"));
+
+    // The flag's page: where, how, and the line.
+    let flag = b.get("/admin/flags/new-checkout").await;
+    let at = flag
+        .text
+        .find("<section id=\"code\">")
+        .expect("a code section");
+    let section = &flag.text[at..at + flag.text[at..].find("</section>").unwrap()];
+    assert!(section.contains("1 reference in the code"), "{section}");
+    assert!(
+        section.contains(&format!("{}:2</code>", checkout.display())),
+        "{section}"
+    );
+    assert!(
+        section.contains("getBooleanValue('new-checkout', false)"),
+        "{section}"
+    );
+    let ranking = b.get("/admin/flags/search-ranking").await;
+    assert!(
+        ranking
+            .text
+            .contains("No reference in the code (1 file searched"),
+        "{}",
+        ranking.text
+    );
+
+    // Code that starts reading a flag: searched again, no longer stale.
+    std::fs::write(
+        app.path().join("search.py"),
+        "ranking = client.get_string_value(\"search-ranking\", \"classic\", ctx)\n",
+    )
+    .unwrap();
+    let page = flags_once_searched(&b, "", |p| {
+        !row(p, "search-ranking").contains("status stale")
+    })
+    .await;
+    assert!(row(&page, "product-page-v3").contains("no reference in the code (2 files searched)"));
+    server.running.stop().await;
+
+    // A directory that does not exist: refused at start, named.
+    let mut c = config(&shop());
+    c.dashboard.code = vec![app.path().join("nowhere")];
+    let Err(vexil_server::ServeError::Config(refused)) = vexil_server::start(c).await else {
+        panic!("a server started with code that does not exist");
+    };
+    assert!(refused.contains("`dashboard.code` names `"), "{refused}");
+    assert!(refused.contains("nowhere"), "{refused}");
+}
+
 #[tokio::test]
 async fn a_flag_the_usage_rollups_show_unused_for_30_days_is_stale() {
     use std::sync::atomic::{AtomicI64, Ordering};

@@ -16,7 +16,7 @@
 // (default: `chromium` on PATH). Run by scripts/test-web.sh.
 import assert from "node:assert/strict";
 import { execFileSync, spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -49,9 +49,21 @@ let port, server, browser;
 const origin = () => `http://127.0.0.1:${port}`;
 
 function startServer() {
+  // The storefront's code is searched for the flags it reads.
+  const config = join(work, "vexil.toml");
+  writeFileSync(config, `[dashboard]\ncode = [${JSON.stringify(join(root, "examples/web/src"))}]\n`);
   const child = spawn(
     vexilBin,
-    ["serve", join(root, "examples/shop"), "--listen", `127.0.0.1:${port}`, "--data-dir", join(work, "data")],
+    [
+      "serve",
+      join(root, "examples/shop"),
+      "--config",
+      config,
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--data-dir",
+      join(work, "data"),
+    ],
     {
       env: {
         ...process.env,
@@ -344,6 +356,23 @@ test("every page loads only from its own origin, with no console errors", async 
     assert.equal(response.status(), 200, path);
     assert.match(response.headers()["content-security-policy"], /default-src 'self'/);
     if (shot) await page.screenshot({ path: join(artefacts, shot), fullPage: true });
+    if (path === "/admin/flags/new-checkout") {
+      // Where the storefront reads it: its React hook in App.tsx (the
+      // generated flags.ts is not a reference).
+      let refs = "";
+      for (let i = 0; i < 100 && !/in the code/.test(refs); i++) {
+        if (i > 0) {
+          await new Promise((r) => setTimeout(r, 100));
+          await page.reload();
+        }
+        refs = await page.$eval("section#code", (s) => s.textContent);
+      }
+      assert.match(refs, /1 reference in the code/, refs);
+      assert.match(refs, /examples\/web\/src\/App\.tsx:\d+/, refs);
+      assert.match(refs, /React hook/, refs);
+      assert.match(refs, /useNewCheckout\(\)/, refs);
+      if (shot) await page.screenshot({ path: join(artefacts, shot), fullPage: true });
+    }
     if (path === "/admin/experiments") {
       // The checkout layer drawn with both of its experiments' ranges.
       const ranges = await page.$$eval("svg.layer g.range", (gs) => gs.map((g) => g.dataset.experiment));

@@ -237,6 +237,7 @@ pub async fn page(
         }
         (super::usage::section(&usage, &x.name))
         (source::section(x.meta.location.as_ref(), excerpt.as_ref()))
+        (super::code::section(&dashboard.code.load(), &x.name))
     };
     super::html(
         StatusCode::OK,

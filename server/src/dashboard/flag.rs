@@ -206,6 +206,8 @@ fn flag_body(
 
         (source::section(meta.location.as_ref(), excerpt.as_ref()))
 
+        (super::code::section(&dashboard.code.load(), &flag.name))
+
         section {
             h2 { "Audit trail" }
             @match trail {

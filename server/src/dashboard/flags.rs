@@ -12,6 +12,7 @@ use serde::Deserialize;
 use vexil_control::AuditEntry;
 use vexil_ir::Metadata;
 
+use super::code::{CodeFacts, Found};
 use super::git::{Commit, Facts, GitFacts};
 use super::page::{self, given, Nav};
 use super::session::User;
@@ -43,13 +44,42 @@ pub struct Row<'a> {
     pub evaluations: f64,
 }
 
+/// The signals a flag is `stale` by, as `vexil stale` reads them: the
+/// sources' git history, the store's usage rollups and the application's
+/// code, each when there is one.
+pub struct Staleness<'a> {
+    pub git: Option<&'a Facts>,
+    /// Flags unused for the configured days, with the evidence in words.
+    pub unused: rustc_hash::FxHashMap<&'a str, String>,
+    pub code: Option<&'a Found>,
+}
+
+impl Staleness<'_> {
+    fn is_stale(&self, name: &str) -> bool {
+        self.git.is_some_and(|g| g.stale.contains_key(name))
+            || self.unused.contains_key(name)
+            || self.code.is_some_and(|c| c.unreferenced.contains(name))
+    }
+
+    /// Why a flag is stale, one reason after another.
+    fn evidence(&self, name: &str) -> String {
+        let mut reasons: Vec<String> = self
+            .git
+            .and_then(|g| g.stale.get(name))
+            .cloned()
+            .unwrap_or_default();
+        reasons.extend(self.unused.get(name).cloned());
+        reasons.extend(self.code.and_then(|c| c.evidence(name)));
+        reasons.join("; ")
+    }
+}
+
 /// Every flag and experiment of `served`, with its statuses.
 pub fn rows<'a>(
     served: &'a Served,
     evaluations: &rustc_hash::FxHashMap<&str, f64>,
     evaluated_ever: Option<&rustc_hash::FxHashSet<&str>>,
-    git: Option<&Facts>,
-    unused: &rustc_hash::FxHashMap<&str, String>,
+    staleness: &Staleness,
     now: i64,
 ) -> Vec<Row<'a>> {
     let bundle = served.base.bundle();
@@ -76,9 +106,8 @@ pub fn rows<'a>(
         if s.is_empty() || s == ["scheduled"] {
             s.insert(0, "live");
         }
-        // As `vexil stale` reports it from the sources' git history and
-        // the store's usage rollups.
-        if git.is_some_and(|g| g.stale.contains_key(name)) || unused.contains_key(name) {
+        // As `vexil stale` reports it.
+        if staleness.is_stale(name) {
             s.push("stale");
         }
         s
@@ -148,20 +177,6 @@ fn unused_flags(
     (unused, usage.too_short())
 }
 
-/// Why a flag is stale, one reason after another.
-fn stale_evidence(
-    git: Option<&Facts>,
-    unused: &rustc_hash::FxHashMap<&str, String>,
-    name: &str,
-) -> String {
-    let mut reasons: Vec<&str> = git
-        .and_then(|g| g.stale.get(name))
-        .map(|e| e.iter().map(String::as_str).collect())
-        .unwrap_or_default();
-    reasons.extend(unused.get(name).map(String::as_str));
-    reasons.join("; ")
-}
-
 /// The filters of `GET /admin/flags`; an empty one does not filter.
 #[derive(Default, Deserialize)]
 pub struct Filters {
@@ -228,12 +243,20 @@ pub async fn page(
         Ok(u) if unused_days > 0 => unused_flags(u, i64::from(unused_days)),
         _ => (rustc_hash::FxHashMap::default(), None),
     };
+    let code = dashboard.code.load();
+    let staleness = Staleness {
+        git: facts,
+        unused,
+        code: match &**code {
+            CodeFacts::Ready(found) => Some(found),
+            _ => None,
+        },
+    };
     let all = rows(
         &served,
         &evaluations,
         ever.as_ref(),
-        facts,
-        &unused,
+        &staleness,
         vexil_runtime::now(),
     );
     let changes = app.control.store.last_changes().await;
@@ -256,7 +279,12 @@ pub async fn page(
             GitFacts::Ready(_) => {}
         }
         @if let Some(note) = &unprovable { p.muted.unused { "Stale from usage: " (note) "." } }
-        (inventory(&all, &filters, &last, facts, &unused))
+        @match &**code {
+            CodeFacts::Pending => { p.muted.code { "The code is being searched for references to the flags." } }
+            CodeFacts::Failed(why) => { p.muted.code { "No stale status from the code: " (why) "." } }
+            CodeFacts::NotSearched | CodeFacts::Ready(_) => {}
+        }
+        (inventory(&all, &filters, &last, &staleness))
         @if let Err(e) = &changes { p.error { "The audit log cannot be read for the last changes: " (e) } }
     };
     if let Err(e) = &usage {
@@ -286,9 +314,9 @@ fn inventory(
     all: &[Row],
     filters: &Filters,
     last: &rustc_hash::FxHashMap<&str, &AuditEntry>,
-    git: Option<&Facts>,
-    unused: &rustc_hash::FxHashMap<&str, String>,
+    staleness: &Staleness,
 ) -> Markup {
+    let git = staleness.git;
     let kinds: BTreeSet<&str> = all.iter().map(|r| r.kind).collect();
     let owners: BTreeSet<&str> = all.iter().filter_map(|r| r.meta.owner.as_deref()).collect();
     let tags: BTreeSet<&str> = all
@@ -327,7 +355,7 @@ fn inventory(
                         td.last-change { (last_change(last.get(r.name).copied(), git.and_then(|g| Some((*g.changed.get(r.name)?, g.commits.get(r.name)))))) }
                         td { @for s in &r.statuses {
                             @if *s == "stale" {
-                                span class="status stale" title=(stale_evidence(git, unused, r.name)) { (s) } " "
+                                span class="status stale" title=(staleness.evidence(r.name)) { (s) } " "
                             } @else {
                                 span class={ "status " (s) } { (s) } " "
                             }

@@ -9,6 +9,7 @@ mod analyses;
 mod assets;
 mod audit;
 mod chart;
+mod code;
 mod experiments;
 mod flag;
 mod flags;
@@ -45,6 +46,8 @@ pub(crate) struct Dashboard {
     pub rate: Arc<health::Rate>,
     /// The Flags page's stale status and last commits.
     pub git: git::Shared,
+    /// Where the code refers to each flag.
+    pub code: code::Shared,
     /// The experiment pages' analyses, kept for a while.
     pub analyses: analyses::Analyses,
 }
@@ -58,6 +61,7 @@ pub(crate) fn router<S>(app: Arc<App>) -> Router<S> {
     health::sample(app.clone(), rate.clone());
     let dashboard = Arc::new(Dashboard {
         git: git::follow(app.clone()),
+        code: code::follow(app.clone()),
         sessions: session::Sessions::new(&app.config, app.control.store.clone()),
         rate,
         analyses: analyses::Analyses::new(std::time::Duration::from_secs(

@@ -58,6 +58,14 @@ pub struct DashboardConfig {
     /// (when their history covers them) is `stale` on the Flags page, as
     /// `vexil stale --unused-days N` reports it; 0 leaves usage out.
     pub unused_days: u32,
+    /// Application code to search for references to the flags (files or
+    /// directories, `.gitignore` respected; relative to the config file):
+    /// a flag no code refers to is `stale` on the Flags page, as `vexil
+    /// stale --code` reports it, and a flag's page lists where it is read.
+    pub code: Vec<std::path::PathBuf>,
+    /// How often the code is searched again, in seconds (also after each
+    /// new version).
+    pub code_refresh_seconds: u64,
 }
 
 impl Default for DashboardConfig {
@@ -71,11 +79,25 @@ impl Default for DashboardConfig {
             proxy_admins: Vec::new(),
             analysis_cache_seconds: 60,
             unused_days: 30,
+            code: Vec::new(),
+            code_refresh_seconds: 300,
         }
     }
 }
 
 impl DashboardConfig {
+    /// The paths it names exist (checked at start, once paths in a config
+    /// file are taken relative to it).
+    pub fn check_paths(&self) -> Result<(), String> {
+        match self.code.iter().find(|p| !p.exists()) {
+            Some(missing) => Err(format!(
+                "`dashboard.code` names `{}`, which does not exist",
+                missing.display()
+            )),
+            None => Ok(()),
+        }
+    }
+
     /// A configuration that cannot work is refused at start.
     pub fn check(&self) -> Result<(), String> {
         if let Some(name) = &self.identity_header {
@@ -93,6 +115,9 @@ impl DashboardConfig {
         }
         if self.session_minutes == 0 {
             return Err("`dashboard.session_minutes` must be at least 1".to_string());
+        }
+        if self.code_refresh_seconds == 0 {
+            return Err("`dashboard.code_refresh_seconds` must be at least 1".to_string());
         }
         Ok(())
     }
