@@ -1,10 +1,12 @@
 //! The experiment pages' analyses, computed off the request path and kept
 //! per experiment and view (always-valid or fixed-horizon): a page reuses
-//! the analysis of the same served bundle made in the last
-//! `[dashboard] analysis_cache_seconds`. An older one of the same bundle is
-//! still answered at once (the page says when it was read) while a new one
-//! is computed in the background; only a page with no analysis of the
-//! served bundle waits for one. Computations run on a blocking thread, one
+//! the analysis of the same definition of the experiment (its variants,
+//! allocation, metrics: everything but its metadata, so a new version that
+//! leaves it alone keeps its analysis) made in the last
+//! `[dashboard] analysis_cache_seconds`. An older one of the same
+//! definition is still answered at once (the page says when it was read)
+//! while a new one is computed in the background; only a page with no
+//! analysis of the served definition waits for one. Computations run on a blocking thread, one
 //! per experiment and view at a time (single flight): requests that arrive
 //! meanwhile share its result, and a request that goes away does not
 //! cancel it.
@@ -50,8 +52,8 @@ impl Mode {
 
 /// One computed analysis.
 pub struct Analysis {
-    /// The served bundle's digest it was computed for.
-    bundle_version: String,
+    /// The digest of the experiment's definition it was computed for.
+    definition: String,
     /// When it started reading the store (monotonic, for its age).
     started: Instant,
     /// The same moment as a time of day, for the page.
@@ -70,12 +72,12 @@ struct SlotState {
 }
 
 impl SlotState {
-    /// The latest analysis if it is of `bundle_version`.
-    fn latest_of(&self, bundle_version: &str) -> Option<Arc<Analysis>> {
+    /// The latest analysis if it is of `definition`.
+    fn latest_of(&self, definition: &str) -> Option<Arc<Analysis>> {
         let latest = self.latest.lock().unwrap_or_else(|e| e.into_inner());
         latest
             .as_ref()
-            .filter(|a| a.bundle_version == bundle_version)
+            .filter(|a| a.definition == definition)
             .cloned()
     }
 }
@@ -102,21 +104,21 @@ impl Analyses {
         self.keep
     }
 
-    /// The analysis of `experiment` of `bundle` (served as
-    /// `bundle_version`) over the store at `store`: the kept one if it is
-    /// recent enough and of the same bundle, else a new one.
+    /// The analysis of `experiment` of `bundle` over the store at
+    /// `store`: the kept one if it is recent enough and of the same
+    /// definition, else a new one.
     pub async fn get(
         &self,
         store: PathBuf,
         bundle: &Bundle,
-        bundle_version: &str,
         experiment: &Experiment,
         mode: Mode,
     ) -> Arc<Analysis> {
         let served: Vec<&str> = bundle.experiments.iter().map(|x| x.name.as_str()).collect();
+        let definition = definition(experiment);
         let experiment = experiment.clone();
         let name = experiment.name.clone();
-        self.get_with(&served, &name, mode, bundle_version, move || {
+        self.get_with(&served, &name, mode, &definition, move || {
             let store = vexil_events::Store::open_existing(&store).map_err(|e| e.to_string())?;
             analyze_experiment(&store, &experiment, &mode.options()).map_err(|e| e.to_string())
         })
@@ -124,13 +126,14 @@ impl Analyses {
     }
 
     /// `get` with the computation given: `served` names the experiments
-    /// served now (the others' slots are freed).
+    /// served now (the others' slots are freed); `definition` is the
+    /// served experiment's [`definition`].
     async fn get_with(
         &self,
         served: &[&str],
         name: &str,
         mode: Mode,
-        bundle_version: &str,
+        definition: &str,
         compute: impl FnOnce() -> Result<Report, String> + Send + 'static,
     ) -> Arc<Analysis> {
         let slot = {
@@ -139,18 +142,16 @@ impl Analyses {
             slots.entry((name.to_string(), mode)).or_default().clone()
         };
         // Kept for no time: every view computes its own.
-        let latest = slot
-            .latest_of(bundle_version)
-            .filter(|_| !self.keep.is_zero());
+        let latest = slot.latest_of(definition).filter(|_| !self.keep.is_zero());
         if let Some(analysis) = latest {
             if analysis.started.elapsed() >= self.keep {
-                // Old, but of this bundle: answered now; a new one is
+                // Old, but of this definition: answered now; a new one is
                 // computed unless one already is.
                 if let Ok(computing) = slot.computing.clone().try_lock_owned() {
                     drop(compute_in_background(
                         slot.clone(),
                         computing,
-                        bundle_version,
+                        definition,
                         compute,
                     ));
                 }
@@ -160,15 +161,15 @@ impl Analyses {
         let computing = slot.computing.clone().lock_owned().await;
         // Computed by the request this one waited for.
         if let Some(analysis) = slot
-            .latest_of(bundle_version)
+            .latest_of(definition)
             .filter(|a| a.started.elapsed() < self.keep)
         {
             return analysis;
         }
-        match compute_in_background(slot, computing, bundle_version, compute).await {
+        match compute_in_background(slot, computing, definition, compute).await {
             Ok(analysis) => analysis,
             Err(e) => Arc::new(Analysis {
-                bundle_version: String::new(),
+                definition: String::new(),
                 started: Instant::now(),
                 as_of: Timestamp::now(),
                 took: Duration::ZERO,
@@ -184,17 +185,17 @@ impl Analyses {
 fn compute_in_background(
     slot: Slot,
     computing: tokio::sync::OwnedMutexGuard<()>,
-    bundle_version: &str,
+    definition: &str,
     compute: impl FnOnce() -> Result<Report, String> + Send + 'static,
 ) -> tokio::task::JoinHandle<Arc<Analysis>> {
-    let bundle_version = bundle_version.to_string();
+    let definition = definition.to_string();
     tokio::spawn(async move {
         let (started, as_of) = (Instant::now(), Timestamp::now());
         let report = tokio::task::spawn_blocking(compute)
             .await
             .unwrap_or_else(|e| Err(format!("the analysis failed: {e}")));
         let analysis = Arc::new(Analysis {
-            bundle_version,
+            definition,
             started,
             as_of,
             took: started.elapsed(),
@@ -204,6 +205,22 @@ fn compute_in_background(
         drop(computing);
         analysis
     })
+}
+
+/// What an analysis of `experiment` depends on, as a digest: the whole
+/// definition but its metadata (owner, description, tags, where it is
+/// declared), which the analysis does not read.
+fn definition(experiment: &Experiment) -> String {
+    use sha2::{Digest, Sha256};
+    let mut bare = experiment.clone();
+    bare.meta = vexil_ir::Metadata::default();
+    // Serialising the IR's own types cannot fail; if it did, the name
+    // alone would still key the analysis to this experiment.
+    let text = serde_json::to_vec(&bare).unwrap_or_else(|_| bare.name.clone().into_bytes());
+    Sha256::digest(&text)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]
@@ -249,7 +266,7 @@ mod tests {
         }
         assert_eq!(runs.load(Ordering::SeqCst), 1);
         // Kept: a later view does not compute; another view or another
-        // bundle version does (an age past the limit: the next test).
+        // definition does (an age past the limit: the next test).
         let a = analyses
             .get_with(&["x"], "x", Mode::Sequential, "v1", counted(&runs, 0))
             .await;
@@ -325,8 +342,8 @@ mod tests {
             assert!(since.elapsed() < Duration::from_secs(10), "never refreshed");
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        // Another bundle's analysis is never answered for this one: the
-        // view waits for a computation of its own.
+        // Another definition's analysis is never answered for this one:
+        // the view waits for a computation of its own.
         let other = analyses
             .get_with(&["x"], "x", Mode::Sequential, "v2", counted(&runs, 0))
             .await;
@@ -355,6 +372,28 @@ mod tests {
             .await;
         assert_eq!(text(&a), "run 1");
         assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn the_definition_is_all_but_the_metadata() {
+        let source = "context user {\n  id: string\n}\n\n\
+            experiment layout: string {\n  owner \"team-a\"\n  unit user.id\n  \
+            variants {\n    a = \"a\" 50%\n    b = \"b\" 50%\n  }\n  control a\n}\n";
+        let definition_of = |text: &str| {
+            let mut project = vexil_compiler::Project::new();
+            project.set_source("x.flag", text.into());
+            let bundle = project.bundle(false).unwrap_or_else(|e| panic!("{e:?}"));
+            definition(&bundle.experiments[0])
+        };
+        let first = definition_of(source);
+        // Moved down a line, another owner: the same definition.
+        let moved = format!("\n{}", source.replace("team-a", "team-b"));
+        assert_eq!(first, definition_of(&moved));
+        // Another split: another.
+        let resplit = source
+            .replace("\"a\" 50%", "\"a\" 40%")
+            .replace("\"b\" 50%", "\"b\" 60%");
+        assert_ne!(first, definition_of(&resplit));
     }
 
     #[test]

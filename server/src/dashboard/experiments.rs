@@ -179,12 +179,7 @@ pub async fn page(
     };
     let analysis = match app.config.events_db.clone() {
         None => None,
-        Some(store) => Some(
-            dashboard
-                .analyses
-                .get(store, bundle, &served.bundle_version, x, mode)
-                .await,
-        ),
+        Some(store) => Some(dashboard.analyses.get(store, bundle, x, mode).await),
     };
     let usage = super::usage::read(app, super::usage::FLAG_HOURS, Some(&name)).await;
     let root = app.source();
