@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and builds the JavaScript half: the `@vexil/react` package
 # (sdk/js, built with tsc) and the example storefront (examples/web, bundled
-# with esbuild), each with `npm ci` from its committed package-lock.json.
+# with esbuild), each with `npm ci` from its committed package-lock.json,
+# and installs the Next.js example (examples/next).
 # Idempotent: an install is redone only when its pins change (a stamp in
 # node_modules); the builds always run (a few seconds). Any failure stops
 # the script with a non-zero exit. No browser is downloaded here
@@ -31,3 +32,5 @@ install "$root/sdk/js"
 (cd "$root/sdk/js" && npm run --silent build) >&2
 install "$root/examples/web"
 (cd "$root/examples/web" && npm run --silent build) >&2
+# Built by scripts/test-web.sh, once `vexil` is (its build runs `vexil codegen`).
+install "$root/examples/next"

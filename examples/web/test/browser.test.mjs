@@ -7,102 +7,53 @@
 // target/web-test/.
 //
 // The server serves a copy of examples/shop whose `checkout-layout`
-// experiment ends in 2099 instead of 2027-01-15, so the variants the tests
-// expect do not depend on the day they run (after the real end date every
-// shopper gets the control). Nothing else the tests read depends on the
-// date: the rules they go through start in the past and never end.
+// experiment ends in 2099 (`copyShop`, in ../browser-support.mjs), so the
+// variants the tests expect do not depend on the day they run.
 //
 // Environment: VEXIL_BIN (default ../../target/debug/vexil), CHROMIUM
 // (default: `chromium` on PATH). Run by scripts/test-web.sh.
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
-import puppeteer from "puppeteer-core";
+import {
+  artefacts,
+  copyShop,
+  freePort,
+  launchBrowser,
+  openPage as openPageOf,
+  startProcess,
+  startVexil,
+  stopProcess,
+  vexil as vexilWith,
+  waitFor,
+} from "../browser-support.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, "../../..");
-const vexilBin = process.env.VEXIL_BIN ?? join(root, "target/debug/vexil");
-const chromium = process.env.CHROMIUM ?? "chromium";
-const artefacts = join(root, "target/web-test");
 const work = mkdtempSync(join(tmpdir(), "vexil-web-test-"));
 const adminKey = "test-admin-secret";
 const clientKey = "test-client-secret";
 const shop = join(work, "shop");
-
-/** examples/shop with the checkout-layout experiment's end moved to 2099. */
-function copyShop() {
-  cpSync(join(root, "examples/shop"), shop, { recursive: true });
-  const file = join(shop, "experiments.flag");
-  const text = readFileSync(file, "utf8");
-  const moved = text.replace(/^(experiment checkout-layout:[^]*?\n  end )2027-01-15$/m, "$12099-01-15");
-  assert.notEqual(moved, text, "examples/shop's checkout-layout no longer ends on 2027-01-15: update copyShop");
-  writeFileSync(file, moved);
-}
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-    s.on("error", rej);
-  });
-}
-
-/** Starts a process and resolves once `ready` matches a line of its output. */
-function startProcess(cmd, args, env, ready) {
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  return new Promise((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`${cmd} did not start:\n${output}`)), 30000);
-    const onData = (chunk) => {
-      output += chunk;
-      if (ready.test(output)) {
-        clearTimeout(timer);
-        res(child);
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      rej(new Error(`${cmd} exited with ${code}:\n${output}`));
-    });
-  });
-}
-
-function stopProcess(child) {
-  if (!child || child.exitCode !== null) return Promise.resolve();
-  return new Promise((res) => {
-    child.removeAllListeners("exit");
-    child.on("exit", () => res());
-    child.kill("SIGTERM");
-  });
-}
 
 let flagPort, appPort, flagServer, app, browser;
 const flagUrl = () => `http://127.0.0.1:${flagPort}`;
 const appUrl = (user) => `http://127.0.0.1:${appPort}/?user=${user}`;
 
 function startFlagServer() {
-  return startProcess(
-    vexilBin,
-    ["serve", shop, "--config", join(work, "vexil.toml"), "--listen", `127.0.0.1:${flagPort}`, "--data-dir", join(work, "data")],
-    { VEXIL_KEYS: `client:storefront:${clientKey},admin:tests:${adminKey}`, RUST_LOG: "warn,vexil_server=info" },
-    /serving OFREP at/,
-  );
+  return startVexil({
+    dir: shop,
+    port: flagPort,
+    keys: `client:storefront:${clientKey},admin:tests:${adminKey}`,
+    config: join(work, "vexil.toml"),
+    dataDir: join(work, "data"),
+  });
 }
 
-function vexil(...args) {
-  const r = spawnSync(vexilBin, args, { env: { ...process.env, VEXIL_KEY: adminKey }, encoding: "utf8" });
-  assert.equal(r.status, 0, `vexil ${args.join(" ")}:\n${r.stdout}\n${r.stderr}`);
-}
+const vexil = (...args) => vexilWith(adminKey, ...args);
 
 /** The exposures in the event store, as "experiment unit variant" lines. */
 function exposures() {
@@ -119,26 +70,7 @@ function exposures() {
   return r.stdout.trim().split("\n").filter(Boolean);
 }
 
-async function waitFor(what, check, timeoutMs = 10000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** A page whose console errors and warnings are collected. */
-async function openPage() {
-  const page = await browser.newPage();
-  const messages = [];
-  page.on("console", (m) => {
-    if (m.type() === "error" || m.type() === "warn") messages.push(`${m.type()}: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => messages.push(`pageerror: ${e.message}`));
-  return { page, messages };
-}
+const openPage = () => openPageOf(browser);
 
 async function hydrated(page, user) {
   const response = await page.goto(appUrl(user));
@@ -151,7 +83,7 @@ const rootHtml = (page) =>
 
 before(async () => {
   mkdirSync(artefacts, { recursive: true });
-  copyShop();
+  copyShop(shop);
   [flagPort, appPort] = [await freePort(), await freePort()];
   writeFileSync(join(work, "vexil.toml"), `[cors]\norigins = ["http://127.0.0.1:${appPort}"]\n`);
   flagServer = await startFlagServer();
@@ -161,11 +93,7 @@ before(async () => {
     { VEXIL_URL: flagUrl(), VEXIL_CLIENT_KEY: clientKey, PORT: String(appPort) },
     /^http:\/\//m,
   );
-  browser = await puppeteer.launch({
-    executablePath: chromium,
-    headless: true,
-    args: ["--no-sandbox", "--disable-dev-shm-usage"],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {

@@ -15,35 +15,27 @@
 // Environment: VEXIL_BIN (default ../../target/debug/vexil), CHROMIUM
 // (default: `chromium` on PATH). Run by scripts/test-web.sh.
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
 
-import puppeteer from "puppeteer-core";
+import {
+  artefacts,
+  freePort,
+  launchBrowser,
+  openPage as openPageOf,
+  root,
+  startVexil,
+  stopProcess,
+  vexilBin,
+} from "../browser-support.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = resolve(here, "../../..");
-const vexilBin = process.env.VEXIL_BIN ?? join(root, "target/debug/vexil");
-const chromium = process.env.CHROMIUM ?? "chromium";
-const artefacts = join(root, "target/web-test");
 const work = mkdtempSync(join(tmpdir(), "vexil-dashboard-test-"));
 const adminKey = "dash-admin-secret";
 const viewerKey = "dash-viewer-secret";
 const serverKey = "dash-server-secret";
-
-function freePort() {
-  return new Promise((res, rej) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => res(port));
-    });
-    s.on("error", rej);
-  });
-}
 
 let port, server, browser;
 const origin = () => `http://127.0.0.1:${port}`;
@@ -52,43 +44,12 @@ function startServer() {
   // The storefront's code is searched for the flags it reads.
   const config = join(work, "vexil.toml");
   writeFileSync(config, `[dashboard]\ncode = [${JSON.stringify(join(root, "examples/web/src"))}]\n`);
-  const child = spawn(
-    vexilBin,
-    [
-      "serve",
-      join(root, "examples/shop"),
-      "--config",
-      config,
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--data-dir",
-      join(work, "data"),
-    ],
-    {
-      env: {
-        ...process.env,
-        VEXIL_KEYS: `admin:oncall:${adminKey},viewer:auditor:${viewerKey},server:backend:${serverKey}`,
-        RUST_LOG: "warn,vexil_server=info",
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let output = "";
-  return new Promise((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`vexil serve did not start:\n${output}`)), 30000);
-    const onData = (chunk) => {
-      output += chunk;
-      if (/serving OFREP at/.test(output)) {
-        clearTimeout(timer);
-        res(child);
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.on("exit", (code) => {
-      clearTimeout(timer);
-      rej(new Error(`vexil serve exited with ${code}:\n${output}`));
-    });
+  return startVexil({
+    dir: join(root, "examples/shop"),
+    port,
+    keys: `admin:oncall:${adminKey},viewer:auditor:${viewerKey},server:backend:${serverKey}`,
+    config,
+    dataDir: join(work, "data"),
   });
 }
 
@@ -107,37 +68,22 @@ before(async () => {
   mkdirSync(artefacts, { recursive: true });
   port = await freePort();
   server = await startServer();
-  browser = await puppeteer.launch({
-    executablePath: chromium,
-    headless: true,
-    args: ["--no-sandbox", "--disable-dev-shm-usage"],
-  });
+  browser = await launchBrowser();
   // Some traffic, so that evaluation counts are not all zero.
   for (let i = 0; i < 20; i++) await evaluate("new-checkout", `u-${i}`);
 });
 
 after(async () => {
   await browser?.close();
-  if (server && server.exitCode === null) {
-    server.removeAllListeners("exit");
-    await new Promise((res) => {
-      server.on("exit", res);
-      server.kill("SIGTERM");
-    });
-  }
+  await stopProcess(server);
 });
 
 /** A page in its own browser context (its own cookies), watching console
  * messages and every request it makes. */
 async function openPage() {
   const context = await browser.createBrowserContext();
-  const page = await context.newPage();
-  const messages = [];
+  const { page, messages } = await openPageOf(context);
   const requests = [];
-  page.on("console", (m) => {
-    if (m.type() === "error" || m.type() === "warn") messages.push(`${m.type()}: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => messages.push(`pageerror: ${e.message}`));
   page.on("request", (r) => requests.push(r.url()));
   page.on("dialog", (d) => d.accept());
   return { page, messages, requests, context };

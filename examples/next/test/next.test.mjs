@@ -1,0 +1,112 @@
+// The shop's checkout on Next.js (App Router) in a real browser (Debian's
+// chromium, driven by puppeteer-core) against the real `vexil serve` and
+// `next start`: the server component's evaluation rendered into the HTML
+// before any script runs, hydrated into the same DOM with no warning, and
+// a kill switch reaching the open page without a reload. A screenshot is
+// kept in target/web-test/.
+//
+// The flag server serves a copy of examples/shop whose `checkout-layout`
+// experiment ends in 2099 (`copyShop`), so the variants expected do not
+// depend on the day the tests run.
+//
+// Environment: VEXIL_BIN (default target/debug/vexil), CHROMIUM (default:
+// `chromium` on PATH). Run by scripts/test-web.sh after `npm run build`.
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+import {
+  artefacts,
+  copyShop,
+  freePort,
+  launchBrowser,
+  openPage,
+  startProcess,
+  startVexil,
+  stopProcess,
+  vexil,
+} from "../../web/browser-support.mjs";
+
+const app = join(dirname(fileURLToPath(import.meta.url)), "..");
+const work = mkdtempSync(join(tmpdir(), "vexil-next-test-"));
+const adminKey = "next-admin-secret";
+const clientKey = "next-client-secret";
+
+let flagPort, appPort, flagServer, next, browser;
+const flagUrl = () => `http://127.0.0.1:${flagPort}`;
+const appUrl = (user) => `http://127.0.0.1:${appPort}/?user=${user}`;
+
+before(async () => {
+  mkdirSync(artefacts, { recursive: true });
+  copyShop(join(work, "shop"));
+  [flagPort, appPort] = [await freePort(), await freePort()];
+  // The page's origin may follow the flag server from the browser.
+  writeFileSync(join(work, "vexil.toml"), `[cors]\norigins = ["http://127.0.0.1:${appPort}"]\n`);
+  flagServer = await startVexil({
+    dir: join(work, "shop"),
+    port: flagPort,
+    keys: `client:next:${clientKey},admin:tests:${adminKey}`,
+    config: join(work, "vexil.toml"),
+    dataDir: join(work, "data"),
+  });
+  next = await startProcess(
+    process.execPath,
+    [join(app, "node_modules/next/dist/bin/next"), "start", "--port", String(appPort), "--hostname", "127.0.0.1"],
+    { VEXIL_URL: flagUrl(), VEXIL_CLIENT_KEY: clientKey, NEXT_TELEMETRY_DISABLED: "1" },
+    /Ready in/,
+    { cwd: app },
+  );
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await stopProcess(next);
+  await stopProcess(flagServer);
+});
+
+/** The checkout's state: [data-checkout, data-layout]. */
+const checkoutOf = (page) => page.$eval("#checkout", (el) => [el.dataset.checkout, el.dataset.layout]);
+
+test("the server component's evaluation is in the HTML before any script runs", async () => {
+  for (const [user, layout] of [["u-5003", "multi-page"], ["u-5008", "one-page"]]) {
+    const html = await (await fetch(appUrl(user))).text();
+    assert.match(html, new RegExp(`<section id="checkout" data-checkout="new" data-layout="${layout}">`), user);
+    assert.match(html, /Free shipping from <!-- -->50<!-- --> EUR/, user);
+  }
+  const { page } = await openPage(browser);
+  await page.setJavaScriptEnabled(false);
+  await page.goto(appUrl("u-5008"));
+  assert.deepEqual(await checkoutOf(page), ["new", "one-page"]);
+  await page.close();
+});
+
+test("hydration keeps the server's DOM with no warning, and a kill switch reaches the page without a reload", async () => {
+  const { page, messages } = await openPage(browser);
+  const served = await (await fetch(appUrl("u-5008"))).text();
+  const withoutComments = (html) => html.replace(/<!--.*?-->/g, "");
+  const ssr = /<section id="checkout".*?<\/section>/s.exec(served)?.[0];
+  assert.ok(ssr, served);
+  await page.goto(appUrl("u-5008"));
+  await page.waitForSelector("body[data-hydrated=true]", { timeout: 10000 });
+  await new Promise((r) => setTimeout(r, 500)); // the provider has connected
+  const hydrated = await page.$eval("#checkout", (el) => el.outerHTML);
+  assert.equal(withoutComments(hydrated), withoutComments(ssr), "the DOM changed after hydration");
+  await page.evaluate(() => {
+    window.__sameDocument = true;
+  });
+  await page.screenshot({ path: join(artefacts, "next-checkout.png"), fullPage: true });
+  vexil(adminKey, "override", "set", "new-checkout", "--off", "--reason", "next test", "--server", flagUrl());
+  await page.waitForSelector("#checkout[data-checkout=classic]", { timeout: 2000 });
+  assert.equal(await page.evaluate(() => window.__sameDocument), true, "the page was reloaded");
+  // A new request renders the override on the server too.
+  const html = await (await fetch(appUrl("u-5008"))).text();
+  assert.match(html, /<section id="checkout" data-checkout="classic">/);
+  vexil(adminKey, "override", "lift", "new-checkout", "--reason", "next test done", "--server", flagUrl());
+  await page.waitForSelector("#checkout[data-checkout=new][data-layout=one-page]", { timeout: 2000 });
+  assert.deepEqual(messages, [], "console errors or warnings");
+  await page.close();
+});
