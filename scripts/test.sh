@@ -31,6 +31,9 @@ PROPTEST_CASES=1000 cargo test --locked -p vexil-runtime
 cargo test --locked -p vexil-runtime --no-default-features --features source
 # - the leanest: the interpreter on bundles, nothing else.
 cargo build --locked -p vexil-runtime --no-default-features
+# An embedded follower alone, as a service depends on it: vexil-control
+# without its stores (the workspace unifies them in).
+cargo build --locked -p vexil-follow
 # The API documentation builds without a broken link or warning.
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
 # The editor extension builds and its grammar tests pass, when it exists.

@@ -32,6 +32,8 @@ mod store;
 #[cfg(feature = "stores")]
 pub mod testing;
 mod usage;
+#[cfg(feature = "stores")]
+mod usage_sql;
 
 pub use model::{
     Action, AuditEntry, AuditKind, AuditQuery, NewEntry, Override, OverrideState, StoredKey,

@@ -10,10 +10,8 @@ use tokio_postgres::Client;
 use crate::model::{from_micros, micros};
 use crate::postgres::pg;
 use crate::store::StoreError;
-use crate::usage::{
-    advance_window, hour_of, merged, select_counts, select_window_totals, window_since, UsageCount,
-    UsageQuery, UsageReport,
-};
+use crate::usage::{hour_of, UsageCount, UsageQuery, UsageReport};
+use crate::usage_sql::{advance_window, merged, select_counts, select_window_totals, window_since};
 
 pub(crate) async fn begin(c: &Client, now: Timestamp) -> Result<Timestamp, StoreError> {
     c.execute(

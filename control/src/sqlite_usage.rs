@@ -7,10 +7,8 @@ use rusqlite::{params, Connection, OptionalExtension};
 use crate::model::{from_micros, micros};
 use crate::sqlite::sql;
 use crate::store::StoreError;
-use crate::usage::{
-    advance_window, hour_of, merged, select_counts, select_window_totals, window_since, UsageCount,
-    UsageQuery, UsageReport,
-};
+use crate::usage::{hour_of, UsageCount, UsageQuery, UsageReport};
+use crate::usage_sql::{advance_window, merged, select_counts, select_window_totals, window_since};
 
 pub(crate) fn begin(conn: &Connection, now: Timestamp) -> Result<Timestamp, StoreError> {
     conn.execute(
