@@ -242,7 +242,7 @@ impl Engine {
         self.current
             .load()
             .evaluate_at(name, ctx, At::Clock)
-            .to_details()
+            .to_details_of(name)
     }
 
     /// A bool flag's value at the current time, or `default` on any error

@@ -125,6 +125,16 @@ impl Evaluation<'_> {
         })
     }
 
+    /// [`to_details`](Evaluation::to_details) of the evaluation of `name`:
+    /// a flag that does not exist keeps the name asked for (its evaluation,
+    /// borrowing from the snapshot, cannot hold it).
+    pub fn to_details_of(&self, name: &str) -> Details {
+        if self.key.is_empty() && self.error == Some(ErrorCode::FlagNotFound) {
+            return Evaluation::not_found(name).to_details();
+        }
+        self.to_details()
+    }
+
     /// Owned details, for JSON.
     pub fn to_details(&self) -> Details {
         Details {

@@ -447,6 +447,17 @@ flag age: bool { kind release  default false  rule when user.age > 1 => true }
         (d.reason, d.error_code, d.value),
         (Reason::Error, Some(ErrorCode::FlagNotFound), None)
     );
+    // The name asked for is kept, by the engine too.
+    assert_eq!(d.key, "nope");
+    let engine =
+        vexil_runtime::Engine::from_bundle(s.bundle().clone(), Default::default()).expect("loads");
+    let ctx = s.layout().context_from_json_str(ANA).expect("json");
+    let d = engine.evaluate("nope", &ctx);
+    assert_eq!(d.key, "nope");
+    assert_eq!(
+        d.error_message.as_deref(),
+        Some("no flag or experiment named `nope`")
+    );
     let d = eval(&s, "rollout", r#"{"user": {}}"#, NOW);
     assert_eq!(d.error_code, Some(ErrorCode::TargetingKeyMissing));
     assert_eq!(d.value, Some(json!(false)));

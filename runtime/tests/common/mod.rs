@@ -58,7 +58,7 @@ pub fn eval(snapshot: &Snapshot, flag: &str, context: &str, now: &str) -> Detail
         .context_from_json_str(context)
         .expect("context JSON");
     let now = vexil_ir::value::parse_timestamp(now).expect("time");
-    snapshot.evaluate(flag, &ctx, now).to_details()
+    snapshot.evaluate(flag, &ctx, now).to_details_of(flag)
 }
 
 pub const NOW: &str = "2026-11-24T12:00:00Z";
