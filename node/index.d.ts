@@ -1,0 +1,81 @@
+// Types of @vexil/node (index.js).
+
+/** An object of contexts, as the flags' schema declares them: `{ user: { id: "u-1" }, location: { country: "DE" } }`. */
+export type Contexts = Record<string, Record<string, unknown> | null | undefined>;
+
+/** One flag's or experiment's answer. */
+export type Details = {
+  key: string;
+  /** Absent only when the flag does not exist. */
+  value?: unknown;
+  variant?: string;
+  reason: "STATIC" | "DEFAULT" | "TARGETING_MATCH" | "SPLIT" | "DISABLED" | "ERROR" | string;
+  rule?: { index: number; number: number; name?: string };
+  errorCode?: "FLAG_NOT_FOUND" | "INVALID_CONTEXT" | "TARGETING_KEY_MISSING" | "PARSE_ERROR" | "TYPE_MISMATCH" | "GENERAL";
+  errorMessage?: string;
+  prerequisiteFailed?: string;
+  override?: { actor: string; reason: string; since: string };
+};
+
+export type OpenOptions = {
+  /** How often the source is checked for changes, in ms (default 1000; 0: only `reload()`). */
+  watchMs?: number;
+  /** Run the flags' `test` blocks before a version loads (default true). */
+  runTests?: boolean;
+  backend?: "auto" | "jit" | "interpreter";
+  /** Keep experiments' exposures for `takeExposures` (default false). */
+  exposures?: boolean;
+};
+
+export type FollowOptions = {
+  /** The `vexil serve` base URL. */
+  server: string;
+  /** A `server` key. */
+  key: string;
+  /** A file keeping the last version, to start from when the server is down. */
+  cache?: string;
+  /** How long to wait for the server at start, in ms (default 5000). */
+  startTimeoutMs?: number;
+  backend?: "auto" | "jit" | "interpreter";
+  /** Keep experiments' exposures for `takeExposures` (default false). */
+  exposures?: boolean;
+};
+
+/** An exposure, as `POST /v1/events` and `vexil ingest` take it. */
+export type ExposureEvent = { type: "exposure"; experiment: string; variant: string; unit: string; time: number };
+
+export type ServerStatus = { version: string; connected: boolean; fromCache: boolean; lastError?: string | null };
+
+/** Flags open in this process. */
+export declare class Flags {
+  /** A directory of `.flag` files (checked, tested, reloaded when they change) or a bundle file. */
+  static open(path: string, options?: OpenOptions): Flags;
+  /** A `vexil serve`, its flags and overrides followed over its change stream. */
+  static follow(options: FollowOptions): Flags;
+  evaluate(flag: string, context?: Contexts & { targetingKey?: string }): Details;
+  evaluateAll(context?: Contexts & { targetingKey?: string }): Record<string, Details>;
+  /** The context read once, for many flags; the version loaded now answers them all. */
+  with(context?: Contexts & { targetingKey?: string }): { evaluate(flag: string): Details; evaluateAll(): Record<string, Details> };
+  /** The exposures since the last call (with `exposures: true`), oldest first. */
+  takeExposures(): ExposureEvent[];
+  readonly exposuresDropped: number;
+  keys(): string[];
+  /** The new version's number, or null when nothing changed; throws when the change is refused. */
+  reload(): number | null;
+  readonly version: number;
+  readonly lastError: string | null;
+  readonly server: ServerStatus | null;
+  readonly compiled: boolean;
+  close(): void;
+}
+
+/** An OpenFeature server provider over `Flags` (for `@openfeature/server-sdk`). */
+export declare class VexilProvider {
+  constructor(flags: Flags, options?: { targetingKey?: string });
+  readonly metadata: { name: "vexil" };
+  readonly runsOn: "server";
+  resolveBooleanEvaluation(flagKey: string, defaultValue: boolean, context: object): unknown;
+  resolveStringEvaluation(flagKey: string, defaultValue: string, context: object): unknown;
+  resolveNumberEvaluation(flagKey: string, defaultValue: number, context: object): unknown;
+  resolveObjectEvaluation<T>(flagKey: string, defaultValue: T, context: object): unknown;
+}

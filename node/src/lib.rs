@@ -1,0 +1,439 @@
+//! `@vexil/node`: Vexil's runtime inside a Node.js process, as an N-API
+//! addon. Flags are compiled and evaluated in the process (no HTTP), from a
+//! directory of `.flag` files (checked, tested and reloaded when they
+//! change), a bundle file (`vexil build`), or a `vexil serve` followed like
+//! any embedded follower (`GET /v1/bundle` and its change stream).
+//!
+//! Contexts and answers cross the boundary as JSON text: `JSON.stringify`
+//! and `JSON.parse` are the fastest way through N-API for nested objects,
+//! and the context is read against the schema of the very snapshot that
+//! evaluates it. The JavaScript half (`index.js`) wraps this in a class
+//! and an OpenFeature server provider.
+
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime};
+
+use napi::{Error, Result};
+use napi_derive::napi;
+use vexil_follow::{FollowOptions as Follow, Follower, Key};
+use vexil_runtime::{
+    BackendChoice, BundleSource, DedupSink, Engine, EngineOptions, Exposure, ExposureSink,
+    LoadError, NewVersion, OwnedExposure, Snapshot, Watcher,
+};
+
+/// Exposures kept for `takeExposures` before the oldest are dropped.
+const EXPOSURES_KEPT: usize = 100_000;
+/// Recent assignments remembered, so a unit's repeated evaluations of an
+/// experiment give one exposure (as `vexil serve` records them).
+const EXPOSURES_DEDUP: usize = 100_000;
+
+/// How a directory or bundle file is opened.
+#[napi(object)]
+#[derive(Default)]
+pub struct OpenOptions {
+    /// How often the source is checked for changes, in milliseconds
+    /// (default 1000; 0 never checks: `reload()` does).
+    pub watch_ms: Option<u32>,
+    /// Run the flags' `test` blocks before a version is loaded: one whose
+    /// tests fail is refused and the last good one stays (default: true).
+    pub run_tests: Option<bool>,
+    /// `"auto"` (default: the interpreter answers while machine code is
+    /// compiled in the background), `"jit"` or `"interpreter"`.
+    pub backend: Option<String>,
+    /// Keep experiments' exposures (once per unit, variant and
+    /// experiment) for `takeExposures` (default: false).
+    pub exposures: Option<bool>,
+}
+
+/// A `vexil serve` to follow.
+#[napi(object)]
+pub struct FollowOptions {
+    /// Its base URL, such as `http://127.0.0.1:8080`.
+    pub server: String,
+    /// A `server` key (a client key is refused: the bundle holds every rule).
+    pub key: String,
+    /// A file keeping the last version received, to start from when the
+    /// server is unreachable at start.
+    pub cache: Option<String>,
+    /// How long to wait for the server at start before the cache, in
+    /// milliseconds (default 5000).
+    pub start_timeout_ms: Option<u32>,
+    /// `"auto"`, `"jit"` or `"interpreter"`, as for `open`.
+    pub backend: Option<String>,
+    /// Keep experiments' exposures for `takeExposures`, as for `open`.
+    pub exposures: Option<bool>,
+}
+
+/// Exposures waiting for `takeExposures`, the oldest dropped past
+/// [`EXPOSURES_KEPT`] (and counted).
+#[derive(Default)]
+struct Kept {
+    events: Mutex<VecDeque<OwnedExposure>>,
+    dropped: AtomicU64,
+}
+
+impl ExposureSink for Kept {
+    fn record(&self, exposure: &Exposure<'_>) {
+        let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        if events.len() >= EXPOSURES_KEPT {
+            events.pop_front();
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+        events.push_back(exposure.to_owned());
+    }
+}
+
+/// Where the engine's exposures go when they are kept: deduplicated, then
+/// kept. Shared so that the flags can drain it.
+fn exposure_sink(
+    on: Option<bool>,
+) -> (Option<Arc<dyn ExposureSink>>, Option<Arc<DedupSink<Kept>>>) {
+    if on != Some(true) {
+        return (None, None);
+    }
+    let sink = Arc::new(DedupSink::new(Kept::default(), EXPOSURES_DEDUP));
+    (Some(sink.clone()), Some(sink))
+}
+
+/// What keeps a source followed while the flags are open.
+enum Following {
+    Nothing,
+    Watching(#[expect(dead_code, reason = "held for its Drop, which stops the watcher")] Watcher),
+    Server(Follower),
+}
+
+/// A followed server's state.
+#[napi(object)]
+pub struct ServerStatus {
+    /// The server's version in force (the bundle's digest, `-oN` for its
+    /// overrides).
+    pub version: String,
+    /// Whether the server answers now.
+    pub connected: bool,
+    /// Whether the version came from the cache file (the server was
+    /// unreachable at start and has not answered since).
+    pub from_cache: bool,
+    /// The last error talking to the server, if any.
+    pub last_error: Option<String>,
+}
+
+/// Flags open in this process.
+#[napi]
+pub struct Flags {
+    engine: Arc<Engine>,
+    following: Mutex<Following>,
+    /// The last reload that failed, rendered (diagnostics, failed tests).
+    last_error: Arc<Mutex<Option<String>>>,
+    exposures: Option<Arc<DedupSink<Kept>>>,
+}
+
+fn backend(name: Option<&str>) -> Result<BackendChoice> {
+    match name.unwrap_or("auto") {
+        "auto" => Ok(BackendChoice::Auto),
+        "jit" => Ok(BackendChoice::Jit),
+        "interpreter" => Ok(BackendChoice::Interpreter),
+        other => Err(Error::from_reason(format!(
+            "no backend `{other}`: it is \"auto\", \"jit\" or \"interpreter\""
+        ))),
+    }
+}
+
+fn load_error(e: LoadError) -> Error {
+    Error::from_reason(e.to_string())
+}
+
+#[napi]
+impl Flags {
+    /// Open a directory of `.flag` files or a bundle file, and follow it.
+    #[napi(factory)]
+    pub fn open(path: String, options: Option<OpenOptions>) -> Result<Flags> {
+        let options = options.unwrap_or_default();
+        let (exposure_sink, exposures) = exposure_sink(options.exposures);
+        let engine_options = EngineOptions {
+            backend: backend(options.backend.as_deref())?,
+            exposure_sink,
+            run_tests: options.run_tests.unwrap_or(true),
+        };
+        let path = PathBuf::from(path);
+        let engine = if path.is_dir() {
+            Engine::from_dir(&path, engine_options)
+        } else {
+            BundleFile::open(&path).and_then(|(source, first)| {
+                Ok(Engine::from_bundle(first, engine_options)?.with_source(source))
+            })
+        }
+        .map_err(load_error)?;
+        let engine = Arc::new(engine);
+        let last_error = Arc::new(Mutex::new(None));
+        let following = match options.watch_ms.unwrap_or(1000) {
+            0 => Following::Nothing,
+            ms => {
+                let errors = last_error.clone();
+                Following::Watching(engine.watch(
+                    Duration::from_millis(u64::from(ms)),
+                    move |result| {
+                        let mut last = errors.lock().unwrap_or_else(|e| e.into_inner());
+                        *last = result.err().map(|e| e.to_string());
+                    },
+                ))
+            }
+        };
+        Ok(Flags {
+            engine,
+            following: Mutex::new(following),
+            last_error,
+            exposures,
+        })
+    }
+
+    /// Follow a `vexil serve`: its flags and overrides, changes within
+    /// milliseconds over its change stream.
+    #[napi(factory)]
+    pub fn follow(options: FollowOptions) -> Result<Flags> {
+        let mut follow = Follow::new(options.server, Key::new(options.key));
+        follow.cache = options.cache.map(PathBuf::from);
+        if let Some(ms) = options.start_timeout_ms {
+            follow.start_timeout = Duration::from_millis(u64::from(ms));
+        }
+        follow.engine.backend = backend(options.backend.as_deref())?;
+        let (exposure_sink, exposures) = exposure_sink(options.exposures);
+        follow.engine.exposure_sink = exposure_sink;
+        let follower = Follower::start(follow).map_err(|e| Error::from_reason(e.to_string()))?;
+        Ok(Flags {
+            engine: follower.engine().clone(),
+            following: Mutex::new(Following::Server(follower)),
+            last_error: Arc::new(Mutex::new(None)),
+            exposures,
+        })
+    }
+
+    /// One flag or experiment for a context (JSON text of an object of
+    /// contexts, `{"user": {"id": "u-1"}}`): the answer as JSON text (key,
+    /// value, variant, reason, rule, errorCode, errorMessage...).
+    #[napi]
+    pub fn evaluate_json(&self, flag: String, context: String) -> Result<String> {
+        let snapshot = self.engine.current();
+        let ctx = read_context(&snapshot, &context)?;
+        let details = snapshot
+            .evaluate(&flag, &ctx, vexil_runtime::now())
+            .to_details_of(&flag);
+        serde_json::to_string(&details).map_err(|e| Error::from_reason(e.to_string()))
+    }
+
+    /// Every flag and experiment for a context, as JSON text of an object
+    /// keyed by name.
+    #[napi]
+    pub fn evaluate_all_json(&self, context: String) -> Result<String> {
+        self.with_json(context)?.evaluate_all_json()
+    }
+
+    /// A context read once, to evaluate many flags for (a request's): the
+    /// version loaded now answers all of them, even if another loads
+    /// meanwhile.
+    #[napi]
+    pub fn with_json(&self, context: String) -> Result<WithContext> {
+        let snapshot = self.engine.snapshot();
+        let ctx = read_context(&snapshot, &context)?;
+        Ok(WithContext { snapshot, ctx })
+    }
+
+    /// The exposures kept since the last call (with `exposures: true`), as
+    /// JSON text of an array of events in `vexil ingest`'s and `POST
+    /// /v1/events`'s format, oldest first; throws without the option.
+    #[napi]
+    pub fn take_exposures_json(&self) -> Result<String> {
+        let Some(sink) = &self.exposures else {
+            return Err(Error::from_reason(
+                "exposures are not kept: open the flags with `exposures: true`",
+            ));
+        };
+        let events: Vec<OwnedExposure> = sink
+            .inner()
+            .events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .drain(..)
+            .collect();
+        let lines: Vec<serde_json::Value> = events
+            .into_iter()
+            .map(|e| {
+                serde_json::json!({
+                    "type": "exposure",
+                    "experiment": e.experiment,
+                    "variant": e.variant,
+                    "unit": e.unit,
+                    "time": e.time,
+                })
+            })
+            .collect();
+        serde_json::to_string(&lines).map_err(|e| Error::from_reason(e.to_string()))
+    }
+
+    /// Exposures dropped because `takeExposures` was not called often
+    /// enough (more than 100,000 waiting).
+    #[napi(getter)]
+    pub fn exposures_dropped(&self) -> f64 {
+        self.exposures
+            .as_ref()
+            .map_or(0.0, |s| s.inner().dropped.load(Ordering::Relaxed) as f64)
+    }
+
+    /// The names of every flag and experiment, flags first.
+    #[napi]
+    pub fn keys(&self) -> Vec<String> {
+        self.engine
+            .current()
+            .targets()
+            .map(|(name, _)| name.to_string())
+            .collect()
+    }
+
+    /// Check the source for a change now and load it: the new version's
+    /// number, or `null` when nothing changed. Throws (keeping the running
+    /// version) when the new version does not compile or its tests fail.
+    #[napi]
+    pub fn reload(&self) -> Result<Option<u32>> {
+        match self.engine.reload() {
+            Ok(r) => Ok(r.version.map(|v| v as u32)),
+            Err(e) => {
+                let text = e.to_string();
+                *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(text.clone());
+                Err(Error::from_reason(text))
+            }
+        }
+    }
+
+    /// The loaded version's number (1 at open, one more at each change).
+    #[napi(getter)]
+    pub fn version(&self) -> u32 {
+        self.engine.current().version() as u32
+    }
+
+    /// Why the last reload was refused (its diagnostics or failed tests),
+    /// or `null` if it loaded; the previous version kept serving.
+    #[napi(getter)]
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The followed server's state (`null` unless opened with `follow`).
+    #[napi(getter)]
+    pub fn server(&self) -> Option<ServerStatus> {
+        let following = self.following.lock().unwrap_or_else(|e| e.into_inner());
+        let Following::Server(follower) = &*following else {
+            return None;
+        };
+        let status = follower.status();
+        Some(ServerStatus {
+            version: status.version,
+            connected: status.connected,
+            from_cache: status.origin != vexil_follow::Origin::Server,
+            last_error: status.last_error,
+        })
+    }
+
+    /// Whether every flag runs as machine code yet.
+    #[napi(getter)]
+    pub fn compiled(&self) -> bool {
+        self.engine.current().is_compiled()
+    }
+
+    /// Stop following the source; the flags keep their last version.
+    #[napi]
+    pub fn close(&self) {
+        *self.following.lock().unwrap_or_else(|e| e.into_inner()) = Following::Nothing;
+    }
+}
+
+/// One context, read against one version.
+#[napi]
+pub struct WithContext {
+    snapshot: Arc<Snapshot>,
+    ctx: vexil_runtime::Context,
+}
+
+#[napi]
+impl WithContext {
+    /// One flag or experiment, as JSON text (as `Flags.evaluateJson`).
+    #[napi]
+    pub fn evaluate_json(&self, flag: String) -> Result<String> {
+        let details = self
+            .snapshot
+            .evaluate(&flag, &self.ctx, vexil_runtime::now())
+            .to_details_of(&flag);
+        serde_json::to_string(&details).map_err(|e| Error::from_reason(e.to_string()))
+    }
+
+    /// Every flag and experiment, as JSON text of an object keyed by name.
+    #[napi]
+    pub fn evaluate_all_json(&self) -> Result<String> {
+        let all: serde_json::Map<String, serde_json::Value> = self
+            .snapshot
+            .evaluate_all(&self.ctx, vexil_runtime::now())
+            .iter()
+            .map(|e| {
+                let details = e.to_details();
+                let value = serde_json::to_value(&details).unwrap_or(serde_json::Value::Null);
+                (details.key, value)
+            })
+            .collect();
+        serde_json::to_string(&all).map_err(|e| Error::from_reason(e.to_string()))
+    }
+}
+
+/// The context `text` holds, by `snapshot`'s schema.
+fn read_context(snapshot: &Snapshot, text: &str) -> Result<vexil_runtime::Context> {
+    snapshot
+        .layout()
+        .context_from_json_str(text)
+        .map_err(Error::from_reason)
+}
+
+/// A bundle file (`vexil build`), read again when it changes.
+struct BundleFile {
+    path: PathBuf,
+    seen: Option<(SystemTime, u64)>,
+}
+
+impl BundleFile {
+    fn open(
+        path: &Path,
+    ) -> std::result::Result<(BundleFile, vexil_runtime::ir::ValidBundle), LoadError> {
+        let mut file = BundleFile {
+            path: path.to_path_buf(),
+            seen: None,
+        };
+        match file.poll()? {
+            Some(first) => Ok((file, first.bundle)),
+            None => Err(LoadError::Io(format!("`{}` is empty", path.display()))),
+        }
+    }
+
+    fn stamp(&self) -> Option<(SystemTime, u64)> {
+        let meta = std::fs::metadata(&self.path).ok()?;
+        Some((meta.modified().ok()?, meta.len()))
+    }
+}
+
+impl BundleSource for BundleFile {
+    fn poll(&mut self) -> std::result::Result<Option<NewVersion>, LoadError> {
+        let stamp = self.stamp();
+        if stamp.is_some() && stamp == self.seen {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&self.path)
+            .map_err(|e| LoadError::Io(format!("cannot read `{}`: {e}", self.path.display())))?;
+        let bundle = vexil_runtime::ir::Bundle::from_json(&text).map_err(LoadError::Bundle)?;
+        self.seen = stamp;
+        Ok(Some(NewVersion {
+            bundle,
+            warnings: String::new(),
+        }))
+    }
+}

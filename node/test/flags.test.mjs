@@ -1,0 +1,210 @@
+// @vexil/node against the real thing: the addon built from this crate,
+// `vexil eval` and `vexil build` for the answers and bundles, a real
+// `vexil serve` to follow, and OpenFeature's official server SDK over the
+// provider.
+//
+// Environment: VEXIL_BIN, VEXIL_NODE_ADDON (default: ../vexil.node, which
+// `npm run build` copies). Run by scripts/test-web.sh.
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, test } from "node:test";
+
+import { OpenFeature } from "@openfeature/server-sdk";
+
+import { copyShop, freePort, root, startVexil, stopProcess, vexil, vexilBin, waitFor } from "../../tests/js/processes.mjs";
+import { Flags, VexilProvider } from "../index.js";
+
+const shop = join(root, "examples/shop");
+const work = mkdtempSync(join(tmpdir(), "vexil-node-test-"));
+const opened = [];
+after(() => opened.forEach((f) => f.close()));
+
+/** `Flags.open`, closed after the tests. */
+function open(path, options) {
+  const flags = Flags.open(path, options);
+  opened.push(flags);
+  return flags;
+}
+
+/** `vexil eval DIR --all` for `context`: the answers by key. */
+function cliAnswers(dir, context) {
+  const r = spawnSync(vexilBin, ["eval", dir, "--all", "--context", "-"], { input: JSON.stringify(context), encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  return Object.fromEntries(JSON.parse(r.stdout).flags.map((d) => [d.key, d]));
+}
+
+const SHOPPERS = [
+  { user: { id: "u-5008", email: "ben@example.com", roles: [], orders: 2, tier: "bronze" }, location: { country: "CA" } },
+  {
+    user: { id: "u-1012", email: "eva@gmail.com", tier: "silver", orders: 4, roles: ["support"] },
+    env: { name: "production", region: "eu-west-1" },
+    device: { platform: "android", os_version: "15.0.0", app_version: "5.6.2" },
+    location: { country: "DE", city: "Hamburg" },
+  },
+  { user: { id: "u-7", tier: "gold" }, env: { name: "staging" }, location: { country: "US" } },
+  {},
+];
+
+test("every flag of the shop answers as `vexil eval` does, for every context", () => {
+  const flags = open(shop, { watchMs: 0 });
+  assert.equal(flags.keys().length, Object.keys(cliAnswers(shop, {})).length);
+  for (const context of SHOPPERS) {
+    const expected = cliAnswers(shop, context);
+    const all = flags.evaluateAll(context);
+    const bound = flags.with(context);
+    const boundAll = bound.evaluateAll();
+    for (const key of flags.keys()) {
+      const got = flags.evaluate(key, context);
+      for (const d of [got, all[key], bound.evaluate(key), boundAll[key]]) {
+        const pick = ({ key, value, variant, reason, errorCode, rule }) => ({ key, value, variant, reason, errorCode, rule });
+        assert.deepEqual(pick(d), pick(expected[key]), `${key} for ${JSON.stringify(context)}`);
+      }
+    }
+  }
+});
+
+test("bad input is a clear error or an OpenFeature error code, never a crash", () => {
+  const flags = open(shop, { watchMs: 0 });
+  const missing = flags.evaluate("no-such-flag", {});
+  assert.deepEqual(
+    [missing.key, missing.reason, missing.errorCode, missing.errorMessage],
+    ["no-such-flag", "ERROR", "FLAG_NOT_FOUND", "no flag or experiment named `no-such-flag`"],
+  );
+  assert.throws(() => flags.evaluate("new-checkout", [1]), TypeError);
+  assert.throws(() => flags.evaluate("new-checkout", null), TypeError);
+  // A field of the wrong type: INVALID_CONTEXT for what reads it, naming
+  // it, with the default served.
+  const wrong = flags.evaluate("free-shipping-threshold", { user: { id: "u-1", tier: 5 } });
+  assert.deepEqual([wrong.errorCode, wrong.value], ["INVALID_CONTEXT", 50], JSON.stringify(wrong));
+  assert.match(wrong.errorMessage, /`user\.tier`/);
+  assert.throws(() => Flags.open(join(work, "nowhere")), /nowhere/);
+  assert.throws(() => Flags.open(shop, { backend: "gpu" }), /no backend `gpu`/);
+});
+
+test("a directory is followed: a change is served, a broken or failing one refused", async () => {
+  const dir = join(work, "followed");
+  copyShop(dir);
+  const flags = open(dir, { watchMs: 50 });
+  const ctx = { user: { id: "u-1" }, location: { country: "US" } };
+  assert.equal(flags.evaluate("free-shipping-threshold", ctx).value, 50);
+  const file = join(dir, "checkout.flag");
+  const text = readFileSync(file, "utf8");
+  const edited = text.replace("standard = 50.0", "standard = 75.0");
+  assert.notEqual(edited, text, "free-shipping-threshold's standard arm is no longer 50.0");
+  writeFileSync(file, edited);
+  await waitFor("the new value", () => flags.evaluate("free-shipping-threshold", ctx).value === 75, 10000);
+  assert.equal(flags.version, 2);
+  assert.equal(flags.lastError, null);
+  // A type error: refused, reported, the last good version still serves.
+  writeFileSync(file, edited.replace("standard = 75.0", 'standard = "seventy"'));
+  await waitFor("the refusal", () => flags.lastError, 10000);
+  assert.match(flags.lastError, /float|string|type/i);
+  assert.equal(flags.evaluate("free-shipping-threshold", ctx).value, 75);
+  // A change that compiles but fails the file's own tests: refused too.
+  writeFileSync(file, edited.replace("rule members: when user.tier >= gold => 0.0", "rule members: when user.tier >= gold => 1.0"));
+  await waitFor("the test failure", () => /test/i.test(flags.lastError ?? "") && !/seventy/.test(flags.lastError), 10000);
+  assert.match(flags.lastError, /free shipping threshold/);
+  assert.equal(flags.evaluate("free-shipping-threshold", { user: { id: "u-9", tier: "gold" } }).value, 0);
+  assert.equal(flags.version, 2);
+});
+
+test("a bundle file is loaded and read again when rewritten", () => {
+  const bundle = join(work, "shop.bundle.json");
+  const build = (dir) => {
+    const r = spawnSync(vexilBin, ["build", dir, "-o", bundle], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+  };
+  build(shop);
+  const flags = open(bundle, { watchMs: 0 });
+  const ctx = { user: { id: "u-1" }, location: { country: "US" } };
+  assert.equal(flags.evaluate("free-shipping-threshold", ctx).value, 50);
+  assert.equal(flags.reload(), null, "nothing changed");
+  const changed = join(work, "rebuilt");
+  copyShop(changed);
+  const file = join(changed, "checkout.flag");
+  writeFileSync(file, readFileSync(file, "utf8").replace("standard = 50.0", "standard = 60.0"));
+  build(changed);
+  assert.equal(flags.reload(), 2);
+  assert.equal(flags.evaluate("free-shipping-threshold", ctx).value, 60);
+});
+
+test("a server is followed: an override reaches the process within two seconds", async () => {
+  const port = await freePort();
+  const [serverKey, adminKey] = ["node-server-secret", "node-admin-secret"];
+  // checkout-layout running until 2099, so that shoppers are enrolled
+  // whatever the day.
+  const served = join(work, "served");
+  copyShop(served);
+  const server = await startVexil({
+    dir: served,
+    port,
+    keys: `server:node:${serverKey},admin:tests:${adminKey}`,
+    dataDir: join(work, "serve-data"),
+  });
+  try {
+    const url = `http://127.0.0.1:${port}`;
+    assert.throws(() => Flags.follow({ server: url, key: "wrong" }), /401|refused|key/i);
+    const flags = Flags.follow({ server: url, key: serverKey });
+    opened.push(flags);
+    assert.equal(flags.server.connected, true);
+    assert.equal(flags.server.fromCache, false);
+    const ctx = { user: { id: "u-1" } };
+    assert.equal(flags.evaluate("wishlist-sharing", ctx).reason !== "ERROR", true);
+    vexil(adminKey, "override", "set", "recommendations", "--off", "--reason", "node test", "--server", url);
+    await waitFor("the override", () => flags.evaluate("recommendations", ctx).reason === "DISABLED", 2000);
+    assert.match(flags.server.version, /-o\d+$/);
+
+    // Exposures: kept once per unit and variant, in the events' format,
+    // accepted by the server's intake as they are.
+    const exposing = Flags.follow({ server: url, key: serverKey, exposures: true });
+    opened.push(exposing);
+    const shoppers = ["u-5003", "u-5008"].map((id) => ({
+      user: { id, email: `${id}@example.com`, roles: [], orders: 2, tier: "bronze" },
+      location: { country: "US" },
+      env: { name: "staging" },
+    }));
+    for (const shopper of [...shoppers, ...shoppers]) exposing.evaluate("checkout-layout", shopper);
+    const events = exposing.takeExposures();
+    assert.deepEqual(
+      events.map((e) => [e.type, e.experiment, e.unit]),
+      [["exposure", "checkout-layout", "u-5003"], ["exposure", "checkout-layout", "u-5008"]],
+    );
+    assert.deepEqual(exposing.takeExposures(), []);
+    assert.equal(exposing.exposuresDropped, 0);
+    const intake = await fetch(`${url}/v1/events`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${serverKey}` },
+      body: JSON.stringify(events),
+    });
+    assert.equal(intake.status, 200, await intake.text());
+    assert.throws(() => flags.takeExposures(), /exposures: true/);
+  } finally {
+    await stopProcess(server);
+  }
+});
+
+test("OpenFeature's server SDK evaluates through the provider", async () => {
+  const flags = open(shop, { watchMs: 0 });
+  await OpenFeature.setProviderAndWait(new VexilProvider(flags, { targetingKey: "user.id" }));
+  const client = OpenFeature.getClient();
+  const context = { targetingKey: "u-5008", location: { country: "CA" } };
+  const expected = cliAnswers(shop, { user: { id: "u-5008" }, location: { country: "CA" } });
+  const layout = await client.getStringDetails("checkout-layout", "multi-page", context);
+  assert.deepEqual(
+    [layout.value, layout.variant, layout.reason],
+    [expected["checkout-layout"].value, expected["checkout-layout"].variant, expected["checkout-layout"].reason],
+  );
+  const threshold = await client.getNumberDetails("free-shipping-threshold", 0, context);
+  assert.equal(threshold.value, expected["free-shipping-threshold"].value);
+  const gifts = await client.getObjectDetails("gift-options", {}, context);
+  assert.deepEqual(gifts.value, expected["gift-options"].value);
+  // Not found and the wrong type: the default, with OpenFeature's codes.
+  const missing = await client.getBooleanDetails("no-such-flag", true, context);
+  assert.deepEqual([missing.value, missing.errorCode], [true, "FLAG_NOT_FOUND"]);
+  const mismatch = await client.getBooleanDetails("checkout-layout", false, context);
+  assert.deepEqual([mismatch.value, mismatch.errorCode], [false, "TYPE_MISMATCH"]);
+  await OpenFeature.close();
+});
