@@ -60,6 +60,8 @@ export declare class Flags {
   takeExposures(): ExposureEvent[];
   readonly exposuresDropped: number;
   keys(): string[];
+  /** The flags and experiments marked `client`: what a browser may see. */
+  clientKeys(): string[];
   /** The new version's number, or null when nothing changed; throws when the change is refused. */
   reload(): number | null;
   readonly version: number;

@@ -88,6 +88,11 @@ export class Flags {
     return this.#native.keys();
   }
 
+  /** The flags and experiments marked `client`: what a browser may see. */
+  clientKeys() {
+    return this.#native.clientKeys();
+  }
+
   /** Check the source now: the new version's number, or null. Throws if the change is refused. */
   reload() {
     return this.#native.reload();

@@ -291,6 +291,21 @@ impl Flags {
             .collect()
     }
 
+    /// The flags and experiments marked `client` (what a browser may see:
+    /// a server-rendered page's bootstrap holds these only).
+    #[napi]
+    pub fn client_keys(&self) -> Vec<String> {
+        let snapshot = self.engine.current();
+        let bundle = snapshot.bundle();
+        let flags = bundle.flags.iter().map(|f| (&f.name, &f.meta));
+        let experiments = bundle.experiments.iter().map(|x| (&x.name, &x.meta));
+        flags
+            .chain(experiments)
+            .filter(|(_, meta)| meta.client)
+            .map(|(name, _)| name.clone())
+            .collect()
+    }
+
     /// Check the source for a change now and load it: the new version's
     /// number, or `null` when nothing changed. Throws (keeping the running
     /// version) when the new version does not compile or its tests fail.

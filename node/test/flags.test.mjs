@@ -15,6 +15,7 @@ import { after, test } from "node:test";
 import { OpenFeature } from "@openfeature/server-sdk";
 
 import { copyShop, freePort, root, startVexil, stopProcess, vexil, vexilBin, waitFor } from "../../tests/js/processes.mjs";
+import { evaluateForRequest, evaluateInProcess } from "../../sdk/js/dist/server.js";
 import { Flags, VexilProvider } from "../index.js";
 
 const shop = join(root, "examples/shop");
@@ -181,6 +182,31 @@ test("a server is followed: an override reaches the process within two seconds",
     });
     assert.equal(intake.status, 200, await intake.text());
     assert.throws(() => flags.takeExposures(), /exposures: true/);
+
+    // @vexil/react's server half: the bootstrap evaluated in-process is
+    // the one a client key gets over OFREP, client flags only.
+    const clientKey = "node-client-secret";
+    const clientServer = await startVexil({
+      dir: served,
+      port: await freePort(),
+      keys: `client:ssr:${clientKey}`,
+      dataDir: join(work, "client-data"),
+    });
+    const local = open(served, { watchMs: 0 });
+    try {
+      const clientUrl = clientServer.spawnargs[clientServer.spawnargs.indexOf("--listen") + 1];
+      for (const shopper of shoppers) {
+        const context = { ...shopper, targetingKey: shopper.user.id };
+        const overHttp = await evaluateForRequest({ url: `http://${clientUrl}`, clientKey, context });
+        const inProcess = evaluateInProcess(local, context);
+        assert.equal(overHttp.error, undefined, overHttp.error);
+        assert.deepEqual(Object.keys(inProcess.flags).sort(), Object.keys(overHttp.flags).sort());
+        assert.deepEqual(inProcess.flags, overHttp.flags, shopper.user.id);
+        assert.ok(!("payments-circuit-breaker" in inProcess.flags), "a server-only flag reached the page");
+      }
+    } finally {
+      await stopProcess(clientServer);
+    }
   } finally {
     await stopProcess(server);
   }

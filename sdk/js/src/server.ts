@@ -1,5 +1,6 @@
 // The server half: one bulk OFREP evaluation per request (with a client
-// key, so only client flags reach the page), and its serialisation.
+// key, so only client flags reach the page), or the same evaluated in this
+// process by `@vexil/node`, and its serialisation.
 import type { EvaluationContext, JsonValue } from "@openfeature/web-sdk";
 
 import { type Bootstrap, type BootstrappedFlag, bootstrapScript } from "./bootstrap.js";
@@ -62,5 +63,37 @@ export async function evaluateForRequest(options: EvaluateOptions): Promise<Boot
     return { context: options.context, flags, version: body.metadata?.version };
   } catch (e) {
     return { context: options.context, flags: {}, error: `the flag server could not be reached: ${(e as Error).message}` };
+  }
+}
+
+/** What `evaluateInProcess` needs of `@vexil/node`'s `Flags` (no dependency on it). */
+export type InProcessFlags = {
+  evaluateAll(context: EvaluationContext): Record<string, BulkItem>;
+  clientKeys(): string[];
+  readonly version: number;
+};
+
+/**
+ * The bootstrap `evaluateForRequest` gives, evaluated in this process by
+ * `@vexil/node` (`Flags.open` or `Flags.follow`) instead of over HTTP:
+ * the client flags only, as a client key sees them. Open those flags
+ * without `exposures`: the browser reports an exposure when a component
+ * renders the variant. Never throws: a failure renders the defaults.
+ */
+export function evaluateInProcess(flags: InProcessFlags, context: EvaluationContext): Bootstrap {
+  try {
+    const all = flags.evaluateAll(context);
+    const out: Record<string, BootstrappedFlag> = {};
+    for (const key of flags.clientKeys()) {
+      const item = all[key];
+      if (!item) continue;
+      // As `vexil serve` answers OFREP: a flag without named variants has
+      // its value's text as its variant.
+      const variant = item.variant ?? (typeof item.value === "string" ? item.value : JSON.stringify(item.value));
+      out[key] = item.errorCode ? { errorCode: item.errorCode } : { value: item.value, variant, reason: item.reason };
+    }
+    return { context, flags: out, version: `in-process-${flags.version}` };
+  } catch (e) {
+    return { context, flags: {}, error: `the flags could not be evaluated in this process: ${(e as Error).message}` };
   }
 }
