@@ -67,6 +67,9 @@ pub struct FollowOptions {
     pub exposures: Option<bool>,
 }
 
+/// The exposures kept for `takeExposures`, deduplicated first.
+type Exposures = Arc<DedupSink<Kept>>;
+
 /// Exposures waiting for `takeExposures`, the oldest dropped past
 /// [`EXPOSURES_KEPT`] (and counted).
 #[derive(Default)]
@@ -88,9 +91,7 @@ impl ExposureSink for Kept {
 
 /// Where the engine's exposures go when they are kept: deduplicated, then
 /// kept. Shared so that the flags can drain it.
-fn exposure_sink(
-    on: Option<bool>,
-) -> (Option<Arc<dyn ExposureSink>>, Option<Arc<DedupSink<Kept>>>) {
+fn exposure_sink(on: Option<bool>) -> (Option<Arc<dyn ExposureSink>>, Option<Exposures>) {
     if on != Some(true) {
         return (None, None);
     }
@@ -127,7 +128,7 @@ pub struct Flags {
     following: Mutex<Following>,
     /// The last reload that failed, rendered (diagnostics, failed tests).
     last_error: Arc<Mutex<Option<String>>>,
-    exposures: Option<Arc<DedupSink<Kept>>>,
+    exposures: Option<Exposures>,
 }
 
 fn backend(name: Option<&str>) -> Result<BackendChoice> {
