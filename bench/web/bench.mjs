@@ -315,7 +315,7 @@ const serve = await start(
   /serving OFREP at/,
   join(work, "serve.log"),
 );
-const flagEnv = { VEXIL_URL: flagUrl, VEXIL_CLIENT_KEY: clientKey };
+const flagEnv = { VEXIL_URL: flagUrl, VEXIL_CLIENT_KEY: clientKey, VEXIL_NODE: join(root, "node/index.js"), VEXIL_FLAGS_DIR: shopDir };
 const results = { load_before: load() };
 
 log(`SSR parts: ${args.requests} requests, one at a time`);
@@ -333,6 +333,7 @@ results.pages = {};
 for (const [label, url] of [
   ["static", `${benchUrl}/static?user=u-5003`],
   ["flags", `${benchUrl}/?user=u-5003`],
+  ["in-process", `${benchUrl}/inprocess?user=u-5003`],
   ["example", `${appOrigin}/?user=u-5003`],
 ]) {
   await loadRun(`warmup-${label}`, url, 2, connections);
@@ -387,8 +388,9 @@ function summaryMarkdown(r) {
     `| without flags: total | ${f(r.parts.without_flags.total.median_ms, 3)} | ${f(r.parts.without_flags.total.p99_ms, 3)} |`,
     `| GET /healthz round trip (HTTP floor) | ${f(r.parts.healthz_round_trip.median_ms, 3)} | ${f(r.parts.healthz_round_trip.p99_ms, 3)} |`,
     `| for comparison: the evaluation through node:http | ${f(r.parts.evaluate_node_http.median_ms, 3)} | ${f(r.parts.evaluate_node_http.p99_ms, 3)} |`,
+    `| for comparison: the same bootstrap in process (@vexil/node) | ${f(r.parts.evaluate_in_process.median_ms, 3)} | ${f(r.parts.evaluate_in_process.p99_ms, 3)} |`,
     "",
-    `CPU of the Node process per evaluation: fetch ${f(r.parts.evaluate_cpu_us.fetch, 0)} µs, node:http ${f(r.parts.evaluate_cpu_us.node_http, 0)} µs`,
+    `CPU of the Node process per evaluation: fetch ${f(r.parts.evaluate_cpu_us.fetch, 0)} µs, node:http ${f(r.parts.evaluate_cpu_us.node_http, 0)} µs, in process ${f(r.parts.evaluate_cpu_us.in_process, 0)} µs`,
     "",
     `Whole pages (${r.load_tool}, ${args.duration} s, ${args.connections} connections):`,
     "",

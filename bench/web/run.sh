@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The React/SSR benchmark (issue 15), in one command: the server-side render
 # path of examples/web in parts (bulk evaluation round trip, serialising the
-# bootstrap, the React render), whole-page request rates with and without
-# flags, the bytes the bootstrap adds to the page, and the time from a flag
+# bootstrap, the React render; the same bootstrap in process with
+# @vexil/node), whole-page request rates with and without flags (and with
+# them evaluated in process), the bytes the bootstrap adds to the page, and the time from a flag
 # change (an override, a `.flag` file edit) to the updated DOM in headless
 # chromium. Against `vexil serve` (release) on 127.0.0.1.
 #
@@ -32,6 +33,8 @@ else
     (cd "$ROOT" && nice -n 10 cargo build --locked --release -p vexil-cli >&2)
     VEXIL="$ROOT/target/release/vexil"
 fi
+# @vexil/node's addon, for the in-process rows.
+(cd "$ROOT/node" && VEXIL_NODE_PROFILE=release nice -n 10 npm run --silent build >&2)
 OHA="$TOOLS/oha-${OHA_VERSION:-1.16.0}/bin/oha"
 [ -x "$OHA" ] || OHA=""
 

@@ -19,18 +19,30 @@
 // script, as if the values were constants in the code. The markup is the
 // same, so the difference is what flags cost a request.
 //
-// Environment: VEXIL_URL, VEXIL_CLIENT_KEY (a `client` key).
+// Also "in process": the same bootstrap from `@vexil/node` following the
+// flag server's directory (`evaluateInProcess`), timed in `parts` and
+// served as `/inprocess`.
+//
+// Environment: VEXIL_URL, VEXIL_CLIENT_KEY (a `client` key), VEXIL_NODE
+// (the path of node/index.js, with its addon built) and VEXIL_FLAGS_DIR
+// (the directory the flag server serves).
 import { Agent, createServer, request } from "node:http";
 import { gzipSync } from "node:zlib";
 
 import type { Bootstrap } from "@vexil/react";
-import { bootstrapScript, evaluateForRequest } from "@vexil/react/server";
+import { bootstrapScript, evaluateForRequest, evaluateInProcess, type InProcessFlags } from "@vexil/react/server";
 
 import { pageHtml, type PageConfig, renderApp } from "../../examples/web/src/page.js";
 import { contextFor, shopperById, shoppers } from "../../examples/web/src/shoppers.js";
 
 const flagServer = process.env.VEXIL_URL ?? "http://127.0.0.1:8080";
 const clientKey = process.env.VEXIL_CLIENT_KEY || undefined;
+
+/** @vexil/node's flags over the directory the flag server serves (loaded at run time: a native addon). */
+type NodeAddon = { Flags: { open(path: string, options?: object): InProcessFlags & { compiled: boolean } } };
+const addonPath = process.env.VEXIL_NODE;
+const inProcess = addonPath ? ((await import(addonPath)) as NodeAddon).Flags.open(process.env.VEXIL_FLAGS_DIR ?? "", { watchMs: 200 }) : undefined;
+if (inProcess) while (!inProcess.compiled) await new Promise((r) => setTimeout(r, 10));
 
 function configFor(user: string | null): PageConfig {
   const shopper = shopperById(user);
@@ -116,7 +128,8 @@ async function parts(n: number) {
   const times = { evaluate: [] as number[], serialise: [] as number[], render: [] as number[], template: [] as number[], total: [] as number[] };
   const httpFloor: number[] = [];
   const nodeHttp: number[] = [];
-  const cpu = { fetch: 0, node_http: 0 };
+  const inProcessTimes: number[] = [];
+  const cpu = { fetch: 0, node_http: 0, in_process: 0 };
   const staticTotal: number[] = [];
   const staticRender: number[] = [];
   const warmup = Math.max(50, Math.floor(n / 10));
@@ -151,11 +164,25 @@ async function parts(n: number) {
     await evaluateNodeHttp(config);
     const n1 = nowMs();
     const nodeHttpCpu = cpuSince(c1);
+    // In process: the same bootstrap, from @vexil/node.
+    let inProcessCpu = 0;
+    if (inProcess) {
+      const c2 = process.cpuUsage();
+      const p0 = nowMs();
+      const local = evaluateInProcess(inProcess, config.context);
+      const p1 = nowMs();
+      inProcessCpu = cpuSince(c2);
+      if (JSON.stringify(local.flags) !== JSON.stringify(bootstrap.flags)) {
+        throw new Error(`${config.shopper.id}: the in-process bootstrap differs from the server's`);
+      }
+      if (i >= warmup) inProcessTimes.push(p1 - p0);
+    }
     if (i < warmup) continue;
     httpFloor.push(h1 - h0);
     nodeHttp.push(n1 - n0);
     cpu.fetch += fetchCpu;
     cpu.node_http += nodeHttpCpu;
+    cpu.in_process += inProcessCpu;
     times.evaluate.push(t1 - t0);
     times.serialise.push(t2 - t1);
     times.render.push(t3 - t2);
@@ -171,7 +198,8 @@ async function parts(n: number) {
     without_flags: { render: summary(staticRender), total: summary(staticTotal) },
     healthz_round_trip: summary(httpFloor),
     evaluate_node_http: summary(nodeHttp),
-    evaluate_cpu_us: { fetch: cpu.fetch / n, node_http: cpu.node_http / n },
+    evaluate_in_process: inProcess ? summary(inProcessTimes) : null,
+    evaluate_cpu_us: { fetch: cpu.fetch / n, node_http: cpu.node_http / n, in_process: cpu.in_process / n },
     bytes,
   };
 }
@@ -184,6 +212,9 @@ async function serve() {
     let html: string;
     if (url.pathname === "/") {
       const bootstrap = await evaluateForRequest({ url: flagServer, clientKey, context: config.context });
+      html = pageHtml(config, renderApp(config, bootstrap), bootstrapScript(bootstrap));
+    } else if (url.pathname === "/inprocess" && inProcess) {
+      const bootstrap = evaluateInProcess(inProcess, config.context);
       html = pageHtml(config, renderApp(config, bootstrap), bootstrapScript(bootstrap));
     } else if (url.pathname === "/static") {
       html = pageHtml(config, renderApp(config, fixed.get(config.shopper.id)!), "");
