@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the official OpenFeature clients the end-to-end tests drive
-# against `vexil serve` (and sqlglot and DuckDB, which check the metric
-# query's SQL dialects), from the package registries, at pinned versions:
+# against `vexil serve` (and sqlglot, DuckDB and Spark SQL with a Java
+# runtime, which check the metric query's SQL dialects), from the package registries, at pinned versions:
 # - Python: openfeature-sdk + openfeature-provider-ofrep in a virtualenv,
 #   from tests/clients/python/requirements.txt;
 # - Node: @openfeature/server-sdk, web-sdk and their OFREP providers, with
@@ -31,6 +31,19 @@ node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)
   exit 1
 }
 
+# A Java runtime for Spark SQL (pyspark: the Databricks dialect's test).
+if ! java -version >/dev/null 2>&1; then
+  [ "$(id -u)" = 0 ] || {
+    echo "install-clients: Java is not installed and this is not root: run \`apt-get install -y openjdk-17-jre-headless\` as root" >&2
+    exit 1
+  }
+  echo "install-clients: installing Java (apt-get install openjdk-17-jre-headless)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >&2 \
+    || { apt-get update -qq >&2 && apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless >&2; } \
+    || { echo "install-clients: apt-get could not install openjdk-17-jre-headless" >&2; exit 1; }
+fi
+
 mkdir -p "$(dirname "$venv")"
 # Test processes may call this concurrently: one installs, the others wait.
 exec 9>"$(dirname "$venv")/.install.lock"
@@ -47,7 +60,7 @@ if [ "$(cat "$venv/.vexil-stamp" 2>/dev/null)" != "$py_stamp" ]; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
     --require-virtualenv -r "$requirements"
   # Fail now, not in a test, if the providers cannot be imported.
-  "$venv/bin/python" -c 'import openfeature.api, openfeature.contrib.provider.ofrep, sqlglot, duckdb'
+  "$venv/bin/python" -c 'import openfeature.api, openfeature.contrib.provider.ofrep, sqlglot, duckdb, pyspark'
   echo "$py_stamp" >"$venv/.vexil-stamp"
 fi
 

@@ -312,6 +312,7 @@ pub enum DialectArg {
     Snowflake,
     Clickhouse,
     Duckdb,
+    Databricks,
     Sqlite,
 }
 
@@ -323,6 +324,7 @@ impl From<DialectArg> for Dialect {
             DialectArg::Snowflake => Dialect::Snowflake,
             DialectArg::Clickhouse => Dialect::ClickHouse,
             DialectArg::Duckdb => Dialect::DuckDb,
+            DialectArg::Databricks => Dialect::Databricks,
             DialectArg::Sqlite => Dialect::Sqlite,
         }
     }

@@ -1129,6 +1129,7 @@ fn every_dialect_parses_with_an_independent_parser() {
         "snowflake",
         "clickhouse",
         "duckdb",
+        "databricks",
         "sqlite",
     ] {
         for (project, tables) in [(shop.as_path(), "own"), (mapped.path(), "mapped")] {
@@ -1265,6 +1266,80 @@ fn duckdb_runs_the_query_and_vexil_stats_reports_its_rows_as_analyze_does() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("not a number"));
+}
+
+#[test]
+fn databricks_sql_runs_on_spark_and_gives_the_store_s_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = dir.path().join("sim.jsonl");
+    let store = dir.path().join("store.db");
+    vexil()
+        .args(["simulate", "examples/shop", "checkout-layout"])
+        .args(["--units", "10000", "--days", "7", "--seed", "11", "-o"])
+        .arg(&events)
+        .assert()
+        .success();
+    add_mixed_units(&events, 2);
+    vexil()
+        .arg("ingest")
+        .arg(&store)
+        .arg(&events)
+        .assert()
+        .success();
+    let lite_sql = dir.path().join("sqlite.sql");
+    std::fs::write(
+        &lite_sql,
+        printed_sql(&root().join("examples/shop"), &["--dialect", "sqlite"]),
+    )
+    .unwrap();
+    let lite_rows = warehouse_py(&["sqlite".as_ref(), lite_sql.as_os_str(), store.as_os_str()]);
+    // Spark SQL (what Databricks runs) over Vexil's tables and over a
+    // team's (other names, a database, timestamps): the store's rows.
+    let own = dir.path().join("databricks.sql");
+    std::fs::write(
+        &own,
+        printed_sql(&root().join("examples/shop"), &["--dialect", "databricks"]),
+    )
+    .unwrap();
+    let mapped_project = shop_with_project_file(MAPPING);
+    let mapped = dir.path().join("databricks-mapped.sql");
+    std::fs::write(
+        &mapped,
+        printed_sql(mapped_project.path(), &["--dialect", "databricks"]),
+    )
+    .unwrap();
+    let (own_csv, mapped_csv) = (dir.path().join("own.csv"), dir.path().join("mapped.csv"));
+    warehouse_py(&[
+        "spark".as_ref(),
+        events.as_os_str(),
+        own.as_os_str(),
+        mapped.as_os_str(),
+        own_csv.as_os_str(),
+        mapped_csv.as_os_str(),
+    ]);
+    let own_rows = std::fs::read_to_string(&own_csv).unwrap();
+    assert_same_rows(&own_rows, &lite_rows);
+    assert_same_rows(&std::fs::read_to_string(&mapped_csv).unwrap(), &lite_rows);
+    // Its rows give `vexil stats` the report `vexil analyze` gives, the two
+    // units exposed to both variants counted.
+    let expected = analyze_json(store.as_os_str());
+    assert_eq!(expected["mixed_units"], 2, "{expected}");
+    let out = vexil()
+        .arg("stats")
+        .arg(&own_csv)
+        .args([
+            "--experiment",
+            "examples/shop",
+            "checkout-layout",
+            "--format",
+            "json",
+        ])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_same_json(&expected, &json_of(&out), "report");
 }
 
 #[test]

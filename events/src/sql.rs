@@ -21,16 +21,19 @@ pub enum Dialect {
     ClickHouse,
     /// DuckDB.
     DuckDb,
+    /// Databricks SQL (Spark SQL 3.1 and later).
+    Databricks,
 }
 
 impl Dialect {
     /// Every dialect, in the order `--dialect` lists them.
-    pub const ALL: [Dialect; 6] = [
+    pub const ALL: [Dialect; 7] = [
         Dialect::Postgres,
         Dialect::BigQuery,
         Dialect::Snowflake,
         Dialect::ClickHouse,
         Dialect::DuckDb,
+        Dialect::Databricks,
         Dialect::Sqlite,
     ];
 
@@ -43,6 +46,7 @@ impl Dialect {
             Dialect::Snowflake => "snowflake",
             Dialect::ClickHouse => "clickhouse",
             Dialect::DuckDb => "duckdb",
+            Dialect::Databricks => "databricks",
         }
     }
 
@@ -53,7 +57,7 @@ impl Dialect {
 
     fn quote(self) -> char {
         match self {
-            Dialect::BigQuery | Dialect::ClickHouse => '`',
+            Dialect::BigQuery | Dialect::ClickHouse | Dialect::Databricks => '`',
             _ => '"',
         }
     }
@@ -62,7 +66,7 @@ impl Dialect {
     fn backslash_escapes(self) -> bool {
         matches!(
             self,
-            Dialect::BigQuery | Dialect::Snowflake | Dialect::ClickHouse
+            Dialect::BigQuery | Dialect::Snowflake | Dialect::ClickHouse | Dialect::Databricks
         )
     }
 }
@@ -371,6 +375,7 @@ impl Renderer {
                 }
                 Dialect::ClickHouse => self.function("toUnixTimestamp64Micro", &[e]),
                 Dialect::DuckDb => self.function("epoch_us", &[e]),
+                Dialect::Databricks => self.function("UNIX_MICROS", &[e]),
             },
         }
     }
@@ -564,6 +569,7 @@ mod tests {
                 "MOD(DATE_PART(EPOCH_MICROSECOND, x.ts), 86400000000)",
                 "modulo(toUnixTimestamp64Micro(x.ts), 86400000000)",
                 "(epoch_us(x.ts) % 86400000000)",
+                "MOD(UNIX_MICROS(x.ts), 86400000000)",
                 "MOD(CAST(ROUND(unixepoch(x.ts, 'subsec') * 1000000) AS INTEGER), 86400000000)",
             ]
         );

@@ -12,6 +12,11 @@
     warehouse.py sqlite QUERY.sql STORE.db
         runs the query on an SQLite event store with Python's own SQLite
         (MOD registered as the store does) and prints the rows as CSV.
+    warehouse.py spark EVENTS.jsonl OWN.sql MAPPED.sql OWN.csv MAPPED.csv
+        loads the events into Spark SQL (pyspark, local, on loopback: what
+        Databricks runs) as Vexil's own tables and as a team's (the shape
+        of --mapped above, in a database `analytics`), runs each query on
+        its tables and writes the rows as CSV: one JVM for both.
 """
 
 import csv
@@ -30,8 +35,8 @@ def parse(dialect, path):
         sys.exit(f"parsed as {statements[0].key}, not a SELECT")
 
 
-def write_rows(names, rows):
-    out = csv.writer(sys.stdout, lineterminator="\n")
+def write_rows(names, rows, stream=None):
+    out = csv.writer(stream or sys.stdout, lineterminator="\n")
     out.writerow(names)
     for row in rows:
         out.writerow(["" if v is None else repr(v) if isinstance(v, float) else v for v in row])
@@ -89,6 +94,52 @@ def sqlite_rows(query_path, store_path):
     write_rows(names, result.fetchall())
 
 
+def spark_rows(events_path, own_sql, mapped_sql, own_csv, mapped_csv):
+    import tempfile
+
+    from pyspark.sql import SparkSession
+
+    spark = (
+        SparkSession.builder.master("local[1]")
+        .appName("vexil-warehouse-test")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.warehouse.dir", tempfile.mkdtemp(prefix="vexil-spark-"))
+        .getOrCreate()
+    )
+    spark.sparkContext.setLogLevel("ERROR")
+    raw = spark.read.schema(
+        "type STRING, experiment STRING, variant STRING, event STRING, unit STRING, time BIGINT, value DOUBLE"
+    ).json(events_path)
+    raw.createOrReplaceTempView("raw")
+    spark.sql("CREATE OR REPLACE TEMP VIEW exposures AS SELECT experiment, unit, time, variant FROM raw WHERE type = 'exposure'")
+    spark.sql(
+        "CREATE OR REPLACE TEMP VIEW events AS SELECT unit, event, time, COALESCE(value, 1) AS value FROM raw WHERE type = 'track'"
+    )
+    # A team's own shape, as --mapped: other names, a database, timestamps,
+    # a column name with a space, events without values as NULL.
+    spark.sql("CREATE DATABASE analytics")
+    spark.sql(
+        "CREATE TABLE analytics.assignments USING json AS SELECT unit AS user_id, experiment AS experiment_key, "
+        "variant AS arm, timestamp_micros(time) AS assigned_at FROM raw WHERE type = 'exposure'"
+    )
+    spark.sql(
+        "CREATE TABLE analytics.tracks USING json AS SELECT unit AS user_id, event AS `Event Name`, "
+        "value AS amount, timestamp_micros(time) AS occurred_at FROM raw WHERE type = 'track'"
+    )
+    for query_path, out_path in ((own_sql, own_csv), (mapped_sql, mapped_csv)):
+        text = open(query_path, encoding="utf-8").read()
+        # The printed text: comment lines, then one statement.
+        query = "\n".join(l for l in text.splitlines() if not l.startswith("--")).strip().rstrip(";")
+        result = spark.sql(query)
+        rows = [tuple(r) for r in result.collect()]
+        with open(out_path, "w", encoding="utf-8") as out:
+            write_rows(result.columns, rows, out)
+    spark.stop()
+
+
 def main(args):
     if len(args) == 3 and args[0] == "parse":
         parse(args[1], args[2])
@@ -96,6 +147,8 @@ def main(args):
         duckdb_rows(args[1], args[2], args[3:] == ["--mapped"])
     elif len(args) == 3 and args[0] == "sqlite":
         sqlite_rows(args[1], args[2])
+    elif len(args) == 6 and args[0] == "spark":
+        spark_rows(*args[1:])
     else:
         sys.exit(__doc__)
 
