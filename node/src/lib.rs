@@ -8,7 +8,9 @@
 //! and `JSON.parse` are the fastest way through N-API for nested objects,
 //! and the context is read against the schema of the very snapshot that
 //! evaluates it. The JavaScript half (`index.js`) wraps this in a class
-//! and an OpenFeature server provider.
+//! and an OpenFeature server provider. Every exported function turns a
+//! panic into a JavaScript exception (`catch_unwind`): a bug here cannot
+//! take the Node process down.
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -149,7 +151,7 @@ fn load_error(e: LoadError) -> Error {
 #[napi]
 impl Flags {
     /// Open a directory of `.flag` files or a bundle file, and follow it.
-    #[napi(factory)]
+    #[napi(factory, catch_unwind)]
     pub fn open(path: String, options: Option<OpenOptions>) -> Result<Flags> {
         let options = options.unwrap_or_default();
         let (exposure_sink, exposures) = exposure_sink(options.exposures);
@@ -192,7 +194,7 @@ impl Flags {
 
     /// Follow a `vexil serve`: its flags and overrides, changes within
     /// milliseconds over its change stream.
-    #[napi(factory)]
+    #[napi(factory, catch_unwind)]
     pub fn follow(options: FollowOptions) -> Result<Flags> {
         let mut follow = Follow::new(options.server, Key::new(options.key));
         follow.cache = options.cache.map(PathBuf::from);
@@ -214,7 +216,7 @@ impl Flags {
     /// One flag or experiment for a context (JSON text of an object of
     /// contexts, `{"user": {"id": "u-1"}}`): the answer as JSON text (key,
     /// value, variant, reason, rule, errorCode, errorMessage...).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn evaluate_json(&self, flag: String, context: String) -> Result<String> {
         let snapshot = self.engine.current();
         let ctx = read_context(&snapshot, &context)?;
@@ -226,7 +228,7 @@ impl Flags {
 
     /// Every flag and experiment for a context, as JSON text of an object
     /// keyed by name.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn evaluate_all_json(&self, context: String) -> Result<String> {
         self.with_json(context)?.evaluate_all_json()
     }
@@ -234,7 +236,7 @@ impl Flags {
     /// A context read once, to evaluate many flags for (a request's): the
     /// version loaded now answers all of them, even if another loads
     /// meanwhile.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn with_json(&self, context: String) -> Result<WithContext> {
         let snapshot = self.engine.snapshot();
         let ctx = read_context(&snapshot, &context)?;
@@ -244,7 +246,7 @@ impl Flags {
     /// The exposures kept since the last call (with `exposures: true`), as
     /// JSON text of an array of events in `vexil ingest`'s and `POST
     /// /v1/events`'s format, oldest first; throws without the option.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn take_exposures_json(&self) -> Result<String> {
         let Some(sink) = &self.exposures else {
             return Err(Error::from_reason(
@@ -275,7 +277,7 @@ impl Flags {
 
     /// Exposures dropped because `takeExposures` was not called often
     /// enough (more than 100,000 waiting).
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn exposures_dropped(&self) -> f64 {
         self.exposures
             .as_ref()
@@ -283,7 +285,7 @@ impl Flags {
     }
 
     /// The names of every flag and experiment, flags first.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn keys(&self) -> Vec<String> {
         self.engine
             .current()
@@ -294,7 +296,7 @@ impl Flags {
 
     /// The flags and experiments marked `client` (what a browser may see:
     /// a server-rendered page's bootstrap holds these only).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn client_keys(&self) -> Vec<String> {
         let snapshot = self.engine.current();
         let bundle = snapshot.bundle();
@@ -310,7 +312,7 @@ impl Flags {
     /// Check the source for a change now and load it: the new version's
     /// number, or `null` when nothing changed. Throws (keeping the running
     /// version) when the new version does not compile or its tests fail.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn reload(&self) -> Result<Option<u32>> {
         match self.engine.reload() {
             Ok(r) => Ok(r.version.map(|v| v as u32)),
@@ -323,14 +325,14 @@ impl Flags {
     }
 
     /// The loaded version's number (1 at open, one more at each change).
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn version(&self) -> u32 {
         self.engine.current().version() as u32
     }
 
     /// Why the last reload was refused (its diagnostics or failed tests),
     /// or `null` if it loaded; the previous version kept serving.
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn last_error(&self) -> Option<String> {
         self.last_error
             .lock()
@@ -339,7 +341,7 @@ impl Flags {
     }
 
     /// The followed server's state (`null` unless opened with `follow`).
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn server(&self) -> Option<ServerStatus> {
         let following = self.following.lock().unwrap_or_else(|e| e.into_inner());
         let Following::Server(follower) = &*following else {
@@ -355,13 +357,13 @@ impl Flags {
     }
 
     /// Whether every flag runs as machine code yet.
-    #[napi(getter)]
+    #[napi(getter, catch_unwind)]
     pub fn compiled(&self) -> bool {
         self.engine.current().is_compiled()
     }
 
     /// Stop following the source; the flags keep their last version.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn close(&self) {
         *self.following.lock().unwrap_or_else(|e| e.into_inner()) = Following::Nothing;
     }
@@ -377,7 +379,7 @@ pub struct WithContext {
 #[napi]
 impl WithContext {
     /// One flag or experiment, as JSON text (as `Flags.evaluateJson`).
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn evaluate_json(&self, flag: String) -> Result<String> {
         let details = self
             .snapshot
@@ -387,7 +389,7 @@ impl WithContext {
     }
 
     /// Every flag and experiment, as JSON text of an object keyed by name.
-    #[napi]
+    #[napi(catch_unwind)]
     pub fn evaluate_all_json(&self) -> Result<String> {
         let all: serde_json::Map<String, serde_json::Value> = self
             .snapshot
