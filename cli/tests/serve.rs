@@ -220,21 +220,17 @@ fn acknowledged_events_survive_kill_9() {
     assert_eq!((exposures, tracks), (0, acknowledged));
 }
 
-/// `vexil stale --unused-days` against a running `vexil serve`, and on the
-/// `/v1/usage` JSON saved to a file: a history that began moments ago
-/// proves nothing unused, and the report says so instead of claiming.
+/// `vexil serve SHOP` in development mode with its data in `data`: the
+/// child and the address it serves on.
 #[cfg(unix)]
-#[test]
-fn stale_unused_days_reads_a_running_servers_usage_rollups() {
-    let data = tempfile::tempdir().expect("tmp");
-    let shop = shop();
+fn serve_in(data: &std::path::Path, shop: &std::path::Path) -> (std::process::Child, String) {
     let mut child = StdCommand::new(assert_cmd::cargo::cargo_bin("vexil"))
-        .current_dir(data.path())
+        .current_dir(data)
         .env_remove("VEXIL_KEYS")
         .env("NO_COLOR", "1")
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data.path())
-        .arg(&shop)
+        .arg(data)
+        .arg(shop)
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
@@ -254,6 +250,107 @@ fn stale_unused_days_reads_a_running_servers_usage_rollups() {
         }
     };
     std::thread::spawn(move || lines.for_each(drop));
+    (child, addr)
+}
+
+/// Stops a `serve_in` child gracefully (its usage is flushed).
+#[cfg(unix)]
+fn stop(mut child: std::process::Child) {
+    // SAFETY: sending a signal to our own child process.
+    unsafe {
+        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
+    }
+    assert!(child.wait().expect("wait").success());
+}
+
+/// `vexil stale --unused-days 30` against a server whose usage history
+/// covers 40 days (its store moved back in time between two runs): a flag
+/// last evaluated 35 days ago and flags never evaluated are stale as
+/// unused, with their evidence; a flag evaluated today is not.
+#[cfg(unix)]
+#[test]
+fn stale_unused_days_over_a_history_of_forty_days() {
+    const DAY: i64 = 86_400_000_000;
+    let data = tempfile::tempdir().expect("tmp");
+    let shop = shop();
+    let (child, addr) = serve_in(data.path(), &shop);
+    let (status, body) = http(
+        &addr,
+        "POST",
+        "/ofrep/v1/evaluate/flags/express-checkout",
+        r#"{"context":{"targetingKey":"u-1"}}"#,
+    );
+    assert_eq!(status, 200, "{body}");
+    stop(child);
+    // The store, 40 days of history; gift-options last evaluated 35 days ago.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_micros() as i64;
+    let store = rusqlite::Connection::open(data.path().join("vexil.db")).expect("the store");
+    store
+        .execute(
+            "UPDATE vexil_usage_history SET starts_at = ?1 WHERE id = 1",
+            [now - 40 * DAY],
+        )
+        .expect("history");
+    store
+        .execute(
+            "INSERT OR REPLACE INTO vexil_usage_last (flag, at) VALUES ('gift-options', ?1)",
+            [now - 35 * DAY],
+        )
+        .expect("last evaluation");
+    drop(store);
+    let (child, addr) = serve_in(data.path(), &shop);
+    let out = Command::cargo_bin("vexil")
+        .expect("binary")
+        .env_remove("VEXIL_KEY")
+        .arg("stale")
+        .arg(&shop)
+        .args(["--server", &format!("http://{addr}")])
+        .args(["--unused-days", "30", "--format", "json"])
+        .output()
+        .expect("run");
+    stop(child);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("note: the usage history"), "{stderr}");
+    let stale: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let unused = |name: &str| {
+        stale
+            .as_array()
+            .expect("a list")
+            .iter()
+            .find(|s| s["name"] == name)
+            .and_then(|s| {
+                s["evidence"]
+                    .as_array()
+                    .expect("evidence")
+                    .iter()
+                    .find(|e| e["signal"] == "unused-for")
+                    .cloned()
+            })
+    };
+    let gifts = unused("gift-options").expect("gift-options is unused");
+    assert_eq!(gifts["days"], 30, "{gifts}");
+    assert_eq!(gifts["days_since"], 35, "{gifts}");
+    assert!(gifts["last_evaluated"].is_string(), "{gifts}");
+    // Never evaluated: as far as the usage asked for goes (the server
+    // answers the 30 days asked, which its history covers).
+    let never = unused("returns-portal").expect("returns-portal is unused");
+    assert_eq!(never["last_evaluated"], serde_json::Value::Null, "{never}");
+    assert_eq!(never["days_since"], 30, "{never}");
+    assert!(unused("express-checkout").is_none(), "evaluated today");
+}
+
+/// `vexil stale --unused-days` against a running `vexil serve`, and on the
+/// `/v1/usage` JSON saved to a file: a history that began moments ago
+/// proves nothing unused, and the report says so instead of claiming.
+#[cfg(unix)]
+#[test]
+fn stale_unused_days_reads_a_running_servers_usage_rollups() {
+    let data = tempfile::tempdir().expect("tmp");
+    let shop = shop();
+    let (mut child, addr) = serve_in(data.path(), &shop);
     let context = r#"{"context":{"targetingKey":"u-1"}}"#;
     let (status, body) = http(
         &addr,
@@ -297,9 +394,5 @@ fn stale_unused_days_reads_a_running_servers_usage_rollups() {
         );
         assert!(!stdout.contains("unused-for"), "{stdout}");
     }
-    // SAFETY: sending a signal to our own child process.
-    unsafe {
-        libc::kill(child.id() as libc::pid_t, libc::SIGTERM);
-    }
-    assert!(child.wait().expect("wait").success());
+    stop(child);
 }
