@@ -350,7 +350,7 @@ fn stale_unused_days_over_a_history_of_forty_days() {
 fn stale_unused_days_reads_a_running_servers_usage_rollups() {
     let data = tempfile::tempdir().expect("tmp");
     let shop = shop();
-    let (mut child, addr) = serve_in(data.path(), &shop);
+    let (child, addr) = serve_in(data.path(), &shop);
     let context = r#"{"context":{"targetingKey":"u-1"}}"#;
     let (status, body) = http(
         &addr,
