@@ -151,6 +151,8 @@ async fn run(dir: PathBuf, rounds: usize) -> Result<(), Box<dyn std::error::Erro
     ];
     println!("| page | bytes | median | p90 | max |");
     println!("|---|---:|---:|---:|---:|");
+    // The Flags page's own parts (its `Server-Timing`), in ms per round.
+    let mut parts: Vec<(String, Vec<f64>)> = Vec::new();
     for page in &pages {
         let mut times: Vec<Duration> = Vec::with_capacity(rounds);
         let mut bytes = 0;
@@ -162,8 +164,25 @@ async fn run(dir: PathBuf, rounds: usize) -> Result<(), Box<dyn std::error::Erro
                 .send()
                 .await?;
             let status = res.status();
+            let timing = res
+                .headers()
+                .get("server-timing")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
             let body = res.bytes().await?;
             let took = t.elapsed();
+            if let (Some(timing), true) = (timing, page == "/admin/flags" && round >= 2) {
+                for part in timing.split(", ") {
+                    let Some((name, ms)) = part.split_once(";dur=") else {
+                        continue;
+                    };
+                    let ms: f64 = ms.parse().unwrap_or(f64::NAN);
+                    match parts.iter_mut().find(|(n, _)| n == name) {
+                        Some((_, v)) => v.push(ms),
+                        None => parts.push((name.to_string(), vec![ms])),
+                    }
+                }
+            }
             if !status.is_success() {
                 return Err(format!("{page}: {status}").into());
             }
@@ -180,6 +199,17 @@ async fn run(dir: PathBuf, rounds: usize) -> Result<(), Box<dyn std::error::Erro
             at(0.5).as_secs_f64() * 1e3,
             at(0.9).as_secs_f64() * 1e3,
             at(1.0).as_secs_f64() * 1e3
+        );
+    }
+    println!();
+    println!("| `/admin/flags`, its parts (Server-Timing) | median | max |");
+    println!("|---|---:|---:|");
+    for (name, mut ms) in parts {
+        ms.sort_by(f64::total_cmp);
+        println!(
+            "| {name} | {:.1} ms | {:.1} ms |",
+            ms[ms.len() / 2],
+            ms[ms.len() - 1]
         );
     }
     running.stop().await;

@@ -190,6 +190,13 @@ async fn only_viewer_and_admin_keys_sign_in_and_signing_out_ends_the_session() {
     let flags = viewer.get("/admin/flags").await;
     assert_eq!(flags.status, 200);
     assert!(flags.text.contains("auditor"));
+    // Where the page's time went, for a browser's developer tools.
+    let timing = flags.headers["server-timing"].to_str().unwrap();
+    let parts: Vec<&str> = timing
+        .split(", ")
+        .map(|p| p.split_once(";dur=").expect("name;dur=ms").0)
+        .collect();
+    assert_eq!(parts, ["usage", "rows", "audit", "render"], "{timing}");
     // Signing out needs the CSRF token too.
     assert_eq!(viewer.post("/admin/logout", &[]).await.status, 403);
     assert_eq!(viewer.get("/admin/flags").await.status, 200);

@@ -216,7 +216,9 @@ pub async fn page(
     let filters = filters.map(|q| q.0).unwrap_or_default();
     let app = &dashboard.app;
     let served = app.served();
+    let mut timings = super::Timings::start();
     let usage = super::usage::read_totals(app, super::usage::LIST_HOURS).await;
+    timings.part("usage");
     let (evaluations, ever) = match &usage {
         Ok(u) => (
             u.flags
@@ -259,7 +261,9 @@ pub async fn page(
         &staleness,
         vexil_runtime::now(),
     );
+    timings.part("rows");
     let changes = app.control.store.last_changes().await;
+    timings.part("audit");
     let last: rustc_hash::FxHashMap<&str, &AuditEntry> = changes
         .as_ref()
         .map(|entries| {
@@ -290,10 +294,9 @@ pub async fn page(
     if let Err(e) = &usage {
         body = html! { p.error { "The usage rollups cannot be read: " (e) } (body) };
     }
-    super::html(
-        StatusCode::OK,
-        page::shell("Flags", &user, Nav::Flags, app.keys.is_empty(), body),
-    )
+    let page = page::shell("Flags", &user, Nav::Flags, app.keys.is_empty(), body);
+    timings.part("render");
+    timings.on(super::html(StatusCode::OK, page))
 }
 
 fn select(name: &str, label: &str, options: &BTreeSet<&str>, chosen: Option<&str>) -> Markup {

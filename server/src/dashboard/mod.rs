@@ -121,6 +121,47 @@ async fn security_headers(req: Request, next: Next) -> Response {
 }
 
 /// An HTML answer with a status.
+/// Where a page's time went, answered as a `Server-Timing` header (shown
+/// by a browser's developer tools; read by `examples/dashboard_pages`):
+/// each part's name and milliseconds, nothing else.
+#[derive(Default)]
+pub(crate) struct Timings {
+    parts: Vec<(&'static str, std::time::Duration)>,
+    since: Option<std::time::Instant>,
+}
+
+impl Timings {
+    /// Start timing (the first part starts now).
+    pub fn start() -> Timings {
+        Timings {
+            parts: Vec::new(),
+            since: Some(std::time::Instant::now()),
+        }
+    }
+
+    /// The part `name` ended now; the next starts.
+    pub fn part(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        if let Some(since) = self.since.replace(now) {
+            self.parts.push((name, now - since));
+        }
+    }
+
+    /// `response` with the parts as `Server-Timing`.
+    pub fn on(self, mut response: Response) -> Response {
+        let text = self
+            .parts
+            .iter()
+            .map(|(name, d)| format!("{name};dur={:.2}", d.as_secs_f64() * 1e3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if let Ok(value) = header::HeaderValue::from_str(&text) {
+            response.headers_mut().insert("server-timing", value);
+        }
+        response
+    }
+}
+
 pub(crate) fn html(status: axum::http::StatusCode, markup: maud::Markup) -> Response {
     (
         status,
