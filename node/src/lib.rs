@@ -405,12 +405,19 @@ impl WithContext {
     }
 }
 
-/// The context `text` holds, by `snapshot`'s schema.
+/// The context `text` holds, by `snapshot`'s schema. Only text that is not
+/// a JSON object is refused; a declared context that is not an object, or
+/// a field of the wrong type, marks its fields invalid, so that what
+/// reads them answers `INVALID_CONTEXT` (as `vexil serve` does).
 fn read_context(snapshot: &Snapshot, text: &str) -> Result<vexil_runtime::Context> {
-    snapshot
-        .layout()
-        .context_from_json_str(text)
-        .map_err(Error::from_reason)
+    let value: serde_json::Value = serde_json::from_str(text)
+        .map_err(|e| Error::from_reason(format!("the context is not JSON: {e}")))?;
+    if !value.is_object() {
+        return Err(Error::from_reason(
+            "the context must be an object of contexts, like {\"user\": {\"id\": \"u-1\"}}",
+        ));
+    }
+    Ok(snapshot.layout().context_from_json(&value))
 }
 
 /// A bundle file (`vexil build`), read again when it changes.

@@ -81,8 +81,42 @@ test("bad input is a clear error or an OpenFeature error code, never a crash", (
   const wrong = flags.evaluate("free-shipping-threshold", { user: { id: "u-1", tier: 5 } });
   assert.deepEqual([wrong.errorCode, wrong.value], ["INVALID_CONTEXT", 50], JSON.stringify(wrong));
   assert.match(wrong.errorMessage, /`user\.tier`/);
+  // A declared context that is not an object: its fields are invalid.
+  const notObject = flags.evaluate("free-shipping-threshold", { user: "u-1" });
+  assert.deepEqual([notObject.errorCode, notObject.value], ["INVALID_CONTEXT", 50], JSON.stringify(notObject));
   assert.throws(() => Flags.open(join(work, "nowhere")), /nowhere/);
   assert.throws(() => Flags.open(shop, { backend: "gpu" }), /no backend `gpu`/);
+});
+
+test("any context of any shape is answered, never a crash (2,000 random contexts)", () => {
+  const flags = open(shop, { watchMs: 0 });
+  // A small seeded generator: the same contexts every run.
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const pick = (xs) => xs[Math.floor(rand() * xs.length)];
+  const names = ["user", "env", "device", "location", "order", "nope", "targetingKey"];
+  const fields = ["id", "email", "tier", "orders", "roles", "age", "beta", "created_at", "country", "name", "platform", "os_version", "x"];
+  const value = (depth) =>
+    pick([
+      () => null,
+      () => rand() < 0.5,
+      () => Math.floor(rand() * 2e9) - 1e9,
+      () => rand() * 1e6,
+      () => pick(["", "u-1", "gold", "DE", "2026-12-01T00:00:00Z", "1.2.3", "not a date", "\u0000", "é".repeat(50)]),
+      () => (depth > 2 ? [] : Array.from({ length: Math.floor(rand() * 4) }, () => value(depth + 1))),
+      () => (depth > 2 ? {} : Object.fromEntries(Array.from({ length: Math.floor(rand() * 4) }, () => [pick(fields), value(depth + 1)]))),
+    ])();
+  const codes = new Set([undefined, "INVALID_CONTEXT", "TARGETING_KEY_MISSING"]);
+  const keys = flags.keys();
+  for (let i = 0; i < 2000; i++) {
+    const context = Object.fromEntries(Array.from({ length: Math.floor(rand() * 5) }, () => [pick(names), value(0)]));
+    const all = flags.evaluateAll(context);
+    assert.deepEqual(Object.keys(all).sort(), [...keys].sort());
+    for (const d of Object.values(all)) {
+      assert.ok(codes.has(d.errorCode), `${JSON.stringify(context)}: ${JSON.stringify(d)}`);
+      assert.ok(d.errorCode || d.value !== undefined, JSON.stringify(d));
+    }
+  }
 });
 
 test("a directory is followed: a change is served, a broken or failing one refused", async () => {
