@@ -53,9 +53,9 @@ export declare class Flags {
   /** A `vexil serve`, its flags and overrides followed over its change stream. */
   static follow(options: FollowOptions): Flags;
   evaluate(flag: string, context?: Contexts & { targetingKey?: string }): Details;
-  evaluateAll(context?: Contexts & { targetingKey?: string }): Record<string, Details>;
+  evaluateAll(context?: Contexts & { targetingKey?: string }, options?: { clientOnly?: boolean }): Record<string, Details>;
   /** The context read once, for many flags; the version loaded now answers them all. */
-  with(context?: Contexts & { targetingKey?: string }): { evaluate(flag: string): Details; evaluateAll(): Record<string, Details> };
+  with(context?: Contexts & { targetingKey?: string }): { evaluate(flag: string): Details; evaluateAll(options?: { clientOnly?: boolean }): Record<string, Details> };
   /** The exposures since the last call (with `exposures: true`), oldest first. */
   takeExposures(): ExposureEvent[];
   readonly exposuresDropped: number;

@@ -51,9 +51,9 @@ export class Flags {
     return JSON.parse(this.#native.evaluateJson(String(flag), contextText(context)));
   }
 
-  /** Every flag and experiment for `context`, keyed by name. */
-  evaluateAll(context = {}) {
-    return JSON.parse(this.#native.evaluateAllJson(contextText(context)));
+  /** Every flag and experiment for `context` (with `clientOnly`, those marked `client`), keyed by name. */
+  evaluateAll(context = {}, options = {}) {
+    return JSON.parse(this.#native.evaluateAllJson(contextText(context), options.clientOnly === true));
   }
 
   /**
@@ -64,7 +64,7 @@ export class Flags {
     const bound = this.#native.withJson(contextText(context));
     return {
       evaluate: (flag) => JSON.parse(bound.evaluateJson(String(flag))),
-      evaluateAll: () => JSON.parse(bound.evaluateAllJson()),
+      evaluateAll: (options = {}) => JSON.parse(bound.evaluateAllJson(options.clientOnly === true)),
     };
   }
 

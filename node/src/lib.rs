@@ -226,11 +226,12 @@ impl Flags {
         serde_json::to_string(&details).map_err(|e| Error::from_reason(e.to_string()))
     }
 
-    /// Every flag and experiment for a context, as JSON text of an object
-    /// keyed by name.
+    /// Every flag and experiment for a context (only those marked
+    /// `client` with `client_only`), as JSON text of an object keyed by
+    /// name.
     #[napi(catch_unwind)]
-    pub fn evaluate_all_json(&self, context: String) -> Result<String> {
-        self.with_json(context)?.evaluate_all_json()
+    pub fn evaluate_all_json(&self, context: String, client_only: Option<bool>) -> Result<String> {
+        self.with_json(context)?.evaluate_all_json(client_only)
     }
 
     /// A context read once, to evaluate many flags for (a request's): the
@@ -388,20 +389,46 @@ impl WithContext {
         serde_json::to_string(&details).map_err(|e| Error::from_reason(e.to_string()))
     }
 
-    /// Every flag and experiment, as JSON text of an object keyed by name.
+    /// Every flag and experiment (only those marked `client` with
+    /// `client_only`), as JSON text of an object keyed by name.
     #[napi(catch_unwind)]
-    pub fn evaluate_all_json(&self) -> Result<String> {
-        let all: serde_json::Map<String, serde_json::Value> = self
-            .snapshot
-            .evaluate_all(&self.ctx, vexil_runtime::now())
-            .iter()
-            .map(|e| {
-                let details = e.to_details();
-                let value = serde_json::to_value(&details).unwrap_or(serde_json::Value::Null);
-                (details.key, value)
+    pub fn evaluate_all_json(&self, client_only: Option<bool>) -> Result<String> {
+        let snapshot = &self.snapshot;
+        let bundle = snapshot.bundle();
+        let client = |target: vexil_runtime::Target| match target {
+            vexil_runtime::Target::Flag(i) => {
+                bundle.flags.get(i as usize).is_some_and(|f| f.meta.client)
+            }
+            vexil_runtime::Target::Experiment(i) => bundle
+                .experiments
+                .get(i as usize)
+                .is_some_and(|x| x.meta.client),
+        };
+        let only_client = client_only == Some(true);
+        let now = vexil_runtime::now();
+        let answers: Vec<(&str, vexil_runtime::Details)> = snapshot
+            .targets()
+            .filter(|(_, target)| !only_client || client(*target))
+            .map(|(name, target)| {
+                let details = snapshot
+                    .evaluate_target(target, &self.ctx, now)
+                    .to_details();
+                (name, details)
             })
             .collect();
-        serde_json::to_string(&all).map_err(|e| Error::from_reason(e.to_string()))
+        serde_json::to_string(&Answers(&answers)).map_err(|e| Error::from_reason(e.to_string()))
+    }
+}
+
+/// Answers keyed by name, written as a JSON object.
+struct Answers<'a>(&'a [(&'a str, vexil_runtime::Details)]);
+
+impl serde::Serialize for Answers<'_> {
+    fn serialize<S: serde::Serializer>(
+        &self,
+        serializer: S,
+    ) -> std::result::Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(name, details)| (name, details)))
     }
 }
 

@@ -55,6 +55,11 @@ test("every flag of the shop answers as `vexil eval` does, for every context", (
   for (const context of SHOPPERS) {
     const expected = cliAnswers(shop, context);
     const all = flags.evaluateAll(context);
+    // Client flags only: exactly those marked `client`, answered alike.
+    const client = flags.evaluateAll(context, { clientOnly: true });
+    assert.deepEqual(Object.keys(client).sort(), flags.clientKeys().sort());
+    assert.ok(flags.clientKeys().length > 0 && flags.clientKeys().length < flags.keys().length);
+    for (const [key, d] of Object.entries(client)) assert.deepEqual(d, all[key], key);
     const bound = flags.with(context);
     const boundAll = bound.evaluateAll();
     for (const key of flags.keys()) {

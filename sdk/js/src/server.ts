@@ -68,7 +68,7 @@ export async function evaluateForRequest(options: EvaluateOptions): Promise<Boot
 
 /** What `evaluateInProcess` needs of `@vexil/node`'s `Flags` (no dependency on it). */
 export type InProcessFlags = {
-  evaluateAll(context: EvaluationContext): Record<string, BulkItem>;
+  evaluateAll(context: EvaluationContext, options?: { clientOnly?: boolean }): Record<string, BulkItem>;
   clientKeys(): string[];
   readonly version: number;
 };
@@ -82,7 +82,7 @@ export type InProcessFlags = {
  */
 export function evaluateInProcess(flags: InProcessFlags, context: EvaluationContext): Bootstrap {
   try {
-    const all = flags.evaluateAll(context);
+    const all = flags.evaluateAll(context, { clientOnly: true });
     const out: Record<string, BootstrappedFlag> = {};
     for (const key of flags.clientKeys()) {
       const item = all[key];
