@@ -39,6 +39,8 @@ export type FollowOptions = {
   backend?: "auto" | "jit" | "interpreter";
   /** Keep experiments' exposures for `takeExposures` (default false). */
   exposures?: boolean;
+  /** Send experiments' exposures to the server's `POST /v1/events` every second and at `close()` (default false). */
+  sendExposures?: boolean;
 };
 
 /** An exposure, as `POST /v1/events` and `vexil ingest` take it. */
@@ -59,6 +61,8 @@ export declare class Flags {
   /** The exposures since the last call (with `exposures: true`), oldest first. */
   takeExposures(): ExposureEvent[];
   readonly exposuresDropped: number;
+  /** With `sendExposures`: how many the server acknowledged, and the last failure. */
+  readonly exposuresSent: { sent: number; lastError?: string | null } | null;
   keys(): string[];
   /** The flags and experiments marked `client`: what a browser may see. */
   clientKeys(): string[];

@@ -78,6 +78,11 @@ export class Flags {
     return JSON.parse(this.#native.takeExposuresJson());
   }
 
+  /** With `sendExposures`: `{ sent, lastError }`, else null. */
+  get exposuresSent() {
+    return this.#native.exposuresSent ?? null;
+  }
+
   /** Exposures dropped because more than 100,000 were waiting. */
   get exposuresDropped() {
     return this.#native.exposuresDropped;

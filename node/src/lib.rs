@@ -67,6 +67,10 @@ pub struct FollowOptions {
     pub backend: Option<String>,
     /// Keep experiments' exposures for `takeExposures`, as for `open`.
     pub exposures: Option<bool>,
+    /// Send experiments' exposures (once per unit, variant and experiment)
+    /// to the server's `POST /v1/events` with the key, every second and
+    /// when the flags close (default: false).
+    pub send_exposures: Option<bool>,
 }
 
 /// The exposures kept for `takeExposures`, deduplicated first.
@@ -131,6 +135,8 @@ pub struct Flags {
     /// The last reload that failed, rendered (diagnostics, failed tests).
     last_error: Arc<Mutex<Option<String>>>,
     exposures: Option<Exposures>,
+    /// Sends `exposures` to the followed server, when asked to.
+    sender: Mutex<Option<Sender>>,
 }
 
 fn backend(name: Option<&str>) -> Result<BackendChoice> {
@@ -189,6 +195,7 @@ impl Flags {
             following: Mutex::new(following),
             last_error,
             exposures,
+            sender: Mutex::new(None),
         })
     }
 
@@ -196,20 +203,29 @@ impl Flags {
     /// milliseconds over its change stream.
     #[napi(factory, catch_unwind)]
     pub fn follow(options: FollowOptions) -> Result<Flags> {
+        let key = options.key.clone();
         let mut follow = Follow::new(options.server, Key::new(options.key));
         follow.cache = options.cache.map(PathBuf::from);
         if let Some(ms) = options.start_timeout_ms {
             follow.start_timeout = Duration::from_millis(u64::from(ms));
         }
         follow.engine.backend = backend(options.backend.as_deref())?;
-        let (exposure_sink, exposures) = exposure_sink(options.exposures);
+        let send = options.send_exposures == Some(true);
+        let (exposure_sink, exposures) =
+            exposure_sink(Some(send || options.exposures == Some(true)));
         follow.engine.exposure_sink = exposure_sink;
+        let events_url = format!("{}/v1/events", follow.server.trim_end_matches('/'));
         let follower = Follower::start(follow).map_err(|e| Error::from_reason(e.to_string()))?;
+        let sender = match (&exposures, send) {
+            (Some(kept), true) => Some(Sender::start(kept.clone(), events_url, key)?),
+            _ => None,
+        };
         Ok(Flags {
             engine: follower.engine().clone(),
             following: Mutex::new(Following::Server(follower)),
             last_error: Arc::new(Mutex::new(None)),
             exposures,
+            sender: Mutex::new(sender),
         })
     }
 
@@ -254,6 +270,16 @@ impl Flags {
                 "exposures are not kept: open the flags with `exposures: true`",
             ));
         };
+        if self
+            .sender
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .is_some()
+        {
+            return Err(Error::from_reason(
+                "exposures are sent to the server (`sendExposures: true`), not taken",
+            ));
+        }
         let events: Vec<OwnedExposure> = sink
             .inner()
             .events
@@ -261,18 +287,7 @@ impl Flags {
             .unwrap_or_else(|e| e.into_inner())
             .drain(..)
             .collect();
-        let lines: Vec<serde_json::Value> = events
-            .into_iter()
-            .map(|e| {
-                serde_json::json!({
-                    "type": "exposure",
-                    "experiment": e.experiment,
-                    "variant": e.variant,
-                    "unit": e.unit,
-                    "time": e.time,
-                })
-            })
-            .collect();
+        let lines: Vec<serde_json::Value> = events.iter().map(event_json).collect();
         serde_json::to_string(&lines).map_err(|e| Error::from_reason(e.to_string()))
     }
 
@@ -363,10 +378,27 @@ impl Flags {
         self.engine.current().is_compiled()
     }
 
-    /// Stop following the source; the flags keep their last version.
+    /// Exposures sent to the server so far, and the last sending error
+    /// (`null` unless opened with `sendExposures`).
+    #[napi(getter, catch_unwind)]
+    pub fn exposures_sent(&self) -> Option<SentStatus> {
+        let sender = self.sender.lock().unwrap_or_else(|e| e.into_inner());
+        let sender = sender.as_ref()?;
+        let state = sender.state.lock().unwrap_or_else(|e| e.into_inner());
+        Some(SentStatus {
+            sent: state.sent as f64,
+            last_error: state.last_error.clone(),
+        })
+    }
+
+    /// Stop following the source (and send the exposures still waiting);
+    /// the flags keep their last version.
     #[napi(catch_unwind)]
     pub fn close(&self) {
         *self.following.lock().unwrap_or_else(|e| e.into_inner()) = Following::Nothing;
+        if let Some(sender) = self.sender.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            sender.stop();
+        }
     }
 }
 
@@ -418,6 +450,137 @@ impl WithContext {
             .collect();
         serde_json::to_string(&Answers(&answers)).map_err(|e| Error::from_reason(e.to_string()))
     }
+}
+
+/// What the exposure sender has done.
+#[napi(object)]
+pub struct SentStatus {
+    /// Exposures the server acknowledged.
+    pub sent: f64,
+    /// The last failure to send (kept until a send succeeds).
+    pub last_error: Option<String>,
+}
+
+#[derive(Default)]
+struct SentState {
+    sent: u64,
+    last_error: Option<String>,
+}
+
+/// A thread sending the kept exposures to `POST /v1/events` every second;
+/// a failed send puts them back (the oldest dropped past the bound).
+struct Sender {
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    state: Arc<Mutex<SentState>>,
+}
+
+impl Sender {
+    fn start(kept: Exposures, url: String, key: String) -> Result<Sender> {
+        let client = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| {
+                Error::from_reason(format!("cannot make the exposures' HTTP client: {e}"))
+            })?;
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let state = Arc::new(Mutex::new(SentState::default()));
+        let (stopping, shared) = (stop.clone(), state.clone());
+        let thread = std::thread::Builder::new()
+            .name("vexil-exposures".into())
+            .spawn(move || loop {
+                let last = stopping.load(Ordering::Relaxed);
+                send_once(&client, &url, &key, kept.inner(), &shared);
+                if last {
+                    break;
+                }
+                std::thread::park_timeout(Duration::from_secs(1));
+            })
+            .map_err(|e| Error::from_reason(format!("cannot start the exposures' thread: {e}")))?;
+        Ok(Sender {
+            stop,
+            thread: Some(thread),
+            state,
+        })
+    }
+
+    /// Send what waits one last time, then end the thread.
+    fn stop(mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = self.thread.take() {
+            thread.thread().unpark();
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Sender {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(thread) = &self.thread {
+            thread.thread().unpark();
+        }
+    }
+}
+
+/// One batch (at most 10,000 exposures) to the server; put back on failure.
+fn send_once(
+    client: &reqwest::blocking::Client,
+    url: &str,
+    key: &str,
+    kept: &Kept,
+    state: &Mutex<SentState>,
+) {
+    let batch: Vec<OwnedExposure> = {
+        let mut events = kept.events.lock().unwrap_or_else(|e| e.into_inner());
+        let n = events.len().min(10_000);
+        events.drain(..n).collect()
+    };
+    if batch.is_empty() {
+        return;
+    }
+    let body = serde_json::Value::Array(batch.iter().map(event_json).collect()).to_string();
+    let result = client
+        .post(url)
+        .bearer_auth(key)
+        .header("content-type", "application/json")
+        .body(body)
+        .send();
+    let mut state = state.lock().unwrap_or_else(|e| e.into_inner());
+    match result {
+        // 200 all stored, 207 some refused (invalid: not sent again), 400
+        // none valid.
+        Ok(r) if r.status().is_success() || r.status().as_u16() == 400 => {
+            state.sent += batch.len() as u64;
+            state.last_error = None;
+        }
+        other => {
+            state.last_error = Some(match other {
+                Ok(r) => format!("the server answered {}", r.status()),
+                Err(e) => format!("the server could not be reached: {e}"),
+            });
+            // Put them back, in order, ahead of newer ones.
+            let mut events = kept.events.lock().unwrap_or_else(|e| e.into_inner());
+            for e in batch.into_iter().rev() {
+                if events.len() >= EXPOSURES_KEPT {
+                    kept.dropped.fetch_add(1, Ordering::Relaxed);
+                    break;
+                }
+                events.push_front(e);
+            }
+        }
+    }
+}
+
+/// An exposure as `POST /v1/events` and `vexil ingest` take it.
+fn event_json(e: &OwnedExposure) -> serde_json::Value {
+    serde_json::json!({
+        "type": "exposure",
+        "experiment": e.experiment,
+        "variant": e.variant,
+        "unit": e.unit,
+        "time": e.time,
+    })
 }
 
 /// Answers keyed by name, written as a JSON object.

@@ -222,6 +222,33 @@ test("a server is followed: an override reaches the process within two seconds",
     assert.equal(intake.status, 200, await intake.text());
     assert.throws(() => flags.takeExposures(), /exposures: true/);
 
+    // Or sent by the addon itself, every second: the server counts them.
+    const accepted = async () => {
+      const text = await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${serverKey}` } })).text();
+      return Number(/^vexil_events_accepted_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
+    };
+    const before = await accepted();
+    const sending = Flags.follow({ server: url, key: serverKey, sendExposures: true });
+    opened.push(sending);
+    const others = Array.from({ length: 20 }, (_, i) => `u-60${10 + i}`).map((id) => ({
+      ...shoppers[0],
+      user: { ...shoppers[0].user, id },
+    }));
+    for (const shopper of [...others, ...others]) sending.evaluate("checkout-layout", shopper);
+    const enrolled = others.filter((o) => sending.evaluate("checkout-layout", o).reason === "SPLIT").length;
+    assert.ok(enrolled > 0, "nobody enrolled");
+    await waitFor("the exposures sent", () => sending.exposuresSent.sent === enrolled, 5000);
+    assert.equal(sending.exposuresSent.lastError ?? null, null);
+    assert.equal(await accepted(), before + enrolled);
+    assert.throws(() => sending.takeExposures(), /sent to the server/);
+    // What waits when the flags close is sent before `close()` returns.
+    const late = others.find((o) => sending.evaluate("checkout-layout", o).reason === "SPLIT");
+    sending.evaluate("checkout-layout", { ...late, user: { ...late.user, id: "u-late" } });
+    const lateReason = sending.evaluate("checkout-layout", { ...late, user: { ...late.user, id: "u-late" } }).reason;
+    assert.equal(lateReason, "SPLIT", "u-late is enrolled (its bucket)");
+    sending.close();
+    assert.equal(await accepted(), before + enrolled + 1);
+
     // @vexil/react's server half: the bootstrap evaluated in-process is
     // the one a client key gets over OFREP, client flags only.
     const clientKey = "node-client-secret";
