@@ -1,7 +1,10 @@
 // Types of @vexil/node (index.js).
 
-/** An object of contexts, as the flags' schema declares them: `{ user: { id: "u-1" }, location: { country: "DE" } }`. */
-export type Contexts = Record<string, Record<string, unknown> | null | undefined>;
+/**
+ * An object of contexts, as the flags' schema declares them: `{ user: { id: "u-1" }, location: { country: "DE" } }`
+ * (anything else in it is ignored or marks the fields it names invalid).
+ */
+export type Contexts = Record<string, unknown>;
 
 /** One flag's or experiment's answer. */
 export type Details = {

@@ -8,6 +8,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 /** @type {import('next').NextConfig} */
 export default {
   turbopack: { root: join(here, "../..") },
+  // A native addon: loaded by Node at run time, never bundled.
+  serverExternalPackages: ["@vexil/node"],
   // The example must not call home: no telemetry, no image service.
   images: { unoptimized: true },
   poweredByHeader: false,

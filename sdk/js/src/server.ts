@@ -66,9 +66,12 @@ export async function evaluateForRequest(options: EvaluateOptions): Promise<Boot
   }
 }
 
+/** One answer of `@vexil/node`. */
+type InProcessAnswer = { value?: unknown; variant?: string; reason?: string; errorCode?: string };
+
 /** What `evaluateInProcess` needs of `@vexil/node`'s `Flags` (no dependency on it). */
 export type InProcessFlags = {
-  evaluateAll(context: EvaluationContext, options?: { clientOnly?: boolean }): Record<string, BulkItem>;
+  evaluateAll(context: EvaluationContext, options?: { clientOnly?: boolean }): Record<string, InProcessAnswer>;
   clientKeys(): string[];
   readonly version: number;
 };
@@ -90,7 +93,9 @@ export function evaluateInProcess(flags: InProcessFlags, context: EvaluationCont
       // As `vexil serve` answers OFREP: a flag without named variants has
       // its value's text as its variant.
       const variant = item.variant ?? (typeof item.value === "string" ? item.value : JSON.stringify(item.value));
-      out[key] = item.errorCode ? { errorCode: item.errorCode } : { value: item.value, variant, reason: item.reason };
+      // JSON text parsed: a JSON value.
+      const value = item.value as JsonValue;
+      out[key] = item.errorCode ? { errorCode: item.errorCode } : { value, variant, reason: item.reason };
     }
     return { context, flags: out, version: `in-process-${flags.version}` };
   } catch (e) {
