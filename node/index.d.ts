@@ -26,8 +26,8 @@ export type OpenOptions = {
   /** Run the flags' `test` blocks before a version loads (default true). */
   runTests?: boolean;
   backend?: "auto" | "jit" | "interpreter";
-  /** Keep experiments' exposures for `takeExposures` (default false). */
-  exposures?: boolean;
+  /** Keep events for `takeEvents`: exposures and `track`'s metric events (default false). */
+  events?: boolean;
 };
 
 export type FollowOptions = {
@@ -40,14 +40,16 @@ export type FollowOptions = {
   /** How long to wait for the server at start, in ms (default 5000). */
   startTimeoutMs?: number;
   backend?: "auto" | "jit" | "interpreter";
-  /** Keep experiments' exposures for `takeExposures` (default false). */
-  exposures?: boolean;
-  /** Send experiments' exposures to the server's `POST /v1/events` every second and at `close()` (default false). */
-  sendExposures?: boolean;
+  /** Keep events for `takeEvents` (default false). */
+  events?: boolean;
+  /** Send the events (exposures, `track`'s) to the server's `POST /v1/events` every second and at `close()` (default false). */
+  sendEvents?: boolean;
 };
 
-/** An exposure, as `POST /v1/events` and `vexil ingest` take it. */
-export type ExposureEvent = { type: "exposure"; experiment: string; variant: string; unit: string; time: number };
+/** An event, as `POST /v1/events` and `vexil ingest` take it. */
+export type Event =
+  | { type: "exposure"; experiment: string; variant: string; unit: string; time: number }
+  | { type: "track"; event: string; unit: string; value?: number; time: number };
 
 export type ServerStatus = { version: string; connected: boolean; fromCache: boolean; lastError?: string | null };
 
@@ -61,11 +63,13 @@ export declare class Flags {
   evaluateAll(context?: Contexts & { targetingKey?: string }, options?: { clientOnly?: boolean }): Record<string, Details>;
   /** The context read once, for many flags; the version loaded now answers them all. */
   with(context?: Contexts & { targetingKey?: string }): { evaluate(flag: string): Details; evaluateAll(options?: { clientOnly?: boolean }): Record<string, Details> };
-  /** The exposures since the last call (with `exposures: true`), oldest first. */
-  takeExposures(): ExposureEvent[];
-  readonly exposuresDropped: number;
-  /** With `sendExposures`: how many the server acknowledged, and the last failure. */
-  readonly exposuresSent: { sent: number; lastError?: string | null } | null;
+  /** Queue a metric event for `unit` (with `events` or `sendEvents`). */
+  track(event: string, unit: string, value?: number): void;
+  /** The events since the last call (with `events: true`), oldest first. */
+  takeEvents(): Event[];
+  readonly eventsDropped: number;
+  /** With `sendEvents`: how many the server acknowledged, and the last failure. */
+  readonly eventsSent: { sent: number; lastError?: string | null } | null;
   keys(): string[];
   /** The flags and experiments marked `client`: what a browser may see. */
   clientKeys(): string[];
@@ -83,6 +87,8 @@ export declare class VexilProvider {
   constructor(flags: Flags, options?: { targetingKey?: string });
   readonly metadata: { name: "vexil" };
   readonly runsOn: "server";
+  /** OpenFeature's tracking API: a metric event for the context's unit. */
+  track(trackingEventName: string, context: object, details?: { value?: number }): void;
   resolveBooleanEvaluation(flagKey: string, defaultValue: boolean, context: object): unknown;
   resolveStringEvaluation(flagKey: string, defaultValue: string, context: object): unknown;
   resolveNumberEvaluation(flagKey: string, defaultValue: number, context: object): unknown;

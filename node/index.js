@@ -69,23 +69,32 @@ export class Flags {
   }
 
   /**
-   * The experiments' exposures since the last call (open with `exposures:
-   * true`; once per unit, variant and experiment), as events for `POST
-   * /v1/events` on `vexil serve` or `vexil ingest`: `{ type: "exposure",
-   * experiment, variant, unit, time }`, oldest first.
+   * Queue a metric event for `unit` (`vexil ingest`'s `track` line, the
+   * time now), with the exposures: for `takeEvents`, or sent with
+   * `sendEvents`. `value` is optional (a conversion counts 1).
    */
-  takeExposures() {
-    return JSON.parse(this.#native.takeExposuresJson());
+  track(event, unit, value) {
+    this.#native.track(String(event), String(unit), value === undefined || value === null ? undefined : Number(value));
   }
 
-  /** With `sendExposures`: `{ sent, lastError }`, else null. */
-  get exposuresSent() {
-    return this.#native.exposuresSent ?? null;
+  /**
+   * The events since the last call (open with `events: true`): the
+   * experiments' exposures (once per unit, variant and experiment) and
+   * `track`'s metric events, in the format `POST /v1/events` on `vexil
+   * serve` and `vexil ingest` take, oldest first.
+   */
+  takeEvents() {
+    return JSON.parse(this.#native.takeEventsJson());
   }
 
-  /** Exposures dropped because more than 100,000 were waiting. */
-  get exposuresDropped() {
-    return this.#native.exposuresDropped;
+  /** With `sendEvents`: `{ sent, lastError }`, else null. */
+  get eventsSent() {
+    return this.#native.eventsSent ?? null;
+  }
+
+  /** Events dropped because more than 100,000 were waiting. */
+  get eventsDropped() {
+    return this.#native.eventsDropped;
   }
 
   /** The names of every flag and experiment. */
@@ -147,6 +156,21 @@ export class VexilProvider {
   constructor(flags, options = {}) {
     this.#flags = flags;
     this.#targetingKey = options.targetingKey?.split(".");
+  }
+
+  /**
+   * OpenFeature's tracking API: a metric event for the context's unit
+   * (`targetingKey`, or the field named by the `targetingKey` option),
+   * with `details.value`; the flags must keep or send events.
+   */
+  track(trackingEventName, context, details) {
+    const contexts = this.#contexts(context);
+    const path = this.#targetingKey;
+    const unit = context?.targetingKey ?? (path?.length === 2 ? contexts[path[0]]?.[path[1]] : undefined);
+    if (unit === undefined || unit === null || unit === "") {
+      throw new Error(`tracking \`${trackingEventName}\` needs a unit: a targetingKey in the context`);
+    }
+    this.#flags.track(trackingEventName, String(unit), details?.value);
   }
 
   resolveBooleanEvaluation(flagKey, defaultValue, context) {

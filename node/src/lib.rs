@@ -26,7 +26,7 @@ use vexil_runtime::{
     LoadError, NewVersion, OwnedExposure, Snapshot, Watcher,
 };
 
-/// Exposures kept for `takeExposures` before the oldest are dropped.
+/// Events kept for `takeEvents` or the sender before the oldest are dropped.
 const EXPOSURES_KEPT: usize = 100_000;
 /// Recent assignments remembered, so a unit's repeated evaluations of an
 /// experiment give one exposure (as `vexil serve` records them).
@@ -45,9 +45,10 @@ pub struct OpenOptions {
     /// `"auto"` (default: the interpreter answers while machine code is
     /// compiled in the background), `"jit"` or `"interpreter"`.
     pub backend: Option<String>,
-    /// Keep experiments' exposures (once per unit, variant and
-    /// experiment) for `takeExposures` (default: false).
-    pub exposures: Option<bool>,
+    /// Keep events for `takeEvents`: experiments' exposures (once per
+    /// unit, variant and experiment) and `track`'s metric events (default:
+    /// false).
+    pub events: Option<bool>,
 }
 
 /// A `vexil serve` to follow.
@@ -65,33 +66,40 @@ pub struct FollowOptions {
     pub start_timeout_ms: Option<u32>,
     /// `"auto"`, `"jit"` or `"interpreter"`, as for `open`.
     pub backend: Option<String>,
-    /// Keep experiments' exposures for `takeExposures`, as for `open`.
-    pub exposures: Option<bool>,
-    /// Send experiments' exposures (once per unit, variant and experiment)
-    /// to the server's `POST /v1/events` with the key, every second and
-    /// when the flags close (default: false).
-    pub send_exposures: Option<bool>,
+    /// Keep events for `takeEvents`, as for `open`.
+    pub events: Option<bool>,
+    /// Send the events (exposures, once per unit, variant and experiment,
+    /// and `track`'s) to the server's `POST /v1/events` with the key,
+    /// every second and when the flags close (default: false).
+    pub send_events: Option<bool>,
 }
 
-/// The exposures kept for `takeExposures`, deduplicated first.
+/// The events kept for `takeEvents` or the sender, exposures deduplicated
+/// first.
 type Exposures = Arc<DedupSink<Kept>>;
 
-/// Exposures waiting for `takeExposures`, the oldest dropped past
+/// Events waiting (in `POST /v1/events`'s JSON), the oldest dropped past
 /// [`EXPOSURES_KEPT`] (and counted).
 #[derive(Default)]
 struct Kept {
-    events: Mutex<VecDeque<OwnedExposure>>,
+    events: Mutex<VecDeque<serde_json::Value>>,
     dropped: AtomicU64,
 }
 
-impl ExposureSink for Kept {
-    fn record(&self, exposure: &Exposure<'_>) {
+impl Kept {
+    fn push(&self, event: serde_json::Value) {
         let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
         if events.len() >= EXPOSURES_KEPT {
             events.pop_front();
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
-        events.push_back(exposure.to_owned());
+        events.push_back(event);
+    }
+}
+
+impl ExposureSink for Kept {
+    fn record(&self, exposure: &Exposure<'_>) {
+        self.push(event_json(&exposure.to_owned()));
     }
 }
 
@@ -135,7 +143,7 @@ pub struct Flags {
     /// The last reload that failed, rendered (diagnostics, failed tests).
     last_error: Arc<Mutex<Option<String>>>,
     exposures: Option<Exposures>,
-    /// Sends `exposures` to the followed server, when asked to.
+    /// Sends the kept events to the followed server, when asked to.
     sender: Mutex<Option<Sender>>,
 }
 
@@ -160,7 +168,7 @@ impl Flags {
     #[napi(factory, catch_unwind)]
     pub fn open(path: String, options: Option<OpenOptions>) -> Result<Flags> {
         let options = options.unwrap_or_default();
-        let (exposure_sink, exposures) = exposure_sink(options.exposures);
+        let (exposure_sink, exposures) = exposure_sink(options.events);
         let engine_options = EngineOptions {
             backend: backend(options.backend.as_deref())?,
             exposure_sink,
@@ -210,9 +218,8 @@ impl Flags {
             follow.start_timeout = Duration::from_millis(u64::from(ms));
         }
         follow.engine.backend = backend(options.backend.as_deref())?;
-        let send = options.send_exposures == Some(true);
-        let (exposure_sink, exposures) =
-            exposure_sink(Some(send || options.exposures == Some(true)));
+        let send = options.send_events == Some(true);
+        let (exposure_sink, exposures) = exposure_sink(Some(send || options.events == Some(true)));
         follow.engine.exposure_sink = exposure_sink;
         let events_url = format!("{}/v1/events", follow.server.trim_end_matches('/'));
         let follower = Follower::start(follow).map_err(|e| Error::from_reason(e.to_string()))?;
@@ -260,14 +267,14 @@ impl Flags {
         Ok(WithContext { snapshot, ctx })
     }
 
-    /// The exposures kept since the last call (with `exposures: true`), as
+    /// The events kept since the last call (with `events: true`), as
     /// JSON text of an array of events in `vexil ingest`'s and `POST
     /// /v1/events`'s format, oldest first; throws without the option.
     #[napi(catch_unwind)]
-    pub fn take_exposures_json(&self) -> Result<String> {
+    pub fn take_events_json(&self) -> Result<String> {
         let Some(sink) = &self.exposures else {
             return Err(Error::from_reason(
-                "exposures are not kept: open the flags with `exposures: true`",
+                "events are not kept: open the flags with `events: true`",
             ));
         };
         if self
@@ -277,24 +284,56 @@ impl Flags {
             .is_some()
         {
             return Err(Error::from_reason(
-                "exposures are sent to the server (`sendExposures: true`), not taken",
+                "events are sent to the server (`sendEvents: true`), not taken",
             ));
         }
-        let events: Vec<OwnedExposure> = sink
+        let events: Vec<serde_json::Value> = sink
             .inner()
             .events
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .drain(..)
             .collect();
-        let lines: Vec<serde_json::Value> = events.iter().map(event_json).collect();
-        serde_json::to_string(&lines).map_err(|e| Error::from_reason(e.to_string()))
+        serde_json::to_string(&events).map_err(|e| Error::from_reason(e.to_string()))
     }
 
-    /// Exposures dropped because `takeExposures` was not called often
-    /// enough (more than 100,000 waiting).
+    /// Queue a metric event (`vexil ingest`'s `track` line, the time now)
+    /// with the exposures: `event` and `unit` non-empty, `value` finite if
+    /// given. Throws when events are not kept or the event is not valid.
+    #[napi(catch_unwind)]
+    pub fn track(&self, event: String, unit: String, value: Option<f64>) -> Result<()> {
+        let Some(sink) = &self.exposures else {
+            return Err(Error::from_reason(
+                "events are not kept: open the flags with `events: true` or `sendEvents: true`",
+            ));
+        };
+        if event.is_empty() || unit.is_empty() {
+            return Err(Error::from_reason(
+                "a metric event needs an event name and a unit",
+            ));
+        }
+        let mut line = serde_json::json!({
+            "type": "track",
+            "event": event,
+            "unit": unit,
+            "time": vexil_runtime::now(),
+        });
+        if let Some(v) = value {
+            if !v.is_finite() {
+                return Err(Error::from_reason(format!(
+                    "the event's value {v} is not a finite number"
+                )));
+            }
+            line["value"] = serde_json::json!(v);
+        }
+        sink.inner().push(line);
+        Ok(())
+    }
+
+    /// Events dropped because `takeEvents` was not called often enough
+    /// (more than 100,000 waiting).
     #[napi(getter, catch_unwind)]
-    pub fn exposures_dropped(&self) -> f64 {
+    pub fn events_dropped(&self) -> f64 {
         self.exposures
             .as_ref()
             .map_or(0.0, |s| s.inner().dropped.load(Ordering::Relaxed) as f64)
@@ -378,10 +417,10 @@ impl Flags {
         self.engine.current().is_compiled()
     }
 
-    /// Exposures sent to the server so far, and the last sending error
-    /// (`null` unless opened with `sendExposures`).
+    /// Events sent to the server so far, and the last sending error
+    /// (`null` unless opened with `sendEvents`).
     #[napi(getter, catch_unwind)]
-    pub fn exposures_sent(&self) -> Option<SentStatus> {
+    pub fn events_sent(&self) -> Option<SentStatus> {
         let sender = self.sender.lock().unwrap_or_else(|e| e.into_inner());
         let sender = sender.as_ref()?;
         let state = sender.state.lock().unwrap_or_else(|e| e.into_inner());
@@ -391,7 +430,7 @@ impl Flags {
         })
     }
 
-    /// Stop following the source (and send the exposures still waiting);
+    /// Stop following the source (and send the events still waiting);
     /// the flags keep their last version.
     #[napi(catch_unwind)]
     pub fn close(&self) {
@@ -452,10 +491,10 @@ impl WithContext {
     }
 }
 
-/// What the exposure sender has done.
+/// What the event sender has done.
 #[napi(object)]
 pub struct SentStatus {
-    /// Exposures the server acknowledged.
+    /// Events the server acknowledged.
     pub sent: f64,
     /// The last failure to send (kept until a send succeeds).
     pub last_error: Option<String>,
@@ -467,7 +506,7 @@ struct SentState {
     last_error: Option<String>,
 }
 
-/// A thread sending the kept exposures to `POST /v1/events` every second;
+/// A thread sending the kept events to `POST /v1/events` every second;
 /// a failed send puts them back (the oldest dropped past the bound).
 struct Sender {
     stop: Arc<std::sync::atomic::AtomicBool>,
@@ -481,13 +520,13 @@ impl Sender {
             .timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| {
-                Error::from_reason(format!("cannot make the exposures' HTTP client: {e}"))
+                Error::from_reason(format!("cannot make the events' HTTP client: {e}"))
             })?;
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let state = Arc::new(Mutex::new(SentState::default()));
         let (stopping, shared) = (stop.clone(), state.clone());
         let thread = std::thread::Builder::new()
-            .name("vexil-exposures".into())
+            .name("vexil-events".into())
             .spawn(move || loop {
                 let last = stopping.load(Ordering::Relaxed);
                 send_once(&client, &url, &key, kept.inner(), &shared);
@@ -496,7 +535,7 @@ impl Sender {
                 }
                 std::thread::park_timeout(Duration::from_secs(1));
             })
-            .map_err(|e| Error::from_reason(format!("cannot start the exposures' thread: {e}")))?;
+            .map_err(|e| Error::from_reason(format!("cannot start the events' thread: {e}")))?;
         Ok(Sender {
             stop,
             thread: Some(thread),
@@ -523,7 +562,7 @@ impl Drop for Sender {
     }
 }
 
-/// One batch (at most 10,000 exposures) to the server; put back on failure.
+/// One batch (at most 10,000 events) to the server; put back on failure.
 fn send_once(
     client: &reqwest::blocking::Client,
     url: &str,
@@ -531,7 +570,7 @@ fn send_once(
     kept: &Kept,
     state: &Mutex<SentState>,
 ) {
-    let batch: Vec<OwnedExposure> = {
+    let batch: Vec<serde_json::Value> = {
         let mut events = kept.events.lock().unwrap_or_else(|e| e.into_inner());
         let n = events.len().min(10_000);
         events.drain(..n).collect()
@@ -539,7 +578,7 @@ fn send_once(
     if batch.is_empty() {
         return;
     }
-    let body = serde_json::Value::Array(batch.iter().map(event_json).collect()).to_string();
+    let body = serde_json::Value::Array(batch.clone()).to_string();
     let result = client
         .post(url)
         .bearer_auth(key)

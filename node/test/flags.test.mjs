@@ -199,7 +199,7 @@ test("a server is followed: an override reaches the process within two seconds",
 
     // Exposures: kept once per unit and variant, in the events' format,
     // accepted by the server's intake as they are.
-    const exposing = Flags.follow({ server: url, key: serverKey, exposures: true });
+    const exposing = Flags.follow({ server: url, key: serverKey, events: true });
     opened.push(exposing);
     const shoppers = ["u-5003", "u-5008"].map((id) => ({
       user: { id, email: `${id}@example.com`, roles: [], orders: 2, tier: "bronze" },
@@ -207,20 +207,32 @@ test("a server is followed: an override reaches the process within two seconds",
       env: { name: "staging" },
     }));
     for (const shopper of [...shoppers, ...shoppers]) exposing.evaluate("checkout-layout", shopper);
-    const events = exposing.takeExposures();
+    const events = exposing.takeEvents();
     assert.deepEqual(
       events.map((e) => [e.type, e.experiment, e.unit]),
       [["exposure", "checkout-layout", "u-5003"], ["exposure", "checkout-layout", "u-5008"]],
     );
-    assert.deepEqual(exposing.takeExposures(), []);
-    assert.equal(exposing.exposuresDropped, 0);
+    assert.deepEqual(exposing.takeEvents(), []);
+    assert.equal(exposing.eventsDropped, 0);
+    // Metric events join them, in the same format.
+    exposing.track("purchase", "u-5003", 42.5);
+    exposing.track("checkout_started", "u-5008");
+    const tracked = exposing.takeEvents();
+    assert.deepEqual(
+      tracked.map((e) => [e.type, e.event, e.unit, e.value]),
+      [["track", "purchase", "u-5003", 42.5], ["track", "checkout_started", "u-5008", undefined]],
+    );
+    events.push(...tracked);
+    assert.throws(() => exposing.track("", "u-1"), /event name and a unit/);
+    assert.throws(() => exposing.track("purchase", "u-1", Infinity), /finite/);
     const intake = await fetch(`${url}/v1/events`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: `Bearer ${serverKey}` },
       body: JSON.stringify(events),
     });
     assert.equal(intake.status, 200, await intake.text());
-    assert.throws(() => flags.takeExposures(), /exposures: true/);
+    assert.throws(() => flags.takeEvents(), /events: true/);
+    assert.throws(() => flags.track("purchase", "u-1"), /events: true/);
 
     // Or sent by the addon itself, every second: the server counts them.
     const accepted = async () => {
@@ -228,7 +240,7 @@ test("a server is followed: an override reaches the process within two seconds",
       return Number(/^vexil_events_accepted_total(?:\{[^}]*\})? (\d+)/m.exec(text)?.[1] ?? 0);
     };
     const before = await accepted();
-    const sending = Flags.follow({ server: url, key: serverKey, sendExposures: true });
+    const sending = Flags.follow({ server: url, key: serverKey, sendEvents: true });
     opened.push(sending);
     const others = Array.from({ length: 20 }, (_, i) => `u-60${10 + i}`).map((id) => ({
       ...shoppers[0],
@@ -237,17 +249,22 @@ test("a server is followed: an override reaches the process within two seconds",
     for (const shopper of [...others, ...others]) sending.evaluate("checkout-layout", shopper);
     const enrolled = others.filter((o) => sending.evaluate("checkout-layout", o).reason === "SPLIT").length;
     assert.ok(enrolled > 0, "nobody enrolled");
-    await waitFor("the exposures sent", () => sending.exposuresSent.sent === enrolled, 5000);
-    assert.equal(sending.exposuresSent.lastError ?? null, null);
-    assert.equal(await accepted(), before + enrolled);
-    assert.throws(() => sending.takeExposures(), /sent to the server/);
+    // And OpenFeature's tracking API through the provider: one more event.
+    const tracking = new VexilProvider(sending, { targetingKey: "user.id" });
+    tracking.track("purchase", { targetingKey: "u-6010" }, { value: 19.99 });
+    tracking.track("purchase", { user: { id: "u-6011" } });
+    assert.throws(() => tracking.track("purchase", {}), /needs a unit/);
+    await waitFor("the events sent", () => sending.eventsSent.sent === enrolled + 2, 5000);
+    assert.equal(sending.eventsSent.lastError ?? null, null);
+    assert.equal(await accepted(), before + enrolled + 2);
+    assert.throws(() => sending.takeEvents(), /sent to the server/);
     // What waits when the flags close is sent before `close()` returns.
     const late = others.find((o) => sending.evaluate("checkout-layout", o).reason === "SPLIT");
     sending.evaluate("checkout-layout", { ...late, user: { ...late.user, id: "u-late" } });
     const lateReason = sending.evaluate("checkout-layout", { ...late, user: { ...late.user, id: "u-late" } }).reason;
     assert.equal(lateReason, "SPLIT", "u-late is enrolled (its bucket)");
     sending.close();
-    assert.equal(await accepted(), before + enrolled + 1);
+    assert.equal(await accepted(), before + enrolled + 2 + 1);
 
     // @vexil/react's server half: the bootstrap evaluated in-process is
     // the one a client key gets over OFREP, client flags only.
@@ -278,8 +295,8 @@ test("a server is followed: an override reaches the process within two seconds",
   }
 });
 
-test("OpenFeature's server SDK evaluates through the provider", async () => {
-  const flags = open(shop, { watchMs: 0 });
+test("OpenFeature's server SDK evaluates and tracks through the provider", async () => {
+  const flags = open(shop, { watchMs: 0, events: true });
   await OpenFeature.setProviderAndWait(new VexilProvider(flags, { targetingKey: "user.id" }));
   const client = OpenFeature.getClient();
   const context = { targetingKey: "u-5008", location: { country: "CA" } };
@@ -298,5 +315,13 @@ test("OpenFeature's server SDK evaluates through the provider", async () => {
   assert.deepEqual([missing.value, missing.errorCode], [true, "FLAG_NOT_FOUND"]);
   const mismatch = await client.getBooleanDetails("checkout-layout", false, context);
   assert.deepEqual([mismatch.value, mismatch.errorCode], [false, "TYPE_MISMATCH"]);
+  // The tracking API: a metric event for the context's unit.
+  flags.takeEvents();
+  client.track("purchase", context, { value: 12.5 });
+  const tracked = flags.takeEvents();
+  assert.deepEqual(
+    tracked.map((e) => [e.type, e.event, e.unit, e.value]),
+    [["track", "purchase", "u-5008", 12.5]],
+  );
   await OpenFeature.close();
 });
