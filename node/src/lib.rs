@@ -519,9 +519,7 @@ impl Sender {
         let client = reqwest::blocking::Client::builder()
             .timeout(Duration::from_secs(5))
             .build()
-            .map_err(|e| {
-                Error::from_reason(format!("cannot make the events' HTTP client: {e}"))
-            })?;
+            .map_err(|e| Error::from_reason(format!("cannot make the events' HTTP client: {e}")))?;
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let state = Arc::new(Mutex::new(SentState::default()));
         let (stopping, shared) = (stop.clone(), state.clone());
