@@ -731,34 +731,42 @@ fn one_page(units: std::ops::Range<i32>, time: i64) -> Vec<serde_json::Value> {
         .collect()
 }
 
-#[tokio::test]
-async fn an_experiment_shows_its_exposures_srm_and_the_analysis_vexil_analyze_gives() {
-    use serde_json::json;
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = keyed();
-    c.clock = vexil_server::Clock::fixed_by(|| DEC_5);
-    let store = dir.path().join("events.db");
-    c.events_db = Some(store.clone());
-    let mut config = c.clone();
-    let server = start(c).await;
+/// 2026-12-02T12:00:00Z, in microseconds.
+const DAY: i64 = 1_796_212_800_000_000;
 
-    // 300 shoppers on each arm; one-page converts more (120 against 60).
-    let day = 1_796_212_800_000_000_i64; // 2026-12-02T12:00:00Z
+/// 300 shoppers on each arm of checkout-layout; one-page converts more
+/// (120 against 60).
+fn checkout_events() -> Vec<serde_json::Value> {
+    use serde_json::json;
     let mut events = Vec::new();
     for i in 0..600 {
         let unit = format!("u-{i}");
         let variant = if i % 2 == 0 { "multi-page" } else { "one-page" };
-        events.push(json!({ "type": "exposure", "experiment": "checkout-layout", "variant": variant, "unit": unit, "time": day }));
+        events.push(json!({ "type": "exposure", "experiment": "checkout-layout", "variant": variant, "unit": unit, "time": DAY }));
         let buys = if variant == "one-page" {
             i % 10 < 4
         } else {
             i % 10 == 0
         };
         if buys {
-            events.push(json!({ "type": "track", "id": format!("o-{i}"), "event": "purchase", "unit": unit, "value": 30.0, "time": day + 3_600_000_000 }));
+            events.push(json!({ "type": "track", "id": format!("o-{i}"), "event": "purchase", "unit": unit, "value": 30.0, "time": DAY + 3_600_000_000 }));
         }
     }
-    for chunk in events.chunks(100) {
+    events
+}
+
+#[tokio::test]
+async fn an_experiment_shows_its_exposures_srm_and_the_analysis_vexil_analyze_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = keyed();
+    c.clock = vexil_server::Clock::fixed_by(|| DEC_5);
+    let store = dir.path().join("events.db");
+    c.events_db = Some(store.clone());
+    // Each page waits for its analysis (the next test: one that does not).
+    c.dashboard.analysis_wait_ms = 600_000;
+    let mut config = c.clone();
+    let server = start(c).await;
+    for chunk in checkout_events().chunks(100) {
         send_events(&server, chunk).await;
     }
 
@@ -862,7 +870,7 @@ async fn an_experiment_shows_its_exposures_srm_and_the_analysis_vexil_analyze_gi
 
     // Ten more shoppers exposed: the page within the next minute shows the
     // analysis it made (the same time, the same units), not a new one.
-    send_events(&server, &one_page(600..610, day)).await;
+    send_events(&server, &one_page(600..610, DAY)).await;
     let again = b.get("/admin/experiments/checkout-layout").await;
     assert_eq!(as_of(&again.text), first);
     assert!(!again.text.contains("<td class=\"num units\">310</td>"));
@@ -894,8 +902,102 @@ async fn an_experiment_shows_its_exposures_srm_and_the_analysis_vexil_analyze_gi
             page.text
         );
         assert!(page.text.contains("for this view)."), "{}", page.text);
-        send_events(&server, &one_page(next..next + 10, day)).await;
+        send_events(&server, &one_page(next..next + 10, DAY)).await;
     }
+    server.running.stop().await;
+}
+
+#[tokio::test]
+async fn a_page_that_does_not_wait_for_its_analysis_links_the_section_which_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = keyed();
+    c.clock = vexil_server::Clock::fixed_by(|| DEC_5);
+    c.events_db = Some(dir.path().join("events.db"));
+    c.dashboard.analysis_wait_ms = 0;
+    let server = start(c).await;
+    for chunk in checkout_events().chunks(100) {
+        send_events(&server, chunk).await;
+    }
+    let mut b = Browser::new(&server);
+    // The section needs a session like every page.
+    let anonymous = b.get("/admin/experiments/checkout-layout/analysis").await;
+    assert_ne!(anonymous.status, 200);
+    assert!(!anonymous.text.contains("units"), "{}", anonymous.text);
+    b.sign_in(VIEWER).await;
+
+    for (view, query) in [("sequential", ""), ("fixed", "?mode=fixed")] {
+        let page = b
+            .get(&format!("/admin/experiments/checkout-layout{query}"))
+            .await;
+        assert_eq!(page.status, 200, "{}", page.text);
+        // Answered without the analysis, the rest of the page whole.
+        let src = format!("/admin/experiments/checkout-layout/analysis{query}");
+        assert!(
+            page.text.contains(&format!(
+                "<section id=\"analysis\" data-src=\"{src}\" aria-busy=\"true\">"
+            )),
+            "{view}: {}",
+            page.text
+        );
+        assert!(
+            page.text.contains("Reading the event store"),
+            "{}",
+            page.text
+        );
+        assert!(
+            !page.text.contains("<tr data-variant=\"one-page\">"),
+            "{}",
+            page.text
+        );
+        assert!(
+            page.text.contains("<code class=\"audience\">"),
+            "{}",
+            page.text
+        );
+        // The section alone: the analysis the page started, whole.
+        let section = b.get(&src).await;
+        assert_eq!(section.status, 200, "{}", section.text);
+        assert_secure_headers(&section);
+        assert!(
+            section.text.starts_with("<section id=\"analysis\">"),
+            "{}",
+            section.text
+        );
+        assert!(
+            section.text.contains("<td class=\"num units\">300</td>"),
+            "{}",
+            section.text
+        );
+        assert!(section
+            .text
+            .contains("data-metric=\"conversion\" data-variant=\"one-page\""));
+        let validity = if view == "fixed" {
+            "p class=\"validity fixed\""
+        } else {
+            "p class=\"validity sequential\""
+        };
+        assert!(section.text.contains(validity), "{view}: {}", section.text);
+        assert!(
+            !section.text.contains("<html"),
+            "a fragment: {}",
+            section.text
+        );
+        // Kept: the next view has it at once, with nothing to fetch.
+        let again = b
+            .get(&format!("/admin/experiments/checkout-layout{query}"))
+            .await;
+        assert!(
+            again.text.contains("<section id=\"analysis\">"),
+            "{}",
+            again.text
+        );
+        assert!(again.text.contains("<td class=\"num units\">300</td>"));
+    }
+    assert_eq!(b.get("/admin/experiments/nope/analysis").await.status, 404);
+    let bad = b
+        .get("/admin/experiments/checkout-layout/analysis?mode=bayes")
+        .await;
+    assert_eq!(bad.status, 400, "{}", bad.text);
     server.running.stop().await;
 }
 

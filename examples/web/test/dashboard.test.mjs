@@ -4,9 +4,10 @@
 // flag with kind and owner, filters work, a kill switch set with a reason
 // is served as DISABLED within a second and audited with actor and reason,
 // then lifted; the Why page explains why a user does not get new-checkout;
-// the Experiments page draws the checkout layer; an experiment's page shows
-// the always-valid analysis of events sent to the server, the fixed-horizon
-// view on request, and its usage over time;
+// the Experiments page draws the checkout layer; an experiment's page,
+// answered before its analysis is read, has its script put in the
+// always-valid analysis of events sent to the server, the fixed-horizon
+// view on request, and shows its usage over time;
 // a viewer has no buttons and is refused with 403; a write
 // without the CSRF token is refused; no page loads anything from another
 // origin or logs a console error. Screenshots of each page are kept in
@@ -41,9 +42,11 @@ let port, server, browser;
 const origin = () => `http://127.0.0.1:${port}`;
 
 function startServer() {
-  // The storefront's code is searched for the flags it reads.
+  // The storefront's code is searched for the flags it reads; an
+  // experiment's page never waits for its analysis (its script fills it in).
   const config = join(work, "vexil.toml");
-  writeFileSync(config, `[dashboard]\ncode = [${JSON.stringify(join(root, "examples/web/src"))}]\n`);
+  const code = JSON.stringify(join(root, "examples/web/src"));
+  writeFileSync(config, `[dashboard]\ncode = [${code}]\nanalysis_wait_ms = 0\n`);
   return startVexil({
     dir: join(root, "examples/shop"),
     port,
@@ -249,7 +252,11 @@ test("an experiment's page analyses with always-valid intervals, offers the fixe
   const w = await openPage();
   const { page } = w;
   await signIn(page, viewerKey);
-  await page.goto(`${origin()}/admin/experiments/checkout-layout`);
+  // Answered before the analysis is read; the page's script puts the
+  // section in when it is.
+  const answer = await page.goto(`${origin()}/admin/experiments/checkout-layout`);
+  assert.match(await answer.text(), /<section id="analysis" data-src="[^"]+" aria-busy="true">/);
+  await page.waitForSelector("section#analysis:not([data-src]) table.exposures");
   const units = await page.$$eval("table.exposures td.units", (tds) => tds.map((td) => Number(td.textContent.replace(/,/g, ""))));
   assert.equal(units.length, 2);
   assert.ok(units.every((n) => n > 100), units.join(", "));
@@ -272,6 +279,7 @@ test("an experiment's page analyses with always-valid intervals, offers the fixe
   // interval is narrower.
   await Promise.all([page.waitForNavigation(), page.click("p.validity a")]);
   assert.equal(new URL(page.url()).search, "?mode=fixed");
+  await page.waitForSelector("section#analysis:not([data-src]) p.validity.fixed");
   assert.match(await page.$eval("p.validity.fixed", (p) => p.textContent), /valid only for one look at the planned end/);
   const fixed = await page.$eval('tr[data-metric="conversion"] td.interval', (td) => td.textContent);
   const span = (text) => {

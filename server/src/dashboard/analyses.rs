@@ -5,11 +5,15 @@
 //! leaves it alone keeps its analysis) made in the last
 //! `[dashboard] analysis_cache_seconds`. An older one of the same
 //! definition is still answered at once (the page says when it was read)
-//! while a new one is computed in the background; only a page with no
-//! analysis of the served definition waits for one. Computations run on a blocking thread, one
-//! per experiment and view at a time (single flight): requests that arrive
-//! meanwhile share its result, and a request that goes away does not
-//! cancel it.
+//! while a new one is computed in the background. A page with no analysis
+//! of the served definition waits for one only up to `[dashboard]
+//! analysis_wait_ms`, then answers without it ([`Lookup::Pending`]); the
+//! page's script then asks for the section alone ([`Patience::Newest`]),
+//! which waits for the computation under way, and puts it in place (so
+//! does a page answered with an old analysis while a newer is computed).
+//! Computations run on a blocking thread, one per experiment and view at a
+//! time (single flight): requests that arrive meanwhile share its result,
+//! and a request that goes away does not cancel it.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -84,6 +88,31 @@ impl SlotState {
 
 type Slot = Arc<SlotState>;
 
+/// How long a request waits for an analysis.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Patience {
+    /// A page: a kept analysis of the served definition at once, even an
+    /// old one; with none, wait up to this long for a computation.
+    Budget(Duration),
+    /// The analysis section alone, asked for by a page answered without
+    /// an analysis or with an old one: wait for the computation under way
+    /// and answer its result, or compute one unless the kept one is
+    /// recent enough.
+    Newest,
+}
+
+/// What a request gets.
+pub enum Lookup {
+    /// An analysis of the served definition; `newer` when a newer one is
+    /// being computed (a page's script then asks for it).
+    Ready {
+        analysis: Arc<Analysis>,
+        newer: bool,
+    },
+    /// None within the budget; one is being computed.
+    Pending,
+}
+
 /// The cache: a slot per experiment and view.
 pub struct Analyses {
     keep: Duration,
@@ -113,12 +142,13 @@ impl Analyses {
         bundle: &Bundle,
         experiment: &Experiment,
         mode: Mode,
-    ) -> Arc<Analysis> {
+        patience: Patience,
+    ) -> Lookup {
         let served: Vec<&str> = bundle.experiments.iter().map(|x| x.name.as_str()).collect();
         let definition = definition(experiment);
         let experiment = experiment.clone();
         let name = experiment.name.clone();
-        self.get_with(&served, &name, mode, &definition, move || {
+        self.get_with(&served, &name, mode, &definition, patience, move || {
             let store = vexil_events::Store::open_existing(&store).map_err(|e| e.to_string())?;
             analyze_experiment(&store, &experiment, &mode.options()).map_err(|e| e.to_string())
         })
@@ -134,17 +164,36 @@ impl Analyses {
         name: &str,
         mode: Mode,
         definition: &str,
+        patience: Patience,
         compute: impl FnOnce() -> Result<Report, String> + Send + 'static,
-    ) -> Arc<Analysis> {
+    ) -> Lookup {
+        let asked = Instant::now();
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
             slots.retain(|(name, _), _| served.contains(&name.as_str()));
             slots.entry((name.to_string(), mode)).or_default().clone()
         };
+        let ready = |analysis| Lookup::Ready {
+            analysis,
+            newer: false,
+        };
+        let fresh = |a: &Arc<Analysis>| !self.keep.is_zero() && a.started.elapsed() < self.keep;
+        if patience == Patience::Newest {
+            // A computation under way: its result is the newest there is.
+            if slot.computing.clone().try_lock_owned().is_err() {
+                drop(slot.computing.clone().lock_owned().await);
+                if let Some(analysis) = slot.latest_of(definition) {
+                    return ready(analysis);
+                }
+            }
+        }
         // Kept for no time: every view computes its own.
         let latest = slot.latest_of(definition).filter(|_| !self.keep.is_zero());
         if let Some(analysis) = latest {
-            if analysis.started.elapsed() >= self.keep {
+            if fresh(&analysis) {
+                return ready(analysis);
+            }
+            if let Patience::Budget(_) = patience {
                 // Old, but of this definition: answered now; a new one is
                 // computed unless one already is.
                 if let Ok(computing) = slot.computing.clone().try_lock_owned() {
@@ -155,27 +204,49 @@ impl Analyses {
                         compute,
                     ));
                 }
+                return Lookup::Ready {
+                    analysis,
+                    newer: true,
+                };
             }
-            return analysis;
         }
-        let computing = slot.computing.clone().lock_owned().await;
+        let deadline = match patience {
+            Patience::Budget(wait) => Some(tokio::time::Instant::from_std(asked + wait)),
+            Patience::Newest => None,
+        };
+        let computing = match deadline {
+            None => slot.computing.clone().lock_owned().await,
+            Some(at) => {
+                match tokio::time::timeout_at(at, slot.computing.clone().lock_owned()).await {
+                    Ok(computing) => computing,
+                    Err(_) => return Lookup::Pending,
+                }
+            }
+        };
         // Computed by the request this one waited for.
-        if let Some(analysis) = slot
-            .latest_of(definition)
-            .filter(|a| a.started.elapsed() < self.keep)
-        {
-            return analysis;
+        if let Some(analysis) = slot.latest_of(definition).filter(fresh) {
+            return ready(analysis);
         }
-        match compute_in_background(slot, computing, definition, compute).await {
-            Ok(analysis) => analysis,
-            Err(e) => Arc::new(Analysis {
+        let task = compute_in_background(slot, computing, definition, compute);
+        let done = match deadline {
+            // No wait at all: pending, whatever the task's speed.
+            Some(_) if patience == Patience::Budget(Duration::ZERO) => return Lookup::Pending,
+            None => task.await,
+            // Past the budget the task goes on, and keeps its result.
+            Some(at) => match tokio::time::timeout_at(at, task).await {
+                Ok(done) => done,
+                Err(_) => return Lookup::Pending,
+            },
+        };
+        ready(done.unwrap_or_else(|e| {
+            Arc::new(Analysis {
                 definition: String::new(),
                 started: Instant::now(),
                 as_of: Timestamp::now(),
                 took: Duration::ZERO,
                 report: Err(format!("the analysis failed: {e}")),
-            }),
-        }
+            })
+        }))
     }
 }
 
@@ -242,6 +313,23 @@ mod tests {
         }
     }
 
+    /// A page's view with all the time it needs: the analysis.
+    async fn view(
+        analyses: &Analyses,
+        mode: Mode,
+        definition: &str,
+        compute: impl FnOnce() -> Result<Report, String> + Send + 'static,
+    ) -> Arc<Analysis> {
+        let patience = Patience::Budget(Duration::from_secs(3600));
+        match analyses
+            .get_with(&["x"], "x", mode, definition, patience, compute)
+            .await
+        {
+            Lookup::Ready { analysis, .. } => analysis,
+            Lookup::Pending => panic!("pending with an hour to wait"),
+        }
+    }
+
     fn text(a: &Analysis) -> String {
         a.report.as_ref().err().cloned().unwrap_or_default()
     }
@@ -254,9 +342,7 @@ mod tests {
             .map(|_| {
                 let (analyses, runs) = (analyses.clone(), runs.clone());
                 tokio::spawn(async move {
-                    let a = analyses
-                        .get_with(&["x"], "x", Mode::Sequential, "v1", counted(&runs, 200))
-                        .await;
+                    let a = view(&analyses, Mode::Sequential, "v1", counted(&runs, 200)).await;
                     text(&a)
                 })
             })
@@ -267,23 +353,15 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 1);
         // Kept: a later view does not compute; another view or another
         // definition does (an age past the limit: the next test).
-        let a = analyses
-            .get_with(&["x"], "x", Mode::Sequential, "v1", counted(&runs, 0))
-            .await;
+        let a = view(&analyses, Mode::Sequential, "v1", counted(&runs, 0)).await;
         assert_eq!(text(&a), "run 1");
-        let fixed = analyses
-            .get_with(&["x"], "x", Mode::Fixed, "v1", counted(&runs, 0))
-            .await;
+        let fixed = view(&analyses, Mode::Fixed, "v1", counted(&runs, 0)).await;
         assert_eq!(text(&fixed), "run 2");
-        let changed = analyses
-            .get_with(&["x"], "x", Mode::Sequential, "v2", counted(&runs, 0))
-            .await;
+        let changed = view(&analyses, Mode::Sequential, "v2", counted(&runs, 0)).await;
         assert_eq!(text(&changed), "run 3");
         let never = Analyses::new(Duration::ZERO);
         for n in 4..6 {
-            let a = never
-                .get_with(&["x"], "x", Mode::Sequential, "v2", counted(&runs, 0))
-                .await;
+            let a = view(&never, Mode::Sequential, "v2", counted(&runs, 0)).await;
             assert_eq!(text(&a), format!("run {n}"));
         }
     }
@@ -308,17 +386,13 @@ mod tests {
         let analyses = Analyses::new(Duration::from_millis(50));
         let runs = Arc::new(AtomicUsize::new(0));
         let gate = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let first = analyses
-            .get_with(&["x"], "x", Mode::Sequential, "v1", counted(&runs, 0))
-            .await;
+        let first = view(&analyses, Mode::Sequential, "v1", counted(&runs, 0)).await;
         assert_eq!(text(&first), "run 1");
         tokio::time::sleep(Duration::from_millis(100)).await;
         // Past its age: every view gets the old one at once, while one
         // computation (held at the gate) runs, not one per view.
         for _ in 0..3 {
-            let a = analyses
-                .get_with(&["x"], "x", Mode::Sequential, "v1", gated(&runs, &gate))
-                .await;
+            let a = view(&analyses, Mode::Sequential, "v1", gated(&runs, &gate)).await;
             assert_eq!(text(&a), "run 1");
         }
         let since = Instant::now();
@@ -332,9 +406,7 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 2);
         gate.store(true, Ordering::SeqCst);
         loop {
-            let a = analyses
-                .get_with(&["x"], "x", Mode::Sequential, "v1", counted(&runs, 0))
-                .await;
+            let a = view(&analyses, Mode::Sequential, "v1", counted(&runs, 0)).await;
             if text(&a) != "run 1" {
                 assert_eq!(text(&a), "run 2");
                 break;
@@ -344,9 +416,7 @@ mod tests {
         }
         // Another definition's analysis is never answered for this one:
         // the view waits for a computation of its own.
-        let other = analyses
-            .get_with(&["x"], "x", Mode::Sequential, "v2", counted(&runs, 0))
-            .await;
+        let other = view(&analyses, Mode::Sequential, "v2", counted(&runs, 0)).await;
         assert_eq!(text(&other), format!("run {}", runs.load(Ordering::SeqCst)));
         assert_ne!(text(&other), "run 2");
     }
@@ -358,20 +428,87 @@ mod tests {
         let first = {
             let (analyses, runs) = (analyses.clone(), runs.clone());
             tokio::spawn(async move {
-                analyses
-                    .get_with(&["x"], "x", Mode::Sequential, "v1", counted(&runs, 300))
-                    .await
+                view(&analyses, Mode::Sequential, "v1", counted(&runs, 300)).await
             })
         };
         while runs.load(Ordering::SeqCst) == 0 {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         first.abort();
-        let a = analyses
-            .get_with(&["x"], "x", Mode::Sequential, "v1", counted(&runs, 0))
-            .await;
+        let a = view(&analyses, Mode::Sequential, "v1", counted(&runs, 0)).await;
         assert_eq!(text(&a), "run 1");
         assert_eq!(runs.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_page_answers_pending_past_its_budget_and_the_section_waits_for_that_computation() {
+        let analyses = Analyses::new(Duration::from_millis(200));
+        let runs = Arc::new(AtomicUsize::new(0));
+        let gate = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let budget = Patience::Budget(Duration::from_millis(20));
+        macro_rules! get {
+            ($patience:expr, $compute:expr) => {
+                analyses.get_with(&["x"], "x", Mode::Sequential, "v1", $patience, $compute)
+            };
+        }
+        // The page: past its budget, answered without the analysis.
+        let page = get!(budget, gated(&runs, &gate)).await;
+        assert!(matches!(page, Lookup::Pending));
+        // A second page in the meantime neither waits nor starts another.
+        assert!(matches!(
+            get!(budget, counted(&runs, 0)).await,
+            Lookup::Pending
+        ));
+        // The section waits for the computation under way and answers it.
+        let section = tokio::spawn({
+            let gate = gate.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                gate.store(true, Ordering::SeqCst);
+            }
+        });
+        let Lookup::Ready { analysis, newer } = get!(Patience::Newest, counted(&runs, 0)).await
+        else {
+            panic!("the section never pends");
+        };
+        section.await.unwrap();
+        assert_eq!((text(&analysis), newer), ("run 1".to_string(), false));
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        // Kept: the next page has it at once.
+        let Lookup::Ready { analysis, newer } = get!(budget, counted(&runs, 0)).await else {
+            panic!("kept");
+        };
+        assert_eq!((text(&analysis), newer), ("run 1".to_string(), false));
+
+        // Old: the page gets it at once and is told a newer one is coming;
+        // the section waits for that one.
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        gate.store(false, Ordering::SeqCst);
+        let Lookup::Ready { analysis, newer } = get!(budget, gated(&runs, &gate)).await else {
+            panic!("an old analysis is answered");
+        };
+        assert_eq!((text(&analysis), newer), ("run 1".to_string(), true));
+        let opener = tokio::spawn({
+            let gate = gate.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                gate.store(true, Ordering::SeqCst);
+            }
+        });
+        let Lookup::Ready { analysis, newer } = get!(Patience::Newest, counted(&runs, 0)).await
+        else {
+            panic!("the section never pends");
+        };
+        opener.await.unwrap();
+        assert_eq!((text(&analysis), newer), ("run 2".to_string(), false));
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+        // With nothing under way and a fresh one kept, the section answers
+        // it without computing.
+        let Lookup::Ready { analysis, .. } = get!(Patience::Newest, counted(&runs, 0)).await else {
+            panic!("the section never pends");
+        };
+        assert_eq!(text(&analysis), "run 2");
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
     }
 
     #[test]

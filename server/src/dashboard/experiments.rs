@@ -8,6 +8,7 @@
 //! same forest plot, and its usage over time.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
@@ -19,7 +20,7 @@ use vexil_events::Report;
 use vexil_ir::bucket::{buckets_to_percent, BUCKETS};
 use vexil_ir::{Bundle, Experiment, Expr};
 
-use super::analyses::Mode;
+use super::analyses::{Lookup, Mode, Patience};
 use super::chart::{self, Range};
 use super::flags::count;
 use super::page::{self, Nav};
@@ -174,13 +175,10 @@ pub async fn page(
     let served = app.served();
     let bundle = served.base.bundle();
     let Some(x) = bundle.experiments.iter().find(|x| x.name == name) else {
-        let text = format!("no experiment named `{name}` in the version served");
-        return super::html(StatusCode::NOT_FOUND, page::message("Not found", &text));
+        return not_found(&name);
     };
-    let analysis = match app.config.events_db.clone() {
-        None => None,
-        Some(store) => Some(dashboard.analyses.get(store, bundle, x, mode).await),
-    };
+    let wait = Duration::from_millis(app.config.dashboard.analysis_wait_ms);
+    let analysis = analysis_section(&dashboard, bundle, x, mode, Patience::Budget(wait)).await;
     let usage = super::usage::read(app, super::usage::FLAG_HOURS, Some(&name)).await;
     let root = app.source();
     let excerpt = source::served_excerpt(&root, x.meta.location.as_ref());
@@ -206,30 +204,7 @@ pub async fn page(
             p.muted { "Enrolment buckets " (x.enrolment_range.0) " to " (x.enrolment_range.1) " of " (BUCKETS) "." }
             (chart::layer(name, ranges))
         }
-        @match &analysis {
-            None => {
-                h2 { "Exposures and analysis" }
-                p.error role="alert" { "No event store (`events_db` is not set): no exposures or analysis to show. `vexil analyze` reads the store the server would write." }
-            }
-            Some(a) => {
-                @let as_of = html! {
-                    p.as-of {
-                        "From the event store as of " time datetime=(a.as_of) { (page::time(a.as_of)) }
-                        " (read in " (format!("{:.0} ms", a.took.as_secs_f64() * 1e3))
-                        @if dashboard.analyses.keep().is_zero() {
-                            ", for this view)."
-                        } @else {
-                            "; read again in the background by a view after "
-                            (dashboard.analyses.keep().as_secs()) " s, and shown by the next)."
-                        }
-                    }
-                };
-                @match &a.report {
-                    Ok(report) => { (results(x, report, mode, as_of)) }
-                    Err(e) => { h2 { "Exposures and analysis" } (as_of) p.error role="alert" { (e) } }
-                }
-            }
-        }
+        (analysis)
         (super::usage::section(&usage, &x.name))
         (source::section(x.meta.location.as_ref(), excerpt.as_ref()))
         (super::code::section(&dashboard.code.load(), &x.name))
@@ -238,6 +213,103 @@ pub async fn page(
         StatusCode::OK,
         page::shell(&name, &user, Nav::Experiments, app.keys.is_empty(), body),
     )
+}
+
+/// `GET /admin/experiments/{name}/analysis`: the page's analysis section
+/// alone, the newest there is (waiting for the computation under way):
+/// what the page's script asks for when the page was answered without an
+/// analysis, or with an old one while a newer was computed.
+pub async fn section(
+    State(dashboard): State<Arc<Dashboard>>,
+    _user: User,
+    Path(name): Path<String>,
+    view: Result<Query<View>, QueryRejection>,
+) -> Response {
+    let mode = match Mode::parse(view.map(|q| q.0).unwrap_or_default().mode.as_deref()) {
+        Ok(mode) => mode,
+        Err(e) => return super::html(StatusCode::BAD_REQUEST, page::message("Bad request", &e)),
+    };
+    let served = dashboard.app.served();
+    let bundle = served.base.bundle();
+    let Some(x) = bundle.experiments.iter().find(|x| x.name == name) else {
+        return not_found(&name);
+    };
+    let section = analysis_section(&dashboard, bundle, x, mode, Patience::Newest).await;
+    super::html(StatusCode::OK, section)
+}
+
+fn not_found(name: &str) -> Response {
+    let text = format!("no experiment named `{name}` in the version served");
+    super::html(StatusCode::NOT_FOUND, page::message("Not found", &text))
+}
+
+/// The exposures and the analysis, as a section a script can replace:
+/// with `data-src` (where the newest is read) when there is none yet or
+/// a newer one is being computed.
+async fn analysis_section(
+    dashboard: &Dashboard,
+    bundle: &Bundle,
+    x: &Experiment,
+    mode: Mode,
+    patience: Patience,
+) -> Markup {
+    let Some(store) = dashboard.app.config.events_db.clone() else {
+        return html! {
+            section #analysis {
+                h2 { "Exposures and analysis" }
+                p.error role="alert" { "No event store (`events_db` is not set): no exposures or analysis to show. `vexil analyze` reads the store the server would write." }
+            }
+        };
+    };
+    let lookup = dashboard
+        .analyses
+        .get(store, bundle, x, mode, patience)
+        .await;
+    let src = format!(
+        "/admin/experiments/{}/analysis{}",
+        x.name,
+        if mode == Mode::Fixed {
+            "?mode=fixed"
+        } else {
+            ""
+        }
+    );
+    let keep = dashboard.analyses.keep();
+    match lookup {
+        Lookup::Pending => html! {
+            section #analysis data-src=(src) aria-busy="true" {
+                h2 { "Exposures and analysis" }
+                p.as-of.pending {
+                    "Reading the event store (as " code { "vexil analyze" } " does): this section fills in when it is done; "
+                    a href="" { "reload" } " to see it without scripts."
+                }
+            }
+        },
+        Lookup::Ready { analysis: a, newer } => {
+            let as_of = html! {
+                p.as-of {
+                    "From the event store as of " time datetime=(a.as_of) { (page::time(a.as_of)) }
+                    " (read in " (format!("{:.0} ms", a.took.as_secs_f64() * 1e3))
+                    @if keep.is_zero() {
+                        ", for this view)."
+                    } @else if newer {
+                        "; a newer reading is under way and takes its place when it is done)."
+                    } @else {
+                        "; read again in the background by a view after "
+                        (keep.as_secs()) " s)."
+                    }
+                }
+            };
+            html! {
+                section #analysis data-src=[newer.then_some(&src)] {
+                    @match &a.report {
+                        Ok(report) => { (results(x, report, mode, as_of)) }
+                        Err(e) => { h2 { "Exposures and analysis" } (as_of) p.error role="alert" { (e) } }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// What the analysis's intervals and p-values are valid for, with a link

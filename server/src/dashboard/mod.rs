@@ -83,6 +83,10 @@ pub(crate) fn router<S>(app: Arc<App>) -> Router<S> {
         .route("/admin/flags/{name}/lift", post(flag::lift))
         .route("/admin/experiments", get(experiments::list))
         .route("/admin/experiments/{name}", get(experiments::page))
+        .route(
+            "/admin/experiments/{name}/analysis",
+            get(experiments::section),
+        )
         .route("/admin/rollouts", get(rollouts::page))
         .route("/admin/why", get(why::page))
         .route("/admin/schedule", get(schedule::page))

@@ -54,6 +54,11 @@ pub struct DashboardConfig {
     /// How long, in seconds, an experiment page's analysis is reused
     /// before the event store is read again; 0 reads it on every view.
     pub analysis_cache_seconds: u64,
+    /// How long, in milliseconds, an experiment page waits for an
+    /// analysis it has none of before it answers without it (the page's
+    /// script then fills the section in when the analysis is done); 0
+    /// never waits.
+    pub analysis_wait_ms: u64,
     /// A flag the usage rollups show no evaluation of in this many days
     /// (when their history covers them) is `stale` on the Flags page, as
     /// `vexil stale --unused-days N` reports it; 0 leaves usage out.
@@ -78,6 +83,7 @@ impl Default for DashboardConfig {
             trusted_proxies: Vec::new(),
             proxy_admins: Vec::new(),
             analysis_cache_seconds: 60,
+            analysis_wait_ms: 50,
             unused_days: 30,
             code: Vec::new(),
             code_refresh_seconds: 300,

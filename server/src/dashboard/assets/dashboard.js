@@ -13,4 +13,21 @@ document.addEventListener("DOMContentLoaded", () => {
       if (!window.confirm(what)) event.preventDefault();
     });
   }
+  // An experiment's analysis still being read (or a newer one being read):
+  // its section, asked for alone, waits for it and takes this one's place.
+  for (const section of document.querySelectorAll("section[data-src]")) {
+    fetch(section.dataset.src, { credentials: "same-origin", redirect: "error", headers: { accept: "text/html" } })
+      .then((r) => (r.ok ? r.text() : Promise.reject(new Error(`HTTP ${r.status}`))))
+      .then((html) => {
+        section.outerHTML = html;
+      })
+      .catch((e) => {
+        const note = document.createElement("p");
+        note.className = "error";
+        note.setAttribute("role", "alert");
+        note.textContent = `The analysis could not be read (${e.message}); reload the page to try again.`;
+        section.append(note);
+        section.removeAttribute("aria-busy");
+      });
+  }
 });
