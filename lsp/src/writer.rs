@@ -6,9 +6,17 @@
 //! cancels the queries still running on older snapshots: they unwind with
 //! `salsa::Cancelled` and answer "content modified" instead of stale data.
 //! After each batch of changes, diagnostics are recomputed the same way.
+//!
+//! A query whose caller goes away (the editor's `$/cancelRequest`, which
+//! drops the request's future) is stopped too: if it has not started it
+//! never runs, and if it runs its snapshot's own cancellation token is
+//! set, so it unwinds at its next salsa query like an edit would make it,
+//! without touching any other query.
 
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
+
+use salsa::Database as _;
 
 use tokio::runtime::Handle;
 use tokio::sync::oneshot;
@@ -97,19 +105,77 @@ impl Writer {
     }
 
     /// Runs `f` on a snapshot that includes every change sent before.
+    /// Dropping the future before it is answered stops `f` (see the
+    /// module's comment).
     pub async fn query<T, F>(&self, f: F) -> Result<T, JobError>
     where
         T: Send + 'static,
         F: FnOnce(&Snapshot) -> T + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
+        let caller = Caller::default();
+        let job_caller = caller.clone();
         let job: Job = Box::new(move |snapshot| {
-            let _ = reply.send(run(snapshot, f));
+            if job_caller.runs(&snapshot) {
+                let _ = reply.send(run(snapshot, f));
+            }
         });
         if self.tx.send(Message::Query(job)).is_err() {
             return Err(JobError::Stopped);
         }
-        answer.await.unwrap_or(Err(JobError::Stopped))
+        let mut waiting = GoneOnDrop(Some(caller));
+        let answer = answer.await.unwrap_or(Err(JobError::Stopped));
+        waiting.0 = None;
+        answer
+    }
+}
+
+/// Whether a query's caller is still waiting, shared by the caller and the
+/// job.
+#[derive(Clone, Default)]
+struct Caller(Arc<Mutex<CallerState>>);
+
+#[derive(Default)]
+enum CallerState {
+    #[default]
+    Waiting,
+    /// The job runs on a snapshot with this token.
+    Running(salsa::CancellationToken),
+    /// The caller went away.
+    Gone,
+}
+
+impl Caller {
+    /// At the job's start: false if the caller has gone (the job is not
+    /// run); else the snapshot's token is kept for `gone`.
+    fn runs(&self, snapshot: &Snapshot) -> bool {
+        let mut state = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if matches!(*state, CallerState::Gone) {
+            return false;
+        }
+        *state = CallerState::Running(snapshot.db.cancellation_token());
+        true
+    }
+
+    /// The caller went away: a running job unwinds at its next salsa
+    /// query; one not started yet never runs.
+    fn gone(&self) {
+        let mut state = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let CallerState::Running(token) = &*state {
+            token.cancel();
+        }
+        *state = CallerState::Gone;
+    }
+}
+
+/// Marks the caller gone when the query's future is dropped unanswered.
+struct GoneOnDrop(Option<Caller>);
+
+impl Drop for GoneOnDrop {
+    fn drop(&mut self) {
+        if let Some(caller) = self.0.take() {
+            caller.gone();
+        }
     }
 }
 
@@ -217,6 +283,98 @@ mod tests {
             assert_eq!(query.await.unwrap(), Err(JobError::Cancelled));
             let text = writer.query(text_of).await.unwrap();
             assert!(text.contains("false"));
+        });
+    }
+
+    #[test]
+    fn a_query_whose_caller_goes_away_stops_and_others_go_on() {
+        runtime().block_on(async {
+            let writer = Writer::spawn(Host::new(), Handle::current(), |_| {});
+            writer.change(Change::Open {
+                uri: uri(),
+                text: "segment s {\n  true\n}\n".into(),
+            });
+            let (started, running) = oneshot::channel();
+            let (ended, stopped) = std::sync::mpsc::channel();
+            let slow = writer.clone();
+            // As tower-lsp-server does on `$/cancelRequest`: the request's
+            // future is dropped.
+            let query = tokio::spawn(async move {
+                slow.query(move |s| {
+                    let _ = started.send(());
+                    let deadline = Instant::now() + Duration::from_secs(60);
+                    // Sent however the job ends, unwinding included.
+                    struct Ends(std::sync::mpsc::Sender<Instant>);
+                    impl Drop for Ends {
+                        fn drop(&mut self) {
+                            let _ = self.0.send(Instant::now());
+                        }
+                    }
+                    let _ends = Ends(ended);
+                    while Instant::now() < deadline {
+                        s.db.unwind_if_revision_cancelled();
+                        std::thread::yield_now();
+                    }
+                    "ran to the end"
+                })
+                .await
+            });
+            running.await.unwrap();
+            let cancelled = Instant::now();
+            query.abort();
+            let end =
+                tokio::task::spawn_blocking(move || stopped.recv_timeout(Duration::from_secs(30)))
+                    .await
+                    .unwrap()
+                    .expect("the query stopped");
+            assert!(end >= cancelled);
+            // No change was made: the next query runs, on the same text.
+            let text = writer.query(text_of).await.unwrap();
+            assert!(text.contains("true"));
+        });
+    }
+
+    #[test]
+    fn a_query_whose_caller_went_away_before_it_started_never_runs() {
+        // One blocking thread: a query waits for the one before it.
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .max_blocking_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let writer = Writer::spawn(Host::new(), Handle::current(), |_| {});
+            let (gate_tx, gate) = std::sync::mpsc::channel::<()>();
+            let (started, running) = oneshot::channel();
+            let first = writer.clone();
+            let blocker = tokio::spawn(async move {
+                first
+                    .query(move |_| {
+                        let _ = started.send(());
+                        let _ = gate.recv_timeout(Duration::from_secs(30));
+                    })
+                    .await
+            });
+            running.await.unwrap();
+            let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let second = writer.clone();
+            let flag = ran.clone();
+            let queued = tokio::spawn(async move {
+                second
+                    .query(move |_| flag.store(true, std::sync::atomic::Ordering::SeqCst))
+                    .await
+            });
+            // Its job is queued behind the first when its caller goes.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            queued.abort();
+            let _ = queued.await;
+            gate_tx.send(()).unwrap();
+            blocker.await.unwrap().unwrap();
+            // The jobs run in order: by this one's answer, the second's
+            // turn has come and gone.
+            writer.query(|_| ()).await.unwrap();
+            assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
         });
     }
 
