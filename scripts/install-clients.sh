@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the official OpenFeature clients the end-to-end tests drive
 # against `vexil serve` (and sqlglot, DuckDB and Spark SQL with a Java
-# runtime, which check the metric query's SQL dialects), from the package registries, at pinned versions:
+# runtime, which check the metric query's SQL dialects, and Schemathesis,
+# which fuzzes the OFREP endpoints), from the package registries, at pinned versions:
 # - Python: openfeature-sdk + openfeature-provider-ofrep in a virtualenv,
 #   from tests/clients/python/requirements.txt;
 # - Node: @openfeature/server-sdk, web-sdk and their OFREP providers, with
@@ -60,7 +61,7 @@ if [ "$(cat "$venv/.vexil-stamp" 2>/dev/null)" != "$py_stamp" ]; then
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input \
     --require-virtualenv -r "$requirements"
   # Fail now, not in a test, if the providers cannot be imported.
-  "$venv/bin/python" -c 'import openfeature.api, openfeature.contrib.provider.ofrep, sqlglot, duckdb, pyspark'
+  "$venv/bin/python" -c 'import openfeature.api, openfeature.contrib.provider.ofrep, sqlglot, duckdb, pyspark, schemathesis, yaml'
   echo "$py_stamp" >"$venv/.vexil-stamp"
 fi
 

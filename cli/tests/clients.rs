@@ -602,3 +602,42 @@ fn the_web_provider_sees_a_kill_switch_and_the_audit_names_who_and_why() {
     assert_eq!(entry["actor"], "oncall", "{entry}");
     assert_eq!(entry["reason"], "recommendations time out", "{entry}");
 }
+
+/// Schemathesis (an independent fuzzer, from OFREP's OpenAPI document) on
+/// both OFREP endpoints: no server error, and every answer of a status,
+/// content type, headers and body the specification allows; a request
+/// without the key is refused. A fixed seed, so a failure is reproducible
+/// (`fuzz_ofrep.py` says how it reads the specification and what it leaves
+/// out).
+#[test]
+fn schemathesis_finds_no_server_error_and_no_answer_outside_ofrep_s_schema() {
+    let dir = clients();
+    let server = Serve::start(&root().join("examples/shop"), Some(SERVER_KEY));
+    let spec = root().join("server/tests/ofrep/openapi.yaml");
+    let out = Command::new(venv_python())
+        .arg(dir.join("python/fuzz_ofrep.py"))
+        .arg(&spec)
+        .args([server.url.as_str(), SERVER_KEY, "300", "20261208"])
+        .output()
+        .expect("python runs fuzz_ofrep.py");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "schemathesis found a problem:\n{report}\nserver log:\n{}",
+        server.log.lock().expect("log")
+    );
+    // It ran: both operations, and generated cases, none failed.
+    assert!(report.contains("Tested: 2"), "{report}");
+    let generated = report
+        .split(" generated, ")
+        .next()
+        .and_then(|head| head.rsplit(char::is_whitespace).next())
+        .and_then(|n| n.parse::<u32>().ok())
+        .unwrap_or_else(|| panic!("no count of generated cases:\n{report}"));
+    assert!(generated >= 300, "{generated} cases:\n{report}");
+    assert!(report.contains("No issues found"), "{report}");
+}
