@@ -64,6 +64,8 @@ def main():
                 "--report-dir", os.path.join(work, "report"),
             ],
             env={**os.environ, "NO_COLOR": "1"},
+            # Its cache of failures stays in the temporary directory.
+            cwd=work,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
