@@ -4,7 +4,9 @@
 // before any script runs, hydrated into the same DOM with no warning, and
 // a kill switch reaching the open page without a reload; and the same app
 // evaluating in process (@vexil/node following the flag server) rendering
-// the same page, overrides included. A screenshot is kept in
+// the same page, overrides included; and the Pages Router's page
+// (pages/classic.tsx, getServerSideProps) rendering, hydrating and
+// following the same checkout. A screenshot is kept in
 // target/web-test/.
 //
 // The flag server serves a copy of examples/shop whose `checkout-layout`
@@ -143,4 +145,34 @@ test("evaluated in process (@vexil/node following the server), the page is the s
   } finally {
     vexil(adminKey, "override", "lift", "new-checkout", "--reason", "next in-process test done", "--server", flagUrl());
   }
+});
+
+test("on the Pages Router (getServerSideProps) the same checkout is rendered, hydrated and followed live", async () => {
+  const classicUrl = (user) => `http://127.0.0.1:${appPort}/classic?user=${user}`;
+  const section = (html) => /<section id="checkout".*?<\/section>/s.exec(html)?.[0]?.replace(/<!--.*?-->/g, "");
+  for (const user of ["u-5003", "u-5008"]) {
+    const pages = section(await (await fetch(classicUrl(user))).text());
+    assert.ok(pages, user);
+    assert.equal(pages, section(await (await fetch(appUrl(user))).text()), user);
+  }
+  const { page, messages } = await openPage(browser);
+  await page.goto(classicUrl("u-5008"));
+  assert.match(await page.$eval("#shopper", (el) => el.textContent), /Pages Router/);
+  await page.waitForSelector("body[data-hydrated=true]", { timeout: 10000 });
+  await new Promise((r) => setTimeout(r, 500)); // the provider has connected
+  assert.deepEqual(await checkoutOf(page), ["new", "one-page"]);
+  await page.evaluate(() => {
+    window.__sameDocument = true;
+  });
+  vexil(adminKey, "override", "set", "new-checkout", "--off", "--reason", "next pages test", "--server", flagUrl());
+  try {
+    await page.waitForSelector("#checkout[data-checkout=classic]", { timeout: 2000 });
+    assert.equal(await page.evaluate(() => window.__sameDocument), true, "the page was reloaded");
+    assert.match(await (await fetch(classicUrl("u-5008"))).text(), /<section id="checkout" data-checkout="classic">/);
+  } finally {
+    vexil(adminKey, "override", "lift", "new-checkout", "--reason", "next pages test done", "--server", flagUrl());
+  }
+  await page.waitForSelector("#checkout[data-checkout=new][data-layout=one-page]", { timeout: 2000 });
+  assert.deepEqual(messages, [], "console errors or warnings");
+  await page.close();
 });
