@@ -2,7 +2,8 @@
 # Installs and builds the JavaScript half: the `@vexil/react` package
 # (sdk/js, built with tsc) and the example storefront (examples/web, bundled
 # with esbuild), each with `npm ci` from its committed package-lock.json,
-# and installs the Next.js example (examples/next) and @vexil/node (node/).
+# and installs the Next.js and React Router examples (examples/next,
+# examples/react-router) and @vexil/node (node/).
 # Idempotent: an install is redone only when its pins change (a stamp in
 # node_modules); the builds always run (a few seconds). Any failure stops
 # the script with a non-zero exit. No browser is downloaded here
@@ -34,5 +35,6 @@ install "$root/examples/web"
 (cd "$root/examples/web" && npm run --silent build) >&2
 # Built by scripts/test-web.sh, once `vexil` is (its build runs `vexil codegen`).
 install "$root/examples/next"
+install "$root/examples/react-router"
 # The in-process addon's package (its dev dependency: OpenFeature's server SDK).
 install "$root/node"

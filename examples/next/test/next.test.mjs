@@ -24,10 +24,12 @@ import { fileURLToPath } from "node:url";
 
 import {
   artefacts,
+  assertHydratesAndFollowsKillSwitch,
+  assertRenderedBeforeScripts,
+  checkoutSection,
   copyShop,
   freePort,
   launchBrowser,
-  openPage,
   startProcess,
   startVexil,
   stopProcess,
@@ -82,51 +84,20 @@ after(async () => {
   await stopProcess(flagServer);
 });
 
-/** The checkout's state: [data-checkout, data-layout]. */
-const checkoutOf = (page) => page.$eval("#checkout", (el) => [el.dataset.checkout, el.dataset.layout]);
+test("the server component's evaluation is in the HTML before any script runs", () =>
+  assertRenderedBeforeScripts(browser, appUrl));
 
-test("the server component's evaluation is in the HTML before any script runs", async () => {
-  for (const [user, layout] of [["u-5003", "multi-page"], ["u-5008", "one-page"]]) {
-    const html = await (await fetch(appUrl(user))).text();
-    assert.match(html, new RegExp(`<section id="checkout" data-checkout="new" data-layout="${layout}">`), user);
-    assert.match(html, /Free shipping from <!-- -->50<!-- --> EUR/, user);
-  }
-  const { page } = await openPage(browser);
-  await page.setJavaScriptEnabled(false);
-  await page.goto(appUrl("u-5008"));
-  assert.deepEqual(await checkoutOf(page), ["new", "one-page"]);
-  await page.close();
-});
-
-test("hydration keeps the server's DOM with no warning, and a kill switch reaches the page without a reload", async () => {
-  const { page, messages } = await openPage(browser);
-  const served = await (await fetch(appUrl("u-5008"))).text();
-  const withoutComments = (html) => html.replace(/<!--.*?-->/g, "");
-  const ssr = /<section id="checkout".*?<\/section>/s.exec(served)?.[0];
-  assert.ok(ssr, served);
-  await page.goto(appUrl("u-5008"));
-  await page.waitForSelector("body[data-hydrated=true]", { timeout: 10000 });
-  await new Promise((r) => setTimeout(r, 500)); // the provider has connected
-  const hydrated = await page.$eval("#checkout", (el) => el.outerHTML);
-  assert.equal(withoutComments(hydrated), withoutComments(ssr), "the DOM changed after hydration");
-  await page.evaluate(() => {
-    window.__sameDocument = true;
-  });
-  await page.screenshot({ path: join(artefacts, "next-checkout.png"), fullPage: true });
-  vexil(adminKey, "override", "set", "new-checkout", "--off", "--reason", "next test", "--server", flagUrl());
-  await page.waitForSelector("#checkout[data-checkout=classic]", { timeout: 2000 });
-  assert.equal(await page.evaluate(() => window.__sameDocument), true, "the page was reloaded");
-  // A new request renders the override on the server too.
-  const html = await (await fetch(appUrl("u-5008"))).text();
-  assert.match(html, /<section id="checkout" data-checkout="classic">/);
-  vexil(adminKey, "override", "lift", "new-checkout", "--reason", "next test done", "--server", flagUrl());
-  await page.waitForSelector("#checkout[data-checkout=new][data-layout=one-page]", { timeout: 2000 });
-  assert.deepEqual(messages, [], "console errors or warnings");
-  await page.close();
-});
+test("hydration keeps the server's DOM with no warning, and a kill switch reaches the page without a reload", () =>
+  assertHydratesAndFollowsKillSwitch({
+    browser,
+    url: appUrl("u-5008"),
+    adminKey,
+    flagServer: flagUrl(),
+    screenshot: "next-checkout.png",
+  }));
 
 test("evaluated in process (@vexil/node following the server), the page is the same, overrides included", async () => {
-  const checkoutHtml = async (url) => /<section id="checkout".*?<\/section>/s.exec(await (await fetch(url)).text())?.[0];
+  const checkoutHtml = async (url) => checkoutSection(await (await fetch(url)).text());
   for (const user of ["u-5003", "u-5008"]) {
     const overHttp = await checkoutHtml(appUrl(user));
     assert.ok(overHttp, user);
@@ -149,30 +120,11 @@ test("evaluated in process (@vexil/node following the server), the page is the s
 
 test("on the Pages Router (getServerSideProps) the same checkout is rendered, hydrated and followed live", async () => {
   const classicUrl = (user) => `http://127.0.0.1:${appPort}/classic?user=${user}`;
-  const section = (html) => /<section id="checkout".*?<\/section>/s.exec(html)?.[0]?.replace(/<!--.*?-->/g, "");
   for (const user of ["u-5003", "u-5008"]) {
-    const pages = section(await (await fetch(classicUrl(user))).text());
+    const pages = checkoutSection(await (await fetch(classicUrl(user))).text());
     assert.ok(pages, user);
-    assert.equal(pages, section(await (await fetch(appUrl(user))).text()), user);
+    assert.equal(pages, checkoutSection(await (await fetch(appUrl(user))).text()), user);
   }
-  const { page, messages } = await openPage(browser);
-  await page.goto(classicUrl("u-5008"));
-  assert.match(await page.$eval("#shopper", (el) => el.textContent), /Pages Router/);
-  await page.waitForSelector("body[data-hydrated=true]", { timeout: 10000 });
-  await new Promise((r) => setTimeout(r, 500)); // the provider has connected
-  assert.deepEqual(await checkoutOf(page), ["new", "one-page"]);
-  await page.evaluate(() => {
-    window.__sameDocument = true;
-  });
-  vexil(adminKey, "override", "set", "new-checkout", "--off", "--reason", "next pages test", "--server", flagUrl());
-  try {
-    await page.waitForSelector("#checkout[data-checkout=classic]", { timeout: 2000 });
-    assert.equal(await page.evaluate(() => window.__sameDocument), true, "the page was reloaded");
-    assert.match(await (await fetch(classicUrl("u-5008"))).text(), /<section id="checkout" data-checkout="classic">/);
-  } finally {
-    vexil(adminKey, "override", "lift", "new-checkout", "--reason", "next pages test done", "--server", flagUrl());
-  }
-  await page.waitForSelector("#checkout[data-checkout=new][data-layout=one-page]", { timeout: 2000 });
-  assert.deepEqual(messages, [], "console errors or warnings");
-  await page.close();
+  assert.match(await (await fetch(classicUrl("u-5008"))).text(), /Pages Router/);
+  await assertHydratesAndFollowsKillSwitch({ browser, url: classicUrl("u-5008"), adminKey, flagServer: flagUrl() });
 });
