@@ -511,7 +511,6 @@ pub fn cleanup(args: &CleanupArgs) -> Result<ExitCode, String> {
         Err(code) => return Ok(code),
     };
     let sources = revision::sources_in(&args.dir)?;
-    let done = vexil_lifecycle::cleanup(&sources, &bundle, &args.flag, &args.keep)?;
     let path_of = |name: &str| {
         if args.dir.is_file() {
             args.dir.clone()
@@ -519,6 +518,8 @@ pub fn cleanup(args: &CleanupArgs) -> Result<ExitCode, String> {
             args.dir.join(name)
         }
     };
+    let passing = |sources: &[(String, String)]| passing_tests(sources, &path_of);
+    let done = vexil_lifecycle::cleanup(&sources, &bundle, &args.flag, &args.keep, &passing)?;
     // The result must compile before anything is written.
     let mut after = vexil_compiler::Project::new();
     for (name, text) in &sources {
@@ -592,6 +593,35 @@ pub fn cleanup(args: &CleanupArgs) -> Result<ExitCode, String> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The names of the `test` blocks of `sources` that pass, run as `vexil
+/// test` runs them (the interpreter, now as the default time).
+fn passing_tests(
+    sources: &[(String, String)],
+    path_of: &dyn Fn(&str) -> PathBuf,
+) -> Result<std::collections::BTreeSet<String>, String> {
+    let mut project = vexil_compiler::Project::new();
+    for (name, text) in sources {
+        project.set_source(&path_of(name).to_string_lossy(), text.clone());
+    }
+    let bundle = project.bundle(true).map_err(|diagnostics| {
+        format!(
+            "they do not compile:\n{}",
+            project.render(&diagnostics, false)
+        )
+    })?;
+    let tests = bundle.tests.clone();
+    let snapshot =
+        vexil_runtime::Snapshot::new(bundle, vexil_runtime::BackendChoice::Interpreter, None, 1)
+            .map_err(|e| e.to_string())?;
+    Ok(
+        vexil_runtime::testing::run_tests(&snapshot, &tests, vexil_runtime::now())
+            .into_iter()
+            .filter(|r| r.passed())
+            .map(|r| r.name)
+            .collect(),
+    )
 }
 
 /// The evaluations a running server counted since it started.

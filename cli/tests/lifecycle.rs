@@ -613,3 +613,44 @@ fn schedule_lists_the_shop_in_time_order() {
         .code(2)
         .stderr(predicate::str::contains("invalid --since `tomorrow`"));
 }
+
+#[test]
+fn cleanup_runs_a_test_expecting_an_error_and_removes_it_when_the_error_is_gone() {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(
+        dir.path().join("flags.flag"),
+        "context user {\n  id: string\n}\n\n\
+         flag gate: bool {\n  kind release\n  default false\n  rule => 50% by user.id\n}\n\n\
+         flag early: bool {\n  kind release\n  default false\n  requires gate\n  rule => true\n}\n\n\
+         test \"no user\" {\n  context {\n    user {}\n  }\n  expect early reason ERROR\n}\n\n\
+         test \"a user\" {\n  context {\n    user { id: \"u-1\" }\n  }\n  expect early error TARGETING_KEY_MISSING\n}\n",
+    )
+    .expect("write");
+    let flags = arg(dir.path());
+    // `a user` fails already (nothing fails with an id): refused, nothing written.
+    vexil()
+        .args(["cleanup", "gate", "--keep", "false", &flags])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "test \"a user\", which expects `early` to fail with an error, fails already",
+        ));
+    let text = std::fs::read_to_string(dir.path().join("flags.flag")).expect("read");
+    assert!(text.contains("flag gate"), "{text}");
+    // Without it: `no user` passed because the gate failed without an id;
+    // with `early` serving its default it would not, so it goes.
+    let cut = text[..text.find("test \"a user\"").expect("the test")].to_string();
+    std::fs::write(dir.path().join("flags.flag"), cut).expect("write");
+    vexil().args(["test", &flags]).assert().success();
+    vexil()
+        .args(["cleanup", "gate", "--keep", "false", &flags])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "test \"no user\" expected `early` to fail with an error (run on the rewritten flags, the test fails), which can no longer happen: removed",
+        ));
+    let text = std::fs::read_to_string(dir.path().join("flags.flag")).expect("read");
+    assert!(!text.contains("test \"no user\""), "{text}");
+    vexil().args(["check", &flags]).assert().success();
+    vexil().args(["test", &flags]).assert().success();
+}

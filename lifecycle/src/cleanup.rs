@@ -18,11 +18,15 @@
 //! serve another value than its default, a rule or a reason a rule gives
 //! is a case that can no longer happen and goes; `reason DEFAULT` becomes
 //! `STATIC` when no prerequisite is left; `stage` lines (its staged rule is
-//! gone) go. A test expecting it to fail with an error cannot be decided
-//! without evaluating it, so the clean-up refuses, naming the test. The
-//! dependant is then constant: the notes say so and suggest cleaning it up
-//! next.
+//! gone) go. Whether a test expecting it to fail with an error still holds
+//! cannot be told from the text (the error may have come from the removed
+//! flag), so such tests are run, before and after the rewrite, by the
+//! caller's test runner: one that still passes stays, one that passed and
+//! no longer does expects what can no longer happen and goes, and one that
+//! already failed makes the clean-up refuse, naming it. The dependant is
+//! then constant: the notes say so and suggest cleaning it up next.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 
 use vexil_compiler::syntax::{self as ast, ExpectKind, Item, PropertyKind, RequireOp, TestMember};
@@ -41,6 +45,9 @@ pub struct Cleanup {
     pub kept: String,
 }
 
+/// Runs the `test` blocks of a set of sources; the names of those that pass.
+pub type TestRunner<'a> = dyn Fn(&[Source]) -> Result<BTreeSet<String>, String> + 'a;
+
 /// The kept value: its text as written and its variant's name, if any.
 struct Kept {
     literal: String,
@@ -58,11 +65,16 @@ impl Kept {
 /// file, or a variant's name), over `sources`, whose linked bundle is
 /// `bundle`. Refuses an unknown flag, an experiment, a value the flag does
 /// not serve, and a value a dependant's prerequisite excludes.
+///
+/// `passing` runs the `test` blocks of a set of sources and names those
+/// that pass; it is called (before and after the rewrite) only when a test
+/// expects a silenced dependant to fail with an error.
 pub fn cleanup(
     sources: &[Source],
     bundle: &Bundle,
     flag: &str,
     keep: &str,
+    passing: &TestRunner<'_>,
 ) -> Result<Cleanup, String> {
     let Some(ir) = bundle.flags.iter().find(|f| f.name == flag) else {
         if bundle.experiments.iter().any(|e| e.name == flag) {
@@ -99,30 +111,82 @@ pub fn cleanup(
         literal: value.value.to_string(),
         variant: value.variant.clone(),
     };
-    let mut out = Cleanup {
-        files: Vec::new(),
-        notes: Vec::new(),
-        kept: kept.variant.clone().unwrap_or_else(|| kept.literal.clone()),
-    };
     let mut silenced = Vec::new();
     for (_, text) in sources {
         silenced.extend(silenced_in(text, flag, &kept, bundle));
     }
-    let mut edits = Vec::new();
-    for (path, text) in sources {
-        let edit = edits_of(text, flag, &kept, &silenced, &mut out.notes)?;
-        edits.push((path, text, edit));
+    let kept_text = kept.variant.clone().unwrap_or_else(|| kept.literal.clone());
+    let mut errors = ErrorTests::default();
+    let (mut files, mut notes) = rewrite(sources, flag, &kept, &silenced, &mut errors)?;
+    if !errors.undecided.is_empty() {
+        let after: Vec<Source> = sources
+            .iter()
+            .map(|(name, text)| {
+                let new = files.iter().find(|(n, _)| n == name).map(|(_, t)| t);
+                (name.clone(), new.unwrap_or(text).clone())
+            })
+            .collect();
+        let before = passing(sources)?;
+        let after = passing(&after)
+            .map_err(|e| format!("cannot remove `{flag}`: the rewritten flags: {e}"))?;
+        let mut still = Vec::new();
+        for (test, dependant) in std::mem::take(&mut errors.undecided) {
+            if !before.contains(&test) {
+                return Err(format!(
+                    "cannot remove `{flag}` keeping `{kept_text}`: test {test:?}, which expects `{dependant}` to fail with an error, fails already; fix it first (`vexil test`)"
+                ));
+            }
+            if after.contains(&test) {
+                still.push(format!(
+                    "test {test:?} expects `{dependant}` to fail with an error, which it still does (the test passes on the rewritten flags): kept"
+                ));
+            } else {
+                errors.gone.insert(test, dependant);
+            }
+        }
+        if !errors.gone.is_empty() {
+            (files, notes) = rewrite(sources, flag, &kept, &silenced, &mut errors)?;
+        }
+        notes.extend(still);
     }
-    for (path, text, edit) in edits {
+    Ok(Cleanup {
+        files,
+        notes,
+        kept: kept_text,
+    })
+}
+
+/// The tests that expect a silenced dependant to fail with an error.
+#[derive(Default)]
+struct ErrorTests {
+    /// Not decided yet (test, dependant): the caller's runner decides.
+    undecided: Vec<(String, String)>,
+    /// Decided: the error no longer happens, so the test goes (test →
+    /// dependant).
+    gone: BTreeMap<String, String>,
+}
+
+/// The files the clean-up changes, each in canonical format, and its notes.
+fn rewrite(
+    sources: &[Source],
+    flag: &str,
+    kept: &Kept,
+    silenced: &[Silenced],
+    errors: &mut ErrorTests,
+) -> Result<(Vec<Source>, Vec<String>), String> {
+    let mut notes = Vec::new();
+    let mut files = Vec::new();
+    for (path, text) in sources {
+        let edit = edits_of(text, flag, kept, silenced, errors, &mut notes)?;
         if edit.is_empty() {
             continue;
         }
         let edited = apply(text, edit);
         let formatted = vexil_fmt::format_source(&edited)
             .map_err(|e| format!("`{path}` would not parse after the clean-up: {e}"))?;
-        out.files.push((path.clone(), formatted));
+        files.push((path.clone(), formatted));
     }
-    Ok(out)
+    Ok((files, notes))
 }
 
 /// A dependant whose prerequisite on the removed flag never holds with the
@@ -193,13 +257,13 @@ fn silenced_in(text: &str, flag: &str, kept: &Kept, bundle: &Bundle) -> Vec<Sile
 /// What changes in one file: byte ranges replaced (by nothing, for a cut).
 type Edits = Vec<(Range<usize>, &'static str)>;
 
-/// The edits of one file; an error when a test on a silenced dependant
-/// cannot be kept or removed with certainty.
+/// The edits of one file.
 fn edits_of(
     text: &str,
     flag: &str,
     kept: &Kept,
     silenced: &[Silenced],
+    errors: &mut ErrorTests,
     notes: &mut Vec<String>,
 ) -> Result<Edits, String> {
     let tree = ast::parse(text);
@@ -257,7 +321,7 @@ fn edits_of(
                     ));
                 }
             }
-            Item::Test(t) => test_edits(text, t, flag, kept, silenced, notes, &mut edits)?,
+            Item::Test(t) => test_edits(text, t, flag, kept, silenced, errors, notes, &mut edits),
             _ => {}
         }
     }
@@ -266,16 +330,20 @@ fn edits_of(
 
 /// What becomes of one test: removed when it expects what can no longer
 /// happen or tests only the removed flag; else its lines on the removed
-/// flag cut, and those on silenced dependants adjusted.
+/// flag cut, and those on silenced dependants adjusted. A kept test that
+/// expects a silenced dependant to fail with an error is left for the
+/// test runner to decide (`errors`).
+#[allow(clippy::too_many_arguments)]
 fn test_edits(
     text: &str,
     t: &ast::TestDecl,
     flag: &str,
     kept: &Kept,
     silenced: &[Silenced],
+    errors: &mut ErrorTests,
     notes: &mut Vec<String>,
     edits: &mut Edits,
-) -> Result<(), String> {
+) {
     let expects: Vec<&ast::Expectation> = t
         .members
         .iter()
@@ -297,6 +365,8 @@ fn test_edits(
     let mut impossible: Option<String> = None;
     let mut own = Vec::new();
     let mut adjusted: Edits = Vec::new();
+    let mut undecided = Vec::new();
+    let test = &t.name.value;
     for e in &expects {
         if e.flag.name == flag {
             own.push(lines(text, e.span));
@@ -324,12 +394,14 @@ fn test_edits(
                     adjusted.push((at, "STATIC"));
                 }
                 "DEFAULT" | "DISABLED" => {}
-                "ERROR" => return Err(undecidable(flag, kept, &t.name.value, name)),
+                "ERROR" => expects_error(errors, test, name, &mut impossible, &mut undecided),
                 other => {
                     impossible.get_or_insert(format!("expected `{name}` to give reason `{other}`"));
                 }
             },
-            ExpectKind::Error(_) => return Err(undecidable(flag, kept, &t.name.value, name)),
+            ExpectKind::Error(_) => {
+                expects_error(errors, test, name, &mut impossible, &mut undecided)
+            }
             ExpectKind::Stage(_) => adjusted.push((lines(text, e.span), "")),
         }
     }
@@ -346,6 +418,7 @@ fn test_edits(
             t.name.value
         ));
     } else {
+        errors.undecided.extend(undecided);
         edits.extend(own.into_iter().map(|r| (r, "")));
         if !adjusted.is_empty() {
             notes.push(format!(
@@ -355,15 +428,25 @@ fn test_edits(
         }
         edits.extend(adjusted);
     }
-    Ok(())
 }
 
-/// The refusal for a test that expects a silenced dependant to fail.
-fn undecidable(flag: &str, kept: &Kept, test: &str, dependant: &str) -> String {
-    format!(
-        "cannot remove `{flag}` keeping `{}`: test {test:?} expects `{dependant}` to fail with an error, and whether it still would once `{dependant}` serves its default cannot be told without evaluating it; change that test first",
-        kept.variant.as_deref().unwrap_or(&kept.literal)
-    )
+/// `test` expects the silenced `dependant` to fail with an error: decided
+/// already (the error no longer happens: the test can no longer pass), or
+/// left to decide.
+fn expects_error(
+    errors: &ErrorTests,
+    test: &str,
+    dependant: &str,
+    impossible: &mut Option<String>,
+    undecided: &mut Vec<(String, String)>,
+) {
+    if errors.gone.contains_key(test) {
+        impossible.get_or_insert(format!(
+            "expected `{dependant}` to fail with an error (run on the rewritten flags, the test fails)"
+        ));
+    } else if !undecided.iter().any(|(_, d)| d == dependant) {
+        undecided.push((test.to_string(), dependant.to_string()));
+    }
 }
 
 /// `span` widened to whole lines when nothing else is on them, with the
@@ -475,11 +558,47 @@ test "late elsewhere" {
 }
 "#;
 
+    /// The tests of `sources` that pass, run as `vexil test` does; counts
+    /// its calls in `RUNS`.
+    fn passing(sources: &[Source]) -> Result<BTreeSet<String>, String> {
+        RUNS.with(|r| r.set(r.get() + 1));
+        let mut project = vexil_compiler::Project::new();
+        for (name, text) in sources {
+            project.set_source(name, text.clone());
+        }
+        let bundle = project
+            .bundle(true)
+            .map_err(|d| project.render(&d, false))?;
+        let tests = bundle.tests.clone();
+        let snapshot = vexil_runtime::Snapshot::new(
+            bundle,
+            vexil_runtime::BackendChoice::Interpreter,
+            None,
+            1,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(vexil_runtime::testing::run_tests(&snapshot, &tests, 0)
+            .into_iter()
+            .filter(|r| r.passed())
+            .map(|r| r.name)
+            .collect())
+    }
+
+    thread_local! {
+        static RUNS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    }
+
     fn run(text: &str, flag: &str, keep: &str) -> Result<Cleanup, String> {
         let mut project = vexil_compiler::Project::new();
         project.set_source("flags.flag", text.to_string());
         let bundle = project.bundle(false).expect("compiles");
-        cleanup(&[("flags.flag".into(), text.into())], &bundle, flag, keep)
+        cleanup(
+            &[("flags.flag".into(), text.into())],
+            &bundle,
+            flag,
+            keep,
+            &passing,
+        )
     }
 
     #[test]
@@ -530,13 +649,104 @@ test "late elsewhere" {
         assert_eq!(bundle.tests.len(), 1);
     }
 
+    /// A gate split by `user.id`: a context without one makes it fail, and
+    /// `early`, which requires it, fail with it.
+    const SPLIT_GATE: &str = r#"
+context user {
+  id: string
+  country: string
+}
+
+flag gate: bool {
+  kind release
+  default false
+  rule => 50% by user.id
+}
+
+flag early: bool {
+  kind release
+  default false
+  requires gate
+  rule => true
+}
+
+flag other: bool {
+  kind release
+  default false
+  rule when user.country == "US" => true
+}
+
+test "no user" {
+  context {
+    user { country: "FR" }
+  }
+  expect early reason ERROR
+  expect other == false
+}
+"#;
+
     #[test]
-    fn a_test_expecting_a_silenced_flag_to_fail_is_refused() {
-        let text = FLAGS.replace("expect early reason DEFAULT", "expect early reason ERROR");
+    fn a_test_expecting_an_error_the_removed_flag_caused_is_removed() {
+        // Before: `gate` fails without a user id, so `early` does. After:
+        // `early` serves its default to everyone, and the test, run on the
+        // rewritten flags, fails: its expectation can no longer happen.
+        RUNS.with(|r| r.set(0));
+        let done = run(SPLIT_GATE, "gate", "false").expect("decided");
+        assert_eq!(RUNS.with(|r| r.get()), 2, "run before and after");
+        let text = &done.files[0].1;
+        assert!(!text.contains("test \"no user\""), "{text}");
+        assert!(
+            done.notes.iter().any(|n| n.contains(
+                "test \"no user\" expected `early` to fail with an error (run on the rewritten flags, the test fails), which can no longer happen: removed"
+            )),
+            "{:?}",
+            done.notes
+        );
+    }
+
+    #[test]
+    fn a_test_expecting_an_error_that_still_happens_is_kept() {
+        // `early` fails without a user id on its own prerequisite, which
+        // stays before the gate's.
+        let text = SPLIT_GATE
+            .replace("  requires gate\n", "  requires other\n  requires gate\n")
+            .replace(
+                "rule when user.country == \"US\" => true",
+                "rule => 50% by user.id",
+            );
+        let done = run(&text, "gate", "false").expect("decided");
+        let rewritten = &done.files[0].1;
+        assert!(rewritten.contains("test \"no user\""), "{rewritten}");
+        assert!(
+            rewritten.contains("expect early reason ERROR"),
+            "{rewritten}"
+        );
+        assert!(
+            done.notes
+                .iter()
+                .any(|n| n == "test \"no user\" expects `early` to fail with an error, which it still does (the test passes on the rewritten flags): kept"),
+            "{:?}",
+            done.notes
+        );
+    }
+
+    #[test]
+    fn a_test_expecting_an_error_that_already_fails_is_refused() {
+        // With a user id nothing fails: the test fails before the clean-up.
+        let text = SPLIT_GATE.replace(
+            "user { country: \"FR\" }",
+            "user { id: \"u1\", country: \"FR\" }",
+        );
         let refused = run(&text, "gate", "false").expect_err("refused");
-        assert!(refused.starts_with("cannot remove `gate` keeping `false`: test \"late elsewhere\" expects `early` to fail with an error"), "{refused}");
-        // Keeping the value they require rewrites nothing in them.
+        assert!(
+            refused.starts_with("cannot remove `gate` keeping `false`: test \"no user\", which expects `early` to fail with an error, fails already"),
+            "{refused}"
+        );
+        // Keeping the value they require rewrites nothing in them, and runs
+        // no test.
+        RUNS.with(|r| r.set(0));
         let done = run(FLAGS, "gate", "true").expect("resolved");
         assert!(done.files[0].1.contains("rule us"));
+        assert_eq!(RUNS.with(|r| r.get()), 0);
     }
 }
