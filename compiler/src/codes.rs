@@ -208,10 +208,13 @@ codes! {
     OwnerNotAllowed = "W0105", Warning, "owner not among the project's owners",
         "The project file lists the owners flags may name (`[conventions] owners = [..]`). \
          Use one of them, or add the team to the list.";
-    UnknownEvent = "W0107", Warning, "guardrail event not among the project's events",
-        "The project file lists the metric events its services emit (`[conventions] events = [..]`): a \
-         guardrail reading another event watches nothing, and the rollout would never stop. Fix the \
-         event's name, or add it to the list once something emits it.";
+    UnknownEvent = "W0107", Warning, "metric event that nothing emits",
+        "A metric (an experiment's, or a rollout guardrail's) reads an event that nothing emits: it \
+         watches nothing, and a guardrail on it would never stop its rollout. When the project file \
+         lists the events its services emit (`[conventions] events = [..]`), that is an event not in \
+         the list; without a list, an event that no other metric reads while a name a typo away is \
+         read elsewhere (`search_eror` beside `search_error`). Fix the event's name, or add it to the \
+         list once something emits it.";
     TagNotAllowed = "W0106", Warning, "tag not among the project's tags",
         "The project file lists the tags flags may carry (`[conventions] tags = [..]`). \
          Use one of them, or add the tag to the list.";

@@ -135,6 +135,46 @@ pub fn file_summary(db: &dyn Db, file: SourceFile) -> FileSummary {
     crate::summary::summarize(parse(db, file))
 }
 
+/// The events the file's metrics read (experiments' `metrics` and flags'
+/// guardrails), once per use, in source order.
+#[salsa::tracked(returns(ref))]
+pub fn file_events(db: &dyn Db, file: SourceFile) -> Vec<String> {
+    let mut events = Vec::new();
+    for item in &parse(db, file).items {
+        let (ast::Item::Flag(d) | ast::Item::Experiment(d)) = item else {
+            continue;
+        };
+        for p in &d.properties {
+            match &p.kind {
+                ast::PropertyKind::Metrics(metrics) => {
+                    for m in metrics {
+                        events.extend(m.events.iter().map(|e| e.name.clone()));
+                    }
+                }
+                ast::PropertyKind::Rule(r) => {
+                    for g in &r.guards {
+                        events.extend(g.metric.events.iter().map(|e| e.name.clone()));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    events
+}
+
+/// Every event the workspace's metrics read, with how many times.
+#[salsa::tracked(returns(ref))]
+pub fn project_events(db: &dyn Db, ws: Workspace) -> BTreeMap<String, u32> {
+    let mut uses = BTreeMap::new();
+    for &file in ws.files(db) {
+        for event in file_events(db, file) {
+            *uses.entry(event.clone()).or_insert(0) += 1;
+        }
+    }
+    uses
+}
+
 /// Where each top-level name is declared, in workspace file order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Symbols {

@@ -334,8 +334,80 @@ impl FileChecker<'_> {
         }
     }
 
+    /// W0107: a metric reading an event that nothing emits. With the
+    /// project file's `events` list (what the services emit), an event not
+    /// in it; without one, an event no other metric of the project reads
+    /// while a name a typo away is read elsewhere (`search_eror` beside
+    /// `search_error`): such a metric watches nothing, and a guardrail on it
+    /// would never stop its rollout.
+    fn metric_events(&mut self, events: &[ast::EventName]) {
+        let listed = &self.ws.conventions(self.db).events;
+        if !listed.is_empty() {
+            let listed = listed.clone();
+            for event in events {
+                if listed.contains(&event.name) {
+                    continue;
+                }
+                let help = match did_you_mean(&event.name, listed.iter().map(String::as_str)) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => {
+                        "add it to `events` in `vexil.toml` once a service emits it".to_string()
+                    }
+                };
+                self.rep
+                    .report(
+                        Code::UnknownEvent,
+                        event.span,
+                        format!(
+                            "nothing emits `{}`: it is not one of the project's events",
+                            event.name
+                        ),
+                    )
+                    .label("unknown event")
+                    .help(help);
+            }
+            return;
+        }
+        let uses = crate::db::project_events(self.db, self.ws);
+        for event in events {
+            if uses.get(&event.name).copied().unwrap_or(0) > 1 {
+                continue;
+            }
+            let Some(near) = did_you_mean(&event.name, uses.keys().map(String::as_str)) else {
+                continue;
+            };
+            let elsewhere = uses.get(&near).copied().unwrap_or(0);
+            let help = if elsewhere > 1 {
+                format!("did you mean `{near}`?")
+            } else {
+                format!("if `{}` or `{near}` is a typo, fix it", event.name)
+            };
+            self.rep
+                .report(
+                    Code::UnknownEvent,
+                    event.span,
+                    format!(
+                        "`{}` is read only here, and `{near}`, a typo away, {}: is one a mistake?",
+                        event.name,
+                        if elsewhere > 1 {
+                            format!("by {elsewhere} other metrics")
+                        } else {
+                            "by one other metric".to_string()
+                        }
+                    ),
+                )
+                .label("read only here")
+                .help(format!(
+                    "{help} (listing what the services emit in `events` in `vexil.toml` checks every event)"
+                ));
+        }
+    }
+
     /// Experiment metrics, and a staged rollout's guardrails (`guard.rs`).
     pub(super) fn metrics(&mut self, metrics: &[ast::MetricDecl]) -> Vec<ir::Metric> {
+        for m in metrics {
+            self.metric_events(&m.events);
+        }
         let mut out = Vec::new();
         let mut seen: HashMap<&str, Span> = HashMap::new();
         for m in metrics {

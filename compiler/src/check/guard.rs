@@ -72,7 +72,6 @@ impl FileChecker<'_> {
             }
             return None;
         }
-        self.guard_events(r);
         let metrics: Vec<ast::MetricDecl> = r.guards.iter().map(|g| g.metric.clone()).collect();
         let lowered = self.metrics(&metrics);
         let mut guards = Vec::with_capacity(lowered.len());
@@ -182,36 +181,6 @@ impl FileChecker<'_> {
                     ))
                     .help("lengthen the stages, or plan for more `daily_units`");
             }
-        }
-    }
-
-    /// W0107: a guardrail's event that the project file's `events` list
-    /// (what the services emit) does not name.
-    fn guard_events(&mut self, r: &ast::RuleDecl) {
-        let conventions = self.ws.conventions(self.db);
-        if conventions.events.is_empty() {
-            return;
-        }
-        let known = conventions.events.clone();
-        for event in r.guards.iter().flat_map(|g| &g.metric.events) {
-            if known.contains(&event.name) {
-                continue;
-            }
-            let help = match did_you_mean(&event.name, known.iter().map(String::as_str)) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => "add it to `events` in `vexil.toml` once a service emits it".to_string(),
-            };
-            self.rep
-                .report(
-                    Code::UnknownEvent,
-                    event.span,
-                    format!(
-                        "nothing emits `{}`: it is not one of the project's events",
-                        event.name
-                    ),
-                )
-                .label("unknown event")
-                .help(help);
         }
     }
 
