@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use vexil_control::{Action, AuditKind, AuditQuery, NewEntry, Override, StoreError, Write};
 
 use crate::auth::{Caller, Scope};
-use crate::errors::ApiError;
+use crate::errors::{read_body, ApiError};
 use crate::state::App;
 
 /// Who made a request, from where: for the audit log.
@@ -242,7 +242,7 @@ fn prepare_set(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(Option<u64>, Override), ApiError> {
     let expected = if_match(headers)?;
-    let bytes = body.map_err(|r| ApiError::parse(format!("cannot read the request body: {r}")))?;
+    let bytes = read_body(body, app.config.limits.body_bytes)?;
     let body: SetBody = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::parse(format!(
             "the body is not an override: {e} (expected {{\"action\": {{\"kind\": \"off\"}}, \"reason\": \"...\", \"expiresAt\"?: \"RFC 3339\"}}; kinds: off, value, variant, rollout, stop_enrolment)"
@@ -324,8 +324,7 @@ pub async fn delete(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let prepared = if_match(&headers).and_then(|expected| {
-        let bytes =
-            body.map_err(|r| ApiError::parse(format!("cannot read the request body: {r}")))?;
+        let bytes = read_body(body, app.config.limits.body_bytes)?;
         let lift: LiftBody = if bytes.iter().all(u8::is_ascii_whitespace) {
             LiftBody::default()
         } else {

@@ -271,6 +271,18 @@ fn every_flag(served: &Served, json: &Value, now: i64) -> Markup {
     }
 }
 
+/// What kind of JSON value `v` is, with its article.
+fn json_kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
 /// `POST /v1/explain/{flag}`: `{"context": {...}, "now"?: "RFC 3339"}` →
 /// the value, the reason, an override in force, and the explanation.
 pub async fn api(State(app): State<Arc<App>>, Path(flag): Path<String>, body: Bytes) -> Response {
@@ -283,17 +295,36 @@ pub async fn api(State(app): State<Arc<App>>, Path(flag): Path<String>, body: By
             return app.metrics.refuse(e).into_response();
         }
     };
-    let now = match body.get("now").and_then(Value::as_str) {
+    // A `now` or a `context` of another type is refused, not ignored: the
+    // explanation would be of another time or another context.
+    let now = match body.get("now") {
         None => vexil_runtime::now(),
-        Some(t) => match t.parse::<jiff::Timestamp>() {
+        Some(Value::String(t)) => match t.parse::<jiff::Timestamp>() {
             Ok(t) => t.as_microsecond(),
             Err(e) => {
                 let e = ApiError::parse(format!("`now` `{t}` is not an RFC 3339 time: {e}"));
                 return app.metrics.refuse(e).into_response();
             }
         },
+        Some(other) => {
+            let e = ApiError::parse(format!(
+                "`now` is an RFC 3339 time as a string, not {}",
+                json_kind(other)
+            ));
+            return app.metrics.refuse(e).into_response();
+        }
     };
-    let context = body.get("context").cloned().unwrap_or_else(|| json!({}));
+    let context = match body.get("context") {
+        None => json!({}),
+        Some(c) if c.is_object() => c.clone(),
+        Some(other) => {
+            let e = ApiError::parse(format!(
+                "`context` is an object of contexts by name (`{{\"user\": {{...}}}}`), not {}",
+                json_kind(other)
+            ));
+            return app.metrics.refuse(e).into_response();
+        }
+    };
     let served = app.served();
     match explained(&served, &flag, &context, now) {
         Some(answer) => axum::Json(answer).into_response(),
