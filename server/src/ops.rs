@@ -1,8 +1,11 @@
-//! Operational endpoints: liveness, readiness and what is being served.
+//! Operational endpoints: liveness, readiness, what is being served, and
+//! the API's own OpenAPI document.
 
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
 
@@ -17,6 +20,15 @@ pub async fn healthz() -> Json<Value> {
 /// this answers 200 from the first request on.
 pub async fn readyz(State(app): State<Arc<App>>) -> Json<Value> {
     Json(json!({ "status": "ready", "version": app.served().version }))
+}
+
+/// The OpenAPI document of every endpoint but OFREP's evaluations (which
+/// OFREP's own document specifies) and the dashboard.
+pub const OPENAPI: &str = include_str!("../openapi.yaml");
+
+/// `GET /v1/openapi.yaml`: the document, to anyone (it holds no data).
+pub async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI)
 }
 
 /// `GET /status`: the served version, its source, and the last reload attempt.

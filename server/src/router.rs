@@ -50,6 +50,7 @@ pub fn router(app: Arc<App>) -> Router {
     let open = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
+        .route("/v1/openapi.yaml", get(ops::openapi))
         .route(ofrep::STREAM_PATH, get(stream::events));
     let limits = &app.config.limits;
     // One stack (outermost first) applied once, per route so that latency
