@@ -532,16 +532,16 @@ async fn a_guarded_rollout_is_rolled_back_from_a_postgres_event_store() {
 async fn a_resumed_stage_stays_resumed_after_a_restart() {
     let guarded = Guarded::start(None).await;
     guarded.roll_back().await;
-    let res = guarded
+    let (status, _, _) = guarded
         .server
-        .http
-        .delete(guarded.server.url("/v1/overrides/search-v3"))
-        .header("if-match", "*")
-        .json(&json!({ "reason": "rollout resumed: the index is fixed" }))
-        .send()
-        .await
-        .expect("lifted");
-    assert_eq!(res.status(), 200);
+        .send(
+            reqwest::Method::DELETE,
+            "/v1/overrides/search-v3",
+            &[("if-match", "*")],
+            Some(json!({ "reason": "rollout resumed: the index is fixed" }).to_string()),
+        )
+        .await;
+    assert_eq!(status, 200);
     let statuses = guarded.server.running.check_rollouts().await;
     assert_eq!(statuses[0]["state"], "rolling", "{statuses:#}");
 

@@ -41,15 +41,14 @@ async fn call(
 ) -> (u16, reqwest::header::HeaderMap, Value) {
     let mut req = server
         .http
-        .request(method, server.url(path))
+        .request(method.clone(), server.url(path))
         .header("x-api-key", key);
     if let Some(body) = body {
         req = req.json(&body);
     }
     let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    let text = res.text().await.unwrap();
+    // Every answer checked against server/openapi.yaml (or OFREP's).
+    let (status, headers, text) = common::read_checked(method.as_str(), path, res).await;
     (
         status,
         headers,
@@ -59,16 +58,14 @@ async fn call(
 
 /// A single evaluation with `key`: its status.
 async fn evaluates(server: &Server, key: &str) -> u16 {
-    server
-        .http
-        .post(server.url("/ofrep/v1/evaluate/flags/express-checkout"))
-        .header("x-api-key", key)
-        .json(&json!({ "context": shopper("u-1") }))
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
+    let (status, _, _) = server
+        .post_raw(
+            "/ofrep/v1/evaluate/flags/express-checkout",
+            json!({ "context": shopper("u-1") }).to_string(),
+            &[("x-api-key", key)],
+        )
+        .await;
+    status
 }
 
 async fn create(server: &Server, name: &str, scope: &str) -> Value {

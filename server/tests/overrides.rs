@@ -47,7 +47,7 @@ async fn call(
     headers: &[(&str, &str)],
     body: Option<Value>,
 ) -> (u16, reqwest::header::HeaderMap, Value) {
-    let mut req = server.http.request(method, server.url(path));
+    let mut req = server.http.request(method.clone(), server.url(path));
     if let Some(key) = key {
         req = req.header("x-api-key", key);
     }
@@ -58,9 +58,8 @@ async fn call(
         req = req.json(&body);
     }
     let res = req.send().await.unwrap();
-    let status = res.status().as_u16();
-    let headers = res.headers().clone();
-    let text = res.text().await.unwrap();
+    // Every answer checked against server/openapi.yaml (or OFREP's).
+    let (status, headers, text) = common::read_checked(method.as_str(), path, res).await;
     let json = serde_json::from_str(&text).unwrap_or(Value::String(text));
     (status, headers, json)
 }

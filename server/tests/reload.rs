@@ -99,19 +99,10 @@ async fn an_edit_is_served_and_announced_on_the_event_stream() {
 async fn a_broken_edit_or_a_failing_test_keeps_the_last_good_version() {
     let dir = shop_copy();
     let server = start(config(dir.path())).await;
-    let status = |server: &common::Server| {
-        let url = server.url("/status");
-        let http = server.http.clone();
-        async move {
-            http.get(url)
-                .send()
-                .await
-                .expect("status")
-                .json::<Value>()
-                .await
-                .expect("json")
-        }
-    };
+    async fn status(server: &common::Server) -> Value {
+        let (_, _, text) = server.get("/status", &[]).await;
+        serde_json::from_str(&text).expect("json")
+    }
     let before = status(&server).await;
 
     // Does not compile.

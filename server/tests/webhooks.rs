@@ -146,16 +146,15 @@ fn keyed(data_dir: &Path, hooks: Vec<WebhookConfig>) -> Config {
 }
 
 async fn set_off(server: &Server, flag: &str, reason: &str) {
-    let res = server
-        .http
-        .put(server.url(&format!("/v1/overrides/{flag}")))
-        .header("x-api-key", ADMIN)
-        .header("if-match", "*")
-        .json(&json!({ "action": { "kind": "off" }, "reason": reason }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200, "{}", res.text().await.unwrap());
+    let (status, _, text) = server
+        .send(
+            reqwest::Method::PUT,
+            &format!("/v1/overrides/{flag}"),
+            &[("x-api-key", ADMIN), ("if-match", "*")],
+            Some(json!({ "action": { "kind": "off" }, "reason": reason }).to_string()),
+        )
+        .await;
+    assert_eq!(status, 200, "{text}");
 }
 
 /// Check a delivery's signature as a receiver would: HMAC-SHA256 under

@@ -1,7 +1,18 @@
-//! OFREP's contract: every response the server's tests see is checked
-//! against the OpenAPI schema of its operation and status, from OFREP's own
-//! specification (`server/tests/ofrep/`, with its licence and source), and
-//! every event-stream message against `event-streams.yaml`.
+//! The server's contracts: every response the server's tests see is
+//! checked against the OpenAPI schema of its operation and status: OFREP's
+//! two evaluation endpoints against OFREP's own specification
+//! (`server/tests/ofrep/`, with its licence and source), every other
+//! endpoint the server's own document describes (`server/openapi.yaml`)
+//! against that document, and every event-stream message against OFREP's
+//! `event-streams.yaml`.
+//!
+//! Against the server's own document: a status the document does not list
+//! for the operation fails, naming it; so does a content type it does not
+//! list for that status, a required header missing or not of its schema, a
+//! JSON body its schema refuses, and a body where it gives none. Text
+//! bodies (OpenMetrics, YAML, JSON Lines, the event stream) are checked for
+//! their content type only. A method a documented path does not take is
+//! no operation: its 405 is checked like any refusal.
 //!
 //! Three stated exceptions, patched into the schema where they apply and
 //! each shown needed by `server/tests/contract.rs`: reason `DEFAULT`
@@ -20,6 +31,15 @@ use serde_json::{json, Value};
 
 const OPENAPI: &str = include_str!("../ofrep/openapi.yaml");
 const EVENT_STREAMS: &str = include_str!("../ofrep/event-streams.yaml");
+/// The server's own document (every endpoint but OFREP's evaluations and
+/// the dashboard).
+pub const API: &str = include_str!("../../openapi.yaml");
+
+/// The server's own document, parsed.
+pub fn api() -> &'static Value {
+    static API_DOC: OnceLock<Value> = OnceLock::new();
+    API_DOC.get_or_init(|| serde_norway::from_str(API).expect("server/openapi.yaml is YAML"))
+}
 
 /// The specification as JSON, unpatched.
 pub fn spec_as_written() -> Value {
@@ -123,6 +143,10 @@ pub fn check(
     headers: &reqwest::header::HeaderMap,
     body: &str,
 ) {
+    if let Some((name, op)) = api_operation(method, path) {
+        check_api(&name, op, method, path, status, headers, Some(body));
+        return;
+    }
     let Some(op) = operation(method, path) else {
         if status >= 400 {
             check_body("bulkEvaluationFailure", method, path, status, body);
@@ -181,6 +205,182 @@ pub fn check(
         .lock()
         .expect("checked")
         .insert((op.to_string(), status));
+}
+
+/// Checks a response whose body is not read (an event stream): its status
+/// and headers, and its content type, against the server's own document.
+pub fn check_head(method: &str, path: &str, status: u16, headers: &reqwest::header::HeaderMap) {
+    let (name, op) = api_operation(method, path)
+        .unwrap_or_else(|| panic!("{method} {path}: server/openapi.yaml has no such operation"));
+    check_api(&name, op, method, path, status, headers, None);
+}
+
+/// The operation of the server's own document a request names, as `GET
+/// /v1/overrides/{flag}`; `None` for a path the document does not
+/// describe, and for a method a described path does not take.
+pub fn api_operation(method: &str, path: &str) -> Option<(String, &'static Value)> {
+    let path = path.split('?').next().unwrap_or(path);
+    let segments: Vec<&str> = path.split('/').collect();
+    let paths = api()["paths"].as_object().expect("paths");
+    let (template, item) = paths.iter().find(|(template, _)| {
+        let parts: Vec<&str> = template.split('/').collect();
+        parts.len() == segments.len()
+            && parts
+                .iter()
+                .zip(&segments)
+                .all(|(t, s)| t == s || (t.starts_with('{') && t.ends_with('}') && !s.is_empty()))
+    })?;
+    let op = item.get(method.to_ascii_lowercase())?;
+    Some((format!("{method} {template}"), op))
+}
+
+/// `node`, or what its `$ref` (within the document) points at, with the
+/// JSON pointer of what was returned.
+fn resolved(node: &Value, pointer: String) -> (&Value, String) {
+    match node.get("$ref").and_then(Value::as_str) {
+        Some(r) => {
+            let to = r
+                .strip_prefix('#')
+                .unwrap_or_else(|| panic!("a $ref outside the document: {r}"));
+            let target = api()
+                .pointer(to)
+                .unwrap_or_else(|| panic!("server/openapi.yaml: {r} points at nothing"));
+            (target, to.to_string())
+        }
+        None => (node, pointer),
+    }
+}
+
+/// A JSON pointer's token for `key` (RFC 6901).
+fn token(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
+}
+
+/// A validator for the schema at `pointer` in the server's document (its
+/// `$ref`s resolved within it), made once per pointer.
+fn api_validator(pointer: &str) -> &'static jsonschema::Validator {
+    static VALIDATORS: OnceLock<Mutex<HashMap<String, &'static jsonschema::Validator>>> =
+        OnceLock::new();
+    let mut cache = VALIDATORS
+        .get_or_init(Default::default)
+        .lock()
+        .expect("validator cache");
+    cache.entry(pointer.to_string()).or_insert_with(|| {
+        let mut root = api().clone();
+        root["$schema"] = json!("https://json-schema.org/draft/2020-12/schema");
+        root["$ref"] = json!(format!("#{pointer}"));
+        let validator = jsonschema::draft202012::options()
+            .should_validate_formats(true)
+            .build(&root)
+            .unwrap_or_else(|e| panic!("server/openapi.yaml's schema at {pointer} compiles: {e}"));
+        Box::leak(Box::new(validator))
+    })
+}
+
+/// The violations of `instance` against the schema at `pointer` in the
+/// server's document.
+pub fn api_violations(pointer: &str, instance: &Value) -> Vec<String> {
+    api_validator(pointer)
+        .iter_errors(instance)
+        .map(|e| format!("{} at `{}`", e, e.instance_path()))
+        .collect()
+}
+
+/// Checks one response of `name`, the operation `op` of the server's own
+/// document; `body` is `None` when it was not read.
+fn check_api(
+    name: &str,
+    op: &Value,
+    method: &str,
+    path: &str,
+    status: u16,
+    headers: &reqwest::header::HeaderMap,
+    body: Option<&str>,
+) {
+    let (method_part, template) = name.split_once(' ').expect("METHOD /path");
+    let base = format!(
+        "/paths/{}/{}/responses",
+        token(template),
+        method_part.to_ascii_lowercase()
+    );
+    let responses = op["responses"].as_object().expect("responses");
+    let Some(response) = responses.get(&status.to_string()) else {
+        let listed: Vec<&String> = responses.keys().collect();
+        panic!(
+            "{method} {path} answered {status}, which server/openapi.yaml does not list for `{name}` (it lists {listed:?})\n{}",
+            body.unwrap_or("")
+        );
+    };
+    let (response, at) = resolved(response, format!("{base}/{status}"));
+    let what = format!("{method} {path} {status} (`{name}` in server/openapi.yaml)");
+    if let Some(specified) = response["headers"].as_object() {
+        for (header, spec) in specified {
+            let (spec, _) = resolved(spec, String::new());
+            let value = headers.get(header.as_str()).and_then(|v| v.to_str().ok());
+            let Some(value) = value else {
+                assert!(
+                    spec["required"] != json!(true),
+                    "{what}: no `{header}` header, which the document requires"
+                );
+                continue;
+            };
+            let schema = &spec["schema"];
+            let as_json = if schema["type"] == json!("integer") {
+                value
+                    .parse::<i64>()
+                    .map(Value::from)
+                    .unwrap_or_else(|_| Value::from(value))
+            } else {
+                Value::from(value)
+            };
+            let validator = jsonschema::draft202012::options()
+                .should_validate_formats(true)
+                .build(schema)
+                .unwrap_or_else(|e| panic!("{what}: the `{header}` schema compiles: {e}"));
+            assert!(
+                validator.is_valid(&as_json),
+                "{what}: `{header}: {value}` breaks its schema {schema}"
+            );
+        }
+    }
+    let Some(content) = response["content"].as_object() else {
+        assert!(
+            body.is_none_or(str::is_empty),
+            "{what}: the document gives no body, got {body:?}"
+        );
+        return record(name, status);
+    };
+    let media = headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or(v).trim().to_ascii_lowercase())
+        .unwrap_or_else(|| panic!("{what}: no content type"));
+    let Some(spec) = content.get(&media) else {
+        let listed: Vec<&String> = content.keys().collect();
+        panic!("{what}: content type `{media}`, the document lists {listed:?}");
+    };
+    if let (Some(body), true) = (body, media == "application/json") {
+        let json: Value = serde_json::from_str(body)
+            .unwrap_or_else(|e| panic!("{what}: the body is not JSON ({e}): {body:?}"));
+        let (_, pointer) = resolved(
+            &spec["schema"],
+            format!("{at}/content/{}/schema", token(&media)),
+        );
+        let violations = api_violations(&pointer, &json);
+        assert!(
+            violations.is_empty(),
+            "{what}: the body breaks its schema ({pointer}):\n  {}\n{body}",
+            violations.join("\n  ")
+        );
+    }
+    record(name, status);
+}
+
+fn record(name: &str, status: u16) {
+    CHECKED
+        .lock()
+        .expect("checked")
+        .insert((name.to_string(), status));
 }
 
 fn check_body(name: &str, method: &str, path: &str, status: u16, body: &str) {

@@ -148,6 +148,26 @@ impl Server {
         (status, headers, text)
     }
 
+    /// Any request, its answer checked against the contracts
+    /// (`contract::check`); (status, headers, body text).
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<String>,
+    ) -> (u16, reqwest::header::HeaderMap, String) {
+        let mut req = self.http.request(method.clone(), self.url(path));
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(body) = body {
+            req = req.body(body);
+        }
+        let res = req.send().await.expect("request");
+        read_checked(method.as_str(), path, res).await
+    }
+
     /// A dashboard page, signed in with `key` (any key in development
     /// mode); (status, HTML).
     pub async fn admin_page(&self, key: &str, path: &str) -> (u16, String) {
@@ -185,6 +205,7 @@ impl Server {
             .expect("an event stream");
         let res = self.http.get(self.url(uri)).send().await.expect("stream");
         assert_eq!(res.status().as_u16(), 200);
+        contract::check_head("GET", uri, 200, res.headers());
         res
     }
 
@@ -197,6 +218,21 @@ impl Server {
             .await;
         (status, body)
     }
+}
+
+/// A response read whole and checked against the contracts
+/// (`contract::check`), for requests a test builds itself; (status,
+/// headers, body text).
+pub async fn read_checked(
+    method: &str,
+    path: &str,
+    res: reqwest::Response,
+) -> (u16, reqwest::header::HeaderMap, String) {
+    let status = res.status().as_u16();
+    let headers = res.headers().clone();
+    let text = res.text().await.expect("body");
+    contract::check(method, path, status, &headers, &text);
+    (status, headers, text)
 }
 
 /// Poll `check` until it holds; fails the test after 60 seconds (a loaded
