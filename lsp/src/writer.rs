@@ -247,30 +247,51 @@ mod tests {
         });
     }
 
+    /// A writer with a file open, and a query on it that runs for up to a
+    /// minute, reaching salsa now and then as every query does: its task,
+    /// a signal when it starts, and the moment it ends, however it ends
+    /// (unwinding included).
+    #[allow(clippy::type_complexity)]
+    fn slow_query() -> (
+        Writer,
+        tokio::task::JoinHandle<Result<&'static str, JobError>>,
+        oneshot::Receiver<()>,
+        std::sync::mpsc::Receiver<Instant>,
+    ) {
+        let writer = Writer::spawn(Host::new(), Handle::current(), |_| {});
+        writer.change(Change::Open {
+            uri: uri(),
+            text: "segment s {\n  true\n}\n".into(),
+        });
+        let (started, running) = oneshot::channel();
+        let (ended, end) = std::sync::mpsc::channel();
+        let slow = writer.clone();
+        let query = tokio::spawn(async move {
+            slow.query(move |s| {
+                struct Ends(std::sync::mpsc::Sender<Instant>);
+                impl Drop for Ends {
+                    fn drop(&mut self) {
+                        let _ = self.0.send(Instant::now());
+                    }
+                }
+                let _ends = Ends(ended);
+                let _ = started.send(());
+                let deadline = Instant::now() + Duration::from_secs(60);
+                while Instant::now() < deadline {
+                    s.db.unwind_if_revision_cancelled();
+                    std::thread::yield_now();
+                }
+                "ran to the end"
+            })
+            .await
+        });
+        (writer, query, running, end)
+    }
+
     #[test]
     fn a_change_cancels_a_running_query() {
         runtime().block_on(async {
-            let writer = Writer::spawn(Host::new(), Handle::current(), |_| {});
-            writer.change(Change::Open {
-                uri: uri(),
-                text: "segment s {\n  true\n}\n".into(),
-            });
-            let (started, running) = oneshot::channel();
-            let slow = writer.clone();
-            let query = tokio::spawn(async move {
-                slow.query(move |s| {
-                    let _ = started.send(());
-                    // A long computation that, like every query, reaches
-                    // salsa now and then; without a change it gives up.
-                    let deadline = Instant::now() + Duration::from_secs(60);
-                    while Instant::now() < deadline {
-                        s.db.unwind_if_revision_cancelled();
-                        std::thread::yield_now();
-                    }
-                    "finished on stale data"
-                })
-                .await
-            });
+            let (writer, query, running, _) = slow_query();
             running.await.unwrap();
             writer.change(Change::Edit {
                 uri: uri(),
@@ -289,37 +310,10 @@ mod tests {
     #[test]
     fn a_query_whose_caller_goes_away_stops_and_others_go_on() {
         runtime().block_on(async {
-            let writer = Writer::spawn(Host::new(), Handle::current(), |_| {});
-            writer.change(Change::Open {
-                uri: uri(),
-                text: "segment s {\n  true\n}\n".into(),
-            });
-            let (started, running) = oneshot::channel();
-            let (ended, stopped) = std::sync::mpsc::channel();
-            let slow = writer.clone();
+            let (writer, query, running, stopped) = slow_query();
+            running.await.unwrap();
             // As tower-lsp-server does on `$/cancelRequest`: the request's
             // future is dropped.
-            let query = tokio::spawn(async move {
-                slow.query(move |s| {
-                    let _ = started.send(());
-                    let deadline = Instant::now() + Duration::from_secs(60);
-                    // Sent however the job ends, unwinding included.
-                    struct Ends(std::sync::mpsc::Sender<Instant>);
-                    impl Drop for Ends {
-                        fn drop(&mut self) {
-                            let _ = self.0.send(Instant::now());
-                        }
-                    }
-                    let _ends = Ends(ended);
-                    while Instant::now() < deadline {
-                        s.db.unwind_if_revision_cancelled();
-                        std::thread::yield_now();
-                    }
-                    "ran to the end"
-                })
-                .await
-            });
-            running.await.unwrap();
             let cancelled = Instant::now();
             query.abort();
             let end =

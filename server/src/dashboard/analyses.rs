@@ -440,6 +440,26 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 1);
     }
 
+    /// The section's lookup, with `gate` opened 50 ms after it starts
+    /// waiting: the analysis it answers, and whether a newer one comes.
+    async fn newest(
+        lookup: impl std::future::Future<Output = Lookup>,
+        gate: &Arc<std::sync::atomic::AtomicBool>,
+    ) -> (Arc<Analysis>, bool) {
+        let opener = tokio::spawn({
+            let gate = gate.clone();
+            async move {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                gate.store(true, Ordering::SeqCst);
+            }
+        });
+        let Lookup::Ready { analysis, newer } = lookup.await else {
+            panic!("the section never pends");
+        };
+        opener.await.unwrap();
+        (analysis, newer)
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_page_answers_pending_past_its_budget_and_the_section_waits_for_that_computation() {
         let analyses = Analyses::new(Duration::from_millis(200));
@@ -460,18 +480,7 @@ mod tests {
             Lookup::Pending
         ));
         // The section waits for the computation under way and answers it.
-        let section = tokio::spawn({
-            let gate = gate.clone();
-            async move {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                gate.store(true, Ordering::SeqCst);
-            }
-        });
-        let Lookup::Ready { analysis, newer } = get!(Patience::Newest, counted(&runs, 0)).await
-        else {
-            panic!("the section never pends");
-        };
-        section.await.unwrap();
+        let (analysis, newer) = newest(get!(Patience::Newest, counted(&runs, 0)), &gate).await;
         assert_eq!((text(&analysis), newer), ("run 1".to_string(), false));
         assert_eq!(runs.load(Ordering::SeqCst), 1);
         // Kept: the next page has it at once.
@@ -488,18 +497,7 @@ mod tests {
             panic!("an old analysis is answered");
         };
         assert_eq!((text(&analysis), newer), ("run 1".to_string(), true));
-        let opener = tokio::spawn({
-            let gate = gate.clone();
-            async move {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                gate.store(true, Ordering::SeqCst);
-            }
-        });
-        let Lookup::Ready { analysis, newer } = get!(Patience::Newest, counted(&runs, 0)).await
-        else {
-            panic!("the section never pends");
-        };
-        opener.await.unwrap();
+        let (analysis, newer) = newest(get!(Patience::Newest, counted(&runs, 0)), &gate).await;
         assert_eq!((text(&analysis), newer), ("run 2".to_string(), false));
         assert_eq!(runs.load(Ordering::SeqCst), 2);
         // With nothing under way and a fresh one kept, the section answers

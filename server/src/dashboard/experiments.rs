@@ -168,15 +168,12 @@ pub async fn page(
     view: Result<Query<View>, QueryRejection>,
 ) -> Response {
     let app = &dashboard.app;
-    let mode = match Mode::parse(view.map(|q| q.0).unwrap_or_default().mode.as_deref()) {
-        Ok(mode) => mode,
-        Err(e) => return super::html(StatusCode::BAD_REQUEST, page::message("Bad request", &e)),
-    };
     let served = app.served();
-    let bundle = served.base.bundle();
-    let Some(x) = bundle.experiments.iter().find(|x| x.name == name) else {
-        return not_found(&name);
+    let (x, mode) = match experiment(&served, &name, view) {
+        Ok(found) => found,
+        Err((status, page)) => return super::html(status, page),
     };
+    let bundle = served.base.bundle();
     let wait = Duration::from_millis(app.config.dashboard.analysis_wait_ms);
     let analysis = analysis_section(&dashboard, bundle, x, mode, Patience::Budget(wait)).await;
     let usage = super::usage::read(app, super::usage::FLAG_HOURS, Some(&name)).await;
@@ -225,22 +222,36 @@ pub async fn section(
     Path(name): Path<String>,
     view: Result<Query<View>, QueryRejection>,
 ) -> Response {
-    let mode = match Mode::parse(view.map(|q| q.0).unwrap_or_default().mode.as_deref()) {
-        Ok(mode) => mode,
-        Err(e) => return super::html(StatusCode::BAD_REQUEST, page::message("Bad request", &e)),
-    };
     let served = dashboard.app.served();
-    let bundle = served.base.bundle();
-    let Some(x) = bundle.experiments.iter().find(|x| x.name == name) else {
-        return not_found(&name);
+    let (x, mode) = match experiment(&served, &name, view) {
+        Ok(found) => found,
+        Err((status, page)) => return super::html(status, page),
     };
+    let bundle = served.base.bundle();
     let section = analysis_section(&dashboard, bundle, x, mode, Patience::Newest).await;
     super::html(StatusCode::OK, section)
 }
 
-fn not_found(name: &str) -> Response {
-    let text = format!("no experiment named `{name}` in the version served");
-    super::html(StatusCode::NOT_FOUND, page::message("Not found", &text))
+/// The experiment `name` of the version served and the view asked for;
+/// else the refusal (400 for an unknown view, 404 for an unknown name).
+fn experiment<'s>(
+    served: &'s crate::state::Served,
+    name: &str,
+    view: Result<Query<View>, QueryRejection>,
+) -> Result<(&'s Experiment, Mode), (StatusCode, Markup)> {
+    let mode = Mode::parse(view.map(|q| q.0).unwrap_or_default().mode.as_deref())
+        .map_err(|e| (StatusCode::BAD_REQUEST, page::message("Bad request", &e)))?;
+    let x = served
+        .base
+        .bundle()
+        .experiments
+        .iter()
+        .find(|x| x.name == name)
+        .ok_or_else(|| {
+            let text = format!("no experiment named `{name}` in the version served");
+            (StatusCode::NOT_FOUND, page::message("Not found", &text))
+        })?;
+    Ok((x, mode))
 }
 
 /// The exposures and the analysis, as a section a script can replace:
