@@ -201,7 +201,9 @@ pub async fn page(
             p.muted { "Enrolment buckets " (x.enrolment_range.0) " to " (x.enrolment_range.1) " of " (BUCKETS) "." }
             (chart::layer(name, ranges))
         }
-        (analysis)
+        // The section may be replaced by the page's script: announced
+        // politely when it is.
+        div.analysis-region aria-live="polite" { (analysis) }
         (super::usage::section(&usage, &x.name))
         (source::section(x.meta.location.as_ref(), excerpt.as_ref()))
         (super::code::section(&dashboard.code.load(), &x.name))
