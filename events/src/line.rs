@@ -221,12 +221,54 @@ fn parse_unit(raw: &RawValue) -> Result<Cow<'_, str>, String> {
         non_empty("unit", &unit)?;
         return Ok(unit);
     }
-    match text.parse::<i64>() {
-        Ok(n) => Ok(Cow::Owned(n.to_string())),
-        Err(_) => Err(format!(
+    match whole_number(text) {
+        Some(n) => Ok(Cow::Owned(n.to_string())),
+        None => Err(format!(
             "`unit` must be a string or an integer, got `{text}`"
         )),
     }
+}
+
+/// The value of a JSON number's text when it is a whole number in the
+/// range of `i64`, however it is written (`42`, `42.0`, `4.2e1`): JSON does
+/// not tell integers from other numbers (Python writes a float `42.0`), and
+/// JSON Schema's `integer` is any whole number. Exact: the digits are
+/// read as written, never through a float. `None` for a fraction, a
+/// number out of range, or text that is not a number.
+fn whole_number(text: &str) -> Option<i64> {
+    let (negative, unsigned) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (mantissa, exponent.parse::<i64>().ok()?),
+        None => (unsigned, 0),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let is_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if whole.is_empty() || !is_digits(whole) || !is_digits(fraction) {
+        return None;
+    }
+    // The number is DIGITS × 10^EXPONENT.
+    let joined = format!("{whole}{fraction}");
+    let mut digits = joined.trim_start_matches('0');
+    let mut exponent = exponent.checked_sub(i64::try_from(fraction.len()).ok()?)?;
+    if digits.is_empty() {
+        return Some(0);
+    }
+    while exponent < 0 {
+        digits = digits.strip_suffix('0')?;
+        exponent += 1;
+    }
+    // i64 has at most 19 digits.
+    if i64::try_from(digits.len()).ok()?.checked_add(exponent)? > 19 {
+        return None;
+    }
+    let mut value: i128 = digits.parse().ok()?;
+    for _ in 0..exponent {
+        value *= 10;
+    }
+    i64::try_from(if negative { -value } else { value }).ok()
 }
 
 fn parse_time(raw: &RawValue) -> Result<i64, String> {
@@ -237,7 +279,7 @@ fn parse_time(raw: &RawValue) -> Result<i64, String> {
             format!("`time` `{s}` is not a time: {e}, or whole microseconds since the epoch as a number")
         });
     }
-    text.parse::<i64>().map_err(|_| {
+    whole_number(text).ok_or_else(|| {
         format!(
             "`time` must be whole microseconds since the epoch or an RFC 3339 string, got `{text}`"
         )
@@ -395,6 +437,41 @@ mod tests {
         let line = r#"{"type":"track","event":"buy","unit":"u","time":"1970-01-01T00:00:01Z"}"#;
         match parse_line(line).unwrap().row() {
             Row::Track { time, .. } => assert_eq!(time, 1_000_000),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_whole_number_is_an_integer_however_it_is_written() {
+        for (text, value) in [
+            ("42", Some(42)),
+            ("-7", Some(-7)),
+            ("42.0", Some(42)),
+            ("-13513.000", Some(-13513)),
+            ("4.2e1", Some(42)),
+            ("4200E-2", Some(42)),
+            ("1e3", Some(1000)),
+            ("0.0e99999", Some(0)),
+            ("-0", Some(0)),
+            ("9223372036854775807", Some(i64::MAX)),
+            ("-9223372036854775808", Some(i64::MIN)),
+            ("9.223372036854775807e18", Some(i64::MAX)),
+            ("1.5", None),
+            ("1e-1", None),
+            ("9223372036854775808", None),
+            ("1e19", None),
+            ("1e99999999999999999999", None),
+            ("true", None),
+            ("\"1\"", None),
+        ] {
+            assert_eq!(whole_number(text), value, "{text}");
+        }
+        // As a time and as a unit.
+        let line = r#"{"type":"track","event":"buy","unit":42.0,"time":1.7e15}"#;
+        match parse_line(line).unwrap().row() {
+            Row::Track { unit, time, .. } => {
+                assert_eq!((unit, time), ("42", 1_700_000_000_000_000))
+            }
             other => panic!("{other:?}"),
         }
     }

@@ -834,6 +834,10 @@ async fn every_status_of_every_operation_validates() {
         events(Some(CLIENT), json!([track("u-1")]).to_string()).await,
         200
     );
+    // A whole number is an integer however it is written (JSON Schema's
+    // `integer`; Python writes floats `42.0`): found by Schemathesis.
+    let floats = r#"[{"type":"track","event":"e","unit":42.0,"time":-13513.0},{"type":"track","event":"e","unit":4.2e1,"time":1.7e15}]"#;
+    assert_eq!(events(Some(CLIENT), floats.to_string()).await, 200);
     assert_eq!(
         events(
             Some(SERVER),
