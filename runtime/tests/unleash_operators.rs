@@ -1,7 +1,8 @@
-//! Unleash's client specification for constraint operators (files 13, 14
-//! and 22, copied unchanged into `tests/conformance/unleash/`): every case,
-//! on both backends. Each feature is written as a `.flag` file, each
-//! constraint as the Vexil condition with Unleash's meaning:
+//! Unleash's client specification for strategies without hashing and for
+//! constraint operators (files 01, 02, 07, 11, 13, 14 and 22, copied
+//! unchanged into `tests/conformance/unleash/`): every case, on both
+//! backends. Each feature is written as a `.flag` file, each constraint as
+//! the Vexil condition with Unleash's meaning:
 //!
 //! - a field the context lacks, or holds a value Unleash cannot read (a
 //!   number, version or address that does not parse), makes the operator
@@ -16,8 +17,10 @@
 //!   `now`, which is the context's `currentTime`;
 //! - a constraint value that does not parse, or an operator Unleash does
 //!   not know, never matches; `inverted` is `not`;
-//! - a strategy is a rule; the feature serves `true` when one matches; an
-//!   unknown feature is `false`.
+//! - a strategy is a rule (`userWithId` a list of ids, a random rollout of
+//!   0% or 100% `false` or `true`); the feature serves `true` when one
+//!   matches, and when it is on with no strategy; an unknown feature is
+//!   `false`.
 //!
 //! So the test checks what Vexil's operators do against Unleash's own
 //! cases: string matching and its case folding, number, version
@@ -32,7 +35,11 @@ use serde_json::{json, Map, Value};
 use vexil_compiler::Project;
 use vexil_runtime::{BackendChoice, Snapshot};
 
-const FILES: [&str; 3] = [
+const FILES: [&str; 7] = [
+    "01-simple-examples.json",
+    "02-user-with-id-strategy.json",
+    "07-multiple-strategies.json",
+    "11-strategy-constraints-edge-cases.json",
     "13-constraint-operators.json",
     "14-constraint-semver-operators.json",
     "22-cidr-constraint-operators.json",
@@ -152,6 +159,8 @@ fn condition(c: &Value, fields: &mut BTreeMap<String, Ty>) -> String {
         format!("({field} is set and ({}))", tests.join(" or "))
     };
     let base = match op {
+        "IN" if values.is_empty() => "false".to_string(),
+        "NOT_IN" if values.is_empty() => "true".to_string(),
         "IN" | "NOT_IN" => {
             read(Ty::Str);
             let list: Vec<String> = values.iter().map(|v| string(v)).collect();
@@ -218,6 +227,36 @@ fn condition(c: &Value, fields: &mut BTreeMap<String, Ty>) -> String {
     }
 }
 
+/// What a strategy itself asks of the context (`None`: nothing, as
+/// `default`). Random rollouts are deterministic only at 0% and 100%.
+fn strategy_condition(strategy: &Value, fields: &mut BTreeMap<String, Ty>) -> Option<String> {
+    let parameters = &strategy["parameters"];
+    match strategy["name"].as_str().unwrap() {
+        "default" => None,
+        "userWithId" => {
+            fields.insert("userId".into(), Ty::Str);
+            let ids: Vec<String> = parameters["userIds"]
+                .as_str()
+                .unwrap()
+                .split(',')
+                .map(str::trim)
+                .filter(|id| !id.is_empty())
+                .map(string)
+                .collect();
+            Some(format!(
+                "(ctx.userId is set and ctx.userId in [{}])",
+                ids.join(", ")
+            ))
+        }
+        "gradualRolloutRandom" => match parameters["percentage"].as_str().unwrap() {
+            "0" => Some("false".into()),
+            "100" => Some("true".into()),
+            other => panic!("a random rollout of {other}% has no fixed result"),
+        },
+        other => panic!("strategy `{other}` is not translated"),
+    }
+}
+
 fn compare(op: &str) -> &'static str {
     match op.rsplit('_').next().unwrap() {
         "EQ" => "==",
@@ -232,13 +271,26 @@ fn compare(op: &str) -> &'static str {
 fn feature_source(feature: &Value) -> (String, BTreeMap<String, Ty>) {
     let mut fields = BTreeMap::new();
     let mut rules = String::new();
+    let strategies = feature["strategies"].as_array().unwrap();
+    if feature["enabled"] == json!(true) && strategies.is_empty() {
+        // On, with nothing to decide.
+        rules.push_str("  rule on: => true\n");
+    }
     if feature["enabled"] == json!(true) {
-        for (i, strategy) in feature["strategies"].as_array().unwrap().iter().enumerate() {
-            assert_eq!(strategy["name"], "default", "only default strategies here");
-            let conditions: Vec<String> = strategy["constraints"]
-                .as_array()
-                .map(|cs| cs.iter().map(|c| condition(c, &mut fields)).collect())
-                .unwrap_or_default();
+        for (i, strategy) in strategies.iter().enumerate() {
+            let mut conditions: Vec<String> = strategy_condition(strategy, &mut fields)
+                .into_iter()
+                .collect();
+            conditions.extend(
+                strategy["constraints"]
+                    .as_array()
+                    .map(|cs| {
+                        cs.iter()
+                            .map(|c| condition(c, &mut fields))
+                            .collect::<Vec<_>>()
+                    })
+                    .unwrap_or_default(),
+            );
             if conditions.is_empty() {
                 rules.push_str(&format!("  rule s{i}: => true\n"));
             } else {
@@ -339,5 +391,9 @@ fn every_constraint_operator_case_gives_unleash_s_result_on_both_backends() {
         wrong.len(),
         wrong.join("\n")
     );
-    assert_eq!(cases, 46 + 25 + 12, "every case of the three files");
+    assert_eq!(
+        cases,
+        5 + 5 + 6 + 6 + 46 + 25 + 12,
+        "every case of the files"
+    );
 }
