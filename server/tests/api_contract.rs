@@ -292,6 +292,21 @@ async fn every_status_of_every_operation_validates() {
         }
     };
     let huge = json!({ "reason": "x".repeat(8 * 1024) });
+    // One request and the status it must get (its answer is checked
+    // against the document by `send`).
+    macro_rules! expect {
+        ($method:ident $path:expr, $key:expr, $headers:expr, $body:expr => $status:expr) => {{
+            let path: String = $path.into();
+            assert_eq!(
+                send(Method::$method, path.clone(), $key, $headers, $body)
+                    .await
+                    .0,
+                $status,
+                "{} {path}",
+                stringify!($method)
+            )
+        }};
+    }
 
     // Open to anyone.
     for path in ["/healthz", "/readyz", "/v1/openapi.yaml"] {
@@ -411,36 +426,9 @@ async fn every_status_of_every_operation_validates() {
             status
         );
     }
-    assert_eq!(
-        send(Method::GET, path.clone(), Some(SERVER), vec![], None)
-            .await
-            .0,
-        404
-    );
-    assert_eq!(
-        send(
-            Method::PUT,
-            path.clone(),
-            Some(ADMIN),
-            vec![],
-            Some(off.clone())
-        )
-        .await
-        .0,
-        428
-    );
-    assert_eq!(
-        send(
-            Method::PUT,
-            path.clone(),
-            Some(ADMIN),
-            if_match("\"999\""),
-            Some(off.clone())
-        )
-        .await
-        .0,
-        412
-    );
+    expect!(GET path.clone(), Some(SERVER), vec![], None => 404);
+    expect!(PUT path.clone(), Some(ADMIN), vec![], Some(off.clone()) => 428);
+    expect!(PUT path.clone(), Some(ADMIN), if_match("\"999\""), Some(off.clone()) => 412);
     for (header, body) in [
         ("later", off.clone()),
         ("*", json!({ "action": { "kind": "off" } })),
@@ -467,220 +455,37 @@ async fn every_status_of_every_operation_validates() {
             "{header} {body}"
         );
     }
-    assert_eq!(
-        send(
-            Method::PUT,
-            path.clone(),
-            Some(ADMIN),
-            if_match("*"),
-            Some(huge.clone())
-        )
-        .await
-        .0,
-        413
-    );
-    assert_eq!(
-        send(
-            Method::PUT,
-            path.clone(),
-            None,
-            if_match("*"),
-            Some(off.clone())
-        )
-        .await
-        .0,
-        401
-    );
+    expect!(PUT path.clone(), Some(ADMIN), if_match("*"), Some(huge.clone()) => 413);
+    expect!(PUT path.clone(), None, if_match("*"), Some(off.clone()) => 401);
     for k in [SERVER, VIEWER, CLIENT] {
-        assert_eq!(
-            send(
-                Method::PUT,
-                path.clone(),
-                Some(k),
-                if_match("*"),
-                Some(off.clone())
-            )
-            .await
-            .0,
-            403
-        );
-        assert_eq!(
-            send(Method::DELETE, path.clone(), Some(k), if_match("*"), None)
-                .await
-                .0,
-            403
-        );
+        expect!(PUT path.clone(), Some(k), if_match("*"), Some(off.clone()) => 403);
+        expect!(DELETE path.clone(), Some(k), if_match("*"), None => 403);
     }
-    assert_eq!(
-        send(Method::DELETE, path.clone(), None, if_match("*"), None)
-            .await
-            .0,
-        401
-    );
-    assert_eq!(
-        send(
-            Method::PUT,
-            path.clone(),
-            Some(ADMIN),
-            if_match("\"0\""),
-            Some(off.clone())
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        send(Method::GET, path.clone(), Some(SERVER), vec![], None)
-            .await
-            .0,
-        200
-    );
+    expect!(DELETE path.clone(), None, if_match("*"), None => 401);
+    expect!(PUT path.clone(), Some(ADMIN), if_match("\"0\""), Some(off.clone()) => 200);
+    expect!(GET path.clone(), Some(SERVER), vec![], None => 200);
     let rollout = json!({ "action": { "kind": "value", "value": 5 }, "reason": "contract", "expiresAt": "2999-01-01T00:00:00Z" });
-    assert_eq!(
-        send(
-            Method::PUT,
-            "/v1/overrides/recommendation-slots".into(),
-            Some(ADMIN),
-            if_match("W/\"1\""),
-            Some(rollout)
-        )
-        .await
-        .0,
-        200
-    );
+    expect!(PUT "/v1/overrides/recommendation-slots", Some(ADMIN), if_match("W/\"1\""), Some(rollout) => 200);
     assert_eq!(stopped_short(&server, "PUT", &path, ADMIN).await, 408);
-    assert_eq!(
-        send(Method::DELETE, path.clone(), Some(ADMIN), vec![], None)
-            .await
-            .0,
-        428
-    );
-    assert_eq!(
-        send(
-            Method::DELETE,
-            path.clone(),
-            Some(ADMIN),
-            if_match("\"1\""),
-            None
-        )
-        .await
-        .0,
-        412
-    );
-    assert_eq!(
-        send(
-            Method::DELETE,
-            path.clone(),
-            Some(ADMIN),
-            if_match("*"),
-            Some(json!({ "why": "x" }))
-        )
-        .await
-        .0,
-        400
-    );
-    assert_eq!(
-        send(
-            Method::DELETE,
-            path.clone(),
-            Some(ADMIN),
-            if_match("*"),
-            Some(huge.clone())
-        )
-        .await
-        .0,
-        413
-    );
-    assert_eq!(
-        send(
-            Method::DELETE,
-            path.clone(),
-            Some(ADMIN),
-            if_match("*"),
-            Some(json!({ "reason": "done" }))
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        send(
-            Method::DELETE,
-            path.clone(),
-            Some(ADMIN),
-            if_match("*"),
-            None
-        )
-        .await
-        .0,
-        404
-    );
+    expect!(DELETE path.clone(), Some(ADMIN), vec![], None => 428);
+    expect!(DELETE path.clone(), Some(ADMIN), if_match("\"1\""), None => 412);
+    expect!(DELETE path.clone(), Some(ADMIN), if_match("*"), Some(json!({ "why": "x" })) => 400);
+    expect!(DELETE path.clone(), Some(ADMIN), if_match("*"), Some(huge.clone()) => 413);
+    expect!(DELETE path.clone(), Some(ADMIN), if_match("*"), Some(json!({ "reason": "done" })) => 200);
+    expect!(DELETE path.clone(), Some(ADMIN), if_match("*"), None => 404);
     // A method a path does not take: 405, an error body, no operation.
-    assert_eq!(
-        send(Method::PATCH, path.clone(), Some(ADMIN), vec![], None)
-            .await
-            .0,
-        405
-    );
+    expect!(PATCH path.clone(), Some(ADMIN), vec![], None => 405);
 
     // Keys: admin only.
     let new_key = json!({ "name": "contract-bot", "scope": "viewer", "reason": "contract" });
     for k in [SERVER, VIEWER, CLIENT] {
-        assert_eq!(
-            send(Method::GET, "/v1/keys".into(), Some(k), vec![], None)
-                .await
-                .0,
-            403
-        );
-        assert_eq!(
-            send(
-                Method::POST,
-                "/v1/keys".into(),
-                Some(k),
-                vec![],
-                Some(new_key.clone())
-            )
-            .await
-            .0,
-            403
-        );
-        assert_eq!(
-            send(
-                Method::DELETE,
-                "/v1/keys/key_0".into(),
-                Some(k),
-                vec![],
-                None
-            )
-            .await
-            .0,
-            403
-        );
+        expect!(GET "/v1/keys", Some(k), vec![], None => 403);
+        expect!(POST "/v1/keys", Some(k), vec![], Some(new_key.clone()) => 403);
+        expect!(DELETE "/v1/keys/key_0", Some(k), vec![], None => 403);
     }
-    assert_eq!(
-        send(Method::GET, "/v1/keys".into(), None, vec![], None)
-            .await
-            .0,
-        401
-    );
-    assert_eq!(
-        send(
-            Method::POST,
-            "/v1/keys".into(),
-            None,
-            vec![],
-            Some(new_key.clone())
-        )
-        .await
-        .0,
-        401
-    );
-    assert_eq!(
-        send(Method::DELETE, "/v1/keys/key_0".into(), None, vec![], None)
-            .await
-            .0,
-        401
-    );
+    expect!(GET "/v1/keys", None, vec![], None => 401);
+    expect!(POST "/v1/keys", None, vec![], Some(new_key.clone()) => 401);
+    expect!(DELETE "/v1/keys/key_0", None, vec![], None => 401);
     for bad in [
         json!({ "name": "a b", "scope": "server" }),
         json!({ "name": "ok", "scope": "root" }),
@@ -700,18 +505,7 @@ async fn every_status_of_every_operation_validates() {
             "{bad}"
         );
     }
-    assert_eq!(
-        send(
-            Method::POST,
-            "/v1/keys".into(),
-            Some(ADMIN),
-            vec![],
-            Some(huge.clone())
-        )
-        .await
-        .0,
-        413
-    );
+    expect!(POST "/v1/keys", Some(ADMIN), vec![], Some(huge.clone()) => 413);
     let (status, _, made) = send(
         Method::POST,
         "/v1/keys".into(),
@@ -723,61 +517,13 @@ async fn every_status_of_every_operation_validates() {
     assert_eq!(status, 201, "{made}");
     let made: Value = serde_json::from_str(&made).expect("json");
     let id = made["id"].as_str().expect("an id");
-    assert_eq!(
-        send(Method::GET, "/v1/keys".into(), Some(ADMIN), vec![], None)
-            .await
-            .0,
-        200
-    );
+    expect!(GET "/v1/keys", Some(ADMIN), vec![], None => 200);
     let revoke = format!("/v1/keys/{id}");
-    assert_eq!(
-        send(
-            Method::DELETE,
-            revoke.clone(),
-            Some(ADMIN),
-            vec![],
-            Some(json!({ "why": 1 }))
-        )
-        .await
-        .0,
-        400
-    );
-    assert_eq!(
-        send(
-            Method::DELETE,
-            revoke.clone(),
-            Some(ADMIN),
-            vec![],
-            Some(huge.clone())
-        )
-        .await
-        .0,
-        413
-    );
-    assert_eq!(
-        send(
-            Method::DELETE,
-            revoke.clone(),
-            Some(ADMIN),
-            vec![],
-            Some(json!({ "reason": "done" }))
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        send(Method::DELETE, revoke, Some(ADMIN), vec![], None)
-            .await
-            .0,
-        404
-    );
-    assert_eq!(
-        send(Method::GET, "/v1/keys".into(), Some(ADMIN), vec![], None)
-            .await
-            .0,
-        200
-    );
+    expect!(DELETE revoke.clone(), Some(ADMIN), vec![], Some(json!({ "why": 1 })) => 400);
+    expect!(DELETE revoke.clone(), Some(ADMIN), vec![], Some(huge.clone()) => 413);
+    expect!(DELETE revoke.clone(), Some(ADMIN), vec![], Some(json!({ "reason": "done" })) => 200);
+    expect!(DELETE revoke, Some(ADMIN), vec![], None => 404);
+    expect!(GET "/v1/keys", Some(ADMIN), vec![], None => 200);
 
     // Usage: viewer and admin keys.
     for k in [SERVER, CLIENT] {
