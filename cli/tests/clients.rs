@@ -603,23 +603,20 @@ fn the_web_provider_sees_a_kill_switch_and_the_audit_names_who_and_why() {
     assert_eq!(entry["reason"], "recommendations time out", "{entry}");
 }
 
-/// Schemathesis (an independent fuzzer, from OFREP's OpenAPI document) on
-/// both OFREP endpoints: no server error, and every answer of a status,
-/// content type, headers and body the specification allows; a request
-/// without the key is refused. A fixed seed, so a failure is reproducible
-/// (`fuzz_ofrep.py` says how it reads the specification and what it leaves
-/// out).
-#[test]
-fn schemathesis_finds_no_server_error_and_no_answer_outside_ofrep_s_schema() {
-    let dir = clients();
-    let server = Serve::start(&root().join("examples/shop"), Some(SERVER_KEY));
-    let spec = root().join("server/tests/ofrep/openapi.yaml");
+/// Runs `tests/clients/python/SCRIPT` (Schemathesis on the document `spec`
+/// against `server` with `key`, up to `examples` an operation, the fixed
+/// seed) in a temporary directory, where Schemathesis keeps its cache; its
+/// report, once it passed (else the test fails with it and the server's
+/// log).
+fn schemathesis(script: &str, spec: &Path, server: &Serve, key: &str, examples: &str) -> String {
+    let work = tempfile::tempdir().expect("tmp");
     let out = Command::new(venv_python())
-        .arg(dir.join("python/fuzz_ofrep.py"))
-        .arg(&spec)
-        .args([server.url.as_str(), SERVER_KEY, "300", "20261208"])
+        .arg(clients().join("python").join(script))
+        .arg(spec)
+        .args([server.url.as_str(), key, examples, "20261208"])
+        .current_dir(work.path())
         .output()
-        .expect("python runs fuzz_ofrep.py");
+        .unwrap_or_else(|e| panic!("python runs {script}: {e}"));
     let report = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -630,6 +627,20 @@ fn schemathesis_finds_no_server_error_and_no_answer_outside_ofrep_s_schema() {
         "schemathesis found a problem:\n{report}\nserver log:\n{}",
         server.log.lock().expect("log")
     );
+    report
+}
+
+/// Schemathesis (an independent fuzzer, from OFREP's OpenAPI document) on
+/// both OFREP endpoints: no server error, and every answer of a status,
+/// content type, headers and body the specification allows; a request
+/// without the key is refused. A fixed seed, so a failure is reproducible
+/// (`fuzz_ofrep.py` says how it reads the specification and what it leaves
+/// out).
+#[test]
+fn schemathesis_finds_no_server_error_and_no_answer_outside_ofrep_s_schema() {
+    let server = Serve::start(&root().join("examples/shop"), Some(SERVER_KEY));
+    let spec = root().join("server/tests/ofrep/openapi.yaml");
+    let report = schemathesis("fuzz_ofrep.py", &spec, &server, SERVER_KEY, "300");
     // It ran: both operations, and generated cases, none failed.
     assert!(report.contains("Tested: 2"), "{report}");
     let generated = report
@@ -654,31 +665,12 @@ fn schemathesis_finds_no_server_error_and_no_answer_outside_ofrep_s_schema() {
 #[test]
 fn schemathesis_finds_no_server_error_and_no_answer_outside_the_server_s_own_document() {
     const ADMIN_KEY: &str = "fuzz-admin-secret";
-    let dir = clients();
     let server = Serve::start_with_keys(
         &root().join("examples/shop"),
         Some(format!("admin:fuzz:{ADMIN_KEY}")),
     );
     let spec = root().join("server/openapi.yaml");
-    // Schemathesis writes a cache into its working directory.
-    let work = tempfile::tempdir().expect("tmp");
-    let out = Command::new(venv_python())
-        .arg(dir.join("python/fuzz_api.py"))
-        .arg(&spec)
-        .args([server.url.as_str(), ADMIN_KEY, "40", "20261208"])
-        .current_dir(work.path())
-        .output()
-        .expect("python runs fuzz_api.py");
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success(),
-        "schemathesis found a problem:\n{report}\nserver log:\n{}",
-        server.log.lock().expect("log")
-    );
+    let report = schemathesis("fuzz_api.py", &spec, &server, ADMIN_KEY, "40");
     // It ran: every operation of the document, and generated cases, none
     // failed.
     let count = |label: &str| {

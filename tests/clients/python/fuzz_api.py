@@ -24,12 +24,13 @@ usage: fuzz_api.py SPEC URL KEY EXAMPLES SEED
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import urllib.request
 
 import schemathesis
+
+from schemathesis_run import run_schemathesis
 
 # The configuration of the run. The flags the server serves are put in
 # a dictionary, so that a `{flag}` path parameter names a real flag half
@@ -119,34 +120,19 @@ def served(url, key):
 def main():
     spec, url, key, examples, seed = sys.argv[1:6]
     spec = os.path.abspath(spec)
-    schemathesis_cli = os.path.join(os.path.dirname(sys.executable), "schemathesis")
     here = os.path.dirname(os.path.abspath(__file__))
     with tempfile.TemporaryDirectory() as work:
         config = os.path.join(work, "schemathesis.toml")
         with open(config, "w", encoding="utf-8") as f:
             flags, token = served(url, key)
             f.write(CONFIG.format(flags=json.dumps(flags), token=token))
-        run = subprocess.run(
-            [
-                schemathesis_cli, "--config-file", config, "run", spec,
-                "--url", url,
-                "--checks", "all",
-                "--max-examples", examples,
-                "--seed", seed,
-                "--generation-database", "none",
-                "--request-timeout", "30",
-                "--report-dir", os.path.join(work, "report"),
-            ],
+        status = run_schemathesis(
+            spec, url, examples, seed, work,
+            before=("--config-file", config),
             # This file is the hooks module.
-            env={**os.environ, "NO_COLOR": "1", "PYTHONPATH": here, "VEXIL_FUZZ_KEY": key},
-            # Its cache of failures stays in the temporary directory.
-            cwd=work,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+            env={"PYTHONPATH": here, "VEXIL_FUZZ_KEY": key},
         )
-    sys.stdout.write(run.stdout)
-    sys.exit(run.returncode)
+    sys.exit(status)
 
 
 if __name__ == "__main__":

@@ -23,11 +23,12 @@ usage: fuzz_ofrep.py SPEC URL KEY EXAMPLES SEED
 
 import json
 import os
-import subprocess
 import sys
 import tempfile
 
 import yaml
+
+from schemathesis_run import run_schemathesis
 
 
 def readings(spec):
@@ -45,33 +46,15 @@ def main():
     spec_path, url, key, examples, seed = sys.argv[1:6]
     with open(spec_path, encoding="utf-8") as f:
         spec = readings(yaml.safe_load(f))
-    schemathesis = os.path.join(os.path.dirname(sys.executable), "schemathesis")
     with tempfile.TemporaryDirectory() as work:
         patched = os.path.join(work, "ofrep.json")
         with open(patched, "w", encoding="utf-8") as f:
             json.dump(spec, f)
-        run = subprocess.run(
-            [
-                schemathesis, "run", patched,
-                "--url", url,
-                "--header", f"X-API-Key: {key}",
-                "--checks", "all",
-                "--exclude-checks", "negative_data_rejection",
-                "--max-examples", examples,
-                "--seed", seed,
-                "--generation-database", "none",
-                "--request-timeout", "30",
-                "--report-dir", os.path.join(work, "report"),
-            ],
-            env={**os.environ, "NO_COLOR": "1"},
-            # Its cache of failures stays in the temporary directory.
-            cwd=work,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+        status = run_schemathesis(
+            patched, url, examples, seed, work,
+            extra=("--header", f"X-API-Key: {key}", "--exclude-checks", "negative_data_rejection"),
         )
-    sys.stdout.write(run.stdout)
-    sys.exit(run.returncode)
+    sys.exit(status)
 
 
 if __name__ == "__main__":
