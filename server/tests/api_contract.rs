@@ -12,10 +12,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::contract::{self, api};
-use common::{config, shop, shopper, start, Server};
+use common::{config, key_entries, shop, shopper, start, Server};
 use reqwest::Method;
 use serde_json::{json, Value};
-use vexil_server::{hash_secret, KeyEntry, RateLimit, Scope};
+use vexil_server::{RateLimit, Scope};
 
 const ADMIN: &str = "admin-secret";
 const SERVER: &str = "server-secret";
@@ -27,19 +27,12 @@ const OFREP_EVALUATIONS: [&str; 2] = ["/ofrep/v1/evaluate/flags/{key}", "/ofrep/
 
 fn keyed() -> vexil_server::Config {
     let mut c = config(&shop());
-    c.keys = [
+    c.keys = key_entries(&[
         ("ops", Scope::Admin, ADMIN),
         ("backend", Scope::Server, SERVER),
         ("person", Scope::Viewer, VIEWER),
         ("web", Scope::Client, CLIENT),
-    ]
-    .into_iter()
-    .map(|(name, scope, secret)| KeyEntry {
-        name: name.into(),
-        scope,
-        sha256: hash_secret(secret),
-    })
-    .collect();
+    ]);
     c
 }
 

@@ -10,9 +10,9 @@
 
 mod common;
 
-use common::{config, shop, shopper, start, Server};
+use common::{config, key_entries, shop, shopper, start, Server};
 use reqwest::header::{HeaderMap, LOCATION, SET_COOKIE};
-use vexil_server::{hash_secret, KeyEntry, Scope};
+use vexil_server::Scope;
 
 const ADMIN: &str = "admin-secret";
 const VIEWER: &str = "viewer-secret";
@@ -21,19 +21,12 @@ const CLIENT: &str = "client-secret";
 
 fn keyed() -> vexil_server::Config {
     let mut c = config(&shop());
-    c.keys = [
+    c.keys = key_entries(&[
         ("oncall", Scope::Admin, ADMIN),
         ("auditor", Scope::Viewer, VIEWER),
         ("backend", Scope::Server, SERVER),
         ("web", Scope::Client, CLIENT),
-    ]
-    .into_iter()
-    .map(|(name, scope, secret)| KeyEntry {
-        name: name.into(),
-        scope,
-        sha256: hash_secret(secret),
-    })
-    .collect();
+    ]);
     c
 }
 

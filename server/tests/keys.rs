@@ -8,26 +8,19 @@
 
 mod common;
 
-use common::{config, shop, shopper, start, wait_for, Server};
+use common::{config, key_entries, shop, shopper, start, wait_for, Server};
 use serde_json::{json, Value};
-use vexil_server::{hash_secret, KeyEntry, Scope};
+use vexil_server::{hash_secret, Scope};
 
 const ADMIN: &str = "admin-secret";
 const SERVER: &str = "server-secret";
 
 fn keyed(store: Option<String>) -> vexil_server::Config {
     let mut c = config(&shop());
-    c.keys = [
+    c.keys = key_entries(&[
         ("ops", Scope::Admin, ADMIN),
         ("backend", Scope::Server, SERVER),
-    ]
-    .into_iter()
-    .map(|(name, scope, secret)| KeyEntry {
-        name: name.into(),
-        scope,
-        sha256: hash_secret(secret),
-    })
-    .collect();
+    ]);
     c.store = store;
     c
 }

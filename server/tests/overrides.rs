@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{config, shop, shopper, start, Server};
+use common::{config, key_entries, shop, shopper, start, Server};
 use futures_util::StreamExt;
 use serde_json::{json, Value};
 use vexil_server::{hash_secret, KeyEntry, Scope};
@@ -22,18 +22,11 @@ const CLIENT: &str = "client-secret";
 
 fn keyed(store: Option<String>) -> vexil_server::Config {
     let mut c = config(&shop());
-    c.keys = [
+    c.keys = key_entries(&[
         ("ops", Scope::Admin, ADMIN),
         ("backend", Scope::Server, SERVER),
         ("web", Scope::Client, CLIENT),
-    ]
-    .into_iter()
-    .map(|(name, scope, secret)| KeyEntry {
-        name: name.into(),
-        scope,
-        sha256: hash_secret(secret),
-    })
-    .collect();
+    ]);
     c.store = store;
     c
 }

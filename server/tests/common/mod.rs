@@ -36,22 +36,25 @@ pub fn config(source: &Path) -> Config {
     }
 }
 
+/// Keys as the configuration holds them: each name, scope and secret.
+pub fn key_entries(keys: &[(&str, Scope, &str)]) -> Vec<KeyEntry> {
+    keys.iter()
+        .map(|&(name, scope, secret)| KeyEntry {
+            name: name.into(),
+            scope,
+            sha256: hash_secret(secret),
+        })
+        .collect()
+}
+
 /// The shop with two keys: `client-secret` (client scope, named `web`) and
 /// `server-secret` (server scope, named `backend`).
 pub fn keyed() -> Config {
     let mut c = config(&shop());
-    c.keys = vec![
-        KeyEntry {
-            name: "web".into(),
-            scope: Scope::Client,
-            sha256: hash_secret("client-secret"),
-        },
-        KeyEntry {
-            name: "backend".into(),
-            scope: Scope::Server,
-            sha256: hash_secret("server-secret"),
-        },
-    ];
+    c.keys = key_entries(&[
+        ("web", Scope::Client, "client-secret"),
+        ("backend", Scope::Server, "server-secret"),
+    ]);
     c
 }
 
